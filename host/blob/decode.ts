@@ -1,0 +1,66 @@
+// .msl bytes → QModel, validating identifier, version and CRC32 first.
+
+import { OpCodeName, OptionsByOp, QModel, QOp, QTensor } from '../ir/qmodel';
+import { crc32Update } from './crc32';
+import { morselSchema } from './fbs';
+import { BlobFormatError, decodeRoot, rootFieldPosition } from './flatbuffer';
+import { FORMAT_VERSION } from './format';
+
+type Obj = Record<string, any>;
+
+/** CRC over the file with the CRC field's own four bytes read as zero. */
+export function blobCrc(bytes: Uint8Array, crcAt: number): number {
+  let c = crc32Update(0, bytes, 0, crcAt);
+  c = crc32Update(c, new Uint8Array(4));
+  return crc32Update(c, bytes, crcAt + 4, bytes.length);
+}
+
+export function decodeModel(bytes: Uint8Array): QModel {
+  const schema = morselSchema();
+  const root = decodeRoot(schema, bytes) as Obj;
+  if (root.version !== FORMAT_VERSION) throw new BlobFormatError(`blob format version ${root.version}, this Morsel reads version ${FORMAT_VERSION}`);
+  const crcAt = rootFieldPosition(schema, bytes, 'crc32');
+  if (crcAt < 0) throw new BlobFormatError('blob has no CRC32');
+  const actual = blobCrc(bytes, crcAt);
+  if (actual !== root.crc32) throw new BlobFormatError(`CRC32 mismatch: stored ${hex(root.crc32)}, computed ${hex(actual)} (the file is corrupt)`);
+  const buffers = (root.buffers ?? []) as Obj[];
+  const opNames = schema.enums.get('OpCode')!.values;
+  const codeName = (v: number) => [...opNames].find(([, x]) => x === v)?.[0];
+  const tensors: QTensor[] = (root.tensors ?? []).map((t: Obj, i: number) => {
+    const type = t.type === 1 ? 'int32' : 'int8';
+    let data: Int8Array | Int32Array | undefined;
+    if (t.buffer >= 0) {
+      const raw: Uint8Array | null = buffers[t.buffer]?.data ?? null;
+      if (!raw) throw new BlobFormatError(`tensor ${i} refers to missing buffer ${t.buffer}`);
+      const copy = raw.slice();
+      data = type === 'int32' ? new Int32Array(copy.buffer, 0, copy.length >> 2) : new Int8Array(copy.buffer);
+    }
+    return {
+      name: t.name ?? `t${i}`,
+      shape: t.shape ?? [],
+      type,
+      scale: t.scale ?? [],
+      zeroPoint: t.zero_point ?? [],
+      quantizedDimension: t.quantized_dimension,
+      data,
+      arenaOffset: t.arena_offset,
+    };
+  });
+  const ops: QOp[] = (root.operators ?? []).map((o: Obj, i: number) => {
+    const opcode = codeName(o.opcode) as OpCodeName | undefined;
+    if (!opcode) throw new BlobFormatError(`operator ${i} has unknown opcode ${o.opcode}`);
+    return { opcode, inputs: o.inputs ?? [], outputs: o.outputs ?? [], options: (o.options ?? null) as OptionsByOp[typeof opcode], name: o.name ?? `op${i}` } as QOp;
+  });
+  return {
+    name: root.name ?? '',
+    producer: root.producer ?? '',
+    rounding: root.rounding === 1 ? 'single' : 'double',
+    tensors,
+    ops,
+    inputs: root.inputs ?? [],
+    outputs: root.outputs ?? [],
+    arenaBytes: root.arena_bytes,
+  };
+}
+
+const hex = (x: number) => '0x' + (x >>> 0).toString(16).padStart(8, '0');

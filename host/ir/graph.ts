@@ -1,0 +1,119 @@
+// The model IR every importer produces and every pass, quantizer and emitter consumes.
+// Tensors are dense, row-major. Float graphs carry Float32Array data for constants; quantized graphs
+// carry Int8Array/Int32Array data and per-tensor or per-channel quantization.
+
+export type DType = 'float32' | 'int8' | 'int32';
+
+export interface Quant {
+  /** One scale per tensor, or one per channel along `axis`. Stored as float32 values (TFLite semantics). */
+  scale: number[];
+  zeroPoint: number[];
+  axis?: number;
+}
+
+export type TensorData = Float32Array | Int8Array | Int32Array;
+
+export interface Tensor {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  /** Constant data (weights, biases, folded constants); undefined for activations. */
+  data?: TensorData;
+  quant?: Quant;
+}
+
+/** Clamp applied to an op's output in real (float) units; fused activations become this. */
+export interface Clamp { min: number; max: number }
+
+export type Padding = [top: number, left: number, bottom: number, right: number];
+
+export interface Conv2DAttrs {
+  strides: [number, number];
+  dilations: [number, number];
+  pads: Padding;
+  /** 1 for a normal conv; equal to in-channels (and out = in·multiplier) for depthwise. */
+  group: number;
+  clamp?: Clamp;
+}
+export interface PoolAttrs { kernel: [number, number]; strides: [number, number]; pads: Padding; clamp?: Clamp; countIncludePad?: boolean }
+
+/**
+ * Ops. Layout conventions after import: `conv2d`/pools/`depthwise` are NHWC once the layout pass ran
+ * (`graph.layout === 'NHWC'`); importers of NCHW formats set `graph.layout = 'NCHW'`.
+ * Conv weights: NCHW graphs use ONNX's [out, in/group, kh, kw]; NHWC graphs use TFLite's
+ * [out, kh, kw, in] for conv2d and [1, kh, kw, out] for depthwise.
+ * Dense weights are [out, in] (TFLite FULLY_CONNECTED layout).
+ */
+export type Op =
+  | { kind: 'conv2d'; inputs: [string, string] | [string, string, string]; outputs: [string]; attrs: Conv2DAttrs }
+  | { kind: 'depthwise_conv2d'; inputs: [string, string] | [string, string, string]; outputs: [string]; attrs: Conv2DAttrs & { multiplier: number } }
+  | { kind: 'dense'; inputs: [string, string] | [string, string, string]; outputs: [string]; attrs: { clamp?: Clamp } }
+  | { kind: 'matmul'; inputs: [string, string]; outputs: [string]; attrs: Record<string, never> }
+  | { kind: 'add' | 'sub' | 'mul'; inputs: [string, string]; outputs: [string]; attrs: { clamp?: Clamp } }
+  | { kind: 'relu' | 'sigmoid' | 'tanh'; inputs: [string]; outputs: [string]; attrs: Record<string, never> }
+  | { kind: 'clip'; inputs: [string]; outputs: [string]; attrs: Clamp }
+  | { kind: 'leaky_relu'; inputs: [string]; outputs: [string]; attrs: { alpha: number } }
+  | { kind: 'softmax'; inputs: [string]; outputs: [string]; attrs: { axis: number; beta: number } }
+  | { kind: 'batchnorm'; inputs: [string, string, string, string, string]; outputs: [string]; attrs: { epsilon: number; axis: number } }
+  | { kind: 'max_pool' | 'avg_pool'; inputs: [string]; outputs: [string]; attrs: PoolAttrs }
+  | { kind: 'mean'; inputs: [string]; outputs: [string]; attrs: { axes: number[]; keepDims: boolean } }
+  | { kind: 'reshape'; inputs: [string]; outputs: [string]; attrs: { shape: number[] } }
+  | { kind: 'transpose'; inputs: [string]; outputs: [string]; attrs: { perm: number[] } }
+  | { kind: 'concat'; inputs: string[]; outputs: [string]; attrs: { axis: number; clamp?: Clamp } }
+  | { kind: 'pad'; inputs: [string]; outputs: [string]; attrs: { pads: number[]; value: number } }
+  | { kind: 'quantize' | 'dequantize'; inputs: [string]; outputs: [string]; attrs: Record<string, never> };
+
+export type OpKind = Op['kind'];
+
+export interface Node<K extends OpKind = OpKind> {
+  name: string;
+  op: Extract<Op, { kind: K }>;
+}
+
+export interface Graph {
+  name: string;
+  layout: 'NCHW' | 'NHWC';
+  tensors: Map<string, Tensor>;
+  nodes: Node[];
+  inputs: string[];
+  outputs: string[];
+  /** Free-form provenance (producer, opset, source file) shown by `inspect`. */
+  meta: Record<string, string>;
+}
+
+export function newGraph(name: string, layout: Graph['layout']): Graph {
+  return { name, layout, tensors: new Map(), nodes: [], inputs: [], outputs: [], meta: {} };
+}
+
+export function tensor(g: Graph, name: string): Tensor {
+  const t = g.tensors.get(name);
+  if (!t) throw new ModelError(`tensor '${name}' is not defined in graph '${g.name}'`);
+  return t;
+}
+
+export function isConstant(g: Graph, name: string): boolean {
+  return g.tensors.get(name)?.data !== undefined;
+}
+
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Nodes that read a tensor. */
+export function consumers(g: Graph, name: string): Node[] {
+  return g.nodes.filter((n) => n.op.inputs.includes(name));
+}
+
+export function producer(g: Graph, name: string): Node | undefined {
+  return g.nodes.find((n) => n.op.outputs.includes(name));
+}
+
+/** An error in the user's model or data (not a bug in Morsel): the CLI prints it as one line, exit 2. */
+export class ModelError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelError';
+  }
+}
