@@ -51,7 +51,7 @@ export function buffersOf(model: QModel): Buffer[] {
     if (bytesOf(model.tensors[x]) !== bytesOf(model.tensors[y])) return;
     // A reshape leaves bytes unchanged, so its output may alias its input even while the input lives on.
     // An element-wise op may overwrite its input only when nothing sharing those bytes is read later.
-    const inPlace = ELEMENTWISE_UNARY.has(op.opcode) && groupLast(find(x)) === step && !model.inputs.includes(x);
+    const inPlace = ELEMENTWISE_UNARY.has(op.opcode) && groupLast(find(x)) === step;
     if (op.opcode === 'RESHAPE' || inPlace) parent[find(y)] = find(x);
   });
   const groups = new Map<number, Buffer>();
@@ -116,6 +116,29 @@ function* permutations(n: number): Generator<number[]> {
   }
 }
 
+/**
+ * When at most two buffers are ever alive together (a plain chain of layers), the conflict graph is a
+ * forest: two-colour it, put one colour at offset 0 and the other flush with the bound. Optimal.
+ */
+function twoLevelPlacement(buffers: Buffer[], steps: number, bound: number): { offsets: number[]; arena: number } | undefined {
+  for (let s = 0; s <= steps; s++) if (buffers.filter((b) => b.first <= s && s <= b.last).length > 2) return undefined;
+  const colour = new Array<number>(buffers.length).fill(-1);
+  for (let start = 0; start < buffers.length; start++) {
+    if (colour[start] >= 0) continue;
+    colour[start] = 0;
+    const queue = [start];
+    while (queue.length) {
+      const i = queue.shift()!;
+      buffers.forEach((b, j) => {
+        if (j === i || !overlapsInTime(b, buffers[i])) return;
+        if (colour[j] < 0) { colour[j] = 1 - colour[i]; queue.push(j); }
+      });
+    }
+  }
+  const offsets = buffers.map((b, i) => (colour[i] === 0 ? 0 : bound - b.bytes));
+  return { offsets, arena: bound };
+}
+
 const EXHAUSTIVE_LIMIT = 7;
 
 export function planBuffers(buffers: Buffer[], steps: number): Plan {
@@ -127,6 +150,8 @@ export function planBuffers(buffers: Buffer[], steps: number): Plan {
     idx.slice().sort((a, b) => buffers[b].last - buffers[b].first - (buffers[a].last - buffers[a].first) || buffers[b].bytes - buffers[a].bytes),
   ];
   let best = placeInOrder(buffers, orders[0]);
+  const twoLevel = twoLevelPlacement(buffers, steps, bound);
+  if (twoLevel && twoLevel.arena < best.arena) best = twoLevel;
   const consider = (order: number[]) => {
     if (best.arena === bound) return;
     const r = placeInOrder(buffers, order);
