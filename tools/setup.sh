@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs everything Morsel needs on a fresh Debian/Ubuntu machine, then builds it.
+# Debian packages: the Fashion-MNIST dataset, the embedded engines the tests run on (Duktape, Lua 5.1/5.3,
+# LuaJIT) and socat for the emulated serial link. npm packages install without lifecycle scripts
+# (prebuilt binaries ship inside the packages).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+APT_PACKAGES=(dataset-fashion-mnist duktape lua5.3 lua5.1 luajit socat)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "setup: installing Debian packages: ${missing[*]}"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+npm ci --ignore-scripts --no-audit --no-fund
+npm run build
