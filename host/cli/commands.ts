@@ -1,0 +1,12 @@
+import type { Command } from './main';
+import { convertCommand } from './convert';
+import { demoCommand } from './demo';
+import { evalCommand } from './eval';
+import { inspectCommand } from './inspect-command';
+
+export const COMMANDS: Record<string, Command> = {
+  convert: convertCommand,
+  inspect: inspectCommand,
+  eval: evalCommand,
+  demo: demoCommand,
+};

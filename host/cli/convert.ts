@@ -1,0 +1,73 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { compileFile } from '../compile';
+import { emitCHeader } from '../emit/c-header';
+import { emitJsModule } from '../emit/js-module';
+import { ObserverKind } from '../quantize/calibrate';
+import { Rounding } from '../quantize/fixedpoint';
+import { writeFileAtomic } from '../util/fs';
+import type { Command } from './main';
+import { UsageError } from './main';
+
+const OBSERVERS: ObserverKind[] = ['minmax', 'percentile', 'mse'];
+
+export function parseChoice<T extends string>(flag: string, value: unknown, choices: readonly T[], dflt: T): T {
+  if (value === undefined) return dflt;
+  if (!choices.includes(value as T)) throw new UsageError(`${flag} must be one of ${choices.join(', ')} (got '${value}')`);
+  return value as T;
+}
+
+export function parseCount(flag: string, value: unknown, dflt: number): number {
+  if (value === undefined) return dflt;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} must be a positive integer (got '${value}')`);
+  return n;
+}
+
+export const convertCommand: Command = {
+  summary: 'import, optimize, calibrate and quantize a model to an int8 blob (.msl), with optional C header and JS module',
+  usage:
+    'morsel convert <model.onnx|model.json|model.tflite> --calib <data> -o <model.msl> [--calib-count N] ' +
+    '[--observer minmax|percentile|mse] [--rounding double|single] [--c-header] [--js]',
+  options: {
+    output: { type: 'string', short: 'o' },
+    calib: { type: 'string' },
+    'calib-count': { type: 'string' },
+    observer: { type: 'string' },
+    rounding: { type: 'string' },
+    'c-header': { type: 'boolean' },
+    js: { type: 'boolean' },
+    quiet: { type: 'boolean', short: 'q' },
+  },
+  async run({ values, positionals }) {
+    const [input] = positionals;
+    const out = values.output as string | undefined;
+    if (!input) throw new UsageError(`missing <model>\nusage: ${this.usage}`);
+    if (!out) throw new UsageError(`missing -o <model.msl>\nusage: ${this.usage}`);
+    const started = Date.now();
+    const compiled = compileFile(input, {
+      calib: values.calib as string | undefined,
+      calibCount: parseCount('--calib-count', values['calib-count'], 1000),
+      observer: parseChoice('--observer', values.observer, OBSERVERS, 'minmax'),
+      rounding: parseChoice<Rounding>('--rounding', values.rounding, ['double', 'single'], 'double'),
+      quiet: values.quiet === true,
+    });
+    const name = path.basename(out).replace(/\.[^.]*$/, '');
+    // Everything is rendered before anything is written, so an error leaves no partial set of outputs.
+    const files: [string, string | Uint8Array][] = [[out, compiled.blob]];
+    if (values['c-header']) files.push([out.replace(/\.msl$/, '') + '.h', emitCHeader(compiled.blob, name)]);
+    if (values.js) files.push([out.replace(/\.msl$/, '') + '.js', emitJsModule(compiled.blob, name)]);
+    for (const [file, data] of files) {
+      fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      writeFileAtomic(file, data);
+    }
+    const m = compiled.model;
+    if (!values.quiet) {
+      console.log(
+        `wrote ${files.map(([f]) => f).join(', ')}: ${compiled.blob.length.toLocaleString('en-US')} bytes, ` +
+          `arena ${m.arenaBytes.toLocaleString('en-US')} bytes, ${m.ops.length} ops, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
+    }
+    return 0;
+  },
+};

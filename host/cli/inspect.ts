@@ -1,0 +1,102 @@
+// `morsel inspect`: what a blob holds, per layer and in total.
+
+import { bytesOf, QModel } from '../ir/qmodel';
+import { macsOf, totalMacs } from '../ir/macs';
+
+export interface LayerReport {
+  index: number;
+  name: string;
+  op: string;
+  inputs: number[][];
+  output: number[];
+  params: Record<string, number | string>;
+  macs: number;
+  weight_bytes: number;
+  arena_offset: number;
+  arena_bytes: number;
+  input_scale: number | null;
+  output_scale: number;
+  output_zero_point: number;
+}
+
+export interface InspectReport {
+  name: string;
+  producer: string;
+  rounding: string;
+  flash_bytes: number;
+  arena_bytes: number;
+  weight_bytes: number;
+  macs: number;
+  inputs: { shape: number[]; scale: number; zero_point: number }[];
+  outputs: { shape: number[]; scale: number; zero_point: number }[];
+  layers: LayerReport[];
+}
+
+function summarize(options: unknown): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  if (!options) return out;
+  for (const [k, v] of Object.entries(options as Record<string, unknown>)) {
+    if (Array.isArray(v)) out[k] = v.length <= 4 ? `[${v.join(',')}]` : `[${v.length} values]`;
+    else out[k] = v as number;
+  }
+  return out;
+}
+
+export function inspectModel(model: QModel, flashBytes: number): InspectReport {
+  const io = (i: number) => ({ shape: model.tensors[i].shape, scale: model.tensors[i].scale[0], zero_point: model.tensors[i].zeroPoint[0] });
+  const layers = model.ops.map((op, index): LayerReport => {
+    const out = model.tensors[op.outputs[0]];
+    const x = model.tensors[op.inputs[0]];
+    return {
+      index,
+      name: op.name,
+      op: op.opcode,
+      inputs: op.inputs.map((i) => model.tensors[i].shape),
+      output: out.shape,
+      params: summarize(op.options),
+      macs: macsOf(model, op),
+      weight_bytes: op.inputs.filter((i) => model.tensors[i].data).reduce((a, i) => a + bytesOf(model.tensors[i]), 0),
+      arena_offset: out.arenaOffset,
+      arena_bytes: bytesOf(out),
+      input_scale: x ? x.scale[0] : null,
+      output_scale: out.scale[0],
+      output_zero_point: out.zeroPoint[0],
+    };
+  });
+  return {
+    name: model.name,
+    producer: model.producer,
+    rounding: model.rounding,
+    flash_bytes: flashBytes,
+    arena_bytes: model.arenaBytes,
+    weight_bytes: model.tensors.filter((t) => t.data).reduce((a, t) => a + bytesOf(t), 0),
+    macs: totalMacs(model),
+    inputs: model.inputs.map(io),
+    outputs: model.outputs.map(io),
+    layers,
+  };
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+export function formatInspect(r: InspectReport): string {
+  const rows = [['#', 'op', 'name', 'output', 'MACs', 'weights', 'arena @', 'bytes', 'out scale/zp', 'params']];
+  for (const l of r.layers) {
+    rows.push([
+      String(l.index), l.op, l.name.slice(0, 24), `[${l.output.join('x')}]`, fmt(l.macs), fmt(l.weight_bytes),
+      String(l.arena_offset), fmt(l.arena_bytes), `${l.output_scale.toPrecision(4)}/${l.output_zero_point}`,
+      Object.entries(l.params).filter(([k]) => !/multiplier|shift|table/.test(k)).map(([k, v]) => `${k}=${v}`).join(' ').slice(0, 80),
+    ]);
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+  const lines = rows.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ').trimEnd());
+  return [
+    `model ${r.name}  (${r.producer}, ${r.rounding} rounding)`,
+    ...r.inputs.map((t) => `input  [${t.shape.join('x')}] scale ${t.scale} zp ${t.zero_point}`),
+    ...r.outputs.map((t) => `output [${t.shape.join('x')}] scale ${t.scale} zp ${t.zero_point}`),
+    '',
+    ...lines,
+    '',
+    `flash ${fmt(r.flash_bytes)} bytes (weights ${fmt(r.weight_bytes)})  arena ${fmt(r.arena_bytes)} bytes  ${fmt(r.macs)} MACs`,
+  ].join('\n');
+}

@@ -1,0 +1,80 @@
+// `morsel` command line: one small handler per command, shared error reporting.
+// User errors (bad model, bad data, bad blob, bad flags) print one line and exit 2; --debug adds the stack.
+
+import { parseArgs, ParseArgsConfig } from 'util';
+import { BlobFormatError } from '../blob/flatbuffer';
+import { ModelError } from '../ir/graph';
+import { COMMANDS } from './commands';
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface Command {
+  summary: string;
+  usage: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  run(args: { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] }): Promise<number>;
+}
+
+const COMMON = { help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' } } as const;
+
+function mainHelp(): string {
+  const names = Object.keys(COMMANDS);
+  const width = Math.max(...names.map((n) => n.length));
+  return [
+    'morsel — compile neural networks to int8 blobs for ESP32-class JavaScript and Lua engines',
+    '',
+    'usage: morsel <command> [options]',
+    '',
+    ...names.map((n) => `  ${n.padEnd(width)}  ${COMMANDS[n].summary}`),
+    '',
+    "Run 'morsel <command> --help' for a command's options.",
+  ].join('\n');
+}
+
+export const isUserError = (e: unknown): e is Error =>
+  e instanceof ModelError || e instanceof BlobFormatError || e instanceof UsageError || (e as NodeJS.ErrnoException)?.code === 'ENOENT';
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(mainHelp());
+    return name ? 0 : 2;
+  }
+  if (name === '--version') {
+    console.log(require('../../package.json').version);
+    return 0;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    console.error(`morsel: unknown command '${name}'\n\n${mainHelp()}`);
+    return 2;
+  }
+  const debug = rest.includes('--debug');
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({ args: rest, options: { ...COMMON, ...cmd.options }, allowPositionals: true, strict: true });
+    } catch (e) {
+      throw new UsageError(`${(e as Error).message}\nusage: ${cmd.usage}`);
+    }
+    if (parsed.values.help) {
+      console.log(`${cmd.summary}\n\nusage: ${cmd.usage}`);
+      return 0;
+    }
+    return await cmd.run(parsed as Parameters<Command['run']>[0]);
+  } catch (e) {
+    if (isUserError(e)) {
+      console.error(`morsel ${name}: error: ${e.message}`);
+      if (debug) console.error(e.stack);
+      return 2;
+    }
+    console.error(`morsel ${name}: internal error: ${(e as Error)?.message ?? e}`);
+    console.error(debug ? (e as Error)?.stack : '(run with --debug for the stack trace, and please report it)');
+    return 1;
+  }
+}

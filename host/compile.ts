@@ -1,0 +1,56 @@
+// The compiler pipeline end to end: import → passes → calibrate → quantize → plan → encode.
+
+import { encodeModel } from './blob/encode';
+import { loadSamples, Samples } from './data/dataset';
+import { Graph, ModelError, numel, tensor } from './ir/graph';
+import { QModel } from './ir/qmodel';
+import { importModel } from './import';
+import { toDeviceGraph } from './passes';
+import { planMemory } from './plan/planner';
+import { calibrate, ObserverKind } from './quantize/calibrate';
+import { Rounding } from './quantize/fixedpoint';
+import { quantizeGraph } from './quantize/quantize';
+import { Progress } from './util/progress';
+
+export interface CompileOptions {
+  /** Representative data (see loadSamples); required unless every activation already carries quantization. */
+  calib?: string;
+  calibCount?: number;
+  observer?: ObserverKind;
+  rounding?: Rounding;
+  quiet?: boolean;
+}
+
+export interface Compiled {
+  /** The graph as imported (the float reference for accuracy). */
+  source: Graph;
+  /** After the passes: NHWC, fused, what was quantized. */
+  device: Graph;
+  model: QModel;
+  blob: Uint8Array;
+  calibration?: Samples;
+}
+
+export const DEFAULT_CALIB_COUNT = 1000;
+
+export function inputSize(g: Graph): number {
+  if (g.inputs.length !== 1) throw new ModelError(`models with ${g.inputs.length} inputs are not supported yet (one input expected)`);
+  return numel(tensor(g, g.inputs[0]).shape);
+}
+
+export function compileGraph(source: Graph, opts: CompileOptions = {}): Compiled {
+  const device = toDeviceGraph(source);
+  let calibration: Samples | undefined;
+  if (opts.calib) calibration = loadSamples(opts.calib, { split: 'train', limit: opts.calibCount ?? DEFAULT_CALIB_COUNT, size: inputSize(device) });
+  const samples = calibration?.inputs ?? [];
+  const bar = opts.quiet || samples.length === 0 ? undefined : new Progress('calibrating', samples.length);
+  const stats = calibrate(device, samples, { observer: opts.observer ?? 'minmax', onProgress: bar ? (n: number) => bar.tick(n) : undefined });
+  bar?.done();
+  const model = quantizeGraph(device, stats, { rounding: opts.rounding ?? 'double' });
+  planMemory(model);
+  return { source, device, model, blob: encodeModel(model), calibration };
+}
+
+export function compileFile(file: string, opts: CompileOptions = {}): Compiled {
+  return compileGraph(importModel(file), opts);
+}

@@ -1,0 +1,167 @@
+// Reference float32 semantics of the IR (NHWC graphs, batch 1): the accuracy baseline and the calibrator's engine.
+
+import { Clamp, Graph, ModelError, Node, numel, tensor } from '../ir/graph';
+
+type F = Float32Array;
+
+function clampAll(y: F, c?: Clamp): F {
+  if (c) for (let i = 0; i < y.length; i++) y[i] = Math.min(c.max, Math.max(c.min, y[i]));
+  return y;
+}
+
+function conv(g: Graph, n: Node, x: F, depthwise: boolean): F {
+  const op = n.op as Extract<Node['op'], { kind: 'conv2d' | 'depthwise_conv2d' }>;
+  const [, H, W, C] = tensor(g, op.inputs[0]).shape;
+  const wt = tensor(g, op.inputs[1]);
+  const w = wt.data as F;
+  const b = op.inputs[2] ? (tensor(g, op.inputs[2]).data as F) : undefined;
+  const [, OH, OW, OC] = tensor(g, op.outputs[0]).shape;
+  const [KH, KW] = [wt.shape[1], wt.shape[2]];
+  const [sh, sw] = op.attrs.strides;
+  const [dh, dw] = op.attrs.dilations;
+  const [pt, pl] = op.attrs.pads;
+  const m = depthwise ? OC / C : 1;
+  const y = new Float32Array(OH * OW * OC);
+  for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) for (let oc = 0; oc < OC; oc++) {
+    let acc = b ? b[oc] : 0;
+    for (let ky = 0; ky < KH; ky++) {
+      const iy = oy * sh - pt + ky * dh;
+      if (iy < 0 || iy >= H) continue;
+      for (let kx = 0; kx < KW; kx++) {
+        const ix = ox * sw - pl + kx * dw;
+        if (ix < 0 || ix >= W) continue;
+        const xb = (iy * W + ix) * C;
+        if (depthwise) acc += x[xb + Math.floor(oc / m)] * w[(ky * KW + kx) * OC + oc];
+        else {
+          const wb = ((oc * KH + ky) * KW + kx) * C;
+          for (let ic = 0; ic < C; ic++) acc += x[xb + ic] * w[wb + ic];
+        }
+      }
+    }
+    y[(oy * OW + ox) * OC + oc] = acc;
+  }
+  return clampAll(y, op.attrs.clamp);
+}
+
+function pool(g: Graph, n: Node<'max_pool' | 'avg_pool'>, x: F): F {
+  const { kernel, strides, pads, clamp } = n.op.attrs;
+  const [, H, W, C] = tensor(g, n.op.inputs[0]).shape;
+  const [, OH, OW] = tensor(g, n.op.outputs[0]).shape;
+  const y = new Float32Array(OH * OW * C);
+  for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) for (let c = 0; c < C; c++) {
+    let acc = n.op.kind === 'max_pool' ? -Infinity : 0;
+    let count = 0;
+    for (let ky = 0; ky < kernel[0]; ky++) for (let kx = 0; kx < kernel[1]; kx++) {
+      const iy = oy * strides[0] - pads[0] + ky;
+      const ix = ox * strides[1] - pads[1] + kx;
+      if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+      const v = x[(iy * W + ix) * C + c];
+      acc = n.op.kind === 'max_pool' ? Math.max(acc, v) : acc + v;
+      count++;
+    }
+    y[(oy * OW + ox) * C + c] = n.op.kind === 'max_pool' ? acc : acc / count;
+  }
+  return clampAll(y, clamp);
+}
+
+function evalNode(g: Graph, n: Node, v: (name: string) => F): F {
+  const op = n.op;
+  const x = v(op.inputs[0]);
+  const out = tensor(g, op.outputs[0]);
+  switch (op.kind) {
+    case 'conv2d':
+    case 'depthwise_conv2d':
+      if (g.layout !== 'NHWC') throw new ModelError('the float interpreter runs NHWC graphs');
+      return conv(g, n, x, op.kind === 'depthwise_conv2d');
+    case 'dense': {
+      const [O, I] = tensor(g, op.inputs[1]).shape;
+      const w = v(op.inputs[1]);
+      const b = op.inputs[2] ? v(op.inputs[2]) : undefined;
+      const batches = x.length / I;
+      const y = new Float32Array(batches * O);
+      for (let r = 0; r < batches; r++) for (let o = 0; o < O; o++) {
+        let acc = b ? b[o] : 0;
+        for (let i = 0; i < I; i++) acc += x[r * I + i] * w[o * I + i];
+        y[r * O + o] = acc;
+      }
+      return clampAll(y, op.attrs.clamp);
+    }
+    case 'batchnorm': {
+      const [gamma, beta, mean, variance] = op.inputs.slice(1).map(v);
+      const C = gamma.length;
+      return x.map((xi, i) => {
+        const c = i % C;
+        return gamma[c] * (xi - mean[c]) / Math.sqrt(variance[c] + op.attrs.epsilon) + beta[c];
+      });
+    }
+    case 'relu':
+      return x.map((a) => Math.max(0, a));
+    case 'clip':
+      return x.map((a) => Math.min(op.attrs.max, Math.max(op.attrs.min, a)));
+    case 'leaky_relu':
+      return x.map((a) => (a >= 0 ? a : a * op.attrs.alpha));
+    case 'sigmoid':
+      return x.map((a) => 1 / (1 + Math.exp(-a)));
+    case 'tanh':
+      return x.map(Math.tanh);
+    case 'max_pool':
+    case 'avg_pool':
+      return pool(g, n as Node<'max_pool' | 'avg_pool'>, x);
+    case 'mean': {
+      const [, H, W, C] = tensor(g, op.inputs[0]).shape;
+      const y = new Float32Array(C);
+      for (let i = 0; i < H * W; i++) for (let c = 0; c < C; c++) y[c] += x[i * C + c] / (H * W);
+      return y;
+    }
+    case 'reshape':
+      return x.slice();
+    case 'softmax': {
+      const C = out.shape[out.shape.length - 1];
+      const y = new Float32Array(x.length);
+      for (let r = 0; r < x.length; r += C) {
+        let mx = -Infinity;
+        for (let c = 0; c < C; c++) mx = Math.max(mx, x[r + c]);
+        let s = 0;
+        for (let c = 0; c < C; c++) s += (y[r + c] = Math.exp(op.attrs.beta * (x[r + c] - mx)));
+        for (let c = 0; c < C; c++) y[r + c] /= s;
+      }
+      return y;
+    }
+    case 'add':
+    case 'sub':
+    case 'mul': {
+      const b = v(op.inputs[1]);
+      const y = new Float32Array(numel(out.shape));
+      for (let i = 0; i < y.length; i++) {
+        const a = x[i % x.length];
+        const c = b[i % b.length];
+        y[i] = op.kind === 'add' ? a + c : op.kind === 'sub' ? a - c : a * c;
+      }
+      return clampAll(y, op.attrs.clamp);
+    }
+    default:
+      throw new ModelError(`the float interpreter does not support op '${op.kind}' (node ${n.name})`);
+  }
+}
+
+export function runFloat(g: Graph, feeds: Record<string, Float32Array>, observe?: (tensorName: string, data: Float32Array) => void): Record<string, Float32Array> {
+  const values = new Map<string, F>();
+  for (const name of g.inputs) {
+    const x = feeds[name];
+    const need = numel(tensor(g, name).shape);
+    if (!x || x.length !== need) throw new ModelError(`input '${name}' needs ${need} values, got ${x ? x.length : 'none'}`);
+    values.set(name, x);
+    observe?.(name, x);
+  }
+  const v = (name: string): F => {
+    const got = values.get(name) ?? (tensor(g, name).data as F | undefined);
+    if (!got) throw new ModelError(`tensor '${name}' is read before it is computed`);
+    return got;
+  };
+  for (const n of g.nodes) {
+    const y = evalNode(g, n, v);
+    values.set(n.op.outputs[0], y);
+    observe?.(n.op.outputs[0], y);
+  }
+  return Object.fromEntries(g.outputs.map((o) => [o, v(o)]));
+}

@@ -1,0 +1,30 @@
+// Folds inference batch-norm into the preceding conv / depthwise conv / dense: w' = w·γ/σ, b' = (b − μ)·γ/σ + β.
+
+import { consumers, Graph, Node, tensor } from '../ir/graph';
+
+const FOLDABLE = new Set(['conv2d', 'depthwise_conv2d', 'dense']);
+
+export function foldBatchNorm(g: Graph): Graph {
+  for (const bn of g.nodes.filter((n) => n.op.kind === 'batchnorm') as unknown as Node<'batchnorm'>[]) {
+    const prev = g.nodes.find((n) => n.op.outputs[0] === bn.op.inputs[0]);
+    if (!prev || !FOLDABLE.has(prev.op.kind) || consumers(g, bn.op.inputs[0]).length !== 1 || g.outputs.includes(bn.op.inputs[0])) continue;
+    if (g.layout !== 'NHWC') continue;
+    const [gamma, beta, mean, variance] = bn.op.inputs.slice(1).map((n) => tensor(g, n).data as Float32Array);
+    const op = prev.op as Extract<Node['op'], { kind: 'conv2d' | 'depthwise_conv2d' | 'dense' }>;
+    const wt = tensor(g, op.inputs[1]);
+    const C = gamma.length;
+    const factor = gamma.map((gm, c) => gm / Math.sqrt(variance[c] + bn.op.attrs.epsilon));
+    const w = (wt.data as Float32Array).slice();
+    // Output channel is dim 0 for conv/dense and the last dim for depthwise [1,kh,kw,oc].
+    const per = w.length / C;
+    for (let i = 0; i < w.length; i++) w[i] *= factor[op.kind === 'depthwise_conv2d' ? i % C : Math.floor(i / per)];
+    wt.data = w;
+    const oldBias = op.inputs[2] ? (tensor(g, op.inputs[2]).data as Float32Array) : new Float32Array(C);
+    const biasName = `${prev.name}/folded_bias`;
+    g.tensors.set(biasName, { name: biasName, dtype: 'float32', shape: [C], data: oldBias.map((b, c) => (b - mean[c]) * factor[c] + beta[c]) });
+    (op.inputs as string[])[2] = biasName;
+    op.outputs[0] = bn.op.outputs[0];
+    g.nodes = g.nodes.filter((n) => n !== bn);
+  }
+  return g;
+}
