@@ -1,0 +1,298 @@
+// Morsel device runtime: validates a blob, prepares every op once (views into the blob and one arena), then
+// invoke() is a loop over kernels with no allocation. ES5 subset: no bitwise ops, closures or modern syntax.
+
+interface PreparedOp {
+  code: number;
+  x: Int8Array; y: Int8Array; w: Int8Array; bias: Int32Array;
+  mult: number[]; shift: number[]; table: number[];
+  count: number; batches: number; depth: number; outs: number;
+  inH: number; inW: number; inC: number; outH: number; outW: number; outC: number; kH: number; kW: number;
+  strideH: number; strideW: number; dilH: number; dilW: number; padTop: number; padLeft: number;
+  depthwise: boolean; depthMultiplier: number;
+  inZp: number; outZp: number; actMin: number; actMax: number;
+}
+
+interface TensorInfo { shape: number[]; type: number; scale: number; zeroPoint: number; buffer: number; arenaOffset: number; count: number }
+
+var EMPTY_I8 = new Int8Array(0);
+var EMPTY_I32 = new Int32Array(0);
+
+function numelOf(shape: number[]): number {
+  var n = 1;
+  for (var i = 0; i < shape.length; i++) {
+    if (!(shape[i] >= 1 && shape[i] <= 16777216)) fail('SHAPE', 'bad dimension ' + shape[i]);
+    n *= shape[i];
+  }
+  if (n > 268435456) fail('SHAPE', 'tensor too large');
+  return n;
+}
+
+function newOp(code: number): PreparedOp {
+  return {
+    code: code, x: EMPTY_I8, y: EMPTY_I8, w: EMPTY_I8, bias: EMPTY_I32, mult: [], shift: [], table: [],
+    count: 0, batches: 0, depth: 0, outs: 0, inH: 0, inW: 0, inC: 0, outH: 0, outW: 0, outC: 0, kH: 0, kW: 0,
+    strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 0, padLeft: 0, depthwise: false, depthMultiplier: 1,
+    inZp: 0, outZp: 0, actMin: -128, actMax: 127,
+  };
+}
+
+class MorselModel {
+  inputShape: number[];
+  outputShape: number[];
+  inputScale: number;
+  inputZeroPoint: number;
+  outputScale: number;
+  outputZeroPoint: number;
+  arenaBytes: number;
+  /** Set to true to time every op into layerMs (Date.now resolution). */
+  profile: boolean;
+  layerMs: number[];
+  opCodes: number[];
+  private ops: PreparedOp[];
+  private input: Int8Array;
+  private output: Int8Array;
+  private single: boolean;
+
+  constructor(ops: PreparedOp[], input: Int8Array, output: Int8Array, inT: TensorInfo, outT: TensorInfo, arenaBytes: number, single: boolean) {
+    this.ops = ops;
+    this.input = input;
+    this.output = output;
+    this.inputShape = inT.shape;
+    this.outputShape = outT.shape;
+    this.inputScale = inT.scale;
+    this.inputZeroPoint = inT.zeroPoint;
+    this.outputScale = outT.scale;
+    this.outputZeroPoint = outT.zeroPoint;
+    this.arenaBytes = arenaBytes;
+    this.single = single;
+    this.profile = false;
+    this.layerMs = [];
+    this.opCodes = [];
+    for (var i = 0; i < ops.length; i++) {
+      this.layerMs.push(0);
+      this.opCodes.push(ops[i].code);
+    }
+  }
+
+  /** Runs one inference. The returned array is a view into the arena, valid until the next invoke. */
+  invoke(input: Int8Array): Int8Array {
+    if (input.length !== this.input.length) fail('INPUT', 'input needs ' + this.input.length + ' values, got ' + input.length);
+    var dst = this.input;
+    for (var i = 0; i < dst.length; i++) dst[i] = input[i];
+    var ops = this.ops;
+    for (var k = 0; k < ops.length; k++) {
+      var t0 = this.profile ? Date.now() : 0;
+      runOp(ops[k], this.single);
+      if (this.profile) this.layerMs[k] = Date.now() - t0;
+    }
+    return this.output;
+  }
+}
+
+function runOp(p: PreparedOp, single: boolean): void {
+  var c = p.code;
+  if (c === OpCode_FULLY_CONNECTED) fullyConnected(p, single);
+  else if (c === OpCode_CONV_2D || c === OpCode_DEPTHWISE_CONV_2D) conv2d(p, single);
+  else if (c === OpCode_MAX_POOL_2D) pool2d(p, true);
+  else if (c === OpCode_AVERAGE_POOL_2D) pool2d(p, false);
+  else if (c === OpCode_RESHAPE) reshape(p);
+  else lookup(p);
+}
+
+function readTensor(b: Blob, t: number): TensorInfo {
+  var shape = intVector(b, t, Tensor_shape);
+  var sc = fieldVector(b, t, Tensor_scale, 4);
+  var zp = intVector(b, t, Tensor_zero_point);
+  return {
+    shape: shape,
+    type: fieldU8(b, t, Tensor_type, 0),
+    scale: sc && sc[1] > 0 ? rdF32(b, sc[0]) : 0,
+    zeroPoint: zp.length ? zp[0] : 0,
+    buffer: fieldI32(b, t, Tensor_buffer, Tensor_buffer_default),
+    arenaOffset: fieldI32(b, t, Tensor_arena_offset, Tensor_arena_offset_default),
+    count: numelOf(shape),
+  };
+}
+
+function load(bytes: Uint8Array): MorselModel {
+  var b: Blob = { bytes: bytes, n: bytes.length };
+  if (b.n < 24) fail('TRUNCATED', 'blob of ' + b.n + ' bytes');
+  for (var i = 0; i < 4; i++) {
+    if (bytes[4 + i] !== FILE_IDENTIFIER.charCodeAt(i)) fail('MAGIC', 'not a Morsel blob (identifier)');
+  }
+  var root = deref(b, 0);
+  var version = fieldI32(b, root, Model_version, 0);
+  if (version !== FORMAT_VERSION) fail('VERSION', 'blob format ' + version + ', runtime reads ' + FORMAT_VERSION);
+  var crcAt = fieldPos(b, root, Model_crc32);
+  if (crcAt < 0) fail('CRC', 'no checksum');
+  var stored = rdU32(b, crcAt);
+  if (crc32Skipping(bytes, b.n, crcAt) !== stored) fail('CRC', 'checksum mismatch: the blob is corrupt');
+  var single = fieldU8(b, root, Model_rounding, 0) === Rounding_SINGLE;
+  var arenaBytes = fieldI32(b, root, Model_arena_bytes, 0);
+  if (!(arenaBytes >= 0 && arenaBytes <= 16777216)) fail('ARENA', 'arena of ' + arenaBytes + ' bytes');
+  var arena = new Int8Array(arenaBytes);
+
+  var bufVec = fieldVector(b, root, Model_buffers, 4);
+  var bufPos: number[] = [];
+  var bufLen: number[] = [];
+  if (bufVec) {
+    for (var bi = 0; bi < bufVec[1]; bi++) {
+      var d = fieldVector(b, tableAt(b, bufVec[0] + 4 * bi), Buffer_data, 1);
+      bufPos.push(d ? d[0] : 0);
+      bufLen.push(d ? d[1] : 0);
+    }
+  }
+  var tVec = fieldVector(b, root, Model_tensors, 4);
+  if (!tVec || tVec[1] === 0) fail('TENSORS', 'no tensors');
+  var infos: TensorInfo[] = [];
+  var i8: Int8Array[] = [];
+  var i32: Int32Array[] = [];
+  for (var ti = 0; ti < tVec[1]; ti++) {
+    var info = readTensor(b, tableAt(b, tVec[0] + 4 * ti));
+    var size = info.count * (info.type === TensorType_INT32 ? 4 : 1);
+    var v8 = EMPTY_I8;
+    var v32 = EMPTY_I32;
+    if (info.buffer >= 0) {
+      if (info.buffer >= bufPos.length || bufLen[info.buffer] !== size) fail('BUFFER', 'tensor ' + ti + ' data does not match its shape');
+      var at = bytes.byteOffset + bufPos[info.buffer];
+      if (info.type === TensorType_INT32) {
+        if (at % 4 === 0) v32 = new Int32Array(bytes.buffer, at, info.count);
+        else {
+          v32 = new Int32Array(info.count);
+          for (var q = 0; q < info.count; q++) v32[q] = rdI32(b, bufPos[info.buffer] + 4 * q);
+        }
+      } else v8 = new Int8Array(bytes.buffer, at, info.count);
+    } else {
+      if (info.type !== TensorType_INT8) fail('TYPE', 'activation ' + ti + ' is not int8');
+      if (!(info.arenaOffset >= 0 && info.arenaOffset + size <= arenaBytes)) fail('ARENA', 'tensor ' + ti + ' lies outside the arena');
+      v8 = new Int8Array(arena.buffer, info.arenaOffset, info.count);
+    }
+    infos.push(info);
+    i8.push(v8);
+    i32.push(v32);
+  }
+  var nT = infos.length;
+  var tensorIndex = function (v: number): number {
+    if (!(v >= 0 && v < nT)) fail('INDEX', 'tensor index ' + v);
+    return v;
+  };
+  var ins = intVector(b, root, Model_inputs);
+  var outs = intVector(b, root, Model_outputs);
+  if (ins.length !== 1 || outs.length !== 1) fail('IO', 'one input and one output expected');
+  var inT = tensorIndex(ins[0]);
+  var outT = tensorIndex(outs[0]);
+  if (infos[inT].buffer >= 0 || infos[outT].buffer >= 0) fail('IO', 'inputs and outputs must be activations');
+
+  var opVec = fieldVector(b, root, Model_operators, 4);
+  var ops: PreparedOp[] = [];
+  var nOps = opVec ? opVec[1] : 0;
+  for (var oi = 0; oi < nOps; oi++) {
+    var ot = tableAt(b, opVec![0] + 4 * oi);
+    var code = fieldU8(b, ot, Operator_opcode, 0);
+    var oin = intVector(b, ot, Operator_inputs);
+    var oout = intVector(b, ot, Operator_outputs);
+    if (oin.length < 1 || oout.length !== 1) fail('OP', 'op ' + oi + ' has bad inputs/outputs');
+    var p = newOp(code);
+    var xi = tensorIndex(oin[0]);
+    var yi = tensorIndex(oout[0]);
+    if (infos[yi].buffer >= 0 || infos[xi].type !== TensorType_INT8) fail('OP', 'op ' + oi + ' input/output types');
+    p.x = i8[xi];
+    p.y = i8[yi];
+    p.count = infos[yi].count;
+    var optType = fieldU8(b, ot, Operator_options_type, 0);
+    var optPos = fieldPos(b, ot, Operator_options);
+    var opt = optPos < 0 ? -1 : deref(b, optPos);
+    prepareOp(b, p, code, oi, optType, opt, oin, infos, i8, i32, xi, yi, tensorIndex);
+    ops.push(p);
+  }
+  return new MorselModel(ops, i8[inT], i8[outT], infos[inT], infos[outT], arenaBytes, single);
+}
+
+function needOptions(oi: number, optType: number, want: number, opt: number): void {
+  if (optType !== want || opt < 0) fail('OPTIONS', 'op ' + oi + ' has the wrong options table');
+}
+
+function requant(b: Blob, p: PreparedOp, opt: number, multOff: number, shiftOff: number, channels: number, oi: number): void {
+  p.mult = intVector(b, opt, multOff);
+  p.shift = intVector(b, opt, shiftOff);
+  if (p.mult.length !== p.shift.length || (p.mult.length !== 1 && p.mult.length !== channels)) fail('OPTIONS', 'op ' + oi + ' multipliers');
+  for (var i = 0; i < p.shift.length; i++) {
+    if (!(p.shift[i] >= -31 && p.shift[i] <= 30) || !(p.mult[i] >= 0)) fail('OPTIONS', 'op ' + oi + ' shift/multiplier out of range');
+  }
+}
+
+function clampBounds(p: PreparedOp, lo: number, hi: number, oi: number): void {
+  if (!(lo >= -128 && hi <= 127 && lo <= hi)) fail('OPTIONS', 'op ' + oi + ' activation bounds');
+  p.actMin = lo;
+  p.actMax = hi;
+}
+
+function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: number, opt: number, oin: number[], infos: TensorInfo[],
+  i8: Int8Array[], i32: Int32Array[], xi: number, yi: number, tensorIndex: (v: number) => number): void {
+  var xs = infos[xi].shape, ys = infos[yi].shape;
+  if (code === OpCode_FULLY_CONNECTED || code === OpCode_CONV_2D || code === OpCode_DEPTHWISE_CONV_2D) {
+    if (oin.length !== 3) fail('OP', 'op ' + oi + ' needs input, weights and bias');
+    var wi = tensorIndex(oin[1]), bi = tensorIndex(oin[2]);
+    if (infos[wi].buffer < 0 || infos[wi].type !== TensorType_INT8 || infos[bi].buffer < 0 || infos[bi].type !== TensorType_INT32) fail('OP', 'op ' + oi + ' weights/bias types');
+    var ws = infos[wi].shape;
+    p.w = i8[wi];
+    p.bias = i32[bi];
+    if (code === OpCode_FULLY_CONNECTED) {
+      needOptions(oi, optType, Options_FullyConnectedOptions, opt);
+      if (ws.length !== 2) fail('SHAPE', 'op ' + oi + ' weights must be 2-D');
+      p.outs = ws[0];
+      p.depth = ws[1];
+      p.batches = infos[xi].count / p.depth;
+      if (p.batches !== Math.floor(p.batches) || p.bias.length !== p.outs || infos[yi].count !== p.batches * p.outs) fail('SHAPE', 'op ' + oi + ' fully-connected shapes');
+      p.outZp = fieldI32(b, opt, FullyConnectedOptions_output_zero_point, 0);
+      clampBounds(p, fieldI32(b, opt, FullyConnectedOptions_activation_min, -128), fieldI32(b, opt, FullyConnectedOptions_activation_max, 127), oi);
+      requant(b, p, opt, FullyConnectedOptions_output_multiplier, FullyConnectedOptions_output_shift, p.outs, oi);
+      return;
+    }
+    needOptions(oi, optType, Options_Conv2DOptions, opt);
+    if (xs.length !== 4 || ys.length !== 4 || ws.length !== 4 || xs[0] !== 1 || ys[0] !== 1) fail('SHAPE', 'op ' + oi + ' conv tensors must be 4-D, batch 1');
+    p.inH = xs[1]; p.inW = xs[2]; p.inC = xs[3]; p.outH = ys[1]; p.outW = ys[2]; p.outC = ys[3]; p.kH = ws[1]; p.kW = ws[2];
+    p.depthwise = code === OpCode_DEPTHWISE_CONV_2D;
+    p.depthMultiplier = fieldI32(b, opt, Conv2DOptions_depth_multiplier, 1);
+    var wOk = p.depthwise ? ws[0] === 1 && ws[3] === p.outC && p.depthMultiplier >= 1 && p.inC * p.depthMultiplier === p.outC : ws[0] === p.outC && ws[3] === p.inC;
+    if (!wOk || p.bias.length !== p.outC) fail('SHAPE', 'op ' + oi + ' conv weight shape');
+    p.strideH = fieldI32(b, opt, Conv2DOptions_stride_h, 1); p.strideW = fieldI32(b, opt, Conv2DOptions_stride_w, 1);
+    p.dilH = fieldI32(b, opt, Conv2DOptions_dilation_h, 1); p.dilW = fieldI32(b, opt, Conv2DOptions_dilation_w, 1);
+    p.padTop = fieldI32(b, opt, Conv2DOptions_pad_top, 0); p.padLeft = fieldI32(b, opt, Conv2DOptions_pad_left, 0);
+    if (!(p.strideH >= 1 && p.strideW >= 1 && p.dilH >= 1 && p.dilW >= 1 && p.padTop >= 0 && p.padLeft >= 0 && p.padTop < 256 && p.padLeft < 256)) fail('OPTIONS', 'op ' + oi + ' strides/pads');
+    p.inZp = fieldI32(b, opt, Conv2DOptions_input_zero_point, 0);
+    p.outZp = fieldI32(b, opt, Conv2DOptions_output_zero_point, 0);
+    if (!(p.inZp >= -128 && p.inZp <= 127)) fail('OPTIONS', 'op ' + oi + ' input zero point');
+    clampBounds(p, fieldI32(b, opt, Conv2DOptions_activation_min, -128), fieldI32(b, opt, Conv2DOptions_activation_max, 127), oi);
+    requant(b, p, opt, Conv2DOptions_output_multiplier, Conv2DOptions_output_shift, p.outC, oi);
+    return;
+  }
+  if (code === OpCode_MAX_POOL_2D || code === OpCode_AVERAGE_POOL_2D) {
+    needOptions(oi, optType, Options_Pool2DOptions, opt);
+    if (xs.length !== 4 || ys.length !== 4 || xs[3] !== ys[3] || xs[0] !== 1) fail('SHAPE', 'op ' + oi + ' pool shapes');
+    p.inH = xs[1]; p.inW = xs[2]; p.inC = xs[3]; p.outH = ys[1]; p.outW = ys[2];
+    p.kH = fieldI32(b, opt, Pool2DOptions_filter_h, 0); p.kW = fieldI32(b, opt, Pool2DOptions_filter_w, 0);
+    p.strideH = fieldI32(b, opt, Pool2DOptions_stride_h, 1); p.strideW = fieldI32(b, opt, Pool2DOptions_stride_w, 1);
+    p.padTop = fieldI32(b, opt, Pool2DOptions_pad_top, 0); p.padLeft = fieldI32(b, opt, Pool2DOptions_pad_left, 0);
+    if (!(p.kH >= 1 && p.kW >= 1 && p.kH <= 256 && p.kW <= 256 && p.strideH >= 1 && p.strideW >= 1 && p.padTop >= 0 && p.padLeft >= 0)) fail('OPTIONS', 'op ' + oi + ' pool window');
+    clampBounds(p, fieldI32(b, opt, Pool2DOptions_activation_min, -128), fieldI32(b, opt, Pool2DOptions_activation_max, 127), oi);
+    return;
+  }
+  if (code === OpCode_RESHAPE) {
+    if (infos[xi].count !== infos[yi].count) fail('SHAPE', 'op ' + oi + ' reshape changes the element count');
+    return;
+  }
+  if (code === OpCode_LOGISTIC || code === OpCode_TANH || code === OpCode_QUANTIZE || code === OpCode_LEAKY_RELU) {
+    needOptions(oi, optType, Options_LutOptions, opt);
+    var tv = fieldVector(b, opt, LutOptions_table, 1);
+    if (!tv || tv[1] !== 256 || infos[xi].count !== infos[yi].count) fail('OPTIONS', 'op ' + oi + ' lookup table');
+    for (var i = 0; i < 256; i++) {
+      var u = rdU8(b, tv![0] + i);
+      p.table.push(u >= 128 ? u - 256 : u);
+    }
+    return;
+  }
+  fail('OPCODE', 'op ' + oi + ' has opcode ' + code + ', which this runtime does not implement');
+}
+
+var Morsel = { load: load, version: FORMAT_VERSION };

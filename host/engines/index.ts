@@ -1,0 +1,129 @@
+// Runs the built device bundle (dist/device/morsel.es5.js) inside a real JavaScript engine from the host:
+// node's vm, QuickJS (quickjs-emscripten, with a memory limit) or Duktape (Debian's `duk`).
+// One engine start per batch of inputs; outputs come back as hex lines.
+
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as vm from 'vm';
+
+export const ENGINES = ['node', 'quickjs', 'duktape'] as const;
+export type Engine = (typeof ENGINES)[number];
+
+export interface EngineRun {
+  outputs: Int8Array[];
+  /** Milliseconds per op of the last inference (profiling on). */
+  layerMs: number[];
+  /** Wall milliseconds for all inferences inside the engine. */
+  totalMs: number;
+}
+
+export interface EngineOptions {
+  memoryLimitBytes?: number;
+  bundlePath?: string;
+}
+
+export const defaultBundlePath = () => path.join(__dirname, '..', '..', 'device', 'morsel.es5.js'); // dist/host/engines → dist/device
+
+/** Script run inside the engine after the bundle: loads the blob, runs every input, prints results. */
+function driver(blob: Uint8Array, inputs: Int8Array[]): string {
+  return `
+var __hex = "${Buffer.from(blob).toString('hex')}";
+var __blob = new Uint8Array(__hex.length / 2);
+for (var __q = 0; __q < __blob.length; __q++) __blob[__q] = parseInt(__hex.substr(2 * __q, 2), 16);
+__hex = null;
+var __inputs = ${JSON.stringify(inputs.map((x) => Buffer.from(x.buffer, x.byteOffset, x.length).toString('hex')))};
+var __out = [];
+var __m = Morsel.load(__blob);
+__m.profile = true;
+var __t0 = Date.now();
+for (var __i = 0; __i < __inputs.length; __i++) {
+  var __x = new Int8Array(__inputs[__i].length / 2);
+  for (var __p = 0; __p < __x.length; __p++) __x[__p] = parseInt(__inputs[__i].substr(2 * __p, 2), 16);
+  var __y = __m.invoke(__x);
+  var __h = '';
+  for (var __j = 0; __j < __y.length; __j++) { var __v = __y[__j] & 255; __h += (__v < 16 ? '0' : '') + __v.toString(16); }
+  __out.push(__h);
+}
+var __res = 'MORSEL_RESULT ' + JSON.stringify({ outputs: __out, layerMs: __m.layerMs, totalMs: Date.now() - __t0 });
+`;
+}
+
+function parse(text: string): EngineRun {
+  const line = text.split('\n').find((l) => l.startsWith('MORSEL_RESULT '));
+  if (!line) throw new Error(`engine printed no result:\n${text.slice(0, 2000)}`);
+  const r = JSON.parse(line.slice('MORSEL_RESULT '.length));
+  return { outputs: r.outputs.map((h: string) => new Int8Array(Buffer.from(h, 'hex'))), layerMs: r.layerMs, totalMs: r.totalMs };
+}
+
+/** Script that loads each candidate blob and, if accepted, runs it on a zero input; reports each outcome. */
+function fuzzDriver(blobs: Uint8Array[]): string {
+  return `
+var __blobs = ${JSON.stringify(blobs.map((b) => Buffer.from(b).toString('hex')))};
+var __out = [];
+for (var __i = 0; __i < __blobs.length; __i++) {
+  var __h = __blobs[__i], __b = new Uint8Array(__h.length / 2);
+  for (var __j = 0; __j < __b.length; __j++) __b[__j] = parseInt(__h.substr(2 * __j, 2), 16);
+  try {
+    var __m = Morsel.load(__b);
+    var __n = 1;
+    for (var __k = 0; __k < __m.inputShape.length; __k++) __n *= __m.inputShape[__k];
+    __m.invoke(new Int8Array(__n));
+    __out.push('ok');
+  } catch (__e) {
+    __out.push(String(__e && __e.message));
+  }
+}
+var __res = 'MORSEL_RESULT ' + JSON.stringify({ outputs: __out, layerMs: [], totalMs: 0 });
+`;
+}
+
+/** Loads every blob in the engine: 'ok' when it loaded and ran, else the error message. */
+export async function fuzzOnEngine(engine: Engine, blobs: Uint8Array[], opts: EngineOptions = {}): Promise<string[]> {
+  const text = await evaluateInEngine(engine, fuzzDriver(blobs), opts);
+  const line = text.split('\n').find((l) => l.startsWith('MORSEL_RESULT '))!;
+  return JSON.parse(line.slice('MORSEL_RESULT '.length)).outputs;
+}
+
+export async function runOnEngine(engine: Engine, blob: Uint8Array, inputs: Int8Array[], opts: EngineOptions = {}): Promise<EngineRun> {
+  return parse(await evaluateInEngine(engine, driver(blob, inputs), opts));
+}
+
+/** Evaluates the bundle followed by a driver that leaves its report in `__res`; returns that report. */
+async function evaluateInEngine(engine: Engine, driverScript: string, opts: EngineOptions): Promise<string> {
+  const bundle = fs.readFileSync(opts.bundlePath ?? defaultBundlePath(), 'utf8');
+  const script = `${bundle}\n${driverScript}`;
+  if (engine === 'node') {
+    const ctx = vm.createContext({});
+    return String(vm.runInContext(`${script}\n__res`, ctx, { timeout: 120000 }));
+  }
+  if (engine === 'duktape') {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-duk-')), 'run.js');
+    fs.writeFileSync(file, `${script}\nprint(__res);\n`);
+    try {
+      return execFileSync('duk', [file], { encoding: 'utf8', maxBuffer: 256 << 20, timeout: 300000 });
+    } finally {
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    }
+  }
+  const { getQuickJS } = await import('quickjs-emscripten');
+  const qjs = await getQuickJS();
+  const rt = qjs.newRuntime();
+  if (opts.memoryLimitBytes) rt.setMemoryLimit(opts.memoryLimitBytes);
+  const ctx = rt.newContext();
+  try {
+    const r = ctx.evalCode(`${script}\n__res`);
+    if (r.error) {
+      const err = ctx.dump(r.error);
+      r.error.dispose();
+      throw new Error(`QuickJS: ${JSON.stringify(err)}`);
+    }
+    const text = ctx.getString(r.value);
+    r.value.dispose();
+    return text;
+  } finally {
+    ctx.dispose();
+    rt.dispose();
+  }
+}
