@@ -12,6 +12,7 @@ const ROOT = path.join(__dirname, '..', '..');
 const OUT = path.join(ROOT, 'dist', 'device');
 
 export function buildDevice(): { es5: string; bytes: number } {
+  execFileSync(process.execPath, [path.join(__dirname, "check-device-subset.js")], { stdio: "inherit" });
   const tmp = path.join(OUT, 'morsel.es5.tmp.js');
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'device', 'tsconfig.json')], { stdio: 'inherit' });
   const code = fs.readFileSync(tmp, 'utf8');

@@ -1,0 +1,65 @@
+import * as fs from 'fs';
+import { decodeModel } from '../blob/decode';
+import { loadFashionMnist } from '../data/fashion-mnist';
+import { parseNpy } from '../data/npy';
+import { ENGINES, runOnEngine } from '../engines';
+import { runInt8 } from '../interp/int8/interpreter';
+import { ModelError } from '../ir/graph';
+import { QModel } from '../ir/qmodel';
+import { quantizeInput } from '../quantize/quantize';
+import { parseChoice } from './convert';
+import type { Command } from './main';
+import { UsageError } from './main';
+
+/** An input tensor from `idx:N` (the N-th Fashion-MNIST test image), a .npy array or raw int8 bytes. */
+export function readInput(spec: string, model: QModel): Int8Array {
+  const need = model.tensors[model.inputs[0]].shape.reduce((a, b) => a * b, 1);
+  const m = /^idx:(\d+)$/.exec(spec);
+  if (m) {
+    const n = Number(m[1]);
+    const ds = loadFashionMnist('test', n + 1);
+    if (n >= ds.count) throw new ModelError(`idx:${n}: the test set has ${ds.count} images`);
+    return quantizeInput(model, Float32Array.from(ds.images.subarray(n * 784, (n + 1) * 784), (p) => p / 255));
+  }
+  if (!fs.existsSync(spec)) throw new ModelError(`input file not found: ${spec}`);
+  const bytes = new Uint8Array(fs.readFileSync(spec));
+  if (spec.endsWith('.npy')) {
+    const a = parseNpy(bytes, spec);
+    if (a.data.length !== need) throw new ModelError(`${spec}: ${a.data.length} values; the model input needs ${need}`);
+    return a.data instanceof Int8Array ? a.data : quantizeInput(model, Float32Array.from(a.data as ArrayLike<number>));
+  }
+  if (bytes.length !== need) throw new ModelError(`${spec}: ${bytes.length} bytes; the model input needs ${need} int8 values`);
+  return new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+export const runCommand: Command = {
+  summary: 'run a blob on the host reference or on an embedded engine and print its output and per-layer times',
+  usage: `morsel run <model.msl> --input <file|file.npy|idx:N> [--engine host|${ENGINES.join('|')}] [--json]`,
+  options: { input: { type: 'string' }, engine: { type: 'string' }, json: { type: 'boolean' } },
+  async run({ values, positionals }) {
+    const [file] = positionals;
+    if (!file || !values.input) throw new UsageError(`missing <model.msl> or --input\nusage: ${this.usage}`);
+    const blob = new Uint8Array(fs.readFileSync(file));
+    const model = decodeModel(blob);
+    const x = readInput(values.input as string, model);
+    const engine = parseChoice('--engine', values.engine, ['host', ...ENGINES] as const, 'host');
+    let output: Int8Array;
+    let layerMs: number[] | undefined;
+    if (engine === 'host') output = runInt8(model, [x])[0];
+    else ({ outputs: [output], layerMs } = await runOnEngine(engine, blob, [x]));
+    const out = model.tensors[model.outputs[0]];
+    const result = {
+      engine,
+      output: Array.from(output),
+      dequantized: Array.from(output, (q) => out.scale[0] * (q - out.zeroPoint[0])),
+      argmax: Array.from(output).reduce((b, v, i, a) => (v > a[b] ? i : b), 0),
+      layers: model.ops.map((op, i) => ({ op: op.opcode as string, name: op.name, ms: layerMs ? layerMs[i] : null })),
+    };
+    if (values.json) console.log(JSON.stringify(result));
+    else {
+      console.log(`output (${engine}): [${result.output.join(', ')}]  argmax ${result.argmax}`);
+      if (layerMs) for (const l of result.layers) console.log(`  ${l.op.padEnd(18)} ${l.name.padEnd(20)} ${l.ms} ms`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,65 @@
+// Enforces the device subset on device/**/*.ts: what the embedded engines (Espruino, JerryScript, Duktape,
+// Lua via typescript-to-lua) cannot be trusted with is a build error, not a review comment.
+
+import * as fs from 'fs';
+import * as path from 'path';
+import * as ts from 'typescript';
+
+const BITWISE = new Set([
+  ts.SyntaxKind.AmpersandToken, ts.SyntaxKind.BarToken, ts.SyntaxKind.CaretToken, ts.SyntaxKind.LessThanLessThanToken,
+  ts.SyntaxKind.GreaterThanGreaterThanToken, ts.SyntaxKind.GreaterThanGreaterThanGreaterThanToken, ts.SyntaxKind.AmpersandEqualsToken,
+  ts.SyntaxKind.BarEqualsToken, ts.SyntaxKind.CaretEqualsToken, ts.SyntaxKind.LessThanLessThanEqualsToken,
+  ts.SyntaxKind.GreaterThanGreaterThanEqualsToken, ts.SyntaxKind.GreaterThanGreaterThanGreaterThanEqualsToken,
+  ts.SyntaxKind.AsteriskAsteriskToken, ts.SyntaxKind.AsteriskAsteriskEqualsToken,
+]);
+const FORBIDDEN_NAMES = new Set(['Map', 'Set', 'WeakMap', 'Symbol', 'BigInt', 'Promise', 'Proxy', 'Reflect']);
+const FORBIDDEN_MATH = new Set(['imul', 'clz32', 'fround', 'trunc', 'sign', 'log2', 'hypot']);
+
+export function checkSource(file: string, text: string): string[] {
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES5, true);
+  const problems: string[] = [];
+  const report = (node: ts.Node, what: string) => {
+    const { line, character } = sf.getLineAndCharacterOfPosition(node.getStart(sf));
+    problems.push(`${file}:${line + 1}:${character + 1}: ${what}`);
+  };
+  const visit = (node: ts.Node, inLoop: boolean) => {
+    if (ts.isBinaryExpression(node) && BITWISE.has(node.operatorToken.kind)) report(node, `operator '${node.operatorToken.getText(sf)}' (no bitwise or ** on device: Lua 5.1)`);
+    if (ts.isPrefixUnaryExpression(node) && node.operator === ts.SyntaxKind.TildeToken) report(node, "operator '~'");
+    if (ts.isVariableDeclarationList(node) && node.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const)) report(node, "'let'/'const' (Espruino shares one binding per loop): use var");
+    if (ts.isArrowFunction(node)) report(node, 'arrow function');
+    if (ts.isForOfStatement(node)) report(node, 'for-of');
+    if (ts.isSpreadElement(node) || ts.isSpreadAssignment(node)) report(node, 'spread');
+    if (ts.isObjectBindingPattern(node) || ts.isArrayBindingPattern(node)) report(node, 'destructuring');
+    if (ts.isTemplateExpression(node) || ts.isNoSubstitutionTemplateLiteral(node)) report(node, 'template literal');
+    if ((ts.isFunctionDeclaration(node) || ts.isFunctionExpression(node) || ts.isMethodDeclaration(node)) && (node.asteriskToken || node.modifiers?.some((m) => m.kind === ts.SyntaxKind.AsyncKeyword))) report(node, 'generator/async');
+    if (ts.isIdentifier(node) && FORBIDDEN_NAMES.has(node.text) && !ts.isPropertyAccessExpression(node.parent)) report(node, `'${node.text}' is not available on every engine`);
+    if (ts.isPropertyAccessExpression(node) && node.expression.getText(sf) === 'Math' && FORBIDDEN_MATH.has(node.name.text)) report(node, `Math.${node.name.text} is missing on Espruino`);
+    if (inLoop && (ts.isFunctionExpression(node) || ts.isFunctionDeclaration(node))) report(node, 'function created inside a loop');
+    const loop = inLoop || ts.isForStatement(node) || ts.isWhileStatement(node) || ts.isDoStatement(node) || ts.isForInStatement(node);
+    ts.forEachChild(node, (c) => visit(c, loop));
+  };
+  visit(sf, false);
+  return problems;
+}
+
+export function deviceSources(root: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.ts')) out.push(p);
+    }
+  };
+  walk(path.join(root, 'device'));
+  return out.sort();
+}
+
+if (require.main === module) {
+  const root = path.join(__dirname, '..', '..');
+  const problems = deviceSources(root).flatMap((f) => checkSource(path.relative(root, f), fs.readFileSync(f, 'utf8')));
+  if (problems.length) {
+    console.error(`device subset violations:\n${problems.join('\n')}`);
+    process.exit(1);
+  }
+}
