@@ -96,6 +96,7 @@ function runOp(p: PreparedOp, single: boolean): void {
   else if (c === OpCode_MAX_POOL_2D) pool2d(p, true);
   else if (c === OpCode_AVERAGE_POOL_2D) pool2d(p, false);
   else if (c === OpCode_RESHAPE) reshape(p);
+  else if (c === OpCode_MEAN) meanHW(p, single);
   else lookup(p);
 }
 
@@ -276,6 +277,18 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     p.padTop = fieldI32(b, opt, Pool2DOptions_pad_top, 0); p.padLeft = fieldI32(b, opt, Pool2DOptions_pad_left, 0);
     if (!(p.kH >= 1 && p.kW >= 1 && p.kH <= 256 && p.kW <= 256 && p.strideH >= 1 && p.strideW >= 1 && p.padTop >= 0 && p.padLeft >= 0)) fail('OPTIONS', 'op ' + oi + ' pool window');
     clampBounds(p, fieldI32(b, opt, Pool2DOptions_activation_min, -128), fieldI32(b, opt, Pool2DOptions_activation_max, 127), oi);
+    return;
+  }
+  if (code === OpCode_MEAN) {
+    needOptions(oi, optType, Options_MeanOptions, opt);
+    if (xs.length !== 4 || xs[0] !== 1 || infos[yi].count !== xs[3]) fail('SHAPE', 'op ' + oi + ' mean shapes');
+    p.inC = xs[3];
+    p.depth = xs[1] * xs[2];
+    p.inZp = fieldI32(b, opt, MeanOptions_input_zero_point, 0);
+    p.outZp = fieldI32(b, opt, MeanOptions_output_zero_point, 0);
+    p.mult = [fieldI32(b, opt, MeanOptions_multiplier, 0)];
+    p.shift = [fieldI32(b, opt, MeanOptions_shift, 0)];
+    if (!(p.shift[0] >= -31 && p.shift[0] <= 30 && p.mult[0] >= 0 && p.inZp >= -128 && p.inZp <= 127)) fail('OPTIONS', 'op ' + oi + ' mean parameters');
     return;
   }
   if (code === OpCode_RESHAPE) {

@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import { Graph, ModelError } from '../ir/graph';
+import { importOnnx } from './onnx';
 import { importTfjs } from './tfjs';
 
 /** Imports a model file, choosing the importer by content. */
@@ -10,6 +11,6 @@ export function importModel(file: string): Graph {
   if (head.length >= 8 && head.subarray(4, 8).toString('latin1') === 'TFL3') {
     throw new ModelError(`${file}: TFLite import is not available in this build yet`);
   }
-  if (file.endsWith('.onnx')) throw new ModelError(`${file}: ONNX import is not available in this build yet`);
-  throw new ModelError(`${file}: unrecognised model format (expected a TF.js model.json)`);
+  if (file.endsWith('.onnx')) return importOnnx(file);
+  throw new ModelError(`${file}: unrecognised model format (expected .onnx or a TF.js model.json)`);
 }

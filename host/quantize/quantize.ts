@@ -112,6 +112,13 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: { roundin
         });
         break;
       }
+      case 'mean': {
+        // TFLite's int8 Mean over H, W: Σ(x − zp_in), requantized by s_in/s_out, then divided by the count.
+        const qy = calibrated(yName);
+        const { multiplier, shift } = quantizeMultiplier(qx.scale / qy.scale, opts.rounding);
+        ops.push({ opcode: 'MEAN', inputs: [x], outputs: [activation(yName, qy)], name: n.name, options: { input_zero_point: qx.zeroPoint, output_zero_point: qy.zeroPoint, multiplier, shift } });
+        break;
+      }
       case 'reshape':
         ops.push({ opcode: 'RESHAPE', inputs: [x], outputs: [activation(yName, qx)], name: n.name, options: null });
         break;

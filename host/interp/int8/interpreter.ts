@@ -6,6 +6,7 @@ import { QModel } from '../../ir/qmodel';
 import { conv2d } from './conv2d';
 import { fullyConnected } from './fully-connected';
 import { lookup } from './lut';
+import { mean } from './mean';
 import { pool2d } from './pool';
 
 const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
@@ -37,6 +38,9 @@ export function runInt8(model: QModel, inputs: Int8Array[], observe?: (tensorInd
       case 'MAX_POOL_2D':
       case 'AVERAGE_POOL_2D':
         pool2d(x, y, xs[1], xs[2], xs[3], out.shape[1], out.shape[2], op.options, op.opcode === 'MAX_POOL_2D');
+        break;
+      case 'MEAN':
+        mean(x, y, xs[1] * xs[2], xs[3], op.options, model.rounding);
         break;
       case 'RESHAPE':
         y.set(x);
