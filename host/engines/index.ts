@@ -91,7 +91,7 @@ export async function runOnEngine(engine: Engine, blob: Uint8Array, inputs: Int8
 }
 
 /** Evaluates the bundle followed by a driver that leaves its report in `__res`; returns that report. */
-async function evaluateInEngine(engine: Engine, driverScript: string, opts: EngineOptions): Promise<string> {
+export async function evaluateInEngine(engine: Engine, driverScript: string, opts: EngineOptions): Promise<string> {
   const bundle = fs.readFileSync(opts.bundlePath ?? defaultBundlePath(), 'utf8');
   const script = `${bundle}\n${driverScript}`;
   if (engine === 'node') {

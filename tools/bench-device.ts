@@ -1,0 +1,55 @@
+// `npm run bench:device [-- --json]`: per engine and zoo model, inference MAC/s divided by a plain int8
+// dot-product loop's MAC/s measured in the same engine and run (interpreter overhead; target ratio ≥ 0.6).
+
+import * as fs from 'fs';
+import * as path from 'path';
+import { decodeModel } from '../host/blob/decode';
+import { ENGINES, evaluateInEngine } from '../host/engines';
+import { totalMacs } from '../host/ir/macs';
+
+const ROOT = path.join(__dirname, '..', '..');
+
+function benchScript(blob: Uint8Array, inputSize: number, runs: number): string {
+  return `
+var __hex = "${Buffer.from(blob).toString('hex')}";
+var __b = new Uint8Array(__hex.length / 2);
+for (var __q = 0; __q < __b.length; __q++) __b[__q] = parseInt(__hex.substr(2 * __q, 2), 16);
+var __m = Morsel.load(__b);
+var __x = new Int8Array(${inputSize});
+for (var __i = 0; __i < __x.length; __i++) __x[__i] = (__i * 37) % 256 - 128;
+var __a = new Int8Array(256), __w = new Int8Array(256 * 64), __acc = new Int32Array(64);
+for (__i = 0; __i < __w.length; __i++) __w[__i] = (__i * 13) % 255 - 127;
+function __dot(a, w, acc) {
+  for (var o = 0; o < 64; o++) { var s = 0, wb = o * 256; for (var k = 0; k < 256; k++) s += a[k] * w[wb + k]; acc[o] = s; }
+}
+function __loop() { __dot(__a, __w, __acc); }
+function __time(f, minMs) { var n = 0, t0 = Date.now(), t; do { f(); n++; t = Date.now() - t0; } while (t < minMs); return t / n; }
+var __loopMs = __time(__loop, 300);
+var __modelMs = __time(function () { __m.invoke(__x); }, 600);
+var __res = 'MORSEL_RESULT ' + JSON.stringify({ loopMs: __loopMs, modelMs: __modelMs });
+`;
+}
+
+async function main() {
+  const rows = [];
+  for (const name of ['fashion_mlp', 'fashion_cnn']) {
+    const blob = new Uint8Array(fs.readFileSync(path.join(ROOT, 'models', name, 'model.msl')));
+    const model = decodeModel(blob);
+    const macs = totalMacs(model);
+    const inputSize = model.tensors[model.inputs[0]].shape.reduce((a, b) => a * b, 1);
+    for (const engine of ENGINES) {
+      const text = await evaluateInEngine(engine, benchScript(blob, inputSize, 1), {});
+      const r = JSON.parse(text.split('\n').find((l) => l.startsWith('MORSEL_RESULT '))!.slice(14));
+      const macsPerS = macs / (r.modelMs / 1000);
+      const loopPerS = (256 * 64) / (r.loopMs / 1000);
+      rows.push({ engine, model: name, macs_per_s: Math.round(macsPerS), loop_macs_per_s: Math.round(loopPerS), ratio: Number((macsPerS / loopPerS).toFixed(3)) });
+    }
+  }
+  if (process.argv.includes('--json')) console.log(JSON.stringify(rows, null, 2));
+  else for (const r of rows) console.log(`${r.engine.padEnd(8)} ${r.model.padEnd(12)} ${(r.macs_per_s / 1e6).toFixed(2).padStart(8)} M MAC/s  loop ${(r.loop_macs_per_s / 1e6).toFixed(2).padStart(8)} M MAC/s  ratio ${r.ratio}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
