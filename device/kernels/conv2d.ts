@@ -11,6 +11,10 @@ function conv2d(p: PreparedOp, single: boolean): void {
     for (var ox = 0; ox < outW; ox++) {
       var ix0 = ox * sw - pl;
       var inside = rowsInside && ix0 >= 0 && ix0 + (kW - 1) * dw < inW;
+      if (inside && !depthwise) {
+        convPixel(p, x, w, (iy0 * inW + ix0) * inC, (oy * outW + ox) * outC, single);
+        continue;
+      }
       for (var oc = 0; oc < outC; oc++) {
         var acc = bias[oc];
         var ic0 = depthwise ? Math.floor(oc / m) : 0;
@@ -37,5 +41,28 @@ function conv2d(p: PreparedOp, single: boolean): void {
         y[(oy * outW + ox) * outC + oc] = v < p.actMin ? p.actMin : v > p.actMax ? p.actMax : v;
       }
     }
+  }
+}
+
+// One output pixel of CONV_2D whose window lies inside the input: no bounds checks, row strides hoisted.
+function convPixel(p: PreparedOp, x: Int8Array, w: Int8Array, xBase: number, yBase: number, single: boolean): void {
+  var inC = p.inC, kH = p.kH, kW = p.kW, outC = p.outC, bias = p.bias, y = p.y, mult = p.mult, shift = p.shift;
+  var rowStep = p.dilH * p.inW * inC, colStep = p.dilW * inC, perChannel = mult.length > 1, taps = kW * inC;
+  for (var oc = 0; oc < outC; oc++) {
+    var acc = bias[oc];
+    var wb = oc * kH * taps;
+    var xr = xBase;
+    for (var ky = 0; ky < kH; ky++) {
+      var xb = xr;
+      for (var kx = 0; kx < kW; kx++) {
+        for (var ic = 0; ic < inC; ic++) acc += x[xb + ic] * w[wb + ic];
+        xb += colStep;
+        wb += inC;
+      }
+      xr += rowStep;
+    }
+    var i = perChannel ? oc : 0;
+    var v = mbqm(acc, mult[i], shift[i], single) + p.outZp;
+    y[yBase + oc] = v < p.actMin ? p.actMin : v > p.actMax ? p.actMax : v;
   }
 }
