@@ -4,6 +4,10 @@ import * as path from 'path';
 import { compileFile } from '../compile';
 import { emitCHeader } from '../emit/c-header';
 import { emitJsModule } from '../emit/js-module';
+import { loadSamples } from '../data/dataset';
+import { defaultBundlePath, ENGINES, runOnEngine } from '../engines';
+import { runInt8 } from '../interp/int8/interpreter';
+import { quantizeInput } from '../quantize/quantize';
 import { writeFileAtomic } from '../util/fs';
 import { parseCount } from './convert';
 import { evaluate, formatEval } from './eval';
@@ -33,6 +37,18 @@ export const demoCommand: Command = {
     console.log('\n3. evaluate on the Fashion-MNIST test set\n');
     const limit = values.limit === undefined ? undefined : parseCount('--limit', values.limit, 0);
     console.log(formatEval(evaluate(compiled.source, compiled.model, 'fashion-mnist', limit)));
+    console.log('\n4. run the device runtime (dist/device/morsel.es5.js) in embedded engines on 20 test images\n');
+    if (!fs.existsSync(defaultBundlePath())) {
+      console.log('   device bundle not built: run `npm run build:device`');
+      return 0;
+    }
+    const xs = loadSamples('fashion-mnist', { split: 'test', limit: 20, size: 784 }).inputs.map((x) => quantizeInput(compiled.model, x));
+    const ref = xs.map((x) => Buffer.from(runInt8(compiled.model, [x])[0]).toString('hex'));
+    for (const engine of ENGINES) {
+      const r = await runOnEngine(engine, compiled.blob, xs);
+      const same = r.outputs.filter((y, i) => Buffer.from(y).toString('hex') === ref[i]).length;
+      console.log(`   ${engine.padEnd(8)} ${same}/${xs.length} outputs byte-identical to the host int8 reference, ${(r.totalMs / xs.length).toFixed(1)} ms/inference`);
+    }
     return 0;
   },
 };
