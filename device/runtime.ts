@@ -3,7 +3,7 @@
 
 interface PreparedOp {
   code: number;
-  x: Int8Array; y: Int8Array; w: Int8Array; bias: Int32Array;
+  x: Int8Array; x2: Int8Array; y: Int8Array; w: Int8Array; bias: Int32Array; leftShift: number; inZp2: number;
   mult: number[]; shift: number[]; table: number[];
   count: number; batches: number; depth: number; outs: number;
   inH: number; inW: number; inC: number; outH: number; outW: number; outC: number; kH: number; kW: number;
@@ -29,7 +29,7 @@ function numelOf(shape: number[]): number {
 
 function newOp(code: number): PreparedOp {
   return {
-    code: code, x: EMPTY_I8, y: EMPTY_I8, w: EMPTY_I8, bias: EMPTY_I32, mult: [], shift: [], table: [],
+    code: code, x: EMPTY_I8, x2: EMPTY_I8, leftShift: 0, inZp2: 0, y: EMPTY_I8, w: EMPTY_I8, bias: EMPTY_I32, mult: [], shift: [], table: [],
     count: 0, batches: 0, depth: 0, outs: 0, inH: 0, inW: 0, inC: 0, outH: 0, outW: 0, outC: 0, kH: 0, kW: 0,
     strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 0, padLeft: 0, depthwise: false, depthMultiplier: 1,
     inZp: 0, outZp: 0, actMin: -128, actMax: 127,
@@ -97,6 +97,7 @@ function runOp(p: PreparedOp, single: boolean): void {
   else if (c === OpCode_AVERAGE_POOL_2D) pool2d(p, false);
   else if (c === OpCode_RESHAPE) reshape(p);
   else if (c === OpCode_MEAN) meanHW(p, single);
+  else if (c === OpCode_ADD || c === OpCode_SUB) arithmetic(p, c === OpCode_SUB, single);
   else lookup(p);
 }
 
@@ -277,6 +278,23 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     p.padTop = fieldI32(b, opt, Pool2DOptions_pad_top, 0); p.padLeft = fieldI32(b, opt, Pool2DOptions_pad_left, 0);
     if (!(p.kH >= 1 && p.kW >= 1 && p.kH <= 256 && p.kW <= 256 && p.strideH >= 1 && p.strideW >= 1 && p.padTop >= 0 && p.padLeft >= 0)) fail('OPTIONS', 'op ' + oi + ' pool window');
     clampBounds(p, fieldI32(b, opt, Pool2DOptions_activation_min, -128), fieldI32(b, opt, Pool2DOptions_activation_max, 127), oi);
+    return;
+  }
+  if (code === OpCode_ADD || code === OpCode_SUB) {
+    needOptions(oi, optType, Options_ArithmeticOptions, opt);
+    if (oin.length !== 2) fail('OP', 'op ' + oi + ' needs two inputs');
+    var x2 = tensorIndex(oin[1]);
+    if (infos[x2].type !== TensorType_INT8 || infos[xi].count !== infos[yi].count || infos[yi].count % infos[x2].count !== 0) fail('SHAPE', 'op ' + oi + ' operand shapes');
+    p.x2 = i8[x2];
+    p.inZp = fieldI32(b, opt, ArithmeticOptions_input1_offset, 0);
+    p.inZp2 = fieldI32(b, opt, ArithmeticOptions_input2_offset, 0);
+    p.outZp = fieldI32(b, opt, ArithmeticOptions_output_offset, 0);
+    p.leftShift = fieldI32(b, opt, ArithmeticOptions_left_shift, 0);
+    p.mult = [fieldI32(b, opt, ArithmeticOptions_input1_multiplier, 0), fieldI32(b, opt, ArithmeticOptions_input2_multiplier, 0), fieldI32(b, opt, ArithmeticOptions_output_multiplier, 0)];
+    p.shift = [fieldI32(b, opt, ArithmeticOptions_input1_shift, 0), fieldI32(b, opt, ArithmeticOptions_input2_shift, 0), fieldI32(b, opt, ArithmeticOptions_output_shift, 0)];
+    if (!(p.leftShift >= 0 && p.leftShift <= 20 && p.inZp >= -127 && p.inZp <= 128 && p.inZp2 >= -127 && p.inZp2 <= 128)) fail('OPTIONS', 'op ' + oi + ' offsets');
+    for (var k = 0; k < 3; k++) if (!(p.shift[k] >= -31 && p.shift[k] <= 0 && p.mult[k] >= 0)) fail('OPTIONS', 'op ' + oi + ' multipliers');
+    clampBounds(p, fieldI32(b, opt, ArithmeticOptions_activation_min, -128), fieldI32(b, opt, ArithmeticOptions_activation_max, 127), oi);
     return;
   }
   if (code === OpCode_MEAN) {

@@ -210,7 +210,12 @@ export function importOnnx(file: string): Graph {
           alias.set(out, act);
           return;
         }
-        throw new ModelError(`${where}: Add is supported only as a bias after MatMul in this build`);
+        const sa = shapes.get(a), sb = shapes.get(b);
+        if (sa && sb && sa.join() === sb.join()) {
+          emit({ kind: 'add', inputs: [a, b], attrs: {} }, sa);
+          return;
+        }
+        throw new ModelError(`${where}: Add is supported only between same-shape activations or as a bias after MatMul`);
       }
       case 'BatchNormalization': {
         const s = needActivation();

@@ -5,7 +5,7 @@ import { eliminateDead } from './eliminate-dead';
 import { foldBatchNorm } from './fold-batchnorm';
 import { fuseActivations } from './fuse-activation';
 
-export const DEVICE_OPS = new Set(['conv2d', 'depthwise_conv2d', 'dense', 'max_pool', 'avg_pool', 'mean', 'reshape', 'relu', 'clip', 'sigmoid', 'tanh', 'leaky_relu']);
+export const DEVICE_OPS = new Set(['conv2d', 'depthwise_conv2d', 'dense', 'add', 'sub', 'max_pool', 'avg_pool', 'mean', 'reshape', 'relu', 'clip', 'sigmoid', 'tanh', 'leaky_relu']);
 
 function cloneGraph(g: Graph): Graph {
   return {

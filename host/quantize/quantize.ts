@@ -112,6 +112,31 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: { roundin
         });
         break;
       }
+      case 'add':
+      case 'sub': {
+        // TFLite Micro's int8 ADD/SUB prepare: inputs rescaled to twice the larger input scale, shifted left by 20.
+        const bName = op.inputs[1];
+        const xb = index.get(bName);
+        if (xb === undefined) throw new ModelError(`node ${n.name}: ${op.kind} with a constant operand is not supported yet`);
+        const qb = params.get(bName)!;
+        const qy = calibrated(yName);
+        const leftShift = 20;
+        const twiceMax = 2 * Math.max(qx.scale, qb.scale);
+        const m1 = quantizeMultiplier(qx.scale / twiceMax, opts.rounding);
+        const m2 = quantizeMultiplier(qb.scale / twiceMax, opts.rounding);
+        const mo = quantizeMultiplier(twiceMax / (Math.pow(2, leftShift) * qy.scale), opts.rounding);
+        const y = activation(yName, qy);
+        const [lo, hi] = activationBounds(qy, op.attrs.clamp);
+        ops.push({
+          opcode: op.kind === 'add' ? 'ADD' : 'SUB', inputs: [x, xb], outputs: [y], name: n.name,
+          options: {
+            input1_offset: -qx.zeroPoint, input2_offset: -qb.zeroPoint, output_offset: qy.zeroPoint, left_shift: leftShift,
+            input1_multiplier: m1.multiplier, input1_shift: m1.shift, input2_multiplier: m2.multiplier, input2_shift: m2.shift,
+            output_multiplier: mo.multiplier, output_shift: mo.shift, activation_min: lo, activation_max: hi,
+          },
+        });
+        break;
+      }
       case 'mean': {
         // TFLite's int8 Mean over H, W: Σ(x − zp_in), requantized by s_in/s_out, then divided by the count.
         const qy = calibrated(yName);

@@ -31,7 +31,7 @@ export function randomQModel(rng: Rng): { model: QModel; inputs: Int8Array[] } {
   const nOps = rng.int(1, 4);
   for (let k = 0; k < nOps; k++) {
     const s = tensors[cur].shape;
-    const kind = s.length === 2 ? rng.pick(['FULLY_CONNECTED', 'LUT'] as const) : rng.pick(['CONV_2D', 'DEPTHWISE_CONV_2D', 'POOL', 'LUT', 'FLATTEN'] as const);
+    const kind = s.length === 2 ? rng.pick(['FULLY_CONNECTED', 'LUT', 'ADD'] as const) : rng.pick(['CONV_2D', 'DEPTHWISE_CONV_2D', 'POOL', 'LUT', 'FLATTEN', 'ADD'] as const);
     const zpIn = tensors[cur].zeroPoint[0];
     if (kind === 'FULLY_CONNECTED' || kind === 'FLATTEN') {
       let x = cur;
@@ -65,6 +65,18 @@ export function randomQModel(rng: Rng): { model: QModel; inputs: Int8Array[] } {
         input_zero_point: zpIn, output_zero_point: tensors[y].zeroPoint[0], ...bounds(rng), ...requant(rng, outC),
       };
       ops.push({ opcode: kind, inputs: [cur, w, b], outputs: [y], name: `conv${k}`, options });
+      cur = y;
+    } else if (kind === 'ADD') {
+      const y = push(act(`add${k}`, s, rng));
+      const mult = () => rng.int(1073741824, 2147483647);
+      ops.push({
+        opcode: rng.next() < 0.5 ? 'ADD' : 'SUB', inputs: [cur, cur], outputs: [y], name: `add${k}`,
+        options: {
+          input1_offset: rng.int(-127, 128), input2_offset: rng.int(-127, 128), output_offset: tensors[y].zeroPoint[0], left_shift: 20,
+          input1_multiplier: mult(), input1_shift: rng.int(-3, 0), input2_multiplier: mult(), input2_shift: rng.int(-3, 0),
+          output_multiplier: mult(), output_shift: rng.int(-24, -16), ...bounds(rng),
+        },
+      });
       cur = y;
     } else if (kind === 'POOL') {
       const [, H, W, C] = s;

@@ -3,6 +3,7 @@
 
 import { ModelError } from '../../ir/graph';
 import { QModel } from '../../ir/qmodel';
+import { arithmetic } from './arithmetic';
 import { conv2d } from './conv2d';
 import { fullyConnected } from './fully-connected';
 import { lookup } from './lut';
@@ -38,6 +39,10 @@ export function runInt8(model: QModel, inputs: Int8Array[], observe?: (tensorInd
       case 'MAX_POOL_2D':
       case 'AVERAGE_POOL_2D':
         pool2d(x, y, xs[1], xs[2], xs[3], out.shape[1], out.shape[2], op.options, op.opcode === 'MAX_POOL_2D');
+        break;
+      case 'ADD':
+      case 'SUB':
+        arithmetic(x, i8(op.inputs[1]), y, op.options, op.opcode === 'SUB', model.rounding);
         break;
       case 'MEAN':
         mean(x, y, xs[1] * xs[2], xs[3], op.options, model.rounding);
