@@ -5,7 +5,7 @@
 # (prebuilt binaries ship inside the packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-APT_PACKAGES=(dataset-fashion-mnist duktape lua5.3 lua5.1 luajit socat)
+APT_PACKAGES=(dataset-fashion-mnist duktape duktape-dev gcc libc6-dev lua5.3 lua5.1 luajit socat)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

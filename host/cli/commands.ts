@@ -4,11 +4,16 @@ import { demoCommand } from './demo';
 import { evalCommand } from './eval';
 import { inspectCommand } from './inspect-command';
 import { runCommand } from './run';
+import { devicesCommand, emulateCommand, flashCommand, monitorCommand } from './serial-commands';
 
 export const COMMANDS: Record<string, Command> = {
   convert: convertCommand,
   inspect: inspectCommand,
   eval: evalCommand,
   run: runCommand,
+  devices: devicesCommand,
+  flash: flashCommand,
+  monitor: monitorCommand,
+  emulate: emulateCommand,
   demo: demoCommand,
 };

@@ -7,6 +7,7 @@ import { runInt8 } from '../interp/int8/interpreter';
 import { ModelError } from '../ir/graph';
 import { QModel } from '../ir/qmodel';
 import { quantizeInput } from '../quantize/quantize';
+import { baudOf, runOnPort } from './serial-commands';
 import { parseChoice } from './convert';
 import type { Command } from './main';
 import { UsageError } from './main';
@@ -34,19 +35,24 @@ export function readInput(spec: string, model: QModel): Int8Array {
 
 export const runCommand: Command = {
   summary: 'run a blob on the host reference or on an embedded engine and print its output and per-layer times',
-  usage: `morsel run <model.msl> --input <file|file.npy|idx:N> [--engine host|${ENGINES.join('|')}] [--json]`,
-  options: { input: { type: 'string' }, engine: { type: 'string' }, json: { type: 'boolean' } },
+  usage: `morsel run <model.msl> --input <file|file.npy|idx:N> [--engine host|${ENGINES.join('|')} | --port P [--baud B]] [--json]`,
+  options: { input: { type: 'string' }, engine: { type: 'string' }, port: { type: 'string' }, baud: { type: 'string' }, json: { type: 'boolean' } },
   async run({ values, positionals }) {
     const [file] = positionals;
     if (!file || !values.input) throw new UsageError(`missing <model.msl> or --input\nusage: ${this.usage}`);
     const blob = new Uint8Array(fs.readFileSync(file));
     const model = decodeModel(blob);
     const x = readInput(values.input as string, model);
-    const engine = parseChoice('--engine', values.engine, ['host', ...ENGINES] as const, 'host');
+    if (values.port !== undefined && values.engine !== undefined) throw new UsageError('--port and --engine exclude each other: a board runs its own engine');
+    const engine = values.port !== undefined ? `port ${values.port}` : parseChoice('--engine', values.engine, ['host', ...ENGINES] as const, 'host');
     let output: Int8Array;
     let layerMs: number[] | undefined;
-    if (engine === 'host') output = runInt8(model, [x])[0];
-    else ({ outputs: [output], layerMs } = await runOnEngine(engine, blob, [x]));
+    if (typeof values.port === 'string') {
+      const r = await runOnPort(values.port, x, baudOf(values));
+      output = r.output;
+      layerMs = r.layer_us.map((us) => us / 1000);
+    } else if (engine === 'host') output = runInt8(model, [x])[0];
+    else ({ outputs: [output], layerMs } = await runOnEngine(engine as (typeof ENGINES)[number], blob, [x]));
     const out = model.tensors[model.outputs[0]];
     const result = {
       engine,

@@ -1,0 +1,283 @@
+// The device side of the serial protocol (docs/protocol.md): keeps the committed model, receives a new blob
+// into the other flash slot, and swaps only after the whole blob passed its CRC and Morsel.load.
+// Flash layout: blob slots FILE_SLOT_A / FILE_SLOT_B, the commit pointer FILE_ACTIVE (which slot, size, CRC)
+// and FILE_PENDING (the upload in progress and how much of it is stored), so a reset at any moment boots the
+// last committed model and can resume the upload where its last acknowledgement left it.
+
+var FILE_SLOT_A = 'morsel.a';
+var FILE_SLOT_B = 'morsel.b';
+var FILE_ACTIVE = 'morsel.act';
+var FILE_PENDING = 'morsel.pnd';
+/** Latencies kept for the telemetry percentiles. */
+var LATENCY_RING = 64;
+
+interface BlobMeta { slot: string; size: number; crc: number; have: number }
+
+class MorselAgent implements FrameHandler {
+  private p: AgentPlatform;
+  private reader: SlipReader;
+  private model: MorselModelHandle | null;
+  private active: BlobMeta | null;
+  private pending: BlobMeta | null;
+  private lastPutMs: number;
+  private telemetryMs: number;
+  private lastTelemetryMs: number;
+  private inferences: number;
+  private inferencesAtLastTelemetry: number;
+  private latencyUs: number[];
+  private errFrame: number;
+  private errRun: number;
+  private errCommit: number;
+  private errBoot: number;
+
+  constructor(platform: AgentPlatform) {
+    this.p = platform;
+    this.reader = new SlipReader(this);
+    this.model = null;
+    this.active = null;
+    this.pending = null;
+    this.lastPutMs = -QUIET_AFTER_PUT_MS;
+    this.telemetryMs = 1000;
+    this.lastTelemetryMs = platform.now();
+    this.inferences = 0;
+    this.inferencesAtLastTelemetry = 0;
+    this.latencyUs = [];
+    this.errFrame = 0;
+    this.errRun = 0;
+    this.errCommit = 0;
+    this.errBoot = 0;
+    this.boot();
+  }
+
+  /** Bytes from the UART, as a binary string. */
+  feed(data: string): void {
+    this.reader.feed(data);
+  }
+
+  /** Called periodically by the adapter: sends telemetry when due and the link is quiet. */
+  tick(): void {
+    var now = this.p.now();
+    if (this.telemetryMs <= 0 || now - this.lastTelemetryMs < this.telemetryMs || now - this.lastPutMs < QUIET_AFTER_PUT_MS) return;
+    var dt = (now - this.lastTelemetryMs) / 1000;
+    var sorted = this.latencyUs.slice(0).sort(byNumber);
+    this.sendJson(MSG_TELEMETRY, 0, {
+      t: Math.round(now),
+      n: this.inferences,
+      ips: dt > 0 ? (this.inferences - this.inferencesAtLastTelemetry) / dt : 0,
+      p50_us: percentile(sorted, 0.5),
+      p95_us: percentile(sorted, 0.95),
+      free: this.p.freeRam(),
+      errors: { frame: this.errFrame, run: this.errRun, commit: this.errCommit, boot: this.errBoot },
+    });
+    this.lastTelemetryMs = now;
+    this.inferencesAtLastTelemetry = this.inferences;
+  }
+
+  onBadFrame(): void {
+    this.errFrame++;
+  }
+
+  onFrame(type: number, seq: number, payload: Uint8Array): void {
+    try {
+      this.dispatch(type, seq, payload);
+    } catch (e) {
+      // Out of memory or a storage failure: answer instead of leaving the host to time out.
+      this.error(seq, 'INTERNAL', String(e && (e as Error).message));
+    }
+  }
+
+  private dispatch(type: number, seq: number, payload: Uint8Array): void {
+    if (type === MSG_PUT_DATA) this.putData(seq, payload);
+    else if (type === MSG_RUN) this.run(seq, payload);
+    else if (type === MSG_HELLO) this.sendJson(MSG_INFO, seq, this.info());
+    else if (type === MSG_PUT_BEGIN) this.putBegin(seq, payload);
+    else if (type === MSG_COMMIT) this.commit(seq);
+    else if (type === MSG_CONFIG) this.configure(seq, payload);
+    else this.error(seq, 'TYPE', 'unknown message type ' + type);
+  }
+
+  private boot(): void {
+    this.active = parseMeta(this.p.readText(FILE_ACTIVE));
+    this.pending = parseMeta(this.p.readText(FILE_PENDING));
+    if (this.pending && this.active && this.pending.slot === this.active.slot) {
+      // Reset between writing the pointer and clearing the upload: the upload is the active model now.
+      this.pending = null;
+      this.p.erase(FILE_PENDING);
+    }
+    if (!this.active) return;
+    var bytes = this.p.readBytes(this.active.slot);
+    try {
+      if (!bytes || bytes.length !== this.active.size) throw new Error('MRSL_E_TRUNCATED: stored model has the wrong size');
+      this.model = Morsel.load(bytes);
+    } catch (e) {
+      this.errBoot++;
+      this.model = null;
+      this.log('error', 'boot: stored model rejected: ' + String(e && (e as Error).message));
+    }
+  }
+
+  private info(): object {
+    var a = this.active, q = this.pending;
+    return {
+      id: this.p.deviceId,
+      engine: this.p.engine,
+      runtime: Morsel.version,
+      agent: AGENT_VERSION,
+      free: this.p.freeRam(),
+      max_payload: MAX_PAYLOAD,
+      max_blob: this.p.maxBlobBytes,
+      model: a && this.model ? { crc: a.crc, size: a.size, input: this.model.inputShape, output: this.model.outputShape } : null,
+      pending: q ? { crc: q.crc, size: q.size, have: q.have } : null,
+    };
+  }
+
+  private putBegin(seq: number, payload: Uint8Array): void {
+    if (payload.length !== 8) return this.error(seq, 'BAD_PUT', 'PUT_BEGIN needs size and crc');
+    var size = readU32(payload, 0), crc = readU32(payload, 4);
+    if (size < 1 || size > this.p.maxBlobBytes) return this.error(seq, 'TOO_BIG', 'blob of ' + size + ' bytes; this device holds at most ' + this.p.maxBlobBytes);
+    this.lastPutMs = this.p.now();
+    var q = this.pending;
+    if (!q || q.size !== size || q.crc !== crc) {
+      var slot = this.active && this.active.slot === FILE_SLOT_A ? FILE_SLOT_B : FILE_SLOT_A;
+      this.p.erase(slot);
+      q = { slot: slot, size: size, crc: crc, have: 0 };
+      this.pending = q;
+      this.p.writeText(FILE_PENDING, JSON.stringify(q));
+    }
+    this.sendAck(seq, q.have);
+  }
+
+  private putData(seq: number, payload: Uint8Array): void {
+    var q = this.pending;
+    if (!q || payload.length < 5) return this.error(seq, 'NO_PUT', 'PUT_DATA without PUT_BEGIN');
+    this.lastPutMs = this.p.now();
+    var offset = readU32(payload, 0);
+    var n = payload.length - 5;
+    if (offset === q.have && offset + n <= q.size && n > 0) {
+      this.p.writeBytes(q.slot, payload.subarray(5), offset, q.size);
+      q.have += n;
+    }
+    // Only the window's last frame asks for an answer, so the device never talks while the host writes.
+    if (payload[4] === 1) {
+      this.p.writeText(FILE_PENDING, JSON.stringify(q));
+      this.sendAck(seq, q.have);
+    }
+  }
+
+  private commit(seq: number): void {
+    var q = this.pending;
+    if (!q) return this.error(seq, 'NO_PUT', 'nothing uploaded to commit');
+    if (q.have !== q.size) return this.error(seq, 'INCOMPLETE', 'have ' + q.have + ' of ' + q.size + ' bytes');
+    var t0 = this.p.now();
+    var bytes = this.p.readBytes(q.slot);
+    var m: MorselModelHandle | null = null;
+    var why = '';
+    if (!bytes || bytes.length !== q.size) why = 'STORAGE: stored upload has the wrong size';
+    else if (crc32Skipping(bytes, q.size, q.size) !== q.crc) why = 'CRC: uploaded bytes do not match the announced CRC';
+    else {
+      try {
+        m = Morsel.load(bytes!);
+      } catch (e) {
+        why = 'LOAD: ' + String(e && (e as Error).message);
+      }
+    }
+    if (!m) {
+      this.errCommit++;
+      this.pending = null;
+      this.p.erase(FILE_PENDING);
+      this.p.erase(q.slot);
+      return this.error(seq, 'VERIFY', why);
+    }
+    var old = this.active;
+    this.active = { slot: q.slot, size: q.size, crc: q.crc, have: q.size };
+    this.p.writeText(FILE_ACTIVE, JSON.stringify(this.active));
+    this.model = m;
+    this.pending = null;
+    this.p.erase(FILE_PENDING);
+    if (old && old.slot !== q.slot) this.p.erase(old.slot);
+    this.latencyUs = [];
+    this.lastPutMs = -QUIET_AFTER_PUT_MS; // the transfer is over: telemetry may flow again
+    this.sendJson(MSG_COMMITTED, seq, { crc: q.crc, size: q.size, verify_ms: Math.round(this.p.now() - t0) });
+  }
+
+  private run(seq: number, payload: Uint8Array): void {
+    var m = this.model;
+    if (!m) {
+      this.errRun++;
+      return this.error(seq, 'NO_MODEL', 'no committed model');
+    }
+    var x = new Int8Array(payload.buffer, payload.byteOffset, payload.length);
+    m.profile = true;
+    var t0 = this.p.now();
+    var y: Int8Array;
+    try {
+      y = m.invoke(x);
+    } catch (e) {
+      this.errRun++;
+      return this.error(seq, 'RUN', String(e && (e as Error).message));
+    }
+    var us = Math.round((this.p.now() - t0) * 1000);
+    this.inferences++;
+    if (this.latencyUs.length >= LATENCY_RING) this.latencyUs.shift();
+    this.latencyUs.push(us);
+    var out: number[] = [];
+    for (var i = 0; i < y.length; i++) out.push(y[i]);
+    var layers: number[] = [];
+    for (var k = 0; k < m.layerMs.length; k++) layers.push(Math.round(m.layerMs[k] * 1000));
+    this.sendJson(MSG_RESULT, seq, { y: out, layer_us: layers, total_us: us });
+  }
+
+  private configure(seq: number, payload: Uint8Array): void {
+    var cfg: { telemetry_ms?: number };
+    try {
+      cfg = JSON.parse(bytesText(payload));
+    } catch (e) {
+      return this.error(seq, 'BAD_CONFIG', 'CONFIG payload is not JSON');
+    }
+    if (typeof cfg.telemetry_ms === 'number' && cfg.telemetry_ms >= 0) this.telemetryMs = cfg.telemetry_ms;
+    this.sendJson(MSG_CONFIG_OK, seq, { telemetry_ms: this.telemetryMs });
+  }
+
+  private sendAck(seq: number, have: number): void {
+    var b = new Uint8Array(4);
+    putU32(b, 0, have);
+    this.p.write(encodeFrame(MSG_PUT_ACK, seq, b));
+  }
+
+  private sendJson(type: number, seq: number, value: object): void {
+    this.p.write(encodeFrame(type, seq, textBytes(JSON.stringify(value))));
+  }
+
+  private error(seq: number, code: string, message: string): void {
+    this.sendJson(MSG_ERROR, seq, { code: code, message: message });
+  }
+
+  private log(level: string, message: string): void {
+    this.sendJson(MSG_LOG, 0, { level: level, message: message });
+  }
+}
+
+function parseMeta(text: string | null): BlobMeta | null {
+  if (!text) return null;
+  try {
+    var m = JSON.parse(text);
+    return m && (m.slot === FILE_SLOT_A || m.slot === FILE_SLOT_B) && m.size > 0 ? m : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+function byNumber(a: number, b: number): number {
+  return a - b;
+}
+
+function percentile(sorted: number[], q: number): number {
+  if (!sorted.length) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+function bytesText(b: Uint8Array): string {
+  var s = '';
+  for (var i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  return s;
+}

@@ -1,0 +1,45 @@
+// Adapter for the emulated board (host/serial/emulator.ts): the engine host injects `MorselHost`, whose
+// storage is a directory and whose UART is one end of a pty. Only strings cross the engine boundary, since
+// every engine binding can pass those; byte 0 travels as U+0100 because C-string bindings (QuickJS's) stop
+// at NUL. Uint8Array stores and `% 256` turn U+0100 back into 0 on this side, latin1 does on the host.
+
+interface EmulatorHost {
+  engine: string;
+  deviceId: string;
+  maxBlobBytes: number;
+  write(bytes: string): void;
+  now(): number;
+  /** A small file's text, or null. */
+  read(name: string): string | null;
+  /** A blob file's bytes in one buffer (one copy, as close to mapped flash as an engine gets), or null. */
+  readBytes(name: string): ArrayBuffer | null;
+  writeAt(name: string, bytes: string, offset: number, total: number): void;
+  writeText(name: string, text: string): void;
+  erase(name: string): void;
+  freeRam(): number;
+}
+
+function startEmulatorAgent(host: EmulatorHost): MorselAgent {
+  return new MorselAgent({
+    engine: host.engine,
+    deviceId: host.deviceId,
+    maxBlobBytes: host.maxBlobBytes,
+    write: function (s: string) { host.write(nulSafe(s)); },
+    now: function () { return host.now(); },
+    readBytes: function (name: string) {
+      var b = host.readBytes(name);
+      return b === null ? null : new Uint8Array(b);
+    },
+    readText: function (name: string) { return host.read(name); },
+    writeBytes: function (name: string, bytes: Uint8Array, offset: number, total: number) {
+      host.writeAt(name, nulSafe(bytesText(bytes)), offset, total);
+    },
+    writeText: function (name: string, text: string) { host.writeText(name, text); },
+    erase: function (name: string) { host.erase(name); },
+    freeRam: function () { return host.freeRam(); },
+  });
+}
+
+function nulSafe(s: string): string {
+  return s.replace(/\u0000/g, '\u0100');
+}

@@ -1,0 +1,53 @@
+// Adapter for Espruino (ESP32 build): the protocol on a serial device (USB, Serial1, ...) whose console is
+// moved away, blobs in the Storage filesystem. Espruino's Storage has no rename, so the commit is the
+// rewrite of the small pointer file morsel.act, which Storage replaces in one step.
+
+interface EspruinoSerial {
+  on(event: string, cb: (data: string) => void): void;
+  write(data: string): void;
+}
+interface EspruinoStorage {
+  read(name: string): string | undefined;
+  write(name: string, data: string | Uint8Array, offset?: number, total?: number): boolean;
+  erase(name: string): void;
+  getFree(): number;
+}
+declare function require(name: string): EspruinoStorage;
+declare function getTime(): number;
+declare function getSerial(): string;
+declare function setInterval(cb: () => void, ms: number): number;
+declare var E: { toArrayBuffer(s: string): ArrayBuffer; setConsole(device: string | null, options?: object): void };
+declare var process: { memory(gc?: boolean): { free: number } };
+
+/** Bytes Espruino counts per free JsVar on ESP32 (JSVAR_CACHE of 16-byte blocks). */
+var ESPRUINO_BYTES_PER_VAR = 16;
+
+function startEspruinoAgent(serial: EspruinoSerial, consoleTo: string): MorselAgent {
+  var storage = require('Storage');
+  // The REPL would otherwise swallow the binary frames; it stays reachable on the other console.
+  E.setConsole(consoleTo, { force: true });
+  var agent = new MorselAgent({
+    engine: 'espruino',
+    deviceId: getSerial(),
+    maxBlobBytes: storage.getFree(),
+    write: function (s: string) { serial.write(s); },
+    now: function () { return getTime() * 1000; },
+    readBytes: function (name: string) {
+      var s = storage.read(name);
+      return s === undefined ? null : new Uint8Array(E.toArrayBuffer(s));
+    },
+    readText: function (name: string) {
+      var s = storage.read(name);
+      return s === undefined ? null : s;
+    },
+    // Flash bits only go from 1 to 0: rewriting a region after a reset is safe because a resumed upload
+    // writes the very same bytes (same size and CRC) at the same offsets.
+    writeBytes: function (name: string, bytes: Uint8Array, offset: number, total: number) { storage.write(name, bytes, offset, total); },
+    writeText: function (name: string, text: string) { storage.write(name, text); },
+    erase: function (name: string) { storage.erase(name); },
+    freeRam: function () { return process.memory(false).free * ESPRUINO_BYTES_PER_VAR; },
+  });
+  serial.on('data', function (data: string) { agent.feed(data); });
+  setInterval(function () { agent.tick(); }, 250);
+  return agent;
+}

@@ -1,0 +1,35 @@
+// Adapter for JerryScript firmware. The firmware provides the native functions declared here (see
+// device/agent/README.md), calls MorselAgent.jerryscript() once after evaluating the bundles, then feeds UART
+// bytes with agent.feed(binaryString) and calls agent.tick() every ~250 ms from its main loop.
+
+declare function morsel_uart_write(bytes: string): void;
+declare function morsel_millis(): number;
+declare function morsel_device_id(): string;
+declare function morsel_free_heap(): number;
+declare function morsel_storage_capacity(): number;
+declare function morsel_storage_read(name: string): ArrayBuffer | undefined;
+declare function morsel_storage_write(name: string, bytes: Uint8Array, offset: number, total: number): void;
+declare function morsel_storage_replace(name: string, text: string): void;
+declare function morsel_storage_erase(name: string): void;
+
+function startJerryScriptAgent(): MorselAgent {
+  return new MorselAgent({
+    engine: 'jerryscript',
+    deviceId: morsel_device_id(),
+    maxBlobBytes: morsel_storage_capacity(),
+    write: function (s: string) { morsel_uart_write(s); },
+    now: function () { return morsel_millis(); },
+    readBytes: function (name: string) {
+      var b = morsel_storage_read(name);
+      return b === undefined ? null : new Uint8Array(b);
+    },
+    readText: function (name: string) {
+      var b = morsel_storage_read(name);
+      return b === undefined ? null : bytesText(new Uint8Array(b));
+    },
+    writeBytes: function (name: string, bytes: Uint8Array, offset: number, total: number) { morsel_storage_write(name, bytes, offset, total); },
+    writeText: function (name: string, text: string) { morsel_storage_replace(name, text); },
+    erase: function (name: string) { morsel_storage_erase(name); },
+    freeRam: function () { return morsel_free_heap(); },
+  });
+}

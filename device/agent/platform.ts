@@ -1,0 +1,35 @@
+// What the agent needs from a board: a byte pipe, a clock, a little flash and a RAM figure. Each adapter
+// (espruino.ts, jerryscript.ts, emulator.ts) builds one of these; the protocol code never touches a global.
+
+interface MorselModelHandle {
+  inputShape: number[];
+  outputShape: number[];
+  profile: boolean;
+  layerMs: number[];
+  invoke(input: Int8Array): Int8Array;
+}
+
+/** The device runtime bundle (dist/device/morsel.es5.js), loaded before the agent. */
+declare var Morsel: { load(bytes: Uint8Array): MorselModelHandle; version: number };
+
+interface AgentPlatform {
+  /** Short names reported by INFO. */
+  engine: string;
+  deviceId: string;
+  /** Sends a binary string (one char per byte) to the host. */
+  write(bytes: string): void;
+  /** Milliseconds, monotonic enough for intervals; fractions allowed. */
+  now(): number;
+  /** Whole file as bytes, or null when absent. Espruino maps it from flash without copying. */
+  readBytes(name: string): Uint8Array | null;
+  /** Whole file as text, or null when absent. */
+  readText(name: string): string | null;
+  /** Writes bytes at offset into a file of `total` bytes, creating it on the first write. */
+  writeBytes(name: string, bytes: Uint8Array, offset: number, total: number): void;
+  /** Replaces a small file in one step (the commit pointer relies on this being atomic). */
+  writeText(name: string, text: string): void;
+  erase(name: string): void;
+  freeRam(): number;
+  /** Largest blob this board's flash can hold. */
+  maxBlobBytes: number;
+}

@@ -1,0 +1,28 @@
+// Message types and limits of the serial protocol (docs/protocol.md); host/serial/protocol.ts mirrors them.
+
+var AGENT_VERSION = 1;
+
+var MSG_HELLO = 1;
+var MSG_PUT_BEGIN = 2;
+var MSG_PUT_DATA = 3;
+var MSG_COMMIT = 4;
+var MSG_RUN = 5;
+var MSG_CONFIG = 6;
+var MSG_INFO = 129;
+var MSG_PUT_ACK = 130;
+var MSG_COMMITTED = 132;
+var MSG_RESULT = 133;
+var MSG_CONFIG_OK = 134;
+var MSG_TELEMETRY = 144;
+var MSG_LOG = 145;
+var MSG_ERROR = 238;
+
+/** Largest payload a frame may carry: a 4 KiB PUT chunk plus its 5-byte header, with room to spare. */
+var MAX_PAYLOAD = 4160;
+/** The host must not start writing while a transfer is this recent, so unsolicited frames wait. */
+var QUIET_AFTER_PUT_MS = 3000;
+
+var SLIP_END = 192;
+var SLIP_ESC = 219;
+var SLIP_ESC_END = 220;
+var SLIP_ESC_ESC = 221;

@@ -1,0 +1,175 @@
+// Commands that talk to a board over a serial port: devices, flash, monitor, emulate, and the helper
+// behind `morsel run --port`. Timeouts assume a real 115200-baud link unless --baud says otherwise.
+
+import * as fs from 'fs';
+import { SerialPort } from 'serialport';
+import { DeviceClient } from '../serial/client';
+import { EMULATED_ENGINES } from '../serial/device-engine';
+import { Emulator } from '../serial/emulator';
+import { espruinoInstallFiles, uploadViaRepl } from '../serial/espruino-install';
+import { SerialLink } from '../serial/link';
+import { startMonitor } from '../serial/monitor';
+import { Progress } from '../util/progress';
+import { parseChoice } from './convert';
+import type { Command } from './main';
+import { UsageError } from './main';
+
+const baudOption = { baud: { type: 'string' } } as const;
+
+export function baudOf(values: Record<string, unknown>): number {
+  const baud = values.baud === undefined ? 115200 : Number(values.baud);
+  if (!(baud >= 300 && baud <= 12_000_000)) throw new UsageError(`--baud ${values.baud}: expected a rate like 115200`);
+  return baud;
+}
+
+function needPort(values: Record<string, unknown>, usage: string): string {
+  if (typeof values.port !== 'string') throw new UsageError(`missing --port (ports cannot always be listed; emulated boards live on ptys)\nusage: ${usage}`);
+  return values.port;
+}
+
+/** Opens a port and a protocol client sized for its baud rate (8N1: 10 bits a byte). */
+export async function connect(port: string, baud = 115200): Promise<DeviceClient> {
+  const link = await SerialLink.open(port, { baudRate: baud, bytesPerSecond: baud / 10 });
+  return new DeviceClient(link, { bytesPerSecond: baud / 10 });
+}
+
+/** `morsel run --port`: one inference on the board, with its per-layer microseconds. */
+export async function runOnPort(port: string, input: Int8Array, baud = 115200): Promise<{ output: Int8Array; layer_us: number[]; total_us: number }> {
+  const client = await connect(port, baud);
+  try {
+    const info = await client.helloWithRetry(3);
+    if (!info.model) throw new UsageError(`the board on ${port} has no model: morsel flash --port ${port} model.msl`);
+    const r = await client.run(input);
+    return { output: Int8Array.from(r.y), layer_us: r.layer_us, total_us: r.total_us };
+  } finally {
+    await client.link.close();
+  }
+}
+
+export const devicesCommand: Command = {
+  summary: 'list serial ports (best effort: needs udevadm, never shows ptys)',
+  usage: 'morsel devices',
+  options: {},
+  async run() {
+    let ports: Awaited<ReturnType<typeof SerialPort.list>>;
+    try {
+      ports = await SerialPort.list();
+    } catch (e) {
+      console.log(`cannot list serial ports here (${(e as Error).message}); pass the device path with --port`);
+      return 0;
+    }
+    if (!ports.length) console.log('no serial ports found; emulated boards (morsel emulate) are ptys and are not listed');
+    for (const p of ports) console.log(`${p.path}\t${[p.manufacturer, p.vendorId && `${p.vendorId}:${p.productId}`, p.serialNumber].filter(Boolean).join('  ')}`);
+    return 0;
+  },
+};
+
+export const flashCommand: Command = {
+  summary: 'upload a blob to a board over serial, verify it there and make it the active model',
+  usage: 'morsel flash --port <path> <model.msl> [--target espruino] [--serial Serial1] [--baud 115200]',
+  options: { port: { type: 'string' }, target: { type: 'string' }, serial: { type: 'string' }, ...baudOption },
+  async run({ values, positionals }) {
+    const port = needPort(values, this.usage);
+    const [file] = positionals;
+    if (!file) throw new UsageError(`missing <model.msl>\nusage: ${this.usage}`);
+    const blob = new Uint8Array(fs.readFileSync(file));
+    const target = parseChoice('--target', values.target, ['agent', 'espruino'] as const, 'agent');
+    const baud = baudOf(values);
+    if (target === 'espruino') {
+      const link = await SerialLink.open(port, { baudRate: baud, bytesPerSecond: baud / 10 });
+      const files = espruinoInstallFiles((values.serial as string | undefined) ?? 'Serial1');
+      const bar = new Progress('install runtime+agent', files.reduce((n, f) => n + f.content.length, 0), 'B');
+      let last = 0;
+      try {
+        await uploadViaRepl(link, files, { onProgress: (sent) => { bar.tick(sent - last); last = sent; } });
+      } finally {
+        await link.close();
+      }
+      bar.done();
+      await new Promise((r) => setTimeout(r, 1500)); // load() reboots the JS interpreter
+    }
+    const client = await connect(port, baud);
+    try {
+      const info = await client.helloWithRetry();
+      console.error(`board ${info.id}: ${info.engine}, runtime v${info.runtime}, agent v${info.agent}, ${info.free} bytes free`);
+      const bar = new Progress('flash', blob.length, 'B');
+      let shown = 0;
+      const r = await client.flash(blob, {
+        onProgress: (have) => {
+          if (have > shown) bar.tick(have - shown);
+          shown = Math.max(shown, have);
+        },
+      });
+      bar.done();
+      console.log(`flashed ${r.bytes} bytes (crc32 ${r.crc.toString(16).padStart(8, '0')}) in ${r.seconds.toFixed(2)} s; ` +
+        `verified on the board in ${r.verifyMs} ms; ${r.wireBytes} bytes on the wire (efficiency ${(r.bytes / r.wireBytes).toFixed(3)})` +
+        `${r.resumedFrom ? `; resumed at byte ${r.resumedFrom}` : ''}${r.retries ? `; ${r.retries} retries` : ''}`);
+      return 0;
+    } finally {
+      await client.link.close();
+    }
+  },
+};
+
+export const monitorCommand: Command = {
+  summary: "show a board's live telemetry (inferences/s, latency, free memory) and log it",
+  usage: 'morsel monitor --port <path> [--csv F | --ndjson F] [--duration S] [--interval MS] [--baud 115200]',
+  options: { port: { type: 'string' }, csv: { type: 'string' }, ndjson: { type: 'string' }, duration: { type: 'string' }, interval: { type: 'string' }, ...baudOption },
+  async run({ values }) {
+    const port = needPort(values, this.usage);
+    if (values.csv && values.ndjson) throw new UsageError('choose one of --csv and --ndjson');
+    const duration = values.duration === undefined ? Infinity : Number(values.duration);
+    const interval = values.interval === undefined ? 1000 : Number(values.interval);
+    if (!(duration > 0) || !(interval >= 100)) throw new UsageError('--duration must be > 0 seconds and --interval ≥ 100 ms');
+    const client = await connect(port, baudOf(values));
+    try {
+      const log = values.csv ? { format: 'csv' as const, file: values.csv as string } : values.ndjson ? { format: 'ndjson' as const, file: values.ndjson as string } : undefined;
+      const m = await startMonitor(client, { intervalMs: interval, log, out: process.stdout });
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          clearTimeout(timer);
+          resolve();
+        };
+        process.on('SIGINT', stop);
+        const timer = Number.isFinite(duration) ? setTimeout(stop, duration * 1000) : undefined;
+      });
+      const n = await m.stop();
+      console.log(`\n${n} telemetry records${log ? ` written to ${log.file}` : ''}`);
+      return 0;
+    } finally {
+      await client.link.close();
+    }
+  },
+};
+
+/** "160k", "2m", "65536" → bytes. */
+export function parseBytes(flag: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(text);
+  if (!m) throw new UsageError(`${flag} ${text}: expected a size like 160k or 2m`);
+  return Math.round(Number(m[1]) * (m[2] ? (m[2].toLowerCase() === 'k' ? 1024 : 1048576) : 1));
+}
+
+export const emulateCommand: Command = {
+  summary: 'emulate a board on a pty: the device runtime and agent in a real engine behind a serial link',
+  usage: `morsel emulate [--engine ${EMULATED_ENGINES.join('|')}] [--ram 160k] [--link PATH] [--storage DIR]`,
+  options: { engine: { type: 'string' }, ram: { type: 'string' }, link: { type: 'string' }, storage: { type: 'string' } },
+  async run({ values }) {
+    const engine = parseChoice('--engine', values.engine, EMULATED_ENGINES, 'quickjs');
+    const ramBytes = values.ram === undefined ? 1536 * 1024 : parseBytes('--ram', values.ram as string);
+    const em = await Emulator.start({ engine, ramBytes, linkPath: values.link as string | undefined, storageDir: values.storage as string | undefined });
+    console.log(`emulated board (${engine}, ${ramBytes} bytes RAM, flash in ${em.storage.dir}) on ${em.path}`);
+    console.log(`try: morsel flash --port ${em.path} model.msl   (Ctrl-C stops the board)`);
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    await em.stop();
+    return 0;
+  },
+};

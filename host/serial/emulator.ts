@@ -1,0 +1,105 @@
+// An emulated board at the serial boundary: a socat pty pair whose far end feeds the device runtime and
+// agent bundles running in a real engine (node's vm, QuickJS, or Duktape in its own process). Its flash is a directory, so a reset (a new engine on the same
+// storage) behaves like a power cycle: the committed model survives, RAM does not.
+
+import * as os from 'os';
+import * as path from 'path';
+import * as fs from 'fs';
+import { SerialPort } from 'serialport';
+import { BoardStorage } from './board-storage';
+import { DeviceEngine, deviceScript, EmulatedEngine, startDeviceEngine } from './device-engine';
+import { createPtyPair, PtyPair } from './pty';
+
+export interface EmulatorOptions {
+  engine: EmulatedEngine;
+  /** Flash directory; a fresh temporary one when absent. */
+  storageDir?: string;
+  /** Where to put the host end of the link (a symlink); a temporary path when absent. */
+  linkPath?: string;
+  /** Engine heap (QuickJS enforces it). */
+  ramBytes?: number;
+  /** Flash the board offers for blobs. */
+  flashBytes?: number;
+  /** How often the agent's tick runs (telemetry). */
+  tickMs?: number;
+  deviceId?: string;
+}
+
+export class Emulator {
+  readonly storage: BoardStorage;
+  resets = 0;
+  private engine: DeviceEngine | null = null;
+  private port!: SerialPort;
+  private pty!: PtyPair;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly script = deviceScript();
+  private generation = 0;
+  /** Errors thrown by the engine (a device crash would show up here). */
+  readonly faults: string[] = [];
+
+  private constructor(private readonly opts: Required<Omit<EmulatorOptions, 'linkPath' | 'storageDir'>> & { linkPath?: string }, storageDir: string) {
+    this.storage = new BoardStorage(storageDir);
+  }
+
+  /** The path the host opens. */
+  get path(): string {
+    return this.pty.hostPath;
+  }
+
+  static async start(o: EmulatorOptions): Promise<Emulator> {
+    const storageDir = o.storageDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-flash-'));
+    const em = new Emulator({ engine: o.engine, ramBytes: o.ramBytes ?? 1536 * 1024, flashBytes: o.flashBytes ?? 1024 * 1024, tickMs: o.tickMs ?? 100, deviceId: o.deviceId ?? `emu-${o.engine}-${process.pid}`, linkPath: o.linkPath }, storageDir);
+    em.pty = await createPtyPair(o.linkPath);
+    em.port = new SerialPort({ path: em.pty.devicePath, baudRate: 115200, autoOpen: false });
+    await new Promise<void>((res, rej) => em.port.open((e) => (e ? rej(e) : res())));
+    em.port.on('data', (chunk: Buffer) => em.guard(() => em.engine?.feed(chunk.toString('latin1'))));
+    await em.boot();
+    em.timer = setInterval(() => em.guard(() => em.engine?.tick()), em.opts.tickMs);
+    return em;
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.faults.push((e as Error).message);
+    }
+  }
+
+  private async boot(): Promise<void> {
+    const generation = ++this.generation;
+    const storage = this.storage;
+    // Writes from an engine that has been reset away must not reach the link or the flash.
+    const live = () => generation === this.generation;
+    this.engine = await startDeviceEngine(this.opts.engine, {
+      engine: this.opts.engine,
+      deviceId: this.opts.deviceId,
+      maxBlobBytes: this.opts.flashBytes,
+      write: (s) => { if (live()) this.port.write(Buffer.from(s, 'latin1')); },
+      now: () => performance.now(),
+      read: (n) => storage.read(n),
+      readBytes: (n) => storage.readBytes(n),
+      writeAt: (n, b, o, t) => { if (live()) storage.writeAt(n, b, o, t); },
+      writeText: (n, t) => { if (live()) storage.writeText(n, t); },
+      erase: (n) => { if (live()) storage.erase(n); },
+    }, { ramBytes: this.opts.ramBytes, script: this.script, storageDir: storage.dir, onFault: (m) => this.faults.push(m) });
+  }
+
+  /** Power-cycles the board: RAM and any half-received frame are lost, the flash directory stays. */
+  async reset(): Promise<void> {
+    this.resets++;
+    const old = this.engine;
+    this.engine = null;
+    this.generation++;
+    old?.dispose();
+    await this.boot();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.engine?.dispose();
+    this.engine = null;
+    await new Promise<void>((r) => (this.port.isOpen ? this.port.close(() => r()) : r()));
+    this.pty.close();
+  }
+}

@@ -1,0 +1,27 @@
+// Fault injection between host and emulated board: dropped, corrupted and delayed bytes, a cut cable and
+// board resets mid-flash. MORSEL_FAULT_FLASHES sets the count (40 here; tools/fault-soak.ts runs 200).
+
+import { strict as assert } from 'assert';
+import { runFaultCampaign, SCENARIOS } from '../host/serial/fault-campaign';
+import { ensureAgentBundle, referenceOutput, zooBlob } from './serial-fixtures';
+
+const FLASHES = Number(process.env.MORSEL_FAULT_FLASHES ?? 40);
+
+describe('fault-injected flashing through a relay', function () {
+  this.timeout(600000);
+  before(ensureAgentBundle);
+
+  it(`${FLASHES} flashes: never a partial or corrupt model, the old one answers after each failure, ≥ 95% recover`, async () => {
+    const blobs: [Uint8Array, Uint8Array] = [zooBlob('fashion_cnn'), zooBlob('fashion_mlp')];
+    const probe = new Int8Array(784).map((_, i) => ((i * 29) % 256) - 128);
+    const expected = blobs.map((b) => referenceOutput(b, probe)) as [Int8Array, Int8Array];
+    const r = await runFaultCampaign({ engine: 'node', flashes: FLASHES, seed: 2026, blobs, probe, expected, unpluggedEvery: 40 });
+    const by = (s: string) => r.records.filter((x) => x.scenario === s);
+    const s = r.relay;
+    console.log(`      ${r.succeeded}/${FLASHES} recovered, ${r.resets} board resets, bytes dropped ${s.dropped}, corrupted ${s.corrupted}, lost to cuts ${s.cutBytes}; ` + SCENARIOS.map((s) => `${s} ${by(s).filter((x) => x.ok).length}/${by(s).length}`).join(', '));
+    assert.deepEqual(r.violations, []);
+    assert.ok(r.succeeded >= 0.95 * FLASHES, `${r.succeeded}/${FLASHES}`);
+    assert.ok(r.resets > 0 && s.dropped > 0 && s.corrupted > 0 && s.cutBytes > 0, 'every kind of fault happened');
+    for (const u of by('unplugged')) assert.equal(u.ok, false, 'a cable unplugged for good cannot succeed');
+  });
+});

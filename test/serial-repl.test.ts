@@ -1,0 +1,140 @@
+// The Espruino bootstrap: the REPL upload against a fake Espruino REPL (no real board is available here),
+// then the uploaded module booted in node's vm with stand-ins for Espruino's globals, answering HELLO over
+// the binary protocol through the Espruino adapter.
+
+import { strict as assert } from 'assert';
+import * as vm from 'vm';
+import { DeviceClient } from '../host/serial/client';
+import { espruinoInstallFiles, ReplError, uploadViaRepl } from '../host/serial/espruino-install';
+import { Link } from '../host/serial/link';
+import { ensureAgentBundle } from './serial-fixtures';
+
+const WRITE = /^print\(require\("Storage"\)\.write\(("[^"]+"),atob\("([A-Za-z0-9+/=]*)"\),(\d+),(\d+)\)\?"MRSL_W (\d+)":"MRSL_F \d+"\)$/;
+
+/** Answers like Espruino's REPL for the lines the uploader sends; keeps Storage in a Map. */
+class FakeEspruino implements Link {
+  bytesOut = 0;
+  bytesIn = 0;
+  storage = new Map<string, Buffer>();
+  loaded = false;
+  echoOffLines = 0;
+  private line = '';
+  private listeners: ((c: Buffer) => void)[] = [];
+  constructor(private readonly failAt = -1) {}
+
+  async write(data: Buffer): Promise<void> {
+    this.bytesOut += data.length;
+    for (const ch of data.toString('latin1')) {
+      if (ch !== '\n') { this.line += ch; continue; }
+      let l = this.line;
+      this.line = '';
+      if (l.startsWith('\x10')) { this.echoOffLines++; l = l.slice(1); }
+      this.answer(l);
+    }
+  }
+
+  private answer(l: string): void {
+    if (l === '') return this.say('\r\n=undefined\r\n>');
+    if (l === 'load()') { this.loaded = true; return; }
+    const m = WRITE.exec(l);
+    if (!m) return this.say(`Uncaught SyntaxError\r\n>`);
+    const [name, data, offset, total] = [JSON.parse(m[1]) as string, Buffer.from(m[2], 'base64'), Number(m[3]), Number(m[4])];
+    if (offset === this.failAt) return this.say(`MRSL_F ${offset}\r\n>`);
+    const f = offset === 0 ? Buffer.alloc(total, 0xff) : this.storage.get(name)!;
+    data.copy(f, offset);
+    this.storage.set(name, f);
+    this.say(`MRSL_W ${m[5]}\r\n>`);
+  }
+
+  private say(s: string): void {
+    const b = Buffer.from(s, 'latin1');
+    this.bytesIn += b.length;
+    setImmediate(() => this.listeners.forEach((l) => l(b)));
+  }
+
+  onData(l: (c: Buffer) => void): void { this.listeners.push(l); }
+  async close(): Promise<void> {}
+}
+
+describe('Espruino bootstrap over the REPL', function () {
+  this.timeout(60000);
+  before(ensureAgentBundle);
+
+  it('writes runtime + agent as a Storage module in 384-byte chunks with echo off, then load()s', async () => {
+    const files = espruinoInstallFiles('Serial1', 'LoopbackA');
+    const board = new FakeEspruino();
+    let progress = 0;
+    await uploadViaRepl(board, files, { onProgress: (s) => (progress = s) });
+    const total = files.reduce((n, f) => n + f.content.length, 0);
+    assert.equal(progress, total);
+    for (const f of files) assert.ok(board.storage.get(f.name)!.equals(f.content), f.name);
+    assert.equal(board.echoOffLines, files.reduce((n, f) => n + Math.ceil(f.content.length / 384), 0) + 1);
+    assert.ok(board.loaded);
+    assert.equal(board.storage.get('.boot0')!.toString(), 'require("morsel").start(Serial1,"LoopbackA");');
+  });
+
+  it('a failed Storage write stops the upload with one clear error', async () => {
+    await assert.rejects(uploadViaRepl(new FakeEspruino(768), espruinoInstallFiles()), (e: ReplError) => e instanceof ReplError && /at 768 failed/.test(e.message));
+  });
+
+  it('the installed module boots on Espruino-like globals and speaks the binary protocol', async () => {
+    const board = new FakeEspruino();
+    await uploadViaRepl(board, espruinoInstallFiles('Serial1', 'LoopbackA'));
+    const flash = board.storage;
+    const toHost: ((c: Buffer) => void)[] = [];
+    let onSerial: ((s: string) => void) | null = null;
+    let consoleMovedTo = '';
+    const timers: NodeJS.Timeout[] = [];
+    const storage = {
+      read: (n: string) => flash.get(n)?.toString('latin1'),
+      write: (n: string, d: string | Uint8Array, offset?: number, total?: number) => {
+        const data = typeof d === 'string' ? Buffer.from(d, 'latin1') : Buffer.from(d);
+        if (offset === undefined) flash.set(n, data);
+        else {
+          const f = flash.get(n) ?? Buffer.alloc(total!, 0xff);
+          data.copy(f, offset);
+          flash.set(n, f);
+        }
+        return true;
+      },
+      erase: (n: string) => void flash.delete(n),
+      getFree: () => 1 << 20,
+    };
+    const modules: Record<string, { exports: Record<string, unknown> }> = {};
+    const ctx = vm.createContext({
+      getTime: () => performance.now() / 1000,
+      getSerial: () => 'esp32-test',
+      setInterval: (f: () => void, ms: number) => timers.push(setInterval(f, ms)),
+      process: { memory: () => ({ free: 1000 }) },
+      E: { toArrayBuffer: (s: string) => new Uint8Array(Buffer.from(s, 'latin1')).buffer, setConsole: (d: string) => (consoleMovedTo = d) },
+      Serial1: { on: (_: string, cb: (s: string) => void) => (onSerial = cb), write: (s: string) => toHost.forEach((l) => l(Buffer.from(s, 'latin1'))) },
+    });
+    ctx.global = ctx;
+    ctx.require = (name: string) => {
+      if (name === 'Storage') return storage;
+      if (!modules[name]) {
+        const mod = { exports: {} as Record<string, unknown> };
+        vm.runInContext(`(function (exports) {\n${flash.get(name)!.toString('latin1')}\n})`, ctx)(mod.exports);
+        modules[name] = mod;
+      }
+      return modules[name].exports;
+    };
+    try {
+      vm.runInContext(flash.get('.boot0')!.toString('latin1'), ctx);
+      assert.equal(consoleMovedTo, 'LoopbackA');
+      const link: Link = {
+        bytesOut: 0, bytesIn: 0,
+        write: async (d) => onSerial!(d.toString('latin1')),
+        onData: (l) => void toHost.push(l),
+        close: async () => undefined,
+      };
+      const info = await new DeviceClient(link, { latencyMs: 500 }).hello();
+      assert.equal(info.engine, 'espruino');
+      assert.equal(info.id, 'esp32-test');
+      assert.equal(info.free, 16000);
+      assert.equal(info.model, null);
+    } finally {
+      timers.forEach(clearInterval);
+    }
+  });
+});
