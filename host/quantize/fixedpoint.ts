@@ -59,7 +59,7 @@ export function multiplyByQuantizedMultiplier(x: number, multiplier: number, shi
 
 /** std::frexp for finite x > 0: x = fraction · 2^exponent with fraction in [0.5, 1). */
 export function frexp(x: number): { fraction: number; exponent: number } {
-  let exponent = Math.ceil(Math.log2(x));
+  let exponent = Math.ceil(Math.log2(x)) || 0; // ceil of a log in (−1, 0) is −0
   let fraction = x / Math.pow(2, exponent);
   while (fraction >= 1) { fraction /= 2; exponent++; }
   while (fraction < 0.5) { fraction *= 2; exponent--; }

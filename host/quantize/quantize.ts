@@ -1,15 +1,21 @@
 // Post-training int8 quantization per the TFLite spec, lowering a device graph (host/passes) to a QModel:
-// weights symmetric per output channel (zero point 0, −127..127), activations asymmetric per tensor,
-// int32 biases with scale s_in·s_w[c] and the input zero point folded in, requantization multipliers
-// computed like TFLite Micro's Prepare. Pools and reshapes keep their input's parameters.
+// weights symmetric per output channel (zero point 0, −127..127; dense too), activations asymmetric per tensor,
+// int32 biases with scale f32(s_in·s_w[c]) and the input zero point folded in. Every option table comes from
+// host/quantize/prepare.ts, so the lowering matches what TFLite Micro would compute for the same parameters.
+// Tensors that carry `quant` (QDQ models) keep it; the others take their range from calibration.
 
-import { Clamp, Graph, ModelError, Node, numel, tensor } from '../ir/graph';
-import { LutOptions, QModel, QOp, QTensor } from '../ir/qmodel';
+import { Clamp, Graph, ModelError, Node, numel, Tensor, tensor } from '../ir/graph';
+import { QModel, QOp, QTensor } from '../ir/qmodel';
 import { CalibrationStats } from './calibrate';
-import { clampInt, f32, quantizeMultiplier, Rounding } from './fixedpoint';
+import { clampInt, f32, Rounding } from './fixedpoint';
+import {
+  foldInputZeroPoint, prepareAdd, prepareConv2D, prepareFullyConnected, prepareLeakyRelu, prepareLogistic, prepareMean, prepareMul,
+  preparePad, preparePool2D, prepareQuantize, prepareRelu, prepareSoftmax, prepareSub, prepareTanh, QParams,
+} from './prepare';
 
-interface QParams { scale: number; zeroPoint: number }
+export type { QParams } from './prepare';
 
+/** Asymmetric int8 parameters for a real range widened to include 0 (so real 0 is exactly representable). */
 export function paramsForRange(lo: number, hi: number): QParams {
   lo = Math.min(0, lo);
   hi = Math.max(0, hi);
@@ -17,151 +23,223 @@ export function paramsForRange(lo: number, hi: number): QParams {
   return { scale, zeroPoint: clampInt(Math.round(-128 - lo / scale), -128, 127) };
 }
 
-function activationBounds(q: QParams, clamp?: Clamp): [number, number] {
-  if (!clamp) return [-128, 127];
-  const lo = Number.isFinite(clamp.min) ? clampInt(q.zeroPoint + Math.round(clamp.min / q.scale), -128, 127) : -128;
-  const hi = Number.isFinite(clamp.max) ? clampInt(q.zeroPoint + Math.round(clamp.max / q.scale), -128, 127) : 127;
-  return [lo, hi];
+const roundHalfAway = (x: number): number => Math.sign(x) * Math.round(Math.abs(x));
+
+/** Real → int8 with the given parameters, saturating. */
+const quantizeValue = (v: number, q: QParams): number => clampInt(roundHalfAway(v / q.scale) + q.zeroPoint, -128, 127);
+
+const LOGISTIC_OUTPUT: QParams = { scale: 1 / 256, zeroPoint: -128 };
+const TANH_OUTPUT: QParams = { scale: 1 / 128, zeroPoint: 0 };
+const SOFTMAX_OUTPUT: QParams = { scale: 1 / 256, zeroPoint: -128 };
+
+const sameParams = (a: QParams, b: QParams) => a.scale === b.scale && a.zeroPoint === b.zeroPoint;
+
+/** Symmetric int8 weights along `channelAxis`: the tensor's own per-channel scales if it has them, else max|w|/127. */
+function quantizeWeights(wt: Tensor, channelAxis: number): { data: Int8Array; scales: number[] } {
+  const w = wt.data as Float32Array;
+  const channels = wt.shape[channelAxis];
+  const inner = wt.shape.slice(channelAxis + 1).reduce((a, b) => a * b, 1);
+  const channelOf = (i: number) => Math.floor(i / inner) % channels;
+  let scales: number[];
+  if (wt.quant) {
+    if (wt.quant.zeroPoint.some((z) => z !== 0)) throw new ModelError(`weights '${wt.name}' must be quantized symmetrically (zero point 0)`);
+    if (wt.quant.scale.length !== 1 && (wt.quant.scale.length !== channels || (wt.quant.axis ?? channelAxis) !== channelAxis)) {
+      throw new ModelError(`weights '${wt.name}' are quantized along axis ${wt.quant.axis}, expected per-tensor or axis ${channelAxis}`);
+    }
+    scales = Array.from({ length: channels }, (_, c) => f32(wt.quant!.scale[wt.quant!.scale.length === 1 ? 0 : c]));
+  } else {
+    const maxAbs = new Float64Array(channels);
+    for (let i = 0; i < w.length; i++) maxAbs[channelOf(i)] = Math.max(maxAbs[channelOf(i)], Math.abs(w[i]));
+    scales = Array.from(maxAbs, (m) => f32(m > 0 ? m / 127 : 1));
+  }
+  const data = new Int8Array(w.length);
+  for (let i = 0; i < w.length; i++) data[i] = clampInt(roundHalfAway(w[i] / scales[channelOf(i)]), -127, 127);
+  return { data, scales };
 }
 
-const FIXED_OUTPUT: Partial<Record<string, QParams>> = {
-  sigmoid: { scale: 1 / 256, zeroPoint: -128 },
-  tanh: { scale: 1 / 128, zeroPoint: 0 },
-};
-
 export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: { rounding?: Rounding } = {}): QModel {
+  if (g.layout !== 'NHWC') throw new ModelError(`the quantizer needs an NHWC graph (run the layout pass), got ${g.layout}`);
+  const rounding = opts.rounding ?? 'double';
   const tensors: QTensor[] = [];
   const index = new Map<string, number>();
   const params = new Map<string, QParams>();
-  const add = (t: QTensor, key?: string) => {
-    tensors.push(t);
-    if (key) index.set(key, tensors.length - 1);
-    return tensors.length - 1;
-  };
-  const activation = (name: string, q: QParams) => {
+  const ops: QOp[] = [];
+
+  const push = (t: QTensor): number => (tensors.push(t), tensors.length - 1);
+  const activation = (name: string, q: QParams, shape = tensor(g, name).shape): number => {
     params.set(name, q);
-    return add({ name, shape: tensor(g, name).shape, type: 'int8', scale: [q.scale], zeroPoint: [q.zeroPoint], quantizedDimension: 0, arenaOffset: -1 }, name);
+    const i = push({ name, shape, type: 'int8', scale: [q.scale], zeroPoint: [q.zeroPoint], quantizedDimension: 0, arenaOffset: -1 });
+    index.set(name, i);
+    return i;
   };
-  const calibrated = (name: string): QParams => {
+  /** The parameters a tensor should get: its own QDQ quantization, else its calibrated range. */
+  const chosen = (name: string): QParams => {
+    const q = tensor(g, name).quant;
+    if (q) return { scale: f32(q.scale[0]), zeroPoint: q.zeroPoint[0] };
     const r = stats.get(name);
     if (!r) throw new ModelError(`no calibration data reached tensor '${name}' (give --calib <data>)`);
     return paramsForRange(r[0], r[1]);
   };
-  const ops: QOp[] = [];
-  const inputs = g.inputs.map((n) => activation(n, calibrated(n)));
+  const constantOperand = (name: string): number => {
+    const t = tensor(g, name);
+    const v = t.data as Float32Array;
+    let lo = 0, hi = 0;
+    for (let i = 0; i < v.length; i++) { lo = Math.min(lo, v[i]); hi = Math.max(hi, v[i]); }
+    const q = t.quant ? { scale: f32(t.quant.scale[0]), zeroPoint: t.quant.zeroPoint[0] } : paramsForRange(lo, hi);
+    params.set(name, q);
+    const i = push({ name, shape: t.shape, type: 'int8', scale: [q.scale], zeroPoint: [q.zeroPoint], quantizedDimension: 0, data: Int8Array.from(v, (x) => quantizeValue(x, q)), arenaOffset: -1 });
+    index.set(name, i);
+    return i;
+  };
+  const operand = (n: Node, name: string): number => {
+    const i = index.get(name);
+    if (i !== undefined) return i;
+    if (tensor(g, name).data) return constantOperand(name);
+    throw new ModelError(`node ${n.name} reads '${name}' before it is computed`);
+  };
+
+  const inputs = g.inputs.map((name) => activation(name, chosen(name)));
 
   for (const n of g.nodes) {
     const op = n.op;
-    const xName = op.inputs[0];
-    const x = index.get(xName);
-    if (x === undefined) throw new ModelError(`node ${n.name} reads '${xName}', which is not an activation`);
-    const qx = params.get(xName)!;
     const yName = op.outputs[0];
+    const qx = (k = 0) => params.get(op.inputs[k])!;
     switch (op.kind) {
       case 'conv2d':
       case 'depthwise_conv2d':
       case 'dense': {
-        const qy = calibrated(yName);
+        const x = operand(n, op.inputs[0]);
+        const qy = chosen(yName);
         const wt = tensor(g, op.inputs[1]);
-        const wf = wt.data as Float32Array;
+        if (!wt.data) throw new ModelError(`node ${n.name}: weights '${wt.name}' must be constant`);
         const dw = op.kind === 'depthwise_conv2d';
-        const C = dw ? wt.shape[3] : wt.shape[0];
-        const per = wf.length / C;
-        const channel = (i: number) => (dw ? i % C : Math.floor(i / per));
-        const maxAbs = new Float64Array(C);
-        for (let i = 0; i < wf.length; i++) maxAbs[channel(i)] = Math.max(maxAbs[channel(i)], Math.abs(wf[i]));
-        const ws = Array.from(maxAbs, (m) => f32(m > 0 ? m / 127 : 1));
-        const wq = new Int8Array(wf.length);
-        const sumW = new Float64Array(C);
-        for (let i = 0; i < wf.length; i++) {
-          wq[i] = clampInt(Math.round(wf[i] / ws[channel(i)]), -127, 127);
-          sumW[channel(i)] += wq[i];
-        }
-        const bf = op.inputs[2] ? (tensor(g, op.inputs[2]).data as Float32Array) : new Float32Array(C);
-        // Zero-point folding: FC adds input_offset·Σw; conv subtracts in_zp·Σw (padded taps then read in_zp).
-        const bias = new Int32Array(C).map((_, c) => Math.round(bf[c] / (qx.scale * ws[c])) - qx.zeroPoint * sumW[c]);
-        const multipliers = ws.map((s) => quantizeMultiplier((qx.scale * s) / qy.scale, opts.rounding));
-        const w = add({ name: wt.name, shape: wt.shape, type: 'int8', scale: ws, zeroPoint: ws.map(() => 0), quantizedDimension: dw ? 3 : 0, data: wq, arenaOffset: -1 });
-        const b = add({ name: `${n.name}/bias`, shape: [C], type: 'int32', scale: ws.map((s) => f32(qx.scale * s)), zeroPoint: ws.map(() => 0), quantizedDimension: 0, data: bias, arenaOffset: -1 });
+        const channelAxis = dw ? 3 : 0;
+        const { data: wq, scales } = quantizeWeights(wt, channelAxis);
+        const C = scales.length;
+        const bf = op.inputs[2] ? (tensor(g, op.inputs[2]).data as Float32Array) : undefined;
+        const biasScales = scales.map((s) => f32(qx().scale * s));
+        const rawBias = bf ? Int32Array.from(biasScales, (s, c) => roundHalfAway(bf[c] / s)) : undefined;
+        const bias = foldInputZeroPoint(wq, wt.shape, channelAxis, rawBias, qx().zeroPoint);
+        const w = push({ name: wt.name, shape: wt.shape, type: 'int8', scale: scales, zeroPoint: scales.map(() => 0), quantizedDimension: channelAxis, data: wq, arenaOffset: -1 });
+        const b = push({ name: op.inputs[2] ?? `${n.name}/bias`, shape: [C], type: 'int32', scale: biasScales, zeroPoint: scales.map(() => 0), quantizedDimension: 0, data: bias, arenaOffset: -1 });
         const y = activation(yName, qy);
-        const [lo, hi] = activationBounds(qy, op.attrs.clamp);
-        const requant = { output_multiplier: multipliers.map((m) => m.multiplier), output_shift: multipliers.map((m) => m.shift) };
         if (op.kind === 'dense') {
-          ops.push({ opcode: 'FULLY_CONNECTED', inputs: [x, w, b], outputs: [y], name: n.name, options: { output_zero_point: qy.zeroPoint, activation_min: lo, activation_max: hi, ...requant } });
+          ops.push({ opcode: 'FULLY_CONNECTED', inputs: [x, w, b], outputs: [y], name: n.name, options: prepareFullyConnected(qx(), scales, qy, op.attrs.clamp, rounding) });
         } else {
           const a = op.attrs;
-          ops.push({
-            opcode: dw ? 'DEPTHWISE_CONV_2D' : 'CONV_2D', inputs: [x, w, b], outputs: [y], name: n.name,
-            options: {
-              stride_h: a.strides[0], stride_w: a.strides[1], dilation_h: a.dilations[0], dilation_w: a.dilations[1],
-              pad_top: a.pads[0], pad_left: a.pads[1], depth_multiplier: dw ? C / tensor(g, xName).shape[3] : 1,
-              input_zero_point: qx.zeroPoint, output_zero_point: qy.zeroPoint, activation_min: lo, activation_max: hi, ...requant,
-            },
-          });
+          if (!dw && a.group !== 1) throw new ModelError(`node ${n.name}: grouped convolution (group ${a.group}) is not supported`);
+          const geometry = {
+            stride_h: a.strides[0], stride_w: a.strides[1], dilation_h: a.dilations[0], dilation_w: a.dilations[1],
+            pad_top: a.pads[0], pad_left: a.pads[1], depth_multiplier: dw ? C / tensor(g, op.inputs[0]).shape[3] : 1,
+          };
+          ops.push({ opcode: dw ? 'DEPTHWISE_CONV_2D' : 'CONV_2D', inputs: [x, w, b], outputs: [y], name: n.name, options: prepareConv2D(geometry, qx(), scales, qy, a.clamp, rounding) });
         }
         break;
       }
       case 'max_pool':
       case 'avg_pool': {
-        const y = activation(yName, qx);
+        const x = operand(n, op.inputs[0]);
         const a = op.attrs;
-        const [lo, hi] = activationBounds(qx, a.clamp);
-        ops.push({
-          opcode: op.kind === 'max_pool' ? 'MAX_POOL_2D' : 'AVERAGE_POOL_2D', inputs: [x], outputs: [y], name: n.name,
-          options: { filter_h: a.kernel[0], filter_w: a.kernel[1], stride_h: a.strides[0], stride_w: a.strides[1], pad_top: a.pads[0], pad_left: a.pads[1], activation_min: lo, activation_max: hi },
-        });
+        if (a.countIncludePad && op.kind === 'avg_pool' && a.pads.some((p) => p > 0)) {
+          throw new ModelError(`node ${n.name}: average pooling that counts padded taps is not supported (TFLite divides by the inside taps)`);
+        }
+        const y = activation(yName, qx());
+        const geometry = { filter_h: a.kernel[0], filter_w: a.kernel[1], stride_h: a.strides[0], stride_w: a.strides[1], pad_top: a.pads[0], pad_left: a.pads[1] };
+        ops.push({ opcode: op.kind === 'max_pool' ? 'MAX_POOL_2D' : 'AVERAGE_POOL_2D', inputs: [x], outputs: [y], name: n.name, options: preparePool2D(geometry, qx(), a.clamp) });
         break;
       }
       case 'add':
-      case 'sub': {
-        // TFLite Micro's int8 ADD/SUB prepare: inputs rescaled to twice the larger input scale, shifted left by 20.
-        const bName = op.inputs[1];
-        const xb = index.get(bName);
-        if (xb === undefined) throw new ModelError(`node ${n.name}: ${op.kind} with a constant operand is not supported yet`);
-        const qb = params.get(bName)!;
-        const qy = calibrated(yName);
-        const leftShift = 20;
-        const twiceMax = 2 * Math.max(qx.scale, qb.scale);
-        const m1 = quantizeMultiplier(qx.scale / twiceMax, opts.rounding);
-        const m2 = quantizeMultiplier(qb.scale / twiceMax, opts.rounding);
-        const mo = quantizeMultiplier(twiceMax / (Math.pow(2, leftShift) * qy.scale), opts.rounding);
+      case 'sub':
+      case 'mul': {
+        if (op.inputs.every((name) => tensor(g, name).data)) throw new ModelError(`node ${n.name}: ${op.kind} of two constants should have been folded`);
+        const a = operand(n, op.inputs[0]);
+        const b = operand(n, op.inputs[1]);
+        const qy = chosen(yName);
         const y = activation(yName, qy);
-        const [lo, hi] = activationBounds(qy, op.attrs.clamp);
-        ops.push({
-          opcode: op.kind === 'add' ? 'ADD' : 'SUB', inputs: [x, xb], outputs: [y], name: n.name,
-          options: {
-            input1_offset: -qx.zeroPoint, input2_offset: -qb.zeroPoint, output_offset: qy.zeroPoint, left_shift: leftShift,
-            input1_multiplier: m1.multiplier, input1_shift: m1.shift, input2_multiplier: m2.multiplier, input2_shift: m2.shift,
-            output_multiplier: mo.multiplier, output_shift: mo.shift, activation_min: lo, activation_max: hi,
-          },
-        });
+        const clamp = op.attrs.clamp;
+        if (op.kind === 'mul') ops.push({ opcode: 'MUL', inputs: [a, b], outputs: [y], name: n.name, options: prepareMul(qx(0), qx(1), qy, clamp, rounding) });
+        else if (op.kind === 'add') ops.push({ opcode: 'ADD', inputs: [a, b], outputs: [y], name: n.name, options: prepareAdd(qx(0), qx(1), qy, clamp, rounding) });
+        else ops.push({ opcode: 'SUB', inputs: [a, b], outputs: [y], name: n.name, options: prepareSub(qx(0), qx(1), qy, clamp, rounding) });
         break;
       }
       case 'mean': {
-        // TFLite's int8 Mean over H, W: Σ(x − zp_in), requantized by s_in/s_out, then divided by the count.
-        const qy = calibrated(yName);
-        const { multiplier, shift } = quantizeMultiplier(qx.scale / qy.scale, opts.rounding);
-        ops.push({ opcode: 'MEAN', inputs: [x], outputs: [activation(yName, qy)], name: n.name, options: { input_zero_point: qx.zeroPoint, output_zero_point: qy.zeroPoint, multiplier, shift } });
+        const x = operand(n, op.inputs[0]);
+        const rank = tensor(g, op.inputs[0]).shape.length;
+        if (rank !== 4 || op.attrs.axes.length !== 2 || !op.attrs.axes.includes(1) || !op.attrs.axes.includes(2)) {
+          throw new ModelError(`node ${n.name}: MEAN is supported over axes 1,2 of a 4-D tensor, got axes [${op.attrs.axes}]`);
+        }
+        const qy = chosen(yName);
+        ops.push({ opcode: 'MEAN', inputs: [x], outputs: [activation(yName, qy)], name: n.name, options: prepareMean(qx(), qy, rounding) });
         break;
       }
-      case 'reshape':
-        ops.push({ opcode: 'RESHAPE', inputs: [x], outputs: [activation(yName, qx)], name: n.name, options: null });
+      case 'reshape': {
+        const x = operand(n, op.inputs[0]);
+        ops.push({ opcode: 'RESHAPE', inputs: [x], outputs: [activation(yName, qx())], name: n.name, options: null });
         break;
-      case 'relu':
-      case 'clip':
-      case 'sigmoid':
-      case 'tanh':
+      }
+      case 'concat': {
+        const qy = chosen(yName);
+        const rank = tensor(g, yName).shape.length;
+        const axis = op.attrs.axis < 0 ? op.attrs.axis + rank : op.attrs.axis;
+        // Like the TFLite converter: inputs share the output's parameters, requantized where theirs differ.
+        const xs = op.inputs.map((name, k) => {
+          const x = operand(n, name);
+          const q = params.get(name)!;
+          if (sameParams(q, qy)) return x;
+          const r = push({ name: `${n.name}/requantized${k}`, shape: tensors[x].shape, type: 'int8', scale: [qy.scale], zeroPoint: [qy.zeroPoint], quantizedDimension: 0, arenaOffset: -1 });
+          ops.push({ opcode: 'QUANTIZE', inputs: [x], outputs: [r], name: `${n.name}/requantize${k}`, options: prepareQuantize(q, qy, rounding) });
+          return r;
+        });
+        const y = activation(yName, qy);
+        if (op.attrs.clamp) {
+          const t = push({ name: `${n.name}/unclamped`, shape: tensors[y].shape, type: 'int8', scale: [qy.scale], zeroPoint: [qy.zeroPoint], quantizedDimension: 0, arenaOffset: -1 });
+          ops.push({ opcode: 'CONCATENATION', inputs: xs, outputs: [t], name: n.name, options: { axis } });
+          ops.push({ opcode: 'QUANTIZE', inputs: [t], outputs: [y], name: `${n.name}/clamp`, options: prepareRelu(qy, qy, op.attrs.clamp, rounding) });
+        } else {
+          ops.push({ opcode: 'CONCATENATION', inputs: xs, outputs: [y], name: n.name, options: { axis } });
+        }
+        break;
+      }
+      case 'pad': {
+        const x = operand(n, op.inputs[0]);
+        const q = qx();
+        const value = op.attrs.value === 0 ? undefined : quantizeValue(op.attrs.value, q);
+        ops.push({ opcode: 'PAD', inputs: [x], outputs: [activation(yName, q)], name: n.name, options: preparePad(padPairs(op.attrs.pads, tensor(g, op.inputs[0]).shape.length), q, value) });
+        break;
+      }
+      case 'softmax': {
+        const x = operand(n, op.inputs[0]);
+        const rank = tensor(g, op.inputs[0]).shape.length;
+        if (op.attrs.axis !== -1 && op.attrs.axis !== rank - 1) throw new ModelError(`node ${n.name}: softmax is supported over the last axis only`);
+        ops.push({ opcode: 'SOFTMAX', inputs: [x], outputs: [activation(yName, SOFTMAX_OUTPUT)], name: n.name, options: prepareSoftmax(qx(), op.attrs.beta, SOFTMAX_OUTPUT, rounding) });
+        break;
+      }
+      case 'sigmoid': {
+        const x = operand(n, op.inputs[0]);
+        ops.push({ opcode: 'LOGISTIC', inputs: [x], outputs: [activation(yName, LOGISTIC_OUTPUT)], name: n.name, options: prepareLogistic(qx(), LOGISTIC_OUTPUT, rounding) });
+        break;
+      }
+      case 'tanh': {
+        const x = operand(n, op.inputs[0]);
+        ops.push({ opcode: 'TANH', inputs: [x], outputs: [activation(yName, TANH_OUTPUT)], name: n.name, options: prepareTanh(qx(), TANH_OUTPUT, rounding) });
+        break;
+      }
       case 'leaky_relu': {
-        const qy = FIXED_OUTPUT[op.kind] ?? calibrated(yName);
-        const f = unaryFunction(n);
-        const table: LutOptions['table'] = [];
-        for (let q = -128; q < 128; q++) table.push(clampInt(Math.round(f(qx.scale * (q - qx.zeroPoint)) / qy.scale) + qy.zeroPoint, -128, 127));
-        const opcode = op.kind === 'sigmoid' ? 'LOGISTIC' : op.kind === 'tanh' ? 'TANH' : op.kind === 'leaky_relu' ? 'LEAKY_RELU' : 'QUANTIZE';
-        ops.push({ opcode, inputs: [x], outputs: [activation(yName, qy)], name: n.name, options: { table } });
+        const x = operand(n, op.inputs[0]);
+        const qy = chosen(yName);
+        ops.push({ opcode: 'LEAKY_RELU', inputs: [x], outputs: [activation(yName, qy)], name: n.name, options: prepareLeakyRelu(qx(), qy, op.attrs.alpha, rounding) });
+        break;
+      }
+      case 'relu':
+      case 'clip': {
+        const x = operand(n, op.inputs[0]);
+        const qy = chosen(yName);
+        const clamp: Clamp = op.kind === 'clip' ? op.attrs : { min: 0, max: Infinity };
+        ops.push({ opcode: 'QUANTIZE', inputs: [x], outputs: [activation(yName, qy)], name: n.name, options: prepareRelu(qx(), qy, clamp, rounding) });
         break;
       }
       default:
-        throw new ModelError(`the quantizer does not support op '${op.kind}' (node ${n.name}) yet`);
+        throw new ModelError(`the quantizer does not support op '${op.kind}' (node ${n.name}); the passes should have lowered it`);
     }
   }
   const outputs = g.outputs.map((o) => {
@@ -169,26 +247,20 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: { roundin
     if (i === undefined) throw new ModelError(`graph output '${o}' is not computed by any op`);
     return i;
   });
-  return { name: g.name, producer: `morsel (${g.meta.producer ?? 'unknown'})`, rounding: opts.rounding ?? 'double', tensors, ops, inputs, outputs, arenaBytes: 0 };
+  return { name: g.name, producer: `morsel (${g.meta.producer ?? 'unknown'})`, rounding, tensors, ops, inputs, outputs, arenaBytes: 0 };
 }
 
-function unaryFunction(n: Node): (x: number) => number {
-  const op = n.op;
-  switch (op.kind) {
-    case 'relu': return (x) => Math.max(0, x);
-    case 'clip': return (x) => Math.min(op.attrs.max, Math.max(op.attrs.min, x));
-    case 'sigmoid': return (x) => 1 / (1 + Math.exp(-x));
-    case 'tanh': return Math.tanh;
-    case 'leaky_relu': return (x) => (x >= 0 ? x : op.attrs.alpha * x);
-    default: throw new ModelError(`'${op.kind}' is not an element-wise function`);
-  }
+/** The IR's pads are ONNX-style [begin_0..begin_n, end_0..end_n]; the schema wants before/after pairs per dimension. */
+function padPairs(pads: readonly number[], rank: number): number[] {
+  if (pads.length !== 2 * rank) throw new ModelError(`pad needs ${2 * rank} values for a rank-${rank} tensor, got ${pads.length}`);
+  return Array.from({ length: 2 * rank }, (_, i) => pads[(i % 2) * rank + Math.floor(i / 2)]);
 }
 
 export function quantizeInput(model: QModel, x: Float32Array, which = 0): Int8Array {
   const t = model.tensors[model.inputs[which]];
   if (x.length !== numel(t.shape)) throw new ModelError(`input needs ${numel(t.shape)} values, got ${x.length}`);
-  const [s, zp] = [t.scale[0], t.zeroPoint[0]];
-  return Int8Array.from(x, (v) => clampInt(Math.round(v / s) + zp, -128, 127));
+  const q = { scale: t.scale[0], zeroPoint: t.zeroPoint[0] };
+  return Int8Array.from(x, (v) => quantizeValue(v, q));
 }
 
 export function dequantizeOutput(model: QModel, y: Int8Array, which = 0): Float32Array {

@@ -2,15 +2,38 @@
 // device's business). Bit-exact oracle for every device engine.
 
 import { ModelError } from '../../ir/graph';
-import { QModel } from '../../ir/qmodel';
+import { QModel, QOp, QTensor } from '../../ir/qmodel';
 import { arithmetic } from './arithmetic';
-import { conv2d } from './conv2d';
+import { broadcastIndex } from './broadcast';
+import { concatenation } from './concatenation';
+import { conv2d, ConvShapes } from './conv2d';
+import { depthwiseConv2d } from './depthwise-conv2d';
 import { fullyConnected } from './fully-connected';
 import { lookup } from './lut';
 import { mean } from './mean';
+import { mul } from './mul';
+import { pad } from './pad';
 import { pool2d } from './pool';
+import { reshape } from './reshape';
+import { softmax } from './softmax';
 
-const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
+const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+// Broadcast index maps depend only on shapes; cache them per op so repeated inference does not rebuild them.
+const broadcastCache = new WeakMap<QOp, [Int32Array, Int32Array]>();
+function broadcastPair(model: QModel, op: QOp): [Int32Array, Int32Array] {
+  let pair = broadcastCache.get(op);
+  if (!pair) {
+    const out = model.tensors[op.outputs[0]].shape;
+    pair = [broadcastIndex(model.tensors[op.inputs[0]].shape, out), broadcastIndex(model.tensors[op.inputs[1]].shape, out)];
+    broadcastCache.set(op, pair);
+  }
+  return pair;
+}
+
+function convShapes(x: QTensor, w: QTensor, y: QTensor): ConvShapes {
+  return { inH: x.shape[1], inW: x.shape[2], inC: x.shape[3], outH: y.shape[1], outW: y.shape[2], outC: y.shape[3], kH: w.shape[1], kW: w.shape[2] };
+}
 
 export function runInt8(model: QModel, inputs: Int8Array[], observe?: (tensorIndex: number, data: Int8Array) => void): Int8Array[] {
   const values: (Int8Array | Int32Array | undefined)[] = model.tensors.map((t) => t.data);
@@ -19,36 +42,57 @@ export function runInt8(model: QModel, inputs: Int8Array[], observe?: (tensorInd
     if (!inputs[k] || inputs[k].length !== need) throw new ModelError(`input ${k} needs ${need} int8 values, got ${inputs[k]?.length ?? 'none'}`);
     values[ti] = inputs[k];
   });
-  const i8 = (ti: number) => values[ti] as Int8Array;
+  const i8 = (ti: number) => {
+    const v = values[ti];
+    if (!(v instanceof Int8Array)) throw new ModelError(`tensor ${ti} (${model.tensors[ti].name}) is read before it is computed`);
+    return v;
+  };
+  const i32 = (ti: number) => values[ti] as Int32Array;
+  const rounding = model.rounding;
   for (const op of model.ops) {
     const out = model.tensors[op.outputs[0]];
     const y = new Int8Array(numel(out.shape));
     const x = i8(op.inputs[0]);
-    const xs = model.tensors[op.inputs[0]].shape;
+    const xt = model.tensors[op.inputs[0]];
     switch (op.opcode) {
       case 'FULLY_CONNECTED':
-        fullyConnected(x, i8(op.inputs[1]), values[op.inputs[2]] as Int32Array, model.tensors[op.inputs[1]].shape[1], y, op.options, model.rounding);
+        fullyConnected(x, i8(op.inputs[1]), i32(op.inputs[2]), model.tensors[op.inputs[1]].shape[1], y, op.options, rounding);
         break;
       case 'CONV_2D':
-      case 'DEPTHWISE_CONV_2D': {
-        const ws = model.tensors[op.inputs[1]].shape;
-        const shapes = { inH: xs[1], inW: xs[2], inC: xs[3], outH: out.shape[1], outW: out.shape[2], outC: out.shape[3], kH: ws[1], kW: ws[2] };
-        conv2d(x, i8(op.inputs[1]), values[op.inputs[2]] as Int32Array, y, shapes, op.options, op.opcode === 'DEPTHWISE_CONV_2D', model.rounding);
+        conv2d(x, i8(op.inputs[1]), i32(op.inputs[2]), y, convShapes(xt, model.tensors[op.inputs[1]], out), op.options, rounding);
         break;
-      }
+      case 'DEPTHWISE_CONV_2D':
+        depthwiseConv2d(x, i8(op.inputs[1]), i32(op.inputs[2]), y, convShapes(xt, model.tensors[op.inputs[1]], out), op.options, rounding);
+        break;
       case 'MAX_POOL_2D':
       case 'AVERAGE_POOL_2D':
-        pool2d(x, y, xs[1], xs[2], xs[3], out.shape[1], out.shape[2], op.options, op.opcode === 'MAX_POOL_2D');
+        pool2d(x, y, xt.shape[1], xt.shape[2], xt.shape[3], out.shape[1], out.shape[2], op.options, op.opcode === 'MAX_POOL_2D');
         break;
       case 'ADD':
-      case 'SUB':
-        arithmetic(x, i8(op.inputs[1]), y, op.options, op.opcode === 'SUB', model.rounding);
+      case 'SUB': {
+        const [ia, ib] = broadcastPair(model, op);
+        arithmetic(x, ia, i8(op.inputs[1]), ib, y, op.options, op.opcode === 'SUB', rounding);
         break;
+      }
+      case 'MUL': {
+        const [ia, ib] = broadcastPair(model, op);
+        mul(x, ia, i8(op.inputs[1]), ib, y, op.options, rounding);
+        break;
+      }
       case 'MEAN':
-        mean(x, y, xs[1] * xs[2], xs[3], op.options, model.rounding);
+        mean(x, y, xt.shape[1] * xt.shape[2], xt.shape[3], op.options, rounding);
         break;
       case 'RESHAPE':
-        y.set(x);
+        reshape(x, y);
+        break;
+      case 'SOFTMAX':
+        softmax(x, y, xt.shape[xt.shape.length - 1], op.options);
+        break;
+      case 'CONCATENATION':
+        concatenation(op.inputs.map(i8), op.inputs.map((ti) => model.tensors[ti].shape), op.options.axis, y);
+        break;
+      case 'PAD':
+        pad(x, xt.shape, y, out.shape, op.options);
         break;
       case 'LOGISTIC':
       case 'TANH':
@@ -56,8 +100,10 @@ export function runInt8(model: QModel, inputs: Int8Array[], observe?: (tensorInd
       case 'LEAKY_RELU':
         lookup(x, op.options.table, y);
         break;
-      default:
-        throw new ModelError(`the int8 reference does not implement ${op.opcode} yet`);
+      default: {
+        const unknown: never = op;
+        throw new ModelError(`the int8 reference does not implement opcode ${(unknown as QOp).opcode}`);
+      }
     }
     values[op.outputs[0]] = y;
     observe?.(op.outputs[0], y);

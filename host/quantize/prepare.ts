@@ -1,0 +1,272 @@
+// TFLite Micro's "Prepare" for every opcode: from tensors' quantization parameters to the option tables of
+// host/ir/qmodel.ts (requantization multipliers, shifts, offsets, clamp bounds, lookup tables). Pure functions,
+// shared by our quantizer and the TFLite importer, so each one follows TFLM's reference kernels to the letter,
+// including where TFLM computes in float32 before widening to double.
+
+import { Clamp, ModelError } from '../ir/graph';
+import {
+  ArithmeticOptions, Conv2DOptions, FullyConnectedOptions, LutOptions, MeanOptions, MulOptions, PadOptions, Pool2DOptions, SoftmaxOptions,
+} from '../ir/qmodel';
+import { clampInt, f32, frexp, multiplyByQuantizedMultiplier, quantizeMultiplier, QuantizedMultiplier, roundingDivideByPOT, Rounding } from './fixedpoint';
+import { expOnNegativeValues, logistic, tanh } from './gemmlowp';
+
+/** Per-tensor affine quantization: real = scale · (q − zeroPoint), scale a float32 value. */
+export interface QParams { scale: number; zeroPoint: number }
+
+const INT8_MIN = -128;
+const INT8_MAX = 127;
+
+/** TfLiteRound / std::round: half away from zero. */
+const roundHalfAway = (x: number): number => Math.sign(x) * Math.round(Math.abs(x));
+
+/**
+ * CalculateActivationRangeQuantized generalised from relu/relu6/relu_n1_to_1 to any clamp in real units:
+ * each finite bound becomes zp + round(f32(bound / scale)), then int8 limits apply.
+ */
+export function activationRange(output: QParams, clamp?: Clamp): { activation_min: number; activation_max: number } {
+  const quantize = (f: number) => output.zeroPoint + roundHalfAway(f32(f / output.scale));
+  const lo = clamp && Number.isFinite(clamp.min) ? Math.max(INT8_MIN, quantize(clamp.min)) : INT8_MIN;
+  const hi = clamp && Number.isFinite(clamp.max) ? Math.min(INT8_MAX, quantize(clamp.max)) : INT8_MAX;
+  if (lo > hi) throw new ModelError(`clamp [${clamp?.min}, ${clamp?.max}] lies outside the output's int8 range (scale ${output.scale}, zero point ${output.zeroPoint})`);
+  return { activation_min: lo, activation_max: hi };
+}
+
+function multiplier(real: number, rounding: Rounding, what: string): QuantizedMultiplier {
+  try {
+    return quantizeMultiplier(real, rounding);
+  } catch {
+    throw new ModelError(`${what}: effective scale ${real} cannot be represented as an int32 multiplier`);
+  }
+}
+
+function requantVectors(ms: QuantizedMultiplier[]): { output_multiplier: number[]; output_shift: number[] } {
+  const same = ms.every((m) => m.multiplier === ms[0].multiplier && m.shift === ms[0].shift);
+  const kept = same ? ms.slice(0, 1) : ms;
+  return { output_multiplier: kept.map((m) => m.multiplier), output_shift: kept.map((m) => m.shift) };
+}
+
+/**
+ * PopulateConvolutionQuantizationParams: effective scale double(s_in)·double(s_w[c]) / double(s_out) per channel.
+ * Identical channels collapse to one entry (the schema's length-1 vector).
+ */
+function convolutionMultipliers(input: QParams, weightScales: readonly number[], output: QParams, rounding: Rounding) {
+  return requantVectors(weightScales.map((ws) => multiplier((input.scale * ws) / output.scale, rounding, 'convolution')));
+}
+
+export interface ConvGeometry {
+  stride_h: number; stride_w: number; dilation_h: number; dilation_w: number; pad_top: number; pad_left: number; depth_multiplier: number;
+}
+
+/** CONV_2D and DEPTHWISE_CONV_2D (per-channel or per-tensor weights, symmetric). */
+export function prepareConv2D(geometry: ConvGeometry, input: QParams, weightScales: readonly number[], output: QParams, clamp: Clamp | undefined, rounding: Rounding): Conv2DOptions {
+  return {
+    ...geometry,
+    input_zero_point: input.zeroPoint,
+    output_zero_point: output.zeroPoint,
+    ...activationRange(output, clamp),
+    ...convolutionMultipliers(input, weightScales, output, rounding),
+  };
+}
+
+/**
+ * FULLY_CONNECTED. Per-tensor weights use GetQuantizedConvolutionMultipler, whose product s_in·s_w is taken in
+ * float32 before widening; per-channel weights use the convolution formula.
+ */
+export function prepareFullyConnected(input: QParams, weightScales: readonly number[], output: QParams, clamp: Clamp | undefined, rounding: Rounding): FullyConnectedOptions {
+  const requant = weightScales.length === 1
+    ? requantVectors([multiplier(f32(input.scale * weightScales[0]) / output.scale, rounding, 'fully connected')])
+    : convolutionMultipliers(input, weightScales, output, rounding);
+  return { output_zero_point: output.zeroPoint, ...activationRange(output, clamp), ...requant };
+}
+
+/**
+ * Folds the input zero point into an int32 bias: b'[c] = b[c] − zp_in·Σ w[c] over the whole filter (FULLY_CONNECTED's
+ * input_offset·Σw with input_offset = −zp_in; convolutions then read zp_in at padded taps so the fold stays exact).
+ * `channelAxis` is the weights' output-channel dimension (0 for conv/dense, 3 for depthwise).
+ */
+export function foldInputZeroPoint(weights: Int8Array, weightShape: readonly number[], channelAxis: number, bias: Int32Array | undefined, inputZeroPoint: number): Int32Array {
+  const channels = weightShape[channelAxis];
+  const inner = weightShape.slice(channelAxis + 1).reduce((a, b) => a * b, 1);
+  const sums = new Float64Array(channels);
+  for (let i = 0; i < weights.length; i++) sums[Math.floor(i / inner) % channels] += weights[i];
+  const folded = new Int32Array(channels);
+  for (let c = 0; c < channels; c++) {
+    const v = (bias ? bias[c] : 0) - inputZeroPoint * sums[c];
+    if (v < -2147483648 || v > 2147483647) throw new ModelError(`bias of channel ${c} overflows int32 after folding the input zero point`);
+    folded[c] = v;
+  }
+  return folded;
+}
+
+export interface PoolGeometry { filter_h: number; filter_w: number; stride_h: number; stride_w: number; pad_top: number; pad_left: number }
+
+/** MAX_POOL_2D / AVERAGE_POOL_2D: input and output share parameters, only the fused clamp is computed. */
+export function preparePool2D(geometry: PoolGeometry, output: QParams, clamp: Clamp | undefined): Pool2DOptions {
+  return { ...geometry, ...activationRange(output, clamp) };
+}
+
+function prepareAddOrSub(kind: 'ADD' | 'SUB', leftShift: number, input1: QParams, input2: QParams, output: QParams, clamp: Clamp | undefined, rounding: Rounding): ArithmeticOptions {
+  // Both inputs go to a common scale of twice the larger input scale (the float32 max, then widened).
+  const twiceMaxInputScale = 2 * Math.max(input1.scale, input2.scale);
+  const smallerThanOne = (real: number, what: string) => {
+    if (!(real > 0 && real < 1)) throw new ModelError(`${kind}: ${what} multiplier ${real} is outside (0, 1)`);
+    return multiplier(real, rounding, kind);
+  };
+  const m1 = smallerThanOne(input1.scale / twiceMaxInputScale, 'input 1');
+  const m2 = smallerThanOne(input2.scale / twiceMaxInputScale, 'input 2');
+  const mo = smallerThanOne(twiceMaxInputScale / (Math.pow(2, leftShift) * output.scale), 'output');
+  return {
+    input1_offset: -input1.zeroPoint, input2_offset: -input2.zeroPoint, output_offset: output.zeroPoint, left_shift: leftShift,
+    input1_multiplier: m1.multiplier, input1_shift: m1.shift, input2_multiplier: m2.multiplier, input2_shift: m2.shift,
+    output_multiplier: mo.multiplier, output_shift: mo.shift, ...activationRange(output, clamp),
+  };
+}
+
+/** ADD, int8 (add_common.cc): left_shift 20. */
+export function prepareAdd(input1: QParams, input2: QParams, output: QParams, clamp: Clamp | undefined, rounding: Rounding): ArithmeticOptions {
+  return prepareAddOrSub('ADD', 20, input1, input2, output, clamp, rounding);
+}
+
+/** SUB, int8 (sub_common.cc sets its own left_shift: 20 for int8, 15 for int16). */
+export function prepareSub(input1: QParams, input2: QParams, output: QParams, clamp: Clamp | undefined, rounding: Rounding): ArithmeticOptions {
+  return prepareAddOrSub('SUB', 20, input1, input2, output, clamp, rounding);
+}
+
+/** MUL, int8: one multiplier double(s1)·double(s2) / double(s_out). */
+export function prepareMul(input1: QParams, input2: QParams, output: QParams, clamp: Clamp | undefined, rounding: Rounding): MulOptions {
+  const m = multiplier((input1.scale * input2.scale) / output.scale, rounding, 'MUL');
+  return {
+    input1_offset: -input1.zeroPoint, input2_offset: -input2.zeroPoint, output_offset: output.zeroPoint,
+    output_multiplier: m.multiplier, output_shift: m.shift, ...activationRange(output, clamp),
+  };
+}
+
+/** MEAN over axes 1, 2 (reduce_common.cc): multiplier s_in / s_out; the kernel divides by the count. */
+export function prepareMean(input: QParams, output: QParams, rounding: Rounding): MeanOptions {
+  const m = multiplier(input.scale / output.scale, rounding, 'MEAN');
+  return { input_zero_point: input.zeroPoint, output_zero_point: output.zeroPoint, multiplier: m.multiplier, shift: m.shift };
+}
+
+/** The unchecked frexp split TFLM's LOGISTIC/TANH/SOFTMAX prepares use (the shift may exceed 30 there). */
+function frexpMultiplier(real: number): QuantizedMultiplier {
+  const { fraction, exponent } = frexp(real);
+  const m = roundHalfAway(fraction * 2147483648);
+  // TFLM casts 2^31 to int32 here (undefined behaviour); renormalise like QuantizeMultiplier instead.
+  return m === 2147483648 ? { multiplier: m / 2, shift: exponent + 1 } : { multiplier: m, shift: exponent };
+}
+
+/** CalculateInputRadius: the largest |input| whose rescaled value fits the fixed-point format. */
+export function calculateInputRadius(inputIntegerBits: number, inputLeftShift: number): number {
+  return Math.floor(((Math.pow(2, inputIntegerBits) - 1) * Math.pow(2, 31 - inputIntegerBits)) / Math.pow(2, inputLeftShift));
+}
+
+function requireOutput(kind: string, output: QParams, scale: number, zeroPoint: number): void {
+  if (output.zeroPoint !== zeroPoint || Math.abs(output.scale - scale) > scale * 1e-6) {
+    throw new ModelError(`${kind} int8 output must have scale ${scale} and zero point ${zeroPoint}, got ${output.scale} and ${output.zeroPoint}`);
+  }
+}
+
+function checkedScale(kind: string, p: QParams): void {
+  if (!(p.scale > 0) || !Number.isFinite(p.scale)) throw new ModelError(`${kind}: input scale ${p.scale} must be a positive number`);
+}
+
+/**
+ * SOFTMAX (softmax_common.cc + reference_ops::Softmax): the exp table holds, for d = max − x in 0..255,
+ * exp_on_negative_values<5>(MultiplyByQuantizedMultiplierGreaterThanOne(−d)) in Q0.31, or 0 below diff_min.
+ */
+export function prepareSoftmax(input: QParams, beta: number, output: QParams, rounding: Rounding): SoftmaxOptions {
+  checkedScale('SOFTMAX', input);
+  requireOutput('SOFTMAX', output, 1 / 256, -128);
+  const scaledDiffIntegerBits = 5;
+  const maxRealMultiplier = rounding === 'single' ? Math.pow(2, 30) - 1 : Math.pow(2, 31) - 1;
+  const real = Math.min(f32(beta) * input.scale * Math.pow(2, 31 - scaledDiffIntegerBits), maxRealMultiplier);
+  const { multiplier: inputBetaMultiplier, shift: inputBetaLeftShift } = frexpMultiplier(real);
+  if (inputBetaLeftShift < 0) throw new ModelError(`SOFTMAX: beta·input scale ${real} is too small to quantize`);
+  const diffMin = -calculateInputRadius(scaledDiffIntegerBits, inputBetaLeftShift);
+  const exp_table: number[] = [];
+  for (let d = 0; d < 256; d++) {
+    exp_table.push(-d >= diffMin
+      ? expOnNegativeValues(multiplyByQuantizedMultiplier(-d, inputBetaMultiplier, inputBetaLeftShift, rounding), scaledDiffIntegerBits)
+      : 0);
+  }
+  return { exp_table };
+}
+
+/** The shared shape of TFLM's int8 LOGISTIC and TANH: Q4.27 input, radius saturation, gemmlowp function. */
+function q4Table(input: QParams, rounding: Rounding, f: (q4: number) => number, below: number, above: number): number[] {
+  const inputIntegerBits = 4;
+  const { multiplier: m, shift } = frexpMultiplier(input.scale * Math.pow(2, 31 - inputIntegerBits));
+  const radius = calculateInputRadius(inputIntegerBits, shift);
+  const table: number[] = [];
+  for (let q = INT8_MIN; q <= INT8_MAX; q++) {
+    const x = q - input.zeroPoint;
+    table.push(x <= -radius ? below : x >= radius ? above : f(multiplyByQuantizedMultiplier(x, m, shift, rounding)));
+  }
+  return table;
+}
+
+/** LOGISTIC (reference_integer_ops::Logistic), tabulated over all 256 inputs. Output 1/256, zp −128. */
+export function prepareLogistic(input: QParams, output: QParams, rounding: Rounding): LutOptions {
+  checkedScale('LOGISTIC', input);
+  requireOutput('LOGISTIC', output, 1 / 256, -128);
+  const f = (q4: number) => clampInt(roundingDivideByPOT(logistic(q4, 4), 31 - 8) - 128, INT8_MIN, INT8_MAX);
+  return { table: q4Table(input, rounding, f, INT8_MIN, INT8_MAX) };
+}
+
+/** TANH (reference_integer_ops::Tanh), tabulated over all 256 inputs. Output 1/128, zp 0. */
+export function prepareTanh(input: QParams, output: QParams, rounding: Rounding): LutOptions {
+  checkedScale('TANH', input);
+  requireOutput('TANH', output, 1 / 128, 0);
+  const f = (q4: number) => clampInt(roundingDivideByPOT(tanh(q4, 4), 31 - 7), INT8_MIN, INT8_MAX);
+  return { table: q4Table(input, rounding, f, INT8_MIN, INT8_MAX) };
+}
+
+function requantizeTable(input: QParams, output: QParams, m: QuantizedMultiplier, rounding: Rounding, lo: number, hi: number): number[] {
+  const table: number[] = [];
+  for (let q = INT8_MIN; q <= INT8_MAX; q++) {
+    table.push(clampInt(multiplyByQuantizedMultiplier(q - input.zeroPoint, m.multiplier, m.shift, rounding) + output.zeroPoint, lo, hi));
+  }
+  return table;
+}
+
+/** QUANTIZE int8 → int8 (quantize_common.cc + reference_ops::Requantize): multiplier double(s_in) / double(s_out). */
+export function prepareQuantize(input: QParams, output: QParams, rounding: Rounding): LutOptions {
+  return { table: requantizeTable(input, output, multiplier(input.scale / output.scale, rounding, 'QUANTIZE'), rounding, INT8_MIN, INT8_MAX) };
+}
+
+/**
+ * RELU / RELU6 / RELU_N1_TO_1 and any clip (activations.cc ReluPrepare + ReluQuantized), as a QUANTIZE table:
+ * multiplier f32(s_in / s_out), then the clamp's int8 bounds on the output.
+ */
+export function prepareRelu(input: QParams, output: QParams, clamp: Clamp, rounding: Rounding): LutOptions {
+  const { activation_min, activation_max } = activationRange(output, clamp);
+  const m = multiplier(f32(input.scale / output.scale), rounding, 'RELU');
+  return { table: requantizeTable(input, output, m, rounding, activation_min, activation_max) };
+}
+
+/**
+ * LEAKY_RELU (leaky_relu_common.cc + reference_ops::QuantizeLeakyRelu): identity multiplier f32(s_in / s_out) for
+ * x ≥ zp_in, alpha multiplier f32(f32(s_in·alpha) / s_out) below, tabulated.
+ */
+export function prepareLeakyRelu(input: QParams, output: QParams, alpha: number, rounding: Rounding): LutOptions {
+  const identity = multiplier(f32(input.scale / output.scale), rounding, 'LEAKY_RELU');
+  const alphaReal = f32(f32(input.scale * f32(alpha)) / output.scale);
+  // TFLite's QuantizeMultiplier is sign-symmetric: a negative alpha gets a negated significand.
+  const a = multiplier(Math.abs(alphaReal), rounding, 'LEAKY_RELU');
+  const alphaMultiplier = alphaReal < 0 ? -a.multiplier : a.multiplier;
+  const table: number[] = [];
+  for (let q = INT8_MIN; q <= INT8_MAX; q++) {
+    const x = q - input.zeroPoint;
+    const v = x >= 0
+      ? multiplyByQuantizedMultiplier(x, identity.multiplier, identity.shift, rounding)
+      : multiplyByQuantizedMultiplier(x, alphaMultiplier, a.shift, rounding);
+    table.push(clampInt(v + output.zeroPoint, INT8_MIN, INT8_MAX));
+  }
+  return { table };
+}
+
+/** PAD: constant padding with the output zero point (real 0) unless a quantized constant value is given. */
+export function preparePad(paddings: readonly number[], output: QParams, constantValue?: number): PadOptions {
+  if (paddings.some((p) => !Number.isInteger(p) || p < 0)) throw new ModelError(`PAD: paddings must be non-negative integers, got [${paddings}]`);
+  return { paddings: [...paddings], pad_value: constantValue ?? output.zeroPoint };
+}
