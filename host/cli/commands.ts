@@ -1,4 +1,5 @@
 import type { Command } from './main';
+import { compressCommand, reportCommand } from './compress-commands';
 import { convertCommand } from './convert';
 import { demoCommand } from './demo';
 import { evalCommand } from './eval';
@@ -11,6 +12,8 @@ export const COMMANDS: Record<string, Command> = {
   inspect: inspectCommand,
   eval: evalCommand,
   run: runCommand,
+  compress: compressCommand,
+  report: reportCommand,
   devices: devicesCommand,
   flash: flashCommand,
   monitor: monitorCommand,

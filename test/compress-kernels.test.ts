@@ -1,0 +1,84 @@
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { inputBatch, range } from '../host/compress/batches';
+import { conv2d, depthwiseConv, maxPool } from '../host/compress/conv-im2col';
+import { loadLayersModel, saveLayersModel } from '../host/compress/layers-io';
+import { TrainableNet } from '../host/compress/net';
+import { loadFashionMnist } from '../host/data/fashion-mnist';
+import { Rng } from '../host/util/rng';
+
+const ROOT = path.join(__dirname, '..', '..');
+const zoo = (name: string) => path.join(ROOT, 'models', name, 'model.json');
+
+function randomTensor(shape: number[], rng: Rng): tf.Tensor {
+  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.uniform(-1, 1)), shape);
+}
+
+function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
+  assert.deepEqual(a.shape, b.shape);
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]);
+}
+
+describe('compress: training kernels and layers-model I/O', () => {
+  before(async () => {
+    tf.enableProdMode();
+    await tf.setBackend('cpu');
+  });
+
+  for (const padding of ['valid', 'same'] as const) {
+    for (const [kh, kw, s] of [[3, 3, 1], [3, 2, 2], [1, 1, 1]]) {
+      it(`conv2d via im2col matches tf.conv2d, value and gradients (${kh}×${kw}, stride ${s}, ${padding})`, () => {
+        const rng = new Rng(kh * 10 + s);
+        const x = randomTensor([2, 7, 6, 3], rng) as tf.Tensor4D;
+        const k = randomTensor([kh, kw, 3, 4], rng) as tf.Tensor4D;
+        const win = { kh, kw, sh: s, sw: s, padding };
+        assert.ok(maxDiff(conv2d(x, k, 4, win), tf.conv2d(x, k, s, padding)) < 1e-5);
+        const g1 = tf.grads((a, b) => tf.sum(tf.square(conv2d(a as tf.Tensor4D, b, 4, win))))([x, k]);
+        const g2 = tf.grads((a, b) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, padding))))([x, k]);
+        assert.ok(maxDiff(g1[0], g2[0]) < 1e-4, 'dx');
+        assert.ok(maxDiff(g1[1], g2[1]) < 1e-4, 'dkernel');
+      });
+    }
+  }
+
+  it('depthwise convolution and max pooling match tf, value and gradients', () => {
+    const rng = new Rng(3);
+    const x = randomTensor([2, 6, 5, 4], rng) as tf.Tensor4D;
+    const k = randomTensor([3, 3, 4, 1], rng) as tf.Tensor4D;
+    for (const padding of ['same', 'valid'] as const) {
+      const win = { kh: 3, kw: 3, sh: 1, sw: 1, padding };
+      assert.ok(maxDiff(depthwiseConv(x, k, win), tf.depthwiseConv2d(x, k, 1, padding)) < 1e-5);
+      const g1 = tf.grads((a, b) => tf.sum(tf.square(depthwiseConv(a as tf.Tensor4D, b, win))))([x, k]);
+      const g2 = tf.grads((a, b) => tf.sum(tf.square(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, padding))))([x, k]);
+      assert.ok(maxDiff(g1[0], g2[0]) < 1e-4 && maxDiff(g1[1], g2[1]) < 1e-4);
+    }
+    const pool = { kh: 2, kw: 2, sh: 2, sw: 2 };
+    assert.ok(maxDiff(maxPool(x, pool), tf.maxPool(x, 2, 2, 'valid')) === 0);
+    const g1 = tf.grad((a) => tf.sum(tf.square(maxPool(a as tf.Tensor4D, pool))))(x);
+    const g2 = tf.grad((a) => tf.sum(tf.square(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'))))(x);
+    assert.ok(maxDiff(g1, g2) < 1e-6);
+  });
+
+  for (const name of ['fashion_mlp', 'fashion_cnn']) {
+    it(`${name}: saved by layers-io, loaded by tf.loadLayersModel, predicts what TrainableNet computes`, async () => {
+      const m = loadLayersModel(zoo(name));
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-io-'));
+      saveLayersModel(m, dir);
+      const again = loadLayersModel(path.join(dir, 'model.json'));
+      assert.deepEqual(again.layers.map((l) => l.kind), m.layers.map((l) => l.kind));
+      const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+      const bin = fs.readFileSync(path.join(dir, 'weights.bin'));
+      const lm = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.length) }));
+      const test = loadFashionMnist('test', 64);
+      const x = inputBatch(test, range(64), m.inputShape);
+      const net = new TrainableNet(again);
+      const diff = maxDiff(lm.predict(x) as tf.Tensor, net.forward(x));
+      assert.ok(diff < 1e-4, `max |Δlogit| ${diff}`);
+      net.dispose();
+      fs.rmSync(dir, { recursive: true });
+    });
+  }
+});
