@@ -1,31 +1,63 @@
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
+import * as ort from 'onnxruntime-node';
 import * as path from 'path';
 import { encodeModel } from '../host/blob/encode';
 import { compileGraph } from '../host/compile';
-import { runOnEngine } from '../host/engines';
+import { ENGINES, runOnEngine } from '../host/engines';
 import { importModel } from '../host/import';
 import { runFloat } from '../host/interp/float';
 import { runInt8 } from '../host/interp/int8/interpreter';
-import { ModelError } from '../host/ir/graph';
+import { Graph, ModelError, numel } from '../host/ir/graph';
+import { QModel } from '../host/ir/qmodel';
 import { toDeviceGraph } from '../host/passes';
-import { quantizeInput } from '../host/quantize/quantize';
+import { planMemory } from '../host/plan/planner';
+import { calibrate } from '../host/quantize/calibrate';
+import { dequantizeOutput, quantizeGraph, quantizeInput } from '../host/quantize/quantize';
+import { Rng } from '../host/util/rng';
 
 const FIX = path.join(__dirname, '..', '..', 'test', 'fixtures', 'onnx');
-const toNhwc = (x: number[], [, c, h, w]: number[]) => Float32Array.from({ length: x.length }, (_, i) => {
+const toNhwc = (x: ArrayLike<number>, s: number[]) => (s.length !== 4 ? Float32Array.from(x) : Float32Array.from({ length: x.length }, (_, i) => {
+  const [, c, h, w] = s;
   const ch = i % c, hw = (i - ch) / c;
   return x[ch * h * w + hw];
-});
-const toNchw = (y: Float32Array, [, c, h, w]: number[]) => Float32Array.from({ length: y.length }, (_, i) => {
+}));
+const toNchw = (y: ArrayLike<number>, s: readonly number[]) => (s.length !== 4 ? Float32Array.from(y) : Float32Array.from({ length: y.length }, (_, i) => {
+  const [, c, h, w] = s;
   const hw = i % (h * w), ch = (i - hw) / (h * w);
   return y[hw * c + ch];
-});
+}));
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number) =>
-  Array.from(a).every((v, i) => Math.abs(v - b[i]) <= tol * (1 + Math.abs(b[i])));
+  a.length === b.length && Array.from(a).every((v, i) => Math.abs(v - b[i]) <= tol * (1 + Math.abs(b[i])));
+const argmax = (a: ArrayLike<number>) => Array.from(a).reduce((b, v, i, arr) => (v > arr[b] ? i : b), 0);
+
+const fixtures = fs.readdirSync(FIX).filter((n) => n.endsWith('.onnx') && n !== 'torch_cnn.onnx').sort();
+const expected = (f: string) => JSON.parse(fs.readFileSync(path.join(FIX, f.replace('.onnx', '.expected.json')), 'utf8'));
+
+/** Fixtures Morsel rejects, and why: batch > 1 is not compiled, and a transpose the device would have to run. */
+const REJECTED: Record<string, RegExp> = {
+  'addmm_gemm_alpha_beta.onnx': /batch size 3/,
+  'avgpool_gap_classifier.onnx': /batch size 2/,
+  'broadcast_arith.onnx': /batch size 2/,
+  'mlp_gemm_softmax.onnx': /batch size 2/,
+  'reshape_zero_neg1.onnx': /batch size 2/,
+  'softmax_coerce2d_op11.onnx': /batch size 2/,
+  'squeeze_unsqueeze_softmax.onnx': /softmax over axis 2 of \[1,4,6\].*not supported/,
+  'squeeze_unsqueeze_softmax_op11.onnx': /graph output 'output' would need a runtime transpose.*not supported/,
+};
+const supported = fixtures.filter((f) => !REJECTED[f]);
+
+/** Gaussian inputs in the ONNX (NCHW) layout of the graph's single input. */
+function randomInputs(g: Graph, count: number, seed: number): number[][] {
+  const shape = g.tensors.get(g.inputs[0])!.shape;
+  const rng = new Rng(seed);
+  return Array.from({ length: count }, () => Array.from({ length: numel(shape) }, () => rng.normal()));
+}
+const onnxShape = (nhwc: number[]) => (nhwc.length === 4 ? [nhwc[0], nhwc[3], nhwc[1], nhwc[2]] : nhwc);
 
 describe('ONNX import (fixtures exported by PyTorch and onnx.helper)', () => {
   it('the PyTorch CNN reproduces torch logits before and after the device passes', () => {
-    const exp = JSON.parse(fs.readFileSync(path.join(FIX, 'torch_cnn.expected.json'), 'utf8'));
+    const exp = expected('torch_cnn.onnx');
     const g = importModel(path.join(FIX, 'torch_cnn.onnx'));
     const d = toDeviceGraph(g);
     assert.ok(!d.nodes.some((n) => n.op.kind === 'batchnorm'));
@@ -38,45 +70,107 @@ describe('ONNX import (fixtures exported by PyTorch and onnx.helper)', () => {
     }
   });
 
-  it('op fixtures with supported ops match their expected outputs; the rest fail with a clear ModelError', () => {
-    let supported = 0;
-    for (const f of fs.readdirSync(FIX).filter((n) => n.endsWith('.onnx') && n !== 'torch_cnn.onnx')) {
-      const exp = JSON.parse(fs.readFileSync(path.join(FIX, f.replace('.onnx', '.expected.json')), 'utf8'));
-      let g;
-      try {
-        g = importModel(path.join(FIX, f));
-      } catch (e) {
-        assert.ok(e instanceof ModelError, `${f}: ${e}`);
-        assert.match((e as Error).message, /not supported|supported only/, f);
-        continue;
-      }
-      const inputs = Object.values(exp.inputs) as { shape: number[]; data: number[] }[];
-      if (inputs.length !== 1) continue;
-      const [inp] = inputs;
-      const x = inp.shape.length === 4 ? toNhwc(inp.data, inp.shape) : Float32Array.from(inp.data);
-      const outs = runFloat(g, { [g.inputs[0]]: x });
-      const expected = Object.values(exp.outputs) as { shape: number[]; data: number[] }[];
-      Object.values(outs).forEach((y, i) => {
-        const e = expected[i];
-        const got = e.shape.length === 4 ? toNchw(y, e.shape) : y;
-        assert.ok(close(got, e.data, 1e-4), `${f} output ${i}`);
-      });
-      supported++;
+  it('rejects batch > 1 and runtime transposes with one clear line naming the reason', () => {
+    for (const [f, why] of Object.entries(REJECTED)) {
+      assert.throws(() => importModel(path.join(FIX, f)), (e: unknown) => e instanceof ModelError && why.test(e.message) && !e.message.includes('\n'), f);
     }
-    assert.ok(supported >= 4, `${supported} fixtures imported`);
+  });
+
+  it('every other fixture matches its producer (torch) before and after the device passes', () => {
+    for (const f of supported) {
+      const exp = expected(f);
+      const g = importModel(path.join(FIX, f));
+      const feeds = Object.fromEntries(Object.entries(exp.inputs as Record<string, { shape: number[]; data: number[] }>).map(([k, v]) => [k, toNhwc(v.data, v.shape)]));
+      for (const graph of [g, toDeviceGraph(g)]) {
+        const outs = Object.values(runFloat(graph, feeds));
+        Object.values(exp.outputs as Record<string, { shape: number[]; data: number[] }>).forEach((e, i) => {
+          assert.ok(close(toNchw(outs[i], e.shape), e.data, 1e-4), `${f} output ${i}`);
+        });
+      }
+    }
+    assert.equal(supported.length, 16);
+  });
+
+  it('every other fixture matches onnxruntime on random inputs', async () => {
+    for (const f of supported) {
+      const g = importModel(path.join(FIX, f));
+      const session = await ort.InferenceSession.create(path.join(FIX, f));
+      const inShape = onnxShape(g.tensors.get(g.inputs[0])!.shape);
+      for (const x of randomInputs(g, 3, 11)) {
+        const ref = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', Float32Array.from(x), inShape) });
+        const outs = Object.values(runFloat(g, { [g.inputs[0]]: toNhwc(x, inShape) }));
+        session.outputNames.forEach((name, i) => {
+          const r = ref[name];
+          assert.ok(close(toNchw(outs[i], r.dims as number[]), r.data as Float32Array, 1e-4), `${f} output ${name}`);
+        });
+      }
+    }
+  });
+
+  it('every other fixture quantizes; the int8 reference stays close to float and picks the same top-1', () => {
+    for (const f of supported) {
+      const d = toDeviceGraph(importModel(path.join(FIX, f)));
+      const samples = randomInputs(d, 24, 5).map((x) => toNhwc(x, onnxShape(d.tensors.get(d.inputs[0])!.shape)));
+      const model = quantizeGraph(d, calibrate(d, samples));
+      for (const x of samples.slice(0, 4)) {
+        const yf = Object.values(runFloat(d, { [d.inputs[0]]: x }))[0];
+        const yq = dequantizeOutput(model, runInt8(model, [quantizeInput(model, x)])[0]);
+        const range = Math.max(...yf) - Math.min(...yf);
+        const worst = Math.max(...Array.from(yf, (v, i) => Math.abs(v - yq[i])));
+        assert.ok(worst <= 0.06 * range, `${f}: int8 differs from float by ${worst} (output range ${range})`);
+        if (yf.length <= 10) assert.equal(argmax(yq), argmax(yf), `${f}: top-1`);
+      }
+    }
+  });
+
+  it('a QDQ model keeps its producer\'s scales and reproduces its int8 tensors exactly, with no calibration', () => {
+    const exp = expected('qdq_conv.onnx');
+    const g = importModel(path.join(FIX, 'qdq_conv.onnx'));
+    const conv = g.nodes.find((n) => n.op.kind === 'conv2d')!;
+    const weights = g.tensors.get(conv.op.inputs[1] as string)!;
+    assert.equal(weights.quant?.scale.length, 4, 'per-channel weight scales kept');
+    const model = quantizeGraph(toDeviceGraph(g), new Map());
+    const t = (name: string) => model.tensors.find((x) => x.name === name)!;
+    const inQ = exp.intermediates.input_q;
+    const reluQ = exp.intermediates.relu_q;
+    const x = Int8Array.from(toNhwc(inQ.data, inQ.shape));
+    const seen = new Map<string, Int8Array>();
+    const [y] = runInt8(model, [x], (ti, data) => seen.set(model.tensors[ti].name, data));
+    assert.deepEqual(Array.from(toNchw(seen.get('relu_out')!, reluQ.shape)), reluQ.data);
+    assert.deepEqual(Array.from(y), exp.intermediates.fc_q.data);
+    assert.equal(t('fc_out').zeroPoint[0], g.tensors.get('fc_out')!.quant!.zeroPoint[0]);
   });
 
   it('the quantized PyTorch CNN agrees with torch and runs bit-exactly on the device engines', async () => {
-    const exp = JSON.parse(fs.readFileSync(path.join(FIX, 'torch_cnn.expected.json'), 'utf8'));
+    const exp = expected('torch_cnn.onnx');
     const compiled = compileGraph(importModel(path.join(FIX, 'torch_cnn.onnx')), { calib: 'fashion-mnist:train', calibCount: 200, quiet: true });
     const xs = exp.cases.map((c: { pixels_u8: number[] }) => quantizeInput(compiled.model, Float32Array.from(c.pixels_u8, (p) => p / 255)));
     const ref = xs.map((x: Int8Array) => runInt8(compiled.model, [x])[0]);
-    const argmax = (a: ArrayLike<number>) => Array.from(a).reduce((b, v, i, arr) => (v > arr[b] ? i : b), 0);
     const agree = exp.cases.filter((c: { pred: number }, i: number) => argmax(ref[i]) === c.pred).length;
     assert.ok(agree >= 7, `${agree}/8 agree with torch`);
     for (const engine of ['node', 'duktape'] as const) {
       const r = await runOnEngine(engine, encodeModel(compiled.model), xs);
       assert.deepEqual(r.outputs.map((o) => Array.from(o)), ref.map((o: Int8Array) => Array.from(o)), engine);
+    }
+  });
+
+  it('single-output fixtures (MUL, CONCATENATION, PAD, SOFTMAX, grouped and dilated conv, QDQ) run bit-exactly on every engine', async () => {
+    const models: { f: string; model: QModel; xs: Int8Array[] }[] = [];
+    for (const f of supported) {
+      const d = toDeviceGraph(importModel(path.join(FIX, f)));
+      if (d.outputs.length !== 1) continue;
+      const samples = randomInputs(d, 8, 3).map((x) => toNhwc(x, onnxShape(d.tensors.get(d.inputs[0])!.shape)));
+      const model = quantizeGraph(d, calibrate(d, samples));
+      planMemory(model);
+      models.push({ f, model, xs: samples.slice(0, 2).map((x) => quantizeInput(model, x)) });
+    }
+    const opcodes = new Set(models.flatMap((m) => m.model.ops.map((o) => o.opcode)));
+    for (const op of ['MUL', 'CONCATENATION', 'PAD', 'SOFTMAX', 'SUB', 'ADD', 'MEAN']) assert.ok(opcodes.has(op as never), op);
+    for (const engine of ENGINES) {
+      for (const { f, model, xs } of models) {
+        const r = await runOnEngine(engine, encodeModel(model), xs);
+        assert.deepEqual(r.outputs.map((o) => Array.from(o)), xs.map((x) => Array.from(runInt8(model, [x])[0])), `${f} on ${engine}`);
+      }
     }
   });
 });

@@ -1,6 +1,9 @@
 // Reference float32 semantics of the IR (NHWC graphs, batch 1): the accuracy baseline and the calibrator's engine.
+// Activations that carry QDQ parameters (`quant`, from a QDQ model) are rounded onto their int8 grid as ONNX's
+// QuantizeLinear → DequantizeLinear would, so a QDQ graph means here what it means to its producer.
 
-import { Clamp, Graph, ModelError, Node, numel, tensor } from '../ir/graph';
+import { Clamp, Graph, ModelError, Node, numel, Quant, tensor } from '../ir/graph';
+import { broadcastIndex } from './int8/broadcast';
 
 type F = Float32Array;
 
@@ -131,17 +134,92 @@ function evalNode(g: Graph, n: Node, v: (name: string) => F): F {
     case 'sub':
     case 'mul': {
       const b = v(op.inputs[1]);
+      const ia = broadcastIndex(tensor(g, op.inputs[0]).shape, out.shape);
+      const ib = broadcastIndex(tensor(g, op.inputs[1]).shape, out.shape);
       const y = new Float32Array(numel(out.shape));
       for (let i = 0; i < y.length; i++) {
-        const a = x[i % x.length];
-        const c = b[i % b.length];
+        const a = x[ia[i]];
+        const c = b[ib[i]];
         y[i] = op.kind === 'add' ? a + c : op.kind === 'sub' ? a - c : a * c;
       }
       return clampAll(y, op.attrs.clamp);
     }
+    case 'concat': {
+      const shapes = op.inputs.map((name) => tensor(g, name).shape);
+      const axis = op.attrs.axis < 0 ? op.attrs.axis + out.shape.length : op.attrs.axis;
+      const inner = numel(out.shape.slice(axis + 1));
+      const outer = numel(out.shape.slice(0, axis));
+      const parts = op.inputs.map(v);
+      const y = new Float32Array(numel(out.shape));
+      let at = 0;
+      for (let o = 0; o < outer; o++) parts.forEach((p, k) => {
+        const run = shapes[k][axis] * inner;
+        y.set(p.subarray(o * run, (o + 1) * run), at);
+        at += run;
+      });
+      return clampAll(y, op.attrs.clamp);
+    }
+    case 'pad': {
+      const inShape = tensor(g, op.inputs[0]).shape;
+      const rank = inShape.length;
+      const y = new Float32Array(numel(out.shape)).fill(op.attrs.value);
+      const outStrides = stridesOf(out.shape);
+      for (let i = 0; i < x.length; i++) {
+        let at = 0;
+        for (let d = rank - 1, rest = i; d >= 0; d--) {
+          const c = rest % inShape[d];
+          rest = (rest - c) / inShape[d];
+          at += (c + op.attrs.pads[d]) * outStrides[d];
+        }
+        y[at] = x[i];
+      }
+      return y;
+    }
+    case 'transpose': {
+      const inShape = tensor(g, op.inputs[0]).shape;
+      const inStrides = stridesOf(inShape);
+      const y = new Float32Array(x.length);
+      for (let i = 0; i < y.length; i++) {
+        let at = 0;
+        for (let d = out.shape.length - 1, rest = i; d >= 0; d--) {
+          const c = rest % out.shape[d];
+          rest = (rest - c) / out.shape[d];
+          at += c * inStrides[op.attrs.perm[d]];
+        }
+        y[i] = x[at];
+      }
+      return y;
+    }
     default:
       throw new ModelError(`the float interpreter does not support op '${op.kind}' (node ${n.name})`);
   }
+}
+
+function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  for (let d = shape.length - 1, k = 1; d >= 0; k *= shape[d], d--) s[d] = k;
+  return s;
+}
+
+/** ONNX QuantizeLinear then DequantizeLinear (per tensor, int8): round half to even in float32, saturate. */
+function fakeQuantize(y: F, q: Quant): F {
+  const scale = Math.fround(q.scale[0]), zp = q.zeroPoint[0];
+  for (let i = 0; i < y.length; i++) {
+    const t = Math.fround(y[i] / scale);
+    let r = Math.round(t);
+    if (r - t === 0.5 && r % 2 !== 0) r -= 1;
+    y[i] = (Math.min(127, Math.max(-128, r + zp)) - zp) * scale;
+  }
+  return y;
+}
+
+/** Evaluates one node whose inputs are all constants (constant folding). */
+export function evaluateConstantNode(g: Graph, n: Node): Float32Array {
+  return evalNode(g, n, (name) => {
+    const d = tensor(g, name).data;
+    if (!(d instanceof Float32Array)) throw new ModelError(`node ${n.name}: input '${name}' is not a float constant`);
+    return d;
+  });
 }
 
 export function runFloat(g: Graph, feeds: Record<string, Float32Array>, observe?: (tensorName: string, data: Float32Array) => void): Record<string, Float32Array> {
@@ -150,8 +228,10 @@ export function runFloat(g: Graph, feeds: Record<string, Float32Array>, observe?
     const x = feeds[name];
     const need = numel(tensor(g, name).shape);
     if (!x || x.length !== need) throw new ModelError(`input '${name}' needs ${need} values, got ${x ? x.length : 'none'}`);
-    values.set(name, x);
-    observe?.(name, x);
+    const q = tensor(g, name).quant;
+    const xq = q ? fakeQuantize(x.slice(), q) : x;
+    values.set(name, xq);
+    observe?.(name, xq);
   }
   const v = (name: string): F => {
     const got = values.get(name) ?? (tensor(g, name).data as F | undefined);
@@ -159,7 +239,8 @@ export function runFloat(g: Graph, feeds: Record<string, Float32Array>, observe?
     return got;
   };
   for (const n of g.nodes) {
-    const y = evalNode(g, n, v);
+    const q = tensor(g, n.op.outputs[0]).quant;
+    const y = q ? fakeQuantize(evalNode(g, n, v), q) : evalNode(g, n, v);
     values.set(n.op.outputs[0], y);
     observe?.(n.op.outputs[0], y);
   }

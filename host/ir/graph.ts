@@ -101,6 +101,16 @@ export function numel(shape: readonly number[]): number {
   return n;
 }
 
+/** ONNX/NumPy/TFLite broadcasting: shapes right-aligned, a dimension of 1 repeats along the other's. */
+export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] {
+  const rank = Math.max(a.length, b.length);
+  return Array.from({ length: rank }, (_, i) => {
+    const da = a[a.length - rank + i] ?? 1, db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) throw new ModelError(`shapes [${a}] and [${b}] do not broadcast`);
+    return da === 1 ? db : da;
+  });
+}
+
 /** Nodes that read a tensor. */
 export function consumers(g: Graph, name: string): Node[] {
   return g.nodes.filter((n) => n.op.inputs.includes(name));

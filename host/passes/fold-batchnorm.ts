@@ -1,14 +1,33 @@
 // Folds inference batch-norm into the preceding conv / depthwise conv / dense: w' = w·γ/σ, b' = (b − μ)·γ/σ + β.
+// A batch-norm with no such layer before it (after an add or a concat) becomes MUL by γ/σ then ADD of β − μ·γ/σ.
 
 import { consumers, Graph, Node, tensor } from '../ir/graph';
+
+function lowerToMulAdd(g: Graph, bn: Node<'batchnorm'>): void {
+  const [gamma, beta, mean, variance] = bn.op.inputs.slice(1).map((n) => tensor(g, n).data as Float32Array);
+  const C = gamma.length;
+  const scale = gamma.map((gm, c) => gm / Math.sqrt(variance[c] + bn.op.attrs.epsilon));
+  const shape = tensor(g, bn.op.inputs[0]).shape.map((_, i, s) => (i === s.length - 1 ? C : 1));
+  const [scaleName, shiftName, scaledName] = [`${bn.name}/scale`, `${bn.name}/shift`, `${bn.name}/scaled`];
+  g.tensors.set(scaleName, { name: scaleName, dtype: 'float32', shape, data: scale });
+  g.tensors.set(shiftName, { name: shiftName, dtype: 'float32', shape, data: beta.map((b, c) => b - mean[c] * scale[c]) });
+  g.tensors.set(scaledName, { name: scaledName, dtype: 'float32', shape: [...tensor(g, bn.op.inputs[0]).shape] });
+  const at = g.nodes.indexOf(bn as unknown as Node);
+  g.nodes.splice(at, 1,
+    { name: `${bn.name}/mul`, op: { kind: 'mul', inputs: [bn.op.inputs[0], scaleName], outputs: [scaledName], attrs: {} } },
+    { name: `${bn.name}/add`, op: { kind: 'add', inputs: [scaledName, shiftName], outputs: [bn.op.outputs[0]], attrs: {} } });
+}
 
 const FOLDABLE = new Set(['conv2d', 'depthwise_conv2d', 'dense']);
 
 export function foldBatchNorm(g: Graph): Graph {
   for (const bn of g.nodes.filter((n) => n.op.kind === 'batchnorm') as unknown as Node<'batchnorm'>[]) {
     const prev = g.nodes.find((n) => n.op.outputs[0] === bn.op.inputs[0]);
-    if (!prev || !FOLDABLE.has(prev.op.kind) || consumers(g, bn.op.inputs[0]).length !== 1 || g.outputs.includes(bn.op.inputs[0])) continue;
     if (g.layout !== 'NHWC') continue;
+    if (!prev || !FOLDABLE.has(prev.op.kind) || consumers(g, bn.op.inputs[0]).length !== 1 || g.outputs.includes(bn.op.inputs[0])) {
+      lowerToMulAdd(g, bn);
+      continue;
+    }
     const [gamma, beta, mean, variance] = bn.op.inputs.slice(1).map((n) => tensor(g, n).data as Float32Array);
     const op = prev.op as Extract<Node['op'], { kind: 'conv2d' | 'depthwise_conv2d' | 'dense' }>;
     const wt = tensor(g, op.inputs[1]);

@@ -1,11 +1,18 @@
 // The optimization pipeline and the contract it leaves for the quantizer.
 
 import { Graph, ModelError } from '../ir/graph';
+import { elideReshapes } from './elide-reshape';
 import { eliminateDead } from './eliminate-dead';
 import { foldBatchNorm } from './fold-batchnorm';
+import { foldBiasAdd } from './fold-bias';
+import { foldConstants } from './fold-constants';
+import { foldPadIntoConv } from './fold-pad';
 import { fuseActivations } from './fuse-activation';
 
-export const DEVICE_OPS = new Set(['conv2d', 'depthwise_conv2d', 'dense', 'add', 'sub', 'max_pool', 'avg_pool', 'mean', 'reshape', 'relu', 'clip', 'sigmoid', 'tanh', 'leaky_relu']);
+export const DEVICE_OPS = new Set([
+  'conv2d', 'depthwise_conv2d', 'dense', 'add', 'sub', 'mul', 'max_pool', 'avg_pool', 'mean', 'reshape', 'concat', 'pad', 'softmax',
+  'relu', 'clip', 'sigmoid', 'tanh', 'leaky_relu',
+]);
 
 function cloneGraph(g: Graph): Graph {
   return {
@@ -18,10 +25,13 @@ function cloneGraph(g: Graph): Graph {
   };
 }
 
-/** Optimizes a copy of the graph for the device: BN folded, activations fused, dead code gone; NHWC only. */
+/**
+ * Optimizes a copy of the graph for the device: constants folded, BN and bias adds folded into the layer before,
+ * zero pads folded into convolutions, activations fused, needless reshapes gone, dead code gone; NHWC only.
+ */
 export function toDeviceGraph(source: Graph): Graph {
   if (source.layout !== 'NHWC') throw new ModelError('NCHW graphs need the layout pass, which this build does not have yet');
-  const g = eliminateDead(fuseActivations(foldBatchNorm(cloneGraph(source))));
+  const g = eliminateDead(elideReshapes(fuseActivations(foldPadIntoConv(foldBiasAdd(foldBatchNorm(foldConstants(cloneGraph(source))))))));
   for (const n of g.nodes) {
     if (!DEVICE_OPS.has(n.op.kind)) throw new ModelError(`op '${n.op.kind}' (node ${n.name}) cannot be lowered to the device yet (supported: ${[...DEVICE_OPS].join(', ')})`);
   }
