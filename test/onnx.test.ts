@@ -17,13 +17,16 @@ import { dequantizeOutput, quantizeGraph, quantizeInput } from '../host/quantize
 import { Rng } from '../host/util/rng';
 
 const FIX = path.join(__dirname, '..', '..', 'test', 'fixtures', 'onnx');
-const toNhwc = (x: ArrayLike<number>, s: number[]) => (s.length !== 4 ? Float32Array.from(x) : Float32Array.from({ length: x.length }, (_, i) => {
-  const [, c, h, w] = s;
+/** Whether the importer stores this graph input/output as the NHWC transpose of its ONNX (NCHW) tensor. */
+const nhwc = (g: Graph, name: string) => (g.meta.nhwcFromNchw ?? '').split(',').includes(name);
+/** ONNX (row-major) data → the IR tensor's order. */
+const toIr = (x: ArrayLike<number>, onnx: number[], transposed: boolean) => (!transposed ? Float32Array.from(x) : Float32Array.from({ length: x.length }, (_, i) => {
+  const [, c, h, w] = onnx;
   const ch = i % c, hw = (i - ch) / c;
   return x[ch * h * w + hw];
 }));
-const toNchw = (y: ArrayLike<number>, s: readonly number[]) => (s.length !== 4 ? Float32Array.from(y) : Float32Array.from({ length: y.length }, (_, i) => {
-  const [, c, h, w] = s;
+const fromIr = (y: ArrayLike<number>, onnx: readonly number[], transposed: boolean) => (!transposed ? Float32Array.from(y) : Float32Array.from({ length: y.length }, (_, i) => {
+  const [, c, h, w] = onnx;
   const hw = i % (h * w), ch = (i - hw) / (h * w);
   return y[hw * c + ch];
 }));
@@ -47,13 +50,15 @@ const REJECTED: Record<string, RegExp> = {
 };
 const supported = fixtures.filter((f) => !REJECTED[f]);
 
-/** Gaussian inputs in the ONNX (NCHW) layout of the graph's single input. */
-function randomInputs(g: Graph, count: number, seed: number): number[][] {
-  const shape = g.tensors.get(g.inputs[0])!.shape;
+/** The ONNX shape of a fixture's single input. */
+const onnxInputShape = (f: string): number[] => (Object.values(expected(f).inputs)[0] as { shape: number[] }).shape;
+/** Gaussian inputs in ONNX (row-major) order. */
+function randomInputs(shape: number[], count: number, seed: number): number[][] {
   const rng = new Rng(seed);
   return Array.from({ length: count }, () => Array.from({ length: numel(shape) }, () => rng.normal()));
 }
-const onnxShape = (nhwc: number[]) => (nhwc.length === 4 ? [nhwc[0], nhwc[3], nhwc[1], nhwc[2]] : nhwc);
+/** Calibration samples and test inputs for a fixture's device graph, in the IR's order. */
+const irSamples = (f: string, d: Graph, count: number, seed: number) => randomInputs(onnxInputShape(f), count, seed).map((x) => toIr(x, onnxInputShape(f), nhwc(d, d.inputs[0])));
 
 describe('ONNX import (fixtures exported by PyTorch and onnx.helper)', () => {
   it('the PyTorch CNN reproduces torch logits before and after the device passes', () => {
@@ -80,28 +85,28 @@ describe('ONNX import (fixtures exported by PyTorch and onnx.helper)', () => {
     for (const f of supported) {
       const exp = expected(f);
       const g = importModel(path.join(FIX, f));
-      const feeds = Object.fromEntries(Object.entries(exp.inputs as Record<string, { shape: number[]; data: number[] }>).map(([k, v]) => [k, toNhwc(v.data, v.shape)]));
+      const feeds = Object.fromEntries(Object.entries(exp.inputs as Record<string, { shape: number[]; data: number[] }>).map(([k, v]) => [k, toIr(v.data, v.shape, nhwc(g, k))]));
       for (const graph of [g, toDeviceGraph(g)]) {
         const outs = Object.values(runFloat(graph, feeds));
         Object.values(exp.outputs as Record<string, { shape: number[]; data: number[] }>).forEach((e, i) => {
-          assert.ok(close(toNchw(outs[i], e.shape), e.data, 1e-4), `${f} output ${i}`);
+          assert.ok(close(fromIr(outs[i], e.shape, nhwc(graph, graph.outputs[i])), e.data, 1e-4), `${f} output ${i}`);
         });
       }
     }
-    assert.equal(supported.length, 16);
+    assert.equal(supported.length, 18);
   });
 
   it('every other fixture matches onnxruntime on random inputs', async () => {
     for (const f of supported) {
       const g = importModel(path.join(FIX, f));
       const session = await ort.InferenceSession.create(path.join(FIX, f));
-      const inShape = onnxShape(g.tensors.get(g.inputs[0])!.shape);
-      for (const x of randomInputs(g, 3, 11)) {
+      const inShape = onnxInputShape(f);
+      for (const x of randomInputs(inShape, 3, 11)) {
         const ref = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', Float32Array.from(x), inShape) });
-        const outs = Object.values(runFloat(g, { [g.inputs[0]]: toNhwc(x, inShape) }));
+        const outs = Object.values(runFloat(g, { [g.inputs[0]]: toIr(x, inShape, nhwc(g, g.inputs[0])) }));
         session.outputNames.forEach((name, i) => {
           const r = ref[name];
-          assert.ok(close(toNchw(outs[i], r.dims as number[]), r.data as Float32Array, 1e-4), `${f} output ${name}`);
+          assert.ok(close(fromIr(outs[i], r.dims as number[], nhwc(g, g.outputs[i])), r.data as Float32Array, 1e-4), `${f} output ${name}`);
         });
       }
     }
@@ -110,7 +115,7 @@ describe('ONNX import (fixtures exported by PyTorch and onnx.helper)', () => {
   it('every other fixture quantizes; the int8 reference stays close to float and picks the same top-1', () => {
     for (const f of supported) {
       const d = toDeviceGraph(importModel(path.join(FIX, f)));
-      const samples = randomInputs(d, 24, 5).map((x) => toNhwc(x, onnxShape(d.tensors.get(d.inputs[0])!.shape)));
+      const samples = irSamples(f, d, 24, 5);
       const model = quantizeGraph(d, calibrate(d, samples));
       for (const x of samples.slice(0, 4)) {
         const yf = Object.values(runFloat(d, { [d.inputs[0]]: x }))[0];
@@ -133,12 +138,21 @@ describe('ONNX import (fixtures exported by PyTorch and onnx.helper)', () => {
     const t = (name: string) => model.tensors.find((x) => x.name === name)!;
     const inQ = exp.intermediates.input_q;
     const reluQ = exp.intermediates.relu_q;
-    const x = Int8Array.from(toNhwc(inQ.data, inQ.shape));
+    const x = Int8Array.from(toIr(inQ.data, inQ.shape, true));
     const seen = new Map<string, Int8Array>();
     const [y] = runInt8(model, [x], (ti, data) => seen.set(model.tensors[ti].name, data));
-    assert.deepEqual(Array.from(toNchw(seen.get('relu_out')!, reluQ.shape)), reluQ.data);
+    assert.deepEqual(Array.from(fromIr(seen.get('relu_out')!, reluQ.shape, true)), reluQ.data);
     assert.deepEqual(Array.from(y), exp.intermediates.fc_q.data);
     assert.equal(t('fc_out').zeroPoint[0], g.tensors.get('fc_out')!.quant!.zeroPoint[0]);
+  });
+
+  it('Transposes between an NHWC input/output and NCHW convolutions cost nothing; uint8 QDQ becomes int8', () => {
+    const g = importModel(path.join(FIX, 'nhwc_io_transpose.onnx'));
+    assert.equal(g.nodes.map((n) => n.op.kind).join(), 'conv2d,relu');
+    assert.equal(g.meta.nhwcFromNchw, '', 'input and output are in the ONNX order, which is NHWC');
+    const q = importModel(path.join(FIX, 'qdq_uint8_pad_concat.onnx'));
+    // uint8 with zero point 100 has the same real values as int8 with zero point −28.
+    assert.deepEqual(q.tensors.get(q.inputs[0])!.quant, { scale: [Math.fround(0.02)], zeroPoint: [-28] });
   });
 
   it('the quantized PyTorch CNN agrees with torch and runs bit-exactly on the device engines', async () => {
@@ -159,7 +173,7 @@ describe('ONNX import (fixtures exported by PyTorch and onnx.helper)', () => {
     for (const f of supported) {
       const d = toDeviceGraph(importModel(path.join(FIX, f)));
       if (d.outputs.length !== 1) continue;
-      const samples = randomInputs(d, 8, 3).map((x) => toNhwc(x, onnxShape(d.tensors.get(d.inputs[0])!.shape)));
+      const samples = irSamples(f, d, 8, 3);
       const model = quantizeGraph(d, calibrate(d, samples));
       planMemory(model);
       models.push({ f, model, xs: samples.slice(0, 2).map((x) => quantizeInput(model, x)) });

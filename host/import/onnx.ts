@@ -7,7 +7,10 @@
 // Squeeze, Unsqueeze and Transpose of activations only compose these maps; no data moves. A view is
 // materialised for free where the map turns out canonical (an IR reshape at most), absorbed into weights
 // where a Gemm/MatMul (columns) or a Conv (input channels) reads it, and rejected with a clear error where it
-// would need a runtime transpose (the device has none).
+// would need a runtime transpose (the device has none). A graph input read only by a Transpose is stored in the
+// order that makes the transposed view canonical (TF-style NHWC inputs cost nothing), and a graph output whose
+// view is plain row-major is returned as it is. `graph.meta.nhwcFromNchw` lists the inputs and outputs that are
+// stored as the NHWC transpose of their ONNX (NCHW) tensor.
 // Shape subgraphs (Shape, Gather, Slice, Concat, Cast, ConstantOfShape, …) over constants are evaluated here.
 // QDQ models: Q/DQ pairs on activations annotate the IR tensor with `quant`; DequantizeLinear of a constant
 // gives a float constant that keeps its scales (weights quantized per output channel keep their axis).
@@ -170,6 +173,8 @@ export function importOnnx(file: string): Graph {
   const newActivation = (name: string, shape: number[]) => g.tensors.set(name, { name, dtype: 'float32', shape });
   const storedOf = (a: Act) => g.tensors.get(a.phys)!.shape;
 
+  /** Graph inputs and outputs whose IR data is the NHWC transpose of the ONNX (NCHW) tensor. */
+  const transposedIo: string[] = [];
   const inputs = (graph.input ?? []).filter((i: any) => !consts.has(i.name));
   if (!inputs.length) throw new ModelError(`${file}: the graph has no inputs`);
   for (const input of inputs) {
@@ -178,9 +183,23 @@ export function importOnnx(file: string): Graph {
     if (batch > 1) throw new ModelError(`${file}: input '${input.name}' has batch size ${batch}; only batch 1 or a dynamic batch is supported (export with batch 1)`);
     const shape = dims.map((d: any, i: number) => (i === 0 ? 1 : num(d.dim_value)));
     if (shape.some((d: number) => !(d >= 1))) throw new ModelError(`${file}: input '${input.name}' needs static dimensions after the batch (got [${dims.map((d: any) => d.dim_param || num(d.dim_value))}])`);
+    g.inputs.push(input.name);
+    // An input read only by a Transpose (an NHWC input turned NCHW, as TF exporters write) is stored so that the
+    // transposed view is the canonical one: the Transpose costs nothing and the caller feeds the data as it is.
+    const users = graph.node.filter((n: any) => (n.input ?? []).includes(input.name));
+    const perm: number[] | undefined = users.length === 1 && users[0].op_type === 'Transpose' ? users[0].attribute?.find((a: any) => a.name === 'perm')?.ints.map(num) : undefined;
+    if (perm && perm.length === shape.length) {
+      const transposed = perm.map((p) => shape[p]);
+      const map = new Int32Array(numel(shape));
+      const outMap = canonicalMap(transposed);
+      transposeIndex(shape, perm).forEach((src, j) => { map[src] = outMap[j]; });
+      newActivation(input.name, storedShape(transposed));
+      acts.set(input.name, { phys: input.name, shape, map });
+      continue;
+    }
     newActivation(input.name, storedShape(shape));
     acts.set(input.name, { phys: input.name, shape });
-    g.inputs.push(input.name);
+    if (shape.length === 4) transposedIo.push(input.name);
   }
 
   graph.node.forEach((node: any, index: number) => {
@@ -749,8 +768,20 @@ export function importOnnx(file: string): Graph {
   g.outputs = (graph.output ?? []).map((o: any) => {
     const a = acts.get(o.name);
     if (!a) throw new ModelError(`${file}: graph output '${o.name}' is ${consts.has(o.name) ? 'a constant' : 'not computed'}; not supported`);
-    if (a.map && !sameArray(a.map, canonicalMap(a.shape))) throw new ModelError(`${file}: graph output '${o.name}' would need a runtime transpose of [${a.shape}]; not supported (the device has no TRANSPOSE)`);
-    return a.phys;
+    if (!a.map || sameArray(a.map, canonicalMap(a.shape))) {
+      if (a.shape.length === 4) transposedIo.push(a.phys);
+      return a.phys;
+    }
+    // A view stored in plain row-major order (e.g. NCHW → NHWC by a final Transpose) is returned as it is.
+    if (!a.map.every((s, i) => s === i)) throw new ModelError(`${file}: graph output '${o.name}' would need a runtime transpose of [${a.shape}]; not supported (the device has no TRANSPOSE)`);
+    if (sameArray(g.tensors.get(a.phys)!.shape, a.shape)) return a.phys;
+    const name = g.tensors.has(o.name) ? `${o.name}/output` : o.name;
+    newActivation(name, [...a.shape]);
+    g.nodes.push({ name: `${name}/reshape`, op: { kind: 'reshape', inputs: [a.phys], outputs: [name], attrs: { shape: [...a.shape] } } });
+    return name;
   });
+  // Callers feed and read these in NHWC order (the ONNX model's NCHW transposed); every other input and output
+  // is in the ONNX model's own order.
+  g.meta.nhwcFromNchw = transposedIo.join(',');
   return g;
 }
