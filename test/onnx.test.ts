@@ -37,7 +37,7 @@ const argmax = (a: ArrayLike<number>) => Array.from(a).reduce((b, v, i, arr) => 
 const fixtures = fs.readdirSync(FIX).filter((n) => n.endsWith('.onnx') && n !== 'torch_cnn.onnx').sort();
 const expected = (f: string) => JSON.parse(fs.readFileSync(path.join(FIX, f.replace('.onnx', '.expected.json')), 'utf8'));
 
-/** Fixtures Morsel rejects, and why: batch > 1 is not compiled, and a transpose the device would have to run. */
+/** Fixtures Morsel rejects, and why: batch > 1, a transpose the device would have to run, an op it does not import. */
 const REJECTED: Record<string, RegExp> = {
   'addmm_gemm_alpha_beta.onnx': /batch size 3/,
   'avgpool_gap_classifier.onnx': /batch size 2/,
@@ -45,6 +45,7 @@ const REJECTED: Record<string, RegExp> = {
   'mlp_gemm_softmax.onnx': /batch size 2/,
   'reshape_zero_neg1.onnx': /batch size 2/,
   'softmax_coerce2d_op11.onnx': /batch size 2/,
+  'hardswish_unsupported.onnx': /^node 0 'act' \(HardSwish\): ONNX op HardSwish is not supported \(supported: Conv, Gemm, MatMul, Add, .*QuantizeLinear, DequantizeLinear, /,
   'squeeze_unsqueeze_softmax.onnx': /softmax over axis 2 of \[1,4,6\].*not supported/,
   'squeeze_unsqueeze_softmax_op11.onnx': /graph output 'output' would need a runtime transpose.*not supported/,
 };
@@ -75,7 +76,7 @@ describe('ONNX import (fixtures exported by PyTorch and onnx.helper)', () => {
     }
   });
 
-  it('rejects batch > 1 and runtime transposes with one clear line naming the reason', () => {
+  it('rejects batch > 1, runtime transposes and unknown ops with one clear line naming the reason', () => {
     for (const [f, why] of Object.entries(REJECTED)) {
       assert.throws(() => importModel(path.join(FIX, f)), (e: unknown) => e instanceof ModelError && why.test(e.message) && !e.message.includes('\n'), f);
     }

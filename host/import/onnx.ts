@@ -256,7 +256,7 @@ export function importOnnx(file: string): Graph {
       return v;
     };
     const mapOf = (a: Act) => a.map ?? canonicalMap(a.shape);
-    /** Emits an op whose output is a fresh canonical activation with ONNX shape `shape`. */
+    /** Emits an op whose output is a new activation with ONNX shape `shape` (a view with `map` for element-wise ops on views). */
     const emit = (op: any, shape: number[], map?: Int32Array, stored = storedShape(shape)) => {
       newActivation(out, stored);
       g.nodes.push({ name, op: { ...op, outputs: [out] } });
@@ -658,7 +658,7 @@ export function importOnnx(file: string): Graph {
         const first = parts.find((p) => p.a)!.a!;
         const rank = first.shape.length;
         const axis = normalizeAxis(int('axis', 0), rank, where);
-        const names = parts.map((p, i) => (p.a ? canonical(p.a, 'Concat') : constLike({ ...p.k!, dims: p.k!.dims }, { phys: '', shape: p.k!.dims }, `part${i}`)));
+        const names = parts.map((p, i) => (p.a ? canonical(p.a, 'Concat') : constLike(p.k!, { phys: '', shape: p.k!.dims }, `part${i}`)));
         for (const p of parts) {
           const s = p.a?.shape ?? p.k!.dims;
           if (s.length !== rank || s.some((d, i) => i !== axis && d !== first.shape[i])) throw new ModelError(`${where}: input [${s}] does not fit [${first.shape}] along axis ${axis}`);
