@@ -4,7 +4,7 @@ import { Graph, newGraph, numel, Op } from '../host/ir/graph';
 import { toDeviceGraph } from '../host/passes';
 import { elideReshapes } from '../host/passes/elide-reshape';
 import { foldBatchNorm } from '../host/passes/fold-batchnorm';
-import { foldBiasAdd } from '../host/passes/fold-bias';
+import { foldChannelConstants } from '../host/passes/fold-bias';
 import { foldConstants } from '../host/passes/fold-constants';
 import { foldPadIntoConv } from '../host/passes/fold-pad';
 import { Rng } from '../host/util/rng';
@@ -62,19 +62,21 @@ describe('graph passes', () => {
     assert.ok(after.tensors.get('k2')!.data instanceof Float32Array);
   });
 
-  it('a per-channel constant added to (or subtracted from) a dense / conv output becomes its bias', () => {
+  it('a per-channel constant added to, subtracted from or multiplied with a dense / conv output folds into it', () => {
     const b = new Builder();
     const x = b.input('x', [1, 5, 5, 3]);
     const c = b.op('c', { kind: 'conv2d', inputs: [x, b.constant('w', [4, 3, 3, 3]), b.constant('cb', [4])], attrs: conv([1, 1, 1, 1]) }, [1, 5, 5, 4]);
     const s = b.op('s', { kind: 'sub', inputs: [c, b.constant('k', [1, 1, 1, 4])], attrs: {} }, [1, 5, 5, 4]);
-    const f = b.op('f', { kind: 'reshape', inputs: [s], attrs: { shape: [1, 100] } }, [1, 100]);
+    const dw = b.op('dw', { kind: 'depthwise_conv2d', inputs: [s, b.constant('wdw', [1, 3, 3, 4])], attrs: { ...conv([1, 1, 1, 1]), group: 4, multiplier: 1 } }, [1, 5, 5, 4]);
+    const m = b.op('m', { kind: 'mul', inputs: [b.constant('km', [4]), dw], attrs: {} }, [1, 5, 5, 4]);
+    const f = b.op('f', { kind: 'reshape', inputs: [m], attrs: { shape: [1, 100] } }, [1, 100]);
     const d = b.op('d', { kind: 'dense', inputs: [f, b.constant('wd', [6, 100])], attrs: {} }, [1, 6]);
     // A constant varying along W is not a bias: it must stay an op.
     const c2 = b.op('c2', { kind: 'conv2d', inputs: [x, b.constant('w2', [4, 1, 1, 3])], attrs: conv([0, 0, 0, 0]) }, [1, 5, 5, 4]);
     const spatial = b.op('spatial', { kind: 'add', inputs: [c2, b.constant('kw', [1, 1, 5, 1])], attrs: {} }, [1, 5, 5, 4]);
     const g = b.output(b.op('y', { kind: 'add', inputs: [b.constant('kd', [6]), d], attrs: {} }, [1, 6]), spatial);
-    const after = samePrediction(g, foldBiasAdd);
-    assert.equal(kinds(after), 'conv2d,reshape,dense,conv2d,add', 'the sub after the conv and the add after the dense are folded');
+    const after = samePrediction(g, foldChannelConstants);
+    assert.equal(kinds(after), 'conv2d,depthwise_conv2d,reshape,dense,conv2d,add', 'the sub, the mul and the add are folded');
     assert.equal(after.nodes.find((n) => n.name === 'spatial')?.op.kind, 'add');
   });
 
@@ -99,6 +101,21 @@ describe('graph passes', () => {
     const g = b.output(b.op('y', { kind: 'reshape', inputs: [d], attrs: { shape: [1, 5, 1] } }, [1, 5, 1]));
     const after = samePrediction(g, elideReshapes);
     assert.equal(kinds(after), 'dense,reshape');
+    assert.equal(after.nodes[0].op.inputs[0], 'x');
+  });
+
+  it('a reshape → softmax → reshape back that keeps the last dimension loses both reshapes', () => {
+    const b = new Builder();
+    const x = b.input('x', [1, 1, 1, 8]);
+    const r1 = b.op('r1', { kind: 'reshape', inputs: [x], attrs: { shape: [1, 8] } }, [1, 8]);
+    const s = b.op('s', { kind: 'softmax', inputs: [r1], attrs: { axis: -1, beta: 1 } }, [1, 8]);
+    const r2 = b.op('r2', { kind: 'reshape', inputs: [s], attrs: { shape: [1, 1, 1, 8] } }, [1, 1, 1, 8]);
+    // Rows of 2 are not rows of 8: here the reshapes change what the softmax normalises, so they stay.
+    const r3 = b.op('r3', { kind: 'reshape', inputs: [r2], attrs: { shape: [1, 4, 2] } }, [1, 4, 2]);
+    const s2 = b.op('s2', { kind: 'softmax', inputs: [r3], attrs: { axis: -1, beta: 1 } }, [1, 4, 2]);
+    const g = b.output(b.op('y', { kind: 'reshape', inputs: [s2], attrs: { shape: [1, 1, 1, 8] } }, [1, 1, 1, 8]), r2);
+    const after = samePrediction(g, elideReshapes);
+    assert.equal(kinds(after), 'softmax,reshape,softmax,reshape');
     assert.equal(after.nodes[0].op.inputs[0], 'x');
   });
 

@@ -4,7 +4,7 @@ import { Graph, ModelError } from '../ir/graph';
 import { elideReshapes } from './elide-reshape';
 import { eliminateDead } from './eliminate-dead';
 import { foldBatchNorm } from './fold-batchnorm';
-import { foldBiasAdd } from './fold-bias';
+import { foldChannelConstants } from './fold-bias';
 import { foldConstants } from './fold-constants';
 import { foldPadIntoConv } from './fold-pad';
 import { fuseActivations } from './fuse-activation';
@@ -26,12 +26,12 @@ function cloneGraph(g: Graph): Graph {
 }
 
 /**
- * Optimizes a copy of the graph for the device: constants folded, BN and bias adds folded into the layer before,
+ * Optimizes a copy of the graph for the device: constants folded, BN and per-channel add/sub/mul constants folded into the layer before,
  * zero pads folded into convolutions, activations fused, needless reshapes gone, dead code gone; NHWC only.
  */
 export function toDeviceGraph(source: Graph): Graph {
   if (source.layout !== 'NHWC') throw new ModelError('NCHW graphs need the layout pass, which this build does not have yet');
-  const g = eliminateDead(elideReshapes(fuseActivations(foldPadIntoConv(foldBiasAdd(foldBatchNorm(foldConstants(cloneGraph(source))))))));
+  const g = eliminateDead(elideReshapes(fuseActivations(foldPadIntoConv(foldChannelConstants(foldBatchNorm(foldConstants(cloneGraph(source))))))));
   for (const n of g.nodes) {
     if (!DEVICE_OPS.has(n.op.kind)) throw new ModelError(`op '${n.op.kind}' (node ${n.name}) cannot be lowered to the device yet (supported: ${[...DEVICE_OPS].join(', ')})`);
   }
