@@ -10,9 +10,13 @@ interface PreparedOp {
   strideH: number; strideW: number; dilH: number; dilW: number; padTop: number; padLeft: number;
   depthwise: boolean; depthMultiplier: number;
   inZp: number; outZp: number; actMin: number; actMax: number;
+  packed: PackedWeights | null; // FULLY_CONNECTED / CONV_2D weights stored packed or sparse (kernels/packed-weights.ts)
 }
 
-interface TensorInfo { shape: number[]; type: number; scale: number; zeroPoint: number; buffer: number; arenaOffset: number; count: number }
+interface TensorInfo {
+  shape: number[]; type: number; scale: number; zeroPoint: number; buffer: number; arenaOffset: number; count: number;
+  bits: number; layout: number; stored: number; runBits: number; packed: PackedWeights | null;
+}
 
 var EMPTY_I8 = new Int8Array(0);
 var EMPTY_I32 = new Int32Array(0);
@@ -32,7 +36,7 @@ function newOp(code: number): PreparedOp {
     code: code, x: EMPTY_I8, x2: EMPTY_I8, leftShift: 0, inZp2: 0, y: EMPTY_I8, w: EMPTY_I8, bias: EMPTY_I32, mult: [], shift: [], table: [],
     count: 0, batches: 0, depth: 0, outs: 0, inH: 0, inW: 0, inC: 0, outH: 0, outW: 0, outC: 0, kH: 0, kW: 0,
     strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 0, padLeft: 0, depthwise: false, depthMultiplier: 1,
-    inZp: 0, outZp: 0, actMin: -128, actMax: 127,
+    inZp: 0, outZp: 0, actMin: -128, actMax: 127, packed: null,
   };
 }
 
@@ -91,7 +95,10 @@ class MorselModel {
 
 function runOp(p: PreparedOp, single: boolean): void {
   var c = p.code;
-  if (c === OpCode_FULLY_CONNECTED) fullyConnected(p, single);
+  if (c === OpCode_FULLY_CONNECTED) {
+    if (p.packed !== null) fullyConnectedPacked(p, single);
+    else fullyConnected(p, single);
+  } else if (c === OpCode_CONV_2D && p.packed !== null) conv2dPacked(p, single);
   else if (c === OpCode_CONV_2D || c === OpCode_DEPTHWISE_CONV_2D) conv2d(p, single);
   else if (c === OpCode_MAX_POOL_2D) pool2d(p, true);
   else if (c === OpCode_AVERAGE_POOL_2D) pool2d(p, false);
@@ -113,6 +120,11 @@ function readTensor(b: Blob, t: number): TensorInfo {
     buffer: fieldI32(b, t, Tensor_buffer, Tensor_buffer_default),
     arenaOffset: fieldI32(b, t, Tensor_arena_offset, Tensor_arena_offset_default),
     count: numelOf(shape),
+    bits: fieldU8(b, t, Tensor_weight_bits, Tensor_weight_bits_default),
+    layout: fieldU8(b, t, Tensor_weight_layout, WeightLayout_DENSE),
+    stored: fieldI32(b, t, Tensor_stored_values, 0),
+    runBits: fieldU8(b, t, Tensor_run_bits, Tensor_run_bits_default),
+    packed: null,
   };
 }
 
@@ -124,7 +136,7 @@ function load(bytes: Uint8Array): MorselModel {
   }
   var root = deref(b, 0);
   var version = fieldI32(b, root, Model_version, 0);
-  if (version !== FORMAT_VERSION) fail('VERSION', 'blob format ' + version + ', runtime reads ' + FORMAT_VERSION);
+  if (!(version >= 1 && version <= FORMAT_VERSION)) fail('VERSION', 'blob format ' + version + ', runtime reads 1 to ' + FORMAT_VERSION);
   var crcAt = fieldPos(b, root, Model_crc32);
   if (crcAt < 0) fail('CRC', 'no checksum');
   var stored = rdU32(b, crcAt);
@@ -155,9 +167,12 @@ function load(bytes: Uint8Array): MorselModel {
     var v8 = EMPTY_I8;
     var v32 = EMPTY_I32;
     if (info.buffer >= 0) {
-      if (info.buffer >= bufPos.length || bufLen[info.buffer] !== size) fail('BUFFER', 'tensor ' + ti + ' data does not match its shape');
+      if (info.buffer >= bufPos.length) fail('BUFFER', 'tensor ' + ti + ' refers to a missing buffer');
+      if (isPackedTensor(info)) info.packed = packedWeights(bytes, bufPos[info.buffer], bufLen[info.buffer], info, ti);
+      else if (bufLen[info.buffer] !== size) fail('BUFFER', 'tensor ' + ti + ' data does not match its shape');
       var at = bytes.byteOffset + bufPos[info.buffer];
-      if (info.type === TensorType_INT32) {
+      if (info.packed !== null) v8 = EMPTY_I8;
+      else if (info.type === TensorType_INT32) {
         if (at % 4 === 0) v32 = new Int32Array(bytes.buffer, at, info.count);
         else {
           v32 = new Int32Array(info.count);
@@ -165,7 +180,7 @@ function load(bytes: Uint8Array): MorselModel {
         }
       } else v8 = new Int8Array(bytes.buffer, at, info.count);
     } else {
-      if (info.type !== TensorType_INT8) fail('TYPE', 'activation ' + ti + ' is not int8');
+      if (info.type !== TensorType_INT8 || isPackedTensor(info)) fail('TYPE', 'activation ' + ti + ' is not plain int8');
       if (!(info.arenaOffset >= 0 && info.arenaOffset + size <= arenaBytes)) fail('ARENA', 'tensor ' + ti + ' lies outside the arena');
       v8 = new Int8Array(arena.buffer, info.arenaOffset, info.count);
     }
@@ -194,6 +209,9 @@ function load(bytes: Uint8Array): MorselModel {
     var oin = intVector(b, ot, Operator_inputs);
     var oout = intVector(b, ot, Operator_outputs);
     if (oin.length < 1 || oout.length !== 1) fail('OP', 'op ' + oi + ' has bad inputs/outputs');
+    for (var pi = 0; pi < oin.length; pi++) {
+      if (infos[tensorIndex(oin[pi])].packed !== null && !(pi === 1 && (code === OpCode_FULLY_CONNECTED || code === OpCode_CONV_2D))) fail('WEIGHTS', 'op ' + oi + ' reads packed tensor ' + oin[pi] + ' (only FULLY_CONNECTED / CONV_2D weights may be packed)');
+    }
     var p = newOp(code);
     var xi = tensorIndex(oin[0]);
     var yi = tensorIndex(oout[0]);
@@ -238,6 +256,7 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     if (infos[wi].buffer < 0 || infos[wi].type !== TensorType_INT8 || infos[bi].buffer < 0 || infos[bi].type !== TensorType_INT32) fail('OP', 'op ' + oi + ' weights/bias types');
     var ws = infos[wi].shape;
     p.w = i8[wi];
+    p.packed = infos[wi].packed;
     p.bias = i32[bi];
     if (code === OpCode_FULLY_CONNECTED) {
       needOptions(oi, optType, Options_FullyConnectedOptions, opt);

@@ -11,7 +11,9 @@ import { compressModel } from '../host/compress/compress';
 import { loadLayersModel } from '../host/compress/layers-io';
 import { paretoFront, searchStructures } from '../host/compress/search';
 import { isWeightLayer, totalMacs } from '../host/compress/seq-model';
-import { estimateBlobBytes } from '../host/compress/size';
+import { blobSize } from '../host/compress/size';
+import { decodeModel } from '../host/blob/decode';
+import { storedWeightsOf } from '../host/blob/weights';
 import { pruneStructured } from '../host/compress/structured';
 import { loadFashionMnist } from '../host/data/fashion-mnist';
 import { importTfjs } from '../host/import/tfjs';
@@ -42,19 +44,22 @@ describe('compress: sizes, pipeline, search, report, CLI', function () {
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  it('the size estimate of an uncompressed model is its exact int8 blob; channel pruning shrinks blob, MACs and arena', () => {
+  it('sizes are those of the real blob (dense int8 for an uncompressed model); channel pruning shrinks blob, MACs and arena', () => {
     const cnn = loadLayersModel(CNN);
-    const size = estimateBlobBytes(cnn);
+    const size = blobSize(cnn);
     const compiled = compileSeqModel(cnn, { calibCount: 8 });
-    assert.equal(size.int8Blob, compiled.blob.length);
-    assert.equal(size.estimatedBlob, size.int8Blob);
+    assert.equal(size.blobBytes, compiled.blob.length);
+    assert.equal(size.int8BlobBytes, size.blobBytes);
+    assert.ok(size.layers.every((l) => l.layout === 'dense' && l.bytes === l.weights));
     assert.equal(size.macs, totalMacs(cnn), 'host and compiler MAC counts agree');
-    const small = estimateBlobBytes(pruneStructured(cnn, 0.5).model);
-    assert.ok(small.int8Blob < size.int8Blob && small.macs < size.macs && small.arenaBytes < size.arenaBytes);
+    const small = blobSize(pruneStructured(cnn, 0.5).model);
+    assert.ok(small.blobBytes < size.blobBytes && small.macs < size.macs && small.arenaBytes < size.arenaBytes);
   });
 
-  it('prune + int4 + QAT: decisions in the record match the saved weights (sparsity, mask, 4-bit grid); the report is self-contained', () => {
-    const { model, record } = compressModel(loadLayersModel(MLP), data, { prune: { sparsity: 0.6, scope: 'layer' }, bits: 4, qat: true, format: 'auto', epochs: 1, lr: 5e-4, seed: 3, quiet: true }, { source: 'mlp', command: 'test' });
+  it('prune + int4 + QAT: the record matches the saved weights and the blob (sparsity, 4-bit grid, packed sparse storage); the report is self-contained', () => {
+    const { model, blob, record } = compressModel(loadLayersModel(MLP), data, { prune: { sparsity: 0.6, scope: 'layer' }, bits: 4, qat: true, epochs: 1, lr: 5e-4, seed: 3, quiet: true }, { source: 'mlp', command: 'test' });
+    const q = decodeModel(blob);
+    const stored = storedWeightsOf(q);
     assert.deepEqual(record.steps.map((s) => s.technique), ['prune', 'qat']);
     for (const l of model.layers.filter(isWeightLayer)) {
       const rec = record.layers[l.name];
@@ -62,8 +67,15 @@ describe('compress: sizes, pipeline, search, report, CLI', function () {
       assert.equal(rec.bits, 4);
       assert.ok(rec.sparsity >= 0.6 - 1e-3, `${l.name} sparsity ${rec.sparsity}`);
       assert.equal(rec.sparsity, +(zeros / l.kernel.length).toFixed(4));
-      const mask = Buffer.from(rec.mask!, 'base64');
-      l.kernel.forEach((v, i) => assert.equal((mask[i >> 3] >> (i & 7)) & 1, v !== 0 ? 1 : 0));
+      const wi = q.ops.find((o) => o.name === l.name)!.inputs[1];
+      const w = q.tensors[wi].data as Int8Array;
+      assert.equal(q.tensors[wi].weightBits, 4);
+      assert.equal(w.reduce((a, v) => a + (v === 0 ? 1 : 0), 0), zeros, `${l.name}: the blob keeps exactly the float zeros`);
+      assert.ok(w.every((v) => v >= -7 && v <= 7));
+      const s = stored.get(wi)!;
+      assert.equal(s.bytes.length, rec.bytes);
+      assert.notEqual(s.layout, 'dense', `${l.name}: 60% zeros are stored sparse`);
+      assert.ok(rec.bytes < w.length / 2, `${l.name}: ${rec.bytes} B for ${w.length} 4-bit weights`);
       const C = l.kind === 'dense' ? l.units : 0;
       for (let c = 0; c < C; c++) {
         const col = Array.from({ length: l.kernel.length / C }, (_, i) => l.kernel[i * C + c]);
@@ -72,20 +84,21 @@ describe('compress: sizes, pipeline, search, report, CLI', function () {
       }
     }
     const r = record.results;
-    assert.ok(r.compressed.estimatedBlobBytes < 0.4 * r.baseline.estimatedBlobBytes, `${r.compressed.estimatedBlobBytes} vs ${r.baseline.estimatedBlobBytes}`);
-    assert.equal(r.baseline.estimatedBlobBytes, r.baseline.int8BlobBytes);
+    assert.equal(r.compressed.blobBytes, blob.length);
+    assert.ok(r.compressed.blobBytes < 0.4 * r.compressed.int8BlobBytes, `${r.compressed.blobBytes} vs ${r.compressed.int8BlobBytes}`);
+    assert.equal(r.baseline.blobBytes, r.baseline.int8BlobBytes);
     for (const m of [r.confusion.float, r.confusion.int8, r.confusion.quantized]) assert.equal(m.flat().reduce((a, b) => a + b, 0), 200);
     assert.equal(r.confusion.float.reduce((a, row, i) => a + row[i], 0), Math.round(200 * r.compressed.floatTestAccuracy));
     const html = renderReport(record);
     assert.match(html, /^<!DOCTYPE html>/);
     assert.ok(!/\b(src|href)=|<script|@import|url\(/i.test(html), 'no external assets or scripts');
     assert.ok((html.match(/<svg /g) ?? []).length >= 5);
-    assert.match(html, /estimate/);
+    assert.match(html, /model\.msl/);
   });
 
   it('distillation records the same student trained without the teacher; the student has a quarter of the MACs', () => {
     const teacher = loadLayersModel(MLP);
-    const { model, record } = compressModel(teacher, data, { distill: { width: 0.25, init: 'scratch', alpha: 0.7, temperature: 4, epochs: 4 }, format: 'auto', epochs: 1, lr: 2e-3, seed: 1, quiet: true }, { source: 'mlp', command: 'test' });
+    const { model, record } = compressModel(teacher, data, { distill: { width: 0.25, init: 'scratch', alpha: 0.7, temperature: 4, epochs: 4 }, epochs: 1, lr: 2e-3, seed: 1, quiet: true }, { source: 'mlp', command: 'test' });
     assert.equal(totalMacs(model) * 4, totalMacs(teacher));
     const without = record.results.studentWithoutTeacher!;
     assert.equal(without.macs, totalMacs(model));
@@ -95,7 +108,7 @@ describe('compress: sizes, pipeline, search, report, CLI', function () {
   });
 
   it('the Pareto front keeps exactly the non-dominated candidates', () => {
-    const c = (valAccuracy: number, estimatedBlobBytes: number, macs: number) => ({ valAccuracy, estimatedBlobBytes, macs });
+    const c = (valAccuracy: number, blobBytes: number, macs: number) => ({ valAccuracy, blobBytes, macs });
     assert.deepEqual(paretoFront([c(0.9, 100, 10), c(0.8, 50, 10), c(0.8, 100, 10), c(0.85, 100, 5), c(0.9, 100, 10)]), [true, true, false, true, true]);
   });
 
@@ -104,7 +117,7 @@ describe('compress: sizes, pipeline, search, report, CLI', function () {
     assert.equal(r.candidates.length, 8);
     const front = paretoFront(r.candidates);
     assert.deepEqual(r.candidates.map((c) => c.pareto), front);
-    const bytes = (w: number, s: number, b: number) => r.candidates.find((c) => c.width === w && c.sparsity === s && c.bits === b)!.estimatedBlobBytes;
+    const bytes = (w: number, s: number, b: number) => r.candidates.find((c) => c.width === w && c.sparsity === s && c.bits === b)!.blobBytes;
     assert.ok(bytes(0.25, 0, 2) < bytes(0.25, 0, 8) && bytes(0.125, 0, 8) < bytes(0.25, 0, 8));
     assert.ok(r.candidates.every((c) => c.valAccuracy > 0 && c.valAccuracy <= 1));
   });
@@ -114,11 +127,12 @@ describe('compress: sizes, pipeline, search, report, CLI', function () {
     const args = [CNN, '-o', out, '--structured', '0.5', '--bits', '8', '--epochs', '0', '--train-limit', '600', '--val', '200', '--test-limit', '100', '-q'];
     const run = async (cmd: typeof compressCommand, a: string[]) => cmd.run(parseArgs({ args: a, options: cmd.options, allowPositionals: true, strict: true }) as Parameters<typeof cmd.run>[0]);
     assert.equal(await run(compressCommand, args), 0);
-    for (const f of ['model.json', 'weights.bin', 'compression.json', 'report.html', 'COMMAND.txt']) assert.ok(fs.existsSync(path.join(out, f)), f);
+    for (const f of ['model.json', 'weights.bin', 'model.msl', 'compression.json', 'report.html', 'COMMAND.txt']) assert.ok(fs.existsSync(path.join(out, f)), f);
     const g = importTfjs(path.join(out, 'model.json'));
     const conv1 = g.tensors.get('conv1/weights')!;
     assert.deepEqual(conv1.shape, [8, 3, 3, 1]);
     const record = readCompressionRecord(out);
+    assert.equal(fs.statSync(path.join(out, 'model.msl')).size, record.results.compressed.blobBytes);
     assert.equal(fs.readFileSync(path.join(out, 'COMMAND.txt'), 'utf8').trim(), record.command);
     assert.match(record.command, /^morsel compress .*--structured 0\.5/);
     fs.rmSync(path.join(out, 'report.html'));

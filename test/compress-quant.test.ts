@@ -1,9 +1,8 @@
 import { strict as assert } from 'assert';
 import * as tf from '@tensorflow/tfjs';
 import { distillationLoss } from '../host/compress/distill';
-import { fakeQuantActivation, fakeQuantWeights, quantizeChannels } from '../host/compress/fake-quant';
+import { fakeQuantActivation, fakeQuantWeights, quantizeChannels, WeightBits } from '../host/compress/fake-quant';
 import { chooseBits, Sensitivity } from '../host/compress/mixed-precision';
-import { packedBytes, SizeEstimate } from '../host/compress/size';
 import { Rng } from '../host/util/rng';
 
 const softmax = (z: number[]) => {
@@ -90,24 +89,16 @@ describe('compress: fake quantization and mixed precision', () => {
   });
 
   it('chooses bits to fit the budget, lowering the least sensitive bytes first, and says when it cannot', () => {
-    const layer = (name: string, weights: number) => ({ name, weights, nonzero: weights, bits: 8, format: 'dense' as const, int8Bytes: weights, estimatedBytes: weights, macs: weights });
-    const size: SizeEstimate = { int8Blob: 11000, estimatedBlob: 11000, arenaBytes: 0, macs: 0, layers: [layer('robust', 8000), layer('fragile', 2000)] };
+    const layerBytes: Record<string, Record<WeightBits, number>> = { robust: { 8: 8000, 4: 4000, 2: 2000 }, fragile: { 8: 2000, 4: 1000, 2: 500 } };
+    const blobBytes = (bits: Record<string, WeightBits>) => 1000 + Object.entries(bits).reduce((a, [n, b]) => a + layerBytes[n][b], 0);
     const sens: Sensitivity[] = [
       { layer: 'robust', bits: 8, accuracy: 0.9, drop: 0 }, { layer: 'robust', bits: 4, accuracy: 0.89, drop: 0.01 }, { layer: 'robust', bits: 2, accuracy: 0.7, drop: 0.2 },
       { layer: 'fragile', bits: 8, accuracy: 0.9, drop: 0 }, { layer: 'fragile', bits: 4, accuracy: 0.6, drop: 0.3 }, { layer: 'fragile', bits: 2, accuracy: 0.2, drop: 0.7 },
     ];
-    assert.deepEqual(chooseBits(size, sens, 11000, {}), { robust: 8, fragile: 8 });
-    assert.deepEqual(chooseBits(size, sens, 8000, {}), { robust: 4, fragile: 8 });
-    const b = chooseBits(size, sens, 5000, {});
-    const total = 1000 + packedBytes(8000, 8000, b.robust, 'auto').bytes + packedBytes(2000, 2000, b.fragile, 'auto').bytes;
-    assert.ok(total <= 5000, `${JSON.stringify(b)} → ${total} B`);
-    assert.throws(() => chooseBits(size, sens, 3000, {}), /out of reach/);
-  });
-
-  it('packed sizes: dense ⌈n·b/8⌉, sparse bitmap + nonzeros, auto takes the smaller', () => {
-    assert.deepEqual(packedBytes(1000, 1000, 4, 'auto'), { bytes: 500, format: 'dense' });
-    assert.deepEqual(packedBytes(1000, 200, 8, 'auto'), { bytes: 125 + 200, format: 'sparse' });
-    assert.deepEqual(packedBytes(1000, 200, 8, 'dense'), { bytes: 1000, format: 'dense' });
-    assert.deepEqual(packedBytes(1001, 3, 2, 'sparse'), { bytes: 126 + 1, format: 'sparse' });
+    assert.deepEqual(chooseBits(layerBytes, sens, 11000, blobBytes), { robust: 8, fragile: 8 });
+    assert.deepEqual(chooseBits(layerBytes, sens, 8000, blobBytes), { robust: 4, fragile: 8 });
+    const b = chooseBits(layerBytes, sens, 5000, blobBytes);
+    assert.ok(blobBytes(b) <= 5000, `${JSON.stringify(b)} → ${blobBytes(b)} B`);
+    assert.throws(() => chooseBits(layerBytes, sens, 3000, blobBytes), /out of reach: with every layer at its lowest bit width it is 3500 bytes/);
   });
 });

@@ -1,12 +1,24 @@
 // Compresses the zoo models with `morsel compress` and writes models/fashion_mlp_compressed/ and
-// models/fashion_cnn_compressed/ (each: model.json + weights.bin, compression.json, report.html, COMMAND.txt;
-// further experiments in subdirectories). Heavy: run it in the background.
+// models/fashion_cnn_compressed/ (each: model.json + weights.bin, model.msl, compression.json, report.html,
+// COMMAND.txt; further experiments in subdirectories). Heavy: run it in the background.
 //
-//   npx tsx tools/compress-zoo.ts [experiment ...]      (default: all; names below)
+//   npx tsx tools/compress-zoo.ts [experiment ...]                (default: all; names below)
+//   npx tsx tools/compress-zoo.ts --remeasure [experiment ...]    (no training: the committed compressed model
+//       is compiled again with its recorded weight bits, and model.msl, compression.json and report.html are
+//       rewritten with today's blob encoder and measurements; the steps recorded by the original run are kept)
 
+import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import { compressCommand } from '../host/cli/compress-commands';
+import * as tf from '@tensorflow/tfjs';
+import '../host/cli/main'; // first: the command table it loads includes compress-commands
+import { compressCommand, loadData } from '../host/cli/compress-commands';
+import { CompressData, measureBaseline, measureCompressed } from '../host/compress/compress';
+import { ModelFigures } from '../host/compress/compression-json';
+import { WeightBits } from '../host/compress/fake-quant';
+import { loadLayersModel } from '../host/compress/layers-io';
+import { renderReport } from '../host/report/html';
+import { writeFileAtomic } from '../host/util/fs';
 
 const ROOT = path.join(__dirname, '..');
 const MLP = 'models/fashion_mlp/model.json';
@@ -31,10 +43,38 @@ const EXPERIMENTS: Record<string, string[]> = {
   'mlp-search': [MLP, '-o', `${MLP_OUT}/search`, '--search', '--widths', '0.25,0.5,1', '--depths', '1,2', '--sparsities', '0,0.8', '--search-bits', '8,4', '--distill-epochs', '3', '--lr', '0.002', '--epochs', '1'],
 };
 
+const baselines = new Map<string, ModelFigures>();
+
+/** Re-measures an experiment's committed directory without training (see the header). */
+function remeasure(name: string, data: CompressData): void {
+  const args = EXPERIMENTS[name];
+  const dir = args[args.indexOf('-o') + 1];
+  const old = JSON.parse(fs.readFileSync(path.join(dir, 'compression.json'), 'utf8'));
+  if (old.results.candidates) throw new Error(`${name}: search candidates cannot be re-measured without their models; run the experiment again`);
+  const bits: Record<string, WeightBits> = Object.fromEntries(Object.entries(old.layers as Record<string, { bits: WeightBits }>).map(([n, l]) => [n, l.bits]));
+  if (!baselines.has(old.source)) baselines.set(old.source, measureBaseline(loadLayersModel(old.source), data));
+  const prior = { source: old.source, command: old.command, baseline: baselines.get(old.source)!, steps: old.steps, withoutTeacher: old.results.studentWithoutTeacher };
+  const { blob, record } = measureCompressed(loadLayersModel(path.join(dir, 'model.json')), bits, data, prior, {});
+  writeFileAtomic(path.join(dir, 'model.msl'), blob);
+  writeFileAtomic(path.join(dir, 'compression.json'), JSON.stringify(record, null, 2) + '\n');
+  writeFileAtomic(path.join(dir, 'report.html'), renderReport(record));
+}
+
 async function main(): Promise<void> {
   process.chdir(ROOT);
-  const names = process.argv.slice(2);
+  const remeasuring = process.argv[2] === '--remeasure';
+  const names = process.argv.slice(remeasuring ? 3 : 2);
   for (const n of names) if (!EXPERIMENTS[n]) throw new Error(`unknown experiment '${n}' (${Object.keys(EXPERIMENTS).join(', ')})`);
+  if (remeasuring) {
+    tf.enableProdMode();
+    await tf.setBackend('cpu');
+    const data = { ...loadData({}), calib: 'fashion-mnist:train' };
+    for (const name of names.length ? names : Object.keys(EXPERIMENTS)) {
+      console.error(`\n=== ${name}: re-measuring`);
+      remeasure(name, data);
+    }
+    return;
+  }
   for (const name of names.length ? names : Object.keys(EXPERIMENTS)) {
     console.error(`\n=== ${name}: morsel compress ${EXPERIMENTS[name].join(' ')}`);
     const parsed = parseArgs({ args: EXPERIMENTS[name], options: compressCommand.options, allowPositionals: true, strict: true });

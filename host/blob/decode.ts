@@ -1,10 +1,11 @@
 // .msl bytes → QModel, validating identifier, version and CRC32 first.
 
-import { OpCodeName, OptionsByOp, QModel, QOp, QTensor } from '../ir/qmodel';
+import { OpCodeName, OptionsByOp, QModel, QOp, QTensor, WeightBits } from '../ir/qmodel';
 import { crc32Update } from './crc32';
 import { morselSchema } from './fbs';
 import { BlobFormatError, decodeRoot, rootFieldPosition } from './flatbuffer';
 import { FORMAT_VERSION } from './format';
+import { decodeWeights, packableWeights, WEIGHT_LAYOUTS } from './weights';
 
 type Obj = Record<string, any>;
 
@@ -18,7 +19,7 @@ export function blobCrc(bytes: Uint8Array, crcAt: number): number {
 export function decodeModel(bytes: Uint8Array): QModel {
   const schema = morselSchema();
   const root = decodeRoot(schema, bytes) as Obj;
-  if (root.version !== FORMAT_VERSION) throw new BlobFormatError(`blob format version ${root.version}, this Morsel reads version ${FORMAT_VERSION}`);
+  if (!(root.version >= 1 && root.version <= FORMAT_VERSION)) throw new BlobFormatError(`blob format version ${root.version}, this Morsel reads versions 1 to ${FORMAT_VERSION}`);
   const crcAt = rootFieldPosition(schema, bytes, 'crc32');
   if (crcAt < 0) throw new BlobFormatError('blob has no CRC32');
   const actual = blobCrc(bytes, crcAt);
@@ -26,30 +27,47 @@ export function decodeModel(bytes: Uint8Array): QModel {
   const buffers = (root.buffers ?? []) as Obj[];
   const opNames = schema.enums.get('OpCode')!.values;
   const codeName = (v: number) => [...opNames].find(([, x]) => x === v)?.[0];
-  const tensors: QTensor[] = (root.tensors ?? []).map((t: Obj, i: number) => {
+  const tensors: (QTensor & { packed?: boolean })[] = (root.tensors ?? []).map((t: Obj, i: number) => {
     const type = t.type === 1 ? 'int32' : 'int8';
     let data: Int8Array | Int32Array | undefined;
+    const layout = WEIGHT_LAYOUTS[t.weight_layout];
+    const bits = t.weight_bits as WeightBits;
+    if (!layout || ![8, 4, 2].includes(bits)) throw new BlobFormatError(`tensor ${i} has weight layout ${t.weight_layout} at ${t.weight_bits} bits`);
+    const packed = layout !== 'dense' || bits !== 8;
     if (t.buffer >= 0) {
       const raw: Uint8Array | null = buffers[t.buffer]?.data ?? null;
       if (!raw) throw new BlobFormatError(`tensor ${i} refers to missing buffer ${t.buffer}`);
-      const copy = raw.slice();
-      data = type === 'int32' ? new Int32Array(copy.buffer, 0, copy.length >> 2) : new Int8Array(copy.buffer);
-    }
+      if (packed) {
+        const shape: number[] = t.shape ?? [];
+        if (type !== 'int8' || shape.length < 2) throw new BlobFormatError(`tensor ${i}: only int8 weights of rank 2 or more can be packed`);
+        data = decodeWeights({ layout, bits, stored: t.stored_values, runBits: t.run_bits, bytes: raw }, shape.reduce((a, b) => a * b, 1), shape[0], `tensor ${i}`);
+      } else {
+        const copy = raw.slice();
+        data = type === 'int32' ? new Int32Array(copy.buffer, 0, copy.length >> 2) : new Int8Array(copy.buffer);
+      }
+    } else if (packed) throw new BlobFormatError(`tensor ${i} is an activation with a weight layout`);
     return {
       name: t.name ?? `t${i}`,
       shape: t.shape ?? [],
       type,
       scale: t.scale ?? [],
-      zeroPoint: t.zero_point ?? [],
+      zeroPoint: t.zero_point ?? (t.buffer >= 0 ? (t.scale ?? []).map(() => 0) : []),
       quantizedDimension: t.quantized_dimension,
       data,
       arenaOffset: t.arena_offset,
+      ...(bits !== 8 ? { weightBits: bits } : {}),
+      packed,
     };
   });
   const ops: QOp[] = (root.operators ?? []).map((o: Obj, i: number) => {
     const opcode = codeName(o.opcode) as OpCodeName | undefined;
     if (!opcode) throw new BlobFormatError(`operator ${i} has unknown opcode ${o.opcode}`);
     return { opcode, inputs: o.inputs ?? [], outputs: o.outputs ?? [], options: (o.options ?? null) as OptionsByOp[typeof opcode], name: o.name ?? `op${i}` } as QOp;
+  });
+  const packable = packableWeights({ tensors, ops } as QModel);
+  tensors.forEach((t, i) => {
+    if (t.packed && !packable.has(i)) throw new BlobFormatError(`tensor ${i} is packed but is not the weights of a FULLY_CONNECTED or CONV_2D`);
+    delete t.packed;
   });
   return {
     name: root.name ?? '',

@@ -4,7 +4,8 @@ import { bytesOf, OPTIONS_TABLE, QModel, QTensor } from '../ir/qmodel';
 import { crc32 } from './crc32';
 import { morselSchema } from './fbs';
 import { encodeRoot, rootFieldPosition } from './flatbuffer';
-import { FORMAT_VERSION } from './format';
+import { FORMAT_VERSION, FORMAT_VERSION_DENSE } from './format';
+import { storedWeightsOf, WEIGHT_LAYOUTS, WeightLayout } from './weights';
 
 function tensorBytes(t: QTensor): Uint8Array {
   const d = t.data!;
@@ -15,23 +16,30 @@ function tensorBytes(t: QTensor): Uint8Array {
   return new Uint8Array(d.buffer, d.byteOffset, d.length * d.BYTES_PER_ELEMENT);
 }
 
-export function encodeModel(model: QModel): Uint8Array {
+/** `layout` stores every packable weight in that layout instead of the smallest (tests and experiments). */
+export function encodeModel(model: QModel, opts: { layout?: WeightLayout } = {}): Uint8Array {
   const buffers: { data: Uint8Array }[] = [];
-  const tensors = model.tensors.map((t) => {
+  const stored = storedWeightsOf(model, opts.layout);
+  const tensors = model.tensors.map((t, i) => {
     let buffer = -1;
+    const s = stored.get(i);
     if (t.data) {
       buffer = buffers.length;
-      buffers.push({ data: tensorBytes(t) });
+      buffers.push({ data: s ? s.bytes : tensorBytes(t) });
     }
     return {
       name: t.name,
       shape: t.shape,
       type: t.type === 'int32' ? 1 : 0,
       scale: t.scale,
-      zero_point: t.zeroPoint,
+      zero_point: t.data && t.zeroPoint.length === t.scale.length && t.zeroPoint.every((z) => z === 0) ? undefined : t.zeroPoint,
       quantized_dimension: t.quantizedDimension,
       buffer,
       arena_offset: t.data ? -1 : t.arenaOffset,
+      weight_bits: s?.bits ?? 8,
+      weight_layout: s ? WEIGHT_LAYOUTS.indexOf(s.layout) : 0,
+      stored_values: s && s.layout !== 'dense' ? s.stored : 0,
+      run_bits: s?.runBits ?? 4,
     };
   });
   const operators = model.ops.map((op) => {
@@ -45,7 +53,7 @@ export function encodeModel(model: QModel): Uint8Array {
     };
   });
   const bytes = encodeRoot(morselSchema(), {
-    version: FORMAT_VERSION,
+    version: [...stored.values()].every((s) => s.layout === 'dense' && s.bits === 8) ? FORMAT_VERSION_DENSE : FORMAT_VERSION,
     crc32: 0xffffffff, // placeholder so the field is present; patched below
     rounding: model.rounding === 'single' ? 1 : 0,
     name: model.name,

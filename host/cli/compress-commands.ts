@@ -53,7 +53,7 @@ function parseList(flag: string, value: unknown, check: (x: number) => boolean):
 }
 
 /** Training, validation (the last --val training images, held out) and test splits. */
-function loadData(values: Record<string, unknown>): { train: LabelledImages; val: LabelledImages; test: LabelledImages } {
+export function loadData(values: Record<string, unknown>): { train: LabelledImages; val: LabelledImages; test: LabelledImages } {
   const data = (values.data as string | undefined) ?? 'fashion-mnist';
   if (data !== 'fashion-mnist') throw new UsageError(`--data: only fashion-mnist is supported by compress for now (got '${data}')`);
   const all = loadFashionMnist('train', values['train-limit'] === undefined ? undefined : parseCount('--train-limit', values['train-limit'], 0));
@@ -80,7 +80,7 @@ export const compressCommand: Command = {
   usage:
     'morsel compress <model.json> -o <dir> [--prune S [--prune-scope global|layer]] [--structured F|layer=F,… [--criterion l1|l2|bn-gamma]] ' +
     '[--low-rank ENERGY | --rank R] [--low-rank-layers a,b] [--distill WIDTH [--depth D] [--student-init scratch|pruned] | --student-mlp H1,H2…] [--alpha A] [--temperature T] [--distill-epochs N]] ' +
-    '[--bits 8|4|2|mixed [--budget BYTES]] [--qat] [--kd] [--format dense|sparse|auto] ' +
+    '[--bits 8|4|2|mixed [--budget BYTES]] [--qat] [--kd] ' +
     '[--search [--widths 0.25,0.5,1] [--depths 1,2] [--sparsities 0,0.5,0.8] [--search-bits 8,4]] ' +
     '[--epochs N] [--lr X] [--seed N] [--train-limit N] [--val N] [--test-limit N] [--calib <data>] [--no-report] [-q]',
   options: {
@@ -104,7 +104,6 @@ export const compressCommand: Command = {
     budget: { type: 'string' },
     qat: { type: 'boolean' },
     kd: { type: 'boolean' },
-    format: { type: 'string' },
     search: { type: 'boolean' },
     widths: { type: 'string' },
     depths: { type: 'string' },
@@ -152,7 +151,6 @@ export const compressCommand: Command = {
       budget: values.budget === undefined ? undefined : parseCount('--budget', values.budget, 0),
       qat: values.qat === true,
       kd: values.kd === true ? { alpha: parseFraction('--alpha', values.alpha ?? '0.7', true)!, temperature: parseNumber('--temperature', values.temperature, 4) } : undefined,
-      format: parseChoice('--format', values.format, ['dense', 'sparse', 'auto'] as const, 'auto'),
       search: values.search !== true ? undefined : {
         widths: parseList('--widths', values.widths, (x) => x > 0) ?? [0.25, 0.5, 1],
         depths: parseList('--depths', values.depths, (x) => Number.isInteger(x) && x >= 0),
@@ -170,9 +168,10 @@ export const compressCommand: Command = {
     await tf.setBackend('cpu');
     const data = loadData(values);
     const command = commandLine('compress', values, positionals);
-    const { model: compressed, record } = compressModel(model, { ...data, calib: (values.calib as string | undefined) ?? 'fashion-mnist:train' }, opts, { source: file, command });
+    const { model: compressed, blob, record } = compressModel(model, { ...data, calib: (values.calib as string | undefined) ?? 'fashion-mnist:train' }, opts, { source: file, command });
     compressed.name = path.basename(path.resolve(out));
     saveLayersModel(compressed, out);
+    writeFileAtomic(path.join(out, 'model.msl'), blob);
     writeFileAtomic(path.join(out, 'compression.json'), JSON.stringify(record, null, 2) + '\n');
     writeFileAtomic(path.join(out, 'COMMAND.txt'), command + '\n');
     if (values['no-report'] !== true) writeFileAtomic(path.join(out, 'report.html'), renderReport(record));

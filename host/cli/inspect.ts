@@ -1,5 +1,6 @@
 // `morsel inspect`: what a blob holds, per layer and in total.
 
+import { storedWeightsOf } from '../blob/weights';
 import { bytesOf, QModel } from '../ir/qmodel';
 import { macsOf, totalMacs } from '../ir/macs';
 
@@ -11,7 +12,10 @@ export interface LayerReport {
   output: number[];
   params: Record<string, number | string>;
   macs: number;
+  /** Bytes of the layer's constants in the blob (weights as stored, biases). */
   weight_bytes: number;
+  /** How the weights are stored: bits and layout (schema WeightLayout), e.g. "int4 run_length/3"; '' without weights. */
+  weight_storage: string;
   arena_offset: number;
   arena_bytes: number;
   input_scale: number | null;
@@ -43,6 +47,14 @@ function summarize(options: unknown): Record<string, number | string> {
 }
 
 export function inspectModel(model: QModel, flashBytes: number): InspectReport {
+  const stored = storedWeightsOf(model);
+  const blobBytes = (i: number) => stored.get(i)?.bytes.length ?? bytesOf(model.tensors[i]);
+  const storage = (i: number | undefined) => {
+    const t = i === undefined ? undefined : model.tensors[i];
+    if (!t?.data || t.type !== 'int8') return '';
+    const s = stored.get(i!);
+    return s ? `int${s.bits} ${s.layout}${s.runBits ? `/${s.runBits}` : ''}` : 'int8 dense';
+  };
   const io = (i: number) => ({ shape: model.tensors[i].shape, scale: model.tensors[i].scale[0], zero_point: model.tensors[i].zeroPoint[0] });
   const layers = model.ops.map((op, index): LayerReport => {
     const out = model.tensors[op.outputs[0]];
@@ -55,7 +67,8 @@ export function inspectModel(model: QModel, flashBytes: number): InspectReport {
       output: out.shape,
       params: summarize(op.options),
       macs: macsOf(model, op),
-      weight_bytes: op.inputs.filter((i) => model.tensors[i].data).reduce((a, i) => a + bytesOf(model.tensors[i]), 0),
+      weight_bytes: op.inputs.filter((i) => model.tensors[i].data).reduce((a, i) => a + blobBytes(i), 0),
+      weight_storage: storage(op.inputs.find((i) => model.tensors[i].data && model.tensors[i].type === 'int8')),
       arena_offset: out.arenaOffset,
       arena_bytes: bytesOf(out),
       input_scale: x ? x.scale[0] : null,
@@ -69,7 +82,7 @@ export function inspectModel(model: QModel, flashBytes: number): InspectReport {
     rounding: model.rounding,
     flash_bytes: flashBytes,
     arena_bytes: model.arenaBytes,
-    weight_bytes: model.tensors.filter((t) => t.data).reduce((a, t) => a + bytesOf(t), 0),
+    weight_bytes: model.tensors.reduce((a, t, i) => a + (t.data ? blobBytes(i) : 0), 0),
     macs: totalMacs(model),
     inputs: model.inputs.map(io),
     outputs: model.outputs.map(io),
@@ -80,10 +93,10 @@ export function inspectModel(model: QModel, flashBytes: number): InspectReport {
 const fmt = (n: number) => n.toLocaleString('en-US');
 
 export function formatInspect(r: InspectReport): string {
-  const rows = [['#', 'op', 'name', 'output', 'MACs', 'weights', 'arena @', 'bytes', 'out scale/zp', 'params']];
+  const rows = [['#', 'op', 'name', 'output', 'MACs', 'weights', 'storage', 'arena @', 'bytes', 'out scale/zp', 'params']];
   for (const l of r.layers) {
     rows.push([
-      String(l.index), l.op, l.name.slice(0, 24), `[${l.output.join('x')}]`, fmt(l.macs), fmt(l.weight_bytes),
+      String(l.index), l.op, l.name.slice(0, 24), `[${l.output.join('x')}]`, fmt(l.macs), fmt(l.weight_bytes), l.weight_storage,
       String(l.arena_offset), fmt(l.arena_bytes), `${l.output_scale.toPrecision(4)}/${l.output_zero_point}`,
       Object.entries(l.params).filter(([k]) => !/multiplier|shift|table/.test(k)).map(([k, v]) => `${k}=${v}`).join(' ').slice(0, 80),
     ]);

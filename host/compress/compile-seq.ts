@@ -1,12 +1,18 @@
-// A SeqModel through the real compiler (TF.js importer → passes → calibrate → int8 quantizer → planner →
-// blob encoder), for exact int8 blob sizes, arenas and the int8 reference interpreter's accuracy.
+// A SeqModel through the real compiler (TF.js importer → passes → calibrate → quantizer → planner → blob
+// encoder), for exact blobs, arenas and the int8 reference interpreter's accuracy. Layers below 8 bits get
+// symmetric per-channel weight scales max|w|/(2^(b−1)−1) (the fake quantizer's grid, so a baked kernel maps to
+// exactly its levels), and the blob packs them at b bits; zeros make the encoder pick a sparse layout when smaller.
 
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { encodeModel } from '../blob/encode';
 import { Compiled, compileGraph } from '../compile';
+import { Graph, ModelError, tensor } from '../ir/graph';
+import { WeightBits } from '../ir/qmodel';
 import { importTfjs } from '../import/tfjs';
 import { runInt8 } from '../interp/int8/interpreter';
+import { toDeviceGraph } from '../passes';
 import { quantizeInput } from '../quantize/quantize';
 import { Progress } from '../util/progress';
 import { LabelledImages } from './batches';
@@ -18,13 +24,44 @@ export interface CompileSeqOptions {
   /** Calibration data spec for loadSamples (default fashion-mnist:train). */
   calib?: string;
   calibCount?: number;
+  /** Weight bits by layer name (8 where absent). */
+  bits?: Record<string, WeightBits>;
+}
+
+/** Sets b-bit symmetric per-channel quantization on the weights of the layers in `bits` below 8. */
+function quantizeWeightsTo(g: Graph, bits: Record<string, WeightBits>): void {
+  for (const [name, b] of Object.entries(bits)) {
+    if (b === 8) continue;
+    const node = g.nodes.find((n) => n.name === name);
+    if (!node || (node.op.kind !== 'dense' && node.op.kind !== 'conv2d' && node.op.kind !== 'depthwise_conv2d')) throw new ModelError(`${b}-bit weights for '${name}': the compiled model has no dense or convolution node of that name`);
+    const wt = tensor(g, node.op.inputs[1]);
+    const w = wt.data as Float32Array;
+    const axis = node.op.kind === 'depthwise_conv2d' ? wt.shape.length - 1 : 0;
+    const channels = wt.shape[axis];
+    const inner = wt.shape.slice(axis + 1).reduce((a, c) => a * c, 1);
+    const maxAbs = new Float64Array(channels);
+    for (let i = 0; i < w.length; i++) {
+      const c = Math.floor(i / inner) % channels;
+      maxAbs[c] = Math.max(maxAbs[c], Math.abs(w[i]));
+    }
+    const qmax = 2 ** (b - 1) - 1;
+    wt.quant = { scale: Array.from(maxAbs, (m) => (m > 0 ? m / qmax : 1)), zeroPoint: new Array(channels).fill(0), axis };
+  }
 }
 
 export function compileSeqModel(m: SeqModel, opts: CompileSeqOptions = {}): Compiled {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-compress-'));
   try {
-    const source = importTfjs(saveLayersModel(m, path.join(dir, m.name)));
-    return compileGraph(source, { calib: opts.calib ?? 'fashion-mnist:train', calibCount: opts.calibCount ?? 1000, quiet: true });
+    const bits = opts.bits ?? {};
+    const device = toDeviceGraph(importTfjs(saveLayersModel(m, path.join(dir, m.name))));
+    quantizeWeightsTo(device, bits);
+    const compiled = compileGraph(device, { calib: opts.calib ?? 'fashion-mnist:train', calibCount: opts.calibCount ?? 1000, quiet: true });
+    const model = compiled.model;
+    for (const op of model.ops) {
+      const b = bits[op.name];
+      if (b !== undefined && b < 8 && (op.opcode === 'FULLY_CONNECTED' || op.opcode === 'CONV_2D')) model.tensors[op.inputs[1]].weightBits = b;
+    }
+    return { ...compiled, blob: encodeModel(model) };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -9,9 +9,9 @@ import { Compiled } from '../compile';
 import { FASHION_MNIST_CLASSES } from '../data/fashion-mnist';
 import { head, LabelledImages, range, inputBatch } from './batches';
 import { compileSeqModel, predictInt8 } from './compile-seq';
-import { COMPRESSION_FORMAT, CompressionRecord, LayerRecord, LayerRow, maskBase64, ModelFigures, StepRecord } from './compression-json';
+import { COMPRESSION_FORMAT, CompressionRecord, LayerRecord, LayerRow, ModelFigures, StepRecord } from './compression-json';
 import { accuracyOf, argmaxRows, confusionMatrix, evaluateNet, predictLogits } from './evaluate';
-import { quantizeChannels, WeightBits } from './fake-quant';
+import { quantizeChannels, WEIGHT_BITS, WeightBits } from './fake-quant';
 import { Distillation } from './distill';
 import { trainNet } from './fine-tune';
 import { factorizeLayer, gradualLowRank } from './low-rank';
@@ -20,7 +20,7 @@ import { TrainableNet } from './net';
 import { defaultPruneTargets, gradualPruning, sparsityOf, SparsityScope } from './prune';
 import { SearchSpace, searchStructures } from './search';
 import { findLayer, inputShapeOf, isWeightLayer, outChannels, paramCount, SeqModel, totalMacs } from './seq-model';
-import { estimateBlobBytes, LayerDecision, WeightFormat } from './size';
+import { blobSize, blobSizeOf, BlobSize, layerBytesByBits } from './size';
 import { ChannelCriterion, pruneStructured } from './structured';
 import { mlpStudent, studentOf } from './student';
 
@@ -41,11 +41,10 @@ export interface CompressOptions {
   lowRank?: { energy?: number; rank?: number; layers?: string[] };
   prune?: { sparsity: number; scope: SparsityScope };
   bits?: WeightBits | 'mixed';
-  /** Estimated blob bytes the mixed-precision choice must fit. */
+  /** Blob bytes the mixed-precision choice (and the search's pick) must fit. */
   budget?: number;
   /** Fine-tune with fake-quantized weights and int8 activations after choosing bits. */
   qat?: boolean;
-  format: WeightFormat;
   /** Fine-tune every step by distillation from the source model instead of from the labels alone. */
   kd?: { alpha: number; temperature: number };
   search?: SearchSpace;
@@ -68,6 +67,8 @@ export interface CompressData {
 
 export interface CompressResult {
   model: SeqModel;
+  /** The compressed model's blob (.msl), weights packed and sparse as the record says. */
+  blob: Uint8Array;
   record: CompressionRecord;
 }
 
@@ -83,19 +84,18 @@ function netKeepingZeros(m: SeqModel, pruned: Set<string>): TrainableNet {
   return net;
 }
 
-function int8Figures(m: SeqModel, data: CompressData): { compiled: Compiled; predicted: Int32Array } {
-  const compiled = compileSeqModel(m, { calib: data.calib });
-  return { compiled, predicted: predictInt8(compiled, data.test, true) };
+function int8Figures(m: SeqModel, data: CompressData, bits: Record<string, WeightBits>): { compiled: Compiled; size: BlobSize; predicted: Int32Array } {
+  const compiled = compileSeqModel(m, { calib: data.calib, bits });
+  return { compiled, size: blobSizeOf(compiled, m, bits), predicted: predictInt8(compiled, data.test, true) };
 }
 
-function figures(m: SeqModel, data: CompressData, decisions: Record<string, LayerDecision>, floatPred: Int32Array, quantPred: Int32Array, int8Pred: Int32Array, compiled: Compiled): ModelFigures {
-  const size = estimateBlobBytes(m, decisions);
+function figures(m: SeqModel, data: CompressData, size: BlobSize, floatPred: Int32Array, quantPred: Int32Array, int8Pred: Int32Array): ModelFigures {
   return {
     params: paramCount(m),
     macs: size.macs,
-    int8BlobBytes: compiled.blob.length,
-    estimatedBlobBytes: size.estimatedBlob,
-    arenaBytes: compiled.model.arenaBytes,
+    blobBytes: size.blobBytes,
+    int8BlobBytes: size.int8BlobBytes,
+    arenaBytes: size.arenaBytes,
     floatTestAccuracy: accuracyOf(floatPred, data.test.labels),
     int8TestAccuracy: accuracyOf(int8Pred, data.test.labels),
     quantizedTestAccuracy: accuracyOf(quantPred, data.test.labels),
@@ -146,12 +146,8 @@ export function compressModel(source: SeqModel, data: CompressData, opts: Compre
   };
 
   say(opts.quiet, `${source.name}: baseline`);
-  const baseNet = new TrainableNet(source);
-  const baseFloat = predictFloat(baseNet, data.test);
-  baseNet.dispose();
-  const baseInt8 = int8Figures(source, data);
-  const baseline = figures(source, data, {}, baseFloat, baseFloat, baseInt8.predicted, baseInt8.compiled);
-  say(opts.quiet, `baseline: float ${pct(baseline.floatTestAccuracy)}, int8 ${pct(baseline.int8TestAccuracy)}, blob ${baseline.int8BlobBytes} B, ${baseline.macs} MACs`);
+  const baseline = measureBaseline(source, data);
+  say(opts.quiet, `baseline: float ${pct(baseline.floatTestAccuracy)}, int8 ${pct(baseline.int8TestAccuracy)}, blob ${baseline.blobBytes} B, ${baseline.macs} MACs`);
 
   let candidates: CompressionRecord['results']['candidates'];
   if (opts.search) {
@@ -159,11 +155,11 @@ export function compressModel(source: SeqModel, data: CompressData, opts: Compre
     const s = searchStructures(source, data, opts.search, { epochs: opts.distill?.epochs ?? opts.epochs, lr: opts.lr, seed: opts.seed, alpha: opts.distill?.alpha ?? 0.7, temperature: opts.distill?.temperature ?? 4, quiet: opts.quiet });
     candidates = s.candidates;
     const front = s.candidates.map((c, i) => ({ c, i })).filter(({ c }) => c.pareto);
-    const fits = front.filter(({ c }) => opts.budget === undefined || c.estimatedBlobBytes <= opts.budget);
-    if (!fits.length) throw new ModelError(`no searched candidate fits the budget of ${opts.budget} bytes (smallest: ${Math.min(...s.candidates.map((c) => c.estimatedBlobBytes))})`);
+    const fits = front.filter(({ c }) => opts.budget === undefined || c.blobBytes <= opts.budget);
+    if (!fits.length) throw new ModelError(`no searched candidate fits the budget of ${opts.budget} bytes (smallest: ${Math.min(...s.candidates.map((c) => c.blobBytes))})`);
     const bestAcc = Math.max(...fits.map(({ c }) => c.valAccuracy));
     // Within budget: the smallest candidate within 1 pt of the most accurate one.
-    const pick = fits.filter(({ c }) => c.valAccuracy >= bestAcc - 0.01).sort((a, b) => a.c.estimatedBlobBytes - b.c.estimatedBlobBytes)[0];
+    const pick = fits.filter(({ c }) => c.valAccuracy >= bestAcc - 0.01).sort((a, b) => a.c.blobBytes - b.c.blobBytes)[0];
     model = s.models[pick.i];
     bits = Object.fromEntries(model.layers.filter(isWeightLayer).map((l) => [l.name, pick.c.bits]));
     for (const l of model.layers) if (isWeightLayer(l) && pick.c.sparsity > 0) pruned.add(l.name);
@@ -255,8 +251,8 @@ export function compressModel(source: SeqModel, data: CompressData, opts: Compre
     if (opts.bits === 'mixed') {
       if (opts.budget === undefined) throw new ModelError('--bits mixed needs --budget <bytes>');
       sensitivity = measureSensitivity(model, sensNet);
-      const decisions = Object.fromEntries([...pruned].map((n) => [n, { bits: 8 as WeightBits, sparsity: 0, format: opts.format }]));
-      bits = chooseBits(estimateBlobBytes(model, decisions), sensitivity.entries, opts.budget, decisions);
+      const m = model;
+      bits = chooseBits(layerBytesByBits(m, [...WEIGHT_BITS]), sensitivity.entries, opts.budget, (b) => blobSize(m, b).blobBytes);
     } else {
       bits = Object.fromEntries(model.layers.filter(isWeightLayer).map((l) => [l.name, opts.bits as WeightBits]));
     }
@@ -273,43 +269,66 @@ export function compressModel(source: SeqModel, data: CompressData, opts: Compre
     net.dispose();
   }
 
-  // Final measurements.
-  sensitivity ??= measureSensitivity(model, sensNet);
-  const decisions: Record<string, LayerDecision> = {};
-  const layers: Record<string, LayerRecord> = {};
-  for (const l of model.layers) {
-    if (!isWeightLayer(l)) continue;
-    const sparsity = +sparsityOf(l.kernel).toFixed(4);
-    const b = bits[l.name] ?? 8;
-    decisions[l.name] = { bits: b, sparsity, format: opts.format };
-    layers[l.name] = { bits: b, sparsity, format: opts.format, ...(sparsity > 0 ? { mask: maskBase64(l.kernel) } : {}) };
-  }
+  const measured = measureCompressed(model, bits, data, { source: meta.source, command: meta.command, baseline, steps, sensitivity, activationRanges, withoutTeacher, candidates }, opts);
+  return { model, ...measured };
+}
+
+/** What the compression steps found, for measureCompressed. */
+export interface Prior {
+  source: string;
+  command: string;
+  baseline: ModelFigures;
+  steps: StepRecord[];
+  sensitivity?: { baseline: number; entries: Sensitivity[] };
+  /** Activation ranges seen by QAT (else observed on training images). */
+  activationRanges?: Map<string, [number, number]>;
+  withoutTeacher?: CompressionRecord['results']['studentWithoutTeacher'];
+  candidates?: CompressionRecord['results']['candidates'];
+}
+
+/** Float, int8 reference, blob and MACs of the uncompressed model on the test split. */
+export function measureBaseline(source: SeqModel, data: CompressData): ModelFigures {
+  const net = new TrainableNet(source);
+  const floatPred = predictFloat(net, data.test);
+  net.dispose();
+  const int8 = int8Figures(source, data, {});
+  return figures(source, data, int8.size, floatPred, floatPred, int8.predicted);
+}
+
+/**
+ * The compressed model's blob and record: float, fake-quantized and int8 reference accuracy on the test split,
+ * the real blob's bytes per layer, sensitivity and confusion matrices.
+ */
+export function measureCompressed(model: SeqModel, bits: Record<string, WeightBits>, data: CompressData, prior: Prior, opts: { sensitivityImages?: number; quiet?: boolean }): { blob: Uint8Array; record: CompressionRecord } {
+  const sensitivity = prior.sensitivity ?? measureSensitivity(model, head(data.val, opts.sensitivityImages ?? 2000));
   const finalNet = new TrainableNet(model);
   const floatPred = predictFloat(finalNet, data.test);
-  for (const n of Object.keys(decisions)) finalNet.weightBits.set(n, decisions[n].bits);
-  if (activationRanges) finalNet.activationRanges = activationRanges;
-  else finalNet.observeActivationRanges(tf.tidy(calibBatch));
+  for (const [n, b] of Object.entries(bits)) finalNet.weightBits.set(n, b);
+  if (prior.activationRanges) finalNet.activationRanges = prior.activationRanges;
+  else finalNet.observeActivationRanges(tf.tidy(() => inputBatch(data.train, range(Math.min(1000, data.train.count)), model.inputShape)));
   const quantPred = predictFloat(finalNet, data.test);
   finalNet.dispose();
-  const fin = int8Figures(model, data);
-  const compressed = figures(model, data, decisions, floatPred, quantPred, fin.predicted, fin.compiled);
-  say(opts.quiet, `compressed: float ${pct(compressed.floatTestAccuracy)}, quantized ${pct(compressed.quantizedTestAccuracy)}, int8 ${pct(compressed.int8TestAccuracy)}, blob ${compressed.int8BlobBytes} B (est. packed ${compressed.estimatedBlobBytes} B), ${compressed.macs} MACs`);
-  const size = estimateBlobBytes(model, decisions);
-  const rows: LayerRow[] = size.layers.map((r) => ({
+  const fin = int8Figures(model, data, bits);
+  const compressed = figures(model, data, fin.size, floatPred, quantPred, fin.predicted);
+  say(opts.quiet, `compressed: float ${pct(compressed.floatTestAccuracy)}, quantized ${pct(compressed.quantizedTestAccuracy)}, int8 ${pct(compressed.int8TestAccuracy)}, blob ${compressed.blobBytes} B (${compressed.int8BlobBytes} B dense int8), ${compressed.macs} MACs`);
+  const layers: Record<string, LayerRecord> = Object.fromEntries(fin.size.layers.map((l) => [l.name, {
+    bits: l.bits, sparsity: +sparsityOf((findLayer(model, l.name).layer as { kernel: Float32Array }).kernel).toFixed(4), layout: l.layout, bytes: l.bytes,
+  }]));
+  const rows: LayerRow[] = fin.size.layers.map((r) => ({
     ...r,
     kind: findLayer(model, r.name).layer.kind,
-    sensitivity: Object.fromEntries(sensitivity!.entries.filter((e) => e.layer === r.name).map((e) => [String(e.bits), +e.drop.toFixed(4)])),
+    sensitivity: Object.fromEntries(sensitivity.entries.filter((e) => e.layer === r.name).map((e) => [String(e.bits), +e.drop.toFixed(4)])),
   }));
   const classes = Math.max(...data.test.labels) + 1;
   const record: CompressionRecord = {
     format: COMPRESSION_FORMAT,
-    source: meta.source,
-    command: meta.command,
+    source: prior.source,
+    command: prior.command,
     layers,
-    steps,
+    steps: prior.steps,
     results: {
       testImages: data.test.count,
-      baseline,
+      baseline: prior.baseline,
       compressed,
       layers: rows,
       classes: classes === FASHION_MNIST_CLASSES.length ? [...FASHION_MNIST_CLASSES] : range(classes).map(String),
@@ -318,11 +337,11 @@ export function compressModel(source: SeqModel, data: CompressData, opts: Compre
         int8: confusionMatrix(fin.predicted, data.test.labels, classes),
         quantized: confusionMatrix(quantPred, data.test.labels, classes),
       },
-      ...(withoutTeacher ? { studentWithoutTeacher: withoutTeacher } : {}),
-      ...(candidates ? { candidates } : {}),
+      ...(prior.withoutTeacher ? { studentWithoutTeacher: prior.withoutTeacher } : {}),
+      ...(prior.candidates ? { candidates: prior.candidates } : {}),
     },
   };
-  return { model, record };
+  return { blob: fin.compiled.blob, record };
 }
 
 /** Kernels below 8 bits rounded to their grid, so the saved float model holds exactly what the device will. */

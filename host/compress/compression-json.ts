@@ -1,33 +1,33 @@
-// compression.json: written beside a compressed model by `morsel compress`, read by `morsel report` and by
-// the blob encoder once sparse and low-bit weight storage exist.
+// compression.json: written beside a compressed model (model.json + weights.bin, and its blob model.msl) by
+// `morsel compress`, read by `morsel report`.
 //
 // {
-//   "format": "morsel-compression/1",
+//   "format": "morsel-compression/2",
 //   "source": "models/fashion_mlp/model.json",          // the uncompressed model
 //   "command": "morsel compress …",                      // how to reproduce this directory
 //   "layers": {                                          // per weight layer of the compressed model.json
 //     "fc1": {
-//       "bits": 8,                 // weight bits: 8, 4 or 2 (per output channel, symmetric, like int8)
-//       "sparsity": 0.8,           // measured fraction of zero weights
-//       "format": "auto",          // storage wish: dense | sparse | auto (smaller of the two)
-//       "mask": "…"                // base64 bitmap of nonzero weights, Keras kernel order, bit i = byte i>>3, bit i&7 (LSB first); only if sparsity > 0
+//       "bits": 8,                 // weight bits: 8, 4 or 2 (per output channel, symmetric: levels ±(2^(b−1)−1))
+//       "sparsity": 0.8,           // measured fraction of zero weights (float model)
+//       "layout": "run_length/3",  // how model.msl stores them (host/blob/weights.ts picks the smallest)
+//       "bytes": 29578             // their bytes in model.msl
 //     }
 //   },
 //   "steps": [ … ],                // what was done, in order, with the measurements after each step
-//   "results": { … }               // baseline vs compressed: accuracy, sizes (estimated where marked), MACs, arena,
-//                                  // per-layer table, confusion matrices, search candidates
+//   "results": { … }               // baseline vs compressed: accuracy, real blob bytes, MACs, arena, per-layer
+//                                  // table, confusion matrices, search candidates
 // }
 
 import { WeightBits } from './fake-quant';
-import { WeightFormat } from './size';
+import { LayerSize } from './size';
 
-export const COMPRESSION_FORMAT = 'morsel-compression/1';
+export const COMPRESSION_FORMAT = 'morsel-compression/2';
 
 export interface LayerRecord {
   bits: WeightBits;
   sparsity: number;
-  format: WeightFormat;
-  mask?: string;
+  layout: string;
+  bytes: number;
 }
 
 export interface StepRecord {
@@ -45,10 +45,10 @@ export interface StepRecord {
 export interface ModelFigures {
   params: number;
   macs: number;
-  /** Exact int8 blob size today. */
+  /** The blob (model.msl for the compressed model). */
+  blobBytes: number;
+  /** The same model with every weight stored dense at 8 bits. */
   int8BlobBytes: number;
-  /** With the planned sparse/low-bit storage (estimate; equals int8BlobBytes when nothing is packed). */
-  estimatedBlobBytes: number;
   arenaBytes: number;
   floatTestAccuracy: number;
   /** The int8 reference interpreter (the device's oracle) on the compiled model. */
@@ -57,16 +57,8 @@ export interface ModelFigures {
   quantizedTestAccuracy: number;
 }
 
-export interface LayerRow {
-  name: string;
+export interface LayerRow extends LayerSize {
   kind: string;
-  weights: number;
-  nonzero: number;
-  bits: number;
-  format: 'dense' | 'sparse';
-  int8Bytes: number;
-  estimatedBytes: number;
-  macs: number;
   /** Accuracy drop (validation) with only this layer at 8/4/2 bits. */
   sensitivity?: Record<string, number>;
 }
@@ -77,7 +69,7 @@ export interface Candidate {
   sparsity: number;
   bits: WeightBits;
   valAccuracy: number;
-  estimatedBlobBytes: number;
+  blobBytes: number;
   macs: number;
   params: number;
   pareto: boolean;
@@ -100,11 +92,4 @@ export interface CompressionRecord {
     studentWithoutTeacher?: { floatTestAccuracy: number; macs: number; params: number };
     candidates?: Candidate[];
   };
-}
-
-/** Bitmap of nonzero entries, base64. */
-export function maskBase64(kernel: Float32Array): string {
-  const bits = new Uint8Array(Math.ceil(kernel.length / 8));
-  for (let i = 0; i < kernel.length; i++) if (kernel[i] !== 0) bits[i >> 3] |= 1 << (i & 7);
-  return Buffer.from(bits).toString('base64');
 }

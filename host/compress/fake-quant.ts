@@ -5,7 +5,9 @@
 
 import * as tf from '@tensorflow/tfjs';
 
-export type WeightBits = 8 | 4 | 2;
+import type { WeightBits } from '../ir/qmodel';
+
+export type { WeightBits };
 export const WEIGHT_BITS: readonly WeightBits[] = [8, 4, 2];
 
 /** Keras kernel values rounded to `bits` per output channel (the last axis, `channels` long). */

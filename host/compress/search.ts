@@ -1,7 +1,7 @@
 // Structure search: students of every width × depth are distilled from the model, then every sparsity
 // (gradual pruning with fine-tuning) and weight bit width (post-training fake quantization) is measured on
-// the validation split. Candidates are kept when no other one is at least as accurate, as small (estimated
-// blob bytes) and as cheap (MACs) while strictly better in one of the three: the Pareto front.
+// the validation split. Candidates are kept when no other one is at least as accurate, as small (blob
+// bytes) and as cheap (MACs) while strictly better in one of the three: the Pareto front.
 
 import { ModelError } from '../ir/graph';
 import { LabelledImages } from './batches';
@@ -12,7 +12,7 @@ import { trainNet } from './fine-tune';
 import { TrainableNet } from './net';
 import { defaultPruneTargets, gradualPruning } from './prune';
 import { isWeightLayer, paramCount, SeqModel } from './seq-model';
-import { estimateBlobBytes, packedBytes } from './size';
+import { blobSize } from './size';
 import { studentOf } from './student';
 
 export interface SearchSpace {
@@ -38,10 +38,10 @@ export interface SearchResult {
   models: SeqModel[];
 }
 
-export function paretoFront(cs: Pick<Candidate, 'valAccuracy' | 'estimatedBlobBytes' | 'macs'>[]): boolean[] {
+export function paretoFront(cs: Pick<Candidate, 'valAccuracy' | 'blobBytes' | 'macs'>[]): boolean[] {
   return cs.map((c) => !cs.some((o) =>
-    o.valAccuracy >= c.valAccuracy && o.estimatedBlobBytes <= c.estimatedBlobBytes && o.macs <= c.macs &&
-    (o.valAccuracy > c.valAccuracy || o.estimatedBlobBytes < c.estimatedBlobBytes || o.macs < c.macs)));
+    o.valAccuracy >= c.valAccuracy && o.blobBytes <= c.blobBytes && o.macs <= c.macs &&
+    (o.valAccuracy > c.valAccuracy || o.blobBytes < c.blobBytes || o.macs < c.macs)));
 }
 
 export function searchStructures(model: SeqModel, data: { train: LabelledImages; val: LabelledImages }, space: SearchSpace, opts: SearchOptions): SearchResult {
@@ -67,17 +67,15 @@ export function searchStructures(model: SeqModel, data: { train: LabelledImages;
           m = net.toModel();
           net.dispose();
         }
-        const size = estimateBlobBytes(m);
-        const fixed = size.int8Blob - size.layers.reduce((a, l) => a + l.int8Bytes, 0);
         for (const bits of space.bits) {
           const net = new TrainableNet(m);
           for (const l of m.layers.filter(isWeightLayer)) net.weightBits.set(l.name, bits);
           const valAccuracy = evaluateNet(net, data.val);
           net.dispose();
-          const bytes = fixed + size.layers.reduce((a, l) => a + packedBytes(l.weights, l.nonzero, bits, 'auto').bytes, 0);
-          candidates.push({ width, depth, sparsity, bits, valAccuracy, estimatedBlobBytes: bytes, macs: size.macs, params: paramCount(m), pareto: false });
+          const size = blobSize(m, Object.fromEntries(m.layers.filter(isWeightLayer).map((l) => [l.name, bits])));
+          candidates.push({ width, depth, sparsity, bits, valAccuracy, blobBytes: size.blobBytes, macs: size.macs, params: paramCount(m), pareto: false });
           models.push(m);
-          if (!opts.quiet) console.error(`search ${tag} sparsity ${sparsity} int${bits}: val ${(100 * valAccuracy).toFixed(2)}%, ~${bytes} B, ${size.macs} MACs`);
+          if (!opts.quiet) console.error(`search ${tag} sparsity ${sparsity} int${bits}: val ${(100 * valAccuracy).toFixed(2)}%, ${size.blobBytes} B, ${size.macs} MACs`);
         }
       }
     }

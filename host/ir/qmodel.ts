@@ -142,11 +142,18 @@ export interface QTensor {
   scale: number[];
   zeroPoint: number[];
   quantizedDimension: number;
-  /** Constant data (weights, folded biases); activations have none. */
+  /** Constant data (weights, folded biases); activations have none. Always the values, whatever the storage. */
   data?: Int8Array | Int32Array;
+  /**
+   * int8 constants: the bits their values fit in (8 when absent; 4: −8..7, 2: −2..1, though the quantizer's
+   * symmetric grid uses −7..7 and −1..1). The blob packs FULLY_CONNECTED / CONV_2D weights at this width.
+   */
+  weightBits?: WeightBits;
   /** Byte offset in the arena, assigned by the planner; -1 for constants. */
   arenaOffset: number;
 }
+
+export type WeightBits = 8 | 4 | 2;
 
 export interface QModel {
   name: string;

@@ -1,6 +1,6 @@
 // `morsel report`: one self-contained HTML page (inline CSS and SVG, no scripts or external assets) from a
 // compression record: accuracy vs size, the steps taken, per-layer bytes/MACs/sensitivity and float vs
-// quantized confusion matrices. Estimated figures are labelled as such.
+// quantized confusion matrices. Blob sizes are those of the real blobs.
 
 import { CompressionRecord, ModelFigures } from '../compress/compression-json';
 import { barsSvg, heatmapSvg, Point, scatterSvg } from './svg';
@@ -19,12 +19,12 @@ export function renderReport(r: CompressionRecord): string {
   const { baseline: b, compressed: c } = r.results;
   const fig = (label: string, f: (x: ModelFigures) => string) => [label, f(b), f(c)];
   const points: Point[] = [
-    { x: b.estimatedBlobBytes, y: 100 * b.floatTestAccuracy, label: 'baseline (float)', strong: true, color: '#555' },
-    { x: b.int8BlobBytes, y: 100 * b.int8TestAccuracy, label: 'baseline int8', strong: true, color: '#1f77b4' },
-    { x: c.estimatedBlobBytes, y: 100 * c.quantizedTestAccuracy, label: 'compressed', strong: true, color: '#d62728' },
+    { x: 4 * b.params, y: 100 * b.floatTestAccuracy, label: 'baseline float32 weights', strong: true, color: '#555' },
+    { x: b.blobBytes, y: 100 * b.int8TestAccuracy, label: 'baseline int8 blob', strong: true, color: '#1f77b4' },
+    { x: c.blobBytes, y: 100 * c.int8TestAccuracy, label: 'compressed blob', strong: true, color: '#d62728' },
   ];
   const candidatePoints: Point[] = (r.results.candidates ?? []).map((k) => ({
-    x: k.estimatedBlobBytes,
+    x: k.blobBytes,
     y: 100 * k.valAccuracy,
     label: `w${k.width}${k.depth === undefined ? '' : ` d${k.depth}`} s${k.sparsity} int${k.bits} (${k.macs} MACs)`,
     strong: k.pareto,
@@ -34,10 +34,11 @@ export function renderReport(r: CompressionRecord): string {
   const sections = [
     `<h1>Compression report: ${esc(r.source)}</h1>`,
     `<p class="cmd"><code>${esc(r.command)}</code></p>`,
-    `<p>Accuracies on ${r.results.testImages} test images. <b>int8 blob</b> sizes are exact (today's dense int8 format). ` +
-      `<b>Packed blob</b> sizes are <em>estimates</em> for the planned sparse / int4 / int2 weight storage: per layer ` +
-      `min(dense ⌈n·b/8⌉, bitmap ⌈n/8⌉ + ⌈nnz·b/8⌉) bytes in place of the int8 weights. ` +
-      `<b>Fake-quantized</b> accuracy simulates the chosen weight bits and int8 activations in float.</p>`,
+    `<p>Accuracies on ${r.results.testImages} test images. <b>Blob</b> sizes are those of the real blobs (the compressed ` +
+      `one is model.msl: weights packed at their bits and stored dense, as a bitmask, run lengths or CSR, whichever is ` +
+      `smallest per layer); <b>dense int8 blob</b> is the same model with every weight stored dense at 8 bits. ` +
+      `The <b>int8 reference</b> runs the blob bit-exactly like the device; <b>fake-quantized</b> accuracy simulates the ` +
+      `chosen weight bits and int8 activations in float.</p>`,
     '<h2>Summary</h2>',
     table(['', 'baseline', 'compressed'], [
       fig('float top-1', (x) => pct(x.floatTestAccuracy)),
@@ -45,26 +46,27 @@ export function renderReport(r: CompressionRecord): string {
       fig('fake-quantized top-1', (x) => pct(x.quantizedTestAccuracy)),
       fig('parameters', (x) => x.params.toLocaleString('en')),
       fig('MACs', (x) => x.macs.toLocaleString('en')),
-      fig('int8 blob (exact)', (x) => `${x.int8BlobBytes} B`),
-      fig('packed blob (estimate)', (x) => `${x.estimatedBlobBytes} B`),
+      fig('blob', (x) => `${x.blobBytes} B`),
+      fig('dense int8 blob', (x) => `${x.int8BlobBytes} B`),
+      fig('float32 weights', (x) => `${4 * x.params} B`),
       fig('arena', (x) => `${x.arenaBytes} B`),
     ]),
     ...(r.results.studentWithoutTeacher ? [`<p>The same student trained without the teacher (same seed and epochs): float top-1 ${pct(r.results.studentWithoutTeacher.floatTestAccuracy)}.</p>`] : []),
     '<h2>Accuracy vs size</h2>',
-    scatterSvg(points, { xLabel: 'blob bytes (packed: estimate)', yLabel: 'test top-1 (%)', xFormat: kb, yFormat: (v) => v.toFixed(1) }),
+    scatterSvg(points, { xLabel: 'bytes', yLabel: 'test top-1 (%)', xFormat: kb, yFormat: (v) => v.toFixed(1) }),
     ...(candidatePoints.length
-      ? ['<h2>Structure search</h2><p>Validation accuracy vs estimated blob bytes; filled points are on the Pareto front of accuracy, bytes and MACs (hover for details).</p>',
-        scatterSvg(candidatePoints, { xLabel: 'estimated blob bytes', yLabel: 'validation top-1 (%)', xFormat: kb, yFormat: (v) => v.toFixed(1) }),
-        table(['width', 'depth', 'sparsity', 'bits', 'val top-1', 'est. bytes', 'MACs', 'params', 'Pareto'],
-          r.results.candidates!.map((k) => [k.width, k.depth ?? '', k.sparsity, k.bits, pct(k.valAccuracy), k.estimatedBlobBytes, k.macs, k.params, k.pareto ? 'yes' : '']))]
+      ? ['<h2>Structure search</h2><p>Validation accuracy vs blob bytes; filled points are on the Pareto front of accuracy, bytes and MACs (hover for details).</p>',
+        scatterSvg(candidatePoints, { xLabel: 'blob bytes', yLabel: 'validation top-1 (%)', xFormat: kb, yFormat: (v) => v.toFixed(1) }),
+        table(['width', 'depth', 'sparsity', 'bits', 'val top-1', 'blob bytes', 'MACs', 'params', 'Pareto'],
+          r.results.candidates!.map((k) => [k.width, k.depth ?? '', k.sparsity, k.bits, pct(k.valAccuracy), k.blobBytes, k.macs, k.params, k.pareto ? 'yes' : '']))]
       : []),
     '<h2>Steps</h2>',
     table(['technique', 'detail', 'validation top-1', 'params', 'MACs', 'seconds'], r.steps.map((s) => [s.technique, s.detail, pct(s.valAccuracy), s.params, s.macs, s.seconds])),
     '<h2>Per layer</h2>',
-    table(['layer', 'kind', 'weights', 'nonzero', 'bits', 'storage', 'int8 bytes', 'packed bytes (est.)', 'MACs', 'sensitivity 8/4/2 bits (pt)'],
-      layers.map((l) => [l.name, l.kind, l.weights, l.nonzero, l.bits, l.format, l.int8Bytes, l.estimatedBytes, l.macs,
+    table(['layer', 'kind', 'weights', 'nonzero', 'bits', 'storage', 'dense int8 bytes', 'blob bytes', 'MACs', 'sensitivity 8/4/2 bits (pt)'],
+      layers.map((l) => [l.name, l.kind, l.weights, l.nonzero, l.bits, l.layout, l.int8Bytes, l.bytes, l.macs,
         l.sensitivity ? ['8', '4', '2'].map((k) => (l.sensitivity![k] === undefined ? '-' : (100 * l.sensitivity![k]).toFixed(2))).join(' / ') : ''])),
-    barsSvg(layers.map((l) => ({ label: l.name, values: [l.int8Bytes, l.estimatedBytes] })), ['int8 bytes', 'packed bytes (estimate)']),
+    barsSvg(layers.map((l) => ({ label: l.name, values: [l.int8Bytes, l.bytes] })), ['dense int8 bytes', 'blob bytes']),
     barsSvg(layers.map((l) => ({ label: l.name, values: [l.macs] })), ['MACs'], { format: (v) => v.toLocaleString('en') }),
     ...(sens.length
       ? ['<p>Sensitivity: validation accuracy lost when only this layer\'s weights are fake-quantized.</p>',
@@ -75,7 +77,7 @@ export function renderReport(r: CompressionRecord): string {
       `${heatmapSvg(r.results.confusion.int8, r.results.classes, `compressed, int8 reference: ${pct(c.int8TestAccuracy)}`)}` +
       `${heatmapSvg(r.results.confusion.quantized, r.results.classes, `compressed, fake-quantized: ${pct(c.quantizedTestAccuracy)}`)}</div>`,
     '<h2>Per-layer decisions (compression.json)</h2>',
-    table(['layer', 'bits', 'sparsity', 'format'], Object.entries(r.layers).map(([n, l]) => [n, l.bits, l.sparsity, l.format])),
+    table(['layer', 'bits', 'sparsity', 'storage', 'bytes'], Object.entries(r.layers).map(([n, l]) => [n, l.bits, l.sparsity, l.layout, l.bytes])),
   ];
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Morsel compression report: ${esc(r.source)}</title>

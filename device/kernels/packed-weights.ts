@@ -1,0 +1,204 @@
+// Packed (int4/int2) and sparse (bitmask, run-length, CSR) weights, read in place from the blob: nothing is
+// unpacked into RAM. A cursor walks one output row's stored nonzero values in order; kernels visit the rows in
+// order 0, 1, … and walk each row fully once per output pixel or batch, restarting it in between (the state at
+// the start of a row is where the previous row's walk ended, so sparse rows need no index in RAM).
+// Layouts and bit order: schema/morsel.fbs (WeightLayout).
+
+interface PackedWeights {
+  bytes: Uint8Array;
+  bits: number;
+  layout: number;
+  rows: number;
+  depth: number;
+  stored: number;
+  /** Byte positions in `bytes`: bitmask / run codes / CSR row counts; CSR columns; the packed values. */
+  index: number;
+  cols: number;
+  colBytes: number;
+  values: number;
+  runBits: number;
+  escape: number;
+  /** Cursor: row bounds (flat weight positions), position, next stored value, next run code, CSR row end, value. */
+  rowStart: number;
+  rowEnd: number;
+  pos: number;
+  next: number;
+  code: number;
+  end: number;
+  value: number;
+  startPos: number;
+  startNext: number;
+  startCode: number;
+}
+
+var PACKED_POW2 = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+var PACKED_CRUMB = [1, 4, 16, 64];
+
+function isPackedTensor(info: TensorInfo): boolean {
+  return info.bits !== 8 || info.layout !== WeightLayout_DENSE;
+}
+
+function packedValue(w: PackedWeights, i: number): number {
+  var u: number;
+  if (w.bits === 8) {
+    u = w.bytes[w.values + i];
+    return u >= 128 ? u - 256 : u;
+  }
+  if (w.bits === 4) {
+    u = w.bytes[w.values + Math.floor(i / 2)];
+    u = i % 2 === 0 ? u % 16 : Math.floor(u / 16);
+    return u >= 8 ? u - 16 : u;
+  }
+  u = Math.floor(w.bytes[w.values + Math.floor(i / 4)] / PACKED_CRUMB[i % 4]) % 4;
+  return u >= 2 ? u - 4 : u;
+}
+
+/** Run code e: bits e·runBits … of the little-endian code stream (a code may straddle two bytes). */
+function packedRunAt(w: PackedWeights, e: number): number {
+  var p = e * w.runBits, at = w.index + Math.floor(p / 8), s = p % 8;
+  var u = s + w.runBits > 8 ? w.bytes[at] + 256 * w.bytes[at + 1] : w.bytes[at];
+  return Math.floor(u / PACKED_POW2[s]) % PACKED_POW2[w.runBits];
+}
+
+function packedCsrCount(w: PackedWeights, row: number): number {
+  return w.bytes[w.index + 2 * row] + 256 * w.bytes[w.index + 2 * row + 1];
+}
+
+function packedCsrColumn(w: PackedWeights, j: number): number {
+  var c = w.cols + w.colBytes * j;
+  return w.colBytes === 1 ? w.bytes[c] : w.bytes[c] + 256 * w.bytes[c + 1];
+}
+
+/** Validates a packed buffer of `len` bytes at `at` and returns its reader; every length and index is checked. */
+function packedWeights(bytes: Uint8Array, at: number, len: number, info: TensorInfo, ti: number): PackedWeights {
+  var what = 'tensor ' + ti + ' ';
+  var bits = info.bits, layout = info.layout, n = info.count, stored = info.stored;
+  if (bits !== 8 && bits !== 4 && bits !== 2) fail('WEIGHTS', what + 'has ' + bits + '-bit weights');
+  if (info.type !== TensorType_INT8 || info.shape.length < 2) fail('WEIGHTS', what + 'cannot be packed (int8 weights of rank 2 or more only)');
+  var rows = info.shape[0], depth = n / rows;
+  var w: PackedWeights = {
+    bytes: bytes, bits: bits, layout: layout, rows: rows, depth: depth, stored: layout === WeightLayout_DENSE ? n : stored,
+    index: at, cols: at, colBytes: depth <= 256 ? 1 : 2, values: at, runBits: info.runBits, escape: Math.pow(2, info.runBits) - 1,
+    rowStart: 0, rowEnd: 0, pos: 0, next: 0, code: 0, end: 0, value: 0, startPos: 0, startNext: 0, startCode: 0,
+  };
+  var i: number, m: number, count = 0;
+  if (layout !== WeightLayout_DENSE && !(stored >= 0 && stored <= n)) fail('WEIGHTS', what + 'stores ' + stored + ' values for ' + n + ' weights');
+  if (layout === WeightLayout_BITMASK) w.values = at + Math.ceil(n / 8);
+  else if (layout === WeightLayout_RUN_LENGTH) {
+    if (!(w.runBits >= 1 && w.runBits <= 8)) fail('WEIGHTS', what + 'has ' + w.runBits + '-bit run codes');
+    w.index = at + Math.ceil((stored * bits) / 8);
+  } else if (layout === WeightLayout_CSR) {
+    if (depth > 65535) fail('WEIGHTS', what + 'rows too long for CSR');
+    w.cols = at + 2 * rows;
+    w.values = w.cols + w.colBytes * stored;
+  } else if (layout !== WeightLayout_DENSE) fail('WEIGHTS', what + 'has unknown weight layout ' + layout);
+  var need = w.values - at + Math.ceil((w.stored * bits) / 8);
+  if (layout === WeightLayout_RUN_LENGTH) need = packedRunBytes(w, len - (w.index - at), what);
+  if (len !== need) fail('WEIGHTS', what + 'needs ' + need + ' bytes of packed weights, its buffer has ' + len);
+  if (layout === WeightLayout_BITMASK) {
+    for (i = 0; i < w.values - at; i++) {
+      for (m = bytes[at + i]; m > 0; m = Math.floor(m / 2)) count += m % 2;
+    }
+    if (count !== stored) fail('WEIGHTS', what + 'bitmask marks ' + count + ' values, ' + stored + ' stored');
+  } else if (layout === WeightLayout_CSR) {
+    for (i = 0; i < rows; i++) count += packedCsrCount(w, i);
+    if (count !== stored) fail('WEIGHTS', what + 'CSR rows hold ' + count + ' values, ' + stored + ' stored');
+    for (i = 0; i < stored; i++) if (packedCsrColumn(w, i) >= depth) fail('WEIGHTS', what + 'CSR column outside its row');
+  }
+  return w;
+}
+
+/** Bytes a RUN_LENGTH buffer needs: its values and the codes that place them, checked to stay inside the tensor. */
+function packedRunBytes(w: PackedWeights, codeBytes: number, what: string): number {
+  var codes = Math.floor((codeBytes * 8) / w.runBits), pos = 0, placed = 0, e = 0, c: number;
+  for (; placed < w.stored && e < codes; e++) {
+    c = packedRunAt(w, e);
+    pos += c;
+    if (c === w.escape) continue;
+    if (pos >= w.rows * w.depth) fail('WEIGHTS', what + 'run codes reach past the last weight');
+    pos++;
+    placed++;
+  }
+  if (placed < w.stored) fail('WEIGHTS', what + 'run codes place ' + placed + ' of ' + w.stored + ' values');
+  return w.index - w.values + Math.ceil((e * w.runBits) / 8);
+}
+
+/** Before the first row of an invocation. */
+function packedReset(w: PackedWeights): void {
+  w.pos = 0;
+  w.next = 0;
+  w.code = 0;
+}
+
+/** Enters row `row` (rows in order, each walked fully at least once before the next). */
+function packedRow(w: PackedWeights, row: number): void {
+  w.rowStart = row * w.depth;
+  w.rowEnd = w.rowStart + w.depth;
+  if (w.layout === WeightLayout_DENSE || w.layout === WeightLayout_BITMASK) w.pos = w.rowStart;
+  if (w.layout === WeightLayout_CSR) w.end = w.next + packedCsrCount(w, row);
+  w.startPos = w.pos;
+  w.startNext = w.next;
+  w.startCode = w.code;
+}
+
+/** Back to the start of the current row. */
+function packedRestart(w: PackedWeights): void {
+  w.pos = w.startPos;
+  w.next = w.startNext;
+  w.code = w.startCode;
+}
+
+/** Column (0..depth-1) of the row's next nonzero weight, its value in w.value; −1 at the end of the row. */
+function packedNext(w: PackedWeights): number {
+  var k: number, m: number, e: number;
+  if (w.layout === WeightLayout_DENSE) {
+    while (w.pos < w.rowEnd) {
+      k = w.pos;
+      w.pos = k + 1;
+      w.value = packedValue(w, k);
+      if (w.value !== 0) return k - w.rowStart;
+    }
+    return -1;
+  }
+  if (w.layout === WeightLayout_BITMASK) {
+    while (w.pos < w.rowEnd) {
+      k = w.pos;
+      m = w.bytes[w.index + Math.floor(k / 8)];
+      if (m === 0) {
+        w.pos = (Math.floor(k / 8) + 1) * 8;
+        if (w.pos > w.rowEnd) w.pos = w.rowEnd;
+        continue;
+      }
+      w.pos = k + 1;
+      if (Math.floor(m / PACKED_POW2[k % 8]) % 2 === 1) {
+        w.value = packedValue(w, w.next);
+        w.next++;
+        return k - w.rowStart;
+      }
+    }
+    return -1;
+  }
+  if (w.layout === WeightLayout_RUN_LENGTH) {
+    while (w.next < w.stored) {
+      m = packedRunAt(w, w.code);
+      if (m === w.escape) {
+        w.pos += m;
+        w.code++;
+        continue;
+      }
+      k = w.pos + m;
+      if (k >= w.rowEnd) return -1;
+      w.pos = k + 1;
+      w.code++;
+      w.value = packedValue(w, w.next);
+      w.next++;
+      return k - w.rowStart;
+    }
+    return -1;
+  }
+  if (w.next >= w.end) return -1;
+  e = w.next;
+  w.next = e + 1;
+  w.value = packedValue(w, e);
+  return packedCsrColumn(w, e);
+}
