@@ -37,3 +37,17 @@ function mbqm(x: number, m: number, shift: number, single: boolean): number {
   var rem = h - q * p;
   return q + (rem > p / 2 - 1 + (h < 0 ? 1 : 0) ? 1 : 0);
 }
+
+/** gemmlowp SaturatingRoundingDoublingHighMul of int32 a, b (what mbqm's double rounding does inline). */
+function srdhm(a: number, b: number): number {
+  return a === -TWO31 && b === -TWO31 ? TWO31 - 1 : floorMulDivPow2(a, b, TWO30, 31);
+}
+
+/** gemmlowp RoundingDivideByPOT: x / 2^exponent rounding half away from zero, exponent 0..64. */
+function roundingDivideByPOT(x: number, exponent: number): number {
+  if (exponent === 0) return x;
+  var p = POW2[exponent];
+  var q = Math.floor(x / p);
+  var rem = x - q * p;
+  return q + (rem > p / 2 - 1 + (x < 0 ? 1 : 0) ? 1 : 0);
+}

@@ -4,13 +4,16 @@
 interface PreparedOp {
   code: number;
   x: Int8Array; x2: Int8Array; y: Int8Array; w: Int8Array; bias: Int32Array; leftShift: number; inZp2: number;
-  mult: number[]; shift: number[]; table: number[];
+  mult: ArrayLike<number>; shift: ArrayLike<number>; table: number[];
   count: number; batches: number; depth: number; outs: number;
   inH: number; inW: number; inC: number; outH: number; outW: number; outC: number; kH: number; kW: number;
   strideH: number; strideW: number; dilH: number; dilW: number; padTop: number; padLeft: number;
   depthwise: boolean; depthMultiplier: number;
   inZp: number; outZp: number; actMin: number; actMax: number;
   packed: PackedWeights | null; // FULLY_CONNECTED / CONV_2D weights stored packed or sparse (kernels/packed-weights.ts)
+  // Broadcast loops (ADD/SUB/MUL) and PAD: extents, input/output strides, outermost first (kernels/broadcast.ts, pad.ts).
+  dims: number[]; strideA: number[]; strideB: number[]; strideY: number[]; padBase: number; padValue: number;
+  xs: Int8Array[]; runs: number[]; expSum: number[];
 }
 
 interface TensorInfo {
@@ -20,6 +23,9 @@ interface TensorInfo {
 
 var EMPTY_I8 = new Int8Array(0);
 var EMPTY_I32 = new Int32Array(0);
+// Shared defaults of the op-specific arrays below: a prepare assigns its own array, never pushes into these.
+var NO_NUMBERS: number[] = [];
+var NO_INPUTS: Int8Array[] = [];
 
 function numelOf(shape: number[]): number {
   var n = 1;
@@ -37,6 +43,8 @@ function newOp(code: number): PreparedOp {
     count: 0, batches: 0, depth: 0, outs: 0, inH: 0, inW: 0, inC: 0, outH: 0, outW: 0, outC: 0, kH: 0, kW: 0,
     strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 0, padLeft: 0, depthwise: false, depthMultiplier: 1,
     inZp: 0, outZp: 0, actMin: -128, actMax: 127, packed: null,
+    dims: NO_NUMBERS, strideA: NO_NUMBERS, strideB: NO_NUMBERS, strideY: NO_NUMBERS, padBase: 0, padValue: 0,
+    xs: NO_INPUTS, runs: NO_NUMBERS, expSum: NO_NUMBERS,
   };
 }
 
@@ -104,7 +112,11 @@ function runOp(p: PreparedOp, single: boolean): void {
   else if (c === OpCode_AVERAGE_POOL_2D) pool2d(p, false);
   else if (c === OpCode_RESHAPE) reshape(p);
   else if (c === OpCode_MEAN) meanHW(p, single);
-  else if (c === OpCode_ADD || c === OpCode_SUB) arithmetic(p, c === OpCode_SUB, single);
+  else if (c === OpCode_ADD || c === OpCode_SUB) broadcastRows(p, single, arithmeticRows);
+  else if (c === OpCode_MUL) broadcastRows(p, single, mulRows);
+  else if (c === OpCode_SOFTMAX) softmax(p);
+  else if (c === OpCode_CONCATENATION) concatenation(p);
+  else if (c === OpCode_PAD) pad(p);
   else lookup(p);
 }
 
@@ -232,9 +244,20 @@ function needOptions(oi: number, optType: number, want: number, opt: number): vo
   if (optType !== want || opt < 0) fail('OPTIONS', 'op ' + oi + ' has the wrong options table');
 }
 
+/** An int vector field as an Int32Array: a view into the blob when 4-byte aligned (no heap), else a copy. */
+function int32Field(b: Blob, t: number, vtOff: number): Int32Array {
+  var v = fieldVector(b, t, vtOff, 4);
+  if (!v) return EMPTY_I32;
+  var at = b.bytes.byteOffset + v[0];
+  if (at % 4 === 0) return new Int32Array(b.bytes.buffer, at, v[1]);
+  var copy = new Int32Array(v[1]);
+  for (var i = 0; i < v[1]; i++) copy[i] = rdI32(b, v[0] + 4 * i);
+  return copy;
+}
+
 function requant(b: Blob, p: PreparedOp, opt: number, multOff: number, shiftOff: number, channels: number, oi: number): void {
-  p.mult = intVector(b, opt, multOff);
-  p.shift = intVector(b, opt, shiftOff);
+  p.mult = int32Field(b, opt, multOff);
+  p.shift = int32Field(b, opt, shiftOff);
   if (p.mult.length !== p.shift.length || (p.mult.length !== 1 && p.mult.length !== channels)) fail('OPTIONS', 'op ' + oi + ' multipliers');
   for (var i = 0; i < p.shift.length; i++) {
     if (!(p.shift[i] >= -31 && p.shift[i] <= 30) || !(p.mult[i] >= 0)) fail('OPTIONS', 'op ' + oi + ' shift/multiplier out of range');
@@ -301,10 +324,7 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
   }
   if (code === OpCode_ADD || code === OpCode_SUB) {
     needOptions(oi, optType, Options_ArithmeticOptions, opt);
-    if (oin.length !== 2) fail('OP', 'op ' + oi + ' needs two inputs');
-    var x2 = tensorIndex(oin[1]);
-    if (infos[x2].type !== TensorType_INT8 || infos[xi].count !== infos[yi].count || infos[yi].count % infos[x2].count !== 0) fail('SHAPE', 'op ' + oi + ' operand shapes');
-    p.x2 = i8[x2];
+    prepareBinaryOperands(p, oi, oin, infos, i8, tensorIndex, yi);
     p.inZp = fieldI32(b, opt, ArithmeticOptions_input1_offset, 0);
     p.inZp2 = fieldI32(b, opt, ArithmeticOptions_input2_offset, 0);
     p.outZp = fieldI32(b, opt, ArithmeticOptions_output_offset, 0);
@@ -314,6 +334,27 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     if (!(p.leftShift >= 0 && p.leftShift <= 20 && p.inZp >= -127 && p.inZp <= 128 && p.inZp2 >= -127 && p.inZp2 <= 128)) fail('OPTIONS', 'op ' + oi + ' offsets');
     for (var k = 0; k < 3; k++) if (!(p.shift[k] >= -31 && p.shift[k] <= 0 && p.mult[k] >= 0)) fail('OPTIONS', 'op ' + oi + ' multipliers');
     clampBounds(p, fieldI32(b, opt, ArithmeticOptions_activation_min, -128), fieldI32(b, opt, ArithmeticOptions_activation_max, 127), oi);
+    return;
+  }
+  if (code === OpCode_MUL) {
+    needOptions(oi, optType, Options_MulOptions, opt);
+    prepareBinaryOperands(p, oi, oin, infos, i8, tensorIndex, yi);
+    prepareMul(b, p, opt, oi);
+    return;
+  }
+  if (code === OpCode_SOFTMAX) {
+    needOptions(oi, optType, Options_SoftmaxOptions, opt);
+    prepareSoftmax(b, p, opt, oi, infos[xi]);
+    return;
+  }
+  if (code === OpCode_CONCATENATION) {
+    needOptions(oi, optType, Options_ConcatenationOptions, opt);
+    prepareConcatenation(b, p, opt, oi, oin, infos, i8, tensorIndex, yi);
+    return;
+  }
+  if (code === OpCode_PAD) {
+    needOptions(oi, optType, Options_PadOptions, opt);
+    preparePad(b, p, opt, oi, xs, ys);
     return;
   }
   if (code === OpCode_MEAN) {

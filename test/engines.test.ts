@@ -9,12 +9,13 @@ import { encodeModel } from '../host/blob/encode';
 import { morselSchema } from '../host/blob/fbs';
 import { rootFieldPosition } from '../host/blob/flatbuffer';
 import { loadSamples } from '../host/data/dataset';
-import { Engine, ENGINES, fuzzOnEngine, runOnEngine } from '../host/engines';
+import { Engine, ENGINES, fuzzOnEngine, quickjsHeapForModel, runOnEngine } from '../host/engines';
 import { runInt8 } from '../host/interp/int8/interpreter';
+import { QModel, QOp } from '../host/ir/qmodel';
 import { quantizeInput } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
 import { randomQModel } from './helpers/random-qmodel';
-import { tinyFcModel } from './helpers/tiny-models';
+import { act, tinyFcModel } from './helpers/tiny-models';
 import { planMemory } from '../host/plan/planner';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -71,17 +72,72 @@ describe('device runtime on real engines (bit-exact with the host int8 reference
     }
   }
 
+  it('fashion_cnn on QuickJS holds at most arena + 24 KB of heap beyond the bundle once loaded and run', async () => {
+    const blob = new Uint8Array(fs.readFileSync(path.join(ROOT, 'models', 'fashion_cnn', 'model.msl')));
+    const model = decodeModel(blob);
+    const input = quantizeInput(model, loadSamples('fashion-mnist', { split: 'test', limit: 1, size: 784 }).inputs[0]);
+    const heap = await quickjsHeapForModel(blob, input);
+    // The arena alone is a floor: a measurement below it would mean the heap is not being measured.
+    assert.ok(heap.heldBytes >= model.arenaBytes && heap.peakBytes >= heap.heldBytes, JSON.stringify(heap));
+    assert.ok(heap.heldBytes <= model.arenaBytes + 24 * 1024, `held ${heap.heldBytes} B, arena ${model.arenaBytes} B`);
+  });
+
   it('200 random graphs: every engine equals the host reference on each', async () => {
     const rng = new Rng(2024);
     const cases = Array.from({ length: 200 }, () => randomQModel(rng));
-    const opcodes = new Set(cases.flatMap((c) => c.model.ops.map((o) => o.opcode)));
-    assert.ok(opcodes.size >= 9, `opcodes covered: ${[...opcodes]}`);
+    const ops = cases.flatMap((c) => c.model.ops.map((o) => ({ opcode: o.opcode, shapes: [...o.inputs, ...o.outputs].map((t) => `${c.model.tensors[t].shape}`) })));
+    const opcodes = new Set(ops.map((o) => o.opcode));
+    for (const want of ['CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'ADD', 'SUB', 'MUL', 'SOFTMAX', 'CONCATENATION', 'PAD', 'LOGISTIC', 'TANH', 'QUANTIZE', 'LEAKY_RELU']) {
+      assert.ok(opcodes.has(want as never), `${want} not among the opcodes covered: ${[...opcodes]}`);
+    }
+    // Broadcasting: an operand of another shape than the output, on either side, for ADD/SUB and for MUL.
+    for (const kinds of [['ADD', 'SUB'], ['MUL']]) {
+      for (const side of [0, 1]) {
+        assert.ok(ops.some((o) => kinds.includes(o.opcode) && o.shapes[side] !== o.shapes[2]), `${kinds} input ${side + 1} never broadcasts`);
+      }
+    }
     for (const engine of ENGINES) {
       for (const [i, { model, inputs }] of cases.entries()) {
         const r = await runOnEngine(engine, encodeModel(model), inputs);
         assert.deepEqual(r.outputs.map(hex), inputs.map((x) => hex(runInt8(model, [x])[0])), `${engine}, graph ${i} (${model.ops.map((o) => o.opcode)})`);
       }
     }
+  });
+
+  it('MUL, SOFTMAX, CONCATENATION, PAD and broadcasting ops with bad shapes or options fail at load with MRSL_E_*', async () => {
+    // One op on x[1,2,3,4] (and a constant), valid as given; each case changes one thing.
+    const single = (op: Omit<QOp, 'inputs' | 'outputs' | 'name'>, yShape: number[], constShape?: number[]): QModel => {
+      const tensors = [act('x', [1, 2, 3, 4]), act('y', yShape)];
+      const inputs = [0];
+      if (constShape) inputs.push(tensors.push({ ...act('c', constShape), data: new Int8Array(constShape.reduce((a, b) => a * b, 1)).fill(3) }) - 1);
+      const m = { name: 'bad', producer: 'test', rounding: 'double', arenaBytes: 0, tensors, ops: [{ ...op, inputs, outputs: [1], name: 'op' } as QOp], inputs: [0], outputs: [1] } as QModel;
+      planMemory(m);
+      return m;
+    };
+    const mul = { input1_offset: 1, input2_offset: -2, output_offset: 3, output_multiplier: 1 << 30, output_shift: -8, activation_min: -128, activation_max: 127 };
+    const add = { input1_offset: 1, input2_offset: -2, output_offset: 3, left_shift: 20, input1_multiplier: 1 << 30, input1_shift: 0, input2_multiplier: 1 << 30, input2_shift: 0, output_multiplier: 1 << 30, output_shift: -20, activation_min: -128, activation_max: 127 };
+    const table = new Array(256).fill(1 << 20);
+    const pad = { paddings: [0, 0, 1, 0, 0, 2, 1, 1], pad_value: 0 };
+    const cases: [string, QModel][] = [
+      ['ok', single({ opcode: 'MUL', options: mul }, [1, 2, 3, 4], [3, 1])],
+      ['MRSL_E_SHAPE', single({ opcode: 'MUL', options: mul }, [1, 2, 3, 4], [3, 1, 1])],
+      ['MRSL_E_OPTIONS', single({ opcode: 'MUL', options: { ...mul, output_shift: 31 } }, [1, 2, 3, 4], [4])],
+      ['ok', single({ opcode: 'SUB', options: add }, [1, 5, 2, 3, 4], [5, 1, 1, 1])],
+      ['MRSL_E_SHAPE', single({ opcode: 'ADD', options: add }, [1, 2, 3, 4], [1, 1, 2, 3, 4])],
+      ['ok', single({ opcode: 'SOFTMAX', options: { exp_table: table } }, [1, 2, 3, 4])],
+      ['MRSL_E_OPTIONS', single({ opcode: 'SOFTMAX', options: { exp_table: table.slice(1) } }, [1, 2, 3, 4])],
+      ['MRSL_E_SHAPE', single({ opcode: 'SOFTMAX', options: { exp_table: table } }, [1, 2, 3])],
+      ['ok', single({ opcode: 'CONCATENATION', options: { axis: 2 } }, [1, 2, 5, 4], [1, 2, 2, 4])],
+      ['MRSL_E_SHAPE', single({ opcode: 'CONCATENATION', options: { axis: 2 } }, [1, 2, 6, 4], [1, 2, 2, 4])],
+      ['MRSL_E_SHAPE', single({ opcode: 'CONCATENATION', options: { axis: 2 } }, [1, 2, 5, 4], [1, 1, 2, 4])],
+      ['MRSL_E_OPTIONS', single({ opcode: 'CONCATENATION', options: { axis: 4 } }, [1, 2, 3, 8], [1, 2, 3, 4])],
+      ['ok', single({ opcode: 'PAD', options: pad }, [1, 3, 5, 6])],
+      ['MRSL_E_SHAPE', single({ opcode: 'PAD', options: pad }, [1, 3, 5, 7])],
+      ['MRSL_E_SHAPE', single({ opcode: 'PAD', options: { ...pad, paddings: pad.paddings.slice(2) } }, [1, 3, 5, 6])],
+      ['MRSL_E_OPTIONS', single({ opcode: 'PAD', options: { ...pad, pad_value: 128 } }, [1, 3, 5, 6])],
+    ];
+    const outcomes = await fuzzOnEngine('node', cases.map(([, m]) => encodeModel(m)));
+    assert.deepEqual(outcomes.map((o) => o.split(':')[0]), cases.map(([want]) => want), outcomes.join('\n'));
   });
 
   for (const engine of ENGINES) {

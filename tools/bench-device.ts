@@ -1,10 +1,12 @@
 // `npm run bench:device [-- --json]`: per engine and zoo model, inference MAC/s divided by a plain int8
-// dot-product loop's MAC/s measured in the same engine and run (interpreter overhead; target ratio ≥ 0.6).
+// dot-product loop's MAC/s measured in the same engine and run (interpreter overhead; target ratio ≥ 0.6);
+// then per zoo model the QuickJS heap beyond the bundle once loaded and run, and at its peak, over the arena
+// (target: arena + 24 KB).
 
 import * as fs from 'fs';
 import * as path from 'path';
 import { decodeModel } from '../host/blob/decode';
-import { ENGINES, evaluateInEngine } from '../host/engines';
+import { ENGINES, evaluateInEngine, quickjsHeapForModel } from '../host/engines';
 import { totalMacs } from '../host/ir/macs';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -45,8 +47,22 @@ async function main() {
       rows.push({ engine, model: name, macs_per_s: Math.round(macsPerS), loop_macs_per_s: Math.round(loopPerS), ratio: Number((macsPerS / loopPerS).toFixed(3)) });
     }
   }
-  if (process.argv.includes('--json')) console.log(JSON.stringify(rows, null, 2));
-  else for (const r of rows) console.log(`${r.engine.padEnd(8)} ${r.model.padEnd(12)} ${(r.macs_per_s / 1e6).toFixed(2).padStart(8)} M MAC/s  loop ${(r.loop_macs_per_s / 1e6).toFixed(2).padStart(8)} M MAC/s  ratio ${r.ratio}`);
+  const heap = [];
+  for (const name of ['fashion_mlp', 'fashion_cnn']) {
+    const blob = new Uint8Array(fs.readFileSync(path.join(ROOT, 'models', name, 'model.msl')));
+    const model = decodeModel(blob);
+    const input = new Int8Array(model.tensors[model.inputs[0]].shape.reduce((a, b) => a * b, 1));
+    const h = await quickjsHeapForModel(blob, input);
+    heap.push({ model: name, arena_bytes: model.arenaBytes, held_beyond_arena_bytes: h.heldBytes - model.arenaBytes, peak_beyond_arena_bytes: h.peakBytes - model.arenaBytes });
+  }
+  if (process.argv.includes('--json')) console.log(JSON.stringify({ speed: rows, quickjs_heap: heap }, null, 2));
+  else {
+    for (const r of rows) console.log(`${r.engine.padEnd(8)} ${r.model.padEnd(12)} ${(r.macs_per_s / 1e6).toFixed(2).padStart(8)} M MAC/s  loop ${(r.loop_macs_per_s / 1e6).toFixed(2).padStart(8)} M MAC/s  ratio ${r.ratio}`);
+    const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+    for (const h of heap) {
+      console.log(`quickjs heap ${h.model.padEnd(12)} arena ${kb(h.arena_bytes)} + held ${kb(h.held_beyond_arena_bytes)}, peak ${kb(h.peak_beyond_arena_bytes)} (target ≤ 24 KB beyond the arena)`);
+    }
+  }
 }
 
 main().catch((e) => {

@@ -127,3 +127,68 @@ export async function evaluateInEngine(engine: Engine, driverScript: string, opt
     rt.dispose();
   }
 }
+
+export interface QuickjsHeap {
+  /** memory_used_size once the bundle is evaluated and the blob and input bytes are in the heap. */
+  baseBytes: number;
+  /** Growth over base after Morsel.load(blob) and one invoke(input): what the loaded model holds. */
+  heldBytes: number;
+  /** Largest growth over base seen meanwhile: sampled at every Array push (dense during load, where temporaries
+   *  live) and by QuickJS's interrupt handler (during invoke), so a close lower bound of the true peak. */
+  peakBytes: number;
+}
+
+/**
+ * The QuickJS heap a model needs beyond the bundle itself, as JS_ComputeMemoryUsage's memory_used_size (objects,
+ * properties, shapes, arrays, array buffers, strings, bytecode). A memory limit cannot measure it in this build:
+ * quickjs-emscripten's allocator has no malloc_usable_size, so its malloc accounting counts 8 bytes per block.
+ */
+export async function quickjsHeapForModel(blob: Uint8Array, input: Int8Array, bundlePath = defaultBundlePath()): Promise<QuickjsHeap> {
+  const { getQuickJS } = await import('quickjs-emscripten');
+  const ctx = (await getQuickJS()).newContext();
+  const rt = ctx.runtime;
+  const used = (): number => {
+    const h = rt.computeMemoryUsage();
+    const bytes: number = ctx.dump(h).memory_used_size;
+    h.dispose();
+    return bytes;
+  };
+  const evalOrThrow = (code: string) => {
+    const r = ctx.evalCode(code);
+    if (r.error) {
+      const err = ctx.dump(r.error);
+      r.error.dispose();
+      throw new Error(`QuickJS: ${JSON.stringify(err)}`);
+    }
+    r.value.dispose();
+  };
+  try {
+    evalOrThrow(fs.readFileSync(bundlePath, 'utf8'));
+    for (const [name, bytes] of [['__blobBytes', blob], ['__inputBytes', input]] as const) {
+      const h = ctx.newArrayBuffer(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+      ctx.setProp(ctx.global, name, h);
+      h.dispose();
+    }
+    let peak = 0;
+    const sample = ctx.newFunction('__sample', () => {
+      peak = Math.max(peak, used());
+    });
+    ctx.setProp(ctx.global, '__sample', sample);
+    sample.dispose();
+    // Every device push has one argument: this wrapper allocates nothing beyond the call itself.
+    evalOrThrow(`var __blob = new Uint8Array(__blobBytes), __x = new Int8Array(__inputBytes), __m = null, __push = Array.prototype.push;
+      Array.prototype.push = function (v) { __sample(); return __push.call(this, v); }; 0`);
+    const baseBytes = used();
+    peak = baseBytes;
+    rt.setInterruptHandler(() => {
+      peak = Math.max(peak, used());
+      return false;
+    });
+    evalOrThrow('__m = Morsel.load(__blob); __m.invoke(__x); Array.prototype.push = __push; 0');
+    rt.removeInterruptHandler();
+    const held = used();
+    return { baseBytes, heldBytes: held - baseBytes, peakBytes: Math.max(peak, held) - baseBytes };
+  } finally {
+    ctx.dispose();
+  }
+}

@@ -1,6 +1,10 @@
 // Random valid QModels over the ops the device runtime implements: random shapes, strides, dilations, pads,
-// depth multipliers, zero points, activation bounds, and multipliers/shifts over most of their range.
+// depth multipliers, zero points, activation bounds, and multipliers/shifts over most of their range; binary ops
+// broadcast against constants of random compatible shapes (either operand may repeat), softmax tables come from
+// the quantizer's Prepare with random input scales and betas.
 
+import { Rounding } from '../../host/quantize/fixedpoint';
+import { prepareSoftmax } from '../../host/quantize/prepare';
 import { Conv2DOptions, QModel, QOp, QTensor } from '../../host/ir/qmodel';
 import { planMemory } from '../../host/plan/planner';
 import { Rng } from '../../host/util/rng';
@@ -23,15 +27,37 @@ function bounds(rng: Rng): { activation_min: number; activation_max: number } {
   return { activation_min: lo, activation_max: rng.int(lo, 127) };
 }
 
+/**
+ * A shape that broadcasts against `s` (right-aligned, maybe of lower rank), and the broadcast output: each
+ * dimension is s's, 1, or, where s has 1 (never the batch), 2..3 so that `s` repeats too.
+ */
+function broadcastPartner(s: number[], rng: Rng): { other: number[]; out: number[] } {
+  const out = [...s];
+  const other = s.map((n, d) => {
+    if (n === 1 && d > 0 && rng.next() < 0.4) return (out[d] = rng.int(2, 3));
+    return rng.next() < 0.5 ? 1 : n;
+  });
+  while (other.length > 1 && other[0] === 1 && rng.next() < 0.6) other.shift();
+  return { other, out };
+}
+
 export function randomQModel(rng: Rng): { model: QModel; inputs: Int8Array[] } {
   const tensors: QTensor[] = [];
   const ops: QOp[] = [];
   const push = (t: QTensor) => (tensors.push(t), tensors.length - 1);
+  /** A constant int8 operand with random values, quantized like `like` when given. */
+  const constant = (name: string, shape: number[], like?: QTensor) => {
+    const t = act(name, shape, rng);
+    return push({ ...t, ...(like && { scale: like.scale, zeroPoint: like.zeroPoint }), data: new Int8Array(numel(shape)).map(() => rng.int(-128, 127)) });
+  };
+  const rounding: Rounding = rng.next() < 0.5 ? 'double' : 'single';
   let cur = push(act('input', [1, rng.int(1, 9), rng.int(1, 9), rng.int(1, 5)], rng));
   const nOps = rng.int(1, 4);
   for (let k = 0; k < nOps; k++) {
     const s = tensors[cur].shape;
-    const kind = s.length === 2 ? rng.pick(['FULLY_CONNECTED', 'LUT', 'ADD'] as const) : rng.pick(['CONV_2D', 'DEPTHWISE_CONV_2D', 'POOL', 'LUT', 'FLATTEN', 'ADD'] as const);
+    const kind = s.length === 2
+      ? rng.pick(['FULLY_CONNECTED', 'LUT', 'ADD', 'MUL', 'SOFTMAX', 'CONCATENATION', 'PAD'] as const)
+      : rng.pick(['CONV_2D', 'DEPTHWISE_CONV_2D', 'POOL', 'LUT', 'FLATTEN', 'ADD', 'MUL', 'SOFTMAX', 'CONCATENATION', 'PAD'] as const);
     const zpIn = tensors[cur].zeroPoint[0];
     if (kind === 'FULLY_CONNECTED' || kind === 'FLATTEN') {
       let x = cur;
@@ -43,7 +69,7 @@ export function randomQModel(rng: Rng): { model: QModel; inputs: Int8Array[] } {
       const outs = rng.int(1, 12);
       const w = push({ name: `w${k}`, shape: [outs, depth], type: 'int8', scale: [0.01], zeroPoint: [0], quantizedDimension: 0, data: new Int8Array(outs * depth).map(() => rng.int(-127, 127)), arenaOffset: -1 });
       const b = push({ name: `b${k}`, shape: [outs], type: 'int32', scale: [0.001], zeroPoint: [0], quantizedDimension: 0, data: new Int32Array(outs).map(() => rng.int(-50000, 50000)), arenaOffset: -1 });
-      const y = push(act(`fc${k}`, [1, outs], rng));
+      const y = push(act(`fc${k}`, [numel(tensors[x].shape) / depth, outs], rng));
       ops.push({ opcode: 'FULLY_CONNECTED', inputs: [x, w, b], outputs: [y], name: `fc${k}`, options: { output_zero_point: tensors[y].zeroPoint[0], ...bounds(rng), ...requant(rng, outs) } });
       cur = y;
     } else if (kind === 'CONV_2D' || kind === 'DEPTHWISE_CONV_2D') {
@@ -66,11 +92,31 @@ export function randomQModel(rng: Rng): { model: QModel; inputs: Int8Array[] } {
       };
       ops.push({ opcode: kind, inputs: [cur, w, b], outputs: [y], name: `conv${k}`, options });
       cur = y;
-    } else if (kind === 'ADD') {
-      const y = push(act(`add${k}`, s, rng));
+    } else if (kind === 'ADD' || kind === 'MUL') {
+      // Same operand twice (same shapes), or broadcast against a constant on either side.
+      let inputs = [cur, cur];
+      let out = s;
+      if (rng.next() < 0.7) {
+        const b = broadcastPartner(s, rng);
+        const c = constant(`operand${k}`, b.other);
+        inputs = rng.next() < 0.5 ? [cur, c] : [c, cur];
+        out = b.out;
+      }
+      const y = push(act(`${kind.toLowerCase()}${k}`, out, rng));
       const mult = () => rng.int(1073741824, 2147483647);
+      if (kind === 'MUL') {
+        ops.push({
+          opcode: 'MUL', inputs, outputs: [y], name: `mul${k}`,
+          options: {
+            input1_offset: -tensors[inputs[0]].zeroPoint[0], input2_offset: -tensors[inputs[1]].zeroPoint[0], output_offset: tensors[y].zeroPoint[0],
+            output_multiplier: mult(), output_shift: rng.next() < 0.15 ? rng.int(-31, 3) : rng.int(-16, -7), ...bounds(rng),
+          },
+        });
+        cur = y;
+        continue;
+      }
       ops.push({
-        opcode: rng.next() < 0.5 ? 'ADD' : 'SUB', inputs: [cur, cur], outputs: [y], name: `add${k}`,
+        opcode: rng.next() < 0.5 ? 'ADD' : 'SUB', inputs, outputs: [y], name: `add${k}`,
         options: {
           input1_offset: rng.int(-127, 128), input2_offset: rng.int(-127, 128), output_offset: tensors[y].zeroPoint[0], left_shift: 20,
           input1_multiplier: mult(), input1_shift: rng.int(-3, 0), input2_multiplier: mult(), input2_shift: rng.int(-3, 0),
@@ -86,6 +132,36 @@ export function randomQModel(rng: Rng): { model: QModel; inputs: Int8Array[] } {
       const y = push({ ...act(`pool${k}`, [1, outH, outW, C], rng), scale: tensors[cur].scale, zeroPoint: tensors[cur].zeroPoint });
       ops.push({ opcode: rng.next() < 0.5 ? 'MAX_POOL_2D' : 'AVERAGE_POOL_2D', inputs: [cur], outputs: [y], name: `pool${k}`, options: { filter_h: fh, filter_w: fw, stride_h: sh, stride_w: sw, pad_top: pt, pad_left: pl, ...bounds(rng) } });
       cur = y;
+    } else if (kind === 'SOFTMAX') {
+      const y = push({ ...act(`softmax${k}`, s, rng), scale: [1 / 256], zeroPoint: [-128] });
+      const input = { scale: tensors[cur].scale[0], zeroPoint: zpIn };
+      // Mostly the quantizer's own table; sometimes arbitrary Q0.31 values, so no property of real tables is assumed.
+      const exp_table = rng.next() < 0.8
+        ? prepareSoftmax(input, rng.uniform(0.3, 3), { scale: 1 / 256, zeroPoint: -128 }, rounding).exp_table
+        : Array.from({ length: 256 }, () => rng.int(0, 2147483647));
+      ops.push({ opcode: 'SOFTMAX', inputs: [cur], outputs: [y], name: `softmax${k}`, options: { exp_table } });
+      cur = y;
+    } else if (kind === 'CONCATENATION') {
+      // Along any axis but the batch of a 4-D tensor (the convolutions after it need batch 1).
+      const axis = rng.int(s.length === 4 ? 1 : 0, s.length - 1);
+      const inputs = Array.from({ length: rng.int(2, 3) }, (_, i) => {
+        if (i === 0 || rng.next() < 0.4) return cur;
+        const shape = [...s];
+        shape[axis] = rng.int(1, 3);
+        return constant(`part${k}_${i}`, shape, tensors[cur]);
+      });
+      if (rng.next() < 0.5) inputs.reverse();
+      const shape = [...s];
+      shape[axis] = inputs.reduce((sum, t) => sum + tensors[t].shape[axis], 0);
+      const y = push({ ...act(`concat${k}`, shape, rng), scale: tensors[cur].scale, zeroPoint: tensors[cur].zeroPoint });
+      ops.push({ opcode: 'CONCATENATION', inputs, outputs: [y], name: `concat${k}`, options: { axis } });
+      cur = y;
+    } else if (kind === 'PAD') {
+      const paddings = s.flatMap((_, d) => (d === 0 ? [0, 0] : [rng.int(0, 2), rng.int(0, 2)]));
+      const shape = s.map((n, d) => n + paddings[2 * d] + paddings[2 * d + 1]);
+      const y = push({ ...act(`pad${k}`, shape, rng), scale: tensors[cur].scale, zeroPoint: tensors[cur].zeroPoint });
+      ops.push({ opcode: 'PAD', inputs: [cur], outputs: [y], name: `pad${k}`, options: { paddings, pad_value: rng.next() < 0.7 ? zpIn : rng.int(-128, 127) } });
+      cur = y;
     } else {
       const y = push(act(`lut${k}`, s, rng));
       ops.push({ opcode: rng.pick(['LOGISTIC', 'TANH', 'QUANTIZE', 'LEAKY_RELU'] as const), inputs: [cur], outputs: [y], name: `lut${k}`, options: { table: Array.from({ length: 256 }, () => rng.int(-128, 127)) } });
@@ -93,7 +169,7 @@ export function randomQModel(rng: Rng): { model: QModel; inputs: Int8Array[] } {
     }
   }
   if (ops.length === 0) return randomQModel(rng);
-  const model: QModel = { name: 'random', producer: 'test', rounding: rng.next() < 0.5 ? 'double' : 'single', tensors, ops, inputs: [0], outputs: [cur], arenaBytes: 0 };
+  const model: QModel = { name: 'random', producer: 'test', rounding, tensors, ops, inputs: [0], outputs: [cur], arenaBytes: 0 };
   planMemory(model);
   const inputs = [0, 1, 2].map(() => new Int8Array(numel(tensors[0].shape)).map(() => rng.int(-128, 127)));
   return { model, inputs };
