@@ -39,15 +39,15 @@ function compressWeights(model: QModel, rng: Rng): void {
   }
 }
 
-/** x[1,depth] → FC(outs) with long rows: multi-byte CSR columns, run-length bridges, all-zero mask bytes. */
-function wideFcModel(rng: Rng, depth: number, outs: number, bits: WeightBits, sparsity: number): QModel {
+/** x[batches,depth] → FC(outs) with long rows: multi-byte CSR columns, run-length escapes, all-zero mask bytes. */
+function wideFcModel(rng: Rng, depth: number, outs: number, bits: WeightBits, sparsity: number, batches = 1): QModel {
   const model: QModel = {
     name: 'wide-fc', producer: 'test', rounding: 'double', arenaBytes: 0,
     tensors: [
-      act('x', [1, depth], 0.1, 3),
+      act('x', [batches, depth], 0.1, 3),
       { name: 'w', shape: [outs, depth], type: 'int8', scale: [0.01], zeroPoint: [0], quantizedDimension: 0, data: randomWeights(rng, outs * depth, bits, sparsity), arenaOffset: -1, weightBits: bits },
       { name: 'b', shape: [outs], type: 'int32', scale: [0.001], zeroPoint: [0], quantizedDimension: 0, data: new Int32Array(outs).map(() => rng.int(-5000, 5000)), arenaOffset: -1 },
-      act('y', [1, outs], 0.2, -5),
+      act('y', [batches, outs], 0.2, -5),
     ],
     ops: [{ opcode: 'FULLY_CONNECTED', inputs: [0, 1, 2], outputs: [3], name: 'fc', options: { output_zero_point: -5, activation_min: -128, activation_max: 127, output_multiplier: [1500000000], output_shift: [-9] } }],
     inputs: [0], outputs: [3],
@@ -143,9 +143,9 @@ describe('compressed weights in the blob', function () {
       compressWeights(c.model, rng);
       cases.push({ ...c, layout: WEIGHT_LAYOUTS[cases.length % 4] });
     }
-    for (const [bits, sparsity] of [[8, 0.8], [4, 0.95], [2, 0.5], [4, 0], [8, 0.995], [2, 0.995]] as const) {
-      const m = wideFcModel(rng, 784, 12, bits, sparsity);
-      for (const layout of WEIGHT_LAYOUTS) cases.push({ model: m, inputs: [0, 1].map(() => new Int8Array(784).map(() => rng.int(-128, 127))), layout });
+    for (const [bits, sparsity, batches] of [[8, 0.8, 1], [4, 0.95, 1], [2, 0.5, 3], [4, 0, 1], [8, 0.995, 2], [2, 0.995, 1]] as const) {
+      const m = wideFcModel(rng, 784, 12, bits, sparsity, batches);
+      for (const layout of WEIGHT_LAYOUTS) cases.push({ model: m, inputs: [0, 1].map(() => new Int8Array(784 * batches).map(() => rng.int(-128, 127))), layout });
     }
     const stored = cases.flatMap((c) => [...storedWeightsOf(c.model, c.layout).values()]);
     assert.equal(new Set(stored.map((s) => `${s.layout}/${s.bits}`)).size, 12, 'every layout at every width');

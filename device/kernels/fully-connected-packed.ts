@@ -1,5 +1,5 @@
 // FULLY_CONNECTED with packed or sparse weights (kernels/packed-weights.ts): the same arithmetic as
-// fullyConnected, over the nonzero weights only, rows in order.
+// fullyConnected, over the nonzero weights only, rows in order (packedRowDot).
 function fullyConnectedPacked(p: PreparedOp, single: boolean): void {
   var w = p.packed!, x = p.x, y = p.y, bias = p.bias, depth = p.depth, outs = p.outs;
   var mult = p.mult, shift = p.shift, perChannel = mult.length > 1;
@@ -8,11 +8,7 @@ function fullyConnectedPacked(p: PreparedOp, single: boolean): void {
     packedRow(w, o);
     var i = perChannel ? o : 0;
     for (var b = 0; b < p.batches; b++) {
-      packedRestart(w);
-      var xb = b * depth;
-      var acc = bias[o];
-      for (var k = packedNext(w); k >= 0; k = packedNext(w)) acc += x[xb + k] * w.value;
-      var v = mbqm(acc, mult[i], shift[i], single) + p.outZp;
+      var v = mbqm(bias[o] + packedRowDot(w, x, b * depth), mult[i], shift[i], single) + p.outZp;
       y[b * outs + o] = v < p.actMin ? p.actMin : v > p.actMax ? p.actMax : v;
     }
   }

@@ -27,13 +27,15 @@ export function decodeModel(bytes: Uint8Array): QModel {
   const buffers = (root.buffers ?? []) as Obj[];
   const opNames = schema.enums.get('OpCode')!.values;
   const codeName = (v: number) => [...opNames].find(([, x]) => x === v)?.[0];
-  const tensors: (QTensor & { packed?: boolean })[] = (root.tensors ?? []).map((t: Obj, i: number) => {
+  const packedTensors = new Set<number>();
+  const tensors: QTensor[] = (root.tensors ?? []).map((t: Obj, i: number) => {
     const type = t.type === 1 ? 'int32' : 'int8';
     let data: Int8Array | Int32Array | undefined;
     const layout = WEIGHT_LAYOUTS[t.weight_layout];
     const bits = t.weight_bits as WeightBits;
     if (!layout || ![8, 4, 2].includes(bits)) throw new BlobFormatError(`tensor ${i} has weight layout ${t.weight_layout} at ${t.weight_bits} bits`);
     const packed = layout !== 'dense' || bits !== 8;
+    if (packed) packedTensors.add(i);
     if (t.buffer >= 0) {
       const raw: Uint8Array | null = buffers[t.buffer]?.data ?? null;
       if (!raw) throw new BlobFormatError(`tensor ${i} refers to missing buffer ${t.buffer}`);
@@ -56,7 +58,6 @@ export function decodeModel(bytes: Uint8Array): QModel {
       data,
       arenaOffset: t.arena_offset,
       ...(bits !== 8 ? { weightBits: bits } : {}),
-      packed,
     };
   });
   const ops: QOp[] = (root.operators ?? []).map((o: Obj, i: number) => {
@@ -65,10 +66,9 @@ export function decodeModel(bytes: Uint8Array): QModel {
     return { opcode, inputs: o.inputs ?? [], outputs: o.outputs ?? [], options: (o.options ?? null) as OptionsByOp[typeof opcode], name: o.name ?? `op${i}` } as QOp;
   });
   const packable = packableWeights({ tensors, ops } as QModel);
-  tensors.forEach((t, i) => {
-    if (t.packed && !packable.has(i)) throw new BlobFormatError(`tensor ${i} is packed but is not the weights of a FULLY_CONNECTED or CONV_2D`);
-    delete t.packed;
-  });
+  for (const i of packedTensors) {
+    if (!packable.has(i)) throw new BlobFormatError(`tensor ${i} is packed but is not the weights of a FULLY_CONNECTED or CONV_2D`);
+  }
   return {
     name: root.name ?? '',
     producer: root.producer ?? '',
