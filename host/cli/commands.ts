@@ -2,7 +2,9 @@ import type { Command } from './main';
 import { compressCommand, reportCommand } from './compress-commands';
 import { convertCommand } from './convert';
 import { demoCommand } from './demo';
+import { diffCommand } from './diff';
 import { evalCommand } from './eval';
+import { exportCommand } from './export';
 import { inspectCommand } from './inspect-command';
 import { runCommand } from './run';
 import { devicesCommand, emulateCommand, flashCommand, monitorCommand } from './serial-commands';
@@ -12,6 +14,8 @@ export const COMMANDS: Record<string, Command> = {
   inspect: inspectCommand,
   eval: evalCommand,
   run: runCommand,
+  diff: diffCommand,
+  export: exportCommand,
   compress: compressCommand,
   report: reportCommand,
   devices: devicesCommand,

@@ -3,6 +3,8 @@ import * as path from 'path';
 import { compileFile } from '../compile';
 import { emitCHeader } from '../emit/c-header';
 import { emitJsModule } from '../emit/js-module';
+import { isTfliteFile } from '../import/tflite';
+import { compileTflite } from '../import/tflite/compile';
 import { ObserverKind } from '../quantize/calibrate';
 import { Rounding } from '../quantize/fixedpoint';
 import { writeFileAtomic } from '../util/fs';
@@ -27,7 +29,7 @@ export function parseCount(flag: string, value: unknown, dflt: number): number {
 export const convertCommand: Command = {
   summary: 'import, optimize, calibrate and quantize a model to an int8 blob (.msl), with optional C header and JS module',
   usage:
-    'morsel convert <model.onnx|model.json|model.tflite> --calib <data> -o <model.msl> [--calib-count N] ' +
+    'morsel convert <model.onnx|model.json|model.tflite> [--calib <data>] -o <model.msl> [--calib-count N] ' +
     '[--observer minmax|percentile|mse] [--rounding double|single] [--c-header] [--js]',
   options: {
     output: { type: 'string', short: 'o' },
@@ -45,13 +47,15 @@ export const convertCommand: Command = {
     if (!input) throw new UsageError(`missing <model>\nusage: ${this.usage}`);
     if (!out) throw new UsageError(`missing -o <model.msl>\nusage: ${this.usage}`);
     const started = Date.now();
-    const compiled = compileFile(input, {
+    const options = {
       calib: values.calib as string | undefined,
       calibCount: parseCount('--calib-count', values['calib-count'], 1000),
       observer: parseChoice('--observer', values.observer, OBSERVERS, 'minmax'),
       rounding: parseChoice<Rounding>('--rounding', values.rounding, ['double', 'single'], 'double'),
       quiet: values.quiet === true,
-    });
+    };
+    // An int8 .tflite keeps its own quantization (no calibration); everything else goes through the compiler.
+    const compiled = isTfliteFile(input) ? compileTflite(input, options) : compileFile(input, options);
     const name = path.basename(out).replace(/\.[^.]*$/, '');
     // Everything is rendered before anything is written, so an error leaves no partial set of outputs.
     const files: [string, string | Uint8Array][] = [[out, compiled.blob]];

@@ -1,4 +1,4 @@
-// Representative and evaluation data: Fashion-MNIST by name, IDX files, .npy arrays or JSON, as float
+// Representative and evaluation data: Fashion-MNIST by name, IDX files, .npy arrays, JSON or random:LO:HI, as float
 // samples of a model input's size. Pixel data (uint8 IDX/.npy) is scaled to [0, 1] like the zoo's training.
 
 import * as fs from 'fs';
@@ -6,6 +6,7 @@ import { ModelError } from '../ir/graph';
 import { loadFashionMnist } from './fashion-mnist';
 import { readIdx } from './idx';
 import { parseNpy } from './npy';
+import { Rng } from '../util/rng';
 
 export interface Samples {
   inputs: Float32Array[];
@@ -39,6 +40,15 @@ export function loadSamples(spec: string, opts: SampleOptions): Samples {
     if (opts.size !== ds.height * ds.width) throw new ModelError(`the model input has ${opts.size} values; Fashion-MNIST images have ${ds.height * ds.width}`);
     const count = Math.min(ds.count, limit);
     return { inputs: fromFlat(ds.images, count, opts.size, 1 / 255, spec), labels: ds.labels.subarray(0, count), source: `Fashion-MNIST ${split}` };
+  }
+  const random = /^random:(-?[\d.]+(?:e-?\d+)?):(-?[\d.]+(?:e-?\d+)?)$/.exec(spec);
+  if (random) {
+    // For models without a data set at hand (e.g. a float .tflite): uniform inputs over the given real range.
+    const [lo, hi] = [Number(random[1]), Number(random[2])];
+    if (!(lo < hi)) throw new ModelError(`${spec}: expected random:LO:HI with LO < HI`);
+    const rng = new Rng(1);
+    const count = Number.isFinite(limit) ? limit : 1000;
+    return { inputs: Array.from({ length: count }, () => Float32Array.from({ length: opts.size }, () => rng.uniform(lo, hi))), source: `uniform random in [${lo}, ${hi}]` };
   }
   if (!fs.existsSync(spec)) throw new ModelError(`data file not found: ${spec}`);
   const bytes = new Uint8Array(fs.readFileSync(spec));

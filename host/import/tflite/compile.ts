@@ -1,0 +1,33 @@
+// `morsel convert` for .tflite files (kept apart from ./index so that host/import does not depend on the compiler).
+
+import { encodeModel } from '../../blob/encode';
+import { compileGraph, CompileOptions } from '../../compile';
+import { ModelError } from '../../ir/graph';
+import { QModel } from '../../ir/qmodel';
+import { planMemory } from '../../plan/planner';
+import { readTfliteFile } from './index';
+import { tfliteToGraph } from './to-graph';
+import { isInt8Model, tfliteToQModel } from './to-qmodel';
+
+export interface CompiledTflite {
+  model: QModel;
+  blob: Uint8Array;
+  /** 'int8': imported with its own quantization; 'float': calibrated and quantized by Morsel. */
+  kind: 'int8' | 'float';
+}
+
+/** `morsel convert` for .tflite: int8 models keep their quantization, float models need calibration data. */
+export function compileTflite(file: string, opts: CompileOptions = {}): CompiledTflite {
+  const m = readTfliteFile(file);
+  if (isInt8Model(m)) {
+    if (opts.calib) throw new ModelError(`${file} is already quantized to int8; --calib does not apply (its own scales and zero points are kept)`);
+    const model = tfliteToQModel(m, { rounding: opts.rounding });
+    planMemory(model);
+    return { model, blob: encodeModel(model), kind: 'int8' };
+  }
+  if (!opts.calib) {
+    throw new ModelError(`${file} is a float model: give --calib <data> (a .npy/.json/IDX file of inputs, or random:LO:HI for uniform random inputs)`);
+  }
+  const { model, blob } = compileGraph(tfliteToGraph(m), opts);
+  return { model, blob, kind: 'float' };
+}

@@ -1,0 +1,267 @@
+// TFLite interop on the host: the MLPerf Tiny reference models against real TFLite Micro (golden vectors,
+// double rounding) and full TFLite compiled to WebAssembly (single rounding), float models through Morsel's
+// calibration, export back to .tflite, the CLI, and clear errors for what Morsel cannot import.
+
+import { strict as assert } from 'assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { decodeModel } from '../host/blob/decode';
+import { compileGraph } from '../host/compile';
+import { exportTflite } from '../host/export/tflite';
+import { readTfliteFile } from '../host/import/tflite';
+import { compileTflite } from '../host/import/tflite/compile';
+import { goldenLayersInput, readGolden } from '../host/import/tflite/golden';
+import { readTflite } from '../host/import/tflite/reader';
+import { ActivationFunction } from '../host/import/tflite/schema';
+import { tfliteToGraph } from '../host/import/tflite/to-graph';
+import { tfliteToQModel } from '../host/import/tflite/to-qmodel';
+import { runFloat } from '../host/interp/float';
+import { runInt8 } from '../host/interp/int8/interpreter';
+import { ModelError } from '../host/ir/graph';
+import { QModel } from '../host/ir/qmodel';
+import { Rounding } from '../host/quantize/fixedpoint';
+import { quantizeInput } from '../host/quantize/quantize';
+import { Rng } from '../host/util/rng';
+import { hostLayers } from '../host/cli/layer-diff';
+import { INT8_MODELS, mlperfFile, randomInt8Inputs } from './helpers/tflite-mlperf';
+import { builtinKernelsModel, loadTfliteOracle } from './helpers/tflite-oracle';
+
+const ROOT = path.join(__dirname, '..', '..');
+const CLI = path.join(ROOT, 'bin', 'morsel.js');
+const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+const same = (a: Int8Array, b: Int8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
+const argmax = (y: ArrayLike<number>) => Array.from(y).reduce((best, v, i, a) => (v > a[best] ? i : best), 0);
+
+
+describe('TFLite import: MLPerf Tiny int8 models against TFLite Micro (golden vectors, double rounding)', () => {
+  for (const name of INT8_MODELS) {
+    describe(name, () => {
+      const golden = readGolden(mlperfFile(`golden/${name}.golden.json`));
+      const tfliteBytes = fs.statSync(mlperfFile(`${name}.tflite`)).size;
+      // Through the blob: what the device gets is what is checked.
+      const compiled = compileTflite(mlperfFile(`${name}.tflite`));
+      const model = decodeModel(compiled.blob);
+
+      it(`all ${golden.cases.length} golden outputs, byte for byte, from the decoded blob`, () => {
+        assert.equal(model.rounding, 'double');
+        assert.equal(golden.cases.length, 20);
+        for (const c of golden.cases) assert.deepEqual(runInt8(model, [c.input])[0], c.output, `seed ${c.seed}`);
+      });
+
+      it('every layer of the seed-1 case, byte for byte', () => {
+        const layers = hostLayers(model, goldenLayersInput(golden));
+        const ours = new Map(model.ops.map((op, k) => [op.name, layers[k]]));
+        assert.equal(golden.layers.length, model.ops.length);
+        for (const l of golden.layers) {
+          const got = ours.get(l.name);
+          assert.ok(got, `layer ${l.opIndex} '${l.name}' is missing`);
+          assert.ok(same(got, l.data), `layer ${l.opIndex} '${l.name}' differs`);
+        }
+      });
+
+      it(`arena ≤ TFLM's arena_used_bytes (${golden.tflmArenaBytes}) and blob ≤ the .tflite file (${tfliteBytes} bytes)`, () => {
+        assert.ok(model.arenaBytes <= golden.tflmArenaBytes, `arena ${model.arenaBytes}`);
+        assert.ok(compiled.blob.length <= tfliteBytes, `blob ${compiled.blob.length}`);
+      });
+    });
+  }
+});
+
+describe('TFLite import: full TFLite (WebAssembly) in single-rounding mode', function () {
+  this.timeout(120000);
+  // Each kernel is checked on TFLite's own inputs to it (every layer is an output of the model TFLite runs), so a
+  // difference stays in the layer that makes it. This TFLite build requantizes with single rounding where its
+  // kernels call MultiplyByQuantizedMultiplier (CONV_2D, FULLY_CONNECTED, SOFTMAX's input scaling), but its optimized
+  // int8 DEPTHWISE_CONV_2D and ADD keep gemmlowp's double rounding: those are checked against Morsel's double-rounding
+  // kernels. (XNNPACK, which it applies to the original file, requantizes in float32.) End-to-end figures:
+  // `npm run bench:mlperf`.
+  const TFLITE_KERNEL_ROUNDING: Partial<Record<string, Rounding>> = { DEPTHWISE_CONV_2D: 'double', ADD: 'double' };
+  const RANDOM_INPUTS = 50;
+
+  for (const name of INT8_MODELS) {
+    it(`${name}: every kernel equals TFLite's builtin kernel on ${RANDOM_INPUTS} random inputs; the blob records single rounding`, async () => {
+      const oracle = await loadTfliteOracle();
+      const file = mlperfFile(`${name}.tflite`);
+      const single = decodeModel(compileTflite(file, { rounding: 'single' }).blob);
+      assert.equal(single.rounding, 'single');
+      const double = tfliteToQModel(readTfliteFile(file));
+      const { bytes, weights } = builtinKernelsModel(single);
+      let doubleKernelDiffers = 0;
+      const oneOp = (model: QModel, k: number): QModel => {
+        const op = model.ops[k];
+        return { ...model, ops: [op], inputs: op.inputs.filter((t) => !model.tensors[t].data), outputs: [op.outputs[0]] };
+      };
+      randomInt8Inputs(single, RANDOM_INPUTS, 7).forEach((x, n) => {
+        const theirs = oracle.run(bytes, [x, ...weights]);
+        const value = new Map<number, Int8Array>([[single.inputs[0], x]]);
+        single.ops.forEach((op, k) => value.set(op.outputs[0], theirs[k]));
+        single.ops.forEach((op, k) => {
+          const kernel = TFLITE_KERNEL_ROUNDING[op.opcode] === 'double' ? oneOp(double, k) : oneOp(single, k);
+          const ins = kernel.inputs.map((t) => value.get(t)!);
+          const ours = runInt8(kernel, ins)[0];
+          assert.ok(same(ours, theirs[k]), `layer ${k} ${op.opcode} '${op.name}' differs from TFLite in ${ours.filter((v, i) => v !== theirs[k][i]).length} of ${ours.length} values`);
+          // On a few inputs: the other rounding mode would not do (the inputs tell the modes apart).
+          if (n < 5 && kernel.rounding === 'single' && !same(runInt8(oneOp(double, k), ins)[0], theirs[k])) doubleKernelDiffers++;
+        });
+      });
+      assert.ok(!oracle.nodeTypes(bytes).includes('TfLiteXNNPackDelegate'), 'XNNPACK took some of the ops');
+      assert.ok(doubleKernelDiffers > 0, 'the inputs do not tell the rounding modes apart');
+    });
+  }
+});
+
+describe('TFLite export', function () {
+  this.timeout(120000);
+  for (const name of INT8_MODELS) {
+    it(`${name}: .tflite → .msl → .tflite gives TFLite the same bytes as the original, and re-imports to the same options`, async () => {
+      const oracle = await loadTfliteOracle();
+      const original = new Uint8Array(fs.readFileSync(mlperfFile(`${name}.tflite`)));
+      const model = decodeModel(compileTflite(mlperfFile(`${name}.tflite`)).blob);
+      const exported = exportTflite(model);
+      const again = tfliteToQModel(readTflite(exported, 'exported'));
+      assert.deepEqual(again.ops.map((op) => [op.opcode, op.options]), model.ops.map((op) => [op.opcode, op.options]));
+      const golden = readGolden(mlperfFile(`golden/${name}.golden.json`));
+      for (const x of [...golden.cases.map((c) => c.input), ...randomInt8Inputs(model, 10, 3)]) {
+        assert.deepEqual(oracle.run(exported, [x]), oracle.run(original, [x]));
+      }
+      for (const c of golden.cases) assert.deepEqual(runInt8(again, [c.input])[0], c.output);
+    });
+  }
+});
+
+describe('TFLite import: float models through Morsel\'s calibration', function () {
+  this.timeout(120000);
+  // Calibration and evaluation use uniform random inputs over the real range that the int8 sibling's input
+  // quantization covers (no data set ships with these models). On such noise ResNet-8's logits are often nearly
+  // tied, so its bar is also the agreement TFLite's own converter reached for pretrainedResnet_quant.tflite (the
+  // same weights; kws_ref_model.tflite was trained separately from kws_ref_model_float32.tflite). Figures on more
+  // inputs: `npm run bench:mlperf`.
+  for (const { name, int8, calibration, evaluation, atLeast, sameWeights } of [
+    { name: 'kws_ref_model_float32', int8: 'kws_ref_model', calibration: 100, evaluation: 100, atLeast: 0.98, sameWeights: false },
+    { name: 'pretrainedResnet', int8: 'pretrainedResnet_quant', calibration: 50, evaluation: 50, atLeast: 0.9, sameWeights: true },
+  ]) {
+    it(`${name}: int8 top-1 agrees with the float model on ≥ ${atLeast * 100}% of ${evaluation} random inputs${sameWeights ? ", and at least as often as TFLite's int8 model" : ''}`, () => {
+      const theirs = tfliteToQModel(readTfliteFile(mlperfFile(`${int8}.tflite`)));
+      const q = theirs.tensors[theirs.inputs[0]];
+      const [lo, hi] = [q.scale[0] * (-128 - q.zeroPoint[0]), q.scale[0] * (127 - q.zeroPoint[0])];
+      const source = tfliteToGraph(readTfliteFile(mlperfFile(`${name}.tflite`)));
+      const { model } = compileGraph(source, { calib: `random:${lo}:${hi}`, calibCount: calibration, quiet: true });
+      const rng = new Rng(99);
+      const size = q.shape.reduce((a, b) => a * b, 1);
+      let ours = 0;
+      let tflites = 0;
+      for (let i = 0; i < evaluation; i++) {
+        const x = Float32Array.from({ length: size }, () => rng.uniform(lo, hi));
+        const top1 = argmax(Object.values(runFloat(source, { [source.inputs[0]]: x }))[0]);
+        if (argmax(runInt8(model, [quantizeInput(model, x)])[0]) === top1) ours++;
+        if (sameWeights && argmax(runInt8(theirs, [quantizeInput(theirs, x)])[0]) === top1) tflites++;
+      }
+      console.log(`      ${name}: top-1 agreement ${ours}/${evaluation}${sameWeights ? ` (TFLite's int8 model: ${tflites}/${evaluation})` : ''}`);
+      assert.ok(ours >= atLeast * evaluation, `${ours}/${evaluation}`);
+      assert.ok(ours >= tflites, `${ours} < ${tflites}`);
+    });
+  }
+});
+
+describe('TFLite errors', () => {
+  const kws = () => readTfliteFile(mlperfFile('kws_ref_model.tflite'));
+  const throwsModelError = (f: () => unknown, pattern: RegExp) => assert.throws(f, (e: Error) => e instanceof ModelError && pattern.test(e.message));
+
+  it('an unsupported op is named, with its index and the supported ops', () => {
+    const m = kws();
+    Object.assign(m.operators[3], { builtinCode: 39, opName: 'TRANSPOSE' });
+    throwsModelError(() => tfliteToQModel(m), /operator 3 \(TRANSPOSE\) is not supported; Morsel imports these TFLite ops: ADD, .*SOFTMAX/);
+    const f = readTfliteFile(mlperfFile('kws_ref_model_float32.tflite'));
+    Object.assign(f.operators[5], { builtinCode: 39, opName: 'TRANSPOSE' });
+    throwsModelError(() => tfliteToGraph(f), /operator 5 \(TRANSPOSE\) is not supported in float models; .*CONV_2D/);
+  });
+
+  it('an unsupported fused activation is named, with the op, its index and what is supported', () => {
+    const m = kws();
+    m.operators[2].options.fused_activation_function = ActivationFunction.TANH;
+    throwsModelError(() => tfliteToQModel(m), /operator 2 \(CONV_2D\): fused activation TANH is not supported \(Morsel fuses NONE, RELU, RELU6, RELU_N1_TO_1\)/);
+    const f = readTfliteFile(mlperfFile('pretrainedResnet.tflite'));
+    f.operators[0].options.fused_activation_function = ActivationFunction.SIGN_BIT;
+    throwsModelError(() => tfliteToGraph(f), /operator 0 \(CONV_2D\): fused activation SIGN_BIT is not supported/);
+  });
+
+  it('truncated and non-TFLite files get one clear error', () => {
+    const bytes = new Uint8Array(fs.readFileSync(mlperfFile('kws_ref_model.tflite')));
+    for (const n of [0, 7, 16, 1000, 20000, bytes.length - 200]) {
+      throwsModelError(() => tfliteToQModel(readTflite(bytes.subarray(0, n), 'cut.tflite')), /^cut\.tflite: (not a TFLite model|malformed or truncated TFLite file)/);
+    }
+    throwsModelError(() => readTflite(new TextEncoder().encode('{"format": "layers-model"}'), 'model.json'), /not a TFLite model \(no "TFL3" file identifier\)/);
+  });
+
+  it('the CLI reports them in one line with exit code 2, and writes nothing', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-tflite-'));
+    try {
+      const cut = path.join(dir, 'cut.tflite');
+      fs.writeFileSync(cut, fs.readFileSync(mlperfFile('ad01_int8.tflite')).subarray(0, 5000));
+      const out = path.join(dir, 'out.msl');
+      let r = cli('convert', cut, '-o', out);
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /^morsel convert: error: .*cut\.tflite: malformed or truncated TFLite file: offset \d+\+\d+ is outside the 5000-byte file\n$/);
+      r = cli('convert', mlperfFile('kws_ref_model_float32.tflite'), '-o', out);
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /is a float model: give --calib <data>/);
+      r = cli('convert', mlperfFile('kws_ref_model.tflite'), '--calib', 'random:0:1', '-o', out);
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /already quantized to int8; --calib does not apply/);
+      assert.ok(!fs.existsSync(out));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('TFLite on the command line: convert, inspect, export, diff', function () {
+  this.timeout(120000);
+  it('converts ResNet-8 (and the float KWS with random calibration), inspects it, exports it back, and diffs executions layer by layer', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-tflite-'));
+    try {
+      const tflite = mlperfFile('pretrainedResnet_quant.tflite');
+      const msl = path.join(dir, 'resnet.msl');
+      let r = cli('convert', tflite, '-o', msl);
+      assert.equal(r.status, 0, r.stderr);
+      const blob = new Uint8Array(fs.readFileSync(msl));
+      const report = JSON.parse(cli('inspect', msl, '--json').stdout);
+      assert.equal(report.flash_bytes, blob.length);
+      assert.equal(report.layers.length, 16);
+      assert.equal(report.macs, 12_501_632);
+      assert.deepEqual(JSON.parse(cli('inspect', tflite, '--json').stdout), report);
+
+      const out = path.join(dir, 'back.tflite');
+      r = cli('export', msl, '--tflite', '-o', out);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(exportTflite(decodeModel(blob)), new Uint8Array(fs.readFileSync(out)));
+
+      const float = path.join(dir, 'kws-float.msl');
+      r = cli('convert', mlperfFile('kws_ref_model_float32.tflite'), '--calib', 'random:-123.4:25.8', '--calib-count', '20', '-q', '-o', float);
+      assert.equal(r.status, 0, r.stderr);
+      // The same network as the int8 file, less the flatten that Morsel's passes elide.
+      const int8Ops = decodeModel(compileTflite(mlperfFile('kws_ref_model.tflite')).blob).ops.map((op) => op.opcode).filter((op) => op !== 'RESHAPE');
+      assert.deepEqual(decodeModel(new Uint8Array(fs.readFileSync(float))).ops.map((op) => op.opcode), int8Ops);
+
+      const golden = mlperfFile('golden/pretrainedResnet_quant.golden.json');
+      r = cli('diff', msl, '--a', 'host', '--b', `golden:${golden}`, '--json');
+      assert.equal(r.status, 0, r.stderr);
+      const identical = JSON.parse(r.stdout);
+      assert.equal(identical.firstDifferent, -1);
+      assert.ok(identical.layers.every((l: { differing: number }) => l.differing === 0));
+
+      r = cli('diff', tflite, '--a', 'host:double', '--b', 'host:single', '--input', 'random:3');
+      assert.equal(r.status, 1, r.stderr);
+      const first = Number(/first difference: layer (\d+)/.exec(r.stdout)?.[1]);
+      const [x] = randomInt8Inputs(decodeModel(blob), 1, 3);
+      const double = hostLayers(decodeModel(blob), x);
+      const single = hostLayers(tfliteToQModel(readTfliteFile(tflite), { rounding: 'single' }), x);
+      assert.ok(first >= 0);
+      assert.equal(first, double.findIndex((v, i) => !same(v, single[i])));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
