@@ -175,6 +175,23 @@ describe('compressed weights in the blob', function () {
     }
     for (const b of bad) assert.throws(() => decodeModel(b), /tensor 1/);
   });
+
+  it('fuzz: 600 mutated packed blobs per engine are rejected with MRSL_E_* or run', async () => {
+    const rng = new Rng(77);
+    const bases = WEIGHT_LAYOUTS.map((layout, i) => encodeModel(wideFcModel(rng, 300, 6, BITS[i % 3], 0.85), { layout }));
+    const blobs = Array.from({ length: 600 }, (_, i) => {
+      const base = bases[i % bases.length];
+      const b = base.slice();
+      for (let k = rng.int(1, 4); k > 0; k--) b[rng.int(8, b.length - 1)] = rng.int(0, 255);
+      return i % 4 === 3 ? b : reseal(b, rootFieldPosition(morselSchema(), base, 'crc32'));
+    });
+    for (const engine of ENGINES) {
+      const outcomes = await fuzzOnEngine(engine, blobs);
+      const unclear = outcomes.filter((o) => o !== 'ok' && !o.startsWith('MRSL_E_'));
+      assert.deepEqual(unclear.slice(0, 5), [], `${engine}: ${unclear.length} unclear failures`);
+      assert.ok(outcomes.filter((o) => o.startsWith('MRSL_E_WEIGHTS')).length > 10, `${engine}: packed-weight validation exercised`);
+    }
+  });
 });
 
 // --- helpers that rewrite one field of tensor 1 in an encoded blob and reseal its CRC ---
@@ -193,8 +210,8 @@ function tensorFieldAt(blob: Uint8Array, field: string): number {
   return t + rel;
 }
 
-function reseal(b: Uint8Array): Uint8Array {
-  const at = rootFieldPosition(morselSchema(), b, 'crc32');
+/** A correct CRC for `b`, stored at `at` (by default where b's own root says the field is). */
+function reseal(b: Uint8Array, at = rootFieldPosition(morselSchema(), b, 'crc32')): Uint8Array {
   const dv = new DataView(b.buffer, b.byteOffset);
   dv.setUint32(at, 0, true);
   dv.setUint32(at, crc32(b), true);
