@@ -25,7 +25,7 @@ describe('TFLite models on the device engines', function () {
       const cases = everything ? golden.cases : golden.cases.filter((c) => SLOW_ENGINE_CASES.includes(c.seed));
       const randomInputs = everything ? NODE_RANDOM_INPUTS : SLOW_ENGINE_CASES.length;
 
-      it(`${name} on ${engine}: ${cases.length} golden outputs of TFLite Micro, then ${randomInputs} random inputs in single rounding`, async () => {
+      it(`${name} on ${engine}: golden outputs of TFLite Micro (${cases.length} cases), then single rounding (${randomInputs} random inputs)`, async () => {
         const run = await runOnEngine(engine, double, cases.map((c) => c.input));
         cases.forEach((c, i) => assert.deepEqual(run.outputs[i], c.output, `seed ${c.seed}`));
         const model = decodeModel(single);

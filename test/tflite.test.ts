@@ -14,7 +14,7 @@ import { readTfliteFile } from '../host/import/tflite';
 import { compileTflite } from '../host/import/tflite/compile';
 import { goldenLayersInput, readGolden } from '../host/import/tflite/golden';
 import { readTflite } from '../host/import/tflite/reader';
-import { ActivationFunction } from '../host/import/tflite/schema';
+import { ActivationFunction, BuiltinOperator, TensorType } from '../host/import/tflite/schema';
 import { tfliteToGraph } from '../host/import/tflite/to-graph';
 import { tfliteToQModel } from '../host/import/tflite/to-qmodel';
 import { runFloat } from '../host/interp/float';
@@ -131,6 +131,22 @@ describe('TFLite export', function () {
   }
 });
 
+describe('TFLite export of models Morsel quantized itself', () => {
+  for (const name of ['fashion_cnn', 'fashion_cnn_compressed']) {
+    it(`models/${name}: the .tflite re-imports to the same ops, options and outputs, and TFLite runs it`, async () => {
+      const model = decodeModel(new Uint8Array(fs.readFileSync(path.join(ROOT, 'models', name, 'model.msl'))));
+      const exported = exportTflite(model);
+      const again = tfliteToQModel(readTflite(exported, 'exported'), { rounding: model.rounding });
+      assert.deepEqual(again.ops.map((op) => [op.opcode, op.options]), model.ops.map((op) => [op.opcode, op.options]));
+      const oracle = await loadTfliteOracle();
+      for (const x of randomInt8Inputs(model, 5, 11)) {
+        assert.deepEqual(runInt8(again, [x]), runInt8(model, [x]));
+        assert.equal(oracle.run(exported, [x])[0].length, 10);
+      }
+    });
+  }
+});
+
 describe('TFLite import: float models through Morsel\'s calibration', function () {
   this.timeout(120000);
   // Calibration and evaluation use uniform random inputs over the real range that the int8 sibling's input
@@ -163,6 +179,29 @@ describe('TFLite import: float models through Morsel\'s calibration', function (
       assert.ok(ours >= tflites, `${ours} < ${tflites}`);
     });
   }
+});
+
+describe('TFLite import: float boundaries of an int8 model', () => {
+  it('a float input behind QUANTIZE and a float output behind DEQUANTIZE leave the int8 tensors as the model\'s input and output', () => {
+    const m = readTfliteFile(mlperfFile('ad01_int8.tflite'));
+    const [x, y] = [m.inputs[0], m.outputs[0]];
+    const floatTensor = (of: number, name: string) => m.tensors.push({ index: m.tensors.length, name, shape: m.tensors[of].shape.slice(), type: TensorType.FLOAT32 }) - 1;
+    const [fx, fy] = [floatTensor(x, 'float_input'), floatTensor(y, 'float_output')];
+    const op = (builtinCode: number, opName: string, input: number, output: number) => ({ index: 0, builtinCode, opName, inputs: [input], outputs: [output], options: {}, optionsType: 0 });
+    m.operators = [op(BuiltinOperator.QUANTIZE, 'QUANTIZE', fx, x), ...m.operators, op(BuiltinOperator.DEQUANTIZE, 'DEQUANTIZE', y, fy)];
+    m.operators.forEach((o, i) => (o.index = i));
+    m.inputs = [fx];
+    m.outputs = [fy];
+    const model = tfliteToQModel(m);
+    assert.equal(model.ops.length, 10);
+    assert.equal(model.tensors[model.inputs[0]].name, m.tensors[x].name);
+    assert.equal(model.tensors[model.outputs[0]].name, m.tensors[y].name);
+    for (const c of readGolden(mlperfFile('golden/ad01_int8.golden.json')).cases) assert.deepEqual(runInt8(model, [c.input])[0], c.output);
+    // Inside the network a float tensor is an error, not silently requantized.
+    m.operators.splice(5, 0, op(BuiltinOperator.QUANTIZE, 'QUANTIZE', floatTensor(x, 'inner_float'), x));
+    m.operators.forEach((o, i) => (o.index = i));
+    assert.throws(() => tfliteToQModel(m), /^ModelError: operator 5 \(QUANTIZE\): float → int8 QUANTIZE is only supported on a model input$/);
+  });
 });
 
 describe('TFLite errors', () => {
@@ -206,7 +245,7 @@ describe('TFLite errors', () => {
       assert.match(r.stderr, /^morsel convert: error: .*cut\.tflite: malformed or truncated TFLite file: offset \d+\+\d+ is outside the 5000-byte file\n$/);
       r = cli('convert', mlperfFile('kws_ref_model_float32.tflite'), '-o', out);
       assert.equal(r.status, 2);
-      assert.match(r.stderr, /is a float model: give --calib <data>/);
+      assert.match(r.stderr, /is a float model: it needs calibration data \(morsel convert .* --calib <data>/);
       r = cli('convert', mlperfFile('kws_ref_model.tflite'), '--calib', 'random:0:1', '-o', out);
       assert.equal(r.status, 2);
       assert.match(r.stderr, /already quantized to int8; --calib does not apply/);

@@ -26,7 +26,7 @@ export function compileTflite(file: string, opts: CompileOptions = {}): Compiled
     return { model, blob: encodeModel(model), kind: 'int8' };
   }
   if (!opts.calib) {
-    throw new ModelError(`${file} is a float model: give --calib <data> (a .npy/.json/IDX file of inputs, or random:LO:HI for uniform random inputs)`);
+    throw new ModelError(`${file} is a float model: it needs calibration data (morsel convert ${file} --calib <data> -o model.msl; data: a .npy/.json/IDX file of inputs, or random:LO:HI for uniform random inputs)`);
   }
   const { model, blob } = compileGraph(tfliteToGraph(m), opts);
   return { model, blob, kind: 'float' };

@@ -181,6 +181,7 @@ function parse(r: Reader): TfliteModel {
     if (bufferIndex >= buffers.length && bufferIndex !== 0) throw new ModelError(`tensor ${index} refers to buffer ${bufferIndex} of ${buffers.length}`);
     const buffer = buffers[bufferIndex];
     if (buffer && (buffer.has(F.Buffer.offset) || buffer.has(F.Buffer.size))) throw new ModelError(`tensor ${index}: buffers stored outside the FlatBuffer (models over 2 GB) are not supported`);
+    if (t.has(F.Tensor.sparsity)) throw new ModelError(`tensor ${index} ('${t.string(F.Tensor.name)}') is sparse; Morsel reads dense TFLite tensors only`);
     const data = buffer?.bytes(F.Buffer.data);
     const shape = t.ints(F.Tensor.shape);
     const type = t.i8(F.Tensor.type);
