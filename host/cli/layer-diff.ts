@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import { decodeModel } from '../blob/decode';
 import { encodeModel } from '../blob/encode';
 import { Engine, runOnEngine } from '../engines';
-import { isTfliteFile, readTfliteFile } from '../import/tflite';
+import { isTfliteFile, readTfliteFile, tfliteModelName } from '../import/tflite';
 import { tfliteToQModel } from '../import/tflite/to-qmodel';
 import { runInt8 } from '../interp/int8/interpreter';
 import { ModelError } from '../ir/graph';
@@ -18,7 +18,7 @@ import { Rng } from '../util/rng';
 /** A .msl blob, or an int8 .tflite imported (and planned) in the given rounding mode (TFLM's by default). */
 export function loadQModel(file: string, rounding?: Rounding): QModel {
   if (isTfliteFile(file)) {
-    const model = tfliteToQModel(readTfliteFile(file), { rounding });
+    const model = tfliteToQModel(readTfliteFile(file), { rounding, name: tfliteModelName(file) });
     planMemory(model);
     return model;
   }

@@ -5,7 +5,7 @@ import { compileGraph, CompileOptions } from '../../compile';
 import { ModelError } from '../../ir/graph';
 import { QModel } from '../../ir/qmodel';
 import { planMemory } from '../../plan/planner';
-import { readTfliteFile } from './index';
+import { readTfliteFile, tfliteModelName } from './index';
 import { tfliteToGraph } from './to-graph';
 import { isInt8Model, tfliteToQModel } from './to-qmodel';
 
@@ -21,13 +21,13 @@ export function compileTflite(file: string, opts: CompileOptions = {}): Compiled
   const m = readTfliteFile(file);
   if (isInt8Model(m)) {
     if (opts.calib) throw new ModelError(`${file} is already quantized to int8; --calib does not apply (its own scales and zero points are kept)`);
-    const model = tfliteToQModel(m, { rounding: opts.rounding });
+    const model = tfliteToQModel(m, { rounding: opts.rounding, name: tfliteModelName(file) });
     planMemory(model);
     return { model, blob: encodeModel(model), kind: 'int8' };
   }
   if (!opts.calib) {
     throw new ModelError(`${file} is a float model: it needs calibration data (morsel convert ${file} --calib <data> -o model.msl; data: a .npy/.json/IDX file of inputs, or random:LO:HI for uniform random inputs)`);
   }
-  const { model, blob } = compileGraph(tfliteToGraph(m), opts);
+  const { model, blob } = compileGraph(tfliteToGraph(m, tfliteModelName(file)), opts);
   return { model, blob, kind: 'float' };
 }

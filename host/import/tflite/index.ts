@@ -2,6 +2,7 @@
 // ./compile.ts); a float model becomes a float Graph for Morsel's own calibration and quantizer.
 
 import * as fs from 'fs';
+import * as path from 'path';
 import { Graph, ModelError } from '../../ir/graph';
 import { readTflite, TfliteModel } from './reader';
 import { TFLITE_IDENTIFIER } from './schema';
@@ -24,6 +25,9 @@ export function isTfliteFile(file: string): boolean {
   }
 }
 
+/** A model's name from its file (TFLite's subgraph name is usually just "main"). */
+export const tfliteModelName = (file: string): string => path.basename(file).replace(/\.tflite$/, '');
+
 export function readTfliteFile(file: string): TfliteModel {
   if (!fs.existsSync(file)) throw new ModelError(`model file not found: ${file}`);
   return readTflite(new Uint8Array(fs.readFileSync(file)), file);
@@ -35,5 +39,5 @@ export function importTfliteGraph(file: string): Graph {
   if (isInt8Model(m)) {
     throw new ModelError(`${file} is an int8 TFLite model: it keeps its own quantization (morsel convert ${file} -o model.msl, no --calib)`);
   }
-  return tfliteToGraph(m);
+  return tfliteToGraph(m, tfliteModelName(file));
 }
