@@ -8,9 +8,6 @@ export interface GoldenCase { seed: number; input: Int8Array; output: Int8Array 
 export interface GoldenLayer { opIndex: number; name: string; shape: number[]; data: Int8Array }
 
 export interface Golden {
-  /** The .tflite file name the vectors were made with. */
-  model: string;
-  reference: string;
   cases: GoldenCase[];
   /** Every operator's output, in execution order, for the case with seed `layersSeed`. */
   layers: GoldenLayer[];
@@ -31,8 +28,6 @@ export function readGolden(file: string): Golden {
   }
   if (!Array.isArray(j?.cases) || !Array.isArray(j?.layers?.tensors)) throw new ModelError(`${file}: not a golden file (expected "cases" and "layers.tensors")`);
   return {
-    model: j.model,
-    reference: j.reference ?? '',
     cases: j.cases.map((c: { seed: number; input_b64: string; output: number[] }) => ({ seed: c.seed, input: int8(c.input_b64), output: Int8Array.from(c.output) })),
     layers: j.layers.tensors.map((t: { op_index: number; name: string; shape: number[]; data_b64: string }) => ({ opIndex: t.op_index, name: t.name, shape: t.shape, data: int8(t.data_b64) })),
     layersSeed: j.layers.seed,
@@ -43,6 +38,6 @@ export function readGolden(file: string): Golden {
 /** The input of the case whose layers were recorded. */
 export function goldenLayersInput(g: Golden): Int8Array {
   const c = g.cases.find((k) => k.seed === g.layersSeed);
-  if (!c) throw new ModelError(`golden file for ${g.model}: no case with the layers' seed ${g.layersSeed}`);
+  if (!c) throw new ModelError(`golden file: no case has the layers' seed ${g.layersSeed}`);
   return c.input;
 }

@@ -5,8 +5,8 @@
 
 import { Clamp, Graph, ModelError, newGraph, Op, Padding as Pads } from '../../ir/graph';
 import { TfliteModel, TfliteOperator, TfliteTensor } from './reader';
-import { int32Of } from './to-qmodel';
-import { ActivationFunction, activationFunctionName, BuiltinOperator, TensorType } from './schema';
+import { fusedClamp, int32Of } from './to-qmodel';
+import { BuiltinOperator, TensorType } from './schema';
 import { windowGeometry } from './padding';
 
 const B = BuiltinOperator;
@@ -15,16 +15,7 @@ export const SUPPORTED_FLOAT_OPS = [
   'MEAN', 'MUL', 'PAD', 'RELU', 'RELU6', 'RESHAPE', 'SOFTMAX', 'SUB', 'TANH',
 ] as const;
 
-function clampOf(op: TfliteOperator): Clamp | undefined {
-  const code = (op.options.fused_activation_function as number | undefined) ?? ActivationFunction.NONE;
-  switch (code) {
-    case ActivationFunction.NONE: return undefined;
-    case ActivationFunction.RELU: return { min: 0, max: Infinity };
-    case ActivationFunction.RELU6: return { min: 0, max: 6 };
-    case ActivationFunction.RELU_N1_TO_1: return { min: -1, max: 1 };
-    default: throw new ModelError(`operator ${op.index} (${op.opName}): fused activation ${activationFunctionName(code)} is not supported`);
-  }
-}
+const clampOf = (op: TfliteOperator): Clamp | undefined => fusedClamp(op, op.options.fused_activation_function as number | undefined);
 
 export function tfliteToGraph(m: TfliteModel, name = m.subgraphName || 'tflite'): Graph {
   const g = newGraph(name, 'NHWC');

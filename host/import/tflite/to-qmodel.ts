@@ -6,7 +6,7 @@
 // the int8 tensors behind them become the QModel's inputs and outputs, so the caller quantizes with the
 // input tensor's scale/zero point and dequantizes with the output's.
 
-import { Clamp, ModelError } from '../../ir/graph';
+import { Clamp, ModelError, numel } from '../../ir/graph';
 import { QModel, QOp, QTensor } from '../../ir/qmodel';
 import { Rounding } from '../../quantize/fixedpoint';
 import {
@@ -260,8 +260,6 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
     arenaBytes: 0,
   };
 }
-
-const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /** Little-endian int32 values of a buffer (copied: TFLite buffers need not be 4-aligned in our slice). */
 export function int32Of(bytes: Uint8Array): Int32Array {
