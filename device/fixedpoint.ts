@@ -1,40 +1,42 @@
 // TFLite requantization with doubles only (no bitwise ops, no Math.imul, no BigInt): the same split-product
 // formulas as host/quantize/fixedpoint.ts, which a test checks against BigInt.
 
-var TWO16 = 65536;
-var TWO30 = 1073741824;
-var TWO31 = 2147483648;
-var POW2: number[] = [];
-(function () {
-  for (var i = 0; i <= 64; i++) POW2[i] = Math.pow(2, i);
-})();
+const TWO16 = 65536;
+const TWO30 = 1073741824;
+const TWO31 = 2147483648;
+function powersOfTwo(): number[] {
+  const p: number[] = [];
+  for (let i = 0; i <= 64; i++) p.push(Math.pow(2, i));
+  return p;
+}
+const POW2 = powersOfTwo();
 
 /** floor((a·b + c) / 2^k), exact for |a|,|b| ≤ 2^31, 0 ≤ c < 2^62, k ≥ 16. */
 function floorMulDivPow2(a: number, b: number, c: number, k: number): number {
-  var bl = b - Math.floor(b / TWO16) * TWO16;
-  var cl = c - Math.floor(c / TWO16) * TWO16;
-  var v = a * ((b - bl) / TWO16) + (c - cl) / TWO16 + Math.floor((a * bl + cl) / TWO16);
+  const bl = b - Math.floor(b / TWO16) * TWO16;
+  const cl = c - Math.floor(c / TWO16) * TWO16;
+  const v = a * ((b - bl) / TWO16) + (c - cl) / TWO16 + Math.floor((a * bl + cl) / TWO16);
   return Math.floor(v / POW2[k - 16]);
 }
 
 function wrapInt32(x: number): number {
-  var r = x - Math.floor(x / 4294967296) * 4294967296;
+  const r = x - Math.floor(x / 4294967296) * 4294967296;
   return r >= TWO31 ? r - 4294967296 : r;
 }
 
 /** MultiplyByQuantizedMultiplier; single = full TFLite's single rounding, else TFLM's double rounding. */
 function mbqm(x: number, m: number, shift: number, single: boolean): number {
   if (single) {
-    var total = 31 - shift;
+    const total = 31 - shift;
     if (total < 16) return Math.floor((x * m + POW2[total - 1]) / POW2[total]);
     return floorMulDivPow2(x, m, POW2[total - 1], total);
   }
-  var a = shift > 0 ? wrapInt32(x * POW2[shift]) : x;
-  var h = a === -TWO31 && m === -TWO31 ? TWO31 - 1 : floorMulDivPow2(a, m, TWO30, 31);
+  const a = shift > 0 ? wrapInt32(x * POW2[shift]) : x;
+  const h = a === -TWO31 && m === -TWO31 ? TWO31 - 1 : floorMulDivPow2(a, m, TWO30, 31);
   if (shift >= 0) return h;
-  var p = POW2[-shift];
-  var q = Math.floor(h / p);
-  var rem = h - q * p;
+  const p = POW2[-shift];
+  const q = Math.floor(h / p);
+  const rem = h - q * p;
   return q + (rem > p / 2 - 1 + (h < 0 ? 1 : 0) ? 1 : 0);
 }
 
@@ -46,8 +48,8 @@ function srdhm(a: number, b: number): number {
 /** gemmlowp RoundingDivideByPOT: x / 2^exponent rounding half away from zero, exponent 0..64. */
 function roundingDivideByPOT(x: number, exponent: number): number {
   if (exponent === 0) return x;
-  var p = POW2[exponent];
-  var q = Math.floor(x / p);
-  var rem = x - q * p;
+  const p = POW2[exponent];
+  const q = Math.floor(x / p);
+  const rem = x - q * p;
   return q + (rem > p / 2 - 1 + (x < 0 ? 1 : 0) ? 1 : 0);
 }

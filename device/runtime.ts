@@ -1,10 +1,15 @@
 // Morsel device runtime: validates a blob, prepares every op once (views into the blob and one arena), then
-// invoke() is a loop over kernels with no allocation. ES5 subset: no bitwise ops, closures or modern syntax.
+// invoke() is a loop over kernels with no allocation. One source for ES5 and Lua: tensors are (Buf, offset)
+// pairs into the blob or the arena, and target specifics go through platform/ (api.d.ts).
 
 interface PreparedOp {
   code: number;
-  x: Int8Array; x2: Int8Array; y: Int8Array; w: Int8Array; bias: Int32Array; leftShift: number; inZp2: number;
-  mult: ArrayLike<number>; shift: ArrayLike<number>; table: number[];
+  x: Buf; xOff: number; x2: Buf; x2Off: number; y: Buf; yOff: number; w: Buf; wOff: number; bias: Buf;
+  leftShift: number; inZp2: number;
+  /** Native dot product used by this op (DOT_*); for E.convolve the weight and input rows it can take (platform rowViews). */
+  dot: number; wRows: any[]; xRows: any[];
+  /** Requantization multipliers and shifts, per channel when perChannel; int32 Bufs, in the blob when possible. */
+  mult: Buf; shift: Buf; perChannel: boolean; table: number[];
   count: number; batches: number; depth: number; outs: number;
   inH: number; inW: number; inC: number; outH: number; outW: number; outC: number; kH: number; kW: number;
   strideH: number; strideW: number; dilH: number; dilW: number; padTop: number; padLeft: number;
@@ -13,7 +18,7 @@ interface PreparedOp {
   packed: PackedWeights | null; // FULLY_CONNECTED / CONV_2D weights stored packed or sparse (kernels/packed-weights.ts)
   // Broadcast loops (ADD/SUB/MUL) and PAD: extents, input/output strides, outermost first (kernels/broadcast.ts, pad.ts).
   dims: number[]; strideA: number[]; strideB: number[]; strideY: number[]; padBase: number; padValue: number;
-  xs: Int8Array[]; runs: number[]; expSum: number[];
+  xs: Buf[]; xOffs: number[]; runs: number[]; expSum: number[];
 }
 
 interface TensorInfo {
@@ -21,15 +26,16 @@ interface TensorInfo {
   bits: number; layout: number; stored: number; runBits: number; packed: PackedWeights | null;
 }
 
-var EMPTY_I8 = new Int8Array(0);
-var EMPTY_I32 = new Int32Array(0);
+/** Where a tensor's values are: int8 in `data` (the blob or the arena) from `at`; int32 constants in `words`. */
+interface TensorData { data: Buf; at: number; words: Buf }
+
 // Shared defaults of the op-specific arrays below: a prepare assigns its own array, never pushes into these.
-var NO_NUMBERS: number[] = [];
-var NO_INPUTS: Int8Array[] = [];
+const NO_NUMBERS: number[] = [];
+const NO_BUFS: Buf[] = [];
 
 function numelOf(shape: number[]): number {
-  var n = 1;
-  for (var i = 0; i < shape.length; i++) {
+  let n = 1;
+  for (let i = 0; i < shape.length; i++) {
     if (!(shape[i] >= 1 && shape[i] <= 16777216)) fail('SHAPE', 'bad dimension ' + shape[i]);
     n *= shape[i];
   }
@@ -37,14 +43,15 @@ function numelOf(shape: number[]): number {
   return n;
 }
 
-function newOp(code: number): PreparedOp {
+function newOp(code: number, arena: Buf): PreparedOp {
   return {
-    code: code, x: EMPTY_I8, x2: EMPTY_I8, leftShift: 0, inZp2: 0, y: EMPTY_I8, w: EMPTY_I8, bias: EMPTY_I32, mult: [], shift: [], table: [],
+    code: code, x: arena, xOff: 0, x2: arena, x2Off: 0, leftShift: 0, inZp2: 0, y: arena, yOff: 0, w: arena, wOff: 0, bias: arena,
+    dot: DOT_NONE, wRows: NO_BUFS, xRows: NO_BUFS, mult: arena, shift: arena, perChannel: false, table: [],
     count: 0, batches: 0, depth: 0, outs: 0, inH: 0, inW: 0, inC: 0, outH: 0, outW: 0, outC: 0, kH: 0, kW: 0,
     strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 0, padLeft: 0, depthwise: false, depthMultiplier: 1,
     inZp: 0, outZp: 0, actMin: -128, actMax: 127, packed: null,
     dims: NO_NUMBERS, strideA: NO_NUMBERS, strideB: NO_NUMBERS, strideY: NO_NUMBERS, padBase: 0, padValue: 0,
-    xs: NO_INPUTS, runs: NO_NUMBERS, expSum: NO_NUMBERS,
+    xs: NO_BUFS, xOffs: NO_NUMBERS, runs: NO_NUMBERS, expSum: NO_NUMBERS,
   };
 }
 
@@ -56,19 +63,27 @@ class MorselModel {
   outputScale: number;
   outputZeroPoint: number;
   arenaBytes: number;
-  /** Set to true to time every op into layerMs (Date.now resolution). */
+  /** Set to true to time every op into layerMs (platform clockMs: sub-millisecond on Espruino and NodeMCU). */
   profile: boolean;
   layerMs: number[];
   opCodes: number[];
   private ops: PreparedOp[];
-  private input: Int8Array;
-  private output: Int8Array;
+  private arena: Buf;
+  private inputAt: number;
+  private inputCount: number;
+  private outputAt: number;
+  private outputCount: number;
+  private output: any;
   private single: boolean;
 
-  constructor(ops: PreparedOp[], input: Int8Array, output: Int8Array, inT: TensorInfo, outT: TensorInfo, arenaBytes: number, single: boolean) {
+  constructor(ops: PreparedOp[], arena: Buf, inT: TensorInfo, outT: TensorInfo, arenaBytes: number, single: boolean) {
     this.ops = ops;
-    this.input = input;
-    this.output = output;
+    this.arena = arena;
+    this.inputAt = inT.arenaOffset;
+    this.inputCount = inT.count;
+    this.outputAt = outT.arenaOffset;
+    this.outputCount = outT.count;
+    this.output = outputHandle(arena, outT.arenaOffset, outT.count);
     this.inputShape = inT.shape;
     this.outputShape = outT.shape;
     this.inputScale = inT.scale;
@@ -80,29 +95,33 @@ class MorselModel {
     this.profile = false;
     this.layerMs = [];
     this.opCodes = [];
-    for (var i = 0; i < ops.length; i++) {
+    for (let i = 0; i < ops.length; i++) {
       this.layerMs.push(0);
       this.opCodes.push(ops[i].code);
     }
   }
 
-  /** Runs one inference. The returned array is a view into the arena, valid until the next invoke. */
-  invoke(input: Int8Array): Int8Array {
-    if (input.length !== this.input.length) fail('INPUT', 'input needs ' + this.input.length + ' values, got ' + input.length);
-    var dst = this.input;
-    for (var i = 0; i < dst.length; i++) dst[i] = input[i];
-    var ops = this.ops;
-    for (var k = 0; k < ops.length; k++) {
-      var t0 = this.profile ? Date.now() : 0;
+  /**
+   * Runs one inference. JS: takes an Int8Array and returns a view into the arena; Lua: takes a string of bytes
+   * or a table of int8 values and returns a table. Either is overwritten by the next invoke.
+   */
+  invoke(input: any): any {
+    const n = inputLength(input);
+    if (n !== this.inputCount) fail('INPUT', 'input needs ' + this.inputCount + ' values, got ' + n);
+    copyInput(input, this.arena, this.inputAt, n);
+    const ops = this.ops;
+    for (let k = 0; k < ops.length; k++) {
+      const t0 = this.profile ? clockMs() : 0;
       runOp(ops[k], this.single);
-      if (this.profile) this.layerMs[k] = Date.now() - t0;
+      if (this.profile) this.layerMs[k] = clockMs() - t0;
     }
+    publishOutput(this.arena, this.outputAt, this.outputCount, this.output);
     return this.output;
   }
 }
 
 function runOp(p: PreparedOp, single: boolean): void {
-  var c = p.code;
+  let c = p.code;
   if (c === OpCode_FULLY_CONNECTED) {
     if (p.packed !== null) fullyConnectedPacked(p, single);
     else fullyConnected(p, single);
@@ -121,14 +140,14 @@ function runOp(p: PreparedOp, single: boolean): void {
 }
 
 function readTensor(b: Blob, t: number): TensorInfo {
-  var shape = intVector(b, t, Tensor_shape);
-  var sc = fieldVector(b, t, Tensor_scale, 4);
-  var zp = intVector(b, t, Tensor_zero_point);
+  let shape = intVector(b, t, Tensor_shape);
+  let sc = fieldVector(b, t, Tensor_scale, 4);
+  let zp = intVector(b, t, Tensor_zero_point);
   return {
     shape: shape,
     type: fieldU8(b, t, Tensor_type, 0),
-    scale: sc && sc[1] > 0 ? rdF32(b, sc[0]) : 0,
-    zeroPoint: zp.length ? zp[0] : 0,
+    scale: sc !== null && sc[1] > 0 ? rdF32(b, sc[0]) : 0,
+    zeroPoint: zp.length > 0 ? zp[0] : 0,
     buffer: fieldI32(b, t, Tensor_buffer, Tensor_buffer_default),
     arenaOffset: fieldI32(b, t, Tensor_arena_offset, Tensor_arena_offset_default),
     count: numelOf(shape),
@@ -140,128 +159,130 @@ function readTensor(b: Blob, t: number): TensorInfo {
   };
 }
 
-function load(bytes: Uint8Array): MorselModel {
-  var b: Blob = { bytes: bytes, n: bytes.length };
+function loadModel(blob: any): MorselModel {
+  const bytes = blobInt8(blob);
+  const b: Blob = { bytes: bytes, n: blobLength(blob) };
   if (b.n < 24) fail('TRUNCATED', 'blob of ' + b.n + ' bytes');
-  for (var i = 0; i < 4; i++) {
-    if (bytes[4 + i] !== FILE_IDENTIFIER.charCodeAt(i)) fail('MAGIC', 'not a Morsel blob (identifier)');
+  for (let i = 0; i < 4; i++) {
+    if (rdU8(b, 4 + i) !== FILE_IDENTIFIER.charCodeAt(i)) fail('MAGIC', 'not a Morsel blob (identifier)');
   }
-  var root = deref(b, 0);
-  var version = fieldI32(b, root, Model_version, 0);
+  const root = deref(b, 0);
+  const version = fieldI32(b, root, Model_version, 0);
   if (!(version >= 1 && version <= FORMAT_VERSION)) fail('VERSION', 'blob format ' + version + ', runtime reads 1 to ' + FORMAT_VERSION);
-  var crcAt = fieldPos(b, root, Model_crc32);
+  const crcAt = fieldPos(b, root, Model_crc32);
   if (crcAt < 0) fail('CRC', 'no checksum');
-  var stored = rdU32(b, crcAt);
+  const stored = rdU32(b, crcAt);
   if (crc32Skipping(bytes, b.n, crcAt) !== stored) fail('CRC', 'checksum mismatch: the blob is corrupt');
-  var single = fieldU8(b, root, Model_rounding, 0) === Rounding_SINGLE;
-  var arenaBytes = fieldI32(b, root, Model_arena_bytes, 0);
+  const single = fieldU8(b, root, Model_rounding, 0) === Rounding_SINGLE;
+  const arenaBytes = fieldI32(b, root, Model_arena_bytes, 0);
   if (!(arenaBytes >= 0 && arenaBytes <= 16777216)) fail('ARENA', 'arena of ' + arenaBytes + ' bytes');
-  var arena = new Int8Array(arenaBytes);
+  const arena = newInt8(arenaBytes);
 
-  var bufVec = fieldVector(b, root, Model_buffers, 4);
-  var bufPos: number[] = [];
-  var bufLen: number[] = [];
-  if (bufVec) {
-    for (var bi = 0; bi < bufVec[1]; bi++) {
-      var d = fieldVector(b, tableAt(b, bufVec[0] + 4 * bi), Buffer_data, 1);
-      bufPos.push(d ? d[0] : 0);
-      bufLen.push(d ? d[1] : 0);
+  const bufVec = fieldVector(b, root, Model_buffers, 4);
+  const bufPos: number[] = [];
+  const bufLen: number[] = [];
+  if (bufVec !== null) {
+    for (let bi = 0; bi < bufVec[1]; bi++) {
+      const d = fieldVector(b, tableAt(b, bufVec[0] + 4 * bi), Buffer_data, 1);
+      bufPos.push(d !== null ? d[0] : 0);
+      bufLen.push(d !== null ? d[1] : 0);
     }
   }
-  var tVec = fieldVector(b, root, Model_tensors, 4);
-  if (!tVec || tVec[1] === 0) fail('TENSORS', 'no tensors');
-  var infos: TensorInfo[] = [];
-  var i8: Int8Array[] = [];
-  var i32: Int32Array[] = [];
-  for (var ti = 0; ti < tVec[1]; ti++) {
-    var info = readTensor(b, tableAt(b, tVec[0] + 4 * ti));
-    var size = info.count * (info.type === TensorType_INT32 ? 4 : 1);
-    var v8 = EMPTY_I8;
-    var v32 = EMPTY_I32;
+  const tVec = fieldVector(b, root, Model_tensors, 4);
+  if (tVec === null || tVec[1] === 0) fail('TENSORS', 'no tensors');
+  const infos: TensorInfo[] = [];
+  const data: TensorData[] = [];
+  for (let ti = 0; ti < tVec![1]; ti++) {
+    const info = readTensor(b, tableAt(b, tVec![0] + 4 * ti));
+    const size = info.count * (info.type === TensorType_INT32 ? 4 : 1);
+    let d: TensorData;
     if (info.buffer >= 0) {
       if (info.buffer >= bufPos.length) fail('BUFFER', 'tensor ' + ti + ' refers to a missing buffer');
-      if (isPackedTensor(info)) info.packed = packedWeights(bytes, bufPos[info.buffer], bufLen[info.buffer], info, ti);
+      const at = bufPos[info.buffer];
+      if (isPackedTensor(info)) info.packed = packedWeights(bytes, at, bufLen[info.buffer], info, ti);
       else if (bufLen[info.buffer] !== size) fail('BUFFER', 'tensor ' + ti + ' data does not match its shape');
-      var at = bytes.byteOffset + bufPos[info.buffer];
-      if (info.packed !== null) v8 = EMPTY_I8;
-      else if (info.type === TensorType_INT32) {
-        if (at % 4 === 0) v32 = new Int32Array(bytes.buffer, at, info.count);
-        else {
-          v32 = new Int32Array(info.count);
-          for (var q = 0; q < info.count; q++) v32[q] = rdI32(b, bufPos[info.buffer] + 4 * q);
-        }
-      } else v8 = new Int8Array(bytes.buffer, at, info.count);
+      d = { data: bytes, at: at, words: info.type === TensorType_INT32 && info.packed === null ? int32Span(bytes, at, info.count) : arena };
     } else {
       if (info.type !== TensorType_INT8 || isPackedTensor(info)) fail('TYPE', 'activation ' + ti + ' is not plain int8');
       if (!(info.arenaOffset >= 0 && info.arenaOffset + size <= arenaBytes)) fail('ARENA', 'tensor ' + ti + ' lies outside the arena');
-      v8 = new Int8Array(arena.buffer, info.arenaOffset, info.count);
+      d = { data: arena, at: info.arenaOffset, words: arena };
     }
     infos.push(info);
-    i8.push(v8);
-    i32.push(v32);
+    data.push(d);
   }
-  var nT = infos.length;
-  var tensorIndex = function (v: number): number {
+  const nT = infos.length;
+  const tensorIndex = function (v: number): number {
     if (!(v >= 0 && v < nT)) fail('INDEX', 'tensor index ' + v);
     return v;
   };
-  var ins = intVector(b, root, Model_inputs);
-  var outs = intVector(b, root, Model_outputs);
+  const ins = intVector(b, root, Model_inputs);
+  const outs = intVector(b, root, Model_outputs);
   if (ins.length !== 1 || outs.length !== 1) fail('IO', 'one input and one output expected');
-  var inT = tensorIndex(ins[0]);
-  var outT = tensorIndex(outs[0]);
+  const inT = tensorIndex(ins[0]);
+  const outT = tensorIndex(outs[0]);
   if (infos[inT].buffer >= 0 || infos[outT].buffer >= 0) fail('IO', 'inputs and outputs must be activations');
 
-  var opVec = fieldVector(b, root, Model_operators, 4);
-  var ops: PreparedOp[] = [];
-  var nOps = opVec ? opVec[1] : 0;
-  for (var oi = 0; oi < nOps; oi++) {
-    var ot = tableAt(b, opVec![0] + 4 * oi);
-    var code = fieldU8(b, ot, Operator_opcode, 0);
-    var oin = intVector(b, ot, Operator_inputs);
-    var oout = intVector(b, ot, Operator_outputs);
+  const dot = nativeDotKind();
+  const opVec = fieldVector(b, root, Model_operators, 4);
+  const ops: PreparedOp[] = [];
+  const nOps = opVec !== null ? opVec[1] : 0;
+  for (let oi = 0; oi < nOps; oi++) {
+    const ot = tableAt(b, opVec![0] + 4 * oi);
+    const code = fieldU8(b, ot, Operator_opcode, 0);
+    const oin = intVector(b, ot, Operator_inputs);
+    const oout = intVector(b, ot, Operator_outputs);
     if (oin.length < 1 || oout.length !== 1) fail('OP', 'op ' + oi + ' has bad inputs/outputs');
-    for (var pi = 0; pi < oin.length; pi++) {
+    for (let pi = 0; pi < oin.length; pi++) {
       if (infos[tensorIndex(oin[pi])].packed !== null && !(pi === 1 && (code === OpCode_FULLY_CONNECTED || code === OpCode_CONV_2D))) fail('WEIGHTS', 'op ' + oi + ' reads packed tensor ' + oin[pi] + ' (only FULLY_CONNECTED / CONV_2D weights may be packed)');
     }
-    var p = newOp(code);
-    var xi = tensorIndex(oin[0]);
-    var yi = tensorIndex(oout[0]);
+    const p = newOp(code, arena);
+    const xi = tensorIndex(oin[0]);
+    const yi = tensorIndex(oout[0]);
     if (infos[yi].buffer >= 0 || infos[xi].type !== TensorType_INT8) fail('OP', 'op ' + oi + ' input/output types');
-    p.x = i8[xi];
-    p.y = i8[yi];
+    p.x = data[xi].data;
+    p.xOff = data[xi].at;
+    p.y = data[yi].data;
+    p.yOff = data[yi].at;
     p.count = infos[yi].count;
-    var optType = fieldU8(b, ot, Operator_options_type, 0);
-    var optPos = fieldPos(b, ot, Operator_options);
-    var opt = optPos < 0 ? -1 : deref(b, optPos);
-    prepareOp(b, p, code, oi, optType, opt, oin, infos, i8, i32, xi, yi, tensorIndex);
+    const optType = fieldU8(b, ot, Operator_options_type, 0);
+    const optPos = fieldPos(b, ot, Operator_options);
+    const opt = optPos < 0 ? -1 : deref(b, optPos);
+    prepareOp(b, p, code, oi, optType, opt, oin, infos, data, xi, yi, tensorIndex, dot);
     ops.push(p);
   }
-  return new MorselModel(ops, i8[inT], i8[outT], infos[inT], infos[outT], arenaBytes, single);
+  return new MorselModel(ops, arena, infos[inT], infos[outT], arenaBytes, single);
+}
+
+/** Routes an op's inner dot products through the native one; E.convolve takes arrays, so it gets row views. */
+function useNativeDot(p: PreparedOp, dot: number, wRowLength: number, wRows: number, xRowLength: number, xRows: number): void {
+  p.dot = dot;
+  if (dot !== DOT_CONVOLVE) return;
+  p.wRows = rowViews(p.w, p.wOff, wRowLength, wRows);
+  p.xRows = rowViews(p.x, p.xOff, xRowLength, xRows);
 }
 
 function needOptions(oi: number, optType: number, want: number, opt: number): void {
   if (optType !== want || opt < 0) fail('OPTIONS', 'op ' + oi + ' has the wrong options table');
 }
 
-/** An int vector field as an Int32Array: a view into the blob when 4-byte aligned (no heap), else a copy. */
-function int32Field(b: Blob, t: number, vtOff: number): Int32Array {
-  var v = fieldVector(b, t, vtOff, 4);
-  if (!v) return EMPTY_I32;
-  var at = b.bytes.byteOffset + v[0];
-  if (at % 4 === 0) return new Int32Array(b.bytes.buffer, at, v[1]);
-  var copy = new Int32Array(v[1]);
-  for (var i = 0; i < v[1]; i++) copy[i] = rdI32(b, v[0] + 4 * i);
-  return copy;
-}
-
+/** Reads an op's multipliers and shifts (one, or one per channel) in place from the blob. */
 function requant(b: Blob, p: PreparedOp, opt: number, multOff: number, shiftOff: number, channels: number, oi: number): void {
-  p.mult = int32Field(b, opt, multOff);
-  p.shift = int32Field(b, opt, shiftOff);
-  if (p.mult.length !== p.shift.length || (p.mult.length !== 1 && p.mult.length !== channels)) fail('OPTIONS', 'op ' + oi + ' multipliers');
-  for (var i = 0; i < p.shift.length; i++) {
+  const mv = fieldVector(b, opt, multOff, 4), sv = fieldVector(b, opt, shiftOff, 4);
+  const n = mv !== null ? mv[1] : 0;
+  if (mv === null || sv === null || sv[1] !== n || (n !== 1 && n !== channels)) fail('OPTIONS', 'op ' + oi + ' multipliers');
+  p.mult = int32Span(b.bytes, mv![0], n);
+  p.shift = int32Span(b.bytes, sv![0], n);
+  p.perChannel = n > 1;
+  for (let i = 0; i < n; i++) {
     if (!(p.shift[i] >= -31 && p.shift[i] <= 30) || !(p.mult[i] >= 0)) fail('OPTIONS', 'op ' + oi + ' shift/multiplier out of range');
   }
+}
+
+/** A Buf of int32 values, for multipliers and shifts that are scalar option fields rather than a vector. */
+function int32s(values: number[]): Buf {
+  const out = newInt32(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = values[i];
+  return out;
 }
 
 function clampBounds(p: PreparedOp, lo: number, hi: number, oi: number): void {
@@ -271,26 +292,28 @@ function clampBounds(p: PreparedOp, lo: number, hi: number, oi: number): void {
 }
 
 function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: number, opt: number, oin: number[], infos: TensorInfo[],
-  i8: Int8Array[], i32: Int32Array[], xi: number, yi: number, tensorIndex: (v: number) => number): void {
-  var xs = infos[xi].shape, ys = infos[yi].shape;
+  data: TensorData[], xi: number, yi: number, tensorIndex: (v: number) => number, dot: number): void {
+  let xs = infos[xi].shape, ys = infos[yi].shape;
   if (code === OpCode_FULLY_CONNECTED || code === OpCode_CONV_2D || code === OpCode_DEPTHWISE_CONV_2D) {
     if (oin.length !== 3) fail('OP', 'op ' + oi + ' needs input, weights and bias');
-    var wi = tensorIndex(oin[1]), bi = tensorIndex(oin[2]);
+    let wi = tensorIndex(oin[1]), bi = tensorIndex(oin[2]);
     if (infos[wi].buffer < 0 || infos[wi].type !== TensorType_INT8 || infos[bi].buffer < 0 || infos[bi].type !== TensorType_INT32) fail('OP', 'op ' + oi + ' weights/bias types');
-    var ws = infos[wi].shape;
-    p.w = i8[wi];
+    let ws = infos[wi].shape;
+    p.w = data[wi].data;
+    p.wOff = data[wi].at;
     p.packed = infos[wi].packed;
-    p.bias = i32[bi];
+    p.bias = data[bi].words;
     if (code === OpCode_FULLY_CONNECTED) {
       needOptions(oi, optType, Options_FullyConnectedOptions, opt);
       if (ws.length !== 2) fail('SHAPE', 'op ' + oi + ' weights must be 2-D');
       p.outs = ws[0];
       p.depth = ws[1];
       p.batches = infos[xi].count / p.depth;
-      if (p.batches !== Math.floor(p.batches) || p.bias.length !== p.outs || infos[yi].count !== p.batches * p.outs) fail('SHAPE', 'op ' + oi + ' fully-connected shapes');
+      if (p.batches !== Math.floor(p.batches) || infos[bi].count !== p.outs || infos[yi].count !== p.batches * p.outs) fail('SHAPE', 'op ' + oi + ' fully-connected shapes');
       p.outZp = fieldI32(b, opt, FullyConnectedOptions_output_zero_point, 0);
       clampBounds(p, fieldI32(b, opt, FullyConnectedOptions_activation_min, -128), fieldI32(b, opt, FullyConnectedOptions_activation_max, 127), oi);
       requant(b, p, opt, FullyConnectedOptions_output_multiplier, FullyConnectedOptions_output_shift, p.outs, oi);
+      if (dot !== DOT_NONE && p.packed === null) useNativeDot(p, dot, p.depth, p.outs, p.depth, p.batches);
       return;
     }
     needOptions(oi, optType, Options_Conv2DOptions, opt);
@@ -298,8 +321,8 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     p.inH = xs[1]; p.inW = xs[2]; p.inC = xs[3]; p.outH = ys[1]; p.outW = ys[2]; p.outC = ys[3]; p.kH = ws[1]; p.kW = ws[2];
     p.depthwise = code === OpCode_DEPTHWISE_CONV_2D;
     p.depthMultiplier = fieldI32(b, opt, Conv2DOptions_depth_multiplier, 1);
-    var wOk = p.depthwise ? ws[0] === 1 && ws[3] === p.outC && p.depthMultiplier >= 1 && p.inC * p.depthMultiplier === p.outC : ws[0] === p.outC && ws[3] === p.inC;
-    if (!wOk || p.bias.length !== p.outC) fail('SHAPE', 'op ' + oi + ' conv weight shape');
+    let wOk = p.depthwise ? ws[0] === 1 && ws[3] === p.outC && p.depthMultiplier >= 1 && p.inC * p.depthMultiplier === p.outC : ws[0] === p.outC && ws[3] === p.inC;
+    if (!wOk || infos[bi].count !== p.outC) fail('SHAPE', 'op ' + oi + ' conv weight shape');
     p.strideH = fieldI32(b, opt, Conv2DOptions_stride_h, 1); p.strideW = fieldI32(b, opt, Conv2DOptions_stride_w, 1);
     p.dilH = fieldI32(b, opt, Conv2DOptions_dilation_h, 1); p.dilW = fieldI32(b, opt, Conv2DOptions_dilation_w, 1);
     p.padTop = fieldI32(b, opt, Conv2DOptions_pad_top, 0); p.padLeft = fieldI32(b, opt, Conv2DOptions_pad_left, 0);
@@ -309,6 +332,8 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     if (!(p.inZp >= -128 && p.inZp <= 127)) fail('OPTIONS', 'op ' + oi + ' input zero point');
     clampBounds(p, fieldI32(b, opt, Conv2DOptions_activation_min, -128), fieldI32(b, opt, Conv2DOptions_activation_max, 127), oi);
     requant(b, p, opt, Conv2DOptions_output_multiplier, Conv2DOptions_output_shift, p.outC, oi);
+    // The native paths take a kernel row as one run of kW·inC taps, contiguous only without column dilation.
+    if (dot !== DOT_NONE && p.packed === null && !p.depthwise && p.dilW === 1) useNativeDot(p, dot, p.kW * p.inC, p.outC * p.kH, p.inW * p.inC, p.inH);
     return;
   }
   if (code === OpCode_MAX_POOL_2D || code === OpCode_AVERAGE_POOL_2D) {
@@ -324,21 +349,21 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
   }
   if (code === OpCode_ADD || code === OpCode_SUB) {
     needOptions(oi, optType, Options_ArithmeticOptions, opt);
-    prepareBinaryOperands(p, oi, oin, infos, i8, tensorIndex, yi);
+    prepareBinaryOperands(p, oi, oin, infos, data, tensorIndex, yi);
     p.inZp = fieldI32(b, opt, ArithmeticOptions_input1_offset, 0);
     p.inZp2 = fieldI32(b, opt, ArithmeticOptions_input2_offset, 0);
     p.outZp = fieldI32(b, opt, ArithmeticOptions_output_offset, 0);
     p.leftShift = fieldI32(b, opt, ArithmeticOptions_left_shift, 0);
-    p.mult = [fieldI32(b, opt, ArithmeticOptions_input1_multiplier, 0), fieldI32(b, opt, ArithmeticOptions_input2_multiplier, 0), fieldI32(b, opt, ArithmeticOptions_output_multiplier, 0)];
-    p.shift = [fieldI32(b, opt, ArithmeticOptions_input1_shift, 0), fieldI32(b, opt, ArithmeticOptions_input2_shift, 0), fieldI32(b, opt, ArithmeticOptions_output_shift, 0)];
+    p.mult = int32s([fieldI32(b, opt, ArithmeticOptions_input1_multiplier, 0), fieldI32(b, opt, ArithmeticOptions_input2_multiplier, 0), fieldI32(b, opt, ArithmeticOptions_output_multiplier, 0)]);
+    p.shift = int32s([fieldI32(b, opt, ArithmeticOptions_input1_shift, 0), fieldI32(b, opt, ArithmeticOptions_input2_shift, 0), fieldI32(b, opt, ArithmeticOptions_output_shift, 0)]);
     if (!(p.leftShift >= 0 && p.leftShift <= 20 && p.inZp >= -127 && p.inZp <= 128 && p.inZp2 >= -127 && p.inZp2 <= 128)) fail('OPTIONS', 'op ' + oi + ' offsets');
-    for (var k = 0; k < 3; k++) if (!(p.shift[k] >= -31 && p.shift[k] <= 0 && p.mult[k] >= 0)) fail('OPTIONS', 'op ' + oi + ' multipliers');
+    for (let k = 0; k < 3; k++) if (!(p.shift[k] >= -31 && p.shift[k] <= 0 && p.mult[k] >= 0)) fail('OPTIONS', 'op ' + oi + ' multipliers');
     clampBounds(p, fieldI32(b, opt, ArithmeticOptions_activation_min, -128), fieldI32(b, opt, ArithmeticOptions_activation_max, 127), oi);
     return;
   }
   if (code === OpCode_MUL) {
     needOptions(oi, optType, Options_MulOptions, opt);
-    prepareBinaryOperands(p, oi, oin, infos, i8, tensorIndex, yi);
+    prepareBinaryOperands(p, oi, oin, infos, data, tensorIndex, yi);
     prepareMul(b, p, opt, oi);
     return;
   }
@@ -349,7 +374,7 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
   }
   if (code === OpCode_CONCATENATION) {
     needOptions(oi, optType, Options_ConcatenationOptions, opt);
-    prepareConcatenation(b, p, opt, oi, oin, infos, i8, tensorIndex, yi);
+    prepareConcatenation(b, p, opt, oi, oin, infos, data, tensorIndex, yi);
     return;
   }
   if (code === OpCode_PAD) {
@@ -364,8 +389,8 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     p.depth = xs[1] * xs[2];
     p.inZp = fieldI32(b, opt, MeanOptions_input_zero_point, 0);
     p.outZp = fieldI32(b, opt, MeanOptions_output_zero_point, 0);
-    p.mult = [fieldI32(b, opt, MeanOptions_multiplier, 0)];
-    p.shift = [fieldI32(b, opt, MeanOptions_shift, 0)];
+    p.mult = int32s([fieldI32(b, opt, MeanOptions_multiplier, 0)]);
+    p.shift = int32s([fieldI32(b, opt, MeanOptions_shift, 0)]);
     if (!(p.shift[0] >= -31 && p.shift[0] <= 30 && p.mult[0] >= 0 && p.inZp >= -128 && p.inZp <= 127)) fail('OPTIONS', 'op ' + oi + ' mean parameters');
     return;
   }
@@ -375,10 +400,10 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
   }
   if (code === OpCode_LOGISTIC || code === OpCode_TANH || code === OpCode_QUANTIZE || code === OpCode_LEAKY_RELU) {
     needOptions(oi, optType, Options_LutOptions, opt);
-    var tv = fieldVector(b, opt, LutOptions_table, 1);
-    if (!tv || tv[1] !== 256 || infos[xi].count !== infos[yi].count) fail('OPTIONS', 'op ' + oi + ' lookup table');
-    for (var i = 0; i < 256; i++) {
-      var u = rdU8(b, tv![0] + i);
+    let tv = fieldVector(b, opt, LutOptions_table, 1);
+    if (tv === null || tv[1] !== 256 || infos[xi].count !== infos[yi].count) fail('OPTIONS', 'op ' + oi + ' lookup table');
+    for (let i = 0; i < 256; i++) {
+      let u = rdU8(b, tv![0] + i);
       p.table.push(u >= 128 ? u - 256 : u);
     }
     return;
@@ -386,4 +411,4 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
   fail('OPCODE', 'op ' + oi + ' has opcode ' + code + ', which this runtime does not implement');
 }
 
-var Morsel = { load: load, version: FORMAT_VERSION };
+const Morsel = { load: loadModel, version: FORMAT_VERSION };

@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { decodeModel } from '../host/blob/decode';
 import { ENGINES, evaluateInEngine, quickjsHeapForModel } from '../host/engines';
+import { isLuaEngine, luaBytes } from '../host/engines/lua';
 import { totalMacs } from '../host/ir/macs';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -32,6 +33,33 @@ var __res = 'MORSEL_RESULT ' + JSON.stringify({ loopMs: __loopMs, modelMs: __mod
 `;
 }
 
+/** The same measurement for the Lua engines (the reference loop as plain Lua, tables indexed from 0). */
+function luaBenchScript(blob: Uint8Array, inputSize: number): string {
+  return `
+local m = Morsel.load(${luaBytes(blob)})
+local x = {}
+for i = 1, ${inputSize} do x[i] = ((i - 1) * 37) % 256 - 128 end
+local a, w, acc = {}, {}, {}
+for i = 0, 255 do a[i] = 0 end
+for i = 0, 256 * 64 - 1 do w[i] = (i * 13) % 255 - 127 end
+local function loop()
+  for o = 0, 63 do
+    local s, wb = 0, o * 256
+    for k = 0, 255 do s = s + a[k] * w[wb + k] end
+    acc[o] = s
+  end
+end
+local function time(f, minMs)
+  local n, t0, t = 0, os.clock(), 0
+  repeat f(); n = n + 1; t = (os.clock() - t0) * 1000 until t >= minMs
+  return t / n
+end
+local loopMs = time(loop, 300)
+local modelMs = time(function() m:invoke(x) end, 600)
+print(string.format('MORSEL_RESULT {"loopMs":%.6f,"modelMs":%.6f}', loopMs, modelMs))
+`;
+}
+
 async function main() {
   const rows = [];
   for (const name of ['fashion_mlp', 'fashion_cnn']) {
@@ -40,7 +68,7 @@ async function main() {
     const macs = totalMacs(model);
     const inputSize = model.tensors[model.inputs[0]].shape.reduce((a, b) => a * b, 1);
     for (const engine of ENGINES) {
-      const text = await evaluateInEngine(engine, benchScript(blob, inputSize, 1), {});
+      const text = await evaluateInEngine(engine, isLuaEngine(engine) ? luaBenchScript(blob, inputSize) : benchScript(blob, inputSize, 1), {});
       const r = JSON.parse(text.split('\n').find((l) => l.startsWith('MORSEL_RESULT '))!.slice(14));
       const macsPerS = macs / (r.modelMs / 1000);
       const loopPerS = (256 * 64) / (r.loopMs / 1000);

@@ -1,32 +1,160 @@
-// Builds the device runtime: tsc (target ES5, device/tsconfig.json) into one script, wrapped so that it
-// defines a global `Morsel`, minified by esbuild; plus the same code as an Espruino module.
-//   dist/device/morsel.es5.js       one minified ES5 file, global Morsel
-//   dist/device/morsel.espruino.js  Espruino module: require("morsel").load(bytes)
+// Builds the device runtime from the one source tree in device/ (file list and order: device/tsconfig.json):
+//   dist/device/morsel.es5.js       tsc (target ES5) into one script, wrapped to define a global `Morsel`,
+//                                   minified by esbuild; platform/js.ts supplies typed arrays
+//   dist/device/morsel.espruino.js  the same code as an Espruino module: require("morsel").load(bytes)
+//   dist/device/morsel.lua          typescript-to-lua (Lua 5.1 output, which 5.3 and LuaJIT also run), with
+//                                   platform/lua.lua in place of platform/js.ts; `return`s the Morsel table
 
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { transformSync } from 'esbuild';
+import * as ts from 'typescript';
+import * as tstl from 'typescript-to-lua';
 
 const ROOT = path.join(__dirname, '..', '..');
+const DEVICE = path.join(ROOT, 'device');
 const OUT = path.join(ROOT, 'dist', 'device');
+export const ES5_LIMIT = 24 * 1024;
+export const LUA_LIMIT = 48 * 1024;
 
-export function buildDevice(): { es5: string; bytes: number } {
-  execFileSync(process.execPath, [path.join(__dirname, "check-device-subset.js")], { stdio: "inherit" });
+export interface DeviceBuild { es5: string; es5Bytes: number; lua: string; luaBytes: number }
+
+export function buildDevice(): DeviceBuild {
+  execFileSync(process.execPath, [path.join(__dirname, 'check-device-subset.js')], { stdio: 'inherit' });
+  fs.mkdirSync(OUT, { recursive: true });
   const tmp = path.join(OUT, 'morsel.es5.tmp.js');
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'device', 'tsconfig.json')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(DEVICE, 'tsconfig.json')], { stdio: 'inherit' });
   const code = fs.readFileSync(tmp, 'utf8');
   fs.rmSync(tmp);
   const wrapped = `(function (global) {\n${code}\nglobal.Morsel = Morsel;\n})(typeof globalThis !== "undefined" ? globalThis : this);\n`;
-  const min = transformSync(wrapped, { minify: true, target: 'es5', legalComments: 'none' }).code;
-  fs.mkdirSync(OUT, { recursive: true });
+  const mangleProps = internalProperties();
+  const min = transformSync(wrapped, { minify: true, target: 'es5', legalComments: 'none', mangleProps }).code;
   const es5 = path.join(OUT, 'morsel.es5.js');
   fs.writeFileSync(es5, min);
-  fs.writeFileSync(path.join(OUT, 'morsel.espruino.js'), transformSync(`(function(){${code}\nexports.load=Morsel.load;exports.version=Morsel.version;})();`, { minify: true, target: 'es5' }).code);
-  return { es5, bytes: Buffer.byteLength(min) };
+  fs.writeFileSync(path.join(OUT, 'morsel.espruino.js'), transformSync(`(function(){${code}\nexports.load=Morsel.load;exports.version=Morsel.version;})();`, { minify: true, target: 'es5', mangleProps }).code);
+  const luaCode = buildLua();
+  const lua = path.join(OUT, 'morsel.lua');
+  fs.writeFileSync(lua, luaCode);
+  return { es5, es5Bytes: Buffer.byteLength(min), lua, luaBytes: Buffer.byteLength(luaCode) };
+}
+
+/**
+ * The property names esbuild may shorten: members of the runtime's own interfaces (PreparedOp, TensorInfo, ...)
+ * and the private members of its classes, minus any name the sources also read off something else (a typed
+ * array's `buffer`, ...). Public API names (load, invoke, inputShape, ...) are never among them.
+ */
+function internalProperties(): RegExp {
+  const files = deviceFiles().map((f) => path.join(DEVICE, f));
+  const program = ts.createProgram(files, { target: ts.ScriptTarget.ES5, lib: ['lib.es5.d.ts'], types: [], noEmit: true, ignoreDeprecations: '6.0' });
+  const checker = program.getTypeChecker();
+  const internal = new Set<string>();
+  const accessed = new Set<string>();
+  for (const sf of program.getSourceFiles().filter((f) => files.includes(path.normalize(f.fileName)))) {
+    const visit = (node: ts.Node) => {
+      if (ts.isInterfaceDeclaration(node)) node.members.forEach((m) => m.name && ts.isIdentifier(m.name) && internal.add(m.name.text));
+      if (ts.isPropertyDeclaration(node) && node.modifiers?.some((m) => m.kind === ts.SyntaxKind.PrivateKeyword) && ts.isIdentifier(node.name)) internal.add(node.name.text);
+      if (ts.isPropertyAccessExpression(node)) {
+        // A property read off a value whose type is not one of the runtime's own declarations (lib types, any).
+        const decl = checker.getSymbolAtLocation(node.name)?.declarations?.[0];
+        if (!decl || files.indexOf(path.normalize(decl.getSourceFile().fileName)) < 0 || decl.getSourceFile().fileName.endsWith('.d.ts')) accessed.add(node.name.text);
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(sf);
+  }
+  const names = [...internal].filter((n) => !accessed.has(n));
+  return new RegExp(`^(${names.join('|')})$`);
+}
+
+/** The device sources in build order, as listed in device/tsconfig.json. */
+function deviceFiles(): string[] {
+  return JSON.parse(fs.readFileSync(path.join(DEVICE, 'tsconfig.json'), 'utf8')).files;
+}
+
+/**
+ * Transpiles the device sources to one Lua chunk. They are concatenated into one virtual file so that the few
+ * lualib helpers typescript-to-lua needs are inlined once; any diagnostic (error or warning, e.g. a truthiness
+ * test that Lua would read differently) fails the build, reported at its original file and line.
+ */
+function buildLua(): string {
+  const sources = deviceFiles().filter((f) => f !== 'platform/js.ts' && !f.endsWith('.d.ts'));
+  const starts: { file: string; line: number }[] = [];
+  let line = 0;
+  const parts = sources.map((f) => {
+    const text = fs.readFileSync(path.join(DEVICE, f), 'utf8').replace(/\n?$/, '\n');
+    starts.push({ file: f, line });
+    line += text.split('\n').length - 1;
+    return text;
+  });
+  const result = tstl.transpileVirtualProject(
+    { 'morsel.ts': parts.join(''), 'api.d.ts': fs.readFileSync(path.join(DEVICE, 'platform', 'api.d.ts'), 'utf8') },
+    {
+      target: ts.ScriptTarget.ES5, lib: ['lib.es5.d.ts'], types: [], strict: true, removeComments: true, ignoreDeprecations: '6.0',
+      luaTarget: tstl.LuaTarget.Lua51, noImplicitSelf: true, luaLibImport: tstl.LuaLibImportKind.Inline, noHeader: true,
+    },
+  );
+  if (result.diagnostics.length) {
+    const where = (d: ts.Diagnostic) => {
+      if (!d.file || d.start === undefined) return 'device';
+      const l = d.file.getLineAndCharacterOfPosition(d.start).line;
+      if (d.file.fileName !== 'morsel.ts') return `${d.file.fileName}:${l + 1}`;
+      const s = starts.filter((x) => x.line <= l).pop()!;
+      return `device/${s.file}:${l - s.line + 1}`;
+    };
+    throw new Error(`typescript-to-lua:\n${result.diagnostics.map((d) => `${where(d)}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`).join('\n')}`);
+  }
+  const platform = fs.readFileSync(path.join(DEVICE, 'platform', 'lua.lua'), 'utf8');
+  const code = inlineConstants(`${platform}\n${result.transpiledFiles.find((f) => f.outPath.endsWith('morsel.lua'))!.lua!}`, parts.join(''));
+  const chunk = [
+    '-- Morsel device runtime for Lua 5.1, 5.3 and LuaJIT (NodeMCU), built by tools/build-device.ts from device/.',
+    '-- local Morsel = dofile("morsel.lua"); local model = Morsel.load(blobString); local y = model:invoke(x)',
+    // The runtime's globals live in a private environment (5.2+: _ENV; 5.1/LuaJIT: setfenv), so loading it
+    // leaves the caller's globals alone; the standard libraries it uses in hot paths are upvalues.
+    'local math, string, type, tostring, error, setmetatable = math, string, type, tostring, error, setmetatable',
+    'local _ENV = setmetatable({}, { __index = _G })',
+    'if setfenv then setfenv(1, _ENV) end',
+    code,
+    'return Morsel',
+  ].join('\n');
+  return compactLua(chunk);
+}
+
+/**
+ * Replaces each top-level integer constant (capitalised, never shadowed) of the sources (`const OpCode_ADD = 5;`: the generated layout, the
+ * DOT_* kinds) by its value in the Lua and drops its definition. Lua has no constants, and each would otherwise
+ * be a table lookup in the runtime's environment on every use, as well as bytes.
+ */
+function inlineConstants(lua: string, tsSource: string): string {
+  const values = new Map<string, string>();
+  for (const m of tsSource.matchAll(/^const ([A-Z][A-Za-z0-9_]*) = (-?\d+);$/gm)) values.set(m[1], m[2].startsWith('-') ? `(${m[2]})` : m[2]);
+  const lines = lua.split('\n').filter((l) => {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*) = (-?\d+)$/.exec(l);
+    return !(m && values.has(m[1]));
+  });
+  // Outside string literals only (a message could mention a name).
+  const pieces = lines.join('\n').split(/("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')/);
+  const names = new RegExp(`\\b(${[...values.keys()].join('|')})\\b`, 'g');
+  return pieces.map((piece, i) => (i % 2 === 1 ? piece : piece.replace(names, (n) => values.get(n)!))).join('');
+}
+
+/**
+ * Drops indentation, blank lines, whole-line comments and the spaces next to punctuation (outside string
+ * literals; never next to '-' or '.', where '--' would start a comment and '1..' misread a number). The
+ * runtime's Lua has no long strings or long comments, which this would not handle.
+ */
+function compactLua(src: string): string {
+  if (/\[\[|\[=+\[/.test(src)) throw new Error('compactLua: long brackets in the Lua output; extend the compactor');
+  const keep = src.split('\n').map((l) => l.trim()).filter((l, i) => l !== '' && (i < 2 || !l.startsWith('--')));
+  const squeeze = (code: string) => code.replace(/ *([=+*\/%<>(){}\[\],;~#^:]) */g, '$1');
+  return keep.map((l, i) => (i < 2 ? l : l.split(/("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')/).map((piece, k) => (k % 2 ? piece : squeeze(piece))).join(''))).join('\n') + '\n';
 }
 
 if (require.main === module) {
-  const { es5, bytes } = buildDevice();
-  console.log(`${path.relative(process.cwd(), es5)}: ${bytes.toLocaleString('en-US')} bytes minified (target ≤ 24,576)`);
+  const b = buildDevice();
+  const report = (file: string, bytes: number, limit: number, what: string) =>
+    console.log(`${path.relative(process.cwd(), file)}: ${bytes.toLocaleString('en-US')} bytes ${what} (target ≤ ${limit.toLocaleString('en-US')})`);
+  report(b.es5, b.es5Bytes, ES5_LIMIT, 'minified');
+  report(b.lua, b.luaBytes, LUA_LIMIT, 'compacted');
+  if (b.es5Bytes > ES5_LIMIT || b.luaBytes > LUA_LIMIT) console.warn('build:device: a bundle exceeds its size budget (test/engines.test.ts fails on it)');
 }

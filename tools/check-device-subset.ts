@@ -1,5 +1,6 @@
 // Enforces the device subset on device/**/*.ts: what the embedded engines (Espruino, JerryScript, Duktape,
-// Lua via typescript-to-lua) cannot be trusted with is a build error, not a review comment.
+// Lua via typescript-to-lua) cannot be trusted with is a build error, not a review comment. typescript-to-lua
+// itself fails the Lua build on anything it would translate with different semantics (tools/build-device.ts).
 
 import * as fs from 'fs';
 import * as path from 'path';
@@ -15,8 +16,12 @@ const BITWISE = new Set([
 const FORBIDDEN_NAMES = new Set(['Map', 'Set', 'WeakMap', 'Symbol', 'BigInt', 'Promise', 'Proxy', 'Reflect']);
 const FORBIDDEN_MATH = new Set(['imul', 'clz32', 'fround', 'trunc', 'sign', 'log2', 'hypot']);
 
+/** Whether a device source is also compiled to Lua: everything but the serial agent (device/agent/). */
+export const sharedWithLuaBuild = (file: string): boolean => !file.split(path.sep).join('/').includes('device/agent/');
+
 export function checkSource(file: string, text: string): string[] {
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES5, true);
+  const sharedWithLua = sharedWithLuaBuild(file);
   const problems: string[] = [];
   const report = (node: ts.Node, what: string) => {
     const { line, character } = sf.getLineAndCharacterOfPosition(node.getStart(sf));
@@ -25,7 +30,9 @@ export function checkSource(file: string, text: string): string[] {
   const visit = (node: ts.Node, inLoop: boolean) => {
     if (ts.isBinaryExpression(node) && BITWISE.has(node.operatorToken.kind)) report(node, `operator '${node.operatorToken.getText(sf)}' (no bitwise or ** on device: Lua 5.1)`);
     if (ts.isPrefixUnaryExpression(node) && node.operator === ts.SyntaxKind.TildeToken) report(node, "operator '~'");
-    if (ts.isVariableDeclarationList(node) && node.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const)) report(node, "'let'/'const' (Espruino shares one binding per loop): use var");
+    // typescript-to-lua rejects `var`; tsc lowers let/const to var for the ES5 engines (Espruino would share one
+    // `let` binding per loop, but it never sees one). The agent is ES5-only and keeps its `var`s.
+    if (sharedWithLua && ts.isVariableDeclarationList(node) && !(node.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const))) report(node, "'var' (typescript-to-lua rejects it): use let/const");
     if (ts.isArrowFunction(node)) report(node, 'arrow function');
     if (ts.isForOfStatement(node)) report(node, 'for-of');
     if (ts.isSpreadElement(node) || ts.isSpreadAssignment(node)) report(node, 'spread');

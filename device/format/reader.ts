@@ -2,76 +2,77 @@
 // generated layout.ts. Every failure throws an Error whose message starts with a stable MRSL_E_* code.
 
 function fail(code: string, detail: string): never {
-  throw new Error('MRSL_E_' + code + ': ' + detail);
+  return raise('MRSL_E_' + code + ': ' + detail);
 }
 
-interface Blob { bytes: Uint8Array; n: number }
+/** The blob as int8 values (platform blobInt8) and its length. */
+interface Blob { bytes: Buf; n: number }
 
 function rdU8(b: Blob, p: number): number {
   if (!(p >= 0 && p + 1 <= b.n)) fail('BOUNDS', 'byte at ' + p);
-  return b.bytes[p];
+  const v = b.bytes[p];
+  return v < 0 ? v + 256 : v;
 }
 function rdU16(b: Blob, p: number): number {
   if (!(p >= 0 && p + 2 <= b.n)) fail('BOUNDS', 'u16 at ' + p);
-  return b.bytes[p] + b.bytes[p + 1] * 256;
+  return rdU8(b, p) + rdU8(b, p + 1) * 256;
 }
 function rdU32(b: Blob, p: number): number {
   if (!(p >= 0 && p + 4 <= b.n)) fail('BOUNDS', 'u32 at ' + p);
-  var by = b.bytes;
-  return by[p] + by[p + 1] * 256 + by[p + 2] * 65536 + by[p + 3] * 16777216;
+  return rdU8(b, p) + rdU8(b, p + 1) * 256 + rdU8(b, p + 2) * 65536 + rdU8(b, p + 3) * 16777216;
 }
 function rdI32(b: Blob, p: number): number {
-  var u = rdU32(b, p);
+  const u = rdU32(b, p);
   return u >= 2147483648 ? u - 4294967296 : u;
 }
 function rdF32(b: Blob, p: number): number {
-  var u = rdU32(b, p);
-  var sign = u >= 2147483648 ? -1 : 1;
-  var e = Math.floor(u / 8388608) % 256;
-  var mant = u % 8388608;
+  const u = rdU32(b, p);
+  const sign = u >= 2147483648 ? -1 : 1;
+  const e = Math.floor(u / 8388608) % 256;
+  const mant = u % 8388608;
   if (e === 0) return sign * mant * Math.pow(2, -149);
-  if (e === 255) return mant ? NaN : sign * Infinity;
+  if (e === 255) return mant !== 0 ? 0 / 0 : sign / 0;
   return sign * (1 + mant / 8388608) * Math.pow(2, e - 127);
 }
 
 /** Position of a field's value in the table at `t`, or −1 when absent. */
 function fieldPos(b: Blob, t: number, vtOff: number): number {
-  var vt = t - rdI32(b, t);
-  var vtSize = rdU16(b, vt);
+  const vt = t - rdI32(b, t);
+  const vtSize = rdU16(b, vt);
   if (vtSize < 4 || vtSize % 2 !== 0) fail('VTABLE', 'bad vtable size ' + vtSize + ' at ' + vt);
   if (vtOff >= vtSize) return -1;
-  var rel = rdU16(b, vt + vtOff);
+  const rel = rdU16(b, vt + vtOff);
   if (rel === 0) return -1;
   if (rel >= rdU16(b, vt + 2)) fail('VTABLE', 'field offset ' + rel + ' outside its table at ' + t);
   return t + rel;
 }
 function fieldI32(b: Blob, t: number, vtOff: number, dflt: number): number {
-  var p = fieldPos(b, t, vtOff);
+  const p = fieldPos(b, t, vtOff);
   return p < 0 ? dflt : rdI32(b, p);
 }
 function fieldU8(b: Blob, t: number, vtOff: number, dflt: number): number {
-  var p = fieldPos(b, t, vtOff);
+  const p = fieldPos(b, t, vtOff);
   return p < 0 ? dflt : rdU8(b, p);
 }
 /** Follows a uoffset at `p`. */
 function deref(b: Blob, p: number): number {
-  var q = p + rdU32(b, p);
+  const q = p + rdU32(b, p);
   if (q >= b.n) fail('BOUNDS', 'offset at ' + p + ' points past the end');
   return q;
 }
 /** Vector field: [position of element 0, length], elements checked to fit; null when absent. */
 function fieldVector(b: Blob, t: number, vtOff: number, elemSize: number): number[] | null {
-  var p = fieldPos(b, t, vtOff);
+  const p = fieldPos(b, t, vtOff);
   if (p < 0) return null;
-  var v = deref(b, p);
-  var len = rdU32(b, v);
+  const v = deref(b, p);
+  const len = rdU32(b, v);
   if (v + 4 + len * elemSize > b.n) fail('BOUNDS', 'vector of ' + len + ' at ' + v + ' exceeds the blob');
   return [v + 4, len];
 }
 function intVector(b: Blob, t: number, vtOff: number): number[] {
-  var v = fieldVector(b, t, vtOff, 4);
-  var out: number[] = [];
-  if (v) for (var i = 0; i < v[1]; i++) out.push(rdI32(b, v[0] + 4 * i));
+  const v = fieldVector(b, t, vtOff, 4);
+  const out: number[] = [];
+  if (v !== null) for (let i = 0; i < v[1]; i++) out.push(rdI32(b, v[0] + 4 * i));
   return out;
 }
 function tableAt(b: Blob, vectorElemPos: number): number {

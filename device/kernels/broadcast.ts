@@ -3,32 +3,33 @@
 // dimensions of size 1 are dropped and neighbours with the same broadcast pattern merged, leaving at most four
 // loops with per-input strides (0 where the input repeats). Same-shape operands become one flat row.
 
-var BROADCAST_RANK = 4;
+const BROADCAST_RANK = 4;
 
 /** Reads and checks the second operand of a binary op and prepares the broadcast loops of both inputs. */
-function prepareBinaryOperands(p: PreparedOp, oi: number, oin: number[], infos: TensorInfo[], i8: Int8Array[],
+function prepareBinaryOperands(p: PreparedOp, oi: number, oin: number[], infos: TensorInfo[], data: TensorData[],
   tensorIndex: (v: number) => number, yi: number): void {
   if (oin.length !== 2) fail('OP', 'op ' + oi + ' needs two inputs');
-  var x2 = tensorIndex(oin[1]);
+  let x2 = tensorIndex(oin[1]);
   if (infos[x2].type !== TensorType_INT8) fail('OP', 'op ' + oi + ' input 2 is not int8');
-  p.x2 = i8[x2];
+  p.x2 = data[x2].data;
+  p.x2Off = data[x2].at;
   prepareBroadcast(p, infos[tensorIndex(oin[0])].shape, infos[x2].shape, infos[yi].shape, oi);
 }
 
 /** Loop extents and input strides (outermost first, BROADCAST_RANK of each) into p.dims, p.strideA, p.strideB. */
 function prepareBroadcast(p: PreparedOp, aShape: number[], bShape: number[], yShape: number[], oi: number): void {
-  var rank = yShape.length;
-  var ok = aShape.length <= rank && bShape.length <= rank;
+  let rank = yShape.length;
+  let ok = aShape.length <= rank && bShape.length <= rank;
   // Collected innermost first; aRun/bRun are each input's element count inside the current dimension.
-  var dims: number[] = [], strideA: number[] = [], strideB: number[] = [];
-  var aRun = 1, bRun = 1;
-  for (var d = rank - 1; d >= 0; d--) {
-    var yd = yShape[d];
-    var ad = d >= rank - aShape.length ? aShape[d - rank + aShape.length] : 1;
-    var bd = d >= rank - bShape.length ? bShape[d - rank + bShape.length] : 1;
+  let dims: number[] = [], strideA: number[] = [], strideB: number[] = [];
+  let aRun = 1, bRun = 1;
+  for (let d = rank - 1; d >= 0; d--) {
+    let yd = yShape[d];
+    let ad = d >= rank - aShape.length ? aShape[d - rank + aShape.length] : 1;
+    let bd = d >= rank - bShape.length ? bShape[d - rank + bShape.length] : 1;
     ok = ok && (ad === yd || ad === 1) && (bd === yd || bd === 1) && (yd === 1 || ad === yd || bd === yd);
     if (yd > 1) {
-      var sa = ad === 1 ? 0 : aRun, sb = bd === 1 ? 0 : bRun, last = dims.length - 1;
+      let sa = ad === 1 ? 0 : aRun, sb = bd === 1 ? 0 : bRun, last = dims.length - 1;
       if (last >= 0 && (strideA[last] === 0) === (sa === 0) && (strideB[last] === 0) === (sb === 0)) dims[last] *= yd;
       else {
         dims.push(yd);
@@ -44,8 +45,8 @@ function prepareBroadcast(p: PreparedOp, aShape: number[], bShape: number[], ySh
   p.dims = [];
   p.strideA = [];
   p.strideB = [];
-  for (var k = BROADCAST_RANK - 1; k >= 0; k--) {
-    var inside = k < dims.length;
+  for (let k = BROADCAST_RANK - 1; k >= 0; k--) {
+    let inside = k < dims.length;
     p.dims.push(inside ? dims[k] : 1);
     p.strideA.push(inside ? strideA[k] : 0);
     p.strideB.push(inside ? strideB[k] : 0);
@@ -57,10 +58,10 @@ type BinaryRows = (p: PreparedOp, aAt: number, aStep: number, bAt: number, bStep
 
 /** Runs `rows` over every innermost run of the prepared broadcast; the output is written contiguously. */
 function broadcastRows(p: PreparedOp, single: boolean, rows: BinaryRows): void {
-  var d = p.dims, sa = p.strideA, sb = p.strideB, n = d[3], yAt = 0;
-  for (var i0 = 0; i0 < d[0]; i0++) {
-    for (var i1 = 0; i1 < d[1]; i1++) {
-      for (var i2 = 0; i2 < d[2]; i2++) {
+  let d = p.dims, sa = p.strideA, sb = p.strideB, n = d[3], yAt = 0;
+  for (let i0 = 0; i0 < d[0]; i0++) {
+    for (let i1 = 0; i1 < d[1]; i1++) {
+      for (let i2 = 0; i2 < d[2]; i2++) {
         rows(p, i0 * sa[0] + i1 * sa[1] + i2 * sa[2], sa[3], i0 * sb[0] + i1 * sb[1] + i2 * sb[2], sb[3], yAt, n, single);
         yAt += n;
       }

@@ -2,24 +2,26 @@
 // index of the dimensions before the axis ("outer"), each input contributes one run of (its size along the
 // axis)·(the size of the dimensions after it) bytes.
 
-function prepareConcatenation(b: Blob, p: PreparedOp, opt: number, oi: number, oin: number[], infos: TensorInfo[], i8: Int8Array[],
+function prepareConcatenation(b: Blob, p: PreparedOp, opt: number, oi: number, oin: number[], infos: TensorInfo[], data: TensorData[],
   tensorIndex: (v: number) => number, yi: number): void {
-  var ys = infos[yi].shape, rank = ys.length;
-  var axis = fieldI32(b, opt, ConcatenationOptions_axis, 0);
+  let ys = infos[yi].shape, rank = ys.length;
+  let axis = fieldI32(b, opt, ConcatenationOptions_axis, 0);
   if (!(axis >= 0 && axis < rank)) fail('OPTIONS', 'op ' + oi + ' concatenation axis ' + axis + ' outside 0..' + (rank - 1));
-  var inner = 1, outer = 1;
-  for (var d = 0; d < rank; d++) {
+  let inner = 1, outer = 1;
+  for (let d = 0; d < rank; d++) {
     if (d < axis) outer *= ys[d];
     if (d > axis) inner *= ys[d];
   }
   p.xs = [];
+  p.xOffs = [];
   p.runs = [];
-  var total = 0, ok = true;
-  for (var k = 0; k < oin.length; k++) {
-    var ti = tensorIndex(oin[k]), t = infos[ti];
+  let total = 0, ok = true;
+  for (let k = 0; k < oin.length; k++) {
+    let ti = tensorIndex(oin[k]), t = infos[ti];
     ok = ok && t.type === TensorType_INT8 && t.shape.length === rank;
-    for (var e = 0; e < rank; e++) ok = ok && (e === axis || t.shape[e] === ys[e]);
-    p.xs.push(i8[ti]);
+    for (let e = 0; e < rank; e++) ok = ok && (e === axis || t.shape[e] === ys[e]);
+    p.xs.push(data[ti].data);
+    p.xOffs.push(data[ti].at);
     p.runs.push(t.shape[axis] * inner);
     total += t.shape[axis];
   }
@@ -28,11 +30,11 @@ function prepareConcatenation(b: Blob, p: PreparedOp, opt: number, oi: number, o
 }
 
 function concatenation(p: PreparedOp): void {
-  var xs = p.xs, runs = p.runs, y = p.y, inputs = xs.length, at = 0;
-  for (var o = 0; o < p.batches; o++) {
-    for (var k = 0; k < inputs; k++) {
-      var x = xs[k], run = runs[k], from = o * run;
-      for (var i = 0; i < run; i++) y[at + i] = x[from + i];
+  let xs = p.xs, xOffs = p.xOffs, runs = p.runs, y = p.y, inputs = xs.length, at = p.yOff;
+  for (let o = 0; o < p.batches; o++) {
+    for (let k = 0; k < inputs; k++) {
+      let x = xs[k], run = runs[k], from = xOffs[k] + o * run;
+      for (let i = 0; i < run; i++) y[at + i] = x[from + i];
       at += run;
     }
   }

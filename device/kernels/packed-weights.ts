@@ -5,7 +5,8 @@
 // Layouts and bit order: schema/morsel.fbs (WeightLayout).
 
 interface PackedWeights {
-  bytes: Uint8Array;
+  /** The blob as int8 values (a byte u ≥ 128 reads as u − 256: packedByte turns it back). */
+  bytes: Buf;
   bits: number;
   layout: number;
   rows: number;
@@ -31,57 +32,60 @@ interface PackedWeights {
   startCode: number;
 }
 
-var PACKED_POW2 = [1, 2, 4, 8, 16, 32, 64, 128, 256];
-var PACKED_CRUMB = [1, 4, 16, 64];
+const PACKED_POW2 = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+const PACKED_CRUMB = [1, 4, 16, 64];
+
+/** Byte `at` of the blob, 0..255. */
+function packedByte(w: PackedWeights, at: number): number {
+  const v = w.bytes[at];
+  return v < 0 ? v + 256 : v;
+}
 
 function isPackedTensor(info: TensorInfo): boolean {
   return info.bits !== 8 || info.layout !== WeightLayout_DENSE;
 }
 
 function packedValue(w: PackedWeights, i: number): number {
-  var u: number;
-  if (w.bits === 8) {
-    u = w.bytes[w.values + i];
-    return u >= 128 ? u - 256 : u;
-  }
+  let u: number;
+  if (w.bits === 8) return w.bytes[w.values + i];
   if (w.bits === 4) {
-    u = w.bytes[w.values + Math.floor(i / 2)];
+    u = packedByte(w, w.values + Math.floor(i / 2));
     u = i % 2 === 0 ? u % 16 : Math.floor(u / 16);
     return u >= 8 ? u - 16 : u;
   }
-  u = Math.floor(w.bytes[w.values + Math.floor(i / 4)] / PACKED_CRUMB[i % 4]) % 4;
+  u = Math.floor(packedByte(w, w.values + Math.floor(i / 4)) / PACKED_CRUMB[i % 4]) % 4;
   return u >= 2 ? u - 4 : u;
 }
 
 /** Run code e: bits e·runBits … of the little-endian code stream (a code may straddle two bytes). */
 function packedRunAt(w: PackedWeights, e: number): number {
-  var p = e * w.runBits, at = w.index + Math.floor(p / 8), s = p % 8;
-  var u = s + w.runBits > 8 ? w.bytes[at] + 256 * w.bytes[at + 1] : w.bytes[at];
+  let p = e * w.runBits, at = w.index + Math.floor(p / 8), s = p % 8;
+  let u = s + w.runBits > 8 ? packedByte(w, at) + 256 * packedByte(w, at + 1) : packedByte(w, at);
   return Math.floor(u / PACKED_POW2[s]) % PACKED_POW2[w.runBits];
 }
 
 function packedCsrCount(w: PackedWeights, row: number): number {
-  return w.bytes[w.index + 2 * row] + 256 * w.bytes[w.index + 2 * row + 1];
+  return packedByte(w, w.index + 2 * row) + 256 * packedByte(w, w.index + 2 * row + 1);
 }
 
 function packedCsrColumn(w: PackedWeights, j: number): number {
-  var c = w.cols + w.colBytes * j;
-  return w.colBytes === 1 ? w.bytes[c] : w.bytes[c] + 256 * w.bytes[c + 1];
+  let c = w.cols + w.colBytes * j;
+  return w.colBytes === 1 ? packedByte(w, c) : packedByte(w, c) + 256 * packedByte(w, c + 1);
 }
 
 /** Validates a packed buffer of `len` bytes at `at` and returns its reader; every length and index is checked. */
-function packedWeights(bytes: Uint8Array, at: number, len: number, info: TensorInfo, ti: number): PackedWeights {
-  var what = 'tensor ' + ti + ' ';
-  var bits = info.bits, layout = info.layout, n = info.count, stored = info.stored;
+function packedWeights(bytes: Buf, at: number, len: number, info: TensorInfo, ti: number): PackedWeights {
+  let what = 'tensor ' + ti + ' ';
+  let bits = info.bits, layout = info.layout, n = info.count, stored = info.stored;
   if (bits !== 8 && bits !== 4 && bits !== 2) fail('WEIGHTS', what + 'has ' + bits + '-bit weights');
   if (info.type !== TensorType_INT8 || info.shape.length < 2) fail('WEIGHTS', what + 'cannot be packed (int8 weights of rank 2 or more only)');
-  var rows = info.shape[0], depth = n / rows;
-  var w: PackedWeights = {
+  let rows = info.shape[0], depth = n / rows;
+  let w: PackedWeights = {
     bytes: bytes, bits: bits, layout: layout, rows: rows, depth: depth, stored: layout === WeightLayout_DENSE ? n : stored,
     index: at, cols: at, colBytes: depth <= 256 ? 1 : 2, values: at, runBits: info.runBits, escape: Math.pow(2, info.runBits) - 1,
     rowStart: 0, rowEnd: 0, pos: 0, next: 0, code: 0, end: 0, value: 0, startPos: 0, startNext: 0, startCode: 0,
   };
-  var i: number, m: number, count = 0;
+  let i: number, m: number, count = 0;
   if (layout !== WeightLayout_DENSE && !(stored >= 0 && stored <= n)) fail('WEIGHTS', what + 'stores ' + stored + ' values for ' + n + ' weights');
   if (layout === WeightLayout_BITMASK) w.values = at + Math.ceil(n / 8);
   else if (layout === WeightLayout_RUN_LENGTH) {
@@ -92,12 +96,12 @@ function packedWeights(bytes: Uint8Array, at: number, len: number, info: TensorI
     w.cols = at + 2 * rows;
     w.values = w.cols + w.colBytes * stored;
   } else if (layout !== WeightLayout_DENSE) fail('WEIGHTS', what + 'has unknown weight layout ' + layout);
-  var need = w.values - at + Math.ceil((w.stored * bits) / 8);
+  let need = w.values - at + Math.ceil((w.stored * bits) / 8);
   if (layout === WeightLayout_RUN_LENGTH) need = packedRunBytes(w, len - (w.index - at), what);
   if (len !== need) fail('WEIGHTS', what + 'needs ' + need + ' bytes of packed weights, its buffer has ' + len);
   if (layout === WeightLayout_BITMASK) {
     for (i = 0; i < w.values - at; i++) {
-      for (m = bytes[at + i]; m > 0; m = Math.floor(m / 2)) count += m % 2;
+      for (m = packedByte(w, at + i); m > 0; m = Math.floor(m / 2)) count += m % 2;
     }
     if (count !== stored) fail('WEIGHTS', what + 'bitmask marks ' + count + ' values, ' + stored + ' stored');
   } else if (layout === WeightLayout_CSR) {
@@ -110,7 +114,7 @@ function packedWeights(bytes: Uint8Array, at: number, len: number, info: TensorI
 
 /** Bytes a RUN_LENGTH buffer needs: its values and the codes that place them, checked to stay inside the tensor. */
 function packedRunBytes(w: PackedWeights, codeBytes: number, what: string): number {
-  var codes = Math.floor((codeBytes * 8) / w.runBits), pos = 0, placed = 0, e = 0, c: number;
+  let codes = Math.floor((codeBytes * 8) / w.runBits), pos = 0, placed = 0, e = 0, c: number;
   for (; placed < w.stored && e < codes; e++) {
     c = packedRunAt(w, e);
     pos += c;
@@ -150,7 +154,7 @@ function packedRestart(w: PackedWeights): void {
 
 /** Column (0..depth-1) of the row's next nonzero weight, its value in w.value; −1 at the end of the row. */
 function packedNext(w: PackedWeights): number {
-  var k: number, m: number, e: number;
+  let k: number, m: number, e: number;
   if (w.layout === WeightLayout_DENSE) {
     while (w.pos < w.rowEnd) {
       k = w.pos;
@@ -163,7 +167,7 @@ function packedNext(w: PackedWeights): number {
   if (w.layout === WeightLayout_BITMASK) {
     while (w.pos < w.rowEnd) {
       k = w.pos;
-      m = w.bytes[w.index + Math.floor(k / 8)];
+      m = packedByte(w, w.index + Math.floor(k / 8));
       if (m === 0) {
         w.pos = (Math.floor(k / 8) + 1) * 8;
         if (w.pos > w.rowEnd) w.pos = w.rowEnd;
@@ -208,16 +212,17 @@ function packedNext(w: PackedWeights): number {
  * row's end. FULLY_CONNECTED's inputs are contiguous, so the walk of packedNext is inlined here with locals:
  * no call per weight (8-bit values), which is what makes skipping zeros pay on interpreters.
  */
-function packedRowDot(w: PackedWeights, x: Int8Array, xb: number): number {
-  var bytes = w.bytes, vals = w.values, idx = w.index, bits = w.bits, rowEnd = w.rowEnd, base = xb - w.rowStart;
-  var pos = w.startPos, next = w.startNext, acc = 0, k: number, u: number, s: number;
+function packedRowDot(w: PackedWeights, x: Buf, xb: number): number {
+  let bytes = w.bytes, vals = w.values, idx = w.index, bits = w.bits, rowEnd = w.rowEnd, base = xb - w.rowStart;
+  let pos = w.startPos, next = w.startNext, acc = 0, k: number, u: number, s: number;
   if (w.layout === WeightLayout_RUN_LENGTH) {
-    var code = w.startCode, rb = w.runBits, esc = w.escape, stored = w.stored, p: number;
+    let code = w.startCode, rb = w.runBits, esc = w.escape, stored = w.stored, p: number;
     while (next < stored) {
       p = code * rb;
       s = p % 8;
       u = bytes[idx + (p - s) / 8];
-      if (s + rb > 8) u += 256 * bytes[idx + (p - s) / 8 + 1];
+      if (u < 0) u += 256;
+      if (s + rb > 8) u += 256 * packedByte(w, idx + (p - s) / 8 + 1);
       u = Math.floor(u / PACKED_POW2[s]) % PACKED_POW2[rb];
       if (u === esc) {
         pos += esc;
@@ -228,10 +233,7 @@ function packedRowDot(w: PackedWeights, x: Int8Array, xb: number): number {
       if (k >= rowEnd) break;
       code++;
       pos = k + 1;
-      if (bits === 8) {
-        u = bytes[vals + next];
-        acc += x[base + k] * (u >= 128 ? u - 256 : u);
-      } else acc += x[base + k] * packedValue(w, next);
+      acc += x[base + k] * (bits === 8 ? bytes[vals + next] : packedValue(w, next));
       next++;
     }
     w.code = code;
@@ -239,15 +241,13 @@ function packedRowDot(w: PackedWeights, x: Int8Array, xb: number): number {
     for (k = pos; k < rowEnd; k++) {
       s = k % 8;
       u = bytes[idx + (k - s) / 8];
+      if (u < 0) u += 256;
       if (u === 0) {
         k += 7 - s;
         continue;
       }
       if (Math.floor(u / PACKED_POW2[s]) % 2 === 1) {
-        if (bits === 8) {
-          u = bytes[vals + next];
-          acc += x[base + k] * (u >= 128 ? u - 256 : u);
-        } else acc += x[base + k] * packedValue(w, next);
+        acc += x[base + k] * (bits === 8 ? bytes[vals + next] : packedValue(w, next));
         next++;
       }
     }

@@ -1,23 +1,23 @@
 // PAD with a constant: the output is pad_value except for the input, placed at offset paddings[2d] in each
 // dimension d. Prepared as at most four loops over the input (innermost: one contiguous row) with output strides.
 
-var PAD_RANK = 4;
+const PAD_RANK = 4;
 
 function preparePad(b: Blob, p: PreparedOp, opt: number, oi: number, xShape: number[], yShape: number[]): void {
-  var rank = xShape.length;
-  var paddings = intVector(b, opt, PadOptions_paddings);
+  let rank = xShape.length;
+  let paddings = intVector(b, opt, PadOptions_paddings);
   if (rank > PAD_RANK) fail('SHAPE', 'op ' + oi + ' pads ' + rank + ' dimensions, at most ' + PAD_RANK);
   p.padValue = fieldI32(b, opt, PadOptions_pad_value, 0);
   if (!(p.padValue >= -128 && p.padValue <= 127)) fail('OPTIONS', 'op ' + oi + ' pad value is not int8');
-  var ok = yShape.length === rank && paddings.length === 2 * rank;
+  let ok = yShape.length === rank && paddings.length === 2 * rank;
   // Left-aligned to PAD_RANK dimensions: leading dimensions of size 1 without padding.
   p.dims = [];
   p.strideY = [];
   p.padBase = 0;
-  var stride = 1;
-  for (var k = PAD_RANK - 1; k >= 0; k--) {
-    var d = k - PAD_RANK + rank;
-    var inD = d >= 0 ? xShape[d] : 1;
+  let stride = 1;
+  for (let k = PAD_RANK - 1; k >= 0; k--) {
+    let d = k - PAD_RANK + rank;
+    let inD = d >= 0 ? xShape[d] : 1;
     ok = ok && (d < 0 || (paddings[2 * d] >= 0 && paddings[2 * d + 1] >= 0 && inD + paddings[2 * d] + paddings[2 * d + 1] === yShape[d]));
     p.dims.unshift(inD);
     p.strideY.unshift(stride);
@@ -30,13 +30,13 @@ function preparePad(b: Blob, p: PreparedOp, opt: number, oi: number, xShape: num
 }
 
 function pad(p: PreparedOp): void {
-  var x = p.x, y = p.y, n = p.count, value = p.padValue, d = p.dims, sy = p.strideY, row = d[3], xAt = 0;
-  for (var i = 0; i < n; i++) y[i] = value;
-  for (var i0 = 0; i0 < d[0]; i0++) {
-    for (var i1 = 0; i1 < d[1]; i1++) {
-      for (var i2 = 0; i2 < d[2]; i2++) {
-        var yAt = p.padBase + i0 * sy[0] + i1 * sy[1] + i2 * sy[2];
-        for (var c = 0; c < row; c++) y[yAt + c] = x[xAt + c];
+  let x = p.x, y = p.y, n = p.count, value = p.padValue, d = p.dims, sy = p.strideY, row = d[3], xAt = p.xOff, yo = p.yOff;
+  for (let i = 0; i < n; i++) y[yo + i] = value;
+  for (let i0 = 0; i0 < d[0]; i0++) {
+    for (let i1 = 0; i1 < d[1]; i1++) {
+      for (let i2 = 0; i2 < d[2]; i2++) {
+        let yAt = yo + p.padBase + i0 * sy[0] + i1 * sy[1] + i2 * sy[2];
+        for (let c = 0; c < row; c++) y[yAt + c] = x[xAt + c];
         xAt += row;
       }
     }

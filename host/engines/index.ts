@@ -1,14 +1,16 @@
-// Runs the built device bundle (dist/device/morsel.es5.js) inside a real JavaScript engine from the host:
-// node's vm, QuickJS (quickjs-emscripten, with a memory limit) or Duktape (Debian's `duk`).
-// One engine start per batch of inputs; outputs come back as hex lines.
+// Runs the built device bundle inside a real engine from the host: dist/device/morsel.es5.js in node's vm,
+// QuickJS (quickjs-emscripten, with a memory limit) or Duktape (Debian's `duk`); dist/device/morsel.lua in
+// Lua 5.3 (`lua`), Lua 5.1 or LuaJIT (host/engines/lua.ts). One engine start per batch of inputs; outputs come
+// back as hex lines.
 
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vm from 'vm';
+import { isLuaEngine, luaFuzzDriver, luaRunDriver, runLuaScript } from './lua';
 
-export const ENGINES = ['node', 'quickjs', 'duktape'] as const;
+export const ENGINES = ['node', 'quickjs', 'duktape', 'lua', 'lua5.1', 'luajit'] as const;
 export type Engine = (typeof ENGINES)[number];
 
 export interface EngineRun {
@@ -20,7 +22,9 @@ export interface EngineRun {
 }
 
 export interface EngineOptions {
+  /** QuickJS only: the runtime's memory limit. */
   memoryLimitBytes?: number;
+  /** The bundle to run instead of dist/device/morsel.es5.js (JavaScript engines) or morsel.lua (Lua engines). */
   bundlePath?: string;
 }
 
@@ -81,17 +85,33 @@ var __res = 'MORSEL_RESULT ' + JSON.stringify({ outputs: __out, layerMs: [], tot
 
 /** Loads every blob in the engine: 'ok' when it loaded and ran, else the error message. */
 export async function fuzzOnEngine(engine: Engine, blobs: Uint8Array[], opts: EngineOptions = {}): Promise<string[]> {
-  const text = await evaluateInEngine(engine, fuzzDriver(blobs), opts);
+  const text = await evaluateInEngine(engine, isLuaEngine(engine) ? luaFuzzDriver(blobs) : fuzzDriver(blobs), opts);
   const line = text.split('\n').find((l) => l.startsWith('MORSEL_RESULT '))!;
   return JSON.parse(line.slice('MORSEL_RESULT '.length)).outputs;
 }
 
 export async function runOnEngine(engine: Engine, blob: Uint8Array, inputs: Int8Array[], opts: EngineOptions = {}): Promise<EngineRun> {
-  return parse(await evaluateInEngine(engine, driver(blob, inputs), opts));
+  return (await runBatchOnEngine(engine, [{ blob, inputs }], opts))[0];
 }
 
-/** Evaluates the bundle followed by a driver that leaves its report in `__res`; returns that report. */
+/** Runs several models, each on its inputs; Lua engines take the whole batch in one process. */
+export async function runBatchOnEngine(engine: Engine, jobs: { blob: Uint8Array; inputs: Int8Array[] }[], opts: EngineOptions = {}): Promise<EngineRun[]> {
+  if (isLuaEngine(engine)) {
+    const lines = (await evaluateInEngine(engine, luaRunDriver(jobs), opts)).split('\n').filter((l) => l.startsWith('MORSEL_RESULT '));
+    if (lines.length !== jobs.length) throw new Error(`${engine} printed ${lines.length} results for ${jobs.length} models`);
+    return lines.map(parse);
+  }
+  const runs: EngineRun[] = [];
+  for (const { blob, inputs } of jobs) runs.push(parse(await evaluateInEngine(engine, driver(blob, inputs), opts)));
+  return runs;
+}
+
+/**
+ * Evaluates the bundle followed by a driver script: for JavaScript engines one that leaves its report in
+ * `__res`, for Lua engines one that prints it (the bundle's table is the local `Morsel`). Returns the report.
+ */
 export async function evaluateInEngine(engine: Engine, driverScript: string, opts: EngineOptions): Promise<string> {
+  if (isLuaEngine(engine)) return runLuaScript(engine, driverScript, opts.bundlePath);
   const bundle = fs.readFileSync(opts.bundlePath ?? defaultBundlePath(), 'utf8');
   const script = `${bundle}\n${driverScript}`;
   if (engine === 'node') {

@@ -1,0 +1,76 @@
+// The ES5 targets: typed arrays, zero copy. Weights are read where the blob is (on Espruino, mapped flash).
+
+/** Espruino keeps a view's byteOffset in 16 bits: `new Int8Array(buffer, offset, n)` throws beyond 65535. */
+const MAX_VIEW_OFFSET = 65535;
+
+function newInt8(n: number): Buf {
+  return new Int8Array(n);
+}
+
+function newInt32(n: number): Buf {
+  return new Int32Array(n);
+}
+
+function blobInt8(blob: any): Buf {
+  if (blob instanceof Uint8Array || blob instanceof Int8Array) return new Int8Array(blob.buffer, blob.byteOffset, blob.length);
+  if (blob instanceof ArrayBuffer) return new Int8Array(blob);
+  return raise('MRSL_E_INPUT: Morsel.load expects a Uint8Array or an ArrayBuffer');
+}
+
+function blobLength(blob: any): number {
+  return blob.byteLength;
+}
+
+function int32Span(blob: Buf, pos: number, count: number): Buf {
+  const b = blob as Int8Array;
+  const at = b.byteOffset + pos;
+  if (at % 4 === 0 && at <= MAX_VIEW_OFFSET) return new Int32Array(b.buffer, at, count);
+  // Unaligned, or beyond where Espruino can start a view: the only case where values (biases) get copied.
+  const out = new Int32Array(count);
+  const u = new Uint8Array(b.buffer, b.byteOffset + pos, 4 * count);
+  for (let i = 0; i < count; i++) out[i] = u[4 * i] + u[4 * i + 1] * 256 + u[4 * i + 2] * 65536 + b[pos + 4 * i + 3] * 16777216;
+  return out;
+}
+
+function rowViews(data: Buf, offset: number, rowLength: number, rows: number): any[] {
+  const d = data as Int8Array;
+  const out: any[] = [];
+  for (let r = 0; r < rows && d.byteOffset + offset + r * rowLength <= MAX_VIEW_OFFSET; r++) {
+    out.push(new Int8Array(d.buffer, d.byteOffset + offset + r * rowLength, rowLength));
+  }
+  return out;
+}
+
+function outputHandle(arena: Buf, offset: number, n: number): any {
+  return offset <= MAX_VIEW_OFFSET ? new Int8Array((arena as Int8Array).buffer, offset, n) : new Int8Array(n);
+}
+
+function publishOutput(arena: Buf, offset: number, n: number, handle: any): void {
+  if (handle.buffer === (arena as Int8Array).buffer) return;
+  for (let i = 0; i < n; i++) handle[i] = arena[offset + i];
+}
+
+function inputLength(input: any): number {
+  return input.length;
+}
+
+function copyInput(input: any, arena: Buf, offset: number, n: number): void {
+  for (let i = 0; i < n; i++) arena[offset + i] = input[i];
+}
+
+function clockMs(): number {
+  return typeof getTime === 'function' ? getTime() * 1000 : Date.now();
+}
+
+function nativeDotKind(): number {
+  if (typeof dot_s8 === 'function') return DOT_S8;
+  if (typeof E !== 'undefined' && typeof E.convolve === 'function') return DOT_CONVOLVE;
+  return DOT_NONE;
+}
+
+function raise(message: string): never {
+  throw new Error(message);
+}
+
+/** Espruino's clock: seconds since start with sub-millisecond resolution (Date.now() ticks in whole ms). */
+declare function getTime(): number;
