@@ -2,6 +2,7 @@
 // formulas as host/quantize/fixedpoint.ts, which a test checks against BigInt.
 
 const TWO16 = 65536;
+const TWO22 = 4194304;
 const TWO30 = 1073741824;
 const TWO31 = 2147483648;
 function powersOfTwo(): number[] {
@@ -32,7 +33,8 @@ function mbqm(x: number, m: number, shift: number, single: boolean): number {
     return floorMulDivPow2(x, m, POW2[total - 1], total);
   }
   const a = shift > 0 ? wrapInt32(x * POW2[shift]) : x;
-  const h = a === -TWO31 && m === -TWO31 ? TWO31 - 1 : floorMulDivPow2(a, m, TWO30, 31);
+  // |a| < 2^22 keeps a·m + 2^30 below 2^53, exact in a double: the common case of a conv accumulator.
+  const h = a < TWO22 && a > -TWO22 ? Math.floor((a * m + TWO30) / TWO31) : a === -TWO31 && m === -TWO31 ? TWO31 - 1 : floorMulDivPow2(a, m, TWO30, 31);
   if (shift >= 0) return h;
   const p = POW2[-shift];
   const q = Math.floor(h / p);

@@ -12,6 +12,7 @@ function conv2d(p: PreparedOp, single: boolean): void {
       const ix0 = ox * sw - pl;
       const inside = rowsInside && ix0 >= 0 && ix0 + (kW - 1) * dw < inW;
       if (inside && !depthwise) convPixel(p, iy0, ix0, yo + (oy * outW + ox) * outC, single);
+      else if (inside && m === 1) depthwisePixel(p, iy0, ix0, yo + (oy * outW + ox) * outC, single);
       else {
         for (let oc = 0; oc < outC; oc++) {
           let acc = bias[oc];
@@ -49,6 +50,7 @@ function convPixel(p: PreparedOp, iy0: number, ix0: number, yBase: number, singl
   const x = p.x, w = p.w, inC = p.inC, kH = p.kH, kW = p.kW, outC = p.outC, bias = p.bias, y = p.y, mult = p.mult, shift = p.shift;
   const rowStep = p.dilH * p.inW * inC, colStep = p.dilW * inC, perChannel = p.perChannel, taps = kW * inC, dot = p.dot;
   const xBase = p.xOff + (iy0 * p.inW + ix0) * inC, wViews = p.wRows.length, xViews = p.xRows.length;
+  const outZp = p.outZp, lo = p.actMin, hi = p.actMax, flat = colStep === inC;
   for (let oc = 0; oc < outC; oc++) {
     let acc = bias[oc];
     let wb = p.wOff + oc * kH * taps;
@@ -57,7 +59,9 @@ function convPixel(p: PreparedOp, iy0: number, ix0: number, yBase: number, singl
       const wRow = oc * kH + ky, xRow = iy0 + ky * p.dilH;
       if (dot === DOT_S8) acc += dot_s8(w, wb, x, xr, taps);
       else if (dot === DOT_CONVOLVE && wRow < wViews && xRow < xViews) acc += E.convolve(p.wRows[wRow], p.xRows[xRow], ix0 * inC);
-      else {
+      else if (flat) {
+        for (let t = 0; t < taps; t++) acc += x[xr + t] * w[wb + t];
+      } else {
         let xb = xr, wk = wb;
         for (let kx = 0; kx < kW; kx++) {
           for (let ic = 0; ic < inC; ic++) acc += x[xb + ic] * w[wk + ic];
@@ -69,7 +73,31 @@ function convPixel(p: PreparedOp, iy0: number, ix0: number, yBase: number, singl
       xr += rowStep;
     }
     const i = perChannel ? oc : 0;
-    const v = mbqm(acc, mult[i], shift[i], single) + p.outZp;
-    y[yBase + oc] = v < p.actMin ? p.actMin : v > p.actMax ? p.actMax : v;
+    const v = mbqm(acc, mult[i], shift[i], single) + outZp;
+    y[yBase + oc] = v < lo ? lo : v > hi ? hi : v;
+  }
+}
+
+// One output pixel of DEPTHWISE_CONV_2D (depth multiplier 1) whose window lies inside the input: channels
+// innermost, so input and weights are both read in runs of outC, summed into the op's accumulator row.
+function depthwisePixel(p: PreparedOp, iy0: number, ix0: number, yBase: number, single: boolean): void {
+  const x = p.x, w = p.w, acc = p.acc, bias = p.bias, y = p.y, mult = p.mult, shift = p.shift, perChannel = p.perChannel;
+  const outC = p.outC, kH = p.kH, kW = p.kW, rowStep = p.dilH * p.inW * outC, colStep = p.dilW * outC;
+  const outZp = p.outZp, lo = p.actMin, hi = p.actMax;
+  for (let c = 0; c < outC; c++) acc[c] = bias[c];
+  let xr = p.xOff + (iy0 * p.inW + ix0) * outC, wk = p.wOff;
+  for (let ky = 0; ky < kH; ky++) {
+    let xb = xr;
+    for (let kx = 0; kx < kW; kx++) {
+      for (let c = 0; c < outC; c++) acc[c] += x[xb + c] * w[wk + c];
+      xb += colStep;
+      wk += outC;
+    }
+    xr += rowStep;
+  }
+  for (let c = 0; c < outC; c++) {
+    const i = perChannel ? c : 0;
+    const v = mbqm(acc[c], mult[i], shift[i], single) + outZp;
+    y[yBase + c] = v < lo ? lo : v > hi ? hi : v;
   }
 }
