@@ -14,14 +14,14 @@ const POW2 = powersOfTwo();
 
 /** floor((a·b + c) / 2^k), exact for |a|,|b| ≤ 2^31, 0 ≤ c < 2^62, k ≥ 16. */
 function floorMulDivPow2(a: number, b: number, c: number, k: number): number {
-  const bl = b - Math.floor(b / TWO16) * TWO16;
-  const cl = c - Math.floor(c / TWO16) * TWO16;
-  const v = a * ((b - bl) / TWO16) + (c - cl) / TWO16 + Math.floor((a * bl + cl) / TWO16);
-  return Math.floor(v / POW2[k - 16]);
+  const bl = b - floor(b / TWO16) * TWO16;
+  const cl = c - floor(c / TWO16) * TWO16;
+  const v = a * ((b - bl) / TWO16) + (c - cl) / TWO16 + floor((a * bl + cl) / TWO16);
+  return floor(v / POW2[k - 16]);
 }
 
 function wrapInt32(x: number): number {
-  const r = x - Math.floor(x / 4294967296) * 4294967296;
+  const r = x - floor(x / 4294967296) * 4294967296;
   return r >= TWO31 ? r - 4294967296 : r;
 }
 
@@ -29,15 +29,15 @@ function wrapInt32(x: number): number {
 function mbqm(x: number, m: number, shift: number, single: boolean): number {
   if (single) {
     const total = 31 - shift;
-    if (total < 16) return Math.floor((x * m + POW2[total - 1]) / POW2[total]);
+    if (total < 16) return floor((x * m + POW2[total - 1]) / POW2[total]);
     return floorMulDivPow2(x, m, POW2[total - 1], total);
   }
   const a = shift > 0 ? wrapInt32(x * POW2[shift]) : x;
   // |a| < 2^22 keeps a·m + 2^30 below 2^53, exact in a double: the common case of a conv accumulator.
-  const h = a < TWO22 && a > -TWO22 ? Math.floor((a * m + TWO30) / TWO31) : a === -TWO31 && m === -TWO31 ? TWO31 - 1 : floorMulDivPow2(a, m, TWO30, 31);
+  const h = a < TWO22 && a > -TWO22 ? floor((a * m + TWO30) / TWO31) : a === -TWO31 && m === -TWO31 ? TWO31 - 1 : floorMulDivPow2(a, m, TWO30, 31);
   if (shift >= 0) return h;
   const p = POW2[-shift];
-  const q = Math.floor(h / p);
+  const q = floor(h / p);
   const rem = h - q * p;
   return q + (rem > p / 2 - 1 + (h < 0 ? 1 : 0) ? 1 : 0);
 }
@@ -51,7 +51,7 @@ function srdhm(a: number, b: number): number {
 function roundingDivideByPOT(x: number, exponent: number): number {
   if (exponent === 0) return x;
   const p = POW2[exponent];
-  const q = Math.floor(x / p);
+  const q = floor(x / p);
   const rem = x - q * p;
   return q + (rem > p / 2 - 1 + (x < 0 ? 1 : 0) ? 1 : 0);
 }

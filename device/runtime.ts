@@ -16,6 +16,8 @@ interface PreparedOp {
   depthwise: boolean; depthMultiplier: number;
   /** DEPTHWISE_CONV_2D's accumulator row (outC int32), allocated at load. */
   acc: Buf;
+  /** CONV_2D: input offset of each of the window's kH·kW·inC taps from its top-left tap, in weight order. */
+  tapOffsets: number[];
   inZp: number; outZp: number; actMin: number; actMax: number;
   packed: PackedWeights | null; // FULLY_CONNECTED / CONV_2D weights stored packed or sparse (kernels/packed-weights.ts)
   // Broadcast loops (ADD/SUB/MUL) and PAD: extents, input/output strides, outermost first (kernels/broadcast.ts, pad.ts).
@@ -50,7 +52,7 @@ function newOp(code: number, arena: Buf): PreparedOp {
     code: code, x: arena, xOff: 0, x2: arena, x2Off: 0, leftShift: 0, inZp2: 0, y: arena, yOff: 0, w: arena, wOff: 0, bias: arena,
     dot: DOT_NONE, wRows: NO_BUFS, xRows: NO_BUFS, mult: arena, shift: arena, perChannel: false, table: [],
     count: 0, batches: 0, depth: 0, outs: 0, inH: 0, inW: 0, inC: 0, outH: 0, outW: 0, outC: 0, kH: 0, kW: 0,
-    strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 0, padLeft: 0, depthwise: false, depthMultiplier: 1, acc: arena,
+    strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 0, padLeft: 0, depthwise: false, depthMultiplier: 1, acc: arena, tapOffsets: NO_NUMBERS,
     inZp: 0, outZp: 0, actMin: -128, actMax: 127, packed: null,
     dims: NO_NUMBERS, strideA: NO_NUMBERS, strideB: NO_NUMBERS, strideY: NO_NUMBERS, padBase: 0, padValue: 0,
     xs: NO_BUFS, xOffs: NO_NUMBERS, runs: NO_NUMBERS, expSum: NO_NUMBERS,
@@ -255,6 +257,16 @@ function loadModel(blob: any): MorselModel {
   return new MorselModel(ops, arena, infos[inT], infos[outT], arenaBytes, single);
 }
 
+function tapOffsets(p: PreparedOp): number[] {
+  const offsets: number[] = [];
+  for (let ky = 0; ky < p.kH; ky++) {
+    for (let kx = 0; kx < p.kW; kx++) {
+      for (let c = 0; c < p.inC; c++) offsets.push((ky * p.dilH * p.inW + kx * p.dilW) * p.inC + c);
+    }
+  }
+  return offsets;
+}
+
 /** Routes an op's inner dot products through the native one; E.convolve takes arrays, so it gets row views. */
 function useNativeDot(p: PreparedOp, dot: number, wRowLength: number, wRows: number, xRowLength: number, xRows: number): void {
   p.dot = dot;
@@ -311,7 +323,7 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
       p.outs = ws[0];
       p.depth = ws[1];
       p.batches = infos[xi].count / p.depth;
-      if (p.batches !== Math.floor(p.batches) || infos[bi].count !== p.outs || infos[yi].count !== p.batches * p.outs) fail('SHAPE', 'op ' + oi + ' fully-connected shapes');
+      if (p.batches !== floor(p.batches) || infos[bi].count !== p.outs || infos[yi].count !== p.batches * p.outs) fail('SHAPE', 'op ' + oi + ' fully-connected shapes');
       p.outZp = fieldI32(b, opt, FullyConnectedOptions_output_zero_point, 0);
       clampBounds(p, fieldI32(b, opt, FullyConnectedOptions_activation_min, -128), fieldI32(b, opt, FullyConnectedOptions_activation_max, 127), oi);
       requant(b, p, opt, FullyConnectedOptions_output_multiplier, FullyConnectedOptions_output_shift, p.outs, oi);
@@ -335,6 +347,7 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     clampBounds(p, fieldI32(b, opt, Conv2DOptions_activation_min, -128), fieldI32(b, opt, Conv2DOptions_activation_max, 127), oi);
     requant(b, p, opt, Conv2DOptions_output_multiplier, Conv2DOptions_output_shift, p.outC, oi);
     if (p.depthwise) p.acc = newInt32(p.outC);
+    else p.tapOffsets = tapOffsets(p);
     // The native paths take a kernel row as one run of kW·inC taps, contiguous only without column dilation.
     if (dot !== DOT_NONE && p.packed === null && !p.depthwise && p.dilW === 1) useNativeDot(p, dot, p.kW * p.inC, p.outC * p.kH, p.inW * p.inC, p.inH);
     return;

@@ -77,6 +77,8 @@ function deviceFiles(): string[] {
  * lualib helpers typescript-to-lua needs are inlined once; any diagnostic (error or warning, e.g. a truthiness
  * test that Lua would read differently) fails the build, reported at its original file and line.
  */
+const platformFile = (name: string) => fs.readFileSync(path.join(DEVICE, 'platform', name), 'utf8');
+
 function buildLua(): string {
   const sources = deviceFiles().filter((f) => f !== 'platform/js.ts' && !f.endsWith('.d.ts'));
   const starts: { file: string; line: number }[] = [];
@@ -88,7 +90,7 @@ function buildLua(): string {
     return text;
   });
   const result = tstl.transpileVirtualProject(
-    { 'morsel.ts': parts.join(''), 'api.d.ts': fs.readFileSync(path.join(DEVICE, 'platform', 'api.d.ts'), 'utf8') },
+    { 'morsel.ts': parts.join(''), 'api.d.ts': platformFile('api.d.ts'), 'lua.d.ts': platformFile('lua.d.ts') },
     {
       target: ts.ScriptTarget.ES5, lib: ['lib.es5.d.ts'], types: [], strict: true, removeComments: true, ignoreDeprecations: '6.0',
       luaTarget: tstl.LuaTarget.Lua51, noImplicitSelf: true, luaLibImport: tstl.LuaLibImportKind.Inline, noHeader: true,
@@ -104,7 +106,7 @@ function buildLua(): string {
     };
     throw new Error(`typescript-to-lua:\n${result.diagnostics.map((d) => `${where(d)}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`).join('\n')}`);
   }
-  const platform = fs.readFileSync(path.join(DEVICE, 'platform', 'lua.lua'), 'utf8');
+  const platform = platformFile('lua.lua');
   const code = inlineConstants(`${platform}\n${result.transpiledFiles.find((f) => f.outPath.endsWith('morsel.lua'))!.lua!}`, parts.join(''));
   const chunk = [
     '-- Morsel device runtime for Lua 5.1, 5.3 and LuaJIT (NodeMCU), built by tools/build-device.ts from device/.',

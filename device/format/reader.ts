@@ -28,7 +28,7 @@ function rdI32(b: Blob, p: number): number {
 function rdF32(b: Blob, p: number): number {
   const u = rdU32(b, p);
   const sign = u >= 2147483648 ? -1 : 1;
-  const e = Math.floor(u / 8388608) % 256;
+  const e = floor(u / 8388608) % 256;
   const mant = u % 8388608;
   if (e === 0) return sign * mant * Math.pow(2, -149);
   if (e === 255) return mant !== 0 ? 0 / 0 : sign / 0;

@@ -16,8 +16,8 @@ function conv2dPacked(p: PreparedOp, single: boolean): void {
         packedRestart(w);
         let acc = bias[oc];
         for (let k = packedNext(w); k >= 0; k = packedNext(w)) {
-          let ky = Math.floor(k / taps);
-          let kx = Math.floor((k - ky * taps) / inC);
+          let ky = floor(k / taps);
+          let kx = floor((k - ky * taps) / inC);
           let iy = iy0 + ky * dh, ix = ix0 + kx * dw;
           let xv = iy >= 0 && iy < inH && ix >= 0 && ix < inW ? x[xo + (iy * inW + ix) * inC + k - ky * taps - kx * inC] : zp;
           acc += xv * w.value;

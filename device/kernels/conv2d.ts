@@ -16,7 +16,7 @@ function conv2d(p: PreparedOp, single: boolean): void {
       else {
         for (let oc = 0; oc < outC; oc++) {
           let acc = bias[oc];
-          const ic0 = depthwise ? Math.floor(oc / m) : 0;
+          const ic0 = depthwise ? floor(oc / m) : 0;
           for (let ky = 0; ky < kH; ky++) {
             const iy = iy0 + ky * dh;
             for (let kx = 0; kx < kW; kx++) {
@@ -44,34 +44,30 @@ function conv2d(p: PreparedOp, single: boolean): void {
   }
 }
 
-// One output pixel of CONV_2D whose window lies inside the input: no bounds checks, row strides hoisted. With
-// dilation_w 1 each kernel row is one contiguous run of kW·inC taps, which a native dot product takes whole.
+// One output pixel of CONV_2D whose window lies inside the input: no bounds checks. Plain loops walk the
+// window's kH·kW·inC taps in weight order through offsets computed at load (dilation included); native dot
+// products take each kernel row (kW·inC contiguous taps without column dilation) whole.
 function convPixel(p: PreparedOp, iy0: number, ix0: number, yBase: number, single: boolean): void {
-  const x = p.x, w = p.w, inC = p.inC, kH = p.kH, kW = p.kW, outC = p.outC, bias = p.bias, y = p.y, mult = p.mult, shift = p.shift;
-  const rowStep = p.dilH * p.inW * inC, colStep = p.dilW * inC, perChannel = p.perChannel, taps = kW * inC, dot = p.dot;
-  const xBase = p.xOff + (iy0 * p.inW + ix0) * inC, wViews = p.wRows.length, xViews = p.xRows.length;
-  const outZp = p.outZp, lo = p.actMin, hi = p.actMax, flat = colStep === inC;
+  const x = p.x, w = p.w, inC = p.inC, kH = p.kH, outC = p.outC, bias = p.bias, y = p.y, mult = p.mult, shift = p.shift;
+  const perChannel = p.perChannel, dot = p.dot, offsets = p.tapOffsets, n = offsets.length;
+  const xBase = p.xOff + (iy0 * p.inW + ix0) * inC, rowStep = p.dilH * p.inW * inC, taps = n / kH;
+  const outZp = p.outZp, lo = p.actMin, hi = p.actMax, wViews = p.wRows.length, xViews = p.xRows.length;
+  let wb = p.wOff;
   for (let oc = 0; oc < outC; oc++) {
     let acc = bias[oc];
-    let wb = p.wOff + oc * kH * taps;
-    let xr = xBase;
-    for (let ky = 0; ky < kH; ky++) {
-      const wRow = oc * kH + ky, xRow = iy0 + ky * p.dilH;
-      if (dot === DOT_S8) acc += dot_s8(w, wb, x, xr, taps);
-      else if (dot === DOT_CONVOLVE && wRow < wViews && xRow < xViews) acc += E.convolve(p.wRows[wRow], p.xRows[xRow], ix0 * inC);
-      else if (flat) {
-        for (let t = 0; t < taps; t++) acc += x[xr + t] * w[wb + t];
-      } else {
-        let xb = xr, wk = wb;
-        for (let kx = 0; kx < kW; kx++) {
-          for (let ic = 0; ic < inC; ic++) acc += x[xb + ic] * w[wk + ic];
-          xb += colStep;
-          wk += inC;
-        }
+    if (dot === DOT_NONE) {
+      for (let t = 0; t < n; t++) acc += x[xBase + offsets[t]] * w[wb + t];
+    } else {
+      let xr = xBase;
+      for (let ky = 0; ky < kH; ky++) {
+        const wRow = oc * kH + ky, xRow = iy0 + ky * p.dilH;
+        if (dot === DOT_S8) acc += dot_s8(w, wb + ky * taps, x, xr, taps);
+        else if (wRow < wViews && xRow < xViews) acc += E.convolve(p.wRows[wRow], p.xRows[xRow], ix0 * inC);
+        else for (let t = 0; t < taps; t++) acc += x[xr + offsets[t]] * w[wb + ky * taps + t];
+        xr += rowStep;
       }
-      wb += taps;
-      xr += rowStep;
     }
+    wb += n;
     const i = perChannel ? oc : 0;
     const v = mbqm(acc, mult[i], shift[i], single) + outZp;
     y[yBase + oc] = v < lo ? lo : v > hi ? hi : v;

@@ -49,19 +49,19 @@ function packedValue(w: PackedWeights, i: number): number {
   let u: number;
   if (w.bits === 8) return w.bytes[w.values + i];
   if (w.bits === 4) {
-    u = packedByte(w, w.values + Math.floor(i / 2));
-    u = i % 2 === 0 ? u % 16 : Math.floor(u / 16);
+    u = packedByte(w, w.values + floor(i / 2));
+    u = i % 2 === 0 ? u % 16 : floor(u / 16);
     return u >= 8 ? u - 16 : u;
   }
-  u = Math.floor(packedByte(w, w.values + Math.floor(i / 4)) / PACKED_CRUMB[i % 4]) % 4;
+  u = floor(packedByte(w, w.values + floor(i / 4)) / PACKED_CRUMB[i % 4]) % 4;
   return u >= 2 ? u - 4 : u;
 }
 
 /** Run code e: bits e·runBits … of the little-endian code stream (a code may straddle two bytes). */
 function packedRunAt(w: PackedWeights, e: number): number {
-  let p = e * w.runBits, at = w.index + Math.floor(p / 8), s = p % 8;
+  let p = e * w.runBits, at = w.index + floor(p / 8), s = p % 8;
   let u = s + w.runBits > 8 ? packedByte(w, at) + 256 * packedByte(w, at + 1) : packedByte(w, at);
-  return Math.floor(u / PACKED_POW2[s]) % PACKED_POW2[w.runBits];
+  return floor(u / PACKED_POW2[s]) % PACKED_POW2[w.runBits];
 }
 
 function packedCsrCount(w: PackedWeights, row: number): number {
@@ -101,7 +101,7 @@ function packedWeights(bytes: Buf, at: number, len: number, info: TensorInfo, ti
   if (len !== need) fail('WEIGHTS', what + 'needs ' + need + ' bytes of packed weights, its buffer has ' + len);
   if (layout === WeightLayout_BITMASK) {
     for (i = 0; i < w.values - at; i++) {
-      for (m = packedByte(w, at + i); m > 0; m = Math.floor(m / 2)) count += m % 2;
+      for (m = packedByte(w, at + i); m > 0; m = floor(m / 2)) count += m % 2;
     }
     if (count !== stored) fail('WEIGHTS', what + 'bitmask marks ' + count + ' values, ' + stored + ' stored');
   } else if (layout === WeightLayout_CSR) {
@@ -114,7 +114,7 @@ function packedWeights(bytes: Buf, at: number, len: number, info: TensorInfo, ti
 
 /** Bytes a RUN_LENGTH buffer needs: its values and the codes that place them, checked to stay inside the tensor. */
 function packedRunBytes(w: PackedWeights, codeBytes: number, what: string): number {
-  let codes = Math.floor((codeBytes * 8) / w.runBits), pos = 0, placed = 0, e = 0, c: number;
+  let codes = floor((codeBytes * 8) / w.runBits), pos = 0, placed = 0, e = 0, c: number;
   for (; placed < w.stored && e < codes; e++) {
     c = packedRunAt(w, e);
     pos += c;
@@ -167,14 +167,14 @@ function packedNext(w: PackedWeights): number {
   if (w.layout === WeightLayout_BITMASK) {
     while (w.pos < w.rowEnd) {
       k = w.pos;
-      m = packedByte(w, w.index + Math.floor(k / 8));
+      m = packedByte(w, w.index + floor(k / 8));
       if (m === 0) {
-        w.pos = (Math.floor(k / 8) + 1) * 8;
+        w.pos = (floor(k / 8) + 1) * 8;
         if (w.pos > w.rowEnd) w.pos = w.rowEnd;
         continue;
       }
       w.pos = k + 1;
-      if (Math.floor(m / PACKED_POW2[k % 8]) % 2 === 1) {
+      if (floor(m / PACKED_POW2[k % 8]) % 2 === 1) {
         w.value = packedValue(w, w.next);
         w.next++;
         return k - w.rowStart;
@@ -223,7 +223,7 @@ function packedRowDot(w: PackedWeights, x: Buf, xb: number): number {
       u = bytes[idx + (p - s) / 8];
       if (u < 0) u += 256;
       if (s + rb > 8) u += 256 * packedByte(w, idx + (p - s) / 8 + 1);
-      u = Math.floor(u / PACKED_POW2[s]) % PACKED_POW2[rb];
+      u = floor(u / PACKED_POW2[s]) % PACKED_POW2[rb];
       if (u === esc) {
         pos += esc;
         code++;
@@ -246,7 +246,7 @@ function packedRowDot(w: PackedWeights, x: Buf, xb: number): number {
         k += 7 - s;
         continue;
       }
-      if (Math.floor(u / PACKED_POW2[s]) % 2 === 1) {
+      if (floor(u / PACKED_POW2[s]) % 2 === 1) {
         acc += x[base + k] * (bits === 8 ? bytes[vals + next] : packedValue(w, next));
         next++;
       }

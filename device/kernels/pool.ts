@@ -23,8 +23,8 @@ function pool2d(p: PreparedOp, max: boolean): void {
         }
         let r = acc;
         if (!max) {
-          const half = Math.floor(count / 2);
-          r = acc > 0 ? Math.floor((acc + half) / count) : -Math.floor((half - acc) / count);
+          const half = floor(count / 2);
+          r = acc > 0 ? floor((acc + half) / count) : -floor((half - acc) / count);
         }
         y[yo + (oy * p.outW + ox) * C + c] = r < p.actMin ? p.actMin : r > p.actMax ? p.actMax : r;
       }

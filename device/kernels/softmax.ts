@@ -60,7 +60,7 @@ function saturatingShiftLeft(x: number, exponent: number): number {
 function oneOverOnePlusX(a: number): number {
   let halfSum = a + INT32_MAX;
   halfSum = (halfSum + (halfSum >= 0 ? 1 : -1)) / 2;
-  let halfDenominator = halfSum >= 0 ? Math.floor(halfSum) : -Math.floor(-halfSum);
+  let halfDenominator = halfSum >= 0 ? floor(halfSum) : -floor(-halfSum);
   let x = wrapInt32(1515870810 + srdhm(halfDenominator, -1010580540));
   for (let i = 0; i < 3; i++) {
     let oneMinusHalfDenominatorTimesX = wrapInt32(TWO30 / 2 - srdhm(halfDenominator, x));

@@ -3,6 +3,9 @@
 /** Espruino keeps a view's byteOffset in 16 bits: `new Int8Array(buffer, offset, n)` throws beyond 65535. */
 const MAX_VIEW_OFFSET = 65535;
 
+// Math.floor bound once: some engines resolve the global `Math` slowly on every call (node's vm contexts, Espruino).
+const floor = Math.floor;
+
 function newInt8(n: number): Buf {
   return new Int8Array(n);
 }

@@ -5,6 +5,8 @@
 
 local byte = string.byte
 
+floor = math.floor
+
 function newInt8(n)
   local t = {}
   for i = 0, n - 1 do t[i] = 0 end
