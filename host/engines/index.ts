@@ -65,10 +65,11 @@ function parse(text: string): EngineRun {
 function fuzzDriver(blobs: Uint8Array[]): string {
   return `
 var __blobs = ${JSON.stringify(blobs.map((b) => Buffer.from(b).toString('hex')))};
-var __out = [];
+var __out = [], __slowest = 0;
 for (var __i = 0; __i < __blobs.length; __i++) {
   var __h = __blobs[__i], __b = new Uint8Array(__h.length / 2);
   for (var __j = 0; __j < __b.length; __j++) __b[__j] = parseInt(__h.substr(2 * __j, 2), 16);
+  var __t = Date.now();
   try {
     var __m = Morsel.load(__b);
     var __n = 1;
@@ -78,16 +79,23 @@ for (var __i = 0; __i < __blobs.length; __i++) {
   } catch (__e) {
     __out.push(String(__e && __e.message));
   }
+  __slowest = Math.max(__slowest, Date.now() - __t);
 }
-var __res = 'MORSEL_RESULT ' + JSON.stringify({ outputs: __out, layerMs: [], totalMs: 0 });
+var __res = 'MORSEL_RESULT ' + JSON.stringify({ outputs: __out, layerMs: [], totalMs: __slowest });
 `;
+}
+
+/** Loads and runs every blob in the engine: per blob 'ok' or the error message, and the slowest blob's ms. */
+export async function fuzzReport(engine: Engine, blobs: Uint8Array[], opts: EngineOptions = {}): Promise<{ outcomes: string[]; slowestMs: number }> {
+  const text = await evaluateInEngine(engine, isLuaEngine(engine) ? luaFuzzDriver(blobs) : fuzzDriver(blobs), opts);
+  const line = text.split('\n').find((l) => l.startsWith('MORSEL_RESULT '))!;
+  const r = JSON.parse(line.slice('MORSEL_RESULT '.length));
+  return { outcomes: r.outputs, slowestMs: r.totalMs };
 }
 
 /** Loads every blob in the engine: 'ok' when it loaded and ran, else the error message. */
 export async function fuzzOnEngine(engine: Engine, blobs: Uint8Array[], opts: EngineOptions = {}): Promise<string[]> {
-  const text = await evaluateInEngine(engine, isLuaEngine(engine) ? luaFuzzDriver(blobs) : fuzzDriver(blobs), opts);
-  const line = text.split('\n').find((l) => l.startsWith('MORSEL_RESULT '))!;
-  return JSON.parse(line.slice('MORSEL_RESULT '.length)).outputs;
+  return (await fuzzReport(engine, blobs, opts)).outcomes;
 }
 
 export async function runOnEngine(engine: Engine, blob: Uint8Array, inputs: Int8Array[], opts: EngineOptions = {}): Promise<EngineRun> {

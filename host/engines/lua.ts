@@ -73,8 +73,9 @@ ${calls.join('\n')}
 /** Driver: loads each blob and, if accepted, runs it on a zero input; one outcome per blob ('ok' or the error). */
 export function luaFuzzDriver(blobs: Uint8Array[]): string {
   return `${HELPERS}
-local out = {}
+local out, slowest = {}, 0
 local function try(blob)
+  local t = os.clock()
   local ok, err = pcall(function()
     local m = Morsel.load(blob)
     local n = 1
@@ -82,8 +83,9 @@ local function try(blob)
     m:invoke(string.rep("\\0", n))
   end)
   out[#out + 1] = ok and '"ok"' or jsonString(tostring(err))
+  slowest = math.max(slowest, (os.clock() - t) * 1000)
 end
 ${blobs.map((b) => `try(${luaBytes(b)})`).join('\n')}
-io.write('MORSEL_RESULT {"outputs":[', table.concat(out, ","), '],"layerMs":[],"totalMs":0}\\n')
+io.write('MORSEL_RESULT {"outputs":[', table.concat(out, ","), '],"layerMs":[],"totalMs":', string.format("%.3f", slowest), '}\\n')
 `;
 }
