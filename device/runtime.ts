@@ -18,6 +18,8 @@ interface PreparedOp {
   acc: Buf;
   /** CONV_2D: input offset of each of the window's kH·kW·inC taps from its top-left tap, in weight order. */
   tapOffsets: number[];
+  /** CONV_2D: the window's taps gathered for one output pixel (kH·kW·inC int8), allocated at load. */
+  patch: Buf;
   inZp: number; outZp: number; actMin: number; actMax: number;
   packed: PackedWeights | null; // FULLY_CONNECTED / CONV_2D weights stored packed or sparse (kernels/packed-weights.ts)
   // Broadcast loops (ADD/SUB/MUL) and PAD: extents, input/output strides, outermost first (kernels/broadcast.ts, pad.ts).
@@ -52,7 +54,7 @@ function newOp(code: number, arena: Buf): PreparedOp {
     code: code, x: arena, xOff: 0, x2: arena, x2Off: 0, leftShift: 0, inZp2: 0, y: arena, yOff: 0, w: arena, wOff: 0, bias: arena,
     dot: DOT_NONE, wRows: NO_BUFS, xRows: NO_BUFS, mult: arena, shift: arena, perChannel: false, table: [],
     count: 0, batches: 0, depth: 0, outs: 0, inH: 0, inW: 0, inC: 0, outH: 0, outW: 0, outC: 0, kH: 0, kW: 0,
-    strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 0, padLeft: 0, depthwise: false, depthMultiplier: 1, acc: arena, tapOffsets: NO_NUMBERS,
+    strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 0, padLeft: 0, depthwise: false, depthMultiplier: 1, acc: arena, tapOffsets: NO_NUMBERS, patch: arena,
     inZp: 0, outZp: 0, actMin: -128, actMax: 127, packed: null,
     dims: NO_NUMBERS, strideA: NO_NUMBERS, strideB: NO_NUMBERS, strideY: NO_NUMBERS, padBase: 0, padValue: 0,
     xs: NO_BUFS, xOffs: NO_NUMBERS, runs: NO_NUMBERS, expSum: NO_NUMBERS,
@@ -347,9 +349,12 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     clampBounds(p, fieldI32(b, opt, Conv2DOptions_activation_min, -128), fieldI32(b, opt, Conv2DOptions_activation_max, 127), oi);
     requant(b, p, opt, Conv2DOptions_output_multiplier, Conv2DOptions_output_shift, p.outC, oi);
     if (p.depthwise) p.acc = newInt32(p.outC);
-    else p.tapOffsets = tapOffsets(p);
-    // The native paths take a kernel row as one run of kW·inC taps, contiguous only without column dilation.
-    if (dot !== DOT_NONE && p.packed === null && !p.depthwise && p.dilW === 1) useNativeDot(p, dot, p.kW * p.inC, p.outC * p.kH, p.inW * p.inC, p.inH);
+    else {
+      p.tapOffsets = tapOffsets(p);
+      p.patch = newInt8(p.tapOffsets.length);
+    }
+    // The native paths take an output channel's weights whole, against the gathered patch (kernels/conv2d.ts).
+    if (dot !== DOT_NONE && p.packed === null && !p.depthwise) useNativeDot(p, dot, p.tapOffsets.length, p.outC, 0, 0);
     return;
   }
   if (code === OpCode_MAX_POOL_2D || code === OpCode_AVERAGE_POOL_2D) {

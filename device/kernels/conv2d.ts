@@ -44,29 +44,20 @@ function conv2d(p: PreparedOp, single: boolean): void {
   }
 }
 
-// One output pixel of CONV_2D whose window lies inside the input: no bounds checks. Plain loops walk the
-// window's kH·kW·inC taps in weight order through offsets computed at load (dilation included); native dot
-// products take each kernel row (kW·inC contiguous taps without column dilation) whole.
+// One output pixel of CONV_2D whose window lies inside the input: no bounds checks. The window's kH·kW·inC
+// taps are gathered in weight order (offsets computed at load, dilation included) into the op's patch, so
+// every output channel is one contiguous dot product, which a native dot product takes whole.
 function convPixel(p: PreparedOp, iy0: number, ix0: number, yBase: number, single: boolean): void {
-  const x = p.x, w = p.w, inC = p.inC, kH = p.kH, outC = p.outC, bias = p.bias, y = p.y, mult = p.mult, shift = p.shift;
-  const perChannel = p.perChannel, dot = p.dot, offsets = p.tapOffsets, n = offsets.length;
-  const xBase = p.xOff + (iy0 * p.inW + ix0) * inC, rowStep = p.dilH * p.inW * inC, taps = n / kH;
-  const outZp = p.outZp, lo = p.actMin, hi = p.actMax, wViews = p.wRows.length, xViews = p.xRows.length;
+  const x = p.x, w = p.w, outC = p.outC, bias = p.bias, y = p.y, mult = p.mult, shift = p.shift, perChannel = p.perChannel;
+  const dot = p.dot, wRows = p.wRows, offsets = p.tapOffsets, n = offsets.length, patch = p.patch;
+  const xBase = p.xOff + (iy0 * p.inW + ix0) * p.inC, outZp = p.outZp, lo = p.actMin, hi = p.actMax;
+  for (let t = 0; t < n; t++) patch[t] = x[xBase + offsets[t]];
   let wb = p.wOff;
   for (let oc = 0; oc < outC; oc++) {
     let acc = bias[oc];
-    if (dot === DOT_NONE) {
-      for (let t = 0; t < n; t++) acc += x[xBase + offsets[t]] * w[wb + t];
-    } else {
-      let xr = xBase;
-      for (let ky = 0; ky < kH; ky++) {
-        const wRow = oc * kH + ky, xRow = iy0 + ky * p.dilH;
-        if (dot === DOT_S8) acc += dot_s8(w, wb + ky * taps, x, xr, taps);
-        else if (wRow < wViews && xRow < xViews) acc += E.convolve(p.wRows[wRow], p.xRows[xRow], ix0 * inC);
-        else for (let t = 0; t < taps; t++) acc += x[xr + offsets[t]] * w[wb + ky * taps + t];
-        xr += rowStep;
-      }
-    }
+    if (dot === DOT_S8) acc += dot_s8(w, wb, patch, 0, n);
+    else if (dot === DOT_CONVOLVE && oc < wRows.length) acc += E.convolve(wRows[oc], patch, 0);
+    else for (let t = 0; t < n; t++) acc += patch[t] * w[wb + t];
     wb += n;
     const i = perChannel ? oc : 0;
     const v = mbqm(acc, mult[i], shift[i], single) + outZp;
