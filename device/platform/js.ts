@@ -30,8 +30,10 @@ function int32Span(blob: Buf, pos: number, count: number): Buf {
   if (at % 4 === 0 && at <= MAX_VIEW_OFFSET) return new Int32Array(b.buffer, at, count);
   // Unaligned, or beyond where Espruino can start a view: the only case where values (biases) get copied.
   const out = new Int32Array(count);
-  const u = new Uint8Array(b.buffer, b.byteOffset + pos, 4 * count);
-  for (let i = 0; i < count; i++) out[i] = u[4 * i] + u[4 * i + 1] * 256 + u[4 * i + 2] * 65536 + b[pos + 4 * i + 3] * 16777216;
+  for (let i = 0; i < count; i++) {
+    const p = pos + 4 * i;
+    out[i] = (b[p] + 256) % 256 + ((b[p + 1] + 256) % 256) * 256 + ((b[p + 2] + 256) % 256) * 65536 + b[p + 3] * 16777216;
+  }
   return out;
 }
 
