@@ -14,7 +14,7 @@ interface PreparedOp {
   inH: number; inW: number; inC: number; outH: number; outW: number; outC: number; kH: number; kW: number;
   strideH: number; strideW: number; dilH: number; dilW: number; padTop: number; padLeft: number;
   depthwise: boolean; depthMultiplier: number;
-  /** DEPTHWISE_CONV_2D's accumulator row (outC int32), allocated at load. */
+  /** DEPTHWISE_CONV_2D's and the pools' accumulator row (one int32 per channel), allocated at load. */
   acc: Buf;
   /** CONV_2D: input offset of each of the window's kH·kW·inC taps from its top-left tap, in weight order. */
   tapOffsets: number[];
@@ -366,6 +366,7 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     p.padTop = fieldI32(b, opt, Pool2DOptions_pad_top, 0); p.padLeft = fieldI32(b, opt, Pool2DOptions_pad_left, 0);
     if (!(p.kH >= 1 && p.kW >= 1 && p.kH <= 256 && p.kW <= 256 && p.strideH >= 1 && p.strideW >= 1 && p.padTop >= 0 && p.padLeft >= 0)) fail('OPTIONS', 'op ' + oi + ' pool window');
     clampBounds(p, fieldI32(b, opt, Pool2DOptions_activation_min, -128), fieldI32(b, opt, Pool2DOptions_activation_max, 127), oi);
+    p.acc = newInt32(p.inC);
     return;
   }
   if (code === OpCode_ADD || code === OpCode_SUB) {

@@ -1,33 +1,32 @@
-// MAX_POOL_2D / AVERAGE_POOL_2D over the taps inside the input; the average rounds half away from zero.
+// MAX_POOL_2D / AVERAGE_POOL_2D over the taps inside the input; the average rounds half away from zero. The
+// window is clipped once per output pixel (like TFLM's reference kernel) and channels run innermost, into the
+// op's accumulator row.
 function pool2d(p: PreparedOp, max: boolean): void {
-  const x = p.x, y = p.y, inH = p.inH, inW = p.inW, C = p.inC, xo = p.xOff, yo = p.yOff;
+  const x = p.x, y = p.y, acc = p.acc, inH = p.inH, inW = p.inW, C = p.inC, xo = p.xOff, kH = p.kH, kW = p.kW;
+  const lo = p.actMin, hi = p.actMax;
+  let yb = p.yOff;
   for (let oy = 0; oy < p.outH; oy++) {
+    const iy0 = oy * p.strideH - p.padTop;
+    const ys = iy0 < 0 ? -iy0 : 0, ye = iy0 + kH > inH ? inH - iy0 : kH;
     for (let ox = 0; ox < p.outW; ox++) {
-      for (let c = 0; c < C; c++) {
-        let acc = max ? -128 : 0;
-        let count = 0;
-        for (let ky = 0; ky < p.kH; ky++) {
-          const iy = oy * p.strideH - p.padTop + ky;
-          if (iy >= 0 && iy < inH) {
-            for (let kx = 0; kx < p.kW; kx++) {
-              const ix = ox * p.strideW - p.padLeft + kx;
-              if (ix >= 0 && ix < inW) {
-                const v = x[xo + (iy * inW + ix) * C + c];
-                if (max) {
-                  if (v > acc) acc = v;
-                } else acc += v;
-                count++;
-              }
-            }
-          }
+      const ix0 = ox * p.strideW - p.padLeft;
+      const xs = ix0 < 0 ? -ix0 : 0, xe = ix0 + kW > inW ? inW - ix0 : kW;
+      for (let c = 0; c < C; c++) acc[c] = max ? -128 : 0;
+      for (let ky = ys; ky < ye; ky++) {
+        for (let kx = xs; kx < xe; kx++) {
+          const xb = xo + ((iy0 + ky) * inW + ix0 + kx) * C;
+          if (max) {
+            for (let c = 0; c < C; c++) if (x[xb + c] > acc[c]) acc[c] = x[xb + c];
+          } else for (let c = 0; c < C; c++) acc[c] += x[xb + c];
         }
-        let r = acc;
-        if (!max) {
-          const half = floor(count / 2);
-          r = acc > 0 ? floor((acc + half) / count) : -floor((half - acc) / count);
-        }
-        y[yo + (oy * p.outW + ox) * C + c] = r < p.actMin ? p.actMin : r > p.actMax ? p.actMax : r;
       }
+      const count = (ye - ys) * (xe - xs), half = floor(count / 2);
+      for (let c = 0; c < C; c++) {
+        let r = acc[c];
+        if (!max) r = r > 0 ? floor((r + half) / count) : -floor((half - r) / count);
+        y[yb + c] = r < lo ? lo : r > hi ? hi : r;
+      }
+      yb += C;
     }
   }
 }
