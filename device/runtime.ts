@@ -4,6 +4,8 @@
 
 interface PreparedOp {
   code: number;
+  /** Requantize with single rounding (the model's rounding mode resolved for this op at load). */
+  single: boolean;
   x: Buf; xOff: number; x2: Buf; x2Off: number; y: Buf; yOff: number; w: Buf; wOff: number; bias: Buf;
   leftShift: number; inZp2: number;
   /** Native dot product used by this op (DOT_*); for E.convolve the weight and input rows it can take (platform rowViews). */
@@ -49,9 +51,9 @@ function numelOf(shape: number[]): number {
   return n;
 }
 
-function newOp(code: number, arena: Buf): PreparedOp {
+function newOp(code: number, arena: Buf, single: boolean): PreparedOp {
   return {
-    code: code, x: arena, xOff: 0, x2: arena, x2Off: 0, leftShift: 0, inZp2: 0, y: arena, yOff: 0, w: arena, wOff: 0, bias: arena,
+    code: code, single: single, x: arena, xOff: 0, x2: arena, x2Off: 0, leftShift: 0, inZp2: 0, y: arena, yOff: 0, w: arena, wOff: 0, bias: arena,
     dot: DOT_NONE, wRows: NO_BUFS, xRows: NO_BUFS, mult: arena, shift: arena, perChannel: false, table: [],
     count: 0, batches: 0, depth: 0, outs: 0, inH: 0, inW: 0, inC: 0, outH: 0, outW: 0, outC: 0, kH: 0, kW: 0,
     strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 0, padLeft: 0, depthwise: false, depthMultiplier: 1, acc: arena, tapOffsets: NO_NUMBERS, patch: arena,
@@ -80,9 +82,8 @@ class MorselModel {
   private outputAt: number;
   private outputCount: number;
   private output: any;
-  private single: boolean;
 
-  constructor(ops: PreparedOp[], arena: Buf, inT: TensorInfo, outT: TensorInfo, arenaBytes: number, single: boolean) {
+  constructor(ops: PreparedOp[], arena: Buf, inT: TensorInfo, outT: TensorInfo, arenaBytes: number) {
     this.ops = ops;
     this.arena = arena;
     this.inputAt = inT.arenaOffset;
@@ -97,7 +98,6 @@ class MorselModel {
     this.outputScale = outT.scale;
     this.outputZeroPoint = outT.zeroPoint;
     this.arenaBytes = arenaBytes;
-    this.single = single;
     this.profile = false;
     this.layerMs = [];
     this.opCodes = [];
@@ -118,7 +118,7 @@ class MorselModel {
     const ops = this.ops;
     for (let k = 0; k < ops.length; k++) {
       const t0 = this.profile ? clockMs() : 0;
-      runOp(ops[k], this.single);
+      runOp(ops[k], ops[k].single);
       if (this.profile) this.layerMs[k] = clockMs() - t0;
     }
     publishOutput(this.arena, this.outputAt, this.outputCount, this.output);
@@ -179,7 +179,7 @@ function loadModel(blob: any): MorselModel {
   if (crcAt < 0) fail('CRC', 'no checksum');
   const stored = rdU32(b, crcAt);
   if (crc32Skipping(bytes, b.n, crcAt) !== stored) fail('CRC', 'checksum mismatch: the blob is corrupt');
-  const single = fieldU8(b, root, Model_rounding, 0) === Rounding_SINGLE;
+  const rounding = fieldU8(b, root, Model_rounding, 0);
   const arenaBytes = fieldI32(b, root, Model_arena_bytes, 0);
   if (!(arenaBytes >= 0 && arenaBytes <= 16777216)) fail('ARENA', 'arena of ' + arenaBytes + ' bytes');
   const arena = newInt8(arenaBytes);
@@ -241,7 +241,8 @@ function loadModel(blob: any): MorselModel {
     for (let pi = 0; pi < oin.length; pi++) {
       if (infos[tensorIndex(oin[pi])].packed !== null && !(pi === 1 && (code === OpCode_FULLY_CONNECTED || code === OpCode_CONV_2D))) fail('WEIGHTS', 'op ' + oi + ' reads packed tensor ' + oin[pi] + ' (only FULLY_CONNECTED / CONV_2D weights may be packed)');
     }
-    const p = newOp(code, arena);
+    // Full TFLite's DEPTHWISE_CONV_2D, ADD, SUB and MUL keep double rounding (TFLITE_DOUBLE_ROUNDING_OPS in host/quantize/fixedpoint.ts).
+    const p = newOp(code, arena, rounding === Rounding_SINGLE || (rounding === Rounding_TFLITE && code !== OpCode_DEPTHWISE_CONV_2D && !(code >= OpCode_ADD && code <= OpCode_MUL)));
     const xi = tensorIndex(oin[0]);
     const yi = tensorIndex(oout[0]);
     if (infos[yi].buffer >= 0 || infos[xi].type !== TensorType_INT8) fail('OP', 'op ' + oi + ' input/output types');
@@ -256,7 +257,7 @@ function loadModel(blob: any): MorselModel {
     prepareOp(b, p, code, oi, optType, opt, oin, infos, data, xi, yi, tensorIndex, dot);
     ops.push(p);
   }
-  return new MorselModel(ops, arena, infos[inT], infos[outT], arenaBytes, single);
+  return new MorselModel(ops, arena, infos[inT], infos[outT], arenaBytes);
 }
 
 function tapOffsets(p: PreparedOp): number[] {

@@ -8,7 +8,7 @@ import { importModel } from './import';
 import { toDeviceGraph } from './passes';
 import { planMemory } from './plan/planner';
 import { calibrate, ObserverKind } from './quantize/calibrate';
-import { Rounding } from './quantize/fixedpoint';
+import { RoundingMode } from './quantize/fixedpoint';
 import { quantizeGraph } from './quantize/quantize';
 import { Progress } from './util/progress';
 
@@ -17,7 +17,7 @@ export interface CompileOptions {
   calib?: string;
   calibCount?: number;
   observer?: ObserverKind;
-  rounding?: Rounding;
+  rounding?: RoundingMode;
   quiet?: boolean;
 }
 

@@ -1,7 +1,7 @@
-// The MLPerf Tiny int8 models on every device engine: TFLite Micro's golden outputs (double rounding) and the
-// host reference in single rounding (itself checked against full TFLite in tflite.test.ts), byte for byte.
-// Node runs every golden case; the interpreters (QuickJS, Duktape, ...) run a fixed subset to keep `npm test`
-// short; `npm run bench:mlperf -- --sweep` runs every case and every layer on every engine.
+// The MLPerf Tiny int8 models on every device engine: TFLite Micro's golden outputs (double rounding) and full
+// TFLite's outputs (WebAssembly, its builtin kernels) in Morsel's 'tflite' rounding mode, byte for byte.
+// Node runs every golden case and every random input; the interpreters (QuickJS, Duktape, ...) run a fixed subset
+// to keep `npm test` short; `npm run bench:mlperf -- --sweep` runs every case, input and layer on every engine.
 
 import { strict as assert } from 'assert';
 import { decodeModel } from '../host/blob/decode';
@@ -9,29 +9,27 @@ import { engineLayers } from '../host/cli/layer-diff';
 import { ENGINES, runOnEngine } from '../host/engines';
 import { compileTflite } from '../host/import/tflite/compile';
 import { goldenLayersInput, readGolden } from '../host/import/tflite/golden';
-import { runInt8 } from '../host/interp/int8/interpreter';
-import { INT8_MODELS, mlperfFile, randomInt8Inputs, SLOW_ENGINE_CASES } from './helpers/tflite-mlperf';
-
-const NODE_RANDOM_INPUTS = 5;
+import { INT8_MODELS, mlperfFile, randomInt8Inputs, SLOW_ENGINE_CASES, SLOW_ENGINE_RANDOM_INPUTS, TFLITE_RANDOM_INPUTS, tfliteOutputs } from './helpers/tflite-mlperf';
 
 describe('TFLite models on the device engines', function () {
   this.timeout(300000);
   for (const name of INT8_MODELS) {
     const golden = readGolden(mlperfFile(`golden/${name}.golden.json`));
     const double = compileTflite(mlperfFile(`${name}.tflite`)).blob;
-    const single = compileTflite(mlperfFile(`${name}.tflite`), { rounding: 'single' }).blob;
+    const tflite = compileTflite(mlperfFile(`${name}.tflite`), { rounding: 'tflite' }).blob;
     for (const engine of ENGINES) {
       const everything = engine === 'node';
       const cases = everything ? golden.cases : golden.cases.filter((c) => SLOW_ENGINE_CASES.includes(c.seed));
-      const randomInputs = everything ? NODE_RANDOM_INPUTS : SLOW_ENGINE_CASES.length;
+      const randomInputs = everything ? TFLITE_RANDOM_INPUTS : SLOW_ENGINE_RANDOM_INPUTS;
 
-      it(`${name} on ${engine}: golden outputs of TFLite Micro (${cases.length} cases), then single rounding (${randomInputs} random inputs)`, async () => {
+      it(`${name} on ${engine}: TFLite Micro's golden outputs (${cases.length} cases), then full TFLite's in 'tflite' rounding (${randomInputs} random inputs)`, async () => {
         const run = await runOnEngine(engine, double, cases.map((c) => c.input));
         cases.forEach((c, i) => assert.deepEqual(run.outputs[i], c.output, `seed ${c.seed}`));
-        const model = decodeModel(single);
+        const model = decodeModel(tflite);
         const inputs = randomInt8Inputs(model, randomInputs, 7);
-        const runSingle = await runOnEngine(engine, single, inputs);
-        inputs.forEach((x, i) => assert.deepEqual(runSingle.outputs[i], runInt8(model, [x])[0], `single rounding, input ${i}`));
+        const theirs = await tfliteOutputs(model, inputs);
+        const ours = (await runOnEngine(engine, tflite, inputs)).outputs;
+        inputs.forEach((x, i) => assert.deepEqual(ours[i], theirs[i], `'tflite' rounding, random input ${i}`));
       });
     }
   }

@@ -8,6 +8,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { decodeModel } from '../host/blob/decode';
+import { morselSchema } from '../host/blob/fbs';
+import { decodeRoot } from '../host/blob/flatbuffer';
 import { compileGraph } from '../host/compile';
 import { exportTflite } from '../host/export/tflite';
 import { readTfliteFile } from '../host/import/tflite';
@@ -21,12 +23,13 @@ import { runFloat } from '../host/interp/float';
 import { runInt8 } from '../host/interp/int8/interpreter';
 import { ModelError } from '../host/ir/graph';
 import { QModel } from '../host/ir/qmodel';
-import { Rounding } from '../host/quantize/fixedpoint';
+import { kernelRounding, RoundingMode, TFLITE_DOUBLE_ROUNDING_OPS } from '../host/quantize/fixedpoint';
 import { quantizeInput } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
 import { hostLayers } from '../host/cli/layer-diff';
 import { INT8_MODELS, mlperfFile, randomInt8Inputs } from './helpers/tflite-mlperf';
 import { builtinKernelsModel, loadTfliteOracle } from './helpers/tflite-oracle';
+import { allOpsGraph, binaryOpModel, tableOpModel } from './helpers/tflite-ops';
 
 const ROOT = path.join(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'bin', 'morsel.js');
@@ -69,48 +72,105 @@ describe('TFLite import: MLPerf Tiny int8 models against TFLite Micro (golden ve
   }
 });
 
-describe('TFLite import: full TFLite (WebAssembly) in single-rounding mode', function () {
+describe("TFLite import: full TFLite (WebAssembly) in Morsel's 'tflite' rounding mode", function () {
   this.timeout(120000);
-  // Each kernel is checked on TFLite's own inputs to it (every layer is an output of the model TFLite runs), so a
-  // difference stays in the layer that makes it. This TFLite build requantizes with single rounding where its
-  // kernels call MultiplyByQuantizedMultiplier (CONV_2D, FULLY_CONNECTED, SOFTMAX's input scaling), but its optimized
-  // int8 DEPTHWISE_CONV_2D and ADD keep gemmlowp's double rounding: those are checked against Morsel's double-rounding
-  // kernels. (XNNPACK, which it applies to the original file, requantizes in float32.) End-to-end figures:
-  // `npm run bench:mlperf`.
-  const TFLITE_KERNEL_ROUNDING: Partial<Record<string, Rounding>> = { DEPTHWISE_CONV_2D: 'double', ADD: 'double' };
+  // This TFLite build is compiled with TFLITE_SINGLE_ROUNDING, but its optimized int8 DEPTHWISE_CONV_2D, ADD, SUB,
+  // MUL and RELU keep gemmlowp's double rounding: 'tflite' mode runs each kernel in TFLite's own rounding
+  // (kernelRounding). Each kernel is checked on TFLite's own inputs to it (every layer is an output of the model
+  // TFLite runs), so a difference stays in the layer that makes it; then the outputs end to end. (XNNPACK, which
+  // TFLite applies to the original file, requantizes in float32.) Figures: `npm run bench:mlperf`.
   const RANDOM_INPUTS = 50;
 
   for (const name of INT8_MODELS) {
-    it(`${name}: every kernel equals TFLite's builtin kernel on ${RANDOM_INPUTS} random inputs; the blob records single rounding`, async () => {
+    it(`${name}: every kernel, and the output end to end, equal TFLite's builtin kernels on ${RANDOM_INPUTS} random inputs`, async () => {
       const oracle = await loadTfliteOracle();
       const file = mlperfFile(`${name}.tflite`);
-      const single = decodeModel(compileTflite(file, { rounding: 'single' }).blob);
-      assert.equal(single.rounding, 'single');
-      const double = tfliteToQModel(readTfliteFile(file));
-      const { bytes, weights } = builtinKernelsModel(single);
-      let doubleKernelDiffers = 0;
-      const oneOp = (model: QModel, k: number): QModel => {
-        const op = model.ops[k];
-        return { ...model, ops: [op], inputs: op.inputs.filter((t) => !model.tensors[t].data), outputs: [op.outputs[0]] };
-      };
-      randomInt8Inputs(single, RANDOM_INPUTS, 7).forEach((x, n) => {
+      const model = decodeModel(compileTflite(file, { rounding: 'tflite' }).blob);
+      assert.equal(model.rounding, 'tflite');
+      const byRounding = { single: tfliteToQModel(readTfliteFile(file), { rounding: 'single' }), double: tfliteToQModel(readTfliteFile(file)) };
+      const { bytes, weights } = builtinKernelsModel(model);
+      const otherRoundingDiffers = new Set<string>();
+      randomInt8Inputs(model, RANDOM_INPUTS, 7).forEach((x, n) => {
         const theirs = oracle.run(bytes, [x, ...weights]);
-        const value = new Map<number, Int8Array>([[single.inputs[0], x]]);
-        single.ops.forEach((op, k) => value.set(op.outputs[0], theirs[k]));
-        single.ops.forEach((op, k) => {
-          const kernel = TFLITE_KERNEL_ROUNDING[op.opcode] === 'double' ? oneOp(double, k) : oneOp(single, k);
-          const ins = kernel.inputs.map((t) => value.get(t)!);
-          const ours = runInt8(kernel, ins)[0];
+        assert.ok(same(runInt8(model, [x])[0], theirs[theirs.length - 1]), 'end-to-end output differs');
+        const value = new Map<number, Int8Array>([[model.inputs[0], x]]);
+        model.ops.forEach((op, k) => value.set(op.outputs[0], theirs[k]));
+        model.ops.forEach((op, k) => {
+          const ins = oneOp(model, k).inputs.map((t) => value.get(t)!);
+          const ours = runInt8(oneOp(model, k), ins)[0];
           assert.ok(same(ours, theirs[k]), `layer ${k} ${op.opcode} '${op.name}' differs from TFLite in ${ours.filter((v, i) => v !== theirs[k][i]).length} of ${ours.length} values`);
-          // On a few inputs: the other rounding mode would not do (the inputs tell the modes apart).
-          if (n < 5 && kernel.rounding === 'single' && !same(runInt8(oneOp(double, k), ins)[0], theirs[k])) doubleKernelDiffers++;
+          // On a few inputs: the other rounding would not do.
+          const other = kernelRounding('tflite', op.opcode) === 'single' ? 'double' : 'single';
+          if (n < 5 && !same(runInt8(oneOp(byRounding[other], k), ins)[0], theirs[k])) otherRoundingDiffers.add(op.opcode);
         });
       });
       assert.ok(!oracle.nodeTypes(bytes).includes('TfLiteXNNPackDelegate'), 'XNNPACK took some of the ops');
-      assert.ok(doubleKernelDiffers > 0, 'the inputs do not tell the rounding modes apart');
+      // The inputs tell the modes apart: some kernel would fail in the other rounding.
+      assert.ok(otherRoundingDiffers.size > 0, 'the inputs do not tell the rounding modes apart');
     });
   }
+
+  it("the blob records the mode: a 'tflite' blob is format version 3, double and single ones keep the version before", () => {
+    for (const rounding of ['double', 'single', 'tflite'] as const) {
+      const blob = compileTflite(mlperfFile('ad01_int8.tflite'), { rounding }).blob;
+      const version = decodeRoot(morselSchema(), blob).version as number;
+      assert.ok(rounding === 'tflite' ? version === 3 : version < 3, `${rounding}: version ${version}`);
+      assert.equal(decodeModel(blob).rounding, rounding);
+    }
+  });
+
+  it('every opcode Morsel exports runs in TFLite\'s rounding: a model with each of them, binary ops on ties, tables on all 256 inputs', async () => {
+    const oracle = await loadTfliteOracle();
+    const source = allOpsGraph();
+    const compile = (rounding: RoundingMode) => compileGraph(source, { calib: 'random:-1:1', calibCount: 30, quiet: true, rounding }).model;
+    const model = compile('tflite');
+    const byRounding = { single: compile('single'), double: compile('double') };
+    const opcodes = new Set(model.ops.map((op) => op.opcode));
+    for (const op of ['CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'ADD', 'SUB', 'MUL', 'MAX_POOL_2D', 'AVERAGE_POOL_2D', 'CONCATENATION', 'PAD', 'QUANTIZE', 'TANH', 'LOGISTIC', 'SOFTMAX']) {
+      assert.ok(opcodes.has(op as never), `the model has no ${op}`);
+    }
+    const { bytes, weights } = builtinKernelsModel(model);
+    const told = new Set<string>();
+    for (const x of randomInt8Inputs(model, 30, 5)) {
+      const theirs = oracle.run(bytes, [x, ...weights]);
+      const value = new Map<number, Int8Array>([[model.inputs[0], x]]);
+      model.ops.forEach((op, k) => value.set(op.outputs[0], theirs[k]));
+      model.ops.forEach((op, k) => {
+        const ins = oneOp(model, k).inputs.map((t) => value.get(t)!);
+        const ours = runInt8(oneOp(model, k), ins)[0];
+        assert.ok(same(ours, theirs[k]), `layer ${k} ${op.opcode} '${op.name}' differs from TFLite in ${ours.filter((v, i) => v !== theirs[k][i]).length} of ${ours.length} values`);
+        const other = kernelRounding('tflite', op.opcode) === 'single' ? 'double' : 'single';
+        if (!same(runInt8(oneOp(byRounding[other], k), ins)[0], theirs[k])) told.add(op.opcode);
+      });
+    }
+    // Random data rarely lands on a rounding tie in ADD, SUB and MUL: outputs at half the inputs' scale do.
+    for (const opcode of ['ADD', 'SUB', 'MUL'] as const) {
+      const tie = (rounding: RoundingMode) => binaryOpModel(opcode, rounding);
+      const rng = new Rng(13);
+      const [a, b] = [0, 1].map(() => new Int8Array(256).map(() => rng.int(-128, 127)));
+      const theirs = oracle.run(builtinKernelsModel(tie('tflite')).bytes, [a, b]).at(-1)!;
+      assert.deepEqual(runInt8(tie('tflite'), [a, b])[0], theirs, opcode);
+      if (!same(runInt8(tie('single'), [a, b])[0], theirs)) told.add(opcode);
+    }
+    // Tables (Morsel runs TFLite's RELU/RELU6 as a QUANTIZE table) on every int8 input, for random quantizations.
+    const everyInt8 = Int8Array.from({ length: 256 }, (_, i) => i - 128);
+    for (const kind of ['LOGISTIC', 'TANH', 'RELU'] as const) {
+      for (let seed = 0; seed < 20; seed++) {
+        const table = tableOpModel(kind, 'tflite', new Rng(seed));
+        const theirs = oracle.run(builtinKernelsModel(table).bytes, [everyInt8])[0];
+        assert.deepEqual(runInt8(table, [everyInt8])[0], theirs, `${kind}, seed ${seed}`);
+        const other = kernelRounding('tflite', kind) === 'single' ? 'double' : 'single';
+        if (!same(runInt8(tableOpModel(kind, other, new Rng(seed)), [everyInt8])[0], theirs)) told.add(kind);
+      }
+    }
+    for (const op of ['CONV_2D', ...TFLITE_DOUBLE_ROUNDING_OPS]) assert.ok(told.has(op), `no input told ${op}'s rounding apart (told: ${[...told]})`);
+  });
 });
+
+const oneOp = (model: QModel, k: number): QModel => {
+  const op = model.ops[k];
+  return { ...model, ops: [op], inputs: op.inputs.filter((t) => !model.tensors[t].data), outputs: [op.outputs[0]] };
+};
 
 describe('TFLite export', function () {
   this.timeout(120000);

@@ -1,9 +1,10 @@
 // `npm run bench:mlperf [-- --sweep] [--json]`: the MLPerf Tiny yardstick. Per int8 model: flash bytes of the
 // Morsel blob vs the .tflite file, arena bytes vs TFLite Micro's, MACs, and per-inference latency on the host
 // reference and every device engine; then agreement figures: single rounding vs full TFLite (WebAssembly, on its
-// builtin kernels and under XNNPACK), and float models' int8 top-1 vs float on random inputs.
-// --sweep also runs every golden case and every layer of the seed-1 case on every engine, in both rounding modes
-// (what `npm test` runs only on node; the interpreters run a subset there), and exits 1 on any difference.
+// builtin kernels and under XNNPACK) in each rounding mode, and float models' int8 top-1 vs float on random inputs.
+// --sweep also runs every golden case and every layer of the seed-1 case on every engine (double rounding), and
+// the random inputs against full TFLite in 'tflite' rounding (what `npm test` runs only on node; the interpreters
+// run a subset there), and exits 1 on any difference.
 
 import * as fs from 'fs';
 import { decodeModel } from '../host/blob/decode';
@@ -20,12 +21,12 @@ import { runInt8 } from '../host/interp/int8/interpreter';
 import { totalMacs } from '../host/ir/macs';
 import { quantizeInput } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
-import { INT8_MODELS, mlperfFile, randomInt8Inputs } from '../test/helpers/tflite-mlperf';
-import { builtinKernelsModel, loadTfliteOracle } from '../test/helpers/tflite-oracle';
+import { INT8_MODELS, mlperfFile, randomInt8Inputs, TFLITE_RANDOM_INPUTS, tfliteOutputs } from '../test/helpers/tflite-mlperf';
+import { loadTfliteOracle } from '../test/helpers/tflite-oracle';
+import { RoundingMode } from '../host/quantize/fixedpoint';
 
 const LATENCY_RUNS: Record<string, number> = { host: 5, node: 5 };
 const SLOW_LATENCY_RUNS = 2;
-const RANDOM_INPUTS = 50;
 const FLOAT_EVALUATION = 200;
 
 const same = (a: Int8Array, b: Int8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
@@ -54,25 +55,25 @@ async function yardstick() {
   return rows;
 }
 
-/** Single rounding end to end against full TFLite: on its builtin kernels, and on the original file (XNNPACK). */
-async function singleRounding() {
+/** Each rounding mode end to end against full TFLite: on its builtin kernels, and on the original file (XNNPACK). */
+async function roundingVsTflite() {
   const oracle = await loadTfliteOracle();
   const rows = [];
   for (const name of INT8_MODELS) {
-    const single = decodeModel(compileTflite(mlperfFile(`${name}.tflite`), { rounding: 'single' }).blob);
-    const double = tfliteToQModel(readTfliteFile(mlperfFile(`${name}.tflite`)));
-    const { bytes, weights } = builtinKernelsModel(single);
+    const model = (rounding: RoundingMode) => decodeModel(compileTflite(mlperfFile(`${name}.tflite`), { rounding }).blob);
+    const [tflite, single, double] = [model('tflite'), model('single'), model('double')];
     const original = new Uint8Array(fs.readFileSync(mlperfFile(`${name}.tflite`)));
-    const count = { builtin_single: 0, builtin_double: 0, xnnpack_single: 0 };
-    for (const x of randomInt8Inputs(single, RANDOM_INPUTS, 7)) {
-      const layers = oracle.run(bytes, [x, ...weights]);
-      const theirs = layers[layers.length - 1];
-      const ours = runInt8(single, [x])[0];
-      if (same(ours, theirs)) count.builtin_single++;
-      if (same(runInt8(double, [x])[0], theirs)) count.builtin_double++;
-      if (same(ours, oracle.run(original, [x])[0])) count.xnnpack_single++;
-    }
-    rows.push({ model: name, inputs: RANDOM_INPUTS, ...count });
+    const inputs = randomInt8Inputs(tflite, TFLITE_RANDOM_INPUTS, 7);
+    const theirs = await tfliteOutputs(tflite, inputs);
+    const count = { builtin_tflite: 0, builtin_single: 0, builtin_double: 0, xnnpack_tflite: 0 };
+    inputs.forEach((x, i) => {
+      const ours = runInt8(tflite, [x])[0];
+      if (same(ours, theirs[i])) count.builtin_tflite++;
+      if (same(runInt8(single, [x])[0], theirs[i])) count.builtin_single++;
+      if (same(runInt8(double, [x])[0], theirs[i])) count.builtin_double++;
+      if (same(ours, oracle.run(original, [x])[0])) count.xnnpack_tflite++;
+    });
+    rows.push({ model: name, inputs: inputs.length, ...count });
   }
   return rows;
 }
@@ -100,28 +101,28 @@ function floatAgreement() {
   return rows;
 }
 
-/** Every golden case and every layer of the seed-1 case on every engine, and single rounding on random inputs. */
+/** Every golden case and every layer of the seed-1 case on every engine, and 'tflite' rounding against full TFLite. */
 async function sweep() {
   const failures: string[] = [];
   for (const name of INT8_MODELS) {
     const golden = readGolden(mlperfFile(`golden/${name}.golden.json`));
     const double = compileTflite(mlperfFile(`${name}.tflite`)).blob;
-    const single = compileTflite(mlperfFile(`${name}.tflite`), { rounding: 'single' }).blob;
+    const tflite = compileTflite(mlperfFile(`${name}.tflite`), { rounding: 'tflite' }).blob;
     const model = decodeModel(double);
-    const singleModel = decodeModel(single);
     const byName = new Map(golden.layers.map((l) => [l.name, l.data]));
-    const inputs = randomInt8Inputs(singleModel, RANDOM_INPUTS, 7);
+    const inputs = randomInt8Inputs(model, TFLITE_RANDOM_INPUTS, 7);
+    const theirs = await tfliteOutputs(decodeModel(tflite), inputs);
     for (const engine of ENGINES) {
       const started = Date.now();
       const outputs = (await runOnEngine(engine, double, golden.cases.map((c) => c.input))).outputs;
       const casesOk = golden.cases.filter((c, i) => same(outputs[i], c.output)).length;
       const { firstDifferent } = compareLayers(model, await engineLayers(engine, model, goldenLayersInput(golden)), model.ops.map((op) => byName.get(op.name)));
-      const singleOut = (await runOnEngine(engine, single, inputs)).outputs;
-      const singleOk = inputs.filter((x, i) => same(singleOut[i], runInt8(singleModel, [x])[0])).length;
+      const ours = (await runOnEngine(engine, tflite, inputs)).outputs;
+      const tfliteOk = inputs.filter((x, i) => same(ours[i], theirs[i])).length;
       const line = `${name} on ${engine}: golden ${casesOk}/${golden.cases.length}, layers ${firstDifferent < 0 ? 'all equal' : `first difference at ${firstDifferent}`}, ` +
-        `single rounding ${singleOk}/${inputs.length} (${((Date.now() - started) / 1000).toFixed(0)} s)`;
+        `full TFLite in 'tflite' rounding ${tfliteOk}/${inputs.length} (${((Date.now() - started) / 1000).toFixed(0)} s)`;
       console.log(line);
-      if (casesOk < golden.cases.length || firstDifferent >= 0 || singleOk < inputs.length) failures.push(line);
+      if (casesOk < golden.cases.length || firstDifferent >= 0 || tfliteOk < inputs.length) failures.push(line);
     }
   }
   return failures;
@@ -129,7 +130,7 @@ async function sweep() {
 
 async function main() {
   const json = process.argv.includes('--json');
-  const report = { yardstick: await yardstick(), single_rounding_vs_tflite: await singleRounding(), float_top1: floatAgreement() };
+  const report = { yardstick: await yardstick(), rounding_vs_tflite: await roundingVsTflite(), float_top1: floatAgreement() };
   if (json) console.log(JSON.stringify(report, null, 2));
   else {
     console.log('MLPerf Tiny (double rounding, as TFLite Micro)');
@@ -138,9 +139,10 @@ async function main() {
       console.log(`  ${r.model.padEnd(24)} blob ${r.blob_bytes.toLocaleString('en-US')} B (.tflite ${r.tflite_bytes.toLocaleString('en-US')} B)  ` +
         `arena ${r.arena_bytes.toLocaleString('en-US')} B (TFLM ${r.tflm_arena_bytes.toLocaleString('en-US')} B)  ${r.macs.toLocaleString('en-US')} MACs  ${lat}`);
     }
-    console.log(`Single rounding vs full TFLite (WebAssembly) on ${RANDOM_INPUTS} random inputs: outputs identical`);
-    for (const r of report.single_rounding_vs_tflite) {
-      console.log(`  ${r.model.padEnd(24)} builtin kernels ${r.builtin_single}/${r.inputs} (Morsel in double rounding: ${r.builtin_double}), original file under XNNPACK ${r.xnnpack_single}/${r.inputs}`);
+    console.log(`Morsel vs full TFLite (WebAssembly) on ${TFLITE_RANDOM_INPUTS} random inputs: outputs identical`);
+    for (const r of report.rounding_vs_tflite) {
+      console.log(`  ${r.model.padEnd(24)} builtin kernels: 'tflite' rounding ${r.builtin_tflite}/${r.inputs} (single ${r.builtin_single}, double ${r.builtin_double}); ` +
+        `original file under XNNPACK: 'tflite' rounding ${r.xnnpack_tflite}/${r.inputs}`);
     }
     console.log(`Float models: int8 top-1 = float top-1 on ${FLOAT_EVALUATION} uniform random inputs`);
     for (const r of report.float_top1) {

@@ -5,6 +5,7 @@ import { crc32Update } from './crc32';
 import { morselSchema } from './fbs';
 import { BlobFormatError, decodeRoot, rootFieldPosition } from './flatbuffer';
 import { FORMAT_VERSION } from './format';
+import { ROUNDING_MODES, RoundingMode } from '../quantize/fixedpoint';
 import { decodeWeights, packableWeights, WEIGHT_LAYOUTS } from './weights';
 
 type Obj = Record<string, any>;
@@ -72,7 +73,7 @@ export function decodeModel(bytes: Uint8Array): QModel {
   return {
     name: root.name ?? '',
     producer: root.producer ?? '',
-    rounding: root.rounding === 1 ? 'single' : 'double',
+    rounding: roundingMode(root.rounding),
     tensors,
     ops,
     inputs: root.inputs ?? [],
@@ -82,3 +83,9 @@ export function decodeModel(bytes: Uint8Array): QModel {
 }
 
 const hex = (x: number) => '0x' + (x >>> 0).toString(16).padStart(8, '0');
+
+function roundingMode(value: number): RoundingMode {
+  const mode = ROUNDING_MODES.find((m) => morselSchema().enums.get('Rounding')!.values.get(m.toUpperCase()) === value);
+  if (!mode) throw new BlobFormatError(`unknown rounding mode ${value}`);
+  return mode;
+}

@@ -4,7 +4,7 @@ import { bytesOf, OPTIONS_TABLE, QModel, QTensor } from '../ir/qmodel';
 import { crc32 } from './crc32';
 import { morselSchema } from './fbs';
 import { encodeRoot, rootFieldPosition } from './flatbuffer';
-import { FORMAT_VERSION, FORMAT_VERSION_DENSE } from './format';
+import { FORMAT_VERSION, FORMAT_VERSION_DENSE, FORMAT_VERSION_PACKED } from './format';
 import { storedWeightsOf, WEIGHT_LAYOUTS, WeightLayout } from './weights';
 
 function tensorBytes(t: QTensor): Uint8Array {
@@ -53,9 +53,11 @@ export function encodeModel(model: QModel, opts: { layout?: WeightLayout } = {})
     };
   });
   const bytes = encodeRoot(morselSchema(), {
-    version: [...stored.values()].every((s) => s.layout === 'dense' && s.bits === 8) ? FORMAT_VERSION_DENSE : FORMAT_VERSION,
+    // The oldest version that reads the blob right: an older runtime would run a 'tflite' blob in double rounding.
+    version: model.rounding === 'tflite' ? FORMAT_VERSION
+      : [...stored.values()].every((s) => s.layout === 'dense' && s.bits === 8) ? FORMAT_VERSION_DENSE : FORMAT_VERSION_PACKED,
     crc32: 0xffffffff, // placeholder so the field is present; patched below
-    rounding: model.rounding === 'single' ? 1 : 0,
+    rounding: morselSchema().enums.get('Rounding')!.values.get(model.rounding.toUpperCase())!,
     name: model.name,
     producer: model.producer,
     tensors,

@@ -6,7 +6,7 @@ import { emitJsModule } from '../emit/js-module';
 import { isTfliteFile } from '../import/tflite';
 import { compileTflite } from '../import/tflite/compile';
 import { ObserverKind } from '../quantize/calibrate';
-import { Rounding } from '../quantize/fixedpoint';
+import { ROUNDING_MODES, RoundingMode } from '../quantize/fixedpoint';
 import { writeFileAtomic } from '../util/fs';
 import type { Command } from './main';
 import { UsageError } from './main';
@@ -30,7 +30,7 @@ export const convertCommand: Command = {
   summary: 'import, optimize, calibrate and quantize a model to an int8 blob (.msl), with optional C header and JS module',
   usage:
     'morsel convert <model.onnx|model.json|model.tflite> [--calib <data>] -o <model.msl> [--calib-count N] ' +
-    '[--observer minmax|percentile|mse] [--rounding double|single] [--c-header] [--js]',
+    '[--observer minmax|percentile|mse] [--rounding double|single|tflite] [--c-header] [--js]',
   options: {
     output: { type: 'string', short: 'o' },
     calib: { type: 'string' },
@@ -51,7 +51,7 @@ export const convertCommand: Command = {
       calib: values.calib as string | undefined,
       calibCount: parseCount('--calib-count', values['calib-count'], 1000),
       observer: parseChoice('--observer', values.observer, OBSERVERS, 'minmax'),
-      rounding: parseChoice<Rounding>('--rounding', values.rounding, ['double', 'single'], 'double'),
+      rounding: parseChoice<RoundingMode>('--rounding', values.rounding, ROUNDING_MODES, 'double'),
       quiet: values.quiet === true,
     };
     // An int8 .tflite keeps its own quantization (no calibration); everything else goes through the compiler.

@@ -5,20 +5,22 @@
 import { ENGINES, Engine } from '../engines';
 import { goldenLayersInput, readGolden } from '../import/tflite/golden';
 import { QModel } from '../ir/qmodel';
-import { Rounding } from '../quantize/fixedpoint';
+import { ROUNDING_MODES, RoundingMode, TFLITE_DOUBLE_ROUNDING_OPS } from '../quantize/fixedpoint';
 import { Rng } from '../util/rng';
 import { compareLayers, engineLayers, hostLayers, LayerOutputs, loadQModel, randomInt8Input } from './layer-diff';
 import type { Command } from './main';
 import { UsageError } from './main';
 import { readInput } from './run';
 
-const EXECUTIONS = `host, host:double, host:single, ${ENGINES.join(', ')}, golden:<file.golden.json>`;
+const EXECUTIONS = `host, ${ROUNDING_MODES.map((m) => `host:${m}`).join(', ')}, ${ENGINES.join(', ')}, golden:<file.golden.json>`;
 
 export const diffCommand: Command = {
   summary: 'run a model two ways (host reference, rounding mode, device engine, TFLM golden file) and show the first layer that differs',
   usage:
     'morsel diff <model.msl|model.tflite> [--input <file|file.npy|idx:N|random[:SEED]>] [--a EXEC] [--b EXEC] [--json]\n' +
-    `  EXEC: ${EXECUTIONS} (defaults: --a host --b node); a golden file brings its own input. Exit code 1 when they differ.`,
+    `  EXEC: ${EXECUTIONS} (defaults: --a host --b node); a golden file brings its own input. Exit code 1 when they differ.\n` +
+    '  Rounding modes: double = TFLite Micro (every kernel), single = TFLITE_SINGLE_ROUNDING in every kernel, tflite = full TFLite\'s kernels\n' +
+    `  (single rounding except ${TFLITE_DOUBLE_ROUNDING_OPS.join(' and ')}, which keep double rounding).`,
   options: { input: { type: 'string' }, a: { type: 'string' }, b: { type: 'string' }, json: { type: 'boolean' } },
   async run({ values, positionals }) {
     const [file] = positionals;
@@ -57,7 +59,7 @@ function parseDiffInput(spec: string, model: QModel): Int8Array {
 
 async function layersOf(spec: string, file: string, model: QModel, input: Int8Array): Promise<LayerOutputs> {
   if (spec === 'host') return hostLayers(model, input);
-  if (spec === 'host:double' || spec === 'host:single') return hostLayers(loadQModel(file, spec.slice(5) as Rounding), input);
+  if (ROUNDING_MODES.some((m) => spec === `host:${m}`)) return hostLayers(loadQModel(file, spec.slice('host:'.length) as RoundingMode), input);
   if ((ENGINES as readonly string[]).includes(spec)) return engineLayers(spec as Engine, model, input);
   if (spec.startsWith('golden:')) {
     const byName = new Map(readGolden(spec.slice('golden:'.length)).layers.map((l) => [l.name, l.data]));

@@ -12,11 +12,11 @@ import { runInt8 } from '../interp/int8/interpreter';
 import { ModelError } from '../ir/graph';
 import { QModel } from '../ir/qmodel';
 import { planMemory } from '../plan/planner';
-import { Rounding } from '../quantize/fixedpoint';
+import { RoundingMode } from '../quantize/fixedpoint';
 import { Rng } from '../util/rng';
 
 /** A .msl blob, or an int8 .tflite imported (and planned) in the given rounding mode (TFLM's by default). */
-export function loadQModel(file: string, rounding?: Rounding): QModel {
+export function loadQModel(file: string, rounding?: RoundingMode): QModel {
   if (isTfliteFile(file)) {
     const model = tfliteToQModel(readTfliteFile(file), { rounding, name: tfliteModelName(file) });
     planMemory(model);
@@ -25,7 +25,7 @@ export function loadQModel(file: string, rounding?: Rounding): QModel {
   if (!fs.existsSync(file)) throw new ModelError(`model file not found: ${file}`);
   const model = decodeModel(new Uint8Array(fs.readFileSync(file)));
   if (rounding && rounding !== model.rounding) {
-    throw new ModelError(`${file} was built for ${model.rounding} rounding; the other mode needs the source .tflite (its multipliers are derived from the scales)`);
+    throw new ModelError(`${file} was built for ${model.rounding} rounding; another mode needs the source .tflite (its multipliers are derived from the scales)`);
   }
   return model;
 }

@@ -11,6 +11,7 @@ import { ActivationFunction, BuiltinOperator, BuiltinOptions, Field, Padding, Te
 import {
   activationRange, prepareLeakyRelu, prepareLogistic, prepareQuantize, prepareRelu, prepareSoftmax, prepareTanh, QParams,
 } from '../quantize/prepare';
+import { kernelRounding, prepareRounding } from '../quantize/fixedpoint';
 
 interface OutTensor { name: string; shape: number[]; type: number; data?: Uint8Array; scale: number[]; zeroPoint: number[]; quantizedDimension: number }
 type OptionField = [id: number, kind: 'i8' | 'i32' | 'f32' | 'bool', value: number];
@@ -163,16 +164,16 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
       case 'LOGISTIC':
       case 'TANH': {
         const prepare = op.opcode === 'LOGISTIC' ? prepareLogistic : prepareTanh;
-        if (!sameTable(prepare(q(xi), q(yi), model.rounding).table, op.options.table)) fail(op, `its table is not TFLite's int8 ${op.opcode}`);
+        if (!sameTable(prepare(q(xi), q(yi), prepareRounding(model.rounding)).table, op.options.table)) fail(op, `its table is not TFLite's int8 ${op.opcode}`);
         return { ...base, builtin: op.opcode === 'LOGISTIC' ? BuiltinOperator.LOGISTIC : BuiltinOperator.TANH, optionsType: 0, options: [] };
       }
       case 'QUANTIZE': {
         // A requantization table is TFLite's QUANTIZE; a clamped one is RELU/RELU6 (both prepared like TFLM).
-        if (sameTable(prepareQuantize(q(xi), q(yi), model.rounding).table, op.options.table)) {
+        if (sameTable(prepareQuantize(q(xi), q(yi), prepareRounding(model.rounding)).table, op.options.table)) {
           return { ...base, builtin: BuiltinOperator.QUANTIZE, optionsType: 0, options: [] };
         }
         for (const [builtin, clamp] of [[BuiltinOperator.RELU, { min: 0, max: Infinity }], [BuiltinOperator.RELU6, { min: 0, max: 6 }]] as const) {
-          if (sameTable(prepareRelu(q(xi), q(yi), clamp, model.rounding).table, op.options.table)) return { ...base, builtin, optionsType: 0, options: [] };
+          if (sameTable(prepareRelu(q(xi), q(yi), clamp, kernelRounding(model.rounding, 'RELU')).table, op.options.table)) return { ...base, builtin, optionsType: 0, options: [] };
         }
         return fail(op, 'its table is neither a requantization nor a RELU/RELU6');
       }
@@ -209,7 +210,7 @@ function softmaxBeta(model: QModel, op: Extract<QOp, { opcode: 'SOFTMAX' }>, inp
   const t = op.options.exp_table;
   const estimate = t[1] > 0 ? -Math.log(t[1] / 2147483648) / input.scale : 1;
   for (const beta of [1, ...roundings(estimate)]) {
-    if (sameTable(prepareSoftmax(input, beta, output, model.rounding).exp_table, t)) return beta;
+    if (sameTable(prepareSoftmax(input, beta, output, prepareRounding(model.rounding)).exp_table, t)) return beta;
   }
   throw new ModelError(`cannot export SOFTMAX '${op.name}' to TFLite: no beta reproduces its exp table`);
 }
@@ -219,7 +220,7 @@ function leakyReluAlpha(model: QModel, op: Extract<QOp, { opcode: 'LEAKY_RELU' }
   const x = -128 - input.zeroPoint;
   const estimate = x < 0 ? ((op.options.table[0] - output.zeroPoint) * output.scale) / (x * input.scale) : 0;
   for (const alpha of roundings(estimate)) {
-    if (sameTable(prepareLeakyRelu(input, output, alpha, model.rounding).table, op.options.table)) return alpha;
+    if (sameTable(prepareLeakyRelu(input, output, alpha, prepareRounding(model.rounding)).table, op.options.table)) return alpha;
   }
   throw new ModelError(`cannot export LEAKY_RELU '${op.name}' to TFLite: no alpha reproduces its table`);
 }

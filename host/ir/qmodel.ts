@@ -3,7 +3,7 @@
 // consumed by the memory planner, the blob encoder, `inspect`, and the host int8 reference interpreter.
 // Options objects mirror the schema's option tables field for field (snake_case, as in the schema).
 
-import type { Rounding } from '../quantize/fixedpoint';
+import type { RoundingMode } from '../quantize/fixedpoint';
 
 export const OpCode = {
   FULLY_CONNECTED: 0,
@@ -158,7 +158,7 @@ export type WeightBits = 8 | 4 | 2;
 export interface QModel {
   name: string;
   producer: string;
-  rounding: Rounding;
+  rounding: RoundingMode;
   tensors: QTensor[];
   ops: QOp[];
   inputs: number[];

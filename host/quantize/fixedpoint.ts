@@ -2,7 +2,34 @@
 // the same formulas work in every device engine. Cross-checked against a BigInt transcription of
 // TFLite's C++ in test/fixedpoint.test.ts.
 
+/** How one kernel requantizes: TFLite Micro's double rounding, or full TFLite's TFLITE_SINGLE_ROUNDING. */
 export type Rounding = 'double' | 'single';
+
+/**
+ * A model's rounding mode (recorded in the blob): 'double' (TFLite Micro) and 'single' (TFLITE_SINGLE_ROUNDING in
+ * every kernel) apply to every op; 'tflite' reproduces full TFLite's int8 kernels, which are built with
+ * TFLITE_SINGLE_ROUNDING but keep gemmlowp's double rounding in the ops of TFLITE_DOUBLE_ROUNDING_OPS.
+ */
+export type RoundingMode = Rounding | 'tflite';
+export const ROUNDING_MODES: readonly RoundingMode[] = ['double', 'single', 'tflite'];
+
+/**
+ * Full TFLite's int8 kernels that requantize with double rounding although the library is built with
+ * TFLITE_SINGLE_ROUNDING (measured against its WebAssembly build in test/tflite.test.ts): Morsel opcodes, and
+ * TFLite's RELU/RELU6, whose rounding is baked into the QUANTIZE table Morsel runs them as. device/runtime.ts
+ * (loadModel) keeps the same list of opcodes.
+ */
+export const TFLITE_DOUBLE_ROUNDING_OPS: readonly string[] = ['DEPTHWISE_CONV_2D', 'ADD', 'SUB', 'MUL', 'RELU'];
+
+/** The rounding of one op's kernel in a model of the given mode. */
+export function kernelRounding(mode: RoundingMode, opcode: string): Rounding {
+  return mode === 'tflite' ? (TFLITE_DOUBLE_ROUNDING_OPS.includes(opcode) ? 'double' : 'single') : mode;
+}
+
+/** The rounding TFLite's Prepare is built for (QuantizeMultiplier, softmax scaling): one per library, not per op. */
+export function prepareRounding(mode: RoundingMode): Rounding {
+  return mode === 'double' ? 'double' : 'single';
+}
 
 const TWO16 = 65536;
 const TWO30 = 1073741824;

@@ -7,7 +7,7 @@
 import { Clamp, Graph, ModelError, Node, numel, Tensor, tensor } from '../ir/graph';
 import { QModel, QOp, QTensor } from '../ir/qmodel';
 import { CalibrationStats } from './calibrate';
-import { clampInt, f32, Rounding } from './fixedpoint';
+import { clampInt, f32, kernelRounding, prepareRounding, RoundingMode } from './fixedpoint';
 import {
   foldInputZeroPoint, prepareAdd, prepareConv2D, prepareFullyConnected, prepareLeakyRelu, prepareLogistic, prepareMean, prepareMul,
   preparePad, preparePool2D, prepareQuantize, prepareRelu, prepareSoftmax, prepareSub, prepareTanh, QParams,
@@ -57,9 +57,10 @@ function quantizeWeights(wt: Tensor, channelAxis: number): { data: Int8Array; sc
   return { data, scales };
 }
 
-export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: { rounding?: Rounding } = {}): QModel {
+export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: { rounding?: RoundingMode } = {}): QModel {
   if (g.layout !== 'NHWC') throw new ModelError(`the quantizer needs an NHWC graph (run the layout pass), got ${g.layout}`);
-  const rounding = opts.rounding ?? 'double';
+  const mode = opts.rounding ?? 'double';
+  const rounding = prepareRounding(mode);
   const tensors: QTensor[] = [];
   const index = new Map<string, number>();
   const params = new Map<string, QParams>();
@@ -194,7 +195,7 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: { roundin
         if (op.attrs.clamp) {
           const t = push({ name: `${n.name}/unclamped`, shape: tensors[y].shape, type: 'int8', scale: [qy.scale], zeroPoint: [qy.zeroPoint], quantizedDimension: 0, arenaOffset: -1 });
           ops.push({ opcode: 'CONCATENATION', inputs: xs, outputs: [t], name: n.name, options: { axis } });
-          ops.push({ opcode: 'QUANTIZE', inputs: [t], outputs: [y], name: `${n.name}/clamp`, options: prepareRelu(qy, qy, op.attrs.clamp, rounding) });
+          ops.push({ opcode: 'QUANTIZE', inputs: [t], outputs: [y], name: `${n.name}/clamp`, options: prepareRelu(qy, qy, op.attrs.clamp, kernelRounding(mode, 'RELU')) });
         } else {
           ops.push({ opcode: 'CONCATENATION', inputs: xs, outputs: [y], name: n.name, options: { axis } });
         }
@@ -235,7 +236,7 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: { roundin
         const x = operand(n, op.inputs[0]);
         const qy = chosen(yName);
         const clamp: Clamp = op.kind === 'clip' ? op.attrs : { min: 0, max: Infinity };
-        ops.push({ opcode: 'QUANTIZE', inputs: [x], outputs: [activation(yName, qy)], name: n.name, options: prepareRelu(qx(), qy, clamp, rounding) });
+        ops.push({ opcode: 'QUANTIZE', inputs: [x], outputs: [activation(yName, qy)], name: n.name, options: prepareRelu(qx(), qy, clamp, kernelRounding(mode, 'RELU')) });
         break;
       }
       default:
@@ -247,7 +248,7 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: { roundin
     if (i === undefined) throw new ModelError(`graph output '${o}' is not computed by any op`);
     return i;
   });
-  return { name: g.name, producer: `morsel (${g.meta.producer ?? 'unknown'})`, rounding, tensors, ops, inputs, outputs, arenaBytes: 0 };
+  return { name: g.name, producer: `morsel (${g.meta.producer ?? 'unknown'})`, rounding: mode, tensors, ops, inputs, outputs, arenaBytes: 0 };
 }
 
 /** The IR's pads are ONNX-style [begin_0..begin_n, end_0..end_n]; the schema wants before/after pairs per dimension. */

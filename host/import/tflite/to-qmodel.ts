@@ -8,7 +8,7 @@
 
 import { Clamp, ModelError, numel } from '../../ir/graph';
 import { QModel, QOp, QTensor } from '../../ir/qmodel';
-import { Rounding } from '../../quantize/fixedpoint';
+import { kernelRounding, prepareRounding, RoundingMode } from '../../quantize/fixedpoint';
 import {
   foldInputZeroPoint, prepareAdd, prepareConv2D, prepareFullyConnected, prepareLeakyRelu, prepareLogistic, prepareMean, prepareMul, preparePad,
   preparePool2D, prepareQuantize, prepareRelu, prepareSoftmax, prepareSub, prepareTanh, QParams,
@@ -18,8 +18,8 @@ import { ActivationFunction, activationFunctionName, BuiltinOperator, TensorType
 import { windowGeometry } from './padding';
 
 export interface TfliteImportOptions {
-  /** 'double' (TFLite Micro, the default) or 'single' (full TFLite built with TFLITE_SINGLE_ROUNDING). */
-  rounding?: Rounding;
+  /** 'double' (TFLite Micro, the default), 'single' (TFLITE_SINGLE_ROUNDING in every kernel) or 'tflite' (full TFLite's kernels). */
+  rounding?: RoundingMode;
   name?: string;
 }
 
@@ -49,7 +49,9 @@ export function isInt8Model(m: TfliteModel): boolean {
 }
 
 export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): QModel {
-  const rounding = opts.rounding ?? 'double';
+  const mode = opts.rounding ?? 'double';
+  // Prepare is built for one rounding; the kernels' own rounding is the interpreter's business (kernelRounding).
+  const rounding = prepareRounding(mode);
   const tensors: QTensor[] = [];
   const index = new Map<number, number>();
   const ops: QOp[] = [];
@@ -209,7 +211,7 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
         break;
       case B.RELU:
       case B.RELU6:
-        push(op, { opcode: 'QUANTIZE', inputs: [q8(op.inputs[0], op)], options: prepareRelu(qparams(x(), op), qparams(y(), op), { min: 0, max: code === B.RELU6 ? 6 : Infinity }, rounding) });
+        push(op, { opcode: 'QUANTIZE', inputs: [q8(op.inputs[0], op)], options: prepareRelu(qparams(x(), op), qparams(y(), op), { min: 0, max: code === B.RELU6 ? 6 : Infinity }, kernelRounding(mode, 'RELU')) });
         break;
       case B.LEAKY_RELU:
         push(op, { opcode: 'LEAKY_RELU', inputs: [q8(op.inputs[0], op)], options: prepareLeakyRelu(qparams(x(), op), qparams(y(), op), o.alpha as number, rounding) });
@@ -252,7 +254,7 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
   return {
     name: opts.name ?? (m.subgraphName || 'tflite'),
     producer: `morsel (TFLite import${m.description ? `: ${m.description}` : ''})`,
-    rounding,
+    rounding: mode,
     tensors,
     ops,
     inputs: m.inputs.map((t) => ioTensor(t, 'input')),

@@ -3,6 +3,7 @@
 
 import { ModelError } from '../../ir/graph';
 import { QModel, QOp, QTensor } from '../../ir/qmodel';
+import { kernelRounding } from '../../quantize/fixedpoint';
 import { arithmetic } from './arithmetic';
 import { broadcastIndex } from './broadcast';
 import { concatenation } from './concatenation';
@@ -48,8 +49,8 @@ export function runInt8(model: QModel, inputs: Int8Array[], observe?: (tensorInd
     return v;
   };
   const i32 = (ti: number) => values[ti] as Int32Array;
-  const rounding = model.rounding;
   for (const op of model.ops) {
+    const rounding = kernelRounding(model.rounding, op.opcode);
     const out = model.tensors[op.outputs[0]];
     const y = new Int8Array(numel(out.shape));
     const x = i8(op.inputs[0]);
