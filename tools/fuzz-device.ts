@@ -1,6 +1,6 @@
 // `npm run fuzz:device [-- --count 100000] [--engine E]`: mutated blobs of a small FULLY_CONNECTED model and of a
 // random small graph, on every engine (or one): each must be rejected with an MRSL_E_* error or run to the
-// end, none may take 1 s or more. Runs in batches of 10,000 per engine process; prints one line per engine.
+// end, none may take 1 s or more. Runs in batches of 500 per engine process; prints one line per engine.
 
 import { parseArgs } from 'util';
 import { encodeModel } from '../host/blob/encode';
@@ -11,7 +11,7 @@ import { Rng } from '../host/util/rng';
 import { randomQModel } from '../test/helpers/random-qmodel';
 import { tinyFcModel } from '../test/helpers/tiny-models';
 
-const BATCH = 10000;
+const BATCH = 500;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { count: { type: 'string', default: '100000' }, engine: { type: 'string' }, seed: { type: 'string', default: '1' } } });
