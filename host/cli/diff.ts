@@ -20,7 +20,7 @@ export const diffCommand: Command = {
     'morsel diff <model.msl|model.tflite> [--input <file|file.npy|idx:N|random[:SEED]>] [--a EXEC] [--b EXEC] [--json]\n' +
     `  EXEC: ${EXECUTIONS} (defaults: --a host --b node); a golden file brings its own input. Exit code 1 when they differ.\n` +
     '  Rounding modes: double = TFLite Micro (every kernel), single = TFLITE_SINGLE_ROUNDING in every kernel, tflite = full TFLite\'s kernels\n' +
-    `  (single rounding except ${TFLITE_DOUBLE_ROUNDING_OPS.join(' and ')}, which keep double rounding).`,
+    `  (single rounding except ${TFLITE_DOUBLE_ROUNDING_OPS.join(', ')}, which keep double rounding; see device/README.md).`,
   options: { input: { type: 'string' }, a: { type: 'string' }, b: { type: 'string' }, json: { type: 'boolean' } },
   async run({ values, positionals }) {
     const [file] = positionals;
