@@ -38,7 +38,7 @@ const EXPERIMENTS: Record<string, string[]> = {
   // 80% unstructured sparsity (global magnitude, gradual) + int8.
   'mlp-prune': [MLP, '-o', MLP_OUT, '--prune', '0.8', '--bits', '8', '--epochs', '4'],
   // Structured pruning: half of the convolution channels by L1 norm, fine-tuned by distillation from the original.
-  'cnn-structured': [CNN, '-o', CNN_OUT, '--structured', 'conv1=0.5,pwconv3=0.5', '--criterion', 'l1', '--kd', '--bits', '8', '--epochs', '1', '--lr', '0.002'],
+  'cnn-structured': [CNN, '-o', CNN_OUT, '--structured', 'conv1=0.5,pwconv3=0.5', '--criterion', 'l1', '--kd', '--bits', '8', '--epochs', '4', '--lr', '0.002'],
   // Distillation into a quarter-width student (¼ of the MACs), compared with the same student without the teacher.
   // Both students start from the teacher's strongest quarter of the hidden units.
   'mlp-distill': [MLP, '-o', `${MLP_OUT}/distill`, '--distill', '0.25', '--student-init', 'pruned', '--alpha', '0.5', '--temperature', '2', '--distill-epochs', '15', '--lr', '0.002', '--bits', '8'],
