@@ -121,6 +121,9 @@ export class DeviceClient {
     const seq = this.nextSeq();
     const wire = slipEncode(encodeFrame(type, seq, payload));
     const answer = this.expect(seq, this.latencyMs + extraMs + this.transferMs(wire.length + answerBytes), what);
+    // The answer may time out while the write is still draining (a loaded host): it is awaited below, so
+    // mark it handled now rather than let an early rejection crash the process as unhandled.
+    answer.catch(() => undefined);
     await this.link.write(wire).catch((e) => {
       this.cancel(seq);
       throw e;
