@@ -3,7 +3,7 @@
 // broadcast against constants of random compatible shapes (either operand may repeat), softmax tables come from
 // the quantizer's Prepare with random input scales and betas.
 
-import { Rounding } from '../../host/quantize/fixedpoint';
+import { prepareRounding, RoundingMode } from '../../host/quantize/fixedpoint';
 import { prepareSoftmax } from '../../host/quantize/prepare';
 import { Conv2DOptions, QModel, QOp, QTensor } from '../../host/ir/qmodel';
 import { planMemory } from '../../host/plan/planner';
@@ -50,7 +50,7 @@ export function randomQModel(rng: Rng): { model: QModel; inputs: Int8Array[] } {
     const t = act(name, shape, rng);
     return push({ ...t, ...(like && { scale: like.scale, zeroPoint: like.zeroPoint }), data: new Int8Array(numel(shape)).map(() => rng.int(-128, 127)) });
   };
-  const rounding: Rounding = rng.next() < 0.5 ? 'double' : 'single';
+  const rounding = rng.pick<RoundingMode>(['double', 'single', 'tflite']);
   let cur = push(act('input', [1, rng.int(1, 9), rng.int(1, 9), rng.int(1, 5)], rng));
   const nOps = rng.int(1, 4);
   for (let k = 0; k < nOps; k++) {
@@ -137,7 +137,7 @@ export function randomQModel(rng: Rng): { model: QModel; inputs: Int8Array[] } {
       const input = { scale: tensors[cur].scale[0], zeroPoint: zpIn };
       // Mostly the quantizer's own table; sometimes arbitrary Q0.31 values, so no property of real tables is assumed.
       const exp_table = rng.next() < 0.8
-        ? prepareSoftmax(input, rng.uniform(0.3, 3), { scale: 1 / 256, zeroPoint: -128 }, rounding).exp_table
+        ? prepareSoftmax(input, rng.uniform(0.3, 3), { scale: 1 / 256, zeroPoint: -128 }, prepareRounding(rounding)).exp_table
         : Array.from({ length: 256 }, () => rng.int(0, 2147483647));
       ops.push({ opcode: 'SOFTMAX', inputs: [cur], outputs: [y], name: `softmax${k}`, options: { exp_table } });
       cur = y;
