@@ -180,6 +180,7 @@ function loadModel(blob: any): MorselModel {
   const stored = rdU32(b, crcAt);
   if (crc32Skipping(bytes, b.n, crcAt) !== stored) fail('CRC', 'checksum mismatch: the blob is corrupt');
   const rounding = fieldU8(b, root, Model_rounding, 0);
+  if (rounding > Rounding_TFLITE) fail('ROUNDING', 'unknown rounding mode ' + rounding);
   const arenaBytes = fieldI32(b, root, Model_arena_bytes, 0);
   if (!(arenaBytes >= 0 && arenaBytes <= 16777216)) fail('ARENA', 'arena of ' + arenaBytes + ' bytes');
   const arena = newInt8(arenaBytes);

@@ -7,7 +7,9 @@ import { decodeModel } from '../host/blob/decode';
 import { encodeModel } from '../host/blob/encode';
 import { loadSamples } from '../host/data/dataset';
 import { Engine, ENGINES, fuzzOnEngine, fuzzReport, quickjsHeapForModel, runBatchOnEngine, runOnEngine } from '../host/engines';
-import { mutateBlob } from '../host/engines/fuzz';
+import { mutateBlob, reseal } from '../host/engines/fuzz';
+import { morselSchema } from '../host/blob/fbs';
+import { rootFieldPosition } from '../host/blob/flatbuffer';
 import { runInt8 } from '../host/interp/int8/interpreter';
 import { QModel, QOp } from '../host/ir/qmodel';
 import { quantizeInput } from '../host/quantize/quantize';
@@ -114,6 +116,15 @@ describe('device runtime on real engines (bit-exact with the host int8 reference
     ];
     const outcomes = await fuzzOnEngine('node', cases.map(([, m]) => encodeModel(m)));
     assert.deepEqual(outcomes.map((o) => o.split(':')[0]), cases.map(([want]) => want), outcomes.join('\n'));
+  });
+
+  it('a blob with an unknown rounding mode is refused at load on every engine', async () => {
+    const m = tinyFcModel();
+    m.rounding = 'single';
+    planMemory(m);
+    const bytes = encodeModel(m);
+    bytes[rootFieldPosition(morselSchema(), bytes, 'rounding')] = 3;
+    for (const engine of ENGINES) assert.match((await fuzzOnEngine(engine, [reseal(bytes)]))[0], /^MRSL_E_ROUNDING/, engine);
   });
 
   for (const engine of ENGINES) {

@@ -8,7 +8,7 @@ import { rootFieldPosition } from '../blob/flatbuffer';
 import { Rng } from '../util/rng';
 
 /** Re-seals a mutated blob with a correct CRC (left as it is when the root table cannot be found). */
-function reseal(bytes: Uint8Array): Uint8Array {
+export function reseal(bytes: Uint8Array): Uint8Array {
   let at: number;
   try { at = rootFieldPosition(morselSchema(), bytes, 'crc32'); } catch { return bytes; }
   if (at < 0 || at + 4 > bytes.length) return bytes;
