@@ -178,7 +178,9 @@ function loadModel(blob: any): MorselModel {
   const crcAt = fieldPos(b, root, Model_crc32);
   if (crcAt < 0) fail('CRC', 'no checksum');
   const stored = rdU32(b, crcAt);
-  if (crc32Skipping(bytes, b.n, crcAt) !== stored) fail('CRC', 'checksum mismatch: the blob is corrupt');
+  const crc = crc32Skipping(bytes, b.n, crcAt);
+  crcRelease();
+  if (crc !== stored) fail('CRC', 'checksum mismatch: the blob is corrupt');
   const rounding = fieldU8(b, root, Model_rounding, 0);
   if (rounding > Rounding_TFLITE) fail('ROUNDING', 'unknown rounding mode ' + rounding);
   const arenaBytes = fieldI32(b, root, Model_arena_bytes, 0);

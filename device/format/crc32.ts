@@ -67,3 +67,12 @@ function crc32Skipping(bytes: { [i: number]: number }, n: number, skip: number):
   }
   return (255 - c0) + (255 - c1) * 256 + (255 - c2) * 65536 + (255 - c3) * 16777216;
 }
+
+/** Lets the tables go (the runtime checks one CRC per load; the agent, which checks every frame, keeps them). */
+function crcRelease(): void {
+  XOR4.length = 0;
+  CRC_T0.length = 0;
+  CRC_T1.length = 0;
+  CRC_T2.length = 0;
+  CRC_T3.length = 0;
+}
