@@ -5,9 +5,10 @@
 //
 // Speed: the CPU backend's conv2d gradient and its generic element-wise/slice/max-pool-gradient kernels are
 // far too slow to train a CNN here, so training does not go through tf.layers. Each network is written as a
-// custom formulation over tf.Variables: convolutions as im2col + tf.matMul, and fused batch-norm+ReLU,
-// 2×2 max-pool and 3×3 depthwise convolution as tf.customGrad ops with plain typed-array loops. Gradients come
-// from tf.variableGrads, updates from tf.train.adam. The learned weights are then copied into an ordinary
+// custom formulation over tf.Variables with the training kernels `morsel compress` fine-tunes with
+// (host/compress/conv-im2col.ts): convolutions as im2col + tf.matMul, and fused batch-norm+ReLU, max-pool and
+// depthwise convolution as tf.customGrad ops with plain typed-array loops. Gradients come from
+// tf.variableGrads, updates from tf.train.adam. The learned weights are then copied into an ordinary
 // tf.sequential model of standard layers (Conv2D, BatchNormalization, DepthwiseConv2D, ...), which is checked
 // against the custom formulation, saved, loaded back from the written files and evaluated on the 10k test set.
 //
@@ -21,6 +22,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { isMainThread, parentPort, Worker, workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
+import { range, shuffled } from '../host/compress/batches';
+import { batchNormFrozen, batchNormReluTrain, conv2d, depthwiseConv, maxPool, useFastMatMul, Window } from '../host/compress/conv-im2col';
 import { FashionMnist, loadFashionMnist } from '../host/data/fashion-mnist';
 import { writeFileAtomic } from '../host/util/fs';
 import { Progress } from '../host/util/progress';
@@ -46,31 +49,9 @@ const W = 28;
 const PIXELS = H * W;
 
 // ---------------------------------------------------------------------------------------------------------
-// Fused CPU kernels (typed-array loops) used by the custom formulation
+// Inputs and batch statistics
 
-/** 3×3 'valid' patches of uint8 images, scaled to [0, 1]: [n·26·26, 9], patch order (ky, kx). */
-function im2col3x3(images: Uint8Array, idx: ArrayLike<number>): Float32Array {
-  const OH = H - 2;
-  const OW = W - 2;
-  const out = new Float32Array(idx.length * OH * OW * 9);
-  let p = 0;
-  for (let i = 0; i < idx.length; i++) {
-    const base = idx[i] * PIXELS;
-    for (let y = 0; y < OH; y++) {
-      for (let x = 0; x < OW; x++) {
-        const o = base + y * W + x;
-        for (let ky = 0; ky < 3; ky++) {
-          const r = o + ky * W;
-          out[p++] = images[r] / 255;
-          out[p++] = images[r + 1] / 255;
-          out[p++] = images[r + 2] / 255;
-        }
-      }
-    }
-  }
-  return out;
-}
-
+/** Pixels / 255 of images `idx`, one image after the other. */
 function pixels(images: Uint8Array, idx: ArrayLike<number>): Float32Array {
   const out = new Float32Array(idx.length * PIXELS);
   for (let i = 0; i < idx.length; i++) {
@@ -83,100 +64,10 @@ function pixels(images: Uint8Array, idx: ArrayLike<number>): Float32Array {
 /** Batch statistics of one batch-norm layer, handed to an observer (population statistics). */
 type StatsSink = (mean: Float64Array, variance: Float64Array, count: number) => void;
 
-/**
- * ReLU(batchnorm(x)) over the rows of x [M, C], training mode: normalised with this batch's statistics
- * (biased variance, like Keras), gradients for x, gamma and beta.
- */
-function bnReluTrain(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D): tf.Tensor2D {
-  const op = tf.customGrad((...args: unknown[]) => {
-    const [xt, gt, bt] = args as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
-    const [M, C] = xt.shape;
-    const xv = xt.dataSync() as Float32Array;
-    const gv = gt.dataSync() as Float32Array;
-    const bv = bt.dataSync() as Float32Array;
-    const mean = new Float64Array(C);
-    const sq = new Float64Array(C);
-    for (let i = 0, p = 0; i < M; i++) {
-      for (let c = 0; c < C; c++, p++) {
-        const v = xv[p];
-        mean[c] += v;
-        sq[c] += v * v;
-      }
-    }
-    const inv = new Float32Array(C);
-    const mf = new Float32Array(C);
-    for (let c = 0; c < C; c++) {
-      mean[c] /= M;
-      const variance = Math.max(0, sq[c] / M - mean[c] * mean[c]);
-      inv[c] = 1 / Math.sqrt(variance + BN_EPS);
-      mf[c] = mean[c];
-    }
-    const xhat = new Float32Array(M * C);
-    const y = new Float32Array(M * C);
-    for (let i = 0, p = 0; i < M; i++) {
-      for (let c = 0; c < C; c++, p++) {
-        const h = (xv[p] - mf[c]) * inv[c];
-        xhat[p] = h;
-        const v = gv[c] * h + bv[c];
-        y[p] = v > 0 ? v : 0;
-      }
-    }
-    const value = tf.tensor2d(y, [M, C]);
-    const gradFunc = (dy: tf.Tensor) => {
-      const dyv = dy.dataSync() as Float32Array;
-      const g = new Float32Array(M * C);
-      const dbeta = new Float64Array(C);
-      const dgamma = new Float64Array(C);
-      for (let p = 0; p < M * C; p++) {
-        if (y[p] > 0) {
-          const c = p % C;
-          const d = dyv[p];
-          g[p] = d;
-          dbeta[c] += d;
-          dgamma[c] += d * xhat[p];
-        }
-      }
-      const k = new Float32Array(C);
-      const mb = new Float32Array(C);
-      const mg = new Float32Array(C);
-      for (let c = 0; c < C; c++) {
-        k[c] = gv[c] * inv[c];
-        mb[c] = dbeta[c] / M;
-        mg[c] = dgamma[c] / M;
-      }
-      const dx = new Float32Array(M * C);
-      for (let i = 0, p = 0; i < M; i++) {
-        for (let c = 0; c < C; c++, p++) dx[p] = k[c] * (g[p] - mb[c] - xhat[p] * mg[c]);
-      }
-      return [tf.tensor2d(dx, [M, C]), tf.tensor1d(Float32Array.from(dgamma)), tf.tensor1d(Float32Array.from(dbeta))];
-    };
-    return { value, gradFunc };
-  });
-  return op(x, gamma, beta) as tf.Tensor2D;
-}
-
-/** ReLU(batchnorm(x)) with fixed statistics (inference). Reports x's batch statistics to `sink` if given. */
-function bnReluInfer(x: tf.Tensor2D, gamma: Float32Array, beta: Float32Array, mean: Float32Array, variance: Float32Array): tf.Tensor2D {
-  const [M, C] = x.shape;
-  const xv = x.dataSync() as Float32Array;
-  const scale = new Float32Array(C);
-  const shift = new Float32Array(C);
-  for (let c = 0; c < C; c++) {
-    scale[c] = gamma[c] / Math.sqrt(variance[c] + BN_EPS);
-    shift[c] = beta[c] - mean[c] * scale[c];
-  }
-  const y = new Float32Array(M * C);
-  for (let i = 0, p = 0; i < M; i++) {
-    for (let c = 0; c < C; c++, p++) {
-      const v = xv[p] * scale[c] + shift[c];
-      y[p] = v > 0 ? v : 0;
-    }
-  }
-  return tf.tensor2d(y, [M, C]);
-}
-
-function batchStats(x: tf.Tensor2D, sink: StatsSink): void {
-  const [M, C] = x.shape;
+/** Mean and biased variance per channel of x [..., C], handed to `sink`. */
+function batchStats(x: tf.Tensor, sink: StatsSink): void {
+  const C = x.shape[x.shape.length - 1];
+  const M = x.size / C;
   const xv = x.dataSync() as Float32Array;
   const mean = new Float64Array(C);
   const sq = new Float64Array(C);
@@ -191,108 +82,6 @@ function batchStats(x: tf.Tensor2D, sink: StatsSink): void {
     sq[c] = sq[c] / M - mean[c] * mean[c];
   }
   sink(mean, sq, M);
-}
-
-/** 2×2 max-pool, stride 2, 'valid' (floor), NHWC. */
-function maxPool2(x: tf.Tensor4D): tf.Tensor4D {
-  const op = tf.customGrad((...args: unknown[]) => {
-    const xt = args[0] as tf.Tensor4D;
-    const [n, h, w, C] = xt.shape;
-    const oh = Math.floor(h / 2);
-    const ow = Math.floor(w / 2);
-    const xv = xt.dataSync() as Float32Array;
-    const y = new Float32Array(n * oh * ow * C);
-    const arg = new Int32Array(y.length);
-    let o = 0;
-    for (let b = 0; b < n; b++) {
-      for (let i = 0; i < oh; i++) {
-        for (let j = 0; j < ow; j++) {
-          const p00 = ((b * h + 2 * i) * w + 2 * j) * C;
-          const p01 = p00 + C;
-          const p10 = p00 + w * C;
-          const p11 = p10 + C;
-          for (let c = 0; c < C; c++, o++) {
-            let best = p00 + c;
-            if (xv[p01 + c] > xv[best]) best = p01 + c;
-            if (xv[p10 + c] > xv[best]) best = p10 + c;
-            if (xv[p11 + c] > xv[best]) best = p11 + c;
-            y[o] = xv[best];
-            arg[o] = best;
-          }
-        }
-      }
-    }
-    const value = tf.tensor4d(y, [n, oh, ow, C]);
-    const gradFunc = (dy: tf.Tensor) => {
-      const dyv = dy.dataSync() as Float32Array;
-      const dx = new Float32Array(xv.length);
-      for (let k = 0; k < arg.length; k++) dx[arg[k]] += dyv[k];
-      return tf.tensor4d(dx, [n, h, w, C]);
-    };
-    return { value, gradFunc };
-  });
-  return op(x) as tf.Tensor4D;
-}
-
-/** 3×3 depthwise convolution, stride 1, 'same' padding, NHWC, kernel [3, 3, C, 1] (Keras layout). */
-function depthwise3x3(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D {
-  const op = tf.customGrad((...args: unknown[]) => {
-    const [xt, kt] = args as [tf.Tensor4D, tf.Tensor4D];
-    const [n, h, w, C] = xt.shape;
-    const xv = xt.dataSync() as Float32Array;
-    const kv = kt.dataSync() as Float32Array;
-    const y = new Float32Array(xv.length);
-    // y[b,i,j,c] = Σ x[b, i+ky-1, j+kx-1, c] · k[ky, kx, c]
-    for (let b = 0; b < n; b++) {
-      for (let i = 0; i < h; i++) {
-        for (let j = 0; j < w; j++) {
-          const o = ((b * h + i) * w + j) * C;
-          for (let ky = 0; ky < 3; ky++) {
-            const ii = i + ky - 1;
-            if (ii < 0 || ii >= h) continue;
-            for (let kx = 0; kx < 3; kx++) {
-              const jj = j + kx - 1;
-              if (jj < 0 || jj >= w) continue;
-              const q = ((b * h + ii) * w + jj) * C;
-              const kk = (ky * 3 + kx) * C;
-              for (let c = 0; c < C; c++) y[o + c] += xv[q + c] * kv[kk + c];
-            }
-          }
-        }
-      }
-    }
-    const value = tf.tensor4d(y, [n, h, w, C]);
-    const gradFunc = (dy: tf.Tensor) => {
-      const dyv = dy.dataSync() as Float32Array;
-      const dx = new Float32Array(xv.length);
-      const dk = new Float64Array(9 * C);
-      for (let b = 0; b < n; b++) {
-        for (let i = 0; i < h; i++) {
-          for (let j = 0; j < w; j++) {
-            const o = ((b * h + i) * w + j) * C;
-            for (let ky = 0; ky < 3; ky++) {
-              const ii = i + ky - 1;
-              if (ii < 0 || ii >= h) continue;
-              for (let kx = 0; kx < 3; kx++) {
-                const jj = j + kx - 1;
-                if (jj < 0 || jj >= w) continue;
-                const q = ((b * h + ii) * w + jj) * C;
-                const kk = (ky * 3 + kx) * C;
-                for (let c = 0; c < C; c++) {
-                  const d = dyv[o + c];
-                  dx[q + c] += d * kv[kk + c];
-                  dk[kk + c] += d * xv[q + c];
-                }
-              }
-            }
-          }
-        }
-      }
-      return [tf.tensor4d(dx, [n, h, w, C]), tf.tensor4d(Float32Array.from(dk), [3, 3, C, 1])];
-    };
-    return { value, gradFunc };
-  });
-  return op(x, kernel) as tf.Tensor4D;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -411,13 +200,13 @@ abstract class Net {
   }
 
   /** Applies batch-norm k in inference mode, or reports its input statistics if k === statsFor. */
-  protected bnInfer(k: number, x: tf.Tensor2D, statsFor?: number, sink?: StatsSink): tf.Tensor2D | null {
+  protected bnInfer(k: number, x: tf.Tensor, statsFor?: number, sink?: StatsSink): tf.Tensor | null {
     if (k === statsFor) {
       batchStats(x, sink!);
       return null;
     }
     const bn = this.bns[k];
-    return bnReluInfer(x, bn.gamma.dataSync() as Float32Array, bn.beta.dataSync() as Float32Array, bn.mean, bn.variance);
+    return batchNormFrozen(x, bn.gamma, bn.beta, { mean: bn.mean, variance: bn.variance, epsilon: BN_EPS }, true);
   }
 }
 
@@ -466,6 +255,11 @@ class Mlp extends Net {
   }
 }
 
+const CONV1: Window = { kh: 3, kw: 3, sh: 1, sw: 1, padding: 'valid' };
+const DWCONV2: Window = { kh: 3, kw: 3, sh: 1, sw: 1, padding: 'same' };
+const PWCONV3: Window = { kh: 1, kw: 1, sh: 1, sw: 1, padding: 'valid' };
+const POOL = { kh: 2, kw: 2, sh: 2, sw: 2 };
+
 /**
  * [28,28,1] → Conv2D(16, 3×3, valid, no bias) → BN → ReLU → MaxPool 2×2 → [13,13,16]
  *           → DepthwiseConv2D(3×3, same, no bias) → BN → ReLU
@@ -510,28 +304,24 @@ class Cnn extends Net {
     const n = idx.length;
     const { C1, C3 } = Cnn;
     const [bn1, bn2, bn3] = this.bns;
-    const patches = tf.tensor2d(im2col3x3(images, idx), [n * 26 * 26, 9]);
-    const a1 = bnReluTrain(tf.matMul(patches, this.k1), bn1.gamma as tf.Tensor1D, bn1.beta as tf.Tensor1D);
-    const p1 = maxPool2(tf.reshape(a1, [n, 26, 26, C1]));
-    const z2 = tf.reshape(depthwise3x3(p1, this.dw as tf.Tensor4D), [n * 13 * 13, C1]) as tf.Tensor2D;
-    const a2 = bnReluTrain(z2, bn2.gamma as tf.Tensor1D, bn2.beta as tf.Tensor1D);
-    const a3 = bnReluTrain(tf.matMul(a2, this.pw), bn3.gamma as tf.Tensor1D, bn3.beta as tf.Tensor1D);
-    return this.head(maxPool2(tf.reshape(a3, [n, 13, 13, C3])));
+    const x = tf.tensor4d(pixels(images, idx), [n, H, W, 1]);
+    const a1 = batchNormReluTrain(conv2d(x, this.k1, C1, CONV1), bn1.gamma, bn1.beta, BN_EPS) as tf.Tensor4D;
+    const a2 = batchNormReluTrain(depthwiseConv(maxPool(a1, POOL), this.dw, DWCONV2), bn2.gamma, bn2.beta, BN_EPS) as tf.Tensor4D;
+    const a3 = batchNormReluTrain(conv2d(a2, this.pw, C3, PWCONV3), bn3.gamma, bn3.beta, BN_EPS) as tf.Tensor4D;
+    return this.head(maxPool(a3, POOL));
   }
 
   forwardInfer(images: Uint8Array, idx: ArrayLike<number>, statsFor?: number, sink?: StatsSink): tf.Tensor2D | null {
     const n = idx.length;
     const { C1, C3 } = Cnn;
-    const patches = tf.tensor2d(im2col3x3(images, idx), [n * 26 * 26, 9]);
-    const a1 = this.bnInfer(0, tf.matMul(patches, this.k1), statsFor, sink);
+    const x = tf.tensor4d(pixels(images, idx), [n, H, W, 1]);
+    const a1 = this.bnInfer(0, conv2d(x, this.k1, C1, CONV1), statsFor, sink) as tf.Tensor4D | null;
     if (!a1) return null;
-    const p1 = maxPool2(tf.reshape(a1, [n, 26, 26, C1]));
-    const z2 = tf.reshape(depthwise3x3(p1, this.dw as tf.Tensor4D), [n * 13 * 13, C1]) as tf.Tensor2D;
-    const a2 = this.bnInfer(1, z2, statsFor, sink);
+    const a2 = this.bnInfer(1, depthwiseConv(maxPool(a1, POOL), this.dw, DWCONV2), statsFor, sink) as tf.Tensor4D | null;
     if (!a2) return null;
-    const a3 = this.bnInfer(2, tf.matMul(a2, this.pw), statsFor, sink);
+    const a3 = this.bnInfer(2, conv2d(a2, this.pw, C3, PWCONV3), statsFor, sink) as tf.Tensor4D | null;
     if (!a3) return null;
-    return this.head(maxPool2(tf.reshape(a3, [n, 13, 13, C3])));
+    return this.head(maxPool(a3, POOL));
   }
 
   layersModel(): tf.Sequential {
@@ -593,6 +383,7 @@ interface StepReply { loss: number; grads: Float32Array[] }
 async function workerMain(): Promise<void> {
   tf.enableProdMode(); // also silences the "install tfjs-node" banner
   await tf.setBackend('cpu');
+  useFastMatMul();
   const { arch, limit } = workerData as WorkerInit;
   const train = loadFashionMnist('train', limit);
   const net = makeNet(arch, 0);
@@ -662,21 +453,6 @@ function accuracy(logits: Float32Array, labels: ArrayLike<number>, count: number
     if (best === labels[i]) ok++;
   }
   return ok / count;
-}
-
-function range(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => i);
-}
-
-function shuffled(n: number, rng: Rng): Int32Array {
-  const p = Int32Array.from(range(n));
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng.next() * (i + 1));
-    const t = p[i];
-    p[i] = p[j];
-    p[j] = t;
-  }
-  return p;
 }
 
 function countParams(m: tf.LayersModel): { total: number; trainable: number } {
@@ -921,6 +697,7 @@ async function main(): Promise<void> {
   const { archs, opts } = parseCli(process.argv.slice(2));
   tf.enableProdMode(); // also silences the "install tfjs-node" banner
   await tf.setBackend('cpu');
+  useFastMatMul();
   const train = loadFashionMnist('train', opts.limit);
   const test = loadFashionMnist('test');
   console.error(`Fashion-MNIST: ${train.count} training, ${test.count} test images; TF.js ${tf.version.tfjs} (${tf.getBackend()})`);

@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { inputBatch, range } from '../host/compress/batches';
-import { conv2d, depthwiseConv, maxPool } from '../host/compress/conv-im2col';
+import { batchNormFrozen, batchNormReluTrain, conv2d, depthwiseConv, maxPool, useFastMatMul } from '../host/compress/conv-im2col';
 import { loadLayersModel, saveLayersModel } from '../host/compress/layers-io';
 import { TrainableNet } from '../host/compress/net';
 import { loadFashionMnist } from '../host/data/fashion-mnist';
@@ -61,6 +61,62 @@ describe('compress: training kernels and layers-model I/O', () => {
     const g2 = tf.grad((a) => tf.sum(tf.square(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'))))(x);
     assert.ok(maxDiff(g1, g2) < 1e-6);
   });
+
+  it('the fast matMul kernel is bit-identical to the CPU backend\'s, value and gradients', () => {
+    const rng = new Rng(11);
+    // Shared dimensions below, at and above the backend's block of 48; every transpose combination.
+    const cases = [[130, 9, 16], [9, 300, 16], [60, 97, 70], [3, 48, 5], [1, 1, 1]].flatMap(([m, k, n]) =>
+      [[false, false], [true, false], [false, true], [true, true]].map(([ta, tb]) => ({
+        a: randomTensor(ta ? [k, m] : [m, k], rng) as tf.Tensor2D, b: randomTensor(tb ? [n, k] : [k, n], rng) as tf.Tensor2D, weights: randomTensor([m, n], rng), ta, tb,
+      })));
+    const run = () => cases.map(({ a, b, weights, ta, tb }) => {
+      const loss = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D, ta, tb), weights));
+      return [tf.matMul(a, b, ta, tb), ...tf.grads(loss)([a, b])].map((t) => t.dataSync() as Float32Array);
+    });
+    useFastMatMul(false);
+    const reference = run();
+    useFastMatMul();
+    const fast = run();
+    reference.forEach((outs, i) => outs.forEach((r, j) => assert.ok(r.every((v, q) => Object.is(v, fast[i][j][q])), `case ${i}, output ${j}`)));
+  });
+
+  it('batch norm + ReLU with batch statistics matches tf.moments, value and gradients', () => {
+    const rng = new Rng(5);
+    const x = randomTensor([3, 4, 5, 6], rng);
+    const gamma = randomTensor([6], rng);
+    const beta = randomTensor([6], rng);
+    const eps = 1e-3;
+    const reference = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+      const { mean, variance } = tf.moments(a, [0, 1, 2]);
+      return tf.relu(tf.add(tf.mul(tf.div(tf.sub(a, mean), tf.sqrt(tf.add(variance, eps))), g), b));
+    };
+    assert.ok(maxDiff(batchNormReluTrain(x, gamma, beta, eps), reference(x, gamma, beta)) < 1e-5);
+    const weights = randomTensor(x.shape, rng);
+    const loss = (f: typeof reference) => (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, g, b), weights));
+    const g1 = tf.grads(loss((a, g, b) => batchNormReluTrain(a, g, b, eps)))([x, gamma, beta]);
+    const g2 = tf.grads(loss(reference))([x, gamma, beta]);
+    g1.forEach((g, i) => assert.ok(maxDiff(g, g2[i]) < 1e-4, `gradient ${i}`));
+  });
+
+  for (const relu of [true, false]) {
+    it(`batch norm with fixed statistics${relu ? ' + ReLU' : ''} matches the formula, value and gradients`, () => {
+      const rng = new Rng(relu ? 7 : 8);
+      const x = randomTensor([2, 3, 4, 5], rng);
+      const gamma = randomTensor([5], rng);
+      const beta = randomTensor([5], rng);
+      const stats = { mean: Float32Array.from({ length: 5 }, () => rng.uniform(-1, 1)), variance: Float32Array.from({ length: 5 }, () => rng.uniform(0.1, 2)), epsilon: 1e-3 };
+      const reference = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const y = tf.add(tf.mul(tf.div(tf.sub(a, tf.tensor1d(stats.mean)), tf.sqrt(tf.add(tf.tensor1d(stats.variance), stats.epsilon))), g), b);
+        return relu ? tf.relu(y) : y;
+      };
+      assert.ok(maxDiff(batchNormFrozen(x, gamma, beta, stats, relu), reference(x, gamma, beta)) < 1e-5);
+      const weights = randomTensor(x.shape, rng);
+      const loss = (f: typeof reference) => (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, g, b), weights));
+      const g1 = tf.grads(loss((a, g, b) => batchNormFrozen(a, g, b, stats, relu)))([x, gamma, beta]);
+      const g2 = tf.grads(loss(reference))([x, gamma, beta]);
+      g1.forEach((g, i) => assert.ok(maxDiff(g, g2[i]) < 1e-4, `gradient ${i}`));
+    });
+  }
 
   for (const name of ['fashion_mlp', 'fashion_cnn']) {
     it(`${name}: saved by layers-io, loaded by tf.loadLayersModel, predicts what TrainableNet computes`, async () => {

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Progress } from '../util/progress';
 import { Rng } from '../util/rng';
 import { inputBatch, LabelledImages, shuffled } from './batches';
+import { useFastMatMul } from './conv-im2col';
 import { Distillation, distillationLoss } from './distill';
 import { TrainableNet } from './net';
 
@@ -29,6 +30,7 @@ export interface TrainResult {
 }
 
 export function trainNet(net: TrainableNet, data: LabelledImages, opts: TrainOptions): TrainResult {
+  useFastMatMul();
   const B = Math.min(opts.batch ?? 128, data.count);
   const steps = Math.floor(data.count / B);
   const total = opts.epochs * steps;

@@ -5,7 +5,7 @@
 // the compression tools fine-tune trained models, where frozen statistics are stable and match inference.
 
 import * as tf from '@tensorflow/tfjs';
-import { conv2d, depthwiseConv, maxPool, Window } from './conv-im2col';
+import { batchNormFrozen, conv2d, depthwiseConv, maxPool, Window } from './conv-im2col';
 import { fakeQuantActivation, fakeQuantWeights } from './fake-quant';
 import { cloneModel, isWeightLayer, Layer, outChannels, SeqModel } from './seq-model';
 
@@ -67,12 +67,7 @@ export class TrainableNet {
       const r = this.activationRanges.get(key);
       return r ? fakeQuantActivation(t, r[0], r[1]) : t;
     };
-    let h = fq('', x);
-    this.model.layers.forEach((l, i) => {
-      h = this.layerForward(l, h);
-      if (!fusesIntoPrevious(this.model.layers[i + 1])) h = fq(l.name, h);
-    });
-    return h as tf.Tensor2D;
+    return this.run(fq('', x), this.model.layers.length, (l, h) => fq(l.name, h)) as tf.Tensor2D;
   }
 
   /** Records each quantized activation's min/max over `x` and turns activation fake quantization on. */
@@ -81,11 +76,10 @@ export class TrainableNet {
     const ranges = new Map<string, [number, number]>();
     tf.tidy(() => {
       const note = (key: string, t: tf.Tensor) => ranges.set(key, [t.min().dataSync()[0], t.max().dataSync()[0]]);
-      let h: tf.Tensor = x;
-      note('', h);
-      this.model.layers.forEach((l, i) => {
-        h = this.layerForward(l, h);
-        if (!fusesIntoPrevious(this.model.layers[i + 1])) note(l.name, h);
+      note('', x);
+      this.run(x, this.model.layers.length, (l, h) => {
+        note(l.name, h);
+        return h;
       });
     });
     this.activationRanges = ranges;
@@ -100,8 +94,7 @@ export class TrainableNet {
     this.model.layers.forEach((l, k) => {
       if (l.kind !== 'batchnorm') return;
       tf.tidy(() => {
-        let h: tf.Tensor = x;
-        for (const before of this.model.layers.slice(0, k)) h = this.layerForward(before, h);
+        const h = this.run(x, k);
         const flat = tf.reshape(h, [-1, l.mean.length]);
         const { mean, variance } = tf.moments(flat, 0);
         l.mean = Float32Array.from(mean.dataSync() as Float32Array);
@@ -110,7 +103,22 @@ export class TrainableNet {
     });
   }
 
-  private layerForward(l: Layer, h: tf.Tensor): tf.Tensor {
+  /**
+   * Layers [0, end) on h. A batch norm followed by ReLU runs as one fused op; `quantized` is applied to
+   * each output the device quantizes (not to those that fuse into the next layer).
+   */
+  private run(h: tf.Tensor, end: number, quantized?: (l: Layer, h: tf.Tensor) => tf.Tensor): tf.Tensor {
+    const layers = this.model.layers;
+    for (let i = 0; i < end; i++) {
+      const reluFused = layers[i].kind === 'batchnorm' && i + 1 < end && layers[i + 1].kind === 'relu';
+      h = this.layerForward(layers[i], h, reluFused);
+      if (reluFused) i++;
+      if (quantized && !fusesIntoPrevious(layers[i + 1])) h = quantized(layers[i], h);
+    }
+    return h;
+  }
+
+  private layerForward(l: Layer, h: tf.Tensor, reluFused = false): tf.Tensor {
     const v = this.vars.get(l.name);
     const kernel = () => {
       const bits = this.weightBits.get(l.name);
@@ -125,11 +133,8 @@ export class TrainableNet {
         return act(bias(conv2d(h as tf.Tensor4D, kernel(), l.filters, windowOf(l))), l.activation);
       case 'depthwise_conv2d':
         return act(bias(depthwiseConv(h as tf.Tensor4D, kernel(), windowOf(l))), l.activation);
-      case 'batchnorm': {
-        const inv = tf.tensor1d(l.variance.map((x) => 1 / Math.sqrt(x + l.epsilon)));
-        const scale = tf.mul(v!.gamma!, inv);
-        return tf.add(tf.mul(tf.sub(h, tf.tensor1d(l.mean)), scale), v!.beta!);
-      }
+      case 'batchnorm':
+        return batchNormFrozen(h, v!.gamma!, v!.beta!, l, reluFused);
       case 'relu':
         return tf.relu(h);
       case 'max_pool':
