@@ -5,6 +5,7 @@ const TWO16 = 65536;
 const TWO22 = 4194304;
 const TWO30 = 1073741824;
 const TWO31 = 2147483648;
+const TWO52 = 4503599627370496;
 function powersOfTwo(): number[] {
   const p: number[] = [];
   for (let i = 0; i <= 64; i++) p.push(Math.pow(2, i));
@@ -54,4 +55,33 @@ function roundingDivideByPOT(x: number, exponent: number): number {
   const q = floor(x / p);
   const rem = x - q * p;
   return q + (rem > p / 2 - 1 + (x < 0 ? 1 : 0) ? 1 : 0);
+}
+
+/**
+ * TFLM's Prepare for requantization: per channel c, rq[4c..4c+3] = M, K⁺, K⁻, S such that whenever t = acc·M
+ * has |t| < 2^52 (then t is exact, and t + K, K ≤ 2^51, too), mbqm(acc) = floor((t + (t < -2^30 ? K⁻ : K⁺))·S):
+ * one double expression per output instead of mbqm's branches and two floors. Single rounding is
+ * floor((t + 2^(total-1)) / 2^total), total = 31 - shift. Double rounding with shift ≤ 0 is SRDHM,
+ * floor((t + 2^30) / 2^31), then RDBPOT by e = -shift, floor((h + 2^(e-1) - [h < 0]) / 2^e); floor(floor(z)/2^e)
+ * = floor(z/2^e) merges them into K = 2^30 + 2^(30+e) - [t < -2^30]·2^31 (K = 2^30 when e = 0). With shift > 0
+ * it is SRDHM(acc·2^shift): M = m·2^shift, exact when acc·2^shift cannot wrap, which |t| < 2^52 ensures for
+ * m ≥ 2^21. M is NaN (every output takes mbqm) where these do not hold.
+ */
+function requantTable(mult: Buf, shift: Buf, n: number, single: boolean): Buf {
+  const rq = newFloat64(4 * n);
+  for (let c = 0; c < n; c++) {
+    const s = shift[c], left = single || s < 0 ? 0 : s, total = 31 - s + left, half = POW2[total - 1];
+    rq[4 * c] = total <= 52 && (left === 0 || mult[c] >= 2097152) ? mult[c] * POW2[left] : NaN;
+    rq[4 * c + 1] = single ? half : total > 31 ? TWO30 + half : TWO30;
+    rq[4 * c + 2] = single || total === 31 ? rq[4 * c + 1] : half - TWO30;
+    rq[4 * c + 3] = 1 / POW2[total];
+  }
+  return rq;
+}
+
+/** One output of FULLY_CONNECTED / CONV_2D: mbqm(acc) through the op's requantTable (channel i), plus the output zero point, clamped. */
+function requantize(acc: number, p: PreparedOp, i: number): number {
+  const rq = p.rq, j = 4 * i, t = acc * rq[j];
+  const v = (t < TWO52 && t > -TWO52 ? floor((t + (t < -TWO30 ? rq[j + 2] : rq[j + 1])) * rq[j + 3]) : mbqm(acc, p.mult[i], p.shift[i], p.single)) + p.outZp;
+  return v < p.actMin ? p.actMin : v > p.actMax ? p.actMax : v;
 }

@@ -12,15 +12,15 @@ interface PreparedOp {
   dot: number; wRows: any[]; xRows: any[];
   /** Requantization multipliers and shifts, per channel when perChannel; int32 Bufs, in the blob when possible. */
   mult: Buf; shift: Buf; perChannel: boolean; table: number[];
+  /** FULLY_CONNECTED / CONV_2D: the multipliers and shifts as requantTable's constants (fixedpoint.ts). */
+  rq: Buf;
   count: number; batches: number; depth: number; outs: number;
   inH: number; inW: number; inC: number; outH: number; outW: number; outC: number; kH: number; kW: number;
   strideH: number; strideW: number; dilH: number; dilW: number; padTop: number; padLeft: number;
   depthwise: boolean; depthMultiplier: number;
-  /** DEPTHWISE_CONV_2D's and the pools' accumulator row (one int32 per channel), allocated at load. */
-  acc: Buf;
   /** CONV_2D: input offset of each of the window's kH·kW·inC taps from its top-left tap, in weight order. */
   tapOffsets: number[];
-  /** CONV_2D: the window's taps gathered for one output pixel (kH·kW·inC int8), allocated at load. */
+  /** CONV_2D, and DEPTHWISE_CONV_2D at the border: one output pixel's window gathered (kH·kW·inC int8), allocated at load. */
   patch: Buf;
   inZp: number; outZp: number; actMin: number; actMax: number;
   packed: PackedWeights | null; // FULLY_CONNECTED / CONV_2D weights stored packed or sparse (kernels/packed-weights.ts)
@@ -54,9 +54,9 @@ function numelOf(shape: number[]): number {
 function newOp(code: number, arena: Buf, single: boolean): PreparedOp {
   return {
     code: code, single: single, x: arena, xOff: 0, x2: arena, x2Off: 0, leftShift: 0, inZp2: 0, y: arena, yOff: 0, w: arena, wOff: 0, bias: arena,
-    dot: DOT_NONE, wRows: NO_BUFS, xRows: NO_BUFS, mult: arena, shift: arena, perChannel: false, table: [],
+    dot: DOT_NONE, wRows: NO_BUFS, xRows: NO_BUFS, mult: arena, shift: arena, perChannel: false, table: [], rq: arena,
     count: 0, batches: 0, depth: 0, outs: 0, inH: 0, inW: 0, inC: 0, outH: 0, outW: 0, outC: 0, kH: 0, kW: 0,
-    strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 0, padLeft: 0, depthwise: false, depthMultiplier: 1, acc: arena, tapOffsets: NO_NUMBERS, patch: arena,
+    strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 0, padLeft: 0, depthwise: false, depthMultiplier: 1, tapOffsets: NO_NUMBERS, patch: arena,
     inZp: 0, outZp: 0, actMin: -128, actMax: 127, packed: null,
     dims: NO_NUMBERS, strideA: NO_NUMBERS, strideB: NO_NUMBERS, strideY: NO_NUMBERS, padBase: 0, padValue: 0,
     xs: NO_BUFS, xOffs: NO_NUMBERS, runs: NO_NUMBERS, expSum: NO_NUMBERS,
@@ -129,10 +129,10 @@ class MorselModel {
 function runOp(p: PreparedOp, single: boolean): void {
   let c = p.code;
   if (c === OpCode_FULLY_CONNECTED) {
-    if (p.packed !== null) fullyConnectedPacked(p, single);
-    else fullyConnected(p, single);
-  } else if (c === OpCode_CONV_2D && p.packed !== null) conv2dPacked(p, single);
-  else if (c === OpCode_CONV_2D || c === OpCode_DEPTHWISE_CONV_2D) conv2d(p, single);
+    if (p.packed !== null) fullyConnectedPacked(p);
+    else fullyConnected(p);
+  } else if (c === OpCode_CONV_2D && p.packed !== null) conv2dPacked(p);
+  else if (c === OpCode_CONV_2D || c === OpCode_DEPTHWISE_CONV_2D) conv2d(p);
   else if (c === OpCode_MAX_POOL_2D) pool2d(p, true);
   else if (c === OpCode_AVERAGE_POOL_2D) pool2d(p, false);
   else if (c === OpCode_RESHAPE) reshape(p);
@@ -296,6 +296,7 @@ function requant(b: Blob, p: PreparedOp, opt: number, multOff: number, shiftOff:
   for (let i = 0; i < n; i++) {
     if (!(p.shift[i] >= -31 && p.shift[i] <= 30) || !(p.mult[i] >= 0)) fail('OPTIONS', 'op ' + oi + ' shift/multiplier out of range');
   }
+  p.rq = requantTable(p.mult, p.shift, n, p.single);
 }
 
 /** A Buf of int32 values, for multipliers and shifts that are scalar option fields rather than a vector. */
@@ -352,11 +353,8 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     if (!(p.inZp >= -128 && p.inZp <= 127)) fail('OPTIONS', 'op ' + oi + ' input zero point');
     clampBounds(p, fieldI32(b, opt, Conv2DOptions_activation_min, -128), fieldI32(b, opt, Conv2DOptions_activation_max, 127), oi);
     requant(b, p, opt, Conv2DOptions_output_multiplier, Conv2DOptions_output_shift, p.outC, oi);
-    if (p.depthwise) p.acc = newInt32(p.outC);
-    else {
-      p.tapOffsets = tapOffsets(p);
-      p.patch = newInt8(p.tapOffsets.length);
-    }
+    p.patch = newInt8(p.kH * p.kW * p.inC);
+    if (!p.depthwise) p.tapOffsets = tapOffsets(p);
     // The native paths take an output channel's weights whole, against the gathered patch (kernels/conv2d.ts).
     if (dot !== DOT_NONE && p.packed === null && !p.depthwise) useNativeDot(p, dot, p.tapOffsets.length, p.outC, 0, 0);
     return;
@@ -370,7 +368,6 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     p.padTop = fieldI32(b, opt, Pool2DOptions_pad_top, 0); p.padLeft = fieldI32(b, opt, Pool2DOptions_pad_left, 0);
     if (!(p.kH >= 1 && p.kW >= 1 && p.kH <= 256 && p.kW <= 256 && p.strideH >= 1 && p.strideW >= 1 && p.padTop >= 0 && p.padLeft >= 0)) fail('OPTIONS', 'op ' + oi + ' pool window');
     clampBounds(p, fieldI32(b, opt, Pool2DOptions_activation_min, -128), fieldI32(b, opt, Pool2DOptions_activation_max, 127), oi);
-    p.acc = newInt32(p.inC);
     return;
   }
   if (code === OpCode_ADD || code === OpCode_SUB) {

@@ -1,4 +1,4 @@
-// `npm run bench:device [-- --json]`: per engine and zoo model, inference MAC/s divided by a plain int8
+// `npm run bench:device [-- --json] [-- --engine NAME] [-- --model NAME]`: per engine and zoo model, inference MAC/s divided by a plain int8
 // dot-product loop's MAC/s measured in the same engine and run (interpreter overhead; target ratio ≥ 0.6);
 // then per zoo model the QuickJS heap beyond the bundle once loaded and run, and at its peak, over the arena
 // (target: arena + 24 KB).
@@ -12,7 +12,7 @@ import { totalMacs } from '../host/ir/macs';
 
 const ROOT = path.join(__dirname, '..', '..');
 
-function benchScript(blob: Uint8Array, inputSize: number, runs: number): string {
+export function benchScript(blob: Uint8Array, inputSize: number): string {
   return `
 var __hex = "${Buffer.from(blob).toString('hex')}";
 var __b = new Uint8Array(__hex.length / 2);
@@ -34,7 +34,7 @@ var __res = 'MORSEL_RESULT ' + JSON.stringify({ loopMs: __loopMs, modelMs: __mod
 }
 
 /** The same measurement for the Lua engines (the reference loop as plain Lua, tables indexed from 0). */
-function luaBenchScript(blob: Uint8Array, inputSize: number): string {
+export function luaBenchScript(blob: Uint8Array, inputSize: number): string {
   return `
 local m = Morsel.load(${luaBytes(blob)})
 local x = {}
@@ -60,15 +60,24 @@ print(string.format('MORSEL_RESULT {"loopMs":%.6f,"modelMs":%.6f}', loopMs, mode
 `;
 }
 
+/** The values of a repeatable `--flag value` option, or all of `all` when it is not given. */
+function choose<T extends string>(flag: string, all: readonly T[]): T[] {
+  const picked = process.argv.flatMap((a, i) => (a === flag && i + 1 < process.argv.length ? [process.argv[i + 1]] : []));
+  for (const p of picked) if (!all.includes(p as T)) throw new Error(`${flag} ${p}: expected one of ${all.join(', ')}`);
+  return picked.length ? (picked as T[]) : [...all];
+}
+
 async function main() {
   const rows = [];
-  for (const name of ['fashion_mlp', 'fashion_cnn']) {
+  const models = choose('--model', ['fashion_mlp', 'fashion_cnn'] as const);
+  const engines = choose('--engine', ENGINES);
+  for (const name of models) {
     const blob = new Uint8Array(fs.readFileSync(path.join(ROOT, 'models', name, 'model.msl')));
     const model = decodeModel(blob);
     const macs = totalMacs(model);
     const inputSize = model.tensors[model.inputs[0]].shape.reduce((a, b) => a * b, 1);
-    for (const engine of ENGINES) {
-      const text = await evaluateInEngine(engine, isLuaEngine(engine) ? luaBenchScript(blob, inputSize) : benchScript(blob, inputSize, 1), {});
+    for (const engine of engines) {
+      const text = await evaluateInEngine(engine, isLuaEngine(engine) ? luaBenchScript(blob, inputSize) : benchScript(blob, inputSize), {});
       const r = JSON.parse(text.split('\n').find((l) => l.startsWith('MORSEL_RESULT '))!.slice(14));
       const macsPerS = macs / (r.modelMs / 1000);
       const loopPerS = (256 * 64) / (r.loopMs / 1000);
@@ -76,7 +85,7 @@ async function main() {
     }
   }
   const heap = [];
-  for (const name of ['fashion_mlp', 'fashion_cnn']) {
+  for (const name of engines.includes('quickjs') ? models : []) {
     const blob = new Uint8Array(fs.readFileSync(path.join(ROOT, 'models', name, 'model.msl')));
     const model = decodeModel(blob);
     const input = new Int8Array(model.tensors[model.inputs[0]].shape.reduce((a, b) => a * b, 1));
@@ -93,7 +102,9 @@ async function main() {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

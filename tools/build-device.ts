@@ -25,7 +25,8 @@ export function buildDevice(): DeviceBuild {
   fs.mkdirSync(OUT, { recursive: true });
   const tmp = path.join(OUT, 'morsel.es5.tmp.js');
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(DEVICE, 'tsconfig.json')], { stdio: 'inherit' });
-  const code = fs.readFileSync(tmp, 'utf8');
+  const sources = deviceFiles().map((f) => fs.readFileSync(path.join(DEVICE, f), 'utf8')).join('\n');
+  const code = inlineConstants(fs.readFileSync(tmp, 'utf8'), sources, /^var ([A-Za-z_]\w*) = (-?\d+);$/, 4);
   fs.rmSync(tmp);
   const wrapped = `(function (global) {\n${code}\nglobal.Morsel = Morsel;\n})(typeof globalThis !== "undefined" ? globalThis : this);\n`;
   const mangleProps = internalProperties();
@@ -107,7 +108,7 @@ function buildLua(): string {
     throw new Error(`typescript-to-lua:\n${result.diagnostics.map((d) => `${where(d)}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`).join('\n')}`);
   }
   const platform = platformFile('lua.lua');
-  const code = inlineConstants(`${platform}\n${result.transpiledFiles.find((f) => f.outPath.endsWith('morsel.lua'))!.lua!}`, parts.join(''));
+  const code = inlineConstants(`${platform}\n${result.transpiledFiles.find((f) => f.outPath.endsWith('morsel.lua'))!.lua!}`, parts.join(''), /^([A-Za-z_]\w*) = (-?\d+)$/);
   const chunk = [
     '-- Morsel device runtime for Lua 5.1, 5.3 and LuaJIT (NodeMCU), built by tools/build-device.ts from device/.',
     '-- local Morsel = dofile("morsel.lua"); local model = Morsel.load(blobString); local y = model:invoke(x)',
@@ -119,24 +120,64 @@ function buildLua(): string {
     code,
     'return Morsel',
   ].join('\n');
-  return compactLua(chunk);
+  return numericForLoops(compactLua(chunk));
 }
 
 /**
- * Replaces each top-level integer constant (capitalised, never shadowed) of the sources (`const OpCode_ADD = 5;`: the generated layout, the
- * DOT_* kinds) by its value in the Lua and drops its definition. Lua has no constants, and each would otherwise
- * be a table lookup in the runtime's environment on every use, as well as bytes.
+ * Turns typescript-to-lua's counting loops back into Lua numeric for loops. TSTL writes `for (let k = a; k < n; k++)`
+ * as `do local k=a while k<n do ... k=k+1 end end`, which costs a compare, an add and a jump per iteration in
+ * the interpreters (a numeric for is one FORLOOP instruction, and LuaJIT compiles it better). Only when that is
+ * the same loop: the limit is made of locals and literals that the body never assigns, nor the counter, and
+ * the bounds are integers (tensor extents). Runs on compactLua's output (one statement per line).
  */
-function inlineConstants(lua: string, tsSource: string): string {
+function numericForLoops(lua: string): string {
+  const lines = lua.split('\n');
+  const code = () => lines.map((l) => l.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""').replace(/--.*$/, ''));
+  const opens = (l: string) => (l.match(/\b(function|if|do|repeat)\b/g) ?? []).length - (l.match(/\b(end|until)\b/g) ?? []).length;
+  // The names a statement assigns (left of its first lone '='), ignoring fields and what is inside brackets.
+  const assigns = (l: string, name: string) => {
+    const eq = /(^|[^=<>~])=(?!=)/.exec(l);
+    const lhs = eq ? l.slice(0, eq.index + eq[1].length).replace(/\[[^\]]*\]/g, '') : '';
+    return new RegExp(`(^|[^.\\w])${name}\\b`).test(lhs);
+  };
+  for (let i = 0, c = code(); i + 2 < lines.length; i++) {
+    const init = /^local ([A-Za-z_]\w*)=(.+)$/.exec(c[i + 1]);
+    const loop = init && c[i] === 'do' ? new RegExp(`^while ${init[1]}(<=?)([\\w+*\\-() ]+?) ?do$`).exec(c[i + 2]) : null;
+    if (!init || !loop) continue;
+    let end = i + 2;
+    for (let depth = opens(c[end]); depth > 0; ) depth += opens(c[++end]);
+    const step = new RegExp(`^${init[1]}=${init[1]}\\+(\\d+)$`).exec(c[end - 1]);
+    const body = c.slice(i + 3, end - 1);
+    const names = [init[1], ...(loop[2].match(/[A-Za-z_]\w*/g) ?? [])];
+    if (!step || c[end + 1] !== 'end' || body.some((l) => names.some((n) => assigns(l, n)))) continue;
+    const limit = loop[1] === '<=' ? loop[2] : /^\w+$/.test(loop[2]) ? `${loop[2]}-1` : `(${loop[2]})-1`;
+    lines.splice(end - 1, 3, 'end');
+    lines.splice(i, 3, `for ${init[1]}=${init[2]},${limit}${step[1] === '1' ? '' : `,${step[1]}`} do`);
+    c = code();
+    i--;
+  }
+  return lines.join('\n');
+}
+
+/**
+ * Replaces each top-level integer constant (capitalised, never shadowed) of the sources (`const OpCode_ADD = 5;`: the
+ * generated layout, the DOT_* kinds) by its value and drops its definition, a line that `definition` matches
+ * (name, value). Lua has no constants, so each would otherwise be a table lookup in the runtime's environment
+ * on every use; esbuild's transform keeps them as variables. Either way they also cost bytes, except a value
+ * longer than `longest` digits, which is shorter as a variable a minifier names.
+ */
+function inlineConstants(code: string, tsSource: string, definition: RegExp, longest = Infinity): string {
   const values = new Map<string, string>();
-  for (const m of tsSource.matchAll(/^const ([A-Z][A-Za-z0-9_]*) = (-?\d+);$/gm)) values.set(m[1], m[2].startsWith('-') ? `(${m[2]})` : m[2]);
-  const lines = lua.split('\n').filter((l) => {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*) = (-?\d+)$/.exec(l);
+  for (const m of tsSource.matchAll(/^const ([A-Z][A-Za-z0-9_]*) = (-?\d+);$/gm)) {
+    if (m[2].length <= longest) values.set(m[1], m[2].startsWith('-') ? `(${m[2]})` : m[2]);
+  }
+  const lines = code.split('\n').filter((l) => {
+    const m = definition.exec(l);
     return !(m && values.has(m[1]));
   });
-  // Outside string literals only (a message could mention a name).
+  // Outside string literals only (a message could mention a name), and never a property name.
   const pieces = lines.join('\n').split(/("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')/);
-  const names = new RegExp(`\\b(${[...values.keys()].join('|')})\\b`, 'g');
+  const names = new RegExp(`(?<![.\\w])(${[...values.keys()].join('|')})\\b`, 'g');
   return pieces.map((piece, i) => (i % 2 === 1 ? piece : piece.replace(names, (n) => values.get(n)!))).join('');
 }
 

@@ -1,10 +1,10 @@
 // CONV_2D with packed or sparse weights (kernels/packed-weights.ts): output channel by output channel, each
 // pixel sums over the channel's nonzero taps only. Taps outside the input read the input zero point, as in conv2d.
-function conv2dPacked(p: PreparedOp, single: boolean): void {
+function conv2dPacked(p: PreparedOp): void {
   let w = p.packed!, x = p.x, y = p.y, bias = p.bias;
   let inH = p.inH, inW = p.inW, inC = p.inC, outH = p.outH, outW = p.outW, outC = p.outC, taps = p.kW * inC;
   let sh = p.strideH, sw = p.strideW, dh = p.dilH, dw = p.dilW, pt = p.padTop, pl = p.padLeft, zp = p.inZp;
-  let mult = p.mult, shift = p.shift, perChannel = p.perChannel, xo = p.xOff, yo = p.yOff;
+  let perChannel = p.perChannel, xo = p.xOff, yo = p.yOff;
   packedReset(w);
   for (let oc = 0; oc < outC; oc++) {
     packedRow(w, oc);
@@ -22,8 +22,7 @@ function conv2dPacked(p: PreparedOp, single: boolean): void {
           let xv = iy >= 0 && iy < inH && ix >= 0 && ix < inW ? x[xo + (iy * inW + ix) * inC + k - ky * taps - kx * inC] : zp;
           acc += xv * w.value;
         }
-        let v = mbqm(acc, mult[i], shift[i], single) + p.outZp;
-        y[yo + (oy * outW + ox) * outC + oc] = v < p.actMin ? p.actMin : v > p.actMax ? p.actMax : v;
+        y[yo + (oy * outW + ox) * outC + oc] = requantize(acc, p, i);
       }
     }
   }

@@ -1,8 +1,8 @@
 // FULLY_CONNECTED: y[b,o] = clamp(MBQM(bias[o] + Σ x·w) + zp); the input zero point is folded into bias.
 // The inner dot product goes through the engine's native one when it has one (see native-dot.ts).
-function fullyConnected(p: PreparedOp, single: boolean): void {
+function fullyConnected(p: PreparedOp): void {
   const x = p.x, w = p.w, bias = p.bias, y = p.y, depth = p.depth, outs = p.outs, dot = p.dot;
-  const mult = p.mult, shift = p.shift, perChannel = p.perChannel, wViews = p.wRows.length, xViews = p.xRows.length;
+  const perChannel = p.perChannel, wViews = p.wRows.length, xViews = p.xRows.length;
   for (let b = 0; b < p.batches; b++) {
     const xb = p.xOff + b * depth, yb = p.yOff + b * outs;
     for (let o = 0; o < outs; o++) {
@@ -11,9 +11,7 @@ function fullyConnected(p: PreparedOp, single: boolean): void {
       if (dot === DOT_S8) acc += dot_s8(w, wb, x, xb, depth);
       else if (dot === DOT_CONVOLVE && o < wViews && b < xViews) acc += E.convolve(p.wRows[o], p.xRows[b], 0);
       else for (let k = 0; k < depth; k++) acc += x[xb + k] * w[wb + k];
-      const i = perChannel ? o : 0;
-      const v = mbqm(acc, mult[i], shift[i], single) + p.outZp;
-      y[yb + o] = v < p.actMin ? p.actMin : v > p.actMax ? p.actMax : v;
+      y[yb + o] = requantize(acc, p, perChannel ? o : 0);
     }
   }
 }

@@ -1,8 +1,7 @@
 // MAX_POOL_2D / AVERAGE_POOL_2D over the taps inside the input; the average rounds half away from zero. The
-// window is clipped once per output pixel (like TFLM's reference kernel) and channels run innermost, into the
-// op's accumulator row.
+// window is clipped once per output pixel (like TFLM's reference kernel).
 function pool2d(p: PreparedOp, max: boolean): void {
-  const x = p.x, y = p.y, acc = p.acc, inH = p.inH, inW = p.inW, C = p.inC, xo = p.xOff, kH = p.kH, kW = p.kW;
+  const x = p.x, y = p.y, inH = p.inH, inW = p.inW, C = p.inC, xo = p.xOff, kH = p.kH, kW = p.kW;
   const lo = p.actMin, hi = p.actMax;
   let yb = p.yOff;
   for (let oy = 0; oy < p.outH; oy++) {
@@ -11,18 +10,25 @@ function pool2d(p: PreparedOp, max: boolean): void {
     for (let ox = 0; ox < p.outW; ox++) {
       const ix0 = ox * p.strideW - p.padLeft;
       const xs = ix0 < 0 ? -ix0 : 0, xe = ix0 + kW > inW ? inW - ix0 : kW;
-      for (let c = 0; c < C; c++) acc[c] = max ? -128 : 0;
-      for (let ky = ys; ky < ye; ky++) {
-        for (let kx = xs; kx < xe; kx++) {
-          const xb = xo + ((iy0 + ky) * inW + ix0 + kx) * C;
-          if (max) {
-            for (let c = 0; c < C; c++) if (x[xb + c] > acc[c]) acc[c] = x[xb + c];
-          } else for (let c = 0; c < C; c++) acc[c] += x[xb + c];
-        }
-      }
-      const count = (ye - ys) * (xe - xs), half = floor(count / 2);
+      const count = (ye - ys) * (xe - xs), half = floor(count / 2), x0 = xo + ((iy0 + ys) * inW + ix0 + xs) * C, rowStep = inW * C;
+      // Channel by channel over the clipped window, the running max or sum in a local.
       for (let c = 0; c < C; c++) {
-        let r = acc[c];
+        let r = max ? -128 : 0, xr = x0 + c;
+        for (let ky = ys; ky < ye; ky++) {
+          let xb = xr;
+          if (max) {
+            for (let kx = xs; kx < xe; kx++) {
+              if (x[xb] > r) r = x[xb];
+              xb += C;
+            }
+          } else {
+            for (let kx = xs; kx < xe; kx++) {
+              r += x[xb];
+              xb += C;
+            }
+          }
+          xr += rowStep;
+        }
         if (!max) r = r > 0 ? floor((r + half) / count) : -floor((half - r) / count);
         y[yb + c] = r < lo ? lo : r > hi ? hi : r;
       }

@@ -12,6 +12,8 @@ interface Buf { [i: number]: number }
 declare function newInt8(n: number): Buf;
 /** Zero-filled int32 storage of n values. */
 declare function newInt32(n: number): Buf;
+/** Zero-filled storage of n doubles (load-time constants). */
+declare function newFloat64(n: number): Buf;
 /** The caller's blob as int8 values (JS: an Int8Array on the same memory; Lua: one table made from the string). */
 declare function blobInt8(blob: any): Buf;
 /** Number of bytes in the caller's blob. */

@@ -14,6 +14,10 @@ function newInt32(n: number): Buf {
   return new Int32Array(n);
 }
 
+function newFloat64(n: number): Buf {
+  return new Float64Array(n);
+}
+
 function blobInt8(blob: any): Buf {
   if (blob instanceof Uint8Array || blob instanceof Int8Array) return new Int8Array(blob.buffer, blob.byteOffset, blob.length);
   if (blob instanceof ArrayBuffer) return new Int8Array(blob);

@@ -14,6 +14,7 @@ function newInt8(n)
 end
 
 newInt32 = newInt8
+newFloat64 = newInt8
 
 function blobInt8(s)
   if type(s) ~= "string" then error("MRSL_E_INPUT: Morsel.load expects the blob as a string", 0) end
