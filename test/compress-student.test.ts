@@ -1,8 +1,12 @@
 import { strict as assert } from 'assert';
 import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { head } from '../host/compress/batches';
+import { compressModel } from '../host/compress/compress';
 import { loadLayersModel } from '../host/compress/layers-io';
 import { isWeightLayer, layerShapes, totalMacs } from '../host/compress/seq-model';
 import { mlpStudent, studentOf } from '../host/compress/student';
+import { loadFashionMnist } from '../host/data/fashion-mnist';
 
 const ROOT = path.join(__dirname, '..', '..');
 const zoo = (name: string) => loadLayersModel(path.join(ROOT, 'models', name, 'model.json'));
@@ -42,5 +46,42 @@ describe('compress: students', () => {
     assert.equal(totalMacs(s), 784 * 80 + 80 * 10);
     assert.ok(4 * totalMacs(s) <= totalMacs(zoo('fashion_cnn')));
     assert.throws(() => mlpStudent(zoo('fashion_cnn'), [0], 1), /positive integers/);
+  });
+});
+
+describe('compress: distillation compared over seeds', function () {
+  this.timeout(120000);
+  const all = loadFashionMnist('train', 800);
+  const px = all.images.length / all.count;
+  const train = { images: all.images.subarray(0, 600 * px), labels: all.labels.subarray(0, 600), count: 600 };
+  const val = { images: all.images.subarray(600 * px), labels: all.labels.subarray(600), count: 200 };
+  const data = { train, val, test: head(loadFashionMnist('test', 200)), calib: 'fashion-mnist:train' };
+  const distil = (seeds: number) => compressModel(zoo('fashion_mlp'), data,
+    { distill: { width: 0.25, init: 'scratch', alpha: 0.9, temperature: 4, epochs: 1, seeds }, epochs: 1, lr: 2e-3, seed: 3, quiet: true }, { source: 'mlp', command: 'test' }).record;
+  before(async () => {
+    tf.enableProdMode();
+    await tf.setBackend('cpu');
+  });
+
+  it('each seed trains the same student with and without the teacher; the first seed\'s distilled student is the result', () => {
+    const two = distil(2);
+    const extra = two.steps[0].extra as { seeds: { seed: number; withTeacher: number; withoutTeacher: number }[]; meanWithTeacher: number; meanWithoutTeacher: number };
+    assert.deepEqual(extra.seeds.map((s) => s.seed), [3, 4]);
+    assert.equal(two.results.compressed.floatTestAccuracy, extra.seeds[0].withTeacher);
+    assert.equal(two.results.studentWithoutTeacher!.floatTestAccuracy, extra.seeds[0].withoutTeacher);
+    assert.ok(Math.abs(extra.meanWithTeacher - (extra.seeds[0].withTeacher + extra.seeds[1].withTeacher) / 2) < 1e-12);
+    assert.ok(Math.abs(extra.meanWithoutTeacher - (extra.seeds[0].withoutTeacher + extra.seeds[1].withoutTeacher) / 2) < 1e-12);
+    assert.match(two.steps[0].detail, /over seeds 3, 4: .* mean /);
+    // The first seed is the very run a single-seed comparison makes.
+    const one = distil(1);
+    assert.deepEqual((one.steps[0].extra as typeof extra).seeds, extra.seeds.slice(0, 1));
+    assert.doesNotMatch(one.steps[0].detail, /over seeds/);
+  });
+
+  it('a --kd teacher must end in the same classes as the model', () => {
+    const teacher = mlpStudent(zoo('fashion_mlp'), [8], 1);
+    Object.assign(teacher.layers.at(-1)!, { units: 5, kernel: new Float32Array(8 * 5), bias: new Float32Array(5) });
+    assert.throws(() => compressModel(zoo('fashion_mlp'), data, { prune: { sparsity: 0.5, scope: 'global' }, kd: { alpha: 0.5, temperature: 4, teacher }, epochs: 1, lr: 1e-3, seed: 1, quiet: true }, { source: 'mlp', command: 'test' }),
+      /the teacher's output \(5\) differs from the model's \(10\)/);
   });
 });

@@ -79,8 +79,8 @@ export const compressCommand: Command = {
   summary: 'compress a TF.js layers model (pruning, channels, low-rank, distillation, low-bit weights, search) with fine-tuning',
   usage:
     'morsel compress <model.json> -o <dir> [--prune S [--prune-scope global|layer]] [--structured F|layer=F,… [--criterion l1|l2|bn-gamma]] ' +
-    '[--low-rank ENERGY | --rank R] [--low-rank-layers a,b] [--distill WIDTH [--depth D] [--student-init scratch|pruned] | --student-mlp H1,H2…] [--alpha A] [--temperature T] [--distill-epochs N]] ' +
-    '[--bits 8|4|2|mixed [--budget BYTES]] [--qat] [--kd] ' +
+    '[--low-rank ENERGY | --rank R] [--low-rank-layers a,b] [--distill WIDTH [--depth D] [--student-init scratch|pruned] | --student-mlp H1,H2…] [--alpha A] [--temperature T] [--distill-epochs N] [--distill-seeds N]] ' +
+    '[--bits 8|4|2|mixed [--budget BYTES]] [--qat] [--kd [--teacher <model.json>]] ' +
     '[--search [--widths 0.25,0.5,1] [--depths 1,2] [--sparsities 0,0.5,0.8] [--search-bits 8,4]] ' +
     '[--epochs N] [--lr X] [--seed N] [--train-limit N] [--val N] [--test-limit N] [--calib <data>] [--no-report] [-q]',
   options: {
@@ -100,10 +100,12 @@ export const compressCommand: Command = {
     alpha: { type: 'string' },
     temperature: { type: 'string' },
     'distill-epochs': { type: 'string' },
+    'distill-seeds': { type: 'string' },
     bits: { type: 'string' },
     budget: { type: 'string' },
     qat: { type: 'boolean' },
     kd: { type: 'boolean' },
+    teacher: { type: 'string' },
     search: { type: 'boolean' },
     widths: { type: 'string' },
     depths: { type: 'string' },
@@ -147,10 +149,11 @@ export const compressCommand: Command = {
         temperature: parseNumber('--temperature', values.temperature, 4),
         epochs: values['distill-epochs'] === undefined ? 8 : parseCount('--distill-epochs', values['distill-epochs'], 0),
       },
+        seeds: values['distill-seeds'] === undefined ? 1 : parseCount('--distill-seeds', values['distill-seeds'], 1),
       bits,
       budget: values.budget === undefined ? undefined : parseCount('--budget', values.budget, 0),
       qat: values.qat === true,
-      kd: values.kd === true ? { alpha: parseFraction('--alpha', values.alpha ?? '0.7', true)!, temperature: parseNumber('--temperature', values.temperature, 4) } : undefined,
+      kd: values.kd === true ? { alpha: parseFraction('--alpha', values.alpha ?? '0.7', true)!, temperature: parseNumber('--temperature', values.temperature, 4), teacher: values.teacher === undefined ? undefined : loadLayersModel(String(values.teacher)) } : undefined,
       search: values.search !== true ? undefined : {
         widths: parseList('--widths', values.widths, (x) => x > 0) ?? [0.25, 0.5, 1],
         depths: parseList('--depths', values.depths, (x) => Number.isInteger(x) && x >= 0),
@@ -164,6 +167,7 @@ export const compressCommand: Command = {
     };
     if (opts.distill && opts.search) throw new UsageError('--distill and --search are alternatives (the search distils every candidate)');
     const model = loadLayersModel(file);
+    if (values.teacher !== undefined && !opts.kd) throw new UsageError('--teacher is the model --kd distils from; add --kd');
     tf.enableProdMode();
     await tf.setBackend('cpu');
     const data = loadData(values);

@@ -19,7 +19,7 @@ import { chooseBits, measureSensitivity, Sensitivity } from './mixed-precision';
 import { TrainableNet } from './net';
 import { defaultPruneTargets, gradualPruning, sparsityOf, SparsityScope } from './prune';
 import { SearchSpace, searchStructures } from './search';
-import { findLayer, inputShapeOf, isWeightLayer, outChannels, paramCount, SeqModel, totalMacs } from './seq-model';
+import { findLayer, inputShapeOf, isWeightLayer, layerShapes, outChannels, paramCount, SeqModel, totalMacs } from './seq-model';
 import { blobSize, blobSizeOf, BlobSize, layerBytesByBits } from './size';
 import { ChannelCriterion, pruneStructured } from './structured';
 import { mlpStudent, studentOf } from './student';
@@ -28,9 +28,10 @@ export interface CompressOptions {
   /**
    * The student is the teacher's architecture at `width` (and MLP `depth`), either freshly initialised
    * ('scratch') or the teacher with only its most important channels ('pruned', L1 norm); or, with `mlp`,
-   * a fresh MLP of those hidden widths whatever the teacher is.
+   * a fresh MLP of those hidden widths whatever the teacher is. With `seeds` > 1 the comparison with the
+   * same student trained without the teacher is repeated for seeds seed … seed + seeds − 1.
    */
-  distill?: { width: number; depth?: number; init: 'scratch' | 'pruned'; alpha: number; temperature: number; epochs: number; mlp?: number[] };
+  distill?: { width: number; depth?: number; init: 'scratch' | 'pruned'; alpha: number; temperature: number; epochs: number; mlp?: number[]; seeds?: number };
   /** Fraction of channels to remove, for every prunable layer or by layer name. */
   structured?: { fraction: number | Record<string, number>; criterion: ChannelCriterion };
   /**
@@ -45,8 +46,11 @@ export interface CompressOptions {
   budget?: number;
   /** Fine-tune with fake-quantized weights and int8 activations after choosing bits. */
   qat?: boolean;
-  /** Fine-tune every step by distillation from the source model instead of from the labels alone. */
-  kd?: { alpha: number; temperature: number };
+  /**
+   * Fine-tune every step by distillation from the source model instead of from the labels alone; or from
+   * `teacher`, any model of the same inputs and classes (e.g. a stronger one from the zoo).
+   */
+  kd?: { alpha: number; temperature: number; teacher?: SeqModel };
   search?: SearchSpace;
   /** Fine-tuning epochs after each step. */
   epochs: number;
@@ -135,11 +139,13 @@ export function compressModel(source: SeqModel, data: CompressData, opts: Compre
   const fromSource = (): Distillation | undefined => {
     if (!opts.kd) return undefined;
     if (!sourceLogits) {
-      const net = new TrainableNet(source);
+      const classes = (m: SeqModel) => layerShapes(m).at(-1)!.join('×');
+      if (opts.kd.teacher && classes(opts.kd.teacher) !== classes(source)) throw new ModelError(`the teacher's output (${classes(opts.kd.teacher)}) differs from the model's (${classes(source)})`);
+      const net = new TrainableNet(opts.kd.teacher ?? source);
       sourceLogits = predictLogits(net, data.train);
       net.dispose();
     }
-    return { teacherLogits: sourceLogits, ...opts.kd };
+    return { teacherLogits: sourceLogits, alpha: opts.kd.alpha, temperature: opts.kd.temperature };
   };
   const fineTune = (net: TrainableNet, label: string, extra: Partial<Parameters<typeof trainNet>[2]> = {}, epochs = opts.epochs) => {
     if (epochs > 0) trainNet(net, data.train, { epochs, lr: opts.lr, seed: opts.seed + steps.length, label, quiet: opts.quiet, distill: fromSource(), ...extra });
@@ -175,20 +181,33 @@ export function compressModel(source: SeqModel, data: CompressData, opts: Compre
     const teacher = new TrainableNet(model);
     const teacherLogits = predictLogits(teacher, data.train);
     teacher.dispose();
-    const init = d.mlp ? mlpStudent(model, d.mlp, opts.seed)
+    const initOf = (seed: number) => d.mlp ? mlpStudent(model, d.mlp, seed)
       : d.init === 'pruned' ? withFreshBatchNorm(pruneStructured(model, 1 - d.width, 'l1').model)
-      : studentOf(model, { width: d.width, depth: d.depth }, opts.seed);
-    const plain = new TrainableNet(init);
-    fineTune(plain, 'student without teacher', { distill: undefined }, d.epochs);
-    withoutTeacher = { floatTestAccuracy: evaluateNet(plain, data.test), macs: totalMacs(plain.toModel()), params: paramCount(plain.toModel()) };
-    plain.dispose();
-    const student = new TrainableNet(init);
-    fineTune(student, 'student distilled', { distill: { teacherLogits, alpha: d.alpha, temperature: d.temperature } }, d.epochs);
-    model = student.toModel();
-    say(opts.quiet, `student without teacher: test ${pct(withoutTeacher.floatTestAccuracy)}`);
+      : studentOf(model, { width: d.width, depth: d.depth }, seed);
+    // Per seed, one initialisation and one shuffle order train the student twice: without and with the teacher.
+    // The first seed's distilled student is the result; the others only make the comparison robust to noise.
+    const seeds: { seed: number; withTeacher: number; withoutTeacher: number }[] = [];
+    let student: TrainableNet | undefined;
+    for (const seed of range(d.seeds ?? 1, opts.seed)) {
+      const init = initOf(seed);
+      const plain = new TrainableNet(init);
+      fineTune(plain, `student without teacher, seed ${seed}`, { distill: undefined, seed: seed + steps.length }, d.epochs);
+      const without = evaluateNet(plain, data.test);
+      if (!withoutTeacher) withoutTeacher = { floatTestAccuracy: without, macs: totalMacs(init), params: paramCount(init) };
+      plain.dispose();
+      const distilled = new TrainableNet(init);
+      fineTune(distilled, `student distilled, seed ${seed}`, { distill: { teacherLogits, alpha: d.alpha, temperature: d.temperature }, seed: seed + steps.length }, d.epochs);
+      seeds.push({ seed, withTeacher: evaluateNet(distilled, data.test), withoutTeacher: without });
+      say(opts.quiet, `seed ${seed}: student with teacher ${pct(seeds.at(-1)!.withTeacher)}, without ${pct(without)} (test)`);
+      if (student) distilled.dispose();
+      else student = distilled;
+    }
+    model = student!.toModel();
+    const mean = (k: 'withTeacher' | 'withoutTeacher') => seeds.reduce((a, s) => a + s[k], 0) / seeds.length;
     const what = d.mlp ? `MLP student ${d.mlp.join('-')} hidden` : `width ×${d.width}${d.depth === undefined ? '' : `, ${d.depth} hidden layers`} (${d.init === 'pruned' ? 'the teacher\'s strongest channels' : 'from scratch'})`;
-    step('distill', `${what}, α ${d.alpha}, T ${d.temperature}, ${d.epochs} epochs`, t0, student, { withoutTeacherTestAccuracy: withoutTeacher.floatTestAccuracy });
-    student.dispose();
+    const versus = seeds.length > 1 ? `; test top-1 with / without the teacher over seeds ${seeds.map((s) => s.seed).join(', ')}: ${seeds.map((s) => `${pct(s.withTeacher)} / ${pct(s.withoutTeacher)}`).join(', ')}, mean ${pct(mean('withTeacher'))} / ${pct(mean('withoutTeacher'))}` : '';
+    step('distill', `${what}, α ${d.alpha}, T ${d.temperature}, ${d.epochs} epochs${versus}`, t0, student!, { withoutTeacherTestAccuracy: withoutTeacher!.floatTestAccuracy, seeds, meanWithTeacher: mean('withTeacher'), meanWithoutTeacher: mean('withoutTeacher') });
+    student!.dispose();
   }
 
   if (opts.structured) {
