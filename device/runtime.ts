@@ -41,6 +41,18 @@ interface TensorData { data: Buf; at: number; words: Buf }
 const NO_NUMBERS: number[] = [];
 const NO_BUFS: Buf[] = [];
 
+/** fieldI32 as a small integer (platform int32): option values that kernels compute indices from. */
+function optI32(b: Blob, t: number, vtOff: number, dflt: number): number {
+  return int32(fieldI32(b, t, vtOff, dflt));
+}
+
+/** intVector as small integers (platform int32), in a fresh array. */
+function int32Vector(b: Blob, t: number, vtOff: number): number[] {
+  const v = intVector(b, t, vtOff), out: number[] = [];
+  for (let i = 0; i < v.length; i++) out.push(int32(v[i]));
+  return out;
+}
+
 function numelOf(shape: number[]): number {
   let n = 1;
   for (let i = 0; i < shape.length; i++) {
@@ -146,20 +158,20 @@ function runOp(p: PreparedOp, single: boolean): void {
 }
 
 function readTensor(b: Blob, t: number): TensorInfo {
-  let shape = intVector(b, t, Tensor_shape);
+  let shape = int32Vector(b, t, Tensor_shape);
   let sc = fieldVector(b, t, Tensor_scale, 4);
-  let zp = intVector(b, t, Tensor_zero_point);
+  let zp = int32Vector(b, t, Tensor_zero_point);
   return {
     shape: shape,
     type: fieldU8(b, t, Tensor_type, 0),
     scale: sc !== null && sc[1] > 0 ? rdF32(b, sc[0]) : 0,
     zeroPoint: zp.length > 0 ? zp[0] : 0,
-    buffer: fieldI32(b, t, Tensor_buffer, Tensor_buffer_default),
-    arenaOffset: fieldI32(b, t, Tensor_arena_offset, Tensor_arena_offset_default),
-    count: numelOf(shape),
+    buffer: optI32(b, t, Tensor_buffer, Tensor_buffer_default),
+    arenaOffset: optI32(b, t, Tensor_arena_offset, Tensor_arena_offset_default),
+    count: int32(numelOf(shape)),
     bits: fieldU8(b, t, Tensor_weight_bits, Tensor_weight_bits_default),
     layout: fieldU8(b, t, Tensor_weight_layout, WeightLayout_DENSE),
-    stored: fieldI32(b, t, Tensor_stored_values, 0),
+    stored: optI32(b, t, Tensor_stored_values, 0),
     runBits: fieldU8(b, t, Tensor_run_bits, Tensor_run_bits_default),
     packed: null,
   };
@@ -173,7 +185,7 @@ function loadModel(blob: any): MorselModel {
     if (rdU8(b, 4 + i) !== FILE_IDENTIFIER.charCodeAt(i)) fail('MAGIC', 'not a Morsel blob (identifier)');
   }
   const root = deref(b, 0);
-  const version = fieldI32(b, root, Model_version, 0);
+  const version = optI32(b, root, Model_version, 0);
   if (!(version >= 1 && version <= FORMAT_VERSION)) fail('VERSION', 'blob format ' + version + ', runtime reads 1 to ' + FORMAT_VERSION);
   const crcAt = fieldPos(b, root, Model_crc32);
   if (crcAt < 0) fail('CRC', 'no checksum');
@@ -183,7 +195,7 @@ function loadModel(blob: any): MorselModel {
   if (crc !== stored) fail('CRC', 'checksum mismatch: the blob is corrupt');
   const rounding = fieldU8(b, root, Model_rounding, 0);
   if (rounding > Rounding_TFLITE) fail('ROUNDING', 'unknown rounding mode ' + rounding);
-  const arenaBytes = fieldI32(b, root, Model_arena_bytes, 0);
+  const arenaBytes = optI32(b, root, Model_arena_bytes, 0);
   if (!(arenaBytes >= 0 && arenaBytes <= 16777216)) fail('ARENA', 'arena of ' + arenaBytes + ' bytes');
   const arena = newInt8(arenaBytes);
 
@@ -193,7 +205,7 @@ function loadModel(blob: any): MorselModel {
   if (bufVec !== null) {
     for (let bi = 0; bi < bufVec[1]; bi++) {
       const d = fieldVector(b, tableAt(b, bufVec[0] + 4 * bi), Buffer_data, 1);
-      bufPos.push(d !== null ? d[0] : 0);
+      bufPos.push(d !== null ? int32(d[0]) : 0);
       bufLen.push(d !== null ? d[1] : 0);
     }
   }
@@ -329,10 +341,11 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
       if (ws.length !== 2) fail('SHAPE', 'op ' + oi + ' weights must be 2-D');
       p.outs = ws[0];
       p.depth = ws[1];
-      p.batches = infos[xi].count / p.depth;
-      if (p.batches !== floor(p.batches) || infos[bi].count !== p.outs || infos[yi].count !== p.batches * p.outs) fail('SHAPE', 'op ' + oi + ' fully-connected shapes');
-      p.outZp = fieldI32(b, opt, FullyConnectedOptions_output_zero_point, 0);
-      clampBounds(p, fieldI32(b, opt, FullyConnectedOptions_activation_min, -128), fieldI32(b, opt, FullyConnectedOptions_activation_max, 127), oi);
+      const batches = infos[xi].count / p.depth;
+      if (batches !== floor(batches) || infos[bi].count !== p.outs || infos[yi].count !== batches * p.outs) fail('SHAPE', 'op ' + oi + ' fully-connected shapes');
+      p.batches = int32(batches);
+      p.outZp = optI32(b, opt, FullyConnectedOptions_output_zero_point, 0);
+      clampBounds(p, optI32(b, opt, FullyConnectedOptions_activation_min, -128), optI32(b, opt, FullyConnectedOptions_activation_max, 127), oi);
       requant(b, p, opt, FullyConnectedOptions_output_multiplier, FullyConnectedOptions_output_shift, p.outs, oi);
       if (dot !== DOT_NONE && p.packed === null) useNativeDot(p, dot, p.depth, p.outs, p.depth, p.batches);
       return;
@@ -341,17 +354,17 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     if (xs.length !== 4 || ys.length !== 4 || ws.length !== 4 || xs[0] !== 1 || ys[0] !== 1) fail('SHAPE', 'op ' + oi + ' conv tensors must be 4-D, batch 1');
     p.inH = xs[1]; p.inW = xs[2]; p.inC = xs[3]; p.outH = ys[1]; p.outW = ys[2]; p.outC = ys[3]; p.kH = ws[1]; p.kW = ws[2];
     p.depthwise = code === OpCode_DEPTHWISE_CONV_2D;
-    p.depthMultiplier = fieldI32(b, opt, Conv2DOptions_depth_multiplier, 1);
+    p.depthMultiplier = optI32(b, opt, Conv2DOptions_depth_multiplier, 1);
     let wOk = p.depthwise ? ws[0] === 1 && ws[3] === p.outC && p.depthMultiplier >= 1 && p.inC * p.depthMultiplier === p.outC : ws[0] === p.outC && ws[3] === p.inC;
     if (!wOk || infos[bi].count !== p.outC) fail('SHAPE', 'op ' + oi + ' conv weight shape');
-    p.strideH = fieldI32(b, opt, Conv2DOptions_stride_h, 1); p.strideW = fieldI32(b, opt, Conv2DOptions_stride_w, 1);
-    p.dilH = fieldI32(b, opt, Conv2DOptions_dilation_h, 1); p.dilW = fieldI32(b, opt, Conv2DOptions_dilation_w, 1);
-    p.padTop = fieldI32(b, opt, Conv2DOptions_pad_top, 0); p.padLeft = fieldI32(b, opt, Conv2DOptions_pad_left, 0);
+    p.strideH = optI32(b, opt, Conv2DOptions_stride_h, 1); p.strideW = optI32(b, opt, Conv2DOptions_stride_w, 1);
+    p.dilH = optI32(b, opt, Conv2DOptions_dilation_h, 1); p.dilW = optI32(b, opt, Conv2DOptions_dilation_w, 1);
+    p.padTop = optI32(b, opt, Conv2DOptions_pad_top, 0); p.padLeft = optI32(b, opt, Conv2DOptions_pad_left, 0);
     if (!(p.strideH >= 1 && p.strideW >= 1 && p.dilH >= 1 && p.dilW >= 1 && p.padTop >= 0 && p.padLeft >= 0 && p.padTop < 256 && p.padLeft < 256)) fail('OPTIONS', 'op ' + oi + ' strides/pads');
-    p.inZp = fieldI32(b, opt, Conv2DOptions_input_zero_point, 0);
-    p.outZp = fieldI32(b, opt, Conv2DOptions_output_zero_point, 0);
+    p.inZp = optI32(b, opt, Conv2DOptions_input_zero_point, 0);
+    p.outZp = optI32(b, opt, Conv2DOptions_output_zero_point, 0);
     if (!(p.inZp >= -128 && p.inZp <= 127)) fail('OPTIONS', 'op ' + oi + ' input zero point');
-    clampBounds(p, fieldI32(b, opt, Conv2DOptions_activation_min, -128), fieldI32(b, opt, Conv2DOptions_activation_max, 127), oi);
+    clampBounds(p, optI32(b, opt, Conv2DOptions_activation_min, -128), optI32(b, opt, Conv2DOptions_activation_max, 127), oi);
     requant(b, p, opt, Conv2DOptions_output_multiplier, Conv2DOptions_output_shift, p.outC, oi);
     p.patch = newInt8(p.kH * p.kW * p.inC);
     if (!p.depthwise) p.tapOffsets = tapOffsets(p);
@@ -363,25 +376,25 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     needOptions(oi, optType, Options_Pool2DOptions, opt);
     if (xs.length !== 4 || ys.length !== 4 || xs[3] !== ys[3] || xs[0] !== 1) fail('SHAPE', 'op ' + oi + ' pool shapes');
     p.inH = xs[1]; p.inW = xs[2]; p.inC = xs[3]; p.outH = ys[1]; p.outW = ys[2];
-    p.kH = fieldI32(b, opt, Pool2DOptions_filter_h, 0); p.kW = fieldI32(b, opt, Pool2DOptions_filter_w, 0);
-    p.strideH = fieldI32(b, opt, Pool2DOptions_stride_h, 1); p.strideW = fieldI32(b, opt, Pool2DOptions_stride_w, 1);
-    p.padTop = fieldI32(b, opt, Pool2DOptions_pad_top, 0); p.padLeft = fieldI32(b, opt, Pool2DOptions_pad_left, 0);
+    p.kH = optI32(b, opt, Pool2DOptions_filter_h, 0); p.kW = optI32(b, opt, Pool2DOptions_filter_w, 0);
+    p.strideH = optI32(b, opt, Pool2DOptions_stride_h, 1); p.strideW = optI32(b, opt, Pool2DOptions_stride_w, 1);
+    p.padTop = optI32(b, opt, Pool2DOptions_pad_top, 0); p.padLeft = optI32(b, opt, Pool2DOptions_pad_left, 0);
     if (!(p.kH >= 1 && p.kW >= 1 && p.kH <= 256 && p.kW <= 256 && p.strideH >= 1 && p.strideW >= 1 && p.padTop >= 0 && p.padLeft >= 0)) fail('OPTIONS', 'op ' + oi + ' pool window');
-    clampBounds(p, fieldI32(b, opt, Pool2DOptions_activation_min, -128), fieldI32(b, opt, Pool2DOptions_activation_max, 127), oi);
+    clampBounds(p, optI32(b, opt, Pool2DOptions_activation_min, -128), optI32(b, opt, Pool2DOptions_activation_max, 127), oi);
     return;
   }
   if (code === OpCode_ADD || code === OpCode_SUB) {
     needOptions(oi, optType, Options_ArithmeticOptions, opt);
     prepareBinaryOperands(p, oi, oin, infos, data, tensorIndex, yi);
-    p.inZp = fieldI32(b, opt, ArithmeticOptions_input1_offset, 0);
-    p.inZp2 = fieldI32(b, opt, ArithmeticOptions_input2_offset, 0);
-    p.outZp = fieldI32(b, opt, ArithmeticOptions_output_offset, 0);
-    p.leftShift = fieldI32(b, opt, ArithmeticOptions_left_shift, 0);
-    p.mult = int32s([fieldI32(b, opt, ArithmeticOptions_input1_multiplier, 0), fieldI32(b, opt, ArithmeticOptions_input2_multiplier, 0), fieldI32(b, opt, ArithmeticOptions_output_multiplier, 0)]);
-    p.shift = int32s([fieldI32(b, opt, ArithmeticOptions_input1_shift, 0), fieldI32(b, opt, ArithmeticOptions_input2_shift, 0), fieldI32(b, opt, ArithmeticOptions_output_shift, 0)]);
+    p.inZp = optI32(b, opt, ArithmeticOptions_input1_offset, 0);
+    p.inZp2 = optI32(b, opt, ArithmeticOptions_input2_offset, 0);
+    p.outZp = optI32(b, opt, ArithmeticOptions_output_offset, 0);
+    p.leftShift = optI32(b, opt, ArithmeticOptions_left_shift, 0);
+    p.mult = int32s([optI32(b, opt, ArithmeticOptions_input1_multiplier, 0), optI32(b, opt, ArithmeticOptions_input2_multiplier, 0), optI32(b, opt, ArithmeticOptions_output_multiplier, 0)]);
+    p.shift = int32s([optI32(b, opt, ArithmeticOptions_input1_shift, 0), optI32(b, opt, ArithmeticOptions_input2_shift, 0), optI32(b, opt, ArithmeticOptions_output_shift, 0)]);
     if (!(p.leftShift >= 0 && p.leftShift <= 20 && p.inZp >= -127 && p.inZp <= 128 && p.inZp2 >= -127 && p.inZp2 <= 128)) fail('OPTIONS', 'op ' + oi + ' offsets');
     for (let k = 0; k < 3; k++) if (!(p.shift[k] >= -31 && p.shift[k] <= 0 && p.mult[k] >= 0)) fail('OPTIONS', 'op ' + oi + ' multipliers');
-    clampBounds(p, fieldI32(b, opt, ArithmeticOptions_activation_min, -128), fieldI32(b, opt, ArithmeticOptions_activation_max, 127), oi);
+    clampBounds(p, optI32(b, opt, ArithmeticOptions_activation_min, -128), optI32(b, opt, ArithmeticOptions_activation_max, 127), oi);
     return;
   }
   if (code === OpCode_MUL) {
@@ -410,10 +423,10 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     if (xs.length !== 4 || xs[0] !== 1 || infos[yi].count !== xs[3]) fail('SHAPE', 'op ' + oi + ' mean shapes');
     p.inC = xs[3];
     p.depth = xs[1] * xs[2];
-    p.inZp = fieldI32(b, opt, MeanOptions_input_zero_point, 0);
-    p.outZp = fieldI32(b, opt, MeanOptions_output_zero_point, 0);
-    p.mult = int32s([fieldI32(b, opt, MeanOptions_multiplier, 0)]);
-    p.shift = int32s([fieldI32(b, opt, MeanOptions_shift, 0)]);
+    p.inZp = optI32(b, opt, MeanOptions_input_zero_point, 0);
+    p.outZp = optI32(b, opt, MeanOptions_output_zero_point, 0);
+    p.mult = int32s([optI32(b, opt, MeanOptions_multiplier, 0)]);
+    p.shift = int32s([optI32(b, opt, MeanOptions_shift, 0)]);
     if (!(p.shift[0] >= -31 && p.shift[0] <= 30 && p.mult[0] >= 0 && p.inZp >= -128 && p.inZp <= 127)) fail('OPTIONS', 'op ' + oi + ' mean parameters');
     return;
   }

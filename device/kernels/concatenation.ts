@@ -5,7 +5,7 @@
 function prepareConcatenation(b: Blob, p: PreparedOp, opt: number, oi: number, oin: number[], infos: TensorInfo[], data: TensorData[],
   tensorIndex: (v: number) => number, yi: number): void {
   let ys = infos[yi].shape, rank = ys.length;
-  let axis = fieldI32(b, opt, ConcatenationOptions_axis, 0);
+  let axis = optI32(b, opt, ConcatenationOptions_axis, 0);
   if (!(axis >= 0 && axis < rank)) fail('OPTIONS', 'op ' + oi + ' concatenation axis ' + axis + ' outside 0..' + (rank - 1));
   let inner = 1, outer = 1;
   for (let d = 0; d < rank; d++) {

@@ -45,21 +45,36 @@ function gatherWindow(p: PreparedOp, iy0: number, ix0: number): void {
 function convPixel(p: PreparedOp, yBase: number): void {
   const w = p.w, outC = p.outC, bias = p.bias, y = p.y, perChannel = p.perChannel;
   const dot = p.dot, wRows = p.wRows, patch = p.patch, n = p.tapOffsets.length;
-  let wb = p.wOff;
+  const rq = p.rq, zp = p.outZp, lo = p.actMin, hi = p.actMax, jStep = perChannel ? 4 : 0;
+  let wb = p.wOff, j = 0;
   for (let oc = 0; oc < outC; oc++) {
     let acc = bias[oc];
-    if (dot === DOT_S8) acc += dot_s8(w, wb, patch, 0, n);
-    else if (dot === DOT_CONVOLVE && oc < wRows.length) acc += E.convolve(wRows[oc], patch, 0);
+    if (dot === DOT_NONE) for (let t = 0; t < n; t++) acc += patch[t] * w[wb + t];
+    else if (dot === DOT_S8) acc += dot_s8(w, wb, patch, 0, n);
+    else if (oc < wRows.length) acc += E.convolve(wRows[oc], patch, 0);
     else for (let t = 0; t < n; t++) acc += patch[t] * w[wb + t];
     wb += n;
-    y[yBase + oc] = requantize(acc, p, perChannel ? oc : 0);
+    // requantize(acc, p, oc) inlined (statements, not conditional expressions: fewer Lua instructions).
+    const q = acc * rq[j];
+    let v = zp;
+    if (q < TWO52 && q > -TWO52) {
+      let k = rq[j + 1];
+      if (q < -TWO30) k = rq[j + 2];
+      v += floor((q + k) * rq[j + 3]);
+    } else v += mbqm(acc, p.mult[j / 4], p.shift[j / 4], p.single);
+    if (v < lo) v = lo;
+    else if (v > hi) v = hi;
+    y[yBase + oc] = v;
+    j += jStep;
   }
 }
 
 // One output pixel of DEPTHWISE_CONV_2D: channel by channel, the window's taps read from `src` (the input,
 // or the gathered patch) at x0 and rowStep / colStep apart, the weights outC apart, summed in a local.
 function depthwisePixel(p: PreparedOp, src: Buf, x0: number, rowStep: number, colStep: number, yBase: number): void {
-  const w = p.w, bias = p.bias, y = p.y, perChannel = p.perChannel, outC = p.outC, kH = p.kH, kW = p.kW, m = p.depthMultiplier;
+  const w = p.w, bias = p.bias, y = p.y, outC = p.outC, kH = p.kH, kW = p.kW, m = p.depthMultiplier;
+  const rq = p.rq, zp = p.outZp, lo = p.actMin, hi = p.actMax, jStep = p.perChannel ? 4 : 0;
+  let j = 0;
   for (let c = 0; c < outC; c++) {
     let acc = bias[c], xr = x0 + (m === 1 ? c : floor(c / m)), wk = p.wOff + c;
     for (let ky = 0; ky < kH; ky++) {
@@ -71,6 +86,17 @@ function depthwisePixel(p: PreparedOp, src: Buf, x0: number, rowStep: number, co
       }
       xr += rowStep;
     }
-    y[yBase + c] = requantize(acc, p, perChannel ? c : 0);
+    // requantize(acc, p, c) inlined, as in convPixel.
+    const q = acc * rq[j];
+    let v = zp;
+    if (q < TWO52 && q > -TWO52) {
+      let k = rq[j + 1];
+      if (q < -TWO30) k = rq[j + 2];
+      v += floor((q + k) * rq[j + 3]);
+    } else v += mbqm(acc, p.mult[j / 4], p.shift[j / 4], p.single);
+    if (v < lo) v = lo;
+    else if (v > hi) v = hi;
+    y[yBase + c] = v;
+    j += jStep;
   }
 }

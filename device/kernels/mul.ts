@@ -1,14 +1,14 @@
 // MUL (TFLite int8, reference_integer_ops::MulElementwise): y = clamp(MBQM((a + off1)·(b + off2)) + off_out).
 
 function prepareMul(b: Blob, p: PreparedOp, opt: number, oi: number): void {
-  p.inZp = fieldI32(b, opt, MulOptions_input1_offset, 0);
-  p.inZp2 = fieldI32(b, opt, MulOptions_input2_offset, 0);
-  p.outZp = fieldI32(b, opt, MulOptions_output_offset, 0);
-  p.mult = int32s([fieldI32(b, opt, MulOptions_output_multiplier, 0)]);
-  p.shift = int32s([fieldI32(b, opt, MulOptions_output_shift, 0)]);
+  p.inZp = optI32(b, opt, MulOptions_input1_offset, 0);
+  p.inZp2 = optI32(b, opt, MulOptions_input2_offset, 0);
+  p.outZp = optI32(b, opt, MulOptions_output_offset, 0);
+  p.mult = int32s([optI32(b, opt, MulOptions_output_multiplier, 0)]);
+  p.shift = int32s([optI32(b, opt, MulOptions_output_shift, 0)]);
   if (!(p.inZp >= -127 && p.inZp <= 128 && p.inZp2 >= -127 && p.inZp2 <= 128)) fail('OPTIONS', 'op ' + oi + ' input offsets outside -127..128');
   if (!(p.shift[0] >= -31 && p.shift[0] <= 30 && p.mult[0] >= 0)) fail('OPTIONS', 'op ' + oi + ' shift/multiplier out of range');
-  clampBounds(p, fieldI32(b, opt, MulOptions_activation_min, -128), fieldI32(b, opt, MulOptions_activation_max, 127), oi);
+  clampBounds(p, optI32(b, opt, MulOptions_activation_min, -128), optI32(b, opt, MulOptions_activation_max, 127), oi);
 }
 
 /** One innermost run of the broadcast (kernels/broadcast.ts). */

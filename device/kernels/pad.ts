@@ -7,7 +7,7 @@ function preparePad(b: Blob, p: PreparedOp, opt: number, oi: number, xShape: num
   let rank = xShape.length;
   let paddings = intVector(b, opt, PadOptions_paddings);
   if (rank > PAD_RANK) fail('SHAPE', 'op ' + oi + ' pads ' + rank + ' dimensions, at most ' + PAD_RANK);
-  p.padValue = fieldI32(b, opt, PadOptions_pad_value, 0);
+  p.padValue = optI32(b, opt, PadOptions_pad_value, 0);
   if (!(p.padValue >= -128 && p.padValue <= 127)) fail('OPTIONS', 'op ' + oi + ' pad value is not int8');
   let ok = yShape.length === rank && paddings.length === 2 * rank;
   // Left-aligned to PAD_RANK dimensions: leading dimensions of size 1 without padding.

@@ -16,6 +16,12 @@ declare function newInt32(n: number): Buf;
 declare function newFloat64(n: number): Buf;
 /** The caller's blob as int8 values (JS: an Int8Array on the same memory; Lua: one table made from the string). */
 declare function blobInt8(blob: any): Buf;
+/**
+ * An int32 v as the engine's small integer (JS: read back from an Int32Array; Lua: v itself). V8 keeps a number
+ * computed in double arithmetic (the reader's u32 reads) as a heap double, and an object field that ever held
+ * one stays double: every index a kernel computes from it then converts. The runtime stores integers through this.
+ */
+declare function int32(v: number): number;
 /** Number of bytes in the caller's blob. */
 declare function blobLength(blob: any): number;
 /** count little-endian int32 values at byte pos of an int8 blob (JS: a view when aligned; Lua: a table). */

@@ -24,6 +24,13 @@ function blobInt8(blob: any): Buf {
   return raise('MRSL_E_INPUT: Morsel.load expects a Uint8Array or an ArrayBuffer');
 }
 
+const INT32_SCRATCH = new Int32Array(1);
+
+function int32(v: number): number {
+  INT32_SCRATCH[0] = v;
+  return INT32_SCRATCH[0];
+}
+
 function blobLength(blob: any): number {
   return blob.byteLength;
 }

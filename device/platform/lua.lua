@@ -32,6 +32,10 @@ function blobInt8(s)
   return t
 end
 
+function int32(v)
+  return v
+end
+
 function blobLength(s)
   return #s
 end
