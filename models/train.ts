@@ -28,6 +28,7 @@ import { FashionMnist, loadFashionMnist } from '../host/data/fashion-mnist';
 import { writeFileAtomic } from '../host/util/fs';
 import { Progress } from '../host/util/progress';
 import { Rng } from '../host/util/rng';
+import { startWorker } from '../host/util/worker';
 
 type Arch = 'mlp' | 'cnn';
 
@@ -404,10 +405,7 @@ class Helper {
   private closing = false;
 
   constructor(init: WorkerInit) {
-    // Under tsx (running this .ts file directly) a worker needs tsx's require hook registered first.
-    const ts = __filename.endsWith('.ts');
-    const entry = ts ? `require('tsx/cjs'); require(${JSON.stringify(__filename)});` : __filename;
-    this.worker = new Worker(entry, { eval: ts, workerData: init });
+    this.worker = startWorker(__filename, { workerData: init });
     this.worker.on('message', (r: StepReply) => this.settle((p) => p.resolve(r)));
     this.worker.on('error', (e) => this.fail(e));
     this.worker.on('exit', (code) => {

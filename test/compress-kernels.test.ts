@@ -5,6 +5,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { inputBatch, range } from '../host/compress/batches';
 import { batchNormFrozen, batchNormReluTrain, conv2d, depthwiseConv, maxPool, useFastMatMul } from '../host/compress/conv-im2col';
+import { trainNet } from '../host/compress/fine-tune';
 import { loadLayersModel, saveLayersModel } from '../host/compress/layers-io';
 import { TrainableNet } from '../host/compress/net';
 import { loadFashionMnist } from '../host/data/fashion-mnist';
@@ -117,6 +118,31 @@ describe('compress: training kernels and layers-model I/O', () => {
       g1.forEach((g, i) => assert.ok(maxDiff(g, g2[i]) < 1e-4, `gradient ${i}`));
     });
   }
+
+  it('fine-tuning on two threads (a worker computes half of each batch) gives the one-thread result up to rounding', () => {
+    const data = loadFashionMnist('train', 256);
+    const teacherLogits = Float32Array.from({ length: 256 * 10 }, (_, i) => (i % 7) / 3);
+    const trained = [1, 2].map((threads) => {
+      const net = new TrainableNet(loadLayersModel(zoo('fashion_cnn')));
+      const r = trainNet(net, data, { epochs: 1, lr: 1e-3, seed: 3, label: '', quiet: true, threads, distill: { teacherLogits, alpha: 0.5, temperature: 2 } });
+      const weights = net.trainableVariables().map((v) => v.dataSync() as Float32Array);
+      net.dispose();
+      return { loss: r.loss, weights };
+    });
+    assert.ok(Math.abs(trained[0].loss - trained[1].loss) < 1e-5, `loss ${trained[0].loss} vs ${trained[1].loss}`);
+    const sourceNet = new TrainableNet(loadLayersModel(zoo('fashion_cnn')));
+    const source = sourceNet.trainableVariables().map((v) => Float32Array.from(v.dataSync() as Float32Array));
+    sourceNet.dispose();
+    trained[0].weights.forEach((w, i) => {
+      let moved = 0;
+      let apart = 0;
+      w.forEach((v, j) => {
+        moved = Math.max(moved, Math.abs(v - source[i][j]));
+        apart = Math.max(apart, Math.abs(v - trained[1].weights[i][j]));
+      });
+      assert.ok(apart <= 1e-3 * moved + 1e-6, `variable ${i}: the runs differ by ${apart}, training moved it by ${moved}`);
+    });
+  });
 
   for (const name of ['fashion_mlp', 'fashion_cnn']) {
     it(`${name}: saved by layers-io, loaded by tf.loadLayersModel, predicts what TrainableNet computes`, async () => {

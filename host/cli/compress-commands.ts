@@ -82,7 +82,7 @@ export const compressCommand: Command = {
     '[--low-rank ENERGY | --rank R] [--low-rank-layers a,b] [--distill WIDTH [--depth D] [--student-init scratch|pruned] | --student-mlp H1,H2…] [--alpha A] [--temperature T] [--distill-epochs N] [--distill-seeds N]] ' +
     '[--bits 8|4|2|mixed [--budget BYTES]] [--qat] [--kd [--teacher <model.json>]] ' +
     '[--search [--widths 0.25,0.5,1] [--depths 1,2] [--sparsities 0,0.5,0.8] [--search-bits 8,4]] ' +
-    '[--epochs N] [--lr X] [--seed N] [--train-limit N] [--val N] [--test-limit N] [--calib <data>] [--no-report] [-q]',
+    '[--epochs N] [--lr X] [--seed N] [--threads 1|2] [--train-limit N] [--val N] [--test-limit N] [--calib <data>] [--no-report] [-q]',
   options: {
     output: { type: 'string', short: 'o' },
     data: { type: 'string' },
@@ -114,6 +114,7 @@ export const compressCommand: Command = {
     epochs: { type: 'string' },
     lr: { type: 'string' },
     seed: { type: 'string' },
+    threads: { type: 'string' },
     'train-limit': { type: 'string' },
     val: { type: 'string' },
     'test-limit': { type: 'string' },
@@ -163,6 +164,7 @@ export const compressCommand: Command = {
       epochs,
       lr: parseNumber('--lr', values.lr, 5e-4),
       seed: values.seed === undefined ? 1 : parseCount('--seed', values.seed, 0),
+      threads: Number(parseChoice('--threads', values.threads, ['1', '2'] as const, '1')),
       quiet: values.quiet === true,
     };
     if (opts.distill && opts.search) throw new UsageError('--distill and --search are alternatives (the search distils every candidate)');

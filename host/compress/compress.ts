@@ -56,6 +56,8 @@ export interface CompressOptions {
   epochs: number;
   lr: number;
   seed: number;
+  /** Fine-tuning threads (1 or 2; see trainNet). */
+  threads?: number;
   /** Validation images used for sensitivity (the search and steps use all of data.val). */
   sensitivityImages?: number;
   quiet?: boolean;
@@ -148,7 +150,7 @@ export function compressModel(source: SeqModel, data: CompressData, opts: Compre
     return { teacherLogits: sourceLogits, alpha: opts.kd.alpha, temperature: opts.kd.temperature };
   };
   const fineTune = (net: TrainableNet, label: string, extra: Partial<Parameters<typeof trainNet>[2]> = {}, epochs = opts.epochs) => {
-    if (epochs > 0) trainNet(net, data.train, { epochs, lr: opts.lr, seed: opts.seed + steps.length, label, quiet: opts.quiet, distill: fromSource(), ...extra });
+    if (epochs > 0) trainNet(net, data.train, { epochs, lr: opts.lr, seed: opts.seed + steps.length, label, quiet: opts.quiet, threads: opts.threads, distill: fromSource(), ...extra });
   };
 
   say(opts.quiet, `${source.name}: baseline`);

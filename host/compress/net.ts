@@ -49,6 +49,11 @@ export class TrainableNet {
     return [...this.vars.values()].flatMap((v) => [v.kernel, v.bias, v.gamma, v.beta].filter((x): x is tf.Variable => !!x));
   }
 
+  /** Sets every trainable variable, in trainableVariables() order. */
+  setWeights(weights: Float32Array[]): void {
+    this.trainableVariables().forEach((v, i) => tf.tidy(() => v.assign(tf.tensor(weights[i], v.shape))));
+  }
+
   setMask(layer: string, mask: Float32Array): void {
     this.masks.set(layer, mask);
     this.applyMasks();
