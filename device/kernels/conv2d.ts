@@ -44,15 +44,21 @@ function gatherWindow(p: PreparedOp, iy0: number, ix0: number): void {
 // over the patch, which a native dot product takes whole.
 function convPixel(p: PreparedOp, yBase: number): void {
   const w = p.w, outC = p.outC, bias = p.bias, y = p.y, perChannel = p.perChannel;
-  const dot = p.dot, wRows = p.wRows, patch = p.patch, n = p.tapOffsets.length;
+  const dot = p.dot, wRows = p.wRows, patch = p.patch, n = p.tapOffsets.length, n4 = n - n % 4;
   const rq = p.rq, zp = p.outZp, lo = p.actMin, hi = p.actMax, jStep = perChannel ? 4 : 0;
   let wb = p.wOff, j = 0;
   for (let oc = 0; oc < outC; oc++) {
     let acc = bias[oc];
-    if (dot === DOT_NONE) for (let t = 0; t < n; t++) acc += patch[t] * w[wb + t];
-    else if (dot === DOT_S8) acc += dot_s8(w, wb, patch, 0, n);
-    else if (oc < wRows.length) acc += E.convolve(wRows[oc], patch, 0);
-    else for (let t = 0; t < n; t++) acc += patch[t] * w[wb + t];
+    if (dot === DOT_S8) acc += dot_s8(w, wb, patch, 0, n);
+    else if (dot === DOT_CONVOLVE && oc < wRows.length) acc += E.convolve(wRows[oc], patch, 0);
+    else {
+      // Unrolled by 4, as in fullyConnected.
+      for (let t = 0; t < n4; t += 4) {
+        const wt = wb + t;
+        acc += patch[t] * w[wt] + patch[t + 1] * w[wt + 1] + patch[t + 2] * w[wt + 2] + patch[t + 3] * w[wt + 3];
+      }
+      for (let t = n4; t < n; t++) acc += patch[t] * w[wb + t];
+    }
     wb += n;
     // requantize(acc, p, oc) inlined (statements, not conditional expressions: fewer Lua instructions).
     const q = acc * rq[j];
