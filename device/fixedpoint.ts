@@ -85,3 +85,26 @@ function requantize(acc: number, p: PreparedOp, i: number): number {
   const v = (t < TWO52 && t > -TWO52 ? floor((t + (t < -TWO30 ? rq[j + 2] : rq[j + 1])) * rq[j + 3]) : mbqm(acc, p.mult[i], p.shift[i], p.single)) + p.outZp;
   return v < p.actMin ? p.actMin : v > p.actMax ? p.actMax : v;
 }
+
+/**
+ * requantize() over the op's accumulator row (one per output channel) into y from yBase, its constants read
+ * once per row: the per-output work of CONV_2D and DEPTHWISE_CONV_2D, written out as statements rather than
+ * conditional expressions (fewer Lua instructions).
+ */
+function requantizeRow(p: PreparedOp, y: Buf, yBase: number): void {
+  const acc = p.acc, rq = p.rq, zp = p.outZp, lo = p.actMin, hi = p.actMax, jStep = p.perChannel ? 4 : 0, n = p.outC;
+  let j = 0;
+  for (let c = 0; c < n; c++) {
+    const a = acc[c], q = a * rq[j];
+    let v = zp;
+    if (q < TWO52 && q > -TWO52) {
+      let k = rq[j + 1];
+      if (q < -TWO30) k = rq[j + 2];
+      v += floor((q + k) * rq[j + 3]);
+    } else v += mbqm(a, p.mult[j / 4], p.shift[j / 4], p.single);
+    if (v < lo) v = lo;
+    else if (v > hi) v = hi;
+    y[yBase + c] = v;
+    j += jStep;
+  }
+}

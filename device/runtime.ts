@@ -18,6 +18,8 @@ interface PreparedOp {
   inH: number; inW: number; inC: number; outH: number; outW: number; outC: number; kH: number; kW: number;
   strideH: number; strideW: number; dilH: number; dilW: number; padTop: number; padLeft: number;
   depthwise: boolean; depthMultiplier: number;
+  /** CONV_2D / DEPTHWISE_CONV_2D: one output pixel's accumulators (one int32 per channel), allocated at load. */
+  acc: Buf;
   /** CONV_2D: input offset of each of the window's kH·kW·inC taps from its top-left tap, in weight order. */
   tapOffsets: number[];
   /** CONV_2D, and DEPTHWISE_CONV_2D at the border: one output pixel's window gathered (kH·kW·inC int8), allocated at load. */
@@ -68,7 +70,7 @@ function newOp(code: number, arena: Buf, single: boolean): PreparedOp {
     code: code, single: single, x: arena, xOff: 0, x2: arena, x2Off: 0, leftShift: 0, inZp2: 0, y: arena, yOff: 0, w: arena, wOff: 0, bias: arena,
     dot: DOT_NONE, wRows: NO_BUFS, xRows: NO_BUFS, mult: arena, shift: arena, perChannel: false, table: [], rq: arena,
     count: 0, batches: 0, depth: 0, outs: 0, inH: 0, inW: 0, inC: 0, outH: 0, outW: 0, outC: 0, kH: 0, kW: 0,
-    strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 0, padLeft: 0, depthwise: false, depthMultiplier: 1, tapOffsets: NO_NUMBERS, patch: arena,
+    strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 0, padLeft: 0, depthwise: false, depthMultiplier: 1, acc: arena, tapOffsets: NO_NUMBERS, patch: arena,
     inZp: 0, outZp: 0, actMin: -128, actMax: 127, packed: null,
     dims: NO_NUMBERS, strideA: NO_NUMBERS, strideB: NO_NUMBERS, strideY: NO_NUMBERS, padBase: 0, padValue: 0,
     xs: NO_BUFS, xOffs: NO_NUMBERS, runs: NO_NUMBERS, expSum: NO_NUMBERS,
@@ -367,6 +369,7 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     clampBounds(p, optI32(b, opt, Conv2DOptions_activation_min, -128), optI32(b, opt, Conv2DOptions_activation_max, 127), oi);
     requant(b, p, opt, Conv2DOptions_output_multiplier, Conv2DOptions_output_shift, p.outC, oi);
     p.patch = newInt8(p.kH * p.kW * p.inC);
+    p.acc = newInt32(p.outC);
     if (!p.depthwise) p.tapOffsets = tapOffsets(p);
     // The native paths take an output channel's weights whole, against the gathered patch (kernels/conv2d.ts).
     if (dot !== DOT_NONE && p.packed === null && !p.depthwise) useNativeDot(p, dot, p.tapOffsets.length, p.outC, 0, 0);
