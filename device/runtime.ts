@@ -20,8 +20,11 @@ interface PreparedOp {
   depthwise: boolean; depthMultiplier: number;
   /** CONV_2D / DEPTHWISE_CONV_2D: one output pixel's accumulators (one int32 per channel), allocated at load. */
   acc: Buf;
-  /** CONV_2D: input offset of each of the window's kH·kW·inC taps from its top-left tap, in weight order. */
-  tapOffsets: number[];
+  /**
+   * The window's taps: CONV_2D's kH·kW·inC, DEPTHWISE_CONV_2D's kH·kW (of channel 0); tapOffsets are their input
+   * offsets from the top-left tap in weight order, patchOffsets (DEPTHWISE_CONV_2D) the same in the gathered patch.
+   */
+  taps: number; tapOffsets: Buf; patchOffsets: Buf;
   /** CONV_2D, and DEPTHWISE_CONV_2D at the border: one output pixel's window gathered (kH·kW·inC int8), allocated at load. */
   patch: Buf;
   inZp: number; outZp: number; actMin: number; actMax: number;
@@ -70,7 +73,7 @@ function newOp(code: number, arena: Buf, single: boolean): PreparedOp {
     code: code, single: single, x: arena, xOff: 0, x2: arena, x2Off: 0, leftShift: 0, inZp2: 0, y: arena, yOff: 0, w: arena, wOff: 0, bias: arena,
     dot: DOT_NONE, wRows: NO_BUFS, xRows: NO_BUFS, mult: arena, shift: arena, perChannel: false, table: [], rq: arena,
     count: 0, batches: 0, depth: 0, outs: 0, inH: 0, inW: 0, inC: 0, outH: 0, outW: 0, outC: 0, kH: 0, kW: 0,
-    strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 0, padLeft: 0, depthwise: false, depthMultiplier: 1, acc: arena, tapOffsets: NO_NUMBERS, patch: arena,
+    strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 0, padLeft: 0, depthwise: false, depthMultiplier: 1, acc: arena, taps: 0, tapOffsets: arena, patchOffsets: arena, patch: arena,
     inZp: 0, outZp: 0, actMin: -128, actMax: 127, packed: null,
     dims: NO_NUMBERS, strideA: NO_NUMBERS, strideB: NO_NUMBERS, strideY: NO_NUMBERS, padBase: 0, padValue: 0,
     xs: NO_BUFS, xOffs: NO_NUMBERS, runs: NO_NUMBERS, expSum: NO_NUMBERS,
@@ -277,11 +280,14 @@ function loadModel(blob: any): MorselModel {
   return new MorselModel(ops, arena, infos[inT], infos[outT], arenaBytes);
 }
 
-function tapOffsets(p: PreparedOp): number[] {
-  const offsets: number[] = [];
+/** The offsets of a window's taps (ky, kx, then channels c) from its top-left tap, rows rowStep and columns colStep apart. */
+function tapOffsets(p: PreparedOp, channels: number, rowStep: number, colStep: number): Buf {
+  const offsets = newInt32(p.kH * p.kW * channels);
+  let t = 0;
   for (let ky = 0; ky < p.kH; ky++) {
     for (let kx = 0; kx < p.kW; kx++) {
-      for (let c = 0; c < p.inC; c++) offsets.push((ky * p.dilH * p.inW + kx * p.dilW) * p.inC + c);
+      for (let c = 0; c < channels; c++) offsets[t + c] = ky * rowStep + kx * colStep + c;
+      t += channels;
     }
   }
   return offsets;
@@ -370,9 +376,12 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     requant(b, p, opt, Conv2DOptions_output_multiplier, Conv2DOptions_output_shift, p.outC, oi);
     p.patch = newInt8(p.kH * p.kW * p.inC);
     p.acc = newInt32(p.outC);
-    if (!p.depthwise) p.tapOffsets = tapOffsets(p);
+    const channels = p.depthwise ? 1 : p.inC;
+    p.taps = p.kH * p.kW * channels;
+    p.tapOffsets = tapOffsets(p, channels, p.dilH * p.inW * p.inC, p.dilW * p.inC);
+    if (p.depthwise) p.patchOffsets = tapOffsets(p, 1, p.kW * p.inC, p.inC);
     // The native paths take an output channel's weights whole, against the gathered patch (kernels/conv2d.ts).
-    if (dot !== DOT_NONE && p.packed === null && !p.depthwise) useNativeDot(p, dot, p.tapOffsets.length, p.outC, 0, 0);
+    if (dot !== DOT_NONE && p.packed === null && !p.depthwise) useNativeDot(p, dot, p.taps, p.outC, 0, 0);
     return;
   }
   if (code === OpCode_MAX_POOL_2D || code === OpCode_AVERAGE_POOL_2D) {

@@ -4,8 +4,7 @@
 function conv2d(p: PreparedOp): void {
   const x = p.x, xo = p.xOff, inH = p.inH, inW = p.inW, inC = p.inC, outH = p.outH, outW = p.outW, outC = p.outC, kH = p.kH, kW = p.kW;
   const sh = p.strideH, sw = p.strideW, dh = p.dilH, dw = p.dilW, pt = p.padTop, pl = p.padLeft;
-  const depthwise = p.depthwise, patch = p.patch, offsets = p.tapOffsets, n = offsets.length;
-  const rowStep = dh * inW * inC, colStep = dw * inC;
+  const depthwise = p.depthwise, patch = p.patch, offsets = p.tapOffsets, n = p.taps;
   let yBase = p.yOff;
   for (let oy = 0; oy < outH; oy++) {
     const iy0 = oy * sh - pt;
@@ -17,8 +16,8 @@ function conv2d(p: PreparedOp): void {
       if (!depthwise) {
         if (inside) for (let t = 0; t < n; t++) patch[t] = x[xb + offsets[t]];
         convPixel(p, yBase);
-      } else if (inside) depthwisePixel(p, x, xb, rowStep, colStep, yBase);
-      else depthwisePixel(p, patch, 0, kW * inC, inC, yBase);
+      } else if (inside) depthwisePixel(p, x, xb, offsets, yBase);
+      else depthwisePixel(p, patch, 0, p.patchOffsets, yBase);
       yBase += outC;
     }
   }
@@ -44,7 +43,7 @@ function gatherWindow(p: PreparedOp, iy0: number, ix0: number): void {
 // over the patch (which a native dot product takes whole), into the op's accumulator row, then requantized.
 function convPixel(p: PreparedOp, yBase: number): void {
   const w = p.w, outC = p.outC, bias = p.bias, acc = p.acc, dot = p.dot, wRows = p.wRows, patch = p.patch;
-  const n = p.tapOffsets.length, n4 = n - n % 4, native = dot === DOT_S8 ? outC : dot === DOT_CONVOLVE ? wRows.length : 0;
+  const n = p.taps, n4 = n - n % 4, native = dot === DOT_S8 ? outC : dot === DOT_CONVOLVE ? wRows.length : 0;
   for (let oc = 0; oc < native; oc++) acc[oc] = bias[oc] + (dot === DOT_S8 ? dot_s8(w, p.wOff + oc * n, patch, 0, n) : E.convolve(wRows[oc], patch, 0));
   // Two output channels per pass share every patch read, and the dot is unrolled by 4 (as in fullyConnected);
   // an odd last channel is summed twice over the same weights.
@@ -66,20 +65,16 @@ function convPixel(p: PreparedOp, yBase: number): void {
   requantizeRow(p, p.y, yBase);
 }
 
-// One output pixel of DEPTHWISE_CONV_2D: channel by channel, the window's taps read from `src` (the input,
-// or the gathered patch) at x0 and rowStep / colStep apart, the weights outC apart, summed in a local.
-function depthwisePixel(p: PreparedOp, src: Buf, x0: number, rowStep: number, colStep: number, yBase: number): void {
-  const w = p.w, bias = p.bias, acc = p.acc, outC = p.outC, kH = p.kH, kW = p.kW, m = p.depthMultiplier;
+// One output pixel of DEPTHWISE_CONV_2D: channel by channel, the window's taps read from `src` (the input, or
+// the gathered patch) at x0 plus their offsets, the weights outC apart, summed in a local, then requantized.
+function depthwisePixel(p: PreparedOp, src: Buf, x0: number, offsets: Buf, yBase: number): void {
+  const w = p.w, bias = p.bias, acc = p.acc, outC = p.outC, taps = p.taps, m = p.depthMultiplier;
   for (let c = 0; c < outC; c++) {
-    let a = bias[c], xr = x0 + (m === 1 ? c : floor(c / m)), wk = p.wOff + c;
-    for (let ky = 0; ky < kH; ky++) {
-      let xb = xr;
-      for (let kx = 0; kx < kW; kx++) {
-        a += src[xb] * w[wk];
-        xb += colStep;
-        wk += outC;
-      }
-      xr += rowStep;
+    const xc = x0 + (m === 1 ? c : floor(c / m));
+    let a = bias[c], wk = p.wOff + c;
+    for (let t = 0; t < taps; t++) {
+      a += src[xc + offsets[t]] * w[wk];
+      wk += outC;
     }
     acc[c] = a;
   }
