@@ -79,7 +79,7 @@ function requantTable(mult: Buf, shift: Buf, n: number, single: boolean): Buf {
   return rq;
 }
 
-/** One output of FULLY_CONNECTED / CONV_2D: mbqm(acc) through the op's requantTable (channel i), plus the output zero point, clamped. */
+/** One output of FULLY_CONNECTED or a packed kernel: mbqm(acc) through the op's requantTable (channel i), plus the output zero point, clamped. */
 function requantize(acc: number, p: PreparedOp, i: number): number {
   const rq = p.rq, j = 4 * i, t = acc * rq[j];
   const v = (t < TWO52 && t > -TWO52 ? floor((t + (t < -TWO30 ? rq[j + 2] : rq[j + 1])) * rq[j + 3]) : mbqm(acc, p.mult[i], p.shift[i], p.single)) + p.outZp;
@@ -101,7 +101,7 @@ function requantizeRow(p: PreparedOp, y: Buf, yBase: number): void {
       let k = rq[j + 1];
       if (q < -TWO30) k = rq[j + 2];
       v += floor((q + k) * rq[j + 3]);
-    } else v += mbqm(a, p.mult[j / 4], p.shift[j / 4], p.single);
+    } else v += mbqm(a, p.mult[j / 4], p.shift[j / 4], p.single); // j / 4: this output's multiplier and shift
     if (v < lo) v = lo;
     else if (v > hi) v = hi;
     y[yBase + c] = v;

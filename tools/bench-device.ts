@@ -1,7 +1,7 @@
-// `npm run bench:device [-- --json] [-- --engine NAME] [-- --model NAME]`: per engine and zoo model, inference MAC/s divided by a plain int8
-// dot-product loop's MAC/s measured in the same engine and run (interpreter overhead; target ratio ≥ 0.6);
-// then per zoo model the QuickJS heap beyond the bundle once loaded and run, and at its peak, over the arena
-// (target: arena + 24 KB).
+// `npm run bench:device [-- --json] [--engine NAME]... [--model NAME]...`: per engine and zoo model, inference
+// MAC/s divided by a plain int8 dot-product loop's MAC/s measured in the same engine and run (interpreter
+// overhead; target ratio ≥ 0.6); then (when QuickJS is among the engines) per zoo model the QuickJS heap beyond
+// the bundle once loaded and run, and at its peak, over the arena (target: arena + 24 KB).
 
 import * as fs from 'fs';
 import * as path from 'path';
@@ -12,7 +12,7 @@ import { totalMacs } from '../host/ir/macs';
 
 const ROOT = path.join(__dirname, '..', '..');
 
-export function benchScript(blob: Uint8Array, inputSize: number): string {
+function benchScript(blob: Uint8Array, inputSize: number): string {
   return `
 var __hex = "${Buffer.from(blob).toString('hex')}";
 var __b = new Uint8Array(__hex.length / 2);
@@ -34,7 +34,7 @@ var __res = 'MORSEL_RESULT ' + JSON.stringify({ loopMs: __loopMs, modelMs: __mod
 }
 
 /** The same measurement for the Lua engines (the reference loop as plain Lua, tables indexed from 0). */
-export function luaBenchScript(blob: Uint8Array, inputSize: number): string {
+function luaBenchScript(blob: Uint8Array, inputSize: number): string {
   return `
 local m = Morsel.load(${luaBytes(blob)})
 local x = {}
@@ -102,9 +102,7 @@ async function main() {
   }
 }
 
-if (require.main === module) {
-  main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
