@@ -18,14 +18,14 @@ interface PreparedOp {
   inH: number; inW: number; inC: number; outH: number; outW: number; outC: number; kH: number; kW: number;
   strideH: number; strideW: number; dilH: number; dilW: number; padTop: number; padLeft: number;
   depthwise: boolean; depthMultiplier: number;
-  /** CONV_2D / DEPTHWISE_CONV_2D: one output pixel's accumulators (one int32 per channel), allocated at load. */
+  /** CONV_2D / DEPTHWISE_CONV_2D: one output pixel's accumulators (one int32 per channel), shared by the ops (shareConvScratch). */
   acc: Buf;
   /**
    * The window's taps: CONV_2D's kH·kW·inC, DEPTHWISE_CONV_2D's kH·kW (of channel 0); tapOffsets are their input
    * offsets from the top-left tap in weight order, patchOffsets (DEPTHWISE_CONV_2D) the same in the gathered patch.
    */
   taps: number; tapOffsets: Buf; patchOffsets: Buf;
-  /** CONV_2D, and DEPTHWISE_CONV_2D at the border: one output pixel's window gathered (kH·kW·inC int8), allocated at load. */
+  /** CONV_2D, and DEPTHWISE_CONV_2D at the border: one output pixel's window gathered (kH·kW·inC int8), shared by the ops. */
   patch: Buf;
   inZp: number; outZp: number; actMin: number; actMax: number;
   packed: PackedWeights | null; // FULLY_CONNECTED / CONV_2D weights stored packed or sparse (kernels/packed-weights.ts)
@@ -277,7 +277,27 @@ function loadModel(blob: any): MorselModel {
     prepareOp(b, p, code, oi, optType, opt, oin, infos, data, xi, yi, tensorIndex, dot);
     ops.push(p);
   }
+  shareConvScratch(ops);
   return new MorselModel(ops, arena, infos[inT], infos[outT], arenaBytes);
+}
+
+/** Ops run one at a time, so the CONV_2D / DEPTHWISE_CONV_2D ops share one patch and one accumulator row, each as large as the largest. */
+function shareConvScratch(ops: PreparedOp[]): void {
+  let patchSize = 0, accSize = 0;
+  for (let k = 0; k < ops.length; k++) {
+    const p = ops[k];
+    if (p.taps > 0) {
+      patchSize = p.kH * p.kW * p.inC > patchSize ? p.kH * p.kW * p.inC : patchSize;
+      accSize = p.outC > accSize ? p.outC : accSize;
+    }
+  }
+  const patch = newInt8(patchSize), acc = newInt32(accSize);
+  for (let k = 0; k < ops.length; k++) {
+    if (ops[k].taps > 0) {
+      ops[k].patch = patch;
+      ops[k].acc = acc;
+    }
+  }
 }
 
 /** The offsets of a window's taps (ky, kx, then channels c) from its top-left tap, rows rowStep and columns colStep apart. */
@@ -374,8 +394,6 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     if (!(p.inZp >= -128 && p.inZp <= 127)) fail('OPTIONS', 'op ' + oi + ' input zero point');
     clampBounds(p, optI32(b, opt, Conv2DOptions_activation_min, -128), optI32(b, opt, Conv2DOptions_activation_max, 127), oi);
     requant(b, p, opt, Conv2DOptions_output_multiplier, Conv2DOptions_output_shift, p.outC, oi);
-    p.patch = newInt8(p.kH * p.kW * p.inC);
-    p.acc = newInt32(p.outC);
     const channels = p.depthwise ? 1 : p.inC;
     p.taps = p.kH * p.kW * channels;
     p.tapOffsets = tapOffsets(p, channels, p.dilH * p.inW * p.inC, p.dilW * p.inC);
