@@ -9,6 +9,7 @@ import { toDeviceGraph } from './passes';
 import { planMemory } from './plan/planner';
 import { calibrate, ObserverKind } from './quantize/calibrate';
 import { RoundingMode } from './quantize/fixedpoint';
+import { gptqWeights } from './quantize/gptq';
 import { quantizeGraph } from './quantize/quantize';
 import { Progress } from './util/progress';
 
@@ -17,6 +18,8 @@ export interface CompileOptions {
   calib?: string;
   calibCount?: number;
   observer?: ObserverKind;
+  /** 'gptq': round weights to minimize each layer's output error on the calibration data (./quantize/gptq). */
+  weightRounding?: WeightRounding;
   rounding?: RoundingMode;
   quiet?: boolean;
 }
@@ -32,6 +35,8 @@ export interface Compiled {
 }
 
 export const DEFAULT_CALIB_COUNT = 1000;
+export const WEIGHT_ROUNDINGS = ['nearest', 'gptq'] as const;
+export type WeightRounding = (typeof WEIGHT_ROUNDINGS)[number];
 
 export function inputSize(g: Graph): number {
   if (g.inputs.length !== 1) throw new ModelError(`models with ${g.inputs.length} inputs are not supported yet (one input expected)`);
@@ -46,7 +51,8 @@ export function compileGraph(source: Graph, opts: CompileOptions = {}): Compiled
   const bar = opts.quiet || samples.length === 0 ? undefined : new Progress('calibrating', samples.length);
   const stats = calibrate(device, samples, { observer: opts.observer ?? 'minmax', onProgress: bar ? (n: number) => bar.tick(n) : undefined });
   bar?.done();
-  const model = quantizeGraph(device, stats, { rounding: opts.rounding ?? 'double' });
+  const roundedWeights = opts.weightRounding === 'gptq' ? gptqWeights(device, samples) : undefined;
+  const model = quantizeGraph(device, stats, { rounding: opts.rounding ?? 'double', roundedWeights });
   planMemory(model);
   return { source, device, model, blob: encodeModel(model), calibration };
 }

@@ -6,31 +6,39 @@
 // the random inputs against full TFLite in 'tflite' rounding (what `npm test` runs only on node; the interpreters
 // run a subset there), and exits 1 on any difference.
 
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { decodeModel } from '../host/blob/decode';
 import { compareLayers, engineLayers } from '../host/cli/layer-diff';
-import { compileGraph } from '../host/compile';
 import { ENGINES, runOnEngine } from '../host/engines';
-import { readTfliteFile } from '../host/import/tflite';
 import { compileTflite } from '../host/import/tflite/compile';
 import { goldenLayersInput, readGolden } from '../host/import/tflite/golden';
-import { tfliteToGraph } from '../host/import/tflite/to-graph';
-import { tfliteToQModel } from '../host/import/tflite/to-qmodel';
-import { runFloat } from '../host/interp/float';
 import { runInt8 } from '../host/interp/int8/interpreter';
 import { totalMacs } from '../host/ir/macs';
-import { quantizeInput } from '../host/quantize/quantize';
-import { Rng } from '../host/util/rng';
-import { INT8_MODELS, mlperfFile, randomInt8Inputs, TFLITE_RANDOM_INPUTS, tfliteOutputs } from '../test/helpers/tflite-mlperf';
+import { QModel } from '../host/ir/qmodel';
+import { FLOAT_MODELS, floatTop1Agreement, INT8_MODELS, mlperfFile, randomInt8Inputs, TFLITE_RANDOM_INPUTS, tfliteOutputs } from '../test/helpers/tflite-mlperf';
 import { loadTfliteOracle } from '../test/helpers/tflite-oracle';
 import { RoundingMode } from '../host/quantize/fixedpoint';
 
 const LATENCY_RUNS: Record<string, number> = { host: 5, node: 5 };
+/** Inferences per model on a locally built Espruino/JerryScript binary (minutes each for ResNet-8 there). */
+const BINARY_RUNS = 1;
+const BINARY_TIMEOUT_S = Number(process.env.MORSEL_BINARY_TIMEOUT_S ?? 1800);
+
+/** JavaScript interpreters for microcontrollers that a developer may have built for Linux; opt in by environment. */
+const BINARIES = [
+  { engine: 'espruino', env: 'MORSEL_ESPRUINO', example: '/path/to/espruino' },
+  { engine: 'jerryscript', env: 'MORSEL_JERRY', example: '/path/to/jerry' },
+] as const;
 const SLOW_LATENCY_RUNS = 2;
-const FLOAT_EVALUATION = 200;
+const FLOAT_CALIBRATION = 100;
+const FLOAT_EVALUATION = 500;
+/** Not the test's seed (99): the figure is not tuned to the inputs `npm test` checks. */
+const FLOAT_EVALUATION_SEED = 2024;
 
 const same = (a: Int8Array, b: Int8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
-const argmax = (y: ArrayLike<number>) => Array.from(y).reduce((best, v, i, a) => (v > a[best] ? i : best), 0);
 
 async function yardstick() {
   const rows = [];
@@ -47,12 +55,77 @@ async function yardstick() {
       const runs = LATENCY_RUNS[engine] ?? SLOW_LATENCY_RUNS;
       latencyMs[engine] = (await runOnEngine(engine, blob, golden.cases.slice(0, runs).map((c) => c.input))).totalMs / runs;
     }
+    const binaries = binaryLatency(model, blob, golden.cases.slice(0, BINARY_RUNS).map((c) => c.input));
     rows.push({
-      model: name, blob_bytes: blob.length, tflite_bytes: fs.statSync(mlperfFile(`${name}.tflite`)).size, arena_bytes: model.arenaBytes,
+      model: name, binaries, blob_bytes: blob.length, tflite_bytes: fs.statSync(mlperfFile(`${name}.tflite`)).size, arena_bytes: model.arenaBytes,
       tflm_arena_bytes: golden.tflmArenaBytes, macs: totalMacs(model), latency_ms: latencyMs,
     });
   }
   return rows;
+}
+
+const hex = (a: Int8Array | Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).toString('hex');
+
+/**
+ * The ES5 bundle (global `Morsel`) with a driver that loads the blob, invokes it on each input and prints one line:
+ * `MORSEL <ms per inference> <output hex>,...`. Espruino reads the blob from its file into a buffer allocated
+ * before the script (one flat block); JerryScript's CLI has no file API, so there the blob is a hex literal.
+ */
+function deviceScript(engine: (typeof BINARIES)[number]['engine'], blobFile: string, blobBytes: number, inputs: Int8Array[], dir: string): string {
+  const bundle = fs.readFileSync(path.join(__dirname, '..', 'device', 'morsel.es5.js'), 'utf8');
+  const load = engine === 'espruino'
+    ? `blob.set(new Uint8Array(E.toArrayBuffer(require('fs').readFileSync(${JSON.stringify(blobFile)}))));`
+    : `var blob = bytes(${JSON.stringify(hex(new Uint8Array(fs.readFileSync(blobFile))))}, Uint8Array);`;
+  const driver = `${bundle}
+function bytes(h, T) { var a = new T(h.length / 2); for (var i = 0; i < a.length; i++) a[i] = parseInt(h.substr(2 * i, 2), 16); return a; }
+function hexOf(y) { var s = ''; for (var i = 0; i < y.length; i++) { var v = (y[i] + 256) % 256; s += (v < 16 ? '0' : '') + v.toString(16); } return s; }
+function now() { return typeof getTime === 'function' ? getTime() * 1000 : Date.now(); }
+${load}
+var XS = ${JSON.stringify(inputs.map(hex))}, out = [], m = Morsel.load(blob), xs = [];
+for (var i = 0; i < XS.length; i++) xs.push(bytes(XS[i], Int8Array));
+var t0 = now();
+for (var j = 0; j < xs.length; j++) out.push(hexOf(m.invoke(xs[j])));
+(typeof print === 'function' ? print : console.log)('MORSEL ' + (now() - t0) / xs.length + ' ' + out.join(','));
+`;
+  const script = path.join(dir, `${engine}.js`);
+  fs.writeFileSync(script, driver);
+  if (engine !== 'espruino') return script;
+  const main = path.join(dir, 'espruino-main.js');
+  fs.writeFileSync(main, `var blob = new Uint8Array(${blobBytes});\neval(require('fs').readFileSync(${JSON.stringify(script)}));\n`);
+  return main;
+}
+
+/** Latency and bit-exactness on each opted-in Espruino/JerryScript binary, or why it was not run. */
+function binaryLatency(model: QModel, blob: Uint8Array, inputs: Int8Array[]): Record<string, string> {
+  const lines: Record<string, string> = {};
+  for (const { engine, env, example } of BINARIES) {
+    const binary = process.env[env];
+    if (!binary) {
+      lines[engine] = `not configured (set ${env}=${example})`;
+      continue;
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-bench-'));
+    try {
+      const blobFile = path.join(dir, 'model.msl');
+      fs.writeFileSync(blobFile, blob);
+      const script = deviceScript(engine, blobFile, blob.length, inputs, dir);
+      const run = spawnSync(binary, [script], { encoding: 'utf8', input: '', timeout: BINARY_TIMEOUT_S * 1000, maxBuffer: 1 << 26 });
+      const result = /MORSEL (\S+) (\S*)/.exec(run.stdout ?? '');
+      if (!result) {
+        // The interpreter's first error line (Espruino follows it with a stack drawn in spaces and carets).
+        const error = `${run.stdout}${run.stderr}`.split(/\r?\n/).find((l) => /error|uncaught/i.test(l))?.trim();
+        const why = run.error ? run.error.message : `exit ${run.status}${error ? `: ${error}` : ''}`;
+        lines[engine] = `failed (${why})`;
+        continue;
+      }
+      const outputs = result[2].split(',');
+      const exact = inputs.filter((x, i) => outputs[i] === hex(runInt8(model, [x])[0])).length;
+      lines[engine] = `${Number(result[1]).toFixed(0)} ms, ${exact}/${inputs.length} bit-exact`;
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return lines;
 }
 
 /** Each rounding mode end to end against full TFLite: on its builtin kernels, and on the original file (XNNPACK). */
@@ -78,27 +151,13 @@ async function roundingVsTflite() {
   return rows;
 }
 
-/** Float models calibrated on uniform random inputs over the int8 sibling's input range; top-1 agreement on more. */
+/** Float models calibrated on uniform random inputs over the int8 sibling's input range; top-1 agreement on others. */
 function floatAgreement() {
-  const rows = [];
-  for (const [name, int8] of [['kws_ref_model_float32', 'kws_ref_model'], ['pretrainedResnet', 'pretrainedResnet_quant']]) {
-    const theirs = tfliteToQModel(readTfliteFile(mlperfFile(`${int8}.tflite`)));
-    const q = theirs.tensors[theirs.inputs[0]];
-    const [lo, hi] = [q.scale[0] * (-128 - q.zeroPoint[0]), q.scale[0] * (127 - q.zeroPoint[0])];
-    const source = tfliteToGraph(readTfliteFile(mlperfFile(`${name}.tflite`)));
-    const { model, blob } = compileGraph(source, { calib: `random:${lo}:${hi}`, calibCount: 100, quiet: true });
-    const rng = new Rng(99);
-    let ours = 0;
-    let tflites = 0;
-    for (let i = 0; i < FLOAT_EVALUATION; i++) {
-      const x = Float32Array.from({ length: q.shape.reduce((a, b) => a * b, 1) }, () => rng.uniform(lo, hi));
-      const top1 = argmax(Object.values(runFloat(source, { [source.inputs[0]]: x }))[0]);
-      if (argmax(runInt8(model, [quantizeInput(model, x)])[0]) === top1) ours++;
-      if (argmax(runInt8(theirs, [quantizeInput(theirs, x)])[0]) === top1) tflites++;
-    }
-    rows.push({ model: name, calibration: `random:${lo.toFixed(3)}:${hi.toFixed(3)} ×100`, inputs: FLOAT_EVALUATION, agree: ours, tflite_int8_agree: tflites, blob_bytes: blob.length, arena_bytes: model.arenaBytes });
-  }
-  return rows;
+  return FLOAT_MODELS.map((m) => {
+    const { calib, model, blob, agree, tfliteAgree } = floatTop1Agreement(m, FLOAT_CALIBRATION, FLOAT_EVALUATION, FLOAT_EVALUATION_SEED);
+    const quantization = `${m.quantization.observer ?? 'minmax'} ranges, ${m.quantization.weightRounding ?? 'nearest'} weights`;
+    return { model: m.name, calibration: `${calib} ×${FLOAT_CALIBRATION} (seed 1), ${quantization}`, inputs: FLOAT_EVALUATION, agree, tflite_int8_agree: tfliteAgree, blob_bytes: blob.length, arena_bytes: model.arenaBytes };
+  });
 }
 
 /** Every golden case and every layer of the seed-1 case on every engine, and 'tflite' rounding against full TFLite. */
@@ -138,13 +197,14 @@ async function main() {
       const lat = Object.entries(r.latency_ms).map(([e, ms]) => `${e} ${ms.toFixed(1)} ms`).join(', ');
       console.log(`  ${r.model.padEnd(24)} blob ${r.blob_bytes.toLocaleString('en-US')} B (.tflite ${r.tflite_bytes.toLocaleString('en-US')} B)  ` +
         `arena ${r.arena_bytes.toLocaleString('en-US')} B (TFLM ${r.tflm_arena_bytes.toLocaleString('en-US')} B)  ${r.macs.toLocaleString('en-US')} MACs  ${lat}`);
+      for (const [engine, line] of Object.entries(r.binaries)) console.log(`  ${''.padEnd(24)} ${engine}: ${line}`);
     }
     console.log(`Morsel vs full TFLite (WebAssembly) on ${TFLITE_RANDOM_INPUTS} random inputs: outputs identical`);
     for (const r of report.rounding_vs_tflite) {
       console.log(`  ${r.model.padEnd(24)} builtin kernels: 'tflite' rounding ${r.builtin_tflite}/${r.inputs} (single ${r.builtin_single}, double ${r.builtin_double}); ` +
         `original file under XNNPACK: 'tflite' rounding ${r.xnnpack_tflite}/${r.inputs}`);
     }
-    console.log(`Float models: int8 top-1 = float top-1 on ${FLOAT_EVALUATION} uniform random inputs`);
+    console.log(`Float models: int8 top-1 = float top-1 on ${FLOAT_EVALUATION} uniform random inputs (seed ${FLOAT_EVALUATION_SEED})`);
     for (const r of report.float_top1) {
       console.log(`  ${r.model.padEnd(24)} ${r.agree}/${r.inputs} (${((100 * r.agree) / r.inputs).toFixed(1)}%; TFLite's int8 model ${r.tflite_int8_agree}/${r.inputs})  calibration ${r.calibration}  blob ${r.blob_bytes.toLocaleString('en-US')} B  arena ${r.arena_bytes.toLocaleString('en-US')} B`);
     }

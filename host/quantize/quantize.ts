@@ -34,30 +34,45 @@ const SOFTMAX_OUTPUT: QParams = { scale: 1 / 256, zeroPoint: -128 };
 
 const sameParams = (a: QParams, b: QParams) => a.scale === b.scale && a.zeroPoint === b.zeroPoint;
 
-/** Symmetric int8 weights along `channelAxis`: the tensor's own per-channel scales if it has them, else max|w|/127. */
-function quantizeWeights(wt: Tensor, channelAxis: number): { data: Int8Array; scales: number[] } {
+/** Per-channel scales of symmetric int8 weights along `channelAxis`: the tensor's own if it has them, else max|w|/127. */
+export function weightScales(wt: Tensor, channelAxis: number): number[] {
   const w = wt.data as Float32Array;
   const channels = wt.shape[channelAxis];
   const inner = wt.shape.slice(channelAxis + 1).reduce((a, b) => a * b, 1);
-  const channelOf = (i: number) => Math.floor(i / inner) % channels;
-  let scales: number[];
   if (wt.quant) {
     if (wt.quant.zeroPoint.some((z) => z !== 0)) throw new ModelError(`weights '${wt.name}' must be quantized symmetrically (zero point 0)`);
     if (wt.quant.scale.length !== 1 && (wt.quant.scale.length !== channels || (wt.quant.axis ?? channelAxis) !== channelAxis)) {
       throw new ModelError(`weights '${wt.name}' are quantized along axis ${wt.quant.axis}, expected per-tensor or axis ${channelAxis}`);
     }
-    scales = Array.from({ length: channels }, (_, c) => f32(wt.quant!.scale[wt.quant!.scale.length === 1 ? 0 : c]));
-  } else {
-    const maxAbs = new Float64Array(channels);
-    for (let i = 0; i < w.length; i++) maxAbs[channelOf(i)] = Math.max(maxAbs[channelOf(i)], Math.abs(w[i]));
-    scales = Array.from(maxAbs, (m) => f32(m > 0 ? m / 127 : 1));
+    return Array.from({ length: channels }, (_, c) => f32(wt.quant!.scale[wt.quant!.scale.length === 1 ? 0 : c]));
   }
-  const data = new Int8Array(w.length);
-  for (let i = 0; i < w.length; i++) data[i] = clampInt(roundHalfAway(w[i] / scales[channelOf(i)]), -127, 127);
-  return { data, scales };
+  const maxAbs = new Float64Array(channels);
+  for (let i = 0; i < w.length; i++) {
+    const c = Math.floor(i / inner) % channels;
+    maxAbs[c] = Math.max(maxAbs[c], Math.abs(w[i]));
+  }
+  return Array.from(maxAbs, (m) => f32(m > 0 ? m / 127 : 1));
 }
 
-export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: { rounding?: RoundingMode } = {}): QModel {
+/** Weight value → int8 with its channel's scale (nearest, −127..127). */
+export const roundWeight = (w: number, scale: number): number => clampInt(roundHalfAway(w / scale), -127, 127);
+
+/** Symmetric int8 weights along `channelAxis`; `rounded` (e.g. from ./gptq) replaces round-to-nearest. */
+function quantizeWeights(wt: Tensor, channelAxis: number, rounded?: Int8Array): { data: Int8Array; scales: number[] } {
+  const w = wt.data as Float32Array;
+  const scales = weightScales(wt, channelAxis);
+  if (rounded) return { data: rounded, scales };
+  const inner = wt.shape.slice(channelAxis + 1).reduce((a, b) => a * b, 1);
+  return { data: Int8Array.from(w, (v, i) => roundWeight(v, scales[Math.floor(i / inner) % scales.length])), scales };
+}
+
+export interface QuantizeOptions {
+  rounding?: RoundingMode;
+  /** int8 weights by tensor name, rounded with the scales of weightScales (see ./gptq); others round to nearest. */
+  roundedWeights?: Map<string, Int8Array>;
+}
+
+export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeOptions = {}): QModel {
   if (g.layout !== 'NHWC') throw new ModelError(`the quantizer needs an NHWC graph (run the layout pass), got ${g.layout}`);
   const mode = opts.rounding ?? 'double';
   const rounding = prepareRounding(mode);
@@ -115,7 +130,7 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: { roundin
         if (!wt.data) throw new ModelError(`node ${n.name}: weights '${wt.name}' must be constant`);
         const dw = op.kind === 'depthwise_conv2d';
         const channelAxis = dw ? 3 : 0;
-        const { data: wq, scales } = quantizeWeights(wt, channelAxis);
+        const { data: wq, scales } = quantizeWeights(wt, channelAxis, opts.roundedWeights?.get(wt.name));
         const C = scales.length;
         const bf = op.inputs[2] ? (tensor(g, op.inputs[2]).data as Float32Array) : undefined;
         const biasScales = scales.map((s) => f32(qx().scale * s));
@@ -143,6 +158,15 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: { roundin
         const a = op.attrs;
         if (a.countIncludePad && op.kind === 'avg_pool' && a.pads.some((p) => p > 0)) {
           throw new ModelError(`node ${n.name}: average pooling that counts padded taps is not supported (TFLite divides by the inside taps)`);
+        }
+        const [, H, W] = tensor(g, op.inputs[0]).shape;
+        if (op.kind === 'avg_pool' && a.kernel[0] === H && a.kernel[1] === W && a.pads.every((p) => p === 0) && !a.clamp && mode !== 'tflite') {
+          // A global average is much narrower than the map it averages, but AVERAGE_POOL_2D must keep its input's
+          // scale; MEAN gives it its own calibrated range (on ResNet-8 that step was most of the logits' error).
+          // Not in 'tflite' rounding, whose MEAN full TFLite computes differently (device/README.md).
+          const qy = chosen(yName);
+          ops.push({ opcode: 'MEAN', inputs: [x], outputs: [activation(yName, qy)], name: n.name, options: prepareMean(qx(), qy, rounding) });
+          break;
         }
         const y = activation(yName, qx());
         const geometry = { filter_h: a.kernel[0], filter_w: a.kernel[1], stride_h: a.strides[0], stride_w: a.strides[1], pad_top: a.pads[0], pad_left: a.pads[1] };

@@ -1,7 +1,14 @@
 // The MLPerf Tiny reference models in ../shared/fixtures/mlperf-tiny (read in place, never copied).
 
 import * as path from 'path';
+import { compileGraph, CompileOptions } from '../../host/compile';
+import { readTfliteFile } from '../../host/import/tflite';
+import { tfliteToGraph } from '../../host/import/tflite/to-graph';
+import { tfliteToQModel } from '../../host/import/tflite/to-qmodel';
+import { runFloat } from '../../host/interp/float';
+import { runInt8 } from '../../host/interp/int8/interpreter';
 import { QModel } from '../../host/ir/qmodel';
+import { quantizeInput } from '../../host/quantize/quantize';
 import { randomInt8Input } from '../../host/cli/layer-diff';
 import { Rng } from '../../host/util/rng';
 import { builtinKernelsModel, loadTfliteOracle } from './tflite-oracle';
@@ -32,4 +39,39 @@ export async function tfliteOutputs(model: QModel, inputs: Int8Array[]): Promise
   const oracle = await loadTfliteOracle();
   const { bytes, weights } = builtinKernelsModel(model);
   return inputs.map((x) => oracle.run(bytes, [x, ...weights]).at(-1)!);
+}
+
+/**
+ * The float models and how Morsel quantizes them (ResNet-8: MSE-clipped ranges and GPTQ weight rounding), with the
+ * int8 sibling whose input quantization gives the real input range (no data set ships with these models).
+ */
+export const FLOAT_MODELS: { name: string; int8: string; sameWeights: boolean; quantization: Pick<CompileOptions, 'observer' | 'weightRounding'> }[] = [
+  { name: 'kws_ref_model_float32', int8: 'kws_ref_model', sameWeights: false, quantization: {} },
+  { name: 'pretrainedResnet', int8: 'pretrainedResnet_quant', sameWeights: true, quantization: { observer: 'mse', weightRounding: 'gptq' } },
+];
+
+/**
+ * A float model calibrated by Morsel on `calibration` uniform random inputs over its int8 sibling's input range
+ * (seed 1, `random:LO:HI`), and how often its int8 top-1 equals the float top-1 on `evaluation` other ones
+ * (seed `seed`), with the same count for the sibling's own int8 model.
+ */
+export function floatTop1Agreement(m: (typeof FLOAT_MODELS)[number], calibration: number, evaluation: number, seed: number) {
+  const argmax = (y: ArrayLike<number>) => Array.from(y).reduce((best, v, i, a) => (v > a[best] ? i : best), 0);
+  const theirs = tfliteToQModel(readTfliteFile(mlperfFile(`${m.int8}.tflite`)));
+  const q = theirs.tensors[theirs.inputs[0]];
+  const [lo, hi] = [q.scale[0] * (-128 - q.zeroPoint[0]), q.scale[0] * (127 - q.zeroPoint[0])];
+  const source = tfliteToGraph(readTfliteFile(mlperfFile(`${m.name}.tflite`)));
+  const calib = `random:${lo}:${hi}`;
+  const { model, blob } = compileGraph(source, { calib, calibCount: calibration, quiet: true, ...m.quantization });
+  const rng = new Rng(seed);
+  const size = q.shape.reduce((a, b) => a * b, 1);
+  let agree = 0;
+  let tfliteAgree = 0;
+  for (let i = 0; i < evaluation; i++) {
+    const x = Float32Array.from({ length: size }, () => rng.uniform(lo, hi));
+    const top1 = argmax(Object.values(runFloat(source, { [source.inputs[0]]: x }))[0]);
+    if (argmax(runInt8(model, [quantizeInput(model, x)])[0]) === top1) agree++;
+    if (argmax(runInt8(theirs, [quantizeInput(theirs, x)])[0]) === top1) tfliteAgree++;
+  }
+  return { calib, model, blob, agree, tfliteAgree };
 }
