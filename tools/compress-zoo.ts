@@ -40,9 +40,11 @@ const EXPERIMENTS: Record<string, string[]> = {
   // Structured pruning: half of every convolution's channels by L1 norm (conv1 and pwconv3, the two prunable
   // convolutions; dwconv2 loses conv1's), 8 epochs of fine-tuning (on 2 threads) by distillation from the original.
   'cnn-structured': [CNN, '-o', CNN_OUT, '--structured', 'conv1=0.5,pwconv3=0.5', '--criterion', 'l1', '--kd', '--bits', '8', '--epochs', '8', '--lr', '0.002', '--threads', '2'],
-  // Distillation into a quarter-width student (¼ of the MACs), compared with the same student without the teacher.
-  // Both students start from the teacher's strongest quarter of the hidden units.
-  'mlp-distill': [MLP, '-o', `${MLP_OUT}/distill`, '--distill', '0.25', '--student-init', 'pruned', '--alpha', '0.5', '--temperature', '2', '--distill-epochs', '15', '--lr', '0.002', '--bits', '8'],
+  // Distillation into a quarter-width student (¼ of the MACs), compared with the same student without the teacher
+  // over 3 seeds (per seed one shuffle order, trained with and without the teacher). Both students start from the
+  // teacher's strongest quarter of the hidden units (from scratch, 10 epochs, seed 1 reached only 86.43% without
+  // and 85.62% with the teacher at α 0.9, T 4).
+  'mlp-distill': [MLP, '-o', `${MLP_OUT}/distill`, '--distill', '0.25', '--student-init', 'pruned', '--alpha', '0.9', '--temperature', '2', '--distill-epochs', '8', '--distill-seeds', '3', '--lr', '0.002', '--bits', '8'],
   // Low-rank factorization of the first layer at 90% retained energy; projections during fine-tuning stop at
   // rank 54, where fc1 (with its bias) has under half its parameters: 54·(784 + 128) + 128 < (784·128 + 128) / 2.
   'mlp-low-rank': [MLP, '-o', `${MLP_OUT}/low-rank`, '--low-rank', '0.9', '--rank', '54', '--low-rank-layers', 'fc1', '--epochs', '3', '--bits', '8'],
