@@ -149,8 +149,8 @@ export const compressCommand: Command = {
         alpha: parseFraction('--alpha', values.alpha ?? '0.7', true)!,
         temperature: parseNumber('--temperature', values.temperature, 4),
         epochs: values['distill-epochs'] === undefined ? 8 : parseCount('--distill-epochs', values['distill-epochs'], 0),
-      },
         seeds: values['distill-seeds'] === undefined ? 1 : parseCount('--distill-seeds', values['distill-seeds'], 1),
+      },
       bits,
       budget: values.budget === undefined ? undefined : parseCount('--budget', values.budget, 0),
       qat: values.qat === true,
@@ -167,9 +167,9 @@ export const compressCommand: Command = {
       threads: Number(parseChoice('--threads', values.threads, ['1', '2'] as const, '1')),
       quiet: values.quiet === true,
     };
+    if (values.teacher !== undefined && !opts.kd) throw new UsageError('--teacher is the model --kd distils from; add --kd');
     if (opts.distill && opts.search) throw new UsageError('--distill and --search are alternatives (the search distils every candidate)');
     const model = loadLayersModel(file);
-    if (values.teacher !== undefined && !opts.kd) throw new UsageError('--teacher is the model --kd distils from; add --kd');
     tf.enableProdMode();
     await tf.setBackend('cpu');
     const data = loadData(values);
