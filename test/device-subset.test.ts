@@ -8,7 +8,7 @@ describe('device subset check', () => {
     const bad = [
       'let a = 1 | 2;', 'let b = 1 << 3;', 'var c = 1;', 'let d = () => 1;', 'for (const x of [1]) {}', 'let e = [...[1]];',
       'let { f } = { f: 1 };', 'let g = `t`;', 'let h = new Map();', 'let i = Math.imul(2, 3);', 'let j = 2 ** 3;',
-      'for (let k = 0; k < 2; k++) { const cb = function () { return k; }; }', 'function* gen() {}',
+      'for (let k = 0; k < 2; k++) { const cb = function () { return k; }; }', 'function* gen() {}', 'const l = [1]; l.length = 0;',
     ];
     for (const src of bad) assert.equal(checkSource('device/x.ts', src).length >= 1, true, src);
     assert.deepEqual(checkSource('device/ok.ts', 'let s = 0; for (let i = 0; i < 3; i++) s += Math.floor(i / 2);'), []);

@@ -33,6 +33,7 @@ export function checkSource(file: string, text: string): string[] {
     // typescript-to-lua rejects `var`; tsc lowers let/const to var for the ES5 engines (Espruino would share one
     // `let` binding per loop, but it never sees one). The agent is ES5-only and keeps its `var`s.
     if (sharedWithLua && ts.isVariableDeclarationList(node) && !(node.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const))) report(node, "'var' (typescript-to-lua rejects it): use let/const");
+    if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isPropertyAccessExpression(node.left) && node.left.name.text === 'length') report(node, "assignment to '.length' (Espruino: \"Assignment to a constant\")");
     if (ts.isArrowFunction(node)) report(node, 'arrow function');
     if (ts.isForOfStatement(node)) report(node, 'for-of');
     if (ts.isSpreadElement(node) || ts.isSpreadAssignment(node)) report(node, 'spread');

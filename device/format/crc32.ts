@@ -1,11 +1,11 @@
 // CRC-32 (IEEE) without bitwise operators, so the same source also suits Lua 5.1: the 32-bit state is kept as
 // four bytes and XOR is done on nibbles through a 16×16 table.
 
-const XOR4: number[] = [];
-const CRC_T0: number[] = [];
-const CRC_T1: number[] = [];
-const CRC_T2: number[] = [];
-const CRC_T3: number[] = [];
+let XOR4: number[] = [];
+let CRC_T0: number[] = [];
+let CRC_T1: number[] = [];
+let CRC_T2: number[] = [];
+let CRC_T3: number[] = [];
 
 function xor8(a: number, b: number): number {
   const ah = Math.floor(a / 16);
@@ -68,11 +68,14 @@ function crc32Skipping(bytes: { [i: number]: number }, n: number, skip: number):
   return (255 - c0) + (255 - c1) * 256 + (255 - c2) * 65536 + (255 - c3) * 16777216;
 }
 
-/** Lets the tables go (the runtime checks one CRC per load; the agent, which checks every frame, keeps them). */
+/**
+ * Lets the tables go (the runtime checks one CRC per load; the agent, which checks every frame, keeps them).
+ * New empty arrays rather than `length = 0`, which Espruino refuses ("Assignment to a constant").
+ */
 function crcRelease(): void {
-  XOR4.length = 0;
-  CRC_T0.length = 0;
-  CRC_T1.length = 0;
-  CRC_T2.length = 0;
-  CRC_T3.length = 0;
+  XOR4 = [];
+  CRC_T0 = [];
+  CRC_T1 = [];
+  CRC_T2 = [];
+  CRC_T3 = [];
 }
