@@ -34,6 +34,25 @@ const CLI = path.join(ROOT, 'bin', 'morsel.js');
 const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
 const same = (a: Int8Array, b: Int8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
 
+/**
+ * Checks every kernel of `model` on TFLite's own inputs to it (`theirs` holds every op's output for input x), so a
+ * difference stays in the layer that makes it; returns the opcodes whose kernel in the other rounding
+ * (`byRounding`) would not have matched.
+ */
+function kernelsEqualTflite(model: QModel, byRounding: Record<'single' | 'double', QModel>, x: Int8Array, theirs: Int8Array[], checkOther: boolean): Set<string> {
+  const value = new Map<number, Int8Array>([[model.inputs[0], x]]);
+  model.ops.forEach((op, k) => value.set(op.outputs[0], theirs[k]));
+  const otherDiffers = new Set<string>();
+  model.ops.forEach((op, k) => {
+    const ins = oneOp(model, k).inputs.map((t) => value.get(t)!);
+    const ours = runInt8(oneOp(model, k), ins)[0];
+    assert.ok(same(ours, theirs[k]), `layer ${k} ${op.opcode} '${op.name}' differs from TFLite in ${ours.filter((v, i) => v !== theirs[k][i]).length} of ${ours.length} values`);
+    const other = kernelRounding('tflite', op.opcode) === 'single' ? 'double' : 'single';
+    if (checkOther && !same(runInt8(oneOp(byRounding[other], k), ins)[0], theirs[k])) otherDiffers.add(op.opcode);
+  });
+  return otherDiffers;
+}
+
 
 describe('TFLite import: MLPerf Tiny int8 models against TFLite Micro (golden vectors, double rounding)', () => {
   for (const name of INT8_MODELS) {
@@ -90,16 +109,8 @@ describe("TFLite import: full TFLite (WebAssembly) in Morsel's 'tflite' rounding
       randomInt8Inputs(model, RANDOM_INPUTS, 7).forEach((x, n) => {
         const theirs = oracle.run(bytes, [x, ...weights]);
         assert.ok(same(runInt8(model, [x])[0], theirs[theirs.length - 1]), 'end-to-end output differs');
-        const value = new Map<number, Int8Array>([[model.inputs[0], x]]);
-        model.ops.forEach((op, k) => value.set(op.outputs[0], theirs[k]));
-        model.ops.forEach((op, k) => {
-          const ins = oneOp(model, k).inputs.map((t) => value.get(t)!);
-          const ours = runInt8(oneOp(model, k), ins)[0];
-          assert.ok(same(ours, theirs[k]), `layer ${k} ${op.opcode} '${op.name}' differs from TFLite in ${ours.filter((v, i) => v !== theirs[k][i]).length} of ${ours.length} values`);
-          // On a few inputs: the other rounding would not do.
-          const other = kernelRounding('tflite', op.opcode) === 'single' ? 'double' : 'single';
-          if (n < 5 && !same(runInt8(oneOp(byRounding[other], k), ins)[0], theirs[k])) otherRoundingDiffers.add(op.opcode);
-        });
+        // On a few inputs: the other rounding would not do.
+        kernelsEqualTflite(model, byRounding, x, theirs, n < 5).forEach((op) => otherRoundingDiffers.add(op));
       });
       assert.ok(!oracle.nodeTypes(bytes).includes('TfLiteXNNPackDelegate'), 'XNNPACK took some of the ops');
       // The inputs tell the modes apart: some kernel would fail in the other rounding.
@@ -130,15 +141,7 @@ describe("TFLite import: full TFLite (WebAssembly) in Morsel's 'tflite' rounding
     const told = new Set<string>();
     for (const x of randomInt8Inputs(model, 30, 5)) {
       const theirs = oracle.run(bytes, [x, ...weights]);
-      const value = new Map<number, Int8Array>([[model.inputs[0], x]]);
-      model.ops.forEach((op, k) => value.set(op.outputs[0], theirs[k]));
-      model.ops.forEach((op, k) => {
-        const ins = oneOp(model, k).inputs.map((t) => value.get(t)!);
-        const ours = runInt8(oneOp(model, k), ins)[0];
-        assert.ok(same(ours, theirs[k]), `layer ${k} ${op.opcode} '${op.name}' differs from TFLite in ${ours.filter((v, i) => v !== theirs[k][i]).length} of ${ours.length} values`);
-        const other = kernelRounding('tflite', op.opcode) === 'single' ? 'double' : 'single';
-        if (!same(runInt8(oneOp(byRounding[other], k), ins)[0], theirs[k])) told.add(op.opcode);
-      });
+      kernelsEqualTflite(model, byRounding, x, theirs, true).forEach((op) => told.add(op));
     }
     // Random data rarely lands on a rounding tie in ADD, SUB and MUL: outputs at half the inputs' scale do.
     for (const opcode of ['ADD', 'SUB', 'MUL'] as const) {
