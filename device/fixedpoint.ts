@@ -5,7 +5,9 @@ const TWO16 = 65536;
 const TWO22 = 4194304;
 const TWO30 = 1073741824;
 const TWO31 = 2147483648;
-const TWO52 = 4503599627370496;
+const TWO51 = 2251799813685248;
+/** 1.5·2^52: z + ROUNDER - ROUNDER rounds z to the nearest integer, for |z| < 2^51. */
+const ROUNDER = 6755399441055744;
 function powersOfTwo(): number[] {
   const p: number[] = [];
   for (let i = 0; i <= 64; i++) p.push(Math.pow(2, i));
@@ -59,21 +61,26 @@ function roundingDivideByPOT(x: number, exponent: number): number {
 
 /**
  * TFLM's Prepare for requantization: per channel c, rq[4c..4c+3] = M, K⁺, K⁻, S such that whenever t = acc·M
- * has |t| < 2^52 (then t is exact, and t + K, K ≤ 2^51, too), mbqm(acc) = floor((t + (t < -2^30 ? K⁻ : K⁺))·S):
+ * has |t| < 2^51 (then t is exact, and t + K, K ≤ 2^51, too), mbqm(acc) = floor((t + (t < -2^30 ? K⁻ : K⁺))·S):
  * one double expression per output instead of mbqm's branches and two floors. Single rounding is
  * floor((t + 2^(total-1)) / 2^total), total = 31 - shift. Double rounding with shift ≤ 0 is SRDHM,
  * floor((t + 2^30) / 2^31), then RDBPOT by e = -shift, floor((h + 2^(e-1) - [h < 0]) / 2^e); floor(floor(z)/2^e)
- * = floor(z/2^e) merges them into K = 2^30 + 2^(30+e) - [t < -2^30]·2^31 (K = 2^30 when e = 0). With shift > 0
- * it is SRDHM(acc·2^shift): M = m·2^shift, exact when acc·2^shift cannot wrap, which |t| < 2^52 ensures for
- * m ≥ 2^21. M is NaN (every output takes mbqm) where these do not hold.
+ * = floor(z/2^e) merges them into floor((t + K)/2^total), K = 2^30 + 2^(30+e) - [t < -2^30]·2^31 (K = 2^30 when
+ * e = 0). With shift > 0 it is SRDHM(acc·2^shift): M = m·2^shift, exact when acc·2^shift cannot wrap, which
+ * |t| < 2^51 ensures for m ≥ 2^21. M is NaN (every output takes mbqm) where these do not hold.
+ * Where floor is dear (ES5 interpreters: a call; ROUND_BY_FLOOR false) the table holds K + 1/2 - 2^(total-1)
+ * instead: for an integer N, floor(N/2^T) = round((N + 1/2 - 2^(T-1))/2^T), never a tie, and |K + 1/2 - 2^(T-1)|
+ * ≤ 2^30 + 1/2 keeps t + K exact with its half below 2^52; z + ROUNDER - ROUNDER then rounds (|z| < 2^51).
  */
 function requantTable(mult: Buf, shift: Buf, n: number, single: boolean): Buf {
   const rq = newFloat64(4 * n);
   for (let c = 0; c < n; c++) {
     const s = shift[c], left = single || s < 0 ? 0 : s, total = 31 - s + left, half = POW2[total - 1];
     rq[4 * c] = total <= 52 && (left === 0 || mult[c] >= 2097152) ? mult[c] * POW2[left] : NaN;
-    rq[4 * c + 1] = single ? half : total > 31 ? TWO30 + half : TWO30;
-    rq[4 * c + 2] = single || total === 31 ? rq[4 * c + 1] : half - TWO30;
+    const up = single ? half : total > 31 ? TWO30 + half : TWO30, down = single || total === 31 ? up : half - TWO30;
+    const roundingShift = ROUND_BY_FLOOR ? 0 : 0.5 - half;
+    rq[4 * c + 1] = up + roundingShift;
+    rq[4 * c + 2] = down + roundingShift;
     rq[4 * c + 3] = 1 / POW2[total];
   }
   return rq;
@@ -82,7 +89,11 @@ function requantTable(mult: Buf, shift: Buf, n: number, single: boolean): Buf {
 /** One output of FULLY_CONNECTED or a packed kernel: mbqm(acc) through the op's requantTable (channel i), plus the output zero point, clamped. */
 function requantize(acc: number, p: PreparedOp, i: number): number {
   const rq = p.rq, j = 4 * i, t = acc * rq[j];
-  const v = (t < TWO52 && t > -TWO52 ? floor((t + (t < -TWO30 ? rq[j + 2] : rq[j + 1])) * rq[j + 3]) : mbqm(acc, p.mult[i], p.shift[i], p.single)) + p.outZp;
+  let v = p.outZp;
+  if (t < TWO51 && t > -TWO51) {
+    const z = (t + (t < -TWO30 ? rq[j + 2] : rq[j + 1])) * rq[j + 3];
+    v += ROUND_BY_FLOOR ? floor(z) : z + ROUNDER - ROUNDER;
+  } else v += mbqm(acc, p.mult[i], p.shift[i], p.single);
   return v < p.actMin ? p.actMin : v > p.actMax ? p.actMax : v;
 }
 
@@ -94,13 +105,24 @@ function requantize(acc: number, p: PreparedOp, i: number): number {
 function requantizeRow(p: PreparedOp, y: Buf, yBase: number): void {
   const acc = p.acc, rq = p.rq, zp = p.outZp, lo = p.actMin, hi = p.actMax, jStep = p.perChannel ? 4 : 0, n = p.outC;
   let j = 0;
+  if (TRACING_JIT) {
+    // The same without data-dependent branches (api.d.ts): q is an integer, so min(1, max(0, -2^30 - q)) is [q < -2^30].
+    for (let c = 0; c < n; c++) {
+      const a = acc[c], q = a * rq[j], k = rq[j + 1];
+      const v = zp + (q < TWO51 && q > -TWO51 ? floor((q + k + (rq[j + 2] - k) * Math.min(1, Math.max(0, -TWO30 - q))) * rq[j + 3]) : mbqm(a, p.mult[j / 4], p.shift[j / 4], p.single));
+      y[yBase + c] = Math.min(Math.max(v, lo), hi);
+      j += jStep;
+    }
+    return;
+  }
   for (let c = 0; c < n; c++) {
     const a = acc[c], q = a * rq[j];
     let v = zp;
-    if (q < TWO52 && q > -TWO52) {
+    if (q < TWO51 && q > -TWO51) {
       let k = rq[j + 1];
       if (q < -TWO30) k = rq[j + 2];
-      v += floor((q + k) * rq[j + 3]);
+      if (ROUND_BY_FLOOR) v += floor((q + k) * rq[j + 3]);
+      else v += (q + k) * rq[j + 3] + ROUNDER - ROUNDER;
     } else v += mbqm(a, p.mult[j / 4], p.shift[j / 4], p.single); // j / 4: this output's multiplier and shift
     if (v < lo) v = lo;
     else if (v > hi) v = hi;

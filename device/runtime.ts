@@ -17,7 +17,9 @@ interface PreparedOp {
   count: number; batches: number; depth: number; outs: number;
   inH: number; inW: number; inC: number; outH: number; outW: number; outC: number; kH: number; kW: number;
   strideH: number; strideW: number; dilH: number; dilW: number; padTop: number; padLeft: number;
-  depthwise: boolean; depthMultiplier: number;
+  depthwise: boolean;
+  /** DEPTHWISE_CONV_2D: each output channel's input channel, c / depth multiplier. */
+  depthInChannel: Buf;
   /** CONV_2D / DEPTHWISE_CONV_2D: one output pixel's accumulators (one int32 per channel), shared by the ops (shareConvScratch). */
   acc: Buf;
   /**
@@ -73,7 +75,7 @@ function newOp(code: number, arena: Buf, single: boolean): PreparedOp {
     code: code, single: single, x: arena, xOff: 0, x2: arena, x2Off: 0, leftShift: 0, inZp2: 0, y: arena, yOff: 0, w: arena, wOff: 0, bias: arena,
     dot: DOT_NONE, wRows: NO_BUFS, xRows: NO_BUFS, mult: arena, shift: arena, perChannel: false, table: [], rq: arena,
     count: 0, batches: 0, depth: 0, outs: 0, inH: 0, inW: 0, inC: 0, outH: 0, outW: 0, outC: 0, kH: 0, kW: 0,
-    strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 0, padLeft: 0, depthwise: false, depthMultiplier: 1, acc: arena, taps: 0, tapOffsets: arena, patchOffsets: arena, patch: arena,
+    strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 0, padLeft: 0, depthwise: false, depthInChannel: arena, acc: arena, taps: 0, tapOffsets: arena, patchOffsets: arena, patch: arena,
     inZp: 0, outZp: 0, actMin: -128, actMax: 127, packed: null,
     dims: NO_NUMBERS, strideA: NO_NUMBERS, strideB: NO_NUMBERS, strideY: NO_NUMBERS, padBase: 0, padValue: 0,
     xs: NO_BUFS, xOffs: NO_NUMBERS, runs: NO_NUMBERS, expSum: NO_NUMBERS,
@@ -202,7 +204,10 @@ function loadModel(blob: any): MorselModel {
   if (rounding > Rounding_TFLITE) fail('ROUNDING', 'unknown rounding mode ' + rounding);
   const arenaBytes = optI32(b, root, Model_arena_bytes, 0);
   if (!(arenaBytes >= 0 && arenaBytes <= 16777216)) fail('ARENA', 'arena of ' + arenaBytes + ' bytes');
-  const arena = newInt8(arenaBytes);
+  // Activations point at `pending` until the arena exists: it is allocated as large as they reach, which a blob
+  // may declare larger (a corrupt one, vastly so: allocating that would cost time and memory for nothing).
+  const pending = newInt8(0);
+  let arenaUsed = 0;
 
   const bufVec = fieldVector(b, root, Model_buffers, 4);
   const bufPos: number[] = [];
@@ -227,15 +232,18 @@ function loadModel(blob: any): MorselModel {
       const at = bufPos[info.buffer];
       if (isPackedTensor(info)) info.packed = packedWeights(bytes, at, bufLen[info.buffer], info, ti);
       else if (bufLen[info.buffer] !== size) fail('BUFFER', 'tensor ' + ti + ' data does not match its shape');
-      d = { data: bytes, at: at, words: info.type === TensorType_INT32 && info.packed === null ? int32Span(bytes, at, info.count) : arena };
+      d = { data: bytes, at: at, words: info.type === TensorType_INT32 && info.packed === null ? int32Span(bytes, at, info.count) : pending };
     } else {
       if (info.type !== TensorType_INT8 || isPackedTensor(info)) fail('TYPE', 'activation ' + ti + ' is not plain int8');
       if (!(info.arenaOffset >= 0 && info.arenaOffset + size <= arenaBytes)) fail('ARENA', 'tensor ' + ti + ' lies outside the arena');
-      d = { data: arena, at: info.arenaOffset, words: arena };
+      if (info.arenaOffset + size > arenaUsed) arenaUsed = info.arenaOffset + size;
+      d = { data: pending, at: info.arenaOffset, words: pending };
     }
     infos.push(info);
     data.push(d);
   }
+  const arena = newInt8(arenaUsed);
+  for (let ti = 0; ti < data.length; ti++) if (data[ti].data === pending) data[ti].data = arena;
   const nT = infos.length;
   const tensorIndex = function (v: number): number {
     if (!(v >= 0 && v < nT)) fail('INDEX', 'tensor index ' + v);
@@ -257,15 +265,15 @@ function loadModel(blob: any): MorselModel {
     const code = fieldU8(b, ot, Operator_opcode, 0);
     const oin = intVector(b, ot, Operator_inputs);
     const oout = intVector(b, ot, Operator_outputs);
-    if (oin.length < 1 || oout.length !== 1) fail('OP', 'op ' + oi + ' has bad inputs/outputs');
+    if (oin.length < 1 || oout.length !== 1) failOp('OP', oi, 'has bad inputs/outputs');
     for (let pi = 0; pi < oin.length; pi++) {
-      if (infos[tensorIndex(oin[pi])].packed !== null && !(pi === 1 && (code === OpCode_FULLY_CONNECTED || code === OpCode_CONV_2D))) fail('WEIGHTS', 'op ' + oi + ' reads packed tensor ' + oin[pi] + ' (only FULLY_CONNECTED / CONV_2D weights may be packed)');
+      if (infos[tensorIndex(oin[pi])].packed !== null && !(pi === 1 && (code === OpCode_FULLY_CONNECTED || code === OpCode_CONV_2D))) failOp('WEIGHTS', oi, 'reads packed tensor ' + oin[pi] + ' (only FULLY_CONNECTED / CONV_2D weights may be packed)');
     }
     // Full TFLite's DEPTHWISE_CONV_2D, ADD, SUB and MUL keep double rounding (TFLITE_DOUBLE_ROUNDING_OPS in host/quantize/fixedpoint.ts).
     const p = newOp(code, arena, rounding === Rounding_SINGLE || (rounding === Rounding_TFLITE && code !== OpCode_DEPTHWISE_CONV_2D && !(code >= OpCode_ADD && code <= OpCode_MUL)));
     const xi = tensorIndex(oin[0]);
     const yi = tensorIndex(oout[0]);
-    if (infos[yi].buffer >= 0 || infos[xi].type !== TensorType_INT8) fail('OP', 'op ' + oi + ' input/output types');
+    if (infos[yi].buffer >= 0 || infos[xi].type !== TensorType_INT8) failOp('OP', oi, 'input/output types');
     p.x = data[xi].data;
     p.xOff = data[xi].at;
     p.y = data[yi].data;
@@ -322,19 +330,19 @@ function useNativeDot(p: PreparedOp, dot: number, wRowLength: number, wRows: num
 }
 
 function needOptions(oi: number, optType: number, want: number, opt: number): void {
-  if (optType !== want || opt < 0) fail('OPTIONS', 'op ' + oi + ' has the wrong options table');
+  if (optType !== want || opt < 0) failOp('OPTIONS', oi, 'has the wrong options table');
 }
 
 /** Reads an op's multipliers and shifts (one, or one per channel) in place from the blob. */
 function requant(b: Blob, p: PreparedOp, opt: number, multOff: number, shiftOff: number, channels: number, oi: number): void {
   const mv = fieldVector(b, opt, multOff, 4), sv = fieldVector(b, opt, shiftOff, 4);
   const n = mv !== null ? mv[1] : 0;
-  if (mv === null || sv === null || sv[1] !== n || (n !== 1 && n !== channels)) fail('OPTIONS', 'op ' + oi + ' multipliers');
+  if (mv === null || sv === null || sv[1] !== n || (n !== 1 && n !== channels)) failOp('OPTIONS', oi, 'multipliers');
   p.mult = int32Span(b.bytes, mv![0], n);
   p.shift = int32Span(b.bytes, sv![0], n);
   p.perChannel = n > 1;
   for (let i = 0; i < n; i++) {
-    if (!(p.shift[i] >= -31 && p.shift[i] <= 30) || !(p.mult[i] >= 0)) fail('OPTIONS', 'op ' + oi + ' shift/multiplier out of range');
+    if (!(p.shift[i] >= -31 && p.shift[i] <= 30) || !(p.mult[i] >= 0)) failOp('OPTIONS', oi, 'shift/multiplier out of range');
   }
   p.rq = requantTable(p.mult, p.shift, n, p.single);
 }
@@ -347,7 +355,7 @@ function int32s(values: number[]): Buf {
 }
 
 function clampBounds(p: PreparedOp, lo: number, hi: number, oi: number): void {
-  if (!(lo >= -128 && hi <= 127 && lo <= hi)) fail('OPTIONS', 'op ' + oi + ' activation bounds');
+  if (!(lo >= -128 && hi <= 127 && lo <= hi)) failOp('OPTIONS', oi, 'activation bounds');
   p.actMin = lo;
   p.actMax = hi;
 }
@@ -356,9 +364,9 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
   data: TensorData[], xi: number, yi: number, tensorIndex: (v: number) => number, dot: number): void {
   let xs = infos[xi].shape, ys = infos[yi].shape;
   if (code === OpCode_FULLY_CONNECTED || code === OpCode_CONV_2D || code === OpCode_DEPTHWISE_CONV_2D) {
-    if (oin.length !== 3) fail('OP', 'op ' + oi + ' needs input, weights and bias');
+    if (oin.length !== 3) failOp('OP', oi, 'needs input, weights and bias');
     let wi = tensorIndex(oin[1]), bi = tensorIndex(oin[2]);
-    if (infos[wi].buffer < 0 || infos[wi].type !== TensorType_INT8 || infos[bi].buffer < 0 || infos[bi].type !== TensorType_INT32) fail('OP', 'op ' + oi + ' weights/bias types');
+    if (infos[wi].buffer < 0 || infos[wi].type !== TensorType_INT8 || infos[bi].buffer < 0 || infos[bi].type !== TensorType_INT32) failOp('OP', oi, 'weights/bias types');
     let ws = infos[wi].shape;
     p.w = data[wi].data;
     p.wOff = data[wi].at;
@@ -366,11 +374,11 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     p.bias = data[bi].words;
     if (code === OpCode_FULLY_CONNECTED) {
       needOptions(oi, optType, Options_FullyConnectedOptions, opt);
-      if (ws.length !== 2) fail('SHAPE', 'op ' + oi + ' weights must be 2-D');
+      if (ws.length !== 2) failOp('SHAPE', oi, 'weights must be 2-D');
       p.outs = ws[0];
       p.depth = ws[1];
       const batches = infos[xi].count / p.depth;
-      if (batches !== floor(batches) || infos[bi].count !== p.outs || infos[yi].count !== batches * p.outs) fail('SHAPE', 'op ' + oi + ' fully-connected shapes');
+      if (batches !== floor(batches) || infos[bi].count !== p.outs || infos[yi].count !== batches * p.outs) failOp('SHAPE', oi, 'fully-connected shapes');
       p.batches = int32(batches);
       p.outZp = optI32(b, opt, FullyConnectedOptions_output_zero_point, 0);
       clampBounds(p, optI32(b, opt, FullyConnectedOptions_activation_min, -128), optI32(b, opt, FullyConnectedOptions_activation_max, 127), oi);
@@ -379,37 +387,41 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
       return;
     }
     needOptions(oi, optType, Options_Conv2DOptions, opt);
-    if (xs.length !== 4 || ys.length !== 4 || ws.length !== 4 || xs[0] !== 1 || ys[0] !== 1) fail('SHAPE', 'op ' + oi + ' conv tensors must be 4-D, batch 1');
+    if (xs.length !== 4 || ys.length !== 4 || ws.length !== 4 || xs[0] !== 1 || ys[0] !== 1) failOp('SHAPE', oi, 'conv tensors must be 4-D, batch 1');
     p.inH = xs[1]; p.inW = xs[2]; p.inC = xs[3]; p.outH = ys[1]; p.outW = ys[2]; p.outC = ys[3]; p.kH = ws[1]; p.kW = ws[2];
     p.depthwise = code === OpCode_DEPTHWISE_CONV_2D;
-    p.depthMultiplier = optI32(b, opt, Conv2DOptions_depth_multiplier, 1);
-    let wOk = p.depthwise ? ws[0] === 1 && ws[3] === p.outC && p.depthMultiplier >= 1 && p.inC * p.depthMultiplier === p.outC : ws[0] === p.outC && ws[3] === p.inC;
-    if (!wOk || infos[bi].count !== p.outC) fail('SHAPE', 'op ' + oi + ' conv weight shape');
+    const multiplier = optI32(b, opt, Conv2DOptions_depth_multiplier, 1);
+    let wOk = p.depthwise ? ws[0] === 1 && ws[3] === p.outC && multiplier >= 1 && p.inC * multiplier === p.outC : ws[0] === p.outC && ws[3] === p.inC;
+    if (!wOk || infos[bi].count !== p.outC) failOp('SHAPE', oi, 'conv weight shape');
     p.strideH = optI32(b, opt, Conv2DOptions_stride_h, 1); p.strideW = optI32(b, opt, Conv2DOptions_stride_w, 1);
     p.dilH = optI32(b, opt, Conv2DOptions_dilation_h, 1); p.dilW = optI32(b, opt, Conv2DOptions_dilation_w, 1);
     p.padTop = optI32(b, opt, Conv2DOptions_pad_top, 0); p.padLeft = optI32(b, opt, Conv2DOptions_pad_left, 0);
-    if (!(p.strideH >= 1 && p.strideW >= 1 && p.dilH >= 1 && p.dilW >= 1 && p.padTop >= 0 && p.padLeft >= 0 && p.padTop < 256 && p.padLeft < 256)) fail('OPTIONS', 'op ' + oi + ' strides/pads');
+    if (!(p.strideH >= 1 && p.strideW >= 1 && p.dilH >= 1 && p.dilW >= 1 && p.padTop >= 0 && p.padLeft >= 0 && p.padTop < 256 && p.padLeft < 256)) failOp('OPTIONS', oi, 'strides/pads');
     p.inZp = optI32(b, opt, Conv2DOptions_input_zero_point, 0);
     p.outZp = optI32(b, opt, Conv2DOptions_output_zero_point, 0);
-    if (!(p.inZp >= -128 && p.inZp <= 127)) fail('OPTIONS', 'op ' + oi + ' input zero point');
+    if (!(p.inZp >= -128 && p.inZp <= 127)) failOp('OPTIONS', oi, 'input zero point');
     clampBounds(p, optI32(b, opt, Conv2DOptions_activation_min, -128), optI32(b, opt, Conv2DOptions_activation_max, 127), oi);
     requant(b, p, opt, Conv2DOptions_output_multiplier, Conv2DOptions_output_shift, p.outC, oi);
     const channels = p.depthwise ? 1 : p.inC;
     p.taps = p.kH * p.kW * channels;
     p.tapOffsets = tapOffsets(p, channels, p.dilH * p.inW * p.inC, p.dilW * p.inC);
-    if (p.depthwise) p.patchOffsets = tapOffsets(p, 1, p.kW * p.inC, p.inC);
+    if (p.depthwise) {
+      p.patchOffsets = tapOffsets(p, 1, p.kW * p.inC, p.inC);
+      p.depthInChannel = newInt32(p.outC);
+      for (let c = 0; c < p.outC; c++) p.depthInChannel[c] = floor(c / multiplier);
+    }
     // The native paths take an output channel's weights whole, against the gathered patch (kernels/conv2d.ts).
     if (dot !== DOT_NONE && p.packed === null && !p.depthwise) useNativeDot(p, dot, p.taps, p.outC, 0, 0);
     return;
   }
   if (code === OpCode_MAX_POOL_2D || code === OpCode_AVERAGE_POOL_2D) {
     needOptions(oi, optType, Options_Pool2DOptions, opt);
-    if (xs.length !== 4 || ys.length !== 4 || xs[3] !== ys[3] || xs[0] !== 1) fail('SHAPE', 'op ' + oi + ' pool shapes');
+    if (xs.length !== 4 || ys.length !== 4 || xs[3] !== ys[3] || xs[0] !== 1) failOp('SHAPE', oi, 'pool shapes');
     p.inH = xs[1]; p.inW = xs[2]; p.inC = xs[3]; p.outH = ys[1]; p.outW = ys[2];
     p.kH = optI32(b, opt, Pool2DOptions_filter_h, 0); p.kW = optI32(b, opt, Pool2DOptions_filter_w, 0);
     p.strideH = optI32(b, opt, Pool2DOptions_stride_h, 1); p.strideW = optI32(b, opt, Pool2DOptions_stride_w, 1);
     p.padTop = optI32(b, opt, Pool2DOptions_pad_top, 0); p.padLeft = optI32(b, opt, Pool2DOptions_pad_left, 0);
-    if (!(p.kH >= 1 && p.kW >= 1 && p.kH <= 256 && p.kW <= 256 && p.strideH >= 1 && p.strideW >= 1 && p.padTop >= 0 && p.padLeft >= 0)) fail('OPTIONS', 'op ' + oi + ' pool window');
+    if (!(p.kH >= 1 && p.kW >= 1 && p.kH <= 256 && p.kW <= 256 && p.strideH >= 1 && p.strideW >= 1 && p.padTop >= 0 && p.padLeft >= 0)) failOp('OPTIONS', oi, 'pool window');
     clampBounds(p, optI32(b, opt, Pool2DOptions_activation_min, -128), optI32(b, opt, Pool2DOptions_activation_max, 127), oi);
     return;
   }
@@ -422,8 +434,8 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     p.leftShift = optI32(b, opt, ArithmeticOptions_left_shift, 0);
     p.mult = int32s([optI32(b, opt, ArithmeticOptions_input1_multiplier, 0), optI32(b, opt, ArithmeticOptions_input2_multiplier, 0), optI32(b, opt, ArithmeticOptions_output_multiplier, 0)]);
     p.shift = int32s([optI32(b, opt, ArithmeticOptions_input1_shift, 0), optI32(b, opt, ArithmeticOptions_input2_shift, 0), optI32(b, opt, ArithmeticOptions_output_shift, 0)]);
-    if (!(p.leftShift >= 0 && p.leftShift <= 20 && p.inZp >= -127 && p.inZp <= 128 && p.inZp2 >= -127 && p.inZp2 <= 128)) fail('OPTIONS', 'op ' + oi + ' offsets');
-    for (let k = 0; k < 3; k++) if (!(p.shift[k] >= -31 && p.shift[k] <= 0 && p.mult[k] >= 0)) fail('OPTIONS', 'op ' + oi + ' multipliers');
+    if (!(p.leftShift >= 0 && p.leftShift <= 20 && p.inZp >= -127 && p.inZp <= 128 && p.inZp2 >= -127 && p.inZp2 <= 128)) failOp('OPTIONS', oi, 'offsets');
+    for (let k = 0; k < 3; k++) if (!(p.shift[k] >= -31 && p.shift[k] <= 0 && p.mult[k] >= 0)) failOp('OPTIONS', oi, 'multipliers');
     clampBounds(p, optI32(b, opt, ArithmeticOptions_activation_min, -128), optI32(b, opt, ArithmeticOptions_activation_max, 127), oi);
     return;
   }
@@ -450,31 +462,31 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
   }
   if (code === OpCode_MEAN) {
     needOptions(oi, optType, Options_MeanOptions, opt);
-    if (xs.length !== 4 || xs[0] !== 1 || infos[yi].count !== xs[3]) fail('SHAPE', 'op ' + oi + ' mean shapes');
+    if (xs.length !== 4 || xs[0] !== 1 || infos[yi].count !== xs[3]) failOp('SHAPE', oi, 'mean shapes');
     p.inC = xs[3];
     p.depth = xs[1] * xs[2];
     p.inZp = optI32(b, opt, MeanOptions_input_zero_point, 0);
     p.outZp = optI32(b, opt, MeanOptions_output_zero_point, 0);
     p.mult = int32s([optI32(b, opt, MeanOptions_multiplier, 0)]);
     p.shift = int32s([optI32(b, opt, MeanOptions_shift, 0)]);
-    if (!(p.shift[0] >= -31 && p.shift[0] <= 30 && p.mult[0] >= 0 && p.inZp >= -128 && p.inZp <= 127)) fail('OPTIONS', 'op ' + oi + ' mean parameters');
+    if (!(p.shift[0] >= -31 && p.shift[0] <= 30 && p.mult[0] >= 0 && p.inZp >= -128 && p.inZp <= 127)) failOp('OPTIONS', oi, 'mean parameters');
     return;
   }
   if (code === OpCode_RESHAPE) {
-    if (infos[xi].count !== infos[yi].count) fail('SHAPE', 'op ' + oi + ' reshape changes the element count');
+    if (infos[xi].count !== infos[yi].count) failOp('SHAPE', oi, 'reshape changes the element count');
     return;
   }
   if (code === OpCode_LOGISTIC || code === OpCode_TANH || code === OpCode_QUANTIZE || code === OpCode_LEAKY_RELU) {
     needOptions(oi, optType, Options_LutOptions, opt);
     let tv = fieldVector(b, opt, LutOptions_table, 1);
-    if (tv === null || tv[1] !== 256 || infos[xi].count !== infos[yi].count) fail('OPTIONS', 'op ' + oi + ' lookup table');
+    if (tv === null || tv[1] !== 256 || infos[xi].count !== infos[yi].count) failOp('OPTIONS', oi, 'lookup table');
     for (let i = 0; i < 256; i++) {
       let u = rdU8(b, tv![0] + i);
       p.table.push(u >= 128 ? u - 256 : u);
     }
     return;
   }
-  fail('OPCODE', 'op ' + oi + ' has opcode ' + code + ', which this runtime does not implement');
+  failOp('OPCODE', oi, 'has opcode ' + code + ', which this runtime does not implement');
 }
 
 const Morsel = { load: loadModel, version: FORMAT_VERSION };

@@ -14,7 +14,7 @@ import { runInt8 } from '../host/interp/int8/interpreter';
 import { QModel, QOp } from '../host/ir/qmodel';
 import { quantizeInput } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
-import { randomQModel } from './helpers/random-qmodel';
+import { randomQModel, requantEdgeQModel } from './helpers/random-qmodel';
 import { act, tinyFcModel } from './helpers/tiny-models';
 import { planMemory } from '../host/plan/planner';
 
@@ -58,6 +58,17 @@ describe('device runtime on real engines (bit-exact with the host int8 reference
     assert.ok(heap.heldBytes <= model.arenaBytes + 24 * 1024, `held ${heap.heldBytes} B, arena ${model.arenaBytes} B`);
   });
 
+  it('a blob declaring a far larger arena than its tensors reach is run with only what they reach (QuickJS heap)', async () => {
+    const m = tinyFcModel();
+    planMemory(m);
+    const planned = m.arenaBytes;
+    m.arenaBytes = 8 << 20;
+    const blob = encodeModel(m), input = new Int8Array(8).fill(3);
+    const heap = await quickjsHeapForModel(blob, input);
+    assert.ok(heap.heldBytes < 64 * 1024, `held ${heap.heldBytes} B for ${planned} B of activations`);
+    for (const engine of ENGINES) assert.deepEqual((await runOnEngine(engine, blob, [input])).outputs.map(hex), [hex(runInt8(m, [input])[0])], engine);
+  });
+
   it('200 random graphs: every engine equals the host reference on each', async () => {
     const rng = new Rng(2024);
     const cases = Array.from({ length: 200 }, () => randomQModel(rng));
@@ -79,6 +90,35 @@ describe('device runtime on real engines (bit-exact with the host int8 reference
       for (const [i, { model }] of cases.entries()) {
         assert.deepEqual(runs[i].outputs.map(hex), expected[i], `${engine}, graph ${i} (${model.ops.map((o) => o.opcode)})`);
       }
+    }
+  });
+
+  it('requantization where the fast path ends (acc·M about 2^51) and on exact ties: every engine equals the host reference', async () => {
+    const rng = new Rng(51);
+    const cases = (['double', 'single', 'tflite'] as const).flatMap((rounding) => (['FULLY_CONNECTED', 'CONV_2D'] as const).map((op) => requantEdgeQModel(rng, op, rounding)));
+    // Both sides of the fast path's bound, and ties, occur in what the host computes.
+    let above = 0, below = 0, ties = 0;
+    for (const { model, inputs } of cases) {
+      const op = model.ops[0], o = op.options as { output_multiplier: number[]; output_shift: number[] };
+      const w = model.tensors[op.inputs[1]], bias = model.tensors[op.inputs[2]].data as Int32Array;
+      const depth = w.shape[w.shape.length - 1], zp = model.tensors[op.inputs[0]].zeroPoint[0];
+      for (const x of inputs) {
+        for (let p = 0; p < x.length / depth; p++) {
+          for (let c = 0; c < bias.length; c++) {
+            let acc = bias[c];
+            for (let k = 0; k < depth; k++) acc += (x[p * depth + k] - zp) * (w.data as Int8Array)[c * depth + k];
+            const q = Math.abs(acc * o.output_multiplier[c]);
+            if (c % 4 === 0) q < 2 ** 51 ? below++ : above++;
+            else if (c % 4 === 3 && Math.abs(acc) % 2 ** (1 - o.output_shift[c]) === 2 ** -o.output_shift[c]) ties++; // acc·2^30 / 2^(31 - shift)
+          }
+        }
+      }
+    }
+    assert.ok(above > 20 && below > 20 && ties > 20, `above ${above}, below ${below}, ties ${ties}`);
+    const expected = cases.map(({ model, inputs }) => inputs.map((x) => hex(runInt8(model, [x])[0])));
+    for (const engine of ENGINES) {
+      const runs = await runBatchOnEngine(engine, cases.map(({ model, inputs }) => ({ blob: encodeModel(model), inputs })));
+      for (const [i, { model }] of cases.entries()) assert.deepEqual(runs[i].outputs.map(hex), expected[i], `${engine}, ${model.ops[0].opcode}, ${model.rounding} rounding`);
     }
   });
 

@@ -17,6 +17,9 @@ const DEVICE = path.join(ROOT, 'device');
 const OUT = path.join(ROOT, 'dist', 'device');
 export const ES5_LIMIT = 24 * 1024;
 export const LUA_LIMIT = 48 * 1024;
+/** What each build fixes at build time (device/platform/api.d.ts); esbuild drops the ES5 bundle's dead branches. */
+const ES5_DEFINES = { TRACING_JIT: 'false', ROUND_BY_FLOOR: 'false' };
+const LUA_DEFINES = { ROUND_BY_FLOOR: 'true' };
 
 export interface DeviceBuild { es5: string; es5Bytes: number; lua: string; luaBytes: number }
 
@@ -30,10 +33,10 @@ export function buildDevice(): DeviceBuild {
   fs.rmSync(tmp);
   const wrapped = `(function (global) {\n${code}\nglobal.Morsel = Morsel;\n})(typeof globalThis !== "undefined" ? globalThis : this);\n`;
   const mangleProps = internalProperties();
-  const min = transformSync(wrapped, { minify: true, target: 'es5', legalComments: 'none', mangleProps }).code;
+  const min = transformSync(wrapped, { minify: true, target: 'es5', legalComments: 'none', mangleProps, define: ES5_DEFINES }).code;
   const es5 = path.join(OUT, 'morsel.es5.js');
   fs.writeFileSync(es5, min);
-  fs.writeFileSync(path.join(OUT, 'morsel.espruino.js'), transformSync(`(function(){${code}\nexports.load=Morsel.load;exports.version=Morsel.version;})();`, { minify: true, target: 'es5', mangleProps }).code);
+  fs.writeFileSync(path.join(OUT, 'morsel.espruino.js'), transformSync(`(function(){${code}\nexports.load=Morsel.load;exports.version=Morsel.version;})();`, { minify: true, target: 'es5', mangleProps, define: ES5_DEFINES }).code);
   const luaCode = buildLua();
   const lua = path.join(OUT, 'morsel.lua');
   fs.writeFileSync(lua, luaCode);
@@ -108,7 +111,7 @@ function buildLua(): string {
     throw new Error(`typescript-to-lua:\n${result.diagnostics.map((d) => `${where(d)}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`).join('\n')}`);
   }
   const platform = platformFile('lua.lua');
-  const code = inlineConstants(`${platform}\n${result.transpiledFiles.find((f) => f.outPath.endsWith('morsel.lua'))!.lua!}`, parts.join(''), /^([A-Za-z_]\w*) = (-?\d+)$/);
+  const code = inlineConstants(`${platform}\n${result.transpiledFiles.find((f) => f.outPath.endsWith('morsel.lua'))!.lua!}`, parts.join(''), /^([A-Za-z_]\w*) = (-?\d+)$/, Infinity, LUA_DEFINES);
   const chunk = [
     '-- Morsel device runtime for Lua 5.1, 5.3 and LuaJIT (NodeMCU), built by tools/build-device.ts from device/.',
     '-- local Morsel = dofile("morsel.lua"); local model = Morsel.load(blobString); local y = model:invoke(x)',
@@ -164,10 +167,10 @@ function numericForLoops(lua: string): string {
  * generated layout, the DOT_* kinds) by its value and drops its definition, a line that `definition` matches
  * (name, value). Lua has no constants, so each would otherwise be a table lookup in the runtime's environment
  * on every use; esbuild's transform keeps them as variables. Either way they also cost bytes, except a value
- * longer than `longest` digits, which is shorter as a variable a minifier names.
+ * longer than `longest` digits, which is shorter as a variable a minifier names. `defines` are replaced too.
  */
-function inlineConstants(code: string, tsSource: string, definition: RegExp, longest = Infinity): string {
-  const values = new Map<string, string>();
+function inlineConstants(code: string, tsSource: string, definition: RegExp, longest = Infinity, defines: Record<string, string> = {}): string {
+  const values = new Map<string, string>(Object.entries(defines));
   for (const m of tsSource.matchAll(/^const ([A-Z][A-Za-z0-9_]*) = (-?\d+);$/gm)) {
     if (m[2].length <= longest) values.set(m[1], m[2].startsWith('-') ? `(${m[2]})` : m[2]);
   }

@@ -5,6 +5,11 @@ function fail(code: string, detail: string): never {
   return raise('MRSL_E_' + code + ': ' + detail);
 }
 
+/** fail() about op oi: the detail follows "op <oi> ". */
+function failOp(code: string, oi: number, detail: string): never {
+  return fail(code, 'op ' + oi + ' ' + detail);
+}
+
 /** The blob as int8 values (platform blobInt8) and its length. */
 interface Blob { bytes: Buf; n: number }
 

@@ -8,9 +8,9 @@ const BROADCAST_RANK = 4;
 /** Reads and checks the second operand of a binary op and prepares the broadcast loops of both inputs. */
 function prepareBinaryOperands(p: PreparedOp, oi: number, oin: number[], infos: TensorInfo[], data: TensorData[],
   tensorIndex: (v: number) => number, yi: number): void {
-  if (oin.length !== 2) fail('OP', 'op ' + oi + ' needs two inputs');
+  if (oin.length !== 2) failOp('OP', oi, 'needs two inputs');
   let x2 = tensorIndex(oin[1]);
-  if (infos[x2].type !== TensorType_INT8) fail('OP', 'op ' + oi + ' input 2 is not int8');
+  if (infos[x2].type !== TensorType_INT8) failOp('OP', oi, 'input 2 is not int8');
   p.x2 = data[x2].data;
   p.x2Off = data[x2].at;
   prepareBroadcast(p, infos[tensorIndex(oin[0])].shape, infos[x2].shape, infos[yi].shape, oi);
@@ -40,8 +40,8 @@ function prepareBroadcast(p: PreparedOp, aShape: number[], bShape: number[], ySh
     aRun *= ad;
     bRun *= bd;
   }
-  if (!ok) fail('SHAPE', 'op ' + oi + ' cannot broadcast [' + aShape.join(',') + '] and [' + bShape.join(',') + '] to [' + yShape.join(',') + ']');
-  if (dims.length > BROADCAST_RANK) fail('SHAPE', 'op ' + oi + ' broadcasts over more than ' + BROADCAST_RANK + ' dimension groups');
+  if (!ok) failOp('SHAPE', oi, 'cannot broadcast [' + aShape.join(',') + '] and [' + bShape.join(',') + '] to [' + yShape.join(',') + ']');
+  if (dims.length > BROADCAST_RANK) failOp('SHAPE', oi, 'broadcasts over more than ' + BROADCAST_RANK + ' dimension groups');
   p.dims = [];
   p.strideA = [];
   p.strideB = [];

@@ -43,40 +43,53 @@ function gatherWindow(p: PreparedOp, iy0: number, ix0: number): void {
 // over the patch (which a native dot product takes whole), into the op's accumulator row, then requantized.
 function convPixel(p: PreparedOp, yBase: number): void {
   const w = p.w, outC = p.outC, bias = p.bias, acc = p.acc, dot = p.dot, wRows = p.wRows, patch = p.patch;
-  const n = p.taps, n4 = n - n % 4, native = dot === DOT_S8 ? outC : dot === DOT_CONVOLVE ? wRows.length : 0;
+  const n = p.taps, native = dot === DOT_S8 ? outC : dot === DOT_CONVOLVE ? wRows.length : 0;
   for (let oc = 0; oc < native; oc++) acc[oc] = bias[oc] + (dot === DOT_S8 ? dot_s8(w, p.wOff + oc * n, patch, 0, n) : E.convolve(wRows[oc], patch, 0));
-  // Two output channels per pass share every patch read, and the dot is unrolled by 4 (as in fullyConnected);
-  // an odd last channel is summed twice over the same weights.
-  for (let oc = native; oc < outC; oc += 2) {
-    const wb = p.wOff + oc * n, wb2 = oc + 1 < outC ? wb + n : wb;
-    let a0 = bias[oc], a1 = 0;
-    for (let t = 0; t < n4; t += 4) {
-      const u = wb + t, v = wb2 + t, x0 = patch[t], x1 = patch[t + 1], x2 = patch[t + 2], x3 = patch[t + 3];
-      a0 += x0 * w[u] + x1 * w[u + 1] + x2 * w[u + 2] + x3 * w[u + 3];
-      a1 += x0 * w[v] + x1 * w[v + 1] + x2 * w[v + 2] + x3 * w[v + 3];
-    }
-    for (let t = n4; t < n; t++) {
-      a0 += patch[t] * w[wb + t];
-      a1 += patch[t] * w[wb2 + t];
+  // Four output channels per pass share every patch read, one multiply-add each per tap; then the rest one by one.
+  let oc = native;
+  for (; oc + 3 < outC; oc += 4) {
+    const w0 = p.wOff + oc * n, w1 = w0 + n, w2 = w1 + n, w3 = w2 + n;
+    let a0 = bias[oc], a1 = bias[oc + 1], a2 = bias[oc + 2], a3 = bias[oc + 3];
+    for (let t = 0; t < n; t++) {
+      const xt = patch[t];
+      a0 += xt * w[w0 + t];
+      a1 += xt * w[w1 + t];
+      a2 += xt * w[w2 + t];
+      a3 += xt * w[w3 + t];
     }
     acc[oc] = a0;
-    if (oc + 1 < outC) acc[oc + 1] = a1 + bias[oc + 1];
+    acc[oc + 1] = a1;
+    acc[oc + 2] = a2;
+    acc[oc + 3] = a3;
+  }
+  for (; oc < outC; oc++) {
+    const w0 = p.wOff + oc * n;
+    let a = bias[oc];
+    for (let t = 0; t < n; t++) a += patch[t] * w[w0 + t];
+    acc[oc] = a;
   }
   requantizeRow(p, p.y, yBase);
 }
 
-// One output pixel of DEPTHWISE_CONV_2D: channel by channel, the window's taps read from `src` (the input, or
-// the gathered patch) at x0 plus their offsets, the weights outC apart, summed in a local, then requantized.
+// One output pixel of DEPTHWISE_CONV_2D over the accumulator row, two taps per pass: the loops run over the
+// channels rather than over the few taps (9 for 3×3), which a tracing JIT needs and costs interpreters nothing.
+// Taps are read from `src` (the input, or the gathered patch) at x0 plus their offsets plus each output
+// channel's input channel; a tap's weights are outC apart.
 function depthwisePixel(p: PreparedOp, src: Buf, x0: number, offsets: Buf, yBase: number): void {
-  const w = p.w, bias = p.bias, acc = p.acc, outC = p.outC, taps = p.taps, m = p.depthMultiplier;
-  for (let c = 0; c < outC; c++) {
-    const xc = x0 + (m === 1 ? c : floor(c / m));
-    let a = bias[c], wk = p.wOff + c;
-    for (let t = 0; t < taps; t++) {
-      a += src[xc + offsets[t]] * w[wk];
-      wk += outC;
+  const w = p.w, acc = p.acc, outC = p.outC, taps = p.taps, bias = p.bias, inChannel = p.depthInChannel;
+  for (let c = 0; c < outC; c++) acc[c] = bias[c];
+  let wt = p.wOff, t = 0;
+  for (; t + 1 < taps; t += 2) {
+    const xt = x0 + offsets[t], xu = x0 + offsets[t + 1], wu = wt + outC;
+    for (let c = 0; c < outC; c++) {
+      const i = inChannel[c];
+      acc[c] += src[xt + i] * w[wt + c] + src[xu + i] * w[wu + c];
     }
-    acc[c] = a;
+    wt = wu + outC;
+  }
+  if (t < taps) {
+    const xt = x0 + offsets[t];
+    for (let c = 0; c < outC; c++) acc[c] += src[xt + inChannel[c]] * w[wt + c];
   }
   requantizeRow(p, p.y, yBase);
 }

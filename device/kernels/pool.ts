@@ -16,7 +16,12 @@ function pool2d(p: PreparedOp, max: boolean): void {
         let r = max ? -128 : 0, xr = x0 + c;
         for (let ky = ys; ky < ye; ky++) {
           let xb = xr;
-          if (max) {
+          if (max && TRACING_JIT) {
+            for (let kx = xs; kx < xe; kx++) {
+              r = Math.max(r, x[xb]); // no data-dependent branch (api.d.ts)
+              xb += C;
+            }
+          } else if (max) {
             for (let kx = xs; kx < xe; kx++) {
               if (x[xb] > r) r = x[xb];
               xb += C;

@@ -43,6 +43,19 @@ declare function copyInput(input: any, arena: Buf, offset: number, n: number): v
 declare function clockMs(): number;
 /** The native dot product this engine offers: DOT_NONE, DOT_CONVOLVE (Espruino) or DOT_S8 (firmware binding). */
 declare function nativeDotKind(): number;
+/**
+ * True on a tracing JIT (LuaJIT). There a data-dependent branch in a hot loop costs a side exit, while
+ * Math.min/Math.max compile to one instruction, so kernels clamp and select through them; in an interpreter they
+ * are calls, dearer than the branch. The ES5 build defines it false (V8 compiles branches as branches), which
+ * drops the min/max code from the bundle.
+ */
+declare const TRACING_JIT: boolean;
+/**
+ * Fixed by the build: true in Lua, whose floor is a fast builtin (LuaJIT) or returns an integer (5.3; doubles in
+ * the arena would slow every later op), false in ES5, whose interpreters pay a call for Math.floor: requantization
+ * then rounds with two additions instead (fixedpoint.ts).
+ */
+declare const ROUND_BY_FLOOR: boolean;
 /** Throws an error whose message is `message` (JS: an Error; Lua: error(message, 0)). */
 declare function raise(message: string): never;
 

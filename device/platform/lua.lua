@@ -7,6 +7,9 @@ local byte = string.byte
 
 floor = math.floor
 
+-- A local, not a global of the runtime's environment: the kernels test it per output (api.d.ts).
+local TRACING_JIT = jit ~= nil
+
 function newInt8(n)
   local t = {}
   for i = 0, n - 1 do t[i] = 0 end

@@ -174,3 +174,43 @@ export function randomQModel(rng: Rng): { model: QModel; inputs: Int8Array[] } {
   const inputs = [0, 1, 2].map(() => new Int8Array(numel(tensors[0].shape)).map(() => rng.int(-128, 127)));
   return { model, inputs };
 }
+
+/**
+ * One FULLY_CONNECTED or 1×1 CONV_2D whose requantization sits where the device's fast path ends: per channel,
+ * acc·M straddles 2^51 across the inputs (the bias puts it there, the inputs move it either side), or lies beyond
+ * it (2^52.5, 2^54: the fallback's ground), or the multiplier is 2^30 with a small shift, so that the exact value
+ * is a tie on many outputs, of either sign.
+ */
+export function requantEdgeQModel(rng: Rng, opcode: 'FULLY_CONNECTED' | 'CONV_2D', rounding: RoundingMode): { model: QModel; inputs: Int8Array[] } {
+  const tensors: QTensor[] = [];
+  const push = (t: QTensor) => (tensors.push(t), tensors.length - 1);
+  const channels = 8, depth = 4;
+  const mult: number[] = [], shift: number[] = [], bias: number[] = [];
+  for (let c = 0; c < channels; c++) {
+    const sign = c % 2 === 0 ? 1 : -1, kind = c % 4;
+    if (kind < 3) {
+      // |acc·M| about 2^51 (either side), 2^52.5 or 2^54; the shift keeps the output near ±64.
+      const log2q = [51, 52.5, 54][kind];
+      mult.push(rng.int(1073741824, 2147483647));
+      bias.push(sign * Math.round((2 ** log2q / mult[c]) * (kind === 0 ? rng.uniform(0.995, 1.005) : 1)));
+      shift.push(-Math.round(log2q - 31 - 6));
+    } else {
+      mult.push(1073741824);
+      bias.push(sign * rng.int(0, 2000));
+      shift.push(-rng.int(1, 4));
+    }
+  }
+  const x = push(act('input', opcode === 'CONV_2D' ? [1, 2, 3, depth] : [6, depth], rng));
+  const wShape = opcode === 'CONV_2D' ? [channels, 1, 1, depth] : [channels, depth];
+  const w = push({ name: 'w', shape: wShape, type: 'int8', scale: [0.01], zeroPoint: [0], quantizedDimension: 0, data: new Int8Array(channels * depth).map(() => rng.int(-127, 127)), arenaOffset: -1 });
+  const b = push({ name: 'b', shape: [channels], type: 'int32', scale: [0.001], zeroPoint: [0], quantizedDimension: 0, data: Int32Array.from(bias), arenaOffset: -1 });
+  const y = push(act('y', opcode === 'CONV_2D' ? [1, 2, 3, channels] : [6, channels], rng));
+  const requant = { output_zero_point: tensors[y].zeroPoint[0], activation_min: -128, activation_max: 127, output_multiplier: mult, output_shift: shift };
+  const op: QOp = opcode === 'CONV_2D'
+    ? { opcode, inputs: [x, w, b], outputs: [y], name: 'edge', options: { stride_h: 1, stride_w: 1, dilation_h: 1, dilation_w: 1, pad_top: 0, pad_left: 0, depth_multiplier: 1, input_zero_point: tensors[x].zeroPoint[0], ...requant } }
+    : { opcode, inputs: [x, w, b], outputs: [y], name: 'edge', options: requant };
+  const model: QModel = { name: 'requant-edge', producer: 'test', rounding, tensors, ops: [op], inputs: [x], outputs: [y], arenaBytes: 0 };
+  planMemory(model);
+  const inputs = Array.from({ length: 8 }, () => new Int8Array(numel(tensors[x].shape)).map(() => rng.int(-128, 127)));
+  return { model, inputs };
+}
