@@ -212,18 +212,20 @@ describe('TFLite import: float models through Morsel\'s calibration', function (
   // Calibration (seed 1) and evaluation (seed 99) use different uniform random inputs over the real range that the
   // int8 sibling's input quantization covers. On such noise ResNet-8's logits are often nearly tied, so its bar is
   // also the agreement TFLite's own converter reached for pretrainedResnet_quant.tflite (the same weights;
-  // kws_ref_model.tflite was trained separately from kws_ref_model_float32.tflite). ResNet-8 needs MSE-clipped
-  // ranges, GPTQ weight rounding and its global average as MEAN (FLOAT_MODELS); figures on 500 inputs and another
-  // seed: `npm run bench:mlperf`.
+  // kws_ref_model.tflite was trained separately from kws_ref_model_float32.tflite). Both need GPTQ weight rounding
+  // and a softmax input ranged near each row's maximum; KWS also each range chosen by its effect on the output
+  // (`--observer auto`), ResNet-8 MSE-clipped ranges and its global average as MEAN (FLOAT_MODELS); figures on 500
+  // inputs and another seed: `npm run bench:mlperf`.
   for (const { m, calibration, evaluation, atLeast } of [
-    { m: FLOAT_MODELS[0], calibration: 100, evaluation: 100, atLeast: 0.98 },
+    // KWS misses ~2% wherever it is measured (3 of the first 100 inputs here, 10 of 500): 100 inputs cannot tell.
+    { m: FLOAT_MODELS[0], calibration: 100, evaluation: 500, atLeast: 0.98 },
     { m: FLOAT_MODELS[1], calibration: 64, evaluation: 100, atLeast: 0.98 },
   ]) {
     it(`${m.name}: int8 top-1 agrees with the float model on ≥ ${atLeast * 100}% of ${evaluation} random inputs${m.sameWeights ? ", and at least as often as TFLite's int8 model" : ''}`, () => {
       const { agree, tfliteAgree } = floatTop1Agreement(m, calibration, evaluation, 99);
-      console.log(`      ${m.name}: top-1 agreement ${agree}/${evaluation}${m.sameWeights ? ` (TFLite's int8 model: ${tfliteAgree}/${evaluation})` : ''}`);
+      console.log(`      ${m.name}: top-1 agreement ${agree}/${evaluation}${tfliteAgree !== undefined ? ` (TFLite's int8 model: ${tfliteAgree}/${evaluation})` : ''}`);
       assert.ok(agree >= atLeast * evaluation, `${agree}/${evaluation}`);
-      if (m.sameWeights) assert.ok(agree >= tfliteAgree, `${agree} < ${tfliteAgree}`);
+      if (tfliteAgree !== undefined) assert.ok(agree >= tfliteAgree, `${agree} < ${tfliteAgree}`);
     });
   }
 });

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../util/fs';
 import type { Command } from './main';
 import { UsageError } from './main';
 
-const OBSERVERS: ObserverKind[] = ['minmax', 'percentile', 'mse'];
+const OBSERVERS: ObserverKind[] = ['minmax', 'percentile', 'mse', 'auto'];
 
 export function parseChoice<T extends string>(flag: string, value: unknown, choices: readonly T[], dflt: T): T {
   if (value === undefined) return dflt;
@@ -30,7 +30,7 @@ export const convertCommand: Command = {
   summary: 'import, optimize, calibrate and quantize a model to an int8 blob (.msl), with optional C header and JS module',
   usage:
     'morsel convert <model.onnx|model.json|model.tflite> [--calib <data>] -o <model.msl> [--calib-count N] ' +
-    '[--observer minmax|percentile|mse] [--weight-rounding nearest|gptq] [--rounding double|single|tflite] [--c-header] [--js]',
+    '[--observer minmax|percentile|mse|auto] [--weight-rounding nearest|gptq] [--rounding double|single|tflite] [--c-header] [--js]',
   options: {
     output: { type: 'string', short: 'o' },
     calib: { type: 'string' },

@@ -1,6 +1,9 @@
 // Activation range observers: running min/max, or a histogram for percentile and MSE-optimal clipping.
 
-export type ObserverKind = 'minmax' | 'percentile' | 'mse';
+/** How one tensor's range is taken from what it holds over the calibration data. */
+export type RangeKind = 'minmax' | 'percentile' | 'mse';
+/** A range kind for every tensor, or 'auto': per tensor, the kind whose range changes the model's output least (./range-search). */
+export type ObserverKind = RangeKind | 'auto';
 
 const BINS = 2048;
 
@@ -8,7 +11,7 @@ export class RangeObserver {
   min = Infinity;
   max = -Infinity;
   private samples: Float32Array[] = [];
-  constructor(readonly kind: ObserverKind, readonly percentile = 99.99) {}
+  constructor(readonly kind: RangeKind, readonly percentile = 99.99) {}
 
   observe(x: Float32Array): void {
     for (let i = 0; i < x.length; i++) {

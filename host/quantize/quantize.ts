@@ -28,6 +28,9 @@ const roundHalfAway = (x: number): number => Math.sign(x) * Math.round(Math.abs(
 /** Real → int8 with the given parameters, saturating. */
 const quantizeValue = (v: number, q: QParams): number => clampInt(roundHalfAway(v / q.scale) + q.zeroPoint, -128, 127);
 
+/** Real values rounded onto the int8 grid of `q` and back (saturating): what the int8 model holds, in real units. */
+export const fakeQuantize = (x: Float32Array, q: QParams): Float32Array => Float32Array.from(x, (v) => (quantizeValue(v, q) - q.zeroPoint) * q.scale);
+
 const LOGISTIC_OUTPUT: QParams = { scale: 1 / 256, zeroPoint: -128 };
 const TANH_OUTPUT: QParams = { scale: 1 / 128, zeroPoint: 0 };
 const SOFTMAX_OUTPUT: QParams = { scale: 1 / 256, zeroPoint: -128 };
