@@ -1,10 +1,15 @@
 // CONV_2D / DEPTHWISE_CONV_2D. Taps outside the input read the input zero point (cancelled by the folded bias):
 // a pixel whose window crosses the border has its window gathered, zero point included, into the op's patch
 // (gatherWindow), so the bounds are checked once per tap and pixel, and every pixel takes the same inner loops.
+// Everything an output pixel needs is read off the op once, here: a property read costs an interpreter as much
+// as several multiply-adds (Duktape: ~100 ns).
 function conv2d(p: PreparedOp): void {
   const x = p.x, xo = p.xOff, inH = p.inH, inW = p.inW, inC = p.inC, outH = p.outH, outW = p.outW, outC = p.outC, kH = p.kH, kW = p.kW;
   const sh = p.strideH, sw = p.strideW, dh = p.dilH, dw = p.dilW, pt = p.padTop, pl = p.padLeft;
-  const depthwise = p.depthwise, patch = p.patch, offsets = p.tapOffsets, n = p.taps;
+  const depthwise = p.depthwise, patch = p.patch, offsets = p.tapOffsets, patchOffsets = p.patchOffsets, n = p.taps;
+  const w = p.w, wOff = p.wOff, bias = p.bias, acc = p.acc, y = p.y, dot = p.dot, wRows = p.wRows, inChannel = p.depthInChannel;
+  const rq = p.rq, jStep = p.perChannel ? 4 : 0, zp = p.outZp, lo = p.actMin, hi = p.actMax;
+  const native = depthwise ? 0 : dot === DOT_S8 ? outC : dot === DOT_CONVOLVE ? wRows.length : 0;
   let yBase = p.yOff;
   for (let oy = 0; oy < outH; oy++) {
     const iy0 = oy * sh - pt;
@@ -14,10 +19,55 @@ function conv2d(p: PreparedOp): void {
       const inside = rowsInside && ix0 >= 0 && ix0 + (kW - 1) * dw < inW;
       if (!inside) gatherWindow(p, iy0, ix0);
       if (!depthwise) {
+        // Every output channel is one contiguous dot product over the gathered window (which a native dot product
+        // takes whole); four channels per pass share every patch read, one multiply-add each per tap.
         if (inside) for (let t = 0; t < n; t++) patch[t] = x[xb + offsets[t]];
-        convPixel(p, yBase);
-      } else if (inside) depthwisePixel(p, x, xb, offsets, yBase);
-      else depthwisePixel(p, patch, 0, p.patchOffsets, yBase);
+        for (let oc = 0; oc < native; oc++) acc[oc] = bias[oc] + (dot === DOT_S8 ? dot_s8(w, wOff + oc * n, patch, 0, n) : E.convolve(wRows[oc], patch, 0));
+        let oc = native;
+        for (; oc + 3 < outC; oc += 4) {
+          const w0 = wOff + oc * n, w1 = w0 + n, w2 = w1 + n, w3 = w2 + n;
+          let a0 = bias[oc], a1 = bias[oc + 1], a2 = bias[oc + 2], a3 = bias[oc + 3];
+          for (let t = 0; t < n; t++) {
+            const xt = patch[t];
+            a0 += xt * w[w0 + t];
+            a1 += xt * w[w1 + t];
+            a2 += xt * w[w2 + t];
+            a3 += xt * w[w3 + t];
+          }
+          acc[oc] = a0;
+          acc[oc + 1] = a1;
+          acc[oc + 2] = a2;
+          acc[oc + 3] = a3;
+        }
+        for (; oc < outC; oc++) {
+          const w0 = wOff + oc * n;
+          let a = bias[oc];
+          for (let t = 0; t < n; t++) a += patch[t] * w[w0 + t];
+          acc[oc] = a;
+        }
+      } else {
+        // Over the accumulator row, three taps per pass (a 3×3 window's row): the loops run over the channels rather
+        // than over the few taps (9 for 3×3), which a tracing JIT needs and costs interpreters nothing. Taps are read from the input
+        // (or the gathered patch) at their offsets plus each output channel's input channel; a tap's weights are
+        // outC apart.
+        const src = inside ? x : patch, tapAt = inside ? offsets : patchOffsets, x0 = inside ? xb : 0;
+        for (let c = 0; c < outC; c++) acc[c] = bias[c];
+        let wt = wOff, t = 0;
+        for (; t + 2 < n; t += 3) {
+          const xt = x0 + tapAt[t], xu = x0 + tapAt[t + 1], xv = x0 + tapAt[t + 2], wu = wt + outC, wv = wu + outC;
+          for (let c = 0; c < outC; c++) {
+            const i = inChannel[c];
+            acc[c] += src[xt + i] * w[wt + c] + src[xu + i] * w[wu + c] + src[xv + i] * w[wv + c];
+          }
+          wt = wv + outC;
+        }
+        for (; t < n; t++) {
+          const xt = x0 + tapAt[t];
+          for (let c = 0; c < outC; c++) acc[c] += src[xt + inChannel[c]] * w[wt + c];
+          wt += outC;
+        }
+      }
+      requantizeRow(p, acc, rq, outC, jStep, zp, lo, hi, y, yBase);
       yBase += outC;
     }
   }
@@ -37,59 +87,4 @@ function gatherWindow(p: PreparedOp, iy0: number, ix0: number): void {
       t += inC;
     }
   }
-}
-
-// One output pixel of CONV_2D from its gathered window: every output channel is one contiguous dot product
-// over the patch (which a native dot product takes whole), into the op's accumulator row, then requantized.
-function convPixel(p: PreparedOp, yBase: number): void {
-  const w = p.w, outC = p.outC, bias = p.bias, acc = p.acc, dot = p.dot, wRows = p.wRows, patch = p.patch;
-  const n = p.taps, native = dot === DOT_S8 ? outC : dot === DOT_CONVOLVE ? wRows.length : 0;
-  for (let oc = 0; oc < native; oc++) acc[oc] = bias[oc] + (dot === DOT_S8 ? dot_s8(w, p.wOff + oc * n, patch, 0, n) : E.convolve(wRows[oc], patch, 0));
-  // Four output channels per pass share every patch read, one multiply-add each per tap; then the rest one by one.
-  let oc = native;
-  for (; oc + 3 < outC; oc += 4) {
-    const w0 = p.wOff + oc * n, w1 = w0 + n, w2 = w1 + n, w3 = w2 + n;
-    let a0 = bias[oc], a1 = bias[oc + 1], a2 = bias[oc + 2], a3 = bias[oc + 3];
-    for (let t = 0; t < n; t++) {
-      const xt = patch[t];
-      a0 += xt * w[w0 + t];
-      a1 += xt * w[w1 + t];
-      a2 += xt * w[w2 + t];
-      a3 += xt * w[w3 + t];
-    }
-    acc[oc] = a0;
-    acc[oc + 1] = a1;
-    acc[oc + 2] = a2;
-    acc[oc + 3] = a3;
-  }
-  for (; oc < outC; oc++) {
-    const w0 = p.wOff + oc * n;
-    let a = bias[oc];
-    for (let t = 0; t < n; t++) a += patch[t] * w[w0 + t];
-    acc[oc] = a;
-  }
-  requantizeRow(p, p.y, yBase);
-}
-
-// One output pixel of DEPTHWISE_CONV_2D over the accumulator row, two taps per pass: the loops run over the
-// channels rather than over the few taps (9 for 3×3), which a tracing JIT needs and costs interpreters nothing.
-// Taps are read from `src` (the input, or the gathered patch) at x0 plus their offsets plus each output
-// channel's input channel; a tap's weights are outC apart.
-function depthwisePixel(p: PreparedOp, src: Buf, x0: number, offsets: Buf, yBase: number): void {
-  const w = p.w, acc = p.acc, outC = p.outC, taps = p.taps, bias = p.bias, inChannel = p.depthInChannel;
-  for (let c = 0; c < outC; c++) acc[c] = bias[c];
-  let wt = p.wOff, t = 0;
-  for (; t + 1 < taps; t += 2) {
-    const xt = x0 + offsets[t], xu = x0 + offsets[t + 1], wu = wt + outC;
-    for (let c = 0; c < outC; c++) {
-      const i = inChannel[c];
-      acc[c] += src[xt + i] * w[wt + c] + src[xu + i] * w[wu + c];
-    }
-    wt = wu + outC;
-  }
-  if (t < taps) {
-    const xt = x0 + offsets[t];
-    for (let c = 0; c < outC; c++) acc[c] += src[xt + inChannel[c]] * w[wt + c];
-  }
-  requantizeRow(p, p.y, yBase);
 }

@@ -2,7 +2,7 @@
 // window is clipped once per output pixel (like TFLM's reference kernel).
 function pool2d(p: PreparedOp, max: boolean): void {
   const x = p.x, y = p.y, inH = p.inH, inW = p.inW, C = p.inC, xo = p.xOff, kH = p.kH, kW = p.kW;
-  const lo = p.actMin, hi = p.actMax, outH = p.outH, outW = p.outW;
+  const lo = p.actMin, hi = p.actMax, outH = p.outH, outW = p.outW, start = max ? -128 : 0;
   let yb = p.yOff;
   for (let oy = 0; oy < outH; oy++) {
     const iy0 = oy * p.strideH - p.padTop;
@@ -13,7 +13,7 @@ function pool2d(p: PreparedOp, max: boolean): void {
       const count = (ye - ys) * (xe - xs), half = floor(count / 2), x0 = xo + ((iy0 + ys) * inW + ix0 + xs) * C, rowStep = inW * C;
       // Channel by channel over the clipped window, the running max or sum in a local.
       for (let c = 0; c < C; c++) {
-        let r = max ? -128 : 0, xr = x0 + c;
+        let r = start, xr = x0 + c;
         for (let ky = ys; ky < ye; ky++) {
           let xb = xr;
           if (max && TRACING_JIT) {
@@ -23,7 +23,8 @@ function pool2d(p: PreparedOp, max: boolean): void {
             }
           } else if (max) {
             for (let kx = xs; kx < xe; kx++) {
-              if (x[xb] > r) r = x[xb];
+              const v = x[xb];
+              if (v > r) r = v;
               xb += C;
             }
           } else {
@@ -35,7 +36,9 @@ function pool2d(p: PreparedOp, max: boolean): void {
           xr += rowStep;
         }
         if (!max) r = r > 0 ? floor((r + half) / count) : -floor((half - r) / count);
-        y[yb + c] = r < lo ? lo : r > hi ? hi : r;
+        if (r < lo) r = lo;
+        else if (r > hi) r = hi;
+        y[yb + c] = r;
       }
       yb += C;
     }
