@@ -26,6 +26,10 @@ const LATENCY_RUNS: Record<string, number> = { host: 5, node: 5 };
 /** Inferences per model on a locally built Espruino/JerryScript binary (minutes each for ResNet-8 there). */
 const BINARY_RUNS = 1;
 const BINARY_TIMEOUT_S = Number(process.env.MORSEL_BINARY_TIMEOUT_S ?? 1800);
+/** JerryScript's parser rejects a string literal over 65,535 characters ("String is too long") unless built with 32-bit compressed pointers. */
+const JERRY_HEX_CHUNK = 32768;
+/** The exit status of JerryScript's fatal out-of-memory (JERRY_FATAL_OUT_OF_MEMORY): its heap is fixed at build time. */
+const JERRY_OUT_OF_MEMORY = 10;
 
 /** JavaScript interpreters for microcontrollers that a developer may have built for Linux; opt in by environment. */
 const BINARIES = [
@@ -69,13 +73,15 @@ const hex = (a: Int8Array | Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a
 /**
  * The ES5 bundle (global `Morsel`) with a driver that loads the blob, invokes it on each input and prints one line:
  * `MORSEL <ms per inference> <output hex>,...`. Espruino reads the blob from its file into a buffer allocated
- * before the script (one flat block); JerryScript's CLI has no file API, so there the blob is a hex literal.
+ * before the script (one flat block); JerryScript's CLI has no file API, so there the blob is hex literals of at most
+ * JERRY_HEX_CHUNK characters each, decoded into one buffer.
  */
 function deviceScript(engine: (typeof BINARIES)[number]['engine'], blobFile: string, blobBytes: number, inputs: Int8Array[], dir: string): string {
   const bundle = fs.readFileSync(path.join(__dirname, '..', 'device', 'morsel.es5.js'), 'utf8');
   const load = engine === 'espruino'
     ? `blob.set(new Uint8Array(E.toArrayBuffer(require('fs').readFileSync(${JSON.stringify(blobFile)}))));`
-    : `var blob = bytes(${JSON.stringify(hex(new Uint8Array(fs.readFileSync(blobFile))))}, Uint8Array);`;
+    : `var HEX = ${JSON.stringify(hex(new Uint8Array(fs.readFileSync(blobFile))).match(new RegExp(`.{1,${JERRY_HEX_CHUNK}}`, 'g')))}, blob = new Uint8Array(${blobBytes});
+for (var c = 0, at = 0; c < HEX.length; c++) for (var q = 0; q < HEX[c].length; q += 2) blob[at++] = parseInt(HEX[c].substr(q, 2), 16);`;
   const driver = `${bundle}
 function bytes(h, T) { var a = new T(h.length / 2); for (var i = 0; i < a.length; i++) a[i] = parseInt(h.substr(2 * i, 2), 16); return a; }
 function hexOf(y) { var s = ''; for (var i = 0; i < y.length; i++) { var v = (y[i] + 256) % 256; s += (v < 16 ? '0' : '') + v.toString(16); } return s; }
@@ -114,7 +120,8 @@ function binaryLatency(model: QModel, blob: Uint8Array, inputs: Int8Array[]): Re
       if (!result) {
         // The interpreter's first error line (Espruino follows it with a stack drawn in spaces and carets).
         const error = `${run.stdout}${run.stderr}`.split(/\r?\n/).find((l) => /error|uncaught/i.test(l))?.trim();
-        const why = run.error ? run.error.message : `exit ${run.status}${error ? `: ${error}` : ''}`;
+        const outOfMemory = engine === 'jerryscript' && run.status === JERRY_OUT_OF_MEMORY ? ': out of memory, rebuild with a larger --mem-heap (and --cpointer-32bit=ON above 512 KB)' : '';
+        const why = run.error ? run.error.message : `exit ${run.status}${outOfMemory}${error ? `: ${error}` : ''}`;
         lines[engine] = `failed (${why})`;
         continue;
       }
