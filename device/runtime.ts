@@ -20,7 +20,7 @@ interface PreparedOp {
   depthwise: boolean;
   /** DEPTHWISE_CONV_2D: each output channel's input channel, c / depth multiplier. */
   depthInChannel: Buf;
-  /** CONV_2D / DEPTHWISE_CONV_2D: one output pixel's accumulators (one int32 per channel), shared by the ops (shareConvScratch). */
+  /** CONV_2D / DEPTHWISE_CONV_2D: one output pixel's accumulators (one int32 per channel); FULLY_CONNECTED: one row's; shared by the ops (shareScratch). */
   acc: Buf;
   /**
    * The window's taps: CONV_2D's kH·kW·inC, DEPTHWISE_CONV_2D's kH·kW (of channel 0); tapOffsets are their input
@@ -285,26 +285,25 @@ function loadModel(blob: any): MorselModel {
     prepareOp(b, p, code, oi, optType, opt, oin, infos, data, xi, yi, tensorIndex, dot);
     ops.push(p);
   }
-  shareConvScratch(ops);
+  shareScratch(ops);
   return new MorselModel(ops, arena, infos[inT], infos[outT], arenaBytes);
 }
 
-/** Ops run one at a time, so the CONV_2D / DEPTHWISE_CONV_2D ops share one patch and one accumulator row, each as large as the largest. */
-function shareConvScratch(ops: PreparedOp[]): void {
+/**
+ * Ops run one at a time, so they share one patch (CONV_2D / DEPTHWISE_CONV_2D) and one accumulator row (those,
+ * and FULLY_CONNECTED's outputs), each as large as the largest.
+ */
+function shareScratch(ops: PreparedOp[]): void {
   let patchSize = 0, accSize = 0;
   for (let k = 0; k < ops.length; k++) {
-    const p = ops[k];
-    if (p.taps > 0) {
-      patchSize = p.kH * p.kW * p.inC > patchSize ? p.kH * p.kW * p.inC : patchSize;
-      accSize = p.outC > accSize ? p.outC : accSize;
-    }
+    const p = ops[k], rows = p.taps > 0 ? p.outC : p.outs;
+    if (p.taps > 0 && p.kH * p.kW * p.inC > patchSize) patchSize = p.kH * p.kW * p.inC;
+    if (rows > accSize) accSize = rows;
   }
   const patch = newInt8(patchSize), acc = newInt32(accSize);
   for (let k = 0; k < ops.length; k++) {
-    if (ops[k].taps > 0) {
-      ops[k].patch = patch;
-      ops[k].acc = acc;
-    }
+    ops[k].patch = patch;
+    ops[k].acc = acc;
   }
 }
 

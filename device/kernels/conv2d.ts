@@ -20,31 +20,10 @@ function conv2d(p: PreparedOp): void {
       if (!inside) gatherWindow(p, iy0, ix0);
       if (!depthwise) {
         // Every output channel is one contiguous dot product over the gathered window (which a native dot product
-        // takes whole); four channels per pass share every patch read, one multiply-add each per tap.
+        // takes whole).
         if (inside) for (let t = 0; t < n; t++) patch[t] = x[xb + offsets[t]];
         for (let oc = 0; oc < native; oc++) acc[oc] = bias[oc] + (dot === DOT_S8 ? dot_s8(w, wOff + oc * n, patch, 0, n) : E.convolve(wRows[oc], patch, 0));
-        let oc = native;
-        for (; oc + 3 < outC; oc += 4) {
-          const w0 = wOff + oc * n, w1 = w0 + n, w2 = w1 + n, w3 = w2 + n;
-          let a0 = bias[oc], a1 = bias[oc + 1], a2 = bias[oc + 2], a3 = bias[oc + 3];
-          for (let t = 0; t < n; t++) {
-            const xt = patch[t];
-            a0 += xt * w[w0 + t];
-            a1 += xt * w[w1 + t];
-            a2 += xt * w[w2 + t];
-            a3 += xt * w[w3 + t];
-          }
-          acc[oc] = a0;
-          acc[oc + 1] = a1;
-          acc[oc + 2] = a2;
-          acc[oc + 3] = a3;
-        }
-        for (; oc < outC; oc++) {
-          const w0 = wOff + oc * n;
-          let a = bias[oc];
-          for (let t = 0; t < n; t++) a += patch[t] * w[w0 + t];
-          acc[oc] = a;
-        }
+        dotRows(w, wOff, n, patch, 0, bias, acc, native, outC);
       } else {
         // Over the accumulator row, three taps per pass (a 3×3 window's row): the loops run over the channels rather
         // than over the few taps (9 for 3×3), which a tracing JIT needs and costs interpreters nothing. Taps are read from the input
