@@ -119,13 +119,13 @@ function requantizeRow(p: PreparedOp, acc: Buf, rq: Buf, n: number, jStep: numbe
   }
   for (let c = 0; c < n; c++) {
     const a = acc[c], q = a * rq[j];
-    let v = zp;
+    let v: number;
     if (q < qMax && q > qMin) {
       let k = rq[j + 1];
       if (q < nudge) k = rq[j + 2];
-      if (ROUND_BY_FLOOR) v += floor((q + k) * rq[j + 3]);
-      else v += (q + k) * rq[j + 3] + rounder - rounder;
-    } else v += mbqm(a, p.mult[j / 4], p.shift[j / 4], p.single); // j / 4: this output's multiplier and shift
+      if (ROUND_BY_FLOOR) v = floor((q + k) * rq[j + 3]) + zp;
+      else v = (q + k) * rq[j + 3] + rounder - (rounder - zp);
+    } else v = mbqm(a, p.mult[j / 4], p.shift[j / 4], p.single) + zp; // j / 4: this output's multiplier and shift
     if (v < lo) v = lo;
     else if (v > hi) v = hi;
     y[yBase + c] = v;

@@ -16,7 +16,7 @@ function pool2d(p: PreparedOp, max: boolean): void {
         let r = start, xr = x0 + c;
         for (let ky = ys; ky < ye; ky++) {
           let xb = xr;
-          if (max && TRACING_JIT) {
+          if (TRACING_JIT && max) {
             for (let kx = xs; kx < xe; kx++) {
               r = Math.max(r, x[xb]); // no data-dependent branch (api.d.ts)
               xb += C;

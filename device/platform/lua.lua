@@ -5,9 +5,8 @@
 
 local byte = string.byte
 
-floor = math.floor
-
--- A local, not a global of the runtime's environment: the kernels test it per output (api.d.ts).
+-- Locals, not globals of the runtime's environment: the kernels use them per output (api.d.ts).
+local floor = math.floor
 local TRACING_JIT = jit ~= nil
 
 function newInt8(n)
