@@ -6,6 +6,7 @@ import { Graph, ModelError, numel, tensor } from './ir/graph';
 import { QModel } from './ir/qmodel';
 import { importModel } from './import';
 import { toDeviceGraph } from './passes';
+import { activationChannelRanges, equalizeLayers } from './passes/equalize';
 import { planMemory } from './plan/planner';
 import { calibrate, ObserverKind } from './quantize/calibrate';
 import { RoundingMode } from './quantize/fixedpoint';
@@ -17,6 +18,11 @@ export interface CompileOptions {
   /** Representative data (see loadSamples); required unless every activation already carries quantization. */
   calib?: string;
   calibCount?: number;
+  /**
+   * Cross-layer equalization of the float layers before calibration (./passes/equalize): 'weights' balances weight
+   * ranges only (data-free); 'activations' also fills each activation feeding a depthwise layer from the calibration data.
+   */
+  equalize?: Equalization;
   observer?: ObserverKind;
   /** 'gptq': round weights to minimize each layer's output error on the calibration data (./quantize/gptq). */
   weightRounding?: WeightRounding;
@@ -37,6 +43,8 @@ export interface Compiled {
 export const DEFAULT_CALIB_COUNT = 1000;
 export const WEIGHT_ROUNDINGS = ['nearest', 'gptq'] as const;
 export type WeightRounding = (typeof WEIGHT_ROUNDINGS)[number];
+export const EQUALIZATIONS = ['none', 'weights', 'activations'] as const;
+export type Equalization = (typeof EQUALIZATIONS)[number];
 
 export function inputSize(g: Graph): number {
   if (g.inputs.length !== 1) throw new ModelError(`models with ${g.inputs.length} inputs are not supported yet (one input expected)`);
@@ -48,6 +56,8 @@ export function compileGraph(source: Graph, opts: CompileOptions = {}): Compiled
   let calibration: Samples | undefined;
   if (opts.calib) calibration = loadSamples(opts.calib, { split: 'train', limit: opts.calibCount ?? DEFAULT_CALIB_COUNT, size: inputSize(device) });
   const samples = calibration?.inputs ?? [];
+  if (opts.equalize === 'activations' && samples.length === 0) throw new ModelError('--equalize activations needs calibration data (--calib)');
+  if (opts.equalize && opts.equalize !== 'none') equalizeLayers(device, opts.equalize === 'activations' ? activationChannelRanges(device, samples) : undefined);
   const bar = opts.quiet || samples.length === 0 ? undefined : new Progress('calibrating', samples.length);
   const stats = calibrate(device, samples, { observer: opts.observer ?? 'minmax', onProgress: bar ? (n: number) => bar.tick(n) : undefined });
   bar?.done();

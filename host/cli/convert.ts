@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { compileFile, WEIGHT_ROUNDINGS } from '../compile';
+import { compileFile, EQUALIZATIONS, WEIGHT_ROUNDINGS } from '../compile';
 import { emitCHeader } from '../emit/c-header';
 import { emitJsModule } from '../emit/js-module';
 import { isTfliteFile } from '../import/tflite';
@@ -30,12 +30,13 @@ export const convertCommand: Command = {
   summary: 'import, optimize, calibrate and quantize a model to an int8 blob (.msl), with optional C header and JS module',
   usage:
     'morsel convert <model.onnx|model.json|model.tflite> [--calib <data>] -o <model.msl> [--calib-count N] ' +
-    '[--observer minmax|percentile|mse|auto] [--weight-rounding nearest|gptq] [--rounding double|single|tflite] [--c-header] [--js]',
+    '[--observer minmax|percentile|mse|auto] [--equalize none|weights|activations] [--weight-rounding nearest|gptq] [--rounding double|single|tflite] [--c-header] [--js]',
   options: {
     output: { type: 'string', short: 'o' },
     calib: { type: 'string' },
     'calib-count': { type: 'string' },
     observer: { type: 'string' },
+    equalize: { type: 'string' },
     'weight-rounding': { type: 'string' },
     rounding: { type: 'string' },
     'c-header': { type: 'boolean' },
@@ -52,6 +53,7 @@ export const convertCommand: Command = {
       calib: values.calib as string | undefined,
       calibCount: parseCount('--calib-count', values['calib-count'], 1000),
       observer: parseChoice('--observer', values.observer, OBSERVERS, 'minmax'),
+      equalize: parseChoice('--equalize', values.equalize, EQUALIZATIONS, 'none'),
       weightRounding: parseChoice('--weight-rounding', values['weight-rounding'], WEIGHT_ROUNDINGS, 'nearest'),
       rounding: parseChoice<RoundingMode>('--rounding', values.rounding, ROUNDING_MODES, 'double'),
       quiet: values.quiet === true,

@@ -42,12 +42,12 @@ export async function tfliteOutputs(model: QModel, inputs: Int8Array[]): Promise
 }
 
 /**
- * The float models and how Morsel quantizes them (GPTQ weight rounding; KWS: each range chosen by its effect on the
- * output, ResNet-8: MSE-clipped ranges), with the int8 sibling whose input quantization gives the real input range
- * (no data set ships with these models).
+ * The float models and how Morsel quantizes them (GPTQ weight rounding; KWS: cross-layer equalization with the
+ * activations feeding its depthwise layers filled, min/max ranges; ResNet-8: MSE-clipped ranges), with the int8 sibling
+ * whose input quantization gives the real input range (no data set ships with these models).
  */
-export const FLOAT_MODELS: { name: string; int8: string; sameWeights: boolean; quantization: Pick<CompileOptions, 'observer' | 'weightRounding'> }[] = [
-  { name: 'kws_ref_model_float32', int8: 'kws_ref_model', sameWeights: false, quantization: { observer: 'auto', weightRounding: 'gptq' } },
+export const FLOAT_MODELS: { name: string; int8: string; sameWeights: boolean; quantization: Pick<CompileOptions, 'observer' | 'weightRounding' | 'equalize'> }[] = [
+  { name: 'kws_ref_model_float32', int8: 'kws_ref_model', sameWeights: false, quantization: { equalize: 'activations', observer: 'minmax', weightRounding: 'gptq' } },
   { name: 'pretrainedResnet', int8: 'pretrainedResnet_quant', sameWeights: true, quantization: { observer: 'mse', weightRounding: 'gptq' } },
 ];
 
