@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything Morsel needs on a fresh Debian/Ubuntu machine, then builds it.
 # Debian packages: the Fashion-MNIST dataset, the embedded engines the tests run on (Duktape, Lua 5.1/5.3,
-# LuaJIT) and socat for the emulated serial link. npm packages install without lifecycle scripts
-# (prebuilt binaries ship inside the packages).
+# LuaJIT), socat for the emulated serial link and valgrind for bench:instructions. npm packages install without
+# lifecycle scripts (prebuilt binaries ship inside the packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-APT_PACKAGES=(dataset-fashion-mnist duktape duktape-dev gcc libc6-dev lua5.3 lua5.1 luajit socat)
+APT_PACKAGES=(dataset-fashion-mnist duktape duktape-dev gcc libc6-dev lua5.3 lua5.1 luajit socat valgrind)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,0 +1,100 @@
+// `npm run bench:instructions [-- --json] [--engine NAME]... [--model NAME]...`: for the interpreter engines, the
+// x86 instructions per MAC of each zoo model's inference and of bench:device's plain int8 dot-product loop (the
+// same code), counted by valgrind's callgrind (Debian `valgrind`), and their ratio (loop per MAC ÷ model per MAC;
+// bench:device's target is 0.6 in time). Counts are deterministic where timings on a shared machine are not,
+// which makes them the guide for the interpreters' kernels; they do not see cache or branch costs, so time ratios
+// run lower.
+
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { decodeModel } from '../host/blob/decode';
+import { defaultBundlePath } from '../host/engines';
+import { defaultLuaBundlePath, LUA_BINARIES, luaBytes } from '../host/engines/lua';
+import { totalMacs } from '../host/ir/macs';
+
+const ROOT = path.join(__dirname, '..', '..');
+const ENGINES = ['duktape', 'lua', 'lua5.1'] as const;
+type Engine = (typeof ENGINES)[number];
+const MODELS = ['fashion_mlp', 'fashion_cnn'] as const;
+const LOOP_MACS = 256 * 64;
+
+/** A script that loads the model, runs it once, then `count` more inferences, or `count` reference loops. */
+function script(engine: Engine, blob: Uint8Array, inputSize: number, what: 'model' | 'loop', count: number): string {
+  if (engine === 'duktape') {
+    return `${fs.readFileSync(defaultBundlePath(), 'utf8')}
+var hex = "${Buffer.from(blob).toString('hex')}", b = new Uint8Array(hex.length / 2), i;
+for (i = 0; i < b.length; i++) b[i] = parseInt(hex.substr(2 * i, 2), 16);
+var m = Morsel.load(b), x = new Int8Array(${inputSize});
+for (i = 0; i < x.length; i++) x[i] = (i * 37) % 256 - 128;
+m.invoke(x);
+var a = new Int8Array(256), w = new Int8Array(256 * 64), acc = new Int32Array(64);
+for (i = 0; i < w.length; i++) w[i] = (i * 13) % 255 - 127;
+function dot(a, w, acc) { for (var o = 0; o < 64; o++) { var s = 0, wb = o * 256; for (var k = 0; k < 256; k++) s += a[k] * w[wb + k]; acc[o] = s; } }
+for (i = 0; i < ${count}; i++) ${what === 'model' ? 'm.invoke(x)' : 'dot(a, w, acc)'};
+`;
+  }
+  return `local Morsel = dofile(${luaBytes(Buffer.from(defaultLuaBundlePath()))})
+local m = Morsel.load(${luaBytes(blob)})
+local x = {}
+for i = 1, ${inputSize} do x[i] = ((i - 1) * 37) % 256 - 128 end
+m:invoke(x)
+local a, w, acc = {}, {}, {}
+for i = 0, 255 do a[i] = 0 end
+for i = 0, 256 * 64 - 1 do w[i] = (i * 13) % 255 - 127 end
+local function dot()
+  for o = 0, 63 do
+    local s, wb = 0, o * 256
+    for k = 0, 255 do s = s + a[k] * w[wb + k] end
+    acc[o] = s
+  end
+end
+for _ = 1, ${count} do ${what === 'model' ? 'm:invoke(x)' : 'dot()'} end
+`;
+}
+
+/** Instructions callgrind counts for the whole run of `source` in the engine's interpreter. */
+function instructions(engine: Engine, source: string): number {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-instr-'));
+  const file = path.join(dir, engine === 'duktape' ? 'run.js' : 'run.lua');
+  fs.writeFileSync(file, source);
+  try {
+    const binary = engine === 'duktape' ? 'duk' : LUA_BINARIES[engine];
+    const run = spawnSync('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', binary, file], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    if (run.error && (run.error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('bench:instructions needs valgrind (Debian: apt-get install valgrind)');
+    const m = /Collected : (\d+)/.exec(run.stderr ?? '');
+    if (run.status !== 0 || !m) throw new Error(`${engine} under callgrind failed (status ${run.status}): ${(run.stderr ?? '').slice(-500)}`);
+    return Number(m[1]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The values of a repeatable `--flag value` option, or all of `all` when it is not given. */
+function choose<T extends string>(flag: string, all: readonly T[]): T[] {
+  const picked = process.argv.flatMap((a, i) => (a === flag && i + 1 < process.argv.length ? [process.argv[i + 1]] : []));
+  for (const p of picked) if (!all.includes(p as T)) throw new Error(`${flag} ${p}: expected one of ${all.join(', ')}`);
+  return picked.length ? (picked as T[]) : [...all];
+}
+
+function main() {
+  const rows = [];
+  for (const name of choose('--model', MODELS)) {
+    const blob = new Uint8Array(fs.readFileSync(path.join(ROOT, 'models', name, 'model.msl')));
+    const model = decodeModel(blob);
+    const macs = totalMacs(model);
+    const inputSize = model.tensors[model.inputs[0]].shape.reduce((a, b) => a * b, 1);
+    for (const engine of choose('--engine', ENGINES)) {
+      // The difference of two runs leaves out loading and setup.
+      const per = (what: 'model' | 'loop', count: number) => (instructions(engine, script(engine, blob, inputSize, what, count)) - instructions(engine, script(engine, blob, inputSize, what, 0))) / count;
+      const modelPerMac = per('model', 3) / macs;
+      const loopPerMac = per('loop', 10) / LOOP_MACS;
+      rows.push({ engine, model: name, model_instructions_per_mac: Math.round(modelPerMac), loop_instructions_per_mac: Math.round(loopPerMac), ratio: Number((loopPerMac / modelPerMac).toFixed(3)) });
+    }
+  }
+  if (process.argv.includes('--json')) console.log(JSON.stringify(rows, null, 2));
+  else for (const r of rows) console.log(`${r.engine.padEnd(8)} ${r.model.padEnd(12)} ${String(r.model_instructions_per_mac).padStart(6)} instructions/MAC  loop ${String(r.loop_instructions_per_mac).padStart(6)}  ratio ${r.ratio}`);
+}
+
+main();
