@@ -162,7 +162,7 @@ async function roundingVsTflite() {
 function floatAgreement() {
   return FLOAT_MODELS.map((m) => {
     const { calib, model, blob, agree, tfliteAgree } = floatTop1Agreement(m, FLOAT_CALIBRATION, FLOAT_EVALUATION, FLOAT_EVALUATION_SEED);
-    const quantization = `${m.quantization.observer ?? 'minmax'} ranges, ${m.quantization.weightRounding ?? 'nearest'} weights`;
+    const quantization = `${m.quantization.equalize && m.quantization.equalize !== 'none' ? `${m.quantization.equalize} equalization, ` : ''}${m.quantization.observer ?? 'minmax'} ranges, ${m.quantization.weightRounding ?? 'nearest'} weights`;
     return { model: m.name, calibration: `${calib} ×${FLOAT_CALIBRATION} (seed 1), ${quantization}`, inputs: FLOAT_EVALUATION, agree, tflite_int8_agree: tfliteAgree, blob_bytes: blob.length, arena_bytes: model.arenaBytes };
   });
 }

@@ -22,6 +22,7 @@ export function compileTflite(file: string, opts: CompileOptions = {}): Compiled
   if (isInt8Model(m)) {
     if (opts.calib) throw new ModelError(`${file} is already quantized to int8; --calib does not apply (its own scales and zero points are kept)`);
     if (opts.weightRounding === 'gptq') throw new ModelError(`${file} is already quantized to int8; --weight-rounding gptq does not apply (its own int8 weights are kept)`);
+    if (opts.equalize && opts.equalize !== 'none') throw new ModelError(`${file} is already quantized to int8; --equalize does not apply (its own int8 weights are kept)`);
     const model = tfliteToQModel(m, { rounding: opts.rounding, name: tfliteModelName(file) });
     planMemory(model);
     return { model, blob: encodeModel(model), kind: 'int8' };
