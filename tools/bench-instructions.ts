@@ -20,27 +20,38 @@ type Engine = (typeof ENGINES)[number];
 const MODELS = ['fashion_mlp', 'fashion_cnn'] as const;
 const LOOP_MACS = 256 * 64;
 
-/** A script that loads the model, runs it once, then `count` more inferences, or `count` reference loops. */
-function script(engine: Engine, blob: Uint8Array, inputSize: number, what: 'model' | 'loop', count: number): string {
+/** A script that loads the model, runs it once, then `count` more inferences. */
+function modelScript(engine: Engine, blob: Uint8Array, inputSize: number, count: number): string {
   if (engine === 'duktape') {
     return `${fs.readFileSync(defaultBundlePath(), 'utf8')}
 var hex = "${Buffer.from(blob).toString('hex')}", b = new Uint8Array(hex.length / 2), i;
 for (i = 0; i < b.length; i++) b[i] = parseInt(hex.substr(2 * i, 2), 16);
 var m = Morsel.load(b), x = new Int8Array(${inputSize});
 for (i = 0; i < x.length; i++) x[i] = (i * 37) % 256 - 128;
-m.invoke(x);
-var a = new Int8Array(256), w = new Int8Array(256 * 64), acc = new Int32Array(64);
-for (i = 0; i < w.length; i++) w[i] = (i * 13) % 255 - 127;
-function dot(a, w, acc) { for (var o = 0; o < 64; o++) { var s = 0, wb = o * 256; for (var k = 0; k < 256; k++) s += a[k] * w[wb + k]; acc[o] = s; } }
-for (i = 0; i < ${count}; i++) ${what === 'model' ? 'm.invoke(x)' : 'dot(a, w, acc)'};
+for (i = 0; i <= ${count}; i++) m.invoke(x);
 `;
   }
   return `local Morsel = dofile(${luaBytes(Buffer.from(defaultLuaBundlePath()))})
 local m = Morsel.load(${luaBytes(blob)})
 local x = {}
 for i = 1, ${inputSize} do x[i] = ((i - 1) * 37) % 256 - 128 end
-m:invoke(x)
-local a, w, acc = {}, {}, {}
+for _ = 0, ${count} do m:invoke(x) end
+`;
+}
+
+/**
+ * bench:device's reference loop run `count` times, alone: loading a blob costs millions of instructions that vary
+ * from run to run (the engines seed their string hashing), which would blur a loop's count.
+ */
+function loopScript(engine: Engine, count: number): string {
+  if (engine === 'duktape') {
+    return `var a = new Int8Array(256), w = new Int8Array(256 * 64), acc = new Int32Array(64), i;
+for (i = 0; i < w.length; i++) w[i] = (i * 13) % 255 - 127;
+function dot(a, w, acc) { for (var o = 0; o < 64; o++) { var s = 0, wb = o * 256; for (var k = 0; k < 256; k++) s += a[k] * w[wb + k]; acc[o] = s; } }
+for (i = 0; i < ${count}; i++) dot(a, w, acc);
+`;
+  }
+  return `local a, w, acc = {}, {}, {}
 for i = 0, 255 do a[i] = 0 end
 for i = 0, 256 * 64 - 1 do w[i] = (i * 13) % 255 - 127 end
 local function dot()
@@ -50,7 +61,7 @@ local function dot()
     acc[o] = s
   end
 end
-for _ = 1, ${count} do ${what === 'model' ? 'm:invoke(x)' : 'dot()'} end
+for _ = 1, ${count} do dot() end
 `;
 }
 
@@ -86,10 +97,11 @@ function main() {
     const macs = totalMacs(model);
     const inputSize = model.tensors[model.inputs[0]].shape.reduce((a, b) => a * b, 1);
     for (const engine of choose('--engine', ENGINES)) {
-      // The difference of two runs leaves out loading and setup.
-      const per = (what: 'model' | 'loop', count: number) => (instructions(engine, script(engine, blob, inputSize, what, count)) - instructions(engine, script(engine, blob, inputSize, what, 0))) / count;
-      const modelPerMac = per('model', 3) / macs;
-      const loopPerMac = per('loop', 10) / LOOP_MACS;
+      // The difference of two runs leaves out loading and setup, whose own count varies by millions: enough
+      // inferences (2 M MACs) keep that within about 1% of a model's count.
+      const count = Math.ceil(2e6 / macs);
+      const modelPerMac = (instructions(engine, modelScript(engine, blob, inputSize, count)) - instructions(engine, modelScript(engine, blob, inputSize, 0))) / count / macs;
+      const loopPerMac = (instructions(engine, loopScript(engine, 10)) - instructions(engine, loopScript(engine, 0))) / 10 / LOOP_MACS;
       rows.push({ engine, model: name, model_instructions_per_mac: Math.round(modelPerMac), loop_instructions_per_mac: Math.round(loopPerMac), ratio: Number((loopPerMac / modelPerMac).toFixed(3)) });
     }
   }
