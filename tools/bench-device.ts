@@ -9,6 +9,7 @@ import { decodeModel } from '../host/blob/decode';
 import { ENGINES, evaluateInEngine, quickjsHeapForModel } from '../host/engines';
 import { isLuaEngine, luaBytes } from '../host/engines/lua';
 import { totalMacs } from '../host/ir/macs';
+import { choose, JS_REFERENCE_LOOP, LOOP_MACS, LUA_REFERENCE_LOOP } from './reference-loop';
 
 const ROOT = path.join(__dirname, '..', '..');
 /**
@@ -25,12 +26,7 @@ for (var __q = 0; __q < __b.length; __q++) __b[__q] = parseInt(__hex.substr(2 * 
 var __m = Morsel.load(__b);
 var __x = new Int8Array(${inputSize});
 for (var __i = 0; __i < __x.length; __i++) __x[__i] = (__i * 37) % 256 - 128;
-var __a = new Int8Array(256), __w = new Int8Array(256 * 64), __acc = new Int32Array(64);
-for (__i = 0; __i < __w.length; __i++) __w[__i] = (__i * 13) % 255 - 127;
-function __dot(a, w, acc) {
-  for (var o = 0; o < 64; o++) { var s = 0, wb = o * 256; for (var k = 0; k < 256; k++) s += a[k] * w[wb + k]; acc[o] = s; }
-}
-function __loop() { __dot(__a, __w, __acc); }
+${JS_REFERENCE_LOOP}
 function __time(f, minMs) { var n = 0, t0 = Date.now(), t; do { f(); n++; t = Date.now() - t0; } while (t < minMs); return t / n; }
 function __model() { __m.invoke(__x); }
 __time(__loop, 50); __time(__model, 50);
@@ -49,16 +45,7 @@ function luaBenchScript(blob: Uint8Array, inputSize: number): string {
 local m = Morsel.load(${luaBytes(blob)})
 local x = {}
 for i = 1, ${inputSize} do x[i] = ((i - 1) * 37) % 256 - 128 end
-local a, w, acc = {}, {}, {}
-for i = 0, 255 do a[i] = 0 end
-for i = 0, 256 * 64 - 1 do w[i] = (i * 13) % 255 - 127 end
-local function loop()
-  for o = 0, 63 do
-    local s, wb = 0, o * 256
-    for k = 0, 255 do s = s + a[k] * w[wb + k] end
-    acc[o] = s
-  end
-end
+${LUA_REFERENCE_LOOP}
 local function time(f, minMs)
   local n, t0, t = 0, os.clock(), 0
   repeat f(); n = n + 1; t = (os.clock() - t0) * 1000 until t >= minMs
@@ -75,13 +62,6 @@ print(string.format('MORSEL_RESULT {"loopMs":%.6f,"modelMs":%.6f}', loopMs, mode
 `;
 }
 
-/** The values of a repeatable `--flag value` option, or all of `all` when it is not given. */
-function choose<T extends string>(flag: string, all: readonly T[]): T[] {
-  const picked = process.argv.flatMap((a, i) => (a === flag && i + 1 < process.argv.length ? [process.argv[i + 1]] : []));
-  for (const p of picked) if (!all.includes(p as T)) throw new Error(`${flag} ${p}: expected one of ${all.join(', ')}`);
-  return picked.length ? (picked as T[]) : [...all];
-}
-
 async function main() {
   const rows = [];
   const models = choose('--model', ['fashion_mlp', 'fashion_cnn'] as const);
@@ -95,7 +75,7 @@ async function main() {
       const text = await evaluateInEngine(engine, isLuaEngine(engine) ? luaBenchScript(blob, inputSize) : benchScript(blob, inputSize), {});
       const r = JSON.parse(text.split('\n').find((l) => l.startsWith('MORSEL_RESULT '))!.slice(14));
       const macsPerS = macs / (r.modelMs / 1000);
-      const loopPerS = (256 * 64) / (r.loopMs / 1000);
+      const loopPerS = LOOP_MACS / (r.loopMs / 1000);
       rows.push({ engine, model: name, macs_per_s: Math.round(macsPerS), loop_macs_per_s: Math.round(loopPerS), ratio: Number((macsPerS / loopPerS).toFixed(3)) });
     }
   }

@@ -13,12 +13,12 @@ import { decodeModel } from '../host/blob/decode';
 import { defaultBundlePath } from '../host/engines';
 import { defaultLuaBundlePath, LUA_BINARIES, luaBytes } from '../host/engines/lua';
 import { totalMacs } from '../host/ir/macs';
+import { choose, JS_REFERENCE_LOOP, LOOP_MACS, LUA_REFERENCE_LOOP } from './reference-loop';
 
 const ROOT = path.join(__dirname, '..', '..');
 const ENGINES = ['duktape', 'lua', 'lua5.1'] as const;
 type Engine = (typeof ENGINES)[number];
 const MODELS = ['fashion_mlp', 'fashion_cnn'] as const;
-const LOOP_MACS = 256 * 64;
 
 /** A script that loads the model, runs it once, then `count` more inferences. */
 function modelScript(engine: Engine, blob: Uint8Array, inputSize: number, count: number): string {
@@ -40,29 +40,12 @@ for _ = 0, ${count} do m:invoke(x) end
 }
 
 /**
- * bench:device's reference loop run `count` times, alone: loading a blob costs millions of instructions that vary
- * from run to run (the engines seed their string hashing), which would blur a loop's count.
+ * The reference loop run `count` times, alone: loading a blob costs millions of instructions that vary from run
+ * to run (the engines seed their string hashing), which would blur a loop's count.
  */
 function loopScript(engine: Engine, count: number): string {
-  if (engine === 'duktape') {
-    return `var a = new Int8Array(256), w = new Int8Array(256 * 64), acc = new Int32Array(64), i;
-for (i = 0; i < w.length; i++) w[i] = (i * 13) % 255 - 127;
-function dot(a, w, acc) { for (var o = 0; o < 64; o++) { var s = 0, wb = o * 256; for (var k = 0; k < 256; k++) s += a[k] * w[wb + k]; acc[o] = s; } }
-for (i = 0; i < ${count}; i++) dot(a, w, acc);
-`;
-  }
-  return `local a, w, acc = {}, {}, {}
-for i = 0, 255 do a[i] = 0 end
-for i = 0, 256 * 64 - 1 do w[i] = (i * 13) % 255 - 127 end
-local function dot()
-  for o = 0, 63 do
-    local s, wb = 0, o * 256
-    for k = 0, 255 do s = s + a[k] * w[wb + k] end
-    acc[o] = s
-  end
-end
-for _ = 1, ${count} do dot() end
-`;
+  if (engine === 'duktape') return `${JS_REFERENCE_LOOP}\nfor (var i = 0; i < ${count}; i++) __loop();\n`;
+  return `${LUA_REFERENCE_LOOP}\nfor _ = 1, ${count} do loop() end\n`;
 }
 
 /** Instructions callgrind counts for the whole run of `source` in the engine's interpreter. */
@@ -80,13 +63,6 @@ function instructions(engine: Engine, source: string): number {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** The values of a repeatable `--flag value` option, or all of `all` when it is not given. */
-function choose<T extends string>(flag: string, all: readonly T[]): T[] {
-  const picked = process.argv.flatMap((a, i) => (a === flag && i + 1 < process.argv.length ? [process.argv[i + 1]] : []));
-  for (const p of picked) if (!all.includes(p as T)) throw new Error(`${flag} ${p}: expected one of ${all.join(', ')}`);
-  return picked.length ? (picked as T[]) : [...all];
 }
 
 function main() {
