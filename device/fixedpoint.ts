@@ -110,8 +110,8 @@ function requantizeRow(p: PreparedOp, acc: Buf, rq: Buf, n: number, jStep: numbe
   if (TRACING_JIT) {
     // The same without data-dependent branches (api.d.ts): q is an integer, so min(1, max(0, -2^30 - q)) is [q < -2^30].
     for (let c = 0; c < n; c++) {
-      const a = acc[c], q = a * rq[j], k = rq[j + 1];
-      const v = zp + (q < qMax && q > qMin ? floor((q + k + (rq[j + 2] - k) * Math.min(1, Math.max(0, nudge - q))) * rq[j + 3]) : mbqm(a, p.mult[j / 4], p.shift[j / 4], p.single));
+      const a = acc[c], q = a * rq[j], k = rq[j + 1], z = (q + k + (rq[j + 2] - k) * Math.min(1, Math.max(0, nudge - q))) * rq[j + 3];
+      const v = zp + (q < qMax && q > qMin ? (ROUND_BY_FLOOR ? floor(z) : z + rounder - rounder) : mbqm(a, p.mult[j / 4], p.shift[j / 4], p.single));
       y[yBase + c] = Math.min(Math.max(v, lo), hi);
       j += jStep;
     }

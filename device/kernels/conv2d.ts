@@ -25,10 +25,10 @@ function conv2d(p: PreparedOp): void {
         for (let oc = 0; oc < native; oc++) acc[oc] = bias[oc] + (dot === DOT_S8 ? dot_s8(w, wOff + oc * n, patch, 0, n) : E.convolve(wRows[oc], patch, 0));
         dotRows(w, wOff, n, patch, 0, bias, acc, native, outC);
       } else {
-        // Over the accumulator row, three taps per pass (a 3×3 window's row): the loops run over the channels rather
-        // than over the few taps (9 for 3×3), which a tracing JIT needs and costs interpreters nothing. Taps are read from the input
-        // (or the gathered patch) at their offsets plus each output channel's input channel; a tap's weights are
-        // outC apart.
+        // Over the accumulator row, three taps per pass (a 3×3 window's row): the loops run over the channels
+        // rather than over the few taps (9 for 3×3), which a tracing JIT needs and costs interpreters nothing. Taps
+        // are read from the input (or the gathered patch) at their offsets plus each output channel's input
+        // channel; a tap's weights are outC apart.
         const src = inside ? x : patch, tapAt = inside ? offsets : patchOffsets, x0 = inside ? xb : 0;
         for (let c = 0; c < outC; c++) acc[c] = bias[c];
         let wt = wOff, t = 0;
@@ -55,12 +55,12 @@ function conv2d(p: PreparedOp): void {
 // The kH·kW·inC taps of the window at (iy0, ix0) into the op's patch in weight order, the input zero point
 // where a tap lies outside the input.
 function gatherWindow(p: PreparedOp, iy0: number, ix0: number): void {
-  const x = p.x, patch = p.patch, inH = p.inH, inW = p.inW, inC = p.inC, kH = p.kH, kW = p.kW, zp = p.inZp;
+  const x = p.x, xo = p.xOff, patch = p.patch, inH = p.inH, inW = p.inW, inC = p.inC, kH = p.kH, kW = p.kW, zp = p.inZp, dh = p.dilH, dw = p.dilW;
   let t = 0;
   for (let ky = 0; ky < kH; ky++) {
-    const iy = iy0 + ky * p.dilH;
+    const iy = iy0 + ky * dh;
     for (let kx = 0; kx < kW; kx++) {
-      const ix = ix0 + kx * p.dilW, xb = p.xOff + (iy * inW + ix) * inC;
+      const ix = ix0 + kx * dw, xb = xo + (iy * inW + ix) * inC;
       const ok = iy >= 0 && iy < inH && ix >= 0 && ix < inW;
       for (let c = 0; c < inC; c++) patch[t + c] = ok ? x[xb + c] : zp;
       t += inC;

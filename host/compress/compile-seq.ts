@@ -13,7 +13,7 @@ import { WeightBits } from '../ir/qmodel';
 import { importTfjs } from '../import/tfjs';
 import { runInt8 } from '../interp/int8/interpreter';
 import { toDeviceGraph } from '../passes';
-import { quantizeInput } from '../quantize/quantize';
+import { channelMaxAbs, quantizeInput } from '../quantize/quantize';
 import { Progress } from '../util/progress';
 import { LabelledImages } from './batches';
 import { argmaxRows } from './evaluate';
@@ -39,13 +39,8 @@ function quantizeWeightsTo(g: Graph, bits: Record<string, WeightBits>): void {
     const axis = node.op.kind === 'depthwise_conv2d' ? wt.shape.length - 1 : 0;
     const channels = wt.shape[axis];
     const inner = wt.shape.slice(axis + 1).reduce((a, c) => a * c, 1);
-    const maxAbs = new Float64Array(channels);
-    for (let i = 0; i < w.length; i++) {
-      const c = Math.floor(i / inner) % channels;
-      maxAbs[c] = Math.max(maxAbs[c], Math.abs(w[i]));
-    }
     const qmax = 2 ** (b - 1) - 1;
-    wt.quant = { scale: Array.from(maxAbs, (m) => (m > 0 ? m / qmax : 1)), zeroPoint: new Array(channels).fill(0), axis };
+    wt.quant = { scale: Array.from(channelMaxAbs(w, channels, inner), (m) => (m > 0 ? m / qmax : 1)), zeroPoint: new Array(channels).fill(0), axis };
   }
 }
 

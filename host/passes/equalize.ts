@@ -8,6 +8,7 @@
 
 import { runFloat } from '../interp/float';
 import { Clamp, consumers, Graph, Node, Op, tensor } from '../ir/graph';
+import { channelMaxAbs } from '../quantize/quantize';
 
 type WeightLayer = Node & { op: Extract<Op, { kind: 'conv2d' | 'depthwise_conv2d' | 'dense' }> };
 
@@ -36,17 +37,12 @@ function channelConsumer(g: Graph, name: string): WeightLayer | undefined {
   }
 }
 
-/** Output channel of element i: dim 0 for conv2d [out,kh,kw,in] and dense [out,in], the last dim for depthwise [1,kh,kw,out]. */
-const outputChannel = (layer: WeightLayer, i: number, length: number, channels: number) =>
-  layer.op.kind === 'depthwise_conv2d' ? i % channels : Math.floor(i / (length / channels));
-/** Input channel of element i: the last dim for conv2d and depthwise; dense reads an NHWC tensor flattened, channel last. */
-const inputChannel = (i: number, channels: number) => i % channels;
-
-function channelRanges(w: Float32Array, channels: number, channelOf: (i: number) => number): Float64Array {
-  const r = new Float64Array(channels);
-  for (let i = 0; i < w.length; i++) r[channelOf(i)] = Math.max(r[channelOf(i)], Math.abs(w[i]));
-  return r;
-}
+/**
+ * Elements per output channel step, channel floor(i / step) mod channels: dim 0 for conv2d [out,kh,kw,in] and dense
+ * [out,in], the last dim for depthwise [1,kh,kw,out]. Input channels are always the last dim (step 1): dense reads
+ * an NHWC tensor flattened, channel last.
+ */
+const outputStep = (layer: WeightLayer, length: number, channels: number) => (layer.op.kind === 'depthwise_conv2d' ? 1 : length / channels);
 
 /** Gives the layer weights and bias of its own (the graph shares constant data with its source) and returns them. */
 function ownConstants(g: Graph, layer: WeightLayer, owned: Set<string>): { weights: Float32Array; bias?: Float32Array } {
@@ -85,18 +81,18 @@ export function equalizeLayers(g: Graph, activationRanges?: ReadonlyMap<string, 
     if (!act || second.op.kind !== 'depthwise_conv2d') continue;
     const top = Math.max(...act);
     // A channel that never fires has nothing to stretch.
-    rescale(g, first, second, channels, act.map((x) => (x > 0 ? x / top : 1)), owned);
+    rescale(first, ownConstants(g, first, owned), ownConstants(g, second, owned), channels, act.map((x) => (x > 0 ? x / top : 1)));
   }
   for (let sweep = 0; sweep < ITERATIONS; sweep++) {
     let moved = 0;
     for (const { first, second, channels } of pairs) {
       if (activationRanges && second.op.kind === 'depthwise_conv2d') continue;
       const a = ownConstants(g, first, owned), b = ownConstants(g, second, owned);
-      const r1 = channelRanges(a.weights, channels, (i) => outputChannel(first, i, a.weights.length, channels));
-      const r2 = channelRanges(b.weights, channels, (i) => inputChannel(i, channels));
+      const r1 = channelMaxAbs(a.weights, channels, outputStep(first, a.weights.length, channels));
+      const r2 = channelMaxAbs(b.weights, channels, 1);
       // A channel that is zero on either side has nothing to balance.
       const s = r1.map((x, c) => (x > 0 && r2[c] > 0 ? Math.sqrt(x * r2[c]) / r2[c] : 1));
-      rescale(g, first, second, channels, s, owned);
+      rescale(first, a, b, channels, s);
       for (const x of s) moved = Math.max(moved, Math.abs(Math.log(x)));
     }
     if (moved < CONVERGED) break;
@@ -104,12 +100,14 @@ export function equalizeLayers(g: Graph, activationRanges?: ReadonlyMap<string, 
   return g;
 }
 
-/** Divides output channel c of `first` (weights and bias) by s[c] and multiplies input channel c of `second` by it. */
-function rescale(g: Graph, first: WeightLayer, second: WeightLayer, channels: number, s: Float64Array, owned: Set<string>): void {
-  const a = ownConstants(g, first, owned), b = ownConstants(g, second, owned);
-  for (let i = 0; i < a.weights.length; i++) a.weights[i] /= s[outputChannel(first, i, a.weights.length, channels)];
+type Constants = ReturnType<typeof ownConstants>;
+
+/** Divides output channel c of `first`'s constants `a` (weights and bias) by s[c] and multiplies input channel c of the second layer's `b` by it. */
+function rescale(first: WeightLayer, a: Constants, b: Constants, channels: number, s: Float64Array): void {
+  const step = outputStep(first, a.weights.length, channels);
+  for (let i = 0; i < a.weights.length; i++) a.weights[i] /= s[Math.floor(i / step) % channels];
   if (a.bias) for (let c = 0; c < channels; c++) a.bias[c] /= s[c];
-  for (let i = 0; i < b.weights.length; i++) b.weights[i] *= s[inputChannel(i, channels)];
+  for (let i = 0; i < b.weights.length; i++) b.weights[i] *= s[i % channels];
 }
 
 /** Max |x| of every channel (last dim) of every tensor the float graph computes, over the samples. */

@@ -49,12 +49,17 @@ export function weightScales(wt: Tensor, channelAxis: number): number[] {
     }
     return Array.from({ length: channels }, (_, c) => f32(wt.quant!.scale[wt.quant!.scale.length === 1 ? 0 : c]));
   }
+  return Array.from(channelMaxAbs(w, channels, inner), (m) => f32(m > 0 ? m / 127 : 1));
+}
+
+/** max |w| of each of `channels` channels, element i being in channel floor(i / inner) mod channels. */
+export function channelMaxAbs(w: ArrayLike<number>, channels: number, inner: number): Float64Array {
   const maxAbs = new Float64Array(channels);
   for (let i = 0; i < w.length; i++) {
     const c = Math.floor(i / inner) % channels;
     maxAbs[c] = Math.max(maxAbs[c], Math.abs(w[i]));
   }
-  return Array.from(maxAbs, (m) => f32(m > 0 ? m / 127 : 1));
+  return maxAbs;
 }
 
 /** Weight value → int8 with its channel's scale (nearest, −127..127). */
