@@ -68,27 +68,33 @@ function roundingDivideByPOT(x: number, exponent: number): number {
  * = floor(z/2^e) merges them into floor((t + K)/2^total), K = 2^30 + 2^(30+e) - [t < -2^30]·2^31 (K = 2^30 when
  * e = 0). With shift > 0 it is SRDHM(acc·2^shift): M = m·2^shift, exact when acc·2^shift cannot wrap, which
  * |t| < 2^51 ensures for m ≥ 2^21. M is NaN (every output takes mbqm) where these do not hold.
- * Where floor is dear (ES5 interpreters: a call; ROUND_BY_FLOOR false) the table holds K + 1/2 - 2^(total-1)
- * instead: for an integer N, floor(N/2^T) = round((N + 1/2 - 2^(T-1))/2^T), never a tie, and |K + 1/2 - 2^(T-1)|
- * ≤ 2^30 + 1/2 keeps t + K exact with its half below 2^52; z + ROUNDER - ROUNDER then rounds (|z| < 2^51).
+ * Where floor is dear (ES5 interpreters: a call; ROUND_BY_FLOOR false) K holds K + 1/2 - 2^(total-1) instead: for
+ * an integer N, floor(N/2^T) = round((N + 1/2 - 2^(T-1))/2^T), never a tie, and |K + 1/2 - 2^(T-1)| ≤ 2^30 + 1/2
+ * keeps t + K exact with its half below 2^52; z + ROUNDER - ROUNDER then rounds (|z| < 2^51).
+ * rqExact: requantizeRow need not check |acc·M| < 2^51 because either every accumulator keeps it
+ * (|acc| ≤ |bias| + 128·128·depth) or, with total ≤ 43, beyond it |acc·M / 2^total| ≥ 2^8 saturates the output
+ * whichever way it is rounded, like mbqm's exact value does.
  */
-function requantTable(mult: Buf, shift: Buf, n: number, single: boolean): Buf {
-  const rq = newFloat64(4 * n);
-  for (let c = 0; c < n; c++) {
-    const s = shift[c], left = single || s < 0 ? 0 : s, total = 31 - s + left, half = POW2[total - 1];
-    rq[4 * c] = total <= 52 && (left === 0 || mult[c] >= 2097152) ? mult[c] * POW2[left] : NaN;
+function prepareRequant(p: PreparedOp, channels: number, depth: number): void {
+  const rq = newFloat64(p.perChannel ? 4 * channels : 4);
+  p.rqExact = true;
+  for (let c = 0; c < channels; c++) {
+    const i = p.perChannel ? c : 0, j = 4 * i, m = p.mult[i], single = p.single;
+    const s = p.shift[i], left = single || s < 0 ? 0 : s, total = 31 - s + left, half = POW2[total - 1];
+    rq[j] = total <= 52 && (left === 0 || m >= 2097152) ? m * POW2[left] : NaN;
     const up = single ? half : total > 31 ? TWO30 + half : TWO30, down = single || total === 31 ? up : half - TWO30;
     const roundingShift = ROUND_BY_FLOOR ? 0 : 0.5 - half;
-    rq[4 * c + 1] = up + roundingShift;
-    rq[4 * c + 2] = down + roundingShift;
-    rq[4 * c + 3] = 1 / POW2[total];
+    rq[j + 1] = up + roundingShift;
+    rq[j + 2] = down + roundingShift;
+    rq[j + 3] = 1 / POW2[total];
+    if (!(total <= 43 ? rq[j] >= 0 : (Math.abs(p.bias[c]) + 16384 * depth) * rq[j] < TWO51)) p.rqExact = false; // NaN M fails
   }
-  return rq;
+  p.rq = rq;
 }
 
-/** One output of FULLY_CONNECTED or a packed kernel: mbqm(acc) through the op's requantTable (channel i), plus the output zero point, clamped. */
-function requantize(acc: number, p: PreparedOp, i: number): number {
-  const rq = p.rq, j = 4 * i, t = acc * rq[j];
+/** One output: mbqm(acc) for output channel c through prepareRequant's table, plus the output zero point, clamped. */
+function requantize(acc: number, p: PreparedOp, c: number): number {
+  const i = p.perChannel ? c : 0, rq = p.rq, j = 4 * i, t = acc * rq[j];
   let v = p.outZp;
   if (t < TWO51 && t > -TWO51) {
     const z = (t + (t < -TWO30 ? rq[j + 2] : rq[j + 1])) * rq[j + 3];
@@ -98,34 +104,36 @@ function requantize(acc: number, p: PreparedOp, i: number): number {
 }
 
 /**
- * requantize() over the op's accumulator row (one per output channel) into y from yBase: the per-output work of
- * CONV_2D and DEPTHWISE_CONV_2D, written out as statements rather than conditional expressions (fewer Lua
- * instructions). The caller passes the op's constants, read once per op: an interpreter pays for a property read
- * per pixel (Duktape: ~100 ns). p is read only where acc·M is too large for the table.
+ * requantize() over an accumulator row (one per output channel) into y from yBase: the per-output work of
+ * FULLY_CONNECTED, CONV_2D and DEPTHWISE_CONV_2D. Where prepareRequant found the range check needless (rqExact),
+ * it is written out as statements rather than conditional expressions (fewer Lua instructions), with the constants
+ * in locals: an interpreter reads a variable of an enclosing scope or a property slower (Duktape: ~27 ns and
+ * ~100 ns more than a local).
  */
-function requantizeRow(p: PreparedOp, acc: Buf, rq: Buf, n: number, jStep: number, zp: number, lo: number, hi: number, y: Buf, yBase: number): void {
-  // The constants as locals: an interpreter reads a variable of an enclosing scope slower (Duktape: ~27 ns more).
-  const qMax = TWO51, qMin = -TWO51, nudge = -TWO30, rounder = ROUNDER;
-  let j = 0;
+function requantizeRow(p: PreparedOp, acc: Buf, n: number, y: Buf, yBase: number): void {
+  if (!p.rqExact) {
+    for (let c = 0; c < n; c++) y[yBase + c] = requantize(acc[c], p, c);
+    return;
+  }
+  const rq = p.rq, jStep = p.perChannel ? 4 : 0, zp = p.outZp, lo = p.actMin, hi = p.actMax, nudge = -TWO30, rounder = ROUNDER;
+  let j = 0, o = 0;
   if (TRACING_JIT) {
-    // The same without data-dependent branches (api.d.ts): q is an integer, so min(1, max(0, -2^30 - q)) is [q < -2^30].
-    for (let c = 0; c < n; c++) {
-      const a = acc[c], q = a * rq[j], k = rq[j + 1], z = (q + k + (rq[j + 2] - k) * Math.min(1, Math.max(0, nudge - q))) * rq[j + 3];
-      const v = zp + (q < qMax && q > qMin ? (ROUND_BY_FLOOR ? floor(z) : z + rounder - rounder) : mbqm(a, p.mult[j / 4], p.shift[j / 4], p.single));
-      y[yBase + c] = Math.min(Math.max(v, lo), hi);
+    // The same without data-dependent branches (api.d.ts): acc·M is an integer, so min(1, max(0, -2^30 - acc·M)) is
+    // [acc·M < -2^30]; floor, as TRACING_JIT is Lua's. No declarations in here: they would leave the ES5 build a
+    // stub of this dead branch.
+    for (; o < n; o++) {
+      y[yBase + o] = Math.min(Math.max(zp + floor((acc[o] * rq[j] + rq[j + 1] + (rq[j + 2] - rq[j + 1]) * Math.min(1, Math.max(0, nudge - acc[o] * rq[j]))) * rq[j + 3]), lo), hi);
       j += jStep;
     }
     return;
   }
   for (let c = 0; c < n; c++) {
-    const a = acc[c], q = a * rq[j];
+    const q = acc[c] * rq[j];
+    let k = rq[j + 1];
+    if (q < nudge) k = rq[j + 2];
     let v: number;
-    if (q < qMax && q > qMin) {
-      let k = rq[j + 1];
-      if (q < nudge) k = rq[j + 2];
-      if (ROUND_BY_FLOOR) v = floor((q + k) * rq[j + 3]) + zp;
-      else v = (q + k) * rq[j + 3] + rounder - (rounder - zp);
-    } else v = mbqm(a, p.mult[j / 4], p.shift[j / 4], p.single) + zp; // j / 4: this output's multiplier and shift
+    if (ROUND_BY_FLOOR) v = floor((q + k) * rq[j + 3]) + zp;
+    else v = (q + k) * rq[j + 3] + rounder - (rounder - zp);
     if (v < lo) v = lo;
     else if (v > hi) v = hi;
     y[yBase + c] = v;

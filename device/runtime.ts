@@ -12,23 +12,30 @@ interface PreparedOp {
   dot: number; wRows: any[]; xRows: any[];
   /** Requantization multipliers and shifts, per channel when perChannel; int32 Bufs, in the blob when possible. */
   mult: Buf; shift: Buf; perChannel: boolean; table: number[];
-  /** FULLY_CONNECTED / CONV_2D: the multipliers and shifts as requantTable's constants (fixedpoint.ts). */
+  /** FULLY_CONNECTED / CONV_2D / DEPTHWISE_CONV_2D: the multipliers and shifts as prepareRequant's constants (fixedpoint.ts). */
   rq: Buf;
+  /** requantizeRow may skip the check that acc·M is within the constants' reach (prepareRequant). */
+  rqExact: boolean;
   count: number; batches: number; depth: number; outs: number;
   inH: number; inW: number; inC: number; outH: number; outW: number; outC: number; kH: number; kW: number;
   strideH: number; strideW: number; dilH: number; dilW: number; padTop: number; padLeft: number;
-  depthwise: boolean;
   /** DEPTHWISE_CONV_2D: each output channel's input channel, c / depth multiplier. */
   depthInChannel: Buf;
-  /** CONV_2D / DEPTHWISE_CONV_2D: one output pixel's accumulators (one int32 per channel); FULLY_CONNECTED: one row's; shared by the ops (shareScratch). */
-  acc: Buf;
+  /**
+   * CONV_2D / DEPTHWISE_CONV_2D: one output pixel's accumulators (one int32 per channel); FULLY_CONNECTED: one row's;
+   * pairAcc: CONV_2D's second pixel's. Shared by the ops (shareScratch).
+   */
+  acc: Buf; pairAcc: Buf;
   /**
    * The window's taps: CONV_2D's kH·kW·inC, DEPTHWISE_CONV_2D's kH·kW (of channel 0); tapOffsets are their input
    * offsets from the top-left tap in weight order, patchOffsets (DEPTHWISE_CONV_2D) the same in the gathered patch.
    */
   taps: number; tapOffsets: Buf; patchOffsets: Buf;
-  /** CONV_2D, and DEPTHWISE_CONV_2D at the border: one output pixel's window gathered (kH·kW·inC int8), shared by the ops. */
-  patch: Buf;
+  /**
+   * CONV_2D, and DEPTHWISE_CONV_2D at the border: one output pixel's window gathered (kH·kW·inC int8); pairPatch:
+   * CONV_2D's second pixel's. Shared by the ops.
+   */
+  patch: Buf; pairPatch: Buf;
   inZp: number; outZp: number; actMin: number; actMax: number;
   packed: PackedWeights | null; // FULLY_CONNECTED / CONV_2D weights stored packed or sparse (kernels/packed-weights.ts)
   // Broadcast loops (ADD/SUB/MUL) and PAD: extents, input/output strides, outermost first (kernels/broadcast.ts, pad.ts).
@@ -70,12 +77,14 @@ function numelOf(shape: number[]): number {
   return n;
 }
 
+// Every op carries all the fields (one shape for V8's inline caches), 63 of them at most: QuickJS grows an object's
+// property storage by half again (42, 63, 94 slots), so a 64th would cost every op 31 slots (~2 KB for the CNN).
 function newOp(code: number, arena: Buf, single: boolean): PreparedOp {
   return {
     code: code, single: single, x: arena, xOff: 0, x2: arena, x2Off: 0, leftShift: 0, inZp2: 0, y: arena, yOff: 0, w: arena, wOff: 0, bias: arena,
-    dot: DOT_NONE, wRows: NO_BUFS, xRows: NO_BUFS, mult: arena, shift: arena, perChannel: false, table: [], rq: arena,
+    dot: DOT_NONE, wRows: NO_BUFS, xRows: NO_BUFS, mult: arena, shift: arena, perChannel: false, table: NO_NUMBERS, rq: arena, rqExact: false,
     count: 0, batches: 0, depth: 0, outs: 0, inH: 0, inW: 0, inC: 0, outH: 0, outW: 0, outC: 0, kH: 0, kW: 0,
-    strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 0, padLeft: 0, depthwise: false, depthInChannel: arena, acc: arena, taps: 0, tapOffsets: arena, patchOffsets: arena, patch: arena,
+    strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 0, padLeft: 0, depthInChannel: arena, acc: arena, pairAcc: arena, taps: 0, tapOffsets: arena, patchOffsets: arena, patch: arena, pairPatch: arena,
     inZp: 0, outZp: 0, actMin: -128, actMax: 127, packed: null,
     dims: NO_NUMBERS, strideA: NO_NUMBERS, strideB: NO_NUMBERS, strideY: NO_NUMBERS, padBase: 0, padValue: 0,
     xs: NO_BUFS, xOffs: NO_NUMBERS, runs: NO_NUMBERS, expSum: NO_NUMBERS,
@@ -199,7 +208,7 @@ function loadModel(blob: any): MorselModel {
   const stored = rdU32(b, crcAt);
   const crc = crc32Skipping(bytes, b.n, crcAt);
   crcRelease();
-  if (crc !== stored) fail('CRC', 'checksum mismatch: the blob is corrupt');
+  if (crc !== stored) fail('CRC', 'checksum mismatch (corrupt blob)');
   const rounding = fieldU8(b, root, Model_rounding, 0);
   if (rounding > Rounding_TFLITE) fail('ROUNDING', 'unknown rounding mode ' + rounding);
   const arenaBytes = optI32(b, root, Model_arena_bytes, 0);
@@ -267,7 +276,7 @@ function loadModel(blob: any): MorselModel {
     const oout = intVector(b, ot, Operator_outputs);
     if (oin.length < 1 || oout.length !== 1) failOp('OP', oi, 'has bad inputs/outputs');
     for (let pi = 0; pi < oin.length; pi++) {
-      if (infos[tensorIndex(oin[pi])].packed !== null && !(pi === 1 && (code === OpCode_FULLY_CONNECTED || code === OpCode_CONV_2D))) failOp('WEIGHTS', oi, 'reads packed tensor ' + oin[pi] + ' (only FULLY_CONNECTED / CONV_2D weights may be packed)');
+      if (infos[tensorIndex(oin[pi])].packed !== null && !(pi === 1 && (code === OpCode_FULLY_CONNECTED || code === OpCode_CONV_2D))) failOp('WEIGHTS', oi, 'reads packed tensor ' + oin[pi] + ' (only FULLY_CONNECTED/CONV_2D weights may be packed)');
     }
     // Full TFLite's DEPTHWISE_CONV_2D, ADD, SUB and MUL keep double rounding (TFLITE_DOUBLE_ROUNDING_OPS in host/quantize/fixedpoint.ts).
     const p = newOp(code, arena, rounding === Rounding_SINGLE || (rounding === Rounding_TFLITE && code !== OpCode_DEPTHWISE_CONV_2D && !(code >= OpCode_ADD && code <= OpCode_MUL)));
@@ -291,7 +300,7 @@ function loadModel(blob: any): MorselModel {
 
 /**
  * Ops run one at a time, so they share one patch (CONV_2D / DEPTHWISE_CONV_2D) and one accumulator row (those,
- * and FULLY_CONNECTED's outputs), each as large as the largest.
+ * and FULLY_CONNECTED's outputs), and CONV_2D's second pixel's pair of them, each as large as the largest.
  */
 function shareScratch(ops: PreparedOp[]): void {
   let patchSize = 0, accSize = 0;
@@ -300,10 +309,12 @@ function shareScratch(ops: PreparedOp[]): void {
     if (p.taps > 0 && p.kH * p.kW * p.inC > patchSize) patchSize = p.kH * p.kW * p.inC;
     if (rows > accSize) accSize = rows;
   }
-  const patch = newInt8(patchSize), acc = newInt32(accSize);
+  const patch = newInt8(patchSize), acc = newInt32(accSize), pairPatch = newInt8(patchSize), pairAcc = newInt32(accSize);
   for (let k = 0; k < ops.length; k++) {
     ops[k].patch = patch;
     ops[k].acc = acc;
+    ops[k].pairPatch = pairPatch;
+    ops[k].pairAcc = pairAcc;
   }
 }
 
@@ -329,21 +340,21 @@ function useNativeDot(p: PreparedOp, dot: number, wRowLength: number, wRows: num
 }
 
 function needOptions(oi: number, optType: number, want: number, opt: number): void {
-  if (optType !== want || opt < 0) failOp('OPTIONS', oi, 'has the wrong options table');
+  if (optType !== want || opt < 0) badOptions(oi, 'has the wrong options table');
 }
 
-/** Reads an op's multipliers and shifts (one, or one per channel) in place from the blob. */
-function requant(b: Blob, p: PreparedOp, opt: number, multOff: number, shiftOff: number, channels: number, oi: number): void {
+/** Reads an op's multipliers and shifts (one, or one per channel) in place from the blob; depth: the products an output sums. */
+function requant(b: Blob, p: PreparedOp, opt: number, multOff: number, shiftOff: number, channels: number, depth: number, oi: number): void {
   const mv = fieldVector(b, opt, multOff, 4), sv = fieldVector(b, opt, shiftOff, 4);
   const n = mv !== null ? mv[1] : 0;
-  if (mv === null || sv === null || sv[1] !== n || (n !== 1 && n !== channels)) failOp('OPTIONS', oi, 'multipliers');
+  if (mv === null || sv === null || sv[1] !== n || (n !== 1 && n !== channels)) badOptions(oi, 'multipliers');
   p.mult = int32Span(b.bytes, mv![0], n);
   p.shift = int32Span(b.bytes, sv![0], n);
   p.perChannel = n > 1;
   for (let i = 0; i < n; i++) {
-    if (!(p.shift[i] >= -31 && p.shift[i] <= 30) || !(p.mult[i] >= 0)) failOp('OPTIONS', oi, 'shift/multiplier out of range');
+    if (!(p.shift[i] >= -31 && p.shift[i] <= 30) || !(p.mult[i] >= 0)) badOptions(oi, 'shift/multiplier out of range');
   }
-  p.rq = requantTable(p.mult, p.shift, n, p.single);
+  prepareRequant(p, channels, depth);
 }
 
 /** A Buf of int32 values, for multipliers and shifts that are scalar option fields rather than a vector. */
@@ -354,7 +365,7 @@ function int32s(values: number[]): Buf {
 }
 
 function clampBounds(p: PreparedOp, lo: number, hi: number, oi: number): void {
-  if (!(lo >= -128 && hi <= 127 && lo <= hi)) failOp('OPTIONS', oi, 'activation bounds');
+  if (!(lo >= -128 && hi <= 127 && lo <= hi)) badOptions(oi, 'activation bounds');
   p.actMin = lo;
   p.actMax = hi;
 }
@@ -373,54 +384,54 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     p.bias = data[bi].words;
     if (code === OpCode_FULLY_CONNECTED) {
       needOptions(oi, optType, Options_FullyConnectedOptions, opt);
-      if (ws.length !== 2) failOp('SHAPE', oi, 'weights must be 2-D');
+      if (ws.length !== 2) badShape(oi, 'weights must be 2-D');
       p.outs = ws[0];
       p.depth = ws[1];
       const batches = infos[xi].count / p.depth;
-      if (batches !== floor(batches) || infos[bi].count !== p.outs || infos[yi].count !== batches * p.outs) failOp('SHAPE', oi, 'fully-connected shapes');
+      if (batches !== floor(batches) || infos[bi].count !== p.outs || infos[yi].count !== batches * p.outs) badShape(oi, 'fully-connected shapes');
       p.batches = int32(batches);
       p.outZp = optI32(b, opt, FullyConnectedOptions_output_zero_point, 0);
       clampBounds(p, optI32(b, opt, FullyConnectedOptions_activation_min, -128), optI32(b, opt, FullyConnectedOptions_activation_max, 127), oi);
-      requant(b, p, opt, FullyConnectedOptions_output_multiplier, FullyConnectedOptions_output_shift, p.outs, oi);
+      requant(b, p, opt, FullyConnectedOptions_output_multiplier, FullyConnectedOptions_output_shift, p.outs, p.depth, oi);
       if (dot !== DOT_NONE && p.packed === null) useNativeDot(p, dot, p.depth, p.outs, p.depth, p.batches);
       return;
     }
     needOptions(oi, optType, Options_Conv2DOptions, opt);
-    if (xs.length !== 4 || ys.length !== 4 || ws.length !== 4 || xs[0] !== 1 || ys[0] !== 1) failOp('SHAPE', oi, 'conv tensors must be 4-D, batch 1');
+    if (xs.length !== 4 || ys.length !== 4 || ws.length !== 4 || xs[0] !== 1 || ys[0] !== 1) badShape(oi, 'conv tensors must be 4-D, batch 1');
     p.inH = xs[1]; p.inW = xs[2]; p.inC = xs[3]; p.outH = ys[1]; p.outW = ys[2]; p.outC = ys[3]; p.kH = ws[1]; p.kW = ws[2];
-    p.depthwise = code === OpCode_DEPTHWISE_CONV_2D;
+    const depthwise = code === OpCode_DEPTHWISE_CONV_2D;
     const multiplier = optI32(b, opt, Conv2DOptions_depth_multiplier, 1);
-    let wOk = p.depthwise ? ws[0] === 1 && ws[3] === p.outC && multiplier >= 1 && p.inC * multiplier === p.outC : ws[0] === p.outC && ws[3] === p.inC;
-    if (!wOk || infos[bi].count !== p.outC) failOp('SHAPE', oi, 'conv weight shape');
+    let wOk = depthwise ? ws[0] === 1 && ws[3] === p.outC && multiplier >= 1 && p.inC * multiplier === p.outC : ws[0] === p.outC && ws[3] === p.inC;
+    if (!wOk || infos[bi].count !== p.outC) badShape(oi, 'conv weight shape');
     p.strideH = optI32(b, opt, Conv2DOptions_stride_h, 1); p.strideW = optI32(b, opt, Conv2DOptions_stride_w, 1);
     p.dilH = optI32(b, opt, Conv2DOptions_dilation_h, 1); p.dilW = optI32(b, opt, Conv2DOptions_dilation_w, 1);
     p.padTop = optI32(b, opt, Conv2DOptions_pad_top, 0); p.padLeft = optI32(b, opt, Conv2DOptions_pad_left, 0);
-    if (!(p.strideH >= 1 && p.strideW >= 1 && p.dilH >= 1 && p.dilW >= 1 && p.padTop >= 0 && p.padLeft >= 0 && p.padTop < 256 && p.padLeft < 256)) failOp('OPTIONS', oi, 'strides/pads');
+    if (!(p.strideH >= 1 && p.strideW >= 1 && p.dilH >= 1 && p.dilW >= 1 && p.padTop >= 0 && p.padLeft >= 0 && p.padTop < 256 && p.padLeft < 256)) badOptions(oi, 'strides/pads');
     p.inZp = optI32(b, opt, Conv2DOptions_input_zero_point, 0);
     p.outZp = optI32(b, opt, Conv2DOptions_output_zero_point, 0);
-    if (!(p.inZp >= -128 && p.inZp <= 127)) failOp('OPTIONS', oi, 'input zero point');
+    if (!(p.inZp >= -128 && p.inZp <= 127)) badOptions(oi, 'input zero point');
     clampBounds(p, optI32(b, opt, Conv2DOptions_activation_min, -128), optI32(b, opt, Conv2DOptions_activation_max, 127), oi);
-    requant(b, p, opt, Conv2DOptions_output_multiplier, Conv2DOptions_output_shift, p.outC, oi);
-    const channels = p.depthwise ? 1 : p.inC;
+    const channels = depthwise ? 1 : p.inC;
     p.taps = p.kH * p.kW * channels;
+    requant(b, p, opt, Conv2DOptions_output_multiplier, Conv2DOptions_output_shift, p.outC, p.taps, oi);
     p.tapOffsets = tapOffsets(p, channels, p.dilH * p.inW * p.inC, p.dilW * p.inC);
-    if (p.depthwise) {
+    if (depthwise) {
       p.patchOffsets = tapOffsets(p, 1, p.kW * p.inC, p.inC);
       p.depthInChannel = newInt32(p.outC);
       for (let c = 0; c < p.outC; c++) p.depthInChannel[c] = floor(c / multiplier);
     }
     // The native paths take an output channel's weights whole, against the gathered patch (kernels/conv2d.ts).
-    if (dot !== DOT_NONE && p.packed === null && !p.depthwise) useNativeDot(p, dot, p.taps, p.outC, 0, 0);
+    if (dot !== DOT_NONE && p.packed === null && !depthwise) useNativeDot(p, dot, p.taps, p.outC, 0, 0);
     return;
   }
   if (code === OpCode_MAX_POOL_2D || code === OpCode_AVERAGE_POOL_2D) {
     needOptions(oi, optType, Options_Pool2DOptions, opt);
-    if (xs.length !== 4 || ys.length !== 4 || xs[3] !== ys[3] || xs[0] !== 1) failOp('SHAPE', oi, 'pool shapes');
+    if (xs.length !== 4 || ys.length !== 4 || xs[3] !== ys[3] || xs[0] !== 1) badShape(oi, 'pool shapes');
     p.inH = xs[1]; p.inW = xs[2]; p.inC = xs[3]; p.outH = ys[1]; p.outW = ys[2];
     p.kH = optI32(b, opt, Pool2DOptions_filter_h, 0); p.kW = optI32(b, opt, Pool2DOptions_filter_w, 0);
     p.strideH = optI32(b, opt, Pool2DOptions_stride_h, 1); p.strideW = optI32(b, opt, Pool2DOptions_stride_w, 1);
     p.padTop = optI32(b, opt, Pool2DOptions_pad_top, 0); p.padLeft = optI32(b, opt, Pool2DOptions_pad_left, 0);
-    if (!(p.kH >= 1 && p.kW >= 1 && p.kH <= 256 && p.kW <= 256 && p.strideH >= 1 && p.strideW >= 1 && p.padTop >= 0 && p.padLeft >= 0)) failOp('OPTIONS', oi, 'pool window');
+    if (!(p.kH >= 1 && p.kW >= 1 && p.kH <= 256 && p.kW <= 256 && p.strideH >= 1 && p.strideW >= 1 && p.padTop >= 0 && p.padLeft >= 0)) badOptions(oi, 'pool window');
     clampBounds(p, optI32(b, opt, Pool2DOptions_activation_min, -128), optI32(b, opt, Pool2DOptions_activation_max, 127), oi);
     return;
   }
@@ -433,8 +444,8 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     p.leftShift = optI32(b, opt, ArithmeticOptions_left_shift, 0);
     p.mult = int32s([optI32(b, opt, ArithmeticOptions_input1_multiplier, 0), optI32(b, opt, ArithmeticOptions_input2_multiplier, 0), optI32(b, opt, ArithmeticOptions_output_multiplier, 0)]);
     p.shift = int32s([optI32(b, opt, ArithmeticOptions_input1_shift, 0), optI32(b, opt, ArithmeticOptions_input2_shift, 0), optI32(b, opt, ArithmeticOptions_output_shift, 0)]);
-    if (!(p.leftShift >= 0 && p.leftShift <= 20 && p.inZp >= -127 && p.inZp <= 128 && p.inZp2 >= -127 && p.inZp2 <= 128)) failOp('OPTIONS', oi, 'offsets');
-    for (let k = 0; k < 3; k++) if (!(p.shift[k] >= -31 && p.shift[k] <= 0 && p.mult[k] >= 0)) failOp('OPTIONS', oi, 'multipliers');
+    if (!(p.leftShift >= 0 && p.leftShift <= 20 && p.inZp >= -127 && p.inZp <= 128 && p.inZp2 >= -127 && p.inZp2 <= 128)) badOptions(oi, 'offsets');
+    for (let k = 0; k < 3; k++) if (!(p.shift[k] >= -31 && p.shift[k] <= 0 && p.mult[k] >= 0)) badOptions(oi, 'multipliers');
     clampBounds(p, optI32(b, opt, ArithmeticOptions_activation_min, -128), optI32(b, opt, ArithmeticOptions_activation_max, 127), oi);
     return;
   }
@@ -461,31 +472,32 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
   }
   if (code === OpCode_MEAN) {
     needOptions(oi, optType, Options_MeanOptions, opt);
-    if (xs.length !== 4 || xs[0] !== 1 || infos[yi].count !== xs[3]) failOp('SHAPE', oi, 'mean shapes');
+    if (xs.length !== 4 || xs[0] !== 1 || infos[yi].count !== xs[3]) badShape(oi, 'mean shapes');
     p.inC = xs[3];
     p.depth = xs[1] * xs[2];
     p.inZp = optI32(b, opt, MeanOptions_input_zero_point, 0);
     p.outZp = optI32(b, opt, MeanOptions_output_zero_point, 0);
     p.mult = int32s([optI32(b, opt, MeanOptions_multiplier, 0)]);
     p.shift = int32s([optI32(b, opt, MeanOptions_shift, 0)]);
-    if (!(p.shift[0] >= -31 && p.shift[0] <= 30 && p.mult[0] >= 0 && p.inZp >= -128 && p.inZp <= 127)) failOp('OPTIONS', oi, 'mean parameters');
+    if (!(p.shift[0] >= -31 && p.shift[0] <= 30 && p.mult[0] >= 0 && p.inZp >= -128 && p.inZp <= 127)) badOptions(oi, 'mean parameters');
     return;
   }
   if (code === OpCode_RESHAPE) {
-    if (infos[xi].count !== infos[yi].count) failOp('SHAPE', oi, 'reshape changes the element count');
+    if (infos[xi].count !== infos[yi].count) badShape(oi, 'reshape changes the element count');
     return;
   }
   if (code === OpCode_LOGISTIC || code === OpCode_TANH || code === OpCode_QUANTIZE || code === OpCode_LEAKY_RELU) {
     needOptions(oi, optType, Options_LutOptions, opt);
     let tv = fieldVector(b, opt, LutOptions_table, 1);
-    if (tv === null || tv[1] !== 256 || infos[xi].count !== infos[yi].count) failOp('OPTIONS', oi, 'lookup table');
+    if (tv === null || tv[1] !== 256 || infos[xi].count !== infos[yi].count) badOptions(oi, 'lookup table');
+    p.table = [];
     for (let i = 0; i < 256; i++) {
       let u = rdU8(b, tv![0] + i);
       p.table.push(u >= 128 ? u - 256 : u);
     }
     return;
   }
-  failOp('OPCODE', oi, 'has opcode ' + code + ', which this runtime does not implement');
+  failOp('OPCODE', oi, 'has unknown opcode ' + code);
 }
 
 const Morsel = { load: loadModel, version: FORMAT_VERSION };

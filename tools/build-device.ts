@@ -33,14 +33,19 @@ export function buildDevice(): DeviceBuild {
   fs.rmSync(tmp);
   const wrapped = `(function (global) {\n${code}\nglobal.Morsel = Morsel;\n})(typeof globalThis !== "undefined" ? globalThis : this);\n`;
   const mangleProps = internalProperties();
-  const min = transformSync(wrapped, { minify: true, target: 'es5', legalComments: 'none', mangleProps, define: ES5_DEFINES }).code;
+  const min = minifyEs5(wrapped, mangleProps);
   const es5 = path.join(OUT, 'morsel.es5.js');
   fs.writeFileSync(es5, min);
-  fs.writeFileSync(path.join(OUT, 'morsel.espruino.js'), transformSync(`(function(){${code}\nexports.load=Morsel.load;exports.version=Morsel.version;})();`, { minify: true, target: 'es5', mangleProps, define: ES5_DEFINES }).code);
+  fs.writeFileSync(path.join(OUT, 'morsel.espruino.js'), minifyEs5(`(function(){${code}\nexports.load=Morsel.load;exports.version=Morsel.version;})();`, mangleProps));
   const luaCode = buildLua();
   const lua = path.join(OUT, 'morsel.lua');
   fs.writeFileSync(lua, luaCode);
   return { es5, es5Bytes: Buffer.byteLength(min), lua, luaBytes: Buffer.byteLength(luaCode) };
+}
+
+/** esbuild fixes the build's defines (dropping the dead branches), shortens the runtime's own property names and minifies. */
+function minifyEs5(code: string, mangleProps: RegExp): string {
+  return transformSync(code, { minify: true, target: 'es5', legalComments: 'none', mangleProps, define: ES5_DEFINES }).code;
 }
 
 /**
@@ -123,7 +128,7 @@ function buildLua(): string {
     code,
     'return Morsel',
   ].join('\n');
-  return numericForLoops(compactLua(chunk));
+  return joinContinuedLines(numericForLoops(compactLua(chunk)));
 }
 
 /**
@@ -185,15 +190,28 @@ function inlineConstants(code: string, tsSource: string, definition: RegExp, lon
 }
 
 /**
- * Drops indentation, blank lines, whole-line comments and the spaces next to punctuation (outside string
- * literals; never next to '-' or '.', where '--' would start a comment and '1..' misread a number). The
- * runtime's Lua has no long strings or long comments, which this would not handle.
+ * Drops indentation, blank lines, whole-line comments and the spaces next to punctuation and operators (outside
+ * string literals; not where "--" would start a comment or "1.." misread a number). The runtime's Lua has no long
+ * strings or long comments, which this would not handle.
  */
 function compactLua(src: string): string {
   if (/\[\[|\[=+\[/.test(src)) throw new Error('compactLua: long brackets in the Lua output; extend the compactor');
   const keep = src.split('\n').map((l) => l.trim()).filter((l, i) => l !== '' && (i < 2 || !l.startsWith('--')));
-  const squeeze = (code: string) => code.replace(/ *([=+*\/%<>(){}\[\],;~#^:]) */g, '$1');
+  // Not around "-" where that would make "--" (a comment), nor ".." after a digit (a malformed number).
+  const squeeze = (code: string) =>
+    code.replace(/ *([=+*\/%<>(){}\[\],;~#^:]) */g, '$1').replace(/([^-\s]) - (?!-)/g, '$1-').replace(/([^\d.\s]) \.\. /g, '$1..');
   return keep.map((l, i) => (i < 2 ? l : l.split(/("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')/).map((piece, k) => (k % 2 ? piece : squeeze(piece))).join(''))).join('\n') + '\n';
+}
+
+/** Joins what typescript-to-lua spreads over lines, a call's arguments or a table's items: Lua reads newlines as spaces. */
+function joinContinuedLines(lua: string): string {
+  const out: string[] = [];
+  for (const line of lua.split('\n')) {
+    const last = out.length - 1, prev = last >= 0 ? out[last] : '';
+    if (last >= 0 && !prev.startsWith('--') && (/[(,]$/.test(prev) || line.startsWith(')'))) out[last] = prev + line;
+    else out.push(line);
+  }
+  return out.join('\n');
 }
 
 if (require.main === module) {

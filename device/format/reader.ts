@@ -10,6 +10,17 @@ function failOp(code: string, oi: number, detail: string): never {
   return fail(code, 'op ' + oi + ' ' + detail);
 }
 
+// The commonest codes, one short call each (they are most of the bundle's failure sites).
+function badOptions(oi: number, detail: string): never {
+  return failOp('OPTIONS', oi, detail);
+}
+function badShape(oi: number, detail: string): never {
+  return failOp('SHAPE', oi, detail);
+}
+function badWeights(detail: string): never {
+  return fail('WEIGHTS', detail);
+}
+
 /** The blob as int8 values (platform blobInt8) and its length. */
 interface Blob { bytes: Buf; n: number }
 

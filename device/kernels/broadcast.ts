@@ -40,8 +40,8 @@ function prepareBroadcast(p: PreparedOp, aShape: number[], bShape: number[], ySh
     aRun *= ad;
     bRun *= bd;
   }
-  if (!ok) failOp('SHAPE', oi, 'cannot broadcast [' + aShape.join(',') + '] and [' + bShape.join(',') + '] to [' + yShape.join(',') + ']');
-  if (dims.length > BROADCAST_RANK) failOp('SHAPE', oi, 'broadcasts over more than ' + BROADCAST_RANK + ' dimension groups');
+  if (!ok) badShape(oi, 'cannot broadcast [' + aShape.join(',') + '] and [' + bShape.join(',') + '] to [' + yShape.join(',') + ']');
+  if (dims.length > BROADCAST_RANK) badShape(oi, 'broadcasts over more than ' + BROADCAST_RANK + ' dimension groups');
   p.dims = [];
   p.strideA = [];
   p.strideB = [];

@@ -6,7 +6,7 @@ function prepareConcatenation(b: Blob, p: PreparedOp, opt: number, oi: number, o
   tensorIndex: (v: number) => number, yi: number): void {
   let ys = infos[yi].shape, rank = ys.length;
   let axis = optI32(b, opt, ConcatenationOptions_axis, 0);
-  if (!(axis >= 0 && axis < rank)) failOp('OPTIONS', oi, 'concatenation axis ' + axis + ' outside 0..' + (rank - 1));
+  if (!(axis >= 0 && axis < rank)) badOptions(oi, 'concatenation axis ' + axis + ' outside 0..' + (rank - 1));
   let inner = 1, outer = 1;
   for (let d = 0; d < rank; d++) {
     if (d < axis) outer *= ys[d];
@@ -25,7 +25,7 @@ function prepareConcatenation(b: Blob, p: PreparedOp, opt: number, oi: number, o
     p.runs.push(t.shape[axis] * inner);
     total += t.shape[axis];
   }
-  if (!ok || total !== ys[axis]) failOp('SHAPE', oi, 'inputs do not concatenate to the int8 output along axis ' + axis);
+  if (!ok || total !== ys[axis]) badShape(oi, 'inputs do not concatenate along axis ' + axis);
   p.batches = outer;
 }
 

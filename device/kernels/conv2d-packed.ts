@@ -4,11 +4,10 @@ function conv2dPacked(p: PreparedOp): void {
   let w = p.packed!, x = p.x, y = p.y, bias = p.bias;
   let inH = p.inH, inW = p.inW, inC = p.inC, outH = p.outH, outW = p.outW, outC = p.outC, taps = p.kW * inC;
   let sh = p.strideH, sw = p.strideW, dh = p.dilH, dw = p.dilW, pt = p.padTop, pl = p.padLeft, zp = p.inZp;
-  let perChannel = p.perChannel, xo = p.xOff, yo = p.yOff;
+  let xo = p.xOff, yo = p.yOff;
   packedReset(w);
   for (let oc = 0; oc < outC; oc++) {
     packedRow(w, oc);
-    let i = perChannel ? oc : 0;
     for (let oy = 0; oy < outH; oy++) {
       let iy0 = oy * sh - pt;
       for (let ox = 0; ox < outW; ox++) {
@@ -22,7 +21,7 @@ function conv2dPacked(p: PreparedOp): void {
           let xv = iy >= 0 && iy < inH && ix >= 0 && ix < inW ? x[xo + (iy * inW + ix) * inC + k - ky * taps - kx * inC] : zp;
           acc += xv * w.value;
         }
-        y[yo + (oy * outW + ox) * outC + oc] = requantize(acc, p, i);
+        y[yo + (oy * outW + ox) * outC + oc] = requantize(acc, p, oc);
       }
     }
   }

@@ -1,16 +1,24 @@
 // FULLY_CONNECTED: y[b,o] = clamp(MBQM(bias[o] + Σ x·w) + zp); the input zero point is folded into bias.
-// A batch row's sums go into the accumulator row, through the engine's native dot product where it has one (see
-// native-dot.ts), else dotRows, and are requantized together (requantizeRow).
+// A batch row's sums go into the accumulator row (denseDots) and are requantized together (requantizeRow).
 function fullyConnected(p: PreparedOp): void {
-  const x = p.x, w = p.w, wOff = p.wOff, bias = p.bias, y = p.y, n = p.depth, outs = p.outs, dot = p.dot, acc = p.acc;
-  const rq = p.rq, jStep = p.perChannel ? 4 : 0, zp = p.outZp, lo = p.actMin, hi = p.actMax, xViews = p.xRows.length;
+  const n = p.depth, outs = p.outs, xViews = p.xRows.length;
   for (let b = 0; b < p.batches; b++) {
-    const xb = p.xOff + b * n;
-    const native = dot === DOT_S8 ? outs : dot === DOT_CONVOLVE && b < xViews ? p.wRows.length : 0;
-    for (let o = 0; o < native; o++) acc[o] = bias[o] + (dot === DOT_S8 ? dot_s8(w, wOff + o * n, x, xb, n) : E.convolve(p.wRows[o], p.xRows[b], 0));
-    dotRows(w, wOff, n, x, xb, bias, acc, native, outs);
-    requantizeRow(p, acc, rq, outs, jStep, zp, lo, hi, y, p.yOff + b * outs);
+    const xView = b < xViews ? p.xRows[b] : null; // a local: as an argument, Lua would build an array to order its evaluation
+    denseDots(p, n, outs, p.x, p.xOff + b * n, xView, p.acc);
+    requantizeRow(p, p.acc, outs, p.y, p.yOff + b * outs);
   }
+}
+
+/**
+ * acc[o] = bias[o] + Σ_{k<n} x[xb + k]·w[wOff + o·n + k] for o < outs: FULLY_CONNECTED's batch row, or CONV_2D's
+ * gathered window. Through the engine's native dot product where it has one (native-dot.ts; E.convolve takes the
+ * input as xView, an array of its own, when there is one), else dotRows.
+ */
+function denseDots(p: PreparedOp, n: number, outs: number, x: Buf, xb: number, xView: any, acc: Buf): void {
+  const dot = p.dot, w = p.w, wOff = p.wOff, bias = p.bias;
+  const native = dot === DOT_S8 ? outs : dot === DOT_CONVOLVE && xView !== null ? p.wRows.length : 0;
+  for (let o = 0; o < native; o++) acc[o] = bias[o] + (dot === DOT_S8 ? dot_s8(w, wOff + o * n, x, xb, n) : E.convolve(p.wRows[o], xView, 0));
+  dotRows(w, wOff, n, x, xb, bias, acc, native, outs);
 }
 
 /**

@@ -6,8 +6,8 @@ function prepareMul(b: Blob, p: PreparedOp, opt: number, oi: number): void {
   p.outZp = optI32(b, opt, MulOptions_output_offset, 0);
   p.mult = int32s([optI32(b, opt, MulOptions_output_multiplier, 0)]);
   p.shift = int32s([optI32(b, opt, MulOptions_output_shift, 0)]);
-  if (!(p.inZp >= -127 && p.inZp <= 128 && p.inZp2 >= -127 && p.inZp2 <= 128)) failOp('OPTIONS', oi, 'input offsets outside -127..128');
-  if (!(p.shift[0] >= -31 && p.shift[0] <= 30 && p.mult[0] >= 0)) failOp('OPTIONS', oi, 'shift/multiplier out of range');
+  if (!(p.inZp >= -127 && p.inZp <= 128 && p.inZp2 >= -127 && p.inZp2 <= 128)) badOptions(oi, 'input offsets outside -127..128');
+  if (!(p.shift[0] >= -31 && p.shift[0] <= 30 && p.mult[0] >= 0)) badOptions(oi, 'shift/multiplier out of range');
   clampBounds(p, optI32(b, opt, MulOptions_activation_min, -128), optI32(b, opt, MulOptions_activation_max, 127), oi);
 }
 

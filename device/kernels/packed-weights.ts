@@ -77,8 +77,8 @@ function packedCsrColumn(w: PackedWeights, j: number): number {
 function packedWeights(bytes: Buf, at: number, len: number, info: TensorInfo, ti: number): PackedWeights {
   let what = 'tensor ' + ti + ' ';
   let bits = info.bits, layout = info.layout, n = info.count, stored = info.stored;
-  if (bits !== 8 && bits !== 4 && bits !== 2) fail('WEIGHTS', what + 'has ' + bits + '-bit weights');
-  if (info.type !== TensorType_INT8 || info.shape.length < 2) fail('WEIGHTS', what + 'cannot be packed (int8 weights of rank 2 or more only)');
+  if (bits !== 8 && bits !== 4 && bits !== 2) badWeights(what + 'has ' + bits + '-bit weights');
+  if (info.type !== TensorType_INT8 || info.shape.length < 2) badWeights(what + 'cannot be packed (int8 of rank 2+ only)');
   let rows = info.shape[0], depth = n / rows;
   let w: PackedWeights = {
     bytes: bytes, bits: bits, layout: layout, rows: rows, depth: depth, stored: layout === WeightLayout_DENSE ? n : stored,
@@ -86,28 +86,28 @@ function packedWeights(bytes: Buf, at: number, len: number, info: TensorInfo, ti
     rowStart: 0, rowEnd: 0, pos: 0, next: 0, code: 0, end: 0, value: 0, startPos: 0, startNext: 0, startCode: 0,
   };
   let i: number, m: number, count = 0;
-  if (layout !== WeightLayout_DENSE && !(stored >= 0 && stored <= n)) fail('WEIGHTS', what + 'stores ' + stored + ' values for ' + n + ' weights');
+  if (layout !== WeightLayout_DENSE && !(stored >= 0 && stored <= n)) badWeights(what + 'stores ' + stored + ' values for ' + n + ' weights');
   if (layout === WeightLayout_BITMASK) w.values = at + Math.ceil(n / 8);
   else if (layout === WeightLayout_RUN_LENGTH) {
-    if (!(w.runBits >= 1 && w.runBits <= 8)) fail('WEIGHTS', what + 'has ' + w.runBits + '-bit run codes');
+    if (!(w.runBits >= 1 && w.runBits <= 8)) badWeights(what + 'has ' + w.runBits + '-bit run codes');
     w.index = at + Math.ceil((stored * bits) / 8);
   } else if (layout === WeightLayout_CSR) {
-    if (depth > 65535) fail('WEIGHTS', what + 'rows too long for CSR');
+    if (depth > 65535) badWeights(what + 'rows too long for CSR');
     w.cols = at + 2 * rows;
     w.values = w.cols + w.colBytes * stored;
-  } else if (layout !== WeightLayout_DENSE) fail('WEIGHTS', what + 'has unknown weight layout ' + layout);
+  } else if (layout !== WeightLayout_DENSE) badWeights(what + 'has unknown weight layout ' + layout);
   let need = w.values - at + Math.ceil((w.stored * bits) / 8);
   if (layout === WeightLayout_RUN_LENGTH) need = packedRunBytes(w, len - (w.index - at), what);
-  if (len !== need) fail('WEIGHTS', what + 'needs ' + need + ' bytes of packed weights, its buffer has ' + len);
+  if (len !== need) badWeights(what + 'needs ' + need + ' packed bytes, its buffer has ' + len);
   if (layout === WeightLayout_BITMASK) {
     for (i = 0; i < w.values - at; i++) {
       for (m = packedByte(w, at + i); m > 0; m = floor(m / 2)) count += m % 2;
     }
-    if (count !== stored) fail('WEIGHTS', what + 'bitmask marks ' + count + ' values, ' + stored + ' stored');
+    if (count !== stored) badWeights(what + 'bitmask marks ' + count + ' values, ' + stored + ' stored');
   } else if (layout === WeightLayout_CSR) {
     for (i = 0; i < rows; i++) count += packedCsrCount(w, i);
-    if (count !== stored) fail('WEIGHTS', what + 'CSR rows hold ' + count + ' values, ' + stored + ' stored');
-    for (i = 0; i < stored; i++) if (packedCsrColumn(w, i) >= depth) fail('WEIGHTS', what + 'CSR column outside its row');
+    if (count !== stored) badWeights(what + 'CSR rows hold ' + count + ' values, ' + stored + ' stored');
+    for (i = 0; i < stored; i++) if (packedCsrColumn(w, i) >= depth) badWeights(what + 'CSR column outside its row');
   }
   return w;
 }
@@ -119,11 +119,11 @@ function packedRunBytes(w: PackedWeights, codeBytes: number, what: string): numb
     c = packedRunAt(w, e);
     pos += c;
     if (c === w.escape) continue;
-    if (pos >= w.rows * w.depth) fail('WEIGHTS', what + 'run codes reach past the last weight');
+    if (pos >= w.rows * w.depth) badWeights(what + 'run codes reach past the last weight');
     pos++;
     placed++;
   }
-  if (placed < w.stored) fail('WEIGHTS', what + 'run codes place ' + placed + ' of ' + w.stored + ' values');
+  if (placed < w.stored) badWeights(what + 'run codes place ' + placed + ' of ' + w.stored + ' values');
   return w.index - w.values + Math.ceil((e * w.runBits) / 8);
 }
 

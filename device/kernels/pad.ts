@@ -6,9 +6,9 @@ const PAD_RANK = 4;
 function preparePad(b: Blob, p: PreparedOp, opt: number, oi: number, xShape: number[], yShape: number[]): void {
   let rank = xShape.length;
   let paddings = intVector(b, opt, PadOptions_paddings);
-  if (rank > PAD_RANK) failOp('SHAPE', oi, 'pads ' + rank + ' dimensions, at most ' + PAD_RANK);
+  if (rank > PAD_RANK) badShape(oi, 'pads ' + rank + ' dimensions, at most ' + PAD_RANK);
   p.padValue = optI32(b, opt, PadOptions_pad_value, 0);
-  if (!(p.padValue >= -128 && p.padValue <= 127)) failOp('OPTIONS', oi, 'pad value is not int8');
+  if (!(p.padValue >= -128 && p.padValue <= 127)) badOptions(oi, 'pad value is not int8');
   let ok = yShape.length === rank && paddings.length === 2 * rank;
   // Left-aligned to PAD_RANK dimensions: leading dimensions of size 1 without padding.
   p.dims = [];
@@ -26,7 +26,7 @@ function preparePad(b: Blob, p: PreparedOp, opt: number, oi: number, xShape: num
       stride *= yShape[d];
     }
   }
-  if (!ok) failOp('SHAPE', oi, 'paddings [' + paddings.join(',') + '] do not take [' + xShape.join(',') + '] to [' + yShape.join(',') + ']');
+  if (!ok) badShape(oi, 'paddings [' + paddings.join(',') + '] do not take [' + xShape.join(',') + '] to [' + yShape.join(',') + ']');
 }
 
 function pad(p: PreparedOp): void {

@@ -6,7 +6,7 @@ const SOFTMAX_ACCUMULATION_BITS = 12;
 const INT32_MAX = TWO31 - 1;
 
 function prepareSoftmax(b: Blob, p: PreparedOp, opt: number, oi: number, xInfo: TensorInfo): void {
-  if (xInfo.count !== p.count) failOp('SHAPE', oi, 'softmax output size differs from its input');
+  if (xInfo.count !== p.count) badShape(oi, 'softmax output and input sizes differ');
   p.table = intVector(b, opt, SoftmaxOptions_exp_table);
   let ok = p.table.length === 256;
   // Each exp rescaled to the accumulator's Q12.19, once here rather than per element.
@@ -15,7 +15,7 @@ function prepareSoftmax(b: Blob, p: PreparedOp, opt: number, oi: number, xInfo: 
     ok = p.table[d] >= 0;
     p.expSum.push(roundingDivideByPOT(p.table[d], SOFTMAX_ACCUMULATION_BITS));
   }
-  if (!ok) failOp('OPTIONS', oi, 'softmax exp table needs 256 entries >= 0');
+  if (!ok) badOptions(oi, 'softmax exp table needs 256 entries >= 0');
   p.depth = xInfo.shape[xInfo.shape.length - 1];
   p.batches = p.count / p.depth;
 }

@@ -179,16 +179,22 @@ export function randomQModel(rng: Rng): { model: QModel; inputs: Int8Array[] } {
  * One FULLY_CONNECTED or 1×1 CONV_2D whose requantization sits where the device's fast path ends: per channel,
  * acc·M straddles 2^51 across the inputs (the bias puts it there, the inputs move it either side), or lies beyond
  * it (2^52.5, 2^54: the fallback's ground), or the multiplier is 2^30 with a small shift, so that the exact value
- * is a tie on many outputs, of either sign.
+ * is a tie on many outputs, of either sign. `saturating`: acc·M straddles or passes 2^51 (up to 2^54) with
+ * total = 31 − shift between 36 and 43, where the device skips the bound's check (the output saturates either way).
  */
-export function requantEdgeQModel(rng: Rng, opcode: 'FULLY_CONNECTED' | 'CONV_2D', rounding: RoundingMode): { model: QModel; inputs: Int8Array[] } {
+export function requantEdgeQModel(rng: Rng, opcode: 'FULLY_CONNECTED' | 'CONV_2D', rounding: RoundingMode, saturating = false): { model: QModel; inputs: Int8Array[] } {
   const tensors: QTensor[] = [];
   const push = (t: QTensor) => (tensors.push(t), tensors.length - 1);
   const channels = 8, depth = 4;
   const mult: number[] = [], shift: number[] = [], bias: number[] = [];
   for (let c = 0; c < channels; c++) {
     const sign = c % 2 === 0 ? 1 : -1, kind = c % 4;
-    if (kind < 3) {
+    if (saturating) {
+      const log2q = [51, 51, 52, 54][kind];
+      mult.push(rng.int(1073741824, 2147483647));
+      bias.push(sign * Math.round((2 ** log2q / mult[c]) * (log2q === 51 ? rng.uniform(0.995, 1.005) : 1)));
+      shift.push(-(5 + c)); // total 36..43
+    } else if (kind < 3) {
       // |acc·M| about 2^51 (either side), 2^52.5 or 2^54; the shift keeps the output near ±64.
       const log2q = [51, 52.5, 54][kind];
       mult.push(rng.int(1073741824, 2147483647));
