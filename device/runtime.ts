@@ -300,16 +300,18 @@ function loadModel(blob: any): MorselModel {
 
 /**
  * Ops run one at a time, so they share one patch (CONV_2D / DEPTHWISE_CONV_2D) and one accumulator row (those,
- * and FULLY_CONNECTED's outputs), and CONV_2D's second pixel's pair of them, each as large as the largest.
+ * and FULLY_CONNECTED's outputs), each as large as the largest, and CONV_2D's second pixel's pair of them (no
+ * larger than the convs need: a model without one gets empty ones).
  */
 function shareScratch(ops: PreparedOp[]): void {
-  let patchSize = 0, accSize = 0;
+  let patchSize = 0, convRows = 0, accSize = 0;
   for (let k = 0; k < ops.length; k++) {
-    const p = ops[k], rows = p.taps > 0 ? p.outC : p.outs;
+    const p = ops[k];
     if (p.taps > 0 && p.kH * p.kW * p.inC > patchSize) patchSize = p.kH * p.kW * p.inC;
-    if (rows > accSize) accSize = rows;
+    if (p.taps > 0 && p.outC > convRows) convRows = p.outC;
+    if (p.outs > accSize) accSize = p.outs;
   }
-  const patch = newInt8(patchSize), acc = newInt32(accSize), pairPatch = newInt8(patchSize), pairAcc = newInt32(accSize);
+  const patch = newInt8(patchSize), acc = newInt32(convRows > accSize ? convRows : accSize), pairPatch = newInt8(patchSize), pairAcc = newInt32(convRows);
   for (let k = 0; k < ops.length; k++) {
     ops[k].patch = patch;
     ops[k].acc = acc;
