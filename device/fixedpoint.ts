@@ -37,7 +37,12 @@ function mbqm(x: number, m: number, shift: number, single: boolean): number {
   }
   const a = shift > 0 ? wrapInt32(x * POW2[shift]) : x;
   // |a| < 2^22 keeps a·m + 2^30 below 2^53, exact in a double: the common case of a conv accumulator.
-  const h = a < TWO22 && a > -TWO22 ? floor((a * m + TWO30) / TWO31) : a === -TWO31 && m === -TWO31 ? TWO31 - 1 : floorMulDivPow2(a, m, TWO30, 31);
+  const h =
+    a < TWO22 && a > -TWO22
+      ? floor((a * m + TWO30) / TWO31)
+      : a === -TWO31 && m === -TWO31
+        ? TWO31 - 1
+        : floorMulDivPow2(a, m, TWO30, 31);
   if (shift >= 0) return h;
   const p = POW2[-shift];
   const q = floor(h / p);
@@ -79,10 +84,17 @@ function prepareRequant(p: PreparedOp, channels: number, depth: number): void {
   const rq = newFloat64(p.perChannel ? 4 * channels : 4);
   p.rqExact = true;
   for (let c = 0; c < channels; c++) {
-    const i = p.perChannel ? c : 0, j = 4 * i, m = p.mult[i], single = p.single;
-    const s = p.shift[i], left = single || s < 0 ? 0 : s, total = 31 - s + left, half = POW2[total - 1];
+    const i = p.perChannel ? c : 0,
+      j = 4 * i,
+      m = p.mult[i],
+      single = p.single;
+    const s = p.shift[i],
+      left = single || s < 0 ? 0 : s,
+      total = 31 - s + left,
+      half = POW2[total - 1];
     rq[j] = total <= 52 && (left === 0 || m >= 2097152) ? m * POW2[left] : NaN;
-    const up = single ? half : total > 31 ? TWO30 + half : TWO30, down = single || total === 31 ? up : half - TWO30;
+    const up = single ? half : total > 31 ? TWO30 + half : TWO30,
+      down = single || total === 31 ? up : half - TWO30;
     const roundingShift = ROUND_BY_FLOOR ? 0 : 0.5 - half;
     rq[j + 1] = up + roundingShift;
     rq[j + 2] = down + roundingShift;
@@ -94,7 +106,10 @@ function prepareRequant(p: PreparedOp, channels: number, depth: number): void {
 
 /** One output: mbqm(acc) for output channel c through prepareRequant's table, plus the output zero point, clamped. */
 function requantize(acc: number, p: PreparedOp, c: number): number {
-  const i = p.perChannel ? c : 0, rq = p.rq, j = 4 * i, t = acc * rq[j];
+  const i = p.perChannel ? c : 0,
+    rq = p.rq,
+    j = 4 * i,
+    t = acc * rq[j];
   let v = p.outZp;
   if (t < TWO51 && t > -TWO51) {
     const z = (t + (t < -TWO30 ? rq[j + 2] : rq[j + 1])) * rq[j + 3];
@@ -115,14 +130,33 @@ function requantizeRow(p: PreparedOp, acc: Buf, n: number, y: Buf, yBase: number
     for (let c = 0; c < n; c++) y[yBase + c] = requantize(acc[c], p, c);
     return;
   }
-  const rq = p.rq, jStep = p.perChannel ? 4 : 0, zp = p.outZp, lo = p.actMin, hi = p.actMax, nudge = -TWO30, rounder = ROUNDER;
-  let j = 0, o = 0;
+  const rq = p.rq,
+    jStep = p.perChannel ? 4 : 0,
+    zp = p.outZp,
+    lo = p.actMin,
+    hi = p.actMax,
+    nudge = -TWO30,
+    rounder = ROUNDER;
+  let j = 0,
+    o = 0;
   if (TRACING_JIT) {
     // The same without data-dependent branches (api.d.ts): acc·M is an integer, so min(1, max(0, -2^30 - acc·M)) is
     // [acc·M < -2^30]; floor, as TRACING_JIT is Lua's. No declarations in here: they would leave the ES5 build a
     // stub of this dead branch.
     for (; o < n; o++) {
-      y[yBase + o] = Math.min(Math.max(zp + floor((acc[o] * rq[j] + rq[j + 1] + (rq[j + 2] - rq[j + 1]) * Math.min(1, Math.max(0, nudge - acc[o] * rq[j]))) * rq[j + 3]), lo), hi);
+      y[yBase + o] = Math.min(
+        Math.max(
+          zp +
+            floor(
+              (acc[o] * rq[j] +
+                rq[j + 1] +
+                (rq[j + 2] - rq[j + 1]) * Math.min(1, Math.max(0, nudge - acc[o] * rq[j]))) *
+                rq[j + 3],
+            ),
+          lo,
+        ),
+        hi,
+      );
       j += jStep;
     }
     return;

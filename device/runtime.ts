@@ -6,50 +6,108 @@ interface PreparedOp {
   code: number;
   /** Requantize with single rounding (the model's rounding mode resolved for this op at load). */
   single: boolean;
-  x: Buf; xOff: number; x2: Buf; x2Off: number; y: Buf; yOff: number; w: Buf; wOff: number; bias: Buf;
-  leftShift: number; inZp2: number;
+  x: Buf;
+  xOff: number;
+  x2: Buf;
+  x2Off: number;
+  y: Buf;
+  yOff: number;
+  w: Buf;
+  wOff: number;
+  bias: Buf;
+  leftShift: number;
+  inZp2: number;
   /** Native dot product used by this op (DOT_*); for E.convolve the weight and input rows it can take (platform rowViews). */
-  dot: number; wRows: any[]; xRows: any[];
+  dot: number;
+  wRows: any[];
+  xRows: any[];
   /** Requantization multipliers and shifts, per channel when perChannel; int32 Bufs, in the blob when possible. */
-  mult: Buf; shift: Buf; perChannel: boolean; table: number[];
+  mult: Buf;
+  shift: Buf;
+  perChannel: boolean;
+  table: number[];
   /** FULLY_CONNECTED / CONV_2D / DEPTHWISE_CONV_2D: the multipliers and shifts as prepareRequant's constants (fixedpoint.ts). */
   rq: Buf;
   /** requantizeRow may skip the check that acc·M is within the constants' reach (prepareRequant). */
   rqExact: boolean;
-  count: number; batches: number; depth: number; outs: number;
-  inH: number; inW: number; inC: number; outH: number; outW: number; outC: number; kH: number; kW: number;
-  strideH: number; strideW: number; dilH: number; dilW: number; padTop: number; padLeft: number;
+  count: number;
+  batches: number;
+  depth: number;
+  outs: number;
+  inH: number;
+  inW: number;
+  inC: number;
+  outH: number;
+  outW: number;
+  outC: number;
+  kH: number;
+  kW: number;
+  strideH: number;
+  strideW: number;
+  dilH: number;
+  dilW: number;
+  padTop: number;
+  padLeft: number;
   /** DEPTHWISE_CONV_2D: each output channel's input channel, c / depth multiplier. */
   depthInChannel: Buf;
   /**
    * CONV_2D / DEPTHWISE_CONV_2D: one output pixel's accumulators (one int32 per channel); FULLY_CONNECTED: one row's;
    * pairAcc: CONV_2D's second pixel's. Shared by the ops (shareScratch).
    */
-  acc: Buf; pairAcc: Buf;
+  acc: Buf;
+  pairAcc: Buf;
   /**
    * The window's taps: CONV_2D's kH·kW·inC, DEPTHWISE_CONV_2D's kH·kW (of channel 0); tapOffsets are their input
    * offsets from the top-left tap in weight order, patchOffsets (DEPTHWISE_CONV_2D) the same in the gathered patch.
    */
-  taps: number; tapOffsets: Buf; patchOffsets: Buf;
+  taps: number;
+  tapOffsets: Buf;
+  patchOffsets: Buf;
   /**
    * CONV_2D, and DEPTHWISE_CONV_2D at the border: one output pixel's window gathered (kH·kW·inC int8); pairPatch:
    * CONV_2D's second pixel's. Shared by the ops.
    */
-  patch: Buf; pairPatch: Buf;
-  inZp: number; outZp: number; actMin: number; actMax: number;
+  patch: Buf;
+  pairPatch: Buf;
+  inZp: number;
+  outZp: number;
+  actMin: number;
+  actMax: number;
   packed: PackedWeights | null; // FULLY_CONNECTED / CONV_2D weights stored packed or sparse (kernels/packed-weights.ts)
   // Broadcast loops (ADD/SUB/MUL) and PAD: extents, input/output strides, outermost first (kernels/broadcast.ts, pad.ts).
-  dims: number[]; strideA: number[]; strideB: number[]; strideY: number[]; padBase: number; padValue: number;
-  xs: Buf[]; xOffs: number[]; runs: number[]; expSum: number[];
+  dims: number[];
+  strideA: number[];
+  strideB: number[];
+  strideY: number[];
+  padBase: number;
+  padValue: number;
+  xs: Buf[];
+  xOffs: number[];
+  runs: number[];
+  expSum: number[];
 }
 
 interface TensorInfo {
-  shape: number[]; type: number; scale: number; zeroPoint: number; buffer: number; arenaOffset: number; count: number;
-  bits: number; layout: number; stored: number; runBits: number; packed: PackedWeights | null;
+  shape: number[];
+  type: number;
+  scale: number;
+  zeroPoint: number;
+  buffer: number;
+  arenaOffset: number;
+  count: number;
+  bits: number;
+  layout: number;
+  stored: number;
+  runBits: number;
+  packed: PackedWeights | null;
 }
 
 /** Where a tensor's values are: int8 in `data` (the blob or the arena) from `at`; int32 constants in `words`. */
-interface TensorData { data: Buf; at: number; words: Buf }
+interface TensorData {
+  data: Buf;
+  at: number;
+  words: Buf;
+}
 
 // Shared defaults of the op-specific arrays below: a prepare assigns its own array, never pushes into these.
 const NO_NUMBERS: number[] = [];
@@ -62,7 +120,8 @@ function optI32(b: Blob, t: number, vtOff: number, dflt: number): number {
 
 /** intVector as small integers (platform int32), in a fresh array. */
 function int32Vector(b: Blob, t: number, vtOff: number): number[] {
-  const v = intVector(b, t, vtOff), out: number[] = [];
+  const v = intVector(b, t, vtOff),
+    out: number[] = [];
   for (let i = 0; i < v.length; i++) out.push(int32(v[i]));
   return out;
 }
@@ -81,13 +140,69 @@ function numelOf(shape: number[]): number {
 // property storage by half again (42, 63, 94 slots), so a 64th would cost every op 31 slots (~2 KB for the CNN).
 function newOp(code: number, arena: Buf, single: boolean): PreparedOp {
   return {
-    code: code, single: single, x: arena, xOff: 0, x2: arena, x2Off: 0, leftShift: 0, inZp2: 0, y: arena, yOff: 0, w: arena, wOff: 0, bias: arena,
-    dot: DOT_NONE, wRows: NO_BUFS, xRows: NO_BUFS, mult: arena, shift: arena, perChannel: false, table: NO_NUMBERS, rq: arena, rqExact: false,
-    count: 0, batches: 0, depth: 0, outs: 0, inH: 0, inW: 0, inC: 0, outH: 0, outW: 0, outC: 0, kH: 0, kW: 0,
-    strideH: 1, strideW: 1, dilH: 1, dilW: 1, padTop: 0, padLeft: 0, depthInChannel: arena, acc: arena, pairAcc: arena, taps: 0, tapOffsets: arena, patchOffsets: arena, patch: arena, pairPatch: arena,
-    inZp: 0, outZp: 0, actMin: -128, actMax: 127, packed: null,
-    dims: NO_NUMBERS, strideA: NO_NUMBERS, strideB: NO_NUMBERS, strideY: NO_NUMBERS, padBase: 0, padValue: 0,
-    xs: NO_BUFS, xOffs: NO_NUMBERS, runs: NO_NUMBERS, expSum: NO_NUMBERS,
+    code: code,
+    single: single,
+    x: arena,
+    xOff: 0,
+    x2: arena,
+    x2Off: 0,
+    leftShift: 0,
+    inZp2: 0,
+    y: arena,
+    yOff: 0,
+    w: arena,
+    wOff: 0,
+    bias: arena,
+    dot: DOT_NONE,
+    wRows: NO_BUFS,
+    xRows: NO_BUFS,
+    mult: arena,
+    shift: arena,
+    perChannel: false,
+    table: NO_NUMBERS,
+    rq: arena,
+    rqExact: false,
+    count: 0,
+    batches: 0,
+    depth: 0,
+    outs: 0,
+    inH: 0,
+    inW: 0,
+    inC: 0,
+    outH: 0,
+    outW: 0,
+    outC: 0,
+    kH: 0,
+    kW: 0,
+    strideH: 1,
+    strideW: 1,
+    dilH: 1,
+    dilW: 1,
+    padTop: 0,
+    padLeft: 0,
+    depthInChannel: arena,
+    acc: arena,
+    pairAcc: arena,
+    taps: 0,
+    tapOffsets: arena,
+    patchOffsets: arena,
+    patch: arena,
+    pairPatch: arena,
+    inZp: 0,
+    outZp: 0,
+    actMin: -128,
+    actMax: 127,
+    packed: null,
+    dims: NO_NUMBERS,
+    strideA: NO_NUMBERS,
+    strideB: NO_NUMBERS,
+    strideY: NO_NUMBERS,
+    padBase: 0,
+    padValue: 0,
+    xs: NO_BUFS,
+    xOffs: NO_NUMBERS,
+    runs: NO_NUMBERS,
+    expSum: NO_NUMBERS,
   };
 }
 
@@ -202,7 +317,8 @@ function loadModel(blob: any): MorselModel {
   }
   const root = deref(b, 0);
   const version = optI32(b, root, Model_version, 0);
-  if (!(version >= 1 && version <= FORMAT_VERSION)) fail('VERSION', 'blob format ' + version + ', runtime reads 1 to ' + FORMAT_VERSION);
+  if (!(version >= 1 && version <= FORMAT_VERSION))
+    fail('VERSION', 'blob format ' + version + ', runtime reads 1 to ' + FORMAT_VERSION);
   const crcAt = fieldPos(b, root, Model_crc32);
   if (crcAt < 0) fail('CRC', 'no checksum');
   const stored = rdU32(b, crcAt);
@@ -241,10 +357,16 @@ function loadModel(blob: any): MorselModel {
       const at = bufPos[info.buffer];
       if (isPackedTensor(info)) info.packed = packedWeights(bytes, at, bufLen[info.buffer], info, ti);
       else if (bufLen[info.buffer] !== size) fail('BUFFER', 'tensor ' + ti + ' data does not match its shape');
-      d = { data: bytes, at: at, words: info.type === TensorType_INT32 && info.packed === null ? int32Span(bytes, at, info.count) : pending };
+      d = {
+        data: bytes,
+        at: at,
+        words: info.type === TensorType_INT32 && info.packed === null ? int32Span(bytes, at, info.count) : pending,
+      };
     } else {
-      if (info.type !== TensorType_INT8 || isPackedTensor(info)) fail('TYPE', 'activation ' + ti + ' is not plain int8');
-      if (!(info.arenaOffset >= 0 && info.arenaOffset + size <= arenaBytes)) fail('ARENA', 'tensor ' + ti + ' lies outside the arena');
+      if (info.type !== TensorType_INT8 || isPackedTensor(info))
+        fail('TYPE', 'activation ' + ti + ' is not plain int8');
+      if (!(info.arenaOffset >= 0 && info.arenaOffset + size <= arenaBytes))
+        fail('ARENA', 'tensor ' + ti + ' lies outside the arena');
       if (info.arenaOffset + size > arenaUsed) arenaUsed = info.arenaOffset + size;
       d = { data: pending, at: info.arenaOffset, words: pending };
     }
@@ -276,10 +398,25 @@ function loadModel(blob: any): MorselModel {
     const oout = intVector(b, ot, Operator_outputs);
     if (oin.length < 1 || oout.length !== 1) failOp('OP', oi, 'has bad inputs/outputs');
     for (let pi = 0; pi < oin.length; pi++) {
-      if (infos[tensorIndex(oin[pi])].packed !== null && !(pi === 1 && (code === OpCode_FULLY_CONNECTED || code === OpCode_CONV_2D))) failOp('WEIGHTS', oi, 'reads packed tensor ' + oin[pi] + ' (only FULLY_CONNECTED/CONV_2D weights may be packed)');
+      if (
+        infos[tensorIndex(oin[pi])].packed !== null &&
+        !(pi === 1 && (code === OpCode_FULLY_CONNECTED || code === OpCode_CONV_2D))
+      )
+        failOp(
+          'WEIGHTS',
+          oi,
+          'reads packed tensor ' + oin[pi] + ' (only FULLY_CONNECTED/CONV_2D weights may be packed)',
+        );
     }
     // Full TFLite's DEPTHWISE_CONV_2D, ADD, SUB and MUL keep double rounding (TFLITE_DOUBLE_ROUNDING_OPS in host/quantize/fixedpoint.ts).
-    const p = newOp(code, arena, rounding === Rounding_SINGLE || (rounding === Rounding_TFLITE && code !== OpCode_DEPTHWISE_CONV_2D && !(code >= OpCode_ADD && code <= OpCode_MUL)));
+    const p = newOp(
+      code,
+      arena,
+      rounding === Rounding_SINGLE ||
+        (rounding === Rounding_TFLITE &&
+          code !== OpCode_DEPTHWISE_CONV_2D &&
+          !(code >= OpCode_ADD && code <= OpCode_MUL)),
+    );
     const xi = tensorIndex(oin[0]);
     const yi = tensorIndex(oout[0]);
     if (infos[yi].buffer >= 0 || infos[xi].type !== TensorType_INT8) failOp('OP', oi, 'input/output types');
@@ -304,14 +441,19 @@ function loadModel(blob: any): MorselModel {
  * larger than the convs need: a model without one gets empty ones).
  */
 function shareScratch(ops: PreparedOp[]): void {
-  let patchSize = 0, convRows = 0, accSize = 0;
+  let patchSize = 0,
+    convRows = 0,
+    accSize = 0;
   for (let k = 0; k < ops.length; k++) {
     const p = ops[k];
     if (p.taps > 0 && p.kH * p.kW * p.inC > patchSize) patchSize = p.kH * p.kW * p.inC;
     if (p.taps > 0 && p.outC > convRows) convRows = p.outC;
     if (p.outs > accSize) accSize = p.outs;
   }
-  const patch = newInt8(patchSize), acc = newInt32(convRows > accSize ? convRows : accSize), pairPatch = newInt8(patchSize), pairAcc = newInt32(convRows);
+  const patch = newInt8(patchSize),
+    acc = newInt32(convRows > accSize ? convRows : accSize),
+    pairPatch = newInt8(patchSize),
+    pairAcc = newInt32(convRows);
   for (let k = 0; k < ops.length; k++) {
     ops[k].patch = patch;
     ops[k].acc = acc;
@@ -334,7 +476,14 @@ function tapOffsets(p: PreparedOp, channels: number, rowStep: number, colStep: n
 }
 
 /** Routes an op's inner dot products through the native one; E.convolve takes arrays, so it gets row views. */
-function useNativeDot(p: PreparedOp, dot: number, wRowLength: number, wRows: number, xRowLength: number, xRows: number): void {
+function useNativeDot(
+  p: PreparedOp,
+  dot: number,
+  wRowLength: number,
+  wRows: number,
+  xRowLength: number,
+  xRows: number,
+): void {
   p.dot = dot;
   if (dot !== DOT_CONVOLVE) return;
   p.wRows = rowViews(p.w, p.wOff, wRowLength, wRows);
@@ -346,8 +495,18 @@ function needOptions(oi: number, optType: number, want: number, opt: number): vo
 }
 
 /** Reads an op's multipliers and shifts (one, or one per channel) in place from the blob; depth: the products an output sums. */
-function requant(b: Blob, p: PreparedOp, opt: number, multOff: number, shiftOff: number, channels: number, depth: number, oi: number): void {
-  const mv = fieldVector(b, opt, multOff, 4), sv = fieldVector(b, opt, shiftOff, 4);
+function requant(
+  b: Blob,
+  p: PreparedOp,
+  opt: number,
+  multOff: number,
+  shiftOff: number,
+  channels: number,
+  depth: number,
+  oi: number,
+): void {
+  const mv = fieldVector(b, opt, multOff, 4),
+    sv = fieldVector(b, opt, shiftOff, 4);
   const n = mv !== null ? mv[1] : 0;
   if (mv === null || sv === null || sv[1] !== n || (n !== 1 && n !== channels)) badOptions(oi, 'multipliers');
   p.mult = int32Span(b.bytes, mv![0], n);
@@ -372,13 +531,34 @@ function clampBounds(p: PreparedOp, lo: number, hi: number, oi: number): void {
   p.actMax = hi;
 }
 
-function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: number, opt: number, oin: number[], infos: TensorInfo[],
-  data: TensorData[], xi: number, yi: number, tensorIndex: (v: number) => number, dot: number): void {
-  let xs = infos[xi].shape, ys = infos[yi].shape;
+function prepareOp(
+  b: Blob,
+  p: PreparedOp,
+  code: number,
+  oi: number,
+  optType: number,
+  opt: number,
+  oin: number[],
+  infos: TensorInfo[],
+  data: TensorData[],
+  xi: number,
+  yi: number,
+  tensorIndex: (v: number) => number,
+  dot: number,
+): void {
+  let xs = infos[xi].shape,
+    ys = infos[yi].shape;
   if (code === OpCode_FULLY_CONNECTED || code === OpCode_CONV_2D || code === OpCode_DEPTHWISE_CONV_2D) {
     if (oin.length !== 3) failOp('OP', oi, 'needs input, weights and bias');
-    let wi = tensorIndex(oin[1]), bi = tensorIndex(oin[2]);
-    if (infos[wi].buffer < 0 || infos[wi].type !== TensorType_INT8 || infos[bi].buffer < 0 || infos[bi].type !== TensorType_INT32) failOp('OP', oi, 'weights/bias types');
+    let wi = tensorIndex(oin[1]),
+      bi = tensorIndex(oin[2]);
+    if (
+      infos[wi].buffer < 0 ||
+      infos[wi].type !== TensorType_INT8 ||
+      infos[bi].buffer < 0 ||
+      infos[bi].type !== TensorType_INT32
+    )
+      failOp('OP', oi, 'weights/bias types');
     let ws = infos[wi].shape;
     p.w = data[wi].data;
     p.wOff = data[wi].at;
@@ -390,29 +570,74 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
       p.outs = ws[0];
       p.depth = ws[1];
       const batches = infos[xi].count / p.depth;
-      if (batches !== floor(batches) || infos[bi].count !== p.outs || infos[yi].count !== batches * p.outs) badShape(oi, 'fully-connected shapes');
+      if (batches !== floor(batches) || infos[bi].count !== p.outs || infos[yi].count !== batches * p.outs)
+        badShape(oi, 'fully-connected shapes');
       p.batches = int32(batches);
       p.outZp = optI32(b, opt, FullyConnectedOptions_output_zero_point, 0);
-      clampBounds(p, optI32(b, opt, FullyConnectedOptions_activation_min, -128), optI32(b, opt, FullyConnectedOptions_activation_max, 127), oi);
-      requant(b, p, opt, FullyConnectedOptions_output_multiplier, FullyConnectedOptions_output_shift, p.outs, p.depth, oi);
+      clampBounds(
+        p,
+        optI32(b, opt, FullyConnectedOptions_activation_min, -128),
+        optI32(b, opt, FullyConnectedOptions_activation_max, 127),
+        oi,
+      );
+      requant(
+        b,
+        p,
+        opt,
+        FullyConnectedOptions_output_multiplier,
+        FullyConnectedOptions_output_shift,
+        p.outs,
+        p.depth,
+        oi,
+      );
       if (dot !== DOT_NONE && p.packed === null) useNativeDot(p, dot, p.depth, p.outs, p.depth, p.batches);
       return;
     }
     needOptions(oi, optType, Options_Conv2DOptions, opt);
-    if (xs.length !== 4 || ys.length !== 4 || ws.length !== 4 || xs[0] !== 1 || ys[0] !== 1) badShape(oi, 'conv tensors must be 4-D, batch 1');
-    p.inH = xs[1]; p.inW = xs[2]; p.inC = xs[3]; p.outH = ys[1]; p.outW = ys[2]; p.outC = ys[3]; p.kH = ws[1]; p.kW = ws[2];
+    if (xs.length !== 4 || ys.length !== 4 || ws.length !== 4 || xs[0] !== 1 || ys[0] !== 1)
+      badShape(oi, 'conv tensors must be 4-D, batch 1');
+    p.inH = xs[1];
+    p.inW = xs[2];
+    p.inC = xs[3];
+    p.outH = ys[1];
+    p.outW = ys[2];
+    p.outC = ys[3];
+    p.kH = ws[1];
+    p.kW = ws[2];
     const depthwise = code === OpCode_DEPTHWISE_CONV_2D;
     const multiplier = optI32(b, opt, Conv2DOptions_depth_multiplier, 1);
-    let wOk = depthwise ? ws[0] === 1 && ws[3] === p.outC && multiplier >= 1 && p.inC * multiplier === p.outC : ws[0] === p.outC && ws[3] === p.inC;
+    let wOk = depthwise
+      ? ws[0] === 1 && ws[3] === p.outC && multiplier >= 1 && p.inC * multiplier === p.outC
+      : ws[0] === p.outC && ws[3] === p.inC;
     if (!wOk || infos[bi].count !== p.outC) badShape(oi, 'conv weight shape');
-    p.strideH = optI32(b, opt, Conv2DOptions_stride_h, 1); p.strideW = optI32(b, opt, Conv2DOptions_stride_w, 1);
-    p.dilH = optI32(b, opt, Conv2DOptions_dilation_h, 1); p.dilW = optI32(b, opt, Conv2DOptions_dilation_w, 1);
-    p.padTop = optI32(b, opt, Conv2DOptions_pad_top, 0); p.padLeft = optI32(b, opt, Conv2DOptions_pad_left, 0);
-    if (!(p.strideH >= 1 && p.strideW >= 1 && p.dilH >= 1 && p.dilW >= 1 && p.padTop >= 0 && p.padLeft >= 0 && p.padTop < 256 && p.padLeft < 256)) badOptions(oi, 'strides/pads');
+    p.strideH = optI32(b, opt, Conv2DOptions_stride_h, 1);
+    p.strideW = optI32(b, opt, Conv2DOptions_stride_w, 1);
+    p.dilH = optI32(b, opt, Conv2DOptions_dilation_h, 1);
+    p.dilW = optI32(b, opt, Conv2DOptions_dilation_w, 1);
+    p.padTop = optI32(b, opt, Conv2DOptions_pad_top, 0);
+    p.padLeft = optI32(b, opt, Conv2DOptions_pad_left, 0);
+    if (
+      !(
+        p.strideH >= 1 &&
+        p.strideW >= 1 &&
+        p.dilH >= 1 &&
+        p.dilW >= 1 &&
+        p.padTop >= 0 &&
+        p.padLeft >= 0 &&
+        p.padTop < 256 &&
+        p.padLeft < 256
+      )
+    )
+      badOptions(oi, 'strides/pads');
     p.inZp = optI32(b, opt, Conv2DOptions_input_zero_point, 0);
     p.outZp = optI32(b, opt, Conv2DOptions_output_zero_point, 0);
     if (!(p.inZp >= -128 && p.inZp <= 127)) badOptions(oi, 'input zero point');
-    clampBounds(p, optI32(b, opt, Conv2DOptions_activation_min, -128), optI32(b, opt, Conv2DOptions_activation_max, 127), oi);
+    clampBounds(
+      p,
+      optI32(b, opt, Conv2DOptions_activation_min, -128),
+      optI32(b, opt, Conv2DOptions_activation_max, 127),
+      oi,
+    );
     const channels = depthwise ? 1 : p.inC;
     p.taps = p.kH * p.kW * channels;
     requant(b, p, opt, Conv2DOptions_output_multiplier, Conv2DOptions_output_shift, p.outC, p.taps, oi);
@@ -429,12 +654,36 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
   if (code === OpCode_MAX_POOL_2D || code === OpCode_AVERAGE_POOL_2D) {
     needOptions(oi, optType, Options_Pool2DOptions, opt);
     if (xs.length !== 4 || ys.length !== 4 || xs[3] !== ys[3] || xs[0] !== 1) badShape(oi, 'pool shapes');
-    p.inH = xs[1]; p.inW = xs[2]; p.inC = xs[3]; p.outH = ys[1]; p.outW = ys[2];
-    p.kH = optI32(b, opt, Pool2DOptions_filter_h, 0); p.kW = optI32(b, opt, Pool2DOptions_filter_w, 0);
-    p.strideH = optI32(b, opt, Pool2DOptions_stride_h, 1); p.strideW = optI32(b, opt, Pool2DOptions_stride_w, 1);
-    p.padTop = optI32(b, opt, Pool2DOptions_pad_top, 0); p.padLeft = optI32(b, opt, Pool2DOptions_pad_left, 0);
-    if (!(p.kH >= 1 && p.kW >= 1 && p.kH <= 256 && p.kW <= 256 && p.strideH >= 1 && p.strideW >= 1 && p.padTop >= 0 && p.padLeft >= 0)) badOptions(oi, 'pool window');
-    clampBounds(p, optI32(b, opt, Pool2DOptions_activation_min, -128), optI32(b, opt, Pool2DOptions_activation_max, 127), oi);
+    p.inH = xs[1];
+    p.inW = xs[2];
+    p.inC = xs[3];
+    p.outH = ys[1];
+    p.outW = ys[2];
+    p.kH = optI32(b, opt, Pool2DOptions_filter_h, 0);
+    p.kW = optI32(b, opt, Pool2DOptions_filter_w, 0);
+    p.strideH = optI32(b, opt, Pool2DOptions_stride_h, 1);
+    p.strideW = optI32(b, opt, Pool2DOptions_stride_w, 1);
+    p.padTop = optI32(b, opt, Pool2DOptions_pad_top, 0);
+    p.padLeft = optI32(b, opt, Pool2DOptions_pad_left, 0);
+    if (
+      !(
+        p.kH >= 1 &&
+        p.kW >= 1 &&
+        p.kH <= 256 &&
+        p.kW <= 256 &&
+        p.strideH >= 1 &&
+        p.strideW >= 1 &&
+        p.padTop >= 0 &&
+        p.padLeft >= 0
+      )
+    )
+      badOptions(oi, 'pool window');
+    clampBounds(
+      p,
+      optI32(b, opt, Pool2DOptions_activation_min, -128),
+      optI32(b, opt, Pool2DOptions_activation_max, 127),
+      oi,
+    );
     return;
   }
   if (code === OpCode_ADD || code === OpCode_SUB) {
@@ -444,11 +693,28 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     p.inZp2 = optI32(b, opt, ArithmeticOptions_input2_offset, 0);
     p.outZp = optI32(b, opt, ArithmeticOptions_output_offset, 0);
     p.leftShift = optI32(b, opt, ArithmeticOptions_left_shift, 0);
-    p.mult = int32s([optI32(b, opt, ArithmeticOptions_input1_multiplier, 0), optI32(b, opt, ArithmeticOptions_input2_multiplier, 0), optI32(b, opt, ArithmeticOptions_output_multiplier, 0)]);
-    p.shift = int32s([optI32(b, opt, ArithmeticOptions_input1_shift, 0), optI32(b, opt, ArithmeticOptions_input2_shift, 0), optI32(b, opt, ArithmeticOptions_output_shift, 0)]);
-    if (!(p.leftShift >= 0 && p.leftShift <= 20 && p.inZp >= -127 && p.inZp <= 128 && p.inZp2 >= -127 && p.inZp2 <= 128)) badOptions(oi, 'offsets');
-    for (let k = 0; k < 3; k++) if (!(p.shift[k] >= -31 && p.shift[k] <= 0 && p.mult[k] >= 0)) badOptions(oi, 'multipliers');
-    clampBounds(p, optI32(b, opt, ArithmeticOptions_activation_min, -128), optI32(b, opt, ArithmeticOptions_activation_max, 127), oi);
+    p.mult = int32s([
+      optI32(b, opt, ArithmeticOptions_input1_multiplier, 0),
+      optI32(b, opt, ArithmeticOptions_input2_multiplier, 0),
+      optI32(b, opt, ArithmeticOptions_output_multiplier, 0),
+    ]);
+    p.shift = int32s([
+      optI32(b, opt, ArithmeticOptions_input1_shift, 0),
+      optI32(b, opt, ArithmeticOptions_input2_shift, 0),
+      optI32(b, opt, ArithmeticOptions_output_shift, 0),
+    ]);
+    if (
+      !(p.leftShift >= 0 && p.leftShift <= 20 && p.inZp >= -127 && p.inZp <= 128 && p.inZp2 >= -127 && p.inZp2 <= 128)
+    )
+      badOptions(oi, 'offsets');
+    for (let k = 0; k < 3; k++)
+      if (!(p.shift[k] >= -31 && p.shift[k] <= 0 && p.mult[k] >= 0)) badOptions(oi, 'multipliers');
+    clampBounds(
+      p,
+      optI32(b, opt, ArithmeticOptions_activation_min, -128),
+      optI32(b, opt, ArithmeticOptions_activation_max, 127),
+      oi,
+    );
     return;
   }
   if (code === OpCode_MUL) {
@@ -481,7 +747,8 @@ function prepareOp(b: Blob, p: PreparedOp, code: number, oi: number, optType: nu
     p.outZp = optI32(b, opt, MeanOptions_output_zero_point, 0);
     p.mult = int32s([optI32(b, opt, MeanOptions_multiplier, 0)]);
     p.shift = int32s([optI32(b, opt, MeanOptions_shift, 0)]);
-    if (!(p.shift[0] >= -31 && p.shift[0] <= 30 && p.mult[0] >= 0 && p.inZp >= -128 && p.inZp <= 127)) badOptions(oi, 'mean parameters');
+    if (!(p.shift[0] >= -31 && p.shift[0] <= 30 && p.mult[0] >= 0 && p.inZp >= -128 && p.inZp <= 127))
+      badOptions(oi, 'mean parameters');
     return;
   }
   if (code === OpCode_RESHAPE) {

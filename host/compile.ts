@@ -47,19 +47,30 @@ export const EQUALIZATIONS = ['none', 'weights', 'activations'] as const;
 export type Equalization = (typeof EQUALIZATIONS)[number];
 
 export function inputSize(g: Graph): number {
-  if (g.inputs.length !== 1) throw new ModelError(`models with ${g.inputs.length} inputs are not supported yet (one input expected)`);
+  if (g.inputs.length !== 1)
+    throw new ModelError(`models with ${g.inputs.length} inputs are not supported yet (one input expected)`);
   return numel(tensor(g, g.inputs[0]).shape);
 }
 
 export function compileGraph(source: Graph, opts: CompileOptions = {}): Compiled {
   const device = toDeviceGraph(source);
   let calibration: Samples | undefined;
-  if (opts.calib) calibration = loadSamples(opts.calib, { split: 'train', limit: opts.calibCount ?? DEFAULT_CALIB_COUNT, size: inputSize(device) });
+  if (opts.calib)
+    calibration = loadSamples(opts.calib, {
+      split: 'train',
+      limit: opts.calibCount ?? DEFAULT_CALIB_COUNT,
+      size: inputSize(device),
+    });
   const samples = calibration?.inputs ?? [];
-  if (opts.equalize === 'activations' && samples.length === 0) throw new ModelError('--equalize activations needs calibration data (--calib)');
-  if (opts.equalize && opts.equalize !== 'none') equalizeLayers(device, opts.equalize === 'activations' ? activationChannelRanges(device, samples) : undefined);
+  if (opts.equalize === 'activations' && samples.length === 0)
+    throw new ModelError('--equalize activations needs calibration data (--calib)');
+  if (opts.equalize && opts.equalize !== 'none')
+    equalizeLayers(device, opts.equalize === 'activations' ? activationChannelRanges(device, samples) : undefined);
   const bar = opts.quiet || samples.length === 0 ? undefined : new Progress('calibrating', samples.length);
-  const stats = calibrate(device, samples, { observer: opts.observer ?? 'minmax', onProgress: bar ? (n: number) => bar.tick(n) : undefined });
+  const stats = calibrate(device, samples, {
+    observer: opts.observer ?? 'minmax',
+    onProgress: bar ? (n: number) => bar.tick(n) : undefined,
+  });
   bar?.done();
   const roundedWeights = opts.weightRounding === 'gptq' ? gptqWeights(device, samples) : undefined;
   const model = quantizeGraph(device, stats, { rounding: opts.rounding ?? 'double', roundedWeights });

@@ -23,7 +23,15 @@ import * as path from 'path';
 import { isMainThread, parentPort, Worker, workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { range, shuffled } from '../host/compress/batches';
-import { batchNormFrozen, batchNormReluTrain, conv2d, depthwiseConv, maxPool, useFastMatMul, Window } from '../host/compress/conv-im2col';
+import {
+  batchNormFrozen,
+  batchNormReluTrain,
+  conv2d,
+  depthwiseConv,
+  maxPool,
+  useFastMatMul,
+  Window,
+} from '../host/compress/conv-im2col';
 import { FashionMnist, loadFashionMnist } from '../host/data/fashion-mnist';
 import { writeFileAtomic } from '../host/util/fs';
 import { Progress } from '../host/util/progress';
@@ -98,7 +106,10 @@ interface BnState {
 abstract class Net {
   readonly vars: tf.Variable[] = [];
   readonly bns: BnState[] = [];
-  constructor(readonly arch: Arch, protected readonly rng: Rng) {}
+  constructor(
+    readonly arch: Arch,
+    protected readonly rng: Rng,
+  ) {}
 
   /** Glorot-uniform (Keras' default) kernel; fanIn/fanOut as Keras computes them. */
   protected kernel(name: string, shape: number[], fanIn: number, fanOut: number): tf.Variable {
@@ -137,14 +148,29 @@ abstract class Net {
    * Inference-mode logits. With `statsFor = k`, stops at batch-norm layer k's input, hands its batch
    * statistics to `sink` and returns null (used to compute population statistics layer by layer).
    */
-  abstract forwardInfer(images: Uint8Array, idx: ArrayLike<number>, statsFor?: number, sink?: StatsSink): tf.Tensor2D | null;
+  abstract forwardInfer(
+    images: Uint8Array,
+    idx: ArrayLike<number>,
+    statsFor?: number,
+    sink?: StatsSink,
+  ): tf.Tensor2D | null;
   abstract layersModel(): tf.Sequential;
   /** Human-readable layer list for metrics.json. */
   abstract describe(): string[];
 
-  lossAndGrads(images: Uint8Array, labels: Uint8Array, idx: ArrayLike<number>): { loss: number; grads: Float32Array[] } {
+  lossAndGrads(
+    images: Uint8Array,
+    labels: Uint8Array,
+    idx: ArrayLike<number>,
+  ): { loss: number; grads: Float32Array[] } {
     return tf.tidy(() => {
-      const onehot = tf.oneHot(tf.tensor1d(Array.from(idx, (i) => labels[i]), 'int32'), 10);
+      const onehot = tf.oneHot(
+        tf.tensor1d(
+          Array.from(idx, (i) => labels[i]),
+          'int32',
+        ),
+        10,
+      );
       const { value, grads } = tf.variableGrads(
         () => tf.losses.softmaxCrossEntropy(onehot, this.forwardTrain(images, idx)) as tf.Scalar,
         this.vars,
@@ -166,7 +192,10 @@ abstract class Net {
     const out = new Float32Array(idx.length * 10);
     for (let s = 0; s < idx.length; s += chunk) {
       const part = Array.from({ length: Math.min(chunk, idx.length - s) }, (_, k) => idx[s + k]);
-      out.set(tf.tidy(() => this.forwardInfer(images, part)!.dataSync() as Float32Array), s * 10);
+      out.set(
+        tf.tidy(() => this.forwardInfer(images, part)!.dataSync() as Float32Array),
+        s * 10,
+      );
     }
     return out;
   }
@@ -307,7 +336,12 @@ class Cnn extends Net {
     const [bn1, bn2, bn3] = this.bns;
     const x = tf.tensor4d(pixels(images, idx), [n, H, W, 1]);
     const a1 = batchNormReluTrain(conv2d(x, this.k1, C1, CONV1), bn1.gamma, bn1.beta, BN_EPS) as tf.Tensor4D;
-    const a2 = batchNormReluTrain(depthwiseConv(maxPool(a1, POOL), this.dw, DWCONV2), bn2.gamma, bn2.beta, BN_EPS) as tf.Tensor4D;
+    const a2 = batchNormReluTrain(
+      depthwiseConv(maxPool(a1, POOL), this.dw, DWCONV2),
+      bn2.gamma,
+      bn2.beta,
+      BN_EPS,
+    ) as tf.Tensor4D;
     const a3 = batchNormReluTrain(conv2d(a2, this.pw, C3, PWCONV3), bn3.gamma, bn3.beta, BN_EPS) as tf.Tensor4D;
     return this.head(maxPool(a3, POOL));
   }
@@ -318,7 +352,12 @@ class Cnn extends Net {
     const x = tf.tensor4d(pixels(images, idx), [n, H, W, 1]);
     const a1 = this.bnInfer(0, conv2d(x, this.k1, C1, CONV1), statsFor, sink) as tf.Tensor4D | null;
     if (!a1) return null;
-    const a2 = this.bnInfer(1, depthwiseConv(maxPool(a1, POOL), this.dw, DWCONV2), statsFor, sink) as tf.Tensor4D | null;
+    const a2 = this.bnInfer(
+      1,
+      depthwiseConv(maxPool(a1, POOL), this.dw, DWCONV2),
+      statsFor,
+      sink,
+    ) as tf.Tensor4D | null;
     if (!a2) return null;
     const a3 = this.bnInfer(2, conv2d(a2, this.pw, C3, PWCONV3), statsFor, sink) as tf.Tensor4D | null;
     if (!a3) return null;
@@ -330,11 +369,28 @@ class Cnn extends Net {
     const m = tf.sequential({ name: 'fashion_cnn' });
     const bnLayer = (name: string) => tf.layers.batchNormalization({ name, axis: -1, epsilon: BN_EPS, momentum: 0.99 });
     const relu = (name: string) => tf.layers.activation({ name, activation: 'relu' });
-    m.add(tf.layers.conv2d({ name: 'conv1', inputShape: [H, W, 1], filters: C1, kernelSize: 3, padding: 'valid', useBias: false }));
+    m.add(
+      tf.layers.conv2d({
+        name: 'conv1',
+        inputShape: [H, W, 1],
+        filters: C1,
+        kernelSize: 3,
+        padding: 'valid',
+        useBias: false,
+      }),
+    );
     m.add(bnLayer('bn1'));
     m.add(relu('relu1'));
     m.add(tf.layers.maxPooling2d({ name: 'pool1', poolSize: 2, strides: 2, padding: 'valid' }));
-    m.add(tf.layers.depthwiseConv2d({ name: 'dwconv2', kernelSize: 3, depthMultiplier: 1, padding: 'same', useBias: false }));
+    m.add(
+      tf.layers.depthwiseConv2d({
+        name: 'dwconv2',
+        kernelSize: 3,
+        depthMultiplier: 1,
+        padding: 'same',
+        useBias: false,
+      }),
+    );
     m.add(bnLayer('bn2'));
     m.add(relu('relu2'));
     m.add(tf.layers.conv2d({ name: 'pwconv3', filters: C3, kernelSize: 1, padding: 'valid', useBias: false }));
@@ -377,9 +433,18 @@ function makeNet(arch: Arch, seed: number): Net {
 // ---------------------------------------------------------------------------------------------------------
 // Data-parallel helper: a worker thread computing the second half of each batch
 
-interface WorkerInit { arch: Arch; limit?: number }
-interface StepRequest { weights: Float32Array[]; idx: Int32Array }
-interface StepReply { loss: number; grads: Float32Array[] }
+interface WorkerInit {
+  arch: Arch;
+  limit?: number;
+}
+interface StepRequest {
+  weights: Float32Array[];
+  idx: Int32Array;
+}
+interface StepReply {
+  loss: number;
+  grads: Float32Array[];
+}
 
 async function workerMain(): Promise<void> {
   tf.enableProdMode(); // also silences the "install tfjs-node" banner
@@ -454,16 +519,26 @@ function accuracy(logits: Float32Array, labels: ArrayLike<number>, count: number
 }
 
 function countParams(m: tf.LayersModel): { total: number; trainable: number } {
-  const count = (ws: tf.LayerVariable[]) => ws.reduce((a, w) => a + (w.shape as number[]).reduce((x, y) => x * y, 1), 0);
+  const count = (ws: tf.LayerVariable[]) =>
+    ws.reduce((a, w) => a + (w.shape as number[]).reduce((x, y) => x * y, 1), 0);
   return { total: count(m.weights), trainable: count(m.trainableWeights) };
 }
 
 function toInput(arch: Arch, images: Uint8Array, start: number, n: number): tf.Tensor {
-  const x = pixels(images, range(n).map((i) => start + i));
+  const x = pixels(
+    images,
+    range(n).map((i) => start + i),
+  );
   return arch === 'mlp' ? tf.tensor2d(x, [n, PIXELS]) : tf.tensor4d(x, [n, H, W, 1]);
 }
 
-async function predictLayers(m: tf.LayersModel, arch: Arch, images: Uint8Array, count: number, chunk = 1000): Promise<Float32Array> {
+async function predictLayers(
+  m: tf.LayersModel,
+  arch: Arch,
+  images: Uint8Array,
+  count: number,
+  chunk = 1000,
+): Promise<Float32Array> {
   const out = new Float32Array(count * 10);
   for (let s = 0; s < count; s += chunk) {
     const n = Math.min(chunk, count - s);
@@ -474,7 +549,10 @@ async function predictLayers(m: tf.LayersModel, arch: Arch, images: Uint8Array, 
   return out;
 }
 
-interface SavedFiles { modelJson: object; weights: Uint8Array }
+interface SavedFiles {
+  modelJson: object;
+  weights: Uint8Array;
+}
 
 async function serialize(m: tf.LayersModel): Promise<SavedFiles> {
   let files: SavedFiles | undefined;
@@ -491,7 +569,9 @@ async function serialize(m: tf.LayersModel): Promise<SavedFiles> {
         },
         weights,
       };
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength } };
+      return {
+        modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength },
+      };
     }),
   );
   return files!;
@@ -531,7 +611,9 @@ async function trainOne(arch: Arch, opts: Options, train: FashionMnist, test: Fa
   const history: { epoch: number; loss: number; testAcc2k: number; seconds: number }[] = [];
   let trainSeconds = 0;
   console.error(`${arch}: ${net.describe().join(' | ')}`);
-  console.error(`${arch}: ${epochs} epochs × ${steps} steps of ${B} (2 ghost batches of ${half}), Adam lr ${cfg.lr} cosine, seed ${opts.seed}, ${opts.threads} thread(s)`);
+  console.error(
+    `${arch}: ${epochs} epochs × ${steps} steps of ${B} (2 ghost batches of ${half}), Adam lr ${cfg.lr} cosine, seed ${opts.seed}, ${opts.threads} thread(s)`,
+  );
   try {
     for (let epoch = 0; epoch < epochs; epoch++) {
       const perm = shuffled(train.count, shuffleRng);
@@ -562,8 +644,15 @@ async function trainOne(arch: Arch, opts: Options, train: FashionMnist, test: Fa
       trainSeconds += secs;
       net.calibrateBatchNorm(train.images, monitorCal);
       const acc = accuracy(net.logits(test.images, monitorTest), test.labels, monitorTest.length);
-      history.push({ epoch: epoch + 1, loss: +(lossSum / steps).toFixed(5), testAcc2k: +acc.toFixed(4), seconds: +secs.toFixed(1) });
-      console.error(`${arch} epoch ${epoch + 1}: loss ${(lossSum / steps).toFixed(4)}, test accuracy (first ${monitorTest.length}) ${(100 * acc).toFixed(2)}%`);
+      history.push({
+        epoch: epoch + 1,
+        loss: +(lossSum / steps).toFixed(5),
+        testAcc2k: +acc.toFixed(4),
+        seconds: +secs.toFixed(1),
+      });
+      console.error(
+        `${arch} epoch ${epoch + 1}: loss ${(lossSum / steps).toFixed(4)}, test accuracy (first ${monitorTest.length}) ${(100 * acc).toFixed(2)}%`,
+      );
     }
   } finally {
     await helper?.close();
@@ -584,8 +673,11 @@ async function trainOne(arch: Arch, opts: Options, train: FashionMnist, test: Fa
     maxDiff = Math.max(maxDiff, Math.abs(custom[i] - layered[i]));
     maxAbs = Math.max(maxAbs, Math.abs(custom[i]));
   }
-  console.error(`${arch}: layers model vs custom formulation on ${verifyN} test images: max |Δlogit| ${maxDiff.toExponential(2)} (max |logit| ${maxAbs.toFixed(1)})`);
-  if (!(maxDiff <= 1e-3 * Math.max(1, maxAbs))) throw new Error(`${arch}: the layers model disagrees with the trained formulation (max |Δlogit| ${maxDiff})`);
+  console.error(
+    `${arch}: layers model vs custom formulation on ${verifyN} test images: max |Δlogit| ${maxDiff.toExponential(2)} (max |logit| ${maxAbs.toFixed(1)})`,
+  );
+  if (!(maxDiff <= 1e-3 * Math.max(1, maxAbs)))
+    throw new Error(`${arch}: the layers model disagrees with the trained formulation (max |Δlogit| ${maxDiff})`);
 
   const dir = path.join(opts.out, DIR_NAME[arch]);
   fs.mkdirSync(dir, { recursive: true });
@@ -600,7 +692,8 @@ async function trainOne(arch: Arch, opts: Options, train: FashionMnist, test: Fa
   const evalSecs = (Date.now() - t0) / 1000;
   let reloadDiff = 0;
   for (let i = 0; i < layered.length; i++) reloadDiff = Math.max(reloadDiff, Math.abs(layered[i] - logits[i]));
-  if (reloadDiff !== 0) throw new Error(`${arch}: the reloaded model differs from the saved one (max |Δlogit| ${reloadDiff})`);
+  if (reloadDiff !== 0)
+    throw new Error(`${arch}: the reloaded model differs from the saved one (max |Δlogit| ${reloadDiff})`);
   const testAcc = accuracy(logits, test.labels, test.count);
   const perClass = range(10).map((c) => {
     let n = 0;
@@ -620,7 +713,10 @@ async function trainOne(arch: Arch, opts: Options, train: FashionMnist, test: Fa
   const metrics = {
     model: DIR_NAME[arch],
     dataset: 'Fashion-MNIST',
-    input: arch === 'mlp' ? { shape: [1, PIXELS], scale: '1/255', range: [0, 1] } : { shape: [1, H, W, 1], layout: 'NHWC', scale: '1/255', range: [0, 1] },
+    input:
+      arch === 'mlp'
+        ? { shape: [1, PIXELS], scale: '1/255', range: [0, 1] }
+        : { shape: [1, H, W, 1], layout: 'NHWC', scale: '1/255', range: [0, 1] },
     output: 'logits [1, 10] (no softmax)',
     architecture: net.describe(),
     params: params.total,
@@ -665,11 +761,16 @@ function repoRoot(): string {
   return d;
 }
 
-const USAGE = 'usage: npx tsx models/train.ts [mlp|cnn|all] [--epochs N] [--limit N] [--out DIR] [--threads 1|2] [--seed N]';
+const USAGE =
+  'usage: npx tsx models/train.ts [mlp|cnn|all] [--epochs N] [--limit N] [--out DIR] [--threads 1|2] [--seed N]';
 
 function parseCli(argv: string[]): { archs: Arch[]; opts: Options } {
   let which = 'all';
-  const opts: Options = { out: path.join(repoRoot(), 'models'), threads: Math.min(2, os.cpus().length), seed: 20240917 };
+  const opts: Options = {
+    out: path.join(repoRoot(), 'models'),
+    threads: Math.min(2, os.cpus().length),
+    seed: 20240917,
+  };
   const int = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < min) throw new Error(`${flag} needs an integer ≥ ${min}\n${USAGE}`);
@@ -698,7 +799,9 @@ async function main(): Promise<void> {
   useFastMatMul();
   const train = loadFashionMnist('train', opts.limit);
   const test = loadFashionMnist('test');
-  console.error(`Fashion-MNIST: ${train.count} training, ${test.count} test images; TF.js ${tf.version.tfjs} (${tf.getBackend()})`);
+  console.error(
+    `Fashion-MNIST: ${train.count} training, ${test.count} test images; TF.js ${tf.version.tfjs} (${tf.getBackend()})`,
+  );
   for (const arch of archs) await trainOne(arch, opts, train, test);
 }
 

@@ -54,7 +54,11 @@ describe('blob format (schema/morsel.fbs)', () => {
     for (let i = 8; i < bytes.length; i += 7) {
       const bad = bytes.slice();
       bad[i] ^= 0x20;
-      assert.throws(() => decodeModel(bad), (e: Error) => e instanceof BlobFormatError || e instanceof RangeError, `byte ${i}`);
+      assert.throws(
+        () => decodeModel(bad),
+        (e: Error) => e instanceof BlobFormatError || e instanceof RangeError,
+        `byte ${i}`,
+      );
     }
     assert.throws(() => decodeModel(bytes.subarray(0, 5)), /too short/);
     const wrongId = bytes.slice();
@@ -64,6 +68,10 @@ describe('blob format (schema/morsel.fbs)', () => {
 
   it('device/format/layout.ts is generated from the current schema', () => {
     assert.equal(fs.readFileSync(layoutPath(), 'utf8'), layoutSource(), 'run `npm run gen:layout`');
-    assert.ok(morselSchema().tables.get('Conv2DOptions')!.fields.some((f) => f.name === 'output_multiplier'));
+    assert.ok(
+      morselSchema()
+        .tables.get('Conv2DOptions')!
+        .fields.some((f) => f.name === 'output_multiplier'),
+    );
   });
 });

@@ -12,7 +12,15 @@ import { decodeModel } from '../host/blob/decode';
 import { encodeModel } from '../host/blob/encode';
 import { morselSchema, vtableOffset } from '../host/blob/fbs';
 import { rootFieldPosition } from '../host/blob/flatbuffer';
-import { bitsRange, decodeWeights, encodeWeightsAll, packableWeights, storedWeightsOf, WEIGHT_LAYOUTS, WeightLayout } from '../host/blob/weights';
+import {
+  bitsRange,
+  decodeWeights,
+  encodeWeightsAll,
+  packableWeights,
+  storedWeightsOf,
+  WEIGHT_LAYOUTS,
+  WeightLayout,
+} from '../host/blob/weights';
 import { ENGINES, fuzzOnEngine, runOnEngine } from '../host/engines';
 import { runInt8 } from '../host/interp/int8/interpreter';
 import { QModel, WeightBits } from '../host/ir/qmodel';
@@ -42,15 +50,52 @@ function compressWeights(model: QModel, rng: Rng): void {
 /** x[batches,depth] → FC(outs) with long rows: multi-byte CSR columns, run-length escapes, all-zero mask bytes. */
 function wideFcModel(rng: Rng, depth: number, outs: number, bits: WeightBits, sparsity: number, batches = 1): QModel {
   const model: QModel = {
-    name: 'wide-fc', producer: 'test', rounding: 'double', arenaBytes: 0,
+    name: 'wide-fc',
+    producer: 'test',
+    rounding: 'double',
+    arenaBytes: 0,
     tensors: [
       act('x', [batches, depth], 0.1, 3),
-      { name: 'w', shape: [outs, depth], type: 'int8', scale: [0.01], zeroPoint: [0], quantizedDimension: 0, data: randomWeights(rng, outs * depth, bits, sparsity), arenaOffset: -1, weightBits: bits },
-      { name: 'b', shape: [outs], type: 'int32', scale: [0.001], zeroPoint: [0], quantizedDimension: 0, data: new Int32Array(outs).map(() => rng.int(-5000, 5000)), arenaOffset: -1 },
+      {
+        name: 'w',
+        shape: [outs, depth],
+        type: 'int8',
+        scale: [0.01],
+        zeroPoint: [0],
+        quantizedDimension: 0,
+        data: randomWeights(rng, outs * depth, bits, sparsity),
+        arenaOffset: -1,
+        weightBits: bits,
+      },
+      {
+        name: 'b',
+        shape: [outs],
+        type: 'int32',
+        scale: [0.001],
+        zeroPoint: [0],
+        quantizedDimension: 0,
+        data: new Int32Array(outs).map(() => rng.int(-5000, 5000)),
+        arenaOffset: -1,
+      },
       act('y', [batches, outs], 0.2, -5),
     ],
-    ops: [{ opcode: 'FULLY_CONNECTED', inputs: [0, 1, 2], outputs: [3], name: 'fc', options: { output_zero_point: -5, activation_min: -128, activation_max: 127, output_multiplier: [1500000000], output_shift: [-9] } }],
-    inputs: [0], outputs: [3],
+    ops: [
+      {
+        opcode: 'FULLY_CONNECTED',
+        inputs: [0, 1, 2],
+        outputs: [3],
+        name: 'fc',
+        options: {
+          output_zero_point: -5,
+          activation_min: -128,
+          activation_max: 127,
+          output_multiplier: [1500000000],
+          output_shift: [-9],
+        },
+      },
+    ],
+    inputs: [0],
+    outputs: [3],
   };
   planMemory(model);
   return model;
@@ -59,10 +104,19 @@ function wideFcModel(rng: Rng, depth: number, outs: number, bits: WeightBits, sp
 /** Every committed compressed model directory (models/*_compressed and its experiment subdirectories). */
 function compressedDirs(): string[] {
   const models = path.join(ROOT, 'models');
-  return fs.readdirSync(models).filter((d) => d.endsWith('_compressed')).flatMap((d) => {
-    const top = path.join(models, d);
-    return [top, ...fs.readdirSync(top).map((e) => path.join(top, e)).filter((e) => fs.statSync(e).isDirectory())];
-  });
+  return fs
+    .readdirSync(models)
+    .filter((d) => d.endsWith('_compressed'))
+    .flatMap((d) => {
+      const top = path.join(models, d);
+      return [
+        top,
+        ...fs
+          .readdirSync(top)
+          .map((e) => path.join(top, e))
+          .filter((e) => fs.statSync(e).isDirectory()),
+      ];
+    });
 }
 
 describe('compressed weights in the blob', function () {
@@ -79,7 +133,11 @@ describe('compressed weights in the blob', function () {
       const stored = storedWeightsOf(model);
       for (const [name, l] of Object.entries(record.layers)) {
         const op = model.ops.find((o) => o.name === name)!;
-        assert.equal(stored.get(op.inputs[1])?.bytes.length ?? model.tensors[op.inputs[1]].data!.length, l.bytes, `${dir} ${name}`);
+        assert.equal(
+          stored.get(op.inputs[1])?.bytes.length ?? model.tensors[op.inputs[1]].data!.length,
+          l.bytes,
+          `${dir} ${name}`,
+        );
       }
     }
   });
@@ -92,7 +150,11 @@ describe('compressed weights in the blob', function () {
         const model = decodeModel(blob);
         const inputs = images.map((x) => quantizeInput(model, x));
         const r = await runOnEngine(engine, blob, inputs);
-        assert.deepEqual(r.outputs.map(hex), inputs.map((x) => hex(runInt8(model, [x])[0])), `${dir} on ${engine}`);
+        assert.deepEqual(
+          r.outputs.map(hex),
+          inputs.map((x) => hex(runInt8(model, [x])[0])),
+          `${dir} on ${engine}`,
+        );
       }
     });
   }
@@ -100,12 +162,21 @@ describe('compressed weights in the blob', function () {
   it('every layout round-trips at every width, and the encoder keeps DENSE unless a sparse layout is smaller', () => {
     const rng = new Rng(11);
     for (let trial = 0; trial < 60; trial++) {
-      const rows = rng.int(1, 9), depth = rng.pick([1, 3, 17, 255, 256, 257, 700]);
+      const rows = rng.int(1, 9),
+        depth = rng.pick([1, 3, 17, 255, 256, 257, 700]);
       const bits = rng.pick(BITS);
       const values = randomWeights(rng, rows * depth, bits, rng.pick([0, 0.3, 0.8, 0.97, 1]));
       const all = encodeWeightsAll(values, rows, bits);
-      assert.deepEqual(all.map((s) => `${s.layout}${s.runBits ?? ''}`), ['dense', 'bitmask', ...[1, 2, 3, 4, 5, 6, 7, 8].map((r) => `run_length${r}`), 'csr']);
-      for (const s of all) assert.deepEqual(decodeWeights(s, values.length, rows, s.layout), values, `${s.layout}${s.runBits ?? ''} at ${bits} bits, ${rows}×${depth}`);
+      assert.deepEqual(
+        all.map((s) => `${s.layout}${s.runBits ?? ''}`),
+        ['dense', 'bitmask', ...[1, 2, 3, 4, 5, 6, 7, 8].map((r) => `run_length${r}`), 'csr'],
+      );
+      for (const s of all)
+        assert.deepEqual(
+          decodeWeights(s, values.length, rows, s.layout),
+          values,
+          `${s.layout}${s.runBits ?? ''} at ${bits} bits, ${rows}×${depth}`,
+        );
       assert.equal(all[0].bytes.length, Math.ceil((values.length * bits) / 8));
     }
     assert.equal(storedWeightsOf(wideFcModel(rng, 100, 10, 8, 0)).get(1)!.layout, 'dense');
@@ -120,7 +191,10 @@ describe('compressed weights in the blob', function () {
   it('dense 8-bit blobs stay format version 1; packed blobs decode to the same values and re-encode to the same bytes', () => {
     const rng = new Rng(5);
     const plain = encodeModel(wideFcModel(rng, 40, 6, 8, 0));
-    assert.equal(new DataView(plain.buffer, plain.byteOffset).getUint32(rootFieldPosition(morselSchema(), plain, 'version'), true), 1);
+    assert.equal(
+      new DataView(plain.buffer, plain.byteOffset).getUint32(rootFieldPosition(morselSchema(), plain, 'version'), true),
+      1,
+    );
     assert.equal(decodeModel(plain).tensors[1].weightBits, undefined);
     for (const bits of BITS) {
       for (const layout of WEIGHT_LAYOUTS) {
@@ -143,9 +217,21 @@ describe('compressed weights in the blob', function () {
       compressWeights(c.model, rng);
       cases.push({ ...c, layout: WEIGHT_LAYOUTS[cases.length % 4] });
     }
-    for (const [bits, sparsity, batches] of [[8, 0.8, 1], [4, 0.95, 1], [2, 0.5, 3], [4, 0, 1], [8, 0.995, 2], [2, 0.995, 1]] as const) {
+    for (const [bits, sparsity, batches] of [
+      [8, 0.8, 1],
+      [4, 0.95, 1],
+      [2, 0.5, 3],
+      [4, 0, 1],
+      [8, 0.995, 2],
+      [2, 0.995, 1],
+    ] as const) {
       const m = wideFcModel(rng, 784, 12, bits, sparsity, batches);
-      for (const layout of WEIGHT_LAYOUTS) cases.push({ model: m, inputs: [0, 1].map(() => new Int8Array(784 * batches).map(() => rng.int(-128, 127))), layout });
+      for (const layout of WEIGHT_LAYOUTS)
+        cases.push({
+          model: m,
+          inputs: [0, 1].map(() => new Int8Array(784 * batches).map(() => rng.int(-128, 127))),
+          layout,
+        });
     }
     const stored = cases.flatMap((c) => [...storedWeightsOf(c.model, c.layout).values()]);
     assert.equal(new Set(stored.map((s) => `${s.layout}/${s.bits}`)).size, 12, 'every layout at every width');
@@ -153,7 +239,11 @@ describe('compressed weights in the blob', function () {
     for (const engine of ENGINES) {
       for (const [i, { model, inputs, layout }] of cases.entries()) {
         const r = await runOnEngine(engine, encodeModel(model, { layout }), inputs);
-        assert.deepEqual(r.outputs.map(hex), inputs.map((x) => hex(runInt8(model, [x])[0])), `${engine}, case ${i} (${layout}; ${model.ops.map((o) => o.opcode)})`);
+        assert.deepEqual(
+          r.outputs.map(hex),
+          inputs.map((x) => hex(runInt8(model, [x])[0])),
+          `${engine}, case ${i} (${layout}; ${model.ops.map((o) => o.opcode)})`,
+        );
       }
     }
   });
@@ -167,7 +257,11 @@ describe('compressed weights in the blob', function () {
       if (layout === 'dense') m.tensors[1].data = randomWeights(rng, 256, 2, 0.5);
       const blob = encodeModel(m, { layout });
       // Claim two more stored values than the buffer holds (DENSE: claim 4 bits on a 2-bit buffer).
-      bad.push(layout === 'dense' ? patchTensorByte(blob, 'weight_bits', 4) : patchTensorInt(blob, 'stored_values', decodeStored(blob) + 2));
+      bad.push(
+        layout === 'dense'
+          ? patchTensorByte(blob, 'weight_bits', 4)
+          : patchTensorInt(blob, 'stored_values', decodeStored(blob) + 2),
+      );
     }
     for (const engine of ENGINES) {
       const outcomes = await fuzzOnEngine(engine, bad);
@@ -178,7 +272,9 @@ describe('compressed weights in the blob', function () {
 
   it('fuzz: 600 mutated packed blobs per engine are rejected with MRSL_E_* or run', async () => {
     const rng = new Rng(77);
-    const bases = WEIGHT_LAYOUTS.map((layout, i) => encodeModel(wideFcModel(rng, 300, 6, BITS[i % 3], 0.85), { layout }));
+    const bases = WEIGHT_LAYOUTS.map((layout, i) =>
+      encodeModel(wideFcModel(rng, 300, 6, BITS[i % 3], 0.85), { layout }),
+    );
     const blobs = Array.from({ length: 600 }, (_, i) => {
       const base = bases[i % bases.length];
       const b = base.slice();
@@ -189,7 +285,10 @@ describe('compressed weights in the blob', function () {
       const outcomes = await fuzzOnEngine(engine, blobs);
       const unclear = outcomes.filter((o) => o !== 'ok' && !o.startsWith('MRSL_E_'));
       assert.deepEqual(unclear.slice(0, 5), [], `${engine}: ${unclear.length} unclear failures`);
-      assert.ok(outcomes.filter((o) => o.startsWith('MRSL_E_WEIGHTS')).length > 10, `${engine}: packed-weight validation exercised`);
+      assert.ok(
+        outcomes.filter((o) => o.startsWith('MRSL_E_WEIGHTS')).length > 10,
+        `${engine}: packed-weight validation exercised`,
+      );
     }
   });
 });
@@ -204,7 +303,9 @@ function tensorFieldAt(blob: Uint8Array, field: string): number {
   const elem = v + 4 + 4;
   const t = elem + dv.getUint32(elem, true);
   const vt = t - dv.getInt32(t, true);
-  const slot = morselSchema().tables.get('Tensor')!.fields.find((f) => f.name === field)!.slot;
+  const slot = morselSchema()
+    .tables.get('Tensor')!
+    .fields.find((f) => f.name === field)!.slot;
   const rel = dv.getUint16(vt + vtableOffset(slot), true);
   if (!rel) throw new Error(`tensor 1 has no ${field} field`);
   return t + rel;
@@ -218,7 +319,8 @@ function reseal(b: Uint8Array, at = rootFieldPosition(morselSchema(), b, 'crc32'
   return b;
 }
 
-const decodeStored = (blob: Uint8Array) => new DataView(blob.buffer, blob.byteOffset).getInt32(tensorFieldAt(blob, 'stored_values'), true);
+const decodeStored = (blob: Uint8Array) =>
+  new DataView(blob.buffer, blob.byteOffset).getInt32(tensorFieldAt(blob, 'stored_values'), true);
 
 function patchTensorInt(blob: Uint8Array, field: string, value: number): Uint8Array {
   const b = blob.slice();

@@ -4,7 +4,14 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { inputBatch, range } from '../host/compress/batches';
-import { batchNormFrozen, batchNormReluTrain, conv2d, depthwiseConv, maxPool, useFastMatMul } from '../host/compress/conv-im2col';
+import {
+  batchNormFrozen,
+  batchNormReluTrain,
+  conv2d,
+  depthwiseConv,
+  maxPool,
+  useFastMatMul,
+} from '../host/compress/conv-im2col';
 import { trainNet } from '../host/compress/fine-tune';
 import { loadLayersModel, saveLayersModel } from '../host/compress/layers-io';
 import { TrainableNet } from '../host/compress/net';
@@ -15,7 +22,10 @@ const ROOT = path.join(__dirname, '..', '..');
 const zoo = (name: string) => path.join(ROOT, 'models', name, 'model.json');
 
 function randomTensor(shape: number[], rng: Rng): tf.Tensor {
-  return tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.uniform(-1, 1)), shape);
+  return tf.tensor(
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.uniform(-1, 1)),
+    shape,
+  );
 }
 
 function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
@@ -30,7 +40,11 @@ describe('compress: training kernels and layers-model I/O', () => {
   });
 
   for (const padding of ['valid', 'same'] as const) {
-    for (const [kh, kw, s] of [[3, 3, 1], [3, 2, 2], [1, 1, 1]]) {
+    for (const [kh, kw, s] of [
+      [3, 3, 1],
+      [3, 2, 2],
+      [1, 1, 1],
+    ]) {
       it(`conv2d via im2col matches tf.conv2d, value and gradients (${kh}×${kw}, stride ${s}, ${padding})`, () => {
         const rng = new Rng(kh * 10 + s);
         const x = randomTensor([2, 7, 6, 3], rng) as tf.Tensor4D;
@@ -38,7 +52,10 @@ describe('compress: training kernels and layers-model I/O', () => {
         const win = { kh, kw, sh: s, sw: s, padding };
         assert.ok(maxDiff(conv2d(x, k, 4, win), tf.conv2d(x, k, s, padding)) < 1e-5);
         const g1 = tf.grads((a, b) => tf.sum(tf.square(conv2d(a as tf.Tensor4D, b, 4, win))))([x, k]);
-        const g2 = tf.grads((a, b) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, padding))))([x, k]);
+        const g2 = tf.grads((a, b) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, s, padding))))([
+          x,
+          k,
+        ]);
         assert.ok(maxDiff(g1[0], g2[0]) < 1e-4, 'dx');
         assert.ok(maxDiff(g1[1], g2[1]) < 1e-4, 'dkernel');
       });
@@ -53,7 +70,9 @@ describe('compress: training kernels and layers-model I/O', () => {
       const win = { kh: 3, kw: 3, sh: 1, sw: 1, padding };
       assert.ok(maxDiff(depthwiseConv(x, k, win), tf.depthwiseConv2d(x, k, 1, padding)) < 1e-5);
       const g1 = tf.grads((a, b) => tf.sum(tf.square(depthwiseConv(a as tf.Tensor4D, b, win))))([x, k]);
-      const g2 = tf.grads((a, b) => tf.sum(tf.square(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, padding))))([x, k]);
+      const g2 = tf.grads((a, b) =>
+        tf.sum(tf.square(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, padding))),
+      )([x, k]);
       assert.ok(maxDiff(g1[0], g2[0]) < 1e-4 && maxDiff(g1[1], g2[1]) < 1e-4);
     }
     const pool = { kh: 2, kw: 2, sh: 2, sw: 2 };
@@ -63,22 +82,47 @@ describe('compress: training kernels and layers-model I/O', () => {
     assert.ok(maxDiff(g1, g2) < 1e-6);
   });
 
-  it('the fast matMul kernel is bit-identical to the CPU backend\'s, value and gradients', () => {
+  it("the fast matMul kernel is bit-identical to the CPU backend's, value and gradients", () => {
     const rng = new Rng(11);
     // Shared dimensions below, at and above the backend's block of 48; every transpose combination.
-    const cases = [[130, 9, 16], [9, 300, 16], [60, 97, 70], [3, 48, 5], [1, 1, 1]].flatMap(([m, k, n]) =>
-      [[false, false], [true, false], [false, true], [true, true]].map(([ta, tb]) => ({
-        a: randomTensor(ta ? [k, m] : [m, k], rng) as tf.Tensor2D, b: randomTensor(tb ? [n, k] : [k, n], rng) as tf.Tensor2D, weights: randomTensor([m, n], rng), ta, tb,
-      })));
-    const run = () => cases.map(({ a, b, weights, ta, tb }) => {
-      const loss = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D, ta, tb), weights));
-      return [tf.matMul(a, b, ta, tb), ...tf.grads(loss)([a, b])].map((t) => t.dataSync() as Float32Array);
-    });
+    const cases = [
+      [130, 9, 16],
+      [9, 300, 16],
+      [60, 97, 70],
+      [3, 48, 5],
+      [1, 1, 1],
+    ].flatMap(([m, k, n]) =>
+      [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ].map(([ta, tb]) => ({
+        a: randomTensor(ta ? [k, m] : [m, k], rng) as tf.Tensor2D,
+        b: randomTensor(tb ? [n, k] : [k, n], rng) as tf.Tensor2D,
+        weights: randomTensor([m, n], rng),
+        ta,
+        tb,
+      })),
+    );
+    const run = () =>
+      cases.map(({ a, b, weights, ta, tb }) => {
+        const loss = (x: tf.Tensor, y: tf.Tensor) =>
+          tf.sum(tf.mul(tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D, ta, tb), weights));
+        return [tf.matMul(a, b, ta, tb), ...tf.grads(loss)([a, b])].map((t) => t.dataSync() as Float32Array);
+      });
     useFastMatMul(false);
     const reference = run();
     useFastMatMul();
     const fast = run();
-    reference.forEach((outs, i) => outs.forEach((r, j) => assert.ok(r.every((v, q) => Object.is(v, fast[i][j][q])), `case ${i}, output ${j}`)));
+    reference.forEach((outs, i) =>
+      outs.forEach((r, j) =>
+        assert.ok(
+          r.every((v, q) => Object.is(v, fast[i][j][q])),
+          `case ${i}, output ${j}`,
+        ),
+      ),
+    );
   });
 
   it('batch norm + ReLU with batch statistics matches tf.moments, value and gradients', () => {
@@ -93,7 +137,8 @@ describe('compress: training kernels and layers-model I/O', () => {
     };
     assert.ok(maxDiff(batchNormReluTrain(x, gamma, beta, eps), reference(x, gamma, beta)) < 1e-5);
     const weights = randomTensor(x.shape, rng);
-    const loss = (f: typeof reference) => (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, g, b), weights));
+    const loss = (f: typeof reference) => (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(f(a, g, b), weights));
     const g1 = tf.grads(loss((a, g, b) => batchNormReluTrain(a, g, b, eps)))([x, gamma, beta]);
     const g2 = tf.grads(loss(reference))([x, gamma, beta]);
     g1.forEach((g, i) => assert.ok(maxDiff(g, g2[i]) < 1e-4, `gradient ${i}`));
@@ -105,14 +150,25 @@ describe('compress: training kernels and layers-model I/O', () => {
       const x = randomTensor([2, 3, 4, 5], rng);
       const gamma = randomTensor([5], rng);
       const beta = randomTensor([5], rng);
-      const stats = { mean: Float32Array.from({ length: 5 }, () => rng.uniform(-1, 1)), variance: Float32Array.from({ length: 5 }, () => rng.uniform(0.1, 2)), epsilon: 1e-3 };
+      const stats = {
+        mean: Float32Array.from({ length: 5 }, () => rng.uniform(-1, 1)),
+        variance: Float32Array.from({ length: 5 }, () => rng.uniform(0.1, 2)),
+        epsilon: 1e-3,
+      };
       const reference = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
-        const y = tf.add(tf.mul(tf.div(tf.sub(a, tf.tensor1d(stats.mean)), tf.sqrt(tf.add(tf.tensor1d(stats.variance), stats.epsilon))), g), b);
+        const y = tf.add(
+          tf.mul(
+            tf.div(tf.sub(a, tf.tensor1d(stats.mean)), tf.sqrt(tf.add(tf.tensor1d(stats.variance), stats.epsilon))),
+            g,
+          ),
+          b,
+        );
         return relu ? tf.relu(y) : y;
       };
       assert.ok(maxDiff(batchNormFrozen(x, gamma, beta, stats, relu), reference(x, gamma, beta)) < 1e-5);
       const weights = randomTensor(x.shape, rng);
-      const loss = (f: typeof reference) => (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, g, b), weights));
+      const loss = (f: typeof reference) => (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.mul(f(a, g, b), weights));
       const g1 = tf.grads(loss((a, g, b) => batchNormFrozen(a, g, b, stats, relu)))([x, gamma, beta]);
       const g2 = tf.grads(loss(reference))([x, gamma, beta]);
       g1.forEach((g, i) => assert.ok(maxDiff(g, g2[i]) < 1e-4, `gradient ${i}`));
@@ -124,7 +180,15 @@ describe('compress: training kernels and layers-model I/O', () => {
     const teacherLogits = Float32Array.from({ length: 256 * 10 }, (_, i) => (i % 7) / 3);
     const trained = [1, 2].map((threads) => {
       const net = new TrainableNet(loadLayersModel(zoo('fashion_cnn')));
-      const r = trainNet(net, data, { epochs: 1, lr: 1e-3, seed: 3, label: '', quiet: true, threads, distill: { teacherLogits, alpha: 0.5, temperature: 2 } });
+      const r = trainNet(net, data, {
+        epochs: 1,
+        lr: 1e-3,
+        seed: 3,
+        label: '',
+        quiet: true,
+        threads,
+        distill: { teacherLogits, alpha: 0.5, temperature: 2 },
+      });
       const weights = net.trainableVariables().map((v) => v.dataSync() as Float32Array);
       net.dispose();
       return { loss: r.loss, weights };
@@ -140,7 +204,10 @@ describe('compress: training kernels and layers-model I/O', () => {
         moved = Math.max(moved, Math.abs(v - source[i][j]));
         apart = Math.max(apart, Math.abs(v - trained[1].weights[i][j]));
       });
-      assert.ok(apart <= 1e-3 * moved + 1e-6, `variable ${i}: the runs differ by ${apart}, training moved it by ${moved}`);
+      assert.ok(
+        apart <= 1e-3 * moved + 1e-6,
+        `variable ${i}: the runs differ by ${apart}, training moved it by ${moved}`,
+      );
     });
   });
 
@@ -150,10 +217,19 @@ describe('compress: training kernels and layers-model I/O', () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-io-'));
       saveLayersModel(m, dir);
       const again = loadLayersModel(path.join(dir, 'model.json'));
-      assert.deepEqual(again.layers.map((l) => l.kind), m.layers.map((l) => l.kind));
+      assert.deepEqual(
+        again.layers.map((l) => l.kind),
+        m.layers.map((l) => l.kind),
+      );
       const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
       const bin = fs.readFileSync(path.join(dir, 'weights.bin'));
-      const lm = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.length) }));
+      const lm = await tf.loadLayersModel(
+        tf.io.fromMemory({
+          modelTopology: json.modelTopology,
+          weightSpecs: json.weightsManifest[0].weights,
+          weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.length),
+        }),
+      );
       const test = loadFashionMnist('test', 64);
       const x = inputBatch(test, range(64), m.inputShape);
       const net = new TrainableNet(again);

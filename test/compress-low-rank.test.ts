@@ -13,14 +13,18 @@ function randomMatrix(m: number, n: number, rng: Rng): Float64Array {
 /** U·diag(s)·Vᵀ. */
 function reconstruct(d: ReturnType<typeof svd>, m: number, n: number, rank = d.k): Float64Array {
   const a = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let r = 0; r < rank; r++) a[i * n + j] += d.u[i * d.k + r] * d.s[r] * d.v[j * d.k + r];
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++)
+      for (let r = 0; r < rank; r++) a[i * n + j] += d.u[i * d.k + r] * d.s[r] * d.v[j * d.k + r];
   return a;
 }
 
 function tinyMlp(rng: Rng, inputs = 12, hidden = 9): SeqModel {
   const w = (n: number) => Float32Array.from({ length: n }, () => rng.uniform(-0.5, 0.5));
   return {
-    name: 'tiny', inputShape: [inputs], layers: [
+    name: 'tiny',
+    inputShape: [inputs],
+    layers: [
       { kind: 'dense', name: 'fc1', units: hidden, activation: 'relu', kernel: w(inputs * hidden), bias: w(hidden) },
       { kind: 'dense', name: 'out', units: 4, activation: 'linear', kernel: w(hidden * 4), bias: w(4) },
     ],
@@ -33,7 +37,12 @@ describe('compress: SVD and low-rank factorization', () => {
     await tf.setBackend('cpu');
   });
 
-  for (const [m, n] of [[30, 7], [7, 30], [16, 16], [1, 5]]) {
+  for (const [m, n] of [
+    [30, 7],
+    [7, 30],
+    [16, 16],
+    [1, 5],
+  ]) {
     it(`SVD of a random ${m}×${n} matrix reconstructs it, with orthonormal U and V and descending σ`, () => {
       const rng = new Rng(m * 100 + n);
       const a = randomMatrix(m, n, rng);
@@ -42,7 +51,10 @@ describe('compress: SVD and low-rank factorization', () => {
       const back = reconstruct(d, m, n);
       a.forEach((x, i) => assert.ok(Math.abs(x - back[i]) < 1e-10, `entry ${i}: ${x} vs ${back[i]}`));
       for (let r = 1; r < d.k; r++) assert.ok(d.s[r] <= d.s[r - 1]);
-      for (const [q, rows] of [[d.u, m], [d.v, n]] as [Float64Array, number][]) {
+      for (const [q, rows] of [
+        [d.u, m],
+        [d.v, n],
+      ] as [Float64Array, number][]) {
         for (let p = 0; p < d.k; p++) {
           for (let r = 0; r < d.k; r++) {
             let dot = 0;
@@ -74,10 +86,16 @@ describe('compress: SVD and low-rank factorization', () => {
   it('factorizing a Dense layer at full rank keeps its outputs; a lower rank splits it into two smaller layers', () => {
     const m = tinyMlp(new Rng(5));
     const full = factorizeLayer(m, 'fc1', { rank: 9 });
-    assert.deepEqual(full.model.layers.map((l) => l.name), ['fc1_lr_u', 'fc1_lr_v', 'out']);
+    assert.deepEqual(
+      full.model.layers.map((l) => l.name),
+      ['fc1_lr_u', 'fc1_lr_v', 'out'],
+    );
     const first = full.model.layers[0];
     assert.ok(first.kind === 'dense' && first.activation === 'linear' && !first.bias && first.units === 9);
-    const x = tf.tensor2d(Float32Array.from({ length: 5 * 12 }, (_, i) => Math.sin(i)), [5, 12]);
+    const x = tf.tensor2d(
+      Float32Array.from({ length: 5 * 12 }, (_, i) => Math.sin(i)),
+      [5, 12],
+    );
     const a = new TrainableNet(m).forward(x).dataSync();
     const b = new TrainableNet(full.model).forward(x).dataSync();
     a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) < 1e-5, `${v} vs ${b[i]}`));
@@ -100,7 +118,9 @@ describe('compress: SVD and low-rank factorization', () => {
     // Frobenius error² of the truncation = Σ of the dropped σ².
     let err = 0;
     k.forEach((v, i) => (err += (v - t.kernel[i]) ** 2));
-    const dropped = Array.from(d.s).slice(t.rank).reduce((a, s) => a + s * s, 0);
+    const dropped = Array.from(d.s)
+      .slice(t.rank)
+      .reduce((a, s) => a + s * s, 0);
     assert.ok(Math.abs(err - dropped) < 1e-4 * (1 + dropped), `${err} vs ${dropped}`);
   });
 
@@ -124,8 +144,19 @@ describe('compress: SVD and low-rank factorization', () => {
 
   it('rejects layers that are not Dense or 1×1 convolutions', () => {
     const m: SeqModel = {
-      name: 'c', inputShape: [5, 5, 2], layers: [
-        { kind: 'conv2d', name: 'c3', filters: 2, kernelSize: [3, 3], strides: [1, 1], padding: 'valid', activation: 'relu', kernel: new Float32Array(36) },
+      name: 'c',
+      inputShape: [5, 5, 2],
+      layers: [
+        {
+          kind: 'conv2d',
+          name: 'c3',
+          filters: 2,
+          kernelSize: [3, 3],
+          strides: [1, 1],
+          padding: 'valid',
+          activation: 'relu',
+          kernel: new Float32Array(36),
+        },
       ],
     };
     assert.throws(() => factorizeLayer(m, 'c3', { rank: 1 }), /Dense and 1×1 Conv2D/);

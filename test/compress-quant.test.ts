@@ -26,8 +26,16 @@ describe('compress: distillation loss', () => {
     const t = Array.from({ length: N * C }, () => rng.normal() * 3);
     const labels = [0, 3, 4, 1];
     const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), C) as tf.Tensor2D;
-    for (const [alpha, T] of [[0.7, 4], [0.3, 1], [1, 2.5]]) {
-      const g = tf.grad((x) => distillationLoss(x as tf.Tensor2D, tf.tensor2d(t, [N, C]), onehot, alpha, T))(tf.tensor2d(s, [N, C])).dataSync();
+    for (const [alpha, T] of [
+      [0.7, 4],
+      [0.3, 1],
+      [1, 2.5],
+    ]) {
+      const g = tf
+        .grad((x) => distillationLoss(x as tf.Tensor2D, tf.tensor2d(t, [N, C]), onehot, alpha, T))(
+          tf.tensor2d(s, [N, C]),
+        )
+        .dataSync();
       for (let i = 0; i < N; i++) {
         const row = (a: number[], scale: number) => a.slice(i * C, (i + 1) * C).map((v) => v / scale);
         const ps = softmax(row(s, T));
@@ -42,10 +50,29 @@ describe('compress: distillation loss', () => {
   });
 
   it('is the cross-entropy at α = 0 and has no soft term when the student equals the teacher', () => {
-    const z = tf.tensor2d([[1, 2, 0.5], [0, -1, 3]]);
-    const y = tf.tensor2d([[0, 1, 0], [1, 0, 0]]);
+    const z = tf.tensor2d([
+      [1, 2, 0.5],
+      [0, -1, 3],
+    ]);
+    const y = tf.tensor2d([
+      [0, 1, 0],
+      [1, 0, 0],
+    ]);
     const ce = tf.losses.softmaxCrossEntropy(y, z).dataSync()[0];
-    assert.ok(Math.abs(distillationLoss(z, tf.tensor2d([[9, 9, 9], [1, 2, 3]]), y, 0, 3).dataSync()[0] - ce) < 1e-6);
+    assert.ok(
+      Math.abs(
+        distillationLoss(
+          z,
+          tf.tensor2d([
+            [9, 9, 9],
+            [1, 2, 3],
+          ]),
+          y,
+          0,
+          3,
+        ).dataSync()[0] - ce,
+      ) < 1e-6,
+    );
     assert.ok(Math.abs(distillationLoss(z, z, y, 1, 3).dataSync()[0]) < 1e-6);
   });
 });
@@ -77,28 +104,56 @@ describe('compress: fake quantization and mixed precision', () => {
   }
 
   it('fake-quantized weights pass gradients straight through; activations only inside their range', () => {
-    const w = tf.tensor2d([[0.3, -1.2], [0.05, 0.7]]);
-    const gw = tf.grad((x) => tf.sum(tf.mul(fakeQuantWeights(x, 2, 2), tf.tensor2d([[1, 2], [3, 4]]))))(w).dataSync();
+    const w = tf.tensor2d([
+      [0.3, -1.2],
+      [0.05, 0.7],
+    ]);
+    const gw = tf
+      .grad((x) =>
+        tf.sum(
+          tf.mul(
+            fakeQuantWeights(x, 2, 2),
+            tf.tensor2d([
+              [1, 2],
+              [3, 4],
+            ]),
+          ),
+        ),
+      )(w)
+      .dataSync();
     assert.deepEqual(Array.from(gw), [1, 2, 3, 4]);
     const x = tf.tensor1d([-2, -0.5, 0, 0.9, 3]);
     const y = fakeQuantActivation(x, -1, 1).dataSync();
     assert.ok(Math.abs(y[0] - -1) < 0.01 && Math.abs(y[4] - 1) < 0.01, 'clamped to the range');
     assert.ok(Math.abs(y[3] - 0.9) <= 1 / 255 + 1e-6);
-    const gx = tf.grad((v) => tf.sum(fakeQuantActivation(v, -1, 1)))(x).dataSync();
+    const gx = tf
+      .grad((v) => tf.sum(fakeQuantActivation(v, -1, 1)))(x)
+      .dataSync();
     assert.deepEqual(Array.from(gx), [0, 1, 1, 1, 0]);
   });
 
   it('chooses bits to fit the budget, lowering the least sensitive bytes first, and says when it cannot', () => {
-    const layerBytes: Record<string, Record<WeightBits, number>> = { robust: { 8: 8000, 4: 4000, 2: 2000 }, fragile: { 8: 2000, 4: 1000, 2: 500 } };
-    const blobBytes = (bits: Record<string, WeightBits>) => 1000 + Object.entries(bits).reduce((a, [n, b]) => a + layerBytes[n][b], 0);
+    const layerBytes: Record<string, Record<WeightBits, number>> = {
+      robust: { 8: 8000, 4: 4000, 2: 2000 },
+      fragile: { 8: 2000, 4: 1000, 2: 500 },
+    };
+    const blobBytes = (bits: Record<string, WeightBits>) =>
+      1000 + Object.entries(bits).reduce((a, [n, b]) => a + layerBytes[n][b], 0);
     const sens: Sensitivity[] = [
-      { layer: 'robust', bits: 8, accuracy: 0.9, drop: 0 }, { layer: 'robust', bits: 4, accuracy: 0.89, drop: 0.01 }, { layer: 'robust', bits: 2, accuracy: 0.7, drop: 0.2 },
-      { layer: 'fragile', bits: 8, accuracy: 0.9, drop: 0 }, { layer: 'fragile', bits: 4, accuracy: 0.6, drop: 0.3 }, { layer: 'fragile', bits: 2, accuracy: 0.2, drop: 0.7 },
+      { layer: 'robust', bits: 8, accuracy: 0.9, drop: 0 },
+      { layer: 'robust', bits: 4, accuracy: 0.89, drop: 0.01 },
+      { layer: 'robust', bits: 2, accuracy: 0.7, drop: 0.2 },
+      { layer: 'fragile', bits: 8, accuracy: 0.9, drop: 0 },
+      { layer: 'fragile', bits: 4, accuracy: 0.6, drop: 0.3 },
+      { layer: 'fragile', bits: 2, accuracy: 0.2, drop: 0.7 },
     ];
     assert.deepEqual(chooseBits(layerBytes, sens, 11000, blobBytes), { robust: 8, fragile: 8 });
     assert.deepEqual(chooseBits(layerBytes, sens, 8000, blobBytes), { robust: 4, fragile: 8 });
     const b = chooseBits(layerBytes, sens, 5000, blobBytes);
     assert.ok(blobBytes(b) <= 5000, `${JSON.stringify(b)} → ${blobBytes(b)} B`);
-    assert.throws(() => chooseBits(layerBytes, sens, 3000, blobBytes), /out of reach: with every layer at its lowest bit width it is 3500 bytes/);
+    assert.throws(
+      () => chooseBits(layerBytes, sens, 3000, blobBytes),
+      /out of reach: with every layer at its lowest bit width it is 3500 bytes/,
+    );
   });
 });

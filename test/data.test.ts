@@ -9,11 +9,7 @@ import { readIdx, readIdxFile, writeIdx } from '../host/data/idx';
 /** A hand-built IDX file: magic 0x00000803 (ubyte, rank 3), big-endian dims, then the bytes. */
 function tinyIdx(): Uint8Array {
   return Uint8Array.from([
-    0, 0, 0x08, 3,
-    0, 0, 0, 2,
-    0, 0, 0, 2,
-    0, 0, 0, 3,
-    0, 1, 2, 3, 4, 5, 250, 251, 252, 253, 254, 255,
+    0, 0, 0x08, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 3, 0, 1, 2, 3, 4, 5, 250, 251, 252, 253, 254, 255,
   ]);
 }
 

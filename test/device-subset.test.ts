@@ -6,20 +6,37 @@ import { checkSource, deviceSources } from '../tools/check-device-subset';
 describe('device subset check', () => {
   it('flags what embedded engines cannot be trusted with', () => {
     const bad = [
-      'let a = 1 | 2;', 'let b = 1 << 3;', 'var c = 1;', 'let d = () => 1;', 'for (const x of [1]) {}', 'let e = [...[1]];',
-      'let { f } = { f: 1 };', 'let g = `t`;', 'let h = new Map();', 'let i = Math.imul(2, 3);', 'let j = 2 ** 3;',
-      'for (let k = 0; k < 2; k++) { const cb = function () { return k; }; }', 'function* gen() {}', 'const l = [1]; l.length = 0;',
+      'let a = 1 | 2;',
+      'let b = 1 << 3;',
+      'var c = 1;',
+      'let d = () => 1;',
+      'for (const x of [1]) {}',
+      'let e = [...[1]];',
+      'let { f } = { f: 1 };',
+      'let g = `t`;',
+      'let h = new Map();',
+      'let i = Math.imul(2, 3);',
+      'let j = 2 ** 3;',
+      'for (let k = 0; k < 2; k++) { const cb = function () { return k; }; }',
+      'function* gen() {}',
+      'const l = [1]; l.length = 0;',
     ];
     for (const src of bad) assert.equal(checkSource('device/x.ts', src).length >= 1, true, src);
     assert.deepEqual(checkSource('device/ok.ts', 'let s = 0; for (let i = 0; i < 3; i++) s += Math.floor(i / 2);'), []);
     // The serial agent is built for ES5 engines only, where `var` is the norm.
-    assert.deepEqual(checkSource('device/agent/ok.ts', 'var s = 0; for (var i = 0; i < 3; i++) s += Math.floor(i / 2);'), []);
+    assert.deepEqual(
+      checkSource('device/agent/ok.ts', 'var s = 0; for (var i = 0; i < 3; i++) s += Math.floor(i / 2);'),
+      [],
+    );
   });
 
   it('passes on every file of device/', () => {
     const root = path.join(__dirname, '..', '..');
     const files = deviceSources(root);
     assert.ok(files.length >= 8);
-    assert.deepEqual(files.flatMap((f) => checkSource(f, fs.readFileSync(f, 'utf8'))), []);
+    assert.deepEqual(
+      files.flatMap((f) => checkSource(f, fs.readFileSync(f, 'utf8'))),
+      [],
+    );
   });
 });

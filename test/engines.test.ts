@@ -6,7 +6,15 @@ import * as path from 'path';
 import { decodeModel } from '../host/blob/decode';
 import { encodeModel } from '../host/blob/encode';
 import { loadSamples } from '../host/data/dataset';
-import { Engine, ENGINES, fuzzOnEngine, fuzzReport, quickjsHeapForModel, runBatchOnEngine, runOnEngine } from '../host/engines';
+import {
+  Engine,
+  ENGINES,
+  fuzzOnEngine,
+  fuzzReport,
+  quickjsHeapForModel,
+  runBatchOnEngine,
+  runOnEngine,
+} from '../host/engines';
 import { mutateBlob, reseal } from '../host/engines/fuzz';
 import { morselSchema } from '../host/blob/fbs';
 import { rootFieldPosition } from '../host/blob/flatbuffer';
@@ -37,11 +45,18 @@ describe('device runtime on real engines (bit-exact with the host int8 reference
   for (const name of ['fashion_mlp', 'fashion_cnn']) {
     const blob = new Uint8Array(fs.readFileSync(path.join(ROOT, 'models', name, 'model.msl')));
     const model = decodeModel(blob);
-    const inputs = loadSamples('fashion-mnist', { split: 'test', limit: 100, size: 784 }).inputs.map((x) => quantizeInput(model, x));
+    const inputs = loadSamples('fashion-mnist', { split: 'test', limit: 100, size: 784 }).inputs.map((x) =>
+      quantizeInput(model, x),
+    );
     const expected = inputs.map((x) => hex(runInt8(model, [x])[0]));
     for (const engine of ENGINES) {
       it(`${name}: 100 test images on ${engine}`, async () => {
-        const r = await runOnEngine(engine, blob, inputs, engine === 'quickjs' ? { memoryLimitBytes: QUICKJS_LIMIT } : {});
+        const r = await runOnEngine(
+          engine,
+          blob,
+          inputs,
+          engine === 'quickjs' ? { memoryLimitBytes: QUICKJS_LIMIT } : {},
+        );
         assert.deepEqual(r.outputs.map(hex), expected);
         assert.equal(r.layerMs.length, model.ops.length);
       });
@@ -63,47 +78,87 @@ describe('device runtime on real engines (bit-exact with the host int8 reference
     planMemory(m);
     const planned = m.arenaBytes;
     m.arenaBytes = 8 << 20;
-    const blob = encodeModel(m), input = new Int8Array(8).fill(3);
+    const blob = encodeModel(m),
+      input = new Int8Array(8).fill(3);
     const heap = await quickjsHeapForModel(blob, input);
     assert.ok(heap.heldBytes < 64 * 1024, `held ${heap.heldBytes} B for ${planned} B of activations`);
-    for (const engine of ENGINES) assert.deepEqual((await runOnEngine(engine, blob, [input])).outputs.map(hex), [hex(runInt8(m, [input])[0])], engine);
+    for (const engine of ENGINES)
+      assert.deepEqual(
+        (await runOnEngine(engine, blob, [input])).outputs.map(hex),
+        [hex(runInt8(m, [input])[0])],
+        engine,
+      );
   });
 
   it('200 random graphs: every engine equals the host reference on each', async () => {
     const rng = new Rng(2024);
     const cases = Array.from({ length: 200 }, () => randomQModel(rng));
-    const ops = cases.flatMap((c) => c.model.ops.map((o) => ({ opcode: o.opcode, shapes: [...o.inputs, ...o.outputs].map((t) => `${c.model.tensors[t].shape}`) })));
+    const ops = cases.flatMap((c) =>
+      c.model.ops.map((o) => ({
+        opcode: o.opcode,
+        shapes: [...o.inputs, ...o.outputs].map((t) => `${c.model.tensors[t].shape}`),
+      })),
+    );
     const opcodes = new Set(ops.map((o) => o.opcode));
-    for (const want of ['CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'ADD', 'SUB', 'MUL', 'SOFTMAX', 'CONCATENATION', 'PAD', 'LOGISTIC', 'TANH', 'QUANTIZE', 'LEAKY_RELU']) {
+    for (const want of [
+      'CONV_2D',
+      'DEPTHWISE_CONV_2D',
+      'FULLY_CONNECTED',
+      'ADD',
+      'SUB',
+      'MUL',
+      'SOFTMAX',
+      'CONCATENATION',
+      'PAD',
+      'LOGISTIC',
+      'TANH',
+      'QUANTIZE',
+      'LEAKY_RELU',
+    ]) {
       assert.ok(opcodes.has(want as never), `${want} not among the opcodes covered: ${[...opcodes]}`);
     }
     // Broadcasting: an operand of another shape than the output, on either side, for ADD/SUB and for MUL.
     for (const kinds of [['ADD', 'SUB'], ['MUL']]) {
       for (const side of [0, 1]) {
-        assert.ok(ops.some((o) => kinds.includes(o.opcode) && o.shapes[side] !== o.shapes[2]), `${kinds} input ${side + 1} never broadcasts`);
+        assert.ok(
+          ops.some((o) => kinds.includes(o.opcode) && o.shapes[side] !== o.shapes[2]),
+          `${kinds} input ${side + 1} never broadcasts`,
+        );
       }
     }
     // Where the device skips the check (total ≤ 43), acc·M at and beyond 2^51 saturates, as the exact value does.
-    for (const rounding of ['double', 'single', 'tflite'] as const) cases.push(requantEdgeQModel(rng, 'CONV_2D', rounding, true));
+    for (const rounding of ['double', 'single', 'tflite'] as const)
+      cases.push(requantEdgeQModel(rng, 'CONV_2D', rounding, true));
     const expected = cases.map(({ model, inputs }) => inputs.map((x) => hex(runInt8(model, [x])[0])));
     const jobs = cases.map(({ model, inputs }) => ({ blob: encodeModel(model), inputs }));
     for (const engine of ENGINES) {
       const runs = await runBatchOnEngine(engine, jobs);
       for (const [i, { model }] of cases.entries()) {
-        assert.deepEqual(runs[i].outputs.map(hex), expected[i], `${engine}, graph ${i} (${model.ops.map((o) => o.opcode)})`);
+        assert.deepEqual(
+          runs[i].outputs.map(hex),
+          expected[i],
+          `${engine}, graph ${i} (${model.ops.map((o) => o.opcode)})`,
+        );
       }
     }
   });
 
   it('requantization where the fast path ends (acc·M about 2^51), where it saturates unchecked, and on exact ties: every engine equals the host reference', async () => {
     const rng = new Rng(51);
-    const cases = (['double', 'single', 'tflite'] as const).flatMap((rounding) => (['FULLY_CONNECTED', 'CONV_2D'] as const).map((op) => requantEdgeQModel(rng, op, rounding)));
+    const cases = (['double', 'single', 'tflite'] as const).flatMap((rounding) =>
+      (['FULLY_CONNECTED', 'CONV_2D'] as const).map((op) => requantEdgeQModel(rng, op, rounding)),
+    );
     // Both sides of the fast path's bound, and ties, occur in what the host computes.
-    let above = 0, below = 0, ties = 0;
+    let above = 0,
+      below = 0,
+      ties = 0;
     for (const { model, inputs } of cases) {
-      const op = model.ops[0], o = op.options as { output_multiplier: number[]; output_shift: number[] };
-      const w = model.tensors[op.inputs[1]], bias = model.tensors[op.inputs[2]].data as Int32Array;
-      const depth = w.shape[w.shape.length - 1], zp = model.tensors[op.inputs[0]].zeroPoint[0];
+      const op = model.ops[0],
+        o = op.options as { output_multiplier: number[]; output_shift: number[] };
+      const w = model.tensors[op.inputs[1]],
+        bias = model.tensors[op.inputs[2]].data as Int32Array;
+      const depth = w.shape[w.shape.length - 1],
+        zp = model.tensors[op.inputs[0]].zeroPoint[0];
       for (const x of inputs) {
         for (let p = 0; p < x.length / depth; p++) {
           for (let c = 0; c < bias.length; c++) {
@@ -118,11 +173,20 @@ describe('device runtime on real engines (bit-exact with the host int8 reference
     }
     assert.ok(above > 20 && below > 20 && ties > 20, `above ${above}, below ${below}, ties ${ties}`);
     // Where the device skips the check (total ≤ 43), acc·M at and beyond 2^51 saturates, as the exact value does.
-    for (const rounding of ['double', 'single', 'tflite'] as const) cases.push(requantEdgeQModel(rng, 'CONV_2D', rounding, true));
+    for (const rounding of ['double', 'single', 'tflite'] as const)
+      cases.push(requantEdgeQModel(rng, 'CONV_2D', rounding, true));
     const expected = cases.map(({ model, inputs }) => inputs.map((x) => hex(runInt8(model, [x])[0])));
     for (const engine of ENGINES) {
-      const runs = await runBatchOnEngine(engine, cases.map(({ model, inputs }) => ({ blob: encodeModel(model), inputs })));
-      for (const [i, { model }] of cases.entries()) assert.deepEqual(runs[i].outputs.map(hex), expected[i], `${engine}, ${model.ops[0].opcode}, ${model.rounding} rounding`);
+      const runs = await runBatchOnEngine(
+        engine,
+        cases.map(({ model, inputs }) => ({ blob: encodeModel(model), inputs })),
+      );
+      for (const [i, { model }] of cases.entries())
+        assert.deepEqual(
+          runs[i].outputs.map(hex),
+          expected[i],
+          `${engine}, ${model.ops[0].opcode}, ${model.rounding} rounding`,
+        );
     }
   });
 
@@ -131,13 +195,49 @@ describe('device runtime on real engines (bit-exact with the host int8 reference
     const single = (op: Omit<QOp, 'inputs' | 'outputs' | 'name'>, yShape: number[], constShape?: number[]): QModel => {
       const tensors = [act('x', [1, 2, 3, 4]), act('y', yShape)];
       const inputs = [0];
-      if (constShape) inputs.push(tensors.push({ ...act('c', constShape), data: new Int8Array(constShape.reduce((a, b) => a * b, 1)).fill(3) }) - 1);
-      const m = { name: 'bad', producer: 'test', rounding: 'double', arenaBytes: 0, tensors, ops: [{ ...op, inputs, outputs: [1], name: 'op' } as QOp], inputs: [0], outputs: [1] } as QModel;
+      if (constShape)
+        inputs.push(
+          tensors.push({
+            ...act('c', constShape),
+            data: new Int8Array(constShape.reduce((a, b) => a * b, 1)).fill(3),
+          }) - 1,
+        );
+      const m = {
+        name: 'bad',
+        producer: 'test',
+        rounding: 'double',
+        arenaBytes: 0,
+        tensors,
+        ops: [{ ...op, inputs, outputs: [1], name: 'op' } as QOp],
+        inputs: [0],
+        outputs: [1],
+      } as QModel;
       planMemory(m);
       return m;
     };
-    const mul = { input1_offset: 1, input2_offset: -2, output_offset: 3, output_multiplier: 1 << 30, output_shift: -8, activation_min: -128, activation_max: 127 };
-    const add = { input1_offset: 1, input2_offset: -2, output_offset: 3, left_shift: 20, input1_multiplier: 1 << 30, input1_shift: 0, input2_multiplier: 1 << 30, input2_shift: 0, output_multiplier: 1 << 30, output_shift: -20, activation_min: -128, activation_max: 127 };
+    const mul = {
+      input1_offset: 1,
+      input2_offset: -2,
+      output_offset: 3,
+      output_multiplier: 1 << 30,
+      output_shift: -8,
+      activation_min: -128,
+      activation_max: 127,
+    };
+    const add = {
+      input1_offset: 1,
+      input2_offset: -2,
+      output_offset: 3,
+      left_shift: 20,
+      input1_multiplier: 1 << 30,
+      input1_shift: 0,
+      input2_multiplier: 1 << 30,
+      input2_shift: 0,
+      output_multiplier: 1 << 30,
+      output_shift: -20,
+      activation_min: -128,
+      activation_max: 127,
+    };
     const table = new Array(256).fill(1 << 20);
     const pad = { paddings: [0, 0, 1, 0, 0, 2, 1, 1], pad_value: 0 };
     const cases: [string, QModel][] = [
@@ -158,8 +258,15 @@ describe('device runtime on real engines (bit-exact with the host int8 reference
       ['MRSL_E_SHAPE', single({ opcode: 'PAD', options: { ...pad, paddings: pad.paddings.slice(2) } }, [1, 3, 5, 6])],
       ['MRSL_E_OPTIONS', single({ opcode: 'PAD', options: { ...pad, pad_value: 128 } }, [1, 3, 5, 6])],
     ];
-    const outcomes = await fuzzOnEngine('node', cases.map(([, m]) => encodeModel(m)));
-    assert.deepEqual(outcomes.map((o) => o.split(':')[0]), cases.map(([want]) => want), outcomes.join('\n'));
+    const outcomes = await fuzzOnEngine(
+      'node',
+      cases.map(([, m]) => encodeModel(m)),
+    );
+    assert.deepEqual(
+      outcomes.map((o) => o.split(':')[0]),
+      cases.map(([want]) => want),
+      outcomes.join('\n'),
+    );
   });
 
   it('a blob with an unknown rounding mode is refused at load on every engine', async () => {
@@ -168,23 +275,26 @@ describe('device runtime on real engines (bit-exact with the host int8 reference
     planMemory(m);
     const bytes = encodeModel(m);
     bytes[rootFieldPosition(morselSchema(), bytes, 'rounding')] = 3;
-    for (const engine of ENGINES) assert.match((await fuzzOnEngine(engine, [reseal(bytes)]))[0], /^MRSL_E_ROUNDING/, engine);
+    for (const engine of ENGINES)
+      assert.match((await fuzzOnEngine(engine, [reseal(bytes)]))[0], /^MRSL_E_ROUNDING/, engine);
   });
 
   for (const engine of ENGINES) {
     it(`fuzz: 10,000 mutated blobs on ${engine} are rejected with MRSL_E_* or run`, async () => {
       const m = tinyFcModel();
       planMemory(m);
-      const base = encodeModel(m), rng = new Rng(engine.length * 7919);
+      const base = encodeModel(m),
+        rng = new Rng(engine.length * 7919);
       const blobs = Array.from({ length: 10000 }, (_, i) => mutateBlob(base, i, rng));
       const { outcomes, slowestMs } = await fuzzReport(engine, blobs);
       assert.equal(outcomes.length, blobs.length);
       const bad = outcomes.filter((o) => o !== 'ok' && !o.startsWith('MRSL_E_'));
       assert.deepEqual(bad.slice(0, 5), [], `${bad.length} unclear failures`);
-      assert.ok(outcomes.filter((o) => o !== 'ok' && !o.startsWith('MRSL_E_CRC')).length > 500, 'structural validation exercised');
+      assert.ok(
+        outcomes.filter((o) => o !== 'ok' && !o.startsWith('MRSL_E_CRC')).length > 500,
+        'structural validation exercised',
+      );
       assert.ok(slowestMs < 1000, `the slowest blob took ${slowestMs} ms`);
     });
   }
 });
-
-export type { Engine };

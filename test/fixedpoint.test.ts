@@ -1,5 +1,10 @@
 import { strict as assert } from 'assert';
-import { multiplyByQuantizedMultiplier, quantizeMultiplier, roundingDivideByPOT, saturatingRoundingDoublingHighMul } from '../host/quantize/fixedpoint';
+import {
+  multiplyByQuantizedMultiplier,
+  quantizeMultiplier,
+  roundingDivideByPOT,
+  saturatingRoundingDoublingHighMul,
+} from '../host/quantize/fixedpoint';
 import { Rng } from '../host/util/rng';
 
 // Literal BigInt transcriptions of TFLite's C++ (common.h / gemmlowp fixedpoint.h): the independent oracle.
@@ -41,7 +46,8 @@ describe('fixed-point requantization (exact with doubles)', () => {
 
   it('SaturatingRoundingDoublingHighMul matches BigInt on 20,000 cases incl. edges', () => {
     for (let i = 0; i < 20000; i++) {
-      const a = int32(), b = i % 3 === 0 ? int32() : multiplier();
+      const a = int32(),
+        b = i % 3 === 0 ? int32() : multiplier();
       assert.equal(saturatingRoundingDoublingHighMul(a, b), Number(srdhmRef(BigInt(a), BigInt(b))), `a=${a} b=${b}`);
     }
     assert.equal(saturatingRoundingDoublingHighMul(-2147483648, -2147483648), 2147483647);
@@ -49,7 +55,8 @@ describe('fixed-point requantization (exact with doubles)', () => {
 
   it('RoundingDivideByPOT matches BigInt for exponents 0..31', () => {
     for (let i = 0; i < 20000; i++) {
-      const x = int32(), e = rng.int(0, 31);
+      const x = int32(),
+        e = rng.int(0, 31);
       assert.equal(roundingDivideByPOT(x, e), Number(rdbpRef(BigInt(x), BigInt(e))), `x=${x} e=${e}`);
     }
   });
@@ -60,7 +67,11 @@ describe('fixed-point requantization (exact with doubles)', () => {
       // Positive shifts only occur with small accumulators in practice; keep x·2^shift inside int64 like C.
       const x = shift > 0 ? rng.int(-(2 ** (31 - Math.min(shift, 30))), 2 ** (31 - Math.min(shift, 30))) : int32();
       const m = multiplier();
-      assert.equal(multiplyByQuantizedMultiplier(x, m, shift, 'double'), Number(mbqmDoubleRef(BigInt(x), BigInt(m), shift)), `x=${x} m=${m} s=${shift}`);
+      assert.equal(
+        multiplyByQuantizedMultiplier(x, m, shift, 'double'),
+        Number(mbqmDoubleRef(BigInt(x), BigInt(m), shift)),
+        `x=${x} m=${m} s=${shift}`,
+      );
     }
   });
 
@@ -68,7 +79,8 @@ describe('fixed-point requantization (exact with doubles)', () => {
     let checked = 0;
     for (let i = 0; i < 40000 && checked < 20000; i++) {
       const shift = rng.int(-31, 30);
-      const x = int32(), m = multiplier();
+      const x = int32(),
+        m = multiplier();
       const ref = mbqmSingleRef(BigInt(x), BigInt(m), shift);
       if (ref < I32_MIN || ref > I32_MAX) continue; // TFLite DCHECKs the result fits int32
       assert.equal(multiplyByQuantizedMultiplier(x, m, shift, 'single'), Number(ref), `x=${x} m=${m} s=${shift}`);

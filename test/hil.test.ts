@@ -29,7 +29,9 @@ const hex = (a: ArrayLike<number>) => Buffer.from(Int8Array.from(a).buffer).toSt
 function fixture(file: string) {
   const blob = new Uint8Array(fs.readFileSync(file));
   const model = decodeModel(blob);
-  const inputs = loadSamples('fashion-mnist', { split: 'test', limit: IMAGES, size: 784 }).inputs.map((x) => quantizeInput(model, x));
+  const inputs = loadSamples('fashion-mnist', { split: 'test', limit: IMAGES, size: 784 }).inputs.map((x) =>
+    quantizeInput(model, x),
+  );
   return { blob, model, inputs, expected: inputs.map((x) => hex(runInt8(model, [x])[0])) };
 }
 
@@ -74,7 +76,8 @@ describe('hardware-in-the-loop over ptys (emulated boards, real serialport)', fu
         const after = await c.hello();
         assert.equal(after.model!.crc, crc32(second.blob));
         assert.deepEqual(after.model!.output, second.model.tensors[second.model.outputs[0]].shape);
-        for (const [i, x] of second.inputs.slice(0, 10).entries()) assert.equal(hex((await c.run(x)).y), second.expected[i]);
+        for (const [i, x] of second.inputs.slice(0, 10).entries())
+          assert.equal(hex((await c.run(x)).y), second.expected[i]);
         for (const r of [r1, r2]) assert.ok(r.bytes / r.wireBytes >= 0.9, `efficiency ${r.bytes / r.wireBytes}`);
         assert.deepEqual(em.faults, []);
       } finally {
@@ -115,7 +118,9 @@ describe('hardware-in-the-loop over ptys (emulated boards, real serialport)', fu
       const t0 = Date.now();
       const r = await c.flash(blob);
       const s = (Date.now() - t0) / 1000;
-      console.log(`      ${blob.length} bytes: ${s.toFixed(2)} s, efficiency ${(r.bytes / r.wireBytes).toFixed(4)}, verify ${r.verifyMs} ms on the board`);
+      console.log(
+        `      ${blob.length} bytes: ${s.toFixed(2)} s, efficiency ${(r.bytes / r.wireBytes).toFixed(4)}, verify ${r.verifyMs} ms on the board`,
+      );
       assert.ok(blob.length >= 100 * 1024 || process.env.MORSEL_HIL_MODEL2, 'a 100 KB blob');
       assert.ok(s < 3, `${s} s`);
       assert.ok(r.bytes / r.wireBytes >= 0.9);
@@ -133,8 +138,12 @@ describe('hardware-in-the-loop over ptys (emulated boards, real serialport)', fu
     const log = console.log;
     console.log = (...a: unknown[]) => void logs.push(a.join(' '));
     try {
-      const done = emulateCommand.run({ values: { engine: 'quickjs', ram: '160k', link: linkPath, storage }, positionals: [] });
-      for (let i = 0; i < 100 && !logs.some((l) => l.includes(linkPath)); i++) await new Promise((r) => setTimeout(r, 50));
+      const done = emulateCommand.run({
+        values: { engine: 'quickjs', ram: '160k', link: linkPath, storage },
+        positionals: [],
+      });
+      for (let i = 0; i < 100 && !logs.some((l) => l.includes(linkPath)); i++)
+        await new Promise((r) => setTimeout(r, 50));
       assert.match(logs.join('\n'), /emulated board \(quickjs, 163840 bytes RAM/);
       const link = await SerialLink.open(linkPath);
       const c = new DeviceClient(link, { bytesPerSecond: 1e6, latencyMs: 2000 });
@@ -167,8 +176,18 @@ describe('hardware-in-the-loop over ptys (emulated boards, real serialport)', fu
       assert.equal(hex(r.output), first.expected[0]);
       assert.equal(r.layer_us.length, first.model.ops.length);
       const file = path.join(dir, 'telemetry.ndjson');
-      assert.equal(await monitorCommand.run({ values: { port: em.path, ndjson: file, duration: '1.5', interval: '200' }, positionals: [] }), 0);
-      const rows = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      assert.equal(
+        await monitorCommand.run({
+          values: { port: em.path, ndjson: file, duration: '1.5', interval: '200' },
+          positionals: [],
+        }),
+        0,
+      );
+      const rows = fs
+        .readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       assert.ok(rows.length >= 2, `${rows.length} rows`);
       assert.equal(rows[rows.length - 1].n, 1);
     } finally {

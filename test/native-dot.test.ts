@@ -37,7 +37,11 @@ function dot_s8(a, aOff, b, bOff, n) {
 };
 
 /** Runs each job's inputs through the bundle with a stand-in defined; outputs as hex, plus the native calls. */
-async function runWithStandIn(engine: 'node' | 'quickjs', standIn: string, jobs: { blob: Uint8Array; inputs: Int8Array[] }[]) {
+async function runWithStandIn(
+  engine: 'node' | 'quickjs',
+  standIn: string,
+  jobs: { blob: Uint8Array; inputs: Int8Array[] }[],
+) {
   const data = JSON.stringify(jobs.map((j) => [Buffer.from(j.blob).toString('hex'), j.inputs.map(hex)]));
   const script = `${standIn}
 function __bytes(h, T) { var a = new T(h.length / 2); for (var i = 0; i < a.length; i++) a[i] = parseInt(h.substr(2 * i, 2), 16); return a; }
@@ -62,11 +66,15 @@ describe('native dot products (stand-ins for E.convolve and dot_s8) are bit-exac
   const zoo = ['fashion_mlp', 'fashion_cnn'].map((name) => {
     const blob = new Uint8Array(fs.readFileSync(path.join(ROOT, 'models', name, 'model.msl')));
     const model = decodeModel(blob);
-    const inputs = loadSamples('fashion-mnist', { split: 'test', limit: 20, size: 784 }).inputs.map((x) => quantizeInput(model, x));
+    const inputs = loadSamples('fashion-mnist', { split: 'test', limit: 20, size: 784 }).inputs.map((x) =>
+      quantizeInput(model, x),
+    );
     return { name, blob, inputs, expected: inputs.map((x) => hex(runInt8(model, [x])[0])) };
   });
   const rng = new Rng(4242);
-  const graphs = Array.from({ length: 300 }, () => randomQModel(rng)).filter(({ model }) => model.ops.some((o) => o.opcode === 'FULLY_CONNECTED' || o.opcode === 'CONV_2D'));
+  const graphs = Array.from({ length: 300 }, () => randomQModel(rng)).filter(({ model }) =>
+    model.ops.some((o) => o.opcode === 'FULLY_CONNECTED' || o.opcode === 'CONV_2D'),
+  );
 
   for (const kind of ['convolve', 'dot_s8'] as const) {
     it(`${kind}: zoo models on QuickJS, 20 test images each`, async () => {
@@ -77,8 +85,18 @@ describe('native dot products (stand-ins for E.convolve and dot_s8) are bit-exac
 
     it(`${kind}: random graphs with FULLY_CONNECTED or CONV_2D on node`, async () => {
       assert.ok(graphs.length >= 80, `${graphs.length} graphs`);
-      const r = await runWithStandIn('node', STAND_INS[kind], graphs.map(({ model, inputs }) => ({ blob: encodeModel(model), inputs })));
-      graphs.forEach(({ model, inputs }, i) => assert.deepEqual(r.outputs[i], inputs.map((x) => hex(runInt8(model, [x])[0])), `graph ${i}`));
+      const r = await runWithStandIn(
+        'node',
+        STAND_INS[kind],
+        graphs.map(({ model, inputs }) => ({ blob: encodeModel(model), inputs })),
+      );
+      graphs.forEach(({ model, inputs }, i) =>
+        assert.deepEqual(
+          r.outputs[i],
+          inputs.map((x) => hex(runInt8(model, [x])[0])),
+          `graph ${i}`,
+        ),
+      );
       assert.ok(r.calls > 0);
     });
   }

@@ -20,22 +20,34 @@ const FIX = path.join(__dirname, '..', '..', 'test', 'fixtures', 'onnx');
 /** Whether the importer stores this graph input/output as the NHWC transpose of its ONNX (NCHW) tensor. */
 const nhwc = (g: Graph, name: string) => (g.meta.nhwcFromNchw ?? '').split(',').includes(name);
 /** ONNX (row-major) data → the IR tensor's order. */
-const toIr = (x: ArrayLike<number>, onnx: number[], transposed: boolean) => (!transposed ? Float32Array.from(x) : Float32Array.from({ length: x.length }, (_, i) => {
-  const [, c, h, w] = onnx;
-  const ch = i % c, hw = (i - ch) / c;
-  return x[ch * h * w + hw];
-}));
-const fromIr = (y: ArrayLike<number>, onnx: readonly number[], transposed: boolean) => (!transposed ? Float32Array.from(y) : Float32Array.from({ length: y.length }, (_, i) => {
-  const [, c, h, w] = onnx;
-  const hw = i % (h * w), ch = (i - hw) / (h * w);
-  return y[hw * c + ch];
-}));
+const toIr = (x: ArrayLike<number>, onnx: number[], transposed: boolean) =>
+  !transposed
+    ? Float32Array.from(x)
+    : Float32Array.from({ length: x.length }, (_, i) => {
+        const [, c, h, w] = onnx;
+        const ch = i % c,
+          hw = (i - ch) / c;
+        return x[ch * h * w + hw];
+      });
+const fromIr = (y: ArrayLike<number>, onnx: readonly number[], transposed: boolean) =>
+  !transposed
+    ? Float32Array.from(y)
+    : Float32Array.from({ length: y.length }, (_, i) => {
+        const [, c, h, w] = onnx;
+        const hw = i % (h * w),
+          ch = (i - hw) / (h * w);
+        return y[hw * c + ch];
+      });
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number) =>
   a.length === b.length && Array.from(a).every((v, i) => Math.abs(v - b[i]) <= tol * (1 + Math.abs(b[i])));
 const argmax = (a: ArrayLike<number>) => Array.from(a).reduce((b, v, i, arr) => (v > arr[b] ? i : b), 0);
 
-const fixtures = fs.readdirSync(FIX).filter((n) => n.endsWith('.onnx') && n !== 'torch_cnn.onnx').sort();
-const expected = (f: string) => JSON.parse(fs.readFileSync(path.join(FIX, f.replace('.onnx', '.expected.json')), 'utf8'));
+const fixtures = fs
+  .readdirSync(FIX)
+  .filter((n) => n.endsWith('.onnx') && n !== 'torch_cnn.onnx')
+  .sort();
+const expected = (f: string) =>
+  JSON.parse(fs.readFileSync(path.join(FIX, f.replace('.onnx', '.expected.json')), 'utf8'));
 
 /** Fixtures Morsel rejects, and why: batch > 1, a transpose the device would have to run, an op it does not import. */
 const REJECTED: Record<string, RegExp> = {
@@ -45,7 +57,8 @@ const REJECTED: Record<string, RegExp> = {
   'mlp_gemm_softmax.onnx': /batch size 2/,
   'reshape_zero_neg1.onnx': /batch size 2/,
   'softmax_coerce2d_op11.onnx': /batch size 2/,
-  'hardswish_unsupported.onnx': /^node 0 'act' \(HardSwish\): ONNX op HardSwish is not supported \(supported: Conv, Gemm, MatMul, Add, .*QuantizeLinear, DequantizeLinear, /,
+  'hardswish_unsupported.onnx':
+    /^node 0 'act' \(HardSwish\): ONNX op HardSwish is not supported \(supported: Conv, Gemm, MatMul, Add, .*QuantizeLinear, DequantizeLinear, /,
   'squeeze_unsqueeze_softmax.onnx': /softmax over axis 2 of \[1,4,6\].*not supported/,
   'squeeze_unsqueeze_softmax_op11.onnx': /graph output 'output' would need a runtime transpose.*not supported/,
 };
@@ -59,7 +72,8 @@ function randomInputs(shape: number[], count: number, seed: number): number[][] 
   return Array.from({ length: count }, () => Array.from({ length: numel(shape) }, () => rng.normal()));
 }
 /** Calibration samples and test inputs for a fixture's device graph, in the IR's order. */
-const irSamples = (f: string, d: Graph, count: number, seed: number) => randomInputs(onnxInputShape(f), count, seed).map((x) => toIr(x, onnxInputShape(f), nhwc(d, d.inputs[0])));
+const irSamples = (f: string, d: Graph, count: number, seed: number) =>
+  randomInputs(onnxInputShape(f), count, seed).map((x) => toIr(x, onnxInputShape(f), nhwc(d, d.inputs[0])));
 
 describe('ONNX import (fixtures exported by PyTorch and onnx.helper)', () => {
   it('the PyTorch CNN reproduces torch logits before and after the device passes', () => {
@@ -78,7 +92,11 @@ describe('ONNX import (fixtures exported by PyTorch and onnx.helper)', () => {
 
   it('rejects batch > 1, runtime transposes and unknown ops with one clear line naming the reason', () => {
     for (const [f, why] of Object.entries(REJECTED)) {
-      assert.throws(() => importModel(path.join(FIX, f)), (e: unknown) => e instanceof ModelError && why.test(e.message) && !e.message.includes('\n'), f);
+      assert.throws(
+        () => importModel(path.join(FIX, f)),
+        (e: unknown) => e instanceof ModelError && why.test(e.message) && !e.message.includes('\n'),
+        f,
+      );
     }
   });
 
@@ -86,7 +104,12 @@ describe('ONNX import (fixtures exported by PyTorch and onnx.helper)', () => {
     for (const f of supported) {
       const exp = expected(f);
       const g = importModel(path.join(FIX, f));
-      const feeds = Object.fromEntries(Object.entries(exp.inputs as Record<string, { shape: number[]; data: number[] }>).map(([k, v]) => [k, toIr(v.data, v.shape, nhwc(g, k))]));
+      const feeds = Object.fromEntries(
+        Object.entries(exp.inputs as Record<string, { shape: number[]; data: number[] }>).map(([k, v]) => [
+          k,
+          toIr(v.data, v.shape, nhwc(g, k)),
+        ]),
+      );
       for (const graph of [g, toDeviceGraph(g)]) {
         const outs = Object.values(runFloat(graph, feeds));
         Object.values(exp.outputs as Record<string, { shape: number[]; data: number[] }>).forEach((e, i) => {
@@ -103,11 +126,16 @@ describe('ONNX import (fixtures exported by PyTorch and onnx.helper)', () => {
       const session = await ort.InferenceSession.create(path.join(FIX, f));
       const inShape = onnxInputShape(f);
       for (const x of randomInputs(inShape, 3, 11)) {
-        const ref = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', Float32Array.from(x), inShape) });
+        const ref = await session.run({
+          [session.inputNames[0]]: new ort.Tensor('float32', Float32Array.from(x), inShape),
+        });
         const outs = Object.values(runFloat(g, { [g.inputs[0]]: toIr(x, inShape, nhwc(g, g.inputs[0])) }));
         session.outputNames.forEach((name, i) => {
           const r = ref[name];
-          assert.ok(close(fromIr(outs[i], r.dims as number[], nhwc(g, g.outputs[i])), r.data as Float32Array, 1e-4), `${f} output ${name}`);
+          assert.ok(
+            close(fromIr(outs[i], r.dims as number[], nhwc(g, g.outputs[i])), r.data as Float32Array, 1e-4),
+            `${f} output ${name}`,
+          );
         });
       }
     }
@@ -129,7 +157,7 @@ describe('ONNX import (fixtures exported by PyTorch and onnx.helper)', () => {
     }
   });
 
-  it('a QDQ model keeps its producer\'s scales and reproduces its int8 tensors exactly, with no calibration', () => {
+  it("a QDQ model keeps its producer's scales and reproduces its int8 tensors exactly, with no calibration", () => {
     const exp = expected('qdq_conv.onnx');
     const g = importModel(path.join(FIX, 'qdq_conv.onnx'));
     const conv = g.nodes.find((n) => n.op.kind === 'conv2d')!;
@@ -158,14 +186,27 @@ describe('ONNX import (fixtures exported by PyTorch and onnx.helper)', () => {
 
   it('the quantized PyTorch CNN agrees with torch and runs bit-exactly on the device engines', async () => {
     const exp = expected('torch_cnn.onnx');
-    const compiled = compileGraph(importModel(path.join(FIX, 'torch_cnn.onnx')), { calib: 'fashion-mnist:train', calibCount: 200, quiet: true });
-    const xs = exp.cases.map((c: { pixels_u8: number[] }) => quantizeInput(compiled.model, Float32Array.from(c.pixels_u8, (p) => p / 255)));
+    const compiled = compileGraph(importModel(path.join(FIX, 'torch_cnn.onnx')), {
+      calib: 'fashion-mnist:train',
+      calibCount: 200,
+      quiet: true,
+    });
+    const xs = exp.cases.map((c: { pixels_u8: number[] }) =>
+      quantizeInput(
+        compiled.model,
+        Float32Array.from(c.pixels_u8, (p) => p / 255),
+      ),
+    );
     const ref = xs.map((x: Int8Array) => runInt8(compiled.model, [x])[0]);
     const agree = exp.cases.filter((c: { pred: number }, i: number) => argmax(ref[i]) === c.pred).length;
     assert.ok(agree >= 7, `${agree}/8 agree with torch`);
     for (const engine of ['node', 'duktape'] as const) {
       const r = await runOnEngine(engine, encodeModel(compiled.model), xs);
-      assert.deepEqual(r.outputs.map((o) => Array.from(o)), ref.map((o: Int8Array) => Array.from(o)), engine);
+      assert.deepEqual(
+        r.outputs.map((o) => Array.from(o)),
+        ref.map((o: Int8Array) => Array.from(o)),
+        engine,
+      );
     }
   });
 
@@ -180,11 +221,16 @@ describe('ONNX import (fixtures exported by PyTorch and onnx.helper)', () => {
       models.push({ f, model, xs: samples.slice(0, 2).map((x) => quantizeInput(model, x)) });
     }
     const opcodes = new Set(models.flatMap((m) => m.model.ops.map((o) => o.opcode)));
-    for (const op of ['MUL', 'CONCATENATION', 'PAD', 'SOFTMAX', 'SUB', 'ADD', 'MEAN']) assert.ok(opcodes.has(op as never), op);
+    for (const op of ['MUL', 'CONCATENATION', 'PAD', 'SOFTMAX', 'SUB', 'ADD', 'MEAN'])
+      assert.ok(opcodes.has(op as never), op);
     for (const engine of ENGINES) {
       for (const { f, model, xs } of models) {
         const r = await runOnEngine(engine, encodeModel(model), xs);
-        assert.deepEqual(r.outputs.map((o) => Array.from(o)), xs.map((x) => Array.from(runInt8(model, [x])[0])), `${f} on ${engine}`);
+        assert.deepEqual(
+          r.outputs.map((o) => Array.from(o)),
+          xs.map((x) => Array.from(runInt8(model, [x])[0])),
+          `${f} on ${engine}`,
+        );
       }
     }
   });

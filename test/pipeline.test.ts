@@ -50,7 +50,10 @@ describe('compiler pipeline on the zoo models (TF.js → int8 blob)', () => {
 
       it('the blob decodes to the same model and stays within 10% + 2 KB of raw weights + biases', () => {
         const d = decodeModel(compiled.blob);
-        assert.deepEqual(d.ops.map((o) => o.opcode), compiled.model.ops.map((o) => o.opcode));
+        assert.deepEqual(
+          d.ops.map((o) => o.opcode),
+          compiled.model.ops.map((o) => o.opcode),
+        );
         const x = quantizeInput(compiled.model, test.inputs[0]);
         assert.deepEqual(runInt8(d, [x]), runInt8(compiled.model, [x]));
         const raw = compiled.model.tensors.filter((t) => t.data).reduce((a, t) => a + t.data!.byteLength, 0);
@@ -72,7 +75,19 @@ describe('morsel CLI', () => {
 
   it('convert writes blob, C header and JS module; inspect --json reports totals', () => {
     const out = path.join(tmp, 'mlp.msl');
-    const r = run('convert', zoo('fashion_mlp'), '--calib', 'fashion-mnist:train', '--calib-count', '50', '-o', out, '--c-header', '--js', '-q');
+    const r = run(
+      'convert',
+      zoo('fashion_mlp'),
+      '--calib',
+      'fashion-mnist:train',
+      '--calib-count',
+      '50',
+      '-o',
+      out,
+      '--c-header',
+      '--js',
+      '-q',
+    );
     assert.equal(r.status, 0, r.stderr);
     const blob = fs.readFileSync(out);
     const header = fs.readFileSync(path.join(tmp, 'mlp.h'), 'utf8');
@@ -97,20 +112,58 @@ describe('morsel CLI', () => {
   });
 
   const badCases: [string, () => string[], RegExp][] = [
-    ['a missing file', () => ['convert', path.join(tmp, 'nope.json'), '--calib', 'fashion-mnist', '-o', path.join(tmp, 'x.msl')], /not found/],
-    ['a non-model file', () => { fs.writeFileSync(path.join(tmp, 'junk.bin'), 'garbage bytes'); return ['convert', path.join(tmp, 'junk.bin'), '-o', path.join(tmp, 'x.msl')]; }, /unrecognised model format/],
-    ['a truncated model.json', () => { fs.writeFileSync(path.join(tmp, 'trunc.json'), fs.readFileSync(zoo('fashion_mlp'), 'utf8').slice(0, 200)); return ['convert', path.join(tmp, 'trunc.json'), '-o', path.join(tmp, 'x.msl')]; }, /not a TF\.js model\.json/],
-    ['calibration data of the wrong shape', () => { fs.writeFileSync(path.join(tmp, 'c.json'), '[[1,2,3]]'); return ['convert', zoo('fashion_mlp'), '--calib', path.join(tmp, 'c.json'), '-o', path.join(tmp, 'x.msl')]; }, /sample 0 has 3 values; the model input needs 784/],
-    ['NaN weights', () => {
-      const dir = path.join(tmp, 'nan');
-      fs.mkdirSync(dir, { recursive: true });
-      fs.copyFileSync(zoo('fashion_mlp'), path.join(dir, 'model.json'));
-      const w = fs.readFileSync(path.join(path.dirname(zoo('fashion_mlp')), 'weights.bin'));
-      w.writeFloatLE(NaN, 400);
-      fs.writeFileSync(path.join(dir, 'weights.bin'), w);
-      return ['convert', path.join(dir, 'model.json'), '--calib', 'fashion-mnist', '-o', path.join(tmp, 'x.msl')];
-    }, /contains NaN or Inf/],
-    ['a corrupt blob', () => { const b = fs.readFileSync(path.join(tmp, 'mlp.msl')); b[b.length >> 1] ^= 1; fs.writeFileSync(path.join(tmp, 'bad.msl'), b); return ['inspect', path.join(tmp, 'bad.msl')]; }, /CRC32 mismatch/],
+    [
+      'a missing file',
+      () => ['convert', path.join(tmp, 'nope.json'), '--calib', 'fashion-mnist', '-o', path.join(tmp, 'x.msl')],
+      /not found/,
+    ],
+    [
+      'a non-model file',
+      () => {
+        fs.writeFileSync(path.join(tmp, 'junk.bin'), 'garbage bytes');
+        return ['convert', path.join(tmp, 'junk.bin'), '-o', path.join(tmp, 'x.msl')];
+      },
+      /unrecognised model format/,
+    ],
+    [
+      'a truncated model.json',
+      () => {
+        fs.writeFileSync(path.join(tmp, 'trunc.json'), fs.readFileSync(zoo('fashion_mlp'), 'utf8').slice(0, 200));
+        return ['convert', path.join(tmp, 'trunc.json'), '-o', path.join(tmp, 'x.msl')];
+      },
+      /not a TF\.js model\.json/,
+    ],
+    [
+      'calibration data of the wrong shape',
+      () => {
+        fs.writeFileSync(path.join(tmp, 'c.json'), '[[1,2,3]]');
+        return ['convert', zoo('fashion_mlp'), '--calib', path.join(tmp, 'c.json'), '-o', path.join(tmp, 'x.msl')];
+      },
+      /sample 0 has 3 values; the model input needs 784/,
+    ],
+    [
+      'NaN weights',
+      () => {
+        const dir = path.join(tmp, 'nan');
+        fs.mkdirSync(dir, { recursive: true });
+        fs.copyFileSync(zoo('fashion_mlp'), path.join(dir, 'model.json'));
+        const w = fs.readFileSync(path.join(path.dirname(zoo('fashion_mlp')), 'weights.bin'));
+        w.writeFloatLE(NaN, 400);
+        fs.writeFileSync(path.join(dir, 'weights.bin'), w);
+        return ['convert', path.join(dir, 'model.json'), '--calib', 'fashion-mnist', '-o', path.join(tmp, 'x.msl')];
+      },
+      /contains NaN or Inf/,
+    ],
+    [
+      'a corrupt blob',
+      () => {
+        const b = fs.readFileSync(path.join(tmp, 'mlp.msl'));
+        b[b.length >> 1] ^= 1;
+        fs.writeFileSync(path.join(tmp, 'bad.msl'), b);
+        return ['inspect', path.join(tmp, 'bad.msl')];
+      },
+      /CRC32 mismatch/,
+    ],
     ['an unknown flag', () => ['inspect', '--bogus'], /Unknown option/],
   ];
   for (const [what, args, message] of badCases) {

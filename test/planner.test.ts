@@ -28,13 +28,22 @@ function bruteForceArena(buffers: Buffer[]): number {
   const offs = new Array<number>(buffers.length).fill(-1);
   const rec = (placed: number[], arena: number) => {
     if (arena >= best) return;
-    if (placed.length === buffers.length) { best = arena; return; }
+    if (placed.length === buffers.length) {
+      best = arena;
+      return;
+    }
     for (let i = 0; i < buffers.length; i++) {
       if (offs[i] >= 0) continue;
       const b = buffers[i];
-      const busy = placed.filter((j) => b.first <= buffers[j].last && buffers[j].first <= b.last).map((j) => [offs[j], offs[j] + buffers[j].bytes]).sort((p, q) => p[0] - q[0]);
+      const busy = placed
+        .filter((j) => b.first <= buffers[j].last && buffers[j].first <= b.last)
+        .map((j) => [offs[j], offs[j] + buffers[j].bytes])
+        .sort((p, q) => p[0] - q[0]);
       let o = 0;
-      for (const [lo, hi] of busy) { if (o + b.bytes <= lo) break; o = Math.max(o, hi); }
+      for (const [lo, hi] of busy) {
+        if (o + b.bytes <= lo) break;
+        o = Math.max(o, hi);
+      }
       offs[i] = o;
       rec([...placed, i], Math.max(arena, o + b.bytes));
       offs[i] = -1;
@@ -62,7 +71,9 @@ describe('memory planner', () => {
     for (let k = 0; k < 50; k++) {
       const m = randomDag(rng, rng.int(1, 12));
       // Force a chain: each op reads the previous tensor.
-      m.ops.forEach((op, i) => { op.inputs = op.inputs.map(() => i); });
+      m.ops.forEach((op, i) => {
+        op.inputs = op.inputs.map(() => i);
+      });
       m.outputs = [m.tensors.length - 1];
       const plan = planMemory(m);
       assertValid(m, plan.buffers);

@@ -15,10 +15,21 @@ describe('fault-injected flashing through a relay', function () {
     const blobs: [Uint8Array, Uint8Array] = [zooBlob('fashion_cnn'), zooBlob('fashion_mlp')];
     const probe = new Int8Array(784).map((_, i) => ((i * 29) % 256) - 128);
     const expected = blobs.map((b) => referenceOutput(b, probe)) as [Int8Array, Int8Array];
-    const r = await runFaultCampaign({ engine: 'node', flashes: FLASHES, seed: 2026, blobs, probe, expected, unpluggedEvery: 40 });
+    const r = await runFaultCampaign({
+      engine: 'node',
+      flashes: FLASHES,
+      seed: 2026,
+      blobs,
+      probe,
+      expected,
+      unpluggedEvery: 40,
+    });
     const by = (s: string) => r.records.filter((x) => x.scenario === s);
     const s = r.relay;
-    console.log(`      ${r.succeeded}/${FLASHES} recovered, ${r.resets} board resets, bytes dropped ${s.dropped}, corrupted ${s.corrupted}, lost to cuts ${s.cutBytes}; ` + SCENARIOS.map((s) => `${s} ${by(s).filter((x) => x.ok).length}/${by(s).length}`).join(', '));
+    console.log(
+      `      ${r.succeeded}/${FLASHES} recovered, ${r.resets} board resets, bytes dropped ${s.dropped}, corrupted ${s.corrupted}, lost to cuts ${s.cutBytes}; ` +
+        SCENARIOS.map((s) => `${s} ${by(s).filter((x) => x.ok).length}/${by(s).length}`).join(', '),
+    );
     assert.deepEqual(r.violations, []);
     assert.ok(r.succeeded >= 0.95 * FLASHES, `${r.succeeded}/${FLASHES}`);
     assert.ok(r.resets > 0 && s.dropped > 0 && s.corrupted > 0 && s.cutBytes > 0, 'every kind of fault happened');

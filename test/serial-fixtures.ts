@@ -50,7 +50,9 @@ export class MemoryBoard implements Link {
     const live = () => gen === this.generation;
     const flash = this.flash;
     const host: BoardHost = {
-      engine, deviceId: 'memory', maxBlobBytes: 512 * 1024,
+      engine,
+      deviceId: 'memory',
+      maxBlobBytes: 512 * 1024,
       write: (s) => {
         if (!live()) return;
         const c = Buffer.from(s, 'latin1');

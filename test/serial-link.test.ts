@@ -54,7 +54,10 @@ describe('serial link over a pty (real serialport)', function () {
     setTimeout(() => peer.resume(), 300);
     chatty();
     const t0 = Date.now();
-    const outcome = await link.write(Buffer.alloc(1 << 20, 7)).then(() => 'completed', (e) => (e instanceof LinkStalledError ? 'stalled' : `error ${e.message}`));
+    const outcome = await link.write(Buffer.alloc(1 << 20, 7)).then(
+      () => 'completed',
+      (e) => (e instanceof LinkStalledError ? 'stalled' : `error ${e.message}`),
+    );
     assert.ok(outcome === 'completed' || outcome === 'stalled', outcome);
     console.log(`      1 MiB write: ${outcome}`);
     assert.ok(Date.now() - t0 < 1500 + 1100 + 1000, `${Date.now() - t0} ms`);

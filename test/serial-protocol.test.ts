@@ -12,22 +12,30 @@ import { ensureAgentBundle, MemoryBoard, referenceOutput, zooBlob } from './seri
 describe('serial framing', () => {
   it('SLIP round-trips frames full of END and ESC bytes, fed in random slices', () => {
     const rng = new Rng(5);
-    const frames = Array.from({ length: 50 }, (_, i) => Buffer.from(Array.from({ length: 1 + i * 37 }, () => rng.pick([SLIP_END, SLIP_ESC, rng.int(0, 255)]))));
+    const frames = Array.from({ length: 50 }, (_, i) =>
+      Buffer.from(Array.from({ length: 1 + i * 37 }, () => rng.pick([SLIP_END, SLIP_ESC, rng.int(0, 255)]))),
+    );
     const wire = Buffer.concat(frames.map(slipEncode));
     const dec = new SlipDecoder(4096);
     const got: Buffer[] = [];
-    for (let at = 0; at < wire.length;) {
+    for (let at = 0; at < wire.length; ) {
       const n = rng.int(1, 300);
       got.push(...dec.push(wire.subarray(at, at + n)));
       at += n;
     }
-    assert.deepEqual(got.map((b) => b.toString('hex')), frames.map((b) => b.toString('hex')));
+    assert.deepEqual(
+      got.map((b) => b.toString('hex')),
+      frames.map((b) => b.toString('hex')),
+    );
   });
 
   it('an oversized frame is dropped whole and the next one still decodes', () => {
     const dec = new SlipDecoder(16);
     const out = dec.push(Buffer.concat([slipEncode(Buffer.alloc(40, 1)), slipEncode(Buffer.from([1, 2, 3]))]));
-    assert.deepEqual(out.map((b) => b.toString('hex')), ['', '010203']);
+    assert.deepEqual(
+      out.map((b) => b.toString('hex')),
+      ['', '010203'],
+    );
   });
 
   it('decodes 8 MB of escaped data in linear time', () => {
@@ -115,7 +123,10 @@ describe('device agent protocol (real bundles in node vm, in-memory flash)', fun
     await c.flash(cnn);
     board.failWrites = true;
     const t0 = Date.now();
-    await assert.rejects(c.flash(mlp), (e: DeviceError) => e.code === 'INTERNAL' && /flash write failed/.test(e.message));
+    await assert.rejects(
+      c.flash(mlp),
+      (e: DeviceError) => e.code === 'INTERNAL' && /flash write failed/.test(e.message),
+    );
     assert.ok(Date.now() - t0 < 2000, 'an answer, not a timeout');
     assert.deepEqual((await c.run(x)).y, Array.from(referenceOutput(cnn, x)));
   });
@@ -133,7 +144,13 @@ describe('device agent protocol (real bundles in node vm, in-memory flash)', fun
     await seqd(Msg.COMMIT, Buffer.alloc(0), 2);
     await new Promise((r) => setImmediate(r));
     const frames = new SlipDecoder(9000).push(Buffer.concat(answers)).map((f) => decodeFrame(f)!);
-    assert.deepEqual(frames.map((f) => [f.type, f.seq]), [[Msg.PUT_ACK, 1], [Msg.ERROR, 2]]);
+    assert.deepEqual(
+      frames.map((f) => [f.type, f.seq]),
+      [
+        [Msg.PUT_ACK, 1],
+        [Msg.ERROR, 2],
+      ],
+    );
     assert.equal(JSON.parse(frames[1].payload.toString()).code, 'INCOMPLETE');
     assert.equal((await c.hello()).model, null);
   });

@@ -9,7 +9,8 @@ import { espruinoInstallFiles, ReplError, uploadViaRepl } from '../host/serial/e
 import { Link } from '../host/serial/link';
 import { ensureAgentBundle } from './serial-fixtures';
 
-const WRITE = /^print\(require\("Storage"\)\.write\(("[^"]+"),atob\("([A-Za-z0-9+/=]*)"\),(\d+),(\d+)\)\?"MRSL_W (\d+)":"MRSL_F \d+"\)$/;
+const WRITE =
+  /^print\(require\("Storage"\)\.write\(("[^"]+"),atob\("([A-Za-z0-9+/=]*)"\),(\d+),(\d+)\)\?"MRSL_W (\d+)":"MRSL_F \d+"\)$/;
 
 /** Answers like Espruino's REPL for the lines the uploader sends; keeps Storage in a Map. */
 class FakeEspruino implements Link {
@@ -25,20 +26,34 @@ class FakeEspruino implements Link {
   async write(data: Buffer): Promise<void> {
     this.bytesOut += data.length;
     for (const ch of data.toString('latin1')) {
-      if (ch !== '\n') { this.line += ch; continue; }
+      if (ch !== '\n') {
+        this.line += ch;
+        continue;
+      }
       let l = this.line;
       this.line = '';
-      if (l.startsWith('\x10')) { this.echoOffLines++; l = l.slice(1); }
+      if (l.startsWith('\x10')) {
+        this.echoOffLines++;
+        l = l.slice(1);
+      }
       this.answer(l);
     }
   }
 
   private answer(l: string): void {
     if (l === '') return this.say('\r\n=undefined\r\n>');
-    if (l === 'load()') { this.loaded = true; return; }
+    if (l === 'load()') {
+      this.loaded = true;
+      return;
+    }
     const m = WRITE.exec(l);
     if (!m) return this.say(`Uncaught SyntaxError\r\n>`);
-    const [name, data, offset, total] = [JSON.parse(m[1]) as string, Buffer.from(m[2], 'base64'), Number(m[3]), Number(m[4])];
+    const [name, data, offset, total] = [
+      JSON.parse(m[1]) as string,
+      Buffer.from(m[2], 'base64'),
+      Number(m[3]),
+      Number(m[4]),
+    ];
     if (offset === this.failAt) return this.say(`MRSL_F ${offset}\r\n>`);
     const f = offset === 0 ? Buffer.alloc(total, 0xff) : this.storage.get(name)!;
     data.copy(f, offset);
@@ -52,7 +67,9 @@ class FakeEspruino implements Link {
     setImmediate(() => this.listeners.forEach((l) => l(b)));
   }
 
-  onData(l: (c: Buffer) => void): void { this.listeners.push(l); }
+  onData(l: (c: Buffer) => void): void {
+    this.listeners.push(l);
+  }
   async close(): Promise<void> {}
 }
 
@@ -74,7 +91,10 @@ describe('Espruino bootstrap over the REPL', function () {
   });
 
   it('a failed Storage write stops the upload with one clear error', async () => {
-    await assert.rejects(uploadViaRepl(new FakeEspruino(768), espruinoInstallFiles()), (e: ReplError) => e instanceof ReplError && /at 768 failed/.test(e.message));
+    await assert.rejects(
+      uploadViaRepl(new FakeEspruino(768), espruinoInstallFiles()),
+      (e: ReplError) => e instanceof ReplError && /at 768 failed/.test(e.message),
+    );
   });
 
   it('the installed module boots on Espruino-like globals and speaks the binary protocol', async () => {
@@ -106,8 +126,14 @@ describe('Espruino bootstrap over the REPL', function () {
       getSerial: () => 'esp32-test',
       setInterval: (f: () => void, ms: number) => timers.push(setInterval(f, ms)),
       process: { memory: () => ({ free: 1000 }) },
-      E: { toArrayBuffer: (s: string) => new Uint8Array(Buffer.from(s, 'latin1')).buffer, setConsole: (d: string) => (consoleMovedTo = d) },
-      Serial1: { on: (_: string, cb: (s: string) => void) => (onSerial = cb), write: (s: string) => toHost.forEach((l) => l(Buffer.from(s, 'latin1'))) },
+      E: {
+        toArrayBuffer: (s: string) => new Uint8Array(Buffer.from(s, 'latin1')).buffer,
+        setConsole: (d: string) => (consoleMovedTo = d),
+      },
+      Serial1: {
+        on: (_: string, cb: (s: string) => void) => (onSerial = cb),
+        write: (s: string) => toHost.forEach((l) => l(Buffer.from(s, 'latin1'))),
+      },
     });
     ctx.global = ctx;
     ctx.require = (name: string) => {
@@ -123,7 +149,8 @@ describe('Espruino bootstrap over the REPL', function () {
       vm.runInContext(flash.get('.boot0')!.toString('latin1'), ctx);
       assert.equal(consoleMovedTo, 'LoopbackA');
       const link: Link = {
-        bytesOut: 0, bytesIn: 0,
+        bytesOut: 0,
+        bytesIn: 0,
         write: async (d) => onSerial!(d.toString('latin1')),
         onData: (l) => void toHost.push(l),
         close: async () => undefined,

@@ -16,7 +16,10 @@ import { Rng } from '../host/util/rng';
 
 const DIR = path.join(__dirname, '..', '..', 'test', 'fixtures', 'tfjs', 'functional');
 const MODEL = path.join(DIR, 'model.json');
-const expected = JSON.parse(fs.readFileSync(path.join(DIR, 'expected.json'), 'utf8')) as { inputs: number[][]; outputs: number[][] };
+const expected = JSON.parse(fs.readFileSync(path.join(DIR, 'expected.json'), 'utf8')) as {
+  inputs: number[][];
+  outputs: number[][];
+};
 const argmax = (a: ArrayLike<number>) => Array.from(a).reduce((b, v, i, arr) => (v > arr[b] ? i : b), 0);
 
 /** A copy of the fixture with its topology edited, for the bad-input cases. */
@@ -33,13 +36,31 @@ describe('TF.js functional model import (fixture made by test/fixtures/tfjs/make
   it('reproduces TF.js predictions before and after the device passes', () => {
     const g = importModel(MODEL);
     const kinds = new Set(g.nodes.map((n) => n.op.kind));
-    for (const k of ['conv2d', 'depthwise_conv2d', 'batchnorm', 'add', 'concat', 'max_pool', 'avg_pool', 'mean', 'reshape', 'dense', 'softmax', 'tanh', 'clip']) assert.ok(kinds.has(k as never), k);
+    for (const k of [
+      'conv2d',
+      'depthwise_conv2d',
+      'batchnorm',
+      'add',
+      'concat',
+      'max_pool',
+      'avg_pool',
+      'mean',
+      'reshape',
+      'dense',
+      'softmax',
+      'tanh',
+      'clip',
+    ])
+      assert.ok(kinds.has(k as never), k);
     const d = toDeviceGraph(g);
     assert.ok(!d.nodes.some((n) => n.op.kind === 'batchnorm'), 'batch norm folded');
     expected.inputs.forEach((x, i) => {
       for (const graph of [g, d]) {
         const y = Object.values(runFloat(graph, { [graph.inputs[0]]: Float32Array.from(x) }))[0];
-        assert.ok(Array.from(y).every((v, j) => Math.abs(v - expected.outputs[i][j]) <= 1e-5), `case ${i}: ${Array.from(y)} vs ${expected.outputs[i]}`);
+        assert.ok(
+          Array.from(y).every((v, j) => Math.abs(v - expected.outputs[i][j]) <= 1e-5),
+          `case ${i}: ${Array.from(y)} vs ${expected.outputs[i]}`,
+        );
       }
     });
   });
@@ -47,7 +68,10 @@ describe('TF.js functional model import (fixture made by test/fixtures/tfjs/make
   it('quantizes to int8 close to float (same top-1) and runs bit-exactly on every engine', async () => {
     const d = toDeviceGraph(importModel(MODEL));
     const rng = new Rng(9);
-    const calib = [...expected.inputs.map((x) => Float32Array.from(x)), ...Array.from({ length: 28 }, () => Float32Array.from({ length: 192 }, () => rng.normal()))];
+    const calib = [
+      ...expected.inputs.map((x) => Float32Array.from(x)),
+      ...Array.from({ length: 28 }, () => Float32Array.from({ length: 192 }, () => rng.normal())),
+    ];
     const model = quantizeGraph(d, calibrate(d, calib));
     planMemory(model);
     const xs = expected.inputs.map((x) => quantizeInput(model, Float32Array.from(x)));
@@ -55,22 +79,52 @@ describe('TF.js functional model import (fixture made by test/fixtures/tfjs/make
     ref.forEach((y, i) => {
       const yq = dequantizeOutput(model, y);
       assert.equal(argmax(yq), argmax(expected.outputs[i]), `case ${i} top-1`);
-      assert.ok(Array.from(yq).every((v, j) => Math.abs(v - expected.outputs[i][j]) <= 0.05), `case ${i}: ${Array.from(yq)} vs ${expected.outputs[i]}`);
+      assert.ok(
+        Array.from(yq).every((v, j) => Math.abs(v - expected.outputs[i][j]) <= 0.05),
+        `case ${i}: ${Array.from(yq)} vs ${expected.outputs[i]}`,
+      );
     });
     for (const engine of ENGINES) {
       const r = await runOnEngine(engine, encodeModel(model), xs);
-      assert.deepEqual(r.outputs.map((o) => Array.from(o)), ref.map((o) => Array.from(o)), engine);
+      assert.deepEqual(
+        r.outputs.map((o) => Array.from(o)),
+        ref.map((o) => Array.from(o)),
+        engine,
+      );
     }
   });
 
   it('rejects shared layers, unknown layers and dangling inputs with one clear line', () => {
     const cases: [string, (layers: any[]) => void, RegExp][] = [
-      ['shared', (ls) => { const l = ls.find((x) => x.name === 'tanh'); l.inbound_nodes.push(l.inbound_nodes[0]); }, /layer \d+ 'tanh'.*shared layers \(called 2 times\) are not supported/],
-      ['unknown', (ls) => { ls.find((x) => x.name === 'tanh').class_name = 'Bidirectional'; }, /'tanh' \(Bidirectional\): TF.js layer Bidirectional is not supported \(supported: InputLayer, Dense/],
-      ['dangling', (ls) => { ls.find((x) => x.name === 'sum').inbound_nodes[0][1][0] = 'nowhere'; }, /layers .*sum.* read layers that do not exist/],
+      [
+        'shared',
+        (ls) => {
+          const l = ls.find((x) => x.name === 'tanh');
+          l.inbound_nodes.push(l.inbound_nodes[0]);
+        },
+        /layer \d+ 'tanh'.*shared layers \(called 2 times\) are not supported/,
+      ],
+      [
+        'unknown',
+        (ls) => {
+          ls.find((x) => x.name === 'tanh').class_name = 'Bidirectional';
+        },
+        /'tanh' \(Bidirectional\): TF.js layer Bidirectional is not supported \(supported: InputLayer, Dense/,
+      ],
+      [
+        'dangling',
+        (ls) => {
+          ls.find((x) => x.name === 'sum').inbound_nodes[0][1][0] = 'nowhere';
+        },
+        /layers .*sum.* read layers that do not exist/,
+      ],
     ];
     for (const [what, edit, message] of cases) {
-      assert.throws(() => importModel(editedModel(edit)), (e: unknown) => e instanceof ModelError && message.test(e.message) && !e.message.includes('\n'), what);
+      assert.throws(
+        () => importModel(editedModel(edit)),
+        (e: unknown) => e instanceof ModelError && message.test(e.message) && !e.message.includes('\n'),
+        what,
+      );
     }
   });
 });

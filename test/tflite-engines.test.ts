@@ -9,7 +9,15 @@ import { engineLayers } from '../host/cli/layer-diff';
 import { ENGINES, runOnEngine } from '../host/engines';
 import { compileTflite } from '../host/import/tflite/compile';
 import { goldenLayersInput, readGolden } from '../host/import/tflite/golden';
-import { INT8_MODELS, mlperfFile, randomInt8Inputs, SLOW_ENGINE_CASES, SLOW_ENGINE_RANDOM_INPUTS, TFLITE_RANDOM_INPUTS, tfliteOutputs } from './helpers/tflite-mlperf';
+import {
+  INT8_MODELS,
+  mlperfFile,
+  randomInt8Inputs,
+  SLOW_ENGINE_CASES,
+  SLOW_ENGINE_RANDOM_INPUTS,
+  TFLITE_RANDOM_INPUTS,
+  tfliteOutputs,
+} from './helpers/tflite-mlperf';
 
 describe('TFLite models on the device engines', function () {
   this.timeout(300000);
@@ -23,7 +31,11 @@ describe('TFLite models on the device engines', function () {
       const randomInputs = everything ? TFLITE_RANDOM_INPUTS : SLOW_ENGINE_RANDOM_INPUTS;
 
       it(`${name} on ${engine}: TFLite Micro's golden outputs (${cases.length} cases), then full TFLite's in 'tflite' rounding (${randomInputs} random inputs)`, async () => {
-        const run = await runOnEngine(engine, double, cases.map((c) => c.input));
+        const run = await runOnEngine(
+          engine,
+          double,
+          cases.map((c) => c.input),
+        );
         cases.forEach((c, i) => assert.deepEqual(run.outputs[i], c.output, `seed ${c.seed}`));
         const model = decodeModel(tflite);
         const inputs = randomInt8Inputs(model, randomInputs, 7);
@@ -34,11 +46,13 @@ describe('TFLite models on the device engines', function () {
     }
   }
 
-  it('every layer of kws_ref_model\'s seed-1 case on node, through the models cut after each op (`morsel diff`)', async () => {
+  it("every layer of kws_ref_model's seed-1 case on node, through the models cut after each op (`morsel diff`)", async () => {
     const golden = readGolden(mlperfFile('golden/kws_ref_model.golden.json'));
     const model = decodeModel(compileTflite(mlperfFile('kws_ref_model.tflite')).blob);
     const layers = await engineLayers('node', model, goldenLayersInput(golden));
     const byName = new Map(golden.layers.map((l) => [l.name, l.data]));
-    model.ops.forEach((op, k) => assert.deepEqual(layers[k], byName.get(op.name), `layer ${k} ${op.opcode} '${op.name}'`));
+    model.ops.forEach((op, k) =>
+      assert.deepEqual(layers[k], byName.get(op.name), `layer ${k} ${op.opcode} '${op.name}'`),
+    );
   });
 });

@@ -39,20 +39,28 @@ const same = (a: Int8Array, b: Int8Array) => a.length === b.length && a.every((v
  * difference stays in the layer that makes it; returns the opcodes whose kernel in the other rounding
  * (`byRounding`) would not have matched.
  */
-function kernelsEqualTflite(model: QModel, byRounding: Record<'single' | 'double', QModel>, x: Int8Array, theirs: Int8Array[], checkOther: boolean): Set<string> {
+function kernelsEqualTflite(
+  model: QModel,
+  byRounding: Record<'single' | 'double', QModel>,
+  x: Int8Array,
+  theirs: Int8Array[],
+  checkOther: boolean,
+): Set<string> {
   const value = new Map<number, Int8Array>([[model.inputs[0], x]]);
   model.ops.forEach((op, k) => value.set(op.outputs[0], theirs[k]));
   const otherDiffers = new Set<string>();
   model.ops.forEach((op, k) => {
     const ins = oneOp(model, k).inputs.map((t) => value.get(t)!);
     const ours = runInt8(oneOp(model, k), ins)[0];
-    assert.ok(same(ours, theirs[k]), `layer ${k} ${op.opcode} '${op.name}' differs from TFLite in ${ours.filter((v, i) => v !== theirs[k][i]).length} of ${ours.length} values`);
+    assert.ok(
+      same(ours, theirs[k]),
+      `layer ${k} ${op.opcode} '${op.name}' differs from TFLite in ${ours.filter((v, i) => v !== theirs[k][i]).length} of ${ours.length} values`,
+    );
     const other = kernelRounding('tflite', op.opcode) === 'single' ? 'double' : 'single';
     if (checkOther && !same(runInt8(oneOp(byRounding[other], k), ins)[0], theirs[k])) otherDiffers.add(op.opcode);
   });
   return otherDiffers;
 }
-
 
 describe('TFLite import: MLPerf Tiny int8 models against TFLite Micro (golden vectors, double rounding)', () => {
   for (const name of INT8_MODELS) {
@@ -103,7 +111,10 @@ describe("TFLite import: full TFLite (WebAssembly) in Morsel's 'tflite' rounding
       const file = mlperfFile(`${name}.tflite`);
       const model = decodeModel(compileTflite(file, { rounding: 'tflite' }).blob);
       assert.equal(model.rounding, 'tflite');
-      const byRounding = { single: tfliteToQModel(readTfliteFile(file), { rounding: 'single' }), double: tfliteToQModel(readTfliteFile(file)) };
+      const byRounding = {
+        single: tfliteToQModel(readTfliteFile(file), { rounding: 'single' }),
+        double: tfliteToQModel(readTfliteFile(file)),
+      };
       const { bytes, weights } = builtinKernelsModel(model);
       const otherRoundingDiffers = new Set<string>();
       randomInt8Inputs(model, RANDOM_INPUTS, 7).forEach((x, n) => {
@@ -127,14 +138,30 @@ describe("TFLite import: full TFLite (WebAssembly) in Morsel's 'tflite' rounding
     }
   });
 
-  it('every opcode Morsel exports runs in TFLite\'s rounding: a model with each of them, binary ops on ties, tables on all 256 inputs', async () => {
+  it("every opcode Morsel exports runs in TFLite's rounding: a model with each of them, binary ops on ties, tables on all 256 inputs", async () => {
     const oracle = await loadTfliteOracle();
     const source = allOpsGraph();
-    const compile = (rounding: RoundingMode) => compileGraph(source, { calib: 'random:-1:1', calibCount: 30, quiet: true, rounding }).model;
+    const compile = (rounding: RoundingMode) =>
+      compileGraph(source, { calib: 'random:-1:1', calibCount: 30, quiet: true, rounding }).model;
     const model = compile('tflite');
     const byRounding = { single: compile('single'), double: compile('double') };
     const opcodes = new Set(model.ops.map((op) => op.opcode));
-    for (const op of ['CONV_2D', 'DEPTHWISE_CONV_2D', 'FULLY_CONNECTED', 'ADD', 'SUB', 'MUL', 'MAX_POOL_2D', 'AVERAGE_POOL_2D', 'CONCATENATION', 'PAD', 'QUANTIZE', 'TANH', 'LOGISTIC', 'SOFTMAX']) {
+    for (const op of [
+      'CONV_2D',
+      'DEPTHWISE_CONV_2D',
+      'FULLY_CONNECTED',
+      'ADD',
+      'SUB',
+      'MUL',
+      'MAX_POOL_2D',
+      'AVERAGE_POOL_2D',
+      'CONCATENATION',
+      'PAD',
+      'QUANTIZE',
+      'TANH',
+      'LOGISTIC',
+      'SOFTMAX',
+    ]) {
       assert.ok(opcodes.has(op as never), `the model has no ${op}`);
     }
     const { bytes, weights } = builtinKernelsModel(model);
@@ -163,7 +190,8 @@ describe("TFLite import: full TFLite (WebAssembly) in Morsel's 'tflite' rounding
         if (!same(runInt8(tableOpModel(kind, other, new Rng(seed)), [everyInt8])[0], theirs)) told.add(kind);
       }
     }
-    for (const op of ['CONV_2D', ...TFLITE_DOUBLE_ROUNDING_OPS]) assert.ok(told.has(op), `no input told ${op}'s rounding apart (told: ${[...told]})`);
+    for (const op of ['CONV_2D', ...TFLITE_DOUBLE_ROUNDING_OPS])
+      assert.ok(told.has(op), `no input told ${op}'s rounding apart (told: ${[...told]})`);
   });
 });
 
@@ -181,7 +209,10 @@ describe('TFLite export', function () {
       const model = decodeModel(compileTflite(mlperfFile(`${name}.tflite`)).blob);
       const exported = exportTflite(model);
       const again = tfliteToQModel(readTflite(exported, 'exported'));
-      assert.deepEqual(again.ops.map((op) => [op.opcode, op.options]), model.ops.map((op) => [op.opcode, op.options]));
+      assert.deepEqual(
+        again.ops.map((op) => [op.opcode, op.options]),
+        model.ops.map((op) => [op.opcode, op.options]),
+      );
       const golden = readGolden(mlperfFile(`golden/${name}.golden.json`));
       for (const x of [...golden.cases.map((c) => c.input), ...randomInt8Inputs(model, 10, 3)]) {
         assert.deepEqual(oracle.run(exported, [x]), oracle.run(original, [x]));
@@ -197,7 +228,10 @@ describe('TFLite export of models Morsel quantized itself', () => {
       const model = decodeModel(new Uint8Array(fs.readFileSync(path.join(ROOT, 'models', name, 'model.msl'))));
       const exported = exportTflite(model);
       const again = tfliteToQModel(readTflite(exported, 'exported'), { rounding: model.rounding });
-      assert.deepEqual(again.ops.map((op) => [op.opcode, op.options]), model.ops.map((op) => [op.opcode, op.options]));
+      assert.deepEqual(
+        again.ops.map((op) => [op.opcode, op.options]),
+        model.ops.map((op) => [op.opcode, op.options]),
+      );
       const oracle = await loadTfliteOracle();
       for (const x of randomInt8Inputs(model, 5, 11)) {
         assert.deepEqual(runInt8(again, [x]), runInt8(model, [x]));
@@ -207,7 +241,7 @@ describe('TFLite export of models Morsel quantized itself', () => {
   }
 });
 
-describe('TFLite import: float models through Morsel\'s calibration', function () {
+describe("TFLite import: float models through Morsel's calibration", function () {
   this.timeout(180000);
   // Calibration (seed 1) and evaluation (seed 99) use different uniform random inputs over the real range that the
   // int8 sibling's input quantization covers. On such noise ResNet-8's logits are often nearly tied, so its bar is
@@ -223,7 +257,9 @@ describe('TFLite import: float models through Morsel\'s calibration', function (
   ]) {
     it(`${m.name}: int8 top-1 agrees with the float model on ≥ ${atLeast * 100}% of ${evaluation} random inputs${m.sameWeights ? ", and at least as often as TFLite's int8 model" : ''}`, () => {
       const { agree, tfliteAgree } = floatTop1Agreement(m, calibration, evaluation, 99);
-      console.log(`      ${m.name}: top-1 agreement ${agree}/${evaluation}${tfliteAgree !== undefined ? ` (TFLite's int8 model: ${tfliteAgree}/${evaluation})` : ''}`);
+      console.log(
+        `      ${m.name}: top-1 agreement ${agree}/${evaluation}${tfliteAgree !== undefined ? ` (TFLite's int8 model: ${tfliteAgree}/${evaluation})` : ''}`,
+      );
       assert.ok(agree >= atLeast * evaluation, `${agree}/${evaluation}`);
       if (tfliteAgree !== undefined) assert.ok(agree >= tfliteAgree, `${agree} < ${tfliteAgree}`);
     });
@@ -231,13 +267,27 @@ describe('TFLite import: float models through Morsel\'s calibration', function (
 });
 
 describe('TFLite import: float boundaries of an int8 model', () => {
-  it('a float input behind QUANTIZE and a float output behind DEQUANTIZE leave the int8 tensors as the model\'s input and output', () => {
+  it("a float input behind QUANTIZE and a float output behind DEQUANTIZE leave the int8 tensors as the model's input and output", () => {
     const m = readTfliteFile(mlperfFile('ad01_int8.tflite'));
     const [x, y] = [m.inputs[0], m.outputs[0]];
-    const floatTensor = (of: number, name: string) => m.tensors.push({ index: m.tensors.length, name, shape: m.tensors[of].shape.slice(), type: TensorType.FLOAT32 }) - 1;
+    const floatTensor = (of: number, name: string) =>
+      m.tensors.push({ index: m.tensors.length, name, shape: m.tensors[of].shape.slice(), type: TensorType.FLOAT32 }) -
+      1;
     const [fx, fy] = [floatTensor(x, 'float_input'), floatTensor(y, 'float_output')];
-    const op = (builtinCode: number, opName: string, input: number, output: number) => ({ index: 0, builtinCode, opName, inputs: [input], outputs: [output], options: {}, optionsType: 0 });
-    m.operators = [op(BuiltinOperator.QUANTIZE, 'QUANTIZE', fx, x), ...m.operators, op(BuiltinOperator.DEQUANTIZE, 'DEQUANTIZE', y, fy)];
+    const op = (builtinCode: number, opName: string, input: number, output: number) => ({
+      index: 0,
+      builtinCode,
+      opName,
+      inputs: [input],
+      outputs: [output],
+      options: {},
+      optionsType: 0,
+    });
+    m.operators = [
+      op(BuiltinOperator.QUANTIZE, 'QUANTIZE', fx, x),
+      ...m.operators,
+      op(BuiltinOperator.DEQUANTIZE, 'DEQUANTIZE', y, fy),
+    ];
     m.operators.forEach((o, i) => (o.index = i));
     m.inputs = [fx];
     m.outputs = [fy];
@@ -245,22 +295,30 @@ describe('TFLite import: float boundaries of an int8 model', () => {
     assert.equal(model.ops.length, 10);
     assert.equal(model.tensors[model.inputs[0]].name, m.tensors[x].name);
     assert.equal(model.tensors[model.outputs[0]].name, m.tensors[y].name);
-    for (const c of readGolden(mlperfFile('golden/ad01_int8.golden.json')).cases) assert.deepEqual(runInt8(model, [c.input])[0], c.output);
+    for (const c of readGolden(mlperfFile('golden/ad01_int8.golden.json')).cases)
+      assert.deepEqual(runInt8(model, [c.input])[0], c.output);
     // Inside the network a float tensor is an error, not silently requantized.
     m.operators.splice(5, 0, op(BuiltinOperator.QUANTIZE, 'QUANTIZE', floatTensor(x, 'inner_float'), x));
     m.operators.forEach((o, i) => (o.index = i));
-    assert.throws(() => tfliteToQModel(m), /^ModelError: operator 5 \(QUANTIZE\): float → int8 QUANTIZE is only supported on a model input$/);
+    assert.throws(
+      () => tfliteToQModel(m),
+      /^ModelError: operator 5 \(QUANTIZE\): float → int8 QUANTIZE is only supported on a model input$/,
+    );
   });
 });
 
 describe('TFLite errors', () => {
   const kws = () => readTfliteFile(mlperfFile('kws_ref_model.tflite'));
-  const throwsModelError = (f: () => unknown, pattern: RegExp) => assert.throws(f, (e: Error) => e instanceof ModelError && pattern.test(e.message));
+  const throwsModelError = (f: () => unknown, pattern: RegExp) =>
+    assert.throws(f, (e: Error) => e instanceof ModelError && pattern.test(e.message));
 
   it('an unsupported op is named, with its index and the supported ops', () => {
     const m = kws();
     Object.assign(m.operators[3], { builtinCode: 39, opName: 'TRANSPOSE' });
-    throwsModelError(() => tfliteToQModel(m), /operator 3 \(TRANSPOSE\) is not supported; Morsel imports these TFLite ops: ADD, .*SOFTMAX/);
+    throwsModelError(
+      () => tfliteToQModel(m),
+      /operator 3 \(TRANSPOSE\) is not supported; Morsel imports these TFLite ops: ADD, .*SOFTMAX/,
+    );
     const f = readTfliteFile(mlperfFile('kws_ref_model_float32.tflite'));
     Object.assign(f.operators[5], { builtinCode: 39, opName: 'TRANSPOSE' });
     throwsModelError(() => tfliteToGraph(f), /operator 5 \(TRANSPOSE\) is not supported in float models; .*CONV_2D/);
@@ -269,7 +327,10 @@ describe('TFLite errors', () => {
   it('an unsupported fused activation is named, with the op, its index and what is supported', () => {
     const m = kws();
     m.operators[2].options.fused_activation_function = ActivationFunction.TANH;
-    throwsModelError(() => tfliteToQModel(m), /operator 2 \(CONV_2D\): fused activation TANH is not supported \(Morsel fuses NONE, RELU, RELU6, RELU_N1_TO_1\)/);
+    throwsModelError(
+      () => tfliteToQModel(m),
+      /operator 2 \(CONV_2D\): fused activation TANH is not supported \(Morsel fuses NONE, RELU, RELU6, RELU_N1_TO_1\)/,
+    );
     const f = readTfliteFile(mlperfFile('pretrainedResnet.tflite'));
     f.operators[0].options.fused_activation_function = ActivationFunction.SIGN_BIT;
     throwsModelError(() => tfliteToGraph(f), /operator 0 \(CONV_2D\): fused activation SIGN_BIT is not supported/);
@@ -278,9 +339,15 @@ describe('TFLite errors', () => {
   it('truncated and non-TFLite files get one clear error', () => {
     const bytes = new Uint8Array(fs.readFileSync(mlperfFile('kws_ref_model.tflite')));
     for (const n of [0, 7, 16, 1000, 20000, bytes.length - 200]) {
-      throwsModelError(() => tfliteToQModel(readTflite(bytes.subarray(0, n), 'cut.tflite')), /^cut\.tflite: (not a TFLite model|malformed or truncated TFLite file)/);
+      throwsModelError(
+        () => tfliteToQModel(readTflite(bytes.subarray(0, n), 'cut.tflite')),
+        /^cut\.tflite: (not a TFLite model|malformed or truncated TFLite file)/,
+      );
     }
-    throwsModelError(() => readTflite(new TextEncoder().encode('{"format": "layers-model"}'), 'model.json'), /not a TFLite model \(no "TFL3" file identifier\)/);
+    throwsModelError(
+      () => readTflite(new TextEncoder().encode('{"format": "layers-model"}'), 'model.json'),
+      /not a TFLite model \(no "TFL3" file identifier\)/,
+    );
   });
 
   it('the CLI reports them in one line with exit code 2, and writes nothing', () => {
@@ -291,7 +358,10 @@ describe('TFLite errors', () => {
       const out = path.join(dir, 'out.msl');
       let r = cli('convert', cut, '-o', out);
       assert.equal(r.status, 2);
-      assert.match(r.stderr, /^morsel convert: error: .*cut\.tflite: malformed or truncated TFLite file: offset \d+\+\d+ is outside the 5000-byte file\n$/);
+      assert.match(
+        r.stderr,
+        /^morsel convert: error: .*cut\.tflite: malformed or truncated TFLite file: offset \d+\+\d+ is outside the 5000-byte file\n$/,
+      );
       r = cli('convert', mlperfFile('kws_ref_model_float32.tflite'), '-o', out);
       assert.equal(r.status, 2);
       assert.match(r.stderr, /is a float model: it needs calibration data \(morsel convert .* --calib <data>/);
@@ -327,17 +397,50 @@ describe('TFLite on the command line: convert, inspect, export, diff', function 
       assert.deepEqual(exportTflite(decodeModel(blob)), new Uint8Array(fs.readFileSync(out)));
 
       const float = path.join(dir, 'kws-float.msl');
-      r = cli('convert', mlperfFile('kws_ref_model_float32.tflite'), '--calib', 'random:-123.4:25.8', '--calib-count', '20', '--weight-rounding', 'gptq', '-q', '-o', float);
+      r = cli(
+        'convert',
+        mlperfFile('kws_ref_model_float32.tflite'),
+        '--calib',
+        'random:-123.4:25.8',
+        '--calib-count',
+        '20',
+        '--weight-rounding',
+        'gptq',
+        '-q',
+        '-o',
+        float,
+      );
       assert.equal(r.status, 0, r.stderr);
       // The same network as the int8 file, less the flatten that Morsel's passes elide, and with the global average
       // as MEAN (its own output scale; TFLite's AVERAGE_POOL_2D keeps the input's).
-      const int8Ops = decodeModel(compileTflite(mlperfFile('kws_ref_model.tflite')).blob).ops.map((op) => op.opcode)
-        .filter((op) => op !== 'RESHAPE').map((op) => (op === 'AVERAGE_POOL_2D' ? 'MEAN' : op));
-      assert.deepEqual(decodeModel(new Uint8Array(fs.readFileSync(float))).ops.map((op) => op.opcode), int8Ops);
-      r = cli('convert', mlperfFile('kws_ref_model.tflite'), '--weight-rounding', 'gptq', '-q', '-o', path.join(dir, 'refused.msl'));
+      const int8Ops = decodeModel(compileTflite(mlperfFile('kws_ref_model.tflite')).blob)
+        .ops.map((op) => op.opcode)
+        .filter((op) => op !== 'RESHAPE')
+        .map((op) => (op === 'AVERAGE_POOL_2D' ? 'MEAN' : op));
+      assert.deepEqual(
+        decodeModel(new Uint8Array(fs.readFileSync(float))).ops.map((op) => op.opcode),
+        int8Ops,
+      );
+      r = cli(
+        'convert',
+        mlperfFile('kws_ref_model.tflite'),
+        '--weight-rounding',
+        'gptq',
+        '-q',
+        '-o',
+        path.join(dir, 'refused.msl'),
+      );
       assert.notEqual(r.status, 0);
       assert.match(r.stderr, /already quantized to int8; --weight-rounding gptq does not apply/);
-      r = cli('convert', mlperfFile('kws_ref_model.tflite'), '--equalize', 'weights', '-q', '-o', path.join(dir, 'refused.msl'));
+      r = cli(
+        'convert',
+        mlperfFile('kws_ref_model.tflite'),
+        '--equalize',
+        'weights',
+        '-q',
+        '-o',
+        path.join(dir, 'refused.msl'),
+      );
       assert.notEqual(r.status, 0);
       assert.match(r.stderr, /already quantized to int8; --equalize does not apply/);
 
@@ -355,7 +458,10 @@ describe('TFLite on the command line: convert, inspect, export, diff', function 
       const double = hostLayers(decodeModel(blob), x);
       const single = hostLayers(tfliteToQModel(readTfliteFile(tflite), { rounding: 'single' }), x);
       assert.ok(first >= 0);
-      assert.equal(first, double.findIndex((v, i) => !same(v, single[i])));
+      assert.equal(
+        first,
+        double.findIndex((v, i) => !same(v, single[i])),
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

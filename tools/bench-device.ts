@@ -72,11 +72,26 @@ async function main() {
     const macs = totalMacs(model);
     const inputSize = model.tensors[model.inputs[0]].shape.reduce((a, b) => a * b, 1);
     for (const engine of engines) {
-      const text = await evaluateInEngine(engine, isLuaEngine(engine) ? luaBenchScript(blob, inputSize) : benchScript(blob, inputSize), {});
-      const r = JSON.parse(text.split('\n').find((l) => l.startsWith('MORSEL_RESULT '))!.slice(14));
+      const text = await evaluateInEngine(
+        engine,
+        isLuaEngine(engine) ? luaBenchScript(blob, inputSize) : benchScript(blob, inputSize),
+        {},
+      );
+      const r = JSON.parse(
+        text
+          .split('\n')
+          .find((l) => l.startsWith('MORSEL_RESULT '))!
+          .slice(14),
+      );
       const macsPerS = macs / (r.modelMs / 1000);
       const loopPerS = LOOP_MACS / (r.loopMs / 1000);
-      rows.push({ engine, model: name, macs_per_s: Math.round(macsPerS), loop_macs_per_s: Math.round(loopPerS), ratio: Number((macsPerS / loopPerS).toFixed(3)) });
+      rows.push({
+        engine,
+        model: name,
+        macs_per_s: Math.round(macsPerS),
+        loop_macs_per_s: Math.round(loopPerS),
+        ratio: Number((macsPerS / loopPerS).toFixed(3)),
+      });
     }
   }
   const heap = [];
@@ -85,14 +100,24 @@ async function main() {
     const model = decodeModel(blob);
     const input = new Int8Array(model.tensors[model.inputs[0]].shape.reduce((a, b) => a * b, 1));
     const h = await quickjsHeapForModel(blob, input);
-    heap.push({ model: name, arena_bytes: model.arenaBytes, held_beyond_arena_bytes: h.heldBytes - model.arenaBytes, peak_beyond_arena_bytes: h.peakBytes - model.arenaBytes });
+    heap.push({
+      model: name,
+      arena_bytes: model.arenaBytes,
+      held_beyond_arena_bytes: h.heldBytes - model.arenaBytes,
+      peak_beyond_arena_bytes: h.peakBytes - model.arenaBytes,
+    });
   }
   if (process.argv.includes('--json')) console.log(JSON.stringify({ speed: rows, quickjs_heap: heap }, null, 2));
   else {
-    for (const r of rows) console.log(`${r.engine.padEnd(8)} ${r.model.padEnd(12)} ${(r.macs_per_s / 1e6).toFixed(2).padStart(8)} M MAC/s  loop ${(r.loop_macs_per_s / 1e6).toFixed(2).padStart(8)} M MAC/s  ratio ${r.ratio}`);
+    for (const r of rows)
+      console.log(
+        `${r.engine.padEnd(8)} ${r.model.padEnd(12)} ${(r.macs_per_s / 1e6).toFixed(2).padStart(8)} M MAC/s  loop ${(r.loop_macs_per_s / 1e6).toFixed(2).padStart(8)} M MAC/s  ratio ${r.ratio}`,
+      );
     const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
     for (const h of heap) {
-      console.log(`quickjs heap ${h.model.padEnd(12)} arena ${kb(h.arena_bytes)} + held ${kb(h.held_beyond_arena_bytes)}, peak ${kb(h.peak_beyond_arena_bytes)} (target ≤ 24 KB beyond the arena)`);
+      console.log(
+        `quickjs heap ${h.model.padEnd(12)} arena ${kb(h.arena_bytes)} + held ${kb(h.held_beyond_arena_bytes)}, peak ${kb(h.peak_beyond_arena_bytes)} (target ≤ 24 KB beyond the arena)`,
+      );
     }
   }
 }

@@ -55,10 +55,15 @@ function instructions(engine: Engine, source: string): number {
   fs.writeFileSync(file, source);
   try {
     const binary = engine === 'duktape' ? 'duk' : LUA_BINARIES[engine];
-    const run = spawnSync('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', binary, file], { encoding: 'utf8', maxBuffer: 64 << 20 });
-    if (run.error && (run.error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('bench:instructions needs valgrind (Debian: apt-get install valgrind)');
+    const run = spawnSync('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', binary, file], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
+    if (run.error && (run.error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new Error('bench:instructions needs valgrind (Debian: apt-get install valgrind)');
     const m = /Collected : (\d+)/.exec(run.stderr ?? '');
-    if (run.status !== 0 || !m) throw new Error(`${engine} under callgrind failed (status ${run.status}): ${(run.stderr ?? '').slice(-500)}`);
+    if (run.status !== 0 || !m)
+      throw new Error(`${engine} under callgrind failed (status ${run.status}): ${(run.stderr ?? '').slice(-500)}`);
     return Number(m[1]);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -76,13 +81,28 @@ function main() {
       // The difference of two runs leaves out loading and setup, whose own count varies by millions: enough
       // inferences (2 M MACs) keep that within about 1% of a model's count.
       const count = Math.ceil(2e6 / macs);
-      const modelPerMac = (instructions(engine, modelScript(engine, blob, inputSize, count)) - instructions(engine, modelScript(engine, blob, inputSize, 0))) / count / macs;
-      const loopPerMac = (instructions(engine, loopScript(engine, 10)) - instructions(engine, loopScript(engine, 0))) / 10 / LOOP_MACS;
-      rows.push({ engine, model: name, model_instructions_per_mac: Math.round(modelPerMac), loop_instructions_per_mac: Math.round(loopPerMac), ratio: Number((loopPerMac / modelPerMac).toFixed(3)) });
+      const modelPerMac =
+        (instructions(engine, modelScript(engine, blob, inputSize, count)) -
+          instructions(engine, modelScript(engine, blob, inputSize, 0))) /
+        count /
+        macs;
+      const loopPerMac =
+        (instructions(engine, loopScript(engine, 10)) - instructions(engine, loopScript(engine, 0))) / 10 / LOOP_MACS;
+      rows.push({
+        engine,
+        model: name,
+        model_instructions_per_mac: Math.round(modelPerMac),
+        loop_instructions_per_mac: Math.round(loopPerMac),
+        ratio: Number((loopPerMac / modelPerMac).toFixed(3)),
+      });
     }
   }
   if (process.argv.includes('--json')) console.log(JSON.stringify(rows, null, 2));
-  else for (const r of rows) console.log(`${r.engine.padEnd(8)} ${r.model.padEnd(12)} ${String(r.model_instructions_per_mac).padStart(6)} instructions/MAC  loop ${String(r.loop_instructions_per_mac).padStart(6)}  ratio ${r.ratio}`);
+  else
+    for (const r of rows)
+      console.log(
+        `${r.engine.padEnd(8)} ${r.model.padEnd(12)} ${String(r.model_instructions_per_mac).padStart(6)} instructions/MAC  loop ${String(r.loop_instructions_per_mac).padStart(6)}  ratio ${r.ratio}`,
+      );
 }
 
 main();

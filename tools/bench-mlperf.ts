@@ -18,7 +18,15 @@ import { goldenLayersInput, readGolden } from '../host/import/tflite/golden';
 import { runInt8 } from '../host/interp/int8/interpreter';
 import { totalMacs } from '../host/ir/macs';
 import { QModel } from '../host/ir/qmodel';
-import { FLOAT_MODELS, floatTop1Agreement, INT8_MODELS, mlperfFile, randomInt8Inputs, TFLITE_RANDOM_INPUTS, tfliteOutputs } from '../test/helpers/tflite-mlperf';
+import {
+  FLOAT_MODELS,
+  floatTop1Agreement,
+  INT8_MODELS,
+  mlperfFile,
+  randomInt8Inputs,
+  TFLITE_RANDOM_INPUTS,
+  tfliteOutputs,
+} from '../test/helpers/tflite-mlperf';
 import { loadTfliteOracle } from '../test/helpers/tflite-oracle';
 import { RoundingMode } from '../host/quantize/fixedpoint';
 
@@ -57,12 +65,29 @@ async function yardstick() {
     latencyMs.host = Number(process.hrtime.bigint() - t0) / 1e6 / hostRuns;
     for (const engine of ENGINES) {
       const runs = LATENCY_RUNS[engine] ?? SLOW_LATENCY_RUNS;
-      latencyMs[engine] = (await runOnEngine(engine, blob, golden.cases.slice(0, runs).map((c) => c.input))).totalMs / runs;
+      latencyMs[engine] =
+        (
+          await runOnEngine(
+            engine,
+            blob,
+            golden.cases.slice(0, runs).map((c) => c.input),
+          )
+        ).totalMs / runs;
     }
-    const binaries = binaryLatency(model, blob, golden.cases.slice(0, BINARY_RUNS).map((c) => c.input));
+    const binaries = binaryLatency(
+      model,
+      blob,
+      golden.cases.slice(0, BINARY_RUNS).map((c) => c.input),
+    );
     rows.push({
-      model: name, binaries, blob_bytes: blob.length, tflite_bytes: fs.statSync(mlperfFile(`${name}.tflite`)).size, arena_bytes: model.arenaBytes,
-      tflm_arena_bytes: golden.tflmArenaBytes, macs: totalMacs(model), latency_ms: latencyMs,
+      model: name,
+      binaries,
+      blob_bytes: blob.length,
+      tflite_bytes: fs.statSync(mlperfFile(`${name}.tflite`)).size,
+      arena_bytes: model.arenaBytes,
+      tflm_arena_bytes: golden.tflmArenaBytes,
+      macs: totalMacs(model),
+      latency_ms: latencyMs,
     });
   }
   return rows;
@@ -76,11 +101,18 @@ const hex = (a: Int8Array | Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a
  * before the script (one flat block); JerryScript's CLI has no file API, so there the blob is hex literals of at most
  * JERRY_HEX_CHUNK characters each, decoded into one buffer.
  */
-function deviceScript(engine: (typeof BINARIES)[number]['engine'], blobFile: string, blobBytes: number, inputs: Int8Array[], dir: string): string {
+function deviceScript(
+  engine: (typeof BINARIES)[number]['engine'],
+  blobFile: string,
+  blobBytes: number,
+  inputs: Int8Array[],
+  dir: string,
+): string {
   const bundle = fs.readFileSync(path.join(__dirname, '..', 'device', 'morsel.es5.js'), 'utf8');
-  const load = engine === 'espruino'
-    ? `blob.set(new Uint8Array(E.toArrayBuffer(require('fs').readFileSync(${JSON.stringify(blobFile)}))));`
-    : `var HEX = ${JSON.stringify(hex(new Uint8Array(fs.readFileSync(blobFile))).match(new RegExp(`.{1,${JERRY_HEX_CHUNK}}`, 'g')))}, blob = new Uint8Array(${blobBytes});
+  const load =
+    engine === 'espruino'
+      ? `blob.set(new Uint8Array(E.toArrayBuffer(require('fs').readFileSync(${JSON.stringify(blobFile)}))));`
+      : `var HEX = ${JSON.stringify(hex(new Uint8Array(fs.readFileSync(blobFile))).match(new RegExp(`.{1,${JERRY_HEX_CHUNK}}`, 'g')))}, blob = new Uint8Array(${blobBytes});
 for (var c = 0, at = 0; c < HEX.length; c++) for (var q = 0; q < HEX[c].length; q += 2) blob[at++] = parseInt(HEX[c].substr(q, 2), 16);`;
   const driver = `${bundle}
 function bytes(h, T) { var a = new T(h.length / 2); for (var i = 0; i < a.length; i++) a[i] = parseInt(h.substr(2 * i, 2), 16); return a; }
@@ -97,7 +129,10 @@ for (var j = 0; j < xs.length; j++) out.push(hexOf(m.invoke(xs[j])));
   fs.writeFileSync(script, driver);
   if (engine !== 'espruino') return script;
   const main = path.join(dir, 'espruino-main.js');
-  fs.writeFileSync(main, `var blob = new Uint8Array(${blobBytes});\neval(require('fs').readFileSync(${JSON.stringify(script)}));\n`);
+  fs.writeFileSync(
+    main,
+    `var blob = new Uint8Array(${blobBytes});\neval(require('fs').readFileSync(${JSON.stringify(script)}));\n`,
+  );
   return main;
 }
 
@@ -115,12 +150,23 @@ function binaryLatency(model: QModel, blob: Uint8Array, inputs: Int8Array[]): Re
       const blobFile = path.join(dir, 'model.msl');
       fs.writeFileSync(blobFile, blob);
       const script = deviceScript(engine, blobFile, blob.length, inputs, dir);
-      const run = spawnSync(binary, [script], { encoding: 'utf8', input: '', timeout: BINARY_TIMEOUT_S * 1000, maxBuffer: 1 << 26 });
+      const run = spawnSync(binary, [script], {
+        encoding: 'utf8',
+        input: '',
+        timeout: BINARY_TIMEOUT_S * 1000,
+        maxBuffer: 1 << 26,
+      });
       const result = /MORSEL (\S+) (\S*)/.exec(run.stdout ?? '');
       if (!result) {
         // The interpreter's first error line (Espruino follows it with a stack drawn in spaces and carets).
-        const error = `${run.stdout}${run.stderr}`.split(/\r?\n/).find((l) => /error|uncaught/i.test(l))?.trim();
-        const outOfMemory = engine === 'jerryscript' && run.status === JERRY_OUT_OF_MEMORY ? ': out of memory, rebuild with a larger --mem-heap (and --cpointer-32bit=ON above 512 KB)' : '';
+        const error = `${run.stdout}${run.stderr}`
+          .split(/\r?\n/)
+          .find((l) => /error|uncaught/i.test(l))
+          ?.trim();
+        const outOfMemory =
+          engine === 'jerryscript' && run.status === JERRY_OUT_OF_MEMORY
+            ? ': out of memory, rebuild with a larger --mem-heap (and --cpointer-32bit=ON above 512 KB)'
+            : '';
         const why = run.error ? run.error.message : `exit ${run.status}${outOfMemory}${error ? `: ${error}` : ''}`;
         lines[engine] = `failed (${why})`;
         continue;
@@ -140,7 +186,8 @@ async function roundingVsTflite() {
   const oracle = await loadTfliteOracle();
   const rows = [];
   for (const name of INT8_MODELS) {
-    const model = (rounding: RoundingMode) => decodeModel(compileTflite(mlperfFile(`${name}.tflite`), { rounding }).blob);
+    const model = (rounding: RoundingMode) =>
+      decodeModel(compileTflite(mlperfFile(`${name}.tflite`), { rounding }).blob);
     const [tflite, single, double] = [model('tflite'), model('single'), model('double')];
     const original = new Uint8Array(fs.readFileSync(mlperfFile(`${name}.tflite`)));
     const inputs = randomInt8Inputs(tflite, TFLITE_RANDOM_INPUTS, 7);
@@ -161,9 +208,22 @@ async function roundingVsTflite() {
 /** Float models calibrated on uniform random inputs over the int8 sibling's input range; top-1 agreement on others. */
 function floatAgreement() {
   return FLOAT_MODELS.map((m) => {
-    const { calib, model, blob, agree, tfliteAgree } = floatTop1Agreement(m, FLOAT_CALIBRATION, FLOAT_EVALUATION, FLOAT_EVALUATION_SEED);
+    const { calib, model, blob, agree, tfliteAgree } = floatTop1Agreement(
+      m,
+      FLOAT_CALIBRATION,
+      FLOAT_EVALUATION,
+      FLOAT_EVALUATION_SEED,
+    );
     const quantization = `${m.quantization.equalize && m.quantization.equalize !== 'none' ? `${m.quantization.equalize} equalization, ` : ''}${m.quantization.observer ?? 'minmax'} ranges, ${m.quantization.weightRounding ?? 'nearest'} weights`;
-    return { model: m.name, calibration: `${calib} ×${FLOAT_CALIBRATION} (seed 1), ${quantization}`, inputs: FLOAT_EVALUATION, agree, tflite_int8_agree: tfliteAgree, blob_bytes: blob.length, arena_bytes: model.arenaBytes };
+    return {
+      model: m.name,
+      calibration: `${calib} ×${FLOAT_CALIBRATION} (seed 1), ${quantization}`,
+      inputs: FLOAT_EVALUATION,
+      agree,
+      tflite_int8_agree: tfliteAgree,
+      blob_bytes: blob.length,
+      arena_bytes: model.arenaBytes,
+    };
   });
 }
 
@@ -180,12 +240,23 @@ async function sweep() {
     const theirs = await tfliteOutputs(decodeModel(tflite), inputs);
     for (const engine of ENGINES) {
       const started = Date.now();
-      const outputs = (await runOnEngine(engine, double, golden.cases.map((c) => c.input))).outputs;
+      const outputs = (
+        await runOnEngine(
+          engine,
+          double,
+          golden.cases.map((c) => c.input),
+        )
+      ).outputs;
       const casesOk = golden.cases.filter((c, i) => same(outputs[i], c.output)).length;
-      const { firstDifferent } = compareLayers(model, await engineLayers(engine, model, goldenLayersInput(golden)), model.ops.map((op) => byName.get(op.name)));
+      const { firstDifferent } = compareLayers(
+        model,
+        await engineLayers(engine, model, goldenLayersInput(golden)),
+        model.ops.map((op) => byName.get(op.name)),
+      );
       const ours = (await runOnEngine(engine, tflite, inputs)).outputs;
       const tfliteOk = inputs.filter((x, i) => same(ours[i], theirs[i])).length;
-      const line = `${name} on ${engine}: golden ${casesOk}/${golden.cases.length}, layers ${firstDifferent < 0 ? 'all equal' : `first difference at ${firstDifferent}`}, ` +
+      const line =
+        `${name} on ${engine}: golden ${casesOk}/${golden.cases.length}, layers ${firstDifferent < 0 ? 'all equal' : `first difference at ${firstDifferent}`}, ` +
         `full TFLite in 'tflite' rounding ${tfliteOk}/${inputs.length} (${((Date.now() - started) / 1000).toFixed(0)} s)`;
       console.log(line);
       if (casesOk < golden.cases.length || firstDifferent >= 0 || tfliteOk < inputs.length) failures.push(line);
@@ -196,25 +267,42 @@ async function sweep() {
 
 async function main() {
   const json = process.argv.includes('--json');
-  const report = { yardstick: await yardstick(), rounding_vs_tflite: await roundingVsTflite(), float_top1: floatAgreement() };
+  const report = {
+    yardstick: await yardstick(),
+    rounding_vs_tflite: await roundingVsTflite(),
+    float_top1: floatAgreement(),
+  };
   if (json) console.log(JSON.stringify(report, null, 2));
   else {
     console.log('MLPerf Tiny (double rounding, as TFLite Micro)');
     for (const r of report.yardstick) {
-      const lat = Object.entries(r.latency_ms).map(([e, ms]) => `${e} ${ms.toFixed(1)} ms`).join(', ');
-      console.log(`  ${r.model.padEnd(24)} blob ${r.blob_bytes.toLocaleString('en-US')} B (.tflite ${r.tflite_bytes.toLocaleString('en-US')} B)  ` +
-        `arena ${r.arena_bytes.toLocaleString('en-US')} B (TFLM ${r.tflm_arena_bytes.toLocaleString('en-US')} B)  ${r.macs.toLocaleString('en-US')} MACs  ${lat}`);
+      const lat = Object.entries(r.latency_ms)
+        .map(([e, ms]) => `${e} ${ms.toFixed(1)} ms`)
+        .join(', ');
+      console.log(
+        `  ${r.model.padEnd(24)} blob ${r.blob_bytes.toLocaleString('en-US')} B (.tflite ${r.tflite_bytes.toLocaleString('en-US')} B)  ` +
+          `arena ${r.arena_bytes.toLocaleString('en-US')} B (TFLM ${r.tflm_arena_bytes.toLocaleString('en-US')} B)  ${r.macs.toLocaleString('en-US')} MACs  ${lat}`,
+      );
       for (const [engine, line] of Object.entries(r.binaries)) console.log(`  ${''.padEnd(24)} ${engine}: ${line}`);
     }
     console.log(`Morsel vs full TFLite (WebAssembly) on ${TFLITE_RANDOM_INPUTS} random inputs: outputs identical`);
     for (const r of report.rounding_vs_tflite) {
-      console.log(`  ${r.model.padEnd(24)} builtin kernels: 'tflite' rounding ${r.builtin_tflite}/${r.inputs} (single ${r.builtin_single}, double ${r.builtin_double}); ` +
-        `original file under XNNPACK: 'tflite' rounding ${r.xnnpack_tflite}/${r.inputs}`);
+      console.log(
+        `  ${r.model.padEnd(24)} builtin kernels: 'tflite' rounding ${r.builtin_tflite}/${r.inputs} (single ${r.builtin_single}, double ${r.builtin_double}); ` +
+          `original file under XNNPACK: 'tflite' rounding ${r.xnnpack_tflite}/${r.inputs}`,
+      );
     }
-    console.log(`Float models: int8 top-1 = float top-1 on ${FLOAT_EVALUATION} uniform random inputs (seed ${FLOAT_EVALUATION_SEED})`);
+    console.log(
+      `Float models: int8 top-1 = float top-1 on ${FLOAT_EVALUATION} uniform random inputs (seed ${FLOAT_EVALUATION_SEED})`,
+    );
     for (const r of report.float_top1) {
-      const theirs = r.tflite_int8_agree === undefined ? 'TFLite\'s int8 model was trained separately' : `TFLite's int8 model ${r.tflite_int8_agree}/${r.inputs}`;
-      console.log(`  ${r.model.padEnd(24)} ${r.agree}/${r.inputs} (${((100 * r.agree) / r.inputs).toFixed(1)}%; ${theirs})  calibration ${r.calibration}  blob ${r.blob_bytes.toLocaleString('en-US')} B  arena ${r.arena_bytes.toLocaleString('en-US')} B`);
+      const theirs =
+        r.tflite_int8_agree === undefined
+          ? "TFLite's int8 model was trained separately"
+          : `TFLite's int8 model ${r.tflite_int8_agree}/${r.inputs}`;
+      console.log(
+        `  ${r.model.padEnd(24)} ${r.agree}/${r.inputs} (${((100 * r.agree) / r.inputs).toFixed(1)}%; ${theirs})  calibration ${r.calibration}  blob ${r.blob_bytes.toLocaleString('en-US')} B  arena ${r.arena_bytes.toLocaleString('en-US')} B`,
+      );
     }
   }
   if (process.argv.includes('--sweep')) {

@@ -23,14 +23,30 @@ const g = importModel(model);
 const samples = loadSamples('fashion-mnist:train', { limit: N, size: 784 }).inputs;
 const floatPass = time(() => samples.forEach((x) => runFloat(g, { [g.inputs[0]]: x })));
 let compiled!: ReturnType<typeof compileFile>;
-const convert = time(() => (compiled = compileFile(model, { calib: 'fashion-mnist:train', calibCount: N, quiet: true })));
+const convert = time(
+  () => (compiled = compileFile(model, { calib: 'fashion-mnist:train', calibCount: N, quiet: true })),
+);
 const inputs = samples.map((x) => quantizeInput(compiled.model, x));
 const int8Pass = time(() => inputs.forEach((x) => runInt8(compiled.model, [x])));
 const macs = totalMacs(compiled.model);
 const rows = [
-  { what: 'convert + calibrate fashion_cnn (1,000 images)', seconds: convert, target: '< 10 s', ratio_vs_float_pass: convert / floatPass },
+  {
+    what: 'convert + calibrate fashion_cnn (1,000 images)',
+    seconds: convert,
+    target: '< 10 s',
+    ratio_vs_float_pass: convert / floatPass,
+  },
   { what: 'reference: float pass over the same 1,000 images', seconds: floatPass, target: '', ratio_vs_float_pass: 1 },
-  { what: `host int8 reference, 1,000 inferences (${(macs * N / int8Pass / 1e6).toFixed(1)} M MAC/s)`, seconds: int8Pass, target: '', ratio_vs_float_pass: int8Pass / floatPass },
+  {
+    what: `host int8 reference, 1,000 inferences (${((macs * N) / int8Pass / 1e6).toFixed(1)} M MAC/s)`,
+    seconds: int8Pass,
+    target: '',
+    ratio_vs_float_pass: int8Pass / floatPass,
+  },
 ];
 if (process.argv.includes('--json')) console.log(JSON.stringify(rows, null, 2));
-else for (const r of rows) console.log(`${r.what.padEnd(64)} ${r.seconds.toFixed(2).padStart(7)} s  ×${r.ratio_vs_float_pass.toFixed(2)} ${r.target}`);
+else
+  for (const r of rows)
+    console.log(
+      `${r.what.padEnd(64)} ${r.seconds.toFixed(2).padStart(7)} s  ×${r.ratio_vs_float_pass.toFixed(2)} ${r.target}`,
+    );

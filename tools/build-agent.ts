@@ -15,7 +15,11 @@ export const AGENT_BUNDLE = path.join(OUT, 'morsel-agent.es5.js');
 export function buildAgent(): { file: string; bytes: number } {
   execFileSync(process.execPath, [path.join(__dirname, 'check-device-subset.js')], { stdio: 'inherit' });
   const tmp = path.join(OUT, 'morsel-agent.tmp.js');
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'device', 'agent', 'tsconfig.json')], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'device', 'agent', 'tsconfig.json')],
+    { stdio: 'inherit' },
+  );
   const code = fs.readFileSync(tmp, 'utf8');
   fs.rmSync(tmp);
   const wrapped = `(function (global) {\n${code}\nglobal.MorselAgent = MorselAgentApi;\n})(typeof globalThis !== "undefined" ? globalThis : this);\n`;

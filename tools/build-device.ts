@@ -21,14 +21,23 @@ export const LUA_LIMIT = 48 * 1024;
 const ES5_DEFINES = { TRACING_JIT: 'false', ROUND_BY_FLOOR: 'false' };
 const LUA_DEFINES = { ROUND_BY_FLOOR: 'true' };
 
-export interface DeviceBuild { es5: string; es5Bytes: number; lua: string; luaBytes: number }
+export interface DeviceBuild {
+  es5: string;
+  es5Bytes: number;
+  lua: string;
+  luaBytes: number;
+}
 
 export function buildDevice(): DeviceBuild {
   execFileSync(process.execPath, [path.join(__dirname, 'check-device-subset.js')], { stdio: 'inherit' });
   fs.mkdirSync(OUT, { recursive: true });
   const tmp = path.join(OUT, 'morsel.es5.tmp.js');
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(DEVICE, 'tsconfig.json')], { stdio: 'inherit' });
-  const sources = deviceFiles().map((f) => fs.readFileSync(path.join(DEVICE, f), 'utf8')).join('\n');
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(DEVICE, 'tsconfig.json')], {
+    stdio: 'inherit',
+  });
+  const sources = deviceFiles()
+    .map((f) => fs.readFileSync(path.join(DEVICE, f), 'utf8'))
+    .join('\n');
   const code = inlineConstants(fs.readFileSync(tmp, 'utf8'), sources, /^var ([A-Za-z_]\w*) = (-?\d+);$/, 4);
   fs.rmSync(tmp);
   const wrapped = `(function (global) {\n${code}\nglobal.Morsel = Morsel;\n})(typeof globalThis !== "undefined" ? globalThis : this);\n`;
@@ -36,7 +45,10 @@ export function buildDevice(): DeviceBuild {
   const min = minifyEs5(wrapped, mangleProps);
   const es5 = path.join(OUT, 'morsel.es5.js');
   fs.writeFileSync(es5, min);
-  fs.writeFileSync(path.join(OUT, 'morsel.espruino.js'), minifyEs5(`(function(){${code}\nexports.load=Morsel.load;exports.version=Morsel.version;})();`, mangleProps));
+  fs.writeFileSync(
+    path.join(OUT, 'morsel.espruino.js'),
+    minifyEs5(`(function(){${code}\nexports.load=Morsel.load;exports.version=Morsel.version;})();`, mangleProps),
+  );
   const luaCode = buildLua();
   const lua = path.join(OUT, 'morsel.lua');
   fs.writeFileSync(lua, luaCode);
@@ -45,7 +57,8 @@ export function buildDevice(): DeviceBuild {
 
 /** esbuild fixes the build's defines (dropping the dead branches), shortens the runtime's own property names and minifies. */
 function minifyEs5(code: string, mangleProps: RegExp): string {
-  return transformSync(code, { minify: true, target: 'es5', legalComments: 'none', mangleProps, define: ES5_DEFINES }).code;
+  return transformSync(code, { minify: true, target: 'es5', legalComments: 'none', mangleProps, define: ES5_DEFINES })
+    .code;
 }
 
 /**
@@ -55,18 +68,35 @@ function minifyEs5(code: string, mangleProps: RegExp): string {
  */
 function internalProperties(): RegExp {
   const files = deviceFiles().map((f) => path.join(DEVICE, f));
-  const program = ts.createProgram(files, { target: ts.ScriptTarget.ES5, lib: ['lib.es5.d.ts'], types: [], noEmit: true, ignoreDeprecations: '6.0' });
+  const program = ts.createProgram(files, {
+    target: ts.ScriptTarget.ES5,
+    lib: ['lib.es5.d.ts'],
+    types: [],
+    noEmit: true,
+    ignoreDeprecations: '6.0',
+  });
   const checker = program.getTypeChecker();
   const internal = new Set<string>();
   const accessed = new Set<string>();
   for (const sf of program.getSourceFiles().filter((f) => files.includes(path.normalize(f.fileName)))) {
     const visit = (node: ts.Node) => {
-      if (ts.isInterfaceDeclaration(node)) node.members.forEach((m) => m.name && ts.isIdentifier(m.name) && internal.add(m.name.text));
-      if (ts.isPropertyDeclaration(node) && node.modifiers?.some((m) => m.kind === ts.SyntaxKind.PrivateKeyword) && ts.isIdentifier(node.name)) internal.add(node.name.text);
+      if (ts.isInterfaceDeclaration(node))
+        node.members.forEach((m) => m.name && ts.isIdentifier(m.name) && internal.add(m.name.text));
+      if (
+        ts.isPropertyDeclaration(node) &&
+        node.modifiers?.some((m) => m.kind === ts.SyntaxKind.PrivateKeyword) &&
+        ts.isIdentifier(node.name)
+      )
+        internal.add(node.name.text);
       if (ts.isPropertyAccessExpression(node)) {
         // A property read off a value whose type is not one of the runtime's own declarations (lib types, any).
         const decl = checker.getSymbolAtLocation(node.name)?.declarations?.[0];
-        if (!decl || files.indexOf(path.normalize(decl.getSourceFile().fileName)) < 0 || decl.getSourceFile().fileName.endsWith('.d.ts')) accessed.add(node.name.text);
+        if (
+          !decl ||
+          files.indexOf(path.normalize(decl.getSourceFile().fileName)) < 0 ||
+          decl.getSourceFile().fileName.endsWith('.d.ts')
+        )
+          accessed.add(node.name.text);
       }
       ts.forEachChild(node, visit);
     };
@@ -101,8 +131,16 @@ function buildLua(): string {
   const result = tstl.transpileVirtualProject(
     { 'morsel.ts': parts.join(''), 'api.d.ts': platformFile('api.d.ts'), 'lua.d.ts': platformFile('lua.d.ts') },
     {
-      target: ts.ScriptTarget.ES5, lib: ['lib.es5.d.ts'], types: [], strict: true, removeComments: true, ignoreDeprecations: '6.0',
-      luaTarget: tstl.LuaTarget.Lua51, noImplicitSelf: true, luaLibImport: tstl.LuaLibImportKind.Inline, noHeader: true,
+      target: ts.ScriptTarget.ES5,
+      lib: ['lib.es5.d.ts'],
+      types: [],
+      strict: true,
+      removeComments: true,
+      ignoreDeprecations: '6.0',
+      luaTarget: tstl.LuaTarget.Lua51,
+      noImplicitSelf: true,
+      luaLibImport: tstl.LuaLibImportKind.Inline,
+      noHeader: true,
     },
   );
   if (result.diagnostics.length) {
@@ -113,10 +151,18 @@ function buildLua(): string {
       const s = starts.filter((x) => x.line <= l).pop()!;
       return `device/${s.file}:${l - s.line + 1}`;
     };
-    throw new Error(`typescript-to-lua:\n${result.diagnostics.map((d) => `${where(d)}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`).join('\n')}`);
+    throw new Error(
+      `typescript-to-lua:\n${result.diagnostics.map((d) => `${where(d)}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`).join('\n')}`,
+    );
   }
   const platform = platformFile('lua.lua');
-  const code = inlineConstants(`${platform}\n${result.transpiledFiles.find((f) => f.outPath.endsWith('morsel.lua'))!.lua!}`, parts.join(''), /^([A-Za-z_]\w*) = (-?\d+)$/, Infinity, LUA_DEFINES);
+  const code = inlineConstants(
+    `${platform}\n${result.transpiledFiles.find((f) => f.outPath.endsWith('morsel.lua'))!.lua!}`,
+    parts.join(''),
+    /^([A-Za-z_]\w*) = (-?\d+)$/,
+    Infinity,
+    LUA_DEFINES,
+  );
   const chunk = [
     '-- Morsel device runtime for Lua 5.1, 5.3 and LuaJIT (NodeMCU), built by tools/build-device.ts from device/.',
     '-- local Morsel = dofile("morsel.lua"); local model = Morsel.load(blobString); local y = model:invoke(x)',
@@ -141,7 +187,8 @@ function buildLua(): string {
 function numericForLoops(lua: string): string {
   const lines = lua.split('\n');
   const code = () => lines.map((l) => l.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""').replace(/--.*$/, ''));
-  const opens = (l: string) => (l.match(/\b(function|if|do|repeat)\b/g) ?? []).length - (l.match(/\b(end|until)\b/g) ?? []).length;
+  const opens = (l: string) =>
+    (l.match(/\b(function|if|do|repeat)\b/g) ?? []).length - (l.match(/\b(end|until)\b/g) ?? []).length;
   // The names a statement assigns (left of its first lone '='), ignoring fields and what is inside brackets.
   const assigns = (l: string, name: string) => {
     const eq = /(^|[^=<>~])=(?!=)/.exec(l);
@@ -150,7 +197,8 @@ function numericForLoops(lua: string): string {
   };
   for (let i = 0, c = code(); i + 2 < lines.length; i++) {
     const init = /^local ([A-Za-z_]\w*)=(.+)$/.exec(c[i + 1]);
-    const loop = init && c[i] === 'do' ? new RegExp(`^while ${init[1]}(<=?)([\\w+*\\-() ]+?) ?do$`).exec(c[i + 2]) : null;
+    const loop =
+      init && c[i] === 'do' ? new RegExp(`^while ${init[1]}(<=?)([\\w+*\\-() ]+?) ?do$`).exec(c[i + 2]) : null;
     if (!init || !loop) continue;
     let end = i + 2;
     for (let depth = opens(c[end]); depth > 0; ) depth += opens(c[++end]);
@@ -174,7 +222,13 @@ function numericForLoops(lua: string): string {
  * on every use; esbuild's transform keeps them as variables. Either way they also cost bytes, except a value
  * longer than `longest` digits, which is shorter as a variable a minifier names. `defines` are replaced too.
  */
-function inlineConstants(code: string, tsSource: string, definition: RegExp, longest = Infinity, defines: Record<string, string> = {}): string {
+function inlineConstants(
+  code: string,
+  tsSource: string,
+  definition: RegExp,
+  longest = Infinity,
+  defines: Record<string, string> = {},
+): string {
   const values = new Map<string, string>(Object.entries(defines));
   for (const m of tsSource.matchAll(/^const ([A-Z][A-Za-z0-9_]*) = (-?\d+);$/gm)) {
     if (m[2].length <= longest) values.set(m[1], m[2].startsWith('-') ? `(${m[2]})` : m[2]);
@@ -196,18 +250,36 @@ function inlineConstants(code: string, tsSource: string, definition: RegExp, lon
  */
 function compactLua(src: string): string {
   if (/\[\[|\[=+\[/.test(src)) throw new Error('compactLua: long brackets in the Lua output; extend the compactor');
-  const keep = src.split('\n').map((l) => l.trim()).filter((l, i) => l !== '' && (i < 2 || !l.startsWith('--')));
+  const keep = src
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l, i) => l !== '' && (i < 2 || !l.startsWith('--')));
   // Not around "-" where that would make "--" (a comment), nor ".." after a digit (a malformed number).
   const squeeze = (code: string) =>
-    code.replace(/ *([=+*\/%<>(){}\[\],;~#^:]) */g, '$1').replace(/([^-\s]) - (?!-)/g, '$1-').replace(/([^\d.\s]) \.\. /g, '$1..');
-  return keep.map((l, i) => (i < 2 ? l : l.split(/("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')/).map((piece, k) => (k % 2 ? piece : squeeze(piece))).join(''))).join('\n') + '\n';
+    code
+      .replace(/ *([=+*\/%<>(){}\[\],;~#^:]) */g, '$1')
+      .replace(/([^-\s]) - (?!-)/g, '$1-')
+      .replace(/([^\d.\s]) \.\. /g, '$1..');
+  return (
+    keep
+      .map((l, i) =>
+        i < 2
+          ? l
+          : l
+              .split(/("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')/)
+              .map((piece, k) => (k % 2 ? piece : squeeze(piece)))
+              .join(''),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 /** Joins what typescript-to-lua spreads over lines, a call's arguments or a table's items: Lua reads newlines as spaces. */
 function joinContinuedLines(lua: string): string {
   const out: string[] = [];
   for (const line of lua.split('\n')) {
-    const last = out.length - 1, prev = last >= 0 ? out[last] : '';
+    const last = out.length - 1,
+      prev = last >= 0 ? out[last] : '';
     if (last >= 0 && !prev.startsWith('--') && (/[(,]$/.test(prev) || line.startsWith(')'))) out[last] = prev + line;
     else out.push(line);
   }
@@ -217,8 +289,11 @@ function joinContinuedLines(lua: string): string {
 if (require.main === module) {
   const b = buildDevice();
   const report = (file: string, bytes: number, limit: number, what: string) =>
-    console.log(`${path.relative(process.cwd(), file)}: ${bytes.toLocaleString('en-US')} bytes ${what} (target ≤ ${limit.toLocaleString('en-US')})`);
+    console.log(
+      `${path.relative(process.cwd(), file)}: ${bytes.toLocaleString('en-US')} bytes ${what} (target ≤ ${limit.toLocaleString('en-US')})`,
+    );
   report(b.es5, b.es5Bytes, ES5_LIMIT, 'minified');
   report(b.lua, b.luaBytes, LUA_LIMIT, 'compacted');
-  if (b.es5Bytes > ES5_LIMIT || b.luaBytes > LUA_LIMIT) console.warn('build:device: a bundle exceeds its size budget (test/engines.test.ts fails on it)');
+  if (b.es5Bytes > ES5_LIMIT || b.luaBytes > LUA_LIMIT)
+    console.warn('build:device: a bundle exceeds its size budget (test/engines.test.ts fails on it)');
 }

@@ -7,11 +7,20 @@ import * as path from 'path';
 import * as ts from 'typescript';
 
 const BITWISE = new Set([
-  ts.SyntaxKind.AmpersandToken, ts.SyntaxKind.BarToken, ts.SyntaxKind.CaretToken, ts.SyntaxKind.LessThanLessThanToken,
-  ts.SyntaxKind.GreaterThanGreaterThanToken, ts.SyntaxKind.GreaterThanGreaterThanGreaterThanToken, ts.SyntaxKind.AmpersandEqualsToken,
-  ts.SyntaxKind.BarEqualsToken, ts.SyntaxKind.CaretEqualsToken, ts.SyntaxKind.LessThanLessThanEqualsToken,
-  ts.SyntaxKind.GreaterThanGreaterThanEqualsToken, ts.SyntaxKind.GreaterThanGreaterThanGreaterThanEqualsToken,
-  ts.SyntaxKind.AsteriskAsteriskToken, ts.SyntaxKind.AsteriskAsteriskEqualsToken,
+  ts.SyntaxKind.AmpersandToken,
+  ts.SyntaxKind.BarToken,
+  ts.SyntaxKind.CaretToken,
+  ts.SyntaxKind.LessThanLessThanToken,
+  ts.SyntaxKind.GreaterThanGreaterThanToken,
+  ts.SyntaxKind.GreaterThanGreaterThanGreaterThanToken,
+  ts.SyntaxKind.AmpersandEqualsToken,
+  ts.SyntaxKind.BarEqualsToken,
+  ts.SyntaxKind.CaretEqualsToken,
+  ts.SyntaxKind.LessThanLessThanEqualsToken,
+  ts.SyntaxKind.GreaterThanGreaterThanEqualsToken,
+  ts.SyntaxKind.GreaterThanGreaterThanGreaterThanEqualsToken,
+  ts.SyntaxKind.AsteriskAsteriskToken,
+  ts.SyntaxKind.AsteriskAsteriskEqualsToken,
 ]);
 const FORBIDDEN_NAMES = new Set(['Map', 'Set', 'WeakMap', 'Symbol', 'BigInt', 'Promise', 'Proxy', 'Reflect']);
 const FORBIDDEN_MATH = new Set(['imul', 'clz32', 'fround', 'trunc', 'sign', 'log2', 'hypot']);
@@ -28,22 +37,46 @@ export function checkSource(file: string, text: string): string[] {
     problems.push(`${file}:${line + 1}:${character + 1}: ${what}`);
   };
   const visit = (node: ts.Node, inLoop: boolean) => {
-    if (ts.isBinaryExpression(node) && BITWISE.has(node.operatorToken.kind)) report(node, `operator '${node.operatorToken.getText(sf)}' (no bitwise or ** on device: Lua 5.1)`);
+    if (ts.isBinaryExpression(node) && BITWISE.has(node.operatorToken.kind))
+      report(node, `operator '${node.operatorToken.getText(sf)}' (no bitwise or ** on device: Lua 5.1)`);
     if (ts.isPrefixUnaryExpression(node) && node.operator === ts.SyntaxKind.TildeToken) report(node, "operator '~'");
     // typescript-to-lua rejects `var`; tsc lowers let/const to var for the ES5 engines (Espruino would share one
     // `let` binding per loop, but it never sees one). The agent is ES5-only and keeps its `var`s.
-    if (sharedWithLua && ts.isVariableDeclarationList(node) && !(node.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const))) report(node, "'var' (typescript-to-lua rejects it): use let/const");
-    if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isPropertyAccessExpression(node.left) && node.left.name.text === 'length') report(node, "assignment to '.length' (Espruino: \"Assignment to a constant\")");
+    if (sharedWithLua && ts.isVariableDeclarationList(node) && !(node.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const)))
+      report(node, "'var' (typescript-to-lua rejects it): use let/const");
+    if (
+      ts.isBinaryExpression(node) &&
+      node.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+      ts.isPropertyAccessExpression(node.left) &&
+      node.left.name.text === 'length'
+    )
+      report(node, 'assignment to \'.length\' (Espruino: "Assignment to a constant")');
     if (ts.isArrowFunction(node)) report(node, 'arrow function');
     if (ts.isForOfStatement(node)) report(node, 'for-of');
     if (ts.isSpreadElement(node) || ts.isSpreadAssignment(node)) report(node, 'spread');
     if (ts.isObjectBindingPattern(node) || ts.isArrayBindingPattern(node)) report(node, 'destructuring');
     if (ts.isTemplateExpression(node) || ts.isNoSubstitutionTemplateLiteral(node)) report(node, 'template literal');
-    if ((ts.isFunctionDeclaration(node) || ts.isFunctionExpression(node) || ts.isMethodDeclaration(node)) && (node.asteriskToken || node.modifiers?.some((m) => m.kind === ts.SyntaxKind.AsyncKeyword))) report(node, 'generator/async');
-    if (ts.isIdentifier(node) && FORBIDDEN_NAMES.has(node.text) && !ts.isPropertyAccessExpression(node.parent)) report(node, `'${node.text}' is not available on every engine`);
-    if (ts.isPropertyAccessExpression(node) && node.expression.getText(sf) === 'Math' && FORBIDDEN_MATH.has(node.name.text)) report(node, `Math.${node.name.text} is missing on Espruino`);
-    if (inLoop && (ts.isFunctionExpression(node) || ts.isFunctionDeclaration(node))) report(node, 'function created inside a loop');
-    const loop = inLoop || ts.isForStatement(node) || ts.isWhileStatement(node) || ts.isDoStatement(node) || ts.isForInStatement(node);
+    if (
+      (ts.isFunctionDeclaration(node) || ts.isFunctionExpression(node) || ts.isMethodDeclaration(node)) &&
+      (node.asteriskToken || node.modifiers?.some((m) => m.kind === ts.SyntaxKind.AsyncKeyword))
+    )
+      report(node, 'generator/async');
+    if (ts.isIdentifier(node) && FORBIDDEN_NAMES.has(node.text) && !ts.isPropertyAccessExpression(node.parent))
+      report(node, `'${node.text}' is not available on every engine`);
+    if (
+      ts.isPropertyAccessExpression(node) &&
+      node.expression.getText(sf) === 'Math' &&
+      FORBIDDEN_MATH.has(node.name.text)
+    )
+      report(node, `Math.${node.name.text} is missing on Espruino`);
+    if (inLoop && (ts.isFunctionExpression(node) || ts.isFunctionDeclaration(node)))
+      report(node, 'function created inside a loop');
+    const loop =
+      inLoop ||
+      ts.isForStatement(node) ||
+      ts.isWhileStatement(node) ||
+      ts.isDoStatement(node) ||
+      ts.isForInStatement(node);
     ts.forEachChild(node, (c) => visit(c, loop));
   };
   visit(sf, false);

@@ -14,7 +14,13 @@ import { tinyFcModel } from '../test/helpers/tiny-models';
 const BATCH = 500;
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { count: { type: 'string', default: '100000' }, engine: { type: 'string' }, seed: { type: 'string', default: '1' } } });
+  const { values } = parseArgs({
+    options: {
+      count: { type: 'string', default: '100000' },
+      engine: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+    },
+  });
   const count = Number(values.count);
   const engines = (values.engine ? [values.engine] : ENGINES) as Engine[];
   const fc = tinyFcModel();
@@ -26,9 +32,14 @@ async function main(): Promise<number> {
   for (const engine of engines) {
     const rng = new Rng(Number(values.seed) * 7919 + engine.length);
     const started = Date.now();
-    let ok = 0, rejected = 0, unclear: string[] = [], slowest = 0;
+    let ok = 0,
+      rejected = 0,
+      unclear: string[] = [],
+      slowest = 0;
     for (let done = 0; done < count; done += BATCH) {
-      const blobs = Array.from({ length: Math.min(BATCH, count - done) }, (_, k) => mutateBlob(bases[(done + k) % 2], done + k, rng));
+      const blobs = Array.from({ length: Math.min(BATCH, count - done) }, (_, k) =>
+        mutateBlob(bases[(done + k) % 2], done + k, rng),
+      );
       const r = await fuzzReport(engine, blobs);
       for (const o of r.outcomes) {
         if (o === 'ok') ok++;
@@ -39,9 +50,17 @@ async function main(): Promise<number> {
     }
     const bad = unclear.length > 0 || slowest >= 1000;
     failed ||= bad;
-    console.log(`${engine.padEnd(8)} ${count} blobs: ${ok} ran, ${rejected} rejected with MRSL_E_*, ${unclear.length} unclear${unclear.length ? ` (first: ${unclear[0]})` : ''}; slowest ${slowest.toFixed(1)} ms; ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    console.log(
+      `${engine.padEnd(8)} ${count} blobs: ${ok} ran, ${rejected} rejected with MRSL_E_*, ${unclear.length} unclear${unclear.length ? ` (first: ${unclear[0]})` : ''}; slowest ${slowest.toFixed(1)} ms; ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    );
   }
   return failed ? 1 : 0;
 }
 
-main().then((code) => process.exit(code), (e) => { console.error(e); process.exit(1); });
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

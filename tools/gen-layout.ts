@@ -34,7 +34,8 @@ export function layoutSource(): string {
   return lines.join('\n') + '\n';
 }
 
-export const layoutPath = (): string => path.join(path.dirname(path.dirname(morselSchemaPath())), 'device', 'format', 'layout.ts');
+export const layoutPath = (): string =>
+  path.join(path.dirname(path.dirname(morselSchemaPath())), 'device', 'format', 'layout.ts');
 
 if (require.main === module) {
   fs.writeFileSync(layoutPath(), layoutSource());

@@ -30,7 +30,9 @@ end
 
 /** The values of a repeatable `--flag value` option, or all of `all` when it is not given. */
 export function choose<T extends string>(flag: string, all: readonly T[]): T[] {
-  const picked = process.argv.flatMap((a, i) => (a === flag && i + 1 < process.argv.length ? [process.argv[i + 1]] : []));
+  const picked = process.argv.flatMap((a, i) =>
+    a === flag && i + 1 < process.argv.length ? [process.argv[i + 1]] : [],
+  );
   for (const p of picked) if (!all.includes(p as T)) throw new Error(`${flag} ${p}: expected one of ${all.join(', ')}`);
   return picked.length ? (picked as T[]) : [...all];
 }

@@ -11,7 +11,12 @@ var FILE_PENDING = 'morsel.pnd';
 /** Latencies kept for the telemetry percentiles. */
 var LATENCY_RING = 64;
 
-interface BlobMeta { slot: string; size: number; crc: number; have: number }
+interface BlobMeta {
+  slot: string;
+  size: number;
+  crc: number;
+  have: number;
+}
 
 class MorselAgent implements FrameHandler {
   private p: AgentPlatform;
@@ -57,7 +62,12 @@ class MorselAgent implements FrameHandler {
   /** Called periodically by the adapter: sends telemetry when due and the link is quiet. */
   tick(): void {
     var now = this.p.now();
-    if (this.telemetryMs <= 0 || now - this.lastTelemetryMs < this.telemetryMs || now - this.lastPutMs < QUIET_AFTER_PUT_MS) return;
+    if (
+      this.telemetryMs <= 0 ||
+      now - this.lastTelemetryMs < this.telemetryMs ||
+      now - this.lastPutMs < QUIET_AFTER_PUT_MS
+    )
+      return;
     var dt = (now - this.lastTelemetryMs) / 1000;
     var sorted = this.latencyUs.slice(0).sort(byNumber);
     this.sendJson(MSG_TELEMETRY, 0, {
@@ -107,7 +117,8 @@ class MorselAgent implements FrameHandler {
     if (!this.active) return;
     var bytes = this.p.readBytes(this.active.slot);
     try {
-      if (!bytes || bytes.length !== this.active.size) throw new Error('MRSL_E_TRUNCATED: stored model has the wrong size');
+      if (!bytes || bytes.length !== this.active.size)
+        throw new Error('MRSL_E_TRUNCATED: stored model has the wrong size');
       this.model = Morsel.load(bytes);
     } catch (e) {
       this.errBoot++;
@@ -117,7 +128,8 @@ class MorselAgent implements FrameHandler {
   }
 
   private info(): object {
-    var a = this.active, q = this.pending;
+    var a = this.active,
+      q = this.pending;
     return {
       id: this.p.deviceId,
       engine: this.p.engine,
@@ -126,15 +138,20 @@ class MorselAgent implements FrameHandler {
       free: this.p.freeRam(),
       max_payload: MAX_PAYLOAD,
       max_blob: this.p.maxBlobBytes,
-      model: a && this.model ? { crc: a.crc, size: a.size, input: this.model.inputShape, output: this.model.outputShape } : null,
+      model:
+        a && this.model
+          ? { crc: a.crc, size: a.size, input: this.model.inputShape, output: this.model.outputShape }
+          : null,
       pending: q ? { crc: q.crc, size: q.size, have: q.have } : null,
     };
   }
 
   private putBegin(seq: number, payload: Uint8Array): void {
     if (payload.length !== 8) return this.error(seq, 'BAD_PUT', 'PUT_BEGIN needs size and crc');
-    var size = readU32(payload, 0), crc = readU32(payload, 4);
-    if (size < 1 || size > this.p.maxBlobBytes) return this.error(seq, 'TOO_BIG', 'blob of ' + size + ' bytes; this device holds at most ' + this.p.maxBlobBytes);
+    var size = readU32(payload, 0),
+      crc = readU32(payload, 4);
+    if (size < 1 || size > this.p.maxBlobBytes)
+      return this.error(seq, 'TOO_BIG', 'blob of ' + size + ' bytes; this device holds at most ' + this.p.maxBlobBytes);
     this.lastPutMs = this.p.now();
     var q = this.pending;
     if (!q || q.size !== size || q.crc !== crc) {

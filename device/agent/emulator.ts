@@ -24,19 +24,31 @@ function startEmulatorAgent(host: EmulatorHost): MorselAgent {
     engine: host.engine,
     deviceId: host.deviceId,
     maxBlobBytes: host.maxBlobBytes,
-    write: function (s: string) { host.write(nulSafe(s)); },
-    now: function () { return host.now(); },
+    write: function (s: string) {
+      host.write(nulSafe(s));
+    },
+    now: function () {
+      return host.now();
+    },
     readBytes: function (name: string) {
       var b = host.readBytes(name);
       return b === null ? null : new Uint8Array(b);
     },
-    readText: function (name: string) { return host.read(name); },
+    readText: function (name: string) {
+      return host.read(name);
+    },
     writeBytes: function (name: string, bytes: Uint8Array, offset: number, total: number) {
       host.writeAt(name, nulSafe(bytesText(bytes)), offset, total);
     },
-    writeText: function (name: string, text: string) { host.writeText(name, text); },
-    erase: function (name: string) { host.erase(name); },
-    freeRam: function () { return host.freeRam(); },
+    writeText: function (name: string, text: string) {
+      host.writeText(name, text);
+    },
+    erase: function (name: string) {
+      host.erase(name);
+    },
+    freeRam: function () {
+      return host.freeRam();
+    },
   });
 }
 

@@ -30,8 +30,12 @@ function startEspruinoAgent(serial: EspruinoSerial, consoleTo: string): MorselAg
     engine: 'espruino',
     deviceId: getSerial(),
     maxBlobBytes: storage.getFree(),
-    write: function (s: string) { serial.write(s); },
-    now: function () { return getTime() * 1000; },
+    write: function (s: string) {
+      serial.write(s);
+    },
+    now: function () {
+      return getTime() * 1000;
+    },
     readBytes: function (name: string) {
       var s = storage.read(name);
       return s === undefined ? null : new Uint8Array(E.toArrayBuffer(s));
@@ -42,12 +46,24 @@ function startEspruinoAgent(serial: EspruinoSerial, consoleTo: string): MorselAg
     },
     // Flash bits only go from 1 to 0: rewriting a region after a reset is safe because a resumed upload
     // writes the very same bytes (same size and CRC) at the same offsets.
-    writeBytes: function (name: string, bytes: Uint8Array, offset: number, total: number) { storage.write(name, bytes, offset, total); },
-    writeText: function (name: string, text: string) { storage.write(name, text); },
-    erase: function (name: string) { storage.erase(name); },
-    freeRam: function () { return process.memory(false).free * ESPRUINO_BYTES_PER_VAR; },
+    writeBytes: function (name: string, bytes: Uint8Array, offset: number, total: number) {
+      storage.write(name, bytes, offset, total);
+    },
+    writeText: function (name: string, text: string) {
+      storage.write(name, text);
+    },
+    erase: function (name: string) {
+      storage.erase(name);
+    },
+    freeRam: function () {
+      return process.memory(false).free * ESPRUINO_BYTES_PER_VAR;
+    },
   });
-  serial.on('data', function (data: string) { agent.feed(data); });
-  setInterval(function () { agent.tick(); }, 250);
+  serial.on('data', function (data: string) {
+    agent.feed(data);
+  });
+  setInterval(function () {
+    agent.tick();
+  }, 250);
   return agent;
 }

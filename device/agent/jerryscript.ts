@@ -17,8 +17,12 @@ function startJerryScriptAgent(): MorselAgent {
     engine: 'jerryscript',
     deviceId: morsel_device_id(),
     maxBlobBytes: morsel_storage_capacity(),
-    write: function (s: string) { morsel_uart_write(s); },
-    now: function () { return morsel_millis(); },
+    write: function (s: string) {
+      morsel_uart_write(s);
+    },
+    now: function () {
+      return morsel_millis();
+    },
     readBytes: function (name: string) {
       var b = morsel_storage_read(name);
       return b === undefined ? null : new Uint8Array(b);
@@ -27,9 +31,17 @@ function startJerryScriptAgent(): MorselAgent {
       var b = morsel_storage_read(name);
       return b === undefined ? null : bytesText(new Uint8Array(b));
     },
-    writeBytes: function (name: string, bytes: Uint8Array, offset: number, total: number) { morsel_storage_write(name, bytes, offset, total); },
-    writeText: function (name: string, text: string) { morsel_storage_replace(name, text); },
-    erase: function (name: string) { morsel_storage_erase(name); },
-    freeRam: function () { return morsel_free_heap(); },
+    writeBytes: function (name: string, bytes: Uint8Array, offset: number, total: number) {
+      morsel_storage_write(name, bytes, offset, total);
+    },
+    writeText: function (name: string, text: string) {
+      morsel_storage_replace(name, text);
+    },
+    erase: function (name: string) {
+      morsel_storage_erase(name);
+    },
+    freeRam: function () {
+      return morsel_free_heap();
+    },
   });
 }

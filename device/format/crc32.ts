@@ -55,7 +55,10 @@ function crcInit(): void {
  */
 function crc32Skipping(bytes: { [i: number]: number }, n: number, skip: number): number {
   crcInit();
-  let c0 = 255, c1 = 255, c2 = 255, c3 = 255;
+  let c0 = 255,
+    c1 = 255,
+    c2 = 255,
+    c3 = 255;
   for (let i = 0; i < n; i++) {
     let byte = i >= skip && i < skip + 4 ? 0 : bytes[i];
     if (byte < 0) byte += 256;
@@ -65,7 +68,7 @@ function crc32Skipping(bytes: { [i: number]: number }, n: number, skip: number):
     c2 = xor8(c3, CRC_T2[idx]);
     c3 = CRC_T3[idx];
   }
-  return (255 - c0) + (255 - c1) * 256 + (255 - c2) * 65536 + (255 - c3) * 16777216;
+  return 255 - c0 + (255 - c1) * 256 + (255 - c2) * 65536 + (255 - c3) * 16777216;
 }
 
 /**

@@ -22,7 +22,10 @@ function badWeights(detail: string): never {
 }
 
 /** The blob as int8 values (platform blobInt8) and its length. */
-interface Blob { bytes: Buf; n: number }
+interface Blob {
+  bytes: Buf;
+  n: number;
+}
 
 function rdU8(b: Blob, p: number): number {
   if (!(p >= 0 && p + 1 <= b.n)) fail('BOUNDS', 'byte at ' + p);

@@ -6,8 +6,15 @@
 const BROADCAST_RANK = 4;
 
 /** Reads and checks the second operand of a binary op and prepares the broadcast loops of both inputs. */
-function prepareBinaryOperands(p: PreparedOp, oi: number, oin: number[], infos: TensorInfo[], data: TensorData[],
-  tensorIndex: (v: number) => number, yi: number): void {
+function prepareBinaryOperands(
+  p: PreparedOp,
+  oi: number,
+  oin: number[],
+  infos: TensorInfo[],
+  data: TensorData[],
+  tensorIndex: (v: number) => number,
+  yi: number,
+): void {
   if (oin.length !== 2) failOp('OP', oi, 'needs two inputs');
   let x2 = tensorIndex(oin[1]);
   if (infos[x2].type !== TensorType_INT8) failOp('OP', oi, 'input 2 is not int8');
@@ -21,15 +28,20 @@ function prepareBroadcast(p: PreparedOp, aShape: number[], bShape: number[], ySh
   let rank = yShape.length;
   let ok = aShape.length <= rank && bShape.length <= rank;
   // Collected innermost first; aRun/bRun are each input's element count inside the current dimension.
-  let dims: number[] = [], strideA: number[] = [], strideB: number[] = [];
-  let aRun = 1, bRun = 1;
+  let dims: number[] = [],
+    strideA: number[] = [],
+    strideB: number[] = [];
+  let aRun = 1,
+    bRun = 1;
   for (let d = rank - 1; d >= 0; d--) {
     let yd = yShape[d];
     let ad = d >= rank - aShape.length ? aShape[d - rank + aShape.length] : 1;
     let bd = d >= rank - bShape.length ? bShape[d - rank + bShape.length] : 1;
     ok = ok && (ad === yd || ad === 1) && (bd === yd || bd === 1) && (yd === 1 || ad === yd || bd === yd);
     if (yd > 1) {
-      let sa = ad === 1 ? 0 : aRun, sb = bd === 1 ? 0 : bRun, last = dims.length - 1;
+      let sa = ad === 1 ? 0 : aRun,
+        sb = bd === 1 ? 0 : bRun,
+        last = dims.length - 1;
       if (last >= 0 && (strideA[last] === 0) === (sa === 0) && (strideB[last] === 0) === (sb === 0)) dims[last] *= yd;
       else {
         dims.push(yd);
@@ -40,7 +52,11 @@ function prepareBroadcast(p: PreparedOp, aShape: number[], bShape: number[], ySh
     aRun *= ad;
     bRun *= bd;
   }
-  if (!ok) badShape(oi, 'cannot broadcast [' + aShape.join(',') + '] and [' + bShape.join(',') + '] to [' + yShape.join(',') + ']');
+  if (!ok)
+    badShape(
+      oi,
+      'cannot broadcast [' + aShape.join(',') + '] and [' + bShape.join(',') + '] to [' + yShape.join(',') + ']',
+    );
   if (dims.length > BROADCAST_RANK) badShape(oi, 'broadcasts over more than ' + BROADCAST_RANK + ' dimension groups');
   p.dims = [];
   p.strideA = [];
@@ -54,15 +70,37 @@ function prepareBroadcast(p: PreparedOp, aShape: number[], bShape: number[], ySh
 }
 
 /** One innermost run of a binary op: n outputs from y[yAt], the inputs stepping by aStep / bStep (0 or 1). */
-type BinaryRows = (p: PreparedOp, aAt: number, aStep: number, bAt: number, bStep: number, yAt: number, n: number, single: boolean) => void;
+type BinaryRows = (
+  p: PreparedOp,
+  aAt: number,
+  aStep: number,
+  bAt: number,
+  bStep: number,
+  yAt: number,
+  n: number,
+  single: boolean,
+) => void;
 
 /** Runs `rows` over every innermost run of the prepared broadcast; the output is written contiguously. */
 function broadcastRows(p: PreparedOp, single: boolean, rows: BinaryRows): void {
-  let d = p.dims, sa = p.strideA, sb = p.strideB, n = d[3], yAt = 0;
+  let d = p.dims,
+    sa = p.strideA,
+    sb = p.strideB,
+    n = d[3],
+    yAt = 0;
   for (let i0 = 0; i0 < d[0]; i0++) {
     for (let i1 = 0; i1 < d[1]; i1++) {
       for (let i2 = 0; i2 < d[2]; i2++) {
-        rows(p, i0 * sa[0] + i1 * sa[1] + i2 * sa[2], sa[3], i0 * sb[0] + i1 * sb[1] + i2 * sb[2], sb[3], yAt, n, single);
+        rows(
+          p,
+          i0 * sa[0] + i1 * sa[1] + i2 * sa[2],
+          sa[3],
+          i0 * sb[0] + i1 * sb[1] + i2 * sb[2],
+          sb[3],
+          yAt,
+          n,
+          single,
+        );
         yAt += n;
       }
     }

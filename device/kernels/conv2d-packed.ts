@@ -1,10 +1,26 @@
 // CONV_2D with packed or sparse weights (kernels/packed-weights.ts): output channel by output channel, each
 // pixel sums over the channel's nonzero taps only. Taps outside the input read the input zero point, as in conv2d.
 function conv2dPacked(p: PreparedOp): void {
-  let w = p.packed!, x = p.x, y = p.y, bias = p.bias;
-  let inH = p.inH, inW = p.inW, inC = p.inC, outH = p.outH, outW = p.outW, outC = p.outC, taps = p.kW * inC;
-  let sh = p.strideH, sw = p.strideW, dh = p.dilH, dw = p.dilW, pt = p.padTop, pl = p.padLeft, zp = p.inZp;
-  let xo = p.xOff, yo = p.yOff;
+  let w = p.packed!,
+    x = p.x,
+    y = p.y,
+    bias = p.bias;
+  let inH = p.inH,
+    inW = p.inW,
+    inC = p.inC,
+    outH = p.outH,
+    outW = p.outW,
+    outC = p.outC,
+    taps = p.kW * inC;
+  let sh = p.strideH,
+    sw = p.strideW,
+    dh = p.dilH,
+    dw = p.dilW,
+    pt = p.padTop,
+    pl = p.padLeft,
+    zp = p.inZp;
+  let xo = p.xOff,
+    yo = p.yOff;
   packedReset(w);
   for (let oc = 0; oc < outC; oc++) {
     packedRow(w, oc);
@@ -17,8 +33,10 @@ function conv2dPacked(p: PreparedOp): void {
         for (let k = packedNext(w); k >= 0; k = packedNext(w)) {
           let ky = floor(k / taps);
           let kx = floor((k - ky * taps) / inC);
-          let iy = iy0 + ky * dh, ix = ix0 + kx * dw;
-          let xv = iy >= 0 && iy < inH && ix >= 0 && ix < inW ? x[xo + (iy * inW + ix) * inC + k - ky * taps - kx * inC] : zp;
+          let iy = iy0 + ky * dh,
+            ix = ix0 + kx * dw;
+          let xv =
+            iy >= 0 && iy < inH && ix >= 0 && ix < inW ? x[xo + (iy * inW + ix) * inC + k - ky * taps - kx * inC] : zp;
           acc += xv * w.value;
         }
         y[yo + (oy * outW + ox) * outC + oc] = requantize(acc, p, oc);

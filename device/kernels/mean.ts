@@ -1,7 +1,13 @@
 // MEAN over the H·W positions of an NHWC tensor (TFLite's int8 Mean): requantize the zero-centred sum, then
 // divide by the count rounding half away from zero.
 function meanHW(p: PreparedOp, single: boolean): void {
-  const x = p.x, y = p.y, C = p.inC, n = p.depth, half = floor(n / 2), xo = p.xOff, yo = p.yOff;
+  const x = p.x,
+    y = p.y,
+    C = p.inC,
+    n = p.depth,
+    half = floor(n / 2),
+    xo = p.xOff,
+    yo = p.yOff;
   for (let c = 0; c < C; c++) {
     let acc = 0;
     for (let i = 0; i < n; i++) acc += x[xo + i * C + c] - p.inZp;

@@ -59,7 +59,9 @@ function packedValue(w: PackedWeights, i: number): number {
 
 /** Run code e: bits e·runBits … of the little-endian code stream (a code may straddle two bytes). */
 function packedRunAt(w: PackedWeights, e: number): number {
-  let p = e * w.runBits, at = w.index + floor(p / 8), s = p % 8;
+  let p = e * w.runBits,
+    at = w.index + floor(p / 8),
+    s = p % 8;
   let u = s + w.runBits > 8 ? packedByte(w, at) + 256 * packedByte(w, at + 1) : packedByte(w, at);
   return floor(u / PACKED_POW2[s]) % PACKED_POW2[w.runBits];
 }
@@ -76,17 +78,44 @@ function packedCsrColumn(w: PackedWeights, j: number): number {
 /** Validates a packed buffer of `len` bytes at `at` and returns its reader; every length and index is checked. */
 function packedWeights(bytes: Buf, at: number, len: number, info: TensorInfo, ti: number): PackedWeights {
   let what = 'tensor ' + ti + ' ';
-  let bits = info.bits, layout = info.layout, n = info.count, stored = info.stored;
+  let bits = info.bits,
+    layout = info.layout,
+    n = info.count,
+    stored = info.stored;
   if (bits !== 8 && bits !== 4 && bits !== 2) badWeights(what + 'has ' + bits + '-bit weights');
-  if (info.type !== TensorType_INT8 || info.shape.length < 2) badWeights(what + 'cannot be packed (int8 of rank 2+ only)');
-  let rows = info.shape[0], depth = n / rows;
+  if (info.type !== TensorType_INT8 || info.shape.length < 2)
+    badWeights(what + 'cannot be packed (int8 of rank 2+ only)');
+  let rows = info.shape[0],
+    depth = n / rows;
   let w: PackedWeights = {
-    bytes: bytes, bits: bits, layout: layout, rows: rows, depth: depth, stored: layout === WeightLayout_DENSE ? n : stored,
-    index: at, cols: at, colBytes: depth <= 256 ? 1 : 2, values: at, runBits: info.runBits, escape: Math.pow(2, info.runBits) - 1,
-    rowStart: 0, rowEnd: 0, pos: 0, next: 0, code: 0, end: 0, value: 0, startPos: 0, startNext: 0, startCode: 0,
+    bytes: bytes,
+    bits: bits,
+    layout: layout,
+    rows: rows,
+    depth: depth,
+    stored: layout === WeightLayout_DENSE ? n : stored,
+    index: at,
+    cols: at,
+    colBytes: depth <= 256 ? 1 : 2,
+    values: at,
+    runBits: info.runBits,
+    escape: Math.pow(2, info.runBits) - 1,
+    rowStart: 0,
+    rowEnd: 0,
+    pos: 0,
+    next: 0,
+    code: 0,
+    end: 0,
+    value: 0,
+    startPos: 0,
+    startNext: 0,
+    startCode: 0,
   };
-  let i: number, m: number, count = 0;
-  if (layout !== WeightLayout_DENSE && !(stored >= 0 && stored <= n)) badWeights(what + 'stores ' + stored + ' values for ' + n + ' weights');
+  let i: number,
+    m: number,
+    count = 0;
+  if (layout !== WeightLayout_DENSE && !(stored >= 0 && stored <= n))
+    badWeights(what + 'stores ' + stored + ' values for ' + n + ' weights');
   if (layout === WeightLayout_BITMASK) w.values = at + Math.ceil(n / 8);
   else if (layout === WeightLayout_RUN_LENGTH) {
     if (!(w.runBits >= 1 && w.runBits <= 8)) badWeights(what + 'has ' + w.runBits + '-bit run codes');
@@ -114,7 +143,11 @@ function packedWeights(bytes: Buf, at: number, len: number, info: TensorInfo, ti
 
 /** Bytes a RUN_LENGTH buffer needs: its values and the codes that place them, checked to stay inside the tensor. */
 function packedRunBytes(w: PackedWeights, codeBytes: number, what: string): number {
-  let codes = floor((codeBytes * 8) / w.runBits), pos = 0, placed = 0, e = 0, c: number;
+  let codes = floor((codeBytes * 8) / w.runBits),
+    pos = 0,
+    placed = 0,
+    e = 0,
+    c: number;
   for (; placed < w.stored && e < codes; e++) {
     c = packedRunAt(w, e);
     pos += c;
@@ -213,10 +246,24 @@ function packedNext(w: PackedWeights): number {
  * no call per weight (8-bit values), which is what makes skipping zeros pay on interpreters.
  */
 function packedRowDot(w: PackedWeights, x: Buf, xb: number): number {
-  let bytes = w.bytes, vals = w.values, idx = w.index, bits = w.bits, rowEnd = w.rowEnd, base = xb - w.rowStart;
-  let pos = w.startPos, next = w.startNext, acc = 0, k: number, u: number, s: number;
+  let bytes = w.bytes,
+    vals = w.values,
+    idx = w.index,
+    bits = w.bits,
+    rowEnd = w.rowEnd,
+    base = xb - w.rowStart;
+  let pos = w.startPos,
+    next = w.startNext,
+    acc = 0,
+    k: number,
+    u: number,
+    s: number;
   if (w.layout === WeightLayout_RUN_LENGTH) {
-    let code = w.startCode, rb = w.runBits, esc = w.escape, stored = w.stored, p: number;
+    let code = w.startCode,
+      rb = w.runBits,
+      esc = w.escape,
+      stored = w.stored,
+      p: number;
     while (next < stored) {
       p = code * rb;
       s = p % 8;

@@ -18,7 +18,12 @@ function preparePad(b: Blob, p: PreparedOp, opt: number, oi: number, xShape: num
   for (let k = PAD_RANK - 1; k >= 0; k--) {
     let d = k - PAD_RANK + rank;
     let inD = d >= 0 ? xShape[d] : 1;
-    ok = ok && (d < 0 || (paddings[2 * d] >= 0 && paddings[2 * d + 1] >= 0 && inD + paddings[2 * d] + paddings[2 * d + 1] === yShape[d]));
+    ok =
+      ok &&
+      (d < 0 ||
+        (paddings[2 * d] >= 0 &&
+          paddings[2 * d + 1] >= 0 &&
+          inD + paddings[2 * d] + paddings[2 * d + 1] === yShape[d]));
     p.dims.unshift(inD);
     p.strideY.unshift(stride);
     if (d >= 0) {
@@ -26,11 +31,23 @@ function preparePad(b: Blob, p: PreparedOp, opt: number, oi: number, xShape: num
       stride *= yShape[d];
     }
   }
-  if (!ok) badShape(oi, 'paddings [' + paddings.join(',') + '] do not take [' + xShape.join(',') + '] to [' + yShape.join(',') + ']');
+  if (!ok)
+    badShape(
+      oi,
+      'paddings [' + paddings.join(',') + '] do not take [' + xShape.join(',') + '] to [' + yShape.join(',') + ']',
+    );
 }
 
 function pad(p: PreparedOp): void {
-  let x = p.x, y = p.y, n = p.count, value = p.padValue, d = p.dims, sy = p.strideY, row = d[3], xAt = p.xOff, yo = p.yOff;
+  let x = p.x,
+    y = p.y,
+    n = p.count,
+    value = p.padValue,
+    d = p.dims,
+    sy = p.strideY,
+    row = d[3],
+    xAt = p.xOff,
+    yo = p.yOff;
   for (let i = 0; i < n; i++) y[yo + i] = value;
   for (let i0 = 0; i0 < d[0]; i0++) {
     for (let i1 = 0; i1 < d[1]; i1++) {

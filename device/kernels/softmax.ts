@@ -21,9 +21,16 @@ function prepareSoftmax(b: Blob, p: PreparedOp, opt: number, oi: number, xInfo: 
 }
 
 function softmax(p: PreparedOp): void {
-  let x = p.x, y = p.y, depth = p.depth, table = p.table, expSum = p.expSum, xo = p.xOff, yo = p.yOff;
+  let x = p.x,
+    y = p.y,
+    depth = p.depth,
+    table = p.table,
+    expSum = p.expSum,
+    xo = p.xOff,
+    yo = p.yOff;
   for (let r = 0; r < p.batches; r++) {
-    let base = xo + r * depth, yBase = yo + r * depth;
+    let base = xo + r * depth,
+      yBase = yo + r * depth;
     let max = -128;
     for (let c = 0; c < depth; c++) if (x[base + c] > max) max = x[base + c];
     let sum = 0;

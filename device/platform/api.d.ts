@@ -6,7 +6,9 @@
  * 0-based numeric storage: a typed array in JavaScript, a table keyed from 0 in Lua. Only indexed, never
  * asked its length (Lua's # does not count key 0). typescript-to-lua leaves the index of a non-array as is.
  */
-interface Buf { [i: number]: number }
+interface Buf {
+  [i: number]: number;
+}
 
 /** Zero-filled int8 storage of n values (the arena). */
 declare function newInt8(n: number): Buf;

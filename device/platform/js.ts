@@ -19,7 +19,8 @@ function newFloat64(n: number): Buf {
 }
 
 function blobInt8(blob: any): Buf {
-  if (blob instanceof Uint8Array || blob instanceof Int8Array) return new Int8Array(blob.buffer, blob.byteOffset, blob.length);
+  if (blob instanceof Uint8Array || blob instanceof Int8Array)
+    return new Int8Array(blob.buffer, blob.byteOffset, blob.length);
   if (blob instanceof ArrayBuffer) return new Int8Array(blob);
   return raise('MRSL_E_INPUT: Morsel.load expects a Uint8Array or an ArrayBuffer');
 }
@@ -43,7 +44,8 @@ function int32Span(blob: Buf, pos: number, count: number): Buf {
   const out = new Int32Array(count);
   for (let i = 0; i < count; i++) {
     const p = pos + 4 * i;
-    out[i] = (b[p] + 256) % 256 + ((b[p + 1] + 256) % 256) * 256 + ((b[p + 2] + 256) % 256) * 65536 + b[p + 3] * 16777216;
+    out[i] =
+      ((b[p] + 256) % 256) + ((b[p + 1] + 256) % 256) * 256 + ((b[p + 2] + 256) % 256) * 65536 + b[p + 3] * 16777216;
   }
   return out;
 }

@@ -20,11 +20,15 @@ export function blobCrc(bytes: Uint8Array, crcAt: number): number {
 export function decodeModel(bytes: Uint8Array): QModel {
   const schema = morselSchema();
   const root = decodeRoot(schema, bytes) as Obj;
-  if (!(root.version >= 1 && root.version <= FORMAT_VERSION)) throw new BlobFormatError(`blob format version ${root.version}, this Morsel reads versions 1 to ${FORMAT_VERSION}`);
+  if (!(root.version >= 1 && root.version <= FORMAT_VERSION))
+    throw new BlobFormatError(`blob format version ${root.version}, this Morsel reads versions 1 to ${FORMAT_VERSION}`);
   const crcAt = rootFieldPosition(schema, bytes, 'crc32');
   if (crcAt < 0) throw new BlobFormatError('blob has no CRC32');
   const actual = blobCrc(bytes, crcAt);
-  if (actual !== root.crc32) throw new BlobFormatError(`CRC32 mismatch: stored ${hex(root.crc32)}, computed ${hex(actual)} (the file is corrupt)`);
+  if (actual !== root.crc32)
+    throw new BlobFormatError(
+      `CRC32 mismatch: stored ${hex(root.crc32)}, computed ${hex(actual)} (the file is corrupt)`,
+    );
   const buffers = (root.buffers ?? []) as Obj[];
   const opNames = schema.enums.get('OpCode')!.values;
   const codeName = (v: number) => [...opNames].find(([, x]) => x === v)?.[0];
@@ -34,7 +38,8 @@ export function decodeModel(bytes: Uint8Array): QModel {
     let data: Int8Array | Int32Array | undefined;
     const layout = WEIGHT_LAYOUTS[t.weight_layout];
     const bits = t.weight_bits as WeightBits;
-    if (!layout || ![8, 4, 2].includes(bits)) throw new BlobFormatError(`tensor ${i} has weight layout ${t.weight_layout} at ${t.weight_bits} bits`);
+    if (!layout || ![8, 4, 2].includes(bits))
+      throw new BlobFormatError(`tensor ${i} has weight layout ${t.weight_layout} at ${t.weight_bits} bits`);
     const packed = layout !== 'dense' || bits !== 8;
     if (packed) packedTensors.add(i);
     if (t.buffer >= 0) {
@@ -42,8 +47,14 @@ export function decodeModel(bytes: Uint8Array): QModel {
       if (!raw) throw new BlobFormatError(`tensor ${i} refers to missing buffer ${t.buffer}`);
       if (packed) {
         const shape: number[] = t.shape ?? [];
-        if (type !== 'int8' || shape.length < 2) throw new BlobFormatError(`tensor ${i}: only int8 weights of rank 2 or more can be packed`);
-        data = decodeWeights({ layout, bits, stored: t.stored_values, runBits: t.run_bits, bytes: raw }, shape.reduce((a, b) => a * b, 1), shape[0], `tensor ${i}`);
+        if (type !== 'int8' || shape.length < 2)
+          throw new BlobFormatError(`tensor ${i}: only int8 weights of rank 2 or more can be packed`);
+        data = decodeWeights(
+          { layout, bits, stored: t.stored_values, runBits: t.run_bits, bytes: raw },
+          shape.reduce((a, b) => a * b, 1),
+          shape[0],
+          `tensor ${i}`,
+        );
       } else {
         const copy = raw.slice();
         data = type === 'int32' ? new Int32Array(copy.buffer, 0, copy.length >> 2) : new Int8Array(copy.buffer);
@@ -64,11 +75,18 @@ export function decodeModel(bytes: Uint8Array): QModel {
   const ops: QOp[] = (root.operators ?? []).map((o: Obj, i: number) => {
     const opcode = codeName(o.opcode) as OpCodeName | undefined;
     if (!opcode) throw new BlobFormatError(`operator ${i} has unknown opcode ${o.opcode}`);
-    return { opcode, inputs: o.inputs ?? [], outputs: o.outputs ?? [], options: (o.options ?? null) as OptionsByOp[typeof opcode], name: o.name ?? `op${i}` } as QOp;
+    return {
+      opcode,
+      inputs: o.inputs ?? [],
+      outputs: o.outputs ?? [],
+      options: (o.options ?? null) as OptionsByOp[typeof opcode],
+      name: o.name ?? `op${i}`,
+    } as QOp;
   });
   const packable = packableWeights({ tensors, ops } as QModel);
   for (const i of packedTensors) {
-    if (!packable.has(i)) throw new BlobFormatError(`tensor ${i} is packed but is not the weights of a FULLY_CONNECTED or CONV_2D`);
+    if (!packable.has(i))
+      throw new BlobFormatError(`tensor ${i} is packed but is not the weights of a FULLY_CONNECTED or CONV_2D`);
   }
   return {
     name: root.name ?? '',

@@ -32,7 +32,8 @@ export function encodeModel(model: QModel, opts: { layout?: WeightLayout } = {})
       shape: t.shape,
       type: t.type === 'int32' ? 1 : 0,
       scale: t.scale,
-      zero_point: t.data && t.zeroPoint.length === t.scale.length && t.zeroPoint.every((z) => z === 0) ? undefined : t.zeroPoint,
+      zero_point:
+        t.data && t.zeroPoint.length === t.scale.length && t.zeroPoint.every((z) => z === 0) ? undefined : t.zeroPoint,
       quantized_dimension: t.quantizedDimension,
       buffer,
       arena_offset: t.data ? -1 : t.arenaOffset,
@@ -54,8 +55,12 @@ export function encodeModel(model: QModel, opts: { layout?: WeightLayout } = {})
   });
   const bytes = encodeRoot(morselSchema(), {
     // The oldest version that reads the blob right: an older runtime would run a 'tflite' blob in double rounding.
-    version: model.rounding === 'tflite' ? FORMAT_VERSION
-      : [...stored.values()].every((s) => s.layout === 'dense' && s.bits === 8) ? FORMAT_VERSION_DENSE : FORMAT_VERSION_PACKED,
+    version:
+      model.rounding === 'tflite'
+        ? FORMAT_VERSION
+        : [...stored.values()].every((s) => s.layout === 'dense' && s.bits === 8)
+          ? FORMAT_VERSION_DENSE
+          : FORMAT_VERSION_PACKED,
     crc32: 0xffffffff, // placeholder so the field is present; patched below
     rounding: morselSchema().enums.get('Rounding')!.values.get(model.rounding.toUpperCase())!,
     name: model.name,

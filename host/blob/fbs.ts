@@ -5,7 +5,18 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-export type ScalarName = 'bool' | 'byte' | 'ubyte' | 'short' | 'ushort' | 'int' | 'uint' | 'float' | 'long' | 'ulong' | 'double';
+export type ScalarName =
+  | 'bool'
+  | 'byte'
+  | 'ubyte'
+  | 'short'
+  | 'ushort'
+  | 'int'
+  | 'uint'
+  | 'float'
+  | 'long'
+  | 'ulong'
+  | 'double';
 
 export type FbsType =
   | { kind: 'scalar'; scalar: ScalarName }
@@ -23,9 +34,19 @@ export interface FbsField {
   defaultValue: number;
   attributes: Record<string, string>;
 }
-export interface FbsTable { name: string; fields: FbsField[] }
-export interface FbsEnum { name: string; scalar: ScalarName; values: Map<string, number> }
-export interface FbsUnion { name: string; members: string[] }
+export interface FbsTable {
+  name: string;
+  fields: FbsField[];
+}
+export interface FbsEnum {
+  name: string;
+  scalar: ScalarName;
+  values: Map<string, number>;
+}
+export interface FbsUnion {
+  name: string;
+  members: string[];
+}
 
 export interface FbsSchema {
   namespace: string;
@@ -37,16 +58,34 @@ export interface FbsSchema {
 }
 
 export const SCALAR_BYTES: Record<ScalarName, number> = {
-  bool: 1, byte: 1, ubyte: 1, short: 2, ushort: 2, int: 4, uint: 4, float: 4, long: 8, ulong: 8, double: 8,
+  bool: 1,
+  byte: 1,
+  ubyte: 1,
+  short: 2,
+  ushort: 2,
+  int: 4,
+  uint: 4,
+  float: 4,
+  long: 8,
+  ulong: 8,
+  double: 8,
 };
 const SCALARS = new Set(Object.keys(SCALAR_BYTES));
 
 export function parseFbs(text: string): FbsSchema {
   const src = text.replace(/\/\/[^\n]*/g, '');
-  const schema: FbsSchema = { namespace: '', fileIdentifier: '', rootType: '', tables: new Map(), enums: new Map(), unions: new Map() };
+  const schema: FbsSchema = {
+    namespace: '',
+    fileIdentifier: '',
+    rootType: '',
+    tables: new Map(),
+    enums: new Map(),
+    unions: new Map(),
+  };
   const declared = new Map<string, 'table' | 'enum' | 'union'>();
   const blocks: { kind: string; name: string; base?: string; body: string }[] = [];
-  const re = /\b(table|struct|enum|union)\s+(\w+)\s*(?::\s*(\w+))?\s*\{([^}]*)\}|\b(namespace|file_identifier|file_extension|root_type)\s+([^;]+);/g;
+  const re =
+    /\b(table|struct|enum|union)\s+(\w+)\s*(?::\s*(\w+))?\s*\{([^}]*)\}|\b(namespace|file_identifier|file_extension|root_type)\s+([^;]+);/g;
   for (let m = re.exec(src); m; m = re.exec(src)) {
     if (m[1]) {
       if (m[1] === 'struct') throw new Error(`fbs: structs are not supported (${m[2]})`);
@@ -63,14 +102,23 @@ export function parseFbs(text: string): FbsSchema {
     if (b.kind === 'enum') {
       const values = new Map<string, number>();
       let next = 0;
-      for (const item of b.body.split(',').map((s) => s.trim()).filter(Boolean)) {
+      for (const item of b.body
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
         const [name, value] = item.split('=').map((s) => s.trim());
         next = value !== undefined ? Number(value) : next;
         values.set(name, next++);
       }
       schema.enums.set(b.name, { name: b.name, scalar: (b.base ?? 'int') as ScalarName, values });
     } else if (b.kind === 'union') {
-      schema.unions.set(b.name, { name: b.name, members: b.body.split(',').map((s) => s.trim()).filter(Boolean) });
+      schema.unions.set(b.name, {
+        name: b.name,
+        members: b.body
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      });
     }
   }
   const resolve = (t: string): FbsType => {
@@ -87,18 +135,25 @@ export function parseFbs(text: string): FbsSchema {
   for (const b of blocks.filter((x) => x.kind === 'table')) {
     const fields: FbsField[] = [];
     let slot = 0;
-    for (const decl of b.body.split(';').map((s) => s.trim()).filter(Boolean)) {
+    for (const decl of b.body
+      .split(';')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const fm = /^(\w+)\s*:\s*(\[?\s*\w+\s*\]?)\s*(?:=\s*([^()\s]+))?\s*(?:\((.*)\))?$/.exec(decl);
       if (!fm) throw new Error(`fbs: cannot parse field '${decl}' in table ${b.name}`);
       const type = resolve(fm[2].replace(/\s+/g, ''));
       if (type.kind === 'union') slot++;
       let defaultValue = 0;
       if (fm[3] !== undefined) {
-        defaultValue = type.kind === 'enum' ? schema.enums.get(type.name)!.values.get(fm[3]) ?? Number(fm[3]) : Number(fm[3]);
+        defaultValue =
+          type.kind === 'enum' ? (schema.enums.get(type.name)!.values.get(fm[3]) ?? Number(fm[3])) : Number(fm[3]);
         if (!Number.isFinite(defaultValue)) throw new Error(`fbs: bad default '${fm[3]}' for ${b.name}.${fm[1]}`);
       }
       const attributes: Record<string, string> = {};
-      for (const a of (fm[4] ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+      for (const a of (fm[4] ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
         const [k, v] = a.split(':').map((s) => s.trim());
         attributes[k] = v ?? '';
       }

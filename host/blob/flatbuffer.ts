@@ -20,23 +20,53 @@ function scalarOf(t: FbsType): ScalarName | undefined {
 
 function addScalar(b: Builder, s: ScalarName, v: number): void {
   switch (s) {
-    case 'bool': case 'byte': case 'ubyte': b.addInt8(v); break;
-    case 'short': case 'ushort': b.addInt16(v); break;
-    case 'int': case 'uint': b.addInt32(v); break;
-    case 'float': b.addFloat32(v); break;
-    case 'double': b.addFloat64(v); break;
-    default: throw new BlobFormatError(`64-bit integers are not supported (${s})`);
+    case 'bool':
+    case 'byte':
+    case 'ubyte':
+      b.addInt8(v);
+      break;
+    case 'short':
+    case 'ushort':
+      b.addInt16(v);
+      break;
+    case 'int':
+    case 'uint':
+      b.addInt32(v);
+      break;
+    case 'float':
+      b.addFloat32(v);
+      break;
+    case 'double':
+      b.addFloat64(v);
+      break;
+    default:
+      throw new BlobFormatError(`64-bit integers are not supported (${s})`);
   }
 }
 
 function addFieldScalar(b: Builder, slot: number, s: ScalarName, v: number, dflt: number): void {
   switch (s) {
-    case 'bool': case 'byte': case 'ubyte': b.addFieldInt8(slot, v, dflt); break;
-    case 'short': case 'ushort': b.addFieldInt16(slot, v, dflt); break;
-    case 'int': case 'uint': b.addFieldInt32(slot, v, dflt); break;
-    case 'float': b.addFieldFloat32(slot, v, dflt); break;
-    case 'double': b.addFieldFloat64(slot, v, dflt); break;
-    default: throw new BlobFormatError(`64-bit integers are not supported (${s})`);
+    case 'bool':
+    case 'byte':
+    case 'ubyte':
+      b.addFieldInt8(slot, v, dflt);
+      break;
+    case 'short':
+    case 'ushort':
+      b.addFieldInt16(slot, v, dflt);
+      break;
+    case 'int':
+    case 'uint':
+      b.addFieldInt32(slot, v, dflt);
+      break;
+    case 'float':
+      b.addFieldFloat32(slot, v, dflt);
+      break;
+    case 'double':
+      b.addFieldFloat64(slot, v, dflt);
+      break;
+    default:
+      throw new BlobFormatError(`64-bit integers are not supported (${s})`);
   }
 }
 
@@ -49,10 +79,21 @@ function createAlignedBytes(b: Builder, data: Uint8Array, align: number): number
   return b.endVector();
 }
 
-function encodeVector(b: Builder, schema: FbsSchema, elem: FbsType, value: unknown, align: number, where: string): number {
+function encodeVector(
+  b: Builder,
+  schema: FbsSchema,
+  elem: FbsType,
+  value: unknown,
+  align: number,
+  where: string,
+): number {
   if (elem.kind === 'string' || elem.kind === 'table') {
     const items = value as unknown[];
-    const offsets = items.map((x, i) => (elem.kind === 'string' ? b.createString(String(x)) : encodeTable(b, schema, elem.name, x as Obj, `${where}[${i}]`)));
+    const offsets = items.map((x, i) =>
+      elem.kind === 'string'
+        ? b.createString(String(x))
+        : encodeTable(b, schema, elem.name, x as Obj, `${where}[${i}]`),
+    );
     b.startVector(4, offsets.length, 4);
     for (let i = offsets.length - 1; i >= 0; i--) b.addOffset(offsets[i]);
     return b.endVector();
@@ -74,7 +115,8 @@ export function encodeTable(b: Builder, schema: FbsSchema, tableName: string, ob
   const table = schema.tables.get(tableName);
   if (!table) throw new BlobFormatError(`unknown table ${tableName}`);
   const known = new Set(table.fields.flatMap((f) => (f.type.kind === 'union' ? [f.name, `${f.name}_type`] : [f.name])));
-  for (const k of Object.keys(obj)) if (!known.has(k)) throw new BlobFormatError(`${where}: table ${tableName} has no field '${k}'`);
+  for (const k of Object.keys(obj))
+    if (!known.has(k)) throw new BlobFormatError(`${where}: table ${tableName} has no field '${k}'`);
   // Children first: FlatBuffers cannot nest object construction.
   const offsets = new Map<string, number>();
   for (const f of table.fields) {
@@ -83,10 +125,12 @@ export function encodeTable(b: Builder, schema: FbsSchema, tableName: string, ob
     const at = `${where}.${f.name}`;
     if (f.type.kind === 'string') offsets.set(f.name, b.createString(String(v)));
     else if (f.type.kind === 'table') offsets.set(f.name, encodeTable(b, schema, f.type.name, v as Obj, at));
-    else if (f.type.kind === 'vector') offsets.set(f.name, encodeVector(b, schema, f.type.elem, v, Number(f.attributes.force_align ?? 0), at));
+    else if (f.type.kind === 'vector')
+      offsets.set(f.name, encodeVector(b, schema, f.type.elem, v, Number(f.attributes.force_align ?? 0), at));
     else if (f.type.kind === 'union') {
       const member = String(obj[`${f.name}_type`]);
-      if (!schema.unions.get(f.type.name)!.members.includes(member)) throw new BlobFormatError(`${at}: '${member}' is not a member of union ${f.type.name}`);
+      if (!schema.unions.get(f.type.name)!.members.includes(member))
+        throw new BlobFormatError(`${at}: '${member}' is not a member of union ${f.type.name}`);
       offsets.set(f.name, encodeTable(b, schema, member, v as Obj, at));
     }
   }
@@ -117,7 +161,9 @@ export function encodeRoot(schema: FbsSchema, obj: Obj): Uint8Array {
 
 // ---- decoding ----
 
-export interface FieldLocation { /** byte position of the field's value, or −1 when absent (default) */ pos: number }
+export interface FieldLocation {
+  /** byte position of the field's value, or −1 when absent (default) */ pos: number;
+}
 
 class Reader {
   private view: DataView;
@@ -125,24 +171,47 @@ class Reader {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
   check(pos: number, size: number, what: string): void {
-    if (!(pos >= 0 && pos + size <= this.bytes.length)) throw new BlobFormatError(`${what} is out of bounds (${pos}+${size} > ${this.bytes.length})`);
+    if (!(pos >= 0 && pos + size <= this.bytes.length))
+      throw new BlobFormatError(`${what} is out of bounds (${pos}+${size} > ${this.bytes.length})`);
   }
-  u8(p: number) { this.check(p, 1, 'byte'); return this.view.getUint8(p); }
-  u16(p: number) { this.check(p, 2, 'u16'); return this.view.getUint16(p, true); }
-  u32(p: number) { this.check(p, 4, 'u32'); return this.view.getUint32(p, true); }
-  i32(p: number) { this.check(p, 4, 'i32'); return this.view.getInt32(p, true); }
+  u8(p: number) {
+    this.check(p, 1, 'byte');
+    return this.view.getUint8(p);
+  }
+  u16(p: number) {
+    this.check(p, 2, 'u16');
+    return this.view.getUint16(p, true);
+  }
+  u32(p: number) {
+    this.check(p, 4, 'u32');
+    return this.view.getUint32(p, true);
+  }
+  i32(p: number) {
+    this.check(p, 4, 'i32');
+    return this.view.getInt32(p, true);
+  }
   scalar(p: number, s: ScalarName): number {
     this.check(p, SCALAR_BYTES[s], s);
     switch (s) {
-      case 'bool': case 'ubyte': return this.view.getUint8(p);
-      case 'byte': return this.view.getInt8(p);
-      case 'short': return this.view.getInt16(p, true);
-      case 'ushort': return this.view.getUint16(p, true);
-      case 'int': return this.view.getInt32(p, true);
-      case 'uint': return this.view.getUint32(p, true);
-      case 'float': return this.view.getFloat32(p, true);
-      case 'double': return this.view.getFloat64(p, true);
-      default: throw new BlobFormatError(`64-bit integers are not supported (${s})`);
+      case 'bool':
+      case 'ubyte':
+        return this.view.getUint8(p);
+      case 'byte':
+        return this.view.getInt8(p);
+      case 'short':
+        return this.view.getInt16(p, true);
+      case 'ushort':
+        return this.view.getUint16(p, true);
+      case 'int':
+        return this.view.getInt32(p, true);
+      case 'uint':
+        return this.view.getUint32(p, true);
+      case 'float':
+        return this.view.getFloat32(p, true);
+      case 'double':
+        return this.view.getFloat64(p, true);
+      default:
+        throw new BlobFormatError(`64-bit integers are not supported (${s})`);
     }
   }
   /** Position of a field's value inside the table at `table`, or −1 if absent. */
@@ -192,7 +261,11 @@ function decodeTable(r: Reader, schema: FbsSchema, tableName: string, pos: numbe
       const tp = r.field(pos, f.slot - 1);
       const tag = tp < 0 ? 0 : r.u8(tp);
       const vp = r.field(pos, f.slot);
-      if (tag === 0 || vp < 0) { out[`${f.name}_type`] = null; out[f.name] = null; continue; }
+      if (tag === 0 || vp < 0) {
+        out[`${f.name}_type`] = null;
+        out[f.name] = null;
+        continue;
+      }
       const member = schema.unions.get(f.type.name)!.members[tag - 1];
       if (!member) throw new BlobFormatError(`${at}: unknown union tag ${tag}`);
       out[`${f.name}_type`] = member;
@@ -210,7 +283,9 @@ export function decodeRoot(schema: FbsSchema, bytes: Uint8Array): Obj {
   if (bytes.length < 8) throw new BlobFormatError(`file is too short (${bytes.length} bytes) to be a FlatBuffer`);
   const ident = Buffer.from(bytes.subarray(4, 8)).toString('latin1');
   if (schema.fileIdentifier && ident !== schema.fileIdentifier) {
-    throw new BlobFormatError(`file identifier is '${ident.replace(/[^\x20-\x7e]/g, '?')}', expected '${schema.fileIdentifier}'`);
+    throw new BlobFormatError(
+      `file identifier is '${ident.replace(/[^\x20-\x7e]/g, '?')}', expected '${schema.fileIdentifier}'`,
+    );
   }
   return decodeTable(r, schema, schema.rootType, r.indirect(0), schema.rootType);
 }

@@ -29,7 +29,8 @@ function pack(values: ArrayLike<number>, bits: number): Uint8Array {
   const out = new Uint8Array(Math.ceil((values.length * bits) / 8));
   const mask = (1 << bits) - 1;
   for (let i = 0; i < values.length; i++) {
-    const p = i * bits, v = values[i] & mask;
+    const p = i * bits,
+      v = values[i] & mask;
     out[p >> 3] |= (v << (p & 7)) & 255;
     if ((p & 7) + bits > 8) out[(p >> 3) + 1] |= v >> (8 - (p & 7));
   }
@@ -38,7 +39,8 @@ function pack(values: ArrayLike<number>, bits: number): Uint8Array {
 
 /** Field i (unsigned) of a stream written by pack. */
 function fieldAt(bytes: Uint8Array, at: number, i: number, bits: number): number {
-  const p = i * bits, b = at + (p >> 3);
+  const p = i * bits,
+    b = at + (p >> 3);
   const u = (p & 7) + bits > 8 ? bytes[b] | (bytes[b + 1] << 8) : bytes[b];
   return (u >> (p & 7)) & ((1 << bits) - 1);
 }
@@ -55,7 +57,7 @@ function unpack(bytes: Uint8Array, at: number, count: number, bits: number): Int
 const concat = (...parts: Uint8Array[]): Uint8Array => {
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let at = 0;
-  for (const p of parts) (out.set(p, at), (at += p.length));
+  for (const p of parts) out.set(p, at), (at += p.length);
   return out;
 };
 
@@ -65,7 +67,8 @@ export function encodeWeightsAll(values: Int8Array, rows: number, bits: WeightBi
   const depth = values.length / rows;
   const nonzero: number[] = [];
   for (let i = 0; i < values.length; i++) {
-    if (values[i] < lo || values[i] > hi) throw new Error(`weight ${values[i]} at ${i} does not fit in ${bits} bits (${lo}..${hi})`);
+    if (values[i] < lo || values[i] > hi)
+      throw new Error(`weight ${values[i]} at ${i} does not fit in ${bits} bits (${lo}..${hi})`);
     if (values[i] !== 0) nonzero.push(i);
   }
   const nzValues = nonzero.map((i) => values[i]);
@@ -76,16 +79,22 @@ export function encodeWeightsAll(values: Int8Array, rows: number, bits: WeightBi
   out.push({ layout: 'bitmask', bits, stored: nonzero.length, bytes: concat(mask, pack(nzValues, bits)) });
 
   for (const runBits of RUN_BITS) {
-    const escape = 2 ** runBits - 1;
+    const escapeCode = 2 ** runBits - 1;
     const codes: number[] = [];
     let last = -1;
     for (const i of nonzero) {
       let gap = i - last - 1;
-      for (; gap >= escape; gap -= escape) codes.push(escape);
+      for (; gap >= escapeCode; gap -= escapeCode) codes.push(escapeCode);
       codes.push(gap);
       last = i;
     }
-    out.push({ layout: 'run_length', bits, stored: nonzero.length, runBits, bytes: concat(pack(nzValues, bits), pack(codes, runBits)) });
+    out.push({
+      layout: 'run_length',
+      bits,
+      stored: nonzero.length,
+      runBits,
+      bytes: concat(pack(nzValues, bits), pack(codes, runBits)),
+    });
   }
 
   if (depth <= 65535) {
@@ -106,7 +115,8 @@ export function encodeWeightsAll(values: Int8Array, rows: number, bits: WeightBi
 }
 
 /** DENSE unless a sparse layout is strictly smaller (DENSE comes first in `all`). */
-const smallest = (all: StoredWeights[]): StoredWeights => all.reduce((best, s) => (s.bytes.length < best.bytes.length ? s : best));
+const smallest = (all: StoredWeights[]): StoredWeights =>
+  all.reduce((best, s) => (s.bytes.length < best.bytes.length ? s : best));
 
 /** Bytes → int8 values, checking every length and index (the device checks the same at load). */
 export function decodeWeights(s: StoredWeights, count: number, rows: number, what: string): Int8Array {
@@ -114,13 +124,17 @@ export function decodeWeights(s: StoredWeights, count: number, rows: number, wha
   const depth = count / rows;
   const valueBytes = (m: number) => Math.ceil((m * bits) / 8);
   const need = (n: number) => {
-    if (bytes.length !== n) throw new BlobFormatError(`${what}: ${layout} weights at ${bits} bits need ${n} bytes, the buffer has ${bytes.length}`);
+    if (bytes.length !== n)
+      throw new BlobFormatError(
+        `${what}: ${layout} weights at ${bits} bits need ${n} bytes, the buffer has ${bytes.length}`,
+      );
   };
   if (layout === 'dense') {
     need(valueBytes(count));
     return unpack(bytes, 0, count, bits);
   }
-  if (!(stored >= 0 && stored <= count)) throw new BlobFormatError(`${what}: ${stored} stored values for ${count} weights`);
+  if (!(stored >= 0 && stored <= count))
+    throw new BlobFormatError(`${what}: ${stored} stored values for ${count} weights`);
   const out = new Int8Array(count);
   if (layout === 'bitmask') {
     const maskBytes = Math.ceil(count / 8);
@@ -137,15 +151,17 @@ export function decodeWeights(s: StoredWeights, count: number, rows: number, wha
   } else if (layout === 'run_length') {
     const runBits = s.runBits ?? 4;
     if (!RUN_BITS.includes(runBits)) throw new BlobFormatError(`${what}: ${runBits}-bit run codes`);
-    const escape = 2 ** runBits - 1;
+    const escapeCode = 2 ** runBits - 1;
     const at = valueBytes(stored);
     const v = unpack(bytes, 0, stored, bits);
     const codes = Math.floor(((bytes.length - at) * 8) / runBits);
-    let pos = 0, j = 0, e = 0;
+    let pos = 0,
+      j = 0,
+      e = 0;
     for (; j < stored && e < codes; e++) {
       const c = fieldAt(bytes, at, e, runBits);
       pos += c;
-      if (c === escape) continue;
+      if (c === escapeCode) continue;
       if (pos >= count) throw new BlobFormatError(`${what}: run-length value ${j} lies past the last weight`);
       out[pos++] = v[j++];
     }

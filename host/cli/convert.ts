@@ -15,7 +15,8 @@ const OBSERVERS: ObserverKind[] = ['minmax', 'percentile', 'mse', 'auto'];
 
 export function parseChoice<T extends string>(flag: string, value: unknown, choices: readonly T[], dflt: T): T {
   if (value === undefined) return dflt;
-  if (!choices.includes(value as T)) throw new UsageError(`${flag} must be one of ${choices.join(', ')} (got '${value}')`);
+  if (!choices.includes(value as T))
+    throw new UsageError(`${flag} must be one of ${choices.join(', ')} (got '${value}')`);
   return value as T;
 }
 
@@ -27,7 +28,8 @@ export function parseCount(flag: string, value: unknown, dflt: number): number {
 }
 
 export const convertCommand: Command = {
-  summary: 'import, optimize, calibrate and quantize a model to an int8 blob (.msl), with optional C header and JS module',
+  summary:
+    'import, optimize, calibrate and quantize a model to an int8 blob (.msl), with optional C header and JS module',
   usage:
     'morsel convert <model.onnx|model.json|model.tflite> [--calib <data>] -o <model.msl> [--calib-count N] ' +
     '[--observer minmax|percentile|mse|auto] [--equalize none|weights|activations] [--weight-rounding nearest|gptq] [--rounding double|single|tflite] [--c-header] [--js]',

@@ -14,7 +14,15 @@ import { evaluate, formatEval } from './eval';
 import { formatInspect, inspectModel } from './inspect';
 import type { Command } from './main';
 
-export const zooPath = (...parts: string[]) => path.join(__dirname, '..', '..', ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []), 'models', ...parts);
+export const zooPath = (...parts: string[]) =>
+  path.join(
+    __dirname,
+    '..',
+    '..',
+    ...(__dirname.includes(`${path.sep}dist${path.sep}`) ? ['..'] : []),
+    'models',
+    ...parts,
+  );
 
 export const demoCommand: Command = {
   summary: 'convert the zoo CNN (Fashion-MNIST) to an int8 blob, inspect it and compare float vs int8 accuracy',
@@ -24,7 +32,9 @@ export const demoCommand: Command = {
     const name = (values.model as string | undefined) ?? 'fashion_cnn';
     const out = (values.out as string | undefined) ?? fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-demo-'));
     const source = zooPath(name, 'model.json');
-    console.log(`1. convert ${path.relative(process.cwd(), source)} (calibrating on 1,000 Fashion-MNIST training images)`);
+    console.log(
+      `1. convert ${path.relative(process.cwd(), source)} (calibrating on 1,000 Fashion-MNIST training images)`,
+    );
     const compiled = compileFile(source, { calib: 'fashion-mnist:train', calibCount: 1000 });
     fs.mkdirSync(out, { recursive: true });
     const msl = path.join(out, `${name}.msl`);
@@ -42,12 +52,16 @@ export const demoCommand: Command = {
       console.log('   device bundle not built: run `npm run build:device`');
       return 0;
     }
-    const xs = loadSamples('fashion-mnist', { split: 'test', limit: 20, size: 784 }).inputs.map((x) => quantizeInput(compiled.model, x));
+    const xs = loadSamples('fashion-mnist', { split: 'test', limit: 20, size: 784 }).inputs.map((x) =>
+      quantizeInput(compiled.model, x),
+    );
     const ref = xs.map((x) => Buffer.from(runInt8(compiled.model, [x])[0]).toString('hex'));
     for (const engine of ENGINES) {
       const r = await runOnEngine(engine, compiled.blob, xs);
       const same = r.outputs.filter((y, i) => Buffer.from(y).toString('hex') === ref[i]).length;
-      console.log(`   ${engine.padEnd(8)} ${same}/${xs.length} outputs byte-identical to the host int8 reference, ${(r.totalMs / xs.length).toFixed(1)} ms/inference`);
+      console.log(
+        `   ${engine.padEnd(8)} ${same}/${xs.length} outputs byte-identical to the host int8 reference, ${(r.totalMs / xs.length).toFixed(1)} ms/inference`,
+      );
     }
     return 0;
   },

@@ -15,11 +15,12 @@ import { readInput } from './run';
 const EXECUTIONS = `host, ${ROUNDING_MODES.map((m) => `host:${m}`).join(', ')}, ${ENGINES.join(', ')}, golden:<file.golden.json>`;
 
 export const diffCommand: Command = {
-  summary: 'run a model two ways (host reference, rounding mode, device engine, TFLM golden file) and show the first layer that differs',
+  summary:
+    'run a model two ways (host reference, rounding mode, device engine, TFLM golden file) and show the first layer that differs',
   usage:
     'morsel diff <model.msl|model.tflite> [--input <file|file.npy|idx:N|random[:SEED]>] [--a EXEC] [--b EXEC] [--json]\n' +
     `  EXEC: ${EXECUTIONS} (defaults: --a host --b node); a golden file brings its own input. Exit code 1 when they differ.\n` +
-    '  Rounding modes: double = TFLite Micro (every kernel), single = TFLITE_SINGLE_ROUNDING in every kernel, tflite = full TFLite\'s kernels\n' +
+    "  Rounding modes: double = TFLite Micro (every kernel), single = TFLITE_SINGLE_ROUNDING in every kernel, tflite = full TFLite's kernels\n" +
     `  (single rounding except ${TFLITE_DOUBLE_ROUNDING_OPS.join(', ')}, which keep double rounding; see device/README.md).`,
   options: { input: { type: 'string' }, a: { type: 'string' }, b: { type: 'string' }, json: { type: 'boolean' } },
   async run({ values, positionals }) {
@@ -43,10 +44,21 @@ export const diffCommand: Command = {
     else {
       console.log(`${specs[0]} vs ${specs[1]}`);
       for (const l of layers) {
-        const verdict = l.differing === null ? 'not recorded' : l.differing === 0 ? 'same' : `${l.differing} of ${l.elements} differ, max |Δ| ${l.maxAbs}`;
-        console.log(`  ${String(l.index).padStart(3)}  ${l.op.padEnd(18)} ${l.name.slice(0, 40).padEnd(40)} ${verdict}`);
+        const verdict =
+          l.differing === null
+            ? 'not recorded'
+            : l.differing === 0
+              ? 'same'
+              : `${l.differing} of ${l.elements} differ, max |Δ| ${l.maxAbs}`;
+        console.log(
+          `  ${String(l.index).padStart(3)}  ${l.op.padEnd(18)} ${l.name.slice(0, 40).padEnd(40)} ${verdict}`,
+        );
       }
-      console.log(firstDifferent < 0 ? 'identical at every compared layer' : `first difference: layer ${firstDifferent} (${layers[firstDifferent].op} '${layers[firstDifferent].name}')`);
+      console.log(
+        firstDifferent < 0
+          ? 'identical at every compared layer'
+          : `first difference: layer ${firstDifferent} (${layers[firstDifferent].op} '${layers[firstDifferent].name}')`,
+      );
     }
     return firstDifferent < 0 ? 0 : 1;
   },
@@ -59,7 +71,8 @@ function parseDiffInput(spec: string, model: QModel): Int8Array {
 
 async function layersOf(spec: string, file: string, model: QModel, input: Int8Array): Promise<LayerOutputs> {
   if (spec === 'host') return hostLayers(model, input);
-  if (ROUNDING_MODES.some((m) => spec === `host:${m}`)) return hostLayers(loadQModel(file, spec.slice('host:'.length) as RoundingMode), input);
+  if (ROUNDING_MODES.some((m) => spec === `host:${m}`))
+    return hostLayers(loadQModel(file, spec.slice('host:'.length) as RoundingMode), input);
   if ((ENGINES as readonly string[]).includes(spec)) return engineLayers(spec as Engine, model, input);
   if (spec.startsWith('golden:')) {
     const byName = new Map(readGolden(spec.slice('golden:'.length)).layers.map((l) => [l.name, l.data]));

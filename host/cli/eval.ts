@@ -78,7 +78,10 @@ export function formatEval(r: EvalReport): string {
     `top-1  float ${pct(r.float_top1)}  int8 ${pct(r.int8_top1)}  (Δ ${(100 * (r.int8_top1 - r.float_top1)).toFixed(2)} pt, agreement ${pct(r.agreement)})`,
     '',
     'class         count   float    int8',
-    ...r.per_class.map((c) => `${c.name.padEnd(12)} ${String(c.count).padStart(6)}  ${pct(c.float_top1).padStart(7)} ${pct(c.int8_top1).padStart(7)}`),
+    ...r.per_class.map(
+      (c) =>
+        `${c.name.padEnd(12)} ${String(c.count).padStart(6)}  ${pct(c.float_top1).padStart(7)} ${pct(c.int8_top1).padStart(7)}`,
+    ),
   ].join('\n');
 }
 
@@ -102,7 +105,8 @@ export const evalCommand: Command = {
     let model: QModel;
     if (values.msl) model = decodeModel(new Uint8Array(fs.readFileSync(values.msl as string)));
     else {
-      const calib = (values.calib as string | undefined) ?? (data.startsWith('fashion-mnist') ? 'fashion-mnist:train' : undefined);
+      const calib =
+        (values.calib as string | undefined) ?? (data.startsWith('fashion-mnist') ? 'fashion-mnist:train' : undefined);
       if (!calib) throw new UsageError('give --msl <model.msl> or --calib <data> for the int8 model');
       model = compileGraph(source, { calib, quiet }).model;
     }

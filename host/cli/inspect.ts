@@ -55,7 +55,11 @@ export function inspectModel(model: QModel, flashBytes: number): InspectReport {
     const s = stored.get(i!);
     return s ? `int${s.bits} ${s.layout}${s.runBits ? `/${s.runBits}` : ''}` : 'int8 dense';
   };
-  const io = (i: number) => ({ shape: model.tensors[i].shape, scale: model.tensors[i].scale[0], zero_point: model.tensors[i].zeroPoint[0] });
+  const io = (i: number) => ({
+    shape: model.tensors[i].shape,
+    scale: model.tensors[i].scale[0],
+    zero_point: model.tensors[i].zeroPoint[0],
+  });
   const layers = model.ops.map((op, index): LayerReport => {
     const out = model.tensors[op.outputs[0]];
     const x = model.tensors[op.inputs[0]];
@@ -93,16 +97,35 @@ export function inspectModel(model: QModel, flashBytes: number): InspectReport {
 const fmt = (n: number) => n.toLocaleString('en-US');
 
 export function formatInspect(r: InspectReport): string {
-  const rows = [['#', 'op', 'name', 'output', 'MACs', 'weights', 'storage', 'arena @', 'bytes', 'out scale/zp', 'params']];
+  const rows = [
+    ['#', 'op', 'name', 'output', 'MACs', 'weights', 'storage', 'arena @', 'bytes', 'out scale/zp', 'params'],
+  ];
   for (const l of r.layers) {
     rows.push([
-      String(l.index), l.op, l.name.slice(0, 24), `[${l.output.join('x')}]`, fmt(l.macs), fmt(l.weight_bytes), l.weight_storage,
-      String(l.arena_offset), fmt(l.arena_bytes), `${l.output_scale.toPrecision(4)}/${l.output_zero_point}`,
-      Object.entries(l.params).filter(([k]) => !/multiplier|shift|table/.test(k)).map(([k, v]) => `${k}=${v}`).join(' ').slice(0, 80),
+      String(l.index),
+      l.op,
+      l.name.slice(0, 24),
+      `[${l.output.join('x')}]`,
+      fmt(l.macs),
+      fmt(l.weight_bytes),
+      l.weight_storage,
+      String(l.arena_offset),
+      fmt(l.arena_bytes),
+      `${l.output_scale.toPrecision(4)}/${l.output_zero_point}`,
+      Object.entries(l.params)
+        .filter(([k]) => !/multiplier|shift|table/.test(k))
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')
+        .slice(0, 80),
     ]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-  const lines = rows.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ').trimEnd());
+  const lines = rows.map((row) =>
+    row
+      .map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c])))
+      .join('  ')
+      .trimEnd(),
+  );
   return [
     `model ${r.name}  (${r.producer}, ${r.rounding} rounding)`,
     ...r.inputs.map((t) => `input  [${t.shape.join('x')}] scale ${t.scale} zp ${t.zero_point}`),

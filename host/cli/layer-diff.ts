@@ -25,7 +25,9 @@ export function loadQModel(file: string, rounding?: RoundingMode): QModel {
   if (!fs.existsSync(file)) throw new ModelError(`model file not found: ${file}`);
   const model = decodeModel(new Uint8Array(fs.readFileSync(file)));
   if (rounding && rounding !== model.rounding) {
-    throw new ModelError(`${file} was built for ${model.rounding} rounding; another mode needs the source .tflite (its multipliers are derived from the scales)`);
+    throw new ModelError(
+      `${file} was built for ${model.rounding} rounding; another mode needs the source .tflite (its multipliers are derived from the scales)`,
+    );
   }
   return model;
 }
@@ -33,12 +35,21 @@ export function loadQModel(file: string, rounding?: RoundingMode): QModel {
 /** The model cut after op `last`: its ops 0..last and the tensors they use, with `last`'s output as the output. */
 export function prefixModel(model: QModel, last: number): QModel {
   const ops = model.ops.slice(0, last + 1);
-  const used = [...new Set([...model.inputs, ...ops.flatMap((op) => [...op.inputs, ...op.outputs])])].sort((a, b) => a - b);
+  const used = [...new Set([...model.inputs, ...ops.flatMap((op) => [...op.inputs, ...op.outputs])])].sort(
+    (a, b) => a - b,
+  );
   const remap = new Map(used.map((t, i) => [t, i]));
   const cut: QModel = {
     ...model,
     tensors: used.map((t) => ({ ...model.tensors[t] })),
-    ops: ops.map((op) => ({ ...op, inputs: op.inputs.map((t) => remap.get(t)!), outputs: op.outputs.map((t) => remap.get(t)!) }) as typeof op),
+    ops: ops.map(
+      (op) =>
+        ({
+          ...op,
+          inputs: op.inputs.map((t) => remap.get(t)!),
+          outputs: op.outputs.map((t) => remap.get(t)!),
+        }) as typeof op,
+    ),
     inputs: model.inputs.map((t) => remap.get(t)!),
     outputs: [remap.get(ops[last].outputs[0])!],
   };
@@ -57,16 +68,33 @@ export function hostLayers(model: QModel, input: Int8Array): Int8Array[] {
 
 export async function engineLayers(engine: Engine, model: QModel, input: Int8Array): Promise<Int8Array[]> {
   const out: Int8Array[] = [];
-  for (let k = 0; k < model.ops.length; k++) out.push((await runOnEngine(engine, encodeModel(prefixModel(model, k)), [input])).outputs[0]);
+  for (let k = 0; k < model.ops.length; k++)
+    out.push((await runOnEngine(engine, encodeModel(prefixModel(model, k)), [input])).outputs[0]);
   return out;
 }
 
-export interface LayerDiff { index: number; op: string; name: string; elements: number; differing: number | null; maxAbs: number | null }
+export interface LayerDiff {
+  index: number;
+  op: string;
+  name: string;
+  elements: number;
+  differing: number | null;
+  maxAbs: number | null;
+}
 
-export function compareLayers(model: QModel, a: LayerOutputs, b: LayerOutputs): { layers: LayerDiff[]; firstDifferent: number } {
+export function compareLayers(
+  model: QModel,
+  a: LayerOutputs,
+  b: LayerOutputs,
+): { layers: LayerDiff[]; firstDifferent: number } {
   const layers = model.ops.map((op, index): LayerDiff => {
     const [x, y] = [a[index], b[index]];
-    const base = { index, op: op.opcode as string, name: op.name, elements: model.tensors[op.outputs[0]].shape.reduce((p, q) => p * q, 1) };
+    const base = {
+      index,
+      op: op.opcode as string,
+      name: op.name,
+      elements: model.tensors[op.outputs[0]].shape.reduce((p, q) => p * q, 1),
+    };
     if (!x || !y) return { ...base, differing: null, maxAbs: null };
     if (x.length !== y.length) throw new ModelError(`layer ${index} (${op.name}): ${x.length} vs ${y.length} values`);
     let differing = 0;
@@ -84,5 +112,7 @@ export function compareLayers(model: QModel, a: LayerOutputs, b: LayerOutputs): 
 
 /** Uniform random int8 values for the model's first input. */
 export function randomInt8Input(model: QModel, rng: Rng): Int8Array {
-  return Int8Array.from({ length: model.tensors[model.inputs[0]].shape.reduce((a, b) => a * b, 1) }, () => rng.int(-128, 127));
+  return Int8Array.from({ length: model.tensors[model.inputs[0]].shape.reduce((a, b) => a * b, 1) }, () =>
+    rng.int(-128, 127),
+  );
 }

@@ -17,7 +17,10 @@ export interface Command {
   summary: string;
   usage: string;
   options: NonNullable<ParseArgsConfig['options']>;
-  run(args: { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] }): Promise<number>;
+  run(args: {
+    values: Record<string, string | boolean | string[] | undefined>;
+    positionals: string[];
+  }): Promise<number>;
 }
 
 const COMMON = { help: { type: 'boolean', short: 'h' }, debug: { type: 'boolean' } } as const;
@@ -37,7 +40,10 @@ function mainHelp(): string {
 }
 
 export const isUserError = (e: unknown): e is Error =>
-  e instanceof ModelError || e instanceof BlobFormatError || e instanceof UsageError || (e as NodeJS.ErrnoException)?.code === 'ENOENT';
+  e instanceof ModelError ||
+  e instanceof BlobFormatError ||
+  e instanceof UsageError ||
+  (e as NodeJS.ErrnoException)?.code === 'ENOENT';
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -56,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const debug = rest.includes('--debug');
   try {
-    let parsed;
+    let parsed: ReturnType<typeof parseArgs>;
     try {
       parsed = parseArgs({ args: rest, options: { ...COMMON, ...cmd.options }, allowPositionals: true, strict: true });
     } catch (e) {

@@ -20,7 +20,10 @@ export function readInput(spec: string, model: QModel): Int8Array {
     const n = Number(m[1]);
     const ds = loadFashionMnist('test', n + 1);
     if (n >= ds.count) throw new ModelError(`idx:${n}: the test set has ${ds.count} images`);
-    return quantizeInput(model, Float32Array.from(ds.images.subarray(n * 784, (n + 1) * 784), (p) => p / 255));
+    return quantizeInput(
+      model,
+      Float32Array.from(ds.images.subarray(n * 784, (n + 1) * 784), (p) => p / 255),
+    );
   }
   if (!fs.existsSync(spec)) throw new ModelError(`input file not found: ${spec}`);
   const bytes = new Uint8Array(fs.readFileSync(spec));
@@ -29,22 +32,33 @@ export function readInput(spec: string, model: QModel): Int8Array {
     if (a.data.length !== need) throw new ModelError(`${spec}: ${a.data.length} values; the model input needs ${need}`);
     return a.data instanceof Int8Array ? a.data : quantizeInput(model, Float32Array.from(a.data as ArrayLike<number>));
   }
-  if (bytes.length !== need) throw new ModelError(`${spec}: ${bytes.length} bytes; the model input needs ${need} int8 values`);
+  if (bytes.length !== need)
+    throw new ModelError(`${spec}: ${bytes.length} bytes; the model input needs ${need} int8 values`);
   return new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 export const runCommand: Command = {
   summary: 'run a blob on the host reference or on an embedded engine and print its output and per-layer times',
   usage: `morsel run <model.msl> --input <file|file.npy|idx:N> [--engine host|${ENGINES.join('|')} | --port P [--baud B]] [--json]`,
-  options: { input: { type: 'string' }, engine: { type: 'string' }, port: { type: 'string' }, baud: { type: 'string' }, json: { type: 'boolean' } },
+  options: {
+    input: { type: 'string' },
+    engine: { type: 'string' },
+    port: { type: 'string' },
+    baud: { type: 'string' },
+    json: { type: 'boolean' },
+  },
   async run({ values, positionals }) {
     const [file] = positionals;
     if (!file || !values.input) throw new UsageError(`missing <model.msl> or --input\nusage: ${this.usage}`);
     const blob = new Uint8Array(fs.readFileSync(file));
     const model = decodeModel(blob);
     const x = readInput(values.input as string, model);
-    if (values.port !== undefined && values.engine !== undefined) throw new UsageError('--port and --engine exclude each other: a board runs its own engine');
-    const engine = values.port !== undefined ? `port ${values.port}` : parseChoice('--engine', values.engine, ['host', ...ENGINES] as const, 'host');
+    if (values.port !== undefined && values.engine !== undefined)
+      throw new UsageError('--port and --engine exclude each other: a board runs its own engine');
+    const engine =
+      values.port !== undefined
+        ? `port ${values.port}`
+        : parseChoice('--engine', values.engine, ['host', ...ENGINES] as const, 'host');
     let output: Int8Array;
     let layerMs: number[] | undefined;
     if (typeof values.port === 'string') {
@@ -52,7 +66,11 @@ export const runCommand: Command = {
       output = r.output;
       layerMs = r.layer_us.map((us) => us / 1000);
     } else if (engine === 'host') output = runInt8(model, [x])[0];
-    else ({ outputs: [output], layerMs } = await runOnEngine(engine as (typeof ENGINES)[number], blob, [x]));
+    else
+      ({
+        outputs: [output],
+        layerMs,
+      } = await runOnEngine(engine as (typeof ENGINES)[number], blob, [x]));
     const out = model.tensors[model.outputs[0]];
     const result = {
       engine,

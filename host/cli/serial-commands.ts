@@ -23,7 +23,10 @@ export function baudOf(values: Record<string, unknown>): number {
 }
 
 function needPort(values: Record<string, unknown>, usage: string): string {
-  if (typeof values.port !== 'string') throw new UsageError(`missing --port (ports cannot always be listed; emulated boards live on ptys)\nusage: ${usage}`);
+  if (typeof values.port !== 'string')
+    throw new UsageError(
+      `missing --port (ports cannot always be listed; emulated boards live on ptys)\nusage: ${usage}`,
+    );
   return values.port;
 }
 
@@ -34,7 +37,11 @@ export async function connect(port: string, baud = 115200): Promise<DeviceClient
 }
 
 /** `morsel run --port`: one inference on the board, with its per-layer microseconds. */
-export async function runOnPort(port: string, input: Int8Array, baud = 115200): Promise<{ output: Int8Array; layer_us: number[]; total_us: number }> {
+export async function runOnPort(
+  port: string,
+  input: Int8Array,
+  baud = 115200,
+): Promise<{ output: Int8Array; layer_us: number[]; total_us: number }> {
   const client = await connect(port, baud);
   try {
     const info = await client.helloWithRetry(3);
@@ -58,8 +65,12 @@ export const devicesCommand: Command = {
       console.log(`cannot list serial ports here (${(e as Error).message}); pass the device path with --port`);
       return 0;
     }
-    if (!ports.length) console.log('no serial ports found; emulated boards (morsel emulate) are ptys and are not listed');
-    for (const p of ports) console.log(`${p.path}\t${[p.manufacturer, p.vendorId && `${p.vendorId}:${p.productId}`, p.serialNumber].filter(Boolean).join('  ')}`);
+    if (!ports.length)
+      console.log('no serial ports found; emulated boards (morsel emulate) are ptys and are not listed');
+    for (const p of ports)
+      console.log(
+        `${p.path}\t${[p.manufacturer, p.vendorId && `${p.vendorId}:${p.productId}`, p.serialNumber].filter(Boolean).join('  ')}`,
+      );
     return 0;
   },
 };
@@ -78,10 +89,19 @@ export const flashCommand: Command = {
     if (target === 'espruino') {
       const link = await SerialLink.open(port, { baudRate: baud, bytesPerSecond: baud / 10 });
       const files = espruinoInstallFiles((values.serial as string | undefined) ?? 'Serial1');
-      const bar = new Progress('install runtime+agent', files.reduce((n, f) => n + f.content.length, 0), 'B');
+      const bar = new Progress(
+        'install runtime+agent',
+        files.reduce((n, f) => n + f.content.length, 0),
+        'B',
+      );
       let last = 0;
       try {
-        await uploadViaRepl(link, files, { onProgress: (sent) => { bar.tick(sent - last); last = sent; } });
+        await uploadViaRepl(link, files, {
+          onProgress: (sent) => {
+            bar.tick(sent - last);
+            last = sent;
+          },
+        });
       } finally {
         await link.close();
       }
@@ -91,7 +111,9 @@ export const flashCommand: Command = {
     const client = await connect(port, baud);
     try {
       const info = await client.helloWithRetry();
-      console.error(`board ${info.id}: ${info.engine}, runtime v${info.runtime}, agent v${info.agent}, ${info.free} bytes free`);
+      console.error(
+        `board ${info.id}: ${info.engine}, runtime v${info.runtime}, agent v${info.agent}, ${info.free} bytes free`,
+      );
       const bar = new Progress('flash', blob.length, 'B');
       let shown = 0;
       const r = await client.flash(blob, {
@@ -101,9 +123,11 @@ export const flashCommand: Command = {
         },
       });
       bar.done();
-      console.log(`flashed ${r.bytes} bytes (crc32 ${r.crc.toString(16).padStart(8, '0')}) in ${r.seconds.toFixed(2)} s; ` +
-        `verified on the board in ${r.verifyMs} ms; ${r.wireBytes} bytes on the wire (efficiency ${(r.bytes / r.wireBytes).toFixed(3)})` +
-        `${r.resumedFrom ? `; resumed at byte ${r.resumedFrom}` : ''}${r.retries ? `; ${r.retries} retries` : ''}`);
+      console.log(
+        `flashed ${r.bytes} bytes (crc32 ${r.crc.toString(16).padStart(8, '0')}) in ${r.seconds.toFixed(2)} s; ` +
+          `verified on the board in ${r.verifyMs} ms; ${r.wireBytes} bytes on the wire (efficiency ${(r.bytes / r.wireBytes).toFixed(3)})` +
+          `${r.resumedFrom ? `; resumed at byte ${r.resumedFrom}` : ''}${r.retries ? `; ${r.retries} retries` : ''}`,
+      );
       return 0;
     } finally {
       await client.link.close();
@@ -114,16 +138,28 @@ export const flashCommand: Command = {
 export const monitorCommand: Command = {
   summary: "show a board's live telemetry (inferences/s, latency, free memory) and log it",
   usage: 'morsel monitor --port <path> [--csv F | --ndjson F] [--duration S] [--interval MS] [--baud 115200]',
-  options: { port: { type: 'string' }, csv: { type: 'string' }, ndjson: { type: 'string' }, duration: { type: 'string' }, interval: { type: 'string' }, ...baudOption },
+  options: {
+    port: { type: 'string' },
+    csv: { type: 'string' },
+    ndjson: { type: 'string' },
+    duration: { type: 'string' },
+    interval: { type: 'string' },
+    ...baudOption,
+  },
   async run({ values }) {
     const port = needPort(values, this.usage);
     if (values.csv && values.ndjson) throw new UsageError('choose one of --csv and --ndjson');
     const duration = values.duration === undefined ? Infinity : Number(values.duration);
     const interval = values.interval === undefined ? 1000 : Number(values.interval);
-    if (!(duration > 0) || !(interval >= 100)) throw new UsageError('--duration must be > 0 seconds and --interval ≥ 100 ms');
+    if (!(duration > 0) || !(interval >= 100))
+      throw new UsageError('--duration must be > 0 seconds and --interval ≥ 100 ms');
     const client = await connect(port, baudOf(values));
     try {
-      const log = values.csv ? { format: 'csv' as const, file: values.csv as string } : values.ndjson ? { format: 'ndjson' as const, file: values.ndjson as string } : undefined;
+      const log = values.csv
+        ? { format: 'csv' as const, file: values.csv as string }
+        : values.ndjson
+          ? { format: 'ndjson' as const, file: values.ndjson as string }
+          : undefined;
       const m = await startMonitor(client, { intervalMs: interval, log, out: process.stdout });
       await new Promise<void>((resolve) => {
         const stop = () => {
@@ -153,11 +189,21 @@ export function parseBytes(flag: string, text: string): number {
 export const emulateCommand: Command = {
   summary: 'emulate a board on a pty: the device runtime and agent in a real engine behind a serial link',
   usage: `morsel emulate [--engine ${EMULATED_ENGINES.join('|')}] [--ram 160k] [--link PATH] [--storage DIR]`,
-  options: { engine: { type: 'string' }, ram: { type: 'string' }, link: { type: 'string' }, storage: { type: 'string' } },
+  options: {
+    engine: { type: 'string' },
+    ram: { type: 'string' },
+    link: { type: 'string' },
+    storage: { type: 'string' },
+  },
   async run({ values }) {
     const engine = parseChoice('--engine', values.engine, EMULATED_ENGINES, 'quickjs');
     const ramBytes = values.ram === undefined ? 1536 * 1024 : parseBytes('--ram', values.ram as string);
-    const em = await Emulator.start({ engine, ramBytes, linkPath: values.link as string | undefined, storageDir: values.storage as string | undefined });
+    const em = await Emulator.start({
+      engine,
+      ramBytes,
+      linkPath: values.link as string | undefined,
+      storageDir: values.storage as string | undefined,
+    });
     console.log(`emulated board (${engine}, ${ramBytes} bytes RAM, flash in ${em.storage.dir}) on ${em.path}`);
     console.log(`try: morsel flash --port ${em.path} model.msl   (Ctrl-C stops the board)`);
     await new Promise<void>((resolve) => {

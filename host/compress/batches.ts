@@ -14,7 +14,10 @@ export interface LabelledImages {
 /** Pixels / 255 of images `idx`, shaped [idx.length, ...inputShape]. */
 export function inputBatch(data: LabelledImages, idx: ArrayLike<number>, inputShape: number[]): tf.Tensor {
   const size = inputShape.reduce((a, b) => a * b, 1);
-  if (data.images.length !== data.count * size) throw new ModelError(`the model input has ${size} values per sample; the data has ${data.images.length / data.count}`);
+  if (data.images.length !== data.count * size)
+    throw new ModelError(
+      `the model input has ${size} values per sample; the data has ${data.images.length / data.count}`,
+    );
   const x = new Float32Array(idx.length * size);
   for (let i = 0; i < idx.length; i++) {
     const base = idx[i] * size;

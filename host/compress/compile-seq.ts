@@ -33,14 +33,21 @@ function quantizeWeightsTo(g: Graph, bits: Record<string, WeightBits>): void {
   for (const [name, b] of Object.entries(bits)) {
     if (b === 8) continue;
     const node = g.nodes.find((n) => n.name === name);
-    if (!node || (node.op.kind !== 'dense' && node.op.kind !== 'conv2d' && node.op.kind !== 'depthwise_conv2d')) throw new ModelError(`${b}-bit weights for '${name}': the compiled model has no dense or convolution node of that name`);
+    if (!node || (node.op.kind !== 'dense' && node.op.kind !== 'conv2d' && node.op.kind !== 'depthwise_conv2d'))
+      throw new ModelError(
+        `${b}-bit weights for '${name}': the compiled model has no dense or convolution node of that name`,
+      );
     const wt = tensor(g, node.op.inputs[1]);
     const w = wt.data as Float32Array;
     const axis = node.op.kind === 'depthwise_conv2d' ? wt.shape.length - 1 : 0;
     const channels = wt.shape[axis];
     const inner = wt.shape.slice(axis + 1).reduce((a, c) => a * c, 1);
     const qmax = 2 ** (b - 1) - 1;
-    wt.quant = { scale: Array.from(channelMaxAbs(w, channels, inner), (m) => (m > 0 ? m / qmax : 1)), zeroPoint: new Array(channels).fill(0), axis };
+    wt.quant = {
+      scale: Array.from(channelMaxAbs(w, channels, inner), (m) => (m > 0 ? m / qmax : 1)),
+      zeroPoint: new Array(channels).fill(0),
+      axis,
+    };
   }
 }
 
@@ -50,11 +57,16 @@ export function compileSeqModel(m: SeqModel, opts: CompileSeqOptions = {}): Comp
     const bits = opts.bits ?? {};
     const device = toDeviceGraph(importTfjs(saveLayersModel(m, path.join(dir, m.name))));
     quantizeWeightsTo(device, bits);
-    const compiled = compileGraph(device, { calib: opts.calib ?? 'fashion-mnist:train', calibCount: opts.calibCount ?? 1000, quiet: true });
+    const compiled = compileGraph(device, {
+      calib: opts.calib ?? 'fashion-mnist:train',
+      calibCount: opts.calibCount ?? 1000,
+      quiet: true,
+    });
     const model = compiled.model;
     for (const op of model.ops) {
       const b = bits[op.name];
-      if (b !== undefined && b < 8 && (op.opcode === 'FULLY_CONNECTED' || op.opcode === 'CONV_2D')) model.tensors[op.inputs[1]].weightBits = b;
+      if (b !== undefined && b < 8 && (op.opcode === 'FULLY_CONNECTED' || op.opcode === 'CONV_2D'))
+        model.tensors[op.inputs[1]].weightBits = b;
     }
     return { ...compiled, blob: encodeModel(model) };
   } finally {

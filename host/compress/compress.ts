@@ -9,7 +9,14 @@ import { Compiled } from '../compile';
 import { FASHION_MNIST_CLASSES } from '../data/fashion-mnist';
 import { head, LabelledImages, range, inputBatch } from './batches';
 import { compileSeqModel, predictInt8 } from './compile-seq';
-import { COMPRESSION_FORMAT, CompressionRecord, LayerRecord, LayerRow, ModelFigures, StepRecord } from './compression-json';
+import {
+  COMPRESSION_FORMAT,
+  CompressionRecord,
+  LayerRecord,
+  LayerRow,
+  ModelFigures,
+  StepRecord,
+} from './compression-json';
 import { accuracyOf, argmaxRows, confusionMatrix, evaluateNet, predictLogits } from './evaluate';
 import { quantizeChannels, WEIGHT_BITS, WeightBits } from './fake-quant';
 import { Distillation } from './distill';
@@ -19,7 +26,16 @@ import { chooseBits, measureSensitivity, Sensitivity } from './mixed-precision';
 import { TrainableNet } from './net';
 import { defaultPruneTargets, gradualPruning, sparsityOf, SparsityScope } from './prune';
 import { SearchSpace, searchStructures } from './search';
-import { findLayer, inputShapeOf, isWeightLayer, layerShapes, outChannels, paramCount, SeqModel, totalMacs } from './seq-model';
+import {
+  findLayer,
+  inputShapeOf,
+  isWeightLayer,
+  layerShapes,
+  outChannels,
+  paramCount,
+  SeqModel,
+  totalMacs,
+} from './seq-model';
 import { blobSize, blobSizeOf, BlobSize, layerBytesByBits } from './size';
 import { ChannelCriterion, pruneStructured } from './structured';
 import { mlpStudent, studentOf } from './student';
@@ -31,7 +47,16 @@ export interface CompressOptions {
    * a fresh MLP of those hidden widths whatever the teacher is. With `seeds` > 1 the comparison with the
    * same student trained without the teacher is repeated for seeds seed … seed + seeds − 1.
    */
-  distill?: { width: number; depth?: number; init: 'scratch' | 'pruned'; alpha: number; temperature: number; epochs: number; mlp?: number[]; seeds?: number };
+  distill?: {
+    width: number;
+    depth?: number;
+    init: 'scratch' | 'pruned';
+    alpha: number;
+    temperature: number;
+    epochs: number;
+    mlp?: number[];
+    seeds?: number;
+  };
   /** Fraction of channels to remove, for every prunable layer or by layer name. */
   structured?: { fraction: number | Record<string, number>; criterion: ChannelCriterion };
   /**
@@ -86,16 +111,32 @@ const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 /** A net whose already-sparse layers keep their zeros while training. */
 function netKeepingZeros(m: SeqModel, pruned: Set<string>): TrainableNet {
   const net = new TrainableNet(m);
-  for (const l of m.layers) if (isWeightLayer(l) && pruned.has(l.name)) net.setMask(l.name, l.kernel.map((v) => (v !== 0 ? 1 : 0)));
+  for (const l of m.layers)
+    if (isWeightLayer(l) && pruned.has(l.name))
+      net.setMask(
+        l.name,
+        l.kernel.map((v) => (v !== 0 ? 1 : 0)),
+      );
   return net;
 }
 
-function int8Figures(m: SeqModel, data: CompressData, bits: Record<string, WeightBits>): { compiled: Compiled; size: BlobSize; predicted: Int32Array } {
+function int8Figures(
+  m: SeqModel,
+  data: CompressData,
+  bits: Record<string, WeightBits>,
+): { compiled: Compiled; size: BlobSize; predicted: Int32Array } {
   const compiled = compileSeqModel(m, { calib: data.calib, bits });
   return { compiled, size: blobSizeOf(compiled, m, bits), predicted: predictInt8(compiled, data.test, true) };
 }
 
-function figures(m: SeqModel, data: CompressData, size: BlobSize, floatPred: Int32Array, quantPred: Int32Array, int8Pred: Int32Array): ModelFigures {
+function figures(
+  m: SeqModel,
+  data: CompressData,
+  size: BlobSize,
+  floatPred: Int32Array,
+  quantPred: Int32Array,
+  int8Pred: Int32Array,
+): ModelFigures {
   return {
     params: paramCount(m),
     macs: size.macs,
@@ -113,7 +154,12 @@ function predictFloat(net: TrainableNet, data: LabelledImages): Int32Array {
   return argmaxRows(logits, logits.length / data.count);
 }
 
-export function compressModel(source: SeqModel, data: CompressData, opts: CompressOptions, meta: { source: string; command: string }): CompressResult {
+export function compressModel(
+  source: SeqModel,
+  data: CompressData,
+  opts: CompressOptions,
+  meta: { source: string; command: string },
+): CompressResult {
   const steps: StepRecord[] = [];
   const pruned = new Set<string>();
   let bits: Record<string, WeightBits> = {};
@@ -125,54 +171,110 @@ export function compressModel(source: SeqModel, data: CompressData, opts: Compre
   function withFreshBatchNorm(m: SeqModel): SeqModel {
     if (!m.layers.some((l) => l.kind === 'batchnorm')) return m;
     const net = new TrainableNet(m);
-    tf.tidy(() => net.recalibrateBatchNorm(inputBatch(data.train, range(Math.min(2000, data.train.count)), m.inputShape)));
+    tf.tidy(() =>
+      net.recalibrateBatchNorm(inputBatch(data.train, range(Math.min(2000, data.train.count)), m.inputShape)),
+    );
     const out = net.toModel();
     net.dispose();
     return out;
   }
 
-
-  const step = (technique: StepRecord['technique'], detail: string, start: number, net: TrainableNet, extra?: Record<string, unknown>) => {
-    const rec: StepRecord = { technique, detail, valAccuracy: evaluateNet(net, data.val), params: paramCount(model), macs: totalMacs(model), seconds: +((Date.now() - start) / 1000).toFixed(1), extra };
+  const step = (
+    technique: StepRecord['technique'],
+    detail: string,
+    start: number,
+    net: TrainableNet,
+    extra?: Record<string, unknown>,
+  ) => {
+    const rec: StepRecord = {
+      technique,
+      detail,
+      valAccuracy: evaluateNet(net, data.val),
+      params: paramCount(model),
+      macs: totalMacs(model),
+      seconds: +((Date.now() - start) / 1000).toFixed(1),
+      extra,
+    };
     steps.push(rec);
-    say(opts.quiet, `${technique} (${detail}): validation ${pct(rec.valAccuracy)}, ${rec.params} params, ${rec.macs} MACs`);
+    say(
+      opts.quiet,
+      `${technique} (${detail}): validation ${pct(rec.valAccuracy)}, ${rec.params} params, ${rec.macs} MACs`,
+    );
   };
   let sourceLogits: Float32Array | undefined;
   const fromSource = (): Distillation | undefined => {
     if (!opts.kd) return undefined;
     if (!sourceLogits) {
       const classes = (m: SeqModel) => layerShapes(m).at(-1)!.join('×');
-      if (opts.kd.teacher && classes(opts.kd.teacher) !== classes(source)) throw new ModelError(`the teacher's output (${classes(opts.kd.teacher)}) differs from the model's (${classes(source)})`);
+      if (opts.kd.teacher && classes(opts.kd.teacher) !== classes(source))
+        throw new ModelError(
+          `the teacher's output (${classes(opts.kd.teacher)}) differs from the model's (${classes(source)})`,
+        );
       const net = new TrainableNet(opts.kd.teacher ?? source);
       sourceLogits = predictLogits(net, data.train);
       net.dispose();
     }
     return { teacherLogits: sourceLogits, alpha: opts.kd.alpha, temperature: opts.kd.temperature };
   };
-  const fineTune = (net: TrainableNet, label: string, extra: Partial<Parameters<typeof trainNet>[2]> = {}, epochs = opts.epochs) => {
-    if (epochs > 0) trainNet(net, data.train, { epochs, lr: opts.lr, seed: opts.seed + steps.length, label, quiet: opts.quiet, threads: opts.threads, distill: fromSource(), ...extra });
+  const fineTune = (
+    net: TrainableNet,
+    label: string,
+    extra: Partial<Parameters<typeof trainNet>[2]> = {},
+    epochs = opts.epochs,
+  ) => {
+    if (epochs > 0)
+      trainNet(net, data.train, {
+        epochs,
+        lr: opts.lr,
+        seed: opts.seed + steps.length,
+        label,
+        quiet: opts.quiet,
+        threads: opts.threads,
+        distill: fromSource(),
+        ...extra,
+      });
   };
 
   say(opts.quiet, `${source.name}: baseline`);
   const baseline = measureBaseline(source, data);
-  say(opts.quiet, `baseline: float ${pct(baseline.floatTestAccuracy)}, int8 ${pct(baseline.int8TestAccuracy)}, blob ${baseline.blobBytes} B, ${baseline.macs} MACs`);
+  say(
+    opts.quiet,
+    `baseline: float ${pct(baseline.floatTestAccuracy)}, int8 ${pct(baseline.int8TestAccuracy)}, blob ${baseline.blobBytes} B, ${baseline.macs} MACs`,
+  );
 
   let candidates: CompressionRecord['results']['candidates'];
   if (opts.search) {
     const t0 = Date.now();
-    const s = searchStructures(source, data, opts.search, { epochs: opts.distill?.epochs ?? opts.epochs, lr: opts.lr, seed: opts.seed, alpha: opts.distill?.alpha ?? 0.7, temperature: opts.distill?.temperature ?? 4, quiet: opts.quiet });
+    const s = searchStructures(source, data, opts.search, {
+      epochs: opts.distill?.epochs ?? opts.epochs,
+      lr: opts.lr,
+      seed: opts.seed,
+      alpha: opts.distill?.alpha ?? 0.7,
+      temperature: opts.distill?.temperature ?? 4,
+      quiet: opts.quiet,
+    });
     candidates = s.candidates;
     const front = s.candidates.map((c, i) => ({ c, i })).filter(({ c }) => c.pareto);
     const fits = front.filter(({ c }) => opts.budget === undefined || c.blobBytes <= opts.budget);
-    if (!fits.length) throw new ModelError(`no searched candidate fits the budget of ${opts.budget} bytes (smallest: ${Math.min(...s.candidates.map((c) => c.blobBytes))})`);
+    if (!fits.length)
+      throw new ModelError(
+        `no searched candidate fits the budget of ${opts.budget} bytes (smallest: ${Math.min(...s.candidates.map((c) => c.blobBytes))})`,
+      );
     const bestAcc = Math.max(...fits.map(({ c }) => c.valAccuracy));
     // Within budget: the smallest candidate within 1 pt of the most accurate one.
-    const pick = fits.filter(({ c }) => c.valAccuracy >= bestAcc - 0.01).sort((a, b) => a.c.blobBytes - b.c.blobBytes)[0];
+    const pick = fits
+      .filter(({ c }) => c.valAccuracy >= bestAcc - 0.01)
+      .sort((a, b) => a.c.blobBytes - b.c.blobBytes)[0];
     model = s.models[pick.i];
     bits = Object.fromEntries(model.layers.filter(isWeightLayer).map((l) => [l.name, pick.c.bits]));
     for (const l of model.layers) if (isWeightLayer(l) && pick.c.sparsity > 0) pruned.add(l.name);
     const net = netKeepingZeros(model, pruned);
-    step('search', `picked width ${pick.c.width}${pick.c.depth === undefined ? '' : `, depth ${pick.c.depth}`}, sparsity ${pick.c.sparsity}, int${pick.c.bits} of ${s.candidates.length} candidates`, t0, net);
+    step(
+      'search',
+      `picked width ${pick.c.width}${pick.c.depth === undefined ? '' : `, depth ${pick.c.depth}`}, sparsity ${pick.c.sparsity}, int${pick.c.bits} of ${s.candidates.length} candidates`,
+      t0,
+      net,
+    );
     net.dispose();
   }
 
@@ -183,9 +285,12 @@ export function compressModel(source: SeqModel, data: CompressData, opts: Compre
     const teacher = new TrainableNet(model);
     const teacherLogits = predictLogits(teacher, data.train);
     teacher.dispose();
-    const initOf = (seed: number) => d.mlp ? mlpStudent(model, d.mlp, seed)
-      : d.init === 'pruned' ? withFreshBatchNorm(pruneStructured(model, 1 - d.width, 'l1').model)
-      : studentOf(model, { width: d.width, depth: d.depth }, seed);
+    const initOf = (seed: number) =>
+      d.mlp
+        ? mlpStudent(model, d.mlp, seed)
+        : d.init === 'pruned'
+          ? withFreshBatchNorm(pruneStructured(model, 1 - d.width, 'l1').model)
+          : studentOf(model, { width: d.width, depth: d.depth }, seed);
     // Per seed, one initialisation and one shuffle order train the student twice: without and with the teacher.
     // The first seed's distilled student is the result; the others only make the comparison robust to noise.
     const seeds: { seed: number; withTeacher: number; withoutTeacher: number }[] = [];
@@ -193,22 +298,46 @@ export function compressModel(source: SeqModel, data: CompressData, opts: Compre
     for (const seed of range(d.seeds ?? 1, opts.seed)) {
       const init = initOf(seed);
       const plain = new TrainableNet(init);
-      fineTune(plain, `student without teacher, seed ${seed}`, { distill: undefined, seed: seed + steps.length }, d.epochs);
+      fineTune(
+        plain,
+        `student without teacher, seed ${seed}`,
+        { distill: undefined, seed: seed + steps.length },
+        d.epochs,
+      );
       const without = evaluateNet(plain, data.test);
-      if (!withoutTeacher) withoutTeacher = { floatTestAccuracy: without, macs: totalMacs(init), params: paramCount(init) };
+      if (!withoutTeacher)
+        withoutTeacher = { floatTestAccuracy: without, macs: totalMacs(init), params: paramCount(init) };
       plain.dispose();
       const distilled = new TrainableNet(init);
-      fineTune(distilled, `student distilled, seed ${seed}`, { distill: { teacherLogits, alpha: d.alpha, temperature: d.temperature }, seed: seed + steps.length }, d.epochs);
+      fineTune(
+        distilled,
+        `student distilled, seed ${seed}`,
+        { distill: { teacherLogits, alpha: d.alpha, temperature: d.temperature }, seed: seed + steps.length },
+        d.epochs,
+      );
       seeds.push({ seed, withTeacher: evaluateNet(distilled, data.test), withoutTeacher: without });
-      say(opts.quiet, `seed ${seed}: student with teacher ${pct(seeds.at(-1)!.withTeacher)}, without ${pct(without)} (test)`);
+      say(
+        opts.quiet,
+        `seed ${seed}: student with teacher ${pct(seeds.at(-1)!.withTeacher)}, without ${pct(without)} (test)`,
+      );
       if (student) distilled.dispose();
       else student = distilled;
     }
     model = student!.toModel();
     const mean = (k: 'withTeacher' | 'withoutTeacher') => seeds.reduce((a, s) => a + s[k], 0) / seeds.length;
-    const what = d.mlp ? `MLP student ${d.mlp.join('-')} hidden` : `width ×${d.width}${d.depth === undefined ? '' : `, ${d.depth} hidden layers`} (${d.init === 'pruned' ? 'the teacher\'s strongest channels' : 'from scratch'})`;
-    const versus = seeds.length > 1 ? `; test top-1 with / without the teacher over seeds ${seeds.map((s) => s.seed).join(', ')}: ${seeds.map((s) => `${pct(s.withTeacher)} / ${pct(s.withoutTeacher)}`).join(', ')}, mean ${pct(mean('withTeacher'))} / ${pct(mean('withoutTeacher'))}` : '';
-    step('distill', `${what}, α ${d.alpha}, T ${d.temperature}, ${d.epochs} epochs${versus}`, t0, student!, { withoutTeacherTestAccuracy: withoutTeacher!.floatTestAccuracy, seeds, meanWithTeacher: mean('withTeacher'), meanWithoutTeacher: mean('withoutTeacher') });
+    const what = d.mlp
+      ? `MLP student ${d.mlp.join('-')} hidden`
+      : `width ×${d.width}${d.depth === undefined ? '' : `, ${d.depth} hidden layers`} (${d.init === 'pruned' ? "the teacher's strongest channels" : 'from scratch'})`;
+    const versus =
+      seeds.length > 1
+        ? `; test top-1 with / without the teacher over seeds ${seeds.map((s) => s.seed).join(', ')}: ${seeds.map((s) => `${pct(s.withTeacher)} / ${pct(s.withoutTeacher)}`).join(', ')}, mean ${pct(mean('withTeacher'))} / ${pct(mean('withoutTeacher'))}`
+        : '';
+    step('distill', `${what}, α ${d.alpha}, T ${d.temperature}, ${d.epochs} epochs${versus}`, t0, student!, {
+      withoutTeacherTestAccuracy: withoutTeacher!.floatTestAccuracy,
+      seeds,
+      meanWithTeacher: mean('withTeacher'),
+      meanWithoutTeacher: mean('withoutTeacher'),
+    });
     student!.dispose();
   }
 
@@ -220,7 +349,19 @@ export function compressModel(source: SeqModel, data: CompressData, opts: Compre
     fineTune(net, 'structured fine-tune');
     model = net.toModel();
     const fraction = opts.structured.fraction;
-    step('structured', `${opts.structured.criterion}, remove ${typeof fraction === 'number' ? fraction : Object.entries(fraction).map(([n, f]) => `${n}:${f}`).join(' ')} of channels`, t0, net, { channels: r.channels });
+    step(
+      'structured',
+      `${opts.structured.criterion}, remove ${
+        typeof fraction === 'number'
+          ? fraction
+          : Object.entries(fraction)
+              .map(([n, f]) => `${n}:${f}`)
+              .join(' ')
+      } of channels`,
+      t0,
+      net,
+      { channels: r.channels },
+    );
     net.dispose();
   }
 
@@ -244,12 +385,28 @@ export function compressModel(source: SeqModel, data: CompressData, opts: Compre
     for (const name of names) {
       const f = factorizeLayer(model, name, final);
       model = f.model;
-      ranks[name] = { rank: f.rank, energy: +f.energy.toFixed(4), paramsBefore: f.paramsBefore, paramsAfter: f.paramsAfter };
+      ranks[name] = {
+        rank: f.rank,
+        energy: +f.energy.toFixed(4),
+        paramsBefore: f.paramsBefore,
+        paramsAfter: f.paramsAfter,
+      };
     }
     const net = netKeepingZeros(model, pruned);
     fineTune(net, 'low-rank fine-tune', {}, Math.max(1, Math.ceil(opts.epochs / 2)));
     model = net.toModel();
-    step('low-rank', [lr.energy !== undefined && `energy ${lr.energy}`, lr.rank !== undefined && `${lr.energy !== undefined ? 'projected down to rank ≥ ' : 'rank '}${lr.rank}`].filter(Boolean).join(', '), t0, net, { layers: ranks });
+    step(
+      'low-rank',
+      [
+        lr.energy !== undefined && `energy ${lr.energy}`,
+        lr.rank !== undefined && `${lr.energy !== undefined ? 'projected down to rank ≥ ' : 'rank '}${lr.rank}`,
+      ]
+        .filter(Boolean)
+        .join(', '),
+      t0,
+      net,
+      { layers: ranks },
+    );
     net.dispose();
   }
 
@@ -260,8 +417,19 @@ export function compressModel(source: SeqModel, data: CompressData, opts: Compre
     fineTune(net, 'gradual pruning', { beforeStep: gradualPruning(net, targets) }, Math.max(1, opts.epochs));
     model = net.toModel();
     for (const n of Object.keys(targets.layers)) pruned.add(n);
-    const per = Object.fromEntries(Object.keys(targets.layers).map((n) => [n, +sparsityOf((findLayer(model, n).layer as { kernel: Float32Array }).kernel).toFixed(4)]));
-    step('prune', `${opts.prune.scope} magnitude, target sparsity ${opts.prune.sparsity}, polynomial schedule`, t0, net, { sparsity: per });
+    const per = Object.fromEntries(
+      Object.keys(targets.layers).map((n) => [
+        n,
+        +sparsityOf((findLayer(model, n).layer as { kernel: Float32Array }).kernel).toFixed(4),
+      ]),
+    );
+    step(
+      'prune',
+      `${opts.prune.scope} magnitude, target sparsity ${opts.prune.sparsity}, polynomial schedule`,
+      t0,
+      net,
+      { sparsity: per },
+    );
     net.dispose();
   }
 
@@ -273,7 +441,12 @@ export function compressModel(source: SeqModel, data: CompressData, opts: Compre
       if (opts.budget === undefined) throw new ModelError('--bits mixed needs --budget <bytes>');
       sensitivity = measureSensitivity(model, sensNet);
       const m = model;
-      bits = chooseBits(layerBytesByBits(m, [...WEIGHT_BITS]), sensitivity.entries, opts.budget, (b) => blobSize(m, b).blobBytes);
+      bits = chooseBits(
+        layerBytesByBits(m, [...WEIGHT_BITS]),
+        sensitivity.entries,
+        opts.budget,
+        (b) => blobSize(m, b).blobBytes,
+      );
     } else {
       bits = Object.fromEntries(model.layers.filter(isWeightLayer).map((l) => [l.name, opts.bits as WeightBits]));
     }
@@ -285,12 +458,32 @@ export function compressModel(source: SeqModel, data: CompressData, opts: Compre
       fineTune(net, 'QAT', { lr: opts.lr / 2 });
     }
     model = bakeBits(net.toModel(), bits);
-    const detail = opts.bits === 'mixed' ? `mixed precision under ${opts.budget} B: ${Object.entries(bits).map(([n, b]) => `${n}:${b}`).join(' ')}` : `int${opts.bits} weights`;
+    const detail =
+      opts.bits === 'mixed'
+        ? `mixed precision under ${opts.budget} B: ${Object.entries(bits)
+            .map(([n, b]) => `${n}:${b}`)
+            .join(' ')}`
+        : `int${opts.bits} weights`;
     step(opts.qat ? 'qat' : opts.bits === 'mixed' ? 'mixed-precision' : 'quantize', detail, t0, net);
     net.dispose();
   }
 
-  const measured = measureCompressed(model, bits, data, { source: meta.source, command: meta.command, baseline, steps, sensitivity, activationRanges, withoutTeacher, candidates }, opts);
+  const measured = measureCompressed(
+    model,
+    bits,
+    data,
+    {
+      source: meta.source,
+      command: meta.command,
+      baseline,
+      steps,
+      sensitivity,
+      activationRanges,
+      withoutTeacher,
+      candidates,
+    },
+    opts,
+  );
   return { model, ...measured };
 }
 
@@ -320,25 +513,47 @@ export function measureBaseline(source: SeqModel, data: CompressData): ModelFigu
  * The compressed model's blob and record: float, fake-quantized and int8 reference accuracy on the test split,
  * the real blob's bytes per layer, sensitivity and confusion matrices.
  */
-export function measureCompressed(model: SeqModel, bits: Record<string, WeightBits>, data: CompressData, prior: Prior, opts: { sensitivityImages?: number; quiet?: boolean }): { blob: Uint8Array; record: CompressionRecord } {
+export function measureCompressed(
+  model: SeqModel,
+  bits: Record<string, WeightBits>,
+  data: CompressData,
+  prior: Prior,
+  opts: { sensitivityImages?: number; quiet?: boolean },
+): { blob: Uint8Array; record: CompressionRecord } {
   const sensitivity = prior.sensitivity ?? measureSensitivity(model, head(data.val, opts.sensitivityImages ?? 2000));
   const finalNet = new TrainableNet(model);
   const floatPred = predictFloat(finalNet, data.test);
   for (const [n, b] of Object.entries(bits)) finalNet.weightBits.set(n, b);
   if (prior.activationRanges) finalNet.activationRanges = prior.activationRanges;
-  else finalNet.observeActivationRanges(tf.tidy(() => inputBatch(data.train, range(Math.min(1000, data.train.count)), model.inputShape)));
+  else
+    finalNet.observeActivationRanges(
+      tf.tidy(() => inputBatch(data.train, range(Math.min(1000, data.train.count)), model.inputShape)),
+    );
   const quantPred = predictFloat(finalNet, data.test);
   finalNet.dispose();
   const fin = int8Figures(model, data, bits);
   const compressed = figures(model, data, fin.size, floatPred, quantPred, fin.predicted);
-  say(opts.quiet, `compressed: float ${pct(compressed.floatTestAccuracy)}, quantized ${pct(compressed.quantizedTestAccuracy)}, int8 ${pct(compressed.int8TestAccuracy)}, blob ${compressed.blobBytes} B (${compressed.int8BlobBytes} B dense int8), ${compressed.macs} MACs`);
-  const layers: Record<string, LayerRecord> = Object.fromEntries(fin.size.layers.map((l) => [l.name, {
-    bits: l.bits, sparsity: +sparsityOf((findLayer(model, l.name).layer as { kernel: Float32Array }).kernel).toFixed(4), layout: l.layout, bytes: l.bytes,
-  }]));
+  say(
+    opts.quiet,
+    `compressed: float ${pct(compressed.floatTestAccuracy)}, quantized ${pct(compressed.quantizedTestAccuracy)}, int8 ${pct(compressed.int8TestAccuracy)}, blob ${compressed.blobBytes} B (${compressed.int8BlobBytes} B dense int8), ${compressed.macs} MACs`,
+  );
+  const layers: Record<string, LayerRecord> = Object.fromEntries(
+    fin.size.layers.map((l) => [
+      l.name,
+      {
+        bits: l.bits,
+        sparsity: +sparsityOf((findLayer(model, l.name).layer as { kernel: Float32Array }).kernel).toFixed(4),
+        layout: l.layout,
+        bytes: l.bytes,
+      },
+    ]),
+  );
   const rows: LayerRow[] = fin.size.layers.map((r) => ({
     ...r,
     kind: findLayer(model, r.name).layer.kind,
-    sensitivity: Object.fromEntries(sensitivity.entries.filter((e) => e.layer === r.name).map((e) => [String(e.bits), +e.drop.toFixed(4)])),
+    sensitivity: Object.fromEntries(
+      sensitivity.entries.filter((e) => e.layer === r.name).map((e) => [String(e.bits), +e.drop.toFixed(4)]),
+    ),
   }));
   const classes = Math.max(...data.test.labels) + 1;
   const record: CompressionRecord = {

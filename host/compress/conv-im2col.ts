@@ -16,10 +16,16 @@ export interface Window {
   padding: Pad;
 }
 
-interface Geometry { oh: number; ow: number; top: number; left: number }
+interface Geometry {
+  oh: number;
+  ow: number;
+  top: number;
+  left: number;
+}
 
 export function windowGeometry(h: number, w: number, win: Window): Geometry {
-  if (win.padding === 'valid') return { oh: Math.floor((h - win.kh) / win.sh) + 1, ow: Math.floor((w - win.kw) / win.sw) + 1, top: 0, left: 0 };
+  if (win.padding === 'valid')
+    return { oh: Math.floor((h - win.kh) / win.sh) + 1, ow: Math.floor((w - win.kw) / win.sw) + 1, top: 0, left: 0 };
   const oh = Math.ceil(h / win.sh);
   const ow = Math.ceil(w / win.sw);
   const th = Math.max((oh - 1) * win.sh + win.kh - h, 0);
@@ -165,7 +171,10 @@ export function conv2d(x: tf.Tensor4D, kernel: tf.Tensor, filters: number, win: 
   const [n, h, w] = x.shape;
   const { oh, ow } = windowGeometry(h, w, win);
   // A 1×1 stride-1 convolution's patches are the input itself.
-  const patches = win.kh === 1 && win.kw === 1 && win.sh === 1 && win.sw === 1 ? tf.reshape(x, [-1, x.shape[3]]) as tf.Tensor2D : im2col(x, win);
+  const patches =
+    win.kh === 1 && win.kw === 1 && win.sh === 1 && win.sw === 1
+      ? (tf.reshape(x, [-1, x.shape[3]]) as tf.Tensor2D)
+      : im2col(x, win);
   const y = tf.matMul(patches, tf.reshape(kernel, [-1, filters]) as tf.Tensor2D);
   return tf.reshape(y, [n, oh, ow, filters]) as tf.Tensor4D;
 }
@@ -253,7 +262,13 @@ export interface BatchNormStats {
  * Batch norm of x [..., C] with fixed statistics, as at inference: x·s + (β − mean·s) with s = γ/√(variance + ε),
  * optionally followed by ReLU; gradients for x, γ and β (the statistics stay fixed).
  */
-export function batchNormFrozen(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, stats: BatchNormStats, relu: boolean): tf.Tensor {
+export function batchNormFrozen(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  stats: BatchNormStats,
+  relu: boolean,
+): tf.Tensor {
   const op = tf.customGrad((...args: unknown[]) => {
     const [xt, gt, bt] = args as tf.Tensor[];
     const C = xt.shape[xt.shape.length - 1];
@@ -329,7 +344,8 @@ const fastMatMul: tf.KernelFunc = (args) => {
   const [L, S] = transposeA ? [a.shape[1], a.shape[0]] : [a.shape[0], a.shape[1]];
   const [S2, R] = transposeB ? [b.shape[1], b.shape[0]] : [b.shape[0], b.shape[1]];
   // Anything else (and the error for mismatched shapes) is the backend's.
-  if (a.shape.length !== 2 || b.shape.length !== 2 || a.dtype !== 'float32' || b.dtype !== 'float32' || S !== S2) return backendMatMul!(args);
+  if (a.shape.length !== 2 || b.shape.length !== 2 || a.dtype !== 'float32' || b.dtype !== 'float32' || S !== S2)
+    return backendMatMul!(args);
   const backend = args.backend as CpuBackend;
   const av = backend.data.get(a.dataId).values;
   const bv = backend.data.get(b.dataId).values;

@@ -11,7 +11,13 @@ export interface Distillation {
   temperature: number;
 }
 
-export function distillationLoss(student: tf.Tensor2D, teacher: tf.Tensor2D, onehot: tf.Tensor2D, alpha: number, temperature: number): tf.Scalar {
+export function distillationLoss(
+  student: tf.Tensor2D,
+  teacher: tf.Tensor2D,
+  onehot: tf.Tensor2D,
+  alpha: number,
+  temperature: number,
+): tf.Scalar {
   return tf.tidy(() => {
     const T = temperature;
     const pt = tf.softmax(tf.div(teacher, T));

@@ -26,7 +26,10 @@ export function quantizeChannels(w: Float32Array, channels: number, bits: number
 export function fakeQuantWeights(w: tf.Tensor, channels: number, bits: number): tf.Tensor {
   const op = tf.customGrad((...args: unknown[]) => {
     const wt = args[0] as tf.Tensor;
-    return { value: tf.tensor(quantizeChannels(wt.dataSync() as Float32Array, channels, bits), wt.shape), gradFunc: (dy: tf.Tensor) => dy };
+    return {
+      value: tf.tensor(quantizeChannels(wt.dataSync() as Float32Array, channels, bits), wt.shape),
+      gradFunc: (dy: tf.Tensor) => dy,
+    };
   });
   return op(w) as tf.Tensor;
 }

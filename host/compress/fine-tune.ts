@@ -41,19 +41,36 @@ export interface TrainResult {
 }
 
 /** The training loss of images `idx`: cross-entropy with their labels, or distillation from the teacher's logits. */
-export function batchLoss(net: TrainableNet, data: LabelledImages, idx: ArrayLike<number>, distill?: Distillation): tf.Scalar {
+export function batchLoss(
+  net: TrainableNet,
+  data: LabelledImages,
+  idx: ArrayLike<number>,
+  distill?: Distillation,
+): tf.Scalar {
   const x = inputBatch(data, idx, net.inputShape);
-  const onehot = tf.oneHot(tf.tensor1d(Array.from(idx, (i) => data.labels[i]), 'int32'), 10) as tf.Tensor2D;
+  const onehot = tf.oneHot(
+    tf.tensor1d(
+      Array.from(idx, (i) => data.labels[i]),
+      'int32',
+    ),
+    10,
+  ) as tf.Tensor2D;
   const logits = net.forward(x);
   if (!distill) return tf.losses.softmaxCrossEntropy(onehot, logits) as tf.Scalar;
   const classes = distill.teacherLogits.length / data.count;
   const t = new Float32Array(idx.length * classes);
-  for (let k = 0; k < idx.length; k++) t.set(distill.teacherLogits.subarray(idx[k] * classes, (idx[k] + 1) * classes), k * classes);
+  for (let k = 0; k < idx.length; k++)
+    t.set(distill.teacherLogits.subarray(idx[k] * classes, (idx[k] + 1) * classes), k * classes);
   return distillationLoss(logits, tf.tensor2d(t, [idx.length, classes]), onehot, distill.alpha, distill.temperature);
 }
 
 /** Loss and gradients (in trainableVariables() order) of images `idx`. */
-export function lossAndGrads(net: TrainableNet, data: LabelledImages, idx: ArrayLike<number>, distill?: Distillation): { loss: number; grads: Float32Array[] } {
+export function lossAndGrads(
+  net: TrainableNet,
+  data: LabelledImages,
+  idx: ArrayLike<number>,
+  distill?: Distillation,
+): { loss: number; grads: Float32Array[] } {
   return tf.tidy(() => {
     const vars = net.trainableVariables();
     const { value, grads } = tf.variableGrads(() => batchLoss(net, data, idx, distill), vars);
@@ -82,7 +99,8 @@ export function trainNet(net: TrainableNet, data: LabelledImages, opts: TrainOpt
       for (let s = 0; s < steps; s++) {
         const step = epoch * steps + s;
         opts.beforeStep?.(step, total);
-        (optimizer as unknown as { learningRate: number }).learningRate = opts.lr * 0.5 * (1 + Math.cos((Math.PI * step) / total));
+        (optimizer as unknown as { learningRate: number }).learningRate =
+          opts.lr * 0.5 * (1 + Math.cos((Math.PI * step) / total));
         const idx = perm.subarray(s * B, (s + 1) * B);
         let value: number;
         if (helper) {
@@ -91,11 +109,15 @@ export function trainNet(net: TrainableNet, data: LabelledImages, opts: TrainOpt
           const mine = lossAndGrads(net, data, idx.subarray(0, half), opts.distill);
           const theirs = helper.result();
           value = (mine.loss + theirs.loss) / 2;
-          tf.tidy(() => optimizer.applyGradients(vars.map((v, i) => {
-            const g = new Float32Array(mine.grads[i].length);
-            for (let j = 0; j < g.length; j++) g[j] = (mine.grads[i][j] + theirs.grads[i][j]) * 0.5;
-            return { name: v.name, tensor: tf.tensor(g, v.shape) };
-          })));
+          tf.tidy(() =>
+            optimizer.applyGradients(
+              vars.map((v, i) => {
+                const g = new Float32Array(mine.grads[i].length);
+                for (let j = 0; j < g.length; j++) g[j] = (mine.grads[i][j] + theirs.grads[i][j]) * 0.5;
+                return { name: v.name, tensor: tf.tensor(g, v.shape) };
+              }),
+            ),
+          );
         } else {
           value = tf.tidy(() => {
             const { value, grads } = tf.variableGrads(() => batchLoss(net, data, idx, opts.distill), vars);
@@ -135,7 +157,10 @@ export interface HelperInit {
   port: MessagePort;
 }
 
-export interface HelperRequest { weights: Float32Array[]; idx: Int32Array }
+export interface HelperRequest {
+  weights: Float32Array[];
+  idx: Int32Array;
+}
 export type HelperAnswer = { loss: number; grads: Float32Array[] } | { error: string };
 
 const shared = <T extends Uint8Array | Float32Array>(a: T): T => {
@@ -150,7 +175,11 @@ class GradientHelper {
   private readonly port: MessagePort;
   private readonly signal = new Int32Array(new SharedArrayBuffer(4));
 
-  constructor(private readonly net: TrainableNet, data: LabelledImages, distill?: Distillation) {
+  constructor(
+    private readonly net: TrainableNet,
+    data: LabelledImages,
+    distill?: Distillation,
+  ) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const init: HelperInit = {
@@ -164,18 +193,25 @@ class GradientHelper {
       signal: this.signal,
       port: port2,
     };
-    this.worker = startWorker(path.join(__dirname, `fine-tune-worker${path.extname(__filename)}`), { workerData: init, transferList: [port2] });
+    this.worker = startWorker(path.join(__dirname, `fine-tune-worker${path.extname(__filename)}`), {
+      workerData: init,
+      transferList: [port2],
+    });
     this.worker.unref();
   }
 
   start(idx: Int32Array): void {
-    const request: HelperRequest = { weights: this.net.trainableVariables().map((v) => v.dataSync() as Float32Array), idx };
+    const request: HelperRequest = {
+      weights: this.net.trainableVariables().map((v) => v.dataSync() as Float32Array),
+      idx,
+    };
     this.port.postMessage(request);
   }
 
   result(): { loss: number; grads: Float32Array[] } {
     // The first answer includes the worker's start-up (loading TF.js), hence the generous limit.
-    if (Atomics.wait(this.signal, 0, 0, 300_000) === 'timed-out') throw new Error('the fine-tuning worker thread did not answer within 5 minutes');
+    if (Atomics.wait(this.signal, 0, 0, 300_000) === 'timed-out')
+      throw new Error('the fine-tuning worker thread did not answer within 5 minutes');
     Atomics.store(this.signal, 0, 0);
     const answer = receiveMessageOnPort(this.port)!.message as HelperAnswer;
     if ('error' in answer) throw new Error(`fine-tuning worker thread: ${answer.error}`);

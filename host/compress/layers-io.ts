@@ -8,7 +8,10 @@ import { ModelError } from '../ir/graph';
 import { writeFileAtomic } from '../util/fs';
 import { Activation, Layer, layerShapes, Pad, SeqModel } from './seq-model';
 
-interface LayerJson { class_name: string; config: Record<string, any> }
+interface LayerJson {
+  class_name: string;
+  config: Record<string, any>;
+}
 
 function activationOf(name: string, act: unknown): Activation {
   if (act === undefined || act === null || act === 'linear' || act === 'relu') return (act ?? 'linear') as Activation;
@@ -23,13 +26,17 @@ export function loadLayersModel(file: string): SeqModel {
     throw new ModelError(`${file}: not a TF.js model.json (${(e as Error).message})`);
   }
   const topo = json?.modelTopology?.model_config ?? json?.modelTopology;
-  if (topo?.class_name !== 'Sequential' || !Array.isArray(json.weightsManifest)) throw new ModelError(`${file}: not a Sequential TF.js layers model`);
+  if (topo?.class_name !== 'Sequential' || !Array.isArray(json.weightsManifest))
+    throw new ModelError(`${file}: not a Sequential TF.js layers model`);
   const weights = new Map<string, Float32Array>();
   for (const group of json.weightsManifest) {
-    const bytes = Buffer.concat((group.paths as string[]).map((p) => fs.readFileSync(path.join(path.dirname(file), p))));
+    const bytes = Buffer.concat(
+      (group.paths as string[]).map((p) => fs.readFileSync(path.join(path.dirname(file), p))),
+    );
     let offset = 0;
     for (const w of group.weights) {
-      if (w.dtype !== 'float32') throw new ModelError(`${file}: weight ${w.name} is ${w.dtype}; only float32 is supported`);
+      if (w.dtype !== 'float32')
+        throw new ModelError(`${file}: weight ${w.name} is ${w.dtype}; only float32 is supported`);
       const n = (w.shape as number[]).reduce((a, b) => a * b, 1);
       if (offset + 4 * n > bytes.length) throw new ModelError(`${file}: weights are truncated at ${w.name}`);
       const data = new Float32Array(n);
@@ -61,33 +68,62 @@ export function loadLayersModel(file: string): SeqModel {
       case 'Dropout':
         break;
       case 'Dense':
-        layers.push({ kind: 'dense', name, units: c.units, activation: activationOf(name, c.activation), kernel: w(name, 'kernel'), bias: c.use_bias === false ? undefined : w(name, 'bias') });
+        layers.push({
+          kind: 'dense',
+          name,
+          units: c.units,
+          activation: activationOf(name, c.activation),
+          kernel: w(name, 'kernel'),
+          bias: c.use_bias === false ? undefined : w(name, 'bias'),
+        });
         break;
       case 'Conv2D':
-        if (dilated) throw new ModelError(`layer ${name}: dilated convolutions are not supported by the compression tools`);
-        layers.push({ kind: 'conv2d', name, filters: c.filters, ...conv(), kernel: w(name, 'kernel'), bias: c.use_bias === false ? undefined : w(name, 'bias') });
+        if (dilated)
+          throw new ModelError(`layer ${name}: dilated convolutions are not supported by the compression tools`);
+        layers.push({
+          kind: 'conv2d',
+          name,
+          filters: c.filters,
+          ...conv(),
+          kernel: w(name, 'kernel'),
+          bias: c.use_bias === false ? undefined : w(name, 'bias'),
+        });
         break;
       case 'DepthwiseConv2D':
-        if (dilated || (c.depth_multiplier ?? 1) !== 1) throw new ModelError(`layer ${name}: only depth_multiplier 1 without dilation is supported by the compression tools`);
-        layers.push({ kind: 'depthwise_conv2d', name, ...conv(), kernel: w(name, 'depthwise_kernel'), bias: c.use_bias === false ? undefined : w(name, 'bias') });
+        if (dilated || (c.depth_multiplier ?? 1) !== 1)
+          throw new ModelError(
+            `layer ${name}: only depth_multiplier 1 without dilation is supported by the compression tools`,
+          );
+        layers.push({
+          kind: 'depthwise_conv2d',
+          name,
+          ...conv(),
+          kernel: w(name, 'depthwise_kernel'),
+          bias: c.use_bias === false ? undefined : w(name, 'bias'),
+        });
         break;
       case 'BatchNormalization': {
         const mean = w(name, 'moving_mean');
         layers.push({
-          kind: 'batchnorm', name, epsilon: c.epsilon ?? 1e-3,
+          kind: 'batchnorm',
+          name,
+          epsilon: c.epsilon ?? 1e-3,
           gamma: c.scale === false ? new Float32Array(mean.length).fill(1) : w(name, 'gamma'),
           beta: c.center === false ? new Float32Array(mean.length) : w(name, 'beta'),
-          mean, variance: w(name, 'moving_variance'),
+          mean,
+          variance: w(name, 'moving_variance'),
         });
         break;
       }
       case 'Activation':
       case 'ReLU':
-        if (cls === 'ReLU' ? c.max_value != null : activationOf(name, c.activation) !== 'relu') throw new ModelError(`layer ${name}: only plain ReLU activations are supported by the compression tools`);
+        if (cls === 'ReLU' ? c.max_value != null : activationOf(name, c.activation) !== 'relu')
+          throw new ModelError(`layer ${name}: only plain ReLU activations are supported by the compression tools`);
         layers.push({ kind: 'relu', name });
         break;
       case 'MaxPooling2D':
-        if ((c.padding ?? 'valid') !== 'valid') throw new ModelError(`layer ${name}: only 'valid' max pooling is supported by the compression tools`);
+        if ((c.padding ?? 'valid') !== 'valid')
+          throw new ModelError(`layer ${name}: only 'valid' max pooling is supported by the compression tools`);
         layers.push({ kind: 'max_pool', name, poolSize: c.pool_size, strides: c.strides ?? c.pool_size });
         break;
       case 'Flatten':
@@ -97,7 +133,11 @@ export function loadLayersModel(file: string): SeqModel {
         throw new ModelError(`layer ${name}: ${cls} is not supported by the compression tools`);
     }
   }
-  const model: SeqModel = { name: topo.config.name ?? path.basename(path.dirname(path.resolve(file))), inputShape: inShape.slice(1) as number[], layers };
+  const model: SeqModel = {
+    name: topo.config.name ?? path.basename(path.dirname(path.resolve(file))),
+    inputShape: inShape.slice(1) as number[],
+    layers,
+  };
   layerShapes(model);
   return model;
 }
@@ -109,7 +149,13 @@ function layerJson(l: Layer): { json: LayerJson; weights: [string, Float32Array,
       const inputs = l.kernel.length / l.units;
       const weights: [string, Float32Array, number[]][] = [[`${l.name}/kernel`, l.kernel, [inputs, l.units]]];
       if (l.bias) weights.push([`${l.name}/bias`, l.bias, [l.units]]);
-      return { json: { class_name: 'Dense', config: { ...common, units: l.units, activation: l.activation, use_bias: !!l.bias } }, weights };
+      return {
+        json: {
+          class_name: 'Dense',
+          config: { ...common, units: l.units, activation: l.activation, use_bias: !!l.bias },
+        },
+        weights,
+      };
     }
     case 'conv2d':
     case 'depthwise_conv2d': {
@@ -117,25 +163,54 @@ function layerJson(l: Layer): { json: LayerJson; weights: [string, Float32Array,
       const dw = l.kind === 'depthwise_conv2d';
       const out = dw ? l.kernel.length / (kh * kw) : l.filters;
       const inC = dw ? out : l.kernel.length / (kh * kw * out);
-      const weights: [string, Float32Array, number[]][] = [[`${l.name}/${dw ? 'depthwise_kernel' : 'kernel'}`, l.kernel, dw ? [kh, kw, inC, 1] : [kh, kw, inC, out]]];
+      const weights: [string, Float32Array, number[]][] = [
+        [`${l.name}/${dw ? 'depthwise_kernel' : 'kernel'}`, l.kernel, dw ? [kh, kw, inC, 1] : [kh, kw, inC, out]],
+      ];
       if (l.bias) weights.push([`${l.name}/bias`, l.bias, [out]]);
       const config = {
-        ...common, kernel_size: l.kernelSize, strides: l.strides, padding: l.padding, data_format: 'channels_last',
-        dilation_rate: [1, 1], activation: l.activation, use_bias: !!l.bias, ...(dw ? { depth_multiplier: 1 } : { filters: l.filters }),
+        ...common,
+        kernel_size: l.kernelSize,
+        strides: l.strides,
+        padding: l.padding,
+        data_format: 'channels_last',
+        dilation_rate: [1, 1],
+        activation: l.activation,
+        use_bias: !!l.bias,
+        ...(dw ? { depth_multiplier: 1 } : { filters: l.filters }),
       };
       return { json: { class_name: dw ? 'DepthwiseConv2D' : 'Conv2D', config }, weights };
     }
     case 'batchnorm': {
       const c = [l.gamma.length];
       return {
-        json: { class_name: 'BatchNormalization', config: { ...common, axis: -1, momentum: 0.99, epsilon: l.epsilon, center: true, scale: true } },
-        weights: [[`${l.name}/gamma`, l.gamma, c], [`${l.name}/beta`, l.beta, c], [`${l.name}/moving_mean`, l.mean, c], [`${l.name}/moving_variance`, l.variance, c]],
+        json: {
+          class_name: 'BatchNormalization',
+          config: { ...common, axis: -1, momentum: 0.99, epsilon: l.epsilon, center: true, scale: true },
+        },
+        weights: [
+          [`${l.name}/gamma`, l.gamma, c],
+          [`${l.name}/beta`, l.beta, c],
+          [`${l.name}/moving_mean`, l.mean, c],
+          [`${l.name}/moving_variance`, l.variance, c],
+        ],
       };
     }
     case 'relu':
       return { json: { class_name: 'Activation', config: { ...common, activation: 'relu' } }, weights: [] };
     case 'max_pool':
-      return { json: { class_name: 'MaxPooling2D', config: { ...common, pool_size: l.poolSize, strides: l.strides, padding: 'valid', data_format: 'channels_last' } }, weights: [] };
+      return {
+        json: {
+          class_name: 'MaxPooling2D',
+          config: {
+            ...common,
+            pool_size: l.poolSize,
+            strides: l.strides,
+            padding: 'valid',
+            data_format: 'channels_last',
+          },
+        },
+        weights: [],
+      };
     case 'flatten':
       return { json: { class_name: 'Flatten', config: { ...common, data_format: 'channels_last' } }, weights: [] };
   }
@@ -155,10 +230,20 @@ export function serializeLayersModel(m: SeqModel): { modelJson: string; weights:
     format: 'layers-model',
     generatedBy: 'morsel compress',
     convertedBy: null,
-    modelTopology: { class_name: 'Sequential', config: { name: m.name, layers: parts.map((p) => p.json) }, keras_version: 'tfjs-layers 4.22.0', backend: 'tensor_flow.js' },
-    weightsManifest: [{ paths: ['weights.bin'], weights: all.map(([name, , shape]) => ({ name, shape, dtype: 'float32' })) }],
+    modelTopology: {
+      class_name: 'Sequential',
+      config: { name: m.name, layers: parts.map((p) => p.json) },
+      keras_version: 'tfjs-layers 4.22.0',
+      backend: 'tensor_flow.js',
+    },
+    weightsManifest: [
+      { paths: ['weights.bin'], weights: all.map(([name, , shape]) => ({ name, shape, dtype: 'float32' })) },
+    ],
   };
-  return { modelJson: JSON.stringify(json) + '\n', weights: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length) };
+  return {
+    modelJson: JSON.stringify(json) + '\n',
+    weights: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length),
+  };
 }
 
 /** Writes dir/model.json and dir/weights.bin; returns the model.json path. */

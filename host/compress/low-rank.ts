@@ -26,8 +26,15 @@ export interface Factorized {
 
 export function factorizeLayer(m: SeqModel, name: string, choice: RankChoice): Factorized {
   const { layer, index } = findLayer(m, name);
-  const pointwise = layer.kind === 'conv2d' && layer.kernelSize[0] === 1 && layer.kernelSize[1] === 1 && layer.strides.every((s) => s === 1);
-  if (layer.kind !== 'dense' && !pointwise) throw new ModelError(`layer ${name}: low-rank factorization applies to Dense and 1×1 Conv2D layers, not ${layer.kind}`);
+  const pointwise =
+    layer.kind === 'conv2d' &&
+    layer.kernelSize[0] === 1 &&
+    layer.kernelSize[1] === 1 &&
+    layer.strides.every((s) => s === 1);
+  if (layer.kind !== 'dense' && !pointwise)
+    throw new ModelError(
+      `layer ${name}: low-rank factorization applies to Dense and 1×1 Conv2D layers, not ${layer.kind}`,
+    );
   const l = layer as Extract<Layer, { kind: 'dense' | 'conv2d' }>;
   const inputs = inputShapeOf(m, index).at(-1)!;
   const outputs = l.kind === 'dense' ? l.units : l.filters;
@@ -44,22 +51,45 @@ export function factorizeLayer(m: SeqModel, name: string, choice: RankChoice): F
   const total = d.s.reduce((a, x) => a + x * x, 0);
   const kept = d.s.subarray(0, rank).reduce((a, x) => a + x * x, 0);
   const out = cloneModel(m);
-  const a: Layer = l.kind === 'dense'
-    ? { kind: 'dense', name: `${name}_lr_u`, units: rank, activation: 'linear', kernel: first }
-    : { kind: 'conv2d', name: `${name}_lr_u`, filters: rank, kernelSize: [1, 1], strides: [1, 1], padding: 'valid', activation: 'linear', kernel: first };
-  const b: Layer = l.kind === 'dense'
-    ? { ...l, name: `${name}_lr_v`, kernel: second, bias: l.bias && Float32Array.from(l.bias) }
-    : { ...l, name: `${name}_lr_v`, kernel: second, bias: l.bias && Float32Array.from(l.bias) };
+  const a: Layer =
+    l.kind === 'dense'
+      ? { kind: 'dense', name: `${name}_lr_u`, units: rank, activation: 'linear', kernel: first }
+      : {
+          kind: 'conv2d',
+          name: `${name}_lr_u`,
+          filters: rank,
+          kernelSize: [1, 1],
+          strides: [1, 1],
+          padding: 'valid',
+          activation: 'linear',
+          kernel: first,
+        };
+  const b: Layer =
+    l.kind === 'dense'
+      ? { ...l, name: `${name}_lr_v`, kernel: second, bias: l.bias && Float32Array.from(l.bias) }
+      : { ...l, name: `${name}_lr_v`, kernel: second, bias: l.bias && Float32Array.from(l.bias) };
   out.layers.splice(index, 1, a, b);
   const bias = l.bias?.length ?? 0;
-  return { model: out, rank, energy: total > 0 ? kept / total : 1, paramsBefore: l.kernel.length + bias, paramsAfter: first.length + second.length + bias };
+  return {
+    model: out,
+    rank,
+    energy: total > 0 ? kept / total : 1,
+    paramsBefore: l.kernel.length + bias,
+    paramsAfter: first.length + second.length + bias,
+  };
 }
 
 /**
  * W [rows, cols] replaced by its best approximation of the rank keeping `energy` of Σσ², but at least
  * `minRank`; returns that rank.
  */
-export function truncateToEnergy(w: Float32Array, rows: number, cols: number, energy: number, minRank = 1): { kernel: Float32Array; rank: number } {
+export function truncateToEnergy(
+  w: Float32Array,
+  rows: number,
+  cols: number,
+  energy: number,
+  minRank = 1,
+): { kernel: Float32Array; rank: number } {
   const d = svd(w, rows, cols);
   const rank = Math.min(d.k, Math.max(minRank, rankForEnergy(d.s, energy)));
   const out = new Float32Array(rows * cols);
@@ -80,7 +110,14 @@ export function truncateToEnergy(w: Float32Array, rows: number, cols: number, en
  * into the strong ones, so the rank needed for `energy` shrinks from one projection to the next — down to
  * `minRank` (the size target), below which accuracy would suffer.
  */
-export function gradualLowRank(net: TrainableNet, layers: { name: string; rows: number; cols: number }[], energy: number, minRank = 1, updates = 6, endFraction = 0.7): (step: number, steps: number) => void {
+export function gradualLowRank(
+  net: TrainableNet,
+  layers: { name: string; rows: number; cols: number }[],
+  energy: number,
+  minRank = 1,
+  updates = 6,
+  endFraction = 0.7,
+): (step: number, steps: number) => void {
   let done = -1;
   return (step, steps) => {
     const k = Math.floor((step / Math.max(1, Math.floor(steps * endFraction))) * updates);

@@ -17,7 +17,11 @@ export interface Sensitivity {
   drop: number;
 }
 
-export function measureSensitivity(m: SeqModel, data: LabelledImages, bitsList: WeightBits[] = [8, 4, 2]): { baseline: number; entries: Sensitivity[] } {
+export function measureSensitivity(
+  m: SeqModel,
+  data: LabelledImages,
+  bitsList: WeightBits[] = [8, 4, 2],
+): { baseline: number; entries: Sensitivity[] } {
   const net = new TrainableNet(m);
   try {
     const baseline = evaluateNet(net, data);
@@ -43,7 +47,12 @@ const LOWER: Record<WeightBits, WeightBits | undefined> = { 8: 4, 4: 2, 2: undef
  * step at a time, always the step that costs the least accuracy per byte saved (`layerBytes`: each layer's
  * weight bytes at each width, layerBytesByBits), until `blobBytes` (the real blob of an assignment) fits.
  */
-export function chooseBits(layerBytes: Record<string, Partial<Record<WeightBits, number>>>, sensitivity: Sensitivity[], budget: number, blobBytes: (bits: Record<string, WeightBits>) => number): Record<string, WeightBits> {
+export function chooseBits(
+  layerBytes: Record<string, Partial<Record<WeightBits, number>>>,
+  sensitivity: Sensitivity[],
+  budget: number,
+  blobBytes: (bits: Record<string, WeightBits>) => number,
+): Record<string, WeightBits> {
   const bits: Record<string, WeightBits> = Object.fromEntries(Object.keys(layerBytes).map((n) => [n, 8 as WeightBits]));
   const drop = (layer: string, b: WeightBits) => sensitivity.find((s) => s.layer === layer && s.bits === b)?.drop;
   for (let total = blobBytes(bits); total > budget; total = blobBytes(bits)) {
@@ -57,7 +66,10 @@ export function chooseBits(layerBytes: Record<string, Partial<Record<WeightBits,
       const score = (Math.max(0, after) - Math.max(0, drop(name, bits[name]) ?? 0) + 1e-6) / saved;
       if (!best || score < best.score) best = { layer: name, to, score };
     }
-    if (!best) throw new ModelError(`a blob of at most ${budget} bytes is out of reach: with every layer at its lowest bit width it is ${total} bytes`);
+    if (!best)
+      throw new ModelError(
+        `a blob of at most ${budget} bytes is out of reach: with every layer at its lowest bit width it is ${total} bytes`,
+      );
     bits[best.layer] = best.to;
   }
   return bits;

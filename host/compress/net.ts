@@ -9,7 +9,12 @@ import { batchNormFrozen, conv2d, depthwiseConv, maxPool, Window } from './conv-
 import { fakeQuantActivation, fakeQuantWeights } from './fake-quant';
 import { cloneModel, isWeightLayer, Layer, outChannels, SeqModel } from './seq-model';
 
-interface Vars { kernel?: tf.Variable; bias?: tf.Variable; gamma?: tf.Variable; beta?: tf.Variable }
+interface Vars {
+  kernel?: tf.Variable;
+  bias?: tf.Variable;
+  gamma?: tf.Variable;
+  beta?: tf.Variable;
+}
 
 export class TrainableNet {
   readonly vars = new Map<string, Vars>();
@@ -25,7 +30,8 @@ export class TrainableNet {
     this.model = cloneModel(model);
     for (const l of this.model.layers) {
       const v: Vars = {};
-      const variable = (key: string, data: Float32Array) => tf.variable(tf.tensor(data), true, `${model.name}/${l.name}/${key}#${nextId++}`);
+      const variable = (key: string, data: Float32Array) =>
+        tf.variable(tf.tensor(data), true, `${model.name}/${l.name}/${key}#${nextId++}`);
       if (isWeightLayer(l)) {
         v.kernel = variable('kernel', l.kernel);
         if (l.bias) v.bias = variable('bias', l.bias);
@@ -46,7 +52,9 @@ export class TrainableNet {
   }
 
   trainableVariables(): tf.Variable[] {
-    return [...this.vars.values()].flatMap((v) => [v.kernel, v.bias, v.gamma, v.beta].filter((x): x is tf.Variable => !!x));
+    return [...this.vars.values()].flatMap((v) =>
+      [v.kernel, v.bias, v.gamma, v.beta].filter((x): x is tf.Variable => !!x),
+    );
   }
 
   /** Sets every trainable variable, in trainableVariables() order. */
@@ -127,7 +135,9 @@ export class TrainableNet {
     const v = this.vars.get(l.name);
     const kernel = () => {
       const bits = this.weightBits.get(l.name);
-      return bits ? fakeQuantWeights(v!.kernel!, outChannels(l as Extract<Layer, { kernel: Float32Array }>), bits) : v!.kernel!;
+      return bits
+        ? fakeQuantWeights(v!.kernel!, outChannels(l as Extract<Layer, { kernel: Float32Array }>), bits)
+        : v!.kernel!;
     };
     const act = (t: tf.Tensor, a: string) => (a === 'relu' ? tf.relu(t) : t);
     const bias = (t: tf.Tensor) => (v?.bias ? tf.add(t, v.bias) : t);
@@ -173,8 +183,11 @@ export class TrainableNet {
 
 let nextId = 0;
 
-const windowOf = (l: { kernelSize: [number, number]; strides: [number, number]; padding: Window['padding'] }): Window =>
-  ({ kh: l.kernelSize[0], kw: l.kernelSize[1], sh: l.strides[0], sw: l.strides[1], padding: l.padding });
+const windowOf = (l: {
+  kernelSize: [number, number];
+  strides: [number, number];
+  padding: Window['padding'];
+}): Window => ({ kh: l.kernelSize[0], kw: l.kernelSize[1], sh: l.strides[0], sw: l.strides[1], padding: l.padding });
 
 /** Batch norm and ReLU after a layer fuse into it on the device, so its output is not quantized separately. */
 const fusesIntoPrevious = (next: Layer | undefined) => next?.kind === 'batchnorm' || next?.kind === 'relu';

@@ -34,10 +34,15 @@ export function magnitudeMask(w: Float32Array, sparsity: number): Float32Array {
  * Masks for `targets` scaled by `fraction` of the way (0 … 1) to their final sparsity. 'global' ranks all
  * listed layers' weights together (the overall sparsity matches the weighted mean of the targets).
  */
-export function magnitudeMasks(weights: Map<string, Float32Array>, targets: PruneTargets, fraction = 1): Map<string, Float32Array> {
+export function magnitudeMasks(
+  weights: Map<string, Float32Array>,
+  targets: PruneTargets,
+  fraction = 1,
+): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
   if (targets.scope === 'layer') {
-    for (const [name, s] of Object.entries(targets.layers)) out.set(name, magnitudeMask(weights.get(name)!, s * fraction));
+    for (const [name, s] of Object.entries(targets.layers))
+      out.set(name, magnitudeMask(weights.get(name)!, s * fraction));
     return out;
   }
   const names = Object.keys(targets.layers);
@@ -72,7 +77,12 @@ export const sparsityOf = (w: Float32Array): number => w.reduce((a, v) => a + (v
  * A `beforeStep` hook for trainNet that prunes `net` gradually: masks are recomputed from the current
  * weights `updates` times, reaching the final targets at `endFraction` of training; afterwards they stay.
  */
-export function gradualPruning(net: TrainableNet, targets: PruneTargets, updates = 20, endFraction = 0.6): (step: number, steps: number) => void {
+export function gradualPruning(
+  net: TrainableNet,
+  targets: PruneTargets,
+  updates = 20,
+  endFraction = 0.6,
+): (step: number, steps: number) => void {
   let done = -1;
   return (step, steps) => {
     const end = Math.max(1, Math.floor(steps * endFraction));
@@ -80,7 +90,9 @@ export function gradualPruning(net: TrainableNet, targets: PruneTargets, updates
     if (k === done) return;
     done = k;
     const fraction = polynomialSparsity(k, updates, 1);
-    const weights = new Map(Object.keys(targets.layers).map((n) => [n, net.vars.get(n)!.kernel!.dataSync() as Float32Array]));
+    const weights = new Map(
+      Object.keys(targets.layers).map((n) => [n, net.vars.get(n)!.kernel!.dataSync() as Float32Array]),
+    );
     for (const [name, mask] of magnitudeMasks(weights, targets, fraction)) net.setMask(name, mask);
   };
 }

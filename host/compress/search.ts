@@ -39,13 +39,26 @@ export interface SearchResult {
 }
 
 export function paretoFront(cs: Pick<Candidate, 'valAccuracy' | 'blobBytes' | 'macs'>[]): boolean[] {
-  return cs.map((c) => !cs.some((o) =>
-    o.valAccuracy >= c.valAccuracy && o.blobBytes <= c.blobBytes && o.macs <= c.macs &&
-    (o.valAccuracy > c.valAccuracy || o.blobBytes < c.blobBytes || o.macs < c.macs)));
+  return cs.map(
+    (c) =>
+      !cs.some(
+        (o) =>
+          o.valAccuracy >= c.valAccuracy &&
+          o.blobBytes <= c.blobBytes &&
+          o.macs <= c.macs &&
+          (o.valAccuracy > c.valAccuracy || o.blobBytes < c.blobBytes || o.macs < c.macs),
+      ),
+  );
 }
 
-export function searchStructures(model: SeqModel, data: { train: LabelledImages; val: LabelledImages }, space: SearchSpace, opts: SearchOptions): SearchResult {
-  if (!space.widths.length || !space.sparsities.length || !space.bits.length) throw new ModelError('the search space needs at least one width, sparsity and bit width');
+export function searchStructures(
+  model: SeqModel,
+  data: { train: LabelledImages; val: LabelledImages },
+  space: SearchSpace,
+  opts: SearchOptions,
+): SearchResult {
+  if (!space.widths.length || !space.sparsities.length || !space.bits.length)
+    throw new ModelError('the search space needs at least one width, sparsity and bit width');
   const teacher = new TrainableNet(model);
   const teacherLogits = predictLogits(teacher, data.train);
   teacher.dispose();
@@ -55,7 +68,14 @@ export function searchStructures(model: SeqModel, data: { train: LabelledImages;
     for (const width of space.widths) {
       const student = new TrainableNet(studentOf(model, { width, depth }, opts.seed));
       const tag = `w${width}${depth === undefined ? '' : ` d${depth}`}`;
-      trainNet(student, data.train, { epochs: opts.epochs, lr: opts.lr, seed: opts.seed, label: `search ${tag} distill`, distill: { teacherLogits, alpha: opts.alpha, temperature: opts.temperature }, quiet: opts.quiet });
+      trainNet(student, data.train, {
+        epochs: opts.epochs,
+        lr: opts.lr,
+        seed: opts.seed,
+        label: `search ${tag} distill`,
+        distill: { teacherLogits, alpha: opts.alpha, temperature: opts.temperature },
+        quiet: opts.quiet,
+      });
       const trained = student.toModel();
       student.dispose();
       for (const sparsity of space.sparsities) {
@@ -63,7 +83,14 @@ export function searchStructures(model: SeqModel, data: { train: LabelledImages;
         if (sparsity > 0) {
           const net = new TrainableNet(trained);
           const hook = gradualPruning(net, defaultPruneTargets(trained, sparsity));
-          trainNet(net, data.train, { epochs: 1, lr: opts.lr / 4, seed: opts.seed + 1, label: `search ${tag} s${sparsity}`, beforeStep: hook, quiet: opts.quiet });
+          trainNet(net, data.train, {
+            epochs: 1,
+            lr: opts.lr / 4,
+            seed: opts.seed + 1,
+            label: `search ${tag} s${sparsity}`,
+            beforeStep: hook,
+            quiet: opts.quiet,
+          });
           m = net.toModel();
           net.dispose();
         }
@@ -73,9 +100,22 @@ export function searchStructures(model: SeqModel, data: { train: LabelledImages;
           const valAccuracy = evaluateNet(net, data.val);
           net.dispose();
           const size = blobSize(m, Object.fromEntries(m.layers.filter(isWeightLayer).map((l) => [l.name, bits])));
-          candidates.push({ width, depth, sparsity, bits, valAccuracy, blobBytes: size.blobBytes, macs: size.macs, params: paramCount(m), pareto: false });
+          candidates.push({
+            width,
+            depth,
+            sparsity,
+            bits,
+            valAccuracy,
+            blobBytes: size.blobBytes,
+            macs: size.macs,
+            params: paramCount(m),
+            pareto: false,
+          });
           models.push(m);
-          if (!opts.quiet) console.error(`search ${tag} sparsity ${sparsity} int${bits}: val ${(100 * valAccuracy).toFixed(2)}%, ${size.blobBytes} B, ${size.macs} MACs`);
+          if (!opts.quiet)
+            console.error(
+              `search ${tag} sparsity ${sparsity} int${bits}: val ${(100 * valAccuracy).toFixed(2)}%, ${size.blobBytes} B, ${size.macs} MACs`,
+            );
         }
       }
     }

@@ -10,9 +10,36 @@ export type Pad = 'valid' | 'same';
 
 export type Layer =
   | { kind: 'dense'; name: string; units: number; activation: Activation; kernel: Float32Array; bias?: Float32Array }
-  | { kind: 'conv2d'; name: string; filters: number; kernelSize: [number, number]; strides: [number, number]; padding: Pad; activation: Activation; kernel: Float32Array; bias?: Float32Array }
-  | { kind: 'depthwise_conv2d'; name: string; kernelSize: [number, number]; strides: [number, number]; padding: Pad; activation: Activation; kernel: Float32Array; bias?: Float32Array }
-  | { kind: 'batchnorm'; name: string; epsilon: number; gamma: Float32Array; beta: Float32Array; mean: Float32Array; variance: Float32Array }
+  | {
+      kind: 'conv2d';
+      name: string;
+      filters: number;
+      kernelSize: [number, number];
+      strides: [number, number];
+      padding: Pad;
+      activation: Activation;
+      kernel: Float32Array;
+      bias?: Float32Array;
+    }
+  | {
+      kind: 'depthwise_conv2d';
+      name: string;
+      kernelSize: [number, number];
+      strides: [number, number];
+      padding: Pad;
+      activation: Activation;
+      kernel: Float32Array;
+      bias?: Float32Array;
+    }
+  | {
+      kind: 'batchnorm';
+      name: string;
+      epsilon: number;
+      gamma: Float32Array;
+      beta: Float32Array;
+      mean: Float32Array;
+      variance: Float32Array;
+    }
   | { kind: 'relu'; name: string }
   | { kind: 'max_pool'; name: string; poolSize: [number, number]; strides: [number, number] }
   | { kind: 'flatten'; name: string };
@@ -45,25 +72,41 @@ export function layerShapes(m: SeqModel): number[][] {
     switch (l.kind) {
       case 'dense':
         if (shape.length !== 1) throw new ModelError(`${where}: Dense needs a flat input, got [${shape}]`);
-        if (l.kernel.length !== shape[0] * l.units) throw new ModelError(`${where}: kernel has ${l.kernel.length} values, expected ${shape[0]}×${l.units}`);
+        if (l.kernel.length !== shape[0] * l.units)
+          throw new ModelError(`${where}: kernel has ${l.kernel.length} values, expected ${shape[0]}×${l.units}`);
         shape = [l.units];
         break;
       case 'conv2d':
         need4();
-        if (l.kernel.length !== l.kernelSize[0] * l.kernelSize[1] * shape[2] * l.filters) throw new ModelError(`${where}: kernel size does not match ${shape[2]} input channels`);
-        shape = [convOut(shape[0], l.kernelSize[0], l.strides[0], l.padding), convOut(shape[1], l.kernelSize[1], l.strides[1], l.padding), l.filters];
+        if (l.kernel.length !== l.kernelSize[0] * l.kernelSize[1] * shape[2] * l.filters)
+          throw new ModelError(`${where}: kernel size does not match ${shape[2]} input channels`);
+        shape = [
+          convOut(shape[0], l.kernelSize[0], l.strides[0], l.padding),
+          convOut(shape[1], l.kernelSize[1], l.strides[1], l.padding),
+          l.filters,
+        ];
         break;
       case 'depthwise_conv2d':
         need4();
-        if (l.kernel.length !== l.kernelSize[0] * l.kernelSize[1] * shape[2]) throw new ModelError(`${where}: depthwise kernel does not match ${shape[2]} channels (multiplier 1 only)`);
-        shape = [convOut(shape[0], l.kernelSize[0], l.strides[0], l.padding), convOut(shape[1], l.kernelSize[1], l.strides[1], l.padding), shape[2]];
+        if (l.kernel.length !== l.kernelSize[0] * l.kernelSize[1] * shape[2])
+          throw new ModelError(`${where}: depthwise kernel does not match ${shape[2]} channels (multiplier 1 only)`);
+        shape = [
+          convOut(shape[0], l.kernelSize[0], l.strides[0], l.padding),
+          convOut(shape[1], l.kernelSize[1], l.strides[1], l.padding),
+          shape[2],
+        ];
         break;
       case 'batchnorm':
-        if (l.gamma.length !== shape[shape.length - 1]) throw new ModelError(`${where}: ${l.gamma.length} channels, input has ${shape[shape.length - 1]}`);
+        if (l.gamma.length !== shape[shape.length - 1])
+          throw new ModelError(`${where}: ${l.gamma.length} channels, input has ${shape[shape.length - 1]}`);
         break;
       case 'max_pool':
         need4();
-        shape = [convOut(shape[0], l.poolSize[0], l.strides[0], 'valid'), convOut(shape[1], l.poolSize[1], l.strides[1], 'valid'), shape[2]];
+        shape = [
+          convOut(shape[0], l.poolSize[0], l.strides[0], 'valid'),
+          convOut(shape[1], l.poolSize[1], l.strides[1], 'valid'),
+          shape[2],
+        ];
         break;
       case 'flatten':
         shape = [prod(shape)];
@@ -104,7 +147,11 @@ export function paramCount(m: SeqModel): number {
 
 /** Output channel count of a weight layer (the last axis of its Keras kernel). */
 export function outChannels(l: WeightLayer): number {
-  return l.kind === 'dense' ? l.units : l.kind === 'conv2d' ? l.filters : l.kernel.length / (l.kernelSize[0] * l.kernelSize[1]);
+  return l.kind === 'dense'
+    ? l.units
+    : l.kind === 'conv2d'
+      ? l.filters
+      : l.kernel.length / (l.kernelSize[0] * l.kernelSize[1]);
 }
 
 export function cloneModel(m: SeqModel): SeqModel {
@@ -118,6 +165,7 @@ export function cloneModel(m: SeqModel): SeqModel {
 
 export function findLayer(m: SeqModel, name: string): { layer: Layer; index: number } {
   const index = m.layers.findIndex((l) => l.name === name);
-  if (index < 0) throw new ModelError(`${m.name}: no layer named '${name}' (layers: ${m.layers.map((l) => l.name).join(', ')})`);
+  if (index < 0)
+    throw new ModelError(`${m.name}: no layer named '${name}' (layers: ${m.layers.map((l) => l.name).join(', ')})`);
   return { layer: m.layers[index], index };
 }

@@ -56,20 +56,33 @@ export function blobSizeOf(compiled: Compiled, m: SeqModel, bits: Record<string,
       macs: macsOf(q, op),
     };
   });
-  const dense = encodeModel({ ...q, tensors: q.tensors.map((t) => ({ ...t, weightBits: undefined })) }, { layout: 'dense' });
-  return { blobBytes: compiled.blob.length, int8BlobBytes: dense.length, arenaBytes: q.arenaBytes, macs: q.ops.reduce((a, op) => a + macsOf(q, op), 0), layers };
+  const dense = encodeModel(
+    { ...q, tensors: q.tensors.map((t) => ({ ...t, weightBits: undefined })) },
+    { layout: 'dense' },
+  );
+  return {
+    blobBytes: compiled.blob.length,
+    int8BlobBytes: dense.length,
+    arenaBytes: q.arenaBytes,
+    macs: q.ops.reduce((a, op) => a + macsOf(q, op), 0),
+    layers,
+  };
 }
 
 /** The blob of `m` with weight `bits` by layer (8 where absent), compiled with a small calibration set. */
 export function blobSize(m: SeqModel, bits: Record<string, WeightBits> = {}): BlobSize {
   for (const name of Object.keys(bits)) {
-    if (!m.layers.some((l) => l.name === name && isWeightLayer(l))) throw new ModelError(`weight bits for '${name}': the model has no weight layer of that name`);
+    if (!m.layers.some((l) => l.name === name && isWeightLayer(l)))
+      throw new ModelError(`weight bits for '${name}': the model has no weight layer of that name`);
   }
   return blobSizeOf(compileSeqModel(m, { bits, calibCount: 8 }), m, bits);
 }
 
 /** Every layer's weight bytes at each bit width (layers are quantized independently, so these add up). */
-export function layerBytesByBits(m: SeqModel, bitsList: WeightBits[]): Record<string, Partial<Record<WeightBits, number>>> {
+export function layerBytesByBits(
+  m: SeqModel,
+  bitsList: WeightBits[],
+): Record<string, Partial<Record<WeightBits, number>>> {
   const out: Record<string, Partial<Record<WeightBits, number>>> = {};
   for (const b of bitsList) {
     const size = blobSize(m, Object.fromEntries(m.layers.filter(isWeightLayer).map((l) => [l.name, b])));

@@ -46,7 +46,10 @@ export function channelScores(m: SeqModel, g: ChannelGroup, criterion: ChannelCr
   const scores = new Float64Array(g.channels);
   if (criterion === 'bn-gamma') {
     const bn = g.between.map((i) => m.layers[i]).find((l) => l.kind === 'batchnorm');
-    if (!bn || bn.kind !== 'batchnorm') throw new ModelError(`layer ${m.layers[g.producer].name}: criterion bn-gamma needs a BatchNormalization after it`);
+    if (!bn || bn.kind !== 'batchnorm')
+      throw new ModelError(
+        `layer ${m.layers[g.producer].name}: criterion bn-gamma needs a BatchNormalization after it`,
+      );
     for (let c = 0; c < g.channels; c++) scores[c] = Math.abs(bn.gamma[c]) / Math.sqrt(bn.variance[c] + bn.epsilon);
     return scores;
   }
@@ -98,7 +101,8 @@ export function removeChannels(m: SeqModel, keep: Map<number, number[]>): SeqMod
     const c = out.layers[g.consumer] as WeightLayer;
     const cOut = outChannels(c);
     if (c.kind === 'dense') {
-      const rows = g.spatial === 1 ? kept : Array.from({ length: g.spatial }, (_, s) => kept.map((k) => s * C + k)).flat();
+      const rows =
+        g.spatial === 1 ? kept : Array.from({ length: g.spatial }, (_, s) => kept.map((k) => s * C + k)).flat();
       c.kernel = keepAlong(c.kernel, g.spatial * C, cOut, rows);
     } else {
       c.kernel = keepAlong(c.kernel, C, cOut, kept);
@@ -118,22 +122,31 @@ export interface StructuredResult {
  * Keeps the highest-scoring `1 − fraction` of each prunable layer's channels (at least one); `fraction`
  * may be given per layer name (unlisted layers keep everything).
  */
-export function pruneStructured(m: SeqModel, fraction: number | Record<string, number>, criterion: ChannelCriterion = 'l1'): StructuredResult {
+export function pruneStructured(
+  m: SeqModel,
+  fraction: number | Record<string, number>,
+  criterion: ChannelCriterion = 'l1',
+): StructuredResult {
   const keep = new Map<number, number[]>();
   const channels: StructuredResult['channels'] = {};
   const groups = channelGroups(m);
   if (typeof fraction !== 'number') {
     const prunable = groups.map((g) => m.layers[g.producer].name);
-    for (const name of Object.keys(fraction)) if (!prunable.includes(name)) throw new ModelError(`layer '${name}' has no prunable channels (prunable: ${prunable.join(', ')})`);
+    for (const name of Object.keys(fraction))
+      if (!prunable.includes(name))
+        throw new ModelError(`layer '${name}' has no prunable channels (prunable: ${prunable.join(', ')})`);
   }
   for (const g of groups) {
     const name = m.layers[g.producer].name;
-    const f = typeof fraction === 'number' ? fraction : fraction[name] ?? 0;
+    const f = typeof fraction === 'number' ? fraction : (fraction[name] ?? 0);
     if (!(f >= 0 && f < 1)) throw new ModelError(`layer ${name}: channel pruning fraction must be in [0, 1), got ${f}`);
     if (f === 0) continue;
     const scores = channelScores(m, g, criterion);
     const count = Math.max(1, Math.round((1 - f) * g.channels));
-    const kept = Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a] || a - b).slice(0, count).sort((a, b) => a - b);
+    const kept = Array.from(scores.keys())
+      .sort((a, b) => scores[b] - scores[a] || a - b)
+      .slice(0, count)
+      .sort((a, b) => a - b);
     keep.set(g.producer, kept);
     channels[name] = { before: g.channels, after: kept.length };
   }

@@ -23,13 +23,26 @@ export function studentOf(teacher: SeqModel, shape: StudentShape, seed: number):
   let layers: Layer[] = teacher.layers.map((l) => ({ ...l }));
   if (shape.depth !== undefined) {
     if (!isMlp(teacher)) throw new ModelError('a student depth can only be chosen for MLPs (Dense layers only)');
-    if (!(Number.isInteger(shape.depth) && shape.depth >= 0)) throw new ModelError(`student depth must be an integer ≥ 0, got ${shape.depth}`);
-    const hidden = teacher.layers.find((l, i) => l.kind === 'dense' && i !== last) as Extract<Layer, { kind: 'dense' }> | undefined;
+    if (!(Number.isInteger(shape.depth) && shape.depth >= 0))
+      throw new ModelError(`student depth must be an integer ≥ 0, got ${shape.depth}`);
+    const hidden = teacher.layers.find((l, i) => l.kind === 'dense' && i !== last) as
+      | Extract<Layer, { kind: 'dense' }>
+      | undefined;
     const prefix = teacher.layers.filter((l) => l.kind === 'flatten');
     const units = hidden?.units ?? 128;
     layers = [
       ...prefix,
-      ...Array.from({ length: shape.depth }, (_, i): Layer => ({ kind: 'dense', name: `fc${i + 1}`, units, activation: 'relu', kernel: new Float32Array(0), bias: new Float32Array(0) })),
+      ...Array.from(
+        { length: shape.depth },
+        (_, i): Layer => ({
+          kind: 'dense',
+          name: `fc${i + 1}`,
+          units,
+          activation: 'relu',
+          kernel: new Float32Array(0),
+          bias: new Float32Array(0),
+        }),
+      ),
       { ...(teacher.layers[last] as WeightLayer) },
     ];
   }
@@ -62,10 +75,17 @@ export function studentOf(teacher: SeqModel, shape: StudentShape, seed: number):
       l.kernel = glorot(k * channels, k, k);
       if (l.bias) l.bias = new Float32Array(channels);
     } else if (l.kind === 'batchnorm') {
-      Object.assign(l, { gamma: new Float32Array(channels).fill(1), beta: new Float32Array(channels), mean: new Float32Array(channels), variance: new Float32Array(channels).fill(1) });
+      Object.assign(l, {
+        gamma: new Float32Array(channels).fill(1),
+        beta: new Float32Array(channels),
+        mean: new Float32Array(channels),
+        variance: new Float32Array(channels).fill(1),
+      });
     }
     if (l.kind === 'flatten' || l.kind === 'max_pool' || l.kind === 'depthwise_conv2d' || l.kind === 'conv2d') {
-      flat = layerShapes({ ...student, layers: layers.slice(0, layers.indexOf(l) + 1) }).at(-1)!.reduce((a, b) => a * b, 1);
+      flat = layerShapes({ ...student, layers: layers.slice(0, layers.indexOf(l) + 1) })
+        .at(-1)!
+        .reduce((a, b) => a * b, 1);
     }
   });
   layerShapes(student);
@@ -74,12 +94,29 @@ export function studentOf(teacher: SeqModel, shape: StudentShape, seed: number):
 
 /** Flatten → Dense(h, relu) for each hidden width → Dense(classes), on the teacher's input. */
 export function mlpStudent(teacher: SeqModel, hidden: number[], seed: number): SeqModel {
-  if (!hidden.length || hidden.some((h) => !(Number.isInteger(h) && h > 0))) throw new ModelError(`MLP student widths must be positive integers, got [${hidden}]`);
+  if (!hidden.length || hidden.some((h) => !(Number.isInteger(h) && h > 0)))
+    throw new ModelError(`MLP student widths must be positive integers, got [${hidden}]`);
   const classes = layerShapes(teacher).at(-1)![0];
   const layers: Layer[] = [
     ...(teacher.inputShape.length > 1 ? [{ kind: 'flatten', name: 'flatten' } as Layer] : []),
-    ...hidden.map((units, i): Layer => ({ kind: 'dense', name: `fc${i + 1}`, units, activation: 'relu', kernel: new Float32Array(0), bias: new Float32Array(0) })),
-    { kind: 'dense', name: 'logits', units: classes, activation: 'linear', kernel: new Float32Array(0), bias: new Float32Array(0) },
+    ...hidden.map(
+      (units, i): Layer => ({
+        kind: 'dense',
+        name: `fc${i + 1}`,
+        units,
+        activation: 'relu',
+        kernel: new Float32Array(0),
+        bias: new Float32Array(0),
+      }),
+    ),
+    {
+      kind: 'dense',
+      name: 'logits',
+      units: classes,
+      activation: 'linear',
+      kernel: new Float32Array(0),
+      bias: new Float32Array(0),
+    },
   ];
   return studentOf({ name: teacher.name, inputShape: [...teacher.inputShape], layers }, { width: 1 }, seed);
 }

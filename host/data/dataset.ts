@@ -37,9 +37,16 @@ export function loadSamples(spec: string, opts: SampleOptions): Samples {
   if (spec === 'fashion-mnist' || spec.startsWith('fashion-mnist:')) {
     const split = (spec.split(':')[1] as 'train' | 'test' | undefined) ?? opts.split ?? 'test';
     const ds = loadFashionMnist(split, Number.isFinite(limit) ? limit : undefined);
-    if (opts.size !== ds.height * ds.width) throw new ModelError(`the model input has ${opts.size} values; Fashion-MNIST images have ${ds.height * ds.width}`);
+    if (opts.size !== ds.height * ds.width)
+      throw new ModelError(
+        `the model input has ${opts.size} values; Fashion-MNIST images have ${ds.height * ds.width}`,
+      );
     const count = Math.min(ds.count, limit);
-    return { inputs: fromFlat(ds.images, count, opts.size, 1 / 255, spec), labels: ds.labels.subarray(0, count), source: `Fashion-MNIST ${split}` };
+    return {
+      inputs: fromFlat(ds.images, count, opts.size, 1 / 255, spec),
+      labels: ds.labels.subarray(0, count),
+      source: `Fashion-MNIST ${split}`,
+    };
   }
   const random = /^random:(-?[\d.]+(?:e-?\d+)?):(-?[\d.]+(?:e-?\d+)?)$/.exec(spec);
   if (random) {
@@ -48,14 +55,20 @@ export function loadSamples(spec: string, opts: SampleOptions): Samples {
     if (!(lo < hi)) throw new ModelError(`${spec}: expected random:LO:HI with LO < HI`);
     const rng = new Rng(1);
     const count = Number.isFinite(limit) ? limit : 1000;
-    return { inputs: Array.from({ length: count }, () => Float32Array.from({ length: opts.size }, () => rng.uniform(lo, hi))), source: `uniform random in [${lo}, ${hi}]` };
+    return {
+      inputs: Array.from({ length: count }, () => Float32Array.from({ length: opts.size }, () => rng.uniform(lo, hi))),
+      source: `uniform random in [${lo}, ${hi}]`,
+    };
   }
   if (!fs.existsSync(spec)) throw new ModelError(`data file not found: ${spec}`);
   const bytes = new Uint8Array(fs.readFileSync(spec));
   if (spec.endsWith('.npy')) {
     const a = parseNpy(bytes, spec);
     const per = a.shape.slice(1).reduce((x, y) => x * y, 1);
-    if (per !== opts.size) throw new ModelError(`${spec}: samples have shape [${a.shape.slice(1)}] (${per} values); the model input needs ${opts.size}`);
+    if (per !== opts.size)
+      throw new ModelError(
+        `${spec}: samples have shape [${a.shape.slice(1)}] (${per} values); the model input needs ${opts.size}`,
+      );
     const scale = a.data instanceof Uint8Array ? 1 / 255 : 1;
     return { inputs: fromFlat(a.data, Math.min(a.shape[0], limit), per, scale, spec), source: spec };
   }
@@ -71,7 +84,9 @@ export function loadSamples(spec: string, opts: SampleOptions): Samples {
     const inputs = list.slice(0, Number.isFinite(limit) ? limit : undefined).map((r, i) => {
       const flat = [r].flat(Infinity as 1) as number[];
       if (flat.length !== opts.size || flat.some((v) => typeof v !== 'number')) {
-        throw new ModelError(`${spec}: sample ${i} has ${flat.length} values; the model input needs ${opts.size} numbers`);
+        throw new ModelError(
+          `${spec}: sample ${i} has ${flat.length} values; the model input needs ${opts.size} numbers`,
+        );
       }
       return Float32Array.from(flat);
     });
@@ -80,6 +95,7 @@ export function loadSamples(spec: string, opts: SampleOptions): Samples {
   }
   const idx = readIdx(bytes);
   const per = idx.dims.slice(1).reduce((x, y) => x * y, 1);
-  if (per !== opts.size) throw new ModelError(`${spec}: IDX samples have ${per} values; the model input needs ${opts.size}`);
+  if (per !== opts.size)
+    throw new ModelError(`${spec}: IDX samples have ${per} values; the model input needs ${opts.size}`);
   return { inputs: fromFlat(idx.data, Math.min(idx.dims[0], limit), per, 1 / 255, spec), source: spec };
 }

@@ -22,7 +22,8 @@ export function readIdx(bytes: Uint8Array, what = 'IDX'): IdxArray {
     }
   }
   if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) throw new ModelError(`${what}: not an IDX file`);
-  if (bytes[2] !== UBYTE) throw new ModelError(`${what}: IDX type 0x${bytes[2].toString(16)} is not supported (only unsigned bytes, 0x08)`);
+  if (bytes[2] !== UBYTE)
+    throw new ModelError(`${what}: IDX type 0x${bytes[2].toString(16)} is not supported (only unsigned bytes, 0x08)`);
   const rank = bytes[3];
   const start = 4 + 4 * rank;
   if (bytes.length < start) throw new ModelError(`${what}: truncated IDX header`);
@@ -30,7 +31,8 @@ export function readIdx(bytes: Uint8Array, what = 'IDX'): IdxArray {
   const dims: number[] = [];
   for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i, false));
   const n = dims.reduce((a, b) => a * b, 1);
-  if (bytes.length < start + n) throw new ModelError(`${what}: truncated (dims [${dims}] need ${n} data bytes, found ${bytes.length - start})`);
+  if (bytes.length < start + n)
+    throw new ModelError(`${what}: truncated (dims [${dims}] need ${n} data bytes, found ${bytes.length - start})`);
   return { dims, data: bytes.slice(start, start + n) };
 }
 

@@ -2,10 +2,22 @@
 
 import { ModelError } from '../ir/graph';
 
-export interface NpyArray { shape: number[]; dtype: string; data: Float32Array | Float64Array | Int8Array | Uint8Array | Int32Array | Int16Array }
+export interface NpyArray {
+  shape: number[];
+  dtype: string;
+  data: Float32Array | Float64Array | Int8Array | Uint8Array | Int32Array | Int16Array;
+}
 
-const CTORS: Record<string, { new (b: ArrayBuffer, o: number, n: number): NpyArray['data']; BYTES_PER_ELEMENT: number }> = {
-  '<f4': Float32Array, '<f8': Float64Array, '|i1': Int8Array, '|u1': Uint8Array, '<i4': Int32Array, '<i2': Int16Array,
+const CTORS: Record<
+  string,
+  { new (b: ArrayBuffer, o: number, n: number): NpyArray['data']; BYTES_PER_ELEMENT: number }
+> = {
+  '<f4': Float32Array,
+  '<f8': Float64Array,
+  '|i1': Int8Array,
+  '|u1': Uint8Array,
+  '<i4': Int32Array,
+  '<i2': Int16Array,
 };
 
 export function parseNpy(bytes: Uint8Array, what = 'npy'): NpyArray {
@@ -13,7 +25,8 @@ export function parseNpy(bytes: Uint8Array, what = 'npy'): NpyArray {
     throw new ModelError(`${what}: not a .npy file`);
   }
   const major = bytes[6];
-  const headerLen = major === 1 ? bytes[8] | (bytes[9] << 8) : new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
+  const headerLen =
+    major === 1 ? bytes[8] | (bytes[9] << 8) : new DataView(bytes.buffer, bytes.byteOffset).getUint32(8, true);
   const start = major === 1 ? 10 : 12;
   const header = Buffer.from(bytes.subarray(start, start + headerLen)).toString('latin1');
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
@@ -22,11 +35,17 @@ export function parseNpy(bytes: Uint8Array, what = 'npy'): NpyArray {
   if (!descr || shapeText === undefined) throw new ModelError(`${what}: malformed .npy header`);
   if (fortran) throw new ModelError(`${what}: Fortran-order arrays are not supported; save with np.ascontiguousarray`);
   const ctor = CTORS[descr];
-  if (!ctor) throw new ModelError(`${what}: dtype ${descr} is not supported (float32, float64, int8, uint8, int16, int32)`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (!ctor)
+    throw new ModelError(`${what}: dtype ${descr} is not supported (float32, float64, int8, uint8, int16, int32)`);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const n = shape.reduce((a, b) => a * b, 1);
   const offset = start + headerLen;
-  if (offset + n * ctor.BYTES_PER_ELEMENT > bytes.length) throw new ModelError(`${what}: truncated (${shape} needs ${n * ctor.BYTES_PER_ELEMENT} data bytes)`);
+  if (offset + n * ctor.BYTES_PER_ELEMENT > bytes.length)
+    throw new ModelError(`${what}: truncated (${shape} needs ${n * ctor.BYTES_PER_ELEMENT} data bytes)`);
   const copy = bytes.slice(offset, offset + n * ctor.BYTES_PER_ELEMENT);
   return { shape, dtype: descr, data: new ctor(copy.buffer, 0, n) };
 }

@@ -10,7 +10,11 @@ import { Rng } from '../util/rng';
 /** Re-seals a mutated blob with a correct CRC (left as it is when the root table cannot be found). */
 export function reseal(bytes: Uint8Array): Uint8Array {
   let at: number;
-  try { at = rootFieldPosition(morselSchema(), bytes, 'crc32'); } catch { return bytes; }
+  try {
+    at = rootFieldPosition(morselSchema(), bytes, 'crc32');
+  } catch {
+    return bytes;
+  }
   if (at < 0 || at + 4 > bytes.length) return bytes;
   const dv = new DataView(bytes.buffer, bytes.byteOffset);
   dv.setUint32(at, 0, true);
@@ -25,7 +29,9 @@ export function mutateBlob(base: Uint8Array, i: number, rng: Rng): Uint8Array {
   if (kind === 0) b[rng.int(0, b.length - 1)] ^= 1 << rng.int(0, 7);
   else if (kind === 1) b = b.slice(0, rng.int(0, b.length - 1));
   else if (kind === 2) for (let k = rng.int(1, 8); k > 0; k--) b[rng.int(0, b.length - 1)] = rng.int(0, 255);
-  else if (kind === 3) { const p = rng.int(0, b.length - 4) & ~3; new DataView(b.buffer).setInt32(p, rng.pick([0, -1, 0x7fffffff, b.length, rng.int(-1000, 100000)]), true); }
-  else b[rng.int(8, b.length - 1)] = rng.int(0, 255);
+  else if (kind === 3) {
+    const p = rng.int(0, b.length - 4) & ~3;
+    new DataView(b.buffer).setInt32(p, rng.pick([0, -1, 0x7fffffff, b.length, rng.int(-1000, 100000)]), true);
+  } else b[rng.int(8, b.length - 1)] = rng.int(0, 255);
   return i % 2 === 0 ? reseal(b) : b;
 }

@@ -58,7 +58,11 @@ function parse(text: string): EngineRun {
   const line = text.split('\n').find((l) => l.startsWith('MORSEL_RESULT '));
   if (!line) throw new Error(`engine printed no result:\n${text.slice(0, 2000)}`);
   const r = JSON.parse(line.slice('MORSEL_RESULT '.length));
-  return { outputs: r.outputs.map((h: string) => new Int8Array(Buffer.from(h, 'hex'))), layerMs: r.layerMs, totalMs: r.totalMs };
+  return {
+    outputs: r.outputs.map((h: string) => new Int8Array(Buffer.from(h, 'hex'))),
+    layerMs: r.layerMs,
+    totalMs: r.totalMs,
+  };
 }
 
 /** Script that loads each candidate blob and, if accepted, runs it on a zero input; reports each outcome. */
@@ -86,7 +90,11 @@ var __res = 'MORSEL_RESULT ' + JSON.stringify({ outputs: __out, layerMs: [], tot
 }
 
 /** Loads and runs every blob in the engine: per blob 'ok' or the error message, and the slowest blob's ms. */
-export async function fuzzReport(engine: Engine, blobs: Uint8Array[], opts: EngineOptions = {}): Promise<{ outcomes: string[]; slowestMs: number }> {
+export async function fuzzReport(
+  engine: Engine,
+  blobs: Uint8Array[],
+  opts: EngineOptions = {},
+): Promise<{ outcomes: string[]; slowestMs: number }> {
   const text = await evaluateInEngine(engine, isLuaEngine(engine) ? luaFuzzDriver(blobs) : fuzzDriver(blobs), opts);
   const line = text.split('\n').find((l) => l.startsWith('MORSEL_RESULT '))!;
   const r = JSON.parse(line.slice('MORSEL_RESULT '.length));
@@ -98,15 +106,27 @@ export async function fuzzOnEngine(engine: Engine, blobs: Uint8Array[], opts: En
   return (await fuzzReport(engine, blobs, opts)).outcomes;
 }
 
-export async function runOnEngine(engine: Engine, blob: Uint8Array, inputs: Int8Array[], opts: EngineOptions = {}): Promise<EngineRun> {
+export async function runOnEngine(
+  engine: Engine,
+  blob: Uint8Array,
+  inputs: Int8Array[],
+  opts: EngineOptions = {},
+): Promise<EngineRun> {
   return (await runBatchOnEngine(engine, [{ blob, inputs }], opts))[0];
 }
 
 /** Runs several models, each on its inputs; Lua engines take the whole batch in one process. */
-export async function runBatchOnEngine(engine: Engine, jobs: { blob: Uint8Array; inputs: Int8Array[] }[], opts: EngineOptions = {}): Promise<EngineRun[]> {
+export async function runBatchOnEngine(
+  engine: Engine,
+  jobs: { blob: Uint8Array; inputs: Int8Array[] }[],
+  opts: EngineOptions = {},
+): Promise<EngineRun[]> {
   if (isLuaEngine(engine)) {
-    const lines = (await evaluateInEngine(engine, luaRunDriver(jobs), opts)).split('\n').filter((l) => l.startsWith('MORSEL_RESULT '));
-    if (lines.length !== jobs.length) throw new Error(`${engine} printed ${lines.length} results for ${jobs.length} models`);
+    const lines = (await evaluateInEngine(engine, luaRunDriver(jobs), opts))
+      .split('\n')
+      .filter((l) => l.startsWith('MORSEL_RESULT '));
+    if (lines.length !== jobs.length)
+      throw new Error(`${engine} printed ${lines.length} results for ${jobs.length} models`);
     return lines.map(parse);
   }
   const runs: EngineRun[] = [];
@@ -171,7 +191,11 @@ export interface QuickjsHeap {
  * properties, shapes, arrays, array buffers, strings, bytecode). A memory limit cannot measure it in this build:
  * quickjs-emscripten's allocator has no malloc_usable_size, so its malloc accounting counts 8 bytes per block.
  */
-export async function quickjsHeapForModel(blob: Uint8Array, input: Int8Array, bundlePath = defaultBundlePath()): Promise<QuickjsHeap> {
+export async function quickjsHeapForModel(
+  blob: Uint8Array,
+  input: Int8Array,
+  bundlePath = defaultBundlePath(),
+): Promise<QuickjsHeap> {
   const { getQuickJS } = await import('quickjs-emscripten');
   const ctx = (await getQuickJS()).newContext();
   const rt = ctx.runtime;
@@ -192,7 +216,10 @@ export async function quickjsHeapForModel(blob: Uint8Array, input: Int8Array, bu
   };
   try {
     evalOrThrow(fs.readFileSync(bundlePath, 'utf8'));
-    for (const [name, bytes] of [['__blobBytes', blob], ['__inputBytes', input]] as const) {
+    for (const [name, bytes] of [
+      ['__blobBytes', blob],
+      ['__inputBytes', input],
+    ] as const) {
       const h = ctx.newArrayBuffer(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
       ctx.setProp(ctx.global, name, h);
       h.dispose();

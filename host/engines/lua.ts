@@ -11,14 +11,16 @@ import * as path from 'path';
 export const LUA_BINARIES = { lua: 'lua5.3', 'lua5.1': 'lua5.1', luajit: 'luajit' } as const;
 export type LuaEngine = keyof typeof LUA_BINARIES;
 
-export const isLuaEngine = (engine: string): engine is LuaEngine => Object.prototype.hasOwnProperty.call(LUA_BINARIES, engine);
+export const isLuaEngine = (engine: string): engine is LuaEngine =>
+  Object.prototype.hasOwnProperty.call(LUA_BINARIES, engine);
 
 export const defaultLuaBundlePath = () => path.join(__dirname, '..', '..', 'device', 'morsel.lua'); // dist/host/engines → dist/device
 
 /** A Lua string literal holding exactly these bytes (3-digit decimal escapes, so no digit can follow one). */
 export function luaBytes(bytes: Uint8Array): string {
   let s = '"';
-  for (const b of bytes) s += b >= 32 && b <= 126 && b !== 34 && b !== 92 ? String.fromCharCode(b) : `\\${String(b).padStart(3, '0')}`;
+  for (const b of bytes)
+    s += b >= 32 && b <= 126 && b !== 34 && b !== 92 ? String.fromCharCode(b) : `\\${String(b).padStart(3, '0')}`;
   return `${s}"`;
 }
 
@@ -50,7 +52,8 @@ end
 export function luaRunDriver(jobs: { blob: Uint8Array; inputs: Int8Array[] }[]): string {
   const calls = jobs.map(({ blob, inputs }) => {
     const size = inputs.length ? inputs[0].length : 0;
-    if (inputs.some((x) => x.length !== size)) throw new Error('luaRunDriver: the inputs of one job must have one size');
+    if (inputs.some((x) => x.length !== size))
+      throw new Error('luaRunDriver: the inputs of one job must have one size');
     const all = Buffer.concat(inputs.map((x) => Buffer.from(x.buffer, x.byteOffset, x.length)));
     return `run(${luaBytes(blob)}, ${luaBytes(all)}, ${size}, ${inputs.length})`;
   });

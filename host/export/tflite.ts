@@ -7,15 +7,45 @@ import { Builder } from 'flatbuffers';
 import { Clamp, ModelError } from '../ir/graph';
 import { QModel, QOp, QTensor } from '../ir/qmodel';
 import { computeOutSize, computePadding } from '../import/tflite/padding';
-import { ActivationFunction, BuiltinOperator, BuiltinOptions, Field, Padding, TensorType, TFLITE_IDENTIFIER, TFLITE_SCHEMA_VERSION } from '../import/tflite/schema';
 import {
-  activationRange, prepareLeakyRelu, prepareLogistic, prepareQuantize, prepareRelu, prepareSoftmax, prepareTanh, QParams,
+  ActivationFunction,
+  BuiltinOperator,
+  BuiltinOptions,
+  Field,
+  Padding,
+  TensorType,
+  TFLITE_IDENTIFIER,
+  TFLITE_SCHEMA_VERSION,
+} from '../import/tflite/schema';
+import {
+  activationRange,
+  prepareLeakyRelu,
+  prepareLogistic,
+  prepareQuantize,
+  prepareRelu,
+  prepareSoftmax,
+  prepareTanh,
+  QParams,
 } from '../quantize/prepare';
 import { kernelRounding, prepareRounding } from '../quantize/fixedpoint';
 
-interface OutTensor { name: string; shape: number[]; type: number; data?: Uint8Array; scale: number[]; zeroPoint: number[]; quantizedDimension: number }
+interface OutTensor {
+  name: string;
+  shape: number[];
+  type: number;
+  data?: Uint8Array;
+  scale: number[];
+  zeroPoint: number[];
+  quantizedDimension: number;
+}
 type OptionField = [id: number, kind: 'i8' | 'i32' | 'f32' | 'bool', value: number];
-interface OutOp { builtin: number; inputs: number[]; outputs: number[]; optionsType: number; options: OptionField[] }
+interface OutOp {
+  builtin: number;
+  inputs: number[];
+  outputs: number[];
+  optionsType: number;
+  options: OptionField[];
+}
 
 const FUSED: [code: number, clamp: Clamp | undefined][] = [
   [ActivationFunction.NONE, undefined],
@@ -26,14 +56,31 @@ const FUSED: [code: number, clamp: Clamp | undefined][] = [
 
 /** The op version the TFLite converter writes for the int8 form of each op (tensorflow/lite/tools/versioning). */
 const INT8_OP_VERSION: Record<number, number> = {
-  [BuiltinOperator.CONV_2D]: 3, [BuiltinOperator.DEPTHWISE_CONV_2D]: 3, [BuiltinOperator.FULLY_CONNECTED]: 4, [BuiltinOperator.AVERAGE_POOL_2D]: 2,
-  [BuiltinOperator.MAX_POOL_2D]: 2, [BuiltinOperator.ADD]: 2, [BuiltinOperator.SUB]: 2, [BuiltinOperator.MUL]: 2, [BuiltinOperator.RESHAPE]: 1,
-  [BuiltinOperator.SOFTMAX]: 2, [BuiltinOperator.LOGISTIC]: 2, [BuiltinOperator.TANH]: 2, [BuiltinOperator.CONCATENATION]: 2, [BuiltinOperator.PAD]: 2,
-  [BuiltinOperator.MEAN]: 2, [BuiltinOperator.QUANTIZE]: 2, [BuiltinOperator.RELU]: 2, [BuiltinOperator.RELU6]: 2, [BuiltinOperator.LEAKY_RELU]: 2,
+  [BuiltinOperator.CONV_2D]: 3,
+  [BuiltinOperator.DEPTHWISE_CONV_2D]: 3,
+  [BuiltinOperator.FULLY_CONNECTED]: 4,
+  [BuiltinOperator.AVERAGE_POOL_2D]: 2,
+  [BuiltinOperator.MAX_POOL_2D]: 2,
+  [BuiltinOperator.ADD]: 2,
+  [BuiltinOperator.SUB]: 2,
+  [BuiltinOperator.MUL]: 2,
+  [BuiltinOperator.RESHAPE]: 1,
+  [BuiltinOperator.SOFTMAX]: 2,
+  [BuiltinOperator.LOGISTIC]: 2,
+  [BuiltinOperator.TANH]: 2,
+  [BuiltinOperator.CONCATENATION]: 2,
+  [BuiltinOperator.PAD]: 2,
+  [BuiltinOperator.MEAN]: 2,
+  [BuiltinOperator.QUANTIZE]: 2,
+  [BuiltinOperator.RELU]: 2,
+  [BuiltinOperator.RELU6]: 2,
+  [BuiltinOperator.LEAKY_RELU]: 2,
 };
 
-const sameTable = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
-const bytesOfArray = (d: Int8Array | Int32Array) => new Uint8Array(d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength));
+const sameTable = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((v, i) => v === b[i]);
+const bytesOfArray = (d: Int8Array | Int32Array) =>
+  new Uint8Array(d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength));
 
 export function exportTflite(model: QModel): Uint8Array {
   return buildTflite(model, false).bytes;
@@ -51,11 +98,24 @@ export function exportTfliteWeightsAsInputs(model: QModel): { bytes: Uint8Array;
 
 function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Array; weights: Uint8Array[] } {
   const out: OutTensor[] = model.tensors.map((t) => ({
-    name: t.name, shape: t.shape.slice(), type: t.type === 'int32' ? TensorType.INT32 : TensorType.INT8,
-    ...(t.data ? { data: bytesOfArray(t.data) } : {}), scale: t.scale.slice(), zeroPoint: t.zeroPoint.slice(), quantizedDimension: t.quantizedDimension,
+    name: t.name,
+    shape: t.shape.slice(),
+    type: t.type === 'int32' ? TensorType.INT32 : TensorType.INT8,
+    ...(t.data ? { data: bytesOfArray(t.data) } : {}),
+    scale: t.scale.slice(),
+    zeroPoint: t.zeroPoint.slice(),
+    quantizedDimension: t.quantizedDimension,
   }));
   const addConstInts = (name: string, values: number[], shape = [values.length]) => {
-    out.push({ name, shape, type: TensorType.INT32, data: bytesOfArray(Int32Array.from(values)), scale: [], zeroPoint: [], quantizedDimension: 0 });
+    out.push({
+      name,
+      shape,
+      type: TensorType.INT32,
+      data: bytesOfArray(Int32Array.from(values)),
+      scale: [],
+      zeroPoint: [],
+      quantizedDimension: 0,
+    });
     return out.length - 1;
   };
   const q = (ti: number): QParams => ({ scale: model.tensors[ti].scale[0], zeroPoint: model.tensors[ti].zeroPoint[0] });
@@ -93,11 +153,22 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
     return out.length - 1;
   };
 
-  const paddingOf = (op: QOp, x: QTensor, y: QTensor, filter: [number, number], stride: [number, number], dilation: [number, number], pads: [number, number]): number => {
+  const paddingOf = (
+    op: QOp,
+    x: QTensor,
+    y: QTensor,
+    filter: [number, number],
+    stride: [number, number],
+    dilation: [number, number],
+    pads: [number, number],
+  ): number => {
     for (const p of [Padding.VALID, Padding.SAME]) {
       const fits = [0, 1].every((d) => {
         const outSize = computeOutSize(p, x.shape[1 + d], filter[d], stride[d], dilation[d]);
-        return outSize === y.shape[1 + d] && computePadding(stride[d], dilation[d], x.shape[1 + d], filter[d], outSize) === pads[d];
+        return (
+          outSize === y.shape[1 + d] &&
+          computePadding(stride[d], dilation[d], x.shape[1 + d], filter[d], outSize) === pads[d]
+        );
       });
       if (fits) return p;
     }
@@ -116,87 +187,199 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
         const o = op.options;
         const w = model.tensors[op.inputs[1]];
         const dw = op.opcode === 'DEPTHWISE_CONV_2D';
-        const padding = paddingOf(op, x, y, [w.shape[1], w.shape[2]], [o.stride_h, o.stride_w], [o.dilation_h, o.dilation_w], [o.pad_top, o.pad_left]);
+        const padding = paddingOf(
+          op,
+          x,
+          y,
+          [w.shape[1], w.shape[2]],
+          [o.stride_h, o.stride_w],
+          [o.dilation_h, o.dilation_w],
+          [o.pad_top, o.pad_left],
+        );
         const act = fusedActivation(op, q(yi), o.activation_min, o.activation_max);
         const inputs = [xi, op.inputs[1], unfoldedBias(op, o.input_zero_point, dw ? 3 : 0)];
         if (dw) {
           const F = Field.DepthwiseConv2DOptions;
-          return { ...base, inputs, builtin: BuiltinOperator.DEPTHWISE_CONV_2D, optionsType: BuiltinOptions.DepthwiseConv2DOptions, options: [
-            [F.padding, 'i8', padding], [F.stride_w, 'i32', o.stride_w], [F.stride_h, 'i32', o.stride_h], [F.depth_multiplier, 'i32', o.depth_multiplier],
-            [F.fused_activation_function, 'i8', act], [F.dilation_w_factor, 'i32', o.dilation_w], [F.dilation_h_factor, 'i32', o.dilation_h]] };
+          return {
+            ...base,
+            inputs,
+            builtin: BuiltinOperator.DEPTHWISE_CONV_2D,
+            optionsType: BuiltinOptions.DepthwiseConv2DOptions,
+            options: [
+              [F.padding, 'i8', padding],
+              [F.stride_w, 'i32', o.stride_w],
+              [F.stride_h, 'i32', o.stride_h],
+              [F.depth_multiplier, 'i32', o.depth_multiplier],
+              [F.fused_activation_function, 'i8', act],
+              [F.dilation_w_factor, 'i32', o.dilation_w],
+              [F.dilation_h_factor, 'i32', o.dilation_h],
+            ],
+          };
         }
         const F = Field.Conv2DOptions;
-        return { ...base, inputs, builtin: BuiltinOperator.CONV_2D, optionsType: BuiltinOptions.Conv2DOptions, options: [
-          [F.padding, 'i8', padding], [F.stride_w, 'i32', o.stride_w], [F.stride_h, 'i32', o.stride_h], [F.fused_activation_function, 'i8', act],
-          [F.dilation_w_factor, 'i32', o.dilation_w], [F.dilation_h_factor, 'i32', o.dilation_h]] };
+        return {
+          ...base,
+          inputs,
+          builtin: BuiltinOperator.CONV_2D,
+          optionsType: BuiltinOptions.Conv2DOptions,
+          options: [
+            [F.padding, 'i8', padding],
+            [F.stride_w, 'i32', o.stride_w],
+            [F.stride_h, 'i32', o.stride_h],
+            [F.fused_activation_function, 'i8', act],
+            [F.dilation_w_factor, 'i32', o.dilation_w],
+            [F.dilation_h_factor, 'i32', o.dilation_h],
+          ],
+        };
       }
       case 'FULLY_CONNECTED': {
         const o = op.options;
         const F = Field.FullyConnectedOptions;
         const act = fusedActivation(op, q(yi), o.activation_min, o.activation_max);
-        return { ...base, inputs: [xi, op.inputs[1], unfoldedBias(op, q(xi).zeroPoint, 0)], builtin: BuiltinOperator.FULLY_CONNECTED,
-          optionsType: BuiltinOptions.FullyConnectedOptions, options: [[F.fused_activation_function, 'i8', act], [F.keep_num_dims, 'bool', y.shape.length > 2 ? 1 : 0]] };
+        return {
+          ...base,
+          inputs: [xi, op.inputs[1], unfoldedBias(op, q(xi).zeroPoint, 0)],
+          builtin: BuiltinOperator.FULLY_CONNECTED,
+          optionsType: BuiltinOptions.FullyConnectedOptions,
+          options: [
+            [F.fused_activation_function, 'i8', act],
+            [F.keep_num_dims, 'bool', y.shape.length > 2 ? 1 : 0],
+          ],
+        };
       }
       case 'MAX_POOL_2D':
       case 'AVERAGE_POOL_2D': {
         const o = op.options;
         const F = Field.Pool2DOptions;
-        const padding = paddingOf(op, x, y, [o.filter_h, o.filter_w], [o.stride_h, o.stride_w], [1, 1], [o.pad_top, o.pad_left]);
+        const padding = paddingOf(
+          op,
+          x,
+          y,
+          [o.filter_h, o.filter_w],
+          [o.stride_h, o.stride_w],
+          [1, 1],
+          [o.pad_top, o.pad_left],
+        );
         const act = fusedActivation(op, q(yi), o.activation_min, o.activation_max);
-        return { ...base, builtin: op.opcode === 'MAX_POOL_2D' ? BuiltinOperator.MAX_POOL_2D : BuiltinOperator.AVERAGE_POOL_2D, optionsType: BuiltinOptions.Pool2DOptions, options: [
-          [F.padding, 'i8', padding], [F.stride_w, 'i32', o.stride_w], [F.stride_h, 'i32', o.stride_h], [F.filter_width, 'i32', o.filter_w],
-          [F.filter_height, 'i32', o.filter_h], [F.fused_activation_function, 'i8', act]] };
+        return {
+          ...base,
+          builtin: op.opcode === 'MAX_POOL_2D' ? BuiltinOperator.MAX_POOL_2D : BuiltinOperator.AVERAGE_POOL_2D,
+          optionsType: BuiltinOptions.Pool2DOptions,
+          options: [
+            [F.padding, 'i8', padding],
+            [F.stride_w, 'i32', o.stride_w],
+            [F.stride_h, 'i32', o.stride_h],
+            [F.filter_width, 'i32', o.filter_w],
+            [F.filter_height, 'i32', o.filter_h],
+            [F.fused_activation_function, 'i8', act],
+          ],
+        };
       }
       case 'ADD':
       case 'SUB':
       case 'MUL': {
         const act = fusedActivation(op, q(yi), op.options.activation_min, op.options.activation_max);
-        const [builtin, optionsType] = op.opcode === 'ADD' ? [BuiltinOperator.ADD, BuiltinOptions.AddOptions]
-          : op.opcode === 'SUB' ? [BuiltinOperator.SUB, BuiltinOptions.SubOptions] : [BuiltinOperator.MUL, BuiltinOptions.MulOptions];
+        const [builtin, optionsType] =
+          op.opcode === 'ADD'
+            ? [BuiltinOperator.ADD, BuiltinOptions.AddOptions]
+            : op.opcode === 'SUB'
+              ? [BuiltinOperator.SUB, BuiltinOptions.SubOptions]
+              : [BuiltinOperator.MUL, BuiltinOptions.MulOptions];
         return { ...base, builtin, optionsType, options: [[0, 'i8', act]] };
       }
       case 'RESHAPE':
-        return { ...base, inputs: [xi, addConstInts(`${op.name}/shape`, y.shape)], builtin: BuiltinOperator.RESHAPE, optionsType: 0, options: [] };
+        return {
+          ...base,
+          inputs: [xi, addConstInts(`${op.name}/shape`, y.shape)],
+          builtin: BuiltinOperator.RESHAPE,
+          optionsType: 0,
+          options: [],
+        };
       case 'SOFTMAX': {
         const beta = softmaxBeta(model, op, q(xi), q(yi));
-        return { ...base, builtin: BuiltinOperator.SOFTMAX, optionsType: BuiltinOptions.SoftmaxOptions, options: [[Field.SoftmaxOptions.beta, 'f32', beta]] };
+        return {
+          ...base,
+          builtin: BuiltinOperator.SOFTMAX,
+          optionsType: BuiltinOptions.SoftmaxOptions,
+          options: [[Field.SoftmaxOptions.beta, 'f32', beta]],
+        };
       }
       case 'LOGISTIC':
       case 'TANH': {
         const prepare = op.opcode === 'LOGISTIC' ? prepareLogistic : prepareTanh;
-        if (!sameTable(prepare(q(xi), q(yi), prepareRounding(model.rounding)).table, op.options.table)) fail(op, `its table is not TFLite's int8 ${op.opcode}`);
-        return { ...base, builtin: op.opcode === 'LOGISTIC' ? BuiltinOperator.LOGISTIC : BuiltinOperator.TANH, optionsType: 0, options: [] };
+        if (!sameTable(prepare(q(xi), q(yi), prepareRounding(model.rounding)).table, op.options.table))
+          fail(op, `its table is not TFLite's int8 ${op.opcode}`);
+        return {
+          ...base,
+          builtin: op.opcode === 'LOGISTIC' ? BuiltinOperator.LOGISTIC : BuiltinOperator.TANH,
+          optionsType: 0,
+          options: [],
+        };
       }
       case 'QUANTIZE': {
         // A requantization table is TFLite's QUANTIZE; a clamped one is RELU/RELU6 (both prepared like TFLM).
         if (sameTable(prepareQuantize(q(xi), q(yi), prepareRounding(model.rounding)).table, op.options.table)) {
           return { ...base, builtin: BuiltinOperator.QUANTIZE, optionsType: 0, options: [] };
         }
-        for (const [builtin, clamp] of [[BuiltinOperator.RELU, { min: 0, max: Infinity }], [BuiltinOperator.RELU6, { min: 0, max: 6 }]] as const) {
-          if (sameTable(prepareRelu(q(xi), q(yi), clamp, kernelRounding(model.rounding, 'RELU')).table, op.options.table)) return { ...base, builtin, optionsType: 0, options: [] };
+        for (const [builtin, clamp] of [
+          [BuiltinOperator.RELU, { min: 0, max: Infinity }],
+          [BuiltinOperator.RELU6, { min: 0, max: 6 }],
+        ] as const) {
+          if (
+            sameTable(prepareRelu(q(xi), q(yi), clamp, kernelRounding(model.rounding, 'RELU')).table, op.options.table)
+          )
+            return { ...base, builtin, optionsType: 0, options: [] };
         }
         return fail(op, 'its table is neither a requantization nor a RELU/RELU6');
       }
       case 'LEAKY_RELU': {
         const alpha = leakyReluAlpha(model, op, q(xi), q(yi));
-        return { ...base, builtin: BuiltinOperator.LEAKY_RELU, optionsType: BuiltinOptions.LeakyReluOptions, options: [[Field.LeakyReluOptions.alpha, 'f32', alpha]] };
+        return {
+          ...base,
+          builtin: BuiltinOperator.LEAKY_RELU,
+          optionsType: BuiltinOptions.LeakyReluOptions,
+          options: [[Field.LeakyReluOptions.alpha, 'f32', alpha]],
+        };
       }
       case 'CONCATENATION':
-        return { ...base, builtin: BuiltinOperator.CONCATENATION, optionsType: BuiltinOptions.ConcatenationOptions, options: [[Field.ConcatenationOptions.axis, 'i32', op.options.axis]] };
+        return {
+          ...base,
+          builtin: BuiltinOperator.CONCATENATION,
+          optionsType: BuiltinOptions.ConcatenationOptions,
+          options: [[Field.ConcatenationOptions.axis, 'i32', op.options.axis]],
+        };
       case 'PAD':
-        if (op.options.pad_value !== q(yi).zeroPoint) fail(op, `TFLite's PAD pads with the zero point ${q(yi).zeroPoint}, not ${op.options.pad_value}`);
-        return { ...base, inputs: [xi, addConstInts(`${op.name}/paddings`, op.options.paddings, [x.shape.length, 2])], builtin: BuiltinOperator.PAD, optionsType: BuiltinOptions.PadOptions, options: [] };
+        if (op.options.pad_value !== q(yi).zeroPoint)
+          fail(op, `TFLite's PAD pads with the zero point ${q(yi).zeroPoint}, not ${op.options.pad_value}`);
+        return {
+          ...base,
+          inputs: [xi, addConstInts(`${op.name}/paddings`, op.options.paddings, [x.shape.length, 2])],
+          builtin: BuiltinOperator.PAD,
+          optionsType: BuiltinOptions.PadOptions,
+          options: [],
+        };
       case 'MEAN':
-        return { ...base, inputs: [xi, addConstInts(`${op.name}/axes`, [1, 2])], builtin: BuiltinOperator.MEAN, optionsType: BuiltinOptions.ReducerOptions,
-          options: [[Field.ReducerOptions.keep_dims, 'bool', y.shape.length === 4 ? 1 : 0]] };
+        return {
+          ...base,
+          inputs: [xi, addConstInts(`${op.name}/axes`, [1, 2])],
+          builtin: BuiltinOperator.MEAN,
+          optionsType: BuiltinOptions.ReducerOptions,
+          options: [[Field.ReducerOptions.keep_dims, 'bool', y.shape.length === 4 ? 1 : 0]],
+        };
       default: {
         const unknown: never = op;
         throw new ModelError(`cannot export opcode ${(unknown as QOp).opcode} to TFLite`);
       }
     }
   });
-  const weighted = new Set<number>([BuiltinOperator.CONV_2D, BuiltinOperator.DEPTHWISE_CONV_2D, BuiltinOperator.FULLY_CONNECTED]);
-  const fed = weightsAsInputs ? [...new Set(ops.filter((op) => weighted.has(op.builtin)).flatMap((op) => op.inputs.slice(1)))] : [];
+  const weighted = new Set<number>([
+    BuiltinOperator.CONV_2D,
+    BuiltinOperator.DEPTHWISE_CONV_2D,
+    BuiltinOperator.FULLY_CONNECTED,
+  ]);
+  const fed = weightsAsInputs
+    ? [...new Set(ops.filter((op) => weighted.has(op.builtin)).flatMap((op) => op.inputs.slice(1)))]
+    : [];
   const weights = fed.map((i) => {
     const data = out[i].data!;
     delete out[i].data;
@@ -216,11 +399,17 @@ function softmaxBeta(model: QModel, op: Extract<QOp, { opcode: 'SOFTMAX' }>, inp
 }
 
 /** LEAKY_RELU's alpha from its table's most negative input, confirmed by re-preparing. */
-function leakyReluAlpha(model: QModel, op: Extract<QOp, { opcode: 'LEAKY_RELU' }>, input: QParams, output: QParams): number {
+function leakyReluAlpha(
+  model: QModel,
+  op: Extract<QOp, { opcode: 'LEAKY_RELU' }>,
+  input: QParams,
+  output: QParams,
+): number {
   const x = -128 - input.zeroPoint;
   const estimate = x < 0 ? ((op.options.table[0] - output.zeroPoint) * output.scale) / (x * input.scale) : 0;
   for (const alpha of roundings(estimate)) {
-    if (sameTable(prepareLeakyRelu(input, output, alpha, prepareRounding(model.rounding)).table, op.options.table)) return alpha;
+    if (sameTable(prepareLeakyRelu(input, output, alpha, prepareRounding(model.rounding)).table, op.options.table))
+      return alpha;
   }
   throw new ModelError(`cannot export LEAKY_RELU '${op.name}' to TFLite: no alpha reproduces its table`);
 }

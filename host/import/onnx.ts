@@ -23,12 +23,57 @@ import { broadcastShapes, Graph, ModelError, newGraph, numel, Padding, Quant } f
 
 const ONNX_DESCRIPTOR = {
   nested: {
-    ModelProto: { fields: { ir_version: { type: 'int64', id: 1 }, producer_name: { type: 'string', id: 2 }, opset_import: { rule: 'repeated', type: 'OperatorSetIdProto', id: 8 }, graph: { type: 'GraphProto', id: 7 } } },
+    ModelProto: {
+      fields: {
+        ir_version: { type: 'int64', id: 1 },
+        producer_name: { type: 'string', id: 2 },
+        opset_import: { rule: 'repeated', type: 'OperatorSetIdProto', id: 8 },
+        graph: { type: 'GraphProto', id: 7 },
+      },
+    },
     OperatorSetIdProto: { fields: { domain: { type: 'string', id: 1 }, version: { type: 'int64', id: 2 } } },
-    GraphProto: { fields: { node: { rule: 'repeated', type: 'NodeProto', id: 1 }, name: { type: 'string', id: 2 }, initializer: { rule: 'repeated', type: 'TensorProto', id: 5 }, input: { rule: 'repeated', type: 'ValueInfoProto', id: 11 }, output: { rule: 'repeated', type: 'ValueInfoProto', id: 12 } } },
-    NodeProto: { fields: { input: { rule: 'repeated', type: 'string', id: 1 }, output: { rule: 'repeated', type: 'string', id: 2 }, name: { type: 'string', id: 3 }, op_type: { type: 'string', id: 4 }, attribute: { rule: 'repeated', type: 'AttributeProto', id: 5 }, domain: { type: 'string', id: 7 } } },
-    AttributeProto: { fields: { name: { type: 'string', id: 1 }, f: { type: 'float', id: 2 }, i: { type: 'int64', id: 3 }, s: { type: 'bytes', id: 4 }, t: { type: 'TensorProto', id: 5 }, floats: { rule: 'repeated', type: 'float', id: 7 }, ints: { rule: 'repeated', type: 'int64', id: 8 } } },
-    TensorProto: { fields: { dims: { rule: 'repeated', type: 'int64', id: 1 }, data_type: { type: 'int32', id: 2 }, float_data: { rule: 'repeated', type: 'float', id: 4 }, int32_data: { rule: 'repeated', type: 'int32', id: 5 }, int64_data: { rule: 'repeated', type: 'int64', id: 7 }, name: { type: 'string', id: 8 }, raw_data: { type: 'bytes', id: 9 }, double_data: { rule: 'repeated', type: 'double', id: 10 } } },
+    GraphProto: {
+      fields: {
+        node: { rule: 'repeated', type: 'NodeProto', id: 1 },
+        name: { type: 'string', id: 2 },
+        initializer: { rule: 'repeated', type: 'TensorProto', id: 5 },
+        input: { rule: 'repeated', type: 'ValueInfoProto', id: 11 },
+        output: { rule: 'repeated', type: 'ValueInfoProto', id: 12 },
+      },
+    },
+    NodeProto: {
+      fields: {
+        input: { rule: 'repeated', type: 'string', id: 1 },
+        output: { rule: 'repeated', type: 'string', id: 2 },
+        name: { type: 'string', id: 3 },
+        op_type: { type: 'string', id: 4 },
+        attribute: { rule: 'repeated', type: 'AttributeProto', id: 5 },
+        domain: { type: 'string', id: 7 },
+      },
+    },
+    AttributeProto: {
+      fields: {
+        name: { type: 'string', id: 1 },
+        f: { type: 'float', id: 2 },
+        i: { type: 'int64', id: 3 },
+        s: { type: 'bytes', id: 4 },
+        t: { type: 'TensorProto', id: 5 },
+        floats: { rule: 'repeated', type: 'float', id: 7 },
+        ints: { rule: 'repeated', type: 'int64', id: 8 },
+      },
+    },
+    TensorProto: {
+      fields: {
+        dims: { rule: 'repeated', type: 'int64', id: 1 },
+        data_type: { type: 'int32', id: 2 },
+        float_data: { rule: 'repeated', type: 'float', id: 4 },
+        int32_data: { rule: 'repeated', type: 'int32', id: 5 },
+        int64_data: { rule: 'repeated', type: 'int64', id: 7 },
+        name: { type: 'string', id: 8 },
+        raw_data: { type: 'bytes', id: 9 },
+        double_data: { rule: 'repeated', type: 'double', id: 10 },
+      },
+    },
     ValueInfoProto: { fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 } } },
     TypeProto: { fields: { tensor_type: { type: 'TypeProtoTensor', id: 1 } } },
     TypeProtoTensor: { fields: { elem_type: { type: 'int32', id: 1 }, shape: { type: 'TensorShapeProto', id: 2 } } },
@@ -38,20 +83,67 @@ const ONNX_DESCRIPTOR = {
 };
 
 export const ONNX_OPS = [
-  'Conv', 'Gemm', 'MatMul', 'Add', 'Sub', 'Mul', 'Div', 'BatchNormalization', 'Relu', 'Clip', 'LeakyRelu', 'Sigmoid', 'Tanh', 'MaxPool',
-  'AveragePool', 'GlobalAveragePool', 'ReduceMean', 'Flatten', 'Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Concat', 'Softmax', 'Pad',
-  'QuantizeLinear', 'DequantizeLinear', 'Constant', 'Identity', 'Dropout',
+  'Conv',
+  'Gemm',
+  'MatMul',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'BatchNormalization',
+  'Relu',
+  'Clip',
+  'LeakyRelu',
+  'Sigmoid',
+  'Tanh',
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
+  'ReduceMean',
+  'Flatten',
+  'Reshape',
+  'Transpose',
+  'Squeeze',
+  'Unsqueeze',
+  'Concat',
+  'Softmax',
+  'Pad',
+  'QuantizeLinear',
+  'DequantizeLinear',
+  'Constant',
+  'Identity',
+  'Dropout',
   // Evaluated at import when their inputs are constant (shape arithmetic):
-  'Shape', 'Gather', 'Slice', 'Cast', 'ConstantOfShape', 'Range', 'Neg',
+  'Shape',
+  'Gather',
+  'Slice',
+  'Cast',
+  'ConstantOfShape',
+  'Range',
+  'Neg',
 ];
 
 // TensorProto.DataType values Morsel reads.
-const FLOAT = 1, UINT8 = 2, INT8 = 3, INT32 = 6, INT64 = 7, DOUBLE = 11;
+const FLOAT = 1,
+  UINT8 = 2,
+  INT8 = 3,
+  INT32 = 6,
+  INT64 = 7,
+  DOUBLE = 11;
 
 /** A constant: ONNX dims, values as doubles (exact for every supported type), its ONNX type, QDQ parameters. */
-interface Const { dims: number[]; data: Float64Array; type: number; quant?: Quant }
+interface Const {
+  dims: number[];
+  data: Float64Array;
+  type: number;
+  quant?: Quant;
+}
 /** An activation: a view of IR tensor `phys` with ONNX shape `shape`; `map` (logical → IR element) when not canonical. */
-interface Act { phys: string; shape: number[]; map?: Int32Array }
+interface Act {
+  phys: string;
+  shape: number[];
+  map?: Int32Array;
+}
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(String(v)));
 const isInt = (type: number) => type !== FLOAT && type !== DOUBLE;
@@ -63,15 +155,38 @@ function tensorValues(t: any, where: string): Const {
   const dv = raw ? new DataView(raw.buffer, raw.byteOffset, raw.byteLength) : undefined;
   const data = new Float64Array(n);
   const type = t.data_type;
-  const size = type === FLOAT || type === INT32 ? 4 : type === INT64 || type === DOUBLE ? 8 : type === INT8 || type === UINT8 ? 1 : 0;
-  if (!size) throw new ModelError(`${where}: tensor '${t.name}' has data type ${type}; supported: float, int8, uint8, int32, int64, double`);
+  const size =
+    type === FLOAT || type === INT32
+      ? 4
+      : type === INT64 || type === DOUBLE
+        ? 8
+        : type === INT8 || type === UINT8
+          ? 1
+          : 0;
+  if (!size)
+    throw new ModelError(
+      `${where}: tensor '${t.name}' has data type ${type}; supported: float, int8, uint8, int32, int64, double`,
+    );
   if (dv && dv.byteLength < n * size) throw new ModelError(`${where}: tensor '${t.name}' is truncated`);
   for (let i = 0; i < n; i++) {
     if (dv) {
-      data[i] = type === FLOAT ? dv.getFloat32(4 * i, true) : type === INT32 ? dv.getInt32(4 * i, true) : type === INT64 ? Number(dv.getBigInt64(8 * i, true)) : type === DOUBLE ? dv.getFloat64(8 * i, true) : type === INT8 ? dv.getInt8(i) : dv.getUint8(i);
+      data[i] =
+        type === FLOAT
+          ? dv.getFloat32(4 * i, true)
+          : type === INT32
+            ? dv.getInt32(4 * i, true)
+            : type === INT64
+              ? Number(dv.getBigInt64(8 * i, true))
+              : type === DOUBLE
+                ? dv.getFloat64(8 * i, true)
+                : type === INT8
+                  ? dv.getInt8(i)
+                  : dv.getUint8(i);
     } else {
-      const src = type === FLOAT ? t.float_data : type === INT64 ? t.int64_data : type === DOUBLE ? t.double_data : t.int32_data;
-      if (!src || src.length < n) throw new ModelError(`${where}: tensor '${t.name}' has ${src?.length ?? 0} values for shape [${dims}]`);
+      const src =
+        type === FLOAT ? t.float_data : type === INT64 ? t.int64_data : type === DOUBLE ? t.double_data : t.int32_data;
+      if (!src || src.length < n)
+        throw new ModelError(`${where}: tensor '${t.name}' has ${src?.length ?? 0} values for shape [${dims}]`);
       data[i] = num(src[i]);
     }
     if (!Number.isFinite(data[i])) throw new ModelError(`${where}: tensor '${t.name}' contains NaN or Inf`);
@@ -112,11 +227,14 @@ function canonicalMap(shape: readonly number[]): Int32Array {
   if (shape.length !== 4) return Int32Array.from({ length: numel(shape) }, (_, i) => i);
   const toLogical = transposeIndex(shape, NCHW_TO_NHWC);
   const map = new Int32Array(toLogical.length);
-  toLogical.forEach((logical, stored) => { map[logical] = stored; });
+  toLogical.forEach((logical, stored) => {
+    map[logical] = stored;
+  });
   return map;
 }
 
-const sameArray = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.prototype.every.call(a, (v: number, i: number) => v === b[i]);
+const sameArray = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  a.length === b.length && Array.prototype.every.call(a, (v: number, i: number) => v === b[i]);
 
 function normalizeAxis(axis: number, rank: number, where: string): number {
   const a = axis < 0 ? axis + rank : axis;
@@ -125,9 +243,18 @@ function normalizeAxis(axis: number, rank: number, where: string): number {
 }
 
 /** ONNX auto_pad / explicit pads for a 2-D window → IR padding. */
-function windowPads(autoPad: string, explicit: number[], inHW: number[], strides: number[], effectiveKernel: number[], where: string): Padding {
+function windowPads(
+  autoPad: string,
+  explicit: number[],
+  inHW: number[],
+  strides: number[],
+  effectiveKernel: number[],
+  where: string,
+): Padding {
   if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
-    const total = [0, 1].map((k) => Math.max((Math.ceil(inHW[k] / strides[k]) - 1) * strides[k] + effectiveKernel[k] - inHW[k], 0));
+    const total = [0, 1].map((k) =>
+      Math.max((Math.ceil(inHW[k] / strides[k]) - 1) * strides[k] + effectiveKernel[k] - inHW[k], 0),
+    );
     const lo = total.map((t) => (autoPad === 'SAME_UPPER' ? Math.floor(t / 2) : Math.ceil(t / 2)));
     return [lo[0], lo[1], total[0] - lo[0], total[1] - lo[1]];
   }
@@ -159,7 +286,11 @@ export function importOnnx(file: string): Graph {
   const opset = num((model.opset_import ?? []).find((o: any) => !o.domain || o.domain === 'ai.onnx')?.version ?? 0);
   if (opset && (opset < 7 || opset > 18)) throw new ModelError(`${file}: opset ${opset} is not supported (11–17)`);
   const g = newGraph(path.basename(file).replace(/\.onnx$/, ''), 'NHWC');
-  g.meta = { producer: `${model.producer_name || 'ONNX'} (opset ${opset})`, source: path.basename(file), sourceLayout: 'NCHW' };
+  g.meta = {
+    producer: `${model.producer_name || 'ONNX'} (opset ${opset})`,
+    source: path.basename(file),
+    sourceLayout: 'NCHW',
+  };
 
   const consts = new Map<string, Const>();
   for (const t of graph.initializer ?? []) consts.set(t.name, tensorValues(t, file));
@@ -180,19 +311,30 @@ export function importOnnx(file: string): Graph {
   for (const input of inputs) {
     const dims = input.type?.tensor_type?.shape?.dim ?? [];
     const batch = dims.length ? num(dims[0].dim_value) : 1;
-    if (batch > 1) throw new ModelError(`${file}: input '${input.name}' has batch size ${batch}; only batch 1 or a dynamic batch is supported (export with batch 1)`);
+    if (batch > 1)
+      throw new ModelError(
+        `${file}: input '${input.name}' has batch size ${batch}; only batch 1 or a dynamic batch is supported (export with batch 1)`,
+      );
     const shape = dims.map((d: any, i: number) => (i === 0 ? 1 : num(d.dim_value)));
-    if (shape.some((d: number) => !(d >= 1))) throw new ModelError(`${file}: input '${input.name}' needs static dimensions after the batch (got [${dims.map((d: any) => d.dim_param || num(d.dim_value))}])`);
+    if (shape.some((d: number) => !(d >= 1)))
+      throw new ModelError(
+        `${file}: input '${input.name}' needs static dimensions after the batch (got [${dims.map((d: any) => d.dim_param || num(d.dim_value))}])`,
+      );
     g.inputs.push(input.name);
     // An input read only by a Transpose (an NHWC input turned NCHW, as TF exporters write) is stored so that the
     // transposed view is the canonical one: the Transpose costs nothing and the caller feeds the data as it is.
     const users = graph.node.filter((n: any) => (n.input ?? []).includes(input.name));
-    const perm: number[] | undefined = users.length === 1 && users[0].op_type === 'Transpose' ? users[0].attribute?.find((a: any) => a.name === 'perm')?.ints.map(num) : undefined;
+    const perm: number[] | undefined =
+      users.length === 1 && users[0].op_type === 'Transpose'
+        ? users[0].attribute?.find((a: any) => a.name === 'perm')?.ints.map(num)
+        : undefined;
     if (perm && perm.length === shape.length) {
       const transposed = perm.map((p) => shape[p]);
       const map = new Int32Array(numel(shape));
       const outMap = canonicalMap(transposed);
-      transposeIndex(shape, perm).forEach((src, j) => { map[src] = outMap[j]; });
+      transposeIndex(shape, perm).forEach((src, j) => {
+        map[src] = outMap[j];
+      });
       newActivation(input.name, storedShape(transposed));
       acts.set(input.name, { phys: input.name, shape, map });
       continue;
@@ -219,16 +361,23 @@ export function importOnnx(file: string): Graph {
       return c;
     };
     const actOf = (n: string): Act | undefined => {
-      if (quantized.has(n)) throw new ModelError(`${where}: reads the int8 output of a QuantizeLinear; only DequantizeLinear is supported there`);
+      if (quantized.has(n))
+        throw new ModelError(
+          `${where}: reads the int8 output of a QuantizeLinear; only DequantizeLinear is supported there`,
+        );
       return acts.get(n);
     };
     const needAct = (n: string): Act => {
       const a = actOf(n);
-      if (!a) throw new ModelError(`${where}: input '${n}' is ${consts.has(n) ? 'a constant; only activations are supported here' : 'not defined'}`);
+      if (!a)
+        throw new ModelError(
+          `${where}: input '${n}' is ${consts.has(n) ? 'a constant; only activations are supported here' : 'not defined'}`,
+        );
       return a;
     };
     const allConst = ins.every((n) => !n || consts.has(n));
-    const setConst = (dims: number[], data: ArrayLike<number>, type: number) => consts.set(out, { dims, data: Float64Array.from(data), type });
+    const setConst = (dims: number[], data: ArrayLike<number>, type: number) =>
+      consts.set(out, { dims, data: Float64Array.from(data), type });
     /** Axes from the `axes` attribute (older opsets) or the second input (newer). */
     const axesOf = (rank: number, d: number[]): number[] => {
       const a = ins[1] ? Array.from(needConst(ins[1], 'axes').data) : ints('axes', d);
@@ -238,7 +387,9 @@ export function importOnnx(file: string): Graph {
     /** The IR tensor of an activation in canonical layout, or a clear error when it is a transposed view. */
     const canonical = (a: Act, what = 'this op'): string => {
       if (a.map && !sameArray(a.map, canonicalMap(a.shape))) {
-        throw new ModelError(`${where}: ${what} would read a transposed activation [${a.shape}], which needs a runtime transpose; this is not supported (the device has no TRANSPOSE)`);
+        throw new ModelError(
+          `${where}: ${what} would read a transposed activation [${a.shape}], which needs a runtime transpose; this is not supported (the device has no TRANSPOSE)`,
+        );
       }
       return a.phys;
     };
@@ -249,7 +400,10 @@ export function importOnnx(file: string): Graph {
       else if (sameArray(storedOf(a), storedShape(shape))) v = { phys: a.phys, shape };
       else {
         newActivation(outName, storedShape(shape));
-        g.nodes.push({ name: nodeName, op: { kind: 'reshape', inputs: [a.phys], outputs: [outName], attrs: { shape: storedShape(shape) } } });
+        g.nodes.push({
+          name: nodeName,
+          op: { kind: 'reshape', inputs: [a.phys], outputs: [outName], attrs: { shape: storedShape(shape) } },
+        });
         v = { phys: outName, shape };
       }
       acts.set(outName, v);
@@ -266,18 +420,28 @@ export function importOnnx(file: string): Graph {
     const constLike = (k: Const, a: Act, tag: string): string => {
       const cname = `${name}/${tag}`;
       const outShape = broadcastShapes(a.shape, k.dims);
-      if (!sameArray(outShape, a.shape)) throw new ModelError(`${where}: constant [${k.dims}] would broadcast activation [${a.shape}] to a larger shape; not supported`);
+      if (!sameArray(outShape, a.shape))
+        throw new ModelError(
+          `${where}: constant [${k.dims}] would broadcast activation [${a.shape}] to a larger shape; not supported`,
+        );
       if (!a.map || sameArray(a.map, canonicalMap(a.shape))) {
         const quant = k.quant?.scale.length === 1 ? k.quant : undefined;
         if (a.shape.length !== 4) return addConst(cname, k.dims, k.data, quant);
         const dims4 = [...new Array(4 - k.dims.length).fill(1), ...k.dims];
         const idx = transposeIndex(dims4, NCHW_TO_NHWC);
-        return addConst(cname, storedShape(dims4), Array.from(idx, (i) => k.data[i]), quant);
+        return addConst(
+          cname,
+          storedShape(dims4),
+          Array.from(idx, (i) => k.data[i]),
+          quant,
+        );
       }
       // A transposed view: spell the constant out at full size in the stored order.
       const full = broadcastIndex(k.dims, a.shape);
       const stored = new Float32Array(full.length);
-      a.map.forEach((s, i) => { stored[s] = k.data[full[i]]; });
+      a.map.forEach((s, i) => {
+        stored[s] = k.data[full[i]];
+      });
       return addConst(cname, storedOf(a), stored);
     };
 
@@ -290,7 +454,8 @@ export function importOnnx(file: string): Graph {
       const c = ins.map((n) => constOf(n));
       const x = c[0]!;
       switch (node.op_type) {
-        case 'Identity': case 'Dropout':
+        case 'Identity':
+        case 'Dropout':
           consts.set(out, x);
           return true;
         case 'Cast': {
@@ -316,12 +481,15 @@ export function importOnnx(file: string): Graph {
         case 'Gather': {
           const idx = c[1]!;
           const axis = normalizeAxis(int('axis', 0), x.dims.length, where);
-          const outer = numel(x.dims.slice(0, axis)), inner = numel(x.dims.slice(axis + 1)), n = x.dims[axis];
+          const outer = numel(x.dims.slice(0, axis)),
+            inner = numel(x.dims.slice(axis + 1)),
+            n = x.dims[axis];
           const data: number[] = [];
-          for (let o = 0; o < outer; o++) for (const i of idx.data) {
-            const j = i < 0 ? i + n : i;
-            for (let k = 0; k < inner; k++) data.push(x.data[(o * n + j) * inner + k]);
-          }
+          for (let o = 0; o < outer; o++)
+            for (const i of idx.data) {
+              const j = i < 0 ? i + n : i;
+              for (let k = 0; k < inner; k++) data.push(x.data[(o * n + j) * inner + k]);
+            }
           setConst([...x.dims.slice(0, axis), ...idx.dims, ...x.dims.slice(axis + 1)], data, x.type);
           return true;
         }
@@ -329,11 +497,19 @@ export function importOnnx(file: string): Graph {
           const rank = x.dims.length;
           const starts = c[1] ? Array.from(c[1].data) : ints('starts', []);
           const ends = c[2] ? Array.from(c[2].data) : ints('ends', []);
-          const axes = (c[3] ? Array.from(c[3].data) : ints('axes', starts.map((_, i) => i))).map((a) => normalizeAxis(a, rank, where));
+          const axes = (
+            c[3]
+              ? Array.from(c[3].data)
+              : ints(
+                  'axes',
+                  starts.map((_, i) => i),
+                )
+          ).map((a) => normalizeAxis(a, rank, where));
           const steps = c[4] ? Array.from(c[4].data) : starts.map(() => 1);
           const ranges = x.dims.map((d) => ({ start: 0, step: 1, count: d }));
           axes.forEach((a, i) => {
-            const d = x.dims[a], step = steps[i];
+            const d = x.dims[a],
+              step = steps[i];
             if (step === 0) throw new ModelError(`${where}: Slice step 0`);
             const clampTo = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v < 0 ? v + d : v));
             const start = step > 0 ? clampTo(starts[i], 0, d) : clampTo(starts[i], -1, d - 1);
@@ -359,42 +535,75 @@ export function importOnnx(file: string): Graph {
           const axis = normalizeAxis(int('axis', 0), parts[0].dims.length, where);
           const outer = numel(parts[0].dims.slice(0, axis));
           const data: number[] = [];
-          for (let o = 0; o < outer; o++) for (const p of parts) {
-            const run = numel(p.dims.slice(axis));
-            for (let k = 0; k < run; k++) data.push(p.data[o * run + k]);
-          }
+          for (let o = 0; o < outer; o++)
+            for (const p of parts) {
+              const run = numel(p.dims.slice(axis));
+              for (let k = 0; k < run; k++) data.push(p.data[o * run + k]);
+            }
           const dims = [...parts[0].dims];
           dims[axis] = parts.reduce((s, p) => s + p.dims[axis], 0);
           setConst(dims, data, parts[0].type);
           return true;
         }
-        case 'Reshape': case 'Flatten': case 'Squeeze': case 'Unsqueeze':
+        case 'Reshape':
+        case 'Flatten':
+        case 'Squeeze':
+        case 'Unsqueeze':
           setConst(reshapedDims(x.dims), x.data, x.type);
           return true;
         case 'Transpose': {
-          const perm = ints('perm', x.dims.map((_, i) => x.dims.length - 1 - i));
-          setConst(perm.map((p) => x.dims[p]), Array.from(transposeIndex(x.dims, perm), (i) => x.data[i]), x.type);
+          const perm = ints(
+            'perm',
+            x.dims.map((_, i) => x.dims.length - 1 - i),
+          );
+          setConst(
+            perm.map((p) => x.dims[p]),
+            Array.from(transposeIndex(x.dims, perm), (i) => x.data[i]),
+            x.type,
+          );
           return true;
         }
-        case 'Add': case 'Sub': case 'Mul': case 'Div': {
+        case 'Add':
+        case 'Sub':
+        case 'Mul':
+        case 'Div': {
           const [a, b] = c as Const[];
           const dims = broadcastShapes(a.dims, b.dims);
-          const ia = broadcastIndex(a.dims, dims), ib = broadcastIndex(b.dims, dims);
+          const ia = broadcastIndex(a.dims, dims),
+            ib = broadcastIndex(b.dims, dims);
           const integer = isInt(a.type) && isInt(b.type);
-          const f = { Add: (p: number, q: number) => p + q, Sub: (p: number, q: number) => p - q, Mul: (p: number, q: number) => p * q, Div: (p: number, q: number) => (integer ? Math.trunc(p / q) : p / q) }[node.op_type as 'Add'];
-          setConst(dims, Array.from(ia, (_, i) => f(a.data[ia[i]], b.data[ib[i]])), a.type);
+          const f = {
+            Add: (p: number, q: number) => p + q,
+            Sub: (p: number, q: number) => p - q,
+            Mul: (p: number, q: number) => p * q,
+            Div: (p: number, q: number) => (integer ? Math.trunc(p / q) : p / q),
+          }[node.op_type as 'Add'];
+          setConst(
+            dims,
+            Array.from(ia, (_, i) => f(a.data[ia[i]], b.data[ib[i]])),
+            a.type,
+          );
           return true;
         }
         case 'Neg':
-          setConst(x.dims, x.data.map((v) => -v), x.type);
+          setConst(
+            x.dims,
+            x.data.map((v) => -v),
+            x.type,
+          );
           return true;
         case 'Range': {
           const [start, limit, delta] = c.map((p) => p!.data[0]);
           const n = Math.max(Math.ceil((limit - start) / delta), 0);
-          setConst([n], Array.from({ length: n }, (_, i) => start + i * delta), x.type);
+          setConst(
+            [n],
+            Array.from({ length: n }, (_, i) => start + i * delta),
+            x.type,
+          );
           return true;
         }
-        case 'QuantizeLinear': case 'DequantizeLinear':
+        case 'QuantizeLinear':
+        case 'DequantizeLinear':
           quantizeConstant(c as Const[]);
           return true;
         default:
@@ -411,8 +620,12 @@ export function importOnnx(file: string): Graph {
           return [numel(dims.slice(0, axis)), numel(dims.slice(axis))];
         }
         case 'Squeeze': {
-          const axes = axesOf(rank, dims.flatMap((d, i) => (d === 1 ? [i] : [])));
-          for (const a of axes) if (dims[a] !== 1) throw new ModelError(`${where}: cannot squeeze axis ${a} of size ${dims[a]}`);
+          const axes = axesOf(
+            rank,
+            dims.flatMap((d, i) => (d === 1 ? [i] : [])),
+          );
+          for (const a of axes)
+            if (dims[a] !== 1) throw new ModelError(`${where}: cannot squeeze axis ${a} of size ${dims[a]}`);
           return dims.filter((_, i) => !axes.includes(i));
         }
         case 'Unsqueeze': {
@@ -428,7 +641,11 @@ export function importOnnx(file: string): Graph {
           const known = numel(shape.filter((d) => d !== -1));
           const total = numel(dims);
           const filled = shape.map((d) => (d === -1 ? total / known : d));
-          if (shape.filter((d) => d === -1).length > 1 || numel(filled) !== total || filled.some((d) => !Number.isInteger(d) || d < 0)) {
+          if (
+            shape.filter((d) => d === -1).length > 1 ||
+            numel(filled) !== total ||
+            filled.some((d) => !Number.isInteger(d) || d < 0)
+          ) {
             throw new ModelError(`${where}: cannot reshape [${dims}] to [${target}]`);
           }
           return filled;
@@ -448,21 +665,36 @@ export function importOnnx(file: string): Graph {
       if (node.op_type === 'QuantizeLinear') {
         const type = zpC?.type ?? UINT8;
         const [lo, hi] = type === INT8 ? [-128, 127] : [0, 255];
-        setConst(x.dims, Array.from(x.data, (v, i) => quantizeOnnx(v, scale(i), zp(i), lo, hi)), type);
+        setConst(
+          x.dims,
+          Array.from(x.data, (v, i) => quantizeOnnx(v, scale(i), zp(i), lo, hi)),
+          type,
+        );
         return;
       }
       const data = Array.from(x.data, (q, i) => Math.fround((q - zp(i)) * scale(i)));
       // Keep the producer's parameters on symmetric int8 weights; other constants are plain floats.
       const keep = x.type === INT8 && (!zpC || zpC.data.every((z) => z === 0));
       const channels = axis === undefined ? 1 : x.dims[axis];
-      const quant: Quant | undefined = keep ? { scale: Array.from({ length: channels }, (_, k) => Math.fround(scaleC.data[scaleC.data.length === 1 ? 0 : k])), zeroPoint: new Array(channels).fill(0), ...(axis === undefined ? {} : { axis }) } : undefined;
+      const quant: Quant | undefined = keep
+        ? {
+            scale: Array.from({ length: channels }, (_, k) =>
+              Math.fround(scaleC.data[scaleC.data.length === 1 ? 0 : k]),
+            ),
+            zeroPoint: new Array(channels).fill(0),
+            ...(axis === undefined ? {} : { axis }),
+          }
+        : undefined;
       consts.set(out, { dims: x.dims, data: Float64Array.from(data), type: FLOAT, quant });
     }
 
     /** Weight tensor for an IR conv/dense: values in the new order, quantization axis moved to `irAxis`. */
     const weightQuant = (w: Const, onnxAxis: number, irAxis: number): Quant | undefined => {
       if (!w.quant) return undefined;
-      if (w.quant.scale.length > 1 && w.quant.axis !== onnxAxis) throw new ModelError(`${where}: weights quantized along axis ${w.quant.axis}; only per-tensor or per-output-channel (axis ${onnxAxis}) is supported`);
+      if (w.quant.scale.length > 1 && w.quant.axis !== onnxAxis)
+        throw new ModelError(
+          `${where}: weights quantized along axis ${w.quant.axis}; only per-tensor or per-output-channel (axis ${onnxAxis}) is supported`,
+        );
       return w.quant.scale.length > 1 ? { ...w.quant, axis: irAxis } : w.quant;
     };
 
@@ -471,10 +703,13 @@ export function importOnnx(file: string): Graph {
         const t = attr('value')?.t;
         if (t) consts.set(out, tensorValues(t, where));
         else if (attr('value_float')) setConst([], [attr('value_float').f], FLOAT);
-        else if (attr('value_floats')) setConst([attr('value_floats').floats.length], attr('value_floats').floats, FLOAT);
+        else if (attr('value_floats'))
+          setConst([attr('value_floats').floats.length], attr('value_floats').floats, FLOAT);
         else if (attr('value_int')) setConst([], [num(attr('value_int').i)], INT64);
-        else if (attr('value_ints')) setConst([attr('value_ints').ints.length], attr('value_ints').ints.map(num), INT64);
-        else throw new ModelError(`${where}: this Constant form is not supported (value, value_float(s), value_int(s))`);
+        else if (attr('value_ints'))
+          setConst([attr('value_ints').ints.length], attr('value_ints').ints.map(num), INT64);
+        else
+          throw new ModelError(`${where}: this Constant form is not supported (value, value_float(s), value_int(s))`);
         return;
       }
       case 'Identity':
@@ -483,16 +718,25 @@ export function importOnnx(file: string): Graph {
         return;
       case 'Conv': {
         const a = needAct(ins[0]);
-        if (a.shape.length !== 4) throw new ModelError(`${where}: only 2-D convolution is supported (input [${a.shape}])`);
+        if (a.shape.length !== 4)
+          throw new ModelError(`${where}: only 2-D convolution is supported (input [${a.shape}])`);
         const w = needConst(ins[1], 'the weight');
         if (w.dims.length !== 4) throw new ModelError(`${where}: weights must be a 4-D constant`);
         const [O, Ig, kh, kw] = w.dims;
         const C = a.shape[1];
         const group = int('group', 1);
-        if (Ig * group !== C || O % group !== 0) throw new ModelError(`${where}: weights [${w.dims}] with group ${group} do not fit ${C} input channels`);
+        if (Ig * group !== C || O % group !== 0)
+          throw new ModelError(`${where}: weights [${w.dims}] with group ${group} do not fit ${C} input channels`);
         const strides = ints('strides', [1, 1]) as [number, number];
         const dil = ints('dilations', [1, 1]) as [number, number];
-        const pads = windowPads(str('auto_pad', 'NOTSET'), ints('pads', []), [a.shape[2], a.shape[3]], strides, [(kh - 1) * dil[0] + 1, (kw - 1) * dil[1] + 1], where);
+        const pads = windowPads(
+          str('auto_pad', 'NOTSET'),
+          ints('pads', []),
+          [a.shape[2], a.shape[3]],
+          strides,
+          [(kh - 1) * dil[0] + 1, (kw - 1) * dil[1] + 1],
+          where,
+        );
         const oh = Math.floor((a.shape[2] + pads[0] + pads[2] - ((kh - 1) * dil[0] + 1)) / strides[0]) + 1;
         const ow = Math.floor((a.shape[3] + pads[1] + pads[3] - ((kw - 1) * dil[1] + 1)) / strides[1]) + 1;
         const depthwise = group === C && Ig === 1 && group > 1;
@@ -502,23 +746,34 @@ export function importOnnx(file: string): Graph {
         if (depthwise) {
           if (inputChannel.some((p, c) => p !== c)) canonical(a, 'a depthwise convolution');
           const wt = new Float32Array(w.data.length);
-          for (let o = 0; o < O; o++) for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) wt[(y * kw + x) * O + o] = w.data[(o * kh + y) * kw + x];
+          for (let o = 0; o < O; o++)
+            for (let y = 0; y < kh; y++)
+              for (let x = 0; x < kw; x++) wt[(y * kw + x) * O + o] = w.data[(o * kh + y) * kw + x];
           weights = addConst(`${name}/weights`, [1, kh, kw, O], wt, weightQuant(w, 0, 3));
         } else {
           // Grouped (non-depthwise) convolution runs as one dense convolution whose weights are zero outside
           // each group's block: every output channel reads only its group's input channels, as ONNX defines.
           const wt = new Float32Array(O * kh * kw * C);
           const perGroup = O / group;
-          for (let o = 0; o < O; o++) for (let i = 0; i < Ig; i++) for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) {
-            const c = Math.floor(o / perGroup) * Ig + i;
-            wt[((o * kh + y) * kw + x) * C + inputChannel[c]] = w.data[((o * Ig + i) * kh + y) * kw + x];
-          }
+          for (let o = 0; o < O; o++)
+            for (let i = 0; i < Ig; i++)
+              for (let y = 0; y < kh; y++)
+                for (let x = 0; x < kw; x++) {
+                  const c = Math.floor(o / perGroup) * Ig + i;
+                  wt[((o * kh + y) * kw + x) * C + inputChannel[c]] = w.data[((o * Ig + i) * kh + y) * kw + x];
+                }
           weights = addConst(`${name}/weights`, [O, kh, kw, C], wt, weightQuant(w, 0, 0));
         }
         const opIns = [a.phys, weights];
         const b = constOf(ins[2]);
         if (b) opIns.push(addConst(`${name}/bias`, [O], b.data));
-        const attrs = { strides, dilations: dil, pads, group: depthwise ? group : 1, ...(depthwise ? { multiplier: O / C } : {}) };
+        const attrs = {
+          strides,
+          dilations: dil,
+          pads,
+          group: depthwise ? group : 1,
+          ...(depthwise ? { multiplier: O / C } : {}),
+        };
         emit({ kind: depthwise ? 'depthwise_conv2d' : 'conv2d', inputs: opIns, attrs }, [1, O, oh, ow]);
         return;
       }
@@ -526,34 +781,62 @@ export function importOnnx(file: string): Graph {
       case 'MatMul': {
         const a = needAct(ins[0]);
         const b = constOf(ins[1]);
-        if (!b || b.dims.length !== 2) throw new ModelError(`${where}: only an activation times a constant 2-D weight is supported`);
+        if (!b || b.dims.length !== 2)
+          throw new ModelError(`${where}: only an activation times a constant 2-D weight is supported`);
         if (node.op_type === 'Gemm' && int('transA', 0)) throw new ModelError(`${where}: transA is not supported`);
         const transB = node.op_type === 'Gemm' ? int('transB', 0) : 0;
         const alpha = node.op_type === 'Gemm' ? float('alpha', 1) : 1;
         const [K, N] = transB ? [b.dims[1], b.dims[0]] : b.dims;
-        if (a.shape[a.shape.length - 1] !== K) throw new ModelError(`${where}: input [${a.shape}] does not match weights [${b.dims}]`);
+        if (a.shape[a.shape.length - 1] !== K)
+          throw new ModelError(`${where}: input [${a.shape}] does not match weights [${b.dims}]`);
         let x: string;
         let column = (k: number) => k;
         if (a.shape.length === 2 && a.shape[0] === 1) {
           // [1, K], possibly a view (a flattened NHWC map): permute the weight columns instead of the data.
           const map = mapOf(a);
           const stored = new Int32Array(K);
-          map.forEach((s, k) => { stored[s] = k; });
+          map.forEach((s, k) => {
+            stored[s] = k;
+          });
           column = (k) => stored[k];
-          x = sameArray(storedOf(a), [1, K]) ? a.phys : view(`${name}/flat`, { phys: a.phys, shape: [1, K] }, [1, K], Int32Array.from({ length: K }, (_, i) => i), `${name}/flatten`).phys;
+          x = sameArray(storedOf(a), [1, K])
+            ? a.phys
+            : view(
+                `${name}/flat`,
+                { phys: a.phys, shape: [1, K] },
+                [1, K],
+                Int32Array.from({ length: K }, (_, i) => i),
+                `${name}/flatten`,
+              ).phys;
         } else {
           x = canonical(a, 'a MatMul');
           if (a.shape.length === 4) throw new ModelError(`${where}: MatMul on a 4-D activation is not supported`);
         }
         const w = new Float32Array(N * K);
-        for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) w[n * K + k] = alpha * b.data[transB ? n * K + column(k) : column(k) * N + n];
+        for (let n = 0; n < N; n++)
+          for (let k = 0; k < K; k++) w[n * K + k] = alpha * b.data[transB ? n * K + column(k) : column(k) * N + n];
         const q = weightQuant(b, transB ? 0 : 1, 0);
-        const opIns = [x, addConst(`${name}/weights`, [N, K], w, q && alpha !== 1 ? { ...q, scale: q.scale.map((s) => Math.fround(s * alpha)) } : q)];
+        const opIns = [
+          x,
+          addConst(
+            `${name}/weights`,
+            [N, K],
+            w,
+            q && alpha !== 1 ? { ...q, scale: q.scale.map((s) => Math.fround(s * alpha)) } : q,
+          ),
+        ];
         const c = constOf(ins[2]);
         if (c) {
-          if (numel(c.dims) !== 1 && numel(c.dims) !== N) throw new ModelError(`${where}: bias [${c.dims}] must have 1 or ${N} values`);
+          if (numel(c.dims) !== 1 && numel(c.dims) !== N)
+            throw new ModelError(`${where}: bias [${c.dims}] must have 1 or ${N} values`);
           const beta = float('beta', 1);
-          opIns.push(addConst(`${name}/bias`, [N], Array.from({ length: N }, (_, i) => beta * c.data[c.data.length === 1 ? 0 : i])));
+          opIns.push(
+            addConst(
+              `${name}/bias`,
+              [N],
+              Array.from({ length: N }, (_, i) => beta * c.data[c.data.length === 1 ? 0 : i]),
+            ),
+          );
         } else if (ins[2]) throw new ModelError(`${where}: a Gemm bias must be constant`);
         emit({ kind: 'dense', inputs: opIns, attrs: {} }, [...a.shape.slice(0, -1), N]);
         return;
@@ -583,22 +866,54 @@ export function importOnnx(file: string): Graph {
         }
         // Different ranks: lift the lower one by leading 1s (a free view when its layout does not change).
         const rank = Math.max(a.shape.length, b.shape.length);
-        const lift = (v: Act, tag: string) => (v.shape.length === rank ? v : view(`${name}/${tag}`, v, [...new Array(rank - v.shape.length).fill(1), ...v.shape], mapOf(v), `${name}/${tag}`));
+        const lift = (v: Act, tag: string) =>
+          v.shape.length === rank
+            ? v
+            : view(
+                `${name}/${tag}`,
+                v,
+                [...new Array(rank - v.shape.length).fill(1), ...v.shape],
+                mapOf(v),
+                `${name}/${tag}`,
+              );
         [a, b] = [lift(a, 'lhs'), lift(b, 'rhs')];
-        emit({ kind, inputs: [canonical(a, `${node.op_type}`), canonical(b, `${node.op_type}`)], attrs: {} }, broadcastShapes(a.shape, b.shape));
+        emit(
+          { kind, inputs: [canonical(a, `${node.op_type}`), canonical(b, `${node.op_type}`)], attrs: {} },
+          broadcastShapes(a.shape, b.shape),
+        );
         return;
       }
       case 'BatchNormalization': {
         const a = needAct(ins[0]);
-        const parts = ins.slice(1, 5).map((n, i) => addConst(`${name}/p${i}`, [a.shape[1]], needConst(n, `input ${i + 1}`).data));
-        emit({ kind: 'batchnorm', inputs: [canonical(a), ...parts], attrs: { epsilon: float('epsilon', 1e-5), axis: storedShape(a.shape).length - 1 } }, a.shape);
+        const parts = ins
+          .slice(1, 5)
+          .map((n, i) => addConst(`${name}/p${i}`, [a.shape[1]], needConst(n, `input ${i + 1}`).data));
+        emit(
+          {
+            kind: 'batchnorm',
+            inputs: [canonical(a), ...parts],
+            attrs: { epsilon: float('epsilon', 1e-5), axis: storedShape(a.shape).length - 1 },
+          },
+          a.shape,
+        );
         return;
       }
-      case 'Relu': case 'Sigmoid': case 'Tanh': case 'LeakyRelu': case 'Clip': {
+      case 'Relu':
+      case 'Sigmoid':
+      case 'Tanh':
+      case 'LeakyRelu':
+      case 'Clip': {
         const a = needAct(ins[0]);
         const kind = node.op_type === 'LeakyRelu' ? 'leaky_relu' : node.op_type.toLowerCase();
-        const attrs = node.op_type === 'LeakyRelu' ? { alpha: float('alpha', 0.01) }
-          : node.op_type === 'Clip' ? { min: constOf(ins[1])?.data[0] ?? float('min', -Infinity), max: constOf(ins[2])?.data[0] ?? float('max', Infinity) } : {};
+        const attrs =
+          node.op_type === 'LeakyRelu'
+            ? { alpha: float('alpha', 0.01) }
+            : node.op_type === 'Clip'
+              ? {
+                  min: constOf(ins[1])?.data[0] ?? float('min', -Infinity),
+                  max: constOf(ins[2])?.data[0] ?? float('max', Infinity),
+                }
+              : {};
         emit({ kind, inputs: [a.phys], attrs }, a.shape, a.map, storedOf(a));
         return;
       }
@@ -609,7 +924,8 @@ export function importOnnx(file: string): Graph {
         const k = ints('kernel_shape', []) as [number, number];
         const st = ints('strides', [1, 1]) as [number, number];
         if (int('ceil_mode', 0)) throw new ModelError(`${where}: ceil_mode=1 is not supported`);
-        if (ints('dilations', [1, 1]).some((d) => d !== 1)) throw new ModelError(`${where}: pooling dilations are not supported`);
+        if (ints('dilations', [1, 1]).some((d) => d !== 1))
+          throw new ModelError(`${where}: pooling dilations are not supported`);
         let x = canonical(a);
         let pads = windowPads(str('auto_pad', 'NOTSET'), ints('pads', []), [a.shape[2], a.shape[3]], st, k, where);
         let [H, W] = [a.shape[2], a.shape[3]];
@@ -618,24 +934,51 @@ export function importOnnx(file: string): Graph {
           const padded = `${name}/padded`;
           [H, W] = [H + pads[0] + pads[2], W + pads[1] + pads[3]];
           newActivation(padded, [1, H, W, a.shape[1]]);
-          g.nodes.push({ name: `${name}/pad`, op: { kind: 'pad', inputs: [x], outputs: [padded], attrs: { pads: [0, pads[0], pads[1], 0, 0, pads[2], pads[3], 0], value: 0 } } });
+          g.nodes.push({
+            name: `${name}/pad`,
+            op: {
+              kind: 'pad',
+              inputs: [x],
+              outputs: [padded],
+              attrs: { pads: [0, pads[0], pads[1], 0, 0, pads[2], pads[3], 0], value: 0 },
+            },
+          });
           x = padded;
           pads = [0, 0, 0, 0];
         }
         const oh = Math.floor((H + pads[0] + pads[2] - k[0]) / st[0]) + 1;
         const ow = Math.floor((W + pads[1] + pads[3] - k[1]) / st[1]) + 1;
-        emit({ kind: node.op_type === 'MaxPool' ? 'max_pool' : 'avg_pool', inputs: [x], attrs: { kernel: k, strides: st, pads } }, [1, a.shape[1], oh, ow]);
+        emit(
+          {
+            kind: node.op_type === 'MaxPool' ? 'max_pool' : 'avg_pool',
+            inputs: [x],
+            attrs: { kernel: k, strides: st, pads },
+          },
+          [1, a.shape[1], oh, ow],
+        );
         return;
       }
       case 'GlobalAveragePool':
       case 'ReduceMean': {
         const a = needAct(ins[0]);
         const rank = a.shape.length;
-        const axes = node.op_type === 'GlobalAveragePool' ? [2, 3] : axesOf(rank, a.shape.map((_, i) => i)).sort();
+        const axes =
+          node.op_type === 'GlobalAveragePool'
+            ? [2, 3]
+            : axesOf(
+                rank,
+                a.shape.map((_, i) => i),
+              ).sort();
         const keep = node.op_type === 'GlobalAveragePool' || int('keepdims', 1) === 1;
-        if (rank !== 4 || axes.join() !== '2,3') throw new ModelError(`${where}: ReduceMean is supported over the spatial axes [2,3] of a 4-D tensor (got axes [${axes}] of [${a.shape}])`);
+        if (rank !== 4 || axes.join() !== '2,3')
+          throw new ModelError(
+            `${where}: ReduceMean is supported over the spatial axes [2,3] of a 4-D tensor (got axes [${axes}] of [${a.shape}])`,
+          );
         const C = a.shape[1];
-        emit({ kind: 'mean', inputs: [canonical(a)], attrs: { axes: [1, 2], keepDims: keep } }, keep ? [1, C, 1, 1] : [1, C]);
+        emit(
+          { kind: 'mean', inputs: [canonical(a)], attrs: { axes: [1, 2], keepDims: keep } },
+          keep ? [1, C, 1, 1] : [1, C],
+        );
         return;
       }
       case 'Flatten':
@@ -648,9 +991,17 @@ export function importOnnx(file: string): Graph {
       }
       case 'Transpose': {
         const a = needAct(ins[0]);
-        const perm = ints('perm', a.shape.map((_, i) => a.shape.length - 1 - i));
+        const perm = ints(
+          'perm',
+          a.shape.map((_, i) => a.shape.length - 1 - i),
+        );
         const map = mapOf(a);
-        view(out, a, perm.map((p) => a.shape[p]), Int32Array.from(transposeIndex(a.shape, perm), (i) => map[i]));
+        view(
+          out,
+          a,
+          perm.map((p) => a.shape[p]),
+          Int32Array.from(transposeIndex(a.shape, perm), (i) => map[i]),
+        );
         return;
       }
       case 'Concat': {
@@ -658,10 +1009,13 @@ export function importOnnx(file: string): Graph {
         const first = parts.find((p) => p.a)!.a!;
         const rank = first.shape.length;
         const axis = normalizeAxis(int('axis', 0), rank, where);
-        const names = parts.map((p, i) => (p.a ? canonical(p.a, 'Concat') : constLike(p.k!, { phys: '', shape: p.k!.dims }, `part${i}`)));
+        const names = parts.map((p, i) =>
+          p.a ? canonical(p.a, 'Concat') : constLike(p.k!, { phys: '', shape: p.k!.dims }, `part${i}`),
+        );
         for (const p of parts) {
           const s = p.a?.shape ?? p.k!.dims;
-          if (s.length !== rank || s.some((d, i) => i !== axis && d !== first.shape[i])) throw new ModelError(`${where}: input [${s}] does not fit [${first.shape}] along axis ${axis}`);
+          if (s.length !== rank || s.some((d, i) => i !== axis && d !== first.shape[i]))
+            throw new ModelError(`${where}: input [${s}] does not fit [${first.shape}] along axis ${axis}`);
         }
         const shape = [...first.shape];
         shape[axis] = parts.reduce((s, p) => s + (p.a?.shape ?? p.k!.dims)[axis], 0);
@@ -674,9 +1028,14 @@ export function importOnnx(file: string): Graph {
         if (mode !== 'constant') throw new ModelError(`${where}: Pad mode '${mode}' is not supported (constant)`);
         const rank = a.shape.length;
         const raw = ins[1] ? Array.from(needConst(ins[1], 'pads').data) : ints('pads', []);
-        const axes = ins[3] ? Array.from(needConst(ins[3], 'axes').data).map((x) => normalizeAxis(x, rank, where)) : a.shape.map((_, i) => i);
+        const axes = ins[3]
+          ? Array.from(needConst(ins[3], 'axes').data).map((x) => normalizeAxis(x, rank, where))
+          : a.shape.map((_, i) => i);
         const pads = new Array<number>(2 * rank).fill(0);
-        axes.forEach((ax, i) => { pads[ax] = raw[i]; pads[rank + ax] = raw[axes.length + i]; });
+        axes.forEach((ax, i) => {
+          pads[ax] = raw[i];
+          pads[rank + ax] = raw[axes.length + i];
+        });
         const value = ins[2] ? needConst(ins[2], 'the pad value').data[0] : float('value', 0);
         if (pads.some((p) => p < 0)) throw new ModelError(`${where}: negative pads (cropping) are not supported`);
         if (pads[0] || pads[rank]) throw new ModelError(`${where}: padding the batch dimension is not supported`);
@@ -686,7 +1045,14 @@ export function importOnnx(file: string): Graph {
         }
         const order = rank === 4 ? NCHW_TO_NHWC : a.shape.map((_, i) => i);
         const shape = a.shape.map((d, i) => d + pads[i] + pads[rank + i]);
-        emit({ kind: 'pad', inputs: [canonical(a)], attrs: { pads: [...order.map((i) => pads[i]), ...order.map((i) => pads[rank + i])], value } }, shape);
+        emit(
+          {
+            kind: 'pad',
+            inputs: [canonical(a)],
+            attrs: { pads: [...order.map((i) => pads[i]), ...order.map((i) => pads[rank + i])], value },
+          },
+          shape,
+        );
         return;
       }
       case 'Softmax': {
@@ -708,19 +1074,32 @@ export function importOnnx(file: string): Graph {
           if (!runOfRow.has(row)) runOfRow.set(row, run);
           return runOfRow.get(row) === run;
         });
-        if (!contiguous) throw new ModelError(`${where}: softmax over axis ${axis} of [${a.shape}] is not over contiguous stored values; not supported`);
+        if (!contiguous)
+          throw new ModelError(
+            `${where}: softmax over axis ${axis} of [${a.shape}] is not over contiguous stored values; not supported`,
+          );
         const stored = storedOf(a);
         if (stored[stored.length - 1] === K) {
           emit({ kind: 'softmax', inputs: [a.phys], attrs: { axis: -1, beta: 1 } }, a.shape, a.map, stored);
           return;
         }
-        const rowsName = `${name}/rows`, resultName = `${name}/softmax`;
+        const rowsName = `${name}/rows`,
+          resultName = `${name}/softmax`;
         newActivation(rowsName, [numel(stored) / K, K]);
         newActivation(resultName, [numel(stored) / K, K]);
-        g.nodes.push({ name: `${name}/to_rows`, op: { kind: 'reshape', inputs: [a.phys], outputs: [rowsName], attrs: { shape: [numel(stored) / K, K] } } });
-        g.nodes.push({ name, op: { kind: 'softmax', inputs: [rowsName], outputs: [resultName], attrs: { axis: -1, beta: 1 } } });
+        g.nodes.push({
+          name: `${name}/to_rows`,
+          op: { kind: 'reshape', inputs: [a.phys], outputs: [rowsName], attrs: { shape: [numel(stored) / K, K] } },
+        });
+        g.nodes.push({
+          name,
+          op: { kind: 'softmax', inputs: [rowsName], outputs: [resultName], attrs: { axis: -1, beta: 1 } },
+        });
         newActivation(out, stored);
-        g.nodes.push({ name: `${name}/from_rows`, op: { kind: 'reshape', inputs: [resultName], outputs: [out], attrs: { shape: stored } } });
+        g.nodes.push({
+          name: `${name}/from_rows`,
+          op: { kind: 'reshape', inputs: [resultName], outputs: [out], attrs: { shape: stored } },
+        });
         acts.set(out, { phys: out, shape: a.shape, ...(a.map ? { map: a.map } : {}) });
         return;
       }
@@ -730,9 +1109,13 @@ export function importOnnx(file: string): Graph {
         const zp = constOf(ins[2]);
         if (numel(scale.dims) !== 1) throw new ModelError(`${where}: activations must be quantized per tensor`);
         const type = zp?.type ?? UINT8;
-        if (type !== INT8 && type !== UINT8) throw new ModelError(`${where}: only int8/uint8 quantization is supported`);
+        if (type !== INT8 && type !== UINT8)
+          throw new ModelError(`${where}: only int8/uint8 quantization is supported`);
         // uint8 with zero point z has the same real values as int8 with zero point z − 128.
-        const quant: Quant = { scale: [Math.fround(scale.data[0])], zeroPoint: [(zp?.data[0] ?? 0) - (type === UINT8 ? 128 : 0)] };
+        const quant: Quant = {
+          scale: [Math.fround(scale.data[0])],
+          zeroPoint: [(zp?.data[0] ?? 0) - (type === UINT8 ? 128 : 0)],
+        };
         const t = g.tensors.get(a.phys)!;
         if (t.quant && (t.quant.scale[0] !== quant.scale[0] || t.quant.zeroPoint[0] !== quant.zeroPoint[0])) {
           throw new ModelError(`${where}: tensor '${a.phys}' is quantized twice with different parameters`);
@@ -743,12 +1126,17 @@ export function importOnnx(file: string): Graph {
       }
       case 'DequantizeLinear': {
         const a = quantized.get(ins[0]);
-        if (!a) throw new ModelError(`${where}: DequantizeLinear is supported on constants and on QuantizeLinear outputs only (int8 graph inputs are not)`);
+        if (!a)
+          throw new ModelError(
+            `${where}: DequantizeLinear is supported on constants and on QuantizeLinear outputs only (int8 graph inputs are not)`,
+          );
         acts.set(out, a);
         return;
       }
       default:
-        throw new ModelError(`${where}: ONNX op ${node.op_type} is not supported${allConst ? ' on these constant inputs' : ''} (supported: ${ONNX_OPS.join(', ')})`);
+        throw new ModelError(
+          `${where}: ONNX op ${node.op_type} is not supported${allConst ? ' on these constant inputs' : ''} (supported: ${ONNX_OPS.join(', ')})`,
+        );
     }
 
     /** For a (possibly channel-permuted) 4-D view: the stored channel of each ONNX channel. */
@@ -757,27 +1145,39 @@ export function importOnnx(file: string): Graph {
       if (!a.map) return Array.from({ length: C }, (_, c) => c);
       const stored = storedOf(a);
       const perm = Array.from({ length: C }, (_, c) => a.map![c * H * W]);
-      const ok = sameArray(stored, [1, H, W, C]) && a.map.every((s, i) => {
-        const c = Math.floor(i / (H * W)), hw = i % (H * W);
-        return s === hw * C + perm[c];
-      });
+      const ok =
+        sameArray(stored, [1, H, W, C]) &&
+        a.map.every((s, i) => {
+          const c = Math.floor(i / (H * W)),
+            hw = i % (H * W);
+          return s === hw * C + perm[c];
+        });
       if (!ok) canonical(a, 'a convolution');
       return perm;
     }
   });
   g.outputs = (graph.output ?? []).map((o: any) => {
     const a = acts.get(o.name);
-    if (!a) throw new ModelError(`${file}: graph output '${o.name}' is ${consts.has(o.name) ? 'a constant' : 'not computed'}; not supported`);
+    if (!a)
+      throw new ModelError(
+        `${file}: graph output '${o.name}' is ${consts.has(o.name) ? 'a constant' : 'not computed'}; not supported`,
+      );
     if (!a.map || sameArray(a.map, canonicalMap(a.shape))) {
       if (a.shape.length === 4) transposedIo.push(a.phys);
       return a.phys;
     }
     // A view stored in plain row-major order (e.g. NCHW → NHWC by a final Transpose) is returned as it is.
-    if (!a.map.every((s, i) => s === i)) throw new ModelError(`${file}: graph output '${o.name}' would need a runtime transpose of [${a.shape}]; not supported (the device has no TRANSPOSE)`);
+    if (!a.map.every((s, i) => s === i))
+      throw new ModelError(
+        `${file}: graph output '${o.name}' would need a runtime transpose of [${a.shape}]; not supported (the device has no TRANSPOSE)`,
+      );
     if (sameArray(g.tensors.get(a.phys)!.shape, a.shape)) return a.phys;
     const name = g.tensors.has(o.name) ? `${o.name}/output` : o.name;
     newActivation(name, [...a.shape]);
-    g.nodes.push({ name: `${name}/reshape`, op: { kind: 'reshape', inputs: [a.phys], outputs: [name], attrs: { shape: [...a.shape] } } });
+    g.nodes.push({
+      name: `${name}/reshape`,
+      op: { kind: 'reshape', inputs: [a.phys], outputs: [name], attrs: { shape: [...a.shape] } },
+    });
     return name;
   });
   // Callers feed and read these in NHWC order (the ONNX model's NCHW transposed); every other input and output

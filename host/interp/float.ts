@@ -25,24 +25,26 @@ function conv(g: Graph, n: Node, x: F, depthwise: boolean): F {
   const [pt, pl] = op.attrs.pads;
   const m = depthwise ? OC / C : 1;
   const y = new Float32Array(OH * OW * OC);
-  for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) for (let oc = 0; oc < OC; oc++) {
-    let acc = b ? b[oc] : 0;
-    for (let ky = 0; ky < KH; ky++) {
-      const iy = oy * sh - pt + ky * dh;
-      if (iy < 0 || iy >= H) continue;
-      for (let kx = 0; kx < KW; kx++) {
-        const ix = ox * sw - pl + kx * dw;
-        if (ix < 0 || ix >= W) continue;
-        const xb = (iy * W + ix) * C;
-        if (depthwise) acc += x[xb + Math.floor(oc / m)] * w[(ky * KW + kx) * OC + oc];
-        else {
-          const wb = ((oc * KH + ky) * KW + kx) * C;
-          for (let ic = 0; ic < C; ic++) acc += x[xb + ic] * w[wb + ic];
+  for (let oy = 0; oy < OH; oy++)
+    for (let ox = 0; ox < OW; ox++)
+      for (let oc = 0; oc < OC; oc++) {
+        let acc = b ? b[oc] : 0;
+        for (let ky = 0; ky < KH; ky++) {
+          const iy = oy * sh - pt + ky * dh;
+          if (iy < 0 || iy >= H) continue;
+          for (let kx = 0; kx < KW; kx++) {
+            const ix = ox * sw - pl + kx * dw;
+            if (ix < 0 || ix >= W) continue;
+            const xb = (iy * W + ix) * C;
+            if (depthwise) acc += x[xb + Math.floor(oc / m)] * w[(ky * KW + kx) * OC + oc];
+            else {
+              const wb = ((oc * KH + ky) * KW + kx) * C;
+              for (let ic = 0; ic < C; ic++) acc += x[xb + ic] * w[wb + ic];
+            }
+          }
         }
+        y[(oy * OW + ox) * OC + oc] = acc;
       }
-    }
-    y[(oy * OW + ox) * OC + oc] = acc;
-  }
   return clampAll(y, op.attrs.clamp);
 }
 
@@ -51,19 +53,22 @@ function pool(g: Graph, n: Node<'max_pool' | 'avg_pool'>, x: F): F {
   const [, H, W, C] = tensor(g, n.op.inputs[0]).shape;
   const [, OH, OW] = tensor(g, n.op.outputs[0]).shape;
   const y = new Float32Array(OH * OW * C);
-  for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) for (let c = 0; c < C; c++) {
-    let acc = n.op.kind === 'max_pool' ? -Infinity : 0;
-    let count = 0;
-    for (let ky = 0; ky < kernel[0]; ky++) for (let kx = 0; kx < kernel[1]; kx++) {
-      const iy = oy * strides[0] - pads[0] + ky;
-      const ix = ox * strides[1] - pads[1] + kx;
-      if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-      const v = x[(iy * W + ix) * C + c];
-      acc = n.op.kind === 'max_pool' ? Math.max(acc, v) : acc + v;
-      count++;
-    }
-    y[(oy * OW + ox) * C + c] = n.op.kind === 'max_pool' ? acc : acc / count;
-  }
+  for (let oy = 0; oy < OH; oy++)
+    for (let ox = 0; ox < OW; ox++)
+      for (let c = 0; c < C; c++) {
+        let acc = n.op.kind === 'max_pool' ? -Infinity : 0;
+        let count = 0;
+        for (let ky = 0; ky < kernel[0]; ky++)
+          for (let kx = 0; kx < kernel[1]; kx++) {
+            const iy = oy * strides[0] - pads[0] + ky;
+            const ix = ox * strides[1] - pads[1] + kx;
+            if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+            const v = x[(iy * W + ix) * C + c];
+            acc = n.op.kind === 'max_pool' ? Math.max(acc, v) : acc + v;
+            count++;
+          }
+        y[(oy * OW + ox) * C + c] = n.op.kind === 'max_pool' ? acc : acc / count;
+      }
   return clampAll(y, clamp);
 }
 
@@ -82,11 +87,12 @@ function evalNode(g: Graph, n: Node, v: (name: string) => F): F {
       const b = op.inputs[2] ? v(op.inputs[2]) : undefined;
       const batches = x.length / I;
       const y = new Float32Array(batches * O);
-      for (let r = 0; r < batches; r++) for (let o = 0; o < O; o++) {
-        let acc = b ? b[o] : 0;
-        for (let i = 0; i < I; i++) acc += x[r * I + i] * w[o * I + i];
-        y[r * O + o] = acc;
-      }
+      for (let r = 0; r < batches; r++)
+        for (let o = 0; o < O; o++) {
+          let acc = b ? b[o] : 0;
+          for (let i = 0; i < I; i++) acc += x[r * I + i] * w[o * I + i];
+          y[r * O + o] = acc;
+        }
       return clampAll(y, op.attrs.clamp);
     }
     case 'batchnorm': {
@@ -94,7 +100,7 @@ function evalNode(g: Graph, n: Node, v: (name: string) => F): F {
       const C = gamma.length;
       return x.map((xi, i) => {
         const c = i % C;
-        return gamma[c] * (xi - mean[c]) / Math.sqrt(variance[c] + op.attrs.epsilon) + beta[c];
+        return (gamma[c] * (xi - mean[c])) / Math.sqrt(variance[c] + op.attrs.epsilon) + beta[c];
       });
     }
     case 'relu':
@@ -125,7 +131,7 @@ function evalNode(g: Graph, n: Node, v: (name: string) => F): F {
         let mx = -Infinity;
         for (let c = 0; c < C; c++) mx = Math.max(mx, x[r + c]);
         let s = 0;
-        for (let c = 0; c < C; c++) s += (y[r + c] = Math.exp(op.attrs.beta * (x[r + c] - mx)));
+        for (let c = 0; c < C; c++) s += y[r + c] = Math.exp(op.attrs.beta * (x[r + c] - mx));
         for (let c = 0; c < C; c++) y[r + c] /= s;
       }
       return y;
@@ -152,11 +158,12 @@ function evalNode(g: Graph, n: Node, v: (name: string) => F): F {
       const parts = op.inputs.map(v);
       const y = new Float32Array(numel(out.shape));
       let at = 0;
-      for (let o = 0; o < outer; o++) parts.forEach((p, k) => {
-        const run = shapes[k][axis] * inner;
-        y.set(p.subarray(o * run, (o + 1) * run), at);
-        at += run;
-      });
+      for (let o = 0; o < outer; o++)
+        parts.forEach((p, k) => {
+          const run = shapes[k][axis] * inner;
+          y.set(p.subarray(o * run, (o + 1) * run), at);
+          at += run;
+        });
       return clampAll(y, op.attrs.clamp);
     }
     case 'pad': {
@@ -203,7 +210,8 @@ function stridesOf(shape: readonly number[]): number[] {
 
 /** ONNX QuantizeLinear then DequantizeLinear (per tensor, int8): round half to even in float32, saturate. */
 function fakeQuantize(y: F, q: Quant): F {
-  const scale = Math.fround(q.scale[0]), zp = q.zeroPoint[0];
+  const scale = Math.fround(q.scale[0]),
+    zp = q.zeroPoint[0];
   for (let i = 0; i < y.length; i++) {
     const t = Math.fround(y[i] / scale);
     let r = Math.round(t);
@@ -222,12 +230,17 @@ export function evaluateConstantNode(g: Graph, n: Node): Float32Array {
   });
 }
 
-export function runFloat(g: Graph, feeds: Record<string, Float32Array>, observe?: (tensorName: string, data: Float32Array) => void): Record<string, Float32Array> {
+export function runFloat(
+  g: Graph,
+  feeds: Record<string, Float32Array>,
+  observe?: (tensorName: string, data: Float32Array) => void,
+): Record<string, Float32Array> {
   const values = new Map<string, F>();
   for (const name of g.inputs) {
     const x = feeds[name];
     const need = numel(tensor(g, name).shape);
-    if (!x || x.length !== need) throw new ModelError(`input '${name}' needs ${need} values, got ${x ? x.length : 'none'}`);
+    if (!x || x.length !== need)
+      throw new ModelError(`input '${name}' needs ${need} values, got ${x ? x.length : 'none'}`);
     const q = tensor(g, name).quant;
     const xq = q ? fakeQuantize(x.slice(), q) : x;
     values.set(name, xq);

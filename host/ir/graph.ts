@@ -23,7 +23,10 @@ export interface Tensor {
 }
 
 /** Clamp applied to an op's output in real (float) units; fused activations become this. */
-export interface Clamp { min: number; max: number }
+export interface Clamp {
+  min: number;
+  max: number;
+}
 
 export type Padding = [top: number, left: number, bottom: number, right: number];
 
@@ -35,7 +38,13 @@ export interface Conv2DAttrs {
   group: number;
   clamp?: Clamp;
 }
-export interface PoolAttrs { kernel: [number, number]; strides: [number, number]; pads: Padding; clamp?: Clamp; countIncludePad?: boolean }
+export interface PoolAttrs {
+  kernel: [number, number];
+  strides: [number, number];
+  pads: Padding;
+  clamp?: Clamp;
+  countIncludePad?: boolean;
+}
 
 /**
  * Ops. Layout conventions after import: `conv2d`/pools/`depthwise` are NHWC once the layout pass ran
@@ -46,7 +55,12 @@ export interface PoolAttrs { kernel: [number, number]; strides: [number, number]
  */
 export type Op =
   | { kind: 'conv2d'; inputs: [string, string] | [string, string, string]; outputs: [string]; attrs: Conv2DAttrs }
-  | { kind: 'depthwise_conv2d'; inputs: [string, string] | [string, string, string]; outputs: [string]; attrs: Conv2DAttrs & { multiplier: number } }
+  | {
+      kind: 'depthwise_conv2d';
+      inputs: [string, string] | [string, string, string];
+      outputs: [string];
+      attrs: Conv2DAttrs & { multiplier: number };
+    }
   | { kind: 'dense'; inputs: [string, string] | [string, string, string]; outputs: [string]; attrs: { clamp?: Clamp } }
   | { kind: 'matmul'; inputs: [string, string]; outputs: [string]; attrs: Record<string, never> }
   | { kind: 'add' | 'sub' | 'mul'; inputs: [string, string]; outputs: [string]; attrs: { clamp?: Clamp } }
@@ -54,7 +68,12 @@ export type Op =
   | { kind: 'clip'; inputs: [string]; outputs: [string]; attrs: Clamp }
   | { kind: 'leaky_relu'; inputs: [string]; outputs: [string]; attrs: { alpha: number } }
   | { kind: 'softmax'; inputs: [string]; outputs: [string]; attrs: { axis: number; beta: number } }
-  | { kind: 'batchnorm'; inputs: [string, string, string, string, string]; outputs: [string]; attrs: { epsilon: number; axis: number } }
+  | {
+      kind: 'batchnorm';
+      inputs: [string, string, string, string, string];
+      outputs: [string];
+      attrs: { epsilon: number; axis: number };
+    }
   | { kind: 'max_pool' | 'avg_pool'; inputs: [string]; outputs: [string]; attrs: PoolAttrs }
   | { kind: 'mean'; inputs: [string]; outputs: [string]; attrs: { axes: number[]; keepDims: boolean } }
   | { kind: 'reshape'; inputs: [string]; outputs: [string]; attrs: { shape: number[] } }
@@ -105,7 +124,8 @@ export function numel(shape: readonly number[]): number {
 export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] {
   const rank = Math.max(a.length, b.length);
   return Array.from({ length: rank }, (_, i) => {
-    const da = a[a.length - rank + i] ?? 1, db = b[b.length - rank + i] ?? 1;
+    const da = a[a.length - rank + i] ?? 1,
+      db = b[b.length - rank + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) throw new ModelError(`shapes [${a}] and [${b}] do not broadcast`);
     return da === 1 ? db : da;
   });

@@ -84,11 +84,25 @@ export interface MulOptions {
   activation_min: number;
   activation_max: number;
 }
-export interface SoftmaxOptions { exp_table: number[] }
-export interface LutOptions { table: number[] }
-export interface ConcatenationOptions { axis: number }
-export interface PadOptions { paddings: number[]; pad_value: number }
-export interface MeanOptions { input_zero_point: number; output_zero_point: number; multiplier: number; shift: number }
+export interface SoftmaxOptions {
+  exp_table: number[];
+}
+export interface LutOptions {
+  table: number[];
+}
+export interface ConcatenationOptions {
+  axis: number;
+}
+export interface PadOptions {
+  paddings: number[];
+  pad_value: number;
+}
+export interface MeanOptions {
+  input_zero_point: number;
+  output_zero_point: number;
+  multiplier: number;
+  shift: number;
+}
 
 /** Which options table each opcode carries (union member name in the schema). */
 export interface OptionsByOp {

@@ -45,7 +45,8 @@ export function elideReshapes(g: Graph): Graph {
     const src = n.op.inputs[0];
     const users = consumers(g, y);
     const sameShape = tensor(g, src).shape.join() === tensor(g, y).shape.join();
-    if (!sameShape && !(users.length > 0 && users.every((u) => u.op.kind === 'dense' && u.op.inputs[0] === y))) continue;
+    if (!sameShape && !(users.length > 0 && users.every((u) => u.op.kind === 'dense' && u.op.inputs[0] === y)))
+      continue;
     // The quantizer gives a reshape its input's parameters, so dropping it changes no scale.
     for (const u of users) u.op.inputs = u.op.inputs.map((i) => (i === y ? src : i)) as typeof u.op.inputs;
     g.nodes = g.nodes.filter((m) => m !== n);

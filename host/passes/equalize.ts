@@ -13,17 +13,24 @@ import { channelMaxAbs } from '../quantize/quantize';
 type WeightLayer = Node & { op: Extract<Op, { kind: 'conv2d' | 'depthwise_conv2d' | 'dense' }> };
 
 /** A producer's output channels and the consumer's input channels they feed, channel for channel. */
-interface Pair { first: WeightLayer; second: WeightLayer; channels: number }
+interface Pair {
+  first: WeightLayer;
+  second: WeightLayer;
+  channels: number;
+}
 
 const ITERATIONS = 100;
 /** Stop once no channel moves by more than this factor in a sweep. */
 const CONVERGED = 1e-4;
 
 const isWeightLayer = (n: Node): n is WeightLayer =>
-  (n.op.kind === 'conv2d' && n.op.attrs.group === 1) || (n.op.kind === 'depthwise_conv2d' && n.op.attrs.multiplier === 1) || n.op.kind === 'dense';
+  (n.op.kind === 'conv2d' && n.op.attrs.group === 1) ||
+  (n.op.kind === 'depthwise_conv2d' && n.op.attrs.multiplier === 1) ||
+  n.op.kind === 'dense';
 
 /** ReLU or no clamp commutes with a positive per-channel scale; a finite upper bound (ReLU6) or a non-zero lower one does not. */
-const isHomogeneous = (clamp: Clamp | undefined) => !clamp || (clamp.max === Infinity && (clamp.min === 0 || clamp.min === -Infinity));
+const isHomogeneous = (clamp: Clamp | undefined) =>
+  !clamp || (clamp.max === Infinity && (clamp.min === 0 || clamp.min === -Infinity));
 
 /** The weight layer that reads `name` channel for channel, passing only through pools; undefined if branched or otherwise. */
 function channelConsumer(g: Graph, name: string): WeightLayer | undefined {
@@ -32,7 +39,8 @@ function channelConsumer(g: Graph, name: string): WeightLayer | undefined {
     if (readers.length !== 1 || g.outputs.includes(name)) return undefined;
     const [next] = readers;
     if (isWeightLayer(next)) return next.op.inputs[0] === name ? next : undefined;
-    if ((next.op.kind !== 'avg_pool' && next.op.kind !== 'max_pool') || !isHomogeneous(next.op.attrs.clamp)) return undefined;
+    if ((next.op.kind !== 'avg_pool' && next.op.kind !== 'max_pool') || !isHomogeneous(next.op.attrs.clamp))
+      return undefined;
     name = next.op.outputs[0];
   }
 }
@@ -42,12 +50,20 @@ function channelConsumer(g: Graph, name: string): WeightLayer | undefined {
  * [out,in], the last dim for depthwise [1,kh,kw,out]. Input channels are always the last dim (step 1): dense reads
  * an NHWC tensor flattened, channel last.
  */
-const outputStep = (layer: WeightLayer, length: number, channels: number) => (layer.op.kind === 'depthwise_conv2d' ? 1 : length / channels);
+const outputStep = (layer: WeightLayer, length: number, channels: number) =>
+  layer.op.kind === 'depthwise_conv2d' ? 1 : length / channels;
 
 /** Gives the layer weights and bias of its own (the graph shares constant data with its source) and returns them. */
-function ownConstants(g: Graph, layer: WeightLayer, owned: Set<string>): { weights: Float32Array; bias?: Float32Array } {
+function ownConstants(
+  g: Graph,
+  layer: WeightLayer,
+  owned: Set<string>,
+): { weights: Float32Array; bias?: Float32Array } {
   const inputs = layer.op.inputs as string[];
-  for (const [slot, suffix] of [[1, 'weights_equalized'], [2, 'bias_equalized']] as const) {
+  for (const [slot, suffix] of [
+    [1, 'weights_equalized'],
+    [2, 'bias_equalized'],
+  ] as const) {
     if (!inputs[slot] || owned.has(inputs[slot])) continue;
     const t = tensor(g, inputs[slot]);
     const name = `${layer.name}/${suffix}`;
@@ -55,7 +71,10 @@ function ownConstants(g: Graph, layer: WeightLayer, owned: Set<string>): { weigh
     inputs[slot] = name;
     owned.add(name);
   }
-  return { weights: tensor(g, inputs[1]).data as Float32Array, bias: inputs[2] ? (tensor(g, inputs[2]).data as Float32Array) : undefined };
+  return {
+    weights: tensor(g, inputs[1]).data as Float32Array,
+    bias: inputs[2] ? (tensor(g, inputs[2]).data as Float32Array) : undefined,
+  };
 }
 
 /**
@@ -70,7 +89,9 @@ export function equalizeLayers(g: Graph, activationRanges?: ReadonlyMap<string, 
     if (!isHomogeneous(first.op.attrs.clamp)) continue;
     const second = channelConsumer(g, first.op.outputs[0]);
     // Weights a QDQ producer quantized keep their own scales: rescaling them would break those.
-    const quantized = [first, second].some((n) => n && (tensor(g, n.op.inputs[1]).quant || !(tensor(g, n.op.inputs[1]).data instanceof Float32Array)));
+    const quantized = [first, second].some(
+      (n) => n && (tensor(g, n.op.inputs[1]).quant || !(tensor(g, n.op.inputs[1]).data instanceof Float32Array)),
+    );
     if (!second || quantized) continue;
     const shape = tensor(g, first.op.outputs[0]).shape;
     pairs.push({ first, second, channels: shape[shape.length - 1] });
@@ -81,13 +102,20 @@ export function equalizeLayers(g: Graph, activationRanges?: ReadonlyMap<string, 
     if (!act || second.op.kind !== 'depthwise_conv2d') continue;
     const top = Math.max(...act);
     // A channel that never fires has nothing to stretch.
-    rescale(first, ownConstants(g, first, owned), ownConstants(g, second, owned), channels, act.map((x) => (x > 0 ? x / top : 1)));
+    rescale(
+      first,
+      ownConstants(g, first, owned),
+      ownConstants(g, second, owned),
+      channels,
+      act.map((x) => (x > 0 ? x / top : 1)),
+    );
   }
   for (let sweep = 0; sweep < ITERATIONS; sweep++) {
     let moved = 0;
     for (const { first, second, channels } of pairs) {
       if (activationRanges && second.op.kind === 'depthwise_conv2d') continue;
-      const a = ownConstants(g, first, owned), b = ownConstants(g, second, owned);
+      const a = ownConstants(g, first, owned),
+        b = ownConstants(g, second, owned);
       const r1 = channelMaxAbs(a.weights, channels, outputStep(first, a.weights.length, channels));
       const r2 = channelMaxAbs(b.weights, channels, 1);
       // A channel that is zero on either side has nothing to balance.

@@ -10,12 +10,26 @@ function lowerToMulAdd(g: Graph, bn: Node<'batchnorm'>): void {
   const shape = tensor(g, bn.op.inputs[0]).shape.map((_, i, s) => (i === s.length - 1 ? C : 1));
   const [scaleName, shiftName, scaledName] = [`${bn.name}/scale`, `${bn.name}/shift`, `${bn.name}/scaled`];
   g.tensors.set(scaleName, { name: scaleName, dtype: 'float32', shape, data: scale });
-  g.tensors.set(shiftName, { name: shiftName, dtype: 'float32', shape, data: beta.map((b, c) => b - mean[c] * scale[c]) });
+  g.tensors.set(shiftName, {
+    name: shiftName,
+    dtype: 'float32',
+    shape,
+    data: beta.map((b, c) => b - mean[c] * scale[c]),
+  });
   g.tensors.set(scaledName, { name: scaledName, dtype: 'float32', shape: [...tensor(g, bn.op.inputs[0]).shape] });
   const at = g.nodes.indexOf(bn as unknown as Node);
-  g.nodes.splice(at, 1,
-    { name: `${bn.name}/mul`, op: { kind: 'mul', inputs: [bn.op.inputs[0], scaleName], outputs: [scaledName], attrs: {} } },
-    { name: `${bn.name}/add`, op: { kind: 'add', inputs: [scaledName, shiftName], outputs: [bn.op.outputs[0]], attrs: {} } });
+  g.nodes.splice(
+    at,
+    1,
+    {
+      name: `${bn.name}/mul`,
+      op: { kind: 'mul', inputs: [bn.op.inputs[0], scaleName], outputs: [scaledName], attrs: {} },
+    },
+    {
+      name: `${bn.name}/add`,
+      op: { kind: 'add', inputs: [scaledName, shiftName], outputs: [bn.op.outputs[0]], attrs: {} },
+    },
+  );
 }
 
 const FOLDABLE = new Set(['conv2d', 'depthwise_conv2d', 'dense']);
@@ -24,7 +38,12 @@ export function foldBatchNorm(g: Graph): Graph {
   for (const bn of g.nodes.filter((n) => n.op.kind === 'batchnorm') as unknown as Node<'batchnorm'>[]) {
     const prev = g.nodes.find((n) => n.op.outputs[0] === bn.op.inputs[0]);
     if (g.layout !== 'NHWC') continue;
-    if (!prev || !FOLDABLE.has(prev.op.kind) || consumers(g, bn.op.inputs[0]).length !== 1 || g.outputs.includes(bn.op.inputs[0])) {
+    if (
+      !prev ||
+      !FOLDABLE.has(prev.op.kind) ||
+      consumers(g, bn.op.inputs[0]).length !== 1 ||
+      g.outputs.includes(bn.op.inputs[0])
+    ) {
       lowerToMulAdd(g, bn);
       continue;
     }
@@ -40,7 +59,12 @@ export function foldBatchNorm(g: Graph): Graph {
     wt.data = w;
     const oldBias = op.inputs[2] ? (tensor(g, op.inputs[2]).data as Float32Array) : new Float32Array(C);
     const biasName = `${prev.name}/folded_bias`;
-    g.tensors.set(biasName, { name: biasName, dtype: 'float32', shape: [C], data: oldBias.map((b, c) => (b - mean[c]) * factor[c] + beta[c]) });
+    g.tensors.set(biasName, {
+      name: biasName,
+      dtype: 'float32',
+      shape: [C],
+      data: oldBias.map((b, c) => (b - mean[c]) * factor[c] + beta[c]),
+    });
     (op.inputs as string[])[2] = biasName;
     op.outputs[0] = bn.op.outputs[0];
     g.nodes = g.nodes.filter((n) => n !== bn);

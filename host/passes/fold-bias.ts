@@ -14,11 +14,23 @@ export function foldChannelConstants(g: Graph): Graph {
     const [k, x] = constFirst ? [op.inputs[0], op.inputs[1]] : [op.inputs[1], op.inputs[0]];
     if (!isConstant(g, k) || isConstant(g, x) || op.attrs.clamp) continue;
     const prev = producer(g, x);
-    if (!prev || !WITH_BIAS.has(prev.op.kind) || (prev.op.attrs as { clamp?: unknown }).clamp || consumers(g, x).length !== 1 || g.outputs.includes(x)) continue;
-    const xs = tensor(g, x).shape, ks = tensor(g, k).shape;
+    if (
+      !prev ||
+      !WITH_BIAS.has(prev.op.kind) ||
+      (prev.op.attrs as { clamp?: unknown }).clamp ||
+      consumers(g, x).length !== 1 ||
+      g.outputs.includes(x)
+    )
+      continue;
+    const xs = tensor(g, x).shape,
+      ks = tensor(g, k).shape;
     const C = xs[xs.length - 1];
     // Only a constant that varies along the channel axis alone (shape [..., 1, C] or a scalar) is per channel.
-    if ((numel(ks) !== 1 && (numel(ks) !== C || ks[ks.length - 1] !== C)) || numel(tensor(g, op.outputs[0]).shape) !== numel(xs)) continue;
+    if (
+      (numel(ks) !== 1 && (numel(ks) !== C || ks[ks.length - 1] !== C)) ||
+      numel(tensor(g, op.outputs[0]).shape) !== numel(xs)
+    )
+      continue;
     const pop = prev.op as Extract<Node['op'], { kind: 'conv2d' | 'depthwise_conv2d' | 'dense' }>;
     const wt = tensor(g, pop.inputs[1]);
     // Scaling weights a QDQ producer quantized would break its scales: leave those to the int8 MUL.

@@ -43,7 +43,13 @@ export function buffersOf(model: QModel): Buffer[] {
   // Union-find over tensors that may share storage.
   const parent = Array.from({ length: n }, (_, i) => i);
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
-  const groupLast = (root: number) => Math.max(...parent.map((_, i) => i).filter((i) => find(i) === root).map((i) => last[i]));
+  const groupLast = (root: number) =>
+    Math.max(
+      ...parent
+        .map((_, i) => i)
+        .filter((i) => find(i) === root)
+        .map((i) => last[i]),
+    );
   model.ops.forEach((op, step) => {
     const [x] = op.inputs;
     const [y] = op.outputs;
@@ -96,7 +102,10 @@ function placeInOrder(buffers: Buffer[], order: number[]): { offsets: number[]; 
 export function lowerBound(buffers: Buffer[], steps: number): number {
   let best = 0;
   for (let s = 0; s <= steps; s++) {
-    best = Math.max(best, buffers.filter((b) => b.first <= s && s <= b.last).reduce((a, b) => a + b.bytes, 0));
+    best = Math.max(
+      best,
+      buffers.filter((b) => b.first <= s && s <= b.last).reduce((a, b) => a + b.bytes, 0),
+    );
   }
   return best;
 }
@@ -120,7 +129,11 @@ function* permutations(n: number): Generator<number[]> {
  * When at most two buffers are ever alive together (a plain chain of layers), the conflict graph is a
  * forest: two-colour it, put one colour at offset 0 and the other flush with the bound. Optimal.
  */
-function twoLevelPlacement(buffers: Buffer[], steps: number, bound: number): { offsets: number[]; arena: number } | undefined {
+function twoLevelPlacement(
+  buffers: Buffer[],
+  steps: number,
+  bound: number,
+): { offsets: number[]; arena: number } | undefined {
   for (let s = 0; s <= steps; s++) if (buffers.filter((b) => b.first <= s && s <= b.last).length > 2) return undefined;
   const colour = new Array<number>(buffers.length).fill(-1);
   for (let start = 0; start < buffers.length; start++) {
@@ -131,7 +144,10 @@ function twoLevelPlacement(buffers: Buffer[], steps: number, bound: number): { o
       const i = queue.shift()!;
       buffers.forEach((b, j) => {
         if (j === i || !overlapsInTime(b, buffers[i])) return;
-        if (colour[j] < 0) { colour[j] = 1 - colour[i]; queue.push(j); }
+        if (colour[j] < 0) {
+          colour[j] = 1 - colour[i];
+          queue.push(j);
+        }
       });
     }
   }
@@ -147,7 +163,13 @@ export function planBuffers(buffers: Buffer[], steps: number): Plan {
   const orders: number[][] = [
     idx.slice().sort((a, b) => buffers[b].bytes - buffers[a].bytes || buffers[a].first - buffers[b].first),
     idx.slice().sort((a, b) => buffers[a].first - buffers[b].first),
-    idx.slice().sort((a, b) => buffers[b].last - buffers[b].first - (buffers[a].last - buffers[a].first) || buffers[b].bytes - buffers[a].bytes),
+    idx
+      .slice()
+      .sort(
+        (a, b) =>
+          buffers[b].last - buffers[b].first - (buffers[a].last - buffers[a].first) ||
+          buffers[b].bytes - buffers[a].bytes,
+      ),
   ];
   let best = placeInOrder(buffers, orders[0]);
   const twoLevel = twoLevelPlacement(buffers, steps, bound);

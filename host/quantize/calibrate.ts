@@ -26,7 +26,10 @@ export function calibrate(
   const observers = new Map<string, RangeObserver[]>();
   const softmaxInputs = softmaxOnlyInputs(g);
   for (const x of samples) {
-    if (x instanceof Float32Array && g.inputs.length !== 1) throw new ModelError(`graph '${g.name}' has ${g.inputs.length} inputs; give each sample as a record by input name`);
+    if (x instanceof Float32Array && g.inputs.length !== 1)
+      throw new ModelError(
+        `graph '${g.name}' has ${g.inputs.length} inputs; give each sample as a record by input name`,
+      );
     const feeds = x instanceof Float32Array ? { [g.inputs[0]]: x } : x;
     runFloat(g, feeds, (name, data) => {
       let o = observers.get(name);
@@ -38,7 +41,9 @@ export function calibrate(
     opts.onProgress?.(1);
   }
   const ranges = new Map([...observers].map(([name, o]) => [name, o.map((each) => each.range())]));
-  return observer === 'auto' ? searchRanges(g, samples, ranges) : new Map([...ranges].map(([name, [range]]) => [name, range]));
+  return observer === 'auto'
+    ? searchRanges(g, samples, ranges)
+    : new Map([...ranges].map(([name, [range]]) => [name, range]));
 }
 
 /** Tensors read by softmax nodes only (not graph outputs), with the softmax's beta. */
@@ -48,7 +53,8 @@ function softmaxOnlyInputs(g: Graph): Map<string, { beta: number }> {
   const found = new Map<string, { beta: number }>();
   for (const [name, nodes] of readers) {
     const betas = nodes.map((n) => (n.op.kind === 'softmax' ? n.op.attrs.beta : undefined));
-    if (!g.outputs.includes(name) && betas.every((b) => b === betas[0] && b !== undefined)) found.set(name, { beta: betas[0]! });
+    if (!g.outputs.includes(name) && betas.every((b) => b === betas[0] && b !== undefined))
+      found.set(name, { beta: betas[0]! });
   }
   return found;
 }

@@ -71,7 +71,12 @@ export function roundingDivideByPOT(x: number, exponent: number): number {
 }
 
 /** TFLite MultiplyByQuantizedMultiplier: x · multiplier · 2^(shift−31), in either rounding mode. */
-export function multiplyByQuantizedMultiplier(x: number, multiplier: number, shift: number, rounding: Rounding): number {
+export function multiplyByQuantizedMultiplier(
+  x: number,
+  multiplier: number,
+  shift: number,
+  rounding: Rounding,
+): number {
   if (rounding === 'single') {
     const totalShift = 31 - shift;
     const round = Math.pow(2, totalShift - 1);
@@ -81,19 +86,31 @@ export function multiplyByQuantizedMultiplier(x: number, multiplier: number, shi
   }
   const leftShift = shift > 0 ? shift : 0;
   const rightShift = shift > 0 ? 0 : -shift;
-  return roundingDivideByPOT(saturatingRoundingDoublingHighMul(wrapInt32(x * Math.pow(2, leftShift)), multiplier), rightShift);
+  return roundingDivideByPOT(
+    saturatingRoundingDoublingHighMul(wrapInt32(x * Math.pow(2, leftShift)), multiplier),
+    rightShift,
+  );
 }
 
 /** std::frexp for finite x > 0: x = fraction · 2^exponent with fraction in [0.5, 1). */
 export function frexp(x: number): { fraction: number; exponent: number } {
   let exponent = Math.ceil(Math.log2(x)) || 0; // ceil of a log in (−1, 0) is −0
   let fraction = x / Math.pow(2, exponent);
-  while (fraction >= 1) { fraction /= 2; exponent++; }
-  while (fraction < 0.5) { fraction *= 2; exponent--; }
+  while (fraction >= 1) {
+    fraction /= 2;
+    exponent++;
+  }
+  while (fraction < 0.5) {
+    fraction *= 2;
+    exponent--;
+  }
   return { fraction, exponent };
 }
 
-export interface QuantizedMultiplier { multiplier: number; shift: number }
+export interface QuantizedMultiplier {
+  multiplier: number;
+  shift: number;
+}
 
 /** TFLite QuantizeMultiplier: real ≈ multiplier · 2^(shift−31), multiplier in [2^30, 2^31). */
 export function quantizeMultiplier(real: number, rounding: Rounding = 'double'): QuantizedMultiplier {
@@ -102,7 +119,10 @@ export function quantizeMultiplier(real: number, rounding: Rounding = 'double'):
   const { fraction, exponent } = frexp(real);
   let multiplier = Math.round(fraction * TWO31); // fraction > 0, so Math.round equals C's round-half-away
   let shift = exponent;
-  if (multiplier === TWO31) { multiplier /= 2; shift++; }
+  if (multiplier === TWO31) {
+    multiplier /= 2;
+    shift++;
+  }
   if (shift < -31) return { multiplier: 0, shift: 0 };
   if (shift > 30) {
     if (rounding === 'single') return { multiplier: INT32_MAX, shift: 30 };

@@ -47,7 +47,13 @@ function expOnIntervalBetweenNegativeOneQuarterAnd0Excl(a: number): number {
 }
 
 const EXP_BARREL: ReadonlyArray<[exponent: number, multiplier: number]> = [
-  [-2, 1672461947], [-1, 1302514674], [0, 790015084], [1, 290630308], [2, 39332535], [3, 720401], [4, 242],
+  [-2, 1672461947],
+  [-1, 1302514674],
+  [0, 790015084],
+  [1, 290630308],
+  [2, 39332535],
+  [3, 720401],
+  [4, 242],
 ];
 
 /** exp_on_negative_values(FixedPoint<int32, integerBits>) → Q0.31 raw. */
@@ -58,7 +64,8 @@ export function expOnNegativeValues(a: number, integerBits: number): number {
   let result = expOnIntervalBetweenNegativeOneQuarterAnd0Excl(rescale(aModQuarterMinusOneQuarter, integerBits, 0));
   const remainder = (aModQuarterMinusOneQuarter - a) | 0;
   for (const [exponent, multiplier] of EXP_BARREL) {
-    if (integerBits > exponent && (remainder & (1 << (fractionalBits + exponent))) !== 0) result = mul(result, multiplier);
+    if (integerBits > exponent && (remainder & (1 << (fractionalBits + exponent))) !== 0)
+      result = mul(result, multiplier);
   }
   if (integerBits > 5 && a < -Math.pow(2, 36 - integerBits)) result = 0;
   return a === 0 ? INT32_MAX : result;

@@ -18,7 +18,14 @@ const DAMPING = 0.01;
 export const GPTQ_SAMPLES = 256;
 
 /** One layer's Hessian(s): a d×d H shared by every channel, or (depthwise) one kH·kW square per input channel. */
-interface LayerHessian { node: Node; weights: string; taps: TapGeometry; depthwise: boolean; size: number; h: Float64Array }
+interface LayerHessian {
+  node: Node;
+  weights: string;
+  taps: TapGeometry;
+  depthwise: boolean;
+  size: number;
+  h: Float64Array;
+}
 
 function collectHessians(g: Graph, samples: CalibrationSample[], layers: LayerHessian[]): void {
   const readers = new Map<string, LayerHessian[]>();
@@ -64,7 +71,7 @@ function cholesky(a: Float64Array, n: number): Float64Array {
   for (let j = 0; j < n; j++) {
     let d = a[j * n + j];
     for (let k = 0; k < j; k++) d -= l[j * n + k] * l[j * n + k];
-    if (!(d > 0)) throw new ModelError('GPTQ: the calibration inputs\' Hessian is not positive definite');
+    if (!(d > 0)) throw new ModelError("GPTQ: the calibration inputs' Hessian is not positive definite");
     const ljj = Math.sqrt(d);
     l[j * n + j] = ljj;
     for (let i = j + 1; i < n; i++) {
@@ -131,7 +138,14 @@ export function gptqWeights(g: Graph, samples: CalibrationSample[]): Map<string,
     const taps = tapGeometry(g, node);
     const depthwise = op.kind === 'depthwise_conv2d';
     const size = depthwise ? taps.kH * taps.kW : taps.kH * taps.kW * taps.inC;
-    layers.push({ node, weights: wt.name, taps, depthwise, size, h: new Float64Array((depthwise ? taps.inC : 1) * size * size) });
+    layers.push({
+      node,
+      weights: wt.name,
+      taps,
+      depthwise,
+      size,
+      h: new Float64Array((depthwise ? taps.inC : 1) * size * size),
+    });
   }
   collectHessians(g, samples.slice(0, GPTQ_SAMPLES), layers);
   const rounded = new Map<string, Int8Array>();
@@ -144,7 +158,9 @@ export function gptqWeights(g: Graph, samples: CalibrationSample[]): Map<string,
       const scales = weightScales(wt, 3);
       const outC = scales.length;
       const multiplier = outC / taps.inC;
-      const us = Array.from({ length: taps.inC }, (_, c) => inverseCholeskyUpper(h.subarray(c * size * size, (c + 1) * size * size), size));
+      const us = Array.from({ length: taps.inC }, (_, c) =>
+        inverseCholeskyUpper(h.subarray(c * size * size, (c + 1) * size * size), size),
+      );
       for (let oc = 0; oc < outC; oc++) {
         const row = Float64Array.from({ length: size }, (_, t) => w[t * outC + oc]);
         const qr = roundChannel(row, scales[oc], us[Math.floor(oc / multiplier)], size);
@@ -153,7 +169,8 @@ export function gptqWeights(g: Graph, samples: CalibrationSample[]): Map<string,
     } else {
       const scales = weightScales(wt, 0);
       const u = inverseCholeskyUpper(h, size);
-      for (let oc = 0; oc < scales.length; oc++) q.set(roundChannel(Float64Array.from(w.subarray(oc * size, (oc + 1) * size)), scales[oc], u, size), oc * size);
+      for (let oc = 0; oc < scales.length; oc++)
+        q.set(roundChannel(Float64Array.from(w.subarray(oc * size, (oc + 1) * size)), scales[oc], u, size), oc * size);
     }
     rounded.set(wt.name, q);
   }

@@ -11,7 +11,10 @@ export class RangeObserver {
   min = Infinity;
   max = -Infinity;
   private samples: Float32Array[] = [];
-  constructor(readonly kind: RangeKind, readonly percentile = 99.99) {}
+  constructor(
+    readonly kind: RangeKind,
+    readonly percentile = 99.99,
+  ) {}
 
   observe(x: Float32Array): void {
     for (let i = 0; i < x.length; i++) {
@@ -31,7 +34,8 @@ export class RangeObserver {
   private histogram(lo: number, hi: number): Float64Array {
     const h = new Float64Array(BINS);
     const w = (hi - lo) / BINS;
-    for (const s of this.samples) for (let i = 0; i < s.length; i++) h[Math.min(BINS - 1, Math.floor((s[i] - lo) / w))]++;
+    for (const s of this.samples)
+      for (let i = 0; i < s.length; i++) h[Math.min(BINS - 1, Math.floor((s[i] - lo) / w))]++;
     return h;
   }
 
@@ -42,7 +46,9 @@ export class RangeObserver {
     const total = h.reduce((a, b) => a + b, 0);
     if (this.kind === 'percentile') {
       const tail = (total * (100 - this.percentile)) / 200;
-      let a = 0, b = BINS - 1, acc = 0;
+      let a = 0,
+        b = BINS - 1,
+        acc = 0;
       while (a < b && acc + h[a] <= tail) acc += h[a++];
       acc = 0;
       while (b > a && acc + h[b] <= tail) acc += h[b--];

@@ -5,13 +5,33 @@
 
 import { Clamp, ModelError } from '../ir/graph';
 import {
-  ArithmeticOptions, Conv2DOptions, FullyConnectedOptions, LutOptions, MeanOptions, MulOptions, PadOptions, Pool2DOptions, SoftmaxOptions,
+  ArithmeticOptions,
+  Conv2DOptions,
+  FullyConnectedOptions,
+  LutOptions,
+  MeanOptions,
+  MulOptions,
+  PadOptions,
+  Pool2DOptions,
+  SoftmaxOptions,
 } from '../ir/qmodel';
-import { clampInt, f32, frexp, multiplyByQuantizedMultiplier, quantizeMultiplier, QuantizedMultiplier, roundingDivideByPOT, Rounding } from './fixedpoint';
+import {
+  clampInt,
+  f32,
+  frexp,
+  multiplyByQuantizedMultiplier,
+  quantizeMultiplier,
+  QuantizedMultiplier,
+  roundingDivideByPOT,
+  Rounding,
+} from './fixedpoint';
 import { expOnNegativeValues, logistic, tanh } from './gemmlowp';
 
 /** Per-tensor affine quantization: real = scale · (q − zeroPoint), scale a float32 value. */
-export interface QParams { scale: number; zeroPoint: number }
+export interface QParams {
+  scale: number;
+  zeroPoint: number;
+}
 
 const INT8_MIN = -128;
 const INT8_MAX = 127;
@@ -27,7 +47,10 @@ export function activationRange(output: QParams, clamp?: Clamp): { activation_mi
   const quantize = (f: number) => output.zeroPoint + roundHalfAway(f32(f / output.scale));
   const lo = clamp && Number.isFinite(clamp.min) ? Math.max(INT8_MIN, quantize(clamp.min)) : INT8_MIN;
   const hi = clamp && Number.isFinite(clamp.max) ? Math.min(INT8_MAX, quantize(clamp.max)) : INT8_MAX;
-  if (lo > hi) throw new ModelError(`clamp [${clamp?.min}, ${clamp?.max}] lies outside the output's int8 range (scale ${output.scale}, zero point ${output.zeroPoint})`);
+  if (lo > hi)
+    throw new ModelError(
+      `clamp [${clamp?.min}, ${clamp?.max}] lies outside the output's int8 range (scale ${output.scale}, zero point ${output.zeroPoint})`,
+    );
   return { activation_min: lo, activation_max: hi };
 }
 
@@ -50,15 +73,30 @@ function requantVectors(ms: QuantizedMultiplier[]): { output_multiplier: number[
  * Identical channels collapse to one entry (the schema's length-1 vector).
  */
 function convolutionMultipliers(input: QParams, weightScales: readonly number[], output: QParams, rounding: Rounding) {
-  return requantVectors(weightScales.map((ws) => multiplier((input.scale * ws) / output.scale, rounding, 'convolution')));
+  return requantVectors(
+    weightScales.map((ws) => multiplier((input.scale * ws) / output.scale, rounding, 'convolution')),
+  );
 }
 
 export interface ConvGeometry {
-  stride_h: number; stride_w: number; dilation_h: number; dilation_w: number; pad_top: number; pad_left: number; depth_multiplier: number;
+  stride_h: number;
+  stride_w: number;
+  dilation_h: number;
+  dilation_w: number;
+  pad_top: number;
+  pad_left: number;
+  depth_multiplier: number;
 }
 
 /** CONV_2D and DEPTHWISE_CONV_2D (per-channel or per-tensor weights, symmetric). */
-export function prepareConv2D(geometry: ConvGeometry, input: QParams, weightScales: readonly number[], output: QParams, clamp: Clamp | undefined, rounding: Rounding): Conv2DOptions {
+export function prepareConv2D(
+  geometry: ConvGeometry,
+  input: QParams,
+  weightScales: readonly number[],
+  output: QParams,
+  clamp: Clamp | undefined,
+  rounding: Rounding,
+): Conv2DOptions {
   return {
     ...geometry,
     input_zero_point: input.zeroPoint,
@@ -72,10 +110,17 @@ export function prepareConv2D(geometry: ConvGeometry, input: QParams, weightScal
  * FULLY_CONNECTED. Per-tensor weights use GetQuantizedConvolutionMultipler, whose product s_in·s_w is taken in
  * float32 before widening; per-channel weights use the convolution formula.
  */
-export function prepareFullyConnected(input: QParams, weightScales: readonly number[], output: QParams, clamp: Clamp | undefined, rounding: Rounding): FullyConnectedOptions {
-  const requant = weightScales.length === 1
-    ? requantVectors([multiplier(f32(input.scale * weightScales[0]) / output.scale, rounding, 'fully connected')])
-    : convolutionMultipliers(input, weightScales, output, rounding);
+export function prepareFullyConnected(
+  input: QParams,
+  weightScales: readonly number[],
+  output: QParams,
+  clamp: Clamp | undefined,
+  rounding: Rounding,
+): FullyConnectedOptions {
+  const requant =
+    weightScales.length === 1
+      ? requantVectors([multiplier(f32(input.scale * weightScales[0]) / output.scale, rounding, 'fully connected')])
+      : convolutionMultipliers(input, weightScales, output, rounding);
   return { output_zero_point: output.zeroPoint, ...activationRange(output, clamp), ...requant };
 }
 
@@ -84,7 +129,13 @@ export function prepareFullyConnected(input: QParams, weightScales: readonly num
  * input_offset·Σw with input_offset = −zp_in; convolutions then read zp_in at padded taps so the fold stays exact).
  * `channelAxis` is the weights' output-channel dimension (0 for conv/dense, 3 for depthwise).
  */
-export function foldInputZeroPoint(weights: Int8Array, weightShape: readonly number[], channelAxis: number, bias: Int32Array | undefined, inputZeroPoint: number): Int32Array {
+export function foldInputZeroPoint(
+  weights: Int8Array,
+  weightShape: readonly number[],
+  channelAxis: number,
+  bias: Int32Array | undefined,
+  inputZeroPoint: number,
+): Int32Array {
   const channels = weightShape[channelAxis];
   const inner = weightShape.slice(channelAxis + 1).reduce((a, b) => a * b, 1);
   const sums = new Float64Array(channels);
@@ -92,20 +143,36 @@ export function foldInputZeroPoint(weights: Int8Array, weightShape: readonly num
   const folded = new Int32Array(channels);
   for (let c = 0; c < channels; c++) {
     const v = (bias ? bias[c] : 0) - inputZeroPoint * sums[c];
-    if (v < -2147483648 || v > 2147483647) throw new ModelError(`bias of channel ${c} overflows int32 after folding the input zero point`);
+    if (v < -2147483648 || v > 2147483647)
+      throw new ModelError(`bias of channel ${c} overflows int32 after folding the input zero point`);
     folded[c] = v;
   }
   return folded;
 }
 
-export interface PoolGeometry { filter_h: number; filter_w: number; stride_h: number; stride_w: number; pad_top: number; pad_left: number }
+export interface PoolGeometry {
+  filter_h: number;
+  filter_w: number;
+  stride_h: number;
+  stride_w: number;
+  pad_top: number;
+  pad_left: number;
+}
 
 /** MAX_POOL_2D / AVERAGE_POOL_2D: input and output share parameters, only the fused clamp is computed. */
 export function preparePool2D(geometry: PoolGeometry, output: QParams, clamp: Clamp | undefined): Pool2DOptions {
   return { ...geometry, ...activationRange(output, clamp) };
 }
 
-function prepareAddOrSub(kind: 'ADD' | 'SUB', leftShift: number, input1: QParams, input2: QParams, output: QParams, clamp: Clamp | undefined, rounding: Rounding): ArithmeticOptions {
+function prepareAddOrSub(
+  kind: 'ADD' | 'SUB',
+  leftShift: number,
+  input1: QParams,
+  input2: QParams,
+  output: QParams,
+  clamp: Clamp | undefined,
+  rounding: Rounding,
+): ArithmeticOptions {
   // Both inputs go to a common scale of twice the larger input scale (the float32 max, then widened).
   const twiceMaxInputScale = 2 * Math.max(input1.scale, input2.scale);
   const smallerThanOne = (real: number, what: string) => {
@@ -116,35 +183,70 @@ function prepareAddOrSub(kind: 'ADD' | 'SUB', leftShift: number, input1: QParams
   const m2 = smallerThanOne(input2.scale / twiceMaxInputScale, 'input 2');
   const mo = smallerThanOne(twiceMaxInputScale / (Math.pow(2, leftShift) * output.scale), 'output');
   return {
-    input1_offset: -input1.zeroPoint, input2_offset: -input2.zeroPoint, output_offset: output.zeroPoint, left_shift: leftShift,
-    input1_multiplier: m1.multiplier, input1_shift: m1.shift, input2_multiplier: m2.multiplier, input2_shift: m2.shift,
-    output_multiplier: mo.multiplier, output_shift: mo.shift, ...activationRange(output, clamp),
+    input1_offset: -input1.zeroPoint,
+    input2_offset: -input2.zeroPoint,
+    output_offset: output.zeroPoint,
+    left_shift: leftShift,
+    input1_multiplier: m1.multiplier,
+    input1_shift: m1.shift,
+    input2_multiplier: m2.multiplier,
+    input2_shift: m2.shift,
+    output_multiplier: mo.multiplier,
+    output_shift: mo.shift,
+    ...activationRange(output, clamp),
   };
 }
 
 /** ADD, int8 (add_common.cc): left_shift 20. */
-export function prepareAdd(input1: QParams, input2: QParams, output: QParams, clamp: Clamp | undefined, rounding: Rounding): ArithmeticOptions {
+export function prepareAdd(
+  input1: QParams,
+  input2: QParams,
+  output: QParams,
+  clamp: Clamp | undefined,
+  rounding: Rounding,
+): ArithmeticOptions {
   return prepareAddOrSub('ADD', 20, input1, input2, output, clamp, rounding);
 }
 
 /** SUB, int8 (sub_common.cc sets its own left_shift: 20 for int8, 15 for int16). */
-export function prepareSub(input1: QParams, input2: QParams, output: QParams, clamp: Clamp | undefined, rounding: Rounding): ArithmeticOptions {
+export function prepareSub(
+  input1: QParams,
+  input2: QParams,
+  output: QParams,
+  clamp: Clamp | undefined,
+  rounding: Rounding,
+): ArithmeticOptions {
   return prepareAddOrSub('SUB', 20, input1, input2, output, clamp, rounding);
 }
 
 /** MUL, int8: one multiplier double(s1)·double(s2) / double(s_out). */
-export function prepareMul(input1: QParams, input2: QParams, output: QParams, clamp: Clamp | undefined, rounding: Rounding): MulOptions {
+export function prepareMul(
+  input1: QParams,
+  input2: QParams,
+  output: QParams,
+  clamp: Clamp | undefined,
+  rounding: Rounding,
+): MulOptions {
   const m = multiplier((input1.scale * input2.scale) / output.scale, rounding, 'MUL');
   return {
-    input1_offset: -input1.zeroPoint, input2_offset: -input2.zeroPoint, output_offset: output.zeroPoint,
-    output_multiplier: m.multiplier, output_shift: m.shift, ...activationRange(output, clamp),
+    input1_offset: -input1.zeroPoint,
+    input2_offset: -input2.zeroPoint,
+    output_offset: output.zeroPoint,
+    output_multiplier: m.multiplier,
+    output_shift: m.shift,
+    ...activationRange(output, clamp),
   };
 }
 
 /** MEAN over axes 1, 2 (reduce_common.cc): multiplier s_in / s_out; the kernel divides by the count. */
 export function prepareMean(input: QParams, output: QParams, rounding: Rounding): MeanOptions {
   const m = multiplier(input.scale / output.scale, rounding, 'MEAN');
-  return { input_zero_point: input.zeroPoint, output_zero_point: output.zeroPoint, multiplier: m.multiplier, shift: m.shift };
+  return {
+    input_zero_point: input.zeroPoint,
+    output_zero_point: output.zeroPoint,
+    multiplier: m.multiplier,
+    shift: m.shift,
+  };
 }
 
 /** The unchecked frexp split TFLM's LOGISTIC/TANH/SOFTMAX prepares use (the shift may exceed 30 there). */
@@ -157,17 +259,22 @@ function frexpMultiplier(real: number): QuantizedMultiplier {
 
 /** CalculateInputRadius: the largest |input| whose rescaled value fits the fixed-point format. */
 export function calculateInputRadius(inputIntegerBits: number, inputLeftShift: number): number {
-  return Math.floor(((Math.pow(2, inputIntegerBits) - 1) * Math.pow(2, 31 - inputIntegerBits)) / Math.pow(2, inputLeftShift));
+  return Math.floor(
+    ((Math.pow(2, inputIntegerBits) - 1) * Math.pow(2, 31 - inputIntegerBits)) / Math.pow(2, inputLeftShift),
+  );
 }
 
 function requireOutput(kind: string, output: QParams, scale: number, zeroPoint: number): void {
   if (output.zeroPoint !== zeroPoint || Math.abs(output.scale - scale) > scale * 1e-6) {
-    throw new ModelError(`${kind} int8 output must have scale ${scale} and zero point ${zeroPoint}, got ${output.scale} and ${output.zeroPoint}`);
+    throw new ModelError(
+      `${kind} int8 output must have scale ${scale} and zero point ${zeroPoint}, got ${output.scale} and ${output.zeroPoint}`,
+    );
   }
 }
 
 function checkedScale(kind: string, p: QParams): void {
-  if (!(p.scale > 0) || !Number.isFinite(p.scale)) throw new ModelError(`${kind}: input scale ${p.scale} must be a positive number`);
+  if (!(p.scale > 0) || !Number.isFinite(p.scale))
+    throw new ModelError(`${kind}: input scale ${p.scale} must be a positive number`);
 }
 
 /**
@@ -185,15 +292,26 @@ export function prepareSoftmax(input: QParams, beta: number, output: QParams, ro
   const diffMin = -calculateInputRadius(scaledDiffIntegerBits, inputBetaLeftShift);
   const exp_table: number[] = [];
   for (let d = 0; d < 256; d++) {
-    exp_table.push(-d >= diffMin
-      ? expOnNegativeValues(multiplyByQuantizedMultiplier(-d, inputBetaMultiplier, inputBetaLeftShift, rounding), scaledDiffIntegerBits)
-      : 0);
+    exp_table.push(
+      -d >= diffMin
+        ? expOnNegativeValues(
+            multiplyByQuantizedMultiplier(-d, inputBetaMultiplier, inputBetaLeftShift, rounding),
+            scaledDiffIntegerBits,
+          )
+        : 0,
+    );
   }
   return { exp_table };
 }
 
 /** The shared shape of TFLM's int8 LOGISTIC and TANH: Q4.27 input, radius saturation, gemmlowp function. */
-function q4Table(input: QParams, rounding: Rounding, f: (q4: number) => number, below: number, above: number): number[] {
+function q4Table(
+  input: QParams,
+  rounding: Rounding,
+  f: (q4: number) => number,
+  below: number,
+  above: number,
+): number[] {
   const inputIntegerBits = 4;
   const { multiplier: m, shift } = frexpMultiplier(input.scale * Math.pow(2, 31 - inputIntegerBits));
   const radius = calculateInputRadius(inputIntegerBits, shift);
@@ -221,17 +339,39 @@ export function prepareTanh(input: QParams, output: QParams, rounding: Rounding)
   return { table: q4Table(input, rounding, f, INT8_MIN, INT8_MAX) };
 }
 
-function requantizeTable(input: QParams, output: QParams, m: QuantizedMultiplier, rounding: Rounding, lo: number, hi: number): number[] {
+function requantizeTable(
+  input: QParams,
+  output: QParams,
+  m: QuantizedMultiplier,
+  rounding: Rounding,
+  lo: number,
+  hi: number,
+): number[] {
   const table: number[] = [];
   for (let q = INT8_MIN; q <= INT8_MAX; q++) {
-    table.push(clampInt(multiplyByQuantizedMultiplier(q - input.zeroPoint, m.multiplier, m.shift, rounding) + output.zeroPoint, lo, hi));
+    table.push(
+      clampInt(
+        multiplyByQuantizedMultiplier(q - input.zeroPoint, m.multiplier, m.shift, rounding) + output.zeroPoint,
+        lo,
+        hi,
+      ),
+    );
   }
   return table;
 }
 
 /** QUANTIZE int8 → int8 (quantize_common.cc + reference_ops::Requantize): multiplier double(s_in) / double(s_out). */
 export function prepareQuantize(input: QParams, output: QParams, rounding: Rounding): LutOptions {
-  return { table: requantizeTable(input, output, multiplier(input.scale / output.scale, rounding, 'QUANTIZE'), rounding, INT8_MIN, INT8_MAX) };
+  return {
+    table: requantizeTable(
+      input,
+      output,
+      multiplier(input.scale / output.scale, rounding, 'QUANTIZE'),
+      rounding,
+      INT8_MIN,
+      INT8_MAX,
+    ),
+  };
 }
 
 /**
@@ -257,9 +397,10 @@ export function prepareLeakyRelu(input: QParams, output: QParams, alpha: number,
   const table: number[] = [];
   for (let q = INT8_MIN; q <= INT8_MAX; q++) {
     const x = q - input.zeroPoint;
-    const v = x >= 0
-      ? multiplyByQuantizedMultiplier(x, identity.multiplier, identity.shift, rounding)
-      : multiplyByQuantizedMultiplier(x, alphaMultiplier, a.shift, rounding);
+    const v =
+      x >= 0
+        ? multiplyByQuantizedMultiplier(x, identity.multiplier, identity.shift, rounding)
+        : multiplyByQuantizedMultiplier(x, alphaMultiplier, a.shift, rounding);
     table.push(clampInt(v + output.zeroPoint, INT8_MIN, INT8_MAX));
   }
   return { table };
@@ -267,6 +408,7 @@ export function prepareLeakyRelu(input: QParams, output: QParams, alpha: number,
 
 /** PAD: constant padding with the output zero point (real 0) unless a quantized constant value is given. */
 export function preparePad(paddings: readonly number[], output: QParams, constantValue?: number): PadOptions {
-  if (paddings.some((p) => !Number.isInteger(p) || p < 0)) throw new ModelError(`PAD: paddings must be non-negative integers, got [${paddings}]`);
+  if (paddings.some((p) => !Number.isInteger(p) || p < 0))
+    throw new ModelError(`PAD: paddings must be non-negative integers, got [${paddings}]`);
   return { paddings: [...paddings], pad_value: constantValue ?? output.zeroPoint };
 }

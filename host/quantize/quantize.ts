@@ -9,8 +9,22 @@ import { QModel, QOp, QTensor } from '../ir/qmodel';
 import { CalibrationStats } from './calibrate';
 import { clampInt, f32, kernelRounding, prepareRounding, RoundingMode } from './fixedpoint';
 import {
-  foldInputZeroPoint, prepareAdd, prepareConv2D, prepareFullyConnected, prepareLeakyRelu, prepareLogistic, prepareMean, prepareMul,
-  preparePad, preparePool2D, prepareQuantize, prepareRelu, prepareSoftmax, prepareSub, prepareTanh, QParams,
+  foldInputZeroPoint,
+  prepareAdd,
+  prepareConv2D,
+  prepareFullyConnected,
+  prepareLeakyRelu,
+  prepareLogistic,
+  prepareMean,
+  prepareMul,
+  preparePad,
+  preparePool2D,
+  prepareQuantize,
+  prepareRelu,
+  prepareSoftmax,
+  prepareSub,
+  prepareTanh,
+  QParams,
 } from './prepare';
 
 export type { QParams } from './prepare';
@@ -29,7 +43,8 @@ const roundHalfAway = (x: number): number => Math.sign(x) * Math.round(Math.abs(
 const quantizeValue = (v: number, q: QParams): number => clampInt(roundHalfAway(v / q.scale) + q.zeroPoint, -128, 127);
 
 /** Real values rounded onto the int8 grid of `q` and back (saturating): what the int8 model holds, in real units. */
-export const fakeQuantize = (x: Float32Array, q: QParams): Float32Array => Float32Array.from(x, (v) => (quantizeValue(v, q) - q.zeroPoint) * q.scale);
+export const fakeQuantize = (x: Float32Array, q: QParams): Float32Array =>
+  Float32Array.from(x, (v) => (quantizeValue(v, q) - q.zeroPoint) * q.scale);
 
 const LOGISTIC_OUTPUT: QParams = { scale: 1 / 256, zeroPoint: -128 };
 const TANH_OUTPUT: QParams = { scale: 1 / 128, zeroPoint: 0 };
@@ -43,9 +58,15 @@ export function weightScales(wt: Tensor, channelAxis: number): number[] {
   const channels = wt.shape[channelAxis];
   const inner = wt.shape.slice(channelAxis + 1).reduce((a, b) => a * b, 1);
   if (wt.quant) {
-    if (wt.quant.zeroPoint.some((z) => z !== 0)) throw new ModelError(`weights '${wt.name}' must be quantized symmetrically (zero point 0)`);
-    if (wt.quant.scale.length !== 1 && (wt.quant.scale.length !== channels || (wt.quant.axis ?? channelAxis) !== channelAxis)) {
-      throw new ModelError(`weights '${wt.name}' are quantized along axis ${wt.quant.axis}, expected per-tensor or axis ${channelAxis}`);
+    if (wt.quant.zeroPoint.some((z) => z !== 0))
+      throw new ModelError(`weights '${wt.name}' must be quantized symmetrically (zero point 0)`);
+    if (
+      wt.quant.scale.length !== 1 &&
+      (wt.quant.scale.length !== channels || (wt.quant.axis ?? channelAxis) !== channelAxis)
+    ) {
+      throw new ModelError(
+        `weights '${wt.name}' are quantized along axis ${wt.quant.axis}, expected per-tensor or axis ${channelAxis}`,
+      );
     }
     return Array.from({ length: channels }, (_, c) => f32(wt.quant!.scale[wt.quant!.scale.length === 1 ? 0 : c]));
   }
@@ -81,7 +102,8 @@ export interface QuantizeOptions {
 }
 
 export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeOptions = {}): QModel {
-  if (g.layout !== 'NHWC') throw new ModelError(`the quantizer needs an NHWC graph (run the layout pass), got ${g.layout}`);
+  if (g.layout !== 'NHWC')
+    throw new ModelError(`the quantizer needs an NHWC graph (run the layout pass), got ${g.layout}`);
   const mode = opts.rounding ?? 'double';
   const rounding = prepareRounding(mode);
   const tensors: QTensor[] = [];
@@ -92,7 +114,15 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
   const push = (t: QTensor): number => (tensors.push(t), tensors.length - 1);
   const activation = (name: string, q: QParams, shape = tensor(g, name).shape): number => {
     params.set(name, q);
-    const i = push({ name, shape, type: 'int8', scale: [q.scale], zeroPoint: [q.zeroPoint], quantizedDimension: 0, arenaOffset: -1 });
+    const i = push({
+      name,
+      shape,
+      type: 'int8',
+      scale: [q.scale],
+      zeroPoint: [q.zeroPoint],
+      quantizedDimension: 0,
+      arenaOffset: -1,
+    });
     index.set(name, i);
     return i;
   };
@@ -107,11 +137,24 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
   const constantOperand = (name: string): number => {
     const t = tensor(g, name);
     const v = t.data as Float32Array;
-    let lo = 0, hi = 0;
-    for (let i = 0; i < v.length; i++) { lo = Math.min(lo, v[i]); hi = Math.max(hi, v[i]); }
+    let lo = 0,
+      hi = 0;
+    for (let i = 0; i < v.length; i++) {
+      lo = Math.min(lo, v[i]);
+      hi = Math.max(hi, v[i]);
+    }
     const q = t.quant ? { scale: f32(t.quant.scale[0]), zeroPoint: t.quant.zeroPoint[0] } : paramsForRange(lo, hi);
     params.set(name, q);
-    const i = push({ name, shape: t.shape, type: 'int8', scale: [q.scale], zeroPoint: [q.zeroPoint], quantizedDimension: 0, data: Int8Array.from(v, (x) => quantizeValue(x, q)), arenaOffset: -1 });
+    const i = push({
+      name,
+      shape: t.shape,
+      type: 'int8',
+      scale: [q.scale],
+      zeroPoint: [q.zeroPoint],
+      quantizedDimension: 0,
+      data: Int8Array.from(v, (x) => quantizeValue(x, q)),
+      arenaOffset: -1,
+    });
     index.set(name, i);
     return i;
   };
@@ -144,19 +187,55 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
         const biasScales = scales.map((s) => f32(qx().scale * s));
         const rawBias = bf ? Int32Array.from(biasScales, (s, c) => roundHalfAway(bf[c] / s)) : undefined;
         const bias = foldInputZeroPoint(wq, wt.shape, channelAxis, rawBias, qx().zeroPoint);
-        const w = push({ name: wt.name, shape: wt.shape, type: 'int8', scale: scales, zeroPoint: scales.map(() => 0), quantizedDimension: channelAxis, data: wq, arenaOffset: -1 });
-        const b = push({ name: op.inputs[2] ?? `${n.name}/bias`, shape: [C], type: 'int32', scale: biasScales, zeroPoint: scales.map(() => 0), quantizedDimension: 0, data: bias, arenaOffset: -1 });
+        const w = push({
+          name: wt.name,
+          shape: wt.shape,
+          type: 'int8',
+          scale: scales,
+          zeroPoint: scales.map(() => 0),
+          quantizedDimension: channelAxis,
+          data: wq,
+          arenaOffset: -1,
+        });
+        const b = push({
+          name: op.inputs[2] ?? `${n.name}/bias`,
+          shape: [C],
+          type: 'int32',
+          scale: biasScales,
+          zeroPoint: scales.map(() => 0),
+          quantizedDimension: 0,
+          data: bias,
+          arenaOffset: -1,
+        });
         const y = activation(yName, qy);
         if (op.kind === 'dense') {
-          ops.push({ opcode: 'FULLY_CONNECTED', inputs: [x, w, b], outputs: [y], name: n.name, options: prepareFullyConnected(qx(), scales, qy, op.attrs.clamp, rounding) });
+          ops.push({
+            opcode: 'FULLY_CONNECTED',
+            inputs: [x, w, b],
+            outputs: [y],
+            name: n.name,
+            options: prepareFullyConnected(qx(), scales, qy, op.attrs.clamp, rounding),
+          });
         } else {
           const a = op.attrs;
-          if (!dw && a.group !== 1) throw new ModelError(`node ${n.name}: grouped convolution (group ${a.group}) is not supported`);
+          if (!dw && a.group !== 1)
+            throw new ModelError(`node ${n.name}: grouped convolution (group ${a.group}) is not supported`);
           const geometry = {
-            stride_h: a.strides[0], stride_w: a.strides[1], dilation_h: a.dilations[0], dilation_w: a.dilations[1],
-            pad_top: a.pads[0], pad_left: a.pads[1], depth_multiplier: dw ? C / tensor(g, op.inputs[0]).shape[3] : 1,
+            stride_h: a.strides[0],
+            stride_w: a.strides[1],
+            dilation_h: a.dilations[0],
+            dilation_w: a.dilations[1],
+            pad_top: a.pads[0],
+            pad_left: a.pads[1],
+            depth_multiplier: dw ? C / tensor(g, op.inputs[0]).shape[3] : 1,
           };
-          ops.push({ opcode: dw ? 'DEPTHWISE_CONV_2D' : 'CONV_2D', inputs: [x, w, b], outputs: [y], name: n.name, options: prepareConv2D(geometry, qx(), scales, qy, a.clamp, rounding) });
+          ops.push({
+            opcode: dw ? 'DEPTHWISE_CONV_2D' : 'CONV_2D',
+            inputs: [x, w, b],
+            outputs: [y],
+            name: n.name,
+            options: prepareConv2D(geometry, qx(), scales, qy, a.clamp, rounding),
+          });
         }
         break;
       }
@@ -165,44 +244,102 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
         const x = operand(n, op.inputs[0]);
         const a = op.attrs;
         if (a.countIncludePad && op.kind === 'avg_pool' && a.pads.some((p) => p > 0)) {
-          throw new ModelError(`node ${n.name}: average pooling that counts padded taps is not supported (TFLite divides by the inside taps)`);
+          throw new ModelError(
+            `node ${n.name}: average pooling that counts padded taps is not supported (TFLite divides by the inside taps)`,
+          );
         }
         const [, H, W] = tensor(g, op.inputs[0]).shape;
-        if (op.kind === 'avg_pool' && a.kernel[0] === H && a.kernel[1] === W && a.pads.every((p) => p === 0) && !a.clamp && mode !== 'tflite') {
+        if (
+          op.kind === 'avg_pool' &&
+          a.kernel[0] === H &&
+          a.kernel[1] === W &&
+          a.pads.every((p) => p === 0) &&
+          !a.clamp &&
+          mode !== 'tflite'
+        ) {
           // A global average is much narrower than the map it averages, but AVERAGE_POOL_2D must keep its input's
           // scale; MEAN gives it its own calibrated range (on ResNet-8 that step was most of the logits' error).
           // Not in 'tflite' rounding, whose MEAN full TFLite computes differently (device/README.md).
           const qy = chosen(yName);
-          ops.push({ opcode: 'MEAN', inputs: [x], outputs: [activation(yName, qy)], name: n.name, options: prepareMean(qx(), qy, rounding) });
+          ops.push({
+            opcode: 'MEAN',
+            inputs: [x],
+            outputs: [activation(yName, qy)],
+            name: n.name,
+            options: prepareMean(qx(), qy, rounding),
+          });
           break;
         }
         const y = activation(yName, qx());
-        const geometry = { filter_h: a.kernel[0], filter_w: a.kernel[1], stride_h: a.strides[0], stride_w: a.strides[1], pad_top: a.pads[0], pad_left: a.pads[1] };
-        ops.push({ opcode: op.kind === 'max_pool' ? 'MAX_POOL_2D' : 'AVERAGE_POOL_2D', inputs: [x], outputs: [y], name: n.name, options: preparePool2D(geometry, qx(), a.clamp) });
+        const geometry = {
+          filter_h: a.kernel[0],
+          filter_w: a.kernel[1],
+          stride_h: a.strides[0],
+          stride_w: a.strides[1],
+          pad_top: a.pads[0],
+          pad_left: a.pads[1],
+        };
+        ops.push({
+          opcode: op.kind === 'max_pool' ? 'MAX_POOL_2D' : 'AVERAGE_POOL_2D',
+          inputs: [x],
+          outputs: [y],
+          name: n.name,
+          options: preparePool2D(geometry, qx(), a.clamp),
+        });
         break;
       }
       case 'add':
       case 'sub':
       case 'mul': {
-        if (op.inputs.every((name) => tensor(g, name).data)) throw new ModelError(`node ${n.name}: ${op.kind} of two constants should have been folded`);
+        if (op.inputs.every((name) => tensor(g, name).data))
+          throw new ModelError(`node ${n.name}: ${op.kind} of two constants should have been folded`);
         const a = operand(n, op.inputs[0]);
         const b = operand(n, op.inputs[1]);
         const qy = chosen(yName);
         const y = activation(yName, qy);
         const clamp = op.attrs.clamp;
-        if (op.kind === 'mul') ops.push({ opcode: 'MUL', inputs: [a, b], outputs: [y], name: n.name, options: prepareMul(qx(0), qx(1), qy, clamp, rounding) });
-        else if (op.kind === 'add') ops.push({ opcode: 'ADD', inputs: [a, b], outputs: [y], name: n.name, options: prepareAdd(qx(0), qx(1), qy, clamp, rounding) });
-        else ops.push({ opcode: 'SUB', inputs: [a, b], outputs: [y], name: n.name, options: prepareSub(qx(0), qx(1), qy, clamp, rounding) });
+        if (op.kind === 'mul')
+          ops.push({
+            opcode: 'MUL',
+            inputs: [a, b],
+            outputs: [y],
+            name: n.name,
+            options: prepareMul(qx(0), qx(1), qy, clamp, rounding),
+          });
+        else if (op.kind === 'add')
+          ops.push({
+            opcode: 'ADD',
+            inputs: [a, b],
+            outputs: [y],
+            name: n.name,
+            options: prepareAdd(qx(0), qx(1), qy, clamp, rounding),
+          });
+        else
+          ops.push({
+            opcode: 'SUB',
+            inputs: [a, b],
+            outputs: [y],
+            name: n.name,
+            options: prepareSub(qx(0), qx(1), qy, clamp, rounding),
+          });
         break;
       }
       case 'mean': {
         const x = operand(n, op.inputs[0]);
         const rank = tensor(g, op.inputs[0]).shape.length;
         if (rank !== 4 || op.attrs.axes.length !== 2 || !op.attrs.axes.includes(1) || !op.attrs.axes.includes(2)) {
-          throw new ModelError(`node ${n.name}: MEAN is supported over axes 1,2 of a 4-D tensor, got axes [${op.attrs.axes}]`);
+          throw new ModelError(
+            `node ${n.name}: MEAN is supported over axes 1,2 of a 4-D tensor, got axes [${op.attrs.axes}]`,
+          );
         }
         const qy = chosen(yName);
-        ops.push({ opcode: 'MEAN', inputs: [x], outputs: [activation(yName, qy)], name: n.name, options: prepareMean(qx(), qy, rounding) });
+        ops.push({
+          opcode: 'MEAN',
+          inputs: [x],
+          outputs: [activation(yName, qy)],
+          name: n.name,
+          options: prepareMean(qx(), qy, rounding),
+        });
         break;
       }
       case 'reshape': {
@@ -219,15 +356,43 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
           const x = operand(n, name);
           const q = params.get(name)!;
           if (sameParams(q, qy)) return x;
-          const r = push({ name: `${n.name}/requantized${k}`, shape: tensors[x].shape, type: 'int8', scale: [qy.scale], zeroPoint: [qy.zeroPoint], quantizedDimension: 0, arenaOffset: -1 });
-          ops.push({ opcode: 'QUANTIZE', inputs: [x], outputs: [r], name: `${n.name}/requantize${k}`, options: prepareQuantize(q, qy, rounding) });
+          const r = push({
+            name: `${n.name}/requantized${k}`,
+            shape: tensors[x].shape,
+            type: 'int8',
+            scale: [qy.scale],
+            zeroPoint: [qy.zeroPoint],
+            quantizedDimension: 0,
+            arenaOffset: -1,
+          });
+          ops.push({
+            opcode: 'QUANTIZE',
+            inputs: [x],
+            outputs: [r],
+            name: `${n.name}/requantize${k}`,
+            options: prepareQuantize(q, qy, rounding),
+          });
           return r;
         });
         const y = activation(yName, qy);
         if (op.attrs.clamp) {
-          const t = push({ name: `${n.name}/unclamped`, shape: tensors[y].shape, type: 'int8', scale: [qy.scale], zeroPoint: [qy.zeroPoint], quantizedDimension: 0, arenaOffset: -1 });
+          const t = push({
+            name: `${n.name}/unclamped`,
+            shape: tensors[y].shape,
+            type: 'int8',
+            scale: [qy.scale],
+            zeroPoint: [qy.zeroPoint],
+            quantizedDimension: 0,
+            arenaOffset: -1,
+          });
           ops.push({ opcode: 'CONCATENATION', inputs: xs, outputs: [t], name: n.name, options: { axis } });
-          ops.push({ opcode: 'QUANTIZE', inputs: [t], outputs: [y], name: `${n.name}/clamp`, options: prepareRelu(qy, qy, op.attrs.clamp, kernelRounding(mode, 'RELU')) });
+          ops.push({
+            opcode: 'QUANTIZE',
+            inputs: [t],
+            outputs: [y],
+            name: `${n.name}/clamp`,
+            options: prepareRelu(qy, qy, op.attrs.clamp, kernelRounding(mode, 'RELU')),
+          });
         } else {
           ops.push({ opcode: 'CONCATENATION', inputs: xs, outputs: [y], name: n.name, options: { axis } });
         }
@@ -237,30 +402,61 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
         const x = operand(n, op.inputs[0]);
         const q = qx();
         const value = op.attrs.value === 0 ? undefined : quantizeValue(op.attrs.value, q);
-        ops.push({ opcode: 'PAD', inputs: [x], outputs: [activation(yName, q)], name: n.name, options: preparePad(padPairs(op.attrs.pads, tensor(g, op.inputs[0]).shape.length), q, value) });
+        ops.push({
+          opcode: 'PAD',
+          inputs: [x],
+          outputs: [activation(yName, q)],
+          name: n.name,
+          options: preparePad(padPairs(op.attrs.pads, tensor(g, op.inputs[0]).shape.length), q, value),
+        });
         break;
       }
       case 'softmax': {
         const x = operand(n, op.inputs[0]);
         const rank = tensor(g, op.inputs[0]).shape.length;
-        if (op.attrs.axis !== -1 && op.attrs.axis !== rank - 1) throw new ModelError(`node ${n.name}: softmax is supported over the last axis only`);
-        ops.push({ opcode: 'SOFTMAX', inputs: [x], outputs: [activation(yName, SOFTMAX_OUTPUT)], name: n.name, options: prepareSoftmax(qx(), op.attrs.beta, SOFTMAX_OUTPUT, rounding) });
+        if (op.attrs.axis !== -1 && op.attrs.axis !== rank - 1)
+          throw new ModelError(`node ${n.name}: softmax is supported over the last axis only`);
+        ops.push({
+          opcode: 'SOFTMAX',
+          inputs: [x],
+          outputs: [activation(yName, SOFTMAX_OUTPUT)],
+          name: n.name,
+          options: prepareSoftmax(qx(), op.attrs.beta, SOFTMAX_OUTPUT, rounding),
+        });
         break;
       }
       case 'sigmoid': {
         const x = operand(n, op.inputs[0]);
-        ops.push({ opcode: 'LOGISTIC', inputs: [x], outputs: [activation(yName, LOGISTIC_OUTPUT)], name: n.name, options: prepareLogistic(qx(), LOGISTIC_OUTPUT, rounding) });
+        ops.push({
+          opcode: 'LOGISTIC',
+          inputs: [x],
+          outputs: [activation(yName, LOGISTIC_OUTPUT)],
+          name: n.name,
+          options: prepareLogistic(qx(), LOGISTIC_OUTPUT, rounding),
+        });
         break;
       }
       case 'tanh': {
         const x = operand(n, op.inputs[0]);
-        ops.push({ opcode: 'TANH', inputs: [x], outputs: [activation(yName, TANH_OUTPUT)], name: n.name, options: prepareTanh(qx(), TANH_OUTPUT, rounding) });
+        ops.push({
+          opcode: 'TANH',
+          inputs: [x],
+          outputs: [activation(yName, TANH_OUTPUT)],
+          name: n.name,
+          options: prepareTanh(qx(), TANH_OUTPUT, rounding),
+        });
         break;
       }
       case 'leaky_relu': {
         const x = operand(n, op.inputs[0]);
         const qy = chosen(yName);
-        ops.push({ opcode: 'LEAKY_RELU', inputs: [x], outputs: [activation(yName, qy)], name: n.name, options: prepareLeakyRelu(qx(), qy, op.attrs.alpha, rounding) });
+        ops.push({
+          opcode: 'LEAKY_RELU',
+          inputs: [x],
+          outputs: [activation(yName, qy)],
+          name: n.name,
+          options: prepareLeakyRelu(qx(), qy, op.attrs.alpha, rounding),
+        });
         break;
       }
       case 'relu':
@@ -268,11 +464,19 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
         const x = operand(n, op.inputs[0]);
         const qy = chosen(yName);
         const clamp: Clamp = op.kind === 'clip' ? op.attrs : { min: 0, max: Infinity };
-        ops.push({ opcode: 'QUANTIZE', inputs: [x], outputs: [activation(yName, qy)], name: n.name, options: prepareRelu(qx(), qy, clamp, kernelRounding(mode, 'RELU')) });
+        ops.push({
+          opcode: 'QUANTIZE',
+          inputs: [x],
+          outputs: [activation(yName, qy)],
+          name: n.name,
+          options: prepareRelu(qx(), qy, clamp, kernelRounding(mode, 'RELU')),
+        });
         break;
       }
       default:
-        throw new ModelError(`the quantizer does not support op '${op.kind}' (node ${n.name}); the passes should have lowered it`);
+        throw new ModelError(
+          `the quantizer does not support op '${op.kind}' (node ${n.name}); the passes should have lowered it`,
+        );
     }
   }
   const outputs = g.outputs.map((o) => {
@@ -280,12 +484,22 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
     if (i === undefined) throw new ModelError(`graph output '${o}' is not computed by any op`);
     return i;
   });
-  return { name: g.name, producer: `morsel (${g.meta.producer ?? 'unknown'})`, rounding: mode, tensors, ops, inputs, outputs, arenaBytes: 0 };
+  return {
+    name: g.name,
+    producer: `morsel (${g.meta.producer ?? 'unknown'})`,
+    rounding: mode,
+    tensors,
+    ops,
+    inputs,
+    outputs,
+    arenaBytes: 0,
+  };
 }
 
 /** The IR's pads are ONNX-style [begin_0..begin_n, end_0..end_n]; the schema wants before/after pairs per dimension. */
 function padPairs(pads: readonly number[], rank: number): number[] {
-  if (pads.length !== 2 * rank) throw new ModelError(`pad needs ${2 * rank} values for a rank-${rank} tensor, got ${pads.length}`);
+  if (pads.length !== 2 * rank)
+    throw new ModelError(`pad needs ${2 * rank} values for a rank-${rank} tensor, got ${pads.length}`);
   return Array.from({ length: 2 * rank }, (_, i) => pads[(i % 2) * rank + Math.floor(i / 2)]);
 }
 

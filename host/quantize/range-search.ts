@@ -21,7 +21,11 @@ const sameRange = (a: [number, number], b: [number, number]) => a[0] === b[0] &&
  * For each tensor of `candidates` (its candidate ranges, the first the fallback), the range that changes the
  * model's outputs least on `samples`; tensors without a range of their own keep their first candidate.
  */
-export function searchRanges(g: Graph, samples: CalibrationSample[], candidates: Map<string, [number, number][]>): CalibrationStats {
+export function searchRanges(
+  g: Graph,
+  samples: CalibrationSample[],
+  candidates: Map<string, [number, number][]>,
+): CalibrationStats {
   const feedsOf = (s: CalibrationSample) => (s instanceof Float32Array ? { [g.inputs[0]]: s } : s);
   const reference = samples.map((s) => runFloat(g, feedsOf(s)));
   const lastRead = new Map<string, number>();

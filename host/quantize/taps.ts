@@ -5,25 +5,62 @@ import { Graph, ModelError, Node, numel, tensor } from '../ir/graph';
 
 /** Where each tap [ky, kx, ic] reads its input; a dense node is a 1×1 conv with one output position per row. */
 export interface TapGeometry {
-  inH: number; inW: number; inC: number; outH: number; outW: number; kH: number; kW: number;
-  strideH: number; strideW: number; dilationH: number; dilationW: number; padTop: number; padLeft: number;
+  inH: number;
+  inW: number;
+  inC: number;
+  outH: number;
+  outW: number;
+  kH: number;
+  kW: number;
+  strideH: number;
+  strideW: number;
+  dilationH: number;
+  dilationW: number;
+  padTop: number;
+  padLeft: number;
 }
 
 export function tapGeometry(g: Graph, n: Node): TapGeometry {
   const op = n.op;
-  if (op.kind !== 'conv2d' && op.kind !== 'depthwise_conv2d' && op.kind !== 'dense') throw new ModelError(`node ${n.name}: '${op.kind}' has no weight taps`);
+  if (op.kind !== 'conv2d' && op.kind !== 'depthwise_conv2d' && op.kind !== 'dense')
+    throw new ModelError(`node ${n.name}: '${op.kind}' has no weight taps`);
   const x = tensor(g, op.inputs[0]).shape;
   const w = tensor(g, op.inputs[1]).shape;
   if (op.kind === 'dense') {
     const rows = numel(x) / w[1];
-    return { inH: rows, inW: 1, inC: w[1], outH: rows, outW: 1, kH: 1, kW: 1, strideH: 1, strideW: 1, dilationH: 1, dilationW: 1, padTop: 0, padLeft: 0 };
+    return {
+      inH: rows,
+      inW: 1,
+      inC: w[1],
+      outH: rows,
+      outW: 1,
+      kH: 1,
+      kW: 1,
+      strideH: 1,
+      strideW: 1,
+      dilationH: 1,
+      dilationW: 1,
+      padTop: 0,
+      padLeft: 0,
+    };
   }
   if (g.layout !== 'NHWC') throw new ModelError(`weight taps need an NHWC graph, got ${g.layout}`);
   const y = tensor(g, op.outputs[0]).shape;
   const a = op.attrs;
   return {
-    inH: x[1], inW: x[2], inC: x[3], outH: y[1], outW: y[2], kH: w[1], kW: w[2],
-    strideH: a.strides[0], strideW: a.strides[1], dilationH: a.dilations[0], dilationW: a.dilations[1], padTop: a.pads[0], padLeft: a.pads[1],
+    inH: x[1],
+    inW: x[2],
+    inC: x[3],
+    outH: y[1],
+    outW: y[2],
+    kH: w[1],
+    kW: w[2],
+    strideH: a.strides[0],
+    strideW: a.strides[1],
+    dilationH: a.dilations[0],
+    dilationW: a.dilations[1],
+    padTop: a.pads[0],
+    padLeft: a.pads[1],
   };
 }
 

@@ -3,12 +3,27 @@
 
 import { crc32 } from '../blob/crc32';
 import { Link } from './link';
-import { decodeFrame, DeviceInfo, DeviceLog, encodeFrame, Frame, FRAME_OVERHEAD, MAX_PAYLOAD, Msg, PUT_HEADER, RunResult, Telemetry } from './protocol';
+import {
+  decodeFrame,
+  DeviceInfo,
+  DeviceLog,
+  encodeFrame,
+  Frame,
+  FRAME_OVERHEAD,
+  MAX_PAYLOAD,
+  Msg,
+  PUT_HEADER,
+  RunResult,
+  Telemetry,
+} from './protocol';
 import { SlipDecoder, slipEncode } from './slip';
 
 /** The device answered with an ERROR frame. */
 export class DeviceError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(`device: ${code}: ${message}`);
     this.name = 'DeviceError';
   }
@@ -75,7 +90,10 @@ export class DeviceClient {
   /** Frames that failed SLIP/CRC checks on the host side. */
   badFrames = 0;
 
-  constructor(readonly link: Link, opts: ClientOptions = {}) {
+  constructor(
+    readonly link: Link,
+    opts: ClientOptions = {},
+  ) {
     this.bytesPerSecond = opts.bytesPerSecond ?? 11520;
     this.latencyMs = opts.latencyMs ?? 1000;
     link.onData((chunk) => {
@@ -117,7 +135,13 @@ export class DeviceClient {
    * Sends one frame and waits for the frame with the same sequence number, allowing the frame's and the
    * answer's time on the wire, the device's latency and `extraMs` (device work, or earlier frames queued).
    */
-  private async request(type: Msg, payload: Uint8Array, extraMs: number, what: string, answerBytes = 64): Promise<Frame> {
+  private async request(
+    type: Msg,
+    payload: Uint8Array,
+    extraMs: number,
+    what: string,
+    answerBytes = 64,
+  ): Promise<Frame> {
     const seq = this.nextSeq();
     const wire = slipEncode(encodeFrame(type, seq, payload));
     const answer = this.expect(seq, this.latencyMs + extraMs + this.transferMs(wire.length + answerBytes), what);
@@ -144,8 +168,14 @@ export class DeviceClient {
       }, ms);
       this.waiters.push({
         seq,
-        resolve: (f) => { clearTimeout(timer); resolve(f); },
-        reject: (e) => { clearTimeout(timer); reject(e); },
+        resolve: (f) => {
+          clearTimeout(timer);
+          resolve(f);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       });
     });
   }
@@ -175,7 +205,13 @@ export class DeviceClient {
 
   /** timeoutMs: how long the inference itself may take on the device. */
   async run(input: Int8Array, timeoutMs = 10000): Promise<RunResult> {
-    const f = await this.request(Msg.RUN, new Uint8Array(input.buffer, input.byteOffset, input.length), timeoutMs, 'RUN', 1024);
+    const f = await this.request(
+      Msg.RUN,
+      new Uint8Array(input.buffer, input.byteOffset, input.length),
+      timeoutMs,
+      'RUN',
+      1024,
+    );
     return parseJson(f);
   }
 
@@ -236,7 +272,15 @@ export class DeviceClient {
         await sleep(Math.min(1000, 50 * failures));
       }
     }
-    return { bytes: size, crc, seconds: (Date.now() - start) / 1000, wireBytes: this.link.bytesOut + this.link.bytesIn - wire0, resumedFrom: Math.max(0, resumedFrom), retries, verifyMs };
+    return {
+      bytes: size,
+      crc,
+      seconds: (Date.now() - start) / 1000,
+      wireBytes: this.link.bytesOut + this.link.bytesIn - wire0,
+      resumedFrom: Math.max(0, resumedFrom),
+      retries,
+      verifyMs,
+    };
   }
 
   /** Sends up to windowFrames chunks from `from`, the last one asking for an ACK; returns the device's offset. */

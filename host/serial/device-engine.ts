@@ -45,7 +45,8 @@ export const AGENT_BUNDLE = path.join(DIST_DEVICE, 'morsel-agent.es5.js');
 
 export function deviceScript(runtimeBundle = RUNTIME_BUNDLE, agentBundle = AGENT_BUNDLE): string {
   for (const f of [runtimeBundle, agentBundle]) {
-    if (!fs.existsSync(f)) throw new Error(`${f} is missing: run npm run build:device and node dist/tools/build-agent.js`);
+    if (!fs.existsSync(f))
+      throw new Error(`${f} is missing: run npm run build:device and node dist/tools/build-agent.js`);
   }
   return `${fs.readFileSync(runtimeBundle, 'utf8')}\n${fs.readFileSync(agentBundle, 'utf8')}\nvar __agent = MorselAgent.emulator(MorselHost);\n`;
 }
@@ -63,11 +64,16 @@ export interface EngineStartOptions {
 /** Binary string with NUL replaced by U+0100: C-string bindings would cut it short; Uint8Array stores wrap it back to 0. */
 const nulSafe = (s: string | null) => (s === null ? null : s.replace(/\0/g, '\u0100'));
 
-export async function startDeviceEngine(engine: EmulatedEngine, host: BoardHost, opts: EngineStartOptions): Promise<DeviceEngine> {
+export async function startDeviceEngine(
+  engine: EmulatedEngine,
+  host: BoardHost,
+  opts: EngineStartOptions,
+): Promise<DeviceEngine> {
   const script = opts.script ?? deviceScript();
   const safe: BoardHost = { ...host, read: (n) => nulSafe(host.read(n)) };
   if (engine === 'duktape') return startDuktape(host, script, opts);
-  const e = engine === 'node' ? startNode(safe, script, opts.ramBytes) : await startQuickJs(safe, script, opts.ramBytes);
+  const e =
+    engine === 'node' ? startNode(safe, script, opts.ramBytes) : await startQuickJs(safe, script, opts.ramBytes);
   return { ...e, feed: (s) => e.feed(nulSafe(s)!) };
 }
 
@@ -112,7 +118,11 @@ async function startQuickJs(host: BoardHost, script: string, ramBytes: number): 
     ctx.setProp(obj, name, h);
     h.dispose();
   }
-  for (const [k, v] of [['engine', host.engine], ['deviceId', host.deviceId]] as const) ctx.setProp(obj, k, ctx.newString(v));
+  for (const [k, v] of [
+    ['engine', host.engine],
+    ['deviceId', host.deviceId],
+  ] as const)
+    ctx.setProp(obj, k, ctx.newString(v));
   ctx.setProp(obj, 'maxBlobBytes', ctx.newNumber(host.maxBlobBytes));
   ctx.setProp(ctx.global, 'MorselHost', obj);
   obj.dispose();
@@ -180,7 +190,11 @@ function startDuktape(host: BoardHost, script: string, opts: EngineStartOptions)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-duk-'));
   const scriptFile = path.join(dir, 'device.js');
   fs.writeFileSync(scriptFile, script);
-  const child = spawn(duktapeBoardBinary(), [scriptFile, opts.storageDir, String(opts.ramBytes), String(host.maxBlobBytes), host.deviceId], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(
+    duktapeBoardBinary(),
+    [scriptFile, opts.storageDir, String(opts.ramBytes), String(host.maxBlobBytes), host.deviceId],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
   child.stdout.on('data', (c: Buffer) => host.write(c.toString('latin1')));
   child.stderr.on('data', (c: Buffer) => opts.onFault?.(c.toString().trim()));
   child.stdin.on('error', () => undefined); // writes racing a reset

@@ -37,7 +37,10 @@ export class Emulator {
   /** Errors thrown by the engine (a device crash would show up here). */
   readonly faults: string[] = [];
 
-  private constructor(private readonly opts: Required<Omit<EmulatorOptions, 'linkPath' | 'storageDir'>> & { linkPath?: string }, storageDir: string) {
+  private constructor(
+    private readonly opts: Required<Omit<EmulatorOptions, 'linkPath' | 'storageDir'>> & { linkPath?: string },
+    storageDir: string,
+  ) {
     this.storage = new BoardStorage(storageDir);
   }
 
@@ -48,7 +51,17 @@ export class Emulator {
 
   static async start(o: EmulatorOptions): Promise<Emulator> {
     const storageDir = o.storageDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-flash-'));
-    const em = new Emulator({ engine: o.engine, ramBytes: o.ramBytes ?? 1536 * 1024, flashBytes: o.flashBytes ?? 1024 * 1024, tickMs: o.tickMs ?? 100, deviceId: o.deviceId ?? `emu-${o.engine}-${process.pid}`, linkPath: o.linkPath }, storageDir);
+    const em = new Emulator(
+      {
+        engine: o.engine,
+        ramBytes: o.ramBytes ?? 1536 * 1024,
+        flashBytes: o.flashBytes ?? 1024 * 1024,
+        tickMs: o.tickMs ?? 100,
+        deviceId: o.deviceId ?? `emu-${o.engine}-${process.pid}`,
+        linkPath: o.linkPath,
+      },
+      storageDir,
+    );
     em.pty = await createPtyPair(o.linkPath);
     em.port = new SerialPort({ path: em.pty.devicePath, baudRate: 115200, autoOpen: false });
     await new Promise<void>((res, rej) => em.port.open((e) => (e ? rej(e) : res())));
@@ -71,18 +84,35 @@ export class Emulator {
     const storage = this.storage;
     // Writes from an engine that has been reset away must not reach the link or the flash.
     const live = () => generation === this.generation;
-    this.engine = await startDeviceEngine(this.opts.engine, {
-      engine: this.opts.engine,
-      deviceId: this.opts.deviceId,
-      maxBlobBytes: this.opts.flashBytes,
-      write: (s) => { if (live()) this.port.write(Buffer.from(s, 'latin1')); },
-      now: () => performance.now(),
-      read: (n) => storage.read(n),
-      readBytes: (n) => storage.readBytes(n),
-      writeAt: (n, b, o, t) => { if (live()) storage.writeAt(n, b, o, t); },
-      writeText: (n, t) => { if (live()) storage.writeText(n, t); },
-      erase: (n) => { if (live()) storage.erase(n); },
-    }, { ramBytes: this.opts.ramBytes, script: this.script, storageDir: storage.dir, onFault: (m) => this.faults.push(m) });
+    this.engine = await startDeviceEngine(
+      this.opts.engine,
+      {
+        engine: this.opts.engine,
+        deviceId: this.opts.deviceId,
+        maxBlobBytes: this.opts.flashBytes,
+        write: (s) => {
+          if (live()) this.port.write(Buffer.from(s, 'latin1'));
+        },
+        now: () => performance.now(),
+        read: (n) => storage.read(n),
+        readBytes: (n) => storage.readBytes(n),
+        writeAt: (n, b, o, t) => {
+          if (live()) storage.writeAt(n, b, o, t);
+        },
+        writeText: (n, t) => {
+          if (live()) storage.writeText(n, t);
+        },
+        erase: (n) => {
+          if (live()) storage.erase(n);
+        },
+      },
+      {
+        ramBytes: this.opts.ramBytes,
+        script: this.script,
+        storageDir: storage.dir,
+        onFault: (m) => this.faults.push(m),
+      },
+    );
   }
 
   /** Power-cycles the board: RAM and any half-received frame are lost, the flash directory stays. */

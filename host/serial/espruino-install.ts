@@ -14,8 +14,14 @@ export interface StorageFile {
 }
 
 /** Storage module "morsel" (runtime + agent) and the .boot0 line that starts the agent on `serial`. */
-export function espruinoInstallFiles(serial = 'Serial1', consoleTo = 'LoopbackA', runtime = RUNTIME_BUNDLE, agent = AGENT_BUNDLE): StorageFile[] {
-  if (!/^[A-Za-z][A-Za-z0-9]*$/.test(serial) || !/^[A-Za-z][A-Za-z0-9]*$/.test(consoleTo)) throw new Error('serial and console must be device names like Serial1');
+export function espruinoInstallFiles(
+  serial = 'Serial1',
+  consoleTo = 'LoopbackA',
+  runtime = RUNTIME_BUNDLE,
+  agent = AGENT_BUNDLE,
+): StorageFile[] {
+  if (!/^[A-Za-z][A-Za-z0-9]*$/.test(serial) || !/^[A-Za-z][A-Za-z0-9]*$/.test(consoleTo))
+    throw new Error('serial and console must be device names like Serial1');
   // Module code runs inside a function on Espruino; the bundles look for globalThis, which older firmware lacks.
   const module = [
     'var globalThis=global;',
@@ -25,7 +31,10 @@ export function espruinoInstallFiles(serial = 'Serial1', consoleTo = 'LoopbackA'
   ].join('\n');
   return [
     { name: 'morsel', content: Buffer.from(module, 'latin1') },
-    { name: '.boot0', content: Buffer.from(`require("morsel").start(${serial},${JSON.stringify(consoleTo)});`, 'latin1') },
+    {
+      name: '.boot0',
+      content: Buffer.from(`require("morsel").start(${serial},${JSON.stringify(consoleTo)});`, 'latin1'),
+    },
   ];
 }
 
@@ -60,7 +69,8 @@ export async function uploadViaRepl(link: Link, files: StorageFile[], opts: Repl
         text = text.slice(m.index + m[0].length);
         return m;
       }
-      if (Date.now() > deadline) throw new ReplError(`no answer from the Espruino REPL to ${what} (is the board's console on this port?)`);
+      if (Date.now() > deadline)
+        throw new ReplError(`no answer from the Espruino REPL to ${what} (is the board's console on this port?)`);
       await new Promise((r) => setTimeout(r, 5));
     }
   };
@@ -74,7 +84,8 @@ export async function uploadViaRepl(link: Link, files: StorageFile[], opts: Repl
       const call = `require("Storage").write(${JSON.stringify(f.name)},atob("${b64}"),${off},${f.content.length})`;
       await link.write(Buffer.from(`\x10print(${call}?"MRSL_W ${off}":"MRSL_F ${off}")\n`, 'latin1'));
       const m = await waitFor(/MRSL_([WF]) (\d+)/, `the write of ${f.name} at ${off}`);
-      if (m[1] === 'F' || Number(m[2]) !== off) throw new ReplError(`Storage.write of ${f.name} at ${off} failed (flash full?)`);
+      if (m[1] === 'F' || Number(m[2]) !== off)
+        throw new ReplError(`Storage.write of ${f.name} at ${off} failed (flash full?)`);
       sent += Math.min(chunk, f.content.length - off);
       opts.onProgress?.(sent, total);
     }

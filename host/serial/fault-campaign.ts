@@ -69,7 +69,8 @@ export async function runFaultCampaign(o: CampaignOptions): Promise<CampaignRepo
       const scenario: Scenario = unplugged ? 'unplugged' : rng.pick(SCENARIOS.filter((s) => s !== 'unplugged'));
       const start = relay.hostBytes;
       const during = () => start + rng.int(64, blob.length);
-      if (scenario === 'noise' || scenario === 'reset+noise') relay.faults = { dropRate: 3e-5, corruptRate: 3e-5, maxDelayMs: 0 };
+      if (scenario === 'noise' || scenario === 'reset+noise')
+        relay.faults = { dropRate: 3e-5, corruptRate: 3e-5, maxDelayMs: 0 };
       if (scenario === 'delay') relay.faults = { dropRate: 2e-5, corruptRate: 0, maxDelayMs: 40 };
       if (scenario === 'cut') relay.at(during(), () => relay.cut(rng.int(100, 1500)));
       if (scenario === 'reset' || scenario === 'reset+noise') relay.at(during(), () => void em.reset());
@@ -92,10 +93,14 @@ export async function runFaultCampaign(o: CampaignOptions): Promise<CampaignRepo
       const info = await client.helloWithRetry();
       const runs = info.model ? crcs.indexOf(info.model.crc) : -1;
       const want = rec.ok ? target : active;
-      if (runs !== want) report.violations.push(`flash ${i} (${scenario}, ${rec.ok ? 'ok' : 'failed'}): board reports model ${runs}, expected ${want}`);
+      if (runs !== want)
+        report.violations.push(
+          `flash ${i} (${scenario}, ${rec.ok ? 'ok' : 'failed'}): board reports model ${runs}, expected ${want}`,
+        );
       else {
         const y = Int8Array.from((await client.run(o.probe)).y);
-        if (Buffer.compare(Buffer.from(y.buffer), Buffer.from(o.expected[want].buffer)) !== 0) report.violations.push(`flash ${i} (${scenario}): RUN output differs from model ${want}`);
+        if (Buffer.compare(Buffer.from(y.buffer), Buffer.from(o.expected[want].buffer)) !== 0)
+          report.violations.push(`flash ${i} (${scenario}): RUN output differs from model ${want}`);
       }
       if (rec.ok) {
         active = target;

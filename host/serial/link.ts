@@ -34,7 +34,10 @@ export class SerialLink implements Link {
   private listeners: ((chunk: Buffer) => void)[] = [];
   private closed = false;
 
-  private constructor(readonly path: string, private readonly opts: Required<SerialLinkOptions>) {}
+  private constructor(
+    readonly path: string,
+    private readonly opts: Required<SerialLinkOptions>,
+  ) {}
 
   static async open(path: string, opts: SerialLinkOptions = {}): Promise<SerialLink> {
     const link = new SerialLink(path, { baudRate: 115200, writeSlackMs: 2000, bytesPerSecond: 11520, ...opts });
@@ -50,7 +53,9 @@ export class SerialLink implements Link {
     });
     port.on('error', () => undefined); // surfaced through write/open callbacks
     this.port = port;
-    return new Promise((resolve, reject) => port.open((e) => (e ? reject(new Error(`cannot open ${this.path}: ${e.message}`)) : resolve())));
+    return new Promise((resolve, reject) =>
+      port.open((e) => (e ? reject(new Error(`cannot open ${this.path}: ${e.message}`)) : resolve())),
+    );
   }
 
   onData(listener: (chunk: Buffer) => void): void {

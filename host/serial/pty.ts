@@ -21,7 +21,9 @@ export async function createPtyPair(hostPath?: string): Promise<PtyPair> {
   const host = hostPath ? path.resolve(hostPath) : path.join(dir, 'host');
   const device = path.join(dir, 'device');
   if (!fs.existsSync(SOCAT)) throw new Error(`socat not found at ${SOCAT} (apt-get install socat)`);
-  const proc: ChildProcess = spawn(SOCAT, [`pty,raw,echo=0,link=${host}`, `pty,raw,echo=0,link=${device}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc: ChildProcess = spawn(SOCAT, [`pty,raw,echo=0,link=${host}`, `pty,raw,echo=0,link=${device}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   proc.stderr!.on('data', (d) => (stderr += d));
   const close = () => {

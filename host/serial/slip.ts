@@ -14,9 +14,13 @@ export function slipEncode(frame: Uint8Array): Buffer {
   let o = 0;
   out[o++] = SLIP_END;
   for (const b of frame) {
-    if (b === SLIP_END) { out[o++] = SLIP_ESC; out[o++] = SLIP_ESC_END; }
-    else if (b === SLIP_ESC) { out[o++] = SLIP_ESC; out[o++] = SLIP_ESC_ESC; }
-    else out[o++] = b;
+    if (b === SLIP_END) {
+      out[o++] = SLIP_ESC;
+      out[o++] = SLIP_ESC_END;
+    } else if (b === SLIP_ESC) {
+      out[o++] = SLIP_ESC;
+      out[o++] = SLIP_ESC_ESC;
+    } else out[o++] = b;
   }
   out[o++] = SLIP_END;
   return out;
@@ -40,7 +44,8 @@ export class SlipDecoder {
     for (let i = 0; i < chunk.length; i++) {
       let c = chunk[i];
       if (c === SLIP_END) {
-        if (this.pos > 0 || this.overflow) frames.push(this.overflow ? Buffer.alloc(0) : Buffer.from(buf.subarray(0, this.pos)));
+        if (this.pos > 0 || this.overflow)
+          frames.push(this.overflow ? Buffer.alloc(0) : Buffer.from(buf.subarray(0, this.pos)));
         this.pos = 0;
         this.overflow = false;
         this.escaped = false;

@@ -4,7 +4,9 @@ function fmtTime(s: number): string {
   if (!Number.isFinite(s)) return '--:--';
   s = Math.round(s);
   const m = Math.floor(s / 60);
-  return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m` : `${m}:${String(s % 60).padStart(2, '0')}`;
+  return m >= 60
+    ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`
+    : `${m}:${String(s % 60).padStart(2, '0')}`;
 }
 
 export class Progress {
@@ -16,7 +18,11 @@ export class Progress {
   /** Text shown after the counters (e.g. the running loss); set it before tick(). */
   note = '';
 
-  constructor(private readonly label: string, private readonly total: number, private readonly unit = 'img') {}
+  constructor(
+    private readonly label: string,
+    private readonly total: number,
+    private readonly unit = 'img',
+  ) {}
 
   tick(n = 1): void {
     this.done_ = Math.min(this.total, this.done_ + n);
@@ -51,7 +57,9 @@ export class Progress {
     const filled = Math.round(frac * width);
     const b = bar ? `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ` : '';
     const pct = `${(100 * frac).toFixed(0).padStart(3)}%`;
-    return `${this.label} ${b}${pct} ${this.done_}/${this.total} ${rate.toFixed(0)} ${this.unit}/s ` +
-      `elapsed ${fmtTime(secs)} eta ${fmtTime(eta)}${this.note ? ' ' + this.note : ''}`;
+    return (
+      `${this.label} ${b}${pct} ${this.done_}/${this.total} ${rate.toFixed(0)} ${this.unit}/s ` +
+      `elapsed ${fmtTime(secs)} eta ${fmtTime(eta)}${this.note ? ' ' + this.note : ''}`
+    );
   }
 }

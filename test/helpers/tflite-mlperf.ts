@@ -46,9 +46,24 @@ export async function tfliteOutputs(model: QModel, inputs: Int8Array[]): Promise
  * activations feeding its depthwise layers filled, min/max ranges; ResNet-8: MSE-clipped ranges), with the int8 sibling
  * whose input quantization gives the real input range (no data set ships with these models).
  */
-export const FLOAT_MODELS: { name: string; int8: string; sameWeights: boolean; quantization: Pick<CompileOptions, 'observer' | 'weightRounding' | 'equalize'> }[] = [
-  { name: 'kws_ref_model_float32', int8: 'kws_ref_model', sameWeights: false, quantization: { equalize: 'activations', observer: 'minmax', weightRounding: 'gptq' } },
-  { name: 'pretrainedResnet', int8: 'pretrainedResnet_quant', sameWeights: true, quantization: { observer: 'mse', weightRounding: 'gptq' } },
+export const FLOAT_MODELS: {
+  name: string;
+  int8: string;
+  sameWeights: boolean;
+  quantization: Pick<CompileOptions, 'observer' | 'weightRounding' | 'equalize'>;
+}[] = [
+  {
+    name: 'kws_ref_model_float32',
+    int8: 'kws_ref_model',
+    sameWeights: false,
+    quantization: { equalize: 'activations', observer: 'minmax', weightRounding: 'gptq' },
+  },
+  {
+    name: 'pretrainedResnet',
+    int8: 'pretrainedResnet_quant',
+    sameWeights: true,
+    quantization: { observer: 'mse', weightRounding: 'gptq' },
+  },
 ];
 
 /**
@@ -56,7 +71,12 @@ export const FLOAT_MODELS: { name: string; int8: string; sameWeights: boolean; q
  * (seed 1, `random:LO:HI`), and how often its int8 top-1 equals the float top-1 on `evaluation` other ones
  * (seed `seed`), with the same count for the sibling's own int8 model when it has the same weights.
  */
-export function floatTop1Agreement(m: (typeof FLOAT_MODELS)[number], calibration: number, evaluation: number, seed: number) {
+export function floatTop1Agreement(
+  m: (typeof FLOAT_MODELS)[number],
+  calibration: number,
+  evaluation: number,
+  seed: number,
+) {
   const argmax = (y: ArrayLike<number>) => Array.from(y).reduce((best, v, i, a) => (v > a[best] ? i : best), 0);
   const theirs = tfliteToQModel(readTfliteFile(mlperfFile(`${m.int8}.tflite`)));
   const q = theirs.tensors[theirs.inputs[0]];

@@ -8,10 +8,22 @@ import * as path from 'path';
 import { exportTfliteWeightsAsInputs } from '../../host/export/tflite';
 import { QModel, QOp } from '../../host/ir/qmodel';
 
-interface TensorInfo { data(): ArrayBufferView; dataType: string; shape: string; name: string }
-interface Vector<T> { size(): number; get(i: number): T; delete(): void }
+interface TensorInfo {
+  data(): ArrayBufferView;
+  dataType: string;
+  shape: string;
+  name: string;
+}
+interface Vector<T> {
+  size(): number;
+  get(i: number): T;
+  delete(): void;
+}
 interface Runner {
-  GetInputs(): Vector<TensorInfo>; GetOutputs(): Vector<TensorInfo>; Infer(): boolean; delete(): void;
+  GetInputs(): Vector<TensorInfo>;
+  GetOutputs(): Vector<TensorInfo>;
+  Infer(): boolean;
+  delete(): void;
   GetProfilingResults(): Vector<{ nodeType: string }>;
 }
 interface WasmModule {
@@ -19,8 +31,14 @@ interface WasmModule {
   _malloc(n: number): number;
   _free(p: number): void;
   TFLiteWebModelRunner: {
-    CreateFromBufferAndOptions(ptr: number, n: number, o: { numThreads: number; enableProfiling: boolean; maxProfilingBufferEntries: number }): {
-      ok(): boolean; errorMessage(): string; value(): Runner;
+    CreateFromBufferAndOptions(
+      ptr: number,
+      n: number,
+      o: { numThreads: number; enableProfiling: boolean; maxProfilingBufferEntries: number },
+    ): {
+      ok(): boolean;
+      errorMessage(): string;
+      value(): Runner;
     };
   };
 }
@@ -39,7 +57,11 @@ export function loadTfliteOracle(): Promise<TfliteOracle> {
     const dir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-tflite/package.json')), 'wasm');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const factory = require(path.join(dir, 'tflite_web_api_cc.js')) as (m: object) => Promise<WasmModule>;
-    const mod = await factory({ wasmBinary: fs.readFileSync(path.join(dir, 'tflite_web_api_cc.wasm')), print: () => {}, printErr: () => {} });
+    const mod = await factory({
+      wasmBinary: fs.readFileSync(path.join(dir, 'tflite_web_api_cc.wasm')),
+      print: () => {},
+      printErr: () => {},
+    });
     // Profiling is on so that tests can see which kernels ran; it does not change results.
     const runners = new WeakMap<Uint8Array, Runner>();
     const runnerFor = (model: Uint8Array): Runner => {
@@ -48,7 +70,11 @@ export function loadTfliteOracle(): Promise<TfliteOracle> {
         // The runner keeps pointing at the model bytes, so they stay allocated for the process's lifetime.
         const p = mod._malloc(model.length);
         mod.HEAPU8.set(model, p);
-        const status = mod.TFLiteWebModelRunner.CreateFromBufferAndOptions(p, model.length, { numThreads: 1, enableProfiling: true, maxProfilingBufferEntries: 4096 });
+        const status = mod.TFLiteWebModelRunner.CreateFromBufferAndOptions(p, model.length, {
+          numThreads: 1,
+          enableProfiling: true,
+          maxProfilingBufferEntries: 4096,
+        });
         if (!status.ok()) throw new Error(`TFLite (wasm) rejected the model: ${status.errorMessage()}`);
         r = status.value();
         runners.set(model, r);
@@ -70,7 +96,8 @@ export function loadTfliteOracle(): Promise<TfliteOracle> {
         ins.forEach((t, i) => {
           const view = t.data();
           const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-          if (bytes.length !== inputs[i].length) throw new Error(`input ${i} (${t.name}) takes ${bytes.length} bytes, got ${inputs[i].length}`);
+          if (bytes.length !== inputs[i].length)
+            throw new Error(`input ${i} (${t.name}) takes ${bytes.length} bytes, got ${inputs[i].length}`);
           bytes.set(new Uint8Array(inputs[i].buffer, inputs[i].byteOffset, inputs[i].length));
         });
         if (!r.Infer()) throw new Error('TFLite (wasm) inference failed');
@@ -102,17 +129,38 @@ export function loadTfliteOracle(): Promise<TfliteOracle> {
 export function builtinKernelsModel(model: QModel): { bytes: Uint8Array; weights: Uint8Array[] } {
   const tensors = model.tensors.slice();
   const rank7 = (t: number) => {
-    tensors.push({ ...tensors[t], shape: [1, 1, 1, 1, 1, 1, tensors[t].shape.reduce((a, b) => a * b, 1)], arenaOffset: -1 });
+    tensors.push({
+      ...tensors[t],
+      shape: [1, 1, 1, 1, 1, 1, tensors[t].shape.reduce((a, b) => a * b, 1)],
+      arenaOffset: -1,
+    });
     return tensors.length - 1;
   };
   const ops: QOp[] = model.ops.flatMap((op): QOp[] => {
     if (op.opcode !== 'ADD' && op.opcode !== 'SUB' && op.opcode !== 'MUL') return [op];
-    if (op.inputs.some((t) => model.tensors[t].shape.reduce((a, b) => a * b, 1) !== model.tensors[op.outputs[0]].shape.reduce((a, b) => a * b, 1))) {
+    if (
+      op.inputs.some(
+        (t) =>
+          model.tensors[t].shape.reduce((a, b) => a * b, 1) !==
+          model.tensors[op.outputs[0]].shape.reduce((a, b) => a * b, 1),
+      )
+    ) {
       throw new Error(`${op.opcode} '${op.name}' broadcasts; only same-shape operands can be reshaped to rank 7`);
     }
     const [a, b, y] = [rank7(op.inputs[0]), rank7(op.inputs[1]), rank7(op.outputs[0])];
-    const reshape = (from: number, to: number, name: string): QOp => ({ opcode: 'RESHAPE', inputs: [from], outputs: [to], options: null, name });
-    return [reshape(op.inputs[0], a, `${op.name}/a`), reshape(op.inputs[1], b, `${op.name}/b`), { ...op, inputs: [a, b], outputs: [y] } as QOp, reshape(y, op.outputs[0], op.name)];
+    const reshape = (from: number, to: number, name: string): QOp => ({
+      opcode: 'RESHAPE',
+      inputs: [from],
+      outputs: [to],
+      options: null,
+      name,
+    });
+    return [
+      reshape(op.inputs[0], a, `${op.name}/a`),
+      reshape(op.inputs[1], b, `${op.name}/b`),
+      { ...op, inputs: [a, b], outputs: [y] } as QOp,
+      reshape(y, op.outputs[0], op.name),
+    ];
   });
   return exportTfliteWeightsAsInputs({ ...model, tensors, ops, outputs: model.ops.map((op) => op.outputs[0]) });
 }

@@ -12,18 +12,52 @@ export function tinyFcModel(rng = new Rng(7)): QModel {
   const b = new Int32Array(4).map(() => rng.int(-2000, 2000));
   const table = Array.from({ length: 256 }, (_, i) => Math.max(-128, Math.min(127, Math.round((i - 128) / 2))) + 0);
   return {
-    name: 'tiny-fc', producer: 'test', rounding: 'double', arenaBytes: 0,
+    name: 'tiny-fc',
+    producer: 'test',
+    rounding: 'double',
+    arenaBytes: 0,
     tensors: [
       act('x', [1, 8], 0.1, 3),
-      { name: 'w', shape: [4, 8], type: 'int8', scale: [0.01, 0.02, 0.03, 0.04], zeroPoint: [0, 0, 0, 0], quantizedDimension: 0, data: w, arenaOffset: -1 },
-      { name: 'b', shape: [4], type: 'int32', scale: [0.001, 0.002, 0.003, 0.004], zeroPoint: [0, 0, 0, 0], quantizedDimension: 0, data: b, arenaOffset: -1 },
+      {
+        name: 'w',
+        shape: [4, 8],
+        type: 'int8',
+        scale: [0.01, 0.02, 0.03, 0.04],
+        zeroPoint: [0, 0, 0, 0],
+        quantizedDimension: 0,
+        data: w,
+        arenaOffset: -1,
+      },
+      {
+        name: 'b',
+        shape: [4],
+        type: 'int32',
+        scale: [0.001, 0.002, 0.003, 0.004],
+        zeroPoint: [0, 0, 0, 0],
+        quantizedDimension: 0,
+        data: b,
+        arenaOffset: -1,
+      },
       act('h', [1, 4], 0.2, -5),
       act('y', [1, 4], 1 / 256, -128),
     ],
     ops: [
-      { opcode: 'FULLY_CONNECTED', inputs: [0, 1, 2], outputs: [3], name: 'fc', options: { output_zero_point: -5, activation_min: -128, activation_max: 127, output_multiplier: [1500000000, 1400000000, 1300000000, 1200000000], output_shift: [-8, -9, -7, -10] } },
+      {
+        opcode: 'FULLY_CONNECTED',
+        inputs: [0, 1, 2],
+        outputs: [3],
+        name: 'fc',
+        options: {
+          output_zero_point: -5,
+          activation_min: -128,
+          activation_max: 127,
+          output_multiplier: [1500000000, 1400000000, 1300000000, 1200000000],
+          output_shift: [-8, -9, -7, -10],
+        },
+      },
       { opcode: 'LOGISTIC', inputs: [3], outputs: [4], name: 'sigmoid', options: { table } },
     ],
-    inputs: [0], outputs: [4],
+    inputs: [0],
+    outputs: [4],
   };
 }

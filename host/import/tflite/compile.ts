@@ -20,15 +20,26 @@ export interface CompiledTflite {
 export function compileTflite(file: string, opts: CompileOptions = {}): CompiledTflite {
   const m = readTfliteFile(file);
   if (isInt8Model(m)) {
-    if (opts.calib) throw new ModelError(`${file} is already quantized to int8; --calib does not apply (its own scales and zero points are kept)`);
-    if (opts.weightRounding === 'gptq') throw new ModelError(`${file} is already quantized to int8; --weight-rounding gptq does not apply (its own int8 weights are kept)`);
-    if (opts.equalize && opts.equalize !== 'none') throw new ModelError(`${file} is already quantized to int8; --equalize does not apply (its own int8 weights are kept)`);
+    if (opts.calib)
+      throw new ModelError(
+        `${file} is already quantized to int8; --calib does not apply (its own scales and zero points are kept)`,
+      );
+    if (opts.weightRounding === 'gptq')
+      throw new ModelError(
+        `${file} is already quantized to int8; --weight-rounding gptq does not apply (its own int8 weights are kept)`,
+      );
+    if (opts.equalize && opts.equalize !== 'none')
+      throw new ModelError(
+        `${file} is already quantized to int8; --equalize does not apply (its own int8 weights are kept)`,
+      );
     const model = tfliteToQModel(m, { rounding: opts.rounding, name: tfliteModelName(file) });
     planMemory(model);
     return { model, blob: encodeModel(model), kind: 'int8' };
   }
   if (!opts.calib) {
-    throw new ModelError(`${file} is a float model: it needs calibration data (morsel convert ${file} --calib <data> -o model.msl; data: a .npy/.json/IDX file of inputs, or random:LO:HI for uniform random inputs)`);
+    throw new ModelError(
+      `${file} is a float model: it needs calibration data (morsel convert ${file} --calib <data> -o model.msl; data: a .npy/.json/IDX file of inputs, or random:LO:HI for uniform random inputs)`,
+    );
   }
   const { model, blob } = compileGraph(tfliteToGraph(m, tfliteModelName(file)), opts);
   return { model, blob, kind: 'float' };

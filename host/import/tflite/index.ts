@@ -37,7 +37,9 @@ export function readTfliteFile(file: string): TfliteModel {
 export function importTfliteGraph(file: string): Graph {
   const m = readTfliteFile(file);
   if (isInt8Model(m)) {
-    throw new ModelError(`${file} is an int8 TFLite model: it keeps its own quantization (morsel convert ${file} -o model.msl, no --calib)`);
+    throw new ModelError(
+      `${file} is an int8 TFLite model: it keeps its own quantization (morsel convert ${file} -o model.msl, no --calib)`,
+    );
   }
   return tfliteToGraph(m, tfliteModelName(file));
 }

@@ -54,17 +54,40 @@ const spec = <T extends Record<string, number>>(ids: T, kinds: { [K in keyof T]:
 const F = Field;
 const OPTION_SPECS: Record<number, OptionSpec> = {
   [BuiltinOptions.Conv2DOptions]: spec(F.Conv2DOptions, {
-    padding: ['byte', 0], stride_w: ['int', 0], stride_h: ['int', 0], fused_activation_function: ['byte', 0], dilation_w_factor: ['int', 1], dilation_h_factor: ['int', 1],
+    padding: ['byte', 0],
+    stride_w: ['int', 0],
+    stride_h: ['int', 0],
+    fused_activation_function: ['byte', 0],
+    dilation_w_factor: ['int', 1],
+    dilation_h_factor: ['int', 1],
   }),
   [BuiltinOptions.DepthwiseConv2DOptions]: spec(F.DepthwiseConv2DOptions, {
-    padding: ['byte', 0], stride_w: ['int', 0], stride_h: ['int', 0], depth_multiplier: ['int', 0], fused_activation_function: ['byte', 0], dilation_w_factor: ['int', 1], dilation_h_factor: ['int', 1],
+    padding: ['byte', 0],
+    stride_w: ['int', 0],
+    stride_h: ['int', 0],
+    depth_multiplier: ['int', 0],
+    fused_activation_function: ['byte', 0],
+    dilation_w_factor: ['int', 1],
+    dilation_h_factor: ['int', 1],
   }),
   [BuiltinOptions.Pool2DOptions]: spec(F.Pool2DOptions, {
-    padding: ['byte', 0], stride_w: ['int', 0], stride_h: ['int', 0], filter_width: ['int', 0], filter_height: ['int', 0], fused_activation_function: ['byte', 0],
+    padding: ['byte', 0],
+    stride_w: ['int', 0],
+    stride_h: ['int', 0],
+    filter_width: ['int', 0],
+    filter_height: ['int', 0],
+    fused_activation_function: ['byte', 0],
   }),
-  [BuiltinOptions.FullyConnectedOptions]: spec(F.FullyConnectedOptions, { fused_activation_function: ['byte', 0], weights_format: ['byte', 0], keep_num_dims: ['bool', false] }),
+  [BuiltinOptions.FullyConnectedOptions]: spec(F.FullyConnectedOptions, {
+    fused_activation_function: ['byte', 0],
+    weights_format: ['byte', 0],
+    keep_num_dims: ['bool', false],
+  }),
   [BuiltinOptions.SoftmaxOptions]: spec(F.SoftmaxOptions, { beta: ['float', 0] }),
-  [BuiltinOptions.ConcatenationOptions]: spec(F.ConcatenationOptions, { axis: ['int', 0], fused_activation_function: ['byte', 0] }),
+  [BuiltinOptions.ConcatenationOptions]: spec(F.ConcatenationOptions, {
+    axis: ['int', 0],
+    fused_activation_function: ['byte', 0],
+  }),
   [BuiltinOptions.AddOptions]: spec(F.AddOptions, { fused_activation_function: ['byte', 0] }),
   [BuiltinOptions.SubOptions]: spec(F.SubOptions, { fused_activation_function: ['byte', 0] }),
   [BuiltinOptions.MulOptions]: spec(F.MulOptions, { fused_activation_function: ['byte', 0] }),
@@ -75,7 +98,10 @@ const OPTION_SPECS: Record<number, OptionSpec> = {
 
 /** A FlatBuffer table at `pos`: field access by id with bounds checks. */
 class Table {
-  constructor(private readonly r: Reader, readonly pos: number) {}
+  constructor(
+    private readonly r: Reader,
+    readonly pos: number,
+  ) {}
 
   private field(id: number): number {
     const vt = this.pos - this.r.i32(this.pos);
@@ -85,18 +111,41 @@ class Table {
     const off = this.r.u16(vt + slot);
     return off ? this.pos + off : 0;
   }
-  has(id: number): boolean { return this.field(id) !== 0; }
-  u8(id: number, d = 0): number { const p = this.field(id); return p ? this.r.u8(p) : d; }
-  i8(id: number, d = 0): number { const p = this.field(id); return p ? (this.r.u8(p) << 24) >> 24 : d; }
-  i32(id: number, d = 0): number { const p = this.field(id); return p ? this.r.i32(p) : d; }
-  u32(id: number, d = 0): number { const p = this.field(id); return p ? this.r.i32(p) >>> 0 : d; }
-  f32(id: number, d = 0): number { const p = this.field(id); return p ? this.r.f32(p) : d; }
+  has(id: number): boolean {
+    return this.field(id) !== 0;
+  }
+  u8(id: number, d = 0): number {
+    const p = this.field(id);
+    return p ? this.r.u8(p) : d;
+  }
+  i8(id: number, d = 0): number {
+    const p = this.field(id);
+    return p ? (this.r.u8(p) << 24) >> 24 : d;
+  }
+  i32(id: number, d = 0): number {
+    const p = this.field(id);
+    return p ? this.r.i32(p) : d;
+  }
+  u32(id: number, d = 0): number {
+    const p = this.field(id);
+    return p ? this.r.i32(p) >>> 0 : d;
+  }
+  f32(id: number, d = 0): number {
+    const p = this.field(id);
+    return p ? this.r.f32(p) : d;
+  }
   private ref(id: number): number {
     const p = this.field(id);
     return p ? p + this.r.u32(p) : 0;
   }
-  table(id: number): Table | undefined { const p = this.ref(id); return p ? new Table(this.r, p) : undefined; }
-  string(id: number): string { const p = this.ref(id); return p ? this.r.string(p) : ''; }
+  table(id: number): Table | undefined {
+    const p = this.ref(id);
+    return p ? new Table(this.r, p) : undefined;
+  }
+  string(id: number): string {
+    const p = this.ref(id);
+    return p ? this.r.string(p) : '';
+  }
   /** Vector of `id`: element count and the position of its first element. */
   vector(id: number, elemBytes: number): { n: number; at: number } {
     const p = this.ref(id);
@@ -105,17 +154,29 @@ class Table {
     this.r.check(p + 4, n * elemBytes);
     return { n, at: p + 4 };
   }
-  ints(id: number): number[] { const v = this.vector(id, 4); return Array.from({ length: v.n }, (_, i) => this.r.i32(v.at + 4 * i)); }
-  floats(id: number): number[] { const v = this.vector(id, 4); return Array.from({ length: v.n }, (_, i) => this.r.f32(v.at + 4 * i)); }
+  ints(id: number): number[] {
+    const v = this.vector(id, 4);
+    return Array.from({ length: v.n }, (_, i) => this.r.i32(v.at + 4 * i));
+  }
+  floats(id: number): number[] {
+    const v = this.vector(id, 4);
+    return Array.from({ length: v.n }, (_, i) => this.r.f32(v.at + 4 * i));
+  }
   /** int64 elements that must fit in a double exactly (zero points). */
   longs(id: number): number[] {
     const v = this.vector(id, 8);
     return Array.from({ length: v.n }, (_, i) => this.r.i32(v.at + 8 * i + 4) * 4294967296 + this.r.u32(v.at + 8 * i));
   }
-  bytes(id: number): Uint8Array { const v = this.vector(id, 1); return this.r.slice(v.at, v.n); }
+  bytes(id: number): Uint8Array {
+    const v = this.vector(id, 1);
+    return this.r.slice(v.at, v.n);
+  }
   tables(id: number): Table[] {
     const v = this.vector(id, 4);
-    return Array.from({ length: v.n }, (_, i) => { const p = v.at + 4 * i; return new Table(this.r, p + this.r.u32(p)); });
+    return Array.from({ length: v.n }, (_, i) => {
+      const p = v.at + 4 * i;
+      return new Table(this.r, p + this.r.u32(p));
+    });
   }
 }
 
@@ -125,16 +186,40 @@ class Reader {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
   check(pos: number, n: number): void {
-    if (pos < 0 || n < 0 || pos + n > this.bytes.length) throw new ModelError(`offset ${pos}+${n} is outside the ${this.bytes.length}-byte file`);
+    if (pos < 0 || n < 0 || pos + n > this.bytes.length)
+      throw new ModelError(`offset ${pos}+${n} is outside the ${this.bytes.length}-byte file`);
   }
-  u8(p: number): number { this.check(p, 1); return this.view.getUint8(p); }
-  u16(p: number): number { this.check(p, 2); return this.view.getUint16(p, true); }
-  i32(p: number): number { this.check(p, 4); return this.view.getInt32(p, true); }
-  u32(p: number): number { this.check(p, 4); return this.view.getUint32(p, true); }
-  f32(p: number): number { this.check(p, 4); return this.view.getFloat32(p, true); }
-  slice(p: number, n: number): Uint8Array { this.check(p, n); return this.bytes.subarray(p, p + n); }
-  string(p: number): string { const n = this.u32(p); return Buffer.from(this.slice(p + 4, n)).toString('utf8'); }
-  root(): Table { return new Table(this, this.u32(0)); }
+  u8(p: number): number {
+    this.check(p, 1);
+    return this.view.getUint8(p);
+  }
+  u16(p: number): number {
+    this.check(p, 2);
+    return this.view.getUint16(p, true);
+  }
+  i32(p: number): number {
+    this.check(p, 4);
+    return this.view.getInt32(p, true);
+  }
+  u32(p: number): number {
+    this.check(p, 4);
+    return this.view.getUint32(p, true);
+  }
+  f32(p: number): number {
+    this.check(p, 4);
+    return this.view.getFloat32(p, true);
+  }
+  slice(p: number, n: number): Uint8Array {
+    this.check(p, n);
+    return this.bytes.subarray(p, p + n);
+  }
+  string(p: number): string {
+    const n = this.u32(p);
+    return Buffer.from(this.slice(p + 4, n)).toString('utf8');
+  }
+  root(): Table {
+    return new Table(this, this.u32(0));
+  }
 }
 
 function readOptions(op: Table, type: number): Record<string, OptionValue> {
@@ -178,15 +263,24 @@ function parse(r: Reader): TfliteModel {
   const sg = subgraphs[0];
   const tensors = sg.tables(F.SubGraph.tensors).map((t, index): TfliteTensor => {
     const bufferIndex = t.u32(F.Tensor.buffer);
-    if (bufferIndex >= buffers.length && bufferIndex !== 0) throw new ModelError(`tensor ${index} refers to buffer ${bufferIndex} of ${buffers.length}`);
+    if (bufferIndex >= buffers.length && bufferIndex !== 0)
+      throw new ModelError(`tensor ${index} refers to buffer ${bufferIndex} of ${buffers.length}`);
     const buffer = buffers[bufferIndex];
-    if (buffer && (buffer.has(F.Buffer.offset) || buffer.has(F.Buffer.size))) throw new ModelError(`tensor ${index}: buffers stored outside the FlatBuffer (models over 2 GB) are not supported`);
-    if (t.has(F.Tensor.sparsity)) throw new ModelError(`tensor ${index} ('${t.string(F.Tensor.name)}') is sparse; Morsel reads dense TFLite tensors only`);
+    if (buffer && (buffer.has(F.Buffer.offset) || buffer.has(F.Buffer.size)))
+      throw new ModelError(
+        `tensor ${index}: buffers stored outside the FlatBuffer (models over 2 GB) are not supported`,
+      );
+    if (t.has(F.Tensor.sparsity))
+      throw new ModelError(
+        `tensor ${index} ('${t.string(F.Tensor.name)}') is sparse; Morsel reads dense TFLite tensors only`,
+      );
     const data = buffer?.bytes(F.Buffer.data);
     const shape = t.ints(F.Tensor.shape);
     const type = t.i8(F.Tensor.type);
     if (data?.length && TYPE_BYTES[type] && data.length !== shape.reduce((a, b) => a * b, 1) * TYPE_BYTES[type]) {
-      throw new ModelError(`tensor ${index} ('${t.string(F.Tensor.name)}'): ${data.length} bytes of data for shape [${shape}]`);
+      throw new ModelError(
+        `tensor ${index} ('${t.string(F.Tensor.name)}'): ${data.length} bytes of data for shape [${shape}]`,
+      );
     }
     const q = t.table(F.Tensor.quantization);
     const scale = q?.floats(F.QuantizationParameters.scale) ?? [];
@@ -197,7 +291,13 @@ function parse(r: Reader): TfliteModel {
       type,
       ...(data && data.length ? { data } : {}),
       ...(q && scale.length
-        ? { quantization: { scale, zeroPoint: q.longs(F.QuantizationParameters.zero_point), quantizedDimension: q.i32(F.QuantizationParameters.quantized_dimension) } }
+        ? {
+            quantization: {
+              scale,
+              zeroPoint: q.longs(F.QuantizationParameters.zero_point),
+              quantizedDimension: q.i32(F.QuantizationParameters.quantized_dimension),
+            },
+          }
         : {}),
     };
   });

@@ -32,19 +32,68 @@ export type BuiltinOperatorName = keyof typeof BuiltinOperator;
 
 /** Names of ops Morsel does not import, so that an error about one can name it. */
 const OTHER_BUILTIN_NAMES: Record<number, string> = {
-  5: 'DEPTH_TO_SPACE', 8: 'FLOOR', 11: 'L2_NORMALIZATION', 12: 'L2_POOL_2D', 13: 'LOCAL_RESPONSE_NORMALIZATION', 16: 'LSTM', 20: 'RELU_N1_TO_1',
-  23: 'RESIZE_BILINEAR', 26: 'SPACE_TO_DEPTH', 27: 'SVDF', 32: 'CUSTOM', 36: 'GATHER', 37: 'BATCH_TO_SPACE_ND', 38: 'SPACE_TO_BATCH_ND', 39: 'TRANSPOSE',
-  42: 'DIV', 43: 'SQUEEZE', 44: 'UNIDIRECTIONAL_SEQUENCE_LSTM', 45: 'STRIDED_SLICE', 47: 'EXP', 49: 'SPLIT', 50: 'LOG_SOFTMAX', 53: 'CAST',
-  54: 'PRELU', 55: 'MAXIMUM', 56: 'ARG_MAX', 57: 'MINIMUM', 60: 'PADV2', 65: 'SLICE', 67: 'TRANSPOSE_CONV', 70: 'EXPAND_DIMS', 74: 'SUM',
-  75: 'SQRT', 76: 'RSQRT', 77: 'SHAPE', 82: 'REDUCE_MAX', 83: 'PACK', 88: 'UNPACK', 97: 'RESIZE_NEAREST_NEIGHBOR', 99: 'SQUARED_DIFFERENCE',
-  100: 'MIRROR_PAD', 101: 'ABS', 102: 'SPLIT_V', 117: 'HARD_SWISH', 126: 'BATCH_MATMUL',
+  5: 'DEPTH_TO_SPACE',
+  8: 'FLOOR',
+  11: 'L2_NORMALIZATION',
+  12: 'L2_POOL_2D',
+  13: 'LOCAL_RESPONSE_NORMALIZATION',
+  16: 'LSTM',
+  20: 'RELU_N1_TO_1',
+  23: 'RESIZE_BILINEAR',
+  26: 'SPACE_TO_DEPTH',
+  27: 'SVDF',
+  32: 'CUSTOM',
+  36: 'GATHER',
+  37: 'BATCH_TO_SPACE_ND',
+  38: 'SPACE_TO_BATCH_ND',
+  39: 'TRANSPOSE',
+  42: 'DIV',
+  43: 'SQUEEZE',
+  44: 'UNIDIRECTIONAL_SEQUENCE_LSTM',
+  45: 'STRIDED_SLICE',
+  47: 'EXP',
+  49: 'SPLIT',
+  50: 'LOG_SOFTMAX',
+  53: 'CAST',
+  54: 'PRELU',
+  55: 'MAXIMUM',
+  56: 'ARG_MAX',
+  57: 'MINIMUM',
+  60: 'PADV2',
+  65: 'SLICE',
+  67: 'TRANSPOSE_CONV',
+  70: 'EXPAND_DIMS',
+  74: 'SUM',
+  75: 'SQRT',
+  76: 'RSQRT',
+  77: 'SHAPE',
+  82: 'REDUCE_MAX',
+  83: 'PACK',
+  88: 'UNPACK',
+  97: 'RESIZE_NEAREST_NEIGHBOR',
+  99: 'SQUARED_DIFFERENCE',
+  100: 'MIRROR_PAD',
+  101: 'ABS',
+  102: 'SPLIT_V',
+  117: 'HARD_SWISH',
+  126: 'BATCH_MATMUL',
 };
 
 export const builtinOperatorName = (code: number): string =>
-  (Object.keys(BuiltinOperator) as BuiltinOperatorName[]).find((k) => BuiltinOperator[k] === code) ?? OTHER_BUILTIN_NAMES[code] ?? `builtin operator ${code}`;
+  (Object.keys(BuiltinOperator) as BuiltinOperatorName[]).find((k) => BuiltinOperator[k] === code) ??
+  OTHER_BUILTIN_NAMES[code] ??
+  `builtin operator ${code}`;
 
 /** Bytes per element of the tensor types whose constants Morsel reads. */
-export const TYPE_BYTES: Record<number, number> = { [TensorType.FLOAT32]: 4, [TensorType.FLOAT16]: 2, [TensorType.INT32]: 4, [TensorType.UINT8]: 1, [TensorType.INT64]: 8, [TensorType.INT16]: 2, [TensorType.INT8]: 1 };
+export const TYPE_BYTES: Record<number, number> = {
+  [TensorType.FLOAT32]: 4,
+  [TensorType.FLOAT16]: 2,
+  [TensorType.INT32]: 4,
+  [TensorType.UINT8]: 1,
+  [TensorType.INT64]: 8,
+  [TensorType.INT16]: 2,
+  [TensorType.INT8]: 1,
+};
 
 /** 1-based member index in the BuiltinOptions union. */
 export const BuiltinOptions = {
@@ -68,7 +117,9 @@ export const Padding = { SAME: 0, VALID: 1 } as const;
 
 export const ActivationFunction = { NONE: 0, RELU: 1, RELU_N1_TO_1: 2, RELU6: 3, TANH: 4, SIGN_BIT: 5 } as const;
 export const activationFunctionName = (code: number): string =>
-  (Object.keys(ActivationFunction) as (keyof typeof ActivationFunction)[]).find((k) => ActivationFunction[k] === code) ?? `activation ${code}`;
+  (Object.keys(ActivationFunction) as (keyof typeof ActivationFunction)[]).find(
+    (k) => ActivationFunction[k] === code,
+  ) ?? `activation ${code}`;
 
 /** Field ids of the tables Morsel reads or writes. */
 export const Field = {
@@ -76,12 +127,42 @@ export const Field = {
   OperatorCode: { deprecated_builtin_code: 0, custom_code: 1, version: 2, builtin_code: 3 },
   SubGraph: { tensors: 0, inputs: 1, outputs: 2, operators: 3, name: 4 },
   Tensor: { shape: 0, type: 1, buffer: 2, name: 3, quantization: 4, is_variable: 5, sparsity: 6 },
-  QuantizationParameters: { min: 0, max: 1, scale: 2, zero_point: 3, details_type: 4, details: 5, quantized_dimension: 6 },
+  QuantizationParameters: {
+    min: 0,
+    max: 1,
+    scale: 2,
+    zero_point: 3,
+    details_type: 4,
+    details: 5,
+    quantized_dimension: 6,
+  },
   Operator: { opcode_index: 0, inputs: 1, outputs: 2, builtin_options_type: 3, builtin_options: 4, custom_options: 5 },
   Buffer: { data: 0, offset: 1, size: 2 },
-  Conv2DOptions: { padding: 0, stride_w: 1, stride_h: 2, fused_activation_function: 3, dilation_w_factor: 4, dilation_h_factor: 5 },
-  DepthwiseConv2DOptions: { padding: 0, stride_w: 1, stride_h: 2, depth_multiplier: 3, fused_activation_function: 4, dilation_w_factor: 5, dilation_h_factor: 6 },
-  Pool2DOptions: { padding: 0, stride_w: 1, stride_h: 2, filter_width: 3, filter_height: 4, fused_activation_function: 5 },
+  Conv2DOptions: {
+    padding: 0,
+    stride_w: 1,
+    stride_h: 2,
+    fused_activation_function: 3,
+    dilation_w_factor: 4,
+    dilation_h_factor: 5,
+  },
+  DepthwiseConv2DOptions: {
+    padding: 0,
+    stride_w: 1,
+    stride_h: 2,
+    depth_multiplier: 3,
+    fused_activation_function: 4,
+    dilation_w_factor: 5,
+    dilation_h_factor: 6,
+  },
+  Pool2DOptions: {
+    padding: 0,
+    stride_w: 1,
+    stride_h: 2,
+    filter_width: 3,
+    filter_height: 4,
+    fused_activation_function: 5,
+  },
   FullyConnectedOptions: { fused_activation_function: 0, weights_format: 1, keep_num_dims: 2 },
   SoftmaxOptions: { beta: 0 },
   ConcatenationOptions: { axis: 0, fused_activation_function: 1 },

@@ -10,8 +10,22 @@ import { Clamp, ModelError, numel } from '../../ir/graph';
 import { QModel, QOp, QTensor } from '../../ir/qmodel';
 import { kernelRounding, prepareRounding, RoundingMode } from '../../quantize/fixedpoint';
 import {
-  foldInputZeroPoint, prepareAdd, prepareConv2D, prepareFullyConnected, prepareLeakyRelu, prepareLogistic, prepareMean, prepareMul, preparePad,
-  preparePool2D, prepareQuantize, prepareRelu, prepareSoftmax, prepareSub, prepareTanh, QParams,
+  foldInputZeroPoint,
+  prepareAdd,
+  prepareConv2D,
+  prepareFullyConnected,
+  prepareLeakyRelu,
+  prepareLogistic,
+  prepareMean,
+  prepareMul,
+  preparePad,
+  preparePool2D,
+  prepareQuantize,
+  prepareRelu,
+  prepareSoftmax,
+  prepareSub,
+  prepareTanh,
+  QParams,
 } from '../../quantize/prepare';
 import { TfliteModel, TfliteOperator, TfliteTensor } from './reader';
 import { ActivationFunction, activationFunctionName, BuiltinOperator, TensorType } from './schema';
@@ -25,19 +39,43 @@ export interface TfliteImportOptions {
 
 const B = BuiltinOperator;
 export const SUPPORTED_INT8_OPS = [
-  'ADD', 'AVERAGE_POOL_2D', 'CONCATENATION', 'CONV_2D', 'DEPTHWISE_CONV_2D', 'DEQUANTIZE', 'FULLY_CONNECTED', 'LEAKY_RELU', 'LOGISTIC',
-  'MAX_POOL_2D', 'MEAN', 'MUL', 'PAD', 'QUANTIZE', 'RELU', 'RELU6', 'RESHAPE', 'SOFTMAX', 'SUB', 'TANH',
+  'ADD',
+  'AVERAGE_POOL_2D',
+  'CONCATENATION',
+  'CONV_2D',
+  'DEPTHWISE_CONV_2D',
+  'DEQUANTIZE',
+  'FULLY_CONNECTED',
+  'LEAKY_RELU',
+  'LOGISTIC',
+  'MAX_POOL_2D',
+  'MEAN',
+  'MUL',
+  'PAD',
+  'QUANTIZE',
+  'RELU',
+  'RELU6',
+  'RESHAPE',
+  'SOFTMAX',
+  'SUB',
+  'TANH',
 ] as const;
 
 /** The fused activation as a clamp in real units (CalculateActivationRangeQuantized's cases). */
 export function fusedClamp(op: TfliteOperator, code: number | undefined): Clamp | undefined {
   switch (code ?? ActivationFunction.NONE) {
-    case ActivationFunction.NONE: return undefined;
-    case ActivationFunction.RELU: return { min: 0, max: Infinity };
-    case ActivationFunction.RELU6: return { min: 0, max: 6 };
-    case ActivationFunction.RELU_N1_TO_1: return { min: -1, max: 1 };
+    case ActivationFunction.NONE:
+      return undefined;
+    case ActivationFunction.RELU:
+      return { min: 0, max: Infinity };
+    case ActivationFunction.RELU6:
+      return { min: 0, max: 6 };
+    case ActivationFunction.RELU_N1_TO_1:
+      return { min: -1, max: 1 };
     default:
-      throw new ModelError(`operator ${op.index} (${op.opName}): fused activation ${activationFunctionName(code!)} is not supported (Morsel fuses NONE, RELU, RELU6, RELU_N1_TO_1)`);
+      throw new ModelError(
+        `operator ${op.index} (${op.opName}): fused activation ${activationFunctionName(code!)} is not supported (Morsel fuses NONE, RELU, RELU6, RELU_N1_TO_1)`,
+      );
   }
 }
 
@@ -67,11 +105,17 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
   };
   const qparams = (t: TfliteTensor, op: TfliteOperator): QParams => {
     const q = t.quantization;
-    if (!q || q.scale.length !== 1) throw new ModelError(`${where(op)}: tensor '${t.name}' needs one scale and zero point, has ${q?.scale.length ?? 0}`);
+    if (!q || q.scale.length !== 1)
+      throw new ModelError(
+        `${where(op)}: tensor '${t.name}' needs one scale and zero point, has ${q?.scale.length ?? 0}`,
+      );
     return { scale: q.scale[0], zeroPoint: q.zeroPoint[0] ?? 0 };
   };
   const requireInt8 = (t: TfliteTensor, op: TfliteOperator) => {
-    if (t.type !== TensorType.INT8) throw new ModelError(`${where(op)}: tensor '${t.name}' is ${typeName(t.type)}; Morsel imports int8 TFLite models (float models: tfliteToGraph)`);
+    if (t.type !== TensorType.INT8)
+      throw new ModelError(
+        `${where(op)}: tensor '${t.name}' is ${typeName(t.type)}; Morsel imports int8 TFLite models (float models: tfliteToGraph)`,
+      );
   };
   /** The QTensor index for an int8 activation or constant, created on first use. */
   const q8 = (tfIndex: number, op: TfliteOperator): number => {
@@ -83,15 +127,24 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
     const q = t.quantization;
     if (!q) throw new ModelError(`${where(op)}: int8 tensor '${t.name}' has no quantization parameters`);
     tensors.push({
-      name: t.name, shape: t.shape.slice(), type: 'int8', scale: q.scale.slice(), zeroPoint: q.zeroPoint.length ? q.zeroPoint.slice() : q.scale.map(() => 0),
-      quantizedDimension: q.quantizedDimension, arenaOffset: -1, ...(t.data ? { data: new Int8Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.length)) } : {}),
+      name: t.name,
+      shape: t.shape.slice(),
+      type: 'int8',
+      scale: q.scale.slice(),
+      zeroPoint: q.zeroPoint.length ? q.zeroPoint.slice() : q.scale.map(() => 0),
+      quantizedDimension: q.quantizedDimension,
+      arenaOffset: -1,
+      ...(t.data
+        ? { data: new Int8Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.length)) }
+        : {}),
     });
     index.set(ti, tensors.length - 1);
     return tensors.length - 1;
   };
   const constInts = (op: TfliteOperator, i: number): number[] => {
     const t = tensorOf(op, i);
-    if (!t.data || t.type !== TensorType.INT32) throw new ModelError(`${where(op)}: input ${i} ('${t.name}') must be a constant int32 tensor`);
+    if (!t.data || t.type !== TensorType.INT32)
+      throw new ModelError(`${where(op)}: input ${i} ('${t.name}') must be a constant int32 tensor`);
     return Array.from(int32Of(t.data));
   };
   const push = (op: TfliteOperator, q: Omit<QOp, 'name' | 'outputs'> & { outputs?: number[] }) => {
@@ -105,20 +158,35 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
     if (!wt.data) throw new ModelError(`${where(op)}: weights '${wt.name}' must be constant`);
     const wq = wt.quantization;
     if (!wq) throw new ModelError(`${where(op)}: weights '${wt.name}' are not quantized`);
-    if (wq.zeroPoint.some((z) => z !== 0)) throw new ModelError(`${where(op)}: weights '${wt.name}' must be symmetric (zero point 0)`);
+    if (wq.zeroPoint.some((z) => z !== 0))
+      throw new ModelError(`${where(op)}: weights '${wt.name}' must be symmetric (zero point 0)`);
     const channels = wt.shape[channelAxis];
     if (wq.scale.length !== 1 && (wq.scale.length !== channels || wq.quantizedDimension !== channelAxis)) {
-      throw new ModelError(`${where(op)}: weights '${wt.name}' have ${wq.scale.length} scales along dimension ${wq.quantizedDimension}; expected 1 or ${channels} along ${channelAxis}`);
+      throw new ModelError(
+        `${where(op)}: weights '${wt.name}' have ${wq.scale.length} scales along dimension ${wq.quantizedDimension}; expected 1 or ${channels} along ${channelAxis}`,
+      );
     }
     const w = q8(op.inputs[1], op);
     const bt = op.inputs[2] !== undefined && op.inputs[2] >= 0 ? m.tensors[op.inputs[2]] : undefined;
-    if (bt && (bt.type !== TensorType.INT32 || !bt.data)) throw new ModelError(`${where(op)}: bias '${bt.name}' must be a constant int32 tensor`);
-    const folded = foldInputZeroPoint(tensors[w].data as Int8Array, wt.shape, channelAxis, bt ? int32Of(bt.data!) : undefined, inZp);
+    if (bt && (bt.type !== TensorType.INT32 || !bt.data))
+      throw new ModelError(`${where(op)}: bias '${bt.name}' must be a constant int32 tensor`);
+    const folded = foldInputZeroPoint(
+      tensors[w].data as Int8Array,
+      wt.shape,
+      channelAxis,
+      bt ? int32Of(bt.data!) : undefined,
+      inZp,
+    );
     const inScale = qparams(tensorOf(op, 0), op).scale;
     tensors.push({
-      name: bt?.name ?? `${m.tensors[op.outputs[0]].name}/bias`, shape: [channels], type: 'int32',
-      scale: bt?.quantization?.scale.slice() ?? wq.scale.map((s) => Math.fround(inScale * s)), zeroPoint: bt?.quantization?.zeroPoint.slice() ?? wq.scale.map(() => 0),
-      quantizedDimension: 0, data: folded, arenaOffset: -1,
+      name: bt?.name ?? `${m.tensors[op.outputs[0]].name}/bias`,
+      shape: [channels],
+      type: 'int32',
+      scale: bt?.quantization?.scale.slice() ?? wq.scale.map((s) => Math.fround(inScale * s)),
+      zeroPoint: bt?.quantization?.zeroPoint.slice() ?? wq.scale.map(() => 0),
+      quantizedDimension: 0,
+      data: folded,
+      arenaOffset: -1,
     });
     return { w, b: tensors.length - 1, scales: wq.scale };
   };
@@ -132,15 +200,21 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
     switch (code) {
       case B.QUANTIZE: {
         if (isFloat(x())) {
-          if (!m.inputs.includes(op.inputs[0])) throw new ModelError(`${where(op)}: float → int8 QUANTIZE is only supported on a model input`);
+          if (!m.inputs.includes(op.inputs[0]))
+            throw new ModelError(`${where(op)}: float → int8 QUANTIZE is only supported on a model input`);
           alias.set(op.inputs[0], op.outputs[0]);
           continue;
         }
-        push(op, { opcode: 'QUANTIZE', inputs: [q8(op.inputs[0], op)], options: prepareQuantize(qparams(x(), op), qparams(y(), op), rounding) });
+        push(op, {
+          opcode: 'QUANTIZE',
+          inputs: [q8(op.inputs[0], op)],
+          options: prepareQuantize(qparams(x(), op), qparams(y(), op), rounding),
+        });
         break;
       }
       case B.DEQUANTIZE: {
-        if (!m.outputs.includes(op.outputs[0])) throw new ModelError(`${where(op)}: DEQUANTIZE is only supported on a model output`);
+        if (!m.outputs.includes(op.outputs[0]))
+          throw new ModelError(`${where(op)}: DEQUANTIZE is only supported on a model output`);
         alias.set(op.outputs[0], resolve(op.inputs[0]));
         continue;
       }
@@ -153,43 +227,95 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
         const inC = x().shape[3];
         const outC = y().shape[3];
         if (dw ? outC % inC !== 0 || ws[3] !== outC : ws[3] !== inC || ws[0] !== outC) {
-          throw new ModelError(`${where(op)}: weights [${ws}] do not fit input [${x().shape}] and output [${y().shape}]`);
+          throw new ModelError(
+            `${where(op)}: weights [${ws}] do not fit input [${x().shape}] and output [${y().shape}]`,
+          );
         }
-        const geometry = windowGeometry(o.padding as number, x().shape, [ws[1], ws[2]], [o.stride_h as number, o.stride_w as number],
-          [o.dilation_h_factor as number, o.dilation_w_factor as number], y().shape, where(op));
-        const options = prepareConv2D({ ...geometry, depth_multiplier: dw ? outC / inC : 1 }, xq, scales, qparams(y(), op), clamp(), rounding);
+        const geometry = windowGeometry(
+          o.padding as number,
+          x().shape,
+          [ws[1], ws[2]],
+          [o.stride_h as number, o.stride_w as number],
+          [o.dilation_h_factor as number, o.dilation_w_factor as number],
+          y().shape,
+          where(op),
+        );
+        const options = prepareConv2D(
+          { ...geometry, depth_multiplier: dw ? outC / inC : 1 },
+          xq,
+          scales,
+          qparams(y(), op),
+          clamp(),
+          rounding,
+        );
         push(op, { opcode: dw ? 'DEPTHWISE_CONV_2D' : 'CONV_2D', inputs: [q8(op.inputs[0], op), w, b], options });
         break;
       }
       case B.FULLY_CONNECTED: {
-        if (o.weights_format !== 0) throw new ModelError(`${where(op)}: shuffled weights format ${o.weights_format} is not supported`);
+        if (o.weights_format !== 0)
+          throw new ModelError(`${where(op)}: shuffled weights format ${o.weights_format} is not supported`);
         const xq = qparams(x(), op);
         const { w, b, scales } = weightsAndBias(op, 0, xq.zeroPoint);
         const depth = tensors[w].shape[1];
-        if (numel(x().shape) % depth !== 0) throw new ModelError(`${where(op)}: input [${x().shape}] is not a multiple of the weights' depth ${depth}`);
-        push(op, { opcode: 'FULLY_CONNECTED', inputs: [q8(op.inputs[0], op), w, b], options: prepareFullyConnected(xq, scales, qparams(y(), op), clamp(), rounding) });
+        if (numel(x().shape) % depth !== 0)
+          throw new ModelError(`${where(op)}: input [${x().shape}] is not a multiple of the weights' depth ${depth}`);
+        push(op, {
+          opcode: 'FULLY_CONNECTED',
+          inputs: [q8(op.inputs[0], op), w, b],
+          options: prepareFullyConnected(xq, scales, qparams(y(), op), clamp(), rounding),
+        });
         break;
       }
       case B.AVERAGE_POOL_2D:
       case B.MAX_POOL_2D: {
         const xq = qparams(x(), op);
         const yq = qparams(y(), op);
-        if (xq.scale !== yq.scale || xq.zeroPoint !== yq.zeroPoint) throw new ModelError(`${where(op)}: input and output quantization differ`);
-        const g = windowGeometry(o.padding as number, x().shape, [o.filter_height as number, o.filter_width as number], [o.stride_h as number, o.stride_w as number], [1, 1], y().shape, where(op));
-        const options = preparePool2D({ filter_h: o.filter_height as number, filter_w: o.filter_width as number, stride_h: g.stride_h, stride_w: g.stride_w, pad_top: g.pad_top, pad_left: g.pad_left }, yq, clamp());
-        push(op, { opcode: code === B.MAX_POOL_2D ? 'MAX_POOL_2D' : 'AVERAGE_POOL_2D', inputs: [q8(op.inputs[0], op)], options });
+        if (xq.scale !== yq.scale || xq.zeroPoint !== yq.zeroPoint)
+          throw new ModelError(`${where(op)}: input and output quantization differ`);
+        const g = windowGeometry(
+          o.padding as number,
+          x().shape,
+          [o.filter_height as number, o.filter_width as number],
+          [o.stride_h as number, o.stride_w as number],
+          [1, 1],
+          y().shape,
+          where(op),
+        );
+        const options = preparePool2D(
+          {
+            filter_h: o.filter_height as number,
+            filter_w: o.filter_width as number,
+            stride_h: g.stride_h,
+            stride_w: g.stride_w,
+            pad_top: g.pad_top,
+            pad_left: g.pad_left,
+          },
+          yq,
+          clamp(),
+        );
+        push(op, {
+          opcode: code === B.MAX_POOL_2D ? 'MAX_POOL_2D' : 'AVERAGE_POOL_2D',
+          inputs: [q8(op.inputs[0], op)],
+          options,
+        });
         break;
       }
       case B.RESHAPE: {
         const xq = qparams(x(), op);
         const yq = qparams(y(), op);
-        if (xq.scale !== yq.scale || xq.zeroPoint !== yq.zeroPoint) throw new ModelError(`${where(op)}: input and output quantization differ`);
-        if (numel(x().shape) !== numel(y().shape)) throw new ModelError(`${where(op)}: reshape from [${x().shape}] to [${y().shape}] changes the element count`);
+        if (xq.scale !== yq.scale || xq.zeroPoint !== yq.zeroPoint)
+          throw new ModelError(`${where(op)}: input and output quantization differ`);
+        if (numel(x().shape) !== numel(y().shape))
+          throw new ModelError(`${where(op)}: reshape from [${x().shape}] to [${y().shape}] changes the element count`);
         push(op, { opcode: 'RESHAPE', inputs: [q8(op.inputs[0], op)], options: null });
         break;
       }
       case B.SOFTMAX:
-        push(op, { opcode: 'SOFTMAX', inputs: [q8(op.inputs[0], op)], options: prepareSoftmax(qparams(x(), op), o.beta as number, qparams(y(), op), rounding) });
+        push(op, {
+          opcode: 'SOFTMAX',
+          inputs: [q8(op.inputs[0], op)],
+          options: prepareSoftmax(qparams(x(), op), o.beta as number, qparams(y(), op), rounding),
+        });
         break;
       case B.ADD:
       case B.SUB:
@@ -204,25 +330,50 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
         break;
       }
       case B.LOGISTIC:
-        push(op, { opcode: 'LOGISTIC', inputs: [q8(op.inputs[0], op)], options: prepareLogistic(qparams(x(), op), qparams(y(), op), rounding) });
+        push(op, {
+          opcode: 'LOGISTIC',
+          inputs: [q8(op.inputs[0], op)],
+          options: prepareLogistic(qparams(x(), op), qparams(y(), op), rounding),
+        });
         break;
       case B.TANH:
-        push(op, { opcode: 'TANH', inputs: [q8(op.inputs[0], op)], options: prepareTanh(qparams(x(), op), qparams(y(), op), rounding) });
+        push(op, {
+          opcode: 'TANH',
+          inputs: [q8(op.inputs[0], op)],
+          options: prepareTanh(qparams(x(), op), qparams(y(), op), rounding),
+        });
         break;
       case B.RELU:
       case B.RELU6:
-        push(op, { opcode: 'QUANTIZE', inputs: [q8(op.inputs[0], op)], options: prepareRelu(qparams(x(), op), qparams(y(), op), { min: 0, max: code === B.RELU6 ? 6 : Infinity }, kernelRounding(mode, 'RELU')) });
+        push(op, {
+          opcode: 'QUANTIZE',
+          inputs: [q8(op.inputs[0], op)],
+          options: prepareRelu(
+            qparams(x(), op),
+            qparams(y(), op),
+            { min: 0, max: code === B.RELU6 ? 6 : Infinity },
+            kernelRounding(mode, 'RELU'),
+          ),
+        });
         break;
       case B.LEAKY_RELU:
-        push(op, { opcode: 'LEAKY_RELU', inputs: [q8(op.inputs[0], op)], options: prepareLeakyRelu(qparams(x(), op), qparams(y(), op), o.alpha as number, rounding) });
+        push(op, {
+          opcode: 'LEAKY_RELU',
+          inputs: [q8(op.inputs[0], op)],
+          options: prepareLeakyRelu(qparams(x(), op), qparams(y(), op), o.alpha as number, rounding),
+        });
         break;
       case B.CONCATENATION: {
         const yq = qparams(y(), op);
         clamp();
-        if (o.fused_activation_function) throw new ModelError(`${where(op)}: a fused activation on CONCATENATION is not supported`);
+        if (o.fused_activation_function)
+          throw new ModelError(`${where(op)}: a fused activation on CONCATENATION is not supported`);
         const ins = op.inputs.map((ti) => {
           const q = qparams(m.tensors[ti], op);
-          if (q.scale !== yq.scale || q.zeroPoint !== yq.zeroPoint) throw new ModelError(`${where(op)}: input '${m.tensors[ti].name}' is quantized differently from the output`);
+          if (q.scale !== yq.scale || q.zeroPoint !== yq.zeroPoint)
+            throw new ModelError(
+              `${where(op)}: input '${m.tensors[ti].name}' is quantized differently from the output`,
+            );
           return q8(ti, op);
         });
         const rank = y().shape.length;
@@ -232,23 +383,38 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
       }
       case B.PAD: {
         const paddings = constInts(op, 1);
-        if (paddings.length !== 2 * x().shape.length) throw new ModelError(`${where(op)}: paddings have ${paddings.length} values for a rank-${x().shape.length} input`);
+        if (paddings.length !== 2 * x().shape.length)
+          throw new ModelError(
+            `${where(op)}: paddings have ${paddings.length} values for a rank-${x().shape.length} input`,
+          );
         push(op, { opcode: 'PAD', inputs: [q8(op.inputs[0], op)], options: preparePad(paddings, qparams(y(), op)) });
         break;
       }
       case B.MEAN: {
-        const axes = constInts(op, 1).map((a) => (a < 0 ? a + x().shape.length : a)).sort();
-        if (x().shape.length !== 4 || axes.join() !== '1,2') throw new ModelError(`${where(op)}: MEAN is supported over axes [1, 2] of a 4-D tensor, got [${axes}] of rank ${x().shape.length}`);
-        push(op, { opcode: 'MEAN', inputs: [q8(op.inputs[0], op)], options: prepareMean(qparams(x(), op), qparams(y(), op), rounding) });
+        const axes = constInts(op, 1)
+          .map((a) => (a < 0 ? a + x().shape.length : a))
+          .sort();
+        if (x().shape.length !== 4 || axes.join() !== '1,2')
+          throw new ModelError(
+            `${where(op)}: MEAN is supported over axes [1, 2] of a 4-D tensor, got [${axes}] of rank ${x().shape.length}`,
+          );
+        push(op, {
+          opcode: 'MEAN',
+          inputs: [q8(op.inputs[0], op)],
+          options: prepareMean(qparams(x(), op), qparams(y(), op), rounding),
+        });
         break;
       }
       default:
-        throw new ModelError(`${where(op)} is not supported; Morsel imports these TFLite ops: ${SUPPORTED_INT8_OPS.join(', ')}`);
+        throw new ModelError(
+          `${where(op)} is not supported; Morsel imports these TFLite ops: ${SUPPORTED_INT8_OPS.join(', ')}`,
+        );
     }
   }
   const ioTensor = (ti: number, what: string) => {
     const i = index.get(resolve(ti));
-    if (i === undefined) throw new ModelError(`model ${what} '${m.tensors[ti].name}' is not read or computed by any supported op`);
+    if (i === undefined)
+      throw new ModelError(`model ${what} '${m.tensors[ti].name}' is not read or computed by any supported op`);
     return i;
   };
   return {

@@ -11,7 +11,8 @@ export function broadcastIndex(inShape: readonly number[], outShape: readonly nu
   const strides = new Array<number>(rank);
   let stride = 1;
   for (let d = rank - 1; d >= 0; d--) {
-    if (dims[d] !== 1 && dims[d] !== outShape[d]) throw new ModelError(`cannot broadcast [${inShape}] to [${outShape}]`);
+    if (dims[d] !== 1 && dims[d] !== outShape[d])
+      throw new ModelError(`cannot broadcast [${inShape}] to [${outShape}]`);
     strides[d] = dims[d] === 1 ? 0 : stride;
     stride *= dims[d];
   }

@@ -1,13 +1,30 @@
 import { Conv2DOptions } from '../../ir/qmodel';
 import { multiplyByQuantizedMultiplier, Rounding } from '../../quantize/fixedpoint';
 
-export interface ConvShapes { inH: number; inW: number; inC: number; outH: number; outW: number; outC: number; kH: number; kW: number }
+export interface ConvShapes {
+  inH: number;
+  inW: number;
+  inC: number;
+  outH: number;
+  outW: number;
+  outC: number;
+  kH: number;
+  kW: number;
+}
 
 /**
  * CONV_2D, NHWC, weights [oc,kh,kw,ic]. Taps outside the input read input_zero_point, which the folded bias
  * (bias − zp_in·Σw) cancels, so the result equals TFLM's Σ(x − zp_in)·w over the inside taps.
  */
-export function conv2d(x: Int8Array, w: Int8Array, bias: Int32Array, y: Int8Array, s: ConvShapes, o: Conv2DOptions, rounding: Rounding): void {
+export function conv2d(
+  x: Int8Array,
+  w: Int8Array,
+  bias: Int32Array,
+  y: Int8Array,
+  s: ConvShapes,
+  o: Conv2DOptions,
+  rounding: Rounding,
+): void {
   const perChannel = o.output_multiplier.length > 1;
   const zp = o.input_zero_point;
   const tap = s.kW * s.inC;
@@ -30,8 +47,10 @@ export function conv2d(x: Int8Array, w: Int8Array, bias: Int32Array, y: Int8Arra
           }
         }
         const i = perChannel ? oc : 0;
-        const v = multiplyByQuantizedMultiplier(acc, o.output_multiplier[i], o.output_shift[i], rounding) + o.output_zero_point;
-        y[(oy * s.outW + ox) * s.outC + oc] = v < o.activation_min ? o.activation_min : v > o.activation_max ? o.activation_max : v;
+        const v =
+          multiplyByQuantizedMultiplier(acc, o.output_multiplier[i], o.output_shift[i], rounding) + o.output_zero_point;
+        y[(oy * s.outW + ox) * s.outC + oc] =
+          v < o.activation_min ? o.activation_min : v > o.activation_max ? o.activation_max : v;
       }
     }
   }

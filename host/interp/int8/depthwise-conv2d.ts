@@ -6,7 +6,15 @@ import { ConvShapes } from './conv2d';
  * DEPTHWISE_CONV_2D, NHWC, weights [1,kh,kw,c·m]: output channel oc reads input channel oc/m. Taps outside the
  * input read input_zero_point (cancelled by the folded bias).
  */
-export function depthwiseConv2d(x: Int8Array, w: Int8Array, bias: Int32Array, y: Int8Array, s: ConvShapes, o: Conv2DOptions, rounding: Rounding): void {
+export function depthwiseConv2d(
+  x: Int8Array,
+  w: Int8Array,
+  bias: Int32Array,
+  y: Int8Array,
+  s: ConvShapes,
+  o: Conv2DOptions,
+  rounding: Rounding,
+): void {
   const perChannel = o.output_multiplier.length > 1;
   const m = o.depth_multiplier;
   const zp = o.input_zero_point;
@@ -25,8 +33,10 @@ export function depthwiseConv2d(x: Int8Array, w: Int8Array, bias: Int32Array, y:
           }
         }
         const i = perChannel ? oc : 0;
-        const v = multiplyByQuantizedMultiplier(acc, o.output_multiplier[i], o.output_shift[i], rounding) + o.output_zero_point;
-        y[(oy * s.outW + ox) * s.outC + oc] = v < o.activation_min ? o.activation_min : v > o.activation_max ? o.activation_max : v;
+        const v =
+          multiplyByQuantizedMultiplier(acc, o.output_multiplier[i], o.output_shift[i], rounding) + o.output_zero_point;
+        y[(oy * s.outW + ox) * s.outC + oc] =
+          v < o.activation_min ? o.activation_min : v > o.activation_max ? o.activation_max : v;
       }
     }
   }

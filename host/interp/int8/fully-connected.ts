@@ -2,7 +2,15 @@ import { FullyConnectedOptions } from '../../ir/qmodel';
 import { multiplyByQuantizedMultiplier, Rounding } from '../../quantize/fixedpoint';
 
 /** y[b,o] = clamp(MBQM(bias[o] + Σ_k x[b,k]·w[o,k]) + zp_out): the input offset is folded into bias. */
-export function fullyConnected(x: Int8Array, w: Int8Array, bias: Int32Array, depth: number, y: Int8Array, o: FullyConnectedOptions, rounding: Rounding): void {
+export function fullyConnected(
+  x: Int8Array,
+  w: Int8Array,
+  bias: Int32Array,
+  depth: number,
+  y: Int8Array,
+  o: FullyConnectedOptions,
+  rounding: Rounding,
+): void {
   const outs = bias.length;
   const batches = x.length / depth;
   const perChannel = o.output_multiplier.length > 1;
@@ -13,7 +21,8 @@ export function fullyConnected(x: Int8Array, w: Int8Array, bias: Int32Array, dep
       const xb = b * depth;
       for (let k = 0; k < depth; k++) acc += x[xb + k] * w[wb + k];
       const i = perChannel ? c : 0;
-      const v = multiplyByQuantizedMultiplier(acc, o.output_multiplier[i], o.output_shift[i], rounding) + o.output_zero_point;
+      const v =
+        multiplyByQuantizedMultiplier(acc, o.output_multiplier[i], o.output_shift[i], rounding) + o.output_zero_point;
       y[b * outs + c] = v < o.activation_min ? o.activation_min : v > o.activation_max ? o.activation_max : v;
     }
   }

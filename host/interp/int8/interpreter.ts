@@ -26,26 +26,44 @@ function broadcastPair(model: QModel, op: QOp): [Int32Array, Int32Array] {
   let pair = broadcastCache.get(op);
   if (!pair) {
     const out = model.tensors[op.outputs[0]].shape;
-    pair = [broadcastIndex(model.tensors[op.inputs[0]].shape, out), broadcastIndex(model.tensors[op.inputs[1]].shape, out)];
+    pair = [
+      broadcastIndex(model.tensors[op.inputs[0]].shape, out),
+      broadcastIndex(model.tensors[op.inputs[1]].shape, out),
+    ];
     broadcastCache.set(op, pair);
   }
   return pair;
 }
 
 function convShapes(x: QTensor, w: QTensor, y: QTensor): ConvShapes {
-  return { inH: x.shape[1], inW: x.shape[2], inC: x.shape[3], outH: y.shape[1], outW: y.shape[2], outC: y.shape[3], kH: w.shape[1], kW: w.shape[2] };
+  return {
+    inH: x.shape[1],
+    inW: x.shape[2],
+    inC: x.shape[3],
+    outH: y.shape[1],
+    outW: y.shape[2],
+    outC: y.shape[3],
+    kH: w.shape[1],
+    kW: w.shape[2],
+  };
 }
 
-export function runInt8(model: QModel, inputs: Int8Array[], observe?: (tensorIndex: number, data: Int8Array) => void): Int8Array[] {
+export function runInt8(
+  model: QModel,
+  inputs: Int8Array[],
+  observe?: (tensorIndex: number, data: Int8Array) => void,
+): Int8Array[] {
   const values: (Int8Array | Int32Array | undefined)[] = model.tensors.map((t) => t.data);
   model.inputs.forEach((ti, k) => {
     const need = numel(model.tensors[ti].shape);
-    if (!inputs[k] || inputs[k].length !== need) throw new ModelError(`input ${k} needs ${need} int8 values, got ${inputs[k]?.length ?? 'none'}`);
+    if (!inputs[k] || inputs[k].length !== need)
+      throw new ModelError(`input ${k} needs ${need} int8 values, got ${inputs[k]?.length ?? 'none'}`);
     values[ti] = inputs[k];
   });
   const i8 = (ti: number) => {
     const v = values[ti];
-    if (!(v instanceof Int8Array)) throw new ModelError(`tensor ${ti} (${model.tensors[ti].name}) is read before it is computed`);
+    if (!(v instanceof Int8Array))
+      throw new ModelError(`tensor ${ti} (${model.tensors[ti].name}) is read before it is computed`);
     return v;
   };
   const i32 = (ti: number) => values[ti] as Int32Array;
@@ -57,17 +75,51 @@ export function runInt8(model: QModel, inputs: Int8Array[], observe?: (tensorInd
     const xt = model.tensors[op.inputs[0]];
     switch (op.opcode) {
       case 'FULLY_CONNECTED':
-        fullyConnected(x, i8(op.inputs[1]), i32(op.inputs[2]), model.tensors[op.inputs[1]].shape[1], y, op.options, rounding);
+        fullyConnected(
+          x,
+          i8(op.inputs[1]),
+          i32(op.inputs[2]),
+          model.tensors[op.inputs[1]].shape[1],
+          y,
+          op.options,
+          rounding,
+        );
         break;
       case 'CONV_2D':
-        conv2d(x, i8(op.inputs[1]), i32(op.inputs[2]), y, convShapes(xt, model.tensors[op.inputs[1]], out), op.options, rounding);
+        conv2d(
+          x,
+          i8(op.inputs[1]),
+          i32(op.inputs[2]),
+          y,
+          convShapes(xt, model.tensors[op.inputs[1]], out),
+          op.options,
+          rounding,
+        );
         break;
       case 'DEPTHWISE_CONV_2D':
-        depthwiseConv2d(x, i8(op.inputs[1]), i32(op.inputs[2]), y, convShapes(xt, model.tensors[op.inputs[1]], out), op.options, rounding);
+        depthwiseConv2d(
+          x,
+          i8(op.inputs[1]),
+          i32(op.inputs[2]),
+          y,
+          convShapes(xt, model.tensors[op.inputs[1]], out),
+          op.options,
+          rounding,
+        );
         break;
       case 'MAX_POOL_2D':
       case 'AVERAGE_POOL_2D':
-        pool2d(x, y, xt.shape[1], xt.shape[2], xt.shape[3], out.shape[1], out.shape[2], op.options, op.opcode === 'MAX_POOL_2D');
+        pool2d(
+          x,
+          y,
+          xt.shape[1],
+          xt.shape[2],
+          xt.shape[3],
+          out.shape[1],
+          out.shape[2],
+          op.options,
+          op.opcode === 'MAX_POOL_2D',
+        );
         break;
       case 'ADD':
       case 'SUB': {
@@ -90,7 +142,12 @@ export function runInt8(model: QModel, inputs: Int8Array[], observe?: (tensorInd
         softmax(x, y, xt.shape[xt.shape.length - 1], op.options);
         break;
       case 'CONCATENATION':
-        concatenation(op.inputs.map(i8), op.inputs.map((ti) => model.tensors[ti].shape), op.options.axis, y);
+        concatenation(
+          op.inputs.map(i8),
+          op.inputs.map((ti) => model.tensors[ti].shape),
+          op.options.axis,
+          y,
+        );
         break;
       case 'PAD':
         pad(x, xt.shape, y, out.shape, op.options);

@@ -2,7 +2,14 @@ import { MeanOptions } from '../../ir/qmodel';
 import { multiplyByQuantizedMultiplier, Rounding } from '../../quantize/fixedpoint';
 
 /** MEAN over H·W positions of NHWC (TFLite's reference_integer_ops::Mean). */
-export function mean(x: Int8Array, y: Int8Array, positions: number, C: number, o: MeanOptions, rounding: Rounding): void {
+export function mean(
+  x: Int8Array,
+  y: Int8Array,
+  positions: number,
+  C: number,
+  o: MeanOptions,
+  rounding: Rounding,
+): void {
   const half = Math.trunc(positions / 2);
   for (let c = 0; c < C; c++) {
     let acc = 0;

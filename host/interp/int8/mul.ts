@@ -2,7 +2,15 @@ import { MulOptions } from '../../ir/qmodel';
 import { multiplyByQuantizedMultiplier, Rounding } from '../../quantize/fixedpoint';
 
 /** TFLite's int8 MUL (reference_integer_ops::MulElementwise); `ia`/`ib` map output elements to input elements. */
-export function mul(a: Int8Array, ia: Int32Array, b: Int8Array, ib: Int32Array, y: Int8Array, o: MulOptions, rounding: Rounding): void {
+export function mul(
+  a: Int8Array,
+  ia: Int32Array,
+  b: Int8Array,
+  ib: Int32Array,
+  y: Int8Array,
+  o: MulOptions,
+  rounding: Rounding,
+): void {
   for (let i = 0; i < y.length; i++) {
     const product = (a[ia[i]] + o.input1_offset) * (b[ib[i]] + o.input2_offset);
     const v = multiplyByQuantizedMultiplier(product, o.output_multiplier, o.output_shift, rounding) + o.output_offset;

@@ -1,7 +1,13 @@
 import { PadOptions } from '../../ir/qmodel';
 
 /** PAD: the output is pad_value except for the input copied at offset paddings[2d] in each dimension d. */
-export function pad(x: Int8Array, inShape: readonly number[], y: Int8Array, outShape: readonly number[], o: PadOptions): void {
+export function pad(
+  x: Int8Array,
+  inShape: readonly number[],
+  y: Int8Array,
+  outShape: readonly number[],
+  o: PadOptions,
+): void {
   y.fill(o.pad_value);
   const rank = inShape.length;
   const rowLength = inShape[rank - 1];

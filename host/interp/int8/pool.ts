@@ -1,7 +1,17 @@
 import { Pool2DOptions } from '../../ir/qmodel';
 
 /** MAX_POOL_2D / AVERAGE_POOL_2D over the taps inside the input (TFLite Micro's reference rounding for the average). */
-export function pool2d(x: Int8Array, y: Int8Array, inH: number, inW: number, C: number, outH: number, outW: number, o: Pool2DOptions, max: boolean): void {
+export function pool2d(
+  x: Int8Array,
+  y: Int8Array,
+  inH: number,
+  inW: number,
+  C: number,
+  outH: number,
+  outW: number,
+  o: Pool2DOptions,
+  max: boolean,
+): void {
   for (let oy = 0; oy < outH; oy++) {
     for (let ox = 0; ox < outW; ox++) {
       for (let c = 0; c < C; c++) {
@@ -21,7 +31,8 @@ export function pool2d(x: Int8Array, y: Int8Array, inH: number, inW: number, C: 
         }
         // C's truncating division after adding ±count/2: rounds half away from zero.
         const v = max ? acc : Math.trunc((acc > 0 ? acc + Math.trunc(count / 2) : acc - Math.trunc(count / 2)) / count);
-        y[(oy * outW + ox) * C + c] = v < o.activation_min ? o.activation_min : v > o.activation_max ? o.activation_max : v;
+        y[(oy * outW + ox) * C + c] =
+          v < o.activation_min ? o.activation_min : v > o.activation_max ? o.activation_max : v;
       }
     }
   }

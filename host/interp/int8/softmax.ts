@@ -18,7 +18,11 @@ export function softmax(x: Int8Array, y: Int8Array, depth: number, o: SoftmaxOpt
     for (let c = 0; c < depth; c++) sum += roundingDivideByPOT(table[max - x[r + c]], ACCUMULATION_INTEGER_BITS);
     const { reciprocal, numBitsOverUnit } = getReciprocal(sum | 0, ACCUMULATION_INTEGER_BITS);
     for (let c = 0; c < depth; c++) {
-      const v = roundingDivideByPOT(saturatingRoundingDoublingHighMul(reciprocal, table[max - x[r + c]]), numBitsOverUnit + 31 - 8) - 128;
+      const v =
+        roundingDivideByPOT(
+          saturatingRoundingDoublingHighMul(reciprocal, table[max - x[r + c]]),
+          numBitsOverUnit + 31 - 8,
+        ) - 128;
       y[r + c] = v > 127 ? 127 : v < -128 ? -128 : v;
     }
   }
