@@ -2,7 +2,7 @@
 // A script (no exports): the device build concatenates its files into one ES5 bundle and one Lua file.
 
 const FORMAT_VERSION = 3;
-const FILE_IDENTIFIER = 'MRSL';
+const FILE_IDENTIFIER = "MRSL";
 
 const TensorType_INT8 = 0;
 const TensorType_INT32 = 1;
