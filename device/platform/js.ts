@@ -66,8 +66,10 @@ export function outputHandle(arena: Buf, offset: number, n: number): any {
   return offset <= MAX_VIEW_OFFSET ? new Int8Array((arena as Int8Array).buffer, offset, n) : new Int8Array(n);
 }
 
+// Whether the handle is a view on the arena is decided by the offset, as outputHandle decided it: never by comparing
+// buffers with ===, which Espruino does by content (and runs out of memory on an arena).
 export function publishOutput(arena: Buf, offset: number, n: number, handle: any): void {
-  if (handle.buffer === (arena as Int8Array).buffer) return;
+  if (offset <= MAX_VIEW_OFFSET) return;
   for (let i = 0; i < n; i++) handle[i] = arena[offset + i];
 }
 
