@@ -2,7 +2,7 @@
 // A module of constants: the device build inlines each one into the ES5 and Lua bundles.
 
 export const FORMAT_VERSION = 3;
-export const FILE_IDENTIFIER = 'MRSL';
+export const FILE_IDENTIFIER = "MRSL";
 
 export const TensorType_INT8 = 0;
 export const TensorType_INT32 = 1;
