@@ -3,8 +3,8 @@
 // shared by our quantizer and the TFLite importer, so each one follows TFLM's reference kernels to the letter,
 // including where TFLM computes in float32 before widening to double.
 
-import { Clamp, ModelError } from '../ir/graph';
-import {
+import { type Clamp, ModelError } from '../ir/graph';
+import type {
   ArithmeticOptions,
   Conv2DOptions,
   FullyConnectedOptions,
@@ -21,11 +21,12 @@ import {
   frexp,
   multiplyByQuantizedMultiplier,
   quantizeMultiplier,
-  QuantizedMultiplier,
+  type QuantizedMultiplier,
   roundingDivideByPOT,
-  Rounding,
+  type Rounding,
 } from './fixedpoint';
 import { expOnNegativeValues, logistic, tanh } from './gemmlowp';
+import { elementsPerChannel } from '../ir/shape';
 
 /** Per-tensor affine quantization: real = scale · (q − zeroPoint), scale a float32 value. */
 export interface QParams {
@@ -78,7 +79,7 @@ function convolutionMultipliers(input: QParams, weightScales: readonly number[],
   );
 }
 
-export interface ConvGeometry {
+interface ConvGeometry {
   stride_h: number;
   stride_w: number;
   dilation_h: number;
@@ -137,7 +138,7 @@ export function foldInputZeroPoint(
   inputZeroPoint: number,
 ): Int32Array {
   const channels = weightShape[channelAxis];
-  const inner = weightShape.slice(channelAxis + 1).reduce((a, b) => a * b, 1);
+  const inner = elementsPerChannel(weightShape, channelAxis);
   const sums = new Float64Array(channels);
   for (let i = 0; i < weights.length; i++) sums[Math.floor(i / inner) % channels] += weights[i];
   const folded = new Int32Array(channels);
@@ -150,7 +151,7 @@ export function foldInputZeroPoint(
   return folded;
 }
 
-export interface PoolGeometry {
+interface PoolGeometry {
   filter_h: number;
   filter_w: number;
   stride_h: number;
@@ -258,7 +259,7 @@ function frexpMultiplier(real: number): QuantizedMultiplier {
 }
 
 /** CalculateInputRadius: the largest |input| whose rescaled value fits the fixed-point format. */
-export function calculateInputRadius(inputIntegerBits: number, inputLeftShift: number): number {
+function calculateInputRadius(inputIntegerBits: number, inputLeftShift: number): number {
   return Math.floor(
     ((Math.pow(2, inputIntegerBits) - 1) * Math.pow(2, 31 - inputIntegerBits)) / Math.pow(2, inputLeftShift),
   );
