@@ -79,15 +79,11 @@ function convolutionMultipliers(input: QParams, weightScales: readonly number[],
   );
 }
 
-interface ConvGeometry {
-  stride_h: number;
-  stride_w: number;
-  dilation_h: number;
-  dilation_w: number;
-  pad_top: number;
-  pad_left: number;
-  depth_multiplier: number;
-}
+/** The options the importer decides (window geometry), not quantization. */
+type ConvGeometry = Pick<
+  Conv2DOptions,
+  'stride_h' | 'stride_w' | 'dilation_h' | 'dilation_w' | 'pad_top' | 'pad_left' | 'depth_multiplier'
+>;
 
 /** CONV_2D and DEPTHWISE_CONV_2D (per-channel or per-tensor weights, symmetric). */
 export function prepareConv2D(
@@ -151,14 +147,7 @@ export function foldInputZeroPoint(
   return folded;
 }
 
-interface PoolGeometry {
-  filter_h: number;
-  filter_w: number;
-  stride_h: number;
-  stride_w: number;
-  pad_top: number;
-  pad_left: number;
-}
+type PoolGeometry = Omit<Pool2DOptions, 'activation_min' | 'activation_max'>;
 
 /** MAX_POOL_2D / AVERAGE_POOL_2D: input and output share parameters, only the fused clamp is computed. */
 export function preparePool2D(geometry: PoolGeometry, output: QParams, clamp: Clamp | undefined): Pool2DOptions {

@@ -1,6 +1,7 @@
 // TFLite's SAME/VALID window padding (kernels/padding.h) through the shared windowAxis: SAME puts the odd leftover
 // padding cell at the bottom/right, so only top/left are needed.
 
+import type { Conv2DOptions } from '../../ir/contract';
 import { ModelError } from '../../ir/graph';
 import { type WindowPadding, windowAxis } from '../../ir/shape';
 import { Padding } from './schema';
@@ -12,14 +13,7 @@ export function tflitePadding(padding: number): WindowPadding {
   throw new ModelError(`unknown padding type ${padding}`);
 }
 
-interface Geometry2D {
-  stride_h: number;
-  stride_w: number;
-  dilation_h: number;
-  dilation_w: number;
-  pad_top: number;
-  pad_left: number;
-}
+type Geometry2D = Pick<Conv2DOptions, 'stride_h' | 'stride_w' | 'dilation_h' | 'dilation_w' | 'pad_top' | 'pad_left'>;
 
 /** Strides, dilations and top/left padding of a 2-D window op; checks the model's output size against TFLite's. */
 export function windowGeometry(
