@@ -18,9 +18,6 @@ import {
   Model_rounding,
   Model_tensors,
   Model_version,
-  OpCode_ADD,
-  OpCode_DEPTHWISE_CONV_2D,
-  OpCode_MUL,
   Operator_inputs,
   Operator_opcode,
   Operator_options,
@@ -38,6 +35,7 @@ import {
   Tensor_shape,
   Tensor_stored_values,
   Tensor_type,
+  TFLITE_DOUBLE_ROUNDING_OPCODES,
   Tensor_weight_bits,
   Tensor_weight_bits_default,
   Tensor_weight_layout,
@@ -306,12 +304,10 @@ function loadModel(blob: any, registrations: OpRegistration[]): MorselModel {
     const optPos = fieldPos(b, ot, Operator_options);
     ctx.index = oi;
     ctx.code = code;
-    // Full TFLite's DEPTHWISE_CONV_2D, ADD, SUB and MUL keep double rounding (TFLITE_DOUBLE_ROUNDING_OPS in host/quantize/fixedpoint.ts).
+    // Full TFLite keeps double rounding in some ops: bit `code` of the schema's tflite_double_rounding set.
     ctx.single =
       rounding === Rounding_SINGLE ||
-      (rounding === Rounding_TFLITE &&
-        code !== OpCode_DEPTHWISE_CONV_2D &&
-        !(code >= OpCode_ADD && code <= OpCode_MUL));
+      (rounding === Rounding_TFLITE && Math.floor(TFLITE_DOUBLE_ROUNDING_OPCODES / Math.pow(2, code)) % 2 === 0);
     ctx.optionsType = fieldU8(b, ot, Operator_options_type, 0);
     ctx.options = optPos < 0 ? -1 : deref(b, optPos);
     ctx.inputs = oin;

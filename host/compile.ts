@@ -1,15 +1,15 @@
 // The compiler pipeline end to end: import → passes → calibrate → quantize → plan → encode.
 
 import { encodeModel } from './blob/encode';
-import { loadSamples, Samples } from './data/dataset';
-import { Graph, ModelError, numel, tensor } from './ir/graph';
-import { QModel } from './ir/qmodel';
+import { loadSamples, type Samples } from './data/dataset';
+import { type Graph, ModelError, numel, tensor } from './ir/graph';
+import type { QModel } from './ir/qmodel';
 import { importModel } from './import';
 import { toDeviceGraph } from './passes';
 import { activationChannelRanges, equalizeLayers } from './passes/equalize';
 import { planMemory } from './plan/planner';
-import { calibrate, ObserverKind } from './quantize/calibrate';
-import { RoundingMode } from './quantize/fixedpoint';
+import { calibrate, type ObserverKind } from './quantize/calibrate';
+import type { RoundingMode } from './quantize/fixedpoint';
 import { gptqWeights } from './quantize/gptq';
 import { quantizeGraph } from './quantize/quantize';
 import { Progress } from './util/progress';
@@ -40,9 +40,9 @@ export interface Compiled {
   calibration?: Samples;
 }
 
-export const DEFAULT_CALIB_COUNT = 1000;
+const DEFAULT_CALIB_COUNT = 1000;
 export const WEIGHT_ROUNDINGS = ['nearest', 'gptq'] as const;
-export type WeightRounding = (typeof WEIGHT_ROUNDINGS)[number];
+type WeightRounding = (typeof WEIGHT_ROUNDINGS)[number];
 export const EQUALIZATIONS = ['none', 'weights', 'activations'] as const;
 export type Equalization = (typeof EQUALIZATIONS)[number];
 

@@ -1,17 +1,18 @@
 // .msl bytes → QModel, validating identifier, version and CRC32 first.
 
-import { OpCodeName, OptionsByOp, QModel, QOp, QTensor, WeightBits } from '../ir/qmodel';
+import type { OpCodeName, OptionsByOp, QModel, QOp, QTensor, WeightBits } from '../ir/qmodel';
 import { crc32Update } from './crc32';
 import { morselSchema } from './fbs';
 import { BlobFormatError, decodeRoot, rootFieldPosition } from './flatbuffer';
 import { FORMAT_VERSION } from './format';
-import { ROUNDING_MODES, RoundingMode } from '../quantize/fixedpoint';
+import { ROUNDING_MODES, type RoundingMode } from '../quantize/fixedpoint';
 import { decodeWeights, packableWeights, WEIGHT_LAYOUTS } from './weights';
+import { numel } from '../ir/shape';
 
 type Obj = Record<string, any>;
 
 /** CRC over the file with the CRC field's own four bytes read as zero. */
-export function blobCrc(bytes: Uint8Array, crcAt: number): number {
+function blobCrc(bytes: Uint8Array, crcAt: number): number {
   let c = crc32Update(0, bytes, 0, crcAt);
   c = crc32Update(c, new Uint8Array(4));
   return crc32Update(c, bytes, crcAt + 4, bytes.length);
@@ -51,7 +52,7 @@ export function decodeModel(bytes: Uint8Array): QModel {
           throw new BlobFormatError(`tensor ${i}: only int8 weights of rank 2 or more can be packed`);
         data = decodeWeights(
           { layout, bits, stored: t.stored_values, runBits: t.run_bits, bytes: raw },
-          shape.reduce((a, b) => a * b, 1),
+          numel(shape),
           shape[0],
           `tensor ${i}`,
         );

@@ -3,7 +3,7 @@
 // table's name) and `x` (its object). Unknown fields are an error, so a typo cannot silently drop data.
 
 import { Builder } from 'flatbuffers';
-import { FbsSchema, FbsTable, FbsType, SCALAR_BYTES, ScalarName, vtableOffset } from './fbs';
+import { type FbsSchema, type FbsTable, type FbsType, SCALAR_BYTES, type ScalarName, vtableOffset } from './fbs';
 
 type Obj = Record<string, unknown>;
 
@@ -111,7 +111,7 @@ function encodeVector(
   return b.endVector();
 }
 
-export function encodeTable(b: Builder, schema: FbsSchema, tableName: string, obj: Obj, where = tableName): number {
+function encodeTable(b: Builder, schema: FbsSchema, tableName: string, obj: Obj, where = tableName): number {
   const table = schema.tables.get(tableName);
   if (!table) throw new BlobFormatError(`unknown table ${tableName}`);
   const known = new Set(table.fields.flatMap((f) => (f.type.kind === 'union' ? [f.name, `${f.name}_type`] : [f.name])));
@@ -160,10 +160,6 @@ export function encodeRoot(schema: FbsSchema, obj: Obj): Uint8Array {
 }
 
 // ---- decoding ----
-
-export interface FieldLocation {
-  /** byte position of the field's value, or −1 when absent (default) */ pos: number;
-}
 
 class Reader {
   private view: DataView;

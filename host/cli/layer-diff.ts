@@ -5,15 +5,16 @@
 import * as fs from 'fs';
 import { decodeModel } from '../blob/decode';
 import { encodeModel } from '../blob/encode';
-import { Engine, runOnEngine } from '../engines';
+import { type Engine, runOnEngine } from '../engines';
 import { isTfliteFile, readTfliteFile, tfliteModelName } from '../import/tflite';
 import { tfliteToQModel } from '../import/tflite/to-qmodel';
 import { runInt8 } from '../interp/int8/interpreter';
 import { ModelError } from '../ir/graph';
-import { QModel } from '../ir/qmodel';
+import type { QModel } from '../ir/qmodel';
 import { planMemory } from '../plan/planner';
-import { RoundingMode } from '../quantize/fixedpoint';
-import { Rng } from '../util/rng';
+import type { RoundingMode } from '../quantize/fixedpoint';
+import type { Rng } from '../util/rng';
+import { numel } from '../ir/shape';
 
 /** A .msl blob, or an int8 .tflite imported (and planned) in the given rounding mode (TFLM's by default). */
 export function loadQModel(file: string, rounding?: RoundingMode): QModel {
@@ -93,7 +94,7 @@ export function compareLayers(
       index,
       op: op.opcode as string,
       name: op.name,
-      elements: model.tensors[op.outputs[0]].shape.reduce((p, q) => p * q, 1),
+      elements: numel(model.tensors[op.outputs[0]].shape),
     };
     if (!x || !y) return { ...base, differing: null, maxAbs: null };
     if (x.length !== y.length) throw new ModelError(`layer ${index} (${op.name}): ${x.length} vs ${y.length} values`);
@@ -112,7 +113,5 @@ export function compareLayers(
 
 /** Uniform random int8 values for the model's first input. */
 export function randomInt8Input(model: QModel, rng: Rng): Int8Array {
-  return Int8Array.from({ length: model.tensors[model.inputs[0]].shape.reduce((a, b) => a * b, 1) }, () =>
-    rng.int(-128, 127),
-  );
+  return Int8Array.from({ length: numel(model.tensors[model.inputs[0]].shape) }, () => rng.int(-128, 127));
 }

@@ -5,16 +5,17 @@ import { parseNpy } from '../data/npy';
 import { ENGINES, runOnEngine } from '../engines';
 import { runInt8 } from '../interp/int8/interpreter';
 import { ModelError } from '../ir/graph';
-import { QModel } from '../ir/qmodel';
+import type { QModel } from '../ir/qmodel';
 import { quantizeInput } from '../quantize/quantize';
 import { baudOf, runOnPort } from './serial-commands';
 import { parseChoice } from './convert';
 import type { Command } from './main';
 import { UsageError } from './main';
+import { numel } from '../ir/shape';
 
 /** An input tensor from `idx:N` (the N-th Fashion-MNIST test image), a .npy array or raw int8 bytes. */
 export function readInput(spec: string, model: QModel): Int8Array {
-  const need = model.tensors[model.inputs[0]].shape.reduce((a, b) => a * b, 1);
+  const need = numel(model.tensors[model.inputs[0]].shape);
   const m = /^idx:(\d+)$/.exec(spec);
   if (m) {
     const n = Number(m[1]);

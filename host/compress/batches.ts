@@ -2,7 +2,8 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../ir/graph';
-import { Rng } from '../util/rng';
+import type { Rng } from '../util/rng';
+import { numel } from '../ir/shape';
 
 /** Images (uint8, row-major, one after the other) with their labels, e.g. loadFashionMnist's result. */
 export interface LabelledImages {
@@ -13,7 +14,7 @@ export interface LabelledImages {
 
 /** Pixels / 255 of images `idx`, shaped [idx.length, ...inputShape]. */
 export function inputBatch(data: LabelledImages, idx: ArrayLike<number>, inputShape: number[]): tf.Tensor {
-  const size = inputShape.reduce((a, b) => a * b, 1);
+  const size = numel(inputShape);
   if (data.images.length !== data.count * size)
     throw new ModelError(
       `the model input has ${size} values per sample; the data has ${data.images.length / data.count}`,

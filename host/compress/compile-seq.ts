@@ -1,26 +1,25 @@
-// A SeqModel through the real compiler (TF.js importer → passes → calibrate → quantizer → planner → blob
-// encoder), for exact blobs, arenas and the int8 reference interpreter's accuracy. Layers below 8 bits get
-// symmetric per-channel weight scales max|w|/(2^(b−1)−1) (the fake quantizer's grid, so a baked kernel maps to
-// exactly its levels), and the blob packs them at b bits; zeros make the encoder pick a sparse layout when smaller.
+// A SeqModel through the real compiler in process (TF.js importer on the model in memory, passes, calibration,
+// quantizer, planner, blob encoder), for exact blobs, arenas and the int8 reference interpreter's accuracy. Layers
+// below 8 bits get symmetric per-channel weight scales max|w|/(2^(b−1)−1) (the fake quantizer's grid, so a baked
+// kernel maps to exactly its levels), and the blob packs them at b bits; zeros make the encoder pick a sparse layout
+// when smaller.
 
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { encodeModel } from '../blob/encode';
-import { Compiled, compileGraph } from '../compile';
-import { Graph, ModelError, tensor } from '../ir/graph';
-import { WeightBits } from '../ir/qmodel';
+import { type Compiled, compileGraph } from '../compile';
+import { type Graph, ModelError, tensor } from '../ir/graph';
+import type { WeightBits } from '../ir/qmodel';
 import { importTfjs } from '../import/tfjs';
 import { runInt8 } from '../interp/int8/interpreter';
 import { toDeviceGraph } from '../passes';
 import { channelMaxAbs, quantizeInput } from '../quantize/quantize';
 import { Progress } from '../util/progress';
-import { LabelledImages } from './batches';
+import type { LabelledImages } from './batches';
 import { argmaxRows } from './evaluate';
-import { saveLayersModel } from './layers-io';
-import { SeqModel } from './seq-model';
+import { layersModel } from './layers-io';
+import type { SeqModel } from './seq-model';
+import { elementsPerChannel } from '../ir/shape';
 
-export interface CompileSeqOptions {
+interface CompileSeqOptions {
   /** Calibration data spec for loadSamples (default fashion-mnist:train). */
   calib?: string;
   calibCount?: number;
@@ -41,7 +40,7 @@ function quantizeWeightsTo(g: Graph, bits: Record<string, WeightBits>): void {
     const w = wt.data as Float32Array;
     const axis = node.op.kind === 'depthwise_conv2d' ? wt.shape.length - 1 : 0;
     const channels = wt.shape[axis];
-    const inner = wt.shape.slice(axis + 1).reduce((a, c) => a * c, 1);
+    const inner = elementsPerChannel(wt.shape, axis);
     const qmax = 2 ** (b - 1) - 1;
     wt.quant = {
       scale: Array.from(channelMaxAbs(w, channels, inner), (m) => (m > 0 ? m / qmax : 1)),
@@ -52,26 +51,21 @@ function quantizeWeightsTo(g: Graph, bits: Record<string, WeightBits>): void {
 }
 
 export function compileSeqModel(m: SeqModel, opts: CompileSeqOptions = {}): Compiled {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-compress-'));
-  try {
-    const bits = opts.bits ?? {};
-    const device = toDeviceGraph(importTfjs(saveLayersModel(m, path.join(dir, m.name))));
-    quantizeWeightsTo(device, bits);
-    const compiled = compileGraph(device, {
-      calib: opts.calib ?? 'fashion-mnist:train',
-      calibCount: opts.calibCount ?? 1000,
-      quiet: true,
-    });
-    const model = compiled.model;
-    for (const op of model.ops) {
-      const b = bits[op.name];
-      if (b !== undefined && b < 8 && (op.opcode === 'FULLY_CONNECTED' || op.opcode === 'CONV_2D'))
-        model.tensors[op.inputs[1]].weightBits = b;
-    }
-    return { ...compiled, blob: encodeModel(model) };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+  const bits = opts.bits ?? {};
+  const device = toDeviceGraph(importTfjs(layersModel(m)));
+  quantizeWeightsTo(device, bits);
+  const compiled = compileGraph(device, {
+    calib: opts.calib ?? 'fashion-mnist:train',
+    calibCount: opts.calibCount ?? 1000,
+    quiet: true,
+  });
+  const model = compiled.model;
+  for (const op of model.ops) {
+    const b = bits[op.name];
+    if (b !== undefined && b < 8 && (op.opcode === 'FULLY_CONNECTED' || op.opcode === 'CONV_2D'))
+      model.tensors[op.inputs[1]].weightBits = b;
   }
+  return { ...compiled, blob: encodeModel(model) };
 }
 
 /** Predicted classes of the int8 reference interpreter on `data`. */

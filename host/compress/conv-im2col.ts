@@ -6,7 +6,8 @@
 // semantics ('same' puts the extra row/column at the bottom/right).
 
 import * as tf from '@tensorflow/tfjs';
-import { Pad } from './seq-model';
+import { windowAxis } from '../ir/shape';
+import type { Pad } from './seq-model';
 
 export interface Window {
   kh: number;
@@ -23,14 +24,10 @@ interface Geometry {
   left: number;
 }
 
-export function windowGeometry(h: number, w: number, win: Window): Geometry {
-  if (win.padding === 'valid')
-    return { oh: Math.floor((h - win.kh) / win.sh) + 1, ow: Math.floor((w - win.kw) / win.sw) + 1, top: 0, left: 0 };
-  const oh = Math.ceil(h / win.sh);
-  const ow = Math.ceil(w / win.sw);
-  const th = Math.max((oh - 1) * win.sh + win.kh - h, 0);
-  const tw = Math.max((ow - 1) * win.sw + win.kw - w, 0);
-  return { oh, ow, top: Math.floor(th / 2), left: Math.floor(tw / 2) };
+function windowGeometry(h: number, w: number, win: Window): Geometry {
+  const rows = windowAxis(win.padding, h, win.kh, win.sh);
+  const cols = windowAxis(win.padding, w, win.kw, win.sw);
+  return { oh: rows.out, ow: cols.out, top: rows.before, left: cols.before };
 }
 
 /**
@@ -252,7 +249,7 @@ export function batchNormReluTrain(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tens
 }
 
 /** Fixed (population) batch-norm statistics and ε. */
-export interface BatchNormStats {
+interface BatchNormStats {
   mean: Float32Array;
   variance: Float32Array;
   epsilon: number;

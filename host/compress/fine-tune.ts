@@ -6,19 +6,19 @@
 // so training stays one synchronous call.
 
 import * as path from 'path';
-import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../ir/graph';
 import { Progress } from '../util/progress';
 import { Rng } from '../util/rng';
 import { startWorker } from '../util/worker';
-import { inputBatch, LabelledImages, shuffled } from './batches';
+import { inputBatch, type LabelledImages, shuffled } from './batches';
 import { useFastMatMul } from './conv-im2col';
-import { Distillation, distillationLoss } from './distill';
-import { TrainableNet } from './net';
-import { SeqModel } from './seq-model';
+import { type Distillation, distillationLoss } from './distill';
+import type { TrainableNet } from './net';
+import type { SeqModel } from './seq-model';
 
-export interface TrainOptions {
+interface TrainOptions {
   epochs: number;
   lr: number;
   seed: number;
@@ -33,7 +33,7 @@ export interface TrainOptions {
   quiet?: boolean;
 }
 
-export interface TrainResult {
+interface TrainResult {
   /** Mean loss of the last epoch. */
   loss: number;
   seconds: number;
@@ -41,12 +41,7 @@ export interface TrainResult {
 }
 
 /** The training loss of images `idx`: cross-entropy with their labels, or distillation from the teacher's logits. */
-export function batchLoss(
-  net: TrainableNet,
-  data: LabelledImages,
-  idx: ArrayLike<number>,
-  distill?: Distillation,
-): tf.Scalar {
+function batchLoss(net: TrainableNet, data: LabelledImages, idx: ArrayLike<number>, distill?: Distillation): tf.Scalar {
   const x = inputBatch(data, idx, net.inputShape);
   const onehot = tf.oneHot(
     tf.tensor1d(

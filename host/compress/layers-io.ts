@@ -1,12 +1,13 @@
-// Reads and writes TF.js layers models (model.json + weights.bin) as SeqModels, synchronously and
-// byte-deterministically: the topology is written in Keras' snake_case config, which both
-// tf.loadLayersModel and Morsel's TF.js importer read.
+// TF.js layers models (model.json + weights.bin) as SeqModels: read through the TF.js importer's reader, written
+// synchronously and byte-deterministically in Keras' snake_case config, which both tf.loadLayersModel and Morsel's
+// TF.js importer read (and which the compiler takes in memory: layersModel).
 
 import * as fs from 'fs';
 import * as path from 'path';
+import { readTfjsModel, type TfjsModel } from '../import/tfjs';
 import { ModelError } from '../ir/graph';
 import { writeFileAtomic } from '../util/fs';
-import { Activation, Layer, layerShapes, Pad, SeqModel } from './seq-model';
+import { type Activation, type Layer, layerShapes, type Pad, type SeqModel } from './seq-model';
 
 interface LayerJson {
   class_name: string;
@@ -19,32 +20,9 @@ function activationOf(name: string, act: unknown): Activation {
 }
 
 export function loadLayersModel(file: string): SeqModel {
-  let json: any;
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new ModelError(`${file}: not a TF.js model.json (${(e as Error).message})`);
-  }
-  const topo = json?.modelTopology?.model_config ?? json?.modelTopology;
-  if (topo?.class_name !== 'Sequential' || !Array.isArray(json.weightsManifest))
-    throw new ModelError(`${file}: not a Sequential TF.js layers model`);
-  const weights = new Map<string, Float32Array>();
-  for (const group of json.weightsManifest) {
-    const bytes = Buffer.concat(
-      (group.paths as string[]).map((p) => fs.readFileSync(path.join(path.dirname(file), p))),
-    );
-    let offset = 0;
-    for (const w of group.weights) {
-      if (w.dtype !== 'float32')
-        throw new ModelError(`${file}: weight ${w.name} is ${w.dtype}; only float32 is supported`);
-      const n = (w.shape as number[]).reduce((a, b) => a * b, 1);
-      if (offset + 4 * n > bytes.length) throw new ModelError(`${file}: weights are truncated at ${w.name}`);
-      const data = new Float32Array(n);
-      for (let i = 0; i < n; i++) data[i] = bytes.readFloatLE(offset + 4 * i);
-      weights.set(w.name, data);
-      offset += 4 * n;
-    }
-  }
+  const { json, weights } = readTfjsModel(file);
+  const topo = json.modelTopology.model_config ?? json.modelTopology;
+  if (topo.class_name !== 'Sequential') throw new ModelError(`${file}: not a Sequential TF.js layers model`);
   const layerList: LayerJson[] = Array.isArray(topo.config) ? topo.config : topo.config.layers;
   const w = (layer: string, key: string) => {
     const d = weights.get(`${layer}/${key}`);
@@ -216,16 +194,12 @@ function layerJson(l: Layer): { json: LayerJson; weights: [string, Float32Array,
   }
 }
 
-/** model.json text and weights.bin bytes of a SeqModel. */
-export function serializeLayersModel(m: SeqModel): { modelJson: string; weights: Uint8Array } {
+/** A SeqModel as a TF.js layers model in memory, as the TF.js importer reads it (weights copied). */
+export function layersModel(m: SeqModel): TfjsModel {
   layerShapes(m);
   const parts = m.layers.map(layerJson);
   parts[0].json.config.batch_input_shape = [null, ...m.inputShape];
   const all = parts.flatMap((p) => p.weights);
-  const total = all.reduce((a, [, d]) => a + d.length, 0);
-  const bytes = Buffer.alloc(4 * total);
-  let offset = 0;
-  for (const [, d] of all) for (let i = 0; i < d.length; i++, offset += 4) bytes.writeFloatLE(d[i], offset);
   const json = {
     format: 'layers-model',
     generatedBy: 'morsel compress',
@@ -240,6 +214,17 @@ export function serializeLayersModel(m: SeqModel): { modelJson: string; weights:
       { paths: ['weights.bin'], weights: all.map(([name, , shape]) => ({ name, shape, dtype: 'float32' })) },
     ],
   };
+  const weights = new Map(all.map(([name, data]) => [name, data.slice()]));
+  return { json, weights, name: m.name, source: `${m.name}/model.json` };
+}
+
+/** model.json text and weights.bin bytes of a SeqModel. */
+function serializeLayersModel(m: SeqModel): { modelJson: string; weights: Uint8Array } {
+  const { json, weights } = layersModel(m);
+  const total = [...weights.values()].reduce((a, d) => a + d.length, 0);
+  const bytes = Buffer.alloc(4 * total);
+  let offset = 0;
+  for (const d of weights.values()) for (let i = 0; i < d.length; i++, offset += 4) bytes.writeFloatLE(d[i], offset);
   return {
     modelJson: JSON.stringify(json) + '\n',
     weights: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length),

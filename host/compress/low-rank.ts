@@ -4,18 +4,18 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../ir/graph';
-import { TrainableNet } from './net';
-import { cloneModel, findLayer, inputShapeOf, Layer, SeqModel } from './seq-model';
+import type { TrainableNet } from './net';
+import { cloneModel, findLayer, inputShapeOf, type Layer, type SeqModel } from './seq-model';
 import { rankForEnergy, svd } from './svd';
 
-export interface RankChoice {
+interface RankChoice {
   /** Keep the smallest rank retaining this fraction of Σσ² (e.g. 0.9). */
   energy?: number;
   /** Or an explicit rank. */
   rank?: number;
 }
 
-export interface Factorized {
+interface Factorized {
   model: SeqModel;
   rank: number;
   /** Fraction of Σσ² kept. */

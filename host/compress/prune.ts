@@ -4,12 +4,12 @@
 // are re-applied after every optimizer step.
 
 import { ModelError } from '../ir/graph';
-import { TrainableNet } from './net';
-import { isWeightLayer, SeqModel } from './seq-model';
+import type { TrainableNet } from './net';
+import type { SeqModel } from './seq-model';
 
 export type SparsityScope = 'global' | 'layer';
 
-export interface PruneTargets {
+interface PruneTargets {
   /** Final sparsity by layer name; layers not listed are not pruned. */
   layers: Record<string, number>;
   scope: SparsityScope;
@@ -95,8 +95,4 @@ export function gradualPruning(
     );
     for (const [name, mask] of magnitudeMasks(weights, targets, fraction)) net.setMask(name, mask);
   };
-}
-
-export function weightLayerNames(m: SeqModel): string[] {
-  return m.layers.filter(isWeightLayer).map((l) => l.name);
 }

@@ -4,6 +4,7 @@
 // TF.js layers model, so the compiler imports the result like any other model.
 
 import { ModelError } from '../ir/graph';
+import { numel, windowAxis } from '../ir/shape';
 
 export type Activation = 'linear' | 'relu';
 export type Pad = 'valid' | 'same';
@@ -55,11 +56,7 @@ export interface SeqModel {
 
 export const isWeightLayer = (l: Layer): l is WeightLayer => 'kernel' in l;
 
-const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-
-function convOut(size: number, k: number, s: number, padding: Pad): number {
-  return padding === 'same' ? Math.ceil(size / s) : Math.floor((size - k) / s) + 1;
-}
+const convOut = (size: number, k: number, s: number, padding: Pad): number => windowAxis(padding, size, k, s).out;
 
 /** Output shape (without batch) of every layer, checking that each layer fits its input. */
 export function layerShapes(m: SeqModel): number[][] {
@@ -109,7 +106,7 @@ export function layerShapes(m: SeqModel): number[][] {
         ];
         break;
       case 'flatten':
-        shape = [prod(shape)];
+        shape = [numel(shape)];
         break;
       case 'relu':
         break;
@@ -129,8 +126,8 @@ export function layerMacs(m: SeqModel): number[] {
     const input = i === 0 ? m.inputShape : shapes[i - 1];
     const out = shapes[i];
     if (l.kind === 'dense') return input[0] * l.units;
-    if (l.kind === 'conv2d') return prod(out) * l.kernelSize[0] * l.kernelSize[1] * input[2];
-    if (l.kind === 'depthwise_conv2d') return prod(out) * l.kernelSize[0] * l.kernelSize[1];
+    if (l.kind === 'conv2d') return numel(out) * l.kernelSize[0] * l.kernelSize[1] * input[2];
+    if (l.kind === 'depthwise_conv2d') return numel(out) * l.kernelSize[0] * l.kernelSize[1];
     return 0;
   });
 }

@@ -4,13 +4,14 @@
 // position's copy). The result is a genuinely smaller model: fewer MACs, smaller activations and arena.
 
 import { ModelError } from '../ir/graph';
-import { cloneModel, Layer, layerShapes, outChannels, SeqModel, WeightLayer } from './seq-model';
+import { cloneModel, type Layer, layerShapes, outChannels, type SeqModel, type WeightLayer } from './seq-model';
+import { numel } from '../ir/shape';
 
 export type ChannelCriterion = 'l1' | 'l2' | 'bn-gamma';
 export const CHANNEL_CRITERIA: readonly ChannelCriterion[] = ['l1', 'l2', 'bn-gamma'];
 
 /** A prunable producer, the channel-wise layers after it and the layer that mixes its channels. */
-export interface ChannelGroup {
+interface ChannelGroup {
   producer: number;
   /** batchnorm / relu / max_pool / depthwise / flatten layers between producer and consumer. */
   between: number[];
@@ -34,7 +35,7 @@ export function channelGroups(m: SeqModel): ChannelGroup[] {
         groups.push({ producer: p, between, consumer: j, spatial, channels: outChannels(l) });
         return;
       }
-      if (k === 'flatten') spatial = shapes[j - 1].slice(0, -1).reduce((a, b) => a * b, 1);
+      if (k === 'flatten') spatial = numel(shapes[j - 1].slice(0, -1));
       between.push(j);
     }
   });
@@ -42,7 +43,7 @@ export function channelGroups(m: SeqModel): ChannelGroup[] {
 }
 
 /** Importance of each of a group's channels: the producer kernel's L1/L2 norm, or |γ|/√(σ²+ε) of the first batch norm. */
-export function channelScores(m: SeqModel, g: ChannelGroup, criterion: ChannelCriterion): Float64Array {
+function channelScores(m: SeqModel, g: ChannelGroup, criterion: ChannelCriterion): Float64Array {
   const scores = new Float64Array(g.channels);
   if (criterion === 'bn-gamma') {
     const bn = g.between.map((i) => m.layers[i]).find((l) => l.kind === 'batchnorm');
@@ -73,7 +74,7 @@ function keepAlong(data: Float32Array, channels: number, inner: number, keep: nu
 }
 
 /** The model with only channels `keep` (ascending indices) of each listed producer layer. */
-export function removeChannels(m: SeqModel, keep: Map<number, number[]>): SeqModel {
+function removeChannels(m: SeqModel, keep: Map<number, number[]>): SeqModel {
   const groups = channelGroups(m);
   const out = cloneModel(m);
   for (const g of groups) {
@@ -112,7 +113,7 @@ export function removeChannels(m: SeqModel, keep: Map<number, number[]>): SeqMod
   return out;
 }
 
-export interface StructuredResult {
+interface StructuredResult {
   model: SeqModel;
   /** Channels kept / before, by producer layer name. */
   channels: Record<string, { before: number; after: number }>;

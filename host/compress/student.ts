@@ -5,9 +5,10 @@
 
 import { ModelError } from '../ir/graph';
 import { Rng } from '../util/rng';
-import { Layer, layerShapes, SeqModel, WeightLayer } from './seq-model';
+import { type Layer, layerShapes, type SeqModel, type WeightLayer } from './seq-model';
+import { numel } from '../ir/shape';
 
-export interface StudentShape {
+interface StudentShape {
   /** Multiplier on hidden widths (e.g. 0.25). */
   width: number;
   /** Hidden Dense layers of an MLP (default: the teacher's count). */
@@ -54,7 +55,7 @@ export function studentOf(teacher: SeqModel, shape: StudentShape, seed: number):
     if (l.kind === 'conv2d') l.filters = Math.max(1, Math.round(l.filters * shape.width));
   });
   let channels = teacher.inputShape.at(-1)!;
-  let flat = teacher.inputShape.reduce((a, b) => a * b, 1);
+  let flat = numel(teacher.inputShape);
   const student: SeqModel = { name: `${teacher.name}_student`, inputShape: [...teacher.inputShape], layers };
   layers.forEach((l) => {
     const glorot = (n: number, fanIn: number, fanOut: number) => {
@@ -83,9 +84,7 @@ export function studentOf(teacher: SeqModel, shape: StudentShape, seed: number):
       });
     }
     if (l.kind === 'flatten' || l.kind === 'max_pool' || l.kind === 'depthwise_conv2d' || l.kind === 'conv2d') {
-      flat = layerShapes({ ...student, layers: layers.slice(0, layers.indexOf(l) + 1) })
-        .at(-1)!
-        .reduce((a, b) => a * b, 1);
+      flat = numel(layerShapes({ ...student, layers: layers.slice(0, layers.indexOf(l) + 1) }).at(-1)!);
     }
   });
   layerShapes(student);

@@ -1,7 +1,7 @@
 // Singular value decomposition by one-sided Jacobi rotations (Hestenes): columns of A are rotated pairwise
 // until mutually orthogonal; then A·V = U·Σ. Float64, accurate to rounding for the small matrices here.
 
-export interface Svd {
+interface Svd {
   /** m × k, row-major. */
   u: Float64Array;
   /** k singular values, descending. */

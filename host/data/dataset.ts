@@ -7,6 +7,7 @@ import { loadFashionMnist } from './fashion-mnist';
 import { readIdx } from './idx';
 import { parseNpy } from './npy';
 import { Rng } from '../util/rng';
+import { numel } from '../ir/shape';
 
 export interface Samples {
   inputs: Float32Array[];
@@ -64,7 +65,7 @@ export function loadSamples(spec: string, opts: SampleOptions): Samples {
   const bytes = new Uint8Array(fs.readFileSync(spec));
   if (spec.endsWith('.npy')) {
     const a = parseNpy(bytes, spec);
-    const per = a.shape.slice(1).reduce((x, y) => x * y, 1);
+    const per = numel(a.shape.slice(1));
     if (per !== opts.size)
       throw new ModelError(
         `${spec}: samples have shape [${a.shape.slice(1)}] (${per} values); the model input needs ${opts.size}`,
@@ -94,7 +95,7 @@ export function loadSamples(spec: string, opts: SampleOptions): Samples {
     return { inputs, source: spec };
   }
   const idx = readIdx(bytes);
-  const per = idx.dims.slice(1).reduce((x, y) => x * y, 1);
+  const per = numel(idx.dims.slice(1));
   if (per !== opts.size)
     throw new ModelError(`${spec}: IDX samples have ${per} values; the model input needs ${opts.size}`);
   return { inputs: fromFlat(idx.data, Math.min(idx.dims[0], limit), per, 1 / 255, spec), source: spec };

@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import * as zlib from 'zlib';
 import { ModelError } from '../ir/graph';
+import { numel } from '../ir/shape';
 
 export interface IdxArray {
   dims: number[];
@@ -30,7 +31,7 @@ export function readIdx(bytes: Uint8Array, what = 'IDX'): IdxArray {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims: number[] = [];
   for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i, false));
-  const n = dims.reduce((a, b) => a * b, 1);
+  const n = numel(dims);
   if (bytes.length < start + n)
     throw new ModelError(`${what}: truncated (dims [${dims}] need ${n} data bytes, found ${bytes.length - start})`);
   return { dims, data: bytes.slice(start, start + n) };

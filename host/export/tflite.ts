@@ -4,9 +4,10 @@
 // reproduce the option table exactly, so the exported model computes the same bytes in TFLM.
 
 import { Builder } from 'flatbuffers';
-import { Clamp, ModelError } from '../ir/graph';
-import { QModel, QOp, QTensor } from '../ir/qmodel';
-import { computeOutSize, computePadding } from '../import/tflite/padding';
+import { type Clamp, ModelError } from '../ir/graph';
+import type { QModel, QOp, QTensor } from '../ir/qmodel';
+import { elementsPerChannel, windowAxis } from '../ir/shape';
+import { tflitePadding } from '../import/tflite/padding';
 import {
   ActivationFunction,
   BuiltinOperator,
@@ -25,7 +26,7 @@ import {
   prepareRelu,
   prepareSoftmax,
   prepareTanh,
-  QParams,
+  type QParams,
 } from '../quantize/prepare';
 import { kernelRounding, prepareRounding } from '../quantize/fixedpoint';
 
@@ -138,7 +139,7 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
     const b = model.tensors[op.inputs[2]];
     const folded = b.data as Int32Array;
     const channels = w.shape[channelAxis];
-    const inner = w.shape.slice(channelAxis + 1).reduce((a, c) => a * c, 1);
+    const inner = elementsPerChannel(w.shape, channelAxis);
     const sums = new Float64Array(channels);
     (w.data as Int8Array).forEach((v, i) => (sums[Math.floor(i / inner) % channels] += v));
     const bias = bytesOfArray(Int32Array.from(folded, (v, c) => v + inputZeroPoint * sums[c]));
@@ -164,11 +165,8 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
   ): number => {
     for (const p of [Padding.VALID, Padding.SAME]) {
       const fits = [0, 1].every((d) => {
-        const outSize = computeOutSize(p, x.shape[1 + d], filter[d], stride[d], dilation[d]);
-        return (
-          outSize === y.shape[1 + d] &&
-          computePadding(stride[d], dilation[d], x.shape[1 + d], filter[d], outSize) === pads[d]
-        );
+        const axis = windowAxis(tflitePadding(p), x.shape[1 + d], filter[d], stride[d], dilation[d]);
+        return axis.out === y.shape[1 + d] && axis.before === pads[d];
       });
       if (fits) return p;
     }

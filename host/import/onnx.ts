@@ -19,7 +19,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as protobuf from 'protobufjs';
 import { broadcastIndex } from '../interp/int8/broadcast';
-import { broadcastShapes, Graph, ModelError, newGraph, numel, Padding, Quant } from '../ir/graph';
+import { broadcastShapes, type Graph, ModelError, newGraph, numel, type Padding, type Quant } from '../ir/graph';
+import { elementsPerChannel, windowPadding2D } from '../ir/shape';
 
 const ONNX_DESCRIPTOR = {
   nested: {
@@ -251,13 +252,8 @@ function windowPads(
   effectiveKernel: number[],
   where: string,
 ): Padding {
-  if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
-    const total = [0, 1].map((k) =>
-      Math.max((Math.ceil(inHW[k] / strides[k]) - 1) * strides[k] + effectiveKernel[k] - inHW[k], 0),
-    );
-    const lo = total.map((t) => (autoPad === 'SAME_UPPER' ? Math.floor(t / 2) : Math.ceil(t / 2)));
-    return [lo[0], lo[1], total[0] - lo[0], total[1] - lo[1]];
-  }
+  if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER')
+    return windowPadding2D(autoPad === 'SAME_UPPER' ? 'same' : 'same_lower', inHW, effectiveKernel, strides).pads;
   if (autoPad === 'VALID') return [0, 0, 0, 0];
   if (autoPad !== 'NOTSET' && autoPad !== '') throw new ModelError(`${where}: auto_pad ${autoPad} is not supported`);
   const p = explicit.length ? explicit : [0, 0, 0, 0];
@@ -658,7 +654,7 @@ export function importOnnx(file: string): Graph {
       const rank = x.dims.length;
       const perAxis = numel(scaleC.dims) > 1;
       const axis = perAxis ? normalizeAxis(int('axis', 1), rank, where) : undefined;
-      const inner = axis === undefined ? 1 : numel(x.dims.slice(axis + 1));
+      const inner = axis === undefined ? 1 : elementsPerChannel(x.dims, axis);
       const channel = (i: number) => (axis === undefined ? 0 : Math.floor(i / inner) % x.dims[axis]);
       const zp = (i: number) => (zpC ? zpC.data[zpC.data.length === 1 ? 0 : channel(i)] : 0);
       const scale = (i: number) => Math.fround(scaleC.data[scaleC.data.length === 1 ? 0 : channel(i)]);

@@ -4,7 +4,8 @@
 
 import * as fs from 'fs';
 import * as path from 'path';
-import { Clamp, Graph, ModelError, newGraph, numel, Padding, Tensor } from '../ir/graph';
+import { type Clamp, type Graph, ModelError, newGraph, numel, type Tensor } from '../ir/graph';
+import { type WindowPadding, windowPadding2D } from '../ir/shape';
 
 interface LayerJson {
   class_name: string;
@@ -67,31 +68,11 @@ function readWeights(file: string, manifest: any[]): Map<string, Float32Array> {
   return out;
 }
 
-function samePads(
-  inH: number,
-  inW: number,
-  k: [number, number],
-  s: [number, number],
-  d: [number, number],
-  padding: string,
-): { pads: Padding; outH: number; outW: number } {
-  const ek = [(k[0] - 1) * d[0] + 1, (k[1] - 1) * d[1] + 1];
-  if (padding === 'valid')
-    return {
-      pads: [0, 0, 0, 0],
-      outH: Math.floor((inH - ek[0]) / s[0]) + 1,
-      outW: Math.floor((inW - ek[1]) / s[1]) + 1,
-    };
-  if (padding !== 'same') throw new ModelError(`padding '${padding}' is not supported (valid, same)`);
-  const outH = Math.ceil(inH / s[0]);
-  const outW = Math.ceil(inW / s[1]);
-  const th = Math.max((outH - 1) * s[0] + ek[0] - inH, 0);
-  const tw = Math.max((outW - 1) * s[1] + ek[1] - inW, 0);
-  return {
-    pads: [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)],
-    outH,
-    outW,
-  };
+/** Keras padding names are the shared helper's. */
+function kerasPadding(padding: string): WindowPadding {
+  if (padding !== 'valid' && padding !== 'same')
+    throw new ModelError(`padding '${padding}' is not supported (valid, same)`);
+  return padding;
 }
 
 function transposeKernel(k: Float32Array, [kh, kw, ci, co]: number[]): Float32Array {
@@ -133,7 +114,18 @@ function inboundLayers(layer: LayerJson, where: string): string[] {
   return names;
 }
 
-export function importTfjs(file: string): Graph {
+/** A TF.js layers model in memory: model.json parsed, its weights by name, and where it came from. */
+export interface TfjsModel {
+  json: any;
+  weights: Map<string, Float32Array>;
+  /** The graph's name: the model's directory for a file. */
+  name: string;
+  /** The model.json path (or a stand-in for a model built in memory), for messages. */
+  source: string;
+}
+
+/** Reads a TF.js layers model.json and its weight shards (float32). */
+export function readTfjsModel(file: string): TfjsModel {
   let json: any;
   try {
     json = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -149,9 +141,17 @@ export function importTfjs(file: string): Graph {
     throw new ModelError(
       `${file}: TF.js model class ${modelCfg.class_name} is not supported (Sequential, Model/Functional)`,
     );
+  const name = path.basename(path.dirname(path.resolve(file)));
+  return { json, weights: readWeights(file, json.weightsManifest), name, source: file };
+}
+
+export function importTfjs(model: string | TfjsModel): Graph {
+  const { json, weights, name: graphName, source: file } = typeof model === 'string' ? readTfjsModel(model) : model;
+  const topo = json.modelTopology;
+  const modelCfg = topo.model_config ?? topo;
+  const functional = modelCfg.class_name === 'Model' || modelCfg.class_name === 'Functional';
   const layers: LayerJson[] = Array.isArray(modelCfg.config) ? modelCfg.config : modelCfg.config.layers;
-  const weights = readWeights(file, json.weightsManifest);
-  const g = newGraph(path.basename(path.dirname(path.resolve(file))), 'NHWC');
+  const g = newGraph(graphName, 'NHWC');
   g.meta = { producer: `TF.js ${json.generatedBy ?? ''}`.trim(), source: path.basename(file) };
 
   const constant = (name: string, shp: number[], data: Float32Array) => {
@@ -222,7 +222,13 @@ export function importTfjs(file: string): Graph {
       bias?: string,
       multiplier = 1,
     ) => {
-      const { pads, outH, outW } = samePads(cur.shape[1], cur.shape[2], kernel, strides, dilations, padding);
+      const { pads, outH, outW } = windowPadding2D(
+        kerasPadding(padding),
+        [cur.shape[1], cur.shape[2]],
+        kernel,
+        strides,
+        dilations,
+      );
       const attrs = {
         strides,
         dilations,
@@ -352,7 +358,12 @@ export function importTfjs(file: string): Graph {
         need4d();
         const k = pair(c.pool_size, 2);
         const s = c.strides == null ? k : pair(c.strides, 1);
-        const { pads, outH, outW } = samePads(cur.shape[1], cur.shape[2], k, s, [1, 1], c.padding ?? 'valid');
+        const { pads, outH, outW } = windowPadding2D(
+          kerasPadding(c.padding ?? 'valid'),
+          [cur.shape[1], cur.shape[2]],
+          k,
+          s,
+        );
         // TF averages over the taps inside the input, as TFLite does (countIncludePad false).
         return emit(
           name,

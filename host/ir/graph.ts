@@ -2,7 +2,7 @@
 // Tensors are dense, row-major. Float graphs carry Float32Array data for constants; quantized graphs
 // carry Int8Array/Int32Array data and per-tensor or per-channel quantization.
 
-export type DType = 'float32' | 'int8' | 'int32';
+type DType = 'float32' | 'int8' | 'int32';
 
 export interface Quant {
   /** One scale per tensor, or one per channel along `axis`. Stored as float32 values (TFLite semantics). */
@@ -30,7 +30,7 @@ export interface Clamp {
 
 export type Padding = [top: number, left: number, bottom: number, right: number];
 
-export interface Conv2DAttrs {
+interface Conv2DAttrs {
   strides: [number, number];
   dilations: [number, number];
   pads: Padding;
@@ -38,7 +38,7 @@ export interface Conv2DAttrs {
   group: number;
   clamp?: Clamp;
 }
-export interface PoolAttrs {
+interface PoolAttrs {
   kernel: [number, number];
   strides: [number, number];
   pads: Padding;
@@ -114,11 +114,7 @@ export function isConstant(g: Graph, name: string): boolean {
   return g.tensors.get(name)?.data !== undefined;
 }
 
-export function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
+export { numel } from './shape';
 
 /** ONNX/NumPy/TFLite broadcasting: shapes right-aligned, a dimension of 1 repeats along the other's. */
 export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] {

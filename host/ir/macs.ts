@@ -1,6 +1,5 @@
-import { QModel, QOp } from './qmodel';
-
-const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
+import type { QModel, QOp } from './qmodel';
+import { numel } from './shape';
 
 /** Multiply-accumulates one op performs per inference (0 for data movement and table lookups). */
 export function macsOf(model: QModel, op: QOp): number {

@@ -1,148 +1,13 @@
 // The lowered, quantized model: exactly what a blob holds (schema/morsel.fbs), in memory.
 // Produced by the quantizer (from a float Graph) or the TFLite importer (from an int8 .tflite);
 // consumed by the memory planner, the blob encoder, `inspect`, and the host int8 reference interpreter.
-// Options objects mirror the schema's option tables field for field (snake_case, as in the schema).
+// Opcodes and options objects (field for field, snake_case, as in the schema) are generated: ./contract.ts.
 
 import type { RoundingMode } from '../quantize/fixedpoint';
+import type { OpCodeName, OptionsByOp } from './contract';
+import { numel } from './shape';
 
-export const OpCode = {
-  FULLY_CONNECTED: 0,
-  CONV_2D: 1,
-  DEPTHWISE_CONV_2D: 2,
-  MAX_POOL_2D: 3,
-  AVERAGE_POOL_2D: 4,
-  ADD: 5,
-  SUB: 6,
-  MUL: 7,
-  RESHAPE: 8,
-  SOFTMAX: 9,
-  LOGISTIC: 10,
-  TANH: 11,
-  CONCATENATION: 12,
-  PAD: 13,
-  MEAN: 14,
-  QUANTIZE: 15,
-  LEAKY_RELU: 16,
-} as const;
-export type OpCodeName = keyof typeof OpCode;
-export type OpCodeValue = (typeof OpCode)[OpCodeName];
-export const opCodeName = (code: number): OpCodeName =>
-  (Object.keys(OpCode) as OpCodeName[]).find((k) => OpCode[k] === code) ?? (`UNKNOWN_${code}` as OpCodeName);
-
-export interface FullyConnectedOptions {
-  output_zero_point: number;
-  activation_min: number;
-  activation_max: number;
-  output_multiplier: number[];
-  output_shift: number[];
-}
-export interface Conv2DOptions {
-  stride_h: number;
-  stride_w: number;
-  dilation_h: number;
-  dilation_w: number;
-  pad_top: number;
-  pad_left: number;
-  depth_multiplier: number;
-  input_zero_point: number;
-  output_zero_point: number;
-  activation_min: number;
-  activation_max: number;
-  output_multiplier: number[];
-  output_shift: number[];
-}
-export interface Pool2DOptions {
-  filter_h: number;
-  filter_w: number;
-  stride_h: number;
-  stride_w: number;
-  pad_top: number;
-  pad_left: number;
-  activation_min: number;
-  activation_max: number;
-}
-export interface ArithmeticOptions {
-  input1_offset: number;
-  input2_offset: number;
-  output_offset: number;
-  left_shift: number;
-  input1_multiplier: number;
-  input1_shift: number;
-  input2_multiplier: number;
-  input2_shift: number;
-  output_multiplier: number;
-  output_shift: number;
-  activation_min: number;
-  activation_max: number;
-}
-export interface MulOptions {
-  input1_offset: number;
-  input2_offset: number;
-  output_offset: number;
-  output_multiplier: number;
-  output_shift: number;
-  activation_min: number;
-  activation_max: number;
-}
-export interface SoftmaxOptions {
-  exp_table: number[];
-}
-export interface LutOptions {
-  table: number[];
-}
-export interface ConcatenationOptions {
-  axis: number;
-}
-export interface PadOptions {
-  paddings: number[];
-  pad_value: number;
-}
-export interface MeanOptions {
-  input_zero_point: number;
-  output_zero_point: number;
-  multiplier: number;
-  shift: number;
-}
-
-/** Which options table each opcode carries (union member name in the schema). */
-export interface OptionsByOp {
-  FULLY_CONNECTED: FullyConnectedOptions;
-  CONV_2D: Conv2DOptions;
-  DEPTHWISE_CONV_2D: Conv2DOptions;
-  MAX_POOL_2D: Pool2DOptions;
-  AVERAGE_POOL_2D: Pool2DOptions;
-  ADD: ArithmeticOptions;
-  SUB: ArithmeticOptions;
-  MUL: MulOptions;
-  RESHAPE: null;
-  SOFTMAX: SoftmaxOptions;
-  LOGISTIC: LutOptions;
-  TANH: LutOptions;
-  CONCATENATION: ConcatenationOptions;
-  PAD: PadOptions;
-  MEAN: MeanOptions;
-  QUANTIZE: LutOptions;
-  LEAKY_RELU: LutOptions;
-}
-export const OPTIONS_TABLE: { [K in OpCodeName]: string | null } = {
-  FULLY_CONNECTED: 'FullyConnectedOptions',
-  CONV_2D: 'Conv2DOptions',
-  DEPTHWISE_CONV_2D: 'Conv2DOptions',
-  MAX_POOL_2D: 'Pool2DOptions',
-  AVERAGE_POOL_2D: 'Pool2DOptions',
-  ADD: 'ArithmeticOptions',
-  SUB: 'ArithmeticOptions',
-  MUL: 'MulOptions',
-  RESHAPE: null,
-  SOFTMAX: 'SoftmaxOptions',
-  LOGISTIC: 'LutOptions',
-  TANH: 'LutOptions',
-  CONCATENATION: 'ConcatenationOptions',
-  PAD: 'PadOptions',
-  MEAN: 'MeanOptions',
-  QUANTIZE: 'LutOptions',
-  LEAKY_RELU: 'LutOptions',
-};
+export * from './contract';
 
 export type QOp = {
   [K in OpCodeName]: { opcode: K; inputs: number[]; outputs: number[]; options: OptionsByOp[K]; name: string };
@@ -181,4 +46,4 @@ export interface QModel {
   arenaBytes: number;
 }
 
-export const bytesOf = (t: QTensor): number => t.shape.reduce((a, b) => a * b, 1) * (t.type === 'int32' ? 4 : 1);
+export const bytesOf = (t: QTensor): number => numel(t.shape) * (t.type === 'int32' ? 4 : 1);

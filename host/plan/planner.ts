@@ -3,7 +3,7 @@
 // time; unlike it, several placement orders are tried (and all of them for small graphs) and the best kept,
 // and reshapes and element-wise ops whose input dies there reuse the input's bytes.
 
-import { bytesOf, QModel, QOp } from '../ir/qmodel';
+import { bytesOf, type QModel, type QOp } from '../ir/qmodel';
 
 export const ARENA_ALIGN = 4;
 
@@ -17,7 +17,7 @@ export interface Buffer {
   offset: number;
 }
 
-export interface Plan {
+interface Plan {
   buffers: Buffer[];
   arenaBytes: number;
   /** max over op steps of the bytes that must be alive at once: no placement can beat it. */
@@ -157,7 +157,7 @@ function twoLevelPlacement(
 
 const EXHAUSTIVE_LIMIT = 7;
 
-export function planBuffers(buffers: Buffer[], steps: number): Plan {
+function planBuffers(buffers: Buffer[], steps: number): Plan {
   const idx = buffers.map((_, i) => i);
   const bound = lowerBound(buffers, steps);
   const orders: number[][] = [

@@ -2,6 +2,8 @@
 // the same formulas work in every device engine. Cross-checked against a BigInt transcription of
 // TFLite's C++ in test/fixedpoint.test.ts.
 
+import { type OpCodeName, TFLITE_DOUBLE_ROUNDING_OPCODES } from '../ir/contract';
+
 /** How one kernel requantizes: TFLite Micro's double rounding, or full TFLite's TFLITE_SINGLE_ROUNDING. */
 export type Rounding = 'double' | 'single';
 
@@ -13,16 +15,18 @@ export type Rounding = 'double' | 'single';
 export type RoundingMode = Rounding | 'tflite';
 export const ROUNDING_MODES: readonly RoundingMode[] = ['double', 'single', 'tflite'];
 
+/** A Morsel opcode, or TFLite's RELU/RELU6, whose rounding is baked into the QUANTIZE table Morsel runs them as. */
+type RoundedKernel = OpCodeName | 'RELU';
+
 /**
  * Full TFLite's int8 kernels that requantize with double rounding although the library is built with
- * TFLITE_SINGLE_ROUNDING (measured against its WebAssembly build in test/tflite.test.ts): Morsel opcodes, and
- * TFLite's RELU/RELU6, whose rounding is baked into the QUANTIZE table Morsel runs them as. device/runtime.ts
- * (loadModel) keeps the same list of opcodes.
+ * TFLITE_SINGLE_ROUNDING (measured against its WebAssembly build in test/tflite.test.ts): the opcodes with the
+ * schema's tflite_double_rounding attribute (the device reads the same list from its generated layout), and RELU.
  */
-export const TFLITE_DOUBLE_ROUNDING_OPS: readonly string[] = ['DEPTHWISE_CONV_2D', 'ADD', 'SUB', 'MUL', 'RELU'];
+export const TFLITE_DOUBLE_ROUNDING_OPS: readonly RoundedKernel[] = [...TFLITE_DOUBLE_ROUNDING_OPCODES, 'RELU'];
 
 /** The rounding of one op's kernel in a model of the given mode. */
-export function kernelRounding(mode: RoundingMode, opcode: string): Rounding {
+export function kernelRounding(mode: RoundingMode, opcode: RoundedKernel): Rounding {
   return mode === 'tflite' ? (TFLITE_DOUBLE_ROUNDING_OPS.includes(opcode) ? 'double' : 'single') : mode;
 }
 

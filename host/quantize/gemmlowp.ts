@@ -11,7 +11,7 @@ const mul = saturatingRoundingDoublingHighMul;
 const add = (a: number, b: number): number => (a + b) | 0;
 
 /** SaturatingRoundingMultiplyByPOT<exponent>: saturating left shift, or rounding right shift for exponent < 0. */
-export function saturatingRoundingMultiplyByPOT(x: number, exponent: number): number {
+function saturatingRoundingMultiplyByPOT(x: number, exponent: number): number {
   if (exponent === 0) return x;
   if (exponent < 0) return roundingDivideByPOT(x, -exponent);
   const threshold = Math.pow(2, 31 - exponent) - 1;

@@ -3,8 +3,8 @@
 // shared by our quantizer and the TFLite importer, so each one follows TFLM's reference kernels to the letter,
 // including where TFLM computes in float32 before widening to double.
 
-import { Clamp, ModelError } from '../ir/graph';
-import {
+import { type Clamp, ModelError } from '../ir/graph';
+import type {
   ArithmeticOptions,
   Conv2DOptions,
   FullyConnectedOptions,
@@ -21,11 +21,12 @@ import {
   frexp,
   multiplyByQuantizedMultiplier,
   quantizeMultiplier,
-  QuantizedMultiplier,
+  type QuantizedMultiplier,
   roundingDivideByPOT,
-  Rounding,
+  type Rounding,
 } from './fixedpoint';
 import { expOnNegativeValues, logistic, tanh } from './gemmlowp';
+import { elementsPerChannel } from '../ir/shape';
 
 /** Per-tensor affine quantization: real = scale · (q − zeroPoint), scale a float32 value. */
 export interface QParams {
@@ -78,15 +79,11 @@ function convolutionMultipliers(input: QParams, weightScales: readonly number[],
   );
 }
 
-export interface ConvGeometry {
-  stride_h: number;
-  stride_w: number;
-  dilation_h: number;
-  dilation_w: number;
-  pad_top: number;
-  pad_left: number;
-  depth_multiplier: number;
-}
+/** The options the importer decides (window geometry), not quantization. */
+type ConvGeometry = Pick<
+  Conv2DOptions,
+  'stride_h' | 'stride_w' | 'dilation_h' | 'dilation_w' | 'pad_top' | 'pad_left' | 'depth_multiplier'
+>;
 
 /** CONV_2D and DEPTHWISE_CONV_2D (per-channel or per-tensor weights, symmetric). */
 export function prepareConv2D(
@@ -137,7 +134,7 @@ export function foldInputZeroPoint(
   inputZeroPoint: number,
 ): Int32Array {
   const channels = weightShape[channelAxis];
-  const inner = weightShape.slice(channelAxis + 1).reduce((a, b) => a * b, 1);
+  const inner = elementsPerChannel(weightShape, channelAxis);
   const sums = new Float64Array(channels);
   for (let i = 0; i < weights.length; i++) sums[Math.floor(i / inner) % channels] += weights[i];
   const folded = new Int32Array(channels);
@@ -150,14 +147,7 @@ export function foldInputZeroPoint(
   return folded;
 }
 
-export interface PoolGeometry {
-  filter_h: number;
-  filter_w: number;
-  stride_h: number;
-  stride_w: number;
-  pad_top: number;
-  pad_left: number;
-}
+type PoolGeometry = Omit<Pool2DOptions, 'activation_min' | 'activation_max'>;
 
 /** MAX_POOL_2D / AVERAGE_POOL_2D: input and output share parameters, only the fused clamp is computed. */
 export function preparePool2D(geometry: PoolGeometry, output: QParams, clamp: Clamp | undefined): Pool2DOptions {
@@ -258,7 +248,7 @@ function frexpMultiplier(real: number): QuantizedMultiplier {
 }
 
 /** CalculateInputRadius: the largest |input| whose rescaled value fits the fixed-point format. */
-export function calculateInputRadius(inputIntegerBits: number, inputLeftShift: number): number {
+function calculateInputRadius(inputIntegerBits: number, inputLeftShift: number): number {
   return Math.floor(
     ((Math.pow(2, inputIntegerBits) - 1) * Math.pow(2, 31 - inputIntegerBits)) / Math.pow(2, inputLeftShift),
   );

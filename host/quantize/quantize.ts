@@ -4,10 +4,10 @@
 // host/quantize/prepare.ts, so the lowering matches what TFLite Micro would compute for the same parameters.
 // Tensors that carry `quant` (QDQ models) keep it; the others take their range from calibration.
 
-import { Clamp, Graph, ModelError, Node, numel, Tensor, tensor } from '../ir/graph';
-import { QModel, QOp, QTensor } from '../ir/qmodel';
-import { CalibrationStats } from './calibrate';
-import { clampInt, f32, kernelRounding, prepareRounding, RoundingMode } from './fixedpoint';
+import { type Clamp, type Graph, ModelError, type Node, numel, type Tensor, tensor } from '../ir/graph';
+import type { QModel, QOp, QTensor } from '../ir/qmodel';
+import type { CalibrationStats } from './calibrate';
+import { clampInt, f32, kernelRounding, prepareRounding, type RoundingMode } from './fixedpoint';
 import {
   foldInputZeroPoint,
   prepareAdd,
@@ -24,8 +24,9 @@ import {
   prepareSoftmax,
   prepareSub,
   prepareTanh,
-  QParams,
+  type QParams,
 } from './prepare';
+import { elementsPerChannel } from '../ir/shape';
 
 export type { QParams } from './prepare';
 
@@ -56,7 +57,7 @@ const sameParams = (a: QParams, b: QParams) => a.scale === b.scale && a.zeroPoin
 export function weightScales(wt: Tensor, channelAxis: number): number[] {
   const w = wt.data as Float32Array;
   const channels = wt.shape[channelAxis];
-  const inner = wt.shape.slice(channelAxis + 1).reduce((a, b) => a * b, 1);
+  const inner = elementsPerChannel(wt.shape, channelAxis);
   if (wt.quant) {
     if (wt.quant.zeroPoint.some((z) => z !== 0))
       throw new ModelError(`weights '${wt.name}' must be quantized symmetrically (zero point 0)`);
@@ -91,7 +92,7 @@ function quantizeWeights(wt: Tensor, channelAxis: number, rounded?: Int8Array): 
   const w = wt.data as Float32Array;
   const scales = weightScales(wt, channelAxis);
   if (rounded) return { data: rounded, scales };
-  const inner = wt.shape.slice(channelAxis + 1).reduce((a, b) => a * b, 1);
+  const inner = elementsPerChannel(wt.shape, channelAxis);
   return { data: Int8Array.from(w, (v, i) => roundWeight(v, scales[Math.floor(i / inner) % scales.length])), scales };
 }
 

@@ -87,7 +87,7 @@ export function scatterSvg(
   return parts.join('');
 }
 
-export interface Bar {
+interface Bar {
   label: string;
   values: number[];
 }

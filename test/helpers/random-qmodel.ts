@@ -3,11 +3,12 @@
 // broadcast against constants of random compatible shapes (either operand may repeat), softmax tables come from
 // the quantizer's Prepare with random input scales and betas.
 
-import { prepareRounding, RoundingMode } from '../../host/quantize/fixedpoint';
+import { prepareRounding, type RoundingMode } from '../../host/quantize/fixedpoint';
 import { prepareSoftmax } from '../../host/quantize/prepare';
-import { Conv2DOptions, QModel, QOp, QTensor } from '../../host/ir/qmodel';
+import type { Conv2DOptions, QModel, QOp, QTensor } from '../../host/ir/qmodel';
 import { planMemory } from '../../host/plan/planner';
-import { Rng } from '../../host/util/rng';
+import type { Rng } from '../../host/util/rng';
+import { numel } from '../../host/ir/shape';
 
 const act = (name: string, shape: number[], rng: Rng): QTensor => ({
   name,
@@ -18,7 +19,6 @@ const act = (name: string, shape: number[], rng: Rng): QTensor => ({
   quantizedDimension: 0,
   arenaOffset: -1,
 });
-const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
 function requant(rng: Rng, channels: number) {
   const n = rng.next() < 0.5 ? 1 : channels;

@@ -1,17 +1,18 @@
 // The MLPerf Tiny reference models in ../shared/fixtures/mlperf-tiny (read in place, never copied).
 
 import * as path from 'path';
-import { compileGraph, CompileOptions } from '../../host/compile';
+import { compileGraph, type CompileOptions } from '../../host/compile';
 import { readTfliteFile } from '../../host/import/tflite';
 import { tfliteToGraph } from '../../host/import/tflite/to-graph';
 import { tfliteToQModel } from '../../host/import/tflite/to-qmodel';
 import { runFloat } from '../../host/interp/float';
 import { runInt8 } from '../../host/interp/int8/interpreter';
-import { QModel } from '../../host/ir/qmodel';
+import type { QModel } from '../../host/ir/qmodel';
 import { quantizeInput } from '../../host/quantize/quantize';
 import { randomInt8Input } from '../../host/cli/layer-diff';
 import { Rng } from '../../host/util/rng';
 import { builtinKernelsModel, loadTfliteOracle } from './tflite-oracle';
+import { numel } from '../../host/ir/shape';
 
 /** From dist/test/helpers or dist/tools: the project root's sibling `shared`. */
 export const MLPERF = path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'fixtures', 'mlperf-tiny');
@@ -85,7 +86,7 @@ export function floatTop1Agreement(
   const calib = `random:${lo}:${hi}`;
   const { model, blob } = compileGraph(source, { calib, calibCount: calibration, quiet: true, ...m.quantization });
   const rng = new Rng(seed);
-  const size = q.shape.reduce((a, b) => a * b, 1);
+  const size = numel(q.shape);
   let agree = 0;
   let tfliteAgree = m.sameWeights ? 0 : undefined;
   for (let i = 0; i < evaluation; i++) {

@@ -6,7 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { exportTfliteWeightsAsInputs } from '../../host/export/tflite';
-import { QModel, QOp } from '../../host/ir/qmodel';
+import type { QModel, QOp } from '../../host/ir/qmodel';
+import { numel } from '../../host/ir/shape';
 
 interface TensorInfo {
   data(): ArrayBufferView;
@@ -131,20 +132,14 @@ export function builtinKernelsModel(model: QModel): { bytes: Uint8Array; weights
   const rank7 = (t: number) => {
     tensors.push({
       ...tensors[t],
-      shape: [1, 1, 1, 1, 1, 1, tensors[t].shape.reduce((a, b) => a * b, 1)],
+      shape: [1, 1, 1, 1, 1, 1, numel(tensors[t].shape)],
       arenaOffset: -1,
     });
     return tensors.length - 1;
   };
   const ops: QOp[] = model.ops.flatMap((op): QOp[] => {
     if (op.opcode !== 'ADD' && op.opcode !== 'SUB' && op.opcode !== 'MUL') return [op];
-    if (
-      op.inputs.some(
-        (t) =>
-          model.tensors[t].shape.reduce((a, b) => a * b, 1) !==
-          model.tensors[op.outputs[0]].shape.reduce((a, b) => a * b, 1),
-      )
-    ) {
+    if (op.inputs.some((t) => numel(model.tensors[t].shape) !== numel(model.tensors[op.outputs[0]].shape))) {
       throw new Error(`${op.opcode} '${op.name}' broadcasts; only same-shape operands can be reshaped to rank 7`);
     }
     const [a, b, y] = [rank7(op.inputs[0]), rank7(op.inputs[1]), rank7(op.outputs[0])];

@@ -1,43 +1,19 @@
-// TFLite's output size and padding for SAME/VALID (kernels/padding.h ComputeOutSize and ComputePaddingHeightWidth):
-// SAME puts the odd leftover padding cell at the bottom/right, so only top/left are needed.
+// TFLite's SAME/VALID window padding (kernels/padding.h) through the shared windowAxis: SAME puts the odd leftover
+// padding cell at the bottom/right, so only top/left are needed.
 
+import type { Conv2DOptions } from '../../ir/contract';
 import { ModelError } from '../../ir/graph';
+import { type WindowPadding, windowAxis } from '../../ir/shape';
 import { Padding } from './schema';
 
-export function computeOutSize(
-  padding: number,
-  inSize: number,
-  filterSize: number,
-  stride: number,
-  dilation: number,
-): number {
-  const effectiveFilter = (filterSize - 1) * dilation + 1;
-  if (padding === Padding.SAME) return Math.floor((inSize + stride - 1) / stride);
-  if (padding === Padding.VALID) return Math.floor((inSize + stride - effectiveFilter) / stride);
+/** A TFLite Padding value as the shared helper's padding. */
+export function tflitePadding(padding: number): WindowPadding {
+  if (padding === Padding.SAME) return 'same';
+  if (padding === Padding.VALID) return 'valid';
   throw new ModelError(`unknown padding type ${padding}`);
 }
 
-/** Padding before the first element along one axis. */
-export function computePadding(
-  stride: number,
-  dilation: number,
-  inSize: number,
-  filterSize: number,
-  outSize: number,
-): number {
-  const effectiveFilter = (filterSize - 1) * dilation + 1;
-  const total = (outSize - 1) * stride + effectiveFilter - inSize;
-  return total > 0 ? Math.floor(total / 2) : 0;
-}
-
-export interface Geometry2D {
-  stride_h: number;
-  stride_w: number;
-  dilation_h: number;
-  dilation_w: number;
-  pad_top: number;
-  pad_left: number;
-}
+type Geometry2D = Pick<Conv2DOptions, 'stride_h' | 'stride_w' | 'dilation_h' | 'dilation_w' | 'pad_top' | 'pad_left'>;
 
 /** Strides, dilations and top/left padding of a 2-D window op; checks the model's output size against TFLite's. */
 export function windowGeometry(
@@ -49,12 +25,12 @@ export function windowGeometry(
   outShape: readonly number[],
   where: string,
 ): Geometry2D {
-  const [, inH, inW] = inShape;
-  const outH = computeOutSize(padding, inH, filter[0], stride[0], dilation[0]);
-  const outW = computeOutSize(padding, inW, filter[1], stride[1], dilation[1]);
-  if (outShape[1] !== outH || outShape[2] !== outW) {
+  const mode = tflitePadding(padding);
+  const h = windowAxis(mode, inShape[1], filter[0], stride[0], dilation[0]);
+  const w = windowAxis(mode, inShape[2], filter[1], stride[1], dilation[1]);
+  if (outShape[1] !== h.out || outShape[2] !== w.out) {
     throw new ModelError(
-      `${where}: output is ${outShape[1]}×${outShape[2]} but ${padding === Padding.SAME ? 'SAME' : 'VALID'} padding gives ${outH}×${outW}`,
+      `${where}: output is ${outShape[1]}×${outShape[2]} but ${mode.toUpperCase()} padding gives ${h.out}×${w.out}`,
     );
   }
   return {
@@ -62,7 +38,7 @@ export function windowGeometry(
     stride_w: stride[1],
     dilation_h: dilation[0],
     dilation_w: dilation[1],
-    pad_top: computePadding(stride[0], dilation[0], inH, filter[0], outH),
-    pad_left: computePadding(stride[1], dilation[1], inW, filter[1], outW),
+    pad_top: h.before,
+    pad_left: w.before,
   };
 }

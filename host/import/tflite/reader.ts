@@ -3,6 +3,7 @@
 
 import { ModelError } from '../../ir/graph';
 import { BuiltinOptions, builtinOperatorName, Field, TFLITE_IDENTIFIER, TYPE_BYTES } from './schema';
+import { numel } from '../../ir/shape';
 
 export interface TfliteQuantization {
   scale: number[];
@@ -277,7 +278,7 @@ function parse(r: Reader): TfliteModel {
     const data = buffer?.bytes(F.Buffer.data);
     const shape = t.ints(F.Tensor.shape);
     const type = t.i8(F.Tensor.type);
-    if (data?.length && TYPE_BYTES[type] && data.length !== shape.reduce((a, b) => a * b, 1) * TYPE_BYTES[type]) {
+    if (data?.length && TYPE_BYTES[type] && data.length !== numel(shape) * TYPE_BYTES[type]) {
       throw new ModelError(
         `tensor ${index} ('${t.string(F.Tensor.name)}'): ${data.length} bytes of data for shape [${shape}]`,
       );

@@ -3,11 +3,12 @@
 // "dynamic range" models keep some weights int8 with float scales (hybrid ops): those are dequantized, which is
 // the float function the hybrid kernels approximate.
 
-import { Clamp, Graph, ModelError, newGraph, Op, Padding as Pads } from '../../ir/graph';
-import { TfliteModel, TfliteOperator, TfliteTensor } from './reader';
+import { type Clamp, type Graph, ModelError, newGraph, type Op, type Padding as Pads } from '../../ir/graph';
+import type { TfliteModel, TfliteOperator, TfliteTensor } from './reader';
 import { fusedClamp, int32Of } from './to-qmodel';
 import { BuiltinOperator, TensorType } from './schema';
 import { windowGeometry } from './padding';
+import { elementsPerChannel } from '../../ir/shape';
 
 const B = BuiltinOperator;
 export const SUPPORTED_FLOAT_OPS = [
@@ -234,7 +235,7 @@ function floatConstant(t: TfliteTensor): Float32Array {
   }
   const raw = new Int8Array(bytes);
   const channels = q.scale.length;
-  const inner = t.shape.slice(q.quantizedDimension + 1).reduce((a, b) => a * b, 1);
+  const inner = elementsPerChannel(t.shape, q.quantizedDimension);
   return Float32Array.from(raw, (v, i) => {
     const c = channels === 1 ? 0 : Math.floor(i / inner) % channels;
     return q.scale[c] * (v - (q.zeroPoint[c] ?? 0));

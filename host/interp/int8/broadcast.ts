@@ -2,6 +2,7 @@
 // repeats along the output's. Precomputed once per op as a flat index map so the element loops stay plain.
 
 import { ModelError } from '../../ir/graph';
+import { numel } from '../../ir/shape';
 
 /** For each element of the output, the flat index of the input element it reads. */
 export function broadcastIndex(inShape: readonly number[], outShape: readonly number[]): Int32Array {
@@ -16,7 +17,7 @@ export function broadcastIndex(inShape: readonly number[], outShape: readonly nu
     strides[d] = dims[d] === 1 ? 0 : stride;
     stride *= dims[d];
   }
-  const total = outShape.reduce((a, b) => a * b, 1);
+  const total = numel(outShape);
   const index = new Int32Array(total);
   const coord = new Array<number>(rank).fill(0);
   let at = 0;

@@ -2,12 +2,12 @@
 // device's business). Bit-exact oracle for every device engine.
 
 import { ModelError } from '../../ir/graph';
-import { QModel, QOp, QTensor } from '../../ir/qmodel';
+import type { QModel, QOp, QTensor } from '../../ir/qmodel';
 import { kernelRounding } from '../../quantize/fixedpoint';
 import { arithmetic } from './arithmetic';
 import { broadcastIndex } from './broadcast';
 import { concatenation } from './concatenation';
-import { conv2d, ConvShapes } from './conv2d';
+import { conv2d, type ConvShapes } from './conv2d';
 import { depthwiseConv2d } from './depthwise-conv2d';
 import { fullyConnected } from './fully-connected';
 import { lookup } from './lut';
@@ -17,8 +17,7 @@ import { pad } from './pad';
 import { pool2d } from './pool';
 import { reshape } from './reshape';
 import { softmax } from './softmax';
-
-const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+import { numel } from '../../ir/shape';
 
 // Broadcast index maps depend only on shapes; cache them per op so repeated inference does not rebuild them.
 const broadcastCache = new WeakMap<QOp, [Int32Array, Int32Array]>();
