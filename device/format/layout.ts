@@ -4,30 +4,6 @@
 const FORMAT_VERSION = 3;
 const FILE_IDENTIFIER = 'MRSL';
 
-const FormatVersion_DENSE = 1;
-const FormatVersion_PACKED = 2;
-const FormatVersion_TFLITE_ROUNDING = 3;
-
-const ErrorCode_TRUNCATED = 1;
-const ErrorCode_MAGIC = 2;
-const ErrorCode_VERSION = 3;
-const ErrorCode_CRC = 4;
-const ErrorCode_BOUNDS = 5;
-const ErrorCode_VTABLE = 6;
-const ErrorCode_TENSORS = 7;
-const ErrorCode_BUFFER = 8;
-const ErrorCode_TYPE = 9;
-const ErrorCode_ARENA = 10;
-const ErrorCode_INDEX = 11;
-const ErrorCode_IO = 12;
-const ErrorCode_OP = 13;
-const ErrorCode_OPTIONS = 14;
-const ErrorCode_SHAPE = 15;
-const ErrorCode_OPCODE = 16;
-const ErrorCode_WEIGHTS = 17;
-const ErrorCode_INPUT = 18;
-const ErrorCode_ROUNDING = 19;
-
 const TensorType_INT8 = 0;
 const TensorType_INT32 = 1;
 
