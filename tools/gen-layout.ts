@@ -20,7 +20,11 @@ export function layoutSource(): string {
     `export const FORMAT_VERSION = ${newestFormatVersion(s)};`,
     `export const FILE_IDENTIFIER = ${JSON.stringify(s.fileIdentifier)};`,
   ];
-  for (const e of s.enums.values()) {
+  // Only the enums a blob stores: the device reads ErrorCode as MRSL_E_ strings and FormatVersion as FORMAT_VERSION.
+  const stored = new Set(
+    [...s.tables.values()].flatMap((t) => t.fields.map((f) => f.type.kind === 'enum' && f.type.name)),
+  );
+  for (const e of [...s.enums.values()].filter((x) => stored.has(x.name))) {
     lines.push('');
     for (const [k, v] of e.values) lines.push(`export const ${e.name}_${k} = ${v};`);
   }

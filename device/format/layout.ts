@@ -4,30 +4,6 @@
 export const FORMAT_VERSION = 3;
 export const FILE_IDENTIFIER = 'MRSL';
 
-export const FormatVersion_DENSE = 1;
-export const FormatVersion_PACKED = 2;
-export const FormatVersion_TFLITE_ROUNDING = 3;
-
-export const ErrorCode_TRUNCATED = 1;
-export const ErrorCode_MAGIC = 2;
-export const ErrorCode_VERSION = 3;
-export const ErrorCode_CRC = 4;
-export const ErrorCode_BOUNDS = 5;
-export const ErrorCode_VTABLE = 6;
-export const ErrorCode_TENSORS = 7;
-export const ErrorCode_BUFFER = 8;
-export const ErrorCode_TYPE = 9;
-export const ErrorCode_ARENA = 10;
-export const ErrorCode_INDEX = 11;
-export const ErrorCode_IO = 12;
-export const ErrorCode_OP = 13;
-export const ErrorCode_OPTIONS = 14;
-export const ErrorCode_SHAPE = 15;
-export const ErrorCode_OPCODE = 16;
-export const ErrorCode_WEIGHTS = 17;
-export const ErrorCode_INPUT = 18;
-export const ErrorCode_ROUNDING = 19;
-
 export const TensorType_INT8 = 0;
 export const TensorType_INT32 = 1;
 
