@@ -5,7 +5,7 @@ import { parseNpy } from '../data/npy';
 import { ENGINES, runOnEngine } from '../engines';
 import { runInt8 } from '../interp/int8/interpreter';
 import { ModelError } from '../ir/graph';
-import { QModel } from '../ir/qmodel';
+import type { QModel } from '../ir/qmodel';
 import { quantizeInput } from '../quantize/quantize';
 import { baudOf, runOnPort } from './serial-commands';
 import { parseChoice } from './convert';
@@ -62,7 +62,7 @@ export const runCommand: Command = {
     let output: Int8Array;
     let layerMs: number[] | undefined;
     if (typeof values.port === 'string') {
-      const r = await runOnPort(values.port, x, baudOf(values));
+      const r = await runOnPort(values.port, x, baudOf(values), blob);
       output = r.output;
       layerMs = r.layer_us.map((us) => us / 1000);
     } else if (engine === 'host') output = runInt8(model, [x])[0];

@@ -6,9 +6,13 @@ import * as os from 'os';
 import * as path from 'path';
 import * as fs from 'fs';
 import { SerialPort } from 'serialport';
+import { formatKey } from './auth';
 import { BoardStorage } from './board-storage';
-import { DeviceEngine, deviceScript, EmulatedEngine, startDeviceEngine } from './device-engine';
-import { createPtyPair, PtyPair } from './pty';
+import { type DeviceEngine, deviceScript, type EmulatedEngine, startDeviceEngine } from './device-engine';
+import { createPtyPair, type PtyPair } from './pty';
+
+/** Where the agent looks for its key (device/agent/auth.ts FILE_KEY). */
+export const KEY_FILE = 'morsel.key';
 
 export interface EmulatorOptions {
   engine: EmulatedEngine;
@@ -23,6 +27,11 @@ export interface EmulatorOptions {
   /** How often the agent's tick runs (telemetry). */
   tickMs?: number;
   deviceId?: string;
+  /**
+   * The upload key installed with the agent (a Uint8Array), null to install it without one (--insecure);
+   * absent keeps whatever the flash directory holds.
+   */
+  key?: Uint8Array | null;
 }
 
 export class Emulator {
@@ -38,7 +47,7 @@ export class Emulator {
   readonly faults: string[] = [];
 
   private constructor(
-    private readonly opts: Required<Omit<EmulatorOptions, 'linkPath' | 'storageDir'>> & { linkPath?: string },
+    private readonly opts: Required<Omit<EmulatorOptions, 'linkPath' | 'storageDir' | 'key'>> & { linkPath?: string },
     storageDir: string,
   ) {
     this.storage = new BoardStorage(storageDir);
@@ -62,6 +71,8 @@ export class Emulator {
       },
       storageDir,
     );
+    if (o.key) em.storage.writeText(KEY_FILE, formatKey(o.key));
+    else if (o.key === null) em.storage.erase(KEY_FILE);
     em.pty = await createPtyPair(o.linkPath);
     em.port = new SerialPort({ path: em.pty.devicePath, baudRate: 115200, autoOpen: false });
     await new Promise<void>((res, rej) => em.port.open((e) => (e ? rej(e) : res())));
