@@ -12,7 +12,7 @@ import {
   type EmulatedEngine,
   startDeviceEngine,
 } from '../host/serial/device-engine';
-import { KEY_FILE } from '../host/serial/emulator';
+import { hardwareSha256, KEY_FILE } from '../host/serial/emulator';
 import type { Link } from '../host/serial/link';
 import { buildAgent } from '../tools/build-agent';
 
@@ -79,6 +79,7 @@ export class MemoryBoard implements Link {
       },
       writeText: (n, t) => void flash.set(n, Buffer.from(t, 'latin1')),
       erase: (n) => void flash.delete(n),
+      sha256: hardwareSha256,
     };
     this.engine = await startDeviceEngine(engine, host, { ramBytes: 1536 * 1024 });
   }

@@ -345,6 +345,14 @@ function bytesText(b: Uint8Array): string {
   return s;
 }
 
+/** bytes[0, n) as a Uint8Array for a native hash: the array itself when it is one, else a copy. */
+function bytesOf(bytes: { [i: number]: number }, n: number): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes.length === n ? bytes : bytes.subarray(0, n);
+  var u = new Uint8Array(n);
+  for (var i = 0; i < n; i++) u[i] = bytes[i];
+  return u;
+}
+
 /** A typed array's values as a plain array (for JSON and for hashing). */
 function byteList(b: { length: number; [i: number]: number }): number[] {
   var out: number[] = [];

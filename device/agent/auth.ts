@@ -10,10 +10,13 @@ var TAG_BYTES = 32;
 function parseKeyHex(text: string | null): number[] | null {
   if (text === null) return null;
   var hex = text.replace(/\s+/g, '').toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(hex)) return null;
-  var key: number[] = [];
-  for (var i = 0; i < 64; i += 2) key.push(parseInt(hex.substr(i, 2), 16));
-  return key;
+  return /^[0-9a-f]{64}$/.test(hex) ? hexBytes(hex) : null;
+}
+
+function hexBytes(hex: string): number[] {
+  var out: number[] = [];
+  for (var i = 0; i + 1 < hex.length; i += 2) out.push(parseInt(hex.substr(i, 2), 16));
+  return out;
 }
 
 /** 16 hex digits; it only has to differ from every nonce this board used before. */

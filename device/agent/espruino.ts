@@ -42,8 +42,7 @@ function startEspruinoAgent(serial: EspruinoSerial, consoleTo: string): MorselAg
     maxBlobBytes: storage.getFree(),
     sha256: crypto
       ? function (bytes: { [i: number]: number }, n: number) {
-          var b = bytes as Uint8Array;
-          return byteList(new Uint8Array(crypto!.SHA256(b.length === n ? b : b.subarray(0, n))));
+          return byteList(new Uint8Array(crypto!.SHA256(bytesOf(bytes, n))));
         }
       : null,
     write: function (s: string) {

@@ -12,7 +12,7 @@ declare function morsel_storage_write(name: string, bytes: Uint8Array, offset: n
 declare function morsel_storage_replace(name: string, text: string): void;
 declare function morsel_storage_erase(name: string): void;
 /** Optional: the firmware's SHA-256 (mbedtls on ESP-IDF) of bytes[0, n), as an ArrayBuffer of 32 bytes. */
-declare var morsel_sha256: ((bytes: { [i: number]: number }, n: number) => ArrayBuffer) | undefined;
+declare var morsel_sha256: ((bytes: Uint8Array, n: number) => ArrayBuffer) | undefined;
 
 function startJerryScriptAgent(): MorselAgent {
   return new MorselAgent({
@@ -22,7 +22,7 @@ function startJerryScriptAgent(): MorselAgent {
     sha256:
       typeof morsel_sha256 === 'function'
         ? function (bytes: { [i: number]: number }, n: number) {
-            return byteList(new Uint8Array(morsel_sha256!(bytes, n)));
+            return byteList(new Uint8Array(morsel_sha256!(bytesOf(bytes, n), n)));
           }
         : null,
     write: function (s: string) {

@@ -116,19 +116,20 @@ function sha256(bytes: { [i: number]: number }, n: number): number[] {
   for (let i = 0; i < 64; i++) w.push(0);
   const whole = n - (n % 64);
   for (let at = 0; at < whole; at += 64) sha256Block(table, h, w, bytes, at);
-  // The tail, the 0x80 marker and the bit length (n·8 < 2^53) in one or two final blocks.
-  const tail: number[] = [];
-  for (let i = whole; i < n; i++) tail.push(bytes[i]);
-  tail.push(128);
-  while (tail.length % 64 !== 56) tail.push(0);
+  // The tail, the 0x80 marker and the bit length (n·8 < 2^53) in one or two final blocks. Indexed from 0 like
+  // `bytes` (a plain array would be 1-based once built to Lua).
+  const tail: { [i: number]: number } = {};
+  let tn = 0;
+  for (let i = whole; i < n; i++) tail[tn++] = bytes[i];
+  tail[tn++] = 128;
+  while (tn % 64 !== 56) tail[tn++] = 0;
   let bits = n * 8;
-  const len: number[] = [];
   for (let i = 0; i < 8; i++) {
-    len.push(bits % 256);
+    tail[tn + 7 - i] = bits % 256;
     bits = Math.floor(bits / 256);
   }
-  for (let i = 7; i >= 0; i--) tail.push(len[i]);
-  for (let at = 0; at < tail.length; at += 64) sha256Block(table, h, w, tail, at);
+  tn += 8;
+  for (let at = 0; at < tn; at += 64) sha256Block(table, h, w, tail, at);
   const out: number[] = [];
   for (let i = 0; i < 8; i++) {
     const v = h[i];
@@ -143,15 +144,15 @@ function hmacSha256(
   message: number[],
   digest: (bytes: { [i: number]: number }, n: number) => number[],
 ): number[] {
-  const inner: number[] = [];
-  const outer: number[] = [];
+  const inner: { [i: number]: number } = {};
+  const outer: { [i: number]: number } = {};
   for (let i = 0; i < 64; i++) {
     const k = i < key.length ? key[i] : 0;
-    inner.push(xorByte(k, 54));
-    outer.push(xorByte(k, 92));
+    inner[i] = xorByte(k, 54);
+    outer[i] = xorByte(k, 92);
   }
-  for (let i = 0; i < message.length; i++) inner.push(message[i]);
-  const ih = digest(inner, inner.length);
-  for (let i = 0; i < 32; i++) outer.push(ih[i]);
-  return digest(outer, outer.length);
+  for (let i = 0; i < message.length; i++) inner[64 + i] = message[i];
+  const ih = digest(inner, 64 + message.length);
+  for (let i = 0; i < 32; i++) outer[64 + i] = ih[i];
+  return digest(outer, 96);
 }
