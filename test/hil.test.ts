@@ -175,7 +175,7 @@ describe('hardware-in-the-loop over ptys (emulated boards, real serialport)', fu
         const r2 = await c.flash(second.blob, { key });
         assert.equal(r2.resumedFrom, 0);
         console.log(
-          `      verified with the agent's own SHA-256 + HMAC: ${r1.bytes} B in ${r1.verifyMs} ms, ${r2.bytes} B in ${r2.verifyMs} ms`,
+          `      verified on the board (CRC, SHA-256 + HMAC, load): ${r1.bytes} B in ${r1.verifyMs} ms, ${r2.bytes} B in ${r2.verifyMs} ms`,
         );
         const after = await c.hello();
         assert.equal(after.model!.crc, crc32(second.blob));

@@ -6,6 +6,7 @@ import { createHash, createHmac } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as vm from 'vm';
 import { crc32 } from '../host/blob/crc32';
 import {
   beginTag,
@@ -19,12 +20,23 @@ import {
   writeKeyFile,
 } from '../host/serial/auth';
 import { AuthMismatchError, DeviceClient, type DeviceError } from '../host/serial/client';
+import { AGENT_BUNDLE } from '../host/serial/device-engine';
 import { decodeFrame, encodeFrame, Msg, ProtocolError } from '../host/serial/protocol';
 import { SLIP_END, SLIP_ESC, SlipDecoder, slipEncode } from '../host/serial/slip';
 import { Rng } from '../host/util/rng';
+import { generateProtocolCodes, PROTOCOL_CODES } from '../tools/gen-protocol';
 import { ensureAgentBundle, MemoryBoard, referenceOutput, zooBlob } from './serial-fixtures';
 
 describe('serial framing', () => {
+  it('host/serial/protocol-codes.ts is generated from device/agent/protocol.ts (node dist/tools/gen-protocol.js)', () => {
+    const fresh = generateProtocolCodes();
+    assert.equal(fs.readFileSync(PROTOCOL_CODES, 'utf8'), fresh);
+    assert.match(fresh, /TELEMETRY = 0x90,/);
+    // The generator reads the device file, so a changed code there changes the host's.
+    const moved = generateProtocolCodes('var MSG_HELLO = 7;\nvar MAX_PAYLOAD = 100;\n');
+    assert.match(moved, /HELLO = 0x07,[\s\S]*export const MAX_PAYLOAD = 100;/);
+  });
+
   it('SLIP round-trips frames full of END and ESC bytes, fed in random slices', () => {
     const rng = new Rng(5);
     const frames = Array.from({ length: 50 }, (_, i) =>
@@ -78,6 +90,7 @@ describe('serial framing', () => {
 });
 
 describe('upload authentication (host/serial/auth.ts)', () => {
+  before(ensureAgentBundle);
   const key = Buffer.from('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff', 'hex');
   const binding = { deviceId: 'board-7', nonce: '0123456789abcdef', size: 70000, crc: 0xdeadbeef };
 
@@ -95,6 +108,28 @@ describe('upload authentication (host/serial/auth.ts)', () => {
       .update(Buffer.concat([head('morsel-commit-v1'), sizes, digest]))
       .digest();
     assert.equal(Buffer.from(commitTag(key, binding, digest)).toString('hex'), commit.toString('hex'));
+  });
+
+  it("the agent's own SHA-256 and HMAC (no bitwise operators) match node:crypto at every padding boundary", () => {
+    const ctx = vm.createContext({});
+    vm.runInContext(fs.readFileSync(AGENT_BUNDLE, 'utf8'), ctx);
+    const agent = ctx.MorselAgent as {
+      sha256(b: Uint8Array, n: number): number[];
+      hmacSha256(k: number[], m: number[], d: unknown): number[];
+    };
+    for (const n of [0, 1, 55, 56, 63, 64, 65, 119, 120, 128, 1000, 4097]) {
+      const b = new Uint8Array(n).map((_, i) => (i * 131 + 7) % 256);
+      assert.equal(
+        Buffer.from(agent.sha256(b, n)).toString('hex'),
+        createHash('sha256').update(b).digest('hex'),
+        `n=${n}`,
+      );
+    }
+    const msg = Array.from(Buffer.from('morsel-put-v1\x00board\x00'));
+    assert.equal(
+      Buffer.from(agent.hmacSha256(Array.from(key), msg, agent.sha256)).toString('hex'),
+      createHmac('sha256', key).update(Buffer.from(msg)).digest('hex'),
+    );
   });
 
   it('a tag binds every field: another board, nonce, size, CRC or key gives another tag', () => {

@@ -4,7 +4,6 @@
 
 var FILE_KEY = 'morsel.key';
 var FILE_NONCE = 'morsel.non';
-var TAG_BYTES = 32;
 
 /** The key file's 32 bytes, or null when the board was installed without one (or the file is damaged). */
 function parseKeyHex(text: string | null): number[] | null {

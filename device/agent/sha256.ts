@@ -1,8 +1,9 @@
 // SHA-256 and HMAC-SHA256 without bitwise operators (the device subset: Lua 5.1 has none), for boards whose
 // firmware offers no native hash. Words are numbers in [0, 2^32); rotations are exact divisions and
-// multiplications; XOR goes through a 256×256 byte table, and AND and the majority come from XOR by the
-// carry identities a + b = (a ^ b) + 2(a & b) and a + b + c = (a ^ b ^ c) + 2·maj(a, b, c). The table
-// (64 KB) lives only while a hash runs.
+// multiplications; XOR goes through a 128×128 table of 7-bit XORs (five lookups a word), and AND and the
+// majority come from XOR by the carry identities a + b = (a ^ b) + 2(a & b) and a + b + c = (a ^ b ^ c) +
+// 2·maj(a, b, c). The table (16 KB: a board with 480 KB holding a model still has room) lives only while a
+// hash runs.
 
 const SHA256_K = [
   1116352408, 1899447441, 3049323471, 3921009573, 961987163, 1508970993, 2453635748, 2870763221, 3624381080, 310598401,
@@ -18,31 +19,42 @@ const TWO32 = 4294967296;
 const WORD_MAX = 4294967295;
 
 function xorTableOpen(): Uint8Array {
-  const t = new Uint8Array(65536);
+  const t = new Uint8Array(16384);
   // xor(a, b) = 2·xor(a/2, b/2) + (low bits differ): every entry read is one written earlier in this order.
-  for (let a = 0; a < 256; a++) {
-    for (let b = 0; b < 256; b++) {
-      const half = t[Math.floor(a / 2) * 256 + Math.floor(b / 2)] * 2;
-      t[a * 256 + b] = a % 2 === b % 2 ? half : half + 1;
+  for (let a = 0; a < 128; a++) {
+    for (let b = 0; b < 128; b++) {
+      const half = t[Math.floor(a / 2) * 128 + Math.floor(b / 2)] * 2;
+      t[a * 128 + b] = a % 2 === b % 2 ? half : half + 1;
     }
   }
   return t;
 }
 
+/** a ^ b for 32-bit words, 7 bits at a time (7 + 7 + 7 + 7 + 4). */
 function wordXor(t: Uint8Array, a: number, b: number): number {
-  const a0 = a % 256;
-  const b0 = b % 256;
-  a = (a - a0) / 256;
-  b = (b - b0) / 256;
-  const a1 = a % 256;
-  const b1 = b % 256;
-  a = (a - a1) / 256;
-  b = (b - b1) / 256;
-  const a2 = a % 256;
-  const b2 = b % 256;
-  const a3 = (a - a2) / 256;
-  const b3 = (b - b2) / 256;
-  return t[a0 * 256 + b0] + t[a1 * 256 + b1] * 256 + t[a2 * 256 + b2] * 65536 + t[a3 * 256 + b3] * 16777216;
+  const a0 = a % 128;
+  const b0 = b % 128;
+  a = (a - a0) / 128;
+  b = (b - b0) / 128;
+  const a1 = a % 128;
+  const b1 = b % 128;
+  a = (a - a1) / 128;
+  b = (b - b1) / 128;
+  const a2 = a % 128;
+  const b2 = b % 128;
+  a = (a - a2) / 128;
+  b = (b - b2) / 128;
+  const a3 = a % 128;
+  const b3 = b % 128;
+  const a4 = (a - a3) / 128;
+  const b4 = (b - b3) / 128;
+  return (
+    t[a0 * 128 + b0] +
+    t[a1 * 128 + b1] * 128 +
+    t[a2 * 128 + b2] * 16384 +
+    t[a3 * 128 + b3] * 2097152 +
+    t[a4 * 128 + b4] * 268435456
+  );
 }
 
 function xorByte(a: number, b: number): number {

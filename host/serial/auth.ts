@@ -16,8 +16,8 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { UsageError } from '../cli/main';
 
+export { TAG_BYTES } from './protocol-codes';
 export const KEY_BYTES = 32;
-export const TAG_BYTES = 32;
 /** The key file is 64 hex digits and a newline. */
 const KEY_PATTERN = /^[0-9a-f]{64}$/;
 

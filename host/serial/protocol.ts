@@ -1,27 +1,13 @@
-// The serial protocol's frames and message types (docs/protocol.md). The device side is
-// device/agent/protocol.ts and framing.ts; the HIL tests hold the two together.
+// The serial protocol's frames and message types (docs/protocol.md). The codes and limits come from the
+// device's own device/agent/protocol.ts (generated into protocol-codes.ts); the HIL tests run both sides.
 
 import { crc32 } from '../blob/crc32';
+import { MAX_PAYLOAD, Msg } from './protocol-codes';
 
-export enum Msg {
-  HELLO = 0x01,
-  PUT_BEGIN = 0x02,
-  PUT_DATA = 0x03,
-  COMMIT = 0x04,
-  RUN = 0x05,
-  CONFIG = 0x06,
-  INFO = 0x81,
-  PUT_ACK = 0x82,
-  COMMITTED = 0x84,
-  RESULT = 0x85,
-  CONFIG_OK = 0x86,
-  TELEMETRY = 0x90,
-  LOG = 0x91,
-  ERROR = 0xee,
-}
+export { Msg } from './protocol-codes';
 
-/** Largest frame payload the device accepts (device/agent/protocol.ts MAX_PAYLOAD). */
-export const MAX_PAYLOAD = 4160;
+/** Largest frame payload the device accepts. */
+export { MAX_PAYLOAD } from './protocol-codes';
 /** type, seq, length u16, CRC-32. */
 export const FRAME_OVERHEAD = 8;
 /** PUT_DATA payload header: offset u32, flags u8 (1 = acknowledge). */
