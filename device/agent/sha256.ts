@@ -32,29 +32,17 @@ function xorTableOpen(): Uint8Array {
 
 /** a ^ b for 32-bit words, 7 bits at a time (7 + 7 + 7 + 7 + 4). */
 function wordXor(t: Uint8Array, a: number, b: number): number {
-  const a0 = a % 128;
-  const b0 = b % 128;
-  a = (a - a0) / 128;
-  b = (b - b0) / 128;
-  const a1 = a % 128;
-  const b1 = b % 128;
-  a = (a - a1) / 128;
-  b = (b - b1) / 128;
-  const a2 = a % 128;
-  const b2 = b % 128;
-  a = (a - a2) / 128;
-  b = (b - b2) / 128;
-  const a3 = a % 128;
-  const b3 = b % 128;
-  const a4 = (a - a3) / 128;
-  const b4 = (b - b3) / 128;
-  return (
-    t[a0 * 128 + b0] +
-    t[a1 * 128 + b1] * 128 +
-    t[a2 * 128 + b2] * 16384 +
-    t[a3 * 128 + b3] * 2097152 +
-    t[a4 * 128 + b4] * 268435456
-  );
+  let r = 0;
+  let p = 1;
+  for (let k = 0; k < 5; k++) {
+    const ak = a % 128;
+    const bk = b % 128;
+    r += t[ak * 128 + bk] * p;
+    a = (a - ak) / 128;
+    b = (b - bk) / 128;
+    p *= 128;
+  }
+  return r;
 }
 
 function xorByte(a: number, b: number): number {
