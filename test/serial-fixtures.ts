@@ -5,8 +5,15 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { decodeModel } from '../host/blob/decode';
 import { runInt8 } from '../host/interp/int8/interpreter';
-import { BoardHost, DeviceEngine, EmulatedEngine, startDeviceEngine } from '../host/serial/device-engine';
-import { Link } from '../host/serial/link';
+import { formatKey } from '../host/serial/auth';
+import {
+  type BoardHost,
+  type DeviceEngine,
+  type EmulatedEngine,
+  startDeviceEngine,
+} from '../host/serial/device-engine';
+import { hardwareSha256, KEY_FILE } from '../host/serial/emulator';
+import type { Link } from '../host/serial/link';
 import { buildAgent } from '../tools/build-agent';
 
 export const ROOT = path.join(__dirname, '..', '..');
@@ -38,8 +45,10 @@ export class MemoryBoard implements Link {
   /** Makes every blob write fail, as a full or worn-out flash would. */
   failWrites = false;
 
-  static async start(engine: EmulatedEngine = 'node'): Promise<MemoryBoard> {
+  /** `key`: the upload key provisioned with the agent (none: a board installed with --insecure). */
+  static async start(engine: EmulatedEngine = 'node', key?: Uint8Array): Promise<MemoryBoard> {
     const b = new MemoryBoard();
+    if (key) b.flash.set(KEY_FILE, Buffer.from(formatKey(key), 'latin1'));
     await b.boot(engine);
     return b;
   }
@@ -70,6 +79,7 @@ export class MemoryBoard implements Link {
       },
       writeText: (n, t) => void flash.set(n, Buffer.from(t, 'latin1')),
       erase: (n) => void flash.delete(n),
+      sha256: hardwareSha256,
     };
     this.engine = await startDeviceEngine(engine, host, { ramBytes: 1536 * 1024 });
   }

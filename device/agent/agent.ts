@@ -34,6 +34,12 @@ class MorselAgent implements FrameHandler {
   private errRun: number;
   private errCommit: number;
   private errBoot: number;
+  /** The provisioned key, null on a board installed without one (--insecure). */
+  private key: number[] | null;
+  /** A key file that exists but cannot be read: uploads are refused rather than accepted unauthenticated. */
+  private keyDamaged: boolean;
+  private nonce: string;
+  private digest: (bytes: { [i: number]: number }, n: number) => number[];
 
   constructor(platform: AgentPlatform) {
     this.p = platform;
@@ -51,6 +57,12 @@ class MorselAgent implements FrameHandler {
     this.errRun = 0;
     this.errCommit = 0;
     this.errBoot = 0;
+    var keyText = platform.readText(FILE_KEY);
+    this.key = parseKeyHex(keyText);
+    this.keyDamaged = keyText !== null && this.key === null;
+    this.nonce = platform.readText(FILE_NONCE) || '';
+    this.digest = platform.sha256 || sha256;
+    if (this.authenticated() && !/^[0-9a-f]{16}$/.test(this.nonce)) this.rotateNonce();
     this.boot();
   }
 
@@ -101,7 +113,7 @@ class MorselAgent implements FrameHandler {
     else if (type === MSG_RUN) this.run(seq, payload);
     else if (type === MSG_HELLO) this.sendJson(MSG_INFO, seq, this.info());
     else if (type === MSG_PUT_BEGIN) this.putBegin(seq, payload);
-    else if (type === MSG_COMMIT) this.commit(seq);
+    else if (type === MSG_COMMIT) this.commit(seq, payload);
     else if (type === MSG_CONFIG) this.configure(seq, payload);
     else this.error(seq, 'TYPE', 'unknown message type ' + type);
   }
@@ -143,13 +155,36 @@ class MorselAgent implements FrameHandler {
           ? { crc: a.crc, size: a.size, input: this.model.inputShape, output: this.model.outputShape }
           : null,
       pending: q ? { crc: q.crc, size: q.size, have: q.have } : null,
+      auth: this.authenticated() ? { nonce: this.nonce } : null,
     };
   }
 
+  private authenticated(): boolean {
+    return this.key !== null || this.keyDamaged;
+  }
+
+  /** After every finished upload, so no tag made for an earlier one verifies again. */
+  private rotateNonce(): void {
+    this.nonce = newNonce();
+    this.p.writeText(FILE_NONCE, this.nonce);
+  }
+
+  /** The HMAC this board expects for an upload of (size, crc) under its current nonce, then `tail`. */
+  private expectedTag(label: string, size: number, crc: number, tail: number[]): number[] {
+    return hmacSha256(this.key!, authMessage(label, this.p.deviceId, this.nonce, size, crc, tail), this.digest);
+  }
+
   private putBegin(seq: number, payload: Uint8Array): void {
-    if (payload.length !== 8) return this.error(seq, 'BAD_PUT', 'PUT_BEGIN needs size and crc');
+    var authed = this.authenticated();
+    if (authed && payload.length !== 8 + TAG_BYTES)
+      return this.error(seq, 'AUTH', 'this board takes only authenticated uploads (morsel flash --key FILE)');
+    if (!authed && payload.length !== 8) return this.error(seq, 'BAD_PUT', 'PUT_BEGIN needs size and crc');
     var size = readU32(payload, 0),
       crc = readU32(payload, 4);
+    if (this.keyDamaged) return this.error(seq, 'AUTH', 'the key file on this board is damaged: reinstall the agent');
+    // Checked before anything changes: an unauthorized PUT_BEGIN leaves a pending upload as it was.
+    if (authed && !tagMatches(payload, 8, this.expectedTag('morsel-put-v1', size, crc, [])))
+      return this.error(seq, 'AUTH', "upload not authorized: the tag does not verify with this board's key");
     if (size < 1 || size > this.p.maxBlobBytes)
       return this.error(seq, 'TOO_BIG', 'blob of ' + size + ' bytes; this device holds at most ' + this.p.maxBlobBytes);
     this.lastPutMs = this.p.now();
@@ -181,8 +216,11 @@ class MorselAgent implements FrameHandler {
     }
   }
 
-  private commit(seq: number): void {
+  private commit(seq: number, payload: Uint8Array): void {
     var q = this.pending;
+    var authed = this.authenticated();
+    if (authed && payload.length !== TAG_BYTES)
+      return this.error(seq, 'AUTH', 'this board takes only authenticated commits (morsel flash --key FILE)');
     if (!q) return this.error(seq, 'NO_PUT', 'nothing uploaded to commit');
     if (q.have !== q.size) return this.error(seq, 'INCOMPLETE', 'have ' + q.have + ' of ' + q.size + ' bytes');
     var t0 = this.p.now();
@@ -191,7 +229,14 @@ class MorselAgent implements FrameHandler {
     var why = '';
     if (!bytes || bytes.length !== q.size) why = 'STORAGE: stored upload has the wrong size';
     else if (crc32Skipping(bytes, q.size, q.size) !== q.crc) why = 'CRC: uploaded bytes do not match the announced CRC';
-    else {
+    else if (
+      authed &&
+      !tagMatches(payload, 0, this.expectedTag('morsel-commit-v1', q.size, q.crc, this.digest(bytes, q.size)))
+    ) {
+      // The upload stays pending (the bytes are intact): only a tag made with the key commits it.
+      this.errCommit++;
+      return this.error(seq, 'AUTH', "commit not authorized: the tag does not verify with this board's key");
+    } else {
       try {
         m = Morsel.load(bytes!);
       } catch (e) {
@@ -203,9 +248,11 @@ class MorselAgent implements FrameHandler {
       this.pending = null;
       this.p.erase(FILE_PENDING);
       this.p.erase(q.slot);
+      if (authed) this.rotateNonce();
       return this.error(seq, 'VERIFY', why);
     }
     var old = this.active;
+    if (authed) this.rotateNonce(); // before the pointer: a reset in between costs a retry, never a replay
     this.active = { slot: q.slot, size: q.size, crc: q.crc, have: q.size };
     this.p.writeText(FILE_ACTIVE, JSON.stringify(this.active));
     this.model = m;
@@ -237,8 +284,7 @@ class MorselAgent implements FrameHandler {
     this.inferences++;
     if (this.latencyUs.length >= LATENCY_RING) this.latencyUs.shift();
     this.latencyUs.push(us);
-    var out: number[] = [];
-    for (var i = 0; i < y.length; i++) out.push(y[i]);
+    var out = byteList(y);
     var layers: number[] = [];
     for (var k = 0; k < m.layerMs.length; k++) layers.push(Math.round(m.layerMs[k] * 1000));
     this.sendJson(MSG_RESULT, seq, { y: out, layer_us: layers, total_us: us });
@@ -297,4 +343,19 @@ function bytesText(b: Uint8Array): string {
   var s = '';
   for (var i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
   return s;
+}
+
+/** bytes[0, n) as a Uint8Array for a native hash: the array itself when it is one, else a copy. */
+function bytesOf(bytes: { [i: number]: number }, n: number): Uint8Array {
+  if (bytes instanceof Uint8Array) return bytes.length === n ? bytes : bytes.subarray(0, n);
+  var u = new Uint8Array(n);
+  for (var i = 0; i < n; i++) u[i] = bytes[i];
+  return u;
+}
+
+/** A typed array's values as a plain array (for JSON and for hashing). */
+function byteList(b: { length: number; [i: number]: number }): number[] {
+  var out: number[] = [];
+  for (var i = 0; i < b.length; i++) out.push(b[i]);
+  return out;
 }

@@ -17,6 +17,11 @@ interface EmulatorHost {
   writeText(name: string, text: string): void;
   erase(name: string): void;
   freeRam(): number;
+  /**
+   * The board's SHA-256 engine (ESP32s hash in hardware) over an ArrayBuffer's bytes [offset, offset + n), as
+   * 64 hex digits; absent on a board that leaves hashing to the agent's own SHA-256.
+   */
+  sha256?: (buffer: ArrayBuffer, offset: number, n: number) => string;
 }
 
 function startEmulatorAgent(host: EmulatorHost): MorselAgent {
@@ -24,6 +29,12 @@ function startEmulatorAgent(host: EmulatorHost): MorselAgent {
     engine: host.engine,
     deviceId: host.deviceId,
     maxBlobBytes: host.maxBlobBytes,
+    sha256: host.sha256
+      ? function (bytes: { [i: number]: number }, n: number) {
+          var u = bytesOf(bytes, n);
+          return hexBytes(host.sha256!(u.buffer, u.byteOffset, n));
+        }
+      : null,
     write: function (s: string) {
       host.write(nulSafe(s));
     },

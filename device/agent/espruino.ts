@@ -12,7 +12,10 @@ interface EspruinoStorage {
   erase(name: string): void;
   getFree(): number;
 }
-declare function require(name: string): EspruinoStorage;
+interface EspruinoCrypto {
+  SHA256(data: string | Uint8Array | number[]): ArrayBuffer;
+}
+declare function require(name: string): EspruinoStorage & EspruinoCrypto;
 declare function getTime(): number;
 declare function getSerial(): string;
 declare function setInterval(cb: () => void, ms: number): number;
@@ -24,12 +27,24 @@ var ESPRUINO_BYTES_PER_VAR = 16;
 
 function startEspruinoAgent(serial: EspruinoSerial, consoleTo: string): MorselAgent {
   var storage = require('Storage');
+  // ESP32 builds have the crypto module (mbedtls); a build without it falls back to the agent's own SHA-256.
+  var crypto: EspruinoCrypto | null = null;
+  try {
+    crypto = require('crypto');
+  } catch (e) {
+    crypto = null;
+  }
   // The REPL would otherwise swallow the binary frames; it stays reachable on the other console.
   E.setConsole(consoleTo, { force: true });
   var agent = new MorselAgent({
     engine: 'espruino',
     deviceId: getSerial(),
     maxBlobBytes: storage.getFree(),
+    sha256: crypto
+      ? function (bytes: { [i: number]: number }, n: number) {
+          return byteList(new Uint8Array(crypto!.SHA256(bytesOf(bytes, n))));
+        }
+      : null,
     write: function (s: string) {
       serial.write(s);
     },

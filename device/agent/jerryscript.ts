@@ -11,12 +11,20 @@ declare function morsel_storage_read(name: string): ArrayBuffer | undefined;
 declare function morsel_storage_write(name: string, bytes: Uint8Array, offset: number, total: number): void;
 declare function morsel_storage_replace(name: string, text: string): void;
 declare function morsel_storage_erase(name: string): void;
+/** Optional: the firmware's SHA-256 (mbedtls on ESP-IDF) of bytes[0, n), as an ArrayBuffer of 32 bytes. */
+declare var morsel_sha256: ((bytes: Uint8Array, n: number) => ArrayBuffer) | undefined;
 
 function startJerryScriptAgent(): MorselAgent {
   return new MorselAgent({
     engine: 'jerryscript',
     deviceId: morsel_device_id(),
     maxBlobBytes: morsel_storage_capacity(),
+    sha256:
+      typeof morsel_sha256 === 'function'
+        ? function (bytes: { [i: number]: number }, n: number) {
+            return byteList(new Uint8Array(morsel_sha256!(bytesOf(bytes, n), n)));
+          }
+        : null,
     write: function (s: string) {
       morsel_uart_write(s);
     },

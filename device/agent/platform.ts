@@ -32,4 +32,6 @@ interface AgentPlatform {
   freeRam(): number;
   /** Largest blob this board's flash can hold. */
   maxBlobBytes: number;
+  /** The firmware's native SHA-256 of bytes[0, n) as 32 bytes, or null to use the agent's own (sha256.ts). */
+  sha256: ((bytes: { [i: number]: number }, n: number) => number[]) | null;
 }

@@ -1,4 +1,5 @@
-// Message types and limits of the serial protocol (docs/protocol.md); host/serial/protocol.ts mirrors them.
+// Message types and limits of the serial protocol (docs/protocol.md): the one source of these numbers.
+// tools/gen-protocol.ts writes them into host/serial/protocol-codes.ts for the host (a test checks it is fresh).
 
 var AGENT_VERSION = 1;
 
@@ -21,6 +22,9 @@ var MSG_ERROR = 238;
 var MAX_PAYLOAD = 4160;
 /** The host must not start writing while a transfer is this recent, so unsolicited frames wait. */
 var QUIET_AFTER_PUT_MS = 3000;
+
+/** Bytes of an HMAC-SHA256 tag in PUT_BEGIN and COMMIT on a keyed board (device/agent/auth.ts). */
+var TAG_BYTES = 32;
 
 var SLIP_END = 192;
 var SLIP_ESC = 219;

@@ -8,7 +8,7 @@ import { evalCommand } from './eval';
 import { exportCommand } from './export';
 import { inspectCommand } from './inspect-command';
 import { runCommand } from './run';
-import { devicesCommand, emulateCommand, flashCommand, monitorCommand } from './serial-commands';
+import { devicesCommand, emulateCommand, flashCommand, keygenCommand, monitorCommand } from './serial-commands';
 
 export const COMMANDS: Record<string, Command> = {
   convert: convertCommand,
@@ -21,6 +21,7 @@ export const COMMANDS: Record<string, Command> = {
   compress: compressCommand,
   report: reportCommand,
   devices: devicesCommand,
+  keygen: keygenCommand,
   flash: flashCommand,
   monitor: monitorCommand,
   emulate: emulateCommand,

@@ -1,9 +1,10 @@
 // `morsel` command line: one small handler per command, shared error reporting.
 // User errors (bad model, bad data, bad blob, bad flags) print one line and exit 2; --debug adds the stack.
 
-import { parseArgs, ParseArgsConfig } from 'util';
+import { parseArgs, type ParseArgsConfig } from 'util';
 import { BlobFormatError } from '../blob/flatbuffer';
 import { ModelError } from '../ir/graph';
+import { BoardError } from '../serial/protocol';
 import { COMMANDS } from './commands';
 
 export class UsageError extends Error {
@@ -43,6 +44,7 @@ export const isUserError = (e: unknown): e is Error =>
   e instanceof ModelError ||
   e instanceof BlobFormatError ||
   e instanceof UsageError ||
+  e instanceof BoardError ||
   (e as NodeJS.ErrnoException)?.code === 'ENOENT';
 
 export async function main(argv: string[]): Promise<number> {

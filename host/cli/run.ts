@@ -63,7 +63,7 @@ export const runCommand: Command = {
     let output: Int8Array;
     let layerMs: number[] | undefined;
     if (typeof values.port === 'string') {
-      const r = await runOnPort(values.port, x, baudOf(values));
+      const r = await runOnPort(values.port, x, baudOf(values), blob);
       output = r.output;
       layerMs = r.layer_us.map((us) => us / 1000);
     } else if (engine === 'host') output = runInt8(model, [x])[0];

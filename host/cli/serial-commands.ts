@@ -3,9 +3,12 @@
 
 import * as fs from 'fs';
 import { SerialPort } from 'serialport';
+import { crc32 } from '../blob/crc32';
+import { decodeModel } from '../blob/decode';
+import { defaultKeyFile, formatKey, generateKey, resolveKey, writeKeyFile } from '../serial/auth';
 import { DeviceClient } from '../serial/client';
 import { EMULATED_ENGINES } from '../serial/device-engine';
-import { Emulator } from '../serial/emulator';
+import { Emulator, KEY_FILE } from '../serial/emulator';
 import { espruinoInstallFiles, uploadViaRepl } from '../serial/espruino-install';
 import { SerialLink } from '../serial/link';
 import { startMonitor } from '../serial/monitor';
@@ -15,6 +18,11 @@ import type { Command } from './main';
 import { UsageError } from './main';
 
 const baudOption = { baud: { type: 'string' } } as const;
+const keyOptions = { key: { type: 'string' }, insecure: { type: 'boolean' } } as const;
+
+/** The upload key from --key FILE or the default key file; null only with --insecure. */
+const keyOf = (values: Record<string, unknown>) =>
+  resolveKey({ keyFile: values.key as string | undefined, insecure: values.insecure === true });
 
 export function baudOf(values: Record<string, unknown>): number {
   const baud = values.baud === undefined ? 115200 : Number(values.baud);
@@ -36,17 +44,27 @@ export async function connect(port: string, baud = 115200): Promise<DeviceClient
   return new DeviceClient(link, { bytesPerSecond: baud / 10 });
 }
 
-/** `morsel run --port`: one inference on the board, with its per-layer microseconds. */
+/**
+ * `morsel run --port`: one inference on the board, with its per-layer microseconds. With `blob`, the board's
+ * model must be that blob (INFO's CRC and size), since its answer is read with that blob's scales and names.
+ */
 export async function runOnPort(
   port: string,
   input: Int8Array,
   baud = 115200,
+  blob?: Uint8Array,
 ): Promise<{ output: Int8Array; layer_us: number[]; total_us: number }> {
   const client = await connect(port, baud);
   try {
     const info = await client.helloWithRetry(3);
     if (!info.model) throw new UsageError(`the board on ${port} has no model: morsel flash --port ${port} model.msl`);
-    const r = await client.run(input);
+    if (blob && (info.model.crc !== crc32(blob) || info.model.size !== blob.length))
+      throw new UsageError(
+        `the board on ${port} runs another model (crc32 ${hex8(info.model.crc)}, ${info.model.size} bytes) than this blob ` +
+          `(crc32 ${hex8(crc32(blob))}, ${blob.length} bytes): flash it first, or leave out the local file`,
+      );
+    const outputs = info.model.output.reduce((a, b) => a * b, 1);
+    const r = await client.run(input, 10000, outputs);
     return { output: Int8Array.from(r.y), layer_us: r.layer_us, total_us: r.total_us };
   } finally {
     await client.link.close();
@@ -75,20 +93,44 @@ export const devicesCommand: Command = {
   },
 };
 
+const hex8 = (n: number) => n.toString(16).padStart(8, '0');
+
+export const keygenCommand: Command = {
+  summary: 'create the key that authenticates uploads to boards (installed with the agent, used by flash)',
+  usage: `morsel keygen [-o FILE (default ${defaultKeyFile()})] [--force]`,
+  options: { output: { type: 'string', short: 'o' }, force: { type: 'boolean' } },
+  async run({ values }) {
+    const file = (values.output as string | undefined) ?? defaultKeyFile();
+    writeKeyFile(file, generateKey(), values.force === true);
+    console.log(`wrote ${file} (keep it secret: whoever has it can replace the model on your boards)`);
+    return 0;
+  },
+};
+
 export const flashCommand: Command = {
   summary: 'upload a blob to a board over serial, verify it there and make it the active model',
-  usage: 'morsel flash --port <path> <model.msl> [--target espruino] [--serial Serial1] [--baud 115200]',
-  options: { port: { type: 'string' }, target: { type: 'string' }, serial: { type: 'string' }, ...baudOption },
+  usage:
+    'morsel flash --port <path> <model.msl> [--key FILE | --insecure] [--target espruino] [--serial Serial1] [--baud 115200]',
+  options: {
+    port: { type: 'string' },
+    target: { type: 'string' },
+    serial: { type: 'string' },
+    ...baudOption,
+    ...keyOptions,
+  },
   async run({ values, positionals }) {
     const port = needPort(values, this.usage);
     const [file] = positionals;
     if (!file) throw new UsageError(`missing <model.msl>\nusage: ${this.usage}`);
     const blob = new Uint8Array(fs.readFileSync(file));
+    decodeModel(blob); // a blob the board would refuse never goes on the wire
+    const key = keyOf(values);
     const target = parseChoice('--target', values.target, ['agent', 'espruino'] as const, 'agent');
     const baud = baudOf(values);
     if (target === 'espruino') {
       const link = await SerialLink.open(port, { baudRate: baud, bytesPerSecond: baud / 10 });
       const files = espruinoInstallFiles((values.serial as string | undefined) ?? 'Serial1');
+      if (key) files.push({ name: KEY_FILE, content: Buffer.from(formatKey(key), 'latin1') });
       const bar = new Progress(
         'install runtime+agent',
         files.reduce((n, f) => n + f.content.length, 0),
@@ -117,6 +159,7 @@ export const flashCommand: Command = {
       const bar = new Progress('flash', blob.length, 'B');
       let shown = 0;
       const r = await client.flash(blob, {
+        key,
         onProgress: (have) => {
           if (have > shown) bar.tick(have - shown);
           shown = Math.max(shown, have);
@@ -188,19 +231,22 @@ export function parseBytes(flag: string, text: string): number {
 
 export const emulateCommand: Command = {
   summary: 'emulate a board on a pty: the device runtime and agent in a real engine behind a serial link',
-  usage: `morsel emulate [--engine ${EMULATED_ENGINES.join('|')}] [--ram 160k] [--link PATH] [--storage DIR]`,
+  usage: `morsel emulate [--engine ${EMULATED_ENGINES.join('|')}] [--ram 160k] [--link PATH] [--storage DIR] [--key FILE | --insecure]`,
   options: {
     engine: { type: 'string' },
     ram: { type: 'string' },
     link: { type: 'string' },
     storage: { type: 'string' },
+    ...keyOptions,
   },
   async run({ values }) {
     const engine = parseChoice('--engine', values.engine, EMULATED_ENGINES, 'quickjs');
     const ramBytes = values.ram === undefined ? 1536 * 1024 : parseBytes('--ram', values.ram as string);
+    const key = keyOf(values);
     const em = await Emulator.start({
       engine,
       ramBytes,
+      key,
       linkPath: values.link as string | undefined,
       storageDir: values.storage as string | undefined,
     });

@@ -2,24 +2,30 @@
 // upload, verified commit, inference, and the device's unsolicited telemetry and log frames.
 
 import { crc32 } from '../blob/crc32';
-import { Link } from './link';
+import { beginTag, blobDigest, commitTag, type UploadBinding } from './auth';
+import type { Link } from './link';
 import {
+  BoardError,
+  type Committed,
   decodeFrame,
-  DeviceInfo,
-  DeviceLog,
+  type DeviceInfo,
+  type DeviceLog,
   encodeFrame,
-  Frame,
+  type Frame,
   FRAME_OVERHEAD,
   MAX_PAYLOAD,
+  type MESSAGE_SPECS,
   Msg,
+  parseMessage,
+  ProtocolError,
   PUT_HEADER,
-  RunResult,
-  Telemetry,
+  type RunResult,
+  type Telemetry,
 } from './protocol';
 import { SlipDecoder, slipEncode } from './slip';
 
 /** The device answered with an ERROR frame. */
-export class DeviceError extends Error {
+export class DeviceError extends BoardError {
   constructor(
     readonly code: string,
     message: string,
@@ -29,7 +35,15 @@ export class DeviceError extends Error {
   }
 }
 
-export class TimeoutError extends Error {
+/** The host and the board disagree on authentication: nothing was sent. */
+export class AuthMismatchError extends BoardError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuthMismatchError';
+  }
+}
+
+export class TimeoutError extends BoardError {
   constructor(what: string, ms: number) {
     super(`no answer to ${what} within ${ms} ms`);
     this.name = 'TimeoutError';
@@ -53,6 +67,12 @@ export interface FlashOptions {
   /** Time the device may take to verify and load the blob at COMMIT. */
   commitTimeoutMs?: number;
   onProgress?: (have: number, size: number) => void;
+  /**
+   * The board's key (host/serial/auth.ts); null or absent for a board installed without one. Either way the
+   * board must agree: a keyed board refuses untagged uploads, and a tag for a board without a key is refused
+   * here, since the user expected a protection the board does not give.
+   */
+  key?: Uint8Array | null;
 }
 
 export interface FlashReport {
@@ -85,10 +105,13 @@ export class DeviceClient {
   private waiters: Waiter[] = [];
   private telemetryListeners: ((t: Telemetry) => void)[] = [];
   private logListeners: ((l: DeviceLog) => void)[] = [];
+  private invalidListeners: ((e: ProtocolError) => void)[] = [];
   private readonly bytesPerSecond: number;
   private readonly latencyMs: number;
   /** Frames that failed SLIP/CRC checks on the host side. */
   badFrames = 0;
+  /** Unsolicited frames with a valid CRC that break the protocol. */
+  invalidFrames = 0;
 
   constructor(
     readonly link: Link,
@@ -109,16 +132,33 @@ export class DeviceClient {
     this.logListeners.push(listener);
   }
 
+  /** Unsolicited frames that break the protocol (a TELEMETRY that is not JSON, an unknown type, ...). */
+  onInvalid(listener: (e: ProtocolError) => void): void {
+    this.invalidListeners.push(listener);
+  }
+
   private dispatch(raw: Buffer): void {
     const f = decodeFrame(raw);
     if (!f) {
       this.badFrames++;
       return;
     }
-    if (f.type === Msg.TELEMETRY) return this.telemetryListeners.forEach((l) => l(parseJson(f)));
-    if (f.type === Msg.LOG) return this.logListeners.forEach((l) => l(parseJson(f)));
-    const i = this.waiters.findIndex((w) => w.seq === f.seq);
-    if (i >= 0) this.waiters.splice(i, 1)[0].resolve(f);
+    try {
+      if (f.type === Msg.TELEMETRY) {
+        const t = parseMessage('TELEMETRY', f.payload) as Telemetry;
+        return this.telemetryListeners.forEach((l) => l(t));
+      }
+      if (f.type === Msg.LOG) {
+        const l = parseMessage('LOG', f.payload) as DeviceLog;
+        return this.logListeners.forEach((h) => h(l));
+      }
+      const i = this.waiters.findIndex((w) => w.seq === f.seq);
+      if (i >= 0) this.waiters.splice(i, 1)[0].resolve(f);
+      else if (f.seq === 0) throw new ProtocolError(`unsolicited frame of type 0x${f.type.toString(16)}`);
+    } catch (e) {
+      this.invalidFrames++;
+      this.invalidListeners.forEach((l) => l(e as ProtocolError));
+    }
   }
 
   /** Milliseconds n bytes take at the link rate, with a quarter for slack. */
@@ -140,24 +180,42 @@ export class DeviceClient {
     payload: Uint8Array,
     extraMs: number,
     what: string,
+    answer: Msg,
     answerBytes = 64,
   ): Promise<Frame> {
     const seq = this.nextSeq();
     const wire = slipEncode(encodeFrame(type, seq, payload));
-    const answer = this.expect(seq, this.latencyMs + extraMs + this.transferMs(wire.length + answerBytes), what);
+    const reply = this.expect(seq, this.latencyMs + extraMs + this.transferMs(wire.length + answerBytes), what);
     // The answer may time out while the write is still draining (a loaded host): it is awaited below, so
     // mark it handled now rather than let an early rejection crash the process as unhandled.
-    answer.catch(() => undefined);
+    reply.catch(() => undefined);
     await this.link.write(wire).catch((e) => {
       this.cancel(seq);
       throw e;
     });
-    const f = await answer;
+    const f = await reply;
     if (f.type === Msg.ERROR) {
-      const e = parseJson<{ code: string; message: string }>(f);
+      const e = parseMessage('ERROR', f.payload) as { code: string; message: string };
       throw new DeviceError(e.code, e.message);
     }
+    if (f.type !== answer)
+      throw new ProtocolError(
+        `answered ${what} with a frame of type 0x${f.type.toString(16)} instead of ${Msg[answer]}`,
+      );
     return f;
+  }
+
+  /** A JSON answer, checked against its message spec. */
+  private async requestJson<K extends keyof typeof MESSAGE_SPECS & keyof typeof Msg>(
+    type: Msg,
+    payload: Uint8Array,
+    extraMs: number,
+    what: string,
+    answer: K,
+    answerBytes = 64,
+  ): Promise<unknown> {
+    const f = await this.request(type, payload, extraMs, what, Msg[answer], answerBytes);
+    return parseMessage(answer, f.payload);
   }
 
   private expect(seq: number, ms: number, what: string): Promise<Frame> {
@@ -185,7 +243,8 @@ export class DeviceClient {
   }
 
   async hello(): Promise<DeviceInfo> {
-    return parseJson(await this.request(Msg.HELLO, new Uint8Array(0), 0, 'HELLO', 512));
+    const info = (await this.requestJson(Msg.HELLO, new Uint8Array(0), 0, 'HELLO', 'INFO', 512)) as DeviceInfo;
+    return { ...info, auth: info.auth ?? null };
   }
 
   /** Asks again after a timeout or a corrupted answer, as a link with noise needs. */
@@ -194,25 +253,26 @@ export class DeviceClient {
       try {
         return await this.hello();
       } catch (e) {
-        if (i >= attempts || e instanceof DeviceError) throw e;
+        if (i >= attempts || e instanceof DeviceError || e instanceof ProtocolError) throw e;
       }
     }
   }
 
   async configure(cfg: { telemetry_ms?: number }): Promise<{ telemetry_ms: number }> {
-    return parseJson(await this.request(Msg.CONFIG, Buffer.from(JSON.stringify(cfg)), 0, 'CONFIG'));
+    const payload = Buffer.from(JSON.stringify(cfg));
+    return (await this.requestJson(Msg.CONFIG, payload, 0, 'CONFIG', 'CONFIG_OK')) as { telemetry_ms: number };
   }
 
-  /** timeoutMs: how long the inference itself may take on the device. */
-  async run(input: Int8Array, timeoutMs = 10000): Promise<RunResult> {
-    const f = await this.request(
-      Msg.RUN,
-      new Uint8Array(input.buffer, input.byteOffset, input.length),
-      timeoutMs,
-      'RUN',
-      1024,
-    );
-    return parseJson(f);
+  /**
+   * timeoutMs: how long the inference itself may take on the device. With `outputs` (the model's output
+   * size), a RESULT with another number of values is a ProtocolError.
+   */
+  async run(input: Int8Array, timeoutMs = 10000, outputs?: number): Promise<RunResult> {
+    const x = new Uint8Array(input.buffer, input.byteOffset, input.length);
+    const r = (await this.requestJson(Msg.RUN, x, timeoutMs, 'RUN', 'RESULT', 1024)) as RunResult;
+    if (outputs !== undefined && r.y.length !== outputs)
+      throw new ProtocolError(`RESULT has ${r.y.length} values; the model has ${outputs} outputs`);
+    return r;
   }
 
   /**
@@ -234,16 +294,25 @@ export class DeviceClient {
       frames = 1;
     };
     const maxRetries = opts.retries ?? 8;
-    const begin = Buffer.alloc(8);
-    begin.writeUInt32LE(size, 0);
-    begin.writeUInt32LE(crc, 4);
+    const key = opts.key ?? null;
+    const digest = key ? blobDigest(blob) : null;
     let failures = 0;
     let retries = 0;
     let resumedFrom = -1;
     let verifyMs = 0;
     for (;;) {
       try {
-        let have = (await this.request(Msg.PUT_BEGIN, begin, 0, 'PUT_BEGIN')).payload.readUInt32LE(0);
+        // The nonce changes after every finished upload, so each attempt asks for the current one.
+        const binding = key ? await this.uploadBinding(size, crc) : null;
+        const begin = Buffer.alloc(8);
+        begin.writeUInt32LE(size, 0);
+        begin.writeUInt32LE(crc, 4);
+        const beginPayload = binding ? Buffer.concat([begin, beginTag(key!, binding)]) : begin;
+        let have = this.ackOffset(
+          await this.request(Msg.PUT_BEGIN, beginPayload, 0, 'PUT_BEGIN', Msg.PUT_ACK),
+          size,
+          'PUT_BEGIN',
+        );
         if (resumedFrom < 0) resumedFrom = have;
         opts.onProgress?.(have, size);
         while (have < size) {
@@ -260,10 +329,20 @@ export class DeviceClient {
           else if (++failures > maxRetries) throw new Error(`upload made no progress at byte ${have} of ${size}`);
           else retries++;
         }
-        const done = await this.request(Msg.COMMIT, new Uint8Array(0), opts.commitTimeoutMs ?? 30000, 'COMMIT');
-        verifyMs = parseJson<{ verify_ms: number }>(done).verify_ms;
+        const tag = binding ? commitTag(key!, binding, digest!) : new Uint8Array(0);
+        const done = (await this.requestJson(
+          Msg.COMMIT,
+          tag,
+          opts.commitTimeoutMs ?? 30000,
+          'COMMIT',
+          'COMMITTED',
+        )) as Committed;
+        if (done.crc !== crc || done.size !== size)
+          throw new ProtocolError(`COMMITTED names crc ${done.crc} and ${done.size} bytes, not the blob sent`);
+        verifyMs = done.verify_ms;
         break;
       } catch (e) {
+        if (e instanceof ProtocolError || e instanceof AuthMismatchError) throw e;
         if (e instanceof DeviceError && !['INCOMPLETE', 'NO_PUT', 'VERIFY'].includes(e.code)) throw e;
         if (e instanceof DeviceError && e.code === 'VERIFY' && e.message.includes('LOAD:')) throw e;
         retries++;
@@ -281,6 +360,24 @@ export class DeviceClient {
       retries,
       verifyMs,
     };
+  }
+
+  /** The board's id and nonce for a keyed upload (an unkeyed one to a keyed board gets ERROR AUTH instead). */
+  private async uploadBinding(size: number, crc: number): Promise<UploadBinding> {
+    const info = await this.helloWithRetry(3);
+    if (!info.auth)
+      throw new AuthMismatchError(
+        `board ${info.id} has no key (its agent was installed with --insecure): flash it with --insecure, or reinstall it with a key`,
+      );
+    return { deviceId: info.id, nonce: info.auth.nonce, size, crc };
+  }
+
+  /** PUT_ACK's offset, which can never exceed what was sent (`sent`) nor the blob. */
+  private ackOffset(f: Frame, sent: number, what: string): number {
+    if (f.payload.length !== 4) throw new ProtocolError(`PUT_ACK of ${f.payload.length} bytes (expected 4)`);
+    const have = f.payload.readUInt32LE(0);
+    if (have > sent) throw new ProtocolError(`acknowledged ${have} bytes after ${what}, but only ${sent} were sent`);
+    return have;
   }
 
   /** Sends up to windowFrames chunks from `from`, the last one asking for an ACK; returns the device's offset. */
@@ -304,11 +401,7 @@ export class DeviceClient {
       bytes += wire.length;
       await this.link.write(wire);
     }
-    const ack = await this.request(Msg.PUT_DATA, lastPayload, this.transferMs(bytes), 'PUT_DATA window');
-    return ack.payload.readUInt32LE(0);
+    const ack = await this.request(Msg.PUT_DATA, lastPayload, this.transferMs(bytes), 'PUT_DATA window', Msg.PUT_ACK);
+    return this.ackOffset(ack, at, 'a window');
   }
-}
-
-function parseJson<T>(f: Frame): T {
-  return JSON.parse(f.payload.toString('latin1')) as T;
 }

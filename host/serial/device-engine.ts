@@ -24,6 +24,8 @@ export interface BoardHost {
   writeAt(name: string, bytes: string, offset: number, total: number): void;
   writeText(name: string, text: string): void;
   erase(name: string): void;
+  /** The board's hash engine (EmulatorHost.sha256); the Duktape board has none and hashes in the agent. */
+  sha256?(buffer: ArrayBuffer, offset: number, n: number): string;
 }
 
 export interface DeviceEngine {
@@ -113,6 +115,16 @@ async function startQuickJs(host: BoardHost, script: string, ramBytes: number): 
     erase: (n) => host.erase(ctx.getString(n)),
     freeRam: () => ctx.newNumber(free),
   };
+  if (host.sha256)
+    fns.sha256 = (b, o, n) => {
+      const bytes = ctx.getArrayBuffer(b);
+      try {
+        const u = bytes.value;
+        return ctx.newString(host.sha256!(u.buffer as ArrayBuffer, u.byteOffset + ctx.getNumber(o), ctx.getNumber(n)));
+      } finally {
+        bytes.dispose();
+      }
+    };
   for (const [name, fn] of Object.entries(fns)) {
     const h = ctx.newFunction(name, fn);
     ctx.setProp(obj, name, h);
@@ -136,6 +148,17 @@ async function startQuickJs(host: BoardHost, script: string, ramBytes: number): 
     throw new Error(`QuickJS: device script failed: ${JSON.stringify(err)}`);
   }
   r.value.dispose();
+  // QuickJS does not hold its limit while it evaluates a script, so a board too small for the runtime would
+  // boot anyway and report 0 bytes free: check what the evaluation took.
+  measureFree();
+  if (free === 0) {
+    const h = rt.computeMemoryUsage();
+    const used = (ctx.dump(h) as { memory_used_size: number }).memory_used_size;
+    h.dispose();
+    ctx.dispose();
+    rt.dispose();
+    throw new Error(`the runtime and agent take ${used} bytes once loaded`);
+  }
   const agent = ctx.getProp(ctx.global, '__agent');
   const feedFn = ctx.getProp(agent, 'feed');
   const tickFn = ctx.getProp(agent, 'tick');
@@ -184,8 +207,11 @@ export function duktapeBoardBinary(): string {
   return bin;
 }
 
-/** One board process: stdin/stdout are its UART, killing it is a power cut. */
-function startDuktape(host: BoardHost, script: string, opts: EngineStartOptions): DeviceEngine {
+/** What board.c prints on stderr once the runtime and agent are evaluated. */
+const BOARD_READY = 'morsel-board: ready';
+
+/** One board process: stdin/stdout are its UART, killing it is a power cut. Resolves once it has booted. */
+function startDuktape(host: BoardHost, script: string, opts: EngineStartOptions): Promise<DeviceEngine> {
   if (!opts.storageDir) throw new Error('the Duktape board needs a storage directory');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-duk-'));
   const scriptFile = path.join(dir, 'device.js');
@@ -196,12 +222,32 @@ function startDuktape(host: BoardHost, script: string, opts: EngineStartOptions)
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   child.stdout.on('data', (c: Buffer) => host.write(c.toString('latin1')));
-  child.stderr.on('data', (c: Buffer) => opts.onFault?.(c.toString().trim()));
   child.stdin.on('error', () => undefined); // writes racing a reset
-  child.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  return {
+  let booted = false;
+  let early = '';
+  const engine: DeviceEngine = {
     feed: (s) => void child.stdin.write(Buffer.from(s, 'latin1')),
     tick: () => undefined, // the board process ticks itself
     dispose: () => void child.kill('SIGKILL'),
   };
+  return new Promise((resolve, reject) => {
+    child.stderr.on('data', (c: Buffer) => {
+      const lines = c
+        .toString()
+        .split('\n')
+        .filter((l) => l.trim());
+      if (!booted && lines.includes(BOARD_READY)) {
+        booted = true;
+        resolve(engine);
+      }
+      for (const l of lines.filter((l) => l !== BOARD_READY)) {
+        if (booted) opts.onFault?.(l.trim());
+        else early += `${l.trim()} `;
+      }
+    });
+    child.on('exit', (code) => {
+      fs.rmSync(dir, { recursive: true, force: true });
+      if (!booted) reject(new Error(`the Duktape board stopped while booting (exit ${code}): ${early.trim()}`));
+    });
+  });
 }

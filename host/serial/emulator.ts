@@ -2,13 +2,26 @@
 // agent bundles running in a real engine (node's vm, QuickJS, or Duktape in its own process). Its flash is a directory, so a reset (a new engine on the same
 // storage) behaves like a power cycle: the committed model survives, RAM does not.
 
+import { createHash } from 'crypto';
 import * as os from 'os';
 import * as path from 'path';
 import * as fs from 'fs';
 import { SerialPort } from 'serialport';
+import { formatKey } from './auth';
 import { BoardStorage } from './board-storage';
-import { DeviceEngine, deviceScript, EmulatedEngine, startDeviceEngine } from './device-engine';
-import { createPtyPair, PtyPair } from './pty';
+import { type DeviceEngine, deviceScript, type EmulatedEngine, startDeviceEngine } from './device-engine';
+import { BoardError } from './protocol';
+import { createPtyPair, type PtyPair } from './pty';
+
+/** Where the agent looks for its key (device/agent/auth.ts FILE_KEY). */
+export const KEY_FILE = 'morsel.key';
+
+/** An ESP32's SHA accelerator, as the emulated board's firmware offers it to the agent (EmulatorHost.sha256). */
+export function hardwareSha256(buffer: ArrayBuffer, offset: number, n: number): string {
+  return createHash('sha256')
+    .update(new Uint8Array(buffer, offset, n))
+    .digest('hex');
+}
 
 export interface EmulatorOptions {
   engine: EmulatedEngine;
@@ -23,6 +36,11 @@ export interface EmulatorOptions {
   /** How often the agent's tick runs (telemetry). */
   tickMs?: number;
   deviceId?: string;
+  /**
+   * The upload key installed with the agent (a Uint8Array), null to install it without one (--insecure);
+   * absent keeps whatever the flash directory holds.
+   */
+  key?: Uint8Array | null;
 }
 
 export class Emulator {
@@ -38,7 +56,7 @@ export class Emulator {
   readonly faults: string[] = [];
 
   private constructor(
-    private readonly opts: Required<Omit<EmulatorOptions, 'linkPath' | 'storageDir'>> & { linkPath?: string },
+    private readonly opts: Required<Omit<EmulatorOptions, 'linkPath' | 'storageDir' | 'key'>> & { linkPath?: string },
     storageDir: string,
   ) {
     this.storage = new BoardStorage(storageDir);
@@ -50,6 +68,14 @@ export class Emulator {
   }
 
   static async start(o: EmulatorOptions): Promise<Emulator> {
+    const script = deviceScript();
+    // No engine holds a program in less RAM than its source text: refused before anything starts.
+    if (o.ramBytes !== undefined && o.ramBytes < script.length)
+      throw new BoardError(
+        `${o.ramBytes} bytes of RAM cannot hold the device runtime and agent (${script.length} bytes of source alone)`,
+      );
+    if (o.linkPath && !fs.existsSync(path.dirname(path.resolve(o.linkPath))))
+      throw new BoardError(`cannot put the link at ${o.linkPath}: ${path.dirname(o.linkPath)} does not exist`);
     const storageDir = o.storageDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-flash-'));
     const em = new Emulator(
       {
@@ -62,11 +88,20 @@ export class Emulator {
       },
       storageDir,
     );
+    if (o.key) em.storage.writeText(KEY_FILE, formatKey(o.key));
+    else if (o.key === null) em.storage.erase(KEY_FILE);
     em.pty = await createPtyPair(o.linkPath);
-    em.port = new SerialPort({ path: em.pty.devicePath, baudRate: 115200, autoOpen: false });
-    await new Promise<void>((res, rej) => em.port.open((e) => (e ? rej(e) : res())));
-    em.port.on('data', (chunk: Buffer) => em.guard(() => em.engine?.feed(chunk.toString('latin1'))));
-    await em.boot();
+    try {
+      em.port = new SerialPort({ path: em.pty.devicePath, baudRate: 115200, autoOpen: false });
+      await new Promise<void>((res, rej) => em.port.open((e) => (e ? rej(e) : res())));
+      em.port.on('data', (chunk: Buffer) => em.guard(() => em.engine?.feed(chunk.toString('latin1'))));
+      await em.boot().catch((e: Error) => {
+        throw new BoardError(`the ${o.engine} board does not boot with ${em.opts.ramBytes} bytes of RAM: ${e.message}`);
+      });
+    } catch (e) {
+      await em.stop();
+      throw e;
+    }
     em.timer = setInterval(() => em.guard(() => em.engine?.tick()), em.opts.tickMs);
     return em;
   }
@@ -105,6 +140,7 @@ export class Emulator {
         erase: (n) => {
           if (live()) storage.erase(n);
         },
+        sha256: hardwareSha256,
       },
       {
         ramBytes: this.opts.ramBytes,
@@ -129,7 +165,7 @@ export class Emulator {
     if (this.timer) clearInterval(this.timer);
     this.engine?.dispose();
     this.engine = null;
-    await new Promise<void>((r) => (this.port.isOpen ? this.port.close(() => r()) : r()));
+    await new Promise<void>((r) => (this.port?.isOpen ? this.port.close(() => r()) : r()));
     this.pty.close();
   }
 }

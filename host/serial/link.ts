@@ -2,7 +2,9 @@
 // serialport 13 can stall a write for good when the other side sends while the write waits for buffer
 // space; the protocol avoids that with bounded windows, and the watchdog reopens the port if it happens anyway.
 
+import * as fs from 'fs';
 import { SerialPort } from 'serialport';
+import { BoardError } from './protocol';
 
 export interface Link {
   write(data: Buffer): Promise<void>;
@@ -13,7 +15,7 @@ export interface Link {
   readonly bytesIn: number;
 }
 
-export class LinkStalledError extends Error {
+export class LinkStalledError extends BoardError {
   constructor(ms: number) {
     super(`serial write did not complete within ${ms} ms; port reopened`);
     this.name = 'LinkStalledError';
@@ -40,6 +42,13 @@ export class SerialLink implements Link {
   ) {}
 
   static async open(path: string, opts: SerialLinkOptions = {}): Promise<SerialLink> {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(path);
+    } catch {
+      throw new BoardError(`cannot open ${path}: no such port`);
+    }
+    if (!stat.isCharacterDevice()) throw new BoardError(`cannot open ${path}: not a serial device`);
     const link = new SerialLink(path, { baudRate: 115200, writeSlackMs: 2000, bytesPerSecond: 11520, ...opts });
     await link.openPort();
     return link;
@@ -54,7 +63,7 @@ export class SerialLink implements Link {
     port.on('error', () => undefined); // surfaced through write/open callbacks
     this.port = port;
     return new Promise((resolve, reject) =>
-      port.open((e) => (e ? reject(new Error(`cannot open ${this.path}: ${e.message}`)) : resolve())),
+      port.open((e) => (e ? reject(new BoardError(`cannot open ${this.path}: ${e.message}`)) : resolve())),
     );
   }
 

@@ -2,8 +2,8 @@
 // appends it to a CSV or NDJSON log.
 
 import * as fs from 'fs';
-import { DeviceClient } from './client';
-import { Telemetry } from './protocol';
+import type { DeviceClient } from './client';
+import type { Telemetry } from './protocol';
 
 export interface MonitorOptions {
   intervalMs: number;
@@ -55,6 +55,8 @@ export async function startMonitor(
       fs.writeSync(fd, (o.log!.format === 'csv' ? csvRow(t, now) : JSON.stringify({ host_time: now, ...t })) + '\n');
     o.out.write(o.out.isTTY ? `\r${statusLine(t)}\x1b[K` : `${statusLine(t)}\n`);
   });
+  // A broken frame from the board is shown and counted; the monitor keeps going.
+  client.onInvalid((e) => o.out.write(`${o.out.isTTY ? '\n' : ''}warning: ${e.message}\n`));
   await client.configure({ telemetry_ms: o.intervalMs });
   return {
     records,

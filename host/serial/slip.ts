@@ -2,10 +2,9 @@
 // as a bad frame instead of corrupting the next one. The decoder is linear: it writes into one growing
 // buffer (the registry's parser-slip-encoder concatenates a Buffer per byte and manages ~0.6 MB/s).
 
-export const SLIP_END = 0xc0;
-export const SLIP_ESC = 0xdb;
-export const SLIP_ESC_END = 0xdc;
-export const SLIP_ESC_ESC = 0xdd;
+import { SLIP_END, SLIP_ESC, SLIP_ESC_END, SLIP_ESC_ESC } from './protocol-codes';
+
+export { SLIP_END, SLIP_ESC };
 
 export function slipEncode(frame: Uint8Array): Buffer {
   let specials = 0;

@@ -271,6 +271,9 @@ int main(int argc, char **argv) {
     return 70;
   }
   duk_pop(ctx);
+  /* The node side waits for this line: a board that runs out of RAM before it prints it never booted. */
+  fprintf(stderr, "morsel-board: ready\n");
+  fflush(stderr);
 
   unsigned char buf[8192];
   double next_tick = now_ms() + 50;
