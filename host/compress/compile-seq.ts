@@ -68,7 +68,7 @@ export function compileSeqModel(m: SeqModel, opts: CompileSeqOptions = {}): Comp
       if (b !== undefined && b < 8 && (op.opcode === 'FULLY_CONNECTED' || op.opcode === 'CONV_2D'))
         model.tensors[op.inputs[1]].weightBits = b;
     }
-    return { ...compiled, blob: encodeModel(model) };
+    return { ...compiled, blob: encodeModel(model, { optimize: 'size' }) };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
