@@ -1,6 +1,7 @@
 // The compiler pipeline end to end: import → passes → calibrate → quantize → plan → encode.
 
 import { encodeModel } from './blob/encode';
+import type { OptimizeGoal } from './blob/weights';
 import { loadSamples, type Samples } from './data/dataset';
 import { type Graph, ModelError, numel, tensor } from './ir/graph';
 import type { QModel } from './ir/qmodel';
@@ -27,6 +28,8 @@ export interface CompileOptions {
   /** 'gptq': round weights to minimize each layer's output error on the calibration data (./quantize/gptq). */
   weightRounding?: WeightRounding;
   rounding?: RoundingMode;
+  /** How the blob stores the weights: smallest, fastest, or smallest within 2% of the fastest (default). */
+  optimize?: OptimizeGoal;
   quiet?: boolean;
 }
 
@@ -75,7 +78,7 @@ export function compileGraph(source: Graph, opts: CompileOptions = {}): Compiled
   const roundedWeights = opts.weightRounding === 'gptq' ? gptqWeights(device, samples) : undefined;
   const model = quantizeGraph(device, stats, { rounding: opts.rounding ?? 'double', roundedWeights });
   planMemory(model);
-  return { source, device, model, blob: encodeModel(model), calibration };
+  return { source, device, model, blob: encodeModel(model, { optimize: opts.optimize }), calibration };
 }
 
 export function compileFile(file: string, opts: CompileOptions = {}): Compiled {

@@ -130,7 +130,7 @@ describe('compressed weights in the blob', function () {
       const record = readCompressionRecord(dir);
       assert.equal(record.results.compressed.blobBytes, blob.length, dir);
       const model = decodeModel(blob);
-      const stored = storedWeightsOf(model);
+      const stored = storedWeightsOf(model, undefined, 'size');
       for (const [name, l] of Object.entries(record.layers)) {
         const op = model.ops.find((o) => o.name === name)!;
         assert.equal(
@@ -182,7 +182,7 @@ describe('compressed weights in the blob', function () {
     assert.equal(storedWeightsOf(wideFcModel(rng, 100, 10, 8, 0)).get(1)!.layout, 'dense');
     assert.throws(() => encodeWeightsAll(new Int8Array(1000).fill(8), 10, 4), /does not fit in 4 bits \(-8\.\.7\)/);
     const sparse = wideFcModel(rng, 784, 16, 8, 0.8);
-    const s = storedWeightsOf(sparse).get(1)!;
+    const s = storedWeightsOf(sparse, undefined, 'size').get(1)!;
     const sizes = encodeWeightsAll(sparse.tensors[1].data as Int8Array, 16, 8).map((x) => x.bytes.length);
     assert.equal(s.bytes.length, Math.min(...sizes));
     assert.ok(s.bytes.length < sizes[0] * 0.45, `${s.layout}: ${s.bytes.length} of ${sizes[0]} bytes`);

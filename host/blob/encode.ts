@@ -5,7 +5,7 @@ import { crc32 } from './crc32';
 import { morselSchema } from './fbs';
 import { encodeRoot, rootFieldPosition } from './flatbuffer';
 import { FORMAT_VERSION, FORMAT_VERSION_DENSE, FORMAT_VERSION_PACKED } from './format';
-import { storedWeightsOf, WEIGHT_LAYOUTS, WeightLayout } from './weights';
+import { type OptimizeGoal, storedWeightsOf, WEIGHT_LAYOUTS, type WeightLayout } from './weights';
 
 function tensorBytes(t: QTensor): Uint8Array {
   const d = t.data!;
@@ -16,10 +16,13 @@ function tensorBytes(t: QTensor): Uint8Array {
   return new Uint8Array(d.buffer, d.byteOffset, d.length * d.BYTES_PER_ELEMENT);
 }
 
-/** `layout` stores every packable weight in that layout instead of the smallest (tests and experiments). */
-export function encodeModel(model: QModel, opts: { layout?: WeightLayout } = {}): Uint8Array {
+/**
+ * `optimize` chooses the weights' layouts (./weights, default balanced); `layout` stores every packable weight in
+ * that layout instead (tests and experiments).
+ */
+export function encodeModel(model: QModel, opts: { layout?: WeightLayout; optimize?: OptimizeGoal } = {}): Uint8Array {
   const buffers: { data: Uint8Array }[] = [];
-  const stored = storedWeightsOf(model, opts.layout);
+  const stored = storedWeightsOf(model, opts.layout, opts.optimize);
   const tensors = model.tensors.map((t, i) => {
     let buffer = -1;
     const s = stored.get(i);

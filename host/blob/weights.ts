@@ -1,9 +1,11 @@
 // Packed and sparse weight storage (schema/morsel.fbs, WeightLayout): int8 values ↔ the bytes of a buffer.
-// The encoder packs the weights of FULLY_CONNECTED and CONV_2D at their tensor's `weightBits` and picks the
-// smallest of DENSE, BITMASK, RUN_LENGTH and CSR (a sparse layout only when strictly smaller than DENSE).
+// The encoder packs the weights of FULLY_CONNECTED and CONV_2D at their tensor's `weightBits` and stores each in
+// one of DENSE, BITMASK, RUN_LENGTH and CSR, chosen for the goal of `--optimize` (size, speed or balanced) from the
+// measured cost of each layout on each engine (./layout-costs).
 
 import type { QModel, WeightBits } from '../ir/qmodel';
 import { BlobFormatError } from './flatbuffer';
+import { LAYOUT_COSTS } from './layout-costs';
 
 export const WEIGHT_LAYOUTS = ['dense', 'bitmask', 'run_length', 'csr'] as const;
 export type WeightLayout = (typeof WEIGHT_LAYOUTS)[number];
@@ -189,23 +191,89 @@ export function decodeWeights(s: StoredWeights, count: number, rows: number, wha
 
 /** Tensor index → how many rows its weights have, for every tensor the encoder may pack. */
 export function packableWeights(model: QModel): Map<number, number> {
-  const out = new Map<number, number>();
+  return new Map([...weightWalks(model)].map(([ti, w]) => [ti, w.rows]));
+}
+
+/** Per packable tensor: its rows, and how many times an inference walks all of them (output pixels or batch rows). */
+function weightWalks(model: QModel): Map<number, { rows: number; walks: number }> {
+  const out = new Map<number, { rows: number; walks: number }>();
   for (const op of model.ops) {
     if (op.opcode !== 'FULLY_CONNECTED' && op.opcode !== 'CONV_2D') continue;
     const t = model.tensors[op.inputs[1]];
-    if (t?.data && t.type === 'int8') out.set(op.inputs[1], t.shape[0]);
+    const y = model.tensors[op.outputs[0]];
+    if (!t?.data || t.type !== 'int8') continue;
+    const walks = (y ? y.shape.reduce((a, b) => a * b, 1) : t.shape[0]) / t.shape[0];
+    const seen = out.get(op.inputs[1]);
+    out.set(op.inputs[1], { rows: t.shape[0], walks: (seen?.walks ?? 0) + walks });
   }
   return out;
 }
 
-/** How the encoder stores each packable weight tensor of `model`: the smallest layout, or `layout` where it fits. */
-export function storedWeightsOf(model: QModel, layout?: WeightLayout): Map<number, StoredWeights> {
-  const out = new Map<number, StoredWeights>();
-  for (const [ti, rows] of packableWeights(model)) {
+/**
+ * What `--optimize` trades: 'size' stores every weight tensor in its smallest layout, 'speed' keeps all dense, and
+ * 'balanced' takes the bytes sparse layouts save only where the weight layers stay within 2% of their dense time on
+ * every engine of the cost model (layers where a sparse layout is faster take it whatever its size).
+ */
+export const OPTIMIZE_GOALS = ['size', 'speed', 'balanced'] as const;
+export type OptimizeGoal = (typeof OPTIMIZE_GOALS)[number];
+const BALANCED_SLOWDOWN = 0.02;
+
+/** Nanoseconds per inference that `s` costs on `engine` when walked `walks` times (./layout-costs). */
+function layoutTime(engine: string, s: StoredWeights, count: number, walks: number): number {
+  const [perWeight, perValue] = LAYOUT_COSTS[engine][s.bits][s.layout];
+  return walks * (perWeight * count + perValue * (s.layout === 'dense' ? 0 : s.stored));
+}
+
+/**
+ * How the encoder stores each packable weight tensor of `model`: in `layout` where that fits (tests and
+ * experiments), else as `goal` asks (default balanced).
+ */
+export function storedWeightsOf(
+  model: QModel,
+  layout?: WeightLayout,
+  goal: OptimizeGoal = 'balanced',
+): Map<number, StoredWeights> {
+  const options = new Map<number, { all: StoredWeights[]; count: number; walks: number }>();
+  for (const [ti, { rows, walks }] of weightWalks(model)) {
     const t = model.tensors[ti];
     const all = encodeWeightsAll(t.data as Int8Array, rows, t.weightBits ?? 8);
     const wanted = all.filter((s) => s.layout === layout);
-    out.set(ti, smallest(wanted.length ? wanted : all));
+    options.set(ti, { all: wanted.length ? wanted : all, count: t.data!.length, walks });
   }
-  return out;
+  const out = new Map<number, StoredWeights>();
+  for (const [ti, o] of options) out.set(ti, layout || goal === 'size' ? smallest(o.all) : o.all[0]);
+  if (layout || goal !== 'balanced') return out;
+  const engines = Object.keys(LAYOUT_COSTS);
+  const time = (ti: number, s: StoredWeights) => {
+    const o = options.get(ti)!;
+    return engines.map((e) => layoutTime(e, s, o.count, o.walks));
+  };
+  // Free first: per tensor, the smallest layout no slower than dense on any engine.
+  for (const [ti, o] of options) {
+    const dense = time(ti, o.all[0]);
+    out.set(ti, smallest(o.all.filter((s) => time(ti, s).every((t, e) => t <= dense[e]))));
+  }
+  // Then, most bytes saved per share of the budget first, whatever still fits in every engine's budget.
+  const budget = engines.map(
+    (_, e) => BALANCED_SLOWDOWN * [...options.keys()].reduce((a, ti) => a + time(ti, options.get(ti)!.all[0])[e], 0),
+  );
+  const spent = engines.map(() => 0);
+  for (;;) {
+    let best: { ti: number; s: StoredWeights; extra: number[]; value: number } | undefined;
+    for (const [ti, o] of options) {
+      const now = out.get(ti)!;
+      const before = time(ti, now);
+      for (const s of o.all) {
+        const saved = now.bytes.length - s.bytes.length;
+        if (saved <= 0) continue;
+        const extra = time(ti, s).map((t, e) => t - before[e]);
+        if (extra.some((x, e) => spent[e] + x > budget[e])) continue;
+        const value = saved / Math.max(1e-9, ...extra.map((x, e) => x / budget[e]));
+        if (!best || value > best.value) best = { ti, s, extra, value };
+      }
+    }
+    if (!best) return out;
+    out.set(best.ti, best.s);
+    best.extra.forEach((x, e) => (spent[e] += x));
+  }
 }

@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { OPTIMIZE_GOALS } from '../blob/weights';
 import { compileFile, EQUALIZATIONS, WEIGHT_ROUNDINGS } from '../compile';
 import { emitCHeader } from '../emit/c-header';
 import { emitJsModule } from '../emit/js-module';
@@ -33,7 +34,8 @@ export const convertCommand: Command = {
     'import, optimize, calibrate and quantize a model to an int8 blob (.msl), with optional C header and JS module',
   usage:
     'morsel convert <model.onnx|model.json|model.tflite> [--calib <data>] -o <model.msl> [--calib-count N] ' +
-    '[--observer minmax|percentile|mse|auto] [--equalize none|weights|activations] [--weight-rounding nearest|gptq] [--rounding double|single|tflite] [--c-header] [--js] [--bundle es5|lua]',
+    '[--observer minmax|percentile|mse|auto] [--equalize none|weights|activations] [--weight-rounding nearest|gptq] [--rounding double|single|tflite] ' +
+    '[--optimize size|speed|balanced] [--c-header] [--js] [--bundle es5|lua]',
   options: {
     output: { type: 'string', short: 'o' },
     calib: { type: 'string' },
@@ -42,6 +44,7 @@ export const convertCommand: Command = {
     equalize: { type: 'string' },
     'weight-rounding': { type: 'string' },
     rounding: { type: 'string' },
+    optimize: { type: 'string' },
     'c-header': { type: 'boolean' },
     js: { type: 'boolean' },
     bundle: { type: 'string' },
@@ -60,6 +63,7 @@ export const convertCommand: Command = {
       equalize: parseChoice('--equalize', values.equalize, EQUALIZATIONS, 'none'),
       weightRounding: parseChoice('--weight-rounding', values['weight-rounding'], WEIGHT_ROUNDINGS, 'nearest'),
       rounding: parseChoice<RoundingMode>('--rounding', values.rounding, ROUNDING_MODES, 'double'),
+      optimize: parseChoice('--optimize', values.optimize, OPTIMIZE_GOALS, 'balanced'),
       quiet: values.quiet === true,
     };
     // An int8 .tflite keeps its own quantization (no calibration); everything else goes through the compiler.

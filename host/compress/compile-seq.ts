@@ -65,7 +65,7 @@ export function compileSeqModel(m: SeqModel, opts: CompileSeqOptions = {}): Comp
     if (b !== undefined && b < 8 && (op.opcode === 'FULLY_CONNECTED' || op.opcode === 'CONV_2D'))
       model.tensors[op.inputs[1]].weightBits = b;
   }
-  return { ...compiled, blob: encodeModel(model) };
+  return { ...compiled, blob: encodeModel(model, { optimize: 'size' }) };
 }
 
 /** Predicted classes of the int8 reference interpreter on `data`. */

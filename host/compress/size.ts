@@ -38,7 +38,7 @@ export interface BlobSize {
 /** Sizes of a model compiled from `m` with weight `bits` by layer (compileSeqModel), layer by layer. */
 export function blobSizeOf(compiled: Compiled, m: SeqModel, bits: Record<string, WeightBits> = {}): BlobSize {
   const q = compiled.model;
-  const stored = storedWeightsOf(q);
+  const stored = storedWeightsOf(q, undefined, 'size');
   const layers: LayerSize[] = m.layers.filter(isWeightLayer).map((l) => {
     const op = q.ops.find((o) => o.name === l.name);
     if (!op) throw new Error(`layer ${l.name} has no op in the compiled model`);

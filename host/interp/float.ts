@@ -2,7 +2,8 @@
 // Activations that carry QDQ parameters (`quant`, from a QDQ model) are rounded onto their int8 grid as ONNX's
 // QuantizeLinear → DequantizeLinear would, so a QDQ graph means here what it means to its producer.
 
-import { Clamp, Graph, ModelError, Node, numel, Quant, tensor } from '../ir/graph';
+import { type Clamp, type Graph, ModelError, type Node, numel, type Quant, tensor } from '../ir/graph';
+import { conv2dFloat, depthwiseConv2dFloat, matmulRows } from './float-kernels';
 import { broadcastIndex } from './int8/broadcast';
 
 type F = Float32Array;
@@ -16,35 +17,11 @@ function conv(g: Graph, n: Node, x: F, depthwise: boolean): F {
   const op = n.op as Extract<Node['op'], { kind: 'conv2d' | 'depthwise_conv2d' }>;
   const [, H, W, C] = tensor(g, op.inputs[0]).shape;
   const wt = tensor(g, op.inputs[1]);
-  const w = wt.data as F;
   const b = op.inputs[2] ? (tensor(g, op.inputs[2]).data as F) : undefined;
   const [, OH, OW, OC] = tensor(g, op.outputs[0]).shape;
-  const [KH, KW] = [wt.shape[1], wt.shape[2]];
-  const [sh, sw] = op.attrs.strides;
-  const [dh, dw] = op.attrs.dilations;
-  const [pt, pl] = op.attrs.pads;
-  const m = depthwise ? OC / C : 1;
-  const y = new Float32Array(OH * OW * OC);
-  for (let oy = 0; oy < OH; oy++)
-    for (let ox = 0; ox < OW; ox++)
-      for (let oc = 0; oc < OC; oc++) {
-        let acc = b ? b[oc] : 0;
-        for (let ky = 0; ky < KH; ky++) {
-          const iy = oy * sh - pt + ky * dh;
-          if (iy < 0 || iy >= H) continue;
-          for (let kx = 0; kx < KW; kx++) {
-            const ix = ox * sw - pl + kx * dw;
-            if (ix < 0 || ix >= W) continue;
-            const xb = (iy * W + ix) * C;
-            if (depthwise) acc += x[xb + Math.floor(oc / m)] * w[(ky * KW + kx) * OC + oc];
-            else {
-              const wb = ((oc * KH + ky) * KW + kx) * C;
-              for (let ic = 0; ic < C; ic++) acc += x[xb + ic] * w[wb + ic];
-            }
-          }
-        }
-        y[(oy * OW + ox) * OC + oc] = acc;
-      }
+  const { strides, dilations, pads } = op.attrs;
+  const geometry = { H, W, C, OH, OW, OC, KH: wt.shape[1], KW: wt.shape[2], strides, dilations, pads };
+  const y = (depthwise ? depthwiseConv2dFloat : conv2dFloat)(x, wt.data as F, b, geometry);
   return clampAll(y, op.attrs.clamp);
 }
 
@@ -85,14 +62,8 @@ function evalNode(g: Graph, n: Node, v: (name: string) => F): F {
       const [O, I] = tensor(g, op.inputs[1]).shape;
       const w = v(op.inputs[1]);
       const b = op.inputs[2] ? v(op.inputs[2]) : undefined;
-      const batches = x.length / I;
-      const y = new Float32Array(batches * O);
-      for (let r = 0; r < batches; r++)
-        for (let o = 0; o < O; o++) {
-          let acc = b ? b[o] : 0;
-          for (let i = 0; i < I; i++) acc += x[r * I + i] * w[o * I + i];
-          y[r * O + o] = acc;
-        }
+      const y = new Float32Array((x.length / I) * O);
+      matmulRows(x, x.length / I, I, w, O, b, y);
       return clampAll(y, op.attrs.clamp);
     }
     case 'batchnorm': {

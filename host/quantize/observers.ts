@@ -7,6 +7,13 @@ export type ObserverKind = RangeKind | 'auto';
 
 const BINS = 2048;
 
+/** What an observer has seen, as a worker thread hands it back (structured-cloneable). */
+export interface ObserverState {
+  min: number;
+  max: number;
+  samples: Float32Array[];
+}
+
 export class RangeObserver {
   min = Infinity;
   max = -Infinity;
@@ -22,6 +29,18 @@ export class RangeObserver {
       if (x[i] > this.max) this.max = x[i];
     }
     if (this.kind !== 'minmax') this.samples.push(x.slice());
+  }
+
+  /** What this observer has seen (the kept samples are shared, not copied). */
+  state(): ObserverState {
+    return { min: this.min, max: this.max, samples: this.samples };
+  }
+
+  /** Adds what another observer of the same kind saw (on other samples of the same tensor). */
+  merge(other: ObserverState): void {
+    this.min = Math.min(this.min, other.min);
+    this.max = Math.max(this.max, other.max);
+    for (const s of other.samples) this.samples.push(s);
   }
 
   /** The real range to quantize; always contains 0 (the TFLite spec needs an exact zero). */

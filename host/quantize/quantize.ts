@@ -53,7 +53,17 @@ const SOFTMAX_OUTPUT: QParams = { scale: 1 / 256, zeroPoint: -128 };
 
 const sameParams = (a: QParams, b: QParams) => a.scale === b.scale && a.zeroPoint === b.zeroPoint;
 
-/** Per-channel scales of symmetric int8 weights along `channelAxis`: the tensor's own if it has them, else max|w|/127. */
+/**
+ * TFLite's converter widens a weight channel whose values span at most 1e-6 to at least ±5e-7 (ExpandVerySmallRange
+ * in its quantization utils). A dead channel (every |w| below ~1e-6) then gets the scale 5e-7/127 and rounds to
+ * zeros, as in TFLite's own int8 models; max|w|/127 would give it a scale near 1e-32 and weights of ±127.
+ */
+const NEAR_ZERO_SPAN = 1e-6;
+
+/**
+ * Per-channel scales of symmetric int8 weights along `channelAxis`: the tensor's own if it has them, else
+ * max|w|/127 with dead channels widened as TFLite does.
+ */
 export function weightScales(wt: Tensor, channelAxis: number): number[] {
   const w = wt.data as Float32Array;
   const channels = wt.shape[channelAxis];
@@ -71,7 +81,35 @@ export function weightScales(wt: Tensor, channelAxis: number): number[] {
     }
     return Array.from({ length: channels }, (_, c) => f32(wt.quant!.scale[wt.quant!.scale.length === 1 ? 0 : c]));
   }
-  return Array.from(channelMaxAbs(w, channels, inner), (m) => f32(m > 0 ? m / 127 : 1));
+  const lo = new Float64Array(channels).fill(Infinity);
+  const hi = new Float64Array(channels).fill(-Infinity);
+  for (let i = 0; i < w.length; i++) {
+    const c = Math.floor(i / inner) % channels;
+    lo[c] = Math.min(lo[c], w[i]);
+    hi[c] = Math.max(hi[c], w[i]);
+  }
+  return Array.from(lo, (min, c) => {
+    const max = hi[c];
+    const halfRange = max - min > NEAR_ZERO_SPAN ? Math.max(-min, max) : Math.max(-min, max, NEAR_ZERO_SPAN / 2);
+    return f32(halfRange / 127);
+  });
+}
+
+/** The largest int32 bias magnitude (TFLite's symmetric bias quantization saturates there). */
+const INT32_LIMIT = 2147483647;
+
+/**
+ * Weight scales widened where a channel's int32 bias (scale s_in·s_w) would overflow, as TFLite's quantizer does
+ * (AdjustWeightsForBiasScale): with a dead channel's tiny scale, any real bias would. Returns the channels widened.
+ */
+function fitBiasScales(scales: number[], bias: Float32Array, inputScale: number): number[] {
+  const widened: number[] = [];
+  scales.forEach((s, c) => {
+    if (Math.abs(bias[c]) / f32(inputScale * s) <= INT32_LIMIT) return;
+    scales[c] = f32(((Math.abs(bias[c]) / inputScale) * 1.001) / INT32_LIMIT);
+    widened.push(c);
+  });
+  return widened;
 }
 
 /** max |w| of each of `channels` channels, element i being in channel floor(i / inner) mod channels. */
@@ -87,13 +125,27 @@ export function channelMaxAbs(w: ArrayLike<number>, channels: number, inner: num
 /** Weight value → int8 with its channel's scale (nearest, −127..127). */
 export const roundWeight = (w: number, scale: number): number => clampInt(roundHalfAway(w / scale), -127, 127);
 
-/** Symmetric int8 weights along `channelAxis`; `rounded` (e.g. from ./gptq) replaces round-to-nearest. */
-function quantizeWeights(wt: Tensor, channelAxis: number, rounded?: Int8Array): { data: Int8Array; scales: number[] } {
+/**
+ * Symmetric int8 weights along `channelAxis`; `rounded` (e.g. from ./gptq) replaces round-to-nearest except in
+ * channels whose scale had to widen for their bias (`bias`, at input scale `inputScale`).
+ */
+function quantizeWeights(
+  wt: Tensor,
+  channelAxis: number,
+  inputScale: number,
+  bias?: Float32Array,
+  rounded?: Int8Array,
+): { data: Int8Array; scales: number[] } {
   const w = wt.data as Float32Array;
   const scales = weightScales(wt, channelAxis);
-  if (rounded) return { data: rounded, scales };
+  const widened = bias && !wt.quant ? fitBiasScales(scales, bias, inputScale) : [];
   const inner = elementsPerChannel(wt.shape, channelAxis);
-  return { data: Int8Array.from(w, (v, i) => roundWeight(v, scales[Math.floor(i / inner) % scales.length])), scales };
+  const channelOf = (i: number) => Math.floor(i / inner) % scales.length;
+  if (!rounded) return { data: Int8Array.from(w, (v, i) => roundWeight(v, scales[channelOf(i)])), scales };
+  const data = widened.length ? rounded.slice() : rounded;
+  for (let i = 0; i < w.length && widened.length; i++)
+    if (widened.includes(channelOf(i))) data[i] = roundWeight(w[i], scales[channelOf(i)]);
+  return { data, scales };
 }
 
 export interface QuantizeOptions {
@@ -182,11 +234,19 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
         if (!wt.data) throw new ModelError(`node ${n.name}: weights '${wt.name}' must be constant`);
         const dw = op.kind === 'depthwise_conv2d';
         const channelAxis = dw ? 3 : 0;
-        const { data: wq, scales } = quantizeWeights(wt, channelAxis, opts.roundedWeights?.get(wt.name));
-        const C = scales.length;
         const bf = op.inputs[2] ? (tensor(g, op.inputs[2]).data as Float32Array) : undefined;
+        const { data: wq, scales } = quantizeWeights(
+          wt,
+          channelAxis,
+          qx().scale,
+          bf,
+          opts.roundedWeights?.get(wt.name),
+        );
+        const C = scales.length;
         const biasScales = scales.map((s) => f32(qx().scale * s));
-        const rawBias = bf ? Int32Array.from(biasScales, (s, c) => roundHalfAway(bf[c] / s)) : undefined;
+        const rawBias = bf
+          ? Int32Array.from(biasScales, (s, c) => clampInt(roundHalfAway(bf[c] / s), -INT32_LIMIT, INT32_LIMIT))
+          : undefined;
         const bias = foldInputZeroPoint(wq, wt.shape, channelAxis, rawBias, qx().zeroPoint);
         const w = push({
           name: wt.name,

@@ -34,7 +34,7 @@ export function compileTflite(file: string, opts: CompileOptions = {}): Compiled
       );
     const model = tfliteToQModel(m, { rounding: opts.rounding, name: tfliteModelName(file) });
     planMemory(model);
-    return { model, blob: encodeModel(model), kind: 'int8' };
+    return { model, blob: encodeModel(model, { optimize: opts.optimize }), kind: 'int8' };
   }
   if (!opts.calib) {
     throw new ModelError(
