@@ -6,7 +6,7 @@ import { strict as assert } from 'assert';
 import * as vm from 'vm';
 import { DeviceClient } from '../host/serial/client';
 import { espruinoInstallFiles, ReplError, uploadViaRepl } from '../host/serial/espruino-install';
-import { Link } from '../host/serial/link';
+import type { Link } from '../host/serial/link';
 import { ensureAgentBundle } from './serial-fixtures';
 
 const WRITE =
@@ -21,7 +21,11 @@ class FakeEspruino implements Link {
   echoOffLines = 0;
   private line = '';
   private listeners: ((c: Buffer) => void)[] = [];
-  constructor(private readonly failAt = -1) {}
+  /** failAt: the offset whose write fails; piecewise: replies arrive one byte per event, as a UART delivers them. */
+  constructor(
+    private readonly failAt = -1,
+    private readonly piecewise = false,
+  ) {}
 
   async write(data: Buffer): Promise<void> {
     this.bytesOut += data.length;
@@ -64,7 +68,13 @@ class FakeEspruino implements Link {
   private say(s: string): void {
     const b = Buffer.from(s, 'latin1');
     this.bytesIn += b.length;
-    setImmediate(() => this.listeners.forEach((l) => l(b)));
+    const pieces = this.piecewise ? Array.from(b, (byte) => Buffer.from([byte])) : [b];
+    const deliver = (k: number) => {
+      if (k === pieces.length) return;
+      this.listeners.forEach((l) => l(pieces[k]));
+      setImmediate(() => deliver(k + 1));
+    };
+    setImmediate(() => deliver(0));
   }
 
   onData(l: (c: Buffer) => void): void {
@@ -95,6 +105,14 @@ describe('Espruino bootstrap over the REPL', function () {
       uploadViaRepl(new FakeEspruino(768), espruinoInstallFiles()),
       (e: ReplError) => e instanceof ReplError && /at 768 failed/.test(e.message),
     );
+  });
+
+  it('reads each reply whole when it arrives byte by byte (MRSL_W 16512 is not MRSL_W 1)', async () => {
+    const files = espruinoInstallFiles('Serial1', 'LoopbackA');
+    assert.ok(files[0].content.length > 16512 + 384, 'the module spans a five-digit offset');
+    const board = new FakeEspruino(-1, true);
+    await uploadViaRepl(board, files);
+    for (const f of files) assert.ok(board.storage.get(f.name)!.equals(f.content), f.name);
   });
 
   it('the installed module boots on Espruino-like globals and speaks the binary protocol', async () => {
