@@ -1,3 +1,4 @@
+import { memoryWarnings, TARGET_NAMES } from '../memory/cost-model';
 import * as fs from 'fs';
 import * as path from 'path';
 import { compileFile, EQUALIZATIONS, WEIGHT_ROUNDINGS } from '../compile';
@@ -5,8 +6,8 @@ import { emitCHeader } from '../emit/c-header';
 import { emitJsModule } from '../emit/js-module';
 import { isTfliteFile } from '../import/tflite';
 import { compileTflite } from '../import/tflite/compile';
-import { ObserverKind } from '../quantize/calibrate';
-import { ROUNDING_MODES, RoundingMode } from '../quantize/fixedpoint';
+import type { ObserverKind } from '../quantize/calibrate';
+import { ROUNDING_MODES, type RoundingMode } from '../quantize/fixedpoint';
 import { writeFileAtomic } from '../util/fs';
 import type { Command } from './main';
 import { UsageError } from './main';
@@ -77,6 +78,7 @@ export const convertCommand: Command = {
         `wrote ${files.map(([f]) => f).join(', ')}: ${compiled.blob.length.toLocaleString('en-US')} bytes, ` +
           `arena ${m.arenaBytes.toLocaleString('en-US')} bytes, ${m.ops.length} ops, ${((Date.now() - started) / 1000).toFixed(1)} s`,
       );
+      for (const w of memoryWarnings(m, compiled.blob.length, TARGET_NAMES)) console.error(w);
     }
     return 0;
   },
