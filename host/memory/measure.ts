@@ -130,13 +130,13 @@ print("MORSEL_MEMORY " + base + " " + mem.usage + " " + ms + " " + mem.blocksize
   });
 }
 
-/** JerryScript: the port's Linux runner (`morsel-jerry --measure BUNDLE BLOB INPUT_HEX`). */
-export function measureJerry(runner: string, blob: Uint8Array, input: Int8Array): MemoryRun {
+/** JerryScript: the port's Linux runner (`morsel-jerry --measure RUNTIME BLOB INPUT_HEX`); runtime: the ES5 bundle or a snapshot of it. */
+export function measureJerry(runner: string, blob: Uint8Array, input: Int8Array, runtime = es5Bundle()): MemoryRun {
   return withDir((dir) => {
     const blobFile = path.join(dir, 'model.msl');
     fs.writeFileSync(blobFile, blob);
     const hex = Buffer.from(input.buffer, input.byteOffset, input.length).toString('hex');
-    const r = spawnSync(runner, ['--measure', es5Bundle(), blobFile, hex], { encoding: 'utf8', timeout: 1800000 });
+    const r = spawnSync(runner, ['--measure', runtime, blobFile, hex], { encoding: 'utf8', timeout: 1800000 });
     return parseRun(r.stdout ?? '', r.stderr ?? '', r.status);
   });
 }

@@ -2,8 +2,8 @@
  *   morsel-jerry --measure RUNTIME BLOB INPUT_HEX
  *       runs the runtime (source, or a .snapshot from `jerry-snapshot generate`), loads BLOB through
  *       morsel_storage_read (an external ArrayBuffer over the file's mapping), runs one inference and prints
+ *       `MORSEL_BOOT <ms to evaluate the runtime>, heap <bytes>` and
  *       `MORSEL_MEMORY <heap bytes after the runtime> <heap bytes after load + inference> <ms> 0 <output hex>`
- *       and `MORSEL_BOOT <ms to evaluate the runtime>`
  *   morsel-jerry --agent RUNTIME AGENT STORAGE_DIR
  *       a board: the agent speaks the binary protocol on stdin/stdout (put a pty there with socat), blobs in
  *       STORAGE_DIR. */
@@ -54,23 +54,31 @@ ends_with (const char *s, const char *suffix)
   return a >= b && strcmp (s + a - b, suffix) == 0;
 }
 
-/* Evaluates a script file; a snapshot stays mapped for the engine's lifetime (its byte code runs in place). */
+/* Evaluates a script file. A snapshot is read into memory it may write and kept for the engine's lifetime: its
+ * byte code runs in place, and JerryScript 3.0 writes into a snapshot buffer while loading it (a read-only
+ * mapping crashes in snapshot_load_compiled_code, even with JERRY_SNAPSHOT_EXEC_COPY_DATA). */
 static bool
 eval_file (const char *path)
 {
   size_t length = 0;
   void *handle = NULL;
-  const uint8_t *code = morsel_port_map (path, &length, &handle);
-  if (code == NULL)
+  const uint8_t *mapped = morsel_port_map (path, &length, &handle);
+  if (mapped == NULL)
   {
     fprintf (stderr, "morsel: cannot read %s\n", path);
     return false;
   }
-  bool snapshot = ends_with (path, ".snapshot");
-  bool ok = morsel_port_eval (code, length, snapshot);
-  if (!snapshot)
-    morsel_port_unmap (code, length, handle);
-  return ok;
+  if (!ends_with (path, ".snapshot"))
+  {
+    bool ok = morsel_port_eval (mapped, length, false);
+    morsel_port_unmap (mapped, length, handle);
+    return ok;
+  }
+  uint32_t *snapshot = (uint32_t *) malloc (length + sizeof (uint32_t));
+  if (snapshot != NULL)
+    memcpy (snapshot, mapped, length);
+  morsel_port_unmap (mapped, length, handle);
+  return snapshot != NULL && morsel_port_eval ((const uint8_t *) snapshot, length, true);
 }
 
 /* Loads the blob from the store as the agent does, runs one inference on the input, keeps ms and output hex. */
@@ -89,6 +97,7 @@ measure (const char *runtime, const char *blob, const char *input_hex)
     return 1;
   double boot = millis () - t0;
   long base = morsel_port_heap_allocated (true);
+  printf ("MORSEL_BOOT %.3f ms, heap %ld bytes after the runtime\n", boot, base);
   const char *name = strrchr (blob, '/') ? strrchr (blob, '/') + 1 : blob;
   jerry_value_t global = jerry_current_realm ();
   jerry_value_t name_value = jerry_string_sz (name), hex = jerry_string_sz (input_hex);
@@ -111,7 +120,7 @@ measure (const char *runtime, const char *blob, const char *input_hex)
   jerry_value_free (out);
   jerry_value_free (global);
   long after = morsel_port_heap_allocated (true);
-  printf ("MORSEL_MEMORY %ld %ld %.3f 0 %s\nMORSEL_BOOT %.3f\n", base, after, inference_ms, out_hex, boot);
+  printf ("MORSEL_MEMORY %ld %ld %.3f 0 %s\n", base, after, inference_ms, out_hex);
   return 0;
 }
 
@@ -121,7 +130,7 @@ agent (const char *runtime, const char *agent_bundle)
   if (!eval_file (runtime) || !eval_file (agent_bundle))
     return 1;
   jerry_value_t global = jerry_current_realm ();
-  jerry_value_t api = jerry_object_get_sz (global, "MorselAgentApi");
+  jerry_value_t api = jerry_object_get_sz (global, "MorselAgent");
   jerry_value_t start = jerry_object_get_sz (api, "jerryscript");
   jerry_value_t board_agent = jerry_call (start, api, NULL, 0);
   jerry_value_free (start);

@@ -30,7 +30,9 @@ typedef struct morsel_board_t
 void morsel_port_init (const morsel_board_t *board);
 
 /** Runs a script: JerryScript source, or a snapshot made by `jerry-snapshot generate` when is_snapshot.
- *  Returns false (after printing the exception) when it throws. A snapshot is run in place, not copied. */
+ *  Returns false (after printing the exception) when it throws. A snapshot's byte code runs in place, so its
+ *  buffer must outlive the engine and be writable: JerryScript 3.0 writes into it while loading (a snapshot in
+ *  read-only flash crashes); on an ESP32 copy it into the system heap, outside the JerryScript heap. */
 bool morsel_port_eval (const uint8_t *code, size_t length, bool is_snapshot);
 
 /** Passes bytes received on the UART to the agent (agent.feed). */
