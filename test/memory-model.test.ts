@@ -10,9 +10,16 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { decodeModel } from '../host/blob/decode';
 import { runInt8 } from '../host/interp/int8/interpreter';
-import { findTarget, type MemoryPrediction, predictMemory, type TargetName } from '../host/memory/cost-model';
+import { compileTflite } from '../host/import/tflite/compile';
+import {
+  findTarget,
+  type MemoryPrediction,
+  memoryWarnings,
+  predictMemory,
+  type TargetName,
+} from '../host/memory/cost-model';
 import { type MemoryRun, measureEspruino, measureJerry, measureLua } from '../host/memory/measure';
-import { randomInt8Inputs } from './helpers/tflite-mlperf';
+import { mlperfFile, randomInt8Inputs } from './helpers/tflite-mlperf';
 
 const ROOT = path.join(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'bin', 'morsel.js');
@@ -91,6 +98,16 @@ describe('morsel inspect --target', () => {
     }
     const text = run('inspect', cnn, '--target', 'nodemcu-esp32');
     assert.match(text.stdout, /RAM on nodemcu-esp32: .* of 100\.0 KB \(does NOT fit\)/);
+  });
+
+  it('warns where a model will not fit, or leaves less than a quarter free for the load peak', () => {
+    const cnn = zooBlob('fashion_cnn');
+    assert.deepEqual(memoryWarnings(decodeModel(cnn), cnn.length, ['espruino-esp32', 'jerryscript-esp32']), []);
+    const [lua] = memoryWarnings(decodeModel(cnn), cnn.length, ['nodemcu-esp32']);
+    assert.match(lua, /^warning: the model needs ~1\d{3}\.\d KB of RAM on nodemcu-esp32, which has 100\.0 KB/);
+    const resnet = compileTflite(mlperfFile('pretrainedResnet_quant.tflite'));
+    const [jerry] = memoryWarnings(resnet.model, resnet.blob.length, ['jerryscript-esp32']);
+    assert.match(jerry, /leaves ~\d+% of RAM free on jerryscript-esp32 after load/);
   });
 
   it('an unknown target is a usage error (exit 2, one line)', () => {

@@ -130,21 +130,33 @@ const amount = (n: number, unit: string) =>
   unit === 'bytes' ? `${(n / 1024).toFixed(1)} KB` : `${n.toLocaleString('en-US')} variables`;
 
 export function formatPrediction(p: MemoryPrediction): string {
-  const verdict = p.fits ? `fits, ${(100 * p.freeFraction).toFixed(0)}% free` : 'does NOT fit';
+  const verdict = !p.fits
+    ? 'does NOT fit'
+    : p.freeFraction < LOAD_HEADROOM
+      ? `${(100 * p.freeFraction).toFixed(0)}% free: too little for the load's peak`
+      : `fits, ${(100 * p.freeFraction).toFixed(0)}% free`;
   return [
     `${p.target}: ${amount(p.total, p.unit)} of ${amount(p.capacity, p.unit)} (${verdict})`,
     `  runtime ${amount(p.runtime, p.unit)} + model ${amount(p.model, p.unit)} (prepared ops, arena); blob ${p.blob}`,
   ].join('\n');
 }
 
-/** One line per target in `names` where the model would not fit (empty when it fits everywhere). */
+/**
+ * The share of the pool a model should leave free after load: the prediction is what stays allocated, and
+ * loading peaks above it (JerryScript allocates typed-array storage on first write and fragments; ResNet-8
+ * leaves a predicted 22% of the 128 KB heap and fails its first inference).
+ */
+export const LOAD_HEADROOM = 0.25;
+
+/** One line per target in `names` where the model will not fit, or fits with less than LOAD_HEADROOM free. */
 export function memoryWarnings(model: QModel, blobBytes: number, names: string[]): string[] {
   return names
     .map((n) => predictMemory(model, blobBytes, findTarget(n)!))
-    .filter((p) => !p.fits)
-    .map(
-      (p) =>
-        `warning: the model needs ~${amount(p.total, p.unit)} of RAM on ${p.target}, which has ${amount(p.capacity, p.unit)} (morsel inspect --target ${p.target})`,
+    .filter((p) => p.freeFraction < LOAD_HEADROOM)
+    .map((p) =>
+      p.fits
+        ? `warning: the model leaves ~${(100 * p.freeFraction).toFixed(0)}% of RAM free on ${p.target} after load (${amount(p.total, p.unit)} of ${amount(p.capacity, p.unit)}); loading may run out of memory (morsel inspect --target ${p.target})`
+        : `warning: the model needs ~${amount(p.total, p.unit)} of RAM on ${p.target}, which has ${amount(p.capacity, p.unit)} (morsel inspect --target ${p.target})`,
     );
 }
 
