@@ -19,6 +19,7 @@ import { DeviceClient } from '../host/serial/client';
 import { AGENT_BUNDLE, RUNTIME_BUNDLE } from '../host/serial/device-engine';
 import type { Link } from '../host/serial/link';
 import { ensureAgentBundle } from './serial-fixtures';
+import { configuredPath } from './helpers/configured';
 import { mlperfFile, randomInt8Inputs } from './helpers/tflite-mlperf';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -64,7 +65,6 @@ function stdioLink(child: ChildProcess): Link {
 
 describe('JerryScript port on Linux (JerryScript 3.0, 128 KB heap)', function () {
   this.timeout(1800000);
-  const source = process.env.MORSEL_JERRYSCRIPT_SRC;
   let buildDir = '';
   let runner = '';
 
@@ -75,10 +75,7 @@ describe('JerryScript port on Linux (JerryScript 3.0, 128 KB heap)', function ()
       buildDir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-jerry-port-'));
       return;
     }
-    if (!source) {
-      console.log('      not configured (set MORSEL_JERRYSCRIPT_SRC=/path/to/jerryscript, a 3.0 checkout)');
-      this.skip();
-    }
+    const source = configuredPath(this, 'MORSEL_JERRYSCRIPT_SRC', '/path/to/jerryscript, a 3.0 checkout');
     buildDir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-jerry-port-'));
     execFileSync(
       'cmake',
@@ -136,13 +133,9 @@ describe('JerryScript port on Linux (JerryScript 3.0, 128 KB heap)', function ()
   });
 
   it('boots the runtime from a jerry-snapshot snapshot: same outputs, less heap', function () {
-    const tool = process.env.MORSEL_JERRY_SNAPSHOT;
-    if (!tool) {
-      console.log('      not configured (set MORSEL_JERRY_SNAPSHOT=/path/to/jerry-snapshot)');
-      this.skip();
-    }
+    const tool = configuredPath(this, 'MORSEL_JERRY_SNAPSHOT', '/path/to/jerry-snapshot');
     const snapshot = path.join(buildDir, 'morsel.es5.snapshot');
-    execFileSync(tool!, ['generate', '-o', snapshot, RUNTIME_BUNDLE], { stdio: 'ignore' });
+    execFileSync(tool, ['generate', '-o', snapshot, RUNTIME_BUNDLE], { stdio: 'ignore' });
     const [cnn] = subjects();
     const fromSource = measureJerry(runner, cnn.blob, cnn.inputs[0]);
     const fromSnapshot = measureJerry(runner, cnn.blob, cnn.inputs[0], snapshot);

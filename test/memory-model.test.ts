@@ -19,6 +19,7 @@ import {
   type TargetName,
 } from '../host/memory/cost-model';
 import { type MemoryRun, measureEspruino, measureJerry, measureLua } from '../host/memory/measure';
+import { configuredPath } from './helpers/configured';
 import { mlperfFile, randomInt8Inputs } from './helpers/tflite-mlperf';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -60,24 +61,16 @@ describe('RAM cost model against real engines', function () {
   });
 
   it('Espruino (ESP32 pool, blob in Storage): within 10% of process.memory()', function () {
-    const binary = process.env.MORSEL_ESPRUINO;
-    if (!binary) {
-      console.log('      not configured (set MORSEL_ESPRUINO=/path/to/espruino built with the ESP32 pool)');
-      this.skip();
-    }
+    const binary = configuredPath(this, 'MORSEL_ESPRUINO', '/path/to/espruino built with the ESP32 pool');
     checkAgainstEngine('espruino-esp32', ['fashion_cnn_compressed', 'fashion_mlp_compressed/distill'], (b, x) =>
-      measureEspruino(binary!, b, x),
+      measureEspruino(binary, b, x),
     );
   });
 
   it('JerryScript (128 KB heap, blob mapped): within 10% of the heap statistics', function () {
-    const runner = process.env.MORSEL_JERRY_PORT;
-    if (!runner) {
-      console.log('      not configured (set MORSEL_JERRY_PORT=/path/to/morsel-jerry, device/ports/jerryscript)');
-      this.skip();
-    }
+    const runner = configuredPath(this, 'MORSEL_JERRY_PORT', '/path/to/morsel-jerry, device/ports/jerryscript');
     checkAgainstEngine('jerryscript-esp32', ['fashion_cnn', 'fashion_mlp_compressed'], (b, x) =>
-      measureJerry(runner!, b, x),
+      measureJerry(runner, b, x),
     );
   });
 });
