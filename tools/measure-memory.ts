@@ -2,8 +2,7 @@
 // engines (host/memory/measure.ts), fits the cost model's coefficients, and prints per engine × model: loads?,
 // bit-exact against the host reference?, ms per inference, memory after load, predicted vs measured.
 // Engines: lua5.1 always; Espruino with MORSEL_ESPRUINO (a Linux build with the ESP32 pool, 16,383 variables;
-// MORSEL_ESPRUINO_LARGE optionally a build with a larger pool, whose runs only add fitting samples for the models
-// the ESP32 pool cannot hold); JerryScript with MORSEL_JERRY_PORT (the port's Linux runner, 128 KB heap).
+// a model that runs out of memory there gives no sample); JerryScript with MORSEL_JERRY_PORT (the port's Linux runner, 128 KB heap).
 // --write regenerates host/memory/measured.ts (an engine not configured keeps its previous measurements);
 // --refit runs no engine: it refits every engine's stored measurements to the features as features.ts now
 // computes them (after a change of the cost model, not of the runtime).
@@ -72,14 +71,12 @@ interface Row {
   exact?: boolean;
 }
 
-function runners(): { engine: MeasuredEngine; run: (b: Uint8Array, x: Int8Array) => MemoryRun; fitOnly?: boolean }[] {
-  const list: { engine: MeasuredEngine; run: (b: Uint8Array, x: Int8Array) => MemoryRun; fitOnly?: boolean }[] = [
+function runners(): { engine: MeasuredEngine; run: (b: Uint8Array, x: Int8Array) => MemoryRun }[] {
+  const list: { engine: MeasuredEngine; run: (b: Uint8Array, x: Int8Array) => MemoryRun }[] = [
     { engine: 'lua5.1', run: (b, x) => measureLua('lua5.1', b, x) },
   ];
   const espruino = process.env.MORSEL_ESPRUINO;
   if (espruino) list.push({ engine: 'espruino', run: (b, x) => measureEspruino(espruino, b, x) });
-  const large = process.env.MORSEL_ESPRUINO_LARGE;
-  if (large) list.push({ engine: 'espruino', run: (b, x) => measureEspruino(large, b, x), fitOnly: true });
   const jerry = process.env.MORSEL_JERRY_PORT;
   if (jerry) list.push({ engine: 'jerryscript', run: (b, x) => measureJerry(jerry, b, x) });
   return list;
@@ -99,7 +96,7 @@ function refit(): Record<MeasuredEngine, EngineCost> {
       samples.map((smp) => ({ features: smp.features, cost: smp.measured - cost.base })),
       ENGINE_FEATURES[engine],
     );
-    out[engine] = { ...cost, coefficients, samples };
+    out[engine] = { ...cost, coefficients, samples: cost.samples.map(({ model, measured }) => ({ model, measured })) };
     for (const smp of samples) {
       const predicted = cost.base + modelCost(out[engine], smp.features);
       console.log(
@@ -130,10 +127,8 @@ function main() {
   const json = process.argv.includes('--json');
   const subjects = memorySubjects();
   const rows: Row[] = [];
-  const fitRows: Row[] = [];
-  for (const { engine, run, fitOnly } of runners()) {
+  for (const { engine, run } of runners()) {
     for (const s of subjects) {
-      if (fitOnly && rows.some((r) => r.engine === engine && r.model === s.name && r.run)) continue;
       const input = randomInt8Inputs(s.model, 1, 1)[0];
       const row: Row = { engine, model: s.name, features: memoryFeatures(s.model, s.blob.length) };
       try {
@@ -146,13 +141,13 @@ function main() {
         if (!(e instanceof EngineRunError)) throw e;
         row.error = e.message;
       }
-      (fitOnly ? fitRows : rows).push(row);
+      rows.push(row);
       if (!json) process.stderr.write(`${engine} ${s.name}: ${row.run ? `${row.run.after}` : row.error}\n`);
     }
   }
   const measured: Record<string, EngineCost> = { ...MEASURED };
   for (const engine of new Set(rows.map((r) => r.engine))) {
-    const ok = [...rows, ...fitRows].filter((r) => r.engine === engine && r.run);
+    const ok = rows.filter((r) => r.engine === engine && r.run);
     if (ok.length === 0) continue;
     const bases = ok.map((r) => r.run!.base);
     const base = bases.reduce((a, b) => a + b, 0) / bases.length;
@@ -166,8 +161,8 @@ function main() {
       ),
       ...(blocksize ? { blocksize } : {}),
       build: BUILDS[engine],
-      command: 'node dist/tools/measure-memory.js --write (MORSEL_ESPRUINO, MORSEL_ESPRUINO_LARGE, MORSEL_JERRY_PORT)',
-      samples: ok.map((r) => ({ model: r.model, features: r.features, measured: r.run!.after })),
+      command: 'node dist/tools/measure-memory.js --write (MORSEL_ESPRUINO, MORSEL_JERRY_PORT)',
+      samples: ok.map((r) => ({ model: r.model, measured: r.run!.after })),
     };
   }
   const table = rows.map((r) => {

@@ -20,7 +20,8 @@ export interface EngineCost {
   /** What was measured, and the command that measures it again. */
   build: string;
   command: string;
-  samples: { model: string; features: Features; measured: number }[];
+  /** Each model measured (after load and one inference); its features are recomputed from the model. */
+  samples: { model: string; measured: number }[];
 }
 
 export type TargetName = 'espruino-esp32' | 'jerryscript-esp32' | 'nodemcu-esp32';
