@@ -1,10 +1,14 @@
 // TFLite requantization with doubles only (no bitwise ops, no Math.imul, no BigInt): the same split-product
 // formulas as host/quantize/fixedpoint.ts, which a test checks against BigInt.
 
+import { badOptions, fieldVector } from './format/reader';
+import { checkBounds, type OpContext, optI32 } from './op';
+import { type Buf, floor, int32Span, newFloat64 } from './platform/api';
+
 const TWO16 = 65536;
 const TWO22 = 4194304;
-const TWO30 = 1073741824;
-const TWO31 = 2147483648;
+export const TWO30 = 1073741824;
+export const TWO31 = 2147483648;
 const TWO51 = 2251799813685248;
 /** 1.5·2^52: z + ROUNDER - ROUNDER rounds z to the nearest integer, for |z| < 2^51. */
 const ROUNDER = 6755399441055744;
@@ -13,7 +17,7 @@ function powersOfTwo(): number[] {
   for (let i = 0; i <= 64; i++) p.push(Math.pow(2, i));
   return p;
 }
-const POW2 = powersOfTwo();
+export const POW2 = powersOfTwo();
 
 /** floor((a·b + c) / 2^k), exact for |a|,|b| ≤ 2^31, 0 ≤ c < 2^62, k ≥ 16. */
 function floorMulDivPow2(a: number, b: number, c: number, k: number): number {
@@ -23,13 +27,13 @@ function floorMulDivPow2(a: number, b: number, c: number, k: number): number {
   return floor(v / POW2[k - 16]);
 }
 
-function wrapInt32(x: number): number {
+export function wrapInt32(x: number): number {
   const r = x - floor(x / 4294967296) * 4294967296;
   return r >= TWO31 ? r - 4294967296 : r;
 }
 
 /** MultiplyByQuantizedMultiplier; single = full TFLite's single rounding, else TFLM's double rounding. */
-function mbqm(x: number, m: number, shift: number, single: boolean): number {
+export function mbqm(x: number, m: number, shift: number, single: boolean): number {
   if (single) {
     const total = 31 - shift;
     if (total < 16) return floor((x * m + POW2[total - 1]) / POW2[total]);
@@ -51,17 +55,67 @@ function mbqm(x: number, m: number, shift: number, single: boolean): number {
 }
 
 /** gemmlowp SaturatingRoundingDoublingHighMul of int32 a, b (what mbqm's double rounding does inline). */
-function srdhm(a: number, b: number): number {
+export function srdhm(a: number, b: number): number {
   return a === -TWO31 && b === -TWO31 ? TWO31 - 1 : floorMulDivPow2(a, b, TWO30, 31);
 }
 
 /** gemmlowp RoundingDivideByPOT: x / 2^exponent rounding half away from zero, exponent 0..64. */
-function roundingDivideByPOT(x: number, exponent: number): number {
+export function roundingDivideByPOT(x: number, exponent: number): number {
   if (exponent === 0) return x;
   const p = POW2[exponent];
   const q = floor(x / p);
   const rem = x - q * p;
   return q + (rem > p / 2 - 1 + (x < 0 ? 1 : 0) ? 1 : 0);
+}
+
+/**
+ * The requantization of an op whose outputs are int32 accumulators (FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D):
+ * multipliers and shifts (one, or one per channel when perChannel; int32 Bufs, in the blob when possible),
+ * prepareRequant's constants, the output zero point and the activation bounds.
+ */
+export interface Requant {
+  mult: Buf;
+  shift: Buf;
+  perChannel: boolean;
+  /** Single rounding (the model's rounding mode resolved for this op at load). */
+  single: boolean;
+  rq: Buf;
+  /** requantizeRow may skip the check that acc·M is within the constants' reach (prepareRequant). */
+  rqExact: boolean;
+  outZp: number;
+  actMin: number;
+  actMax: number;
+}
+
+/**
+ * Reads an op's requantization from its options (the multiplier and shift vectors, the output zero point and the
+ * bounds, at vtable offsets `fields`: multipliers, shifts, zero point, min, max) in place from the blob; depth:
+ * the products an output sums, bias: the op's int32 biases (the range check).
+ */
+export function readRequant(ctx: OpContext, fields: number[], bias: Buf, channels: number, depth: number): Requant {
+  const b = ctx.blob,
+    mv = fieldVector(b, ctx.options, fields[0], 4),
+    sv = fieldVector(b, ctx.options, fields[1], 4);
+  const n = mv !== null ? mv[1] : 0;
+  if (mv === null || sv === null || sv[1] !== n || (n !== 1 && n !== channels)) badOptions(ctx.index, 'multipliers');
+  const r: Requant = {
+    mult: int32Span(b.bytes, mv![0], n),
+    shift: int32Span(b.bytes, sv![0], n),
+    perChannel: n > 1,
+    single: ctx.single,
+    rq: bias,
+    rqExact: false,
+    outZp: optI32(ctx, fields[2], 0),
+    actMin: optI32(ctx, fields[3], -128),
+    actMax: optI32(ctx, fields[4], 127),
+  };
+  for (let i = 0; i < n; i++) {
+    if (!(r.shift[i] >= -31 && r.shift[i] <= 30) || !(r.mult[i] >= 0))
+      badOptions(ctx.index, 'shift/multiplier out of range');
+  }
+  checkBounds(ctx, r.actMin, r.actMax);
+  prepareRequant(r, bias, channels, depth);
+  return r;
 }
 
 /**
@@ -80,7 +134,7 @@ function roundingDivideByPOT(x: number, exponent: number): number {
  * (|acc| ≤ |bias| + 128·128·depth) or, with total ≤ 43, beyond it |acc·M / 2^total| ≥ 2^8 saturates the output
  * whichever way it is rounded, like mbqm's exact value does.
  */
-function prepareRequant(p: PreparedOp, channels: number, depth: number): void {
+function prepareRequant(p: Requant, bias: Buf, channels: number, depth: number): void {
   const rq = newFloat64(p.perChannel ? 4 * channels : 4);
   p.rqExact = true;
   for (let c = 0; c < channels; c++) {
@@ -99,13 +153,13 @@ function prepareRequant(p: PreparedOp, channels: number, depth: number): void {
     rq[j + 1] = up + roundingShift;
     rq[j + 2] = down + roundingShift;
     rq[j + 3] = 1 / POW2[total];
-    if (!(total <= 43 ? rq[j] >= 0 : (Math.abs(p.bias[c]) + 16384 * depth) * rq[j] < TWO51)) p.rqExact = false; // NaN M fails
+    if (!(total <= 43 ? rq[j] >= 0 : (Math.abs(bias[c]) + 16384 * depth) * rq[j] < TWO51)) p.rqExact = false; // NaN M fails
   }
   p.rq = rq;
 }
 
 /** One output: mbqm(acc) for output channel c through prepareRequant's table, plus the output zero point, clamped. */
-function requantize(acc: number, p: PreparedOp, c: number): number {
+export function requantize(acc: number, p: Requant, c: number): number {
   const i = p.perChannel ? c : 0,
     rq = p.rq,
     j = 4 * i,
@@ -125,7 +179,7 @@ function requantize(acc: number, p: PreparedOp, c: number): number {
  * in locals: an interpreter reads a variable of an enclosing scope or a property slower (Duktape: ~27 ns and
  * ~100 ns more than a local).
  */
-function requantizeRow(p: PreparedOp, acc: Buf, n: number, y: Buf, yBase: number): void {
+export function requantizeRow(p: Requant, acc: Buf, n: number, y: Buf, yBase: number): void {
   if (!p.rqExact) {
     for (let c = 0; c < n; c++) y[yBase + c] = requantize(acc[c], p, c);
     return;

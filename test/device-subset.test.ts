@@ -1,7 +1,7 @@
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { checkSource, deviceSources } from '../tools/check-device-subset';
+import { bufferComparisons, checkSource, deviceSources, sharedWithLuaBuild } from '../tools/check-device-subset';
 
 describe('device subset check', () => {
   it('flags what embedded engines cannot be trusted with', () => {
@@ -38,5 +38,29 @@ describe('device subset check', () => {
       files.flatMap((f) => checkSource(f, fs.readFileSync(f, 'utf8'))),
       [],
     );
+  });
+
+  it('flags typed arrays and buffers compared with === (Espruino compares their contents)', () => {
+    const api = 'export interface Buf { [i: number]: number }\n';
+    const flagged = bufferComparisons(
+      new Map([
+        ['/v/api.d.ts', api],
+        [
+          '/v/bad.ts',
+          "import type { Buf } from './api';\n" +
+            'export function f(a: Buf, b: Buf, h: any, v: Int8Array): boolean {\n' +
+            '  return a === b || h.buffer !== v.buffer || v == null;\n}\n',
+        ],
+        [
+          '/v/ok.ts',
+          "import type { Buf } from './api';\nexport function g(a: Buf, i: number): boolean {\n  return a[i] === 0;\n}\n",
+        ],
+      ]),
+    );
+    assert.equal(flagged.length, 3, flagged.join('\n'));
+    assert.ok(flagged.every((p) => p.startsWith('/v/bad.ts:3:')));
+    const root = path.join(__dirname, '..', '..');
+    const runtime = deviceSources(root).filter(sharedWithLuaBuild);
+    assert.deepEqual(bufferComparisons(new Map(runtime.map((f) => [f, fs.readFileSync(f, 'utf8')]))), []);
   });
 });

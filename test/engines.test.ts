@@ -19,12 +19,15 @@ import { mutateBlob, reseal } from '../host/engines/fuzz';
 import { morselSchema } from '../host/blob/fbs';
 import { rootFieldPosition } from '../host/blob/flatbuffer';
 import { runInt8 } from '../host/interp/int8/interpreter';
-import { QModel, QOp } from '../host/ir/qmodel';
+import type { QModel, QOp } from '../host/ir/qmodel';
 import { quantizeInput } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
 import { randomQModel, requantEdgeQModel } from './helpers/random-qmodel';
 import { act, tinyFcModel } from './helpers/tiny-models';
 import { planMemory } from '../host/plan/planner';
+import { ES5_LIMIT, LUA_LIMIT } from '../tools/build-device';
+import { BUNDLE_TARGETS, modelBundle } from '../host/cli/bundle';
+import * as os from 'os';
 
 const ROOT = path.join(__dirname, '..', '..');
 // An ESP32-WROVER-like JS heap budget for the whole context: bundle, blob, arena, inputs and driver.
@@ -34,12 +37,12 @@ const hex = (a: Int8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).toSt
 describe('device runtime on real engines (bit-exact with the host int8 reference)', function () {
   this.timeout(600000);
 
-  it('the ES5 bundle is built and within 24 KB, the Lua one within 48 KB', () => {
+  it('the ES5 and Lua bundles are built and within their budgets (tools/build-device.ts)', () => {
     const size = fs.statSync(path.join(ROOT, 'dist', 'device', 'morsel.es5.js')).size;
-    assert.ok(size <= 24 * 1024, `${size} bytes`);
+    assert.ok(size <= ES5_LIMIT, `${size} bytes`);
     assert.ok(fs.statSync(path.join(ROOT, 'dist', 'device', 'morsel.espruino.js')).size > 1000);
     const luaSize = fs.statSync(path.join(ROOT, 'dist', 'device', 'morsel.lua')).size;
-    assert.ok(luaSize <= 48 * 1024, `${luaSize} bytes of Lua`);
+    assert.ok(luaSize <= LUA_LIMIT, `${luaSize} bytes of Lua`);
   });
 
   for (const name of ['fashion_mlp', 'fashion_cnn']) {
@@ -62,6 +65,37 @@ describe('device runtime on real engines (bit-exact with the host int8 reference
       });
     }
   }
+
+  it("a per-model bundle (morsel bundle) holds only the model's kernels: bit-exact on the zoo CNN, refuses other ops", async () => {
+    const blob = new Uint8Array(fs.readFileSync(path.join(ROOT, 'models', 'fashion_cnn', 'model.msl')));
+    const model = decodeModel(blob);
+    const inputs = loadSamples('fashion-mnist', { split: 'test', limit: 20, size: 784 }).inputs.map((x) =>
+      quantizeInput(model, x),
+    );
+    const expected = inputs.map((x) => hex(runInt8(model, [x])[0]));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-bundle-'));
+    try {
+      for (const target of BUNDLE_TARGETS) {
+        const file = path.join(dir, target === 'es5' ? 'cnn.es5.js' : 'cnn.lua');
+        fs.writeFileSync(file, await modelBundle(blob, target));
+        const full = path.join(ROOT, 'dist', 'device', target === 'es5' ? 'morsel.es5.js' : 'morsel.lua');
+        assert.ok(fs.statSync(file).size < fs.statSync(full).size, `${target}: not smaller than the full bundle`);
+        for (const engine of target === 'es5' ? (['node', 'duktape'] as const) : (['lua', 'lua5.1'] as const)) {
+          const r = await runOnEngine(engine, blob, inputs, { bundlePath: file });
+          assert.deepEqual(r.outputs.map(hex), expected, `${engine} with the ${target} bundle`);
+        }
+        // A model with an op the bundle lacks is refused at load as an unknown opcode.
+        const rng = new Rng(5);
+        let other = randomQModel(rng).model;
+        while (other.ops.every((o) => model.ops.some((c) => c.opcode === o.opcode))) other = randomQModel(rng).model;
+        const engine = target === 'es5' ? 'node' : 'lua';
+        const [outcome] = await fuzzOnEngine(engine, [encodeModel(other)], { bundlePath: file });
+        assert.match(outcome, /^MRSL_E_OPCODE: op \d+ has unknown opcode \d+/, `${engine}: ${outcome}`);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('fashion_cnn on QuickJS needs at most arena + 24 KB of heap beyond the bundle, at its peak while loading and running', async () => {
     const blob = new Uint8Array(fs.readFileSync(path.join(ROOT, 'models', 'fashion_cnn', 'model.msl')));

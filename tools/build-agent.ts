@@ -7,6 +7,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { transformSync } from 'esbuild';
+import * as ts from 'typescript';
 
 const ROOT = path.join(__dirname, '..', '..');
 const OUT = path.join(ROOT, 'dist', 'device');
@@ -15,11 +16,7 @@ export const AGENT_BUNDLE = path.join(OUT, 'morsel-agent.es5.js');
 export function buildAgent(): { file: string; bytes: number } {
   execFileSync(process.execPath, [path.join(__dirname, 'check-device-subset.js')], { stdio: 'inherit' });
   const tmp = path.join(OUT, 'morsel-agent.tmp.js');
-  execFileSync(
-    process.execPath,
-    [require.resolve('typescript/bin/tsc'), '-p', path.join(ROOT, 'device', 'agent', 'tsconfig.json')],
-    { stdio: 'inherit' },
-  );
+  compileAgentScripts(path.join(ROOT, 'device', 'agent', 'tsconfig.json'));
   const code = fs.readFileSync(tmp, 'utf8');
   fs.rmSync(tmp);
   const wrapped = `(function (global) {\n${code}\nglobal.MorselAgent = MorselAgentApi;\n})(typeof globalThis !== "undefined" ? globalThis : this);\n`;
@@ -27,6 +24,30 @@ export function buildAgent(): { file: string; bytes: number } {
   fs.mkdirSync(OUT, { recursive: true });
   fs.writeFileSync(AGENT_BUNDLE, min);
   return { file: AGENT_BUNDLE, bytes: Buffer.byteLength(min) };
+}
+
+/**
+ * tsc over the agent's tsconfig (scripts concatenated into one file). The runtime's format/crc32.ts is a module
+ * (it exports its functions to the runtime's bundle): the agent takes it as a script, its `export`s dropped.
+ */
+function compileAgentScripts(configPath: string): void {
+  const config = ts.getParsedCommandLineOfConfigFile(
+    configPath,
+    {},
+    { ...ts.sys, onUnRecoverableConfigFileDiagnostic() {} },
+  )!;
+  const host = ts.createCompilerHost(config.options);
+  const getSourceFile = host.getSourceFile;
+  host.getSourceFile = (file, lang, onError) =>
+    file.endsWith(path.join('device', 'format', 'crc32.ts'))
+      ? ts.createSourceFile(file, fs.readFileSync(file, 'utf8').replace(/^export /gm, ''), lang)
+      : getSourceFile(file, lang, onError);
+  const program = ts.createProgram(config.fileNames, config.options, host);
+  const diagnostics = [...ts.getPreEmitDiagnostics(program), ...program.emit().diagnostics];
+  if (diagnostics.length)
+    throw new Error(
+      ts.formatDiagnostics(diagnostics, { ...host, getNewLine: () => '\n', getCanonicalFileName: (f) => f }),
+    );
 }
 
 if (require.main === module) {

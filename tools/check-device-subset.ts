@@ -83,6 +83,74 @@ export function checkSource(file: string, text: string): string[] {
   return problems;
 }
 
+const BUFFER_TYPES = new Set([
+  'Buf',
+  'ArrayBuffer',
+  'ArrayBufferLike',
+  'Int8Array',
+  'Uint8Array',
+  'Int16Array',
+  'Uint16Array',
+  'Int32Array',
+  'Uint32Array',
+  'Float32Array',
+  'Float64Array',
+]);
+
+/**
+ * `===`, `!==`, `==` and `!=` with a typed array or buffer on either side, which Espruino evaluates by comparing
+ * contents (on an arena, until it runs out of memory: ../shared/notes/esp32-memory.md). Needs types, so it takes
+ * whole sources: `sources` maps file names to texts (a .d.ts among them declares what they share).
+ */
+export function bufferComparisons(sources: Map<string, string>): string[] {
+  const options: ts.CompilerOptions = {
+    target: ts.ScriptTarget.ES5,
+    lib: ['lib.es5.d.ts'],
+    types: [],
+    noEmit: true,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+  };
+  const host = ts.createCompilerHost(options);
+  const read = host.readFile,
+    getSourceFile = host.getSourceFile;
+  host.fileExists = (f) => sources.has(f) || ts.sys.fileExists(f);
+  host.directoryExists = (d) => [...sources.keys()].some((f) => f.startsWith(`${d}/`)) || ts.sys.directoryExists(d);
+  host.readFile = (f) => sources.get(f) ?? read(f);
+  host.getSourceFile = (f, lang, onError) =>
+    sources.has(f) ? ts.createSourceFile(f, sources.get(f)!, lang, true) : getSourceFile(f, lang, onError);
+  const program = ts.createProgram([...sources.keys()], options, host);
+  const checker = program.getTypeChecker();
+  const isBuffer = (e: ts.Expression) => {
+    const t = checker.getTypeAtLocation(e);
+    const name = (t.aliasSymbol ?? t.getSymbol())?.getName();
+    return name !== undefined && BUFFER_TYPES.has(name);
+  };
+  const problems: string[] = [];
+  for (const sf of program.getSourceFiles().filter((f) => sources.has(f.fileName))) {
+    const visit = (node: ts.Node) => {
+      if (
+        ts.isBinaryExpression(node) &&
+        [
+          ts.SyntaxKind.EqualsEqualsEqualsToken,
+          ts.SyntaxKind.ExclamationEqualsEqualsToken,
+          ts.SyntaxKind.EqualsEqualsToken,
+          ts.SyntaxKind.ExclamationEqualsToken,
+        ].includes(node.operatorToken.kind) &&
+        (isBuffer(node.left) || isBuffer(node.right))
+      ) {
+        const { line, character } = sf.getLineAndCharacterOfPosition(node.getStart(sf));
+        problems.push(
+          `${sf.fileName}:${line + 1}:${character + 1}: typed array or buffer compared with '${node.operatorToken.getText(sf)}' (Espruino compares contents)`,
+        );
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(sf);
+  }
+  return problems;
+}
+
 export function deviceSources(root: string): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
@@ -98,7 +166,12 @@ export function deviceSources(root: string): string[] {
 
 if (require.main === module) {
   const root = path.join(__dirname, '..', '..');
-  const problems = deviceSources(root).flatMap((f) => checkSource(path.relative(root, f), fs.readFileSync(f, 'utf8')));
+  const files = deviceSources(root);
+  const runtime = files.filter(sharedWithLuaBuild);
+  const problems = [
+    ...files.flatMap((f) => checkSource(path.relative(root, f), fs.readFileSync(f, 'utf8'))),
+    ...bufferComparisons(new Map(runtime.map((f) => [f, fs.readFileSync(f, 'utf8')]))),
+  ];
   if (problems.length) {
     console.error(`device subset violations:\n${problems.join('\n')}`);
     process.exit(1);

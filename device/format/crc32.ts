@@ -53,7 +53,7 @@ function crcInit(): void {
  * CRC over bytes[0, n) with bytes [skip, skip + 4) read as zero. Takes unsigned or signed bytes (a Uint8Array,
  * the runtime's int8 view of a blob, or a Lua table), so it needs no platform layer and the agent shares it.
  */
-function crc32Skipping(bytes: { [i: number]: number }, n: number, skip: number): number {
+export function crc32Skipping(bytes: { [i: number]: number }, n: number, skip: number): number {
   crcInit();
   let c0 = 255,
     c1 = 255,
@@ -75,7 +75,7 @@ function crc32Skipping(bytes: { [i: number]: number }, n: number, skip: number):
  * Lets the tables go (the runtime checks one CRC per load; the agent, which checks every frame, keeps them).
  * New empty arrays rather than `length = 0`, which Espruino refuses ("Assignment to a constant").
  */
-function crcRelease(): void {
+export function crcRelease(): void {
   XOR4 = [];
   CRC_T0 = [];
   CRC_T1 = [];

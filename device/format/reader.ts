@@ -1,33 +1,35 @@
 // Bounds-checked FlatBuffer access to a Morsel blob, in place (no copies). Field offsets come from the
 // generated layout.ts. Every failure throws an Error whose message starts with a stable MRSL_E_* code.
 
-function fail(code: string, detail: string): never {
+import { floor, raise, type Buf } from '../platform/api';
+
+export function fail(code: string, detail: string): never {
   return raise('MRSL_E_' + code + ': ' + detail);
 }
 
 /** fail() about op oi: the detail follows "op <oi> ". */
-function failOp(code: string, oi: number, detail: string): never {
+export function failOp(code: string, oi: number, detail: string): never {
   return fail(code, 'op ' + oi + ' ' + detail);
 }
 
 // The commonest codes, one short call each (they are most of the bundle's failure sites).
-function badOptions(oi: number, detail: string): never {
+export function badOptions(oi: number, detail: string): never {
   return failOp('OPTIONS', oi, detail);
 }
-function badShape(oi: number, detail: string): never {
+export function badShape(oi: number, detail: string): never {
   return failOp('SHAPE', oi, detail);
 }
-function badWeights(detail: string): never {
+export function badWeights(detail: string): never {
   return fail('WEIGHTS', detail);
 }
 
 /** The blob as int8 values (platform blobInt8) and its length. */
-interface Blob {
+export interface Blob {
   bytes: Buf;
   n: number;
 }
 
-function rdU8(b: Blob, p: number): number {
+export function rdU8(b: Blob, p: number): number {
   if (!(p >= 0 && p + 1 <= b.n)) fail('BOUNDS', 'byte at ' + p);
   const v = b.bytes[p];
   return v < 0 ? v + 256 : v;
@@ -36,7 +38,7 @@ function rdU16(b: Blob, p: number): number {
   if (!(p >= 0 && p + 2 <= b.n)) fail('BOUNDS', 'u16 at ' + p);
   return rdU8(b, p) + rdU8(b, p + 1) * 256;
 }
-function rdU32(b: Blob, p: number): number {
+export function rdU32(b: Blob, p: number): number {
   if (!(p >= 0 && p + 4 <= b.n)) fail('BOUNDS', 'u32 at ' + p);
   return rdU8(b, p) + rdU8(b, p + 1) * 256 + rdU8(b, p + 2) * 65536 + rdU8(b, p + 3) * 16777216;
 }
@@ -44,7 +46,7 @@ function rdI32(b: Blob, p: number): number {
   const u = rdU32(b, p);
   return u >= 2147483648 ? u - 4294967296 : u;
 }
-function rdF32(b: Blob, p: number): number {
+export function rdF32(b: Blob, p: number): number {
   const u = rdU32(b, p);
   const sign = u >= 2147483648 ? -1 : 1;
   const e = floor(u / 8388608) % 256;
@@ -55,7 +57,7 @@ function rdF32(b: Blob, p: number): number {
 }
 
 /** Position of a field's value in the table at `t`, or −1 when absent. */
-function fieldPos(b: Blob, t: number, vtOff: number): number {
+export function fieldPos(b: Blob, t: number, vtOff: number): number {
   const vt = t - rdI32(b, t);
   const vtSize = rdU16(b, vt);
   if (vtSize < 4 || vtSize % 2 !== 0) fail('VTABLE', 'bad vtable size ' + vtSize + ' at ' + vt);
@@ -65,22 +67,22 @@ function fieldPos(b: Blob, t: number, vtOff: number): number {
   if (rel >= rdU16(b, vt + 2)) fail('VTABLE', 'field offset ' + rel + ' outside its table at ' + t);
   return t + rel;
 }
-function fieldI32(b: Blob, t: number, vtOff: number, dflt: number): number {
+export function fieldI32(b: Blob, t: number, vtOff: number, dflt: number): number {
   const p = fieldPos(b, t, vtOff);
   return p < 0 ? dflt : rdI32(b, p);
 }
-function fieldU8(b: Blob, t: number, vtOff: number, dflt: number): number {
+export function fieldU8(b: Blob, t: number, vtOff: number, dflt: number): number {
   const p = fieldPos(b, t, vtOff);
   return p < 0 ? dflt : rdU8(b, p);
 }
 /** Follows a uoffset at `p`. */
-function deref(b: Blob, p: number): number {
+export function deref(b: Blob, p: number): number {
   const q = p + rdU32(b, p);
   if (q >= b.n) fail('BOUNDS', 'offset at ' + p + ' points past the end');
   return q;
 }
 /** Vector field: [position of element 0, length], elements checked to fit; null when absent. */
-function fieldVector(b: Blob, t: number, vtOff: number, elemSize: number): number[] | null {
+export function fieldVector(b: Blob, t: number, vtOff: number, elemSize: number): number[] | null {
   const p = fieldPos(b, t, vtOff);
   if (p < 0) return null;
   const v = deref(b, p);
@@ -88,12 +90,12 @@ function fieldVector(b: Blob, t: number, vtOff: number, elemSize: number): numbe
   if (v + 4 + len * elemSize > b.n) fail('BOUNDS', 'vector of ' + len + ' at ' + v + ' exceeds the blob');
   return [v + 4, len];
 }
-function intVector(b: Blob, t: number, vtOff: number): number[] {
+export function intVector(b: Blob, t: number, vtOff: number): number[] {
   const v = fieldVector(b, t, vtOff, 4);
   const out: number[] = [];
   if (v !== null) for (let i = 0; i < v[1]; i++) out.push(rdI32(b, v[0] + 4 * i));
   return out;
 }
-function tableAt(b: Blob, vectorElemPos: number): number {
+export function tableAt(b: Blob, vectorElemPos: number): number {
   return deref(b, vectorElemPos);
 }

@@ -3,28 +3,81 @@
 // dimensions of size 1 are dropped and neighbours with the same broadcast pattern merged, leaving at most four
 // loops with per-input strides (0 where the input repeats). Same-shape operands become one flat row.
 
+import { TensorType_INT8 } from '../format/layout';
+import { badShape, failOp } from '../format/reader';
+import { checkBounds, inputInfo, type OpContext, outputInfo } from '../op';
+import type { Buf } from '../platform/api';
+
 const BROADCAST_RANK = 4;
 
-/** Reads and checks the second operand of a binary op and prepares the broadcast loops of both inputs. */
-function prepareBinaryOperands(
-  p: PreparedOp,
-  oi: number,
-  oin: number[],
-  infos: TensorInfo[],
-  data: TensorData[],
-  tensorIndex: (v: number) => number,
-  yi: number,
-): void {
-  if (oin.length !== 2) failOp('OP', oi, 'needs two inputs');
-  let x2 = tensorIndex(oin[1]);
-  if (infos[x2].type !== TensorType_INT8) failOp('OP', oi, 'input 2 is not int8');
-  p.x2 = data[x2].data;
-  p.x2Off = data[x2].at;
-  prepareBroadcast(p, infos[tensorIndex(oin[0])].shape, infos[x2].shape, infos[yi].shape, oi);
+/** ADD, SUB and MUL's op data: the operands, the broadcast loops, offsets, bounds and requantization. */
+export interface BinaryData {
+  x: Buf;
+  xOff: number;
+  x2: Buf;
+  x2Off: number;
+  y: Buf;
+  yOff: number;
+  dims: number[];
+  strideA: number[];
+  strideB: number[];
+  inZp: number;
+  inZp2: number;
+  outZp: number;
+  actMin: number;
+  actMax: number;
+  single: boolean;
+  /** ADD/SUB: both inputs' and the output's multipliers and shifts, the common left shift; MUL: the output's. */
+  mult: Buf;
+  shift: Buf;
+  leftShift: number;
+  subtract: boolean;
+}
+
+/** Reads and checks a binary op's operands, offsets and bounds, and prepares the broadcast loops of both inputs. */
+export function prepareBinary(
+  ctx: OpContext,
+  inZp: number,
+  inZp2: number,
+  outZp: number,
+  actMin: number,
+  actMax: number,
+  mult: Buf,
+  shift: Buf,
+): BinaryData {
+  if (ctx.inputs.length !== 2) failOp('OP', ctx.index, 'needs two inputs');
+  const b = inputInfo(ctx, 1);
+  if (b.type !== TensorType_INT8) failOp('OP', ctx.index, 'input 2 is not int8');
+  const x = ctx.data[ctx.inputs[0]],
+    x2 = ctx.data[ctx.inputs[1]],
+    y = ctx.data[ctx.output];
+  const p: BinaryData = {
+    x: x.data,
+    xOff: x.at,
+    x2: x2.data,
+    x2Off: x2.at,
+    y: y.data,
+    yOff: y.at,
+    dims: [],
+    strideA: [],
+    strideB: [],
+    inZp: inZp,
+    inZp2: inZp2,
+    outZp: outZp,
+    actMin: actMin,
+    actMax: actMax,
+    single: ctx.single,
+    mult: mult,
+    shift: shift,
+    leftShift: 0,
+    subtract: false,
+  };
+  prepareBroadcast(p, inputInfo(ctx, 0).shape, b.shape, outputInfo(ctx).shape, ctx.index);
+  return p;
 }
 
 /** Loop extents and input strides (outermost first, BROADCAST_RANK of each) into p.dims, p.strideA, p.strideB. */
-function prepareBroadcast(p: PreparedOp, aShape: number[], bShape: number[], yShape: number[], oi: number): void {
+function prepareBroadcast(p: BinaryData, aShape: number[], bShape: number[], yShape: number[], oi: number): void {
   let rank = yShape.length;
   let ok = aShape.length <= rank && bShape.length <= rank;
   // Collected innermost first; aRun/bRun are each input's element count inside the current dimension.
@@ -71,18 +124,17 @@ function prepareBroadcast(p: PreparedOp, aShape: number[], bShape: number[], ySh
 
 /** One innermost run of a binary op: n outputs from y[yAt], the inputs stepping by aStep / bStep (0 or 1). */
 type BinaryRows = (
-  p: PreparedOp,
+  p: BinaryData,
   aAt: number,
   aStep: number,
   bAt: number,
   bStep: number,
   yAt: number,
   n: number,
-  single: boolean,
 ) => void;
 
 /** Runs `rows` over every innermost run of the prepared broadcast; the output is written contiguously. */
-function broadcastRows(p: PreparedOp, single: boolean, rows: BinaryRows): void {
+export function broadcastRows(p: BinaryData, rows: BinaryRows): void {
   let d = p.dims,
     sa = p.strideA,
     sb = p.strideB,
@@ -91,16 +143,7 @@ function broadcastRows(p: PreparedOp, single: boolean, rows: BinaryRows): void {
   for (let i0 = 0; i0 < d[0]; i0++) {
     for (let i1 = 0; i1 < d[1]; i1++) {
       for (let i2 = 0; i2 < d[2]; i2++) {
-        rows(
-          p,
-          i0 * sa[0] + i1 * sa[1] + i2 * sa[2],
-          sa[3],
-          i0 * sb[0] + i1 * sb[1] + i2 * sb[2],
-          sb[3],
-          yAt,
-          n,
-          single,
-        );
+        rows(p, i0 * sa[0] + i1 * sa[1] + i2 * sa[2], sa[3], i0 * sb[0] + i1 * sb[1] + i2 * sb[2], sb[3], yAt, n);
         yAt += n;
       }
     }

@@ -1,10 +1,17 @@
 // CONV_2D with packed or sparse weights (kernels/packed-weights.ts): output channel by output channel, each
 // pixel sums over the channel's nonzero taps only. Taps outside the input read the input zero point, as in conv2d.
-function conv2dPacked(p: PreparedOp): void {
-  let w = p.packed!,
+
+import { requantize } from '../fixedpoint';
+import { floor } from '../platform/api';
+import type { Conv2DData } from './conv2d';
+import { packedNext, packedReset, packedRestart, packedRow } from './packed-weights';
+
+export function conv2dPacked(d: Conv2DData): void {
+  let p = d.g,
+    w = d.weights.packed!,
     x = p.x,
     y = p.y,
-    bias = p.bias;
+    bias = d.weights.bias;
   let inH = p.inH,
     inW = p.inW,
     inC = p.inC,
@@ -39,7 +46,7 @@ function conv2dPacked(p: PreparedOp): void {
             iy >= 0 && iy < inH && ix >= 0 && ix < inW ? x[xo + (iy * inW + ix) * inC + k - ky * taps - kx * inC] : zp;
           acc += xv * w.value;
         }
-        y[yo + (oy * outW + ox) * outC + oc] = requantize(acc, p, oc);
+        y[yo + (oy * outW + ox) * outC + oc] = requantize(acc, d.rq, oc);
       }
     }
   }

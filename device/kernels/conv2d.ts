@@ -1,41 +1,113 @@
-// CONV_2D / DEPTHWISE_CONV_2D. Taps outside the input read the input zero point (cancelled by the folded bias):
-// a pixel whose window crosses the border has its window gathered, zero point included, into the op's patch
-// (gatherWindow), so the bounds are checked once per tap and pixel, and every pixel takes the same inner loops.
-// Everything an output pixel needs is read off the op once, here: a property read costs an interpreter as much
-// as several multiply-adds (Duktape: ~100 ns).
-function conv2d(p: PreparedOp): void {
-  const x = p.x,
-    xo = p.xOff,
-    inH = p.inH,
-    inW = p.inW,
-    inC = p.inC,
-    outH = p.outH,
-    outW = p.outW,
-    outC = p.outC,
-    kH = p.kH,
-    kW = p.kW;
-  const sh = p.strideH,
-    sw = p.strideW,
-    dh = p.dilH,
-    dw = p.dilW,
-    pt = p.padTop,
-    pl = p.padLeft;
-  const depthwise = p.code === OpCode_DEPTHWISE_CONV_2D,
-    patch = p.patch,
-    pairPatch = p.pairPatch,
-    offsets = p.tapOffsets,
-    patchOffsets = p.patchOffsets,
-    n = p.taps;
-  const w = p.w,
-    wOff = p.wOff,
-    bias = p.bias,
-    acc = p.acc,
-    pairAcc = p.pairAcc,
-    y = p.y,
-    inChannel = p.depthInChannel,
-    pairs = p.dot === DOT_NONE;
-  let yBase = p.yOff,
-    waiting = -1; // CONV_2D: where the output of the pixel whose window waits in patch goes, or -1
+// CONV_2D. A pixel whose window crosses the input's border has its window gathered, input zero point included,
+// into the op's patch (gatherWindow), so the bounds are checked once per tap and pixel, and every pixel takes the
+// same inner loops. Everything an output pixel needs is read off the op once, here: a property read costs an
+// interpreter as much as several multiply-adds (Duktape: ~100 ns).
+
+import { type Requant, readRequant, requantizeRow } from '../fixedpoint';
+import {
+  Conv2DOptions_activation_max,
+  Conv2DOptions_activation_min,
+  Conv2DOptions_output_multiplier,
+  Conv2DOptions_output_shift,
+  Conv2DOptions_output_zero_point,
+} from '../format/layout';
+import { badShape } from '../format/reader';
+import { DOT_NONE } from '../native-dot';
+import { inputInfo, type OpContext, type OpRegistration, requestScratch8, requestScratch32, type Scratch } from '../op';
+import type { Buf } from '../platform/api';
+import { type ConvGeometry, gatherWindow, readConvGeometry, tapOffsets } from './conv';
+import { conv2dPacked } from './conv2d-packed';
+import { type DenseWeights, denseDots, dotRows, readDenseWeights, useNativeDot } from './dense';
+
+export interface Conv2DData {
+  g: ConvGeometry;
+  weights: DenseWeights;
+  rq: Requant;
+  /** kH·kW·inC: one output channel's weights, in the order of tapOffsets (the taps' input offsets). */
+  taps: number;
+  tapOffsets: Buf;
+  /** Scratch indices: two pixels' gathered windows (int8), their accumulator rows (int32). */
+  scratch: Scratch;
+  patch: number;
+  pairPatch: number;
+  acc: number;
+  pairAcc: number;
+}
+
+function prepareConv2D(ctx: OpContext): Conv2DData {
+  const weights = readDenseWeights(ctx);
+  const g = readConvGeometry(ctx),
+    ws = inputInfo(ctx, 1).shape;
+  if (ws[0] !== g.outC || ws[3] !== g.inC || inputInfo(ctx, 2).count !== g.outC)
+    badShape(ctx.index, 'conv weight shape');
+  const taps = g.kH * g.kW * g.inC,
+    dense = weights.packed === null;
+  const d: Conv2DData = {
+    g: g,
+    weights: weights,
+    rq: readRequant(
+      ctx,
+      [
+        Conv2DOptions_output_multiplier,
+        Conv2DOptions_output_shift,
+        Conv2DOptions_output_zero_point,
+        Conv2DOptions_activation_min,
+        Conv2DOptions_activation_max,
+      ],
+      weights.bias,
+      g.outC,
+      taps,
+    ),
+    taps: taps,
+    tapOffsets: tapOffsets(g, g.inC, g.dilH * g.inW * g.inC, g.dilW * g.inC),
+    scratch: ctx.scratch,
+    patch: dense ? requestScratch8(ctx, taps) : 0,
+    pairPatch: dense ? requestScratch8(ctx, taps) : 0,
+    acc: dense ? requestScratch32(ctx, g.outC) : 0,
+    pairAcc: dense ? requestScratch32(ctx, g.outC) : 0,
+  };
+  // The native paths take an output channel's weights whole, against the gathered patch.
+  if (ctx.dot !== DOT_NONE && dense) useNativeDot(weights, ctx.dot, taps, g.outC, g.x, g.xOff, 0, 0);
+  return d;
+}
+
+function evalConv2D(d: Conv2DData): void {
+  if (d.weights.packed !== null) {
+    conv2dPacked(d);
+    return;
+  }
+  const g = d.g,
+    x = g.x,
+    xo = g.xOff,
+    inH = g.inH,
+    inW = g.inW,
+    inC = g.inC,
+    outH = g.outH,
+    outW = g.outW,
+    outC = g.outC,
+    kH = g.kH,
+    kW = g.kW;
+  const sh = g.strideH,
+    sw = g.strideW,
+    dh = g.dilH,
+    dw = g.dilW,
+    pt = g.padTop,
+    pl = g.padLeft;
+  const weights = d.weights,
+    rq = d.rq,
+    patch = d.scratch.int8[d.patch],
+    pairPatch = d.scratch.int8[d.pairPatch],
+    offsets = d.tapOffsets,
+    n = d.taps;
+  const w = weights.w,
+    wOff = weights.wOff,
+    bias = weights.bias,
+    acc = d.scratch.int32[d.acc],
+    pairAcc = d.scratch.int32[d.pairAcc],
+    y = g.y,
+    pairs = weights.dot === DOT_NONE;
+  let yBase = g.yOff,
+    waiting = -1; // where the output of the pixel whose window waits in patch goes, or -1
   for (let oy = 0; oy < outH; oy++) {
     const iy0 = oy * sh - pt;
     const rowsInside = iy0 >= 0 && iy0 + (kH - 1) * dh < inH;
@@ -43,60 +115,28 @@ function conv2d(p: PreparedOp): void {
       const ix0 = ox * sw - pl,
         xb = xo + (iy0 * inW + ix0) * inC;
       const inside = rowsInside && ix0 >= 0 && ix0 + (kW - 1) * dw < inW;
-      if (!depthwise) {
-        // Every output channel is one contiguous dot product over the gathered window. Windows go two at a time
-        // (the second into pairPatch), so that each weight read serves two pixels (dotRowsPair).
-        const into = waiting < 0 ? patch : pairPatch;
-        if (inside) for (let t = 0; t < n; t++) into[t] = x[xb + offsets[t]];
-        else gatherWindow(p, iy0, ix0, into);
-        if (waiting < 0) waiting = yBase;
+      // Every output channel is one contiguous dot product over the gathered window. Windows go two at a time
+      // (the second into pairPatch), so that each weight read serves two pixels (dotRowsPair).
+      const into = waiting < 0 ? patch : pairPatch;
+      if (inside) for (let t = 0; t < n; t++) into[t] = x[xb + offsets[t]];
+      else gatherWindow(g, iy0, ix0, into);
+      if (waiting < 0) waiting = yBase;
+      else {
+        if (pairs) dotRowsPair(w, wOff, n, patch, pairPatch, bias, acc, pairAcc, outC);
         else {
-          if (pairs) dotRowsPair(w, wOff, n, patch, pairPatch, bias, acc, pairAcc, outC);
-          else {
-            denseDots(p, n, outC, patch, 0, patch, acc);
-            denseDots(p, n, outC, pairPatch, 0, pairPatch, pairAcc);
-          }
-          requantizeRow(p, acc, outC, y, waiting);
-          requantizeRow(p, pairAcc, outC, y, yBase);
-          waiting = -1;
+          denseDots(weights, n, outC, patch, 0, patch, acc);
+          denseDots(weights, n, outC, pairPatch, 0, pairPatch, pairAcc);
         }
-      } else {
-        // Over the accumulator row, three taps per pass (a 3×3 window's row): the loops run over the channels
-        // rather than over the few taps (9 for 3×3), which a tracing JIT needs and costs interpreters nothing. Taps
-        // are read from the input (or the gathered patch) at their offsets plus each output channel's input
-        // channel; a tap's weights are outC apart.
-        if (!inside) gatherWindow(p, iy0, ix0, patch);
-        const src = inside ? x : patch,
-          tapAt = inside ? offsets : patchOffsets,
-          x0 = inside ? xb : 0;
-        for (let c = 0; c < outC; c++) acc[c] = bias[c];
-        let wt = wOff,
-          t = 0;
-        for (; t + 2 < n; t += 3) {
-          const xt = x0 + tapAt[t],
-            xu = x0 + tapAt[t + 1],
-            xv = x0 + tapAt[t + 2],
-            wu = wt + outC,
-            wv = wu + outC;
-          for (let c = 0; c < outC; c++) {
-            const i = inChannel[c];
-            acc[c] += src[xt + i] * w[wt + c] + src[xu + i] * w[wu + c] + src[xv + i] * w[wv + c];
-          }
-          wt = wv + outC;
-        }
-        for (; t < n; t++) {
-          const xt = x0 + tapAt[t];
-          for (let c = 0; c < outC; c++) acc[c] += src[xt + inChannel[c]] * w[wt + c];
-          wt += outC;
-        }
-        requantizeRow(p, acc, outC, y, yBase);
+        requantizeRow(rq, acc, outC, y, waiting);
+        requantizeRow(rq, pairAcc, outC, y, yBase);
+        waiting = -1;
       }
       yBase += outC;
     }
   }
   if (waiting >= 0) {
-    denseDots(p, n, outC, patch, 0, patch, acc);
-    requantizeRow(p, acc, outC, y, waiting);
+    denseDots(weights, n, outC, patch, 0, patch, acc);
+    requantizeRow(rq, acc, outC, y, waiting);
   }
 }
 
@@ -160,28 +200,4 @@ function dotRowsPair(
   dotRows(w, wOff, n, z, 0, bias, acc2, o, to);
 }
 
-// The kH·kW·inC taps of the window at (iy0, ix0) into patch in weight order, the input zero point where a tap lies
-// outside the input.
-function gatherWindow(p: PreparedOp, iy0: number, ix0: number, patch: Buf): void {
-  const x = p.x,
-    xo = p.xOff,
-    inH = p.inH,
-    inW = p.inW,
-    inC = p.inC,
-    kH = p.kH,
-    kW = p.kW,
-    zp = p.inZp,
-    dh = p.dilH,
-    dw = p.dilW;
-  let t = 0;
-  for (let ky = 0; ky < kH; ky++) {
-    const iy = iy0 + ky * dh;
-    for (let kx = 0; kx < kW; kx++) {
-      const ix = ix0 + kx * dw,
-        xb = xo + (iy * inW + ix) * inC;
-      const ok = iy >= 0 && iy < inH && ix >= 0 && ix < inW;
-      for (let c = 0; c < inC; c++) patch[t + c] = ok ? x[xb + c] : zp;
-      t += inC;
-    }
-  }
-}
+export const CONV_2D: OpRegistration = { prepare: prepareConv2D, eval: evalConv2D, packedWeights: true };

@@ -1,17 +1,22 @@
 // FULLY_CONNECTED with packed or sparse weights (kernels/packed-weights.ts): the same arithmetic as
 // fullyConnected, over the nonzero weights only, rows in order (packedRowDot).
-function fullyConnectedPacked(p: PreparedOp): void {
-  let w = p.packed!,
-    x = p.x,
-    y = p.y,
-    bias = p.bias,
-    depth = p.depth,
-    outs = p.outs;
+
+import { requantize } from '../fixedpoint';
+import type { FullyConnectedData } from './fully-connected';
+import { packedReset, packedRow, packedRowDot } from './packed-weights';
+
+export function fullyConnectedPacked(d: FullyConnectedData): void {
+  let w = d.weights.packed!,
+    x = d.x,
+    y = d.y,
+    bias = d.weights.bias,
+    depth = d.depth,
+    outs = d.outs;
   packedReset(w);
   for (let o = 0; o < outs; o++) {
     packedRow(w, o);
-    for (let b = 0; b < p.batches; b++) {
-      y[p.yOff + b * outs + o] = requantize(bias[o] + packedRowDot(w, x, p.xOff + b * depth), p, o);
+    for (let b = 0; b < d.batches; b++) {
+      y[d.yOff + b * outs + o] = requantize(bias[o] + packedRowDot(w, x, d.xOff + b * depth), d.rq, o);
     }
   }
 }

@@ -1,76 +1,107 @@
 // FULLY_CONNECTED: y[b,o] = clamp(MBQM(bias[o] + Σ x·w) + zp); the input zero point is folded into bias.
 // A batch row's sums go into the accumulator row (denseDots) and are requantized together (requantizeRow).
-function fullyConnected(p: PreparedOp): void {
-  const n = p.depth,
-    outs = p.outs,
-    xViews = p.xRows.length;
-  for (let b = 0; b < p.batches; b++) {
-    const xView = b < xViews ? p.xRows[b] : null; // a local: as an argument, Lua would build an array to order its evaluation
-    denseDots(p, n, outs, p.x, p.xOff + b * n, xView, p.acc);
-    requantizeRow(p, p.acc, outs, p.y, p.yOff + b * outs);
+
+import { type Requant, readRequant, requantizeRow } from '../fixedpoint';
+import {
+  FullyConnectedOptions_activation_max,
+  FullyConnectedOptions_activation_min,
+  FullyConnectedOptions_output_multiplier,
+  FullyConnectedOptions_output_shift,
+  FullyConnectedOptions_output_zero_point,
+  Options_FullyConnectedOptions,
+} from '../format/layout';
+import { badShape } from '../format/reader';
+import { DOT_NONE } from '../native-dot';
+import {
+  inputInfo,
+  needOptions,
+  type OpContext,
+  type OpRegistration,
+  outputInfo,
+  requestScratch32,
+  type Scratch,
+} from '../op';
+import { type Buf, floor, int32 } from '../platform/api';
+import { type DenseWeights, denseDots, readDenseWeights, useNativeDot } from './dense';
+import { fullyConnectedPacked } from './fully-connected-packed';
+
+export interface FullyConnectedData {
+  x: Buf;
+  xOff: number;
+  y: Buf;
+  yOff: number;
+  /** Inputs per output (weights' columns), outputs per batch row (weights' rows), batch rows. */
+  depth: number;
+  outs: number;
+  batches: number;
+  weights: DenseWeights;
+  rq: Requant;
+  scratch: Scratch;
+  /** The accumulator row: scratch.int32[acc]. */
+  acc: number;
+}
+
+function prepareFullyConnected(ctx: OpContext): FullyConnectedData {
+  const weights = readDenseWeights(ctx);
+  needOptions(ctx, Options_FullyConnectedOptions);
+  const ws = inputInfo(ctx, 1).shape;
+  if (ws.length !== 2) badShape(ctx.index, 'weights must be 2-D');
+  const outs = ws[0],
+    depth = ws[1],
+    batches = inputInfo(ctx, 0).count / depth;
+  if (batches !== floor(batches) || inputInfo(ctx, 2).count !== outs || outputInfo(ctx).count !== batches * outs)
+    badShape(ctx.index, 'fully-connected shapes');
+  const x = ctx.data[ctx.inputs[0]],
+    y = ctx.data[ctx.output];
+  const d: FullyConnectedData = {
+    x: x.data,
+    xOff: x.at,
+    y: y.data,
+    yOff: y.at,
+    depth: depth,
+    outs: outs,
+    batches: int32(batches),
+    weights: weights,
+    rq: readRequant(
+      ctx,
+      [
+        FullyConnectedOptions_output_multiplier,
+        FullyConnectedOptions_output_shift,
+        FullyConnectedOptions_output_zero_point,
+        FullyConnectedOptions_activation_min,
+        FullyConnectedOptions_activation_max,
+      ],
+      weights.bias,
+      outs,
+      depth,
+    ),
+    scratch: ctx.scratch,
+    acc: weights.packed === null ? requestScratch32(ctx, outs) : 0,
+  };
+  if (ctx.dot !== DOT_NONE && weights.packed === null)
+    useNativeDot(weights, ctx.dot, depth, outs, x.data, x.at, depth, d.batches);
+  return d;
+}
+
+function evalFullyConnected(d: FullyConnectedData): void {
+  if (d.weights.packed !== null) {
+    fullyConnectedPacked(d);
+    return;
+  }
+  const n = d.depth,
+    outs = d.outs,
+    weights = d.weights,
+    acc = d.scratch.int32[d.acc],
+    xViews = weights.xRows.length;
+  for (let b = 0; b < d.batches; b++) {
+    const xView = b < xViews ? weights.xRows[b] : null; // a local: as an argument, Lua would build an array to order its evaluation
+    denseDots(weights, n, outs, d.x, d.xOff + b * n, xView, acc);
+    requantizeRow(d.rq, acc, outs, d.y, d.yOff + b * outs);
   }
 }
 
-/**
- * acc[o] = bias[o] + Σ_{k<n} x[xb + k]·w[wOff + o·n + k] for o < outs: FULLY_CONNECTED's batch row, or CONV_2D's
- * gathered window. Through the engine's native dot product where it has one (native-dot.ts; E.convolve takes the
- * input as xView, an array of its own, when there is one), else dotRows.
- */
-function denseDots(p: PreparedOp, n: number, outs: number, x: Buf, xb: number, xView: any, acc: Buf): void {
-  const dot = p.dot,
-    w = p.w,
-    wOff = p.wOff,
-    bias = p.bias;
-  const native = dot === DOT_S8 ? outs : dot === DOT_CONVOLVE && xView !== null ? p.wRows.length : 0;
-  for (let o = 0; o < native; o++)
-    acc[o] = bias[o] + (dot === DOT_S8 ? dot_s8(w, wOff + o * n, x, xb, n) : E.convolve(p.wRows[o], xView, 0));
-  dotRows(w, wOff, n, x, xb, bias, acc, native, outs);
-}
-
-/**
- * acc[o] = bias[o] + Σ_{k<n} x[xb + k]·w[wOff + o·n + k] for o from `from` to `to` (exclusive): four rows per pass
- * share every read of x (one multiply-add per weight), then the rest one by one. FULLY_CONNECTED's outputs, and
- * CONV_2D's channels over a gathered window.
- */
-function dotRows(
-  w: Buf,
-  wOff: number,
-  n: number,
-  x: Buf,
-  xb: number,
-  bias: Buf,
-  acc: Buf,
-  from: number,
-  to: number,
-): void {
-  // k runs over x itself, so row i's weight is at (its start − xb) + k: no addition for x's index.
-  const xEnd = xb + n;
-  let o = from;
-  for (; o + 3 < to; o += 4) {
-    const d0 = wOff + o * n - xb,
-      d1 = d0 + n,
-      d2 = d1 + n,
-      d3 = d2 + n;
-    let a0 = bias[o],
-      a1 = bias[o + 1],
-      a2 = bias[o + 2],
-      a3 = bias[o + 3];
-    for (let k = xb; k < xEnd; k++) {
-      const xk = x[k];
-      a0 += xk * w[d0 + k];
-      a1 += xk * w[d1 + k];
-      a2 += xk * w[d2 + k];
-      a3 += xk * w[d3 + k];
-    }
-    acc[o] = a0;
-    acc[o + 1] = a1;
-    acc[o + 2] = a2;
-    acc[o + 3] = a3;
-  }
-  for (; o < to; o++) {
-    const d0 = wOff + o * n - xb;
-    let a = bias[o];
-    for (let k = xb; k < xEnd; k++) a += x[k] * w[d0 + k];
-    acc[o] = a;
-  }
-}
+export const FULLY_CONNECTED: OpRegistration = {
+  prepare: prepareFullyConnected,
+  eval: evalFullyConnected,
+  packedWeights: true,
+};

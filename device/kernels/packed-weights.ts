@@ -4,7 +4,18 @@
 // the start of a row is where the previous row's walk ended, so sparse rows need no index in RAM).
 // Layouts and bit order: schema/morsel.fbs (WeightLayout).
 
-interface PackedWeights {
+import {
+  TensorType_INT8,
+  WeightLayout_BITMASK,
+  WeightLayout_CSR,
+  WeightLayout_DENSE,
+  WeightLayout_RUN_LENGTH,
+} from '../format/layout';
+import { badWeights } from '../format/reader';
+import { floor, type Buf } from '../platform/api';
+import type { TensorInfo } from '../op';
+
+export interface PackedWeights {
   /** The blob as int8 values (a byte u ≥ 128 reads as u − 256: packedByte turns it back). */
   bytes: Buf;
   bits: number;
@@ -41,7 +52,7 @@ function packedByte(w: PackedWeights, at: number): number {
   return v < 0 ? v + 256 : v;
 }
 
-function isPackedTensor(info: TensorInfo): boolean {
+export function isPackedTensor(info: TensorInfo): boolean {
   return info.bits !== 8 || info.layout !== WeightLayout_DENSE;
 }
 
@@ -76,7 +87,7 @@ function packedCsrColumn(w: PackedWeights, j: number): number {
 }
 
 /** Validates a packed buffer of `len` bytes at `at` and returns its reader; every length and index is checked. */
-function packedWeights(bytes: Buf, at: number, len: number, info: TensorInfo, ti: number): PackedWeights {
+export function packedWeights(bytes: Buf, at: number, len: number, info: TensorInfo, ti: number): PackedWeights {
   let what = 'tensor ' + ti + ' ';
   let bits = info.bits,
     layout = info.layout,
@@ -161,14 +172,14 @@ function packedRunBytes(w: PackedWeights, codeBytes: number, what: string): numb
 }
 
 /** Before the first row of an invocation. */
-function packedReset(w: PackedWeights): void {
+export function packedReset(w: PackedWeights): void {
   w.pos = 0;
   w.next = 0;
   w.code = 0;
 }
 
 /** Enters row `row` (rows in order, each walked fully at least once before the next). */
-function packedRow(w: PackedWeights, row: number): void {
+export function packedRow(w: PackedWeights, row: number): void {
   w.rowStart = row * w.depth;
   w.rowEnd = w.rowStart + w.depth;
   if (w.layout === WeightLayout_DENSE || w.layout === WeightLayout_BITMASK) w.pos = w.rowStart;
@@ -179,14 +190,14 @@ function packedRow(w: PackedWeights, row: number): void {
 }
 
 /** Back to the start of the current row. */
-function packedRestart(w: PackedWeights): void {
+export function packedRestart(w: PackedWeights): void {
   w.pos = w.startPos;
   w.next = w.startNext;
   w.code = w.startCode;
 }
 
 /** Column (0..depth-1) of the row's next nonzero weight, its value in w.value; −1 at the end of the row. */
-function packedNext(w: PackedWeights): number {
+export function packedNext(w: PackedWeights): number {
   let k: number, m: number, e: number;
   if (w.layout === WeightLayout_DENSE) {
     while (w.pos < w.rowEnd) {
@@ -245,7 +256,7 @@ function packedNext(w: PackedWeights): number {
  * row's end. FULLY_CONNECTED's inputs are contiguous, so the walk of packedNext is inlined here with locals:
  * no call per weight (8-bit values), which is what makes skipping zeros pay on interpreters.
  */
-function packedRowDot(w: PackedWeights, x: Buf, xb: number): number {
+export function packedRowDot(w: PackedWeights, x: Buf, xb: number): number {
   let bytes = w.bytes,
     vals = w.values,
     idx = w.index,

@@ -1,19 +1,50 @@
 // PAD with a constant: the output is pad_value except for the input, placed at offset paddings[2d] in each
 // dimension d. Prepared as at most four loops over the input (innermost: one contiguous row) with output strides.
 
+import { Options_PadOptions, PadOptions_pad_value, PadOptions_paddings } from '../format/layout';
+import { badOptions, badShape, intVector } from '../format/reader';
+import { inputInfo, needOptions, type OpContext, type OpRegistration, optI32, outputInfo } from '../op';
+import type { Buf } from '../platform/api';
+
 const PAD_RANK = 4;
 
-function preparePad(b: Blob, p: PreparedOp, opt: number, oi: number, xShape: number[], yShape: number[]): void {
+interface PadData {
+  x: Buf;
+  xOff: number;
+  y: Buf;
+  yOff: number;
+  count: number;
+  padValue: number;
+  /** The input's extents (left-aligned to PAD_RANK), the output's strides, the input's first output position. */
+  dims: number[];
+  strideY: number[];
+  padBase: number;
+}
+
+function preparePad(ctx: OpContext): PadData {
+  needOptions(ctx, Options_PadOptions);
+  const oi = ctx.index,
+    xShape = inputInfo(ctx, 0).shape,
+    yShape = outputInfo(ctx).shape,
+    x = ctx.data[ctx.inputs[0]],
+    y = ctx.data[ctx.output];
   let rank = xShape.length;
-  let paddings = intVector(b, opt, PadOptions_paddings);
+  let paddings = intVector(ctx.blob, ctx.options, PadOptions_paddings);
   if (rank > PAD_RANK) badShape(oi, 'pads ' + rank + ' dimensions, at most ' + PAD_RANK);
-  p.padValue = optI32(b, opt, PadOptions_pad_value, 0);
+  const p: PadData = {
+    x: x.data,
+    xOff: x.at,
+    y: y.data,
+    yOff: y.at,
+    count: outputInfo(ctx).count,
+    padValue: optI32(ctx, PadOptions_pad_value, 0),
+    dims: [],
+    strideY: [],
+    padBase: 0,
+  };
   if (!(p.padValue >= -128 && p.padValue <= 127)) badOptions(oi, 'pad value is not int8');
   let ok = yShape.length === rank && paddings.length === 2 * rank;
   // Left-aligned to PAD_RANK dimensions: leading dimensions of size 1 without padding.
-  p.dims = [];
-  p.strideY = [];
-  p.padBase = 0;
   let stride = 1;
   for (let k = PAD_RANK - 1; k >= 0; k--) {
     let d = k - PAD_RANK + rank;
@@ -36,9 +67,10 @@ function preparePad(b: Blob, p: PreparedOp, opt: number, oi: number, xShape: num
       oi,
       'paddings [' + paddings.join(',') + '] do not take [' + xShape.join(',') + '] to [' + yShape.join(',') + ']',
     );
+  return p;
 }
 
-function pad(p: PreparedOp): void {
+function evalPad(p: PadData): void {
   let x = p.x,
     y = p.y,
     n = p.count,
@@ -59,3 +91,5 @@ function pad(p: PreparedOp): void {
     }
   }
 }
+
+export const PAD: OpRegistration = { prepare: preparePad, eval: evalPad };

@@ -2,25 +2,58 @@
 // exps in Q12.19, take gemmlowp's reciprocal, scale each exp to 1/256 units, shift to zero point -128.
 // Same steps as host/interp/int8/softmax.ts and host/quantize/gemmlowp.ts, in doubles (no bitwise ops).
 
+import { POW2, TWO30, TWO31, roundingDivideByPOT, srdhm, wrapInt32 } from '../fixedpoint';
+import { Options_SoftmaxOptions, SoftmaxOptions_exp_table } from '../format/layout';
+import { badOptions, badShape, intVector } from '../format/reader';
+import { inputInfo, needOptions, type OpContext, type OpRegistration, outputInfo } from '../op';
+import { type Buf, floor } from '../platform/api';
+
 const SOFTMAX_ACCUMULATION_BITS = 12;
 const INT32_MAX = TWO31 - 1;
 
-function prepareSoftmax(b: Blob, p: PreparedOp, opt: number, oi: number, xInfo: TensorInfo): void {
-  if (xInfo.count !== p.count) badShape(oi, 'softmax output and input sizes differ');
-  p.table = intVector(b, opt, SoftmaxOptions_exp_table);
-  let ok = p.table.length === 256;
-  // Each exp rescaled to the accumulator's Q12.19, once here rather than per element.
-  p.expSum = [];
-  for (let d = 0; d < 256 && ok; d++) {
-    ok = p.table[d] >= 0;
-    p.expSum.push(roundingDivideByPOT(p.table[d], SOFTMAX_ACCUMULATION_BITS));
-  }
-  if (!ok) badOptions(oi, 'softmax exp table needs 256 entries >= 0');
-  p.depth = xInfo.shape[xInfo.shape.length - 1];
-  p.batches = p.count / p.depth;
+interface SoftmaxData {
+  x: Buf;
+  xOff: number;
+  y: Buf;
+  yOff: number;
+  /** Rows of `depth` values (the last axis). */
+  batches: number;
+  depth: number;
+  /** exp(-d·β·scale) in Q0.31 for d = max - x, and the same rescaled to the accumulator's Q12.19. */
+  table: number[];
+  expSum: number[];
 }
 
-function softmax(p: PreparedOp): void {
+function prepareSoftmax(ctx: OpContext): SoftmaxData {
+  needOptions(ctx, Options_SoftmaxOptions);
+  const xInfo = inputInfo(ctx, 0),
+    count = outputInfo(ctx).count;
+  if (xInfo.count !== count) badShape(ctx.index, 'softmax output and input sizes differ');
+  const table = intVector(ctx.blob, ctx.options, SoftmaxOptions_exp_table);
+  let ok = table.length === 256;
+  // Each exp rescaled to the accumulator's Q12.19, once here rather than per element.
+  const expSum: number[] = [];
+  for (let d = 0; d < 256 && ok; d++) {
+    ok = table[d] >= 0;
+    expSum.push(roundingDivideByPOT(table[d], SOFTMAX_ACCUMULATION_BITS));
+  }
+  if (!ok) badOptions(ctx.index, 'softmax exp table needs 256 entries >= 0');
+  const depth = xInfo.shape[xInfo.shape.length - 1],
+    x = ctx.data[ctx.inputs[0]],
+    y = ctx.data[ctx.output];
+  return {
+    x: x.data,
+    xOff: x.at,
+    y: y.data,
+    yOff: y.at,
+    batches: count / depth,
+    depth: depth,
+    table: table,
+    expSum: expSum,
+  };
+}
+
+function evalSoftmax(p: SoftmaxData): void {
   let x = p.x,
     y = p.y,
     depth = p.depth,
@@ -75,3 +108,5 @@ function oneOverOnePlusX(a: number): number {
   }
   return saturatingShiftLeft(x, 1);
 }
+
+export const SOFTMAX: OpRegistration = { prepare: prepareSoftmax, eval: evalSoftmax };

@@ -1,24 +1,27 @@
 // The ES5 targets: typed arrays, zero copy. Weights are read where the blob is (on Espruino, mapped flash).
 
+import { DOT_CONVOLVE, DOT_NONE, DOT_S8 } from '../native-dot';
+import type { Buf } from './api';
+
 /** Espruino keeps a view's byteOffset in 16 bits: `new Int8Array(buffer, offset, n)` throws beyond 65535. */
 const MAX_VIEW_OFFSET = 65535;
 
 // Math.floor bound once: some engines resolve the global `Math` slowly on every call (node's vm contexts, Espruino).
-const floor = Math.floor;
+export const floor = Math.floor;
 
-function newInt8(n: number): Buf {
+export function newInt8(n: number): Buf {
   return new Int8Array(n);
 }
 
-function newInt32(n: number): Buf {
+export function newInt32(n: number): Buf {
   return new Int32Array(n);
 }
 
-function newFloat64(n: number): Buf {
+export function newFloat64(n: number): Buf {
   return new Float64Array(n);
 }
 
-function blobInt8(blob: any): Buf {
+export function blobInt8(blob: any): Buf {
   if (blob instanceof Uint8Array || blob instanceof Int8Array)
     return new Int8Array(blob.buffer, blob.byteOffset, blob.length);
   if (blob instanceof ArrayBuffer) return new Int8Array(blob);
@@ -27,16 +30,16 @@ function blobInt8(blob: any): Buf {
 
 const INT32_SCRATCH = new Int32Array(1);
 
-function int32(v: number): number {
+export function int32(v: number): number {
   INT32_SCRATCH[0] = v;
   return INT32_SCRATCH[0];
 }
 
-function blobLength(blob: any): number {
+export function blobLength(blob: any): number {
   return blob.byteLength;
 }
 
-function int32Span(blob: Buf, pos: number, count: number): Buf {
+export function int32Span(blob: Buf, pos: number, count: number): Buf {
   const b = blob as Int8Array;
   const at = b.byteOffset + pos;
   if (at % 4 === 0 && at <= MAX_VIEW_OFFSET) return new Int32Array(b.buffer, at, count);
@@ -50,7 +53,7 @@ function int32Span(blob: Buf, pos: number, count: number): Buf {
   return out;
 }
 
-function rowViews(data: Buf, offset: number, rowLength: number, rows: number): any[] {
+export function rowViews(data: Buf, offset: number, rowLength: number, rows: number): any[] {
   const d = data as Int8Array;
   const out: any[] = [];
   for (let r = 0; r < rows && d.byteOffset + offset + r * rowLength <= MAX_VIEW_OFFSET; r++) {
@@ -59,34 +62,36 @@ function rowViews(data: Buf, offset: number, rowLength: number, rows: number): a
   return out;
 }
 
-function outputHandle(arena: Buf, offset: number, n: number): any {
+export function outputHandle(arena: Buf, offset: number, n: number): any {
   return offset <= MAX_VIEW_OFFSET ? new Int8Array((arena as Int8Array).buffer, offset, n) : new Int8Array(n);
 }
 
-function publishOutput(arena: Buf, offset: number, n: number, handle: any): void {
-  if (handle.buffer === (arena as Int8Array).buffer) return;
+// Whether the handle is a view on the arena is decided by the offset, as outputHandle decided it: never by comparing
+// buffers with ===, which Espruino does by content (and runs out of memory on an arena).
+export function publishOutput(arena: Buf, offset: number, n: number, handle: any): void {
+  if (offset <= MAX_VIEW_OFFSET) return;
   for (let i = 0; i < n; i++) handle[i] = arena[offset + i];
 }
 
-function inputLength(input: any): number {
+export function inputLength(input: any): number {
   return input.length;
 }
 
-function copyInput(input: any, arena: Buf, offset: number, n: number): void {
+export function copyInput(input: any, arena: Buf, offset: number, n: number): void {
   for (let i = 0; i < n; i++) arena[offset + i] = input[i];
 }
 
-function clockMs(): number {
+export function clockMs(): number {
   return typeof getTime === 'function' ? getTime() * 1000 : Date.now();
 }
 
-function nativeDotKind(): number {
+export function nativeDotKind(): number {
   if (typeof dot_s8 === 'function') return DOT_S8;
   if (typeof E !== 'undefined' && typeof E.convolve === 'function') return DOT_CONVOLVE;
   return DOT_NONE;
 }
 
-function raise(message: string): never {
+export function raise(message: string): never {
   throw new Error(message);
 }
 

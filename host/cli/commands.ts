@@ -1,4 +1,5 @@
 import type { Command } from './main';
+import { bundleCommand } from './bundle';
 import { compressCommand, reportCommand } from './compress-commands';
 import { convertCommand } from './convert';
 import { demoCommand } from './demo';
@@ -16,6 +17,7 @@ export const COMMANDS: Record<string, Command> = {
   run: runCommand,
   diff: diffCommand,
   export: exportCommand,
+  bundle: bundleCommand,
   compress: compressCommand,
   report: reportCommand,
   devices: devicesCommand,

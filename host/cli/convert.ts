@@ -9,6 +9,7 @@ import { compileTflite } from '../import/tflite/compile';
 import type { ObserverKind } from '../quantize/calibrate';
 import { ROUNDING_MODES, type RoundingMode } from '../quantize/fixedpoint';
 import { writeFileAtomic } from '../util/fs';
+import { BUNDLE_TARGETS, defaultBundleFile, modelBundle } from './bundle';
 import type { Command } from './main';
 import { UsageError } from './main';
 
@@ -33,7 +34,7 @@ export const convertCommand: Command = {
     'import, optimize, calibrate and quantize a model to an int8 blob (.msl), with optional C header and JS module',
   usage:
     'morsel convert <model.onnx|model.json|model.tflite> [--calib <data>] -o <model.msl> [--calib-count N] ' +
-    '[--observer minmax|percentile|mse|auto] [--equalize none|weights|activations] [--weight-rounding nearest|gptq] [--rounding double|single|tflite] [--c-header] [--js]',
+    '[--observer minmax|percentile|mse|auto] [--equalize none|weights|activations] [--weight-rounding nearest|gptq] [--rounding double|single|tflite] [--c-header] [--js] [--bundle es5|lua]',
   options: {
     output: { type: 'string', short: 'o' },
     calib: { type: 'string' },
@@ -44,6 +45,7 @@ export const convertCommand: Command = {
     rounding: { type: 'string' },
     'c-header': { type: 'boolean' },
     js: { type: 'boolean' },
+    bundle: { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
   },
   async run({ values, positionals }) {
@@ -68,6 +70,10 @@ export const convertCommand: Command = {
     const files: [string, string | Uint8Array][] = [[out, compiled.blob]];
     if (values['c-header']) files.push([out.replace(/\.msl$/, '') + '.h', emitCHeader(compiled.blob, name)]);
     if (values.js) files.push([out.replace(/\.msl$/, '') + '.js', emitJsModule(compiled.blob, name)]);
+    if (values.bundle !== undefined) {
+      const target = parseChoice('--bundle', values.bundle, BUNDLE_TARGETS, 'es5');
+      files.push([defaultBundleFile(out, target), await modelBundle(compiled.blob, target)]);
+    }
     for (const [file, data] of files) {
       fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
       writeFileAtomic(file, data);

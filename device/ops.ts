@@ -1,0 +1,55 @@
+// The op registry: every kernel the runtime has, one line per opcode (TFLM's MicroMutableOpResolver). Adding an op
+// is its kernel file, its line here, its schema entry and its tests. `morsel bundle` builds a runtime from the
+// lines of a model's opcodes only (tools/build-device.ts, registryEntry): keep each line `OPS[OpCode_X] = KERNEL;`.
+
+import {
+  OpCode_ADD,
+  OpCode_AVERAGE_POOL_2D,
+  OpCode_CONCATENATION,
+  OpCode_CONV_2D,
+  OpCode_DEPTHWISE_CONV_2D,
+  OpCode_FULLY_CONNECTED,
+  OpCode_LEAKY_RELU,
+  OpCode_LOGISTIC,
+  OpCode_MAX_POOL_2D,
+  OpCode_MEAN,
+  OpCode_MUL,
+  OpCode_PAD,
+  OpCode_QUANTIZE,
+  OpCode_RESHAPE,
+  OpCode_SOFTMAX,
+  OpCode_SUB,
+  OpCode_TANH,
+} from './format/layout';
+import { ADD, SUB } from './kernels/arithmetic';
+import { CONCATENATION } from './kernels/concatenation';
+import { CONV_2D } from './kernels/conv2d';
+import { DEPTHWISE_CONV_2D } from './kernels/depthwise-conv2d';
+import { FULLY_CONNECTED } from './kernels/fully-connected';
+import { LOOKUP } from './kernels/lut';
+import { MEAN } from './kernels/mean';
+import { MUL } from './kernels/mul';
+import { PAD } from './kernels/pad';
+import { AVERAGE_POOL_2D, MAX_POOL_2D } from './kernels/pool';
+import { RESHAPE } from './kernels/reshape';
+import { SOFTMAX } from './kernels/softmax';
+import type { OpRegistration } from './op';
+
+export const OPS: OpRegistration[] = [];
+OPS[OpCode_FULLY_CONNECTED] = FULLY_CONNECTED;
+OPS[OpCode_CONV_2D] = CONV_2D;
+OPS[OpCode_DEPTHWISE_CONV_2D] = DEPTHWISE_CONV_2D;
+OPS[OpCode_MAX_POOL_2D] = MAX_POOL_2D;
+OPS[OpCode_AVERAGE_POOL_2D] = AVERAGE_POOL_2D;
+OPS[OpCode_ADD] = ADD;
+OPS[OpCode_SUB] = SUB;
+OPS[OpCode_MUL] = MUL;
+OPS[OpCode_RESHAPE] = RESHAPE;
+OPS[OpCode_SOFTMAX] = SOFTMAX;
+OPS[OpCode_LOGISTIC] = LOOKUP;
+OPS[OpCode_TANH] = LOOKUP;
+OPS[OpCode_CONCATENATION] = CONCATENATION;
+OPS[OpCode_PAD] = PAD;
+OPS[OpCode_MEAN] = MEAN;
+OPS[OpCode_QUANTIZE] = LOOKUP;
+OPS[OpCode_LEAKY_RELU] = LOOKUP;
