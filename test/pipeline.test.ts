@@ -91,8 +91,8 @@ describe('morsel CLI', () => {
     assert.equal(r.status, 0, r.stderr);
     const blob = fs.readFileSync(out);
     const header = fs.readFileSync(path.join(tmp, 'mlp.h'), 'utf8');
-    assert.match(header, /const uint8_t mlp\[\] __attribute__\(\(aligned\(16\)\)\) = \{/);
-    assert.match(header, new RegExp(`const size_t mlp_len = ${blob.length};`));
+    assert.match(header, /static const uint8_t mlp\[\] __attribute__\(\(aligned\(16\)\)\) = \{/);
+    assert.match(header, new RegExp(`static const size_t mlp_len = ${blob.length};`));
     const mod = require(path.join(tmp, 'mlp.js'));
     assert.deepEqual(Buffer.from(mod.bytes()), blob);
     const report = JSON.parse(execFileSync(process.execPath, [CLI, 'inspect', out, '--json'], { encoding: 'utf8' }));

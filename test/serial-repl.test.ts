@@ -1,13 +1,19 @@
-// The Espruino bootstrap: the REPL upload against a fake Espruino REPL (no real board is available here),
+// The Espruino bootstrap: the REPL upload against a fake Espruino REPL whose replies are those of a real one
+// (test/fixtures/espruino-repl/install-transcript.txt: what Espruino 2v29's Linux build with the ESP32 pool
+// answered to this upload over a pty, console on its stdin, `--serial USB`),
 // then the uploaded module booted in node's vm with stand-ins for Espruino's globals, answering HELLO over
 // the binary protocol through the Espruino adapter.
 
 import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
 import * as vm from 'vm';
 import { DeviceClient } from '../host/serial/client';
 import { espruinoInstallFiles, ReplError, uploadViaRepl } from '../host/serial/espruino-install';
-import { Link } from '../host/serial/link';
+import type { Link } from '../host/serial/link';
 import { ensureAgentBundle } from './serial-fixtures';
+
+const ROOT = path.join(__dirname, '..', '..');
 
 const WRITE =
   /^print\(require\("Storage"\)\.write\(("[^"]+"),atob\("([A-Za-z0-9+/=]*)"\),(\d+),(\d+)\)\?"MRSL_W (\d+)":"MRSL_F \d+"\)$/;
@@ -21,7 +27,11 @@ class FakeEspruino implements Link {
   echoOffLines = 0;
   private line = '';
   private listeners: ((c: Buffer) => void)[] = [];
-  constructor(private readonly failAt = -1) {}
+  /** failAt: the offset whose write fails; piecewise: replies arrive one byte per event, as a UART delivers them. */
+  constructor(
+    private readonly failAt = -1,
+    private readonly piecewise = false,
+  ) {}
 
   async write(data: Buffer): Promise<void> {
     this.bytesOut += data.length;
@@ -41,9 +51,12 @@ class FakeEspruino implements Link {
   }
 
   private answer(l: string): void {
-    if (l === '') return this.say('\r\n=undefined\r\n>');
+    if (l === '') return this.say('\r\n>');
     if (l === 'load()') {
       this.loaded = true;
+      // The reboot runs .boot0, whose E.setConsole prints where the REPL went.
+      const boot = /start\(\w+,"(\w+)"\)/.exec(this.storage.get('.boot0')?.toString() ?? '');
+      if (boot) this.say(`\r\x1b[J-> ${boot[1]}\r\n`);
       return;
     }
     const m = WRITE.exec(l);
@@ -61,10 +74,20 @@ class FakeEspruino implements Link {
     this.say(`MRSL_W ${m[5]}\r\n>`);
   }
 
+  /** Everything the board said, as a UART would have delivered it. */
+  said = '';
+
   private say(s: string): void {
     const b = Buffer.from(s, 'latin1');
     this.bytesIn += b.length;
-    setImmediate(() => this.listeners.forEach((l) => l(b)));
+    this.said += s;
+    const pieces = this.piecewise ? Array.from(b, (byte) => Buffer.from([byte])) : [b];
+    const deliver = (k: number) => {
+      if (k === pieces.length) return;
+      this.listeners.forEach((l) => l(pieces[k]));
+      setImmediate(() => deliver(k + 1));
+    };
+    setImmediate(() => deliver(0));
   }
 
   onData(l: (c: Buffer) => void): void {
@@ -90,11 +113,35 @@ describe('Espruino bootstrap over the REPL', function () {
     assert.equal(board.storage.get('.boot0')!.toString(), 'require("morsel").start(Serial1,"LoopbackA");');
   });
 
+  it('answers as the real REPL did (recorded transcript, offsets aside)', async () => {
+    const files = espruinoInstallFiles('USB', 'LoopbackA');
+    const board = new FakeEspruino();
+    await uploadViaRepl(board, files);
+    await new Promise((r) => setTimeout(r, 20));
+    // Offsets and the number of chunks follow the bundle's size: compare the replies' shapes, runs collapsed.
+    const shape = (t: string) =>
+      t
+        .replace(/\d+/g, 'N')
+        .split('\n')
+        .filter((line, i, all) => i === 0 || line !== all[i - 1])
+        .join('\n');
+    const recorded = fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'espruino-repl', 'install-transcript.txt'));
+    assert.equal(shape(board.said), shape(recorded.toString('latin1')));
+  });
+
   it('a failed Storage write stops the upload with one clear error', async () => {
     await assert.rejects(
       uploadViaRepl(new FakeEspruino(768), espruinoInstallFiles()),
       (e: ReplError) => e instanceof ReplError && /at 768 failed/.test(e.message),
     );
+  });
+
+  it('reads each reply whole when it arrives byte by byte (MRSL_W 16512 is not MRSL_W 1)', async () => {
+    const files = espruinoInstallFiles('Serial1', 'LoopbackA');
+    assert.ok(files[0].content.length > 16512 + 384, 'the module spans a five-digit offset');
+    const board = new FakeEspruino(-1, true);
+    await uploadViaRepl(board, files);
+    for (const f of files) assert.ok(board.storage.get(f.name)!.equals(f.content), f.name);
   });
 
   it('the installed module boots on Espruino-like globals and speaks the binary protocol', async () => {

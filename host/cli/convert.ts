@@ -1,3 +1,4 @@
+import { memoryWarnings, TARGET_NAMES } from '../memory/cost-model';
 import * as fs from 'fs';
 import * as path from 'path';
 import { OPTIMIZE_GOALS } from '../blob/weights';
@@ -87,6 +88,7 @@ export const convertCommand: Command = {
         `wrote ${files.map(([f]) => f).join(', ')}: ${compiled.blob.length.toLocaleString('en-US')} bytes, ` +
           `arena ${m.arenaBytes.toLocaleString('en-US')} bytes, ${m.ops.length} ops, ${((Date.now() - started) / 1000).toFixed(1)} s`,
       );
+      for (const w of memoryWarnings(m, compiled.blob.length, TARGET_NAMES)) console.error(w);
     }
     return 0;
   },

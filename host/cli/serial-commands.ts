@@ -1,6 +1,8 @@
 // Commands that talk to a board over a serial port: devices, flash, monitor, emulate, and the helper
 // behind `morsel run --port`. Timeouts assume a real 115200-baud link unless --baud says otherwise.
 
+import { decodeModel } from '../blob/decode';
+import { memoryWarnings, targetForBoard } from '../memory/cost-model';
 import * as fs from 'fs';
 import { SerialPort } from 'serialport';
 import { crc32 } from '../blob/crc32';
@@ -156,6 +158,8 @@ export const flashCommand: Command = {
       console.error(
         `board ${info.id}: ${info.engine}, runtime v${info.runtime}, agent v${info.agent}, ${info.free} bytes free`,
       );
+      const ram = targetForBoard(info.engine);
+      if (ram) for (const w of memoryWarnings(decodeModel(blob), blob.length, [ram.name])) console.error(w);
       const bar = new Progress('flash', blob.length, 'B');
       let shown = 0;
       const r = await client.flash(blob, {

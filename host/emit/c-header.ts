@@ -1,4 +1,8 @@
-// The blob as a C array, for firmware that links the model into flash (JerryScript/ESP-IDF builds).
+// The blob as a C array, for firmware that links the model into flash (JerryScript/ESP-IDF builds). The array
+// and its length are `static`: the header may be included by several translation units of one firmware without
+// a duplicate-symbol link error. A unit that does not use the array drops it (the compiler discards an unused
+// static const); each unit that does use it gets its own copy, so firmware includes it in the one file that
+// hands the blob to the runtime.
 
 export function cIdentifier(name: string): string {
   const id = name.replace(/[^A-Za-z0-9_]/g, '_');
@@ -21,10 +25,10 @@ export function emitCHeader(blob: Uint8Array, name: string): string {
     `#include <stdint.h>`,
     `#include <stddef.h>`,
     ``,
-    `const uint8_t ${id}[] __attribute__((aligned(16))) = {`,
+    `static const uint8_t ${id}[] __attribute__((aligned(16))) = {`,
     ...rows,
     `};`,
-    `const size_t ${id}_len = ${blob.length};`,
+    `static const size_t ${id}_len = ${blob.length};`,
     ``,
     `#endif  // ${guard}`,
     ``,

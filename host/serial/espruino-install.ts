@@ -83,7 +83,8 @@ export async function uploadViaRepl(link: Link, files: StorageFile[], opts: Repl
       const b64 = f.content.subarray(off, off + chunk).toString('base64');
       const call = `require("Storage").write(${JSON.stringify(f.name)},atob("${b64}"),${off},${f.content.length})`;
       await link.write(Buffer.from(`\x10print(${call}?"MRSL_W ${off}":"MRSL_F ${off}")\n`, 'latin1'));
-      const m = await waitFor(/MRSL_([WF]) (\d+)/, `the write of ${f.name} at ${off}`);
+      // Anchored on the line end: a reply still arriving ("MRSL_W 1" of "MRSL_W 16512") must not match.
+      const m = await waitFor(/MRSL_([WF]) (\d+)\r?\n/, `the write of ${f.name} at ${off}`);
       if (m[1] === 'F' || Number(m[2]) !== off)
         throw new ReplError(`Storage.write of ${f.name} at ${off} failed (flash full?)`);
       sent += Math.min(chunk, f.content.length - off);

@@ -1,0 +1,142 @@
+// Measures what the device runtime and a model take in a real engine, by that engine's own counter, after the
+// runtime is loaded (`base`) and after Morsel.load plus one inference (`after`: the arena is written, so an
+// engine that allocates typed-array storage on first write has allocated it). Every run also returns the
+// inference's milliseconds and output, so the same run tells whether the engine is bit-exact.
+//   lua5.1 / lua (5.3): collectgarbage("count") after a full collection, in bytes; the blob is read from its
+//     file into a string that is dropped after load (NodeMCU reads it from its file system the same way).
+//   espruino: process.memory().usage (it collects first), in variables, on a Linux build (MORSEL_ESPRUINO);
+//     the runtime bundle and the blob are written to Storage first and read from there, as on an ESP32 where
+//     `morsel flash --target espruino` put them (memory-mapped flash: the blob is not copied into variables).
+//   jerryscript: the port's Linux runner (device/ports/jerryscript, MORSEL_JERRY_PORT), which prints the
+//     heap's allocated bytes from jerry_heap_stats after a collection; the blob is an external ArrayBuffer
+//     over a read-only mapping of the file, as over the flash mapping on an ESP32.
+
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { defaultLuaBundlePath, LUA_BINARIES, type LuaEngine, luaBytes } from '../engines/lua';
+
+export interface MemoryRun {
+  /** In the engine's unit: bytes, or variables for Espruino. */
+  base: number;
+  after: number;
+  /** Espruino: bytes per variable of this build (process.memory().blocksize). */
+  blocksize?: number;
+  /** Milliseconds of the one inference. */
+  ms: number;
+  output: Int8Array;
+}
+
+export class EngineRunError extends Error {}
+
+const es5Bundle = () => path.join(__dirname, '..', '..', 'device', 'morsel.es5.js');
+
+function parseRun(stdout: string, stderr: string, status: number | null): MemoryRun {
+  const m = /MORSEL_MEMORY (\S+) (\S+) (\S+) (\S+) ([0-9a-f]*)/.exec(stdout);
+  if (!m) {
+    const why = `${stdout}\n${stderr}`
+      .split(/\r?\n/)
+      .find((l) => /error|memory|uncaught|fail/i.test(l))
+      ?.trim();
+    throw new EngineRunError(why ?? `exit ${status}`);
+  }
+  const output = new Int8Array(Buffer.from(m[5], 'hex'));
+  const blocksize = Number(m[4]);
+  return { base: Number(m[1]), after: Number(m[2]), ms: Number(m[3]), output, ...(blocksize ? { blocksize } : {}) };
+}
+
+function withDir<T>(f: (dir: string) => T): T {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-memory-'));
+  try {
+    return f(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function measureLua(engine: LuaEngine, blob: Uint8Array, input: Int8Array): MemoryRun {
+  return withDir((dir) => {
+    const blobFile = path.join(dir, 'model.msl');
+    fs.writeFileSync(blobFile, blob);
+    const script = path.join(dir, 'measure.lua');
+    fs.writeFileSync(
+      script,
+      `local Morsel = dofile(${luaBytes(Buffer.from(defaultLuaBundlePath()))})
+collectgarbage("collect")
+local base = collectgarbage("count") * 1024
+local f = io.open(${luaBytes(Buffer.from(blobFile))}, "rb")
+local blob = f:read("*a")
+f:close()
+local m = Morsel.load(blob)
+blob = nil
+local input = ${luaBytes(Buffer.from(input.buffer, input.byteOffset, input.length))}
+local t0 = os.clock()
+local y = m:invoke(input)
+local ms = (os.clock() - t0) * 1000
+local hex = {}
+for i = 1, #y do hex[i] = string.format("%02x", y[i] % 256) end
+input = nil
+collectgarbage("collect")
+print("MORSEL_MEMORY " .. base .. " " .. collectgarbage("count") * 1024 .. " " .. ms .. " 0 " .. table.concat(hex))
+`,
+    );
+    const r = spawnSync(LUA_BINARIES[engine], [script], { encoding: 'utf8', timeout: 600000 });
+    return parseRun(r.stdout ?? '', r.stderr ?? '', r.status);
+  });
+}
+
+const ES5_DRIVER_TAIL = `
+function hexOf(y) { var s = ''; for (var i = 0; i < y.length; i++) { var v = (y[i] + 256) % 256; s += (v < 16 ? '0' : '') + v.toString(16); } return s; }
+function bytes(h) { var a = new Int8Array(h.length / 2); for (var i = 0; i < a.length; i++) a[i] = parseInt(h.substr(2 * i, 2), 16); return a; }`;
+
+/** Espruino: a Linux build run in a scratch directory (its Storage is the file espruino.flash there). */
+export function measureEspruino(binary: string, blob: Uint8Array, input: Int8Array): MemoryRun {
+  return withDir((dir) => {
+    fs.writeFileSync(path.join(dir, 'model.msl'), blob);
+    fs.copyFileSync(es5Bundle(), path.join(dir, 'morsel.js'));
+    // First run: copy both files into Storage in 4 KB pieces (a whole blob in RAM would not fit the pool).
+    const copy = path.join(dir, 'copy.js');
+    fs.writeFileSync(
+      copy,
+      `var S = require("Storage");
+function put(file, name) {
+  var size = require("fs").statSync(file).size, f = E.openFile(file, "r"), at = 0, c;
+  S.erase(name);
+  while ((c = f.read(4096)) !== undefined && c.length) { S.write(name, c, at, size); at += c.length; }
+  f.close();
+}
+put("morsel.js", "morsel.js");
+put("model.msl", "model.msl");
+print("MORSEL_COPIED " + S.read("model.msl").length);`,
+    );
+    const copied = spawnSync(binary, [copy], { cwd: dir, encoding: 'utf8', input: '', timeout: 600000 });
+    if (!new RegExp(`MORSEL_COPIED ${blob.length}\\b`).test(copied.stdout ?? ''))
+      throw new EngineRunError(`could not write the blob to Storage: ${copied.stdout}${copied.stderr}`.trim());
+    const measure = path.join(dir, 'measure.js');
+    fs.writeFileSync(
+      measure,
+      `${ES5_DRIVER_TAIL}
+var S = require("Storage"), x = bytes(${JSON.stringify(Buffer.from(input.buffer, input.byteOffset, input.length).toString('hex'))});
+eval(S.read("morsel.js"));
+var base = process.memory().usage;
+var m = Morsel.load(new Uint8Array(E.toArrayBuffer(S.read("model.msl"))));
+var t0 = getTime(), y = m.invoke(x), ms = (getTime() - t0) * 1000, h = hexOf(y);
+var mem = process.memory();
+print("MORSEL_MEMORY " + base + " " + mem.usage + " " + ms + " " + mem.blocksize + " " + h);`,
+    );
+    const r = spawnSync(binary, [measure], { cwd: dir, encoding: 'utf8', input: '', timeout: 1800000 });
+    return parseRun(r.stdout ?? '', r.stderr ?? '', r.status);
+  });
+}
+
+/** JerryScript: the port's Linux runner (`morsel-jerry --measure RUNTIME BLOB INPUT_HEX`); runtime: the ES5 bundle or a snapshot of it. */
+export function measureJerry(runner: string, blob: Uint8Array, input: Int8Array, runtime = es5Bundle()): MemoryRun {
+  return withDir((dir) => {
+    const blobFile = path.join(dir, 'model.msl');
+    fs.writeFileSync(blobFile, blob);
+    const hex = Buffer.from(input.buffer, input.byteOffset, input.length).toString('hex');
+    const r = spawnSync(runner, ['--measure', runtime, blobFile, hex], { encoding: 'utf8', timeout: 1800000 });
+    return parseRun(r.stdout ?? '', r.stderr ?? '', r.status);
+  });
+}
