@@ -2,8 +2,23 @@
 // flash in memory) driven by the real client: resume, verified commit, atomic swap, errors.
 
 import { strict as assert } from 'assert';
+import { createHash, createHmac } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { crc32 } from '../host/blob/crc32';
-import { DeviceClient, DeviceError } from '../host/serial/client';
+import {
+  beginTag,
+  blobDigest,
+  commitTag,
+  generateKey,
+  parseKey,
+  readKeyFile,
+  resolveKey,
+  tagsEqual,
+  writeKeyFile,
+} from '../host/serial/auth';
+import { DeviceClient, type DeviceError } from '../host/serial/client';
 import { decodeFrame, encodeFrame, Msg } from '../host/serial/protocol';
 import { SLIP_END, SLIP_ESC, SlipDecoder, slipEncode } from '../host/serial/slip';
 import { Rng } from '../host/util/rng';
@@ -59,6 +74,59 @@ describe('serial framing', () => {
       assert.equal(decodeFrame(g), null, `bit ${bit}`);
     }
     assert.equal(decodeFrame(f.subarray(0, f.length - 1)), null);
+  });
+});
+
+describe('upload authentication (host/serial/auth.ts)', () => {
+  const key = Buffer.from('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff', 'hex');
+  const binding = { deviceId: 'board-7', nonce: '0123456789abcdef', size: 70000, crc: 0xdeadbeef };
+
+  it('tags are HMAC-SHA256 over the documented messages (checked against node:crypto)', () => {
+    const sizes = Buffer.from([0x70, 0x11, 0x01, 0x00, 0xef, 0xbe, 0xad, 0xde]);
+    const head = (label: string) => Buffer.from(`${label}\x00board-7\x000123456789abcdef\x00`, 'latin1');
+    const begin = createHmac('sha256', key)
+      .update(Buffer.concat([head('morsel-put-v1'), sizes]))
+      .digest();
+    assert.equal(Buffer.from(beginTag(key, binding)).toString('hex'), begin.toString('hex'));
+    const blob = Buffer.from('not really a model');
+    const digest = createHash('sha256').update(blob).digest();
+    assert.equal(Buffer.from(blobDigest(blob)).toString('hex'), digest.toString('hex'));
+    const commit = createHmac('sha256', key)
+      .update(Buffer.concat([head('morsel-commit-v1'), sizes, digest]))
+      .digest();
+    assert.equal(Buffer.from(commitTag(key, binding, digest)).toString('hex'), commit.toString('hex'));
+  });
+
+  it('a tag binds every field: another board, nonce, size, CRC or key gives another tag', () => {
+    const t = beginTag(key, binding);
+    for (const other of [
+      { ...binding, deviceId: 'board-8' },
+      { ...binding, nonce: '0123456789abcdee' },
+      { ...binding, size: 70001 },
+      { ...binding, crc: 0xdeadbeee },
+    ])
+      assert.ok(!tagsEqual(t, beginTag(key, other)), JSON.stringify(other));
+    assert.ok(!tagsEqual(t, beginTag(generateKey(), binding)));
+    assert.ok(tagsEqual(t, beginTag(key, { ...binding })));
+  });
+
+  it('key files: written owner-only, never silently replaced, and only --insecure does without one', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-key-'));
+    try {
+      const file = path.join(dir, 'sub', 'flash.key');
+      const k = generateKey();
+      writeKeyFile(file, k);
+      assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+      assert.deepEqual(readKeyFile(file), k);
+      assert.throws(() => writeKeyFile(file, generateKey()), /exists/);
+      assert.deepEqual(resolveKey({ keyFile: file }), k);
+      assert.equal(resolveKey({ insecure: true }), null);
+      assert.throws(() => resolveKey({ keyFile: file, insecure: true }), /exclude/);
+      assert.throws(() => resolveKey({ keyFile: path.join(dir, 'missing.key') }), /cannot read key file/);
+      assert.throws(() => parseKey('hello', 'k.txt'), /k.txt: not a Morsel key/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
