@@ -7,7 +7,6 @@ import * as path from 'path';
 import * as mqtt from 'mqtt';
 import { decodeModel } from '../blob/decode';
 import { writeNpy } from '../data/npy';
-import { loadFleetKey } from '../fleet/auth';
 import { SIM_ENGINES, type SimEngine } from '../fleet/board';
 import { deploy, RolloutError } from '../fleet/deploy';
 import { startGateway, stopGateway } from '../fleet/gateway';
@@ -15,6 +14,7 @@ import { FleetServer } from '../fleet/server';
 import { Simulation } from '../fleet/simulate';
 import { type FleetStatus, FleetStore } from '../fleet/store';
 import { checkName, crcHex, DEFAULT_FLEET, serverTopic } from '../fleet/topics';
+import { defaultKeyFile, readKeyFile, resolveKey } from '../serial/auth';
 import { writeFileAtomic } from '../util/fs';
 import type { Command } from './main';
 import { UsageError } from './main';
@@ -58,11 +58,15 @@ function numberOf(flag: string, v: unknown, dflt: number, ok: (n: number) => boo
   return n;
 }
 
-function keyOf(values: Record<string, unknown>, required: boolean): Buffer | null {
-  const key = loadFleetKey(values.key as string | undefined);
-  if (!key && required) throw new UsageError('no fleet key: pass --key FILE or set MORSEL_FLEET_KEY (hex, ≥ 16 bytes)');
-  if (key && key.length < 16) throw new UsageError('the fleet key must have at least 16 bytes');
-  return key;
+/**
+ * The upload key (host/serial/auth.ts: --key FILE, else the default key file). Deploys need it; boards
+ * without one refuse every deploy.
+ */
+function keyOf(values: Record<string, unknown>, required: boolean): Uint8Array | null {
+  const file = values.key as string | undefined;
+  if (required) return resolveKey({ keyFile: file });
+  if (file) return readKeyFile(file);
+  return fs.existsSync(defaultKeyFile()) ? readKeyFile(defaultKeyFile()) : null;
 }
 
 function readBlob(file: string): Uint8Array {

@@ -1,70 +1,37 @@
-// Signed deploys: a manifest {size, crc, counter} with an HMAC-SHA256 over the fleet, the device, the blob's
-// size and CRC and a counter. The board's transport accepts a PUT only for the blob its last valid manifest
-// named, and only manifests whose counter is above the last one it accepted (kept in its flash): an unsigned,
-// forged, retargeted or replayed deploy is refused before a byte reaches the agent.
+// Signed deploys with the serial link's upload MAC (host/serial/auth.ts): the deployer sends an AUTH
+// manifest carrying beginTag(key, {device id, the board's nonce, size, CRC}); the board's transport checks it
+// before any PUT reaches the agent and lets through only the PUT_BEGIN of that blob. The nonce is the
+// board's (published in its retained info) and changes after every finished upload, so a recorded manifest
+// never opens a board again, and the device id keeps one board's manifest from opening another.
 
-import { createHmac, timingSafeEqual } from 'crypto';
-import * as fs from 'fs';
+import { randomBytes } from 'crypto';
+import { beginTag, tagsEqual } from '../serial/auth';
 
 export interface DeployManifest {
   size: number;
   crc: number;
-  /** Strictly increasing per device: the deploy's wall-clock ms. */
-  counter: number;
-  mac: string;
+  /** beginTag in hex. */
+  tag: string;
 }
 
-function macOf(key: Buffer, fleet: string, device: string, size: number, crc: number, counter: number): string {
-  return createHmac('sha256', key)
-    .update(`morsel-deploy\0${fleet}\0${device}\0${size}\0${crc >>> 0}\0${counter}`)
-    .digest('hex');
-}
-
-export function signManifest(
-  key: Buffer,
-  fleet: string,
+export function signDeploy(
+  key: Uint8Array,
   device: string,
+  nonce: string,
   blob: { size: number; crc: number },
-  counter: number,
 ): DeployManifest {
-  return {
-    size: blob.size,
-    crc: blob.crc >>> 0,
-    counter,
-    mac: macOf(key, fleet, device, blob.size, blob.crc, counter),
-  };
+  const tag = beginTag(key, { deviceId: device, nonce, size: blob.size, crc: blob.crc >>> 0 });
+  return { size: blob.size, crc: blob.crc >>> 0, tag: Buffer.from(tag).toString('hex') };
 }
 
-/** Why the manifest is refused, or null when it is genuine and newer than `lastCounter`. */
-export function checkManifest(
-  key: Buffer,
-  fleet: string,
-  device: string,
-  m: Partial<DeployManifest>,
-  lastCounter: number,
-): string | null {
-  if (
-    typeof m.mac !== 'string' ||
-    !Number.isInteger(m.size) ||
-    !Number.isInteger(m.crc) ||
-    !Number.isInteger(m.counter)
-  )
-    return 'unsigned deploy (manifest needs size, crc, counter and mac)';
-  const want = Buffer.from(macOf(key, fleet, device, m.size!, m.crc!, m.counter!), 'hex');
-  const got = Buffer.from(m.mac, 'hex');
-  if (got.length !== want.length || !timingSafeEqual(got, want)) return 'bad signature';
-  if (m.counter! <= lastCounter) return `replayed deploy (counter ${m.counter} ≤ ${lastCounter} already accepted)`;
+/** Why the manifest is refused, or null when it is genuine for this board's current nonce. */
+export function checkDeploy(key: Uint8Array, device: string, nonce: string, m: Partial<DeployManifest>): string | null {
+  if (typeof m.tag !== 'string' || !Number.isInteger(m.size) || !Number.isInteger(m.crc))
+    return 'unsigned deploy (the manifest needs size, crc and tag)';
+  const want = beginTag(key, { deviceId: device, nonce, size: m.size!, crc: m.crc! >>> 0 });
+  if (!tagsEqual(Buffer.from(m.tag, 'hex'), want))
+    return 'bad tag: wrong key, another board, or a replay of a deploy signed for an earlier nonce';
   return null;
 }
 
-/** The fleet key: --key FILE (raw bytes or hex), else $MORSEL_FLEET_KEY (hex), else null. */
-export function loadFleetKey(file?: string): Buffer | null {
-  if (file) {
-    const raw = fs.readFileSync(file);
-    const text = raw.toString('latin1').trim();
-    return /^[0-9a-fA-F]{32,}$/.test(text) ? Buffer.from(text, 'hex') : raw;
-  }
-  const env = process.env.MORSEL_FLEET_KEY;
-  if (env && /^[0-9a-fA-F]{32,}$/.test(env)) return Buffer.from(env, 'hex');
-  return null;
-}
+export const newNonce = () => randomBytes(8).toString('hex');

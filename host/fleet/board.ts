@@ -30,7 +30,7 @@ export interface SimBoardOptions {
   group: string;
   brokerUrl: string;
   storageDir: string;
-  key: Buffer | null;
+  key: Uint8Array | null;
   workload: Workload;
   /** Inferences per second (0: none). */
   rate: number;
@@ -60,7 +60,7 @@ const quantCache = new Map<number, ModelQuant>();
 /** The agent's commit pointer (docs/protocol.md, "Upload"): which slot holds the active blob. */
 const ACTIVE_POINTER = 'morsel.act';
 const FACTORY_SLOT = 'morsel.a';
-const COUNTER_FILE = 'fleet.ctr';
+const NONCE_FILE = 'fleet.non';
 
 export class SimBoard {
   private engine!: DeviceEngine;
@@ -90,8 +90,8 @@ export class SimBoard {
       kind: 'mqtt',
       key: o.key,
       toAgent: (bytes) => this.guard(() => this.engine.feed(bytes.toString('latin1'))),
-      loadCounter: () => Number(this.storage.read(COUNTER_FILE) ?? 0),
-      saveCounter: (c) => this.storage.writeText(COUNTER_FILE, String(c)),
+      loadNonce: () => this.storage.read(NONCE_FILE),
+      saveNonce: (n) => this.storage.writeText(NONCE_FILE, n),
       takeAppStats: () => {
         const s = this.stats;
         this.stats = emptyAppStats();

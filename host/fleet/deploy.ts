@@ -11,7 +11,7 @@ import { crc32 } from '../blob/crc32';
 import { DeviceClient, DeviceError } from '../serial/client';
 import { decodeFrame, encodeFrame, Msg } from '../serial/protocol';
 import { SlipDecoder, slipEncode } from '../serial/slip';
-import { signManifest } from './auth';
+import { signDeploy } from './auth';
 import { MqttLink } from './mqtt-link';
 import { percentile } from './store';
 import {
@@ -31,12 +31,12 @@ export interface DeployOptions {
   fleet: string;
   group: string;
   blob: Uint8Array;
-  key: Buffer;
+  key: Uint8Array;
   /** Share of the group that gets the blob first, in (0, 1]; 1 skips the canary stage. */
   canary: number;
   /** How long the canaries run the new model before the decision. */
   observeMs?: number;
-  /** Bounds: canary latency p95 at most this times its own p95 before, run errors at most this share. */
+  /** Bounds: canary median latency at most this times the control's (same engine), run errors at most this share. */
   maxLatencyRatio?: number;
   maxErrorRate?: number;
   /** Parallel uploads. */
@@ -147,7 +147,7 @@ export async function deploy(o: DeployOptions): Promise<RolloutReport> {
       const worker = async () => {
         for (let id = queue.shift(); id; id = queue.shift()) {
           try {
-            await flashOne(client, o, id, blob, () => online.get(id) ?? false);
+            await flashOne(client, o, id, blob, () => (online.get(id) ? infos.get(id)?.auth?.nonce : undefined));
             report.devices[id].to = crc32(blob);
             report.devices[id].state = what;
           } catch (e) {
@@ -160,12 +160,6 @@ export async function deploy(o: DeployOptions): Promise<RolloutReport> {
       return failures;
     };
 
-    if (rest.length) {
-      observed = new Map();
-      log(`baseline: watching ${report.canaries.length} canaries for ${observeMs} ms`);
-      await sleep(observeMs);
-    }
-    const baseline = observed;
     log(`canary: ${report.canaries.join(', ')}`);
     publishState();
     const canaryFailures = await flashAll(report.canaries, o.blob, 'canary');
@@ -175,10 +169,14 @@ export async function deploy(o: DeployOptions): Promise<RolloutReport> {
     else if (canaryFailures.length)
       reason = `canary ${canaryFailures[0].id} failed: ${canaryFailures[0].error.message}`;
     else if (rest.length) {
+      // The rest of the group is the control: same machine, same moment, the old model.
       observed = new Map();
-      log(`canary: observing ${observeMs} ms`);
+      log(`canary: observing for ${observeMs} ms against ${rest.length} devices on their old model`);
       await sleep(observeMs);
-      const verdict = judge(report.canaries, baseline, observed, crc, o);
+      // A board stays quiet for 3 s after an upload (docs/protocol.md); wait for every canary's first report.
+      const reported = () => report.canaries.every((id) => (observed.get(id) ?? []).some((r) => r.crc === crc));
+      for (let waited = 0; !reported() && waited < 10_000; waited += 200) await sleep(200);
+      const verdict = judge(report.canaries, rest, observed, crc, (id) => infos.get(id)?.engine ?? '', o);
       report.canaryLatencyRatio = verdict.ratio;
       report.canaryErrorRate = verdict.errorRate;
       reason = verdict.reason;
@@ -227,31 +225,43 @@ function spread(ids: string[], n: number, kind: (id: string) => string): string[
   return out.sort();
 }
 
+/**
+ * The canaries' verdict: their run error rate on the new model, and per engine the ratio of the canaries'
+ * median latency to the control devices' median over the same window (medians: a loaded 2-core host puts
+ * scheduler spikes into any p95 of a few dozen samples; the latency ratio shows up in the median).
+ */
 function judge(
   canaries: string[],
-  before: Map<string, Observed[]>,
-  after: Map<string, Observed[]>,
+  control: string[],
+  seen: Map<string, Observed[]>,
   crc: number,
+  engineOf: (id: string) => string,
   o: DeployOptions,
 ): { ratio: number | null; errorRate: number | null; reason: string } {
-  const ratios: number[] = [];
-  let runs = 0;
-  let errors = 0;
-  for (const id of canaries) {
-    const now = (after.get(id) ?? []).filter((r) => r.crc === crc);
-    const then = (before.get(id) ?? []).filter((r) => r.crc !== crc);
-    runs += now.reduce((n, r) => n + r.inferences, 0);
-    errors += now.reduce((n, r) => n + r.runErrors, 0);
-    const p = (rs: Observed[]) =>
-      percentile(
-        rs.flatMap((r) => r.latency).sort((a, b) => a - b),
-        0.95,
-      );
-    const [a, b] = [p(now), p(then)];
-    if (a !== null && b !== null && b > 0) ratios.push(a / b);
-  }
+  const samples = (ids: string[], keep: (r: Observed) => boolean) => {
+    const byEngine = new Map<string, number[]>();
+    for (const id of ids)
+      for (const r of (seen.get(id) ?? []).filter(keep))
+        byEngine.set(engineOf(id), [...(byEngine.get(engineOf(id)) ?? []), ...r.latency]);
+    return byEngine;
+  };
+  const fresh = (id: string) => (seen.get(id) ?? []).filter((r) => r.crc === crc);
+  const runs = canaries.reduce((n, id) => n + fresh(id).reduce((k, r) => k + r.inferences, 0), 0);
+  const errors = canaries.reduce((n, id) => n + fresh(id).reduce((k, r) => k + r.runErrors, 0), 0);
   if (!runs && !errors)
     return { ratio: null, errorRate: null, reason: 'the canaries sent no telemetry on the new model' };
+  const mine = samples(canaries, (r) => r.crc === crc);
+  const theirs = samples(control, (r) => r.crc !== crc);
+  const median = (v: number[]) =>
+    percentile(
+      [...v].sort((a, b) => a - b),
+      0.5,
+    );
+  const ratios: number[] = [];
+  for (const [engine, v] of mine) {
+    const [a, b] = [median(v), median(theirs.get(engine) ?? [])];
+    if (a !== null && b !== null && b > 0) ratios.push(a / b);
+  }
   const errorRate = errors / (runs + errors);
   const ratio = ratios.length ? Math.max(...ratios) : null;
   const maxRatio = o.maxLatencyRatio ?? 1.5;
@@ -259,7 +269,11 @@ function judge(
   if (errorRate > maxErr)
     return { ratio, errorRate, reason: `canary run errors ${(errorRate * 100).toFixed(1)}% > ${maxErr * 100}%` };
   if (ratio !== null && ratio > maxRatio)
-    return { ratio, errorRate, reason: `canary latency p95 ${ratio.toFixed(2)}× its old model's (bound ${maxRatio}×)` };
+    return {
+      ratio,
+      errorRate,
+      reason: `canary median latency ${ratio.toFixed(2)}× the old model's (bound ${maxRatio}×)`,
+    };
   return { ratio, errorRate, reason: '' };
 }
 
@@ -275,37 +289,38 @@ async function quiet(count: () => number, quietMs: number, maxMs: number): Promi
   }
 }
 
-let lastCounter = 0;
-/** Strictly increasing within this process, and across runs as long as the clock does not go back. */
-const nextCounter = () => (lastCounter = Math.max(Date.now(), lastCounter + 1));
-
 /**
- * Signs, uploads and commits one blob on one device, retrying (and resuming the upload) while the device is
- * away, up to deviceTimeoutMs. A blob that does not load (VERIFY) is final.
+ * Signs (for the board's current nonce), uploads and commits one blob on one device, retrying and resuming
+ * the upload while the device is away, up to deviceTimeoutMs. A blob that does not load (VERIFY) is final,
+ * and so is a manifest refused three times (a wrong key; once may be a nonce that changed on the way).
  */
 async function flashOne(
   client: mqtt.MqttClient,
   o: DeployOptions,
   id: string,
   blob: Uint8Array,
-  isOnline: () => boolean,
+  nonceIfOnline: () => string | undefined,
 ): Promise<void> {
   const deadline = Date.now() + (o.deviceTimeoutMs ?? 60_000);
   const link = await MqttLink.open(client, o.fleet, id);
+  let refused = 0;
   try {
     for (let attempt = 1; ; attempt++) {
       try {
-        while (!isOnline()) {
+        let nonce = nonceIfOnline();
+        while (nonce === undefined) {
           if (Date.now() > deadline) throw new Error(`${id} stayed offline`);
           await sleep(200);
+          nonce = nonceIfOnline();
         }
-        await authorize(link, signManifest(o.key, o.fleet, id, { size: blob.length, crc: crc32(blob) }, nextCounter()));
+        await authorize(link, signDeploy(o.key, id, nonce, { size: blob.length, crc: crc32(blob) }));
         const dev = new DeviceClient(link, { bytesPerSecond: 1e6, latencyMs: 3000 });
         await dev.flash(blob, { retries: 4, commitTimeoutMs: 20_000 });
         return;
       } catch (e) {
         if (e instanceof DeviceError && e.code === 'VERIFY' && e.message.includes('LOAD:')) throw e;
-        if (e instanceof DeviceError && e.code === 'AUTH' && !/PUT_BEGIN/.test(e.message)) throw e;
+        if (e instanceof DeviceError && e.code === 'AUTH' && /bad tag|no fleet key/.test(e.message) && ++refused >= 3)
+          throw e;
         if (Date.now() > deadline) throw e;
         await sleep(Math.min(2000, 200 * attempt));
       }

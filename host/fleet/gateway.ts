@@ -9,6 +9,7 @@ import { DeviceClient } from '../serial/client';
 import { SerialLink } from '../serial/link';
 import { decodeFrame, type DeviceInfo, encodeFrame, Msg } from '../serial/protocol';
 import { SlipDecoder, slipEncode } from '../serial/slip';
+import { writeFileAtomic } from '../util/fs';
 import { BoardTransport } from './transport';
 
 export interface GatewayOptions {
@@ -16,8 +17,8 @@ export interface GatewayOptions {
   brokerUrl: string;
   fleet: string;
   group: string;
-  key: Buffer | null;
-  /** Where each board's accepted deploy counter is kept. */
+  key: Uint8Array | null;
+  /** Where each board's upload nonce is kept. */
   stateDir: string;
   baud?: number;
   log?: (line: string) => void;
@@ -46,7 +47,7 @@ async function bridge(port: string, o: GatewayOptions): Promise<GatewayBoard> {
   const baud = o.baud ?? 115200;
   const link = await SerialLink.open(port, { baudRate: baud, bytesPerSecond: baud / 10 });
   const info = await new DeviceClient(link, { bytesPerSecond: baud / 10 }).helloWithRetry(3);
-  const counterFile = path.join(o.stateDir, `${info.id.replace(/[^A-Za-z0-9_.-]/g, '_')}.ctr`);
+  const nonceFile = path.join(o.stateDir, `${info.id.replace(/[^A-Za-z0-9_.-]/g, '_')}.nonce`);
   const transport = new BoardTransport({
     brokerUrl: o.brokerUrl,
     fleet: o.fleet,
@@ -55,8 +56,8 @@ async function bridge(port: string, o: GatewayOptions): Promise<GatewayBoard> {
     kind: 'gateway',
     key: o.key,
     toAgent: (bytes) => void link.write(bytes).catch((e) => o.log?.(`${port}: ${(e as Error).message}`)),
-    loadCounter: () => (fs.existsSync(counterFile) ? Number(fs.readFileSync(counterFile, 'utf8')) : 0),
-    saveCounter: (c) => fs.writeFileSync(counterFile, String(c)),
+    loadNonce: () => (fs.existsSync(nonceFile) ? fs.readFileSync(nonceFile, 'utf8') : null),
+    saveNonce: (n) => writeFileAtomic(nonceFile, n),
   });
   const publishInfo = (i: DeviceInfo) =>
     transport.setInfo({

@@ -61,7 +61,7 @@ async function main(): Promise<void> {
               fleet: c.fleet,
               brokerUrl: c.brokerUrl,
               storageDir: path.join(c.storageRoot, b.id),
-              key: c.keyHex ? Buffer.from(c.keyHex, 'hex') : null,
+              key: c.keyHex ? new Uint8Array(Buffer.from(c.keyHex, 'hex')) : null,
               workload,
               rate: c.rate,
               telemetryMs: c.telemetryMs,

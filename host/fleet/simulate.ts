@@ -19,7 +19,7 @@ export interface SimulationOptions {
   workers?: number;
   storageRoot?: string;
   factoryBlob?: Uint8Array;
-  key: Buffer | null;
+  key: Uint8Array | null;
   /** Inferences per second per board. */
   rate?: number;
   telemetryMs?: number;
@@ -76,7 +76,7 @@ export class Simulation {
       fleet: o.fleet,
       boards: this.plan[i],
       storageRoot: this.storageRoot,
-      keyHex: o.key ? o.key.toString('hex') : null,
+      keyHex: o.key ? Buffer.from(o.key).toString('hex') : null,
       rate: o.rate ?? 2,
       telemetryMs: o.telemetryMs ?? 1000,
       factoryBlob: o.factoryBlob ? Buffer.from(o.factoryBlob).toString('base64') : null,

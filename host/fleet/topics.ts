@@ -72,6 +72,8 @@ export interface FleetInfo {
   free: number;
   agent: number;
   runtime: number;
+  /** The nonce the next deploy's manifest must be signed for (host/fleet/auth.ts). */
+  auth: { nonce: string };
 }
 
 /** A hard sample on morsel/<fleet>/<device>/samples: an input the model was unsure about. */

@@ -8,7 +8,7 @@
 import * as mqtt from 'mqtt';
 import { decodeFrame, encodeFrame, type Frame, Msg, type Telemetry } from '../serial/protocol';
 import { SlipDecoder, slipEncode } from '../serial/slip';
-import { checkManifest, type DeployManifest } from './auth';
+import { checkDeploy, type DeployManifest, newNonce } from './auth';
 import {
   CONF_BINS,
   deviceTopic,
@@ -33,12 +33,12 @@ export interface TransportOptions {
   group: string;
   kind: FleetInfo['transport'];
   /** The fleet key; without one every deploy is refused. */
-  key: Buffer | null;
+  key: Uint8Array | null;
   /** Bytes to the agent (a SLIP stream). */
   toAgent(bytes: Buffer): void;
-  /** The last deploy counter accepted, and where to keep the next (the board's flash). */
-  loadCounter(): number;
-  saveCounter(counter: number): void;
+  /** The board's upload nonce, kept in its flash (null before the first). */
+  loadNonce(): string | null;
+  saveNonce(nonce: string): void;
   /** The application's figures since the last call (reset by the call). */
   takeAppStats?(): AppStats;
   reconnectMs?: number;
@@ -58,11 +58,13 @@ export class BoardTransport {
   /** The blob the last valid manifest announced: the only PUT_BEGIN passed to the agent. */
   private authorized: { size: number; crc: number } | null = null;
   private readonly down: string;
+  private nonce: string;
   /** Frames the transport refused or could not parse (malformed payloads from the broker). */
   rejected = 0;
 
   constructor(private readonly o: TransportOptions) {
     this.down = deviceTopic(o.fleet, o.device, 'down');
+    this.nonce = o.loadNonce() ?? this.rotateNonce();
     this.client = mqtt.connect(o.brokerUrl, {
       clientId: `morsel-${o.fleet}-${o.device}`,
       clean: false, // QoS 1 frames sent while the board was away arrive when it is back
@@ -87,8 +89,8 @@ export class BoardTransport {
   }
 
   /** The agent's INFO (from a HELLO the board asked itself), published retained. */
-  setInfo(info: Omit<FleetInfo, 'group' | 'transport'>): void {
-    this.info = { ...info, group: this.o.group, transport: this.o.kind };
+  setInfo(info: Omit<FleetInfo, 'group' | 'transport' | 'auth'>): void {
+    this.info = { ...info, group: this.o.group, transport: this.o.kind, auth: { nonce: this.nonce } };
     if (this.client.connected) this.publish('info', JSON.stringify(this.info), true);
   }
 
@@ -123,19 +125,21 @@ export class BoardTransport {
     } catch {
       m = {};
     }
-    const why = this.o.key
-      ? checkManifest(this.o.key, this.o.fleet, this.o.device, m, this.o.loadCounter())
-      : 'this board has no fleet key';
+    const why = this.o.key ? checkDeploy(this.o.key, this.o.device, this.nonce, m) : 'this board has no fleet key';
     if (why) {
       this.rejected++;
       return this.answerError(f.seq, 'AUTH', why);
     }
-    this.o.saveCounter(m.counter!);
     this.authorized = { size: m.size!, crc: m.crc! >>> 0 };
-    this.publish(
-      'up',
-      slipEncode(encodeFrame(MSG_AUTH_OK, f.seq, Buffer.from(JSON.stringify({ counter: m.counter })))),
-    );
+    this.publish('up', slipEncode(encodeFrame(MSG_AUTH_OK, f.seq, Buffer.from('{}'))));
+  }
+
+  /** A new nonce after every finished upload: the manifests signed for the old one are dead. */
+  private rotateNonce(): string {
+    this.nonce = newNonce();
+    this.o.saveNonce(this.nonce);
+    if (this.info) this.setInfo(this.info);
+    return this.nonce;
   }
 
   private answerError(seq: number, code: string, message: string): void {
@@ -154,7 +158,11 @@ export class BoardTransport {
       };
       return this.publish('telemetry', JSON.stringify(t));
     }
-    if (f.type === Msg.COMMITTED) this.authorized = null;
+    const verifyFailed = f.type === Msg.ERROR && /"code":"VERIFY"/.test(f.payload.toString('latin1'));
+    if (this.authorized && (f.type === Msg.COMMITTED || verifyFailed)) {
+      this.authorized = null;
+      this.rotateNonce();
+    }
     this.publish('up', wire);
   }
 
