@@ -272,11 +272,11 @@ function printStatus(s: FleetStatus): void {
 }
 
 /** Hard samples as a dataset: samples.npy [N, ...input] float32 and labels.txt (the device's guess, to correct). */
-export function exportSamples(db: string, dir: string): number {
+export function exportSamples(db: string, dir: string, sinceMs = 0): number {
   if (!fs.existsSync(db)) throw new UsageError(`${db}: no such database`);
   const store = new FleetStore(db, true);
   try {
-    const all = store.samples();
+    const all = store.samples(sinceMs);
     if (!all.length)
       throw new UsageError(`${db} holds no hard samples (simulate with --samples-below, or enable them on the boards)`);
     const size = all[0].data.length;

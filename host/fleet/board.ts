@@ -41,7 +41,7 @@ export interface SimBoardOptions {
   sampleBelow?: number;
   samplesPerMinute?: number;
   /**
-   * Input drift in [0, 1]: x → (1 − d)·x + d·0.7, a washed-out camera. Changes at run time via setDrift.
+   * Input drift in [0, 1]: x → (1 − d)·x, a camera losing gain (darker, flatter images). Changes at run time via setDrift.
    */
   drift?: number;
   ramBytes?: number;
@@ -237,7 +237,7 @@ export class SimBoard {
     const xq = new Int8Array(x.length);
     const d = this.drift;
     for (let i = 0; i < x.length; i++) {
-      const real = d ? (1 - d) * x[i] + d * 0.7 : x[i];
+      const real = (1 - d) * x[i];
       xq[i] = Math.max(-128, Math.min(127, Math.round(real / q.inputScale) + q.inputZero));
     }
     const f = this.local(Msg.RUN, new Uint8Array(xq.buffer));

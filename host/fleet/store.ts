@@ -246,7 +246,7 @@ export class FleetStore {
     );
   }
 
-  samples(): {
+  samples(sinceMs = 0): {
     device: string;
     model_crc: number;
     pred: number;
@@ -255,7 +255,9 @@ export class FleetStore {
     data: Float32Array;
   }[] {
     this.flush();
-    return (this.db.prepare('SELECT * FROM samples ORDER BY id').all() as SampleRow[]).map((r) => ({
+    return (
+      this.db.prepare('SELECT * FROM samples WHERE received_ms >= ? ORDER BY id').all(sinceMs) as SampleRow[]
+    ).map((r) => ({
       device: r.device,
       model_crc: r.model_crc,
       pred: r.pred,
