@@ -137,6 +137,8 @@ describe('fleet over MQTT (Mosquitto, 20 boards in node and QuickJS, SQLite, Chr
       key: KEY,
       canary: 0.1,
       observeMs: 2500,
+      // The same network: only scheduler noise on a loaded 2-core host separates it from the old one.
+      maxLatencyRatio: 2,
     });
     assert.equal(r.state, 'done', r.reason);
     assert.equal(r.canaries.length, 2);

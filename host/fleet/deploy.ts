@@ -263,7 +263,9 @@ function judge(
     if (a !== null && b !== null && b > 0) ratios.push(a / b);
   }
   const errorRate = errors / (runs + errors);
-  const ratio = ratios.length ? Math.max(...ratios) : null;
+  // The smallest engine's ratio: a slower model is slower on every engine, a scheduler spike on a loaded host
+  // hits one engine's handful of samples.
+  const ratio = ratios.length ? Math.min(...ratios) : null;
   const maxRatio = o.maxLatencyRatio ?? 1.5;
   const maxErr = o.maxErrorRate ?? 0.01;
   if (errorRate > maxErr)

@@ -1,6 +1,8 @@
 // The fleet's MQTT contract (docs/fleet.md): one topic tree per device under morsel/<fleet>/<device>/, the
 // agent's frames carried unchanged, and the two frame types only the fleet transport speaks (AUTH).
 
+import type { Telemetry } from '../serial/protocol';
+
 /** Frame types the fleet transport adds to docs/protocol.md; the board's transport answers them, not the agent. */
 export const MSG_AUTH = 0x07;
 export const MSG_AUTH_OK = 0x87;
@@ -42,15 +44,7 @@ export interface FleetTelemetry {
   sent_ms: number;
   model_crc: number | null;
   /** The agent's TELEMETRY frame, as is. */
-  agent: {
-    t: number;
-    n: number;
-    ips: number;
-    p50_us: number;
-    p95_us: number;
-    free: number;
-    errors: Record<string, number>;
-  };
+  agent: Telemetry;
   /** The application's view since the previous report: every inference's latency, top-1 class and confidence. */
   latency_us: number[];
   classes: number[];
