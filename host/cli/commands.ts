@@ -6,6 +6,7 @@ import { demoCommand } from './demo';
 import { diffCommand } from './diff';
 import { evalCommand } from './eval';
 import { exportCommand } from './export';
+import { fleetCommand, gatewayCommand } from './fleet';
 import { inspectCommand } from './inspect-command';
 import { runCommand } from './run';
 import { devicesCommand, emulateCommand, flashCommand, keygenCommand, monitorCommand } from './serial-commands';
@@ -26,4 +27,6 @@ export const COMMANDS: Record<string, Command> = {
   monitor: monitorCommand,
   emulate: emulateCommand,
   demo: demoCommand,
+  fleet: fleetCommand,
+  gateway: gatewayCommand,
 };

@@ -1,0 +1,362 @@
+// The fleet end to end on real parts: Mosquitto started here, 20 boards running the real device bundles in
+// node and QuickJS (two worker processes), the fleet server with its SQLite database, the CLI as a child
+// process, and headless Chromium for the dashboard. Every process started here is ended in after hooks.
+
+import { strict as assert } from 'assert';
+import { execFile } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as mqtt from 'mqtt';
+import { crc32 } from '../host/blob/crc32';
+import { signDeploy } from '../host/fleet/auth';
+import { deploy } from '../host/fleet/deploy';
+import { FleetServer } from '../host/fleet/server';
+import { Simulation } from '../host/fleet/simulate';
+import { crcHex, deviceTopic, type FleetInfo, MSG_AUTH, MSG_AUTH_OK } from '../host/fleet/topics';
+import { MqttLink } from '../host/fleet/mqtt-link';
+import { DeviceClient } from '../host/serial/client';
+import { decodeFrame, encodeFrame, Msg } from '../host/serial/protocol';
+import { SlipDecoder, slipEncode } from '../host/serial/slip';
+import { PLOT_COLOURS } from '../host/fleet/dashboard';
+import { Mosquitto, morsel, readPng, ROOT } from './fleet-helpers';
+
+const FLEET = 'test';
+const KEY = new Uint8Array(32).map((_, i) => i * 7 + 1);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const modelFile = (name: string) => path.join(ROOT, 'models', name, 'model.msl');
+
+async function until<T>(what: string, fn: () => T | undefined | false, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+describe('fleet over MQTT (Mosquitto, 20 boards in node and QuickJS, SQLite, Chromium)', function () {
+  this.timeout(120_000);
+  let broker: Mosquitto;
+  let server: FleetServer;
+  let sim: Simulation;
+  let tmp: string;
+  let blobA: Uint8Array; // the factory model
+  let blobB: Uint8Array; // the same network calibrated on other data
+  let crcA: number;
+  let crcB: number;
+
+  const models = () => server.store.status().devices.map((d) => d.model_crc);
+  const allOn = (crc: number) => models().length === 20 && models().every((c) => c === crc);
+
+  before(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-fleet-test-'));
+    blobA = new Uint8Array(fs.readFileSync(modelFile('fashion_mlp_compressed/distill')));
+    const convert = await morsel([
+      'convert',
+      path.join(ROOT, 'models/fashion_mlp_compressed/distill/model.json'),
+      '--calib',
+      'fashion-mnist:test',
+      '--calib-count',
+      '300',
+      '-o',
+      path.join(tmp, 'b.msl'),
+    ]);
+    assert.equal(convert.code, 0, convert.stderr);
+    blobB = new Uint8Array(fs.readFileSync(path.join(tmp, 'b.msl')));
+    [crcA, crcB] = [crc32(blobA), crc32(blobB)];
+    assert.notEqual(crcA, crcB);
+    broker = await Mosquitto.start();
+    server = await FleetServer.start({
+      fleet: FLEET,
+      dbFile: path.join(tmp, 'fleet.db'),
+      brokerUrl: broker.url,
+      httpPort: 0,
+    });
+    sim = await Simulation.start({
+      brokerUrl: broker.url,
+      fleet: FLEET,
+      devices: 20,
+      engines: ['node', 'quickjs'],
+      workers: 2,
+      factoryBlob: blobA,
+      key: KEY,
+      rate: 4,
+      telemetryMs: 500,
+      sampleBelow: 0.6,
+      samplesPerMinute: 30,
+    });
+    // The factory image on the broker, so a rollout can always return to it.
+    const c = await mqtt.connectAsync(broker.url);
+    await c.publishAsync(`morsel/${FLEET}/$blob/${crcHex(crcA)}`, Buffer.from(blobA), { qos: 1, retain: true });
+    await c.endAsync();
+  });
+
+  after(async () => {
+    await sim?.stop();
+    await server?.stop();
+    await broker?.dispose();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('takes in telemetry from all 20 boards and `fleet status --json` aggregates it', async () => {
+    await until('telemetry with inferences from all 20 boards', () => {
+      const d = server.store.status().devices;
+      return d.length === 20 && d.every((x) => x.online && x.inferences > 0 && x.latency_p95_ms !== null);
+    });
+    const r = await morsel(['fleet', 'status', '--broker', broker.url, '--fleet', FLEET, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.equal(s.devices.length, 20);
+    const engines = new Set<string>();
+    for (const d of s.devices) {
+      assert.deepEqual(
+        [typeof d.id, d.online, d.model_crc, d.inferences > 0, d.latency_p95_ms > 0, d.errors],
+        ['string', true, crcA, true, true, 0],
+        d.id,
+      );
+      engines.add(d.engine);
+    }
+    assert.deepEqual([...engines].sort(), ['node', 'quickjs']);
+    const m = s.models.find((x: { model_crc: number }) => x.model_crc === crcA);
+    assert.equal(m.devices, 20);
+    assert.equal(
+      m.classes.reduce((a: number, b: number) => a + b, 0),
+      m.inferences,
+    );
+    assert.ok(s.telemetry.lag_p95_ms >= 0 && s.telemetry.lag_p95_ms < 5000, `lag ${s.telemetry.lag_p95_ms}`);
+  });
+
+  it('rolls a new model out to 2 canaries, then to everyone', async () => {
+    const r = await deploy({
+      brokerUrl: broker.url,
+      fleet: FLEET,
+      group: 'sim',
+      blob: blobB,
+      key: KEY,
+      canary: 0.1,
+      observeMs: 2500,
+      // The same network: only scheduler noise on a loaded 2-core host separates it from the old one.
+      maxLatencyRatio: 2,
+    });
+    assert.equal(r.state, 'done', r.reason);
+    assert.equal(r.canaries.length, 2);
+    await until('every board on the new model', () => allOn(crcB));
+  });
+
+  it('rolls back a model that does not load on the canaries; every board keeps answering with the old one', async () => {
+    const bad = Uint8Array.from(blobA);
+    bad[bad.length - 100] ^= 0x55; // a weight byte: the file CRC inside the blob no longer matches
+    const r = await deploy({
+      brokerUrl: broker.url,
+      fleet: FLEET,
+      group: 'sim',
+      blob: bad,
+      key: KEY,
+      canary: 0.1,
+      observeMs: 1000,
+    });
+    assert.equal(r.state, 'rolled-back');
+    assert.match(r.reason, /does not load.*LOAD/);
+    // A board sends no telemetry for 3 s after the last upload frame (docs/protocol.md): wait that out.
+    await sleep(3500);
+    const since = Date.now();
+    await sleep(1500);
+    const st = server.store.status(since);
+    assert.ok(st.devices.every((d) => d.model_crc === crcB && d.online));
+    const m = st.models.find((x) => x.model_crc === crcB)!;
+    assert.equal(m.devices, 20, 'every board still reports inferences on the old model');
+  });
+
+  it('rolls back a model 3× slower on the canaries to their previous model', async () => {
+    const slow = new Uint8Array(fs.readFileSync(modelFile('fashion_cnn')));
+    const r = await deploy({
+      brokerUrl: broker.url,
+      fleet: FLEET,
+      group: 'sim',
+      blob: slow,
+      key: KEY,
+      canary: 0.1,
+      observeMs: 2500,
+    });
+    assert.equal(r.state, 'rolled-back', JSON.stringify(r));
+    assert.ok(r.canaryLatencyRatio! > 3, `ratio ${r.canaryLatencyRatio}`);
+    for (const id of r.canaries) assert.equal(r.devices[id].state, 'rolled back');
+    await until('every board back on the previous model', () => allOn(crcB));
+  });
+
+  it('ends consistent when a worker with 10 boards is killed and restarted mid-rollout', async () => {
+    let advancing = false;
+    const rollout = deploy({
+      brokerUrl: broker.url,
+      fleet: FLEET,
+      group: 'sim',
+      blob: blobA,
+      key: KEY,
+      canary: 0.1,
+      observeMs: 1500,
+      log: (line) => {
+        advancing ||= line.startsWith('advancing');
+      },
+    });
+    try {
+      await until('the rollout past its canaries', () => advancing, 90_000);
+      await sleep(300); // uploads to the rest are under way
+      await sim.killWorker(1);
+      await sleep(1000);
+      await sim.startWorker(1);
+    } finally {
+      await rollout.catch(() => undefined); // never leave a rollout running into the next test
+    }
+    const r = await rollout;
+    assert.equal(r.state, 'done', r.reason);
+    await until('every board on one version', () => allOn(crcA));
+  });
+
+  it('refuses unsigned, forged, misdirected and replayed deploys before the agent sees them', async () => {
+    const [id, other] = sim.ids;
+    const c = await mqtt.connectAsync(broker.url);
+    c.setMaxListeners(0);
+    const answers: ReturnType<typeof decodeFrame>[] = [];
+    const infos = new Map<string, FleetInfo>();
+    const dec = new SlipDecoder(8192);
+    c.on('message', (t, p) => {
+      if (t.endsWith('/info')) infos.set(t.split('/')[2], JSON.parse(p.toString()));
+      else if (t === deviceTopic(FLEET, id, 'up')) dec.push(p).forEach((raw) => answers.push(decodeFrame(raw)));
+    });
+    await c.subscribeAsync(
+      [deviceTopic(FLEET, id, 'up'), deviceTopic(FLEET, id, 'info'), deviceTopic(FLEET, other, 'info')],
+      {
+        qos: 1,
+      },
+    );
+    const send = (type: number, seq: number, payload: Buffer) =>
+      c.publishAsync(deviceTopic(FLEET, id, 'down'), slipEncode(encodeFrame(type, seq, payload)), { qos: 1 });
+    const answerTo = (seq: number) => until(`answer ${seq}`, () => answers.find((f) => f?.seq === seq), 5000);
+    const auth = async (seq: number, m: object) => {
+      await send(MSG_AUTH, seq, Buffer.from(JSON.stringify(m)));
+      return (await answerTo(seq))!;
+    };
+    const begin = Buffer.alloc(8);
+    begin.writeUInt32LE(blobB.length, 0);
+    begin.writeUInt32LE(crcB, 4);
+    const blob = { size: blobB.length, crc: crcB };
+    try {
+      await until('retained info', () => infos.has(id) && infos.has(other));
+      const nonce = infos.get(id)!.auth.nonce;
+      await send(Msg.PUT_BEGIN, 11, begin);
+      assert.match((await answerTo(11))!.payload.toString(), /AUTH.*without a signed manifest/);
+      assert.match((await auth(12, {})).payload.toString(), /unsigned deploy/);
+      const wrongKey = signDeploy(new Uint8Array(32), id, nonce, blob);
+      assert.match((await auth(13, wrongKey)).payload.toString(), /bad tag/);
+      const forOther = signDeploy(KEY, other, infos.get(other)!.auth.nonce, blob);
+      assert.match((await auth(14, forOther)).payload.toString(), /bad tag/);
+      const good = signDeploy(KEY, id, nonce, blob);
+      const ok = await auth(15, good);
+      assert.equal(ok.type, MSG_AUTH_OK, ok.payload.toString());
+      const link = await MqttLink.open(c, FLEET, id);
+      await new DeviceClient(link, { bytesPerSecond: 1e6, latencyMs: 3000 }).flash(blobB);
+      // The link stays open: closing it unsubscribes `up`, which this client listens on too.
+      await until('a new nonce after the upload', () => infos.get(id)!.auth.nonce !== nonce, 5000);
+      const replay = await auth(16, good);
+      assert.equal(replay.type, Msg.ERROR);
+      assert.match(replay.payload.toString(), /bad tag/);
+    } finally {
+      await c.endAsync();
+    }
+    await until(
+      'the board on the signed upload',
+      () => server.store.status().devices.find((d) => d.id === id)?.model_crc === crcB,
+    );
+  });
+
+  it('records malformed payloads and unknown devices with the reason, and keeps going', async () => {
+    const before = server.store.status().rejected;
+    const c = await mqtt.connectAsync(broker.url);
+    await c.publishAsync(deviceTopic(FLEET, sim.ids[1], 'telemetry'), 'not json', { qos: 1 });
+    await c.publishAsync(deviceTopic(FLEET, sim.ids[1], 'telemetry'), '{"agent": 5}', { qos: 1 });
+    await c.publishAsync(deviceTopic(FLEET, 'stranger', 'telemetry'), '{}', { qos: 1 });
+    await c.endAsync();
+    await until('three rejects', () => server.store.status().rejected === before + 3, 5000);
+    const reasons = (
+      server.store.db.prepare('SELECT reason FROM rejects ORDER BY id DESC LIMIT 3').all() as { reason: string }[]
+    ).map((r) => r.reason);
+    assert.ok(reasons.some((r) => /unknown device 'stranger'/.test(r)));
+    assert.ok(reasons.some((r) => /malformed payload/.test(r)));
+    const r = await morsel(['fleet', 'status', '--broker', broker.url, '--fleet', 'nobody-here']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /no fleet server for fleet 'nobody-here'/);
+  });
+
+  it('stores hard samples that `morsel convert --calib` accepts', async () => {
+    await until('hard samples', () => server.store.status().samples >= 5);
+    const dir = path.join(tmp, 'hard');
+    server.store.flush();
+    const r = await morsel(['fleet', 'samples', '--db', path.join(tmp, 'fleet.db'), '-o', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    const labels = fs.readFileSync(path.join(dir, 'labels.txt'), 'utf8').trim().split('\n').slice(1);
+    assert.ok(labels.length >= 5);
+    assert.ok(labels.every((l) => Number(l.split('\t')[1]) < 0.6));
+    const c = await morsel([
+      'convert',
+      path.join(ROOT, 'models/fashion_mlp_compressed/distill/model.json'),
+      '--calib',
+      path.join(dir, 'samples.npy'),
+      '-o',
+      path.join(tmp, 'recal.msl'),
+    ]);
+    assert.equal(c.code, 0, c.stderr);
+  });
+
+  it('survives the broker going away and coming back: boards reconnect and telemetry resumes', async () => {
+    await broker.stop();
+    await sleep(1500);
+    await broker.restart();
+    const since = Date.now();
+    await until(
+      'telemetry from all 20 boards after the restart',
+      () => {
+        const st = server.store.status(since);
+        return st.devices.every((d) => d.online && d.reports > 0) && st.devices.length === 20;
+      },
+      30_000,
+    );
+  });
+
+  it('serves a dashboard that headless Chromium renders with the latency, class and confidence plots', async () => {
+    const shot = path.join(tmp, 'dash.png');
+    const url = `http://127.0.0.1:${server.httpPort}/`;
+    const args = [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+      `--user-data-dir=${path.join(tmp, 'chrome')}`,
+      '--window-size=1280,1400',
+    ];
+    const run = (extra: string[]) =>
+      new Promise<string>((resolve, reject) =>
+        execFile('/usr/bin/chromium', [...args, ...extra, url], { timeout: 60_000, maxBuffer: 32 << 20 }, (e, out) =>
+          e ? reject(e) : resolve(out),
+        ),
+      );
+    // No scripts on the page: the served HTML is the DOM Chromium renders.
+    const html = await (await fetch(url)).text();
+    for (const kind of ['latency', 'classes', 'confidence']) assert.match(html, new RegExp(`data-plot="${kind}"`));
+    await run([`--screenshot=${shot}`]);
+    const png = readPng(shot);
+    const count = (hex: string) => {
+      const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+      let n = 0;
+      for (let i = 0; i < png.rgba.length; i += 4)
+        if (Math.abs(png.rgba[i] - r) + Math.abs(png.rgba[i + 1] - g) + Math.abs(png.rgba[i + 2] - b) < 12) n++;
+      return n;
+    };
+    for (const [kind, colour] of Object.entries(PLOT_COLOURS))
+      assert.ok(count(colour) > 200, `${kind} bars (${colour}) in the screenshot`);
+  });
+});
