@@ -1,7 +1,6 @@
 // Commands that talk to a board over a serial port: devices, flash, monitor, emulate, and the helper
 // behind `morsel run --port`. Timeouts assume a real 115200-baud link unless --baud says otherwise.
 
-import { decodeModel } from '../blob/decode';
 import { memoryWarnings, targetForBoard } from '../memory/cost-model';
 import * as fs from 'fs';
 import { SerialPort } from 'serialport';

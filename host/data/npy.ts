@@ -50,3 +50,15 @@ export function parseNpy(bytes: Uint8Array, what = 'npy'): NpyArray {
   const copy = bytes.slice(offset, offset + n * ctor.BYTES_PER_ELEMENT);
   return { shape, dtype: descr, data: new ctor(copy.buffer, 0, n) };
 }
+
+export function writeNpy(shape: number[], data: Float32Array | Int8Array | Uint8Array): Uint8Array {
+  const descr = data instanceof Float32Array ? '<f4' : data instanceof Int8Array ? '|i1' : '|u1';
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  const pad = 64 - ((10 + header.length + 1) % 64);
+  header += ' '.repeat(pad % 64) + '\n';
+  const out = new Uint8Array(10 + header.length + data.byteLength);
+  out.set([0x93, ...Buffer.from('NUMPY'), 1, 0, header.length & 0xff, header.length >> 8]);
+  out.set(Buffer.from(header, 'latin1'), 10);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
+  return out;
+}
