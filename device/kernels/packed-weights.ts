@@ -317,8 +317,9 @@ export function packedRowDot(w: PackedWeights, x: Buf, xb: number): number {
   return acc;
 }
 
-/** Input k of an op as packed weights, validated (packedWeights); null when it is stored dense. */
+/** Input k of an op as packed weights, validated (packedWeights); null when it is stored dense or missing. */
 export function packedInput(ctx: OpContext, k: number): PackedWeights | null {
+  if (k >= ctx.inputs.length) return null; // the kernel's own checks name what is missing
   const ti = ctx.inputs[k],
     info = ctx.tensors[ti],
     d = ctx.data[ti];
