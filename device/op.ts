@@ -3,8 +3,8 @@
 // over that record. The registration table (ops.ts, or one generated for a model's opcodes) maps opcodes to them.
 
 import type { Blob } from './format/reader';
+import { WeightLayout_DENSE } from './format/layout';
 import { badOptions, badShape, failOp, fieldI32 } from './format/reader';
-import type { PackedWeights } from './kernels/packed-weights';
 import { type Buf, int32, newInt8, newInt32 } from './platform/api';
 
 export interface TensorInfo {
@@ -19,7 +19,11 @@ export interface TensorInfo {
   layout: number;
   stored: number;
   runBits: number;
-  packed: PackedWeights | null;
+}
+
+/** Weights stored packed (int4/int2) or sparse: only a kernel registered with packedWeights reads them. */
+export function isPackedTensor(info: TensorInfo): boolean {
+  return info.bits !== 8 || info.layout !== WeightLayout_DENSE;
 }
 
 /** Where a tensor's values are: int8 in `data` (the blob or the arena) from `at`; int32 constants in `words`. */
@@ -27,6 +31,8 @@ export interface TensorData {
   data: Buf;
   at: number;
   words: Buf;
+  /** Bytes of the tensor's buffer (0 for activations): a packed tensor's are checked by its kernel. */
+  size: number;
 }
 
 /**

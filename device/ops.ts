@@ -1,6 +1,8 @@
 // The op registry: every kernel the runtime has, one line per opcode (TFLM's MicroMutableOpResolver). Adding an op
 // is its kernel file, its line here, its schema entry and its tests. `morsel bundle` builds a runtime from the
 // lines of a model's opcodes only (tools/build-device.ts, registryEntry): keep each line `OPS[OpCode_X] = KERNEL;`.
+// A kernel X_PACKED (from kernels/x-packed.ts) also reads packed or sparse weights; for a model without any, the
+// per-model bundle takes its dense-only X from kernels/x.ts instead, leaving the packed readers out.
 
 import {
   OpCode_ADD,
@@ -23,9 +25,9 @@ import {
 } from './format/layout';
 import { ADD, SUB } from './kernels/arithmetic';
 import { CONCATENATION } from './kernels/concatenation';
-import { CONV_2D } from './kernels/conv2d';
+import { CONV_2D_PACKED } from './kernels/conv2d-packed';
 import { DEPTHWISE_CONV_2D } from './kernels/depthwise-conv2d';
-import { FULLY_CONNECTED } from './kernels/fully-connected';
+import { FULLY_CONNECTED_PACKED } from './kernels/fully-connected-packed';
 import { LOOKUP } from './kernels/lut';
 import { MEAN } from './kernels/mean';
 import { MUL } from './kernels/mul';
@@ -36,8 +38,8 @@ import { SOFTMAX } from './kernels/softmax';
 import type { OpRegistration } from './op';
 
 export const OPS: OpRegistration[] = [];
-OPS[OpCode_FULLY_CONNECTED] = FULLY_CONNECTED;
-OPS[OpCode_CONV_2D] = CONV_2D;
+OPS[OpCode_FULLY_CONNECTED] = FULLY_CONNECTED_PACKED;
+OPS[OpCode_CONV_2D] = CONV_2D_PACKED;
 OPS[OpCode_DEPTHWISE_CONV_2D] = DEPTHWISE_CONV_2D;
 OPS[OpCode_MAX_POOL_2D] = MAX_POOL_2D;
 OPS[OpCode_AVERAGE_POOL_2D] = AVERAGE_POOL_2D;

@@ -59,8 +59,14 @@ import {
   rdU32,
   tableAt,
 } from './format/reader';
-import { isPackedTensor, packedWeights } from './kernels/packed-weights';
-import { allocateScratch, type OpContext, type OpRegistration, type TensorData, type TensorInfo } from './op';
+import {
+  allocateScratch,
+  isPackedTensor,
+  type OpContext,
+  type OpRegistration,
+  type TensorData,
+  type TensorInfo,
+} from './op';
 import {
   blobInt8,
   blobLength,
@@ -182,7 +188,6 @@ function readTensor(b: Blob, t: number): TensorInfo {
     layout: fieldU8(b, t, Tensor_weight_layout, WeightLayout_DENSE),
     stored: int32(fieldI32(b, t, Tensor_stored_values, 0)),
     runBits: fieldU8(b, t, Tensor_run_bits, Tensor_run_bits_default),
-    packed: null,
   };
 }
 
@@ -233,12 +238,13 @@ function loadModel(blob: any, registrations: OpRegistration[]): MorselModel {
     if (info.buffer >= 0) {
       if (info.buffer >= bufPos.length) fail('BUFFER', 'tensor ' + ti + ' refers to a missing buffer');
       const at = bufPos[info.buffer];
-      if (isPackedTensor(info)) info.packed = packedWeights(bytes, at, bufLen[info.buffer], info, ti);
-      else if (bufLen[info.buffer] !== size) fail('BUFFER', 'tensor ' + ti + ' data does not match its shape');
+      const packed = isPackedTensor(info);
+      if (!packed && bufLen[info.buffer] !== size) fail('BUFFER', 'tensor ' + ti + ' data does not match its shape');
       d = {
         data: bytes,
         at: at,
-        words: info.type === TensorType_INT32 && info.packed === null ? int32Span(bytes, at, info.count) : pending,
+        words: info.type === TensorType_INT32 && !packed ? int32Span(bytes, at, info.count) : pending,
+        size: bufLen[info.buffer],
       };
     } else {
       if (info.type !== TensorType_INT8 || isPackedTensor(info))
@@ -246,7 +252,7 @@ function loadModel(blob: any, registrations: OpRegistration[]): MorselModel {
       if (!(info.arenaOffset >= 0 && info.arenaOffset + size <= arenaBytes))
         fail('ARENA', 'tensor ' + ti + ' lies outside the arena');
       if (info.arenaOffset + size > arenaUsed) arenaUsed = info.arenaOffset + size;
-      d = { data: pending, at: info.arenaOffset, words: pending };
+      d = { data: pending, at: info.arenaOffset, words: pending, size: 0 };
     }
     infos.push(info);
     data.push(d);
@@ -295,7 +301,7 @@ function loadModel(blob: any, registrations: OpRegistration[]): MorselModel {
     const reg = registrations[code];
     if (reg === undefined) failOp('OPCODE', oi, 'has unknown opcode ' + code);
     for (let pi = 0; pi < oin.length; pi++) {
-      if (infos[tensorIndex(oin[pi])].packed !== null && !(pi === 1 && reg.packedWeights === true))
+      if (isPackedTensor(infos[tensorIndex(oin[pi])]) && !(pi === 1 && reg.packedWeights === true))
         failOp('WEIGHTS', oi, 'reads packed tensor ' + oin[pi] + ' (its kernel takes packed weights at input 1 only)');
     }
     const xi = tensorIndex(oin[0]);

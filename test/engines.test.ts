@@ -97,6 +97,35 @@ describe('device runtime on real engines (bit-exact with the host int8 reference
     }
   });
 
+  it('a per-model bundle takes the packed-weight kernels only for a model with packed weights', async () => {
+    const packedBlob = new Uint8Array(
+      fs.readFileSync(path.join(ROOT, 'models', 'fashion_mlp_compressed', 'model.msl')),
+    );
+    const denseBlob = new Uint8Array(fs.readFileSync(path.join(ROOT, 'models', 'fashion_mlp', 'model.msl')));
+    const model = decodeModel(packedBlob);
+    const inputs = loadSamples('fashion-mnist', { split: 'test', limit: 20, size: 784 }).inputs.map((x) =>
+      quantizeInput(model, x),
+    );
+    const expected = inputs.map((x) => hex(runInt8(model, [x])[0]));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-bundle-'));
+    try {
+      for (const target of BUNDLE_TARGETS) {
+        const packedFile = path.join(dir, target === 'es5' ? 'packed.es5.js' : 'packed.lua');
+        const denseFile = path.join(dir, target === 'es5' ? 'dense.es5.js' : 'dense.lua');
+        fs.writeFileSync(packedFile, await modelBundle(packedBlob, target));
+        fs.writeFileSync(denseFile, await modelBundle(denseBlob, target));
+        assert.ok(fs.statSync(denseFile).size < fs.statSync(packedFile).size, `${target}: dense bundle not smaller`);
+        const engine = target === 'es5' ? 'node' : 'lua5.1';
+        const r = await runOnEngine(engine, packedBlob, inputs, { bundlePath: packedFile });
+        assert.deepEqual(r.outputs.map(hex), expected, `${engine} with the ${target} bundle`);
+        const [outcome] = await fuzzOnEngine(engine, [packedBlob], { bundlePath: denseFile });
+        assert.match(outcome, /^MRSL_E_WEIGHTS: op 0 reads packed tensor/, `${engine}: ${outcome}`);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('fashion_cnn on QuickJS needs at most arena + 24 KB of heap beyond the bundle, at its peak while loading and running', async () => {
     const blob = new Uint8Array(fs.readFileSync(path.join(ROOT, 'models', 'fashion_cnn', 'model.msl')));
     const model = decodeModel(blob);

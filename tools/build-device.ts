@@ -14,6 +14,8 @@ import { build, type Plugin, transformSync } from 'esbuild';
 import * as ts from 'typescript';
 import * as tstl from 'typescript-to-lua';
 import { decodeModel } from '../host/blob/decode';
+import { morselSchema } from '../host/blob/fbs';
+import { decodeRoot } from '../host/blob/flatbuffer';
 import { compileTflite } from '../host/import/tflite/compile';
 import { INT8_MODELS, mlperfFile } from '../test/helpers/tflite-mlperf';
 
@@ -21,8 +23,9 @@ const ROOT = path.join(__dirname, '..', '..');
 const DEVICE = path.join(ROOT, 'device');
 const OUT = path.join(ROOT, 'dist', 'device');
 // The full bundles' budgets. Raised from 24 and 48 KB by the op registry (each kernel's prepare and op-data record
-// instead of one 63-field record filled by two if-chains: measured +1,671 B of ES5 and +4,803 B of Lua for the
-// same 17 opcodes); a board short of room takes a per-model bundle (registryEntry; the zoo CNN's ES5 is 19.8 KB).
+// instead of one 63-field record filled by two if-chains, and dense-only FULLY_CONNECTED / CONV_2D registrations
+// beside the packed ones: measured +1,835 B of ES5 and +5,638 B of Lua for the same 17 opcodes); a board short of
+// room takes a per-model bundle (registryEntry; the zoo CNN's ES5 is 16.0 KB).
 export const ES5_LIMIT = 27 * 1024;
 export const LUA_LIMIT = 54 * 1024;
 /** What each build fixes at build time (device/platform/globals.d.ts); esbuild drops the ES5 bundle's dead branches. */
@@ -76,9 +79,12 @@ const REGISTRATION = /^OPS\[OpCode_([A-Z0-9_]+)\] = [A-Z0-9_]+;$/;
 /**
  * The entry of a runtime holding only the kernels of `opNames` (schema opcode names, e.g. 'CONV_2D'): the registry
  * (device/ops.ts) with only their registration lines and the imports those use; the bundlers leave out the rest.
+ * Without `packed`, each X_PACKED kernel (kernels/x-packed.ts) becomes its dense-only X (kernels/x.ts).
  */
-export function registryEntry(opNames: string[]): string {
-  const lines = fs.readFileSync(REGISTRY, 'utf8').split('\n');
+export function registryEntry(opNames: string[], packed: boolean): string {
+  let text = fs.readFileSync(REGISTRY, 'utf8');
+  if (!packed) text = text.replace(/\b([A-Z0-9_]+)_PACKED\b/g, '$1').replace(/(\.\/kernels\/[\w-]+)-packed'/g, "$1'");
+  const lines = text.split('\n');
   const registered = lines.map((l) => REGISTRATION.exec(l)?.[1]).filter((n) => n !== undefined);
   const missing = opNames.filter((n) => !registered.includes(n));
   if (missing.length) throw new Error(`the device runtime has no kernel for ${missing.join(', ')}`);
@@ -183,6 +189,8 @@ function internalProperties(files: string[]): RegExp {
 interface ModuleGraph {
   /** Every device file the entry reaches (absolute paths), each module after the modules whose values it imports. */
   files: string[];
+  /** Those of them reached through type-only imports alone (their code is not needed). */
+  typeOnly: Set<string>;
   /** Their sources, concatenated in that order. */
   sources: string;
 }
@@ -195,6 +203,7 @@ interface ModuleGraph {
 function moduleGraph(entry: string, target: 'es5' | 'lua'): ModuleGraph {
   const files: string[] = [];
   const visiting = new Set<string>();
+  const needed = new Set<string>([ENTRY_FILE]);
   const visit = (file: string, text: string) => {
     if (visiting.has(file)) return;
     visiting.add(file);
@@ -202,13 +211,31 @@ function moduleGraph(entry: string, target: 'es5' | 'lua'): ModuleGraph {
     for (const st of sf.statements) {
       if (!ts.isImportDeclaration(st)) continue;
       const dep = resolveDeviceModule(file, (st.moduleSpecifier as ts.StringLiteral).text, target);
+      const named = st.importClause?.namedBindings;
+      const typesOnly =
+        st.importClause?.isTypeOnly || (named && ts.isNamedImports(named) && named.elements.every((e) => e.isTypeOnly));
+      if (!typesOnly) needed.add(dep);
       visit(dep, fs.readFileSync(dep, 'utf8'));
     }
     if (file !== ENTRY_FILE) files.push(file);
   };
   visit(ENTRY_FILE, entry);
+  // A module whose code is needed makes the code of its own value imports needed (dependencies come first).
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const f of files.filter((x) => needed.has(x))) {
+      for (const st of ts.createSourceFile(f, fs.readFileSync(f, 'utf8'), ts.ScriptTarget.ES5, true).statements) {
+        if (!ts.isImportDeclaration(st) || st.importClause?.isTypeOnly) continue;
+        const named = st.importClause?.namedBindings;
+        if (named && ts.isNamedImports(named) && named.elements.every((e) => e.isTypeOnly)) continue;
+        const dep = resolveDeviceModule(f, (st.moduleSpecifier as ts.StringLiteral).text, target);
+        if (!needed.has(dep)) grew = needed.add(dep) !== undefined;
+      }
+    }
+  }
   if (target === 'es5') files.push(path.join(DEVICE, 'platform', 'globals.d.ts'), PLATFORM_API);
-  return { files, sources: files.map((f) => fs.readFileSync(f, 'utf8')).join('\n') + entry };
+  const typeOnly = new Set(files.filter((f) => !needed.has(f) && !f.endsWith('.d.ts')));
+  return { files, typeOnly, sources: files.map((f) => fs.readFileSync(f, 'utf8')).join('\n') + entry };
 }
 
 const ENTRY_FILE = path.join(DEVICE, 'entry.ts');
@@ -253,12 +280,14 @@ function flattenModule(file: string, text: string): string {
  * build, reported at its original file and line.
  */
 function buildLua(entry: string): string {
-  const graph = moduleGraph(entry, 'lua').files.filter((f) => !f.endsWith('.d.ts'));
+  const modules = moduleGraph(entry, 'lua');
+  const graph = modules.files.filter((f) => !f.endsWith('.d.ts'));
   const starts: { file: string; line: number }[] = [];
   const declared = new Map<string, string>();
   let line = 0;
   const parts = [...graph, ENTRY_FILE].map((f) => {
-    const text = flattenModule(f, f === ENTRY_FILE ? entry : fs.readFileSync(f, 'utf8')).replace(/\n?$/, '\n');
+    const source = f === ENTRY_FILE ? entry : fs.readFileSync(f, 'utf8');
+    const text = flattenModule(f, modules.typeOnly.has(f) ? typeDeclarations(f, source) : source).replace(/\n?$/, '\n');
     for (const name of topLevelNames(f, text)) {
       if (declared.has(name)) throw new Error(`${f}: '${name}' is also declared in ${declared.get(name)}`);
       declared.set(name, f);
@@ -325,6 +354,15 @@ function buildLua(entry: string): string {
     'return Morsel',
   ].join('\n');
   return joinContinuedLines(numericForLoops(compactLua(chunk)));
+}
+
+/** A module reduced to its imports and its interfaces and type aliases: what a type-only import of it needs. */
+function typeDeclarations(file: string, text: string): string {
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES5, true);
+  return sf.statements
+    .filter((st) => ts.isImportDeclaration(st) || ts.isInterfaceDeclaration(st) || ts.isTypeAliasDeclaration(st))
+    .map((st) => st.getFullText(sf))
+    .join('');
 }
 
 /** The names a module declares at top level (functions, variables, classes; not types). */
@@ -460,9 +498,15 @@ function reportedModels(): { name: string; blob: () => Uint8Array }[] {
   return [...zoo, ...mlperf];
 }
 
-/** The opcode names a blob uses, in first-use order. */
-export function modelOpNames(blob: Uint8Array): string[] {
-  return [...new Set(decodeModel(blob).ops.map((o) => o.opcode as string))];
+/** The entry of a runtime for `blob`: the registry's kernels for its opcodes, packed-weight readers if it has any. */
+export function modelEntry(blob: Uint8Array): string {
+  const ops = [...new Set(decodeModel(blob).ops.map((o) => o.opcode as string))];
+  const tensors = (decodeRoot(morselSchema(), blob) as { tensors?: { weight_layout: number; weight_bits: number }[] })
+    .tensors;
+  return registryEntry(
+    ops,
+    (tensors ?? []).some((t) => t.weight_layout !== 0 || t.weight_bits !== 8),
+  );
 }
 
 /** Writes the full bundles into dist/device and reports their sizes against the budgets; with --models, each model's. */
@@ -487,10 +531,11 @@ async function main(): Promise<void> {
   if (!process.argv.includes('--models')) return;
   console.log('per-model bundles (morsel bundle): ES5 / Lua bytes');
   for (const m of reportedModels()) {
-    const ops = modelOpNames(m.blob());
-    const own = await bundleRuntime(registryEntry(ops));
+    const entry = modelEntry(m.blob());
+    const own = await bundleRuntime(entry);
+    const kernels = entry.match(/(?<=\] = )\w+/g) ?? [];
     const kb = (n: string) => Buffer.byteLength(n).toLocaleString('en-US').padStart(7);
-    console.log(`  ${m.name.padEnd(24)} ${kb(own.es5)} / ${kb(own.lua)}  ${ops.join(' ')}`);
+    console.log(`  ${m.name.padEnd(24)} ${kb(own.es5)} / ${kb(own.lua)}  ${kernels.join(' ')}`);
   }
 }
 if (require.main === module) {

@@ -3,10 +3,11 @@
 
 import { requantize } from '../fixedpoint';
 import { floor } from '../platform/api';
-import type { Conv2DData } from './conv2d';
-import { packedNext, packedReset, packedRestart, packedRow } from './packed-weights';
+import type { OpContext, OpRegistration } from '../op';
+import { type Conv2DData, evalConv2D, prepareConv2DWith } from './conv2d';
+import { packedInput, packedNext, packedReset, packedRestart, packedRow } from './packed-weights';
 
-export function conv2dPacked(d: Conv2DData): void {
+function conv2dPacked(d: Conv2DData): void {
   let p = d.g,
     w = d.weights.packed!,
     x = p.x,
@@ -51,3 +52,19 @@ export function conv2dPacked(d: Conv2DData): void {
     }
   }
 }
+
+function prepareConv2DPacked(ctx: OpContext): Conv2DData {
+  return prepareConv2DWith(ctx, packedInput(ctx, 1));
+}
+
+function evalConv2DPacked(d: Conv2DData): void {
+  if (d.weights.packed !== null) conv2dPacked(d);
+  else evalConv2D(d);
+}
+
+/** CONV_2D over dense, packed or sparse weights. */
+export const CONV_2D_PACKED: OpRegistration = {
+  prepare: prepareConv2DPacked,
+  eval: evalConv2DPacked,
+  packedWeights: true,
+};

@@ -16,8 +16,8 @@ import { DOT_NONE } from '../native-dot';
 import { inputInfo, type OpContext, type OpRegistration, requestScratch8, requestScratch32, type Scratch } from '../op';
 import type { Buf } from '../platform/api';
 import { type ConvGeometry, gatherWindow, readConvGeometry, tapOffsets } from './conv';
-import { conv2dPacked } from './conv2d-packed';
 import { type DenseWeights, denseDots, dotRows, readDenseWeights, useNativeDot } from './dense';
+import type { PackedWeights } from './packed-weights';
 
 export interface Conv2DData {
   g: ConvGeometry;
@@ -34,8 +34,9 @@ export interface Conv2DData {
   pairAcc: number;
 }
 
-function prepareConv2D(ctx: OpContext): Conv2DData {
-  const weights = readDenseWeights(ctx);
+/** CONV_2D's prepare, its weights `packed` when stored so (kernels/conv2d-packed.ts). */
+export function prepareConv2DWith(ctx: OpContext, packed: PackedWeights | null): Conv2DData {
+  const weights = readDenseWeights(ctx, packed);
   const g = readConvGeometry(ctx),
     ws = inputInfo(ctx, 1).shape;
   if (ws[0] !== g.outC || ws[3] !== g.inC || inputInfo(ctx, 2).count !== g.outC)
@@ -71,11 +72,11 @@ function prepareConv2D(ctx: OpContext): Conv2DData {
   return d;
 }
 
-function evalConv2D(d: Conv2DData): void {
-  if (d.weights.packed !== null) {
-    conv2dPacked(d);
-    return;
-  }
+function prepareConv2D(ctx: OpContext): Conv2DData {
+  return prepareConv2DWith(ctx, null);
+}
+
+export function evalConv2D(d: Conv2DData): void {
   const g = d.g,
     x = g.x,
     xo = g.xOff,
@@ -200,4 +201,5 @@ function dotRowsPair(
   dotRows(w, wOff, n, z, 0, bias, acc2, o, to);
 }
 
-export const CONV_2D: OpRegistration = { prepare: prepareConv2D, eval: evalConv2D, packedWeights: true };
+/** Dense weights only: the registry's CONV_2D_PACKED takes packed or sparse ones too. */
+export const CONV_2D: OpRegistration = { prepare: prepareConv2D, eval: evalConv2D };

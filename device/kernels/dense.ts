@@ -23,8 +23,8 @@ export interface DenseWeights {
 
 const NO_ROWS: any[] = [];
 
-/** Reads and checks inputs 1 and 2 of a weighted op: weights (int8) and biases (int32), both constant. */
-export function readDenseWeights(ctx: OpContext): DenseWeights {
+/** Reads and checks inputs 1 and 2 of a weighted op: weights (int8; `packed` when stored so) and biases (int32), both constant. */
+export function readDenseWeights(ctx: OpContext, packed: PackedWeights | null): DenseWeights {
   if (ctx.inputs.length !== 3) failOp('OP', ctx.index, 'needs input, weights and bias');
   const wi = ctx.inputs[1],
     bi = ctx.inputs[2],
@@ -35,7 +35,7 @@ export function readDenseWeights(ctx: OpContext): DenseWeights {
   return {
     w: ctx.data[wi].data,
     wOff: ctx.data[wi].at,
-    packed: w.packed,
+    packed: packed,
     bias: ctx.data[bi].words,
     dot: DOT_NONE,
     wRows: NO_ROWS,

@@ -42,7 +42,7 @@ export interface DepthwiseConv2DData {
 }
 
 function prepareDepthwiseConv2D(ctx: OpContext): DepthwiseConv2DData {
-  const weights = readDenseWeights(ctx);
+  const weights = readDenseWeights(ctx, null);
   const g = readConvGeometry(ctx),
     ws = inputInfo(ctx, 1).shape,
     multiplier = optI32(ctx, Conv2DOptions_depth_multiplier, 1);

@@ -2,10 +2,11 @@
 // fullyConnected, over the nonzero weights only, rows in order (packedRowDot).
 
 import { requantize } from '../fixedpoint';
-import type { FullyConnectedData } from './fully-connected';
-import { packedReset, packedRow, packedRowDot } from './packed-weights';
+import type { OpContext, OpRegistration } from '../op';
+import { evalFullyConnected, type FullyConnectedData, prepareFullyConnectedWith } from './fully-connected';
+import { packedInput, packedReset, packedRow, packedRowDot } from './packed-weights';
 
-export function fullyConnectedPacked(d: FullyConnectedData): void {
+function fullyConnectedPacked(d: FullyConnectedData): void {
   let w = d.weights.packed!,
     x = d.x,
     y = d.y,
@@ -20,3 +21,19 @@ export function fullyConnectedPacked(d: FullyConnectedData): void {
     }
   }
 }
+
+function prepareFullyConnectedPacked(ctx: OpContext): FullyConnectedData {
+  return prepareFullyConnectedWith(ctx, packedInput(ctx, 1));
+}
+
+function evalFullyConnectedPacked(d: FullyConnectedData): void {
+  if (d.weights.packed !== null) fullyConnectedPacked(d);
+  else evalFullyConnected(d);
+}
+
+/** FULLY_CONNECTED over dense, packed or sparse weights. */
+export const FULLY_CONNECTED_PACKED: OpRegistration = {
+  prepare: prepareFullyConnectedPacked,
+  eval: evalFullyConnectedPacked,
+  packedWeights: true,
+};

@@ -23,7 +23,7 @@ import {
 } from '../op';
 import { type Buf, floor, int32 } from '../platform/api';
 import { type DenseWeights, denseDots, readDenseWeights, useNativeDot } from './dense';
-import { fullyConnectedPacked } from './fully-connected-packed';
+import type { PackedWeights } from './packed-weights';
 
 export interface FullyConnectedData {
   x: Buf;
@@ -41,8 +41,9 @@ export interface FullyConnectedData {
   acc: number;
 }
 
-function prepareFullyConnected(ctx: OpContext): FullyConnectedData {
-  const weights = readDenseWeights(ctx);
+/** FULLY_CONNECTED's prepare, its weights `packed` when stored so (kernels/fully-connected-packed.ts). */
+export function prepareFullyConnectedWith(ctx: OpContext, packed: PackedWeights | null): FullyConnectedData {
+  const weights = readDenseWeights(ctx, packed);
   needOptions(ctx, Options_FullyConnectedOptions);
   const ws = inputInfo(ctx, 1).shape;
   if (ws.length !== 2) badShape(ctx.index, 'weights must be 2-D');
@@ -83,11 +84,11 @@ function prepareFullyConnected(ctx: OpContext): FullyConnectedData {
   return d;
 }
 
-function evalFullyConnected(d: FullyConnectedData): void {
-  if (d.weights.packed !== null) {
-    fullyConnectedPacked(d);
-    return;
-  }
+function prepareFullyConnected(ctx: OpContext): FullyConnectedData {
+  return prepareFullyConnectedWith(ctx, null);
+}
+
+export function evalFullyConnected(d: FullyConnectedData): void {
   const n = d.depth,
     outs = d.outs,
     weights = d.weights,
@@ -100,8 +101,5 @@ function evalFullyConnected(d: FullyConnectedData): void {
   }
 }
 
-export const FULLY_CONNECTED: OpRegistration = {
-  prepare: prepareFullyConnected,
-  eval: evalFullyConnected,
-  packedWeights: true,
-};
+/** Dense weights only: the registry's FULLY_CONNECTED_PACKED takes packed or sparse ones too. */
+export const FULLY_CONNECTED: OpRegistration = { prepare: prepareFullyConnected, eval: evalFullyConnected };

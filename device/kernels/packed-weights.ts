@@ -13,7 +13,7 @@ import {
 } from '../format/layout';
 import { badWeights } from '../format/reader';
 import { floor, type Buf } from '../platform/api';
-import type { TensorInfo } from '../op';
+import { isPackedTensor, type OpContext, type TensorInfo } from '../op';
 
 export interface PackedWeights {
   /** The blob as int8 values (a byte u ≥ 128 reads as u − 256: packedByte turns it back). */
@@ -50,10 +50,6 @@ const PACKED_CRUMB = [1, 4, 16, 64];
 function packedByte(w: PackedWeights, at: number): number {
   const v = w.bytes[at];
   return v < 0 ? v + 256 : v;
-}
-
-export function isPackedTensor(info: TensorInfo): boolean {
-  return info.bits !== 8 || info.layout !== WeightLayout_DENSE;
 }
 
 function packedValue(w: PackedWeights, i: number): number {
@@ -319,4 +315,13 @@ export function packedRowDot(w: PackedWeights, x: Buf, xb: number): number {
   w.pos = pos;
   w.next = next;
   return acc;
+}
+
+/** Input k of an op as packed weights, validated (packedWeights); null when it is stored dense or missing. */
+export function packedInput(ctx: OpContext, k: number): PackedWeights | null {
+  if (k >= ctx.inputs.length) return null; // the kernel's own checks name what is missing
+  const ti = ctx.inputs[k],
+    info = ctx.tensors[ti],
+    d = ctx.data[ti];
+  return isPackedTensor(info) ? packedWeights(d.data, d.at, d.size, info, ti) : null;
 }

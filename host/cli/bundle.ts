@@ -4,7 +4,7 @@
 
 import * as fs from 'fs';
 import * as path from 'path';
-import { bundleRuntime, modelOpNames, registryEntry } from '../../tools/build-device';
+import { bundleRuntime, modelEntry } from '../../tools/build-device';
 import { writeFileAtomic } from '../util/fs';
 import { parseChoice } from './convert';
 import type { Command } from './main';
@@ -15,7 +15,7 @@ export type BundleTarget = (typeof BUNDLE_TARGETS)[number];
 
 /** The runtime for `blob`'s opcodes as ES5 (defines the global Morsel) or Lua (a chunk that returns Morsel). */
 export async function modelBundle(blob: Uint8Array, target: BundleTarget): Promise<string> {
-  const built = await bundleRuntime(registryEntry(modelOpNames(blob)));
+  const built = await bundleRuntime(modelEntry(blob));
   return target === 'es5' ? built.es5 : built.lua;
 }
 
