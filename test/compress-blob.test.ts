@@ -13,30 +13,23 @@ import { encodeModel } from '../host/blob/encode';
 import { morselSchema, vtableOffset } from '../host/blob/fbs';
 import { rootFieldPosition } from '../host/blob/flatbuffer';
 import {
-  bitsRange,
   decodeWeights,
   encodeWeightsAll,
   packableWeights,
   storedWeightsOf,
   WEIGHT_LAYOUTS,
-  WeightLayout,
+  type WeightLayout,
 } from '../host/blob/weights';
 import { ENGINES, fuzzOnEngine, runOnEngine } from '../host/engines';
 import { runInt8 } from '../host/interp/int8/interpreter';
-import { QModel, WeightBits } from '../host/ir/qmodel';
-import { planMemory } from '../host/plan/planner';
+import type { QModel, WeightBits } from '../host/ir/qmodel';
 import { Rng } from '../host/util/rng';
 import { randomQModel } from './helpers/random-qmodel';
-import { act } from './helpers/tiny-models';
+import { randomWeights, wideFcModel } from './helpers/tiny-models';
 
 const ROOT = path.join(__dirname, '..', '..');
 const hex = (a: Int8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).toString('hex');
 const BITS: WeightBits[] = [8, 4, 2];
-
-function randomWeights(rng: Rng, n: number, bits: WeightBits, sparsity: number): Int8Array {
-  const [lo, hi] = bitsRange(bits);
-  return new Int8Array(n).map(() => (rng.next() < sparsity ? 0 : rng.int(lo, hi)));
-}
 
 /** Gives every packable weight of `model` random bits and sparsity (values rewritten to fit). */
 function compressWeights(model: QModel, rng: Rng): void {
@@ -45,60 +38,6 @@ function compressWeights(model: QModel, rng: Rng): void {
     t.weightBits = rng.pick(BITS);
     t.data = randomWeights(rng, t.data!.length, t.weightBits, rng.pick([0, 0.5, 0.8, 0.95, 1]));
   }
-}
-
-/** x[batches,depth] → FC(outs) with long rows: multi-byte CSR columns, run-length escapes, all-zero mask bytes. */
-function wideFcModel(rng: Rng, depth: number, outs: number, bits: WeightBits, sparsity: number, batches = 1): QModel {
-  const model: QModel = {
-    name: 'wide-fc',
-    producer: 'test',
-    rounding: 'double',
-    arenaBytes: 0,
-    tensors: [
-      act('x', [batches, depth], 0.1, 3),
-      {
-        name: 'w',
-        shape: [outs, depth],
-        type: 'int8',
-        scale: [0.01],
-        zeroPoint: [0],
-        quantizedDimension: 0,
-        data: randomWeights(rng, outs * depth, bits, sparsity),
-        arenaOffset: -1,
-        weightBits: bits,
-      },
-      {
-        name: 'b',
-        shape: [outs],
-        type: 'int32',
-        scale: [0.001],
-        zeroPoint: [0],
-        quantizedDimension: 0,
-        data: new Int32Array(outs).map(() => rng.int(-5000, 5000)),
-        arenaOffset: -1,
-      },
-      act('y', [batches, outs], 0.2, -5),
-    ],
-    ops: [
-      {
-        opcode: 'FULLY_CONNECTED',
-        inputs: [0, 1, 2],
-        outputs: [3],
-        name: 'fc',
-        options: {
-          output_zero_point: -5,
-          activation_min: -128,
-          activation_max: 127,
-          output_multiplier: [1500000000],
-          output_shift: [-9],
-        },
-      },
-    ],
-    inputs: [0],
-    outputs: [3],
-  };
-  planMemory(model);
-  return model;
 }
 
 /** Every committed compressed model directory (models/*_compressed and its experiment subdirectories). */

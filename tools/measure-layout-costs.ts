@@ -11,72 +11,17 @@ import { WEIGHT_LAYOUTS, type WeightLayout } from '../host/blob/weights';
 import { type Engine, ENGINES, evaluateInEngine } from '../host/engines';
 import { isLuaEngine, luaBytes } from '../host/engines/lua';
 import type { QModel, WeightBits } from '../host/ir/qmodel';
-import { planMemory } from '../host/plan/planner';
 import { Rng } from '../host/util/rng';
-import { act } from '../test/helpers/tiny-models';
+import { wideFcModel } from '../test/helpers/tiny-models';
 import { choose } from './reference-loop';
 
 const ROWS = 64;
 const DEPTH = 256;
 const SPARSITIES = [0, 0.5, 0.8, 0.9, 0.95, 0.99];
 
-function fcModel(sparsity: number, bits: WeightBits): QModel {
-  const rng = new Rng(Math.round(sparsity * 1000) + 1);
-  const top = 2 ** (bits - 1) - 1;
-  const w = new Int8Array(ROWS * DEPTH).map(() =>
-    rng.next() < sparsity ? 0 : rng.int(1, top) * (rng.next() < 0.5 ? -1 : 1),
-  );
-  const model: QModel = {
-    name: 'layout-cost',
-    producer: 'measure-layout-costs',
-    rounding: 'double',
-    arenaBytes: 0,
-    tensors: [
-      act('x', [1, DEPTH], 0.1, 3),
-      {
-        name: 'w',
-        shape: [ROWS, DEPTH],
-        type: 'int8',
-        scale: [0.01],
-        zeroPoint: [0],
-        quantizedDimension: 0,
-        data: w,
-        arenaOffset: -1,
-        weightBits: bits,
-      },
-      {
-        name: 'b',
-        shape: [ROWS],
-        type: 'int32',
-        scale: [0.001],
-        zeroPoint: [0],
-        quantizedDimension: 0,
-        data: new Int32Array(ROWS),
-        arenaOffset: -1,
-      },
-      act('y', [1, ROWS], 0.2, -5),
-    ],
-    ops: [
-      {
-        opcode: 'FULLY_CONNECTED',
-        inputs: [0, 1, 2],
-        outputs: [3],
-        name: 'fc',
-        options: {
-          output_zero_point: -5,
-          activation_min: -128,
-          activation_max: 127,
-          output_multiplier: [1500000000],
-          output_shift: [-8],
-        },
-      },
-    ],
-    inputs: [0],
-    outputs: [3],
-  };
-  planMemory(model);
-  return model;
-}
+/** The layer at `sparsity` (zeros placed at random), its weights `bits` wide. */
+const fcModel = (sparsity: number, bits: WeightBits): QModel =>
+  wideFcModel(new Rng(Math.round(sparsity * 1000) + 1), DEPTH, ROWS, bits, sparsity);
 
 /** Milliseconds per inference of each blob (input of `inputSize` values), in one engine process. */
 export async function timeBlobs(engine: Engine, blobs: Uint8Array[], inputSize: number): Promise<number[]> {

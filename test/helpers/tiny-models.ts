@@ -1,5 +1,7 @@
 // Small hand-built QModels for format and planner tests (no quantizer involved).
-import { QModel, QTensor } from '../../host/ir/qmodel';
+import { bitsRange } from '../../host/blob/weights';
+import type { QModel, QTensor, WeightBits } from '../../host/ir/qmodel';
+import { planMemory } from '../../host/plan/planner';
 import { Rng } from '../../host/util/rng';
 
 export function act(name: string, shape: number[], scale = 0.05, zp = 0): QTensor {
@@ -60,4 +62,70 @@ export function tinyFcModel(rng = new Rng(7)): QModel {
     inputs: [0],
     outputs: [4],
   };
+}
+
+export function randomWeights(rng: Rng, n: number, bits: WeightBits, sparsity: number): Int8Array {
+  const [lo, hi] = bitsRange(bits);
+  return new Int8Array(n).map(() => (rng.next() < sparsity ? 0 : rng.int(lo, hi)));
+}
+
+/** x[batches,depth] → FC(outs) with long rows: multi-byte CSR columns, run-length escapes, all-zero mask bytes. */
+export function wideFcModel(
+  rng: Rng,
+  depth: number,
+  outs: number,
+  bits: WeightBits,
+  sparsity: number,
+  batches = 1,
+): QModel {
+  const model: QModel = {
+    name: 'wide-fc',
+    producer: 'test',
+    rounding: 'double',
+    arenaBytes: 0,
+    tensors: [
+      act('x', [batches, depth], 0.1, 3),
+      {
+        name: 'w',
+        shape: [outs, depth],
+        type: 'int8',
+        scale: [0.01],
+        zeroPoint: [0],
+        quantizedDimension: 0,
+        data: randomWeights(rng, outs * depth, bits, sparsity),
+        arenaOffset: -1,
+        weightBits: bits,
+      },
+      {
+        name: 'b',
+        shape: [outs],
+        type: 'int32',
+        scale: [0.001],
+        zeroPoint: [0],
+        quantizedDimension: 0,
+        data: new Int32Array(outs).map(() => rng.int(-5000, 5000)),
+        arenaOffset: -1,
+      },
+      act('y', [batches, outs], 0.2, -5),
+    ],
+    ops: [
+      {
+        opcode: 'FULLY_CONNECTED',
+        inputs: [0, 1, 2],
+        outputs: [3],
+        name: 'fc',
+        options: {
+          output_zero_point: -5,
+          activation_min: -128,
+          activation_max: 127,
+          output_multiplier: [1500000000],
+          output_shift: [-9],
+        },
+      },
+    ],
+    inputs: [0],
+    outputs: [3],
+  };
+  planMemory(model);
+  return model;
 }
