@@ -5,160 +5,172 @@ import type { EngineCost, MeasuredEngine } from './cost-model';
 export const MEASURED: Record<MeasuredEngine, EngineCost> = {
   espruino: {
     unit: 'variables',
-    base: 1313.75,
+    base: 1535.4545454545455,
     coefficients: {
-      arenaBytes: 0.0742454049830074,
-      ops: 69.8660994786536,
-      channels: 4.360861148732595,
+      arenaBytes: 0.09273939335538707,
+      ops: 13.912991726677104,
+      channels: 1.1916039000022962,
+      multipliers: 3.4329538247490583,
     },
     blocksize: 18,
     build: 'Espruino 2v29 Linux build, boards/ESP32.py pool (16,383 variables, 4 KB IO buffer), Storage memory-mapped',
     command: 'node dist/tools/measure-memory.js --write (MORSEL_ESPRUINO, MORSEL_JERRY_PORT)',
     samples: [
       {
+        model: 'fashion_mlp',
+        measured: 2277,
+      },
+      {
         model: 'fashion_cnn',
-        measured: 3250,
+        measured: 3179,
       },
       {
         model: 'fashion_cnn_compressed',
-        measured: 2679,
+        measured: 2673,
       },
       {
         model: 'fashion_mlp_compressed',
-        measured: 1957,
+        measured: 2042,
       },
       {
         model: 'fashion_mlp_compressed/mixed',
-        measured: 1952,
+        measured: 2037,
       },
       {
         model: 'fashion_mlp_compressed/deep',
-        measured: 1954,
+        measured: 2039,
       },
       {
         model: 'fashion_mlp_compressed/low-rank',
-        measured: 2389,
+        measured: 2475,
       },
       {
         model: 'fashion_mlp_compressed/distill',
-        measured: 1791,
+        measured: 1910,
       },
       {
         model: 'kws_ref_model',
-        measured: 6093,
+        measured: 5940,
+      },
+      {
+        model: 'ad01_int8',
+        measured: 3710,
+      },
+      {
+        model: 'pretrainedResnet_quant',
+        measured: 8316,
       },
     ],
   },
   jerryscript: {
     unit: 'bytes',
-    base: 33440,
+    base: 36872,
     coefficients: {
-      arenaBytes: 0.6823830369167573,
-      multipliers: 37.500411659594405,
-      tensors: 628.5429795627397,
+      arenaBytes: 0.6496541213632941,
+      multipliers: 38.17800973125712,
+      tensors: 553.5814303752177,
     },
     build: 'JerryScript 3.0 (es.next profile, --mem-heap=128) with the Morsel port (device/ports/jerryscript)',
     command: 'node dist/tools/measure-memory.js --write (MORSEL_ESPRUINO, MORSEL_JERRY_PORT)',
     samples: [
       {
         model: 'fashion_mlp',
-        measured: 45800,
+        measured: 48840,
       },
       {
         model: 'fashion_cnn',
-        measured: 60376,
+        measured: 61936,
       },
       {
         model: 'fashion_cnn_compressed',
-        measured: 51768,
+        measured: 53864,
       },
       {
         model: 'fashion_mlp_compressed',
-        measured: 44504,
+        measured: 47432,
       },
       {
         model: 'fashion_mlp_compressed/mixed',
-        measured: 44488,
+        measured: 47416,
       },
       {
         model: 'fashion_mlp_compressed/deep',
-        measured: 44488,
+        measured: 47416,
       },
       {
         model: 'fashion_mlp_compressed/low-rank',
-        measured: 46304,
+        measured: 49088,
       },
       {
         model: 'fashion_mlp_compressed/distill',
-        measured: 41032,
+        measured: 44072,
       },
       {
         model: 'kws_ref_model',
-        measured: 86104,
+        measured: 86848,
       },
       {
         model: 'ad01_int8',
-        measured: 53528,
+        measured: 54552,
       },
     ],
   },
   'lua5.1': {
     unit: 'bytes',
-    base: 177671.18181818182,
+    base: 200401.18181818182,
     coefficients: {
-      arenaTableSlots: 17.232217806186586,
-      ops: 1337.0283284382924,
-      channels: 34.52174548410227,
-      multipliers: 159.66534296531944,
-      tensors: 616.1641773391133,
-      blobTableSlots: 16.113580172015034,
+      arenaTableSlots: 17.37906470508707,
+      channels: 29.91183053839579,
+      multipliers: 149.38489085084976,
+      tensors: 818.6772908899098,
+      blobTableSlots: 16.127668559714376,
     },
     build: "Debian's lua5.1 (x86-64: 16-byte TValues, as on a 32-bit NodeMCU build with double numbers)",
     command: 'node dist/tools/measure-memory.js --write (MORSEL_ESPRUINO, MORSEL_JERRY_PORT)',
     samples: [
       {
         model: 'fashion_mlp',
-        measured: 2339174,
+        measured: 2360656,
       },
       {
         model: 'fashion_cnn',
-        measured: 1560207,
+        measured: 1574969,
       },
       {
         model: 'fashion_cnn_compressed',
-        measured: 882711,
+        measured: 901633,
       },
       {
         model: 'fashion_mlp_compressed',
-        measured: 1288280,
+        measured: 1307578,
       },
       {
         model: 'fashion_mlp_compressed/mixed',
-        measured: 490647,
+        measured: 509945,
       },
       {
         model: 'fashion_mlp_compressed/deep',
-        measured: 491040,
+        measured: 510338,
       },
       {
         model: 'fashion_mlp_compressed/low-rank',
-        measured: 1296377,
+        measured: 1317059,
       },
       {
         model: 'fashion_mlp_compressed/distill',
-        measured: 739945,
+        measured: 761427,
       },
       {
         model: 'kws_ref_model',
-        measured: 1667198,
+        measured: 1673512,
       },
       {
         model: 'ad01_int8',
-        measured: 8735259,
+        measured: 8750309,
       },
       {
         model: 'pretrainedResnet_quant',
-        measured: 3529041,
+        measured: 3546875,
       },
     ],
   },
