@@ -1,9 +1,9 @@
 // `morsel convert` for .tflite files (kept apart from ./index so that host/import does not depend on the compiler).
 
 import { encodeModel } from '../../blob/encode';
-import { compileGraph, CompileOptions } from '../../compile';
+import { compileGraph, type CompileOptions } from '../../compile';
 import { ModelError } from '../../ir/graph';
-import { QModel } from '../../ir/qmodel';
+import type { QModel } from '../../ir/qmodel';
 import { planMemory } from '../../plan/planner';
 import { readTfliteFile, tfliteModelName } from './index';
 import { tfliteToGraph } from './to-graph';
