@@ -1,15 +1,16 @@
 // The compiler pipeline end to end: import → passes → calibrate → quantize → plan → encode.
 
 import { encodeModel } from './blob/encode';
-import { loadSamples, Samples } from './data/dataset';
-import { Graph, ModelError, numel, tensor } from './ir/graph';
-import { QModel } from './ir/qmodel';
+import { loadSamples, type Samples } from './data/dataset';
+import { type Graph, ModelError, numel, tensor } from './ir/graph';
+import type { QModel } from './ir/qmodel';
 import { importModel } from './import';
+import { checkDeviceIo } from './import/limits';
 import { toDeviceGraph } from './passes';
 import { activationChannelRanges, equalizeLayers } from './passes/equalize';
 import { planMemory } from './plan/planner';
-import { calibrate, ObserverKind } from './quantize/calibrate';
-import { RoundingMode } from './quantize/fixedpoint';
+import { calibrate, type ObserverKind } from './quantize/calibrate';
+import type { RoundingMode } from './quantize/fixedpoint';
 import { gptqWeights } from './quantize/gptq';
 import { quantizeGraph } from './quantize/quantize';
 import { Progress } from './util/progress';
@@ -53,6 +54,7 @@ export function inputSize(g: Graph): number {
 }
 
 export function compileGraph(source: Graph, opts: CompileOptions = {}): Compiled {
+  checkDeviceIo(source.inputs, source.outputs, source.name);
   const device = toDeviceGraph(source);
   let calibration: Samples | undefined;
   if (opts.calib)

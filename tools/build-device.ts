@@ -257,7 +257,7 @@ function compactLua(src: string): string {
   // Not around "-" where that would make "--" (a comment), nor ".." after a digit (a malformed number).
   const squeeze = (code: string) =>
     code
-      .replace(/ *([=+*\/%<>(){}\[\],;~#^:]) */g, '$1')
+      .replace(/ *([=+*/%<>(){}[\],;~#^:]) */g, '$1')
       .replace(/([^-\s]) - (?!-)/g, '$1-')
       .replace(/([^\d.\s]) \.\. /g, '$1..');
   return (

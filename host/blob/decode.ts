@@ -1,11 +1,11 @@
 // .msl bytes → QModel, validating identifier, version and CRC32 first.
 
-import { OpCodeName, OptionsByOp, QModel, QOp, QTensor, WeightBits } from '../ir/qmodel';
+import type { OpCodeName, OptionsByOp, QModel, QOp, QTensor, WeightBits } from '../ir/qmodel';
 import { crc32Update } from './crc32';
 import { morselSchema } from './fbs';
 import { BlobFormatError, decodeRoot, rootFieldPosition } from './flatbuffer';
 import { FORMAT_VERSION } from './format';
-import { ROUNDING_MODES, RoundingMode } from '../quantize/fixedpoint';
+import { ROUNDING_MODES, type RoundingMode } from '../quantize/fixedpoint';
 import { decodeWeights, packableWeights, WEIGHT_LAYOUTS } from './weights';
 
 type Obj = Record<string, any>;

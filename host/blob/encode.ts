@@ -1,11 +1,11 @@
 // QModel → .msl bytes (a FlatBuffer per schema/morsel.fbs), deterministic, with version and CRC32 set.
 
-import { bytesOf, OPTIONS_TABLE, QModel, QTensor } from '../ir/qmodel';
+import { bytesOf, OPTIONS_TABLE, type QModel, type QTensor } from '../ir/qmodel';
 import { crc32 } from './crc32';
 import { morselSchema } from './fbs';
 import { encodeRoot, rootFieldPosition } from './flatbuffer';
 import { FORMAT_VERSION, FORMAT_VERSION_DENSE, FORMAT_VERSION_PACKED } from './format';
-import { storedWeightsOf, WEIGHT_LAYOUTS, WeightLayout } from './weights';
+import { storedWeightsOf, WEIGHT_LAYOUTS, type WeightLayout } from './weights';
 
 function tensorBytes(t: QTensor): Uint8Array {
   const d = t.data!;

@@ -3,7 +3,7 @@
 // table's name) and `x` (its object). Unknown fields are an error, so a typo cannot silently drop data.
 
 import { Builder } from 'flatbuffers';
-import { FbsSchema, FbsTable, FbsType, SCALAR_BYTES, ScalarName, vtableOffset } from './fbs';
+import { type FbsSchema, type FbsTable, type FbsType, SCALAR_BYTES, type ScalarName, vtableOffset } from './fbs';
 
 type Obj = Record<string, unknown>;
 

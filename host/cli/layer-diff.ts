@@ -5,15 +5,15 @@
 import * as fs from 'fs';
 import { decodeModel } from '../blob/decode';
 import { encodeModel } from '../blob/encode';
-import { Engine, runOnEngine } from '../engines';
+import { type Engine, runOnEngine } from '../engines';
 import { isTfliteFile, readTfliteFile, tfliteModelName } from '../import/tflite';
 import { tfliteToQModel } from '../import/tflite/to-qmodel';
 import { runInt8 } from '../interp/int8/interpreter';
 import { ModelError } from '../ir/graph';
-import { QModel } from '../ir/qmodel';
+import type { QModel } from '../ir/qmodel';
 import { planMemory } from '../plan/planner';
-import { RoundingMode } from '../quantize/fixedpoint';
-import { Rng } from '../util/rng';
+import type { RoundingMode } from '../quantize/fixedpoint';
+import type { Rng } from '../util/rng';
 
 /** A .msl blob, or an int8 .tflite imported (and planned) in the given rounding mode (TFLM's by default). */
 export function loadQModel(file: string, rounding?: RoundingMode): QModel {

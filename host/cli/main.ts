@@ -1,7 +1,7 @@
 // `morsel` command line: one small handler per command, shared error reporting.
 // User errors (bad model, bad data, bad blob, bad flags) print one line and exit 2; --debug adds the stack.
 
-import { parseArgs, ParseArgsConfig } from 'util';
+import { parseArgs, type ParseArgsConfig } from 'util';
 import { BlobFormatError } from '../blob/flatbuffer';
 import { ModelError } from '../ir/graph';
 import { COMMANDS } from './commands';

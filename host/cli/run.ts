@@ -5,7 +5,7 @@ import { parseNpy } from '../data/npy';
 import { ENGINES, runOnEngine } from '../engines';
 import { runInt8 } from '../interp/int8/interpreter';
 import { ModelError } from '../ir/graph';
-import { QModel } from '../ir/qmodel';
+import type { QModel } from '../ir/qmodel';
 import { quantizeInput } from '../quantize/quantize';
 import { baudOf, runOnPort } from './serial-commands';
 import { parseChoice } from './convert';

@@ -2,7 +2,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../ir/graph';
-import { Rng } from '../util/rng';
+import type { Rng } from '../util/rng';
 
 /** Images (uint8, row-major, one after the other) with their labels, e.g. loadFashionMnist's result. */
 export interface LabelledImages {

@@ -7,18 +7,18 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { encodeModel } from '../blob/encode';
-import { Compiled, compileGraph } from '../compile';
-import { Graph, ModelError, tensor } from '../ir/graph';
-import { WeightBits } from '../ir/qmodel';
+import { type Compiled, compileGraph } from '../compile';
+import { type Graph, ModelError, tensor } from '../ir/graph';
+import type { WeightBits } from '../ir/qmodel';
 import { importTfjs } from '../import/tfjs';
 import { runInt8 } from '../interp/int8/interpreter';
 import { toDeviceGraph } from '../passes';
 import { channelMaxAbs, quantizeInput } from '../quantize/quantize';
 import { Progress } from '../util/progress';
-import { LabelledImages } from './batches';
+import type { LabelledImages } from './batches';
 import { argmaxRows } from './evaluate';
 import { saveLayersModel } from './layers-io';
-import { SeqModel } from './seq-model';
+import type { SeqModel } from './seq-model';
 
 export interface CompileSeqOptions {
   /** Calibration data spec for loadSamples (default fashion-mnist:train). */

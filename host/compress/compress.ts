@@ -5,27 +5,27 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../ir/graph';
-import { Compiled } from '../compile';
+import type { Compiled } from '../compile';
 import { FASHION_MNIST_CLASSES } from '../data/fashion-mnist';
-import { head, LabelledImages, range, inputBatch } from './batches';
+import { head, type LabelledImages, range, inputBatch } from './batches';
 import { compileSeqModel, predictInt8 } from './compile-seq';
 import {
   COMPRESSION_FORMAT,
-  CompressionRecord,
-  LayerRecord,
-  LayerRow,
-  ModelFigures,
-  StepRecord,
+  type CompressionRecord,
+  type LayerRecord,
+  type LayerRow,
+  type ModelFigures,
+  type StepRecord,
 } from './compression-json';
 import { accuracyOf, argmaxRows, confusionMatrix, evaluateNet, predictLogits } from './evaluate';
-import { quantizeChannels, WEIGHT_BITS, WeightBits } from './fake-quant';
-import { Distillation } from './distill';
+import { quantizeChannels, WEIGHT_BITS, type WeightBits } from './fake-quant';
+import type { Distillation } from './distill';
 import { trainNet } from './fine-tune';
 import { factorizeLayer, gradualLowRank } from './low-rank';
-import { chooseBits, measureSensitivity, Sensitivity } from './mixed-precision';
+import { chooseBits, measureSensitivity, type Sensitivity } from './mixed-precision';
 import { TrainableNet } from './net';
-import { defaultPruneTargets, gradualPruning, sparsityOf, SparsityScope } from './prune';
-import { SearchSpace, searchStructures } from './search';
+import { defaultPruneTargets, gradualPruning, sparsityOf, type SparsityScope } from './prune';
+import { type SearchSpace, searchStructures } from './search';
 import {
   findLayer,
   inputShapeOf,
@@ -33,11 +33,11 @@ import {
   layerShapes,
   outChannels,
   paramCount,
-  SeqModel,
+  type SeqModel,
   totalMacs,
 } from './seq-model';
-import { blobSize, blobSizeOf, BlobSize, layerBytesByBits } from './size';
-import { ChannelCriterion, pruneStructured } from './structured';
+import { blobSize, blobSizeOf, type BlobSize, layerBytesByBits } from './size';
+import { type ChannelCriterion, pruneStructured } from './structured';
 import { mlpStudent, studentOf } from './student';
 
 export interface CompressOptions {

@@ -6,7 +6,7 @@
 // semantics ('same' puts the extra row/column at the bottom/right).
 
 import * as tf from '@tensorflow/tfjs';
-import { Pad } from './seq-model';
+import type { Pad } from './seq-model';
 
 export interface Window {
   kh: number;

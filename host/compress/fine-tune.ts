@@ -6,17 +6,17 @@
 // so training stays one synchronous call.
 
 import * as path from 'path';
-import { MessageChannel, MessagePort, receiveMessageOnPort, Worker } from 'worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, type Worker } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../ir/graph';
 import { Progress } from '../util/progress';
 import { Rng } from '../util/rng';
 import { startWorker } from '../util/worker';
-import { inputBatch, LabelledImages, shuffled } from './batches';
+import { inputBatch, type LabelledImages, shuffled } from './batches';
 import { useFastMatMul } from './conv-im2col';
-import { Distillation, distillationLoss } from './distill';
-import { TrainableNet } from './net';
-import { SeqModel } from './seq-model';
+import { type Distillation, distillationLoss } from './distill';
+import type { TrainableNet } from './net';
+import type { SeqModel } from './seq-model';
 
 export interface TrainOptions {
   epochs: number;

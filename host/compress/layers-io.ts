@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ModelError } from '../ir/graph';
 import { writeFileAtomic } from '../util/fs';
-import { Activation, Layer, layerShapes, Pad, SeqModel } from './seq-model';
+import { type Activation, type Layer, layerShapes, type Pad, type SeqModel } from './seq-model';
 
 interface LayerJson {
   class_name: string;

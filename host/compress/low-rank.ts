@@ -4,8 +4,8 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { ModelError } from '../ir/graph';
-import { TrainableNet } from './net';
-import { cloneModel, findLayer, inputShapeOf, Layer, SeqModel } from './seq-model';
+import type { TrainableNet } from './net';
+import { cloneModel, findLayer, inputShapeOf, type Layer, type SeqModel } from './seq-model';
 import { rankForEnergy, svd } from './svd';
 
 export interface RankChoice {

@@ -4,8 +4,8 @@
 // are re-applied after every optimizer step.
 
 import { ModelError } from '../ir/graph';
-import { TrainableNet } from './net';
-import { isWeightLayer, SeqModel } from './seq-model';
+import type { TrainableNet } from './net';
+import { isWeightLayer, type SeqModel } from './seq-model';
 
 export type SparsityScope = 'global' | 'layer';
 

@@ -4,14 +4,14 @@
 // bytes) and as cheap (MACs) while strictly better in one of the three: the Pareto front.
 
 import { ModelError } from '../ir/graph';
-import { LabelledImages } from './batches';
-import { Candidate } from './compression-json';
+import type { LabelledImages } from './batches';
+import type { Candidate } from './compression-json';
 import { evaluateNet, predictLogits } from './evaluate';
-import { WeightBits } from './fake-quant';
+import type { WeightBits } from './fake-quant';
 import { trainNet } from './fine-tune';
 import { TrainableNet } from './net';
 import { defaultPruneTargets, gradualPruning } from './prune';
-import { isWeightLayer, paramCount, SeqModel } from './seq-model';
+import { isWeightLayer, paramCount, type SeqModel } from './seq-model';
 import { blobSize } from './size';
 import { studentOf } from './student';
 

@@ -4,7 +4,7 @@
 // position's copy). The result is a genuinely smaller model: fewer MACs, smaller activations and arena.
 
 import { ModelError } from '../ir/graph';
-import { cloneModel, Layer, layerShapes, outChannels, SeqModel, WeightLayer } from './seq-model';
+import { cloneModel, type Layer, layerShapes, outChannels, type SeqModel, type WeightLayer } from './seq-model';
 
 export type ChannelCriterion = 'l1' | 'l2' | 'bn-gamma';
 export const CHANNEL_CRITERIA: readonly ChannelCriterion[] = ['l1', 'l2', 'bn-gamma'];

@@ -5,7 +5,7 @@
 
 import { ModelError } from '../ir/graph';
 import { Rng } from '../util/rng';
-import { Layer, layerShapes, SeqModel, WeightLayer } from './seq-model';
+import { type Layer, layerShapes, type SeqModel, type WeightLayer } from './seq-model';
 
 export interface StudentShape {
   /** Multiplier on hidden widths (e.g. 0.25). */

@@ -4,8 +4,8 @@
 // reproduce the option table exactly, so the exported model computes the same bytes in TFLM.
 
 import { Builder } from 'flatbuffers';
-import { Clamp, ModelError } from '../ir/graph';
-import { QModel, QOp, QTensor } from '../ir/qmodel';
+import { type Clamp, ModelError } from '../ir/graph';
+import type { QModel, QOp, QTensor } from '../ir/qmodel';
 import { computeOutSize, computePadding } from '../import/tflite/padding';
 import {
   ActivationFunction,
@@ -25,7 +25,7 @@ import {
   prepareRelu,
   prepareSoftmax,
   prepareTanh,
-  QParams,
+  type QParams,
 } from '../quantize/prepare';
 import { kernelRounding, prepareRounding } from '../quantize/fixedpoint';
 

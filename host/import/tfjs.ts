@@ -18,7 +18,7 @@ import {
   type Padding,
   type Tensor,
 } from '../ir/graph';
-import { checkShape, ElementBudget, positiveInt } from './limits';
+import { checkActivation, checkShape, ElementBudget, positiveInt } from './limits';
 import { dilatedExtent, samePadding, windowOutSize } from './window';
 
 interface LayerJson {
@@ -186,7 +186,7 @@ class TfjsImport {
   }
   addInput(name: string, batchShape: unknown): Value {
     if (!Array.isArray(batchShape)) throw new ModelError(`${this.file}: input layer ${name} has no batch_input_shape`);
-    const shape = checkShape([1, ...batchShape.slice(1)], `${this.file}: input ${name}`);
+    const shape = checkActivation([1, ...batchShape.slice(1)], `${this.file}: input ${name}`);
     this.g.tensors.set(name, { name, dtype: 'float32', shape });
     this.g.inputs.push(name);
     return { name, shape };
@@ -230,7 +230,7 @@ class Layer {
   }
   emit(opName: string, op: Omit<Op, 'outputs'>, outShape: number[]): Value {
     const out = `${opName}:0`;
-    checkShape(outShape, this.where);
+    checkActivation(outShape, this.where);
     this.cx.g.tensors.set(out, { name: out, dtype: 'float32', shape: outShape } as Tensor);
     this.cx.g.nodes.push({ name: opName, op: { ...op, outputs: [out] } as Op });
     this.cur = { name: out, shape: outShape };

@@ -2,7 +2,7 @@
 // Activations that carry QDQ parameters (`quant`, from a QDQ model) are rounded onto their int8 grid as ONNX's
 // QuantizeLinear → DequantizeLinear would, so a QDQ graph means here what it means to its producer.
 
-import { Clamp, Graph, ModelError, Node, numel, Quant, tensor } from '../ir/graph';
+import { type Clamp, type Graph, ModelError, type Node, numel, type Quant, tensor } from '../ir/graph';
 import { broadcastIndex } from './int8/broadcast';
 
 type F = Float32Array;

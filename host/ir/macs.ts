@@ -1,4 +1,4 @@
-import { QModel, QOp } from './qmodel';
+import type { QModel, QOp } from './qmodel';
 
 const numel = (s: number[]) => s.reduce((a, b) => a * b, 1);
 

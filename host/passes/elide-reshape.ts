@@ -3,7 +3,7 @@
 // a reshape → row-wise op → reshape back that keeps the last dimension loses both reshapes.
 // Reshapes that give a graph output its shape stay.
 
-import { consumers, Graph, Node, producer, tensor } from '../ir/graph';
+import { consumers, type Graph, type Node, producer, tensor } from '../ir/graph';
 
 /** Ops whose result depends only on the rows of the last dimension (softmax) or on each element. */
 const ROW_WISE = new Set(['softmax', 'relu', 'clip', 'sigmoid', 'tanh', 'leaky_relu']);

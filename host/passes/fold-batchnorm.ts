@@ -1,7 +1,7 @@
 // Folds inference batch-norm into the preceding conv / depthwise conv / dense: w' = w·γ/σ, b' = (b − μ)·γ/σ + β.
 // A batch-norm with no such layer before it (after an add or a concat) becomes MUL by γ/σ then ADD of β − μ·γ/σ.
 
-import { consumers, Graph, Node, tensor } from '../ir/graph';
+import { consumers, type Graph, type Node, tensor } from '../ir/graph';
 
 function lowerToMulAdd(g: Graph, bn: Node<'batchnorm'>): void {
   const [gamma, beta, mean, variance] = bn.op.inputs.slice(1).map((n) => tensor(g, n).data as Float32Array);

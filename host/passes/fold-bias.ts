@@ -2,7 +2,7 @@
 // k joins the bias (add, sub) or scales the weights and bias of each output channel (mul). ONNX MatMul + Add, a
 // Keras bias written as its own op and `conv(x) * scale` become one layer, with no int8 rounding of k alone.
 
-import { consumers, Graph, isConstant, Node, numel, producer, tensor } from '../ir/graph';
+import { consumers, type Graph, isConstant, type Node, numel, producer, tensor } from '../ir/graph';
 
 const WITH_BIAS = new Set(['conv2d', 'depthwise_conv2d', 'dense']);
 

@@ -1,6 +1,6 @@
 // Fuses relu / clip that follow an op with a clamp attribute into that clamp, removing the activation node.
 
-import { Clamp, consumers, Graph } from '../ir/graph';
+import { type Clamp, consumers, type Graph } from '../ir/graph';
 
 const CLAMPABLE = new Set(['conv2d', 'depthwise_conv2d', 'dense', 'add', 'sub', 'mul', 'max_pool', 'avg_pool']);
 

@@ -1,6 +1,6 @@
 // The optimization pipeline and the contract it leaves for the quantizer.
 
-import { Graph, ModelError } from '../ir/graph';
+import { type Graph, ModelError } from '../ir/graph';
 import { elideReshapes } from './elide-reshape';
 import { eliminateDead } from './eliminate-dead';
 import { foldBatchNorm } from './fold-batchnorm';

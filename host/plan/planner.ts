@@ -3,7 +3,7 @@
 // time; unlike it, several placement orders are tried (and all of them for small graphs) and the best kept,
 // and reshapes and element-wise ops whose input dies there reuse the input's bytes.
 
-import { bytesOf, QModel, QOp } from '../ir/qmodel';
+import { bytesOf, type QModel, type QOp } from '../ir/qmodel';
 
 export const ARENA_ALIGN = 4;
 

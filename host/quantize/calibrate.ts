@@ -1,8 +1,8 @@
 // Runs the float graph over representative samples and records every activation's range.
 
-import { Graph, ModelError, Node, tensor } from '../ir/graph';
+import { type Graph, ModelError, type Node, tensor } from '../ir/graph';
 import { runFloat } from '../interp/float';
-import { ObserverKind, RangeKind, RangeObserver } from './observers';
+import { type ObserverKind, type RangeKind, RangeObserver } from './observers';
 import { searchRanges } from './range-search';
 
 export type { ObserverKind } from './observers';

@@ -5,11 +5,11 @@
 // layer's output on that data changes as little as possible. The scales stay those of weightScales, and the
 // result is ordinary per-channel int8 weights: the int8 model stays bit-exact between host and device.
 
-import { Graph, ModelError, Node, tensor } from '../ir/graph';
+import { type Graph, ModelError, type Node, tensor } from '../ir/graph';
 import { runFloat } from '../interp/float';
-import { CalibrationSample } from './calibrate';
+import type { CalibrationSample } from './calibrate';
 import { roundWeight, weightScales } from './quantize';
-import { forEachPatch, tapGeometry, TapGeometry } from './taps';
+import { forEachPatch, tapGeometry, type TapGeometry } from './taps';
 
 /** Damping added to H's diagonal, relative to its mean (GPTQ's default): keeps H invertible and the updates tame. */
 const DAMPING = 0.01;

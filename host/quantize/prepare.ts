@@ -3,8 +3,8 @@
 // shared by our quantizer and the TFLite importer, so each one follows TFLM's reference kernels to the letter,
 // including where TFLM computes in float32 before widening to double.
 
-import { Clamp, ModelError } from '../ir/graph';
-import {
+import { type Clamp, ModelError } from '../ir/graph';
+import type {
   ArithmeticOptions,
   Conv2DOptions,
   FullyConnectedOptions,
@@ -21,9 +21,9 @@ import {
   frexp,
   multiplyByQuantizedMultiplier,
   quantizeMultiplier,
-  QuantizedMultiplier,
+  type QuantizedMultiplier,
   roundingDivideByPOT,
-  Rounding,
+  type Rounding,
 } from './fixedpoint';
 import { expOnNegativeValues, logistic, tanh } from './gemmlowp';
 

@@ -4,10 +4,10 @@
 // host/quantize/prepare.ts, so the lowering matches what TFLite Micro would compute for the same parameters.
 // Tensors that carry `quant` (QDQ models) keep it; the others take their range from calibration.
 
-import { Clamp, Graph, ModelError, Node, numel, Tensor, tensor } from '../ir/graph';
-import { QModel, QOp, QTensor } from '../ir/qmodel';
-import { CalibrationStats } from './calibrate';
-import { clampInt, f32, kernelRounding, prepareRounding, RoundingMode } from './fixedpoint';
+import { type Clamp, type Graph, ModelError, type Node, numel, type Tensor, tensor } from '../ir/graph';
+import type { QModel, QOp, QTensor } from '../ir/qmodel';
+import type { CalibrationStats } from './calibrate';
+import { clampInt, f32, kernelRounding, prepareRounding, type RoundingMode } from './fixedpoint';
 import {
   foldInputZeroPoint,
   prepareAdd,
@@ -24,7 +24,7 @@ import {
   prepareSoftmax,
   prepareSub,
   prepareTanh,
-  QParams,
+  type QParams,
 } from './prepare';
 
 export type { QParams } from './prepare';

@@ -2,19 +2,19 @@
 // upload, verified commit, inference, and the device's unsolicited telemetry and log frames.
 
 import { crc32 } from '../blob/crc32';
-import { Link } from './link';
+import type { Link } from './link';
 import {
   decodeFrame,
-  DeviceInfo,
-  DeviceLog,
+  type DeviceInfo,
+  type DeviceLog,
   encodeFrame,
-  Frame,
+  type Frame,
   FRAME_OVERHEAD,
   MAX_PAYLOAD,
   Msg,
   PUT_HEADER,
-  RunResult,
-  Telemetry,
+  type RunResult,
+  type Telemetry,
 } from './protocol';
 import { SlipDecoder, slipEncode } from './slip';
 

@@ -7,8 +7,8 @@ import * as path from 'path';
 import * as fs from 'fs';
 import { SerialPort } from 'serialport';
 import { BoardStorage } from './board-storage';
-import { DeviceEngine, deviceScript, EmulatedEngine, startDeviceEngine } from './device-engine';
-import { createPtyPair, PtyPair } from './pty';
+import { type DeviceEngine, deviceScript, type EmulatedEngine, startDeviceEngine } from './device-engine';
+import { createPtyPair, type PtyPair } from './pty';
 
 export interface EmulatorOptions {
   engine: EmulatedEngine;

@@ -5,7 +5,7 @@
 // write can never overrun the REPL's input buffer. Afterwards the board speaks the binary protocol.
 
 import * as fs from 'fs';
-import { Link } from './link';
+import type { Link } from './link';
 import { AGENT_BUNDLE, RUNTIME_BUNDLE } from './device-engine';
 
 export interface StorageFile {

@@ -6,9 +6,9 @@
 import { crc32 } from '../blob/crc32';
 import { Rng } from '../util/rng';
 import { DeviceClient } from './client';
-import { EmulatedEngine } from './device-engine';
+import type { EmulatedEngine } from './device-engine';
 import { Emulator } from './emulator';
-import { FaultRelay, NO_FAULTS, RelayStats } from './fault-relay';
+import { FaultRelay, NO_FAULTS, type RelayStats } from './fault-relay';
 import { SerialLink } from './link';
 
 export const SCENARIOS = ['noise', 'cut', 'reset', 'delay', 'reset+noise', 'unplugged'] as const;

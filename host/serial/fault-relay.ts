@@ -3,8 +3,8 @@
 // byte order, as a slow UART would. Used by the fault-injection tests and tools/fault-soak.ts.
 
 import { SerialPort } from 'serialport';
-import { Rng } from '../util/rng';
-import { createPtyPair, PtyPair } from './pty';
+import type { Rng } from '../util/rng';
+import { createPtyPair, type PtyPair } from './pty';
 
 export interface Faults {
   /** Probability that a byte is dropped. */

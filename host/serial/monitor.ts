@@ -2,8 +2,8 @@
 // appends it to a CSV or NDJSON log.
 
 import * as fs from 'fs';
-import { DeviceClient } from './client';
-import { Telemetry } from './protocol';
+import type { DeviceClient } from './client';
+import type { Telemetry } from './protocol';
 
 export interface MonitorOptions {
   intervalMs: number;

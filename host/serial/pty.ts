@@ -1,7 +1,7 @@
 // A pair of connected pseudo-terminals made by socat: what one end writes, the other reads. The emulator
 // and the fault relay put one end in front of the host and keep the other.
 
-import { ChildProcess, spawn } from 'child_process';
+import { type ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';

@@ -14,18 +14,19 @@
 
 import * as path from 'path';
 import { type Graph, ModelError, newGraph, numel } from '../../ir/graph';
-import { checkShape } from '../limits';
+import { checkActivation } from '../limits';
 import { CONSTANT_FOLDERS } from './fold';
 import { canonicalMap, sameArray, storedShape, transposeIndex } from './layout';
 import { OnnxImport, OnnxNode } from './node';
 import { ONNX_HANDLERS } from './ops';
-import { decodeOnnx, num, tensorValues } from './proto';
+import { decodeOnnx, FLOAT, num, tensorValues } from './proto';
 
 /** The ONNX ops Morsel imports on activations. */
 export const ONNX_OPS = Object.keys(ONNX_HANDLERS);
 /** The ONNX ops Morsel evaluates only when all their inputs are constants (shape arithmetic). */
 export const ONNX_CONSTANT_OPS = Object.keys(CONSTANT_FOLDERS).filter((op) => !ONNX_HANDLERS[op]);
 
+const NON_TENSOR_TYPES = ['sequence_type', 'map_type', 'sparse_tensor_type', 'optional_type'];
 const MIN_OPSET = 7,
   MAX_OPSET = 18;
 
@@ -73,7 +74,18 @@ export function importOnnx(file: string): Graph {
   const inputs = (graph.input ?? []).filter((i: any) => !consts.has(i.name));
   if (!inputs.length) throw new ModelError(`${file}: the graph has no inputs`);
   for (const input of inputs) {
-    const dims = input.type?.tensor_type?.shape?.dim ?? [];
+    const tensorType = input.type?.tensor_type;
+    if (!tensorType) {
+      const kind = NON_TENSOR_TYPES.find((k) => input.type?.[k]);
+      throw new ModelError(
+        `${file}: input '${input.name}' is ${kind ? `a ${kind.replace('_type', '').replace('_', ' ')}` : 'not a tensor (no type)'}; only tensor inputs are supported`,
+      );
+    }
+    if (tensorType.elem_type && tensorType.elem_type !== FLOAT)
+      throw new ModelError(
+        `${file}: input '${input.name}' has element type ${tensorType.elem_type}; only float32 inputs are supported`,
+      );
+    const dims = tensorType.shape?.dim ?? [];
     const batch = dims.length ? num(dims[0].dim_value) : 1;
     if (batch > 1)
       throw new ModelError(
@@ -84,7 +96,7 @@ export function importOnnx(file: string): Graph {
       throw new ModelError(
         `${file}: input '${input.name}' needs static dimensions after the batch (got [${dims.map((d: any) => d.dim_param || num(d.dim_value))}])`,
       );
-    checkShape(shape, `${file}: input '${input.name}'`);
+    checkActivation(shape, `${file}: input '${input.name}'`);
     g.inputs.push(input.name);
     // An input read only by a Transpose (an NHWC input turned NCHW, as TF exporters write) is stored so that the
     // transposed view is the canonical one: the Transpose costs nothing and the caller feeds the data as it is.

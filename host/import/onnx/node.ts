@@ -3,7 +3,7 @@
 
 import { broadcastIndex } from '../../interp/int8/broadcast';
 import { broadcastShapes, type Graph, ModelError, type Op, type Quant } from '../../ir/graph';
-import { checkShape, ElementBudget } from '../limits';
+import { checkActivation, checkShape, ElementBudget } from '../limits';
 import { type Act, canonicalMap, NCHW_TO_NHWC, normalizeAxis, sameArray, storedShape, transposeIndex } from './layout';
 import { type Const, num, tensorValues } from './proto';
 
@@ -30,6 +30,7 @@ export class OnnxImport {
     return name;
   }
   newActivation(name: string, shape: number[]): void {
+    checkActivation(shape, `activation '${name}'`);
     this.g.tensors.set(name, { name, dtype: 'float32', shape });
   }
   storedOf(a: Act): number[] {

@@ -59,7 +59,16 @@ const ONNX_DESCRIPTOR = {
       },
     },
     ValueInfoProto: { fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 } } },
-    TypeProto: { fields: { tensor_type: { type: 'TypeProtoTensor', id: 1 } } },
+    TypeProto: {
+      fields: {
+        tensor_type: { type: 'TypeProtoTensor', id: 1 },
+        // Read only to name them in a refusal: Morsel's graph inputs are tensors.
+        sequence_type: { type: 'bytes', id: 4 },
+        map_type: { type: 'bytes', id: 5 },
+        sparse_tensor_type: { type: 'bytes', id: 8 },
+        optional_type: { type: 'bytes', id: 9 },
+      },
+    },
     TypeProtoTensor: { fields: { elem_type: { type: 'int32', id: 1 }, shape: { type: 'TensorShapeProto', id: 2 } } },
     TensorShapeProto: { fields: { dim: { rule: 'repeated', type: 'Dimension', id: 1 } } },
     Dimension: { fields: { dim_value: { type: 'int64', id: 1 }, dim_param: { type: 'string', id: 2 } } },
@@ -86,11 +95,15 @@ export const num = (v: unknown): number => (typeof v === 'number' ? v : Number(S
 export const isInt = (type: number) => type !== FLOAT && type !== DOUBLE;
 
 export function decodeOnnx(file: string): any {
+  return decodeOnnxBytes(fs.readFileSync(file), file);
+}
+
+export function decodeOnnxBytes(bytes: Uint8Array, where: string): any {
   try {
     const root = protobuf.Root.fromJSON(ONNX_DESCRIPTOR as protobuf.INamespace);
-    return root.lookupType('ModelProto').decode(fs.readFileSync(file));
+    return root.lookupType('ModelProto').decode(bytes);
   } catch (e) {
-    throw new ModelError(`${file}: not a valid ONNX model (${(e as Error).message})`);
+    throw new ModelError(`${where}: not a valid ONNX model (${(e as Error).message})`);
   }
 }
 
@@ -138,4 +151,10 @@ export function tensorValues(t: any, where: string): Const {
     if (!Number.isFinite(data[i])) throw new ModelError(`${where}: tensor '${t.name}' contains NaN or Inf`);
   }
   return { dims, data, type };
+}
+
+/** Encodes a ModelProto-shaped object (as decodeOnnx returns) back to bytes: for tests and the importer fuzzer. */
+export function encodeOnnx(model: object): Uint8Array {
+  const type = protobuf.Root.fromJSON(ONNX_DESCRIPTOR as protobuf.INamespace).lookupType('ModelProto');
+  return type.encode(type.fromObject(model)).finish();
 }

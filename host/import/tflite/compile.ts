@@ -2,6 +2,7 @@
 
 import { encodeModel } from '../../blob/encode';
 import { compileGraph, type CompileOptions } from '../../compile';
+import { checkDeviceIo } from '../limits';
 import { ModelError } from '../../ir/graph';
 import type { QModel } from '../../ir/qmodel';
 import { planMemory } from '../../plan/planner';
@@ -33,6 +34,11 @@ export function compileTflite(file: string, opts: CompileOptions = {}): Compiled
         `${file} is already quantized to int8; --equalize does not apply (its own int8 weights are kept)`,
       );
     const model = tfliteToQModel(m, { rounding: opts.rounding, name: tfliteModelName(file) });
+    checkDeviceIo(
+      model.inputs.map((i) => model.tensors[i].name),
+      model.outputs.map((i) => model.tensors[i].name),
+      file,
+    );
     planMemory(model);
     return { model, blob: encodeModel(model), kind: 'int8' };
   }

@@ -7,7 +7,7 @@ import { type Clamp, type Graph, ModelError, newGraph, type Op, type Padding as 
 import type { TfliteModel, TfliteOperator, TfliteTensor } from './reader';
 import { fusedClamp, int32Of } from './to-qmodel';
 import { BuiltinOperator, builtinOperatorName, TensorType } from './schema';
-import { checkShape } from '../limits';
+import { checkActivation, checkShape } from '../limits';
 import { windowGeometry } from './padding';
 
 const B = BuiltinOperator;
@@ -192,7 +192,8 @@ export function tfliteToGraph(m: TfliteModel, name = m.subgraphName || 'tflite')
       throw new ModelError(
         `activation '${t.name}' is not float32; a fully quantized .tflite imports as a QModel (tfliteToQModel)`,
       );
-    checkShape(t.shape, `tensor '${t.name}'`, !!t.data);
+    if (t.data) checkShape(t.shape, `tensor '${t.name}'`, true);
+    else checkActivation(t.shape, `tensor '${t.name}'`);
     g.tensors.set(n, {
       name: n,
       dtype: 'float32',

@@ -2,12 +2,12 @@
 // device's business). Bit-exact oracle for every device engine.
 
 import { ModelError } from '../../ir/graph';
-import { QModel, QOp, QTensor } from '../../ir/qmodel';
+import type { QModel, QOp, QTensor } from '../../ir/qmodel';
 import { kernelRounding } from '../../quantize/fixedpoint';
 import { arithmetic } from './arithmetic';
 import { broadcastIndex } from './broadcast';
 import { concatenation } from './concatenation';
-import { conv2d, ConvShapes } from './conv2d';
+import { conv2d, type ConvShapes } from './conv2d';
 import { depthwiseConv2d } from './depthwise-conv2d';
 import { fullyConnected } from './fully-connected';
 import { lookup } from './lut';
