@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: the cases edit an untyped model.json
 // Importers validate before they compute (issue 14 item 2): each reproduction from the issue is a model here, and
 // each must give one clear ModelError line (the CLI's exit 2) fast, without allocating what the model asks for.
 
@@ -265,12 +266,12 @@ describe('importers validate before they compute (issue 14 item 2)', () => {
       ],
       outputs: ['y'],
     });
-    const escape = tfjsModel((_, json) => {
+    const outside = tfjsModel((_, json) => {
       json.weightsManifest[0].paths = ['../../../x'];
     });
     for (const [file, why] of [
       [range, /Range\(0, 1000000000, 1\) has 1000000000 elements/],
-      [escape, /leaves the model's folder/],
+      [outside, /leaves the model's folder/],
     ] as const) {
       const out = path.join(work, 'out.msl');
       const r = spawnSync(

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: the fuzzer edits untyped decoded protobuf and JSON trees
 // Importer fuzzer: mutated ONNX (field-level, on decoded protobuf, and raw bytes), TFLite (FlatBuffer bytes and
 // int32 fields) and TF.js (model.json values, weight paths, nesting) models through what `morsel convert` runs
 // (import, passes, calibration on 2 random inputs, quantization, blob). Every case must either convert or fail
