@@ -4,7 +4,7 @@
 import { broadcastShapes, numel, type Op, type Quant } from '../../ir/graph';
 import { dilatedExtent, windowOutSize } from '../window';
 import { checkPerm } from './fold';
-import { type Act, NCHW_TO_NHWC, normalizeAxis, sameArray, storedShape, transposeIndex, windowPads } from './layout';
+import { type Act, canonicalMap, NCHW_TO_NHWC, normalizeAxis, sameArray, transposeIndex, windowPads } from './layout';
 import type { OnnxNode } from './node';
 import { FLOAT, INT8, INT64, UINT8 } from './proto';
 import { reshapedDims } from './reshape';
@@ -192,19 +192,37 @@ function arithmetic(n: OnnxNode) {
   );
 }
 
+/**
+ * Inference batch norm over channel axis 1, at any rank. A canonical 4-D input becomes an IR batchnorm (stored NHWC:
+ * channels innermost, foldable into the conv before it); any other rank or view becomes MUL by γ/σ then ADD of
+ * β − μ·γ/σ with constants shaped [C,1,…] so they broadcast along axis 1 (BatchNorm1d [N,C,L], BatchNorm3d).
+ */
 function BatchNormalization(n: OnnxNode) {
   const a = n.needAct(n.ins[0]);
-  const parts = n.ins
-    .slice(1, 5)
-    .map((p, i) => n.cx.addConst(`${n.name}/p${i}`, [a.shape[1]], n.needConst(p, `input ${i + 1}`).data));
-  n.emit(
-    {
-      kind: 'batchnorm',
-      inputs: [n.canonical(a), ...parts],
-      attrs: { epsilon: n.float('epsilon', 1e-5), axis: storedShape(a.shape).length - 1 },
-    } as Omit<Op, 'outputs'>,
-    a.shape,
-  );
+  if (a.shape.length < 2) throw n.error(`input [${a.shape}] has no channel axis`);
+  const C = a.shape[1];
+  const [gamma, beta, mean, variance] = n.ins.slice(1, 5).map((p, i) => {
+    const c = n.needConst(p, `input ${i + 1}`);
+    if (c.data.length !== C) throw n.error(`input ${i + 1} has ${c.data.length} values for ${C} channels`);
+    return c.data;
+  });
+  if (n.ins.length < 5) throw n.error('needs scale, bias, mean and variance inputs');
+  const epsilon = n.float('epsilon', 1e-5);
+  if (a.shape.length === 4 && (!a.map || sameArray(a.map, canonicalMap(a.shape)))) {
+    const parts = [gamma, beta, mean, variance].map((d, i) => n.cx.addConst(`${n.name}/p${i}`, [C], d));
+    n.emit(
+      { kind: 'batchnorm', inputs: [a.phys, ...parts], attrs: { epsilon, axis: 3 } } as Omit<Op, 'outputs'>,
+      a.shape,
+    );
+    return;
+  }
+  const scale = gamma.map((g, c) => g / Math.sqrt(variance[c] + epsilon));
+  const dims = [C, ...new Array(a.shape.length - 2).fill(1)];
+  const scaled = n.constLike({ dims, data: scale, type: FLOAT }, a, 'scale');
+  const shift = n.constLike({ dims, data: beta.map((b, c) => b - mean[c] * scale[c]), type: FLOAT }, a, 'shift');
+  const stored = n.cx.storedOf(a);
+  const product = n.step('mul', { kind: 'mul', inputs: [a.phys, scaled], attrs: {} }, stored);
+  n.emit({ kind: 'add', inputs: [product, shift], attrs: {} } as Omit<Op, 'outputs'>, a.shape, a.map, stored);
 }
 
 const UNARY_KIND: Record<string, string> = {
