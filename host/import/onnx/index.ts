@@ -1,4 +1,4 @@
-// ONNX (opsets 7–18) → float Graph. Batch 1 (a dynamic batch becomes 1).
+// ONNX (opsets 7–18) → float Graph for batch 1 (a fixed or dynamic batch becomes 1, with a notice when fixed).
 //
 // One named handler per ONNX op (./ops.ts on activations, ./fold.ts on constants), dispatched by op type; the
 // node's attributes are parsed once (./node.ts). Rank-4 activations are stored NHWC while importing: every ONNX
@@ -86,11 +86,15 @@ export function importOnnx(file: string): Graph {
         `${file}: input '${input.name}' has element type ${tensorType.elem_type}; only float32 inputs are supported`,
       );
     const dims = tensorType.shape?.dim ?? [];
+    // Any fixed or symbolic leading batch compiles for batch 1 (the device runs one sample per invoke); shapes
+    // downstream are re-inferred from it, and a Reshape that spells out the old batch gets 1 (./reshape.ts).
     const batch = dims.length ? num(dims[0].dim_value) : 1;
-    if (batch > 1)
-      throw new ModelError(
-        `${file}: input '${input.name}' has batch size ${batch}; only batch 1 or a dynamic batch is supported (export with batch 1)`,
-      );
+    if (batch > 1) {
+      if (cx.batch > 1 && cx.batch !== batch)
+        throw new ModelError(`${file}: inputs have batch sizes ${cx.batch} and ${batch}; one batch size expected`);
+      cx.batch = batch;
+      g.meta.notice = `input '${input.name}' has batch size ${batch}: compiled for batch 1`;
+    }
     const shape = dims.map((d: any, i: number) => (i === 0 ? 1 : num(d.dim_value)));
     if (shape.some((d: number) => !(d >= 1)))
       throw new ModelError(

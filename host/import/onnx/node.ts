@@ -13,6 +13,8 @@ export class OnnxImport {
   /** Outputs of QuantizeLinear on activations: int8 values only a DequantizeLinear may read. */
   readonly quantized = new Map<string, Act>();
   readonly budget = new ElementBudget();
+  /** The model's own fixed batch size, when it was not 1: the graph is compiled for batch 1. */
+  batch = 1;
 
   constructor(
     readonly g: Graph,

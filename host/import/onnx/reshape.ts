@@ -30,7 +30,11 @@ export function reshapedDims(n: OnnxNode, dims: number[]): number[] {
     default: {
       const target = n.ins[1] ? Array.from(n.needConst(n.ins[1], 'the Reshape shape').data) : n.ints('shape', []);
       const allowZero = n.int('allowzero', 0);
-      const shape = target.map((d, i) => (d === 0 && !allowZero ? dims[i] : d));
+      const batch = n.cx.batch;
+      // A target that spells out the model's own batch (torch's x.view(3, -1)) means batch 1 here.
+      const shape = target.map((d, i) =>
+        d === 0 && !allowZero ? dims[i] : i === 0 && batch > 1 && d === batch && dims[0] === 1 ? 1 : d,
+      );
       const known = numel(shape.filter((d) => d !== -1));
       const total = numel(dims);
       const filled = shape.map((d) => (d === -1 ? total / known : d));
