@@ -5,6 +5,7 @@ import { loadSamples, type Samples } from './data/dataset';
 import { type Graph, ModelError, numel, tensor } from './ir/graph';
 import type { QModel } from './ir/qmodel';
 import { importModel } from './import';
+import { toStoredLayout } from './import/boundary';
 import { checkDeviceIo } from './import/limits';
 import { toDeviceGraph } from './passes';
 import { activationChannelRanges, equalizeLayers } from './passes/equalize';
@@ -63,6 +64,8 @@ export function compileGraph(source: Graph, opts: CompileOptions = {}): Compiled
       limit: opts.calibCount ?? DEFAULT_CALIB_COUNT,
       size: inputSize(device),
     });
+  // Calibration data comes in the source model's layout (NCHW for ONNX); the graph stores NHWC.
+  if (calibration) calibration.inputs = calibration.inputs.map((x) => toStoredLayout(source, source.inputs[0], x));
   const samples = calibration?.inputs ?? [];
   if (opts.equalize === 'activations' && samples.length === 0)
     throw new ModelError('--equalize activations needs calibration data (--calib)');

@@ -1,11 +1,13 @@
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as ort from 'onnxruntime-node';
 import * as path from 'path';
 import { encodeModel } from '../host/blob/encode';
 import { compileGraph } from '../host/compile';
 import { ENGINES, runOnEngine } from '../host/engines';
 import { importModel } from '../host/import';
+import { fromStoredLayout, toStoredLayout } from '../host/import/boundary';
 import { runFloat } from '../host/interp/float';
 import { runInt8 } from '../host/interp/int8/interpreter';
 import { type Graph, ModelError, numel } from '../host/ir/graph';
@@ -131,6 +133,35 @@ describe('ONNX import (fixtures exported by PyTorch and onnx.helper)', () => {
     assert.equal(g.tensors.get(g.inputs[0])!.shape[0], 1);
     assert.equal(g.tensors.get(g.outputs[0])!.shape[0], 1);
     assert.equal(importModel(path.join(FIX, 'torch_cnn.onnx')).meta.notice, undefined, 'batch 1: no notice');
+  });
+
+  it("takes calibration data and inputs in torch's NCHW layout and returns outputs in it (issue 15.0)", async () => {
+    const f = path.join(FIX, 'conv_bn_relu_maxpool.onnx');
+    const shape = [1, 3, 16, 16];
+    const xs = randomInputs(shape, 16, 21);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-nchw-'));
+    try {
+      // The calibration file holds torch's own tensors, [N, C, H, W] as the user has them.
+      const calib = path.join(dir, 'calib.json');
+      fs.writeFileSync(calib, JSON.stringify(xs));
+      const { source, model } = compileGraph(importModel(f), { calib, quiet: true });
+      const session = await ort.InferenceSession.create(f);
+      for (const x of xs.slice(0, 3)) {
+        const ref = await session.run({
+          [session.inputNames[0]]: new ort.Tensor('float32', Float32Array.from(x), shape),
+        });
+        const want = ref[session.outputNames[0]].data as Float32Array;
+        const stored = toStoredLayout(source, source.inputs[0], Float32Array.from(x));
+        const yq = dequantizeOutput(model, runInt8(model, [quantizeInput(model, stored)])[0]);
+        const got = fromStoredLayout(source, source.outputs[0], yq);
+        const range = Math.max(...want) - Math.min(...want);
+        const worst = Math.max(...Array.from(got, (v, i) => Math.abs(v - want[i])));
+        assert.ok(worst <= 0.03 * range, `int8 NCHW output differs from onnxruntime by ${worst} (range ${range})`);
+        assert.deepEqual(Array.from(toStoredLayout(source, source.outputs[0], got)), Array.from(Float32Array.from(yq)));
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('every other fixture matches onnxruntime on random inputs', async () => {
