@@ -270,6 +270,9 @@ export function fuzzImporters(
       const outside = reads.filter((r) => !r.startsWith(dir + path.sep) && r.startsWith(work));
       if (outside.length) report.failures.push({ format, index, kind: 'outside', detail: outside.join(', ') });
       report.cases++;
+      // A failure is printed when it happens, so a long run that is stopped still tells which case to replay.
+      for (const f of report.failures.filter((x) => x.index === index))
+        log?.(`  ${f.format} case ${f.index} ${f.kind}: ${f.detail}`);
       fs.rmSync(dir, { recursive: true, force: true });
       if (log && (index + 1) % 500 === 0)
         log(
@@ -299,6 +302,5 @@ if (require.main === module) {
   console.log(
     `importer fuzz: ${r.cases} cases (seed ${seed}) in ${((Date.now() - started) / 1000).toFixed(0)} s: ${r.converted} converted, ${r.refused} refused with a ModelError, ${r.failures.length} failures; slowest case ${r.slowestMs} ms; rss ${heapMb} MB`,
   );
-  for (const f of r.failures.slice(0, 20)) console.log(`  ${f.format} case ${f.index} ${f.kind}: ${f.detail}`);
   process.exitCode = r.failures.length ? 1 : 0;
 }
