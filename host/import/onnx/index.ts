@@ -39,6 +39,8 @@ function importNode(n: OnnxNode): void {
     throw n.error(
       `ONNX op ${n.opType} is not supported${n.allConst ? ' on these constant inputs' : ''} (supported: ${ONNX_OPS.join(', ')}; on constants only: ${ONNX_CONSTANT_OPS.join(', ')})`,
     );
+  if (fold && !n.constOf(n.ins[0]) && n.opType !== 'Shape' && n.opType !== 'Concat')
+    throw n.error('its first input is missing');
   try {
     if (fold)
       fold(
