@@ -24,6 +24,7 @@ interface Builtin {
   /** IR names of the inputs, the optional bias (input 2) only when present. */
   inputsWithBias(): string[];
   inShape(k: number): number[];
+  isConstant(k: number): boolean;
   outShape: number[];
   y: string;
   constInts(k: number): number[];
@@ -46,9 +47,15 @@ function window2d(b: Builtin, filter: [number, number], dilation: [number, numbe
   return { stride, pads };
 }
 
+/** The weights (input 1) of a conv or fully connected op: a constant, as the kernels need; returns their shape. */
+function constantWeights(b: Builtin): number[] {
+  if (!b.isConstant(1)) throw new ModelError(`${b.where}: the weights (input 1) must be a constant`);
+  return b.inShape(1);
+}
+
 const conv: BuiltinHandler = (b) => {
   const dw = b.op.builtinCode === B.DEPTHWISE_CONV_2D;
-  const ws = b.inShape(1);
+  const ws = constantWeights(b);
   const o = b.op.options;
   const dilation: [number, number] = [o.dilation_h_factor as number, o.dilation_w_factor as number];
   const { stride, pads } = window2d(b, [ws[1], ws[2]], dilation);
@@ -66,6 +73,7 @@ const conv: BuiltinHandler = (b) => {
 };
 
 const FULLY_CONNECTED: BuiltinHandler = (b) => {
+  constantWeights(b);
   if (b.op.options.weights_format !== 0)
     throw new ModelError(`${b.where}: shuffled weights format ${b.op.options.weights_format} is not supported`);
   return {
@@ -224,6 +232,7 @@ export function tfliteToGraph(m: TfliteModel, name = m.subgraphName || 'tflite')
           ? [b.input(0), b.input(1), b.input(2)]
           : [b.input(0), b.input(1)],
       inShape: (k) => tensorAt(k).shape,
+      isConstant: (k) => tensorAt(k).data !== undefined,
       outShape: m.tensors[op.outputs[0]].shape,
       y,
       constInts: (k) => {
