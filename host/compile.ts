@@ -6,6 +6,8 @@ import { loadSamples, type Samples } from './data/dataset';
 import { type Graph, ModelError, numel, tensor } from './ir/graph';
 import type { QModel } from './ir/qmodel';
 import { importModel } from './import';
+import { toStoredLayout } from './import/boundary';
+import { checkDeviceIo } from './import/limits';
 import { toDeviceGraph } from './passes';
 import { activationChannelRanges, equalizeLayers } from './passes/equalize';
 import { planMemory } from './plan/planner';
@@ -56,6 +58,7 @@ export function inputSize(g: Graph): number {
 }
 
 export function compileGraph(source: Graph, opts: CompileOptions = {}): Compiled {
+  checkDeviceIo(source.inputs, source.outputs, source.name);
   const device = toDeviceGraph(source);
   let calibration: Samples | undefined;
   if (opts.calib)
@@ -64,6 +67,8 @@ export function compileGraph(source: Graph, opts: CompileOptions = {}): Compiled
       limit: opts.calibCount ?? DEFAULT_CALIB_COUNT,
       size: inputSize(device),
     });
+  // Calibration data comes in the source model's layout (NCHW for ONNX); the graph stores NHWC.
+  if (calibration) calibration.inputs = calibration.inputs.map((x) => toStoredLayout(source, source.inputs[0], x));
   const samples = calibration?.inputs ?? [];
   if (opts.equalize === 'activations' && samples.length === 0)
     throw new ModelError('--equalize activations needs calibration data (--calib)');

@@ -17,7 +17,7 @@ import { compileTflite } from '../host/import/tflite/compile';
 import { goldenLayersInput, readGolden } from '../host/import/tflite/golden';
 import { runInt8 } from '../host/interp/int8/interpreter';
 import { totalMacs } from '../host/ir/macs';
-import { QModel } from '../host/ir/qmodel';
+import type { QModel } from '../host/ir/qmodel';
 import {
   FLOAT_MODELS,
   floatTop1Agreement,
@@ -28,7 +28,7 @@ import {
   tfliteOutputs,
 } from '../test/helpers/tflite-mlperf';
 import { loadTfliteOracle } from '../test/helpers/tflite-oracle';
-import { RoundingMode } from '../host/quantize/fixedpoint';
+import type { RoundingMode } from '../host/quantize/fixedpoint';
 
 const LATENCY_RUNS: Record<string, number> = { host: 5, node: 5 };
 /** Inferences per model on a locally built Espruino/JerryScript binary (minutes each for ResNet-8 there). */

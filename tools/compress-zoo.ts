@@ -17,9 +17,9 @@ import * as tf from '@tensorflow/tfjs';
 import '../host/cli/main'; // first: the command table it loads includes compress-commands
 import { compressCommand, loadData } from '../host/cli/compress-commands';
 import { head } from '../host/compress/batches';
-import { CompressData, measureBaseline, measureCompressed } from '../host/compress/compress';
-import { ModelFigures } from '../host/compress/compression-json';
-import { WeightBits } from '../host/compress/fake-quant';
+import { type CompressData, measureBaseline, measureCompressed } from '../host/compress/compress';
+import type { ModelFigures } from '../host/compress/compression-json';
+import type { WeightBits } from '../host/compress/fake-quant';
 import { trainNet } from '../host/compress/fine-tune';
 import { loadLayersModel } from '../host/compress/layers-io';
 import { TrainableNet } from '../host/compress/net';

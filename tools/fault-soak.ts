@@ -8,7 +8,7 @@ import * as path from 'path';
 import { parseArgs } from 'util';
 import { decodeModel } from '../host/blob/decode';
 import { runInt8 } from '../host/interp/int8/interpreter';
-import { EMULATED_ENGINES, EmulatedEngine } from '../host/serial/device-engine';
+import { EMULATED_ENGINES, type EmulatedEngine } from '../host/serial/device-engine';
 import { runFaultCampaign, SCENARIOS } from '../host/serial/fault-campaign';
 import { buildAgent } from './build-agent';
 

@@ -4,7 +4,7 @@
 
 import { parseArgs } from 'util';
 import { encodeModel } from '../host/blob/encode';
-import { Engine, ENGINES, fuzzReport } from '../host/engines';
+import { type Engine, ENGINES, fuzzReport } from '../host/engines';
 import { mutateBlob } from '../host/engines/fuzz';
 import { planMemory } from '../host/plan/planner';
 import { Rng } from '../host/util/rng';

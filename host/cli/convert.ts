@@ -69,6 +69,8 @@ export const convertCommand: Command = {
     };
     // An int8 .tflite keeps its own quantization (no calibration); everything else goes through the compiler.
     const compiled = isTfliteFile(input) ? compileTflite(input, options) : compileFile(input, options);
+    const notice = 'source' in compiled ? compiled.source.meta.notice : undefined;
+    if (notice && !values.quiet) console.error(`notice: ${notice}`);
     const name = path.basename(out).replace(/\.[^.]*$/, '');
     // Everything is rendered before anything is written, so an error leaves no partial set of outputs.
     const files: [string, string | Uint8Array][] = [[out, compiled.blob]];

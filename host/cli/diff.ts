@@ -2,12 +2,12 @@
 // An execution is the host int8 reference (in the model's rounding mode, or re-imported from a .tflite in the
 // other one), a device engine, or a golden file recorded from TFLite Micro.
 
-import { ENGINES, Engine } from '../engines';
+import { ENGINES, type Engine } from '../engines';
 import { goldenLayersInput, readGolden } from '../import/tflite/golden';
-import { QModel } from '../ir/qmodel';
-import { ROUNDING_MODES, RoundingMode, TFLITE_DOUBLE_ROUNDING_OPS } from '../quantize/fixedpoint';
+import type { QModel } from '../ir/qmodel';
+import { ROUNDING_MODES, type RoundingMode, TFLITE_DOUBLE_ROUNDING_OPS } from '../quantize/fixedpoint';
 import { Rng } from '../util/rng';
-import { compareLayers, engineLayers, hostLayers, LayerOutputs, loadQModel, randomInt8Input } from './layer-diff';
+import { compareLayers, engineLayers, hostLayers, type LayerOutputs, loadQModel, randomInt8Input } from './layer-diff';
 import type { Command } from './main';
 import { UsageError } from './main';
 import { readInput } from './run';

@@ -1,7 +1,7 @@
 // `morsel inspect`: what a blob holds, per layer and in total.
 
 import { storedWeightsOf } from '../blob/weights';
-import { bytesOf, QModel } from '../ir/qmodel';
+import { bytesOf, type QModel } from '../ir/qmodel';
 import { macsOf, totalMacs } from '../ir/macs';
 
 export interface LayerReport {

@@ -18,8 +18,8 @@
 //                                  // table, confusion matrices, search candidates
 // }
 
-import { WeightBits } from './fake-quant';
-import { LayerSize } from './size';
+import type { WeightBits } from './fake-quant';
+import type { LayerSize } from './size';
 
 export const COMPRESSION_FORMAT = 'morsel-compression/2';
 

@@ -1,8 +1,8 @@
 // Float accuracy of a TrainableNet (with whatever masks and fake quantization it carries).
 
 import * as tf from '@tensorflow/tfjs';
-import { inputBatch, LabelledImages } from './batches';
-import { TrainableNet } from './net';
+import { inputBatch, type LabelledImages } from './batches';
+import type { TrainableNet } from './net';
 
 export function predictLogits(net: TrainableNet, data: LabelledImages, chunk = 500): Float32Array {
   let classes = 0;

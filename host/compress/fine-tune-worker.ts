@@ -4,7 +4,7 @@
 import { workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { useFastMatMul } from './conv-im2col';
-import { HelperAnswer, HelperInit, HelperRequest, lossAndGrads } from './fine-tune';
+import { type HelperAnswer, type HelperInit, type HelperRequest, lossAndGrads } from './fine-tune';
 import { TrainableNet } from './net';
 
 const init = workerData as HelperInit;

@@ -27,7 +27,7 @@ export function loadLayersModel(file: string): SeqModel {
   const w = (layer: string, key: string) => {
     const d = weights.get(`${layer}/${key}`);
     if (!d) throw new ModelError(`${file}: weight ${layer}/${key} is missing`);
-    return d;
+    return d.data;
   };
   const inShape = layerList[0]?.config?.batch_input_shape as (number | null)[] | undefined;
   if (!inShape) throw new ModelError(`${file}: the first layer has no batch_input_shape`);
@@ -214,17 +214,18 @@ export function layersModel(m: SeqModel): TfjsModel {
       { paths: ['weights.bin'], weights: all.map(([name, , shape]) => ({ name, shape, dtype: 'float32' })) },
     ],
   };
-  const weights = new Map(all.map(([name, data]) => [name, data.slice()]));
+  const weights = new Map(all.map(([name, data, shape]) => [name, { shape, data: data.slice() }]));
   return { json, weights, name: m.name, source: `${m.name}/model.json` };
 }
 
 /** model.json text and weights.bin bytes of a SeqModel. */
 function serializeLayersModel(m: SeqModel): { modelJson: string; weights: Uint8Array } {
   const { json, weights } = layersModel(m);
-  const total = [...weights.values()].reduce((a, d) => a + d.length, 0);
+  const total = [...weights.values()].reduce((a, w) => a + w.data.length, 0);
   const bytes = Buffer.alloc(4 * total);
   let offset = 0;
-  for (const d of weights.values()) for (let i = 0; i < d.length; i++, offset += 4) bytes.writeFloatLE(d[i], offset);
+  for (const { data: d } of weights.values())
+    for (let i = 0; i < d.length; i++, offset += 4) bytes.writeFloatLE(d[i], offset);
   return {
     modelJson: JSON.stringify(json) + '\n',
     weights: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length),

@@ -3,11 +3,11 @@
 // taking the step that costs the least accuracy per byte saved, until the real blob fits the budget.
 
 import { ModelError } from '../ir/graph';
-import { LabelledImages } from './batches';
+import type { LabelledImages } from './batches';
 import { evaluateNet } from './evaluate';
-import { WeightBits } from './fake-quant';
+import type { WeightBits } from './fake-quant';
 import { TrainableNet } from './net';
-import { isWeightLayer, SeqModel } from './seq-model';
+import { isWeightLayer, type SeqModel } from './seq-model';
 
 export interface Sensitivity {
   layer: string;

@@ -5,9 +5,9 @@
 // the compression tools fine-tune trained models, where frozen statistics are stable and match inference.
 
 import * as tf from '@tensorflow/tfjs';
-import { batchNormFrozen, conv2d, depthwiseConv, maxPool, Window } from './conv-im2col';
+import { batchNormFrozen, conv2d, depthwiseConv, maxPool, type Window } from './conv-im2col';
 import { fakeQuantActivation, fakeQuantWeights } from './fake-quant';
-import { cloneModel, isWeightLayer, Layer, outChannels, SeqModel } from './seq-model';
+import { cloneModel, isWeightLayer, type Layer, outChannels, type SeqModel } from './seq-model';
 
 interface Vars {
   kernel?: tf.Variable;

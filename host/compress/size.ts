@@ -4,12 +4,12 @@
 
 import { encodeModel } from '../blob/encode';
 import { storedWeightsOf } from '../blob/weights';
-import { Compiled } from '../compile';
+import type { Compiled } from '../compile';
 import { ModelError } from '../ir/graph';
 import { macsOf } from '../ir/macs';
-import { WeightBits } from '../ir/qmodel';
+import type { WeightBits } from '../ir/qmodel';
 import { compileSeqModel } from './compile-seq';
-import { isWeightLayer, SeqModel } from './seq-model';
+import { isWeightLayer, type SeqModel } from './seq-model';
 
 export interface LayerSize {
   name: string;

@@ -5,7 +5,7 @@
 import { crc32 } from '../blob/crc32';
 import { morselSchema } from '../blob/fbs';
 import { rootFieldPosition } from '../blob/flatbuffer';
-import { Rng } from '../util/rng';
+import type { Rng } from '../util/rng';
 
 /** Re-seals a mutated blob with a correct CRC (left as it is when the root table cannot be found). */
 export function reseal(bytes: Uint8Array): Uint8Array {

@@ -11,8 +11,7 @@ import * as path from 'path';
 export const LUA_BINARIES = { lua: 'lua5.3', 'lua5.1': 'lua5.1', luajit: 'luajit' } as const;
 export type LuaEngine = keyof typeof LUA_BINARIES;
 
-export const isLuaEngine = (engine: string): engine is LuaEngine =>
-  Object.prototype.hasOwnProperty.call(LUA_BINARIES, engine);
+export const isLuaEngine = (engine: string): engine is LuaEngine => Object.hasOwn(LUA_BINARIES, engine);
 
 export const defaultLuaBundlePath = () => path.join(__dirname, '..', '..', 'device', 'morsel.lua'); // dist/host/engines → dist/device
 

@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { Graph, ModelError } from '../ir/graph';
+import { type Graph, ModelError } from '../ir/graph';
 import { importOnnx } from './onnx';
 import { importTfjs } from './tfjs';
 import { importTfliteGraph, isTfliteBytes } from './tflite';

@@ -1,11 +1,25 @@
 // TensorFlow.js layers models (model.json + weight shards) → float Graph, NHWC.
 // Sequential models and functional models (class Model/Functional, layers wired by inbound_nodes); weights are
 // converted to the IR's layouts (conv [out,kh,kw,in], depthwise [1,kh,kw,out], dense [out,in]).
+// One named handler per layer class (LAYERS). Nothing in model.json is trusted: weight shards are read only from the
+// model's folder, every size is a positive integer within the importer's limits, and every weight's shape must be
+// the one its layer needs.
 
 import * as fs from 'fs';
 import * as path from 'path';
-import { type Clamp, type Graph, ModelError, newGraph, numel, type Tensor } from '../ir/graph';
-import { type WindowPadding, windowPadding2D } from '../ir/shape';
+import {
+  broadcastShapes,
+  type Clamp,
+  type Graph,
+  ModelError,
+  newGraph,
+  numel,
+  type Op,
+  type Padding,
+  type Tensor,
+} from '../ir/graph';
+import { checkActivation, checkShape, ElementBudget, positiveInt } from './limits';
+import { dilatedExtent, samePadding, windowOutSize } from './window';
 
 interface LayerJson {
   class_name: string;
@@ -18,61 +32,84 @@ interface Value {
   name: string;
   shape: number[];
 }
+interface Weight {
+  shape: number[];
+  data: Float32Array;
+}
 
-export const TFJS_LAYERS = [
-  'InputLayer',
-  'Dense',
-  'Conv2D',
-  'DepthwiseConv2D',
-  'SeparableConv2D',
-  'BatchNormalization',
-  'Activation',
-  'ReLU',
-  'LeakyReLU',
-  'MaxPooling2D',
-  'AveragePooling2D',
-  'GlobalAveragePooling2D',
-  'ZeroPadding2D',
-  'Flatten',
-  'Reshape',
-  'Dropout',
-  'Add',
-  'Subtract',
-  'Multiply',
-  'Concatenate',
-];
+/** How deep model.json's nested arrays (inbound nodes, output specs) may go: real models use 4. */
+const MAX_NESTING = 32;
 
-function readWeights(file: string, manifest: any[]): Map<string, Float32Array> {
-  const out = new Map<string, Float32Array>();
-  for (const group of manifest) {
-    const chunks = (group.paths as string[]).map((p) => {
-      const f = path.join(path.dirname(file), p);
-      if (!fs.existsSync(f)) throw new ModelError(`${file}: weight shard ${p} not found`);
-      return fs.readFileSync(f);
-    });
-    const all = Buffer.concat(chunks);
+/** Reads a weight shard named in model.json: a relative path inside the model's folder, nothing else. */
+function readShard(file: string, p: unknown): Buffer {
+  const dir = path.resolve(path.dirname(file));
+  if (typeof p !== 'string' || !p || path.isAbsolute(p) || p.includes('\0'))
+    throw new ModelError(`${file}: weight path ${JSON.stringify(p)} must be a file name relative to the model`);
+  const f = path.resolve(dir, p);
+  if (path.relative(dir, f).startsWith('..') || path.dirname(path.relative(dir, f)).startsWith('..'))
+    throw new ModelError(`${file}: weight path ${p} leaves the model's folder`);
+  let real: string;
+  try {
+    real = fs.realpathSync(f);
+  } catch {
+    throw new ModelError(`${file}: weight shard ${p} not found`);
+  }
+  if (path.relative(fs.realpathSync(dir), real).startsWith('..'))
+    throw new ModelError(`${file}: weight path ${p} leaves the model's folder (through a link)`);
+  if (!fs.statSync(real).isFile()) throw new ModelError(`${file}: weight shard ${p} is not a file`);
+  return fs.readFileSync(real);
+}
+
+function readWeights(file: string, manifest: unknown[]): Map<string, Weight> {
+  const out = new Map<string, Weight>();
+  const budget = new ElementBudget();
+  for (const group of manifest as { paths?: unknown; weights?: unknown }[]) {
+    if (!Array.isArray(group?.paths) || !Array.isArray(group.weights))
+      throw new ModelError(`${file}: a weightsManifest entry needs paths and weights lists`);
+    const all = Buffer.concat(group.paths.map((p) => readShard(file, p)));
     let offset = 0;
     for (const w of group.weights) {
-      if (w.dtype !== 'float32' || w.quantization)
-        throw new ModelError(`${file}: weight ${w.name} has dtype ${w.dtype}; only float32 weights are supported`);
-      const n = numel(w.shape as number[]);
+      if (w?.dtype !== 'float32' || w.quantization)
+        throw new ModelError(`${file}: weight ${w?.name} has dtype ${w?.dtype}; only float32 weights are supported`);
+      const shape = checkShape(Array.isArray(w.shape) ? w.shape : [w.shape], `${file}: weight ${w.name}`);
+      const n = numel(shape);
+      budget.take(n, `${file}: weight ${w.name}`);
       if (offset + 4 * n > all.length) throw new ModelError(`${file}: weight shards are truncated at ${w.name}`);
+      if (out.has(w.name)) throw new ModelError(`${file}: weight ${w.name} is listed twice`);
       const data = new Float32Array(n);
       for (let i = 0; i < n; i++) data[i] = all.readFloatLE(offset + 4 * i);
       for (let i = 0; i < n; i++)
         if (!Number.isFinite(data[i])) throw new ModelError(`${file}: weight ${w.name} contains NaN or Inf`);
-      out.set(w.name, data);
+      out.set(w.name, { shape, data });
       offset += 4 * n;
     }
   }
   return out;
 }
 
-/** Keras padding names are the shared helper's. */
-function kerasPadding(padding: string): WindowPadding {
-  if (padding !== 'valid' && padding !== 'same')
-    throw new ModelError(`padding '${padding}' is not supported (valid, same)`);
-  return padding;
+/** TF's 'valid'/'same' window geometry along H and W. */
+function windowGeometry(
+  l: Layer,
+  k: [number, number],
+  s: [number, number],
+  d: [number, number],
+  padding: unknown,
+): { pads: Padding; outH: number; outW: number } {
+  const [inH, inW] = [l.cur.shape[1], l.cur.shape[2]];
+  const ek = [dilatedExtent(k[0], d[0]), dilatedExtent(k[1], d[1])];
+  if (padding === 'valid')
+    return {
+      pads: [0, 0, 0, 0],
+      outH: windowOutSize(inH, 0, ek[0], s[0], l.where),
+      outW: windowOutSize(inW, 0, ek[1], s[1], l.where),
+    };
+  if (padding !== 'same') throw l.error(`padding '${padding}' is not supported (valid, same)`);
+  const [h, w] = [samePadding(inH, s[0], ek[0]), samePadding(inW, s[1], ek[1])];
+  return {
+    pads: [h.before, w.before, h.total - h.before, w.total - w.before],
+    outH: Math.ceil(inH / s[0]),
+    outW: Math.ceil(inW / s[1]),
+  };
 }
 
 function transposeKernel(k: Float32Array, [kh, kw, ci, co]: number[]): Float32Array {
@@ -86,17 +123,16 @@ function transposeKernel(k: Float32Array, [kh, kw, ci, co]: number[]): Float32Ar
   return out;
 }
 
-const pair = (v: unknown, d: number): [number, number] =>
-  Array.isArray(v) ? [v[0], v[1]] : v == null ? [d, d] : [v as number, v as number];
-
 /** Names of the layers a functional layer reads, from Keras 2 (`[[name, node, tensor, kwargs]]`) or Keras 3 (`keras_history`) JSON. */
 function inboundLayers(layer: LayerJson, where: string): string[] {
   const calls = layer.inbound_nodes ?? [];
+  if (!Array.isArray(calls)) throw new ModelError(`${where}: inbound_nodes must be a list`);
   if (calls.length > 1)
     throw new ModelError(`${where}: shared layers (called ${calls.length} times) are not supported`);
   if (!calls.length) return [];
   const names: string[] = [];
-  const visit = (v: any) => {
+  const visit = (v: any, depth: number) => {
+    if (depth > MAX_NESTING) throw new ModelError(`${where}: inbound_nodes are nested deeper than ${MAX_NESTING}`);
     if (Array.isArray(v)) {
       if (typeof v[0] === 'string' && typeof v[1] === 'number' && typeof v[2] === 'number') {
         if (v[2] !== 0)
@@ -104,27 +140,430 @@ function inboundLayers(layer: LayerJson, where: string): string[] {
             `${where}: reads output ${v[2]} of layer ${v[0]}; only single-output layers are supported`,
           );
         names.push(v[0]);
-      } else v.forEach(visit);
+      } else for (const x of v) visit(x, depth + 1);
     } else if (v && typeof v === 'object') {
-      if (Array.isArray(v.config?.keras_history)) visit(v.config.keras_history);
-      else if (v.args) visit(v.args);
+      if (Array.isArray(v.config?.keras_history)) visit(v.config.keras_history, depth + 1);
+      else if (v.args) visit(v.args, depth + 1);
     }
   };
-  visit(calls[0]);
+  visit(calls[0], 0);
   return names;
 }
 
-/** A TF.js layers model in memory: model.json parsed, its weights by name, and where it came from. */
+/** The layer names in an input_layers/output_layers spec (`[name, 0, 0]` or a list of them). */
+function layerNames(spec: unknown, depth = 0): string[] {
+  if (depth > MAX_NESTING) throw new ModelError(`output_layers are nested deeper than ${MAX_NESTING}`);
+  if (!Array.isArray(spec)) return [];
+  return typeof spec[0] === 'string' ? [spec[0]] : spec.flatMap((s) => layerNames(s, depth + 1));
+}
+
+/** One import: the graph being built and the model's weights. */
+class TfjsImport {
+  readonly used = new Set<string>();
+  constructor(
+    readonly file: string,
+    readonly g: Graph,
+    private readonly weights: Map<string, Weight>,
+  ) {}
+
+  constant(name: string, shape: number[], data: Float32Array): string {
+    this.g.tensors.set(name, { name, dtype: 'float32', shape, data });
+    return name;
+  }
+  weightShape(layer: string, w: string): number[] {
+    return this.weights.get(`${layer}/${w}`)?.shape ?? [];
+  }
+  /** Layer `layer`'s weight `w`, which must have exactly `shape` and belong to no other layer. */
+  weight(layer: string, w: string, shape: number[]): Float32Array {
+    const key = `${layer}/${w}`;
+    const d = this.weights.get(key);
+    if (!d) throw new ModelError(`${this.file}: weight ${key} is missing from the weight manifest`);
+    if (d.shape.length !== shape.length || d.shape.some((v, i) => v !== shape[i]))
+      throw new ModelError(`${this.file}: weight ${key} has shape [${d.shape}]; the layer needs [${shape}]`);
+    if (this.used.has(key)) throw new ModelError(`${this.file}: weight ${key} is used by two layers`);
+    this.used.add(key);
+    return d.data;
+  }
+  addInput(name: string, batchShape: unknown): Value {
+    if (!Array.isArray(batchShape)) throw new ModelError(`${this.file}: input layer ${name} has no batch_input_shape`);
+    const shape = checkActivation([1, ...batchShape.slice(1)], `${this.file}: input ${name}`);
+    this.g.tensors.set(name, { name, dtype: 'float32', shape });
+    this.g.inputs.push(name);
+    return { name, shape };
+  }
+}
+
+/** One layer being imported: its config, inputs and the helpers every handler shares. */
+class Layer {
+  readonly c: Record<string, any>;
+  readonly name: string;
+  readonly where: string;
+  cur: Value;
+
+  constructor(
+    readonly cx: TfjsImport,
+    readonly json: LayerJson,
+    readonly ins: Value[],
+    index: number,
+  ) {
+    this.c = json.config && typeof json.config === 'object' ? json.config : {};
+    this.name = String(this.c.name ?? json.name ?? `layer${index}`);
+    this.where = `layer ${index} '${this.name}' (${json.class_name})`;
+    this.cur = ins[0];
+  }
+  error(message: string): ModelError {
+    return new ModelError(`${this.where}: ${message}`);
+  }
+  /** A positive integer option (units, filters, depth_multiplier...). */
+  int(key: string, d?: number): number {
+    return positiveInt(this.c[key] ?? d, `${this.where}: ${key}`);
+  }
+  /** A 2-D option given as one number or a pair (kernel_size, strides, pool_size...). */
+  pair(key: string, d: number): [number, number] {
+    const v = this.c[key] ?? d;
+    const [a, b] = Array.isArray(v) ? v : [v, v];
+    if (Array.isArray(v) && v.length !== 2) throw this.error(`${key} [${v}] must have 2 values`);
+    return [positiveInt(a, `${this.where}: ${key}`), positiveInt(b, `${this.where}: ${key}`)];
+  }
+  weight(w: string, shape: number[]): Float32Array {
+    return this.cx.weight(this.name, w, shape);
+  }
+  emit(opName: string, op: Omit<Op, 'outputs'>, outShape: number[]): Value {
+    const out = `${opName}:0`;
+    checkActivation(outShape, this.where);
+    this.cx.g.tensors.set(out, { name: out, dtype: 'float32', shape: outShape } as Tensor);
+    this.cx.g.nodes.push({ name: opName, op: { ...op, outputs: [out] } as Op });
+    this.cur = { name: out, shape: outShape };
+    return this.cur;
+  }
+  activation(act: unknown): Value {
+    if (!act || act === 'linear') return this.cur;
+    const x = [this.cur.name];
+    if (act === 'relu' || act === 'sigmoid' || act === 'tanh')
+      return this.emit(
+        `${this.name}/${act}`,
+        { kind: act, inputs: x, attrs: {} } as Omit<Op, 'outputs'>,
+        this.cur.shape,
+      );
+    if (act === 'relu6')
+      return this.emit(
+        `${this.name}/relu6`,
+        { kind: 'clip', inputs: x, attrs: { min: 0, max: 6 } as Clamp },
+        this.cur.shape,
+      );
+    if (act === 'softmax')
+      return this.emit(
+        `${this.name}/softmax`,
+        { kind: 'softmax', inputs: x, attrs: { axis: -1, beta: 1 } },
+        this.cur.shape,
+      );
+    throw this.error(`activation '${act}' is not supported (linear, relu, relu6, sigmoid, tanh, softmax)`);
+  }
+  need4d(): void {
+    if (this.cur.shape.length !== 4) throw this.error(`expects a 4-D input, got [${this.cur.shape}]`);
+    if ((this.c.data_format ?? 'channels_last') !== 'channels_last')
+      throw this.error('only channels_last is supported');
+  }
+  conv(
+    opName: string,
+    kind: 'conv2d' | 'depthwise_conv2d',
+    kernel: [number, number],
+    strides: [number, number],
+    dilations: [number, number],
+    padding: unknown,
+    w: string,
+    co: number,
+    bias?: string,
+    multiplier = 1,
+  ): Value {
+    const { pads, outH, outW } = windowGeometry(this, kernel, strides, dilations, padding);
+    const attrs = {
+      strides,
+      dilations,
+      pads,
+      group: kind === 'depthwise_conv2d' ? this.cur.shape[3] : 1,
+      ...(kind === 'depthwise_conv2d' ? { multiplier } : {}),
+    };
+    return this.emit(opName, { kind, inputs: bias ? [this.cur.name, w, bias] : [this.cur.name, w], attrs }, [
+      1,
+      outH,
+      outW,
+      co,
+    ]);
+  }
+  bias(co: number, key = 'bias'): string | undefined {
+    return this.c.use_bias === false
+      ? undefined
+      : this.cx.constant(`${this.name}/${key}`, [co], this.weight(key, [co]));
+  }
+  binary(kind: 'add' | 'sub' | 'mul'): Value {
+    const ins = this.ins;
+    if (ins.length < 2 || (kind === 'sub' && ins.length !== 2))
+      throw this.error(`needs ${kind === 'sub' ? 'exactly 2' : 'at least 2'} inputs, got ${ins.length}`);
+    let acc = ins[0];
+    for (let k = 1; k < ins.length; k++) {
+      let shape: number[];
+      try {
+        shape = broadcastShapes(acc.shape, ins[k].shape);
+      } catch (e) {
+        throw this.error((e as Error).message);
+      }
+      acc = this.emit(
+        k === ins.length - 1 ? this.name : `${this.name}/${k}`,
+        { kind, inputs: [acc.name, ins[k].name], attrs: {} },
+        shape,
+      );
+    }
+    return acc;
+  }
+}
+
+type LayerHandler = (l: Layer) => Value;
+
+const passThrough: LayerHandler = (l) => l.cur;
+
+const conv2d: LayerHandler = (l) => {
+  l.need4d();
+  const k = l.pair('kernel_size', 1),
+    s = l.pair('strides', 1),
+    d = l.pair('dilation_rate', 1);
+  const ci = l.cur.shape[3];
+  const dw = l.json.class_name === 'DepthwiseConv2D';
+  const m = dw ? l.int('depth_multiplier', 1) : 1;
+  const co = dw ? ci * m : l.int('filters');
+  // Depthwise [kh,kw,ci,m] is already [1,kh,kw,ci*m] in memory (channel oc = ic*m + j).
+  const w = dw
+    ? l.cx.constant(`${l.name}/weights`, [1, k[0], k[1], co], l.weight('depthwise_kernel', [k[0], k[1], ci, m]))
+    : l.cx.constant(
+        `${l.name}/weights`,
+        [co, k[0], k[1], ci],
+        transposeKernel(l.weight('kernel', [k[0], k[1], ci, co]), [k[0], k[1], ci, co]),
+      );
+  l.conv(l.name, dw ? 'depthwise_conv2d' : 'conv2d', k, s, d, l.c.padding ?? 'valid', w, co, l.bias(co), m);
+  return l.activation(l.c.activation);
+};
+
+/** Depthwise (no bias) then a 1×1 convolution with the layer's bias and activation. */
+const SeparableConv2D: LayerHandler = (l) => {
+  l.need4d();
+  const k = l.pair('kernel_size', 1),
+    s = l.pair('strides', 1),
+    d = l.pair('dilation_rate', 1);
+  const ci = l.cur.shape[3];
+  const filters = l.int('filters');
+  // tfjs-layers leaves depth_multiplier out of a SeparableConv2D's JSON; the kernel [kh,kw,ci,m] has it.
+  const m =
+    l.c.depth_multiplier != null ? l.int('depth_multiplier') : (l.cx.weightShape(l.name, 'depthwise_kernel')[3] ?? 1);
+  const dwW = l.cx.constant(
+    `${l.name}/depthwise_weights`,
+    [1, k[0], k[1], ci * m],
+    l.weight('depthwise_kernel', [k[0], k[1], ci, m]),
+  );
+  l.conv(`${l.name}/depthwise`, 'depthwise_conv2d', k, s, d, l.c.padding ?? 'valid', dwW, ci * m, undefined, m);
+  const pwW = l.cx.constant(
+    `${l.name}/pointwise_weights`,
+    [filters, 1, 1, ci * m],
+    transposeKernel(l.weight('pointwise_kernel', [1, 1, ci * m, filters]), [1, 1, ci * m, filters]),
+  );
+  l.conv(l.name, 'conv2d', [1, 1], [1, 1], [1, 1], 'valid', pwW, filters, l.bias(filters));
+  return l.activation(l.c.activation);
+};
+
+const Dense: LayerHandler = (l) => {
+  if (l.cur.shape.length !== 2)
+    throw l.error(`Dense on a ${l.cur.shape.length}-D input is not supported; flatten first`);
+  const n = l.cur.shape[1];
+  const units = l.int('units');
+  const kernel = l.weight('kernel', [n, units]);
+  const w = new Float32Array(kernel.length);
+  for (let i = 0; i < n; i++) for (let o = 0; o < units; o++) w[o * n + i] = kernel[i * units + o];
+  const inputs = [l.cur.name, l.cx.constant(`${l.name}/weights`, [units, n], w)];
+  const bias = l.bias(units);
+  if (bias) inputs.push(bias);
+  l.emit(l.name, { kind: 'dense', inputs, attrs: {} } as Omit<Op, 'outputs'>, [1, units]);
+  return l.activation(l.c.activation);
+};
+
+const BatchNormalization: LayerHandler = (l) => {
+  const rank = l.cur.shape.length;
+  const axis = Array.isArray(l.c.axis) ? l.c.axis[0] : (l.c.axis ?? -1);
+  if (axis !== -1 && axis !== rank - 1)
+    throw l.error(`batch normalization over axis ${axis} is not supported (channels last)`);
+  const ch = l.cur.shape[rank - 1];
+  const gamma = l.c.scale === false ? new Float32Array(ch).fill(1) : l.weight('gamma', [ch]);
+  const beta = l.c.center === false ? new Float32Array(ch) : l.weight('beta', [ch]);
+  const inputs = [
+    l.cur.name,
+    l.cx.constant(`${l.name}/gamma`, [ch], gamma),
+    l.cx.constant(`${l.name}/beta`, [ch], beta),
+    l.cx.constant(`${l.name}/mean`, [ch], l.weight('moving_mean', [ch])),
+    l.cx.constant(`${l.name}/variance`, [ch], l.weight('moving_variance', [ch])),
+  ];
+  const epsilon = l.c.epsilon ?? 1e-3;
+  if (typeof epsilon !== 'number' || !(epsilon >= 0)) throw l.error(`epsilon ${epsilon} must be a non-negative number`);
+  return l.emit(
+    l.name,
+    { kind: 'batchnorm', inputs, attrs: { epsilon, axis: rank - 1 } } as Omit<Op, 'outputs'>,
+    l.cur.shape,
+  );
+};
+
+const finite = (l: Layer, key: string, d: number): number => {
+  const v = l.c[key] ?? d;
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw l.error(`${key} ${JSON.stringify(v)} must be a number`);
+  return v;
+};
+
+const ReLU: LayerHandler = (l) => {
+  const x = [l.cur.name];
+  if (l.c.threshold) throw l.error('a ReLU threshold is not supported');
+  if (l.c.negative_slope) {
+    if (l.c.max_value != null) throw l.error('ReLU with both negative_slope and max_value is not supported');
+    return l.emit(
+      l.name,
+      { kind: 'leaky_relu', inputs: x, attrs: { alpha: finite(l, 'negative_slope', 0) } },
+      l.cur.shape,
+    );
+  }
+  if (l.c.max_value != null)
+    return l.emit(l.name, { kind: 'clip', inputs: x, attrs: { min: 0, max: finite(l, 'max_value', 0) } }, l.cur.shape);
+  return l.emit(l.name, { kind: 'relu', inputs: x, attrs: {} }, l.cur.shape);
+};
+
+const LeakyReLU: LayerHandler = (l) =>
+  l.emit(l.name, { kind: 'leaky_relu', inputs: [l.cur.name], attrs: { alpha: finite(l, 'alpha', 0.3) } }, l.cur.shape);
+
+const pooling2d: LayerHandler = (l) => {
+  l.need4d();
+  const k = l.pair('pool_size', 2);
+  const s = l.c.strides == null ? k : l.pair('strides', 1);
+  const { pads, outH, outW } = windowGeometry(l, k, s, [1, 1], l.c.padding ?? 'valid');
+  // TF averages over the taps inside the input, as TFLite does (countIncludePad false).
+  return l.emit(
+    l.name,
+    {
+      kind: l.json.class_name === 'MaxPooling2D' ? 'max_pool' : 'avg_pool',
+      inputs: [l.cur.name],
+      attrs: { kernel: k, strides: s, pads },
+    },
+    [1, outH, outW, l.cur.shape[3]],
+  );
+};
+
+const GlobalAveragePooling2D: LayerHandler = (l) => {
+  l.need4d();
+  const keep = !!l.c.keepdims;
+  const C = l.cur.shape[3];
+  return l.emit(
+    l.name,
+    { kind: 'mean', inputs: [l.cur.name], attrs: { axes: [1, 2], keepDims: keep } },
+    keep ? [1, 1, 1, C] : [1, C],
+  );
+};
+
+const ZeroPadding2D: LayerHandler = (l) => {
+  l.need4d();
+  const p = l.c.padding ?? 1;
+  const [[t, b], [left, r]] = Array.isArray(p)
+    ? Array.isArray(p[0])
+      ? p
+      : [
+          [p[0], p[0]],
+          [p[1], p[1]],
+        ]
+    : [
+        [p, p],
+        [p, p],
+      ];
+  for (const v of [t, b, left, r])
+    if (!Number.isSafeInteger(v) || v < 0 || v > 1 << 16)
+      throw l.error(`padding ${JSON.stringify(p)} must be non-negative integers`);
+  return l.emit(l.name, { kind: 'pad', inputs: [l.cur.name], attrs: { pads: [0, t, left, 0, 0, b, r, 0], value: 0 } }, [
+    1,
+    l.cur.shape[1] + t + b,
+    l.cur.shape[2] + left + r,
+    l.cur.shape[3],
+  ]);
+};
+
+const Flatten: LayerHandler = (l) => {
+  const shape = [1, numel(l.cur.shape)];
+  return l.emit(l.name, { kind: 'reshape', inputs: [l.cur.name], attrs: { shape } }, shape);
+};
+
+const Reshape: LayerHandler = (l) => {
+  if (!Array.isArray(l.c.target_shape)) throw l.error('target_shape must be a list');
+  const target = [1, ...(l.c.target_shape as number[])];
+  const known = numel(target.filter((d) => d !== -1));
+  const shape = target.map((d) => (d === -1 ? numel(l.cur.shape) / known : d));
+  if (
+    target.filter((d) => d === -1).length > 1 ||
+    numel(shape) !== numel(l.cur.shape) ||
+    shape.some((d) => !Number.isSafeInteger(d) || d < 1)
+  )
+    throw l.error(`cannot reshape [${l.cur.shape}] to [${target}]`);
+  return l.emit(l.name, { kind: 'reshape', inputs: [l.cur.name], attrs: { shape } }, shape);
+};
+
+const Concatenate: LayerHandler = (l) => {
+  const rank = l.cur.shape.length;
+  const raw = l.c.axis ?? -1;
+  const axis = raw < 0 ? raw + rank : raw;
+  if (!Number.isInteger(axis) || axis < 1 || axis >= rank)
+    throw l.error(`axis ${raw} is out of range for rank ${rank}`);
+  for (const v of l.ins) {
+    if (v.shape.length !== rank || v.shape.some((d, i) => i !== axis && d !== l.cur.shape[i]))
+      throw l.error(`input [${v.shape}] does not fit [${l.cur.shape}] along axis ${axis}`);
+  }
+  const shape = [...l.cur.shape];
+  shape[axis] = l.ins.reduce((s, v) => s + v.shape[axis], 0);
+  return l.emit(l.name, { kind: 'concat', inputs: l.ins.map((v) => v.name), attrs: { axis } }, shape);
+};
+
+/** TF.js layer class → its handler. */
+const LAYERS: Record<string, LayerHandler> = {
+  InputLayer: passThrough,
+  Dense,
+  Conv2D: conv2d,
+  DepthwiseConv2D: conv2d,
+  SeparableConv2D,
+  BatchNormalization,
+  Activation: (l) => l.activation(l.c.activation),
+  ReLU,
+  LeakyReLU,
+  MaxPooling2D: pooling2d,
+  AveragePooling2D: pooling2d,
+  GlobalAveragePooling2D,
+  ZeroPadding2D,
+  Flatten,
+  Reshape,
+  Add: (l) => l.binary('add'),
+  Subtract: (l) => l.binary('sub'),
+  Multiply: (l) => l.binary('mul'),
+  Concatenate,
+  Dropout: passThrough,
+  SpatialDropout2D: passThrough,
+  GaussianNoise: passThrough,
+};
+export const TFJS_LAYERS = Object.keys(LAYERS);
+
+function applyLayer(cx: TfjsImport, json: LayerJson, ins: Value[], index: number): Value {
+  const l = new Layer(cx, json, ins, index);
+  const handler = Object.hasOwn(LAYERS, json.class_name) ? LAYERS[json.class_name] : undefined;
+  if (!handler) throw l.error(`TF.js layer ${json.class_name} is not supported (supported: ${TFJS_LAYERS.join(', ')})`);
+  return handler(l);
+}
+
+/** A TF.js layers model read (or built in memory by host/compress): its JSON and its weights. */
 export interface TfjsModel {
   json: any;
-  weights: Map<string, Float32Array>;
+  weights: Map<string, Weight>;
   /** The graph's name: the model's directory for a file. */
   name: string;
   /** The model.json path (or a stand-in for a model built in memory), for messages. */
   source: string;
 }
 
-/** Reads a TF.js layers model.json and its weight shards (float32). */
 export function readTfjsModel(file: string): TfjsModel {
   let json: any;
   try {
@@ -134,327 +573,47 @@ export function readTfjsModel(file: string): TfjsModel {
   }
   const topo = json?.modelTopology;
   const modelCfg = topo?.model_config ?? topo;
-  if (!modelCfg || !Array.isArray(json.weightsManifest))
+  if (!modelCfg || typeof modelCfg !== 'object' || !Array.isArray(json.weightsManifest))
     throw new ModelError(`${file}: not a TF.js layers model (no modelTopology/weightsManifest)`);
-  const functional = modelCfg.class_name === 'Model' || modelCfg.class_name === 'Functional';
-  if (modelCfg.class_name !== 'Sequential' && !functional)
-    throw new ModelError(
-      `${file}: TF.js model class ${modelCfg.class_name} is not supported (Sequential, Model/Functional)`,
-    );
   const name = path.basename(path.dirname(path.resolve(file)));
   return { json, weights: readWeights(file, json.weightsManifest), name, source: file };
 }
 
 export function importTfjs(model: string | TfjsModel): Graph {
   const { json, weights, name: graphName, source: file } = typeof model === 'string' ? readTfjsModel(model) : model;
-  const topo = json.modelTopology;
-  const modelCfg = topo.model_config ?? topo;
+  const modelCfg = json.modelTopology.model_config ?? json.modelTopology;
   const functional = modelCfg.class_name === 'Model' || modelCfg.class_name === 'Functional';
-  const layers: LayerJson[] = Array.isArray(modelCfg.config) ? modelCfg.config : modelCfg.config.layers;
+  if (modelCfg.class_name !== 'Sequential' && !functional)
+    throw new ModelError(
+      `${file}: TF.js model class ${modelCfg.class_name} is not supported (Sequential, Model/Functional)`,
+    );
+  const layers: LayerJson[] = Array.isArray(modelCfg.config) ? modelCfg.config : modelCfg.config?.layers;
+  if (!Array.isArray(layers) || !layers.length) throw new ModelError(`${file}: the model has no layers`);
+  layers.forEach((layer, index) => {
+    if (!layer || typeof layer !== 'object' || typeof layer.class_name !== 'string')
+      throw new ModelError(`${file}: layer ${index} has no class_name`);
+    layer.config = layer.config && typeof layer.config === 'object' ? layer.config : {};
+  });
+  const names = layers.map((l) => l.name ?? l.config.name);
+  const dup = names.find((n, i) => n !== undefined && names.indexOf(n) !== i);
+  if (dup !== undefined) throw new ModelError(`${file}: two layers are named '${dup}'`);
   const g = newGraph(graphName, 'NHWC');
-  g.meta = { producer: `TF.js ${json.generatedBy ?? ''}`.trim(), source: path.basename(file) };
+  g.meta = { producer: `TF.js ${json.generatedBy ?? ''}`.trim(), source: path.basename(file), sourceLayout: 'NHWC' };
+  const cx = new TfjsImport(file, g, weights);
 
-  const constant = (name: string, shp: number[], data: Float32Array) => {
-    g.tensors.set(name, { name, dtype: 'float32', shape: shp, data });
-    return name;
-  };
-  const weight = (layer: string, w: string) => {
-    const d = weights.get(`${layer}/${w}`);
-    if (!d) throw new ModelError(`${file}: weight ${layer}/${w} is missing from the weight manifest`);
-    return d;
-  };
-  const addInput = (name: string, batchShape: (number | null)[] | undefined): Value => {
-    if (!batchShape) throw new ModelError(`${file}: input layer ${name} has no batch_input_shape`);
-    const shape = [1, ...batchShape.slice(1).map((d) => d as number)];
-    if (shape.some((d) => !(d >= 1)))
-      throw new ModelError(`${file}: input ${name} needs static dimensions (got [${batchShape}])`);
-    g.tensors.set(name, { name, dtype: 'float32', shape });
-    g.inputs.push(name);
-    return { name, shape };
-  };
-
-  /** Emits the ops of one layer on its inputs; returns its output value (or its input, for layers that vanish). */
-  const applyLayer = (layer: LayerJson, ins: Value[], index: number): Value => {
-    const c = layer.config;
-    const name: string = c.name ?? layer.name ?? `layer${index}`;
-    const where = `layer ${index} '${name}' (${layer.class_name})`;
-    let cur = ins[0];
-    const emit = (opName: string, op: any, outShape: number[]): Value => {
-      const out = `${opName}:0`;
-      g.tensors.set(out, { name: out, dtype: 'float32', shape: outShape } as Tensor);
-      g.nodes.push({ name: opName, op: { ...op, outputs: [out] } });
-      return (cur = { name: out, shape: outShape });
-    };
-    const activation = (act: string | undefined): Value => {
-      if (!act || act === 'linear') return cur;
-      const unary = { kind: act, inputs: [cur.name], attrs: {} };
-      if (act === 'relu' || act === 'sigmoid' || act === 'tanh') return emit(`${name}/${act}`, unary, cur.shape);
-      if (act === 'relu6')
-        return emit(
-          `${name}/relu6`,
-          { kind: 'clip', inputs: [cur.name], attrs: { min: 0, max: 6 } as Clamp },
-          cur.shape,
-        );
-      if (act === 'softmax')
-        return emit(
-          `${name}/softmax`,
-          { kind: 'softmax', inputs: [cur.name], attrs: { axis: -1, beta: 1 } },
-          cur.shape,
-        );
-      throw new ModelError(
-        `${where}: activation '${act}' is not supported (linear, relu, relu6, sigmoid, tanh, softmax)`,
-      );
-    };
-    const need4d = () => {
-      if (cur.shape.length !== 4) throw new ModelError(`${where}: expects a 4-D input, got [${cur.shape}]`);
-      if ((c.data_format ?? 'channels_last') !== 'channels_last')
-        throw new ModelError(`${where}: only channels_last is supported`);
-    };
-    const conv = (
-      opName: string,
-      kind: 'conv2d' | 'depthwise_conv2d',
-      kernel: [number, number],
-      strides: [number, number],
-      dilations: [number, number],
-      padding: string,
-      w: string,
-      co: number,
-      bias?: string,
-      multiplier = 1,
-    ) => {
-      const { pads, outH, outW } = windowPadding2D(
-        kerasPadding(padding),
-        [cur.shape[1], cur.shape[2]],
-        kernel,
-        strides,
-        dilations,
-      );
-      const attrs = {
-        strides,
-        dilations,
-        pads,
-        group: kind === 'depthwise_conv2d' ? cur.shape[3] : 1,
-        ...(kind === 'depthwise_conv2d' ? { multiplier } : {}),
-      };
-      return emit(opName, { kind, inputs: bias ? [cur.name, w, bias] : [cur.name, w], attrs }, [1, outH, outW, co]);
-    };
-    const binary = (kind: 'add' | 'sub' | 'mul') => {
-      if (ins.length < 2 || (kind === 'sub' && ins.length !== 2))
-        throw new ModelError(
-          `${where}: needs ${kind === 'sub' ? 'exactly 2' : 'at least 2'} inputs, got ${ins.length}`,
-        );
-      let acc = ins[0];
-      for (let k = 1; k < ins.length; k++) {
-        const shape = acc.shape.length >= ins[k].shape.length ? acc.shape : ins[k].shape;
-        acc = emit(
-          k === ins.length - 1 ? name : `${name}/${k}`,
-          { kind, inputs: [acc.name, ins[k].name], attrs: {} },
-          shape,
-        );
-      }
-      return acc;
-    };
-
-    switch (layer.class_name) {
-      case 'InputLayer':
-      case 'Dropout':
-      case 'SpatialDropout2D':
-      case 'GaussianNoise':
-        return cur;
-      case 'Conv2D':
-      case 'DepthwiseConv2D': {
-        need4d();
-        const k = pair(c.kernel_size, 1),
-          s = pair(c.strides, 1),
-          d = pair(c.dilation_rate, 1);
-        const ci = cur.shape[3];
-        const dw = layer.class_name === 'DepthwiseConv2D';
-        const m = dw ? (c.depth_multiplier ?? 1) : 1;
-        const co = dw ? ci * m : c.filters;
-        const kernel = weight(name, dw ? 'depthwise_kernel' : 'kernel');
-        // Depthwise [kh,kw,ci,m] is already [1,kh,kw,ci*m] in memory (channel oc = ic*m + j).
-        const w = dw
-          ? constant(`${name}/weights`, [1, k[0], k[1], co], kernel)
-          : constant(`${name}/weights`, [co, k[0], k[1], ci], transposeKernel(kernel, [k[0], k[1], ci, co]));
-        const bias = c.use_bias === false ? undefined : constant(`${name}/bias`, [co], weight(name, 'bias'));
-        conv(name, dw ? 'depthwise_conv2d' : 'conv2d', k, s, d, c.padding ?? 'valid', w, co, bias, m);
-        return activation(c.activation);
-      }
-      case 'SeparableConv2D': {
-        // Depthwise (no bias) then a 1×1 convolution with the layer's bias and activation.
-        need4d();
-        const k = pair(c.kernel_size, 1),
-          s = pair(c.strides, 1),
-          d = pair(c.dilation_rate, 1);
-        const ci = cur.shape[3];
-        const dwKernel = weight(name, 'depthwise_kernel');
-        // tfjs-layers leaves depth_multiplier out of a SeparableConv2D's JSON; the kernel [kh,kw,ci,m] has it.
-        const m = dwKernel.length / (k[0] * k[1] * ci);
-        if (!Number.isInteger(m) || (c.depth_multiplier != null && c.depth_multiplier !== m))
-          throw new ModelError(
-            `${where}: depthwise kernel of ${dwKernel.length} values does not fit [${k}] × ${ci} channels`,
-          );
-        const dwW = constant(`${name}/depthwise_weights`, [1, k[0], k[1], ci * m], dwKernel);
-        conv(`${name}/depthwise`, 'depthwise_conv2d', k, s, d, c.padding ?? 'valid', dwW, ci * m, undefined, m);
-        const pwW = constant(
-          `${name}/pointwise_weights`,
-          [c.filters, 1, 1, ci * m],
-          transposeKernel(weight(name, 'pointwise_kernel'), [1, 1, ci * m, c.filters]),
-        );
-        const bias = c.use_bias === false ? undefined : constant(`${name}/bias`, [c.filters], weight(name, 'bias'));
-        conv(name, 'conv2d', [1, 1], [1, 1], [1, 1], 'valid', pwW, c.filters, bias);
-        return activation(c.activation);
-      }
-      case 'Dense': {
-        const n = cur.shape[cur.shape.length - 1];
-        if (cur.shape.length !== 2)
-          throw new ModelError(`${where}: Dense on a ${cur.shape.length}-D input is not supported; flatten first`);
-        const kernel = weight(name, 'kernel');
-        const w = new Float32Array(kernel.length);
-        for (let i = 0; i < n; i++) for (let o = 0; o < c.units; o++) w[o * n + i] = kernel[i * c.units + o];
-        const inputs = [cur.name, constant(`${name}/weights`, [c.units, n], w)];
-        if (c.use_bias !== false) inputs.push(constant(`${name}/bias`, [c.units], weight(name, 'bias')));
-        emit(name, { kind: 'dense', inputs, attrs: {} }, [1, c.units]);
-        return activation(c.activation);
-      }
-      case 'BatchNormalization': {
-        const rank = cur.shape.length;
-        const axis = Array.isArray(c.axis) ? c.axis[0] : (c.axis ?? -1);
-        if (axis !== -1 && axis !== rank - 1)
-          throw new ModelError(`${where}: batch normalization over axis ${axis} is not supported (channels last)`);
-        const ch = cur.shape[rank - 1];
-        const gamma = c.scale === false ? new Float32Array(ch).fill(1) : weight(name, 'gamma');
-        const beta = c.center === false ? new Float32Array(ch) : weight(name, 'beta');
-        const inputs = [
-          cur.name,
-          constant(`${name}/gamma`, [ch], gamma),
-          constant(`${name}/beta`, [ch], beta),
-          constant(`${name}/mean`, [ch], weight(name, 'moving_mean')),
-          constant(`${name}/variance`, [ch], weight(name, 'moving_variance')),
-        ];
-        return emit(
-          name,
-          { kind: 'batchnorm', inputs, attrs: { epsilon: c.epsilon ?? 1e-3, axis: rank - 1 } },
-          cur.shape,
-        );
-      }
-      case 'Activation':
-        return activation(c.activation);
-      case 'ReLU': {
-        if (c.threshold) throw new ModelError(`${where}: a ReLU threshold is not supported`);
-        if (c.negative_slope) {
-          if (c.max_value != null)
-            throw new ModelError(`${where}: ReLU with both negative_slope and max_value is not supported`);
-          return emit(name, { kind: 'leaky_relu', inputs: [cur.name], attrs: { alpha: c.negative_slope } }, cur.shape);
-        }
-        if (c.max_value != null)
-          return emit(name, { kind: 'clip', inputs: [cur.name], attrs: { min: 0, max: c.max_value } }, cur.shape);
-        return emit(name, { kind: 'relu', inputs: [cur.name], attrs: {} }, cur.shape);
-      }
-      case 'LeakyReLU':
-        return emit(name, { kind: 'leaky_relu', inputs: [cur.name], attrs: { alpha: c.alpha ?? 0.3 } }, cur.shape);
-      case 'MaxPooling2D':
-      case 'AveragePooling2D': {
-        need4d();
-        const k = pair(c.pool_size, 2);
-        const s = c.strides == null ? k : pair(c.strides, 1);
-        const { pads, outH, outW } = windowPadding2D(
-          kerasPadding(c.padding ?? 'valid'),
-          [cur.shape[1], cur.shape[2]],
-          k,
-          s,
-        );
-        // TF averages over the taps inside the input, as TFLite does (countIncludePad false).
-        return emit(
-          name,
-          {
-            kind: layer.class_name === 'MaxPooling2D' ? 'max_pool' : 'avg_pool',
-            inputs: [cur.name],
-            attrs: { kernel: k, strides: s, pads },
-          },
-          [1, outH, outW, cur.shape[3]],
-        );
-      }
-      case 'GlobalAveragePooling2D': {
-        need4d();
-        const keep = !!c.keepdims;
-        return emit(
-          name,
-          { kind: 'mean', inputs: [cur.name], attrs: { axes: [1, 2], keepDims: keep } },
-          keep ? [1, 1, 1, cur.shape[3]] : [1, cur.shape[3]],
-        );
-      }
-      case 'ZeroPadding2D': {
-        need4d();
-        const p = c.padding;
-        const [[t, b], [l, r]] = Array.isArray(p)
-          ? Array.isArray(p[0])
-            ? p
-            : [
-                [p[0], p[0]],
-                [p[1], p[1]],
-              ]
-          : [
-              [p, p],
-              [p, p],
-            ];
-        return emit(name, { kind: 'pad', inputs: [cur.name], attrs: { pads: [0, t, l, 0, 0, b, r, 0], value: 0 } }, [
-          1,
-          cur.shape[1] + t + b,
-          cur.shape[2] + l + r,
-          cur.shape[3],
-        ]);
-      }
-      case 'Flatten':
-        return emit(name, { kind: 'reshape', inputs: [cur.name], attrs: { shape: [1, numel(cur.shape)] } }, [
-          1,
-          numel(cur.shape),
-        ]);
-      case 'Reshape': {
-        const target = [1, ...(c.target_shape as number[])];
-        const known = numel(target.filter((d) => d !== -1));
-        const shape = target.map((d) => (d === -1 ? numel(cur.shape) / known : d));
-        if (numel(shape) !== numel(cur.shape) || shape.some((d) => !Number.isInteger(d)))
-          throw new ModelError(`${where}: cannot reshape [${cur.shape}] to [${target}]`);
-        return emit(name, { kind: 'reshape', inputs: [cur.name], attrs: { shape } }, shape);
-      }
-      case 'Add':
-        return binary('add');
-      case 'Subtract':
-        return binary('sub');
-      case 'Multiply':
-        return binary('mul');
-      case 'Concatenate': {
-        const rank = cur.shape.length;
-        const axis = (c.axis ?? -1) < 0 ? (c.axis ?? -1) + rank : c.axis;
-        for (const v of ins) {
-          if (v.shape.length !== rank || v.shape.some((d, i) => i !== axis && d !== cur.shape[i]))
-            throw new ModelError(`${where}: input [${v.shape}] does not fit [${cur.shape}] along axis ${axis}`);
-        }
-        const shape = [...cur.shape];
-        shape[axis] = ins.reduce((s, v) => s + v.shape[axis], 0);
-        return emit(name, { kind: 'concat', inputs: ins.map((v) => v.name), attrs: { axis } }, shape);
-      }
-      default:
-        throw new ModelError(
-          `${where}: TF.js layer ${layer.class_name} is not supported (supported: ${TFJS_LAYERS.join(', ')})`,
-        );
-    }
-  };
-
-  const values = new Map<string, Value>();
   if (!functional) {
-    const first = layers[0]?.config;
-    let cur = addInput('input', first?.batch_input_shape ?? first?.batchInputShape);
+    const first = layers[0].config;
+    let cur = cx.addInput('input', first.batch_input_shape ?? first.batchInputShape);
     layers.forEach((layer, index) => {
-      cur = applyLayer(layer, [cur], index);
+      cur = applyLayer(cx, layer, [cur], index);
     });
     g.outputs = [cur.name];
     return g;
   }
   // Functional: apply each layer once all the layers it reads are done (the JSON lists them topologically, but
   // nothing promises it).
-  const pending = layers.map((layer, index) => ({ layer, index, name: (layer.name ?? layer.config.name) as string }));
+  const values = new Map<string, Value>();
+  const pending = layers.map((layer, index) => ({ layer, index, name: String(names[index]) }));
   while (pending.length) {
     const ready = pending.findIndex(({ layer, index, name }) =>
       inboundLayers(layer, `layer ${index} '${name}'`).every((n) => values.has(n)),
@@ -467,22 +626,21 @@ export function importTfjs(model: string | TfjsModel): Graph {
     if (layer.class_name === 'InputLayer') {
       values.set(
         name,
-        addInput(name, layer.config.batch_input_shape ?? layer.config.batchInputShape ?? layer.config.batch_shape),
+        cx.addInput(name, layer.config.batch_input_shape ?? layer.config.batchInputShape ?? layer.config.batch_shape),
       );
       continue;
     }
     const ins = inboundLayers(layer, `layer ${index} '${name}'`).map((n) => values.get(n)!);
     if (!ins.length) throw new ModelError(`${file}: layer ${index} '${name}' has no inputs`);
-    values.set(name, applyLayer(layer, ins, index));
+    values.set(name, applyLayer(cx, layer, ins, index));
   }
-  const ends = (spec: unknown): string[] =>
-    Array.isArray(spec) && typeof spec[0] === 'string' ? [spec[0]] : Array.isArray(spec) ? spec.flatMap(ends) : [];
-  g.outputs = ends(modelCfg.config.output_layers).map((n) => {
+  g.outputs = layerNames(modelCfg.config.output_layers).map((n) => {
     const v = values.get(n);
     if (!v) throw new ModelError(`${file}: output layer ${n} does not exist`);
     return v.name;
   });
-  const inputOrder = ends(modelCfg.config.input_layers);
+  if (!g.outputs.length) throw new ModelError(`${file}: the model names no output layer`);
+  const inputOrder = layerNames(modelCfg.config.input_layers);
   g.inputs.sort((a, b) => inputOrder.indexOf(a) - inputOrder.indexOf(b));
   return g;
 }

@@ -3,10 +3,10 @@
 // a reshape → row-wise op → reshape back that keeps the last dimension loses both reshapes.
 // Reshapes that give a graph output its shape stay.
 
-import { consumers, type Graph, type Node, producer, tensor, type OpKind } from '../ir/graph';
+import { consumers, type Graph, type Node, producer, tensor } from '../ir/graph';
 
 /** Ops whose result depends only on the rows of the last dimension (softmax) or on each element. */
-const ROW_WISE = new Set<OpKind>(['softmax', 'relu', 'clip', 'sigmoid', 'tanh', 'leaky_relu']);
+const ROW_WISE = new Set(['softmax', 'relu', 'clip', 'sigmoid', 'tanh', 'leaky_relu']);
 
 function elideReshapePairs(g: Graph): void {
   for (const first of g.nodes.filter((n) => n.op.kind === 'reshape')) {

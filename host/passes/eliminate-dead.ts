@@ -1,6 +1,6 @@
 // Removes nodes whose outputs nothing reads, and tensors nothing refers to.
 
-import { Graph } from '../ir/graph';
+import type { Graph } from '../ir/graph';
 
 export function eliminateDead(g: Graph): Graph {
   for (let changed = true; changed; ) {

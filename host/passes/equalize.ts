@@ -7,7 +7,7 @@
 // data, channels feeding a depthwise layer are instead stretched to fill the per-tensor activation range (see below).
 
 import { runFloat } from '../interp/float';
-import { Clamp, consumers, Graph, Node, Op, tensor } from '../ir/graph';
+import { type Clamp, consumers, type Graph, type Node, type Op, tensor } from '../ir/graph';
 import { channelMaxAbs } from '../quantize/quantize';
 
 type WeightLayer = Node & { op: Extract<Op, { kind: 'conv2d' | 'depthwise_conv2d' | 'dense' }> };

@@ -1,7 +1,7 @@
 // Folds inference batch-norm into the preceding conv / depthwise conv / dense: w' = w·γ/σ, b' = (b − μ)·γ/σ + β.
 // A batch-norm with no such layer before it (after an add or a concat) becomes MUL by γ/σ then ADD of β − μ·γ/σ.
 
-import { consumers, type Graph, type Node, tensor, type OpKind } from '../ir/graph';
+import { consumers, type Graph, type Node, tensor } from '../ir/graph';
 
 function lowerToMulAdd(g: Graph, bn: Node<'batchnorm'>): void {
   const [gamma, beta, mean, variance] = bn.op.inputs.slice(1).map((n) => tensor(g, n).data as Float32Array);
@@ -32,7 +32,7 @@ function lowerToMulAdd(g: Graph, bn: Node<'batchnorm'>): void {
   );
 }
 
-const FOLDABLE = new Set<OpKind>(['conv2d', 'depthwise_conv2d', 'dense']);
+const FOLDABLE = new Set(['conv2d', 'depthwise_conv2d', 'dense']);
 
 export function foldBatchNorm(g: Graph): Graph {
   for (const bn of g.nodes.filter((n) => n.op.kind === 'batchnorm') as unknown as Node<'batchnorm'>[]) {

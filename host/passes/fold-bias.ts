@@ -2,9 +2,9 @@
 // k joins the bias (add, sub) or scales the weights and bias of each output channel (mul). ONNX MatMul + Add, a
 // Keras bias written as its own op and `conv(x) * scale` become one layer, with no int8 rounding of k alone.
 
-import { consumers, type Graph, isConstant, type Node, numel, producer, tensor, type OpKind } from '../ir/graph';
+import { consumers, type Graph, isConstant, type Node, numel, producer, tensor } from '../ir/graph';
 
-const WITH_BIAS = new Set<OpKind>(['conv2d', 'depthwise_conv2d', 'dense']);
+const WITH_BIAS = new Set(['conv2d', 'depthwise_conv2d', 'dense']);
 
 export function foldChannelConstants(g: Graph): Graph {
   for (const n of g.nodes.filter((m) => m.op.kind === 'add' || m.op.kind === 'sub' || m.op.kind === 'mul')) {

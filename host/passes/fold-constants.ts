@@ -1,6 +1,6 @@
 // Constant folding: a node whose inputs are all constants becomes a constant, computed by the float interpreter.
 
-import { Graph, isConstant, tensor } from '../ir/graph';
+import { type Graph, isConstant, tensor } from '../ir/graph';
 import { evaluateConstantNode } from '../interp/float';
 
 export function foldConstants(g: Graph): Graph {

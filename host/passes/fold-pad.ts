@@ -1,7 +1,7 @@
 // Folds a zero PAD of H/W into the padding of the convolution that reads it. Equivalent in int8 too: TFLite pads
 // with the input zero point when the pad value is 0, which is what a convolution's own padding means.
 
-import { consumers, Graph, producer, tensor } from '../ir/graph';
+import { consumers, type Graph, producer, tensor } from '../ir/graph';
 
 export function foldPadIntoConv(g: Graph): Graph {
   for (const pad of g.nodes.filter((n) => n.op.kind === 'pad')) {

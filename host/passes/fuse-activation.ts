@@ -1,8 +1,8 @@
 // Fuses relu / clip that follow an op with a clamp attribute into that clamp, removing the activation node.
 
-import { type Clamp, consumers, type Graph, type OpKind } from '../ir/graph';
+import { type Clamp, consumers, type Graph } from '../ir/graph';
 
-const CLAMPABLE = new Set<OpKind>(['conv2d', 'depthwise_conv2d', 'dense', 'add', 'sub', 'mul', 'max_pool', 'avg_pool']);
+const CLAMPABLE = new Set(['conv2d', 'depthwise_conv2d', 'dense', 'add', 'sub', 'mul', 'max_pool', 'avg_pool']);
 
 export function fuseActivations(g: Graph): Graph {
   for (const act of g.nodes.filter((n) => n.op.kind === 'relu' || n.op.kind === 'clip')) {

@@ -1,6 +1,6 @@
 // The optimization pipeline and the contract it leaves for the quantizer.
 
-import { type Graph, ModelError, type OpKind } from '../ir/graph';
+import { type Graph, ModelError } from '../ir/graph';
 import { elideReshapes } from './elide-reshape';
 import { eliminateDead } from './eliminate-dead';
 import { foldBatchNorm } from './fold-batchnorm';
@@ -9,7 +9,7 @@ import { foldConstants } from './fold-constants';
 import { foldPadIntoConv } from './fold-pad';
 import { fuseActivations } from './fuse-activation';
 
-export const DEVICE_OPS = new Set<OpKind>([
+export const DEVICE_OPS = new Set([
   'conv2d',
   'depthwise_conv2d',
   'dense',

@@ -7,7 +7,7 @@
 // weights fits the ranges to those weights' rounding errors, which GPTQ then rounds differently (on KWS that was
 // worse than not searching). The prefix of the graph runs once per tensor; each candidate runs the nodes after it.
 
-import { Graph, Node, tensor } from '../ir/graph';
+import { type Graph, type Node, tensor } from '../ir/graph';
 import { runFloat } from '../interp/float';
 import type { CalibrationSample, CalibrationStats } from './calibrate';
 import { fakeQuantize, paramsForRange } from './quantize';

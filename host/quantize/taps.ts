@@ -1,7 +1,7 @@
 // What each weight of a conv, depthwise conv or dense node multiplies: its input patch per output position.
 // Calibration-time weight rounding (./gptq) collects statistics of these patches over representative data.
 
-import { Graph, ModelError, Node, numel, tensor } from '../ir/graph';
+import { type Graph, ModelError, type Node, numel, tensor } from '../ir/graph';
 
 /** Where each tap [ky, kx, ic] reads its input; a dense node is a 1×1 conv with one output position per row. */
 export interface TapGeometry {

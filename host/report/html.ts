@@ -2,8 +2,8 @@
 // compression record: accuracy vs size, the steps taken, per-layer bytes/MACs/sensitivity and float vs
 // quantized confusion matrices. Blob sizes are those of the real blobs.
 
-import { CompressionRecord, ModelFigures } from '../compress/compression-json';
-import { barsSvg, heatmapSvg, Point, scatterSvg } from './svg';
+import type { CompressionRecord, ModelFigures } from '../compress/compression-json';
+import { barsSvg, heatmapSvg, type Point, scatterSvg } from './svg';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;

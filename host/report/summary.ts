@@ -1,6 +1,6 @@
 // The terminal summary of a compression record: baseline vs compressed, then per layer.
 
-import { CompressionRecord, ModelFigures } from '../compress/compression-json';
+import type { CompressionRecord, ModelFigures } from '../compress/compression-json';
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 const pt = (a: number, b: number) => `${100 * (a - b) >= 0 ? '+' : ''}${(100 * (a - b)).toFixed(2)} pt`;

@@ -1,6 +1,6 @@
 // Worker threads for modules that run compiled (dist/*.js) or straight from TypeScript under tsx.
 
-import { Worker, WorkerOptions } from 'worker_threads';
+import { Worker, type WorkerOptions } from 'worker_threads';
 
 /**
  * A worker thread running the module `file` (a __filename): the compiled .js directly, or a .ts file through

@@ -1,9 +1,10 @@
 // `morsel convert` for .tflite files (kept apart from ./index so that host/import does not depend on the compiler).
 
 import { encodeModel } from '../../blob/encode';
-import { compileGraph, CompileOptions } from '../../compile';
+import { compileGraph, type CompileOptions } from '../../compile';
+import { checkDeviceIo } from '../limits';
 import { ModelError } from '../../ir/graph';
-import { QModel } from '../../ir/qmodel';
+import type { QModel } from '../../ir/qmodel';
 import { planMemory } from '../../plan/planner';
 import { readTfliteFile, tfliteModelName } from './index';
 import { tfliteToGraph } from './to-graph';
@@ -33,6 +34,11 @@ export function compileTflite(file: string, opts: CompileOptions = {}): Compiled
         `${file} is already quantized to int8; --equalize does not apply (its own int8 weights are kept)`,
       );
     const model = tfliteToQModel(m, { rounding: opts.rounding, name: tfliteModelName(file) });
+    checkDeviceIo(
+      model.inputs.map((i) => model.tensors[i].name),
+      model.outputs.map((i) => model.tensors[i].name),
+      file,
+    );
     planMemory(model);
     return { model, blob: encodeModel(model, { optimize: opts.optimize }), kind: 'int8' };
   }

@@ -3,8 +3,8 @@
 
 import * as fs from 'fs';
 import * as path from 'path';
-import { Graph, ModelError } from '../../ir/graph';
-import { readTflite, TfliteModel } from './reader';
+import { type Graph, ModelError } from '../../ir/graph';
+import { readTflite, type TfliteModel } from './reader';
 import { TFLITE_IDENTIFIER } from './schema';
 import { tfliteToGraph } from './to-graph';
 import { isInt8Model } from './to-qmodel';

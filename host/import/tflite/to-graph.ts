@@ -6,45 +6,188 @@
 import { type Clamp, type Graph, ModelError, newGraph, type Op, type Padding as Pads } from '../../ir/graph';
 import type { TfliteModel, TfliteOperator, TfliteTensor } from './reader';
 import { fusedClamp, int32Of } from './to-qmodel';
-import { BuiltinOperator, TensorType } from './schema';
+import { BuiltinOperator, builtinOperatorName, TensorType } from './schema';
+import { checkActivation, checkShape } from '../limits';
 import { windowGeometry } from './padding';
 import { elementsPerChannel } from '../../ir/shape';
 
 const B = BuiltinOperator;
-export const SUPPORTED_FLOAT_OPS = [
-  'ADD',
-  'AVERAGE_POOL_2D',
-  'CONCATENATION',
-  'CONV_2D',
-  'DEPTHWISE_CONV_2D',
-  'FULLY_CONNECTED',
-  'LEAKY_RELU',
-  'LOGISTIC',
-  'MAX_POOL_2D',
-  'MEAN',
-  'MUL',
-  'PAD',
-  'RELU',
-  'RELU6',
-  'RESHAPE',
-  'SOFTMAX',
-  'SUB',
-  'TANH',
-] as const;
 
 const clampOf = (op: TfliteOperator): Clamp | undefined =>
   fusedClamp(op, op.options.fused_activation_function as number | undefined);
 
+/** One operator being imported: its tensors by IR name and the helpers every builtin's handler shares. */
+interface Builtin {
+  op: TfliteOperator;
+  where: string;
+  /** IR name of input k. */
+  input(k: number): string;
+  /** IR names of the inputs, the optional bias (input 2) only when present. */
+  inputsWithBias(): string[];
+  inShape(k: number): number[];
+  isConstant(k: number): boolean;
+  outShape: number[];
+  y: string;
+  constInts(k: number): number[];
+}
+type BuiltinHandler = (b: Builtin) => Op;
+
+/** Strides, dilations and padding of a 2-D window op, checked against TFLite's output size. */
+function window2d(b: Builtin, filter: [number, number], dilation: [number, number]) {
+  const o = b.op.options;
+  const stride: [number, number] = [o.stride_h as number, o.stride_w as number];
+  for (const v of [...filter, ...stride, ...dilation])
+    if (!Number.isSafeInteger(v) || v < 1)
+      throw new ModelError(`${b.where}: window [${filter}] stride [${stride}] dilation [${dilation}] must be positive`);
+  const xs = b.inShape(0);
+  if (xs.length !== 4) throw new ModelError(`${b.where}: input [${xs}] is not 4-D`);
+  const geom = windowGeometry(o.padding as number, xs, filter, stride, dilation, b.outShape, b.where);
+  const total = (d: number) =>
+    Math.max(0, (b.outShape[1 + d] - 1) * stride[d] + (filter[d] - 1) * dilation[d] + 1 - xs[1 + d]);
+  const pads: Pads = [geom.pad_top, geom.pad_left, total(0) - geom.pad_top, total(1) - geom.pad_left];
+  return { stride, pads };
+}
+
+/** The weights (input 1) of a conv or fully connected op: a constant, as the kernels need; returns their shape. */
+function constantWeights(b: Builtin): number[] {
+  if (!b.isConstant(1)) throw new ModelError(`${b.where}: the weights (input 1) must be a constant`);
+  return b.inShape(1);
+}
+
+const conv: BuiltinHandler = (b) => {
+  const dw = b.op.builtinCode === B.DEPTHWISE_CONV_2D;
+  const ws = constantWeights(b);
+  const o = b.op.options;
+  const dilation: [number, number] = [o.dilation_h_factor as number, o.dilation_w_factor as number];
+  const { stride, pads } = window2d(b, [ws[1], ws[2]], dilation);
+  const inputs = b.inputsWithBias() as [string, string];
+  const attrs = { strides: stride, dilations: dilation, pads, clamp: clampOf(b.op) };
+  const C = b.inShape(0)[3];
+  return dw
+    ? {
+        kind: 'depthwise_conv2d',
+        inputs,
+        outputs: [b.y],
+        attrs: { ...attrs, group: C, multiplier: b.outShape[3] / C },
+      }
+    : { kind: 'conv2d', inputs, outputs: [b.y], attrs: { ...attrs, group: 1 } };
+};
+
+const FULLY_CONNECTED: BuiltinHandler = (b) => {
+  constantWeights(b);
+  if (b.op.options.weights_format !== 0)
+    throw new ModelError(`${b.where}: shuffled weights format ${b.op.options.weights_format} is not supported`);
+  return {
+    kind: 'dense',
+    inputs: b.inputsWithBias() as [string, string],
+    outputs: [b.y],
+    attrs: { clamp: clampOf(b.op) },
+  };
+};
+
+const pool: BuiltinHandler = (b) => {
+  const o = b.op.options;
+  const kernel: [number, number] = [o.filter_height as number, o.filter_width as number];
+  const { stride, pads } = window2d(b, kernel, [1, 1]);
+  return {
+    kind: b.op.builtinCode === B.MAX_POOL_2D ? 'max_pool' : 'avg_pool',
+    inputs: [b.input(0)],
+    outputs: [b.y],
+    attrs: { kernel, strides: stride, pads, clamp: clampOf(b.op) },
+  };
+};
+
+const ARITHMETIC: Record<number, 'add' | 'sub' | 'mul'> = { [B.ADD]: 'add', [B.SUB]: 'sub', [B.MUL]: 'mul' };
+const arithmetic: BuiltinHandler = (b) => ({
+  kind: ARITHMETIC[b.op.builtinCode],
+  inputs: [b.input(0), b.input(1)],
+  outputs: [b.y],
+  attrs: { clamp: clampOf(b.op) },
+});
+
+const unary =
+  (kind: 'sigmoid' | 'tanh' | 'relu'): BuiltinHandler =>
+  (b) => ({ kind, inputs: [b.input(0)], outputs: [b.y], attrs: {} });
+
+const CONCATENATION: BuiltinHandler = (b) => {
+  const axis = b.op.options.axis as number;
+  return {
+    kind: 'concat',
+    inputs: b.op.inputs.map((_, k) => b.input(k)),
+    outputs: [b.y],
+    attrs: { axis: axis < 0 ? axis + b.outShape.length : axis, clamp: clampOf(b.op) },
+  };
+};
+
+/** TFLite pairs (before, after) per dimension; the IR lists all befores, then all afters (ONNX order). */
+const PAD: BuiltinHandler = (b) => {
+  const pairs = b.constInts(1);
+  const rank = b.inShape(0).length;
+  if (pairs.length !== 2 * rank)
+    throw new ModelError(`${b.where}: paddings have ${pairs.length} values for a rank-${rank} input`);
+  if (pairs.some((p) => p < 0)) throw new ModelError(`${b.where}: negative paddings [${pairs}]`);
+  const befores = Array.from({ length: rank }, (_, d) => pairs[2 * d]);
+  const afters = Array.from({ length: rank }, (_, d) => pairs[2 * d + 1]);
+  return { kind: 'pad', inputs: [b.input(0)], outputs: [b.y], attrs: { pads: [...befores, ...afters], value: 0 } };
+};
+
+const MEAN: BuiltinHandler = (b) => {
+  const rank = b.inShape(0).length;
+  return {
+    kind: 'mean',
+    inputs: [b.input(0)],
+    outputs: [b.y],
+    attrs: { axes: b.constInts(1).map((a) => (a < 0 ? a + rank : a)), keepDims: b.op.options.keep_dims as boolean },
+  };
+};
+
+/** TFLite builtin → its handler in float models. */
+const FLOAT_BUILTINS: Record<number, BuiltinHandler> = {
+  [B.ADD]: arithmetic,
+  [B.AVERAGE_POOL_2D]: pool,
+  [B.CONCATENATION]: CONCATENATION,
+  [B.CONV_2D]: conv,
+  [B.DEPTHWISE_CONV_2D]: conv,
+  [B.FULLY_CONNECTED]: FULLY_CONNECTED,
+  [B.LEAKY_RELU]: (b) => ({
+    kind: 'leaky_relu',
+    inputs: [b.input(0)],
+    outputs: [b.y],
+    attrs: { alpha: b.op.options.alpha as number },
+  }),
+  [B.LOGISTIC]: unary('sigmoid'),
+  [B.MAX_POOL_2D]: pool,
+  [B.MEAN]: MEAN,
+  [B.MUL]: arithmetic,
+  [B.PAD]: PAD,
+  [B.RELU]: unary('relu'),
+  [B.RELU6]: (b) => ({ kind: 'clip', inputs: [b.input(0)], outputs: [b.y], attrs: { min: 0, max: 6 } }),
+  [B.RESHAPE]: (b) => ({ kind: 'reshape', inputs: [b.input(0)], outputs: [b.y], attrs: { shape: b.outShape.slice() } }),
+  [B.SOFTMAX]: (b) => ({
+    kind: 'softmax',
+    inputs: [b.input(0)],
+    outputs: [b.y],
+    attrs: { axis: -1, beta: b.op.options.beta as number },
+  }),
+  [B.SUB]: arithmetic,
+  [B.TANH]: unary('tanh'),
+};
+export const SUPPORTED_FLOAT_OPS = Object.keys(FLOAT_BUILTINS)
+  .map((code) => builtinOperatorName(Number(code)))
+  .sort();
+
 export function tfliteToGraph(m: TfliteModel, name = m.subgraphName || 'tflite'): Graph {
   const g = newGraph(name, 'NHWC');
-  g.meta = { producer: `TFLite${m.description ? ` (${m.description})` : ''}`, format: 'tflite' };
+  g.meta = { producer: `TFLite${m.description ? ` (${m.description})` : ''}`, format: 'tflite', sourceLayout: 'NHWC' };
   // TFLite does not require unique tensor names; the IR does.
   const names = new Map<number, string>();
   const used = new Set<string>();
   const nameOf = (i: number): string => {
     let n = names.get(i);
     if (n === undefined) {
-      const base = m.tensors[i].name || `tensor_${i}`;
+      const t = m.tensors[i];
+      if (!t) throw new ModelError(`tensor index ${i} is out of range (${m.tensors.length} tensors)`);
+      const base = t.name || `tensor_${i}`;
       n = used.has(base) ? `${base}#${i}` : base;
       used.add(n);
       names.set(i, n);
@@ -58,6 +201,8 @@ export function tfliteToGraph(m: TfliteModel, name = m.subgraphName || 'tflite')
       throw new ModelError(
         `activation '${t.name}' is not float32; a fully quantized .tflite imports as a QModel (tfliteToQModel)`,
       );
+    if (t.data) checkShape(t.shape, `tensor '${t.name}'`, true);
+    else checkActivation(t.shape, `tensor '${t.name}'`);
     g.tensors.set(n, {
       name: n,
       dtype: 'float32',
@@ -65,158 +210,40 @@ export function tfliteToGraph(m: TfliteModel, name = m.subgraphName || 'tflite')
       ...(t.data ? { data: floatConstant(t) } : {}),
     });
   };
-  const where = (op: TfliteOperator) => `operator ${op.index} (${op.opName})`;
-  const tensorAt = (op: TfliteOperator, k: number): TfliteTensor => {
-    const i = op.inputs[k];
-    if (i === undefined || i < 0) throw new ModelError(`${where(op)}: input ${k} is missing`);
-    return m.tensors[i];
-  };
-  const constInts = (op: TfliteOperator, k: number): number[] => {
-    const t = tensorAt(op, k);
-    if (!t.data || t.type !== TensorType.INT32)
-      throw new ModelError(`${where(op)}: input ${k} ('${t.name}') must be a constant int32 tensor`);
-    return Array.from(int32Of(t.data));
-  };
-  const pads = (
-    geom: { pad_top: number; pad_left: number },
-    inShape: number[],
-    filter: [number, number],
-    stride: [number, number],
-    dilation: [number, number],
-    outShape: number[],
-  ): Pads => {
-    const total = (d: number) =>
-      Math.max(0, (outShape[1 + d] - 1) * stride[d] + (filter[d] - 1) * dilation[d] + 1 - inShape[1 + d]);
-    return [geom.pad_top, geom.pad_left, total(0) - geom.pad_top, total(1) - geom.pad_left];
-  };
 
   for (const op of m.operators) {
-    const o = op.options;
-    const x = () => nameOf(op.inputs[0]);
+    const where = `operator ${op.index} (${op.opName})`;
+    const tensorAt = (k: number): TfliteTensor => {
+      const i = op.inputs[k];
+      if (i === undefined || i < 0 || !m.tensors[i]) throw new ModelError(`${where}: input ${k} is missing`);
+      return m.tensors[i];
+    };
+    const handler = Object.hasOwn(FLOAT_BUILTINS, op.builtinCode) ? FLOAT_BUILTINS[op.builtinCode] : undefined;
+    if (!handler)
+      throw new ModelError(
+        `${where} is not supported in float models; Morsel imports these TFLite ops: ${SUPPORTED_FLOAT_OPS.join(', ')}`,
+      );
     const y = nameOf(op.outputs[0]);
-    const xs = () => tensorAt(op, 0).shape;
-    const ys = m.tensors[op.outputs[0]].shape;
-    let node: Op;
-    switch (op.builtinCode) {
-      case B.CONV_2D:
-      case B.DEPTHWISE_CONV_2D: {
-        const dw = op.builtinCode === B.DEPTHWISE_CONV_2D;
-        const ws = tensorAt(op, 1).shape;
-        const filter: [number, number] = [ws[1], ws[2]];
-        const stride: [number, number] = [o.stride_h as number, o.stride_w as number];
-        const dilation: [number, number] = [o.dilation_h_factor as number, o.dilation_w_factor as number];
-        const geom = windowGeometry(o.padding as number, xs(), filter, stride, dilation, ys, where(op));
-        const inputs = (
-          op.inputs[2] !== undefined && op.inputs[2] >= 0
-            ? [x(), nameOf(op.inputs[1]), nameOf(op.inputs[2])]
-            : [x(), nameOf(op.inputs[1])]
-        ) as [string, string];
-        const attrs = {
-          strides: stride,
-          dilations: dilation,
-          pads: pads(geom, xs(), filter, stride, dilation, ys),
-          clamp: clampOf(op),
-        };
-        node = dw
-          ? {
-              kind: 'depthwise_conv2d',
-              inputs,
-              outputs: [y],
-              attrs: { ...attrs, group: xs()[3], multiplier: ys[3] / xs()[3] },
-            }
-          : { kind: 'conv2d', inputs, outputs: [y], attrs: { ...attrs, group: 1 } };
-        break;
-      }
-      case B.FULLY_CONNECTED: {
-        if (o.weights_format !== 0)
-          throw new ModelError(`${where(op)}: shuffled weights format ${o.weights_format} is not supported`);
-        const inputs = (
-          op.inputs[2] !== undefined && op.inputs[2] >= 0
-            ? [x(), nameOf(op.inputs[1]), nameOf(op.inputs[2])]
-            : [x(), nameOf(op.inputs[1])]
-        ) as [string, string];
-        node = { kind: 'dense', inputs, outputs: [y], attrs: { clamp: clampOf(op) } };
-        break;
-      }
-      case B.AVERAGE_POOL_2D:
-      case B.MAX_POOL_2D: {
-        const kernel: [number, number] = [o.filter_height as number, o.filter_width as number];
-        const strides: [number, number] = [o.stride_h as number, o.stride_w as number];
-        const geom = windowGeometry(o.padding as number, xs(), kernel, strides, [1, 1], ys, where(op));
-        node = {
-          kind: op.builtinCode === B.MAX_POOL_2D ? 'max_pool' : 'avg_pool',
-          inputs: [x()],
-          outputs: [y],
-          attrs: { kernel, strides, pads: pads(geom, xs(), kernel, strides, [1, 1], ys), clamp: clampOf(op) },
-        };
-        break;
-      }
-      case B.RESHAPE:
-        node = { kind: 'reshape', inputs: [x()], outputs: [y], attrs: { shape: ys.slice() } };
-        break;
-      case B.SOFTMAX:
-        node = { kind: 'softmax', inputs: [x()], outputs: [y], attrs: { axis: -1, beta: o.beta as number } };
-        break;
-      case B.ADD:
-      case B.SUB:
-      case B.MUL:
-        node = {
-          kind: op.builtinCode === B.ADD ? 'add' : op.builtinCode === B.SUB ? 'sub' : 'mul',
-          inputs: [x(), nameOf(op.inputs[1])],
-          outputs: [y],
-          attrs: { clamp: clampOf(op) },
-        };
-        break;
-      case B.LOGISTIC:
-        node = { kind: 'sigmoid', inputs: [x()], outputs: [y], attrs: {} };
-        break;
-      case B.TANH:
-        node = { kind: 'tanh', inputs: [x()], outputs: [y], attrs: {} };
-        break;
-      case B.RELU:
-        node = { kind: 'relu', inputs: [x()], outputs: [y], attrs: {} };
-        break;
-      case B.RELU6:
-        node = { kind: 'clip', inputs: [x()], outputs: [y], attrs: { min: 0, max: 6 } };
-        break;
-      case B.LEAKY_RELU:
-        node = { kind: 'leaky_relu', inputs: [x()], outputs: [y], attrs: { alpha: o.alpha as number } };
-        break;
-      case B.CONCATENATION: {
-        const axis = o.axis as number;
-        node = {
-          kind: 'concat',
-          inputs: op.inputs.map(nameOf),
-          outputs: [y],
-          attrs: { axis: axis < 0 ? axis + ys.length : axis, clamp: clampOf(op) },
-        };
-        break;
-      }
-      case B.PAD: {
-        // TFLite pairs (before, after) per dimension; the IR lists all befores, then all afters (ONNX order).
-        const pairs = constInts(op, 1);
-        const rank = xs().length;
-        if (pairs.length !== 2 * rank)
-          throw new ModelError(`${where(op)}: paddings have ${pairs.length} values for a rank-${rank} input`);
-        const befores = Array.from({ length: rank }, (_, d) => pairs[2 * d]);
-        const afters = Array.from({ length: rank }, (_, d) => pairs[2 * d + 1]);
-        node = { kind: 'pad', inputs: [x()], outputs: [y], attrs: { pads: [...befores, ...afters], value: 0 } };
-        break;
-      }
-      case B.MEAN:
-        node = {
-          kind: 'mean',
-          inputs: [x()],
-          outputs: [y],
-          attrs: { axes: constInts(op, 1).map((a) => (a < 0 ? a + xs().length : a)), keepDims: o.keep_dims as boolean },
-        };
-        break;
-      default:
-        throw new ModelError(
-          `${where(op)} is not supported in float models; Morsel imports these TFLite ops: ${SUPPORTED_FLOAT_OPS.join(', ')}`,
-        );
-    }
-    g.nodes.push({ name: y, op: node });
+    const b: Builtin = {
+      op,
+      where,
+      input: (k) => (tensorAt(k), nameOf(op.inputs[k])),
+      inputsWithBias: () =>
+        op.inputs[2] !== undefined && op.inputs[2] >= 0
+          ? [b.input(0), b.input(1), b.input(2)]
+          : [b.input(0), b.input(1)],
+      inShape: (k) => tensorAt(k).shape,
+      isConstant: (k) => tensorAt(k).data !== undefined,
+      outShape: m.tensors[op.outputs[0]].shape,
+      y,
+      constInts: (k) => {
+        const t = tensorAt(k);
+        if (!t.data || t.type !== TensorType.INT32)
+          throw new ModelError(`${where}: input ${k} ('${t.name}') must be a constant int32 tensor`);
+        return Array.from(int32Of(t.data));
+      },
+    };
+    g.nodes.push({ name: y, op: handler(b) });
   }
   g.inputs = m.inputs.map(nameOf);
   g.outputs = m.outputs.map(nameOf);

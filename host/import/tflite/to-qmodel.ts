@@ -6,9 +6,9 @@
 // the int8 tensors behind them become the QModel's inputs and outputs, so the caller quantizes with the
 // input tensor's scale/zero point and dequantizes with the output's.
 
-import { Clamp, ModelError, numel } from '../../ir/graph';
-import { QModel, QOp, QTensor } from '../../ir/qmodel';
-import { kernelRounding, prepareRounding, RoundingMode } from '../../quantize/fixedpoint';
+import { type Clamp, ModelError, numel } from '../../ir/graph';
+import type { QModel, QOp, QTensor } from '../../ir/qmodel';
+import { kernelRounding, prepareRounding, type RoundingMode } from '../../quantize/fixedpoint';
 import {
   foldInputZeroPoint,
   prepareAdd,
@@ -25,9 +25,9 @@ import {
   prepareSoftmax,
   prepareSub,
   prepareTanh,
-  QParams,
+  type QParams,
 } from '../../quantize/prepare';
-import { TfliteModel, TfliteOperator, TfliteTensor } from './reader';
+import type { TfliteModel, TfliteOperator, TfliteTensor } from './reader';
 import { ActivationFunction, activationFunctionName, BuiltinOperator, TensorType } from './schema';
 import { windowGeometry } from './padding';
 

@@ -1,5 +1,5 @@
-import { ArithmeticOptions } from '../../ir/qmodel';
-import { multiplyByQuantizedMultiplier, Rounding } from '../../quantize/fixedpoint';
+import type { ArithmeticOptions } from '../../ir/qmodel';
+import { multiplyByQuantizedMultiplier, type Rounding } from '../../quantize/fixedpoint';
 
 /**
  * TFLite's int8 ADD / SUB (reference_integer_ops::AddElementwise): both inputs rescaled to a common

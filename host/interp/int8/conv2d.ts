@@ -1,5 +1,5 @@
-import { Conv2DOptions } from '../../ir/qmodel';
-import { multiplyByQuantizedMultiplier, Rounding } from '../../quantize/fixedpoint';
+import type { Conv2DOptions } from '../../ir/qmodel';
+import { multiplyByQuantizedMultiplier, type Rounding } from '../../quantize/fixedpoint';
 
 export interface ConvShapes {
   inH: number;

@@ -1,6 +1,6 @@
-import { Conv2DOptions } from '../../ir/qmodel';
-import { multiplyByQuantizedMultiplier, Rounding } from '../../quantize/fixedpoint';
-import { ConvShapes } from './conv2d';
+import type { Conv2DOptions } from '../../ir/qmodel';
+import { multiplyByQuantizedMultiplier, type Rounding } from '../../quantize/fixedpoint';
+import type { ConvShapes } from './conv2d';
 
 /**
  * DEPTHWISE_CONV_2D, NHWC, weights [1,kh,kw,c·m]: output channel oc reads input channel oc/m. Taps outside the

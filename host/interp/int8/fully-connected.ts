@@ -1,5 +1,5 @@
-import { FullyConnectedOptions } from '../../ir/qmodel';
-import { multiplyByQuantizedMultiplier, Rounding } from '../../quantize/fixedpoint';
+import type { FullyConnectedOptions } from '../../ir/qmodel';
+import { multiplyByQuantizedMultiplier, type Rounding } from '../../quantize/fixedpoint';
 
 /** y[b,o] = clamp(MBQM(bias[o] + Σ_k x[b,k]·w[o,k]) + zp_out): the input offset is folded into bias. */
 export function fullyConnected(

@@ -1,5 +1,5 @@
-import { MeanOptions } from '../../ir/qmodel';
-import { multiplyByQuantizedMultiplier, Rounding } from '../../quantize/fixedpoint';
+import type { MeanOptions } from '../../ir/qmodel';
+import { multiplyByQuantizedMultiplier, type Rounding } from '../../quantize/fixedpoint';
 
 /** MEAN over H·W positions of NHWC (TFLite's reference_integer_ops::Mean). */
 export function mean(

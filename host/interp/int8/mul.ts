@@ -1,5 +1,5 @@
-import { MulOptions } from '../../ir/qmodel';
-import { multiplyByQuantizedMultiplier, Rounding } from '../../quantize/fixedpoint';
+import type { MulOptions } from '../../ir/qmodel';
+import { multiplyByQuantizedMultiplier, type Rounding } from '../../quantize/fixedpoint';
 
 /** TFLite's int8 MUL (reference_integer_ops::MulElementwise); `ia`/`ib` map output elements to input elements. */
 export function mul(

@@ -1,4 +1,4 @@
-import { PadOptions } from '../../ir/qmodel';
+import type { PadOptions } from '../../ir/qmodel';
 
 /** PAD: the output is pad_value except for the input copied at offset paddings[2d] in each dimension d. */
 export function pad(

@@ -1,4 +1,4 @@
-import { Pool2DOptions } from '../../ir/qmodel';
+import type { Pool2DOptions } from '../../ir/qmodel';
 
 /** MAX_POOL_2D / AVERAGE_POOL_2D over the taps inside the input (TFLite Micro's reference rounding for the average). */
 export function pool2d(

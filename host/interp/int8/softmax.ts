@@ -1,4 +1,4 @@
-import { SoftmaxOptions } from '../../ir/qmodel';
+import type { SoftmaxOptions } from '../../ir/qmodel';
 import { roundingDivideByPOT, saturatingRoundingDoublingHighMul } from '../../quantize/fixedpoint';
 import { getReciprocal } from '../../quantize/gemmlowp';
 

@@ -1,0 +1,86 @@
+// How ONNX activations map onto IR tensors while importing. Rank-4 activations are stored NHWC; every ONNX activation
+// is a view of one IR tensor: its ONNX (logical) shape plus, when not stored in the canonical layout (NHWC for rank
+// 4, row-major otherwise), a map from each logical element to its position in the IR tensor.
+
+import { ModelError, numel, type Padding } from '../../ir/graph';
+import { samePadding } from '../window';
+
+/** An activation: a view of IR tensor `phys` with ONNX shape `shape`; `map` (logical → IR element) when not canonical. */
+export interface Act {
+  phys: string;
+  shape: number[];
+  map?: Int32Array;
+}
+
+export const stridesOf = (shape: readonly number[]) => {
+  const s = new Array<number>(shape.length);
+  for (let d = shape.length - 1, k = 1; d >= 0; k *= shape[d], d--) s[d] = k;
+  return s;
+};
+
+/** For each element of the transposed tensor, the flat index it reads in the source (ONNX Transpose semantics). */
+export function transposeIndex(shape: readonly number[], perm: readonly number[]): Int32Array {
+  const inStrides = stridesOf(shape);
+  const outShape = perm.map((p) => shape[p]);
+  const idx = new Int32Array(numel(shape));
+  const coord = new Array<number>(perm.length).fill(0);
+  for (let i = 0, at = 0; i < idx.length; i++) {
+    idx[i] = at;
+    for (let d = perm.length - 1; d >= 0; d--) {
+      at += inStrides[perm[d]];
+      if (++coord[d] < outShape[d]) break;
+      at -= inStrides[perm[d]] * outShape[d];
+      coord[d] = 0;
+    }
+  }
+  return idx;
+}
+
+export const NCHW_TO_NHWC = [0, 2, 3, 1];
+/** The IR (stored) shape of an activation with ONNX shape `shape`. */
+export const storedShape = (shape: readonly number[]) =>
+  shape.length === 4 ? NCHW_TO_NHWC.map((p) => shape[p]) : [...shape];
+
+/** Canonical storage: for each logical (ONNX row-major) element, its IR index. */
+export function canonicalMap(shape: readonly number[]): Int32Array {
+  if (shape.length !== 4) return Int32Array.from({ length: numel(shape) }, (_, i) => i);
+  const toLogical = transposeIndex(shape, NCHW_TO_NHWC);
+  const map = new Int32Array(toLogical.length);
+  toLogical.forEach((logical, stored) => {
+    map[logical] = stored;
+  });
+  return map;
+}
+
+export const sameArray = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  a.length === b.length && Array.prototype.every.call(a, (v: number, i: number) => v === b[i]);
+
+export function normalizeAxis(axis: number, rank: number, where: string): number {
+  const a = axis < 0 ? axis + rank : axis;
+  if (!Number.isInteger(a) || a < 0 || a >= rank)
+    throw new ModelError(`${where}: axis ${axis} is out of range for rank ${rank}`);
+  return a;
+}
+
+/** ONNX auto_pad / explicit pads for a 2-D window → IR padding. */
+export function windowPads(
+  autoPad: string,
+  explicit: number[],
+  inHW: number[],
+  strides: number[],
+  effectiveKernel: number[],
+  where: string,
+): Padding {
+  if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    const same = [0, 1].map((k) => samePadding(inHW[k], strides[k], effectiveKernel[k]));
+    const lo = same.map((s) => (autoPad === 'SAME_UPPER' ? s.before : s.total - s.before));
+    return [lo[0], lo[1], same[0].total - lo[0], same[1].total - lo[1]];
+  }
+  if (autoPad === 'VALID') return [0, 0, 0, 0];
+  if (autoPad !== 'NOTSET' && autoPad !== '') throw new ModelError(`${where}: auto_pad ${autoPad} is not supported`);
+  const p = explicit.length ? explicit : [0, 0, 0, 0];
+  if (p.length !== 4) throw new ModelError(`${where}: only 2-D windows are supported (pads [${p}])`);
+  if (p.some((v) => !Number.isSafeInteger(v) || v < 0 || v > 1 << 16))
+    throw new ModelError(`${where}: pads [${p}] must be non-negative integers`);
+  return [p[0], p[1], p[2], p[3]];
+}

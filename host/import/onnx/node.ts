@@ -1,0 +1,237 @@
+// The importer's state for one ONNX graph, and one node as its handler sees it: attributes parsed once, inputs,
+// output, and the helpers every handler shares (constants, activation views, emitting IR ops).
+
+import { broadcastIndex } from '../../interp/int8/broadcast';
+import { broadcastShapes, type Graph, ModelError, type Op, type Quant } from '../../ir/graph';
+import { checkActivation, checkShape, ElementBudget } from '../limits';
+import { type Act, canonicalMap, NCHW_TO_NHWC, normalizeAxis, sameArray, storedShape, transposeIndex } from './layout';
+import { type Const, num, tensorValues } from './proto';
+
+export class OnnxImport {
+  readonly consts = new Map<string, Const>();
+  readonly acts = new Map<string, Act>();
+  /** Outputs of QuantizeLinear on activations: int8 values only a DequantizeLinear may read. */
+  readonly quantized = new Map<string, Act>();
+  readonly budget = new ElementBudget();
+  /** The model's own fixed batch size, when it was not 1: the graph is compiled for batch 1. */
+  batch = 1;
+
+  constructor(
+    readonly g: Graph,
+    readonly opset: number,
+  ) {}
+
+  addConst(name: string, shape: number[], data: ArrayLike<number>, quant?: Quant): string {
+    this.g.tensors.set(name, {
+      name,
+      dtype: 'float32',
+      shape,
+      data: Float32Array.from(data),
+      ...(quant ? { quant } : {}),
+    });
+    return name;
+  }
+  newActivation(name: string, shape: number[]): void {
+    checkActivation(shape, `activation '${name}'`);
+    this.g.tensors.set(name, { name, dtype: 'float32', shape });
+  }
+  storedOf(a: Act): number[] {
+    return this.g.tensors.get(a.phys)!.shape;
+  }
+  /** A constant's values, counted against the element budget. */
+  defineConst(name: string, c: Const, where: string): void {
+    this.budget.take(c.data.length, where);
+    this.consts.set(name, c);
+  }
+}
+
+type Attribute = { f?: number; i?: unknown; s?: Uint8Array; t?: unknown; floats?: number[]; ints?: unknown[] };
+
+export class OnnxNode {
+  readonly name: string;
+  readonly where: string;
+  readonly opType: string;
+  readonly ins: string[];
+  readonly out: string;
+  private readonly attributes = new Map<string, Attribute>();
+
+  constructor(
+    readonly cx: OnnxImport,
+    node: any,
+    index: number,
+  ) {
+    this.opType = node.op_type;
+    this.name = node.name || `${node.op_type}_${index}`;
+    this.where = `node ${index} '${this.name}' (${node.op_type})`;
+    this.ins = node.input ?? [];
+    this.out = (node.output ?? [])[0];
+    if (!this.out) throw this.error('has no output');
+    for (const a of node.attribute ?? []) this.attributes.set(a.name, a);
+  }
+
+  error(message: string): ModelError {
+    return new ModelError(`${this.where}: ${message}`);
+  }
+  has(k: string): boolean {
+    return this.attributes.has(k);
+  }
+  ints(k: string, d: number[]): number[] {
+    const a = this.attributes.get(k);
+    return a ? (a.ints ?? []).map(num) : d;
+  }
+  int(k: string, d: number): number {
+    const a = this.attributes.get(k);
+    return a ? num(a.i) : d;
+  }
+  float(k: string, d: number): number {
+    const a = this.attributes.get(k);
+    return a ? (a.f ?? 0) : d;
+  }
+  floats(k: string): number[] | undefined {
+    return this.attributes.get(k)?.floats;
+  }
+  str(k: string, d: string): string {
+    const a = this.attributes.get(k);
+    return a ? Buffer.from(a.s ?? []).toString() : d;
+  }
+  tensorAttr(k: string): Const | undefined {
+    const t = this.attributes.get(k)?.t;
+    return t ? tensorValues(t, this.where) : undefined;
+  }
+  /** Spatial attribute pairs (kernel, strides, dilations) of a 2-D window: positive integers. */
+  pair(k: string, d: [number, number]): [number, number] {
+    const v = this.ints(k, d);
+    if (v.length !== 2 || v.some((x) => !Number.isSafeInteger(x) || x < 1 || x > 1 << 16))
+      throw this.error(`${k} [${v}] must be two positive integers`);
+    return [v[0], v[1]];
+  }
+
+  constOf(n: string | undefined): Const | undefined {
+    return n ? this.cx.consts.get(n) : undefined;
+  }
+  needConst(n: string | undefined, what: string): Const {
+    const c = this.constOf(n);
+    if (!c) throw this.error(`${what} must be a constant`);
+    return c;
+  }
+  actOf(n: string): Act | undefined {
+    if (this.cx.quantized.has(n))
+      throw this.error('reads the int8 output of a QuantizeLinear; only DequantizeLinear is supported there');
+    return this.cx.acts.get(n);
+  }
+  needAct(n: string): Act {
+    const a = this.actOf(n);
+    if (!a)
+      throw this.error(
+        `input '${n}' is ${this.cx.consts.has(n) ? 'a constant; only activations are supported here' : 'not defined'}`,
+      );
+    return a;
+  }
+  get allConst(): boolean {
+    return this.ins.every((n) => !n || this.cx.consts.has(n));
+  }
+  /** A shape this node is about to materialise: checked before anything is allocated. */
+  sized(dims: number[]): number[] {
+    return checkShape(dims, this.where, true);
+  }
+  setConst(dims: number[], data: ArrayLike<number>, type: number): void {
+    this.cx.defineConst(this.out, { dims, data: Float64Array.from(data), type }, this.where);
+  }
+  /** Axes from the `axes` attribute (older opsets) or the second input (newer). */
+  axesOf(rank: number, d: number[]): number[] {
+    const a = this.ins[1] ? Array.from(this.needConst(this.ins[1], 'axes').data) : this.ints('axes', d);
+    return a.map((x) => normalizeAxis(x, rank, this.where));
+  }
+
+  /** The IR tensor of an activation in canonical layout, or a clear error when it is a transposed view. */
+  canonical(a: Act, what = 'this op'): string {
+    if (a.map && !sameArray(a.map, canonicalMap(a.shape)))
+      throw this.error(
+        `${what} would read a transposed activation [${a.shape}], which needs a runtime transpose; this is not supported (the device has no TRANSPOSE)`,
+      );
+    return a.phys;
+  }
+  mapOf(a: Act): Int32Array {
+    return a.map ?? canonicalMap(a.shape);
+  }
+  /** Defines `outName` as a view of `a` with ONNX shape `shape` and element map `map`, materialising it when canonical. */
+  view(outName: string, a: Act, shape: number[], map: Int32Array, nodeName = this.name): Act {
+    let v: Act;
+    if (!sameArray(map, canonicalMap(shape))) v = { phys: a.phys, shape, map };
+    else if (sameArray(this.cx.storedOf(a), storedShape(shape))) v = { phys: a.phys, shape };
+    else {
+      this.cx.newActivation(outName, storedShape(shape));
+      this.cx.g.nodes.push({
+        name: nodeName,
+        op: { kind: 'reshape', inputs: [a.phys], outputs: [outName], attrs: { shape: storedShape(shape) } },
+      });
+      v = { phys: outName, shape };
+    }
+    this.cx.acts.set(outName, v);
+    return v;
+  }
+  /** Emits an op whose output is a new activation with ONNX shape `shape` (a view with `map` for element-wise ops on views). */
+  emit(op: Omit<Op, 'outputs'>, shape: number[], map?: Int32Array, stored = storedShape(shape)): void {
+    this.cx.newActivation(this.out, stored);
+    this.cx.g.nodes.push({ name: this.name, op: { ...op, outputs: [this.out] } as Op });
+    this.cx.acts.set(this.out, { phys: this.out, shape, ...(map ? { map } : {}) });
+  }
+  /** Emits an IR op between two new tensors named after this node (the steps of a lowering). */
+  step(suffix: string, op: Omit<Op, 'outputs'>, stored: number[]): string {
+    const name = `${this.name}/${suffix}`;
+    this.cx.newActivation(name, stored);
+    this.cx.g.nodes.push({ name, op: { ...op, outputs: [name] } as Op });
+    return name;
+  }
+  /** A constant operand of an element-wise op, laid out like activation `a` (broadcastable to it). */
+  constLike(k: Const, a: Act, tag: string): string {
+    const cname = `${this.name}/${tag}`;
+    const outShape = broadcastShapes(a.shape, k.dims);
+    if (!sameArray(outShape, a.shape))
+      throw this.error(`constant [${k.dims}] would broadcast activation [${a.shape}] to a larger shape; not supported`);
+    if (!a.map || sameArray(a.map, canonicalMap(a.shape))) {
+      const quant = k.quant?.scale.length === 1 ? k.quant : undefined;
+      if (a.shape.length !== 4) return this.cx.addConst(cname, k.dims, k.data, quant);
+      const dims4 = [...new Array(4 - k.dims.length).fill(1), ...k.dims];
+      const idx = transposeIndex(dims4, NCHW_TO_NHWC);
+      return this.cx.addConst(
+        cname,
+        storedShape(dims4),
+        Array.from(idx, (i) => k.data[i]),
+        quant,
+      );
+    }
+    // A transposed view: spell the constant out at full size in the stored order.
+    const full = broadcastIndex(k.dims, a.shape);
+    const stored = new Float32Array(full.length);
+    a.map.forEach((s, i) => {
+      stored[s] = k.data[full[i]];
+    });
+    return this.cx.addConst(cname, this.cx.storedOf(a), stored);
+  }
+  /** Weight tensor for an IR conv/dense: quantization axis moved from `onnxAxis` to `irAxis`. */
+  weightQuant(w: Const, onnxAxis: number, irAxis: number): Quant | undefined {
+    if (!w.quant) return undefined;
+    if (w.quant.scale.length > 1 && w.quant.axis !== onnxAxis)
+      throw this.error(
+        `weights quantized along axis ${w.quant.axis}; only per-tensor or per-output-channel (axis ${onnxAxis}) is supported`,
+      );
+    return w.quant.scale.length > 1 ? { ...w.quant, axis: irAxis } : w.quant;
+  }
+  /** For a (possibly channel-permuted) 4-D view: the stored channel of each ONNX channel. */
+  channelPermutation(a: Act): number[] {
+    const [, C, H, W] = a.shape;
+    if (!a.map) return Array.from({ length: C }, (_, c) => c);
+    const stored = this.cx.storedOf(a);
+    const perm = Array.from({ length: C }, (_, c) => a.map![c * H * W]);
+    const ok =
+      sameArray(stored, [1, H, W, C]) &&
+      a.map.every((s, i) => {
+        const c = Math.floor(i / (H * W)),
+          hw = i % (H * W);
+        return s === hw * C + perm[c];
+      });
+    if (!ok) this.canonical(a, 'a convolution');
+    return perm;
+  }
+}
