@@ -390,6 +390,8 @@ function loadModel(blob: any): MorselModel {
   const dot = nativeDotKind();
   const opVec = fieldVector(b, root, Model_operators, 4);
   const ops: PreparedOp[] = [];
+  const opIns: number[][] = [],
+    opOuts: number[] = [];
   const nOps = opVec !== null ? opVec[1] : 0;
   for (let oi = 0; oi < nOps; oi++) {
     const ot = tableAt(b, opVec![0] + 4 * oi);
@@ -430,7 +432,10 @@ function loadModel(blob: any): MorselModel {
     const opt = optPos < 0 ? -1 : deref(b, optPos);
     prepareOp(b, p, code, oi, optType, opt, oin, infos, data, xi, yi, tensorIndex, dot);
     ops.push(p);
+    opIns.push(oin);
+    opOuts.push(yi);
   }
+  verifyModel(infos, opIns, opOuts, ops, inT, outT);
   shareScratch(ops);
   return new MorselModel(ops, arena, infos[inT], infos[outT], arenaBytes);
 }

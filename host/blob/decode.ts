@@ -1,11 +1,11 @@
 // .msl bytes → QModel, validating identifier, version and CRC32 first.
 
-import { OpCodeName, OptionsByOp, QModel, QOp, QTensor, WeightBits } from '../ir/qmodel';
+import type { OpCodeName, OptionsByOp, QModel, QOp, QTensor, WeightBits } from '../ir/qmodel';
 import { crc32Update } from './crc32';
 import { morselSchema } from './fbs';
 import { BlobFormatError, decodeRoot, rootFieldPosition } from './flatbuffer';
 import { FORMAT_VERSION } from './format';
-import { ROUNDING_MODES, RoundingMode } from '../quantize/fixedpoint';
+import { ROUNDING_MODES, type RoundingMode } from '../quantize/fixedpoint';
 import { decodeWeights, packableWeights, WEIGHT_LAYOUTS } from './weights';
 
 type Obj = Record<string, any>;
@@ -35,6 +35,8 @@ export function decodeModel(bytes: Uint8Array): QModel {
   const packedTensors = new Set<number>();
   const tensors: QTensor[] = (root.tensors ?? []).map((t: Obj, i: number) => {
     const type = t.type === 1 ? 'int32' : 'int8';
+    if (!(t.shape ?? []).every((d: number) => d >= 1))
+      throw new BlobFormatError(`tensor ${i} has shape [${t.shape}]: every dimension must be positive`);
     let data: Int8Array | Int32Array | undefined;
     const layout = WEIGHT_LAYOUTS[t.weight_layout];
     const bits = t.weight_bits as WeightBits;
@@ -56,6 +58,9 @@ export function decodeModel(bytes: Uint8Array): QModel {
           `tensor ${i}`,
         );
       } else {
+        const want = (t.shape ?? []).reduce((a: number, b: number) => a * b, 1) * (type === 'int32' ? 4 : 1);
+        if (raw.length !== want)
+          throw new BlobFormatError(`tensor ${i} has shape [${t.shape ?? []}] but ${raw.length} bytes of data`);
         const copy = raw.slice();
         data = type === 'int32' ? new Int32Array(copy.buffer, 0, copy.length >> 2) : new Int8Array(copy.buffer);
       }
@@ -83,6 +88,20 @@ export function decodeModel(bytes: Uint8Array): QModel {
       name: o.name ?? `op${i}`,
     } as QOp;
   });
+  const inputs: number[] = root.inputs ?? [];
+  const outputs: number[] = root.outputs ?? [];
+  const inRange = (t: number) => Number.isInteger(t) && t >= 0 && t < tensors.length;
+  for (const [what, list] of [
+    ['model input', inputs],
+    ['model output', outputs],
+    ...ops.flatMap((op, i) => [
+      [`operator ${i} input`, op.inputs],
+      [`operator ${i} output`, op.outputs],
+    ]),
+  ] as [string, number[]][]) {
+    const bad = list.find((t) => !inRange(t));
+    if (bad !== undefined) throw new BlobFormatError(`${what} refers to tensor ${bad}; the blob has ${tensors.length}`);
+  }
   const packable = packableWeights({ tensors, ops } as QModel);
   for (const i of packedTensors) {
     if (!packable.has(i))
@@ -94,8 +113,8 @@ export function decodeModel(bytes: Uint8Array): QModel {
     rounding: roundingMode(root.rounding),
     tensors,
     ops,
-    inputs: root.inputs ?? [],
-    outputs: root.outputs ?? [],
+    inputs,
+    outputs,
     arenaBytes: root.arena_bytes,
   };
 }

@@ -7,10 +7,10 @@ import type { Command } from './main';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { head, LabelledImages } from '../compress/batches';
-import { compressModel, CompressOptions } from '../compress/compress';
-import { COMPRESSION_FORMAT, CompressionRecord } from '../compress/compression-json';
-import { WEIGHT_BITS, WeightBits } from '../compress/fake-quant';
+import { head, type LabelledImages } from '../compress/batches';
+import { compressModel, type CompressOptions } from '../compress/compress';
+import { COMPRESSION_FORMAT, type CompressionRecord } from '../compress/compression-json';
+import { WEIGHT_BITS, type WeightBits } from '../compress/fake-quant';
 import { loadLayersModel, saveLayersModel } from '../compress/layers-io';
 import { CHANNEL_CRITERIA } from '../compress/structured';
 import { loadFashionMnist } from '../data/fashion-mnist';
@@ -18,6 +18,7 @@ import { ModelError } from '../ir/graph';
 import { renderReport } from '../report/html';
 import { terminalSummary } from '../report/summary';
 import { writeFileAtomic } from '../util/fs';
+import { verifyBlob } from '../blob/verify';
 import { parseChoice, parseCount } from './convert';
 
 /** A number in (0, 1), or (0, 1] with `upToOne`. */
@@ -245,6 +246,7 @@ export const compressCommand: Command = {
       source: file,
       command,
     });
+    verifyBlob(blob);
     compressed.name = path.basename(path.resolve(out));
     saveLayersModel(compressed, out);
     writeFileAtomic(path.join(out, 'model.msl'), blob);

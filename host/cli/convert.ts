@@ -1,12 +1,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { verifyBlob } from '../blob/verify';
 import { compileFile, EQUALIZATIONS, WEIGHT_ROUNDINGS } from '../compile';
 import { emitCHeader } from '../emit/c-header';
 import { emitJsModule } from '../emit/js-module';
 import { isTfliteFile } from '../import/tflite';
 import { compileTflite } from '../import/tflite/compile';
-import { ObserverKind } from '../quantize/calibrate';
-import { ROUNDING_MODES, RoundingMode } from '../quantize/fixedpoint';
+import type { ObserverKind } from '../quantize/calibrate';
+import { ROUNDING_MODES, type RoundingMode } from '../quantize/fixedpoint';
 import { writeFileAtomic } from '../util/fs';
 import type { Command } from './main';
 import { UsageError } from './main';
@@ -62,6 +63,7 @@ export const convertCommand: Command = {
     };
     // An int8 .tflite keeps its own quantization (no calibration); everything else goes through the compiler.
     const compiled = isTfliteFile(input) ? compileTflite(input, options) : compileFile(input, options);
+    verifyBlob(compiled.blob);
     const name = path.basename(out).replace(/\.[^.]*$/, '');
     // Everything is rendered before anything is written, so an error leaves no partial set of outputs.
     const files: [string, string | Uint8Array][] = [[out, compiled.blob]];

@@ -1,13 +1,12 @@
-import * as fs from 'fs';
-import { decodeModel } from '../blob/decode';
+import { readBlobFile } from '../blob/verify';
 import { compileGraph, inputSize } from '../compile';
 import { loadSamples } from '../data/dataset';
 import { FASHION_MNIST_CLASSES } from '../data/fashion-mnist';
 import { importModel } from '../import';
 import { runFloat } from '../interp/float';
 import { runInt8 } from '../interp/int8/interpreter';
-import { Graph, ModelError } from '../ir/graph';
-import { QModel } from '../ir/qmodel';
+import { type Graph, ModelError } from '../ir/graph';
+import type { QModel } from '../ir/qmodel';
 import { quantizeInput } from '../quantize/quantize';
 import { Progress } from '../util/progress';
 import { parseCount } from './convert';
@@ -103,7 +102,7 @@ export const evalCommand: Command = {
     const quiet = values.quiet === true || values.json === true;
     const source = importModel(file);
     let model: QModel;
-    if (values.msl) model = decodeModel(new Uint8Array(fs.readFileSync(values.msl as string)));
+    if (values.msl) model = readBlobFile(values.msl as string).model;
     else {
       const calib =
         (values.calib as string | undefined) ?? (data.startsWith('fashion-mnist') ? 'fashion-mnist:train' : undefined);

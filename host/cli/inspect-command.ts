@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { decodeModel } from '../blob/decode';
+import { verifyBlob } from '../blob/verify';
 import { isTfliteFile } from '../import/tflite';
 import { compileTflite } from '../import/tflite/compile';
 import type { Command } from './main';
@@ -16,7 +16,7 @@ export const inspectCommand: Command = {
     // An int8 .tflite is shown as the blob it converts to (its own quantization, nothing to calibrate).
     const compiled = isTfliteFile(file) ? compileTflite(file) : undefined;
     const bytes = compiled?.blob ?? new Uint8Array(fs.readFileSync(file));
-    const report = inspectModel(compiled?.model ?? decodeModel(bytes), bytes.length);
+    const report = inspectModel(verifyBlob(bytes), bytes.length);
     console.log(values.json ? JSON.stringify(report, null, 2) : formatInspect(report));
     return 0;
   },

@@ -3,17 +3,17 @@
 // (engines return only a model's output; one engine run per layer).
 
 import * as fs from 'fs';
-import { decodeModel } from '../blob/decode';
+import { readBlobFile } from '../blob/verify';
 import { encodeModel } from '../blob/encode';
-import { Engine, runOnEngine } from '../engines';
+import { type Engine, runOnEngine } from '../engines';
 import { isTfliteFile, readTfliteFile, tfliteModelName } from '../import/tflite';
 import { tfliteToQModel } from '../import/tflite/to-qmodel';
 import { runInt8 } from '../interp/int8/interpreter';
 import { ModelError } from '../ir/graph';
-import { QModel } from '../ir/qmodel';
+import type { QModel } from '../ir/qmodel';
 import { planMemory } from '../plan/planner';
-import { RoundingMode } from '../quantize/fixedpoint';
-import { Rng } from '../util/rng';
+import type { RoundingMode } from '../quantize/fixedpoint';
+import type { Rng } from '../util/rng';
 
 /** A .msl blob, or an int8 .tflite imported (and planned) in the given rounding mode (TFLM's by default). */
 export function loadQModel(file: string, rounding?: RoundingMode): QModel {
@@ -23,7 +23,7 @@ export function loadQModel(file: string, rounding?: RoundingMode): QModel {
     return model;
   }
   if (!fs.existsSync(file)) throw new ModelError(`model file not found: ${file}`);
-  const model = decodeModel(new Uint8Array(fs.readFileSync(file)));
+  const { model } = readBlobFile(file);
   if (rounding && rounding !== model.rounding) {
     throw new ModelError(
       `${file} was built for ${model.rounding} rounding; another mode needs the source .tflite (its multipliers are derived from the scales)`,

@@ -1,11 +1,11 @@
 import * as fs from 'fs';
-import { decodeModel } from '../blob/decode';
+import { readBlobFile } from '../blob/verify';
 import { loadFashionMnist } from '../data/fashion-mnist';
 import { parseNpy } from '../data/npy';
 import { ENGINES, runOnEngine } from '../engines';
 import { runInt8 } from '../interp/int8/interpreter';
 import { ModelError } from '../ir/graph';
-import { QModel } from '../ir/qmodel';
+import type { QModel } from '../ir/qmodel';
 import { quantizeInput } from '../quantize/quantize';
 import { baudOf, runOnPort } from './serial-commands';
 import { parseChoice } from './convert';
@@ -50,8 +50,7 @@ export const runCommand: Command = {
   async run({ values, positionals }) {
     const [file] = positionals;
     if (!file || !values.input) throw new UsageError(`missing <model.msl> or --input\nusage: ${this.usage}`);
-    const blob = new Uint8Array(fs.readFileSync(file));
-    const model = decodeModel(blob);
+    const { bytes: blob, model } = readBlobFile(file);
     const x = readInput(values.input as string, model);
     if (values.port !== undefined && values.engine !== undefined)
       throw new UsageError('--port and --engine exclude each other: a board runs its own engine');

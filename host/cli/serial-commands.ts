@@ -1,8 +1,8 @@
 // Commands that talk to a board over a serial port: devices, flash, monitor, emulate, and the helper
 // behind `morsel run --port`. Timeouts assume a real 115200-baud link unless --baud says otherwise.
 
-import * as fs from 'fs';
 import { SerialPort } from 'serialport';
+import { readBlobFile } from '../blob/verify';
 import { DeviceClient } from '../serial/client';
 import { EMULATED_ENGINES } from '../serial/device-engine';
 import { Emulator } from '../serial/emulator';
@@ -83,7 +83,7 @@ export const flashCommand: Command = {
     const port = needPort(values, this.usage);
     const [file] = positionals;
     if (!file) throw new UsageError(`missing <model.msl>\nusage: ${this.usage}`);
-    const blob = new Uint8Array(fs.readFileSync(file));
+    const { bytes: blob } = readBlobFile(file);
     const target = parseChoice('--target', values.target, ['agent', 'espruino'] as const, 'agent');
     const baud = baudOf(values);
     if (target === 'espruino') {
