@@ -27,6 +27,7 @@ async function main(): Promise<number> {
     encoded += r.encoded;
     accepted += r.accepted;
     disagreements.push(...r.disagreements);
+    console.error(`${done + BATCH} mutations: ${accepted} accepted, ${disagreements.length} disagreements`);
   }
   console.log(
     `${count} mutations, ${encoded} encoded blobs, ${accepted} accepted by the host (each run on ${engines.join(', ')}): ` +

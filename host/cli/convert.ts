@@ -10,7 +10,7 @@ import type { ObserverKind } from '../quantize/calibrate';
 import { ROUNDING_MODES, type RoundingMode } from '../quantize/fixedpoint';
 import { writeFileAtomic } from '../util/fs';
 import type { Command } from './main';
-import { UsageError } from './main';
+import { outputFile, UsageError } from './main';
 
 const OBSERVERS: ObserverKind[] = ['minmax', 'percentile', 'mse', 'auto'];
 
@@ -51,6 +51,7 @@ export const convertCommand: Command = {
     const out = values.output as string | undefined;
     if (!input) throw new UsageError(`missing <model>\nusage: ${this.usage}`);
     if (!out) throw new UsageError(`missing -o <model.msl>\nusage: ${this.usage}`);
+    outputFile(out, 'model.msl');
     const started = Date.now();
     const options = {
       calib: values.calib as string | undefined,

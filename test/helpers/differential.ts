@@ -61,7 +61,9 @@ export function mutateField(base: QModel, rng: Rng): { model: QModel; what: stri
     const t = m.tensors[anyTensor()];
     if (t.shape.length === 0) return { model: m, what: 'nothing' };
     const d = rng.int(0, t.shape.length - 1);
-    t.shape[d] = rng.pick([0, -1, 1, t.shape[d] + 1, t.shape[d] - 1, t.shape[d] * 2, INT32_MAX, rng.int(1, 64)]);
+    // Not INT32_MAX on a constant: the encoder's weight packing would try to allocate it (and no blob results).
+    const huge = t.data ? 4096 : INT32_MAX;
+    t.shape[d] = rng.pick([0, -1, 1, t.shape[d] + 1, t.shape[d] - 1, t.shape[d] * 2, huge, rng.int(1, 64)]);
     return { model: m, what: `tensor ${t.name} shape[${d}] = ${t.shape[d]}` };
   }
   if (kind === 1) {
