@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 import { readBlobFile } from '../blob/verify';
 import { loadFashionMnist } from '../data/fashion-mnist';
 import { parseNpy } from '../data/npy';

@@ -1,7 +1,6 @@
 // IDX reader (the MNIST / Fashion-MNIST container format), gzipped or not.
 // Header: two zero bytes, a type code, the number of dimensions, then each dimension as a big-endian uint32.
 
-import * as fs from 'fs';
 import { ModelError } from '../ir/graph';
 import { gunzipBounded, readDataFile } from './read';
 

@@ -4,7 +4,13 @@
 
 import { execFileSync } from 'child_process';
 
-/** Live (not zombie) descendants of this process, as "pid command" lines. */
+/**
+ * esbuild's service process (esbuild's transform API starts it and unrefs it): it never keeps node alive and ends
+ * with it, so it is not a leak.
+ */
+const DAEMONS = [/\/esbuild --service=/];
+
+/** Live (not zombie) descendants of this process, as "pid command" lines, daemons aside. */
 export function liveDescendants(): string[] {
   const table = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,stat=,args='], { encoding: 'utf8' })
     .split('\n')
@@ -18,7 +24,8 @@ export function liveDescendants(): string[] {
       if (mine.has(Number(ppid)) && !mine.has(Number(pid))) {
         mine.add(Number(pid));
         grew = true;
-        if (!stat.startsWith('Z') && !args.startsWith('ps ')) found.push(`${pid} ${args.slice(0, 100)}`);
+        if (!stat.startsWith('Z') && !args.startsWith('ps ') && !DAEMONS.some((d) => d.test(args)))
+          found.push(`${pid} ${args.slice(0, 100)}`);
       }
     }
   }
