@@ -48,6 +48,17 @@ function verifyModel(
       }
       if (inPlace) root[y] = root[x];
     }
+    // A pool window that holds no input value: AVERAGE_POOL_2D would divide by zero (TFLM's too).
+    if (
+      (c === OpCode_MAX_POOL_2D || c === OpCode_AVERAGE_POOL_2D) &&
+      !(
+        p.padTop < p.kH &&
+        p.padLeft < p.kW &&
+        (p.outH - 1) * p.strideH - p.padTop < p.inH &&
+        (p.outW - 1) * p.strideW - p.padLeft < p.inW
+      )
+    )
+      failOp('SHAPE', k, 'has an empty pool window');
     let per = p.depth > p.taps ? p.depth : p.taps;
     if (p.kH * p.kW > per) per = p.kH * p.kW;
     work += p.count * (per > 1 ? per : 1);
