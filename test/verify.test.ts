@@ -21,14 +21,14 @@ const CLI = path.join(ROOT, 'bin', 'morsel.js');
 const zooBlob = (name: string) =>
   decodeModel(new Uint8Array(fs.readFileSync(path.join(ROOT, 'models', name, 'model.msl'))));
 
-/** A 1×1 input max-pooled by a 256×256 window into 1000×1000 outputs: 6.6·10^10 comparisons from a small blob. */
+/** A 1×1 input padded by 255 and max-pooled by a 256×256 window into 256×256 outputs: 4.3·10^9 comparisons. */
 function hugeWorkModel(): QModel {
   const m: QModel = {
     name: 'huge-work',
     producer: 'test',
     rounding: 'double',
     arenaBytes: 0,
-    tensors: [act('x', [1, 1, 1, 1]), act('y', [1, 1000, 1000, 1])],
+    tensors: [act('x', [1, 1, 1, 1]), act('y', [1, 256, 256, 1])],
     ops: [
       {
         opcode: 'MAX_POOL_2D',
@@ -40,8 +40,8 @@ function hugeWorkModel(): QModel {
           filter_w: 256,
           stride_h: 1,
           stride_w: 1,
-          pad_top: 0,
-          pad_left: 0,
+          pad_top: 255,
+          pad_left: 255,
           activation_min: -128,
           activation_max: 127,
         },
@@ -101,7 +101,17 @@ const CASES: [string, () => QModel, RegExp][] = [
     },
     /MRSL_E_ACCUMULATOR: op 0 channel 3/,
   ],
-  ['a pool claiming 6.6·10^10 comparisons', hugeWorkModel, /MRSL_E_WORK/],
+  ['a pool claiming 4.3·10^9 comparisons', hugeWorkModel, /MRSL_E_WORK/],
+  [
+    'a pool window over padding only (an average of nothing: Lua stored NaN)',
+    () => {
+      const m = hugeWorkModel();
+      m.tensors[1].shape = [1, 257, 2, 1];
+      planMemory(m);
+      return m;
+    },
+    /MRSL_E_SHAPE: op 0 has an empty pool window/,
+  ],
 ];
 
 describe('one blob verifier, host and device alike (issue 14)', function () {
