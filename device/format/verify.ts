@@ -28,10 +28,7 @@ function verifyModel(
   let work = 0;
   for (let k = 0; k < n; k++) {
     const ins = opIns[k],
-      x = ins[0],
-      y = opOuts[k],
-      p = ops[k],
-      c = p.code;
+      y = opOuts[k];
     for (let i = 0; i < ins.length; i++) {
       const t = ins[i];
       if (infos[t].buffer >= 0) continue;
@@ -40,6 +37,13 @@ function verifyModel(
     }
     if (first[y] <= n) failOp('ORDER', k, 'rewrites tensor ' + y);
     first[y] = k;
+  }
+  // Aliases are decided once every read is known (the planner's rule looks at the whole graph).
+  for (let k = 0; k < n; k++) {
+    const x = opIns[k][0],
+      y = opOuts[k],
+      p = ops[k],
+      c = p.code;
     if (infos[x].arenaOffset === infos[y].arenaOffset && infos[x].count === infos[y].count) {
       let inPlace = c === OpCode_RESHAPE;
       if (c === OpCode_LOGISTIC || c === OpCode_TANH || c === OpCode_QUANTIZE || c === OpCode_LEAKY_RELU) {
