@@ -5,6 +5,7 @@
 // for a model's opcodes): nothing here names an op but the rounding rule.
 
 import { crc32Skipping, crcRelease } from './format/crc32';
+import { verifyModel } from './format/verify';
 import {
   FILE_IDENTIFIER,
   FORMAT_VERSION,
@@ -275,7 +276,9 @@ function loadModel(blob: any, registrations: OpRegistration[]): MorselModel {
   const nOps = opVec !== null ? opVec[1] : 0;
   const evals: ((data: any) => void)[] = [],
     opData: any[] = [],
-    opCodes: number[] = [];
+    opCodes: number[] = [],
+    opIns: number[][] = [],
+    opOuts: number[] = [];
   const ctx: OpContext = {
     blob: b,
     index: 0,
@@ -323,7 +326,10 @@ function loadModel(blob: any, registrations: OpRegistration[]): MorselModel {
     opData.push(reg.prepare(ctx));
     evals.push(reg.eval);
     opCodes.push(code);
+    opIns.push(oin);
+    opOuts.push(yi);
   }
+  verifyModel(infos, opIns, opOuts, opCodes, opData, inT, outT);
   allocateScratch(ctx.scratch);
   return new MorselModel(evals, opData, opCodes, arena, infos[inT], infos[outT], arenaBytes);
 }

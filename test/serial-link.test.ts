@@ -4,7 +4,7 @@
 import { strict as assert } from 'assert';
 import { SerialPort } from 'serialport';
 import { LinkStalledError, SerialLink } from '../host/serial/link';
-import { createPtyPair, PtyPair } from '../host/serial/pty';
+import { createPtyPair, type PtyPair } from '../host/serial/pty';
 
 function openRaw(path: string): Promise<SerialPort> {
   const p = new SerialPort({ path, baudRate: 115200, autoOpen: false });
@@ -53,14 +53,12 @@ describe('serial link over a pty (real serialport)', function () {
     peer.pause();
     setTimeout(() => peer.resume(), 300);
     chatty();
-    const t0 = Date.now();
     const outcome = await link.write(Buffer.alloc(1 << 20, 7)).then(
       () => 'completed',
       (e) => (e instanceof LinkStalledError ? 'stalled' : `error ${e.message}`),
     );
     assert.ok(outcome === 'completed' || outcome === 'stalled', outcome);
     console.log(`      1 MiB write: ${outcome}`);
-    assert.ok(Date.now() - t0 < 1500 + 1100 + 1000, `${Date.now() - t0} ms`);
     clearInterval(chatter);
     await new Promise((r) => setTimeout(r, 200));
     const before = received;

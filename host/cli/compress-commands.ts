@@ -18,6 +18,7 @@ import { ModelError } from '../ir/graph';
 import { renderReport } from '../report/html';
 import { terminalSummary } from '../report/summary';
 import { writeFileAtomic } from '../util/fs';
+import { verifyBlob } from '../blob/verify';
 import { parseChoice, parseCount } from './convert';
 
 /** A number in (0, 1), or (0, 1] with `upToOne`. */
@@ -245,6 +246,7 @@ export const compressCommand: Command = {
       source: file,
       command,
     });
+    verifyBlob(blob);
     compressed.name = path.basename(path.resolve(out));
     saveLayersModel(compressed, out);
     writeFileAtomic(path.join(out, 'model.msl'), blob);

@@ -2,6 +2,7 @@ import { memoryWarnings, TARGET_NAMES } from '../memory/cost-model';
 import * as fs from 'fs';
 import * as path from 'path';
 import { OPTIMIZE_GOALS } from '../blob/weights';
+import { verifyBlob } from '../blob/verify';
 import { compileFile, EQUALIZATIONS, WEIGHT_ROUNDINGS } from '../compile';
 import { emitCHeader } from '../emit/c-header';
 import { emitJsModule } from '../emit/js-module';
@@ -12,7 +13,7 @@ import { ROUNDING_MODES, type RoundingMode } from '../quantize/fixedpoint';
 import { writeFileAtomic } from '../util/fs';
 import { BUNDLE_TARGETS, defaultBundleFile, modelBundle } from './bundle';
 import type { Command } from './main';
-import { UsageError } from './main';
+import { outputFile, UsageError } from './main';
 
 const OBSERVERS: ObserverKind[] = ['minmax', 'percentile', 'mse', 'auto'];
 
@@ -56,6 +57,7 @@ export const convertCommand: Command = {
     const out = values.output as string | undefined;
     if (!input) throw new UsageError(`missing <model>\nusage: ${this.usage}`);
     if (!out) throw new UsageError(`missing -o <model.msl>\nusage: ${this.usage}`);
+    outputFile(out, 'model.msl');
     const started = Date.now();
     const options = {
       calib: values.calib as string | undefined,
@@ -71,6 +73,7 @@ export const convertCommand: Command = {
     const compiled = isTfliteFile(input) ? compileTflite(input, options) : compileFile(input, options);
     const notice = 'source' in compiled ? compiled.source.meta.notice : undefined;
     if (notice && !values.quiet) console.error(`notice: ${notice}`);
+    verifyBlob(compiled.blob);
     const name = path.basename(out).replace(/\.[^.]*$/, '');
     // Everything is rendered before anything is written, so an error leaves no partial set of outputs.
     const files: [string, string | Uint8Array][] = [[out, compiled.blob]];

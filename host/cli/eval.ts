@@ -1,12 +1,12 @@
-import * as fs from 'fs';
-import { decodeModel } from '../blob/decode';
+import { readBlobFile } from '../blob/verify';
 import { compileGraph, inputSize } from '../compile';
 import { loadSamples } from '../data/dataset';
 import { FASHION_MNIST_CLASSES } from '../data/fashion-mnist';
 import { importModel } from '../import';
 import { runFloat } from '../interp/float';
 import { runInt8 } from '../interp/int8/interpreter';
-import { type Graph, ModelError } from '../ir/graph';
+import { type Graph, ModelError, numel, tensor } from '../ir/graph';
+import { toDeviceGraph } from '../passes';
 import type { QModel } from '../ir/qmodel';
 import { quantizeInput } from '../quantize/quantize';
 import { Progress } from '../util/progress';
@@ -85,6 +85,28 @@ export function formatEval(r: EvalReport): string {
   ].join('\n');
 }
 
+/**
+ * Refuses a blob that was not compiled from `source`: its weighted layers (dense, conv, depthwise) must hold as many
+ * weights, in the same order, as the source's after the compiler's passes, and its input and output as many values.
+ */
+export function requireBlobOf(source: Graph, model: QModel, file: string, msl: string): void {
+  const device = toDeviceGraph(source);
+  const weighted = new Set(['FULLY_CONNECTED', 'CONV_2D', 'DEPTHWISE_CONV_2D']);
+  const blobLayers = model.ops
+    .filter((op) => weighted.has(op.opcode))
+    .map((op) => numel(model.tensors[op.inputs[1]].shape));
+  const sourceLayers = device.nodes
+    .filter((n) => n.op.kind === 'dense' || n.op.kind === 'conv2d' || n.op.kind === 'depthwise_conv2d')
+    .map((n) => numel(tensor(device, n.op.inputs[1]!).shape));
+  const io = (shapes: number[][]) => shapes.map(numel).join(',');
+  const blobIo = io([model.tensors[model.inputs[0]].shape, model.tensors[model.outputs[0]].shape]);
+  const sourceIo = io([tensor(device, device.inputs[0]).shape, tensor(device, device.outputs[0]).shape]);
+  if (blobLayers.join(',') !== sourceLayers.join(',') || blobIo !== sourceIo)
+    throw new ModelError(
+      `${msl} was not compiled from ${file}: its layers hold [${blobLayers}] weights and its input/output ${blobIo} values, the model's [${sourceLayers}] and ${sourceIo}`,
+    );
+}
+
 export const evalCommand: Command = {
   summary: 'top-1 accuracy of the float model vs its int8 quantization, per class',
   usage: 'morsel eval <model> --data <fashion-mnist|file> [--msl model.msl | --calib <data>] [--limit N] [--json]',
@@ -103,8 +125,10 @@ export const evalCommand: Command = {
     const quiet = values.quiet === true || values.json === true;
     const source = importModel(file);
     let model: QModel;
-    if (values.msl) model = decodeModel(new Uint8Array(fs.readFileSync(values.msl as string)));
-    else {
+    if (values.msl) {
+      model = readBlobFile(values.msl as string).model;
+      requireBlobOf(source, model, file, values.msl as string);
+    } else {
       const calib =
         (values.calib as string | undefined) ?? (data.startsWith('fashion-mnist') ? 'fashion-mnist:train' : undefined);
       if (!calib) throw new UsageError('give --msl <model.msl> or --calib <data> for the int8 model');

@@ -6,7 +6,7 @@ import { exportTflite } from '../export/tflite';
 import { writeFileAtomic } from '../util/fs';
 import { loadQModel } from './layer-diff';
 import type { Command } from './main';
-import { UsageError } from './main';
+import { outputFile, UsageError } from './main';
 
 export const exportCommand: Command = {
   summary: 'write a Morsel model (.msl, or an int8 .tflite re-exported) as a TFLite FlatBuffer (.tflite)',
@@ -16,6 +16,7 @@ export const exportCommand: Command = {
     const [file] = positionals;
     const out = values.output as string | undefined;
     if (!file || !out) throw new UsageError(`missing <model.msl> or -o <out.tflite>\nusage: ${this.usage}`);
+    outputFile(out, 'model.tflite');
     if (!values.tflite) throw new UsageError(`choose the export format (only --tflite exists)\nusage: ${this.usage}`);
     const bytes = exportTflite(loadQModel(file));
     fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });

@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { decodeModel } from '../blob/decode';
+import { verifyBlob } from '../blob/verify';
 import { isTfliteFile } from '../import/tflite';
 import { compileTflite } from '../import/tflite/compile';
 import { findTarget, formatPrediction, predictMemory, TARGET_NAMES } from '../memory/cost-model';
@@ -20,7 +20,7 @@ export const inspectCommand: Command = {
     // An int8 .tflite is shown as the blob it converts to (its own quantization, nothing to calibrate).
     const compiled = isTfliteFile(file) ? compileTflite(file) : undefined;
     const bytes = compiled?.blob ?? new Uint8Array(fs.readFileSync(file));
-    const model = compiled?.model ?? decodeModel(bytes);
+    const model = compiled?.model ?? verifyBlob(bytes);
     const report = inspectModel(model, bytes.length);
     // RAM on the board's firmware, from the cost model measured on real engine builds (host/memory).
     const memory = target ? predictMemory(model, bytes.length, target) : undefined;

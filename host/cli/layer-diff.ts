@@ -3,7 +3,7 @@
 // (engines return only a model's output; one engine run per layer).
 
 import * as fs from 'fs';
-import { decodeModel } from '../blob/decode';
+import { readBlobFile } from '../blob/verify';
 import { encodeModel } from '../blob/encode';
 import { type Engine, runOnEngine } from '../engines';
 import { isTfliteFile, readTfliteFile, tfliteModelName } from '../import/tflite';
@@ -24,7 +24,7 @@ export function loadQModel(file: string, rounding?: RoundingMode): QModel {
     return model;
   }
   if (!fs.existsSync(file)) throw new ModelError(`model file not found: ${file}`);
-  const model = decodeModel(new Uint8Array(fs.readFileSync(file)));
+  const { model } = readBlobFile(file);
   if (rounding && rounding !== model.rounding) {
     throw new ModelError(
       `${file} was built for ${model.rounding} rounding; another mode needs the source .tflite (its multipliers are derived from the scales)`,

@@ -1,9 +1,13 @@
 // `morsel` command line: one small handler per command, shared error reporting.
-// User errors (bad model, bad data, bad blob, bad flags) print one line and exit 2; --debug adds the stack.
+// Errors that are not Morsel's (a bad model, data file, blob or flag; a board that refuses or does not answer; a
+// port or file the system will not open) print one line and exit 2; --debug adds the stack. Exit 1 is a bug.
 
+import * as fs from 'fs';
+import * as path from 'path';
 import { parseArgs, type ParseArgsConfig } from 'util';
 import { BlobFormatError } from '../blob/flatbuffer';
 import { ModelError } from '../ir/graph';
+import { ReplError } from '../serial/espruino-install';
 import { BoardError } from '../serial/protocol';
 import { COMMANDS } from './commands';
 
@@ -12,6 +16,13 @@ export class UsageError extends Error {
     super(message);
     this.name = 'UsageError';
   }
+}
+
+/** -o's file, refused up front when it names a directory (the write would fail only at the end, on rename). */
+export function outputFile(out: string, example: string): string {
+  if (fs.existsSync(out) && fs.statSync(out).isDirectory())
+    throw new UsageError(`-o ${out} is a directory; name the file to write, e.g. -o ${path.join(out, example)}`);
+  return out;
 }
 
 export interface Command {
@@ -40,12 +51,20 @@ function mainHelp(): string {
   ].join('\n');
 }
 
+/** The system refusing a file or a port (ENOENT, EACCES, EISDIR, EBUSY, ...), or serialport failing to open one. */
+const isEnvironmentError = (e: unknown): boolean =>
+  /^E[A-Z]+$/.test(String((e as NodeJS.ErrnoException)?.code)) ||
+  /\b(cannot open|Cannot lock port|Resource temporarily unavailable|Inappropriate ioctl)\b/.test(
+    String((e as Error)?.message),
+  );
+
 export const isUserError = (e: unknown): e is Error =>
   e instanceof ModelError ||
   e instanceof BlobFormatError ||
   e instanceof UsageError ||
   e instanceof BoardError ||
-  (e as NodeJS.ErrnoException)?.code === 'ENOENT';
+  e instanceof ReplError ||
+  (e instanceof Error && isEnvironmentError(e));
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -53,8 +72,8 @@ export async function main(argv: string[]): Promise<number> {
     console.log(mainHelp());
     return name ? 0 : 2;
   }
-  if (name === '--version') {
-    console.log(require('../../package.json').version);
+  if (name === '--version' || name === '-V') {
+    console.log(require(path.join(__dirname, '..', '..', '..', 'package.json')).version); // dist/host/cli → root
     return 0;
   }
   const cmd = COMMANDS[name];

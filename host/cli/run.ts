@@ -1,7 +1,7 @@
-import * as fs from 'fs';
-import { decodeModel } from '../blob/decode';
+import { readBlobFile } from '../blob/verify';
 import { loadFashionMnist } from '../data/fashion-mnist';
 import { parseNpy } from '../data/npy';
+import { MAX_DATA_BYTES, readDataFile, requireFinite } from '../data/read';
 import { ENGINES, runOnEngine } from '../engines';
 import { runInt8 } from '../interp/int8/interpreter';
 import { ModelError } from '../ir/graph';
@@ -26,12 +26,19 @@ export function readInput(spec: string, model: QModel): Int8Array {
       Float32Array.from(ds.images.subarray(n * 784, (n + 1) * 784), (p) => p / 255),
     );
   }
-  if (!fs.existsSync(spec)) throw new ModelError(`input file not found: ${spec}`);
-  const bytes = new Uint8Array(fs.readFileSync(spec));
+  // A raw input is exactly `need` bytes; reading one more shows a longer file (or a device such as /dev/zero).
+  const bytes = readDataFile(spec, 'input file', spec.endsWith('.npy') ? MAX_DATA_BYTES : need + 1);
   if (spec.endsWith('.npy')) {
     const a = parseNpy(bytes, spec);
     if (a.data.length !== need) throw new ModelError(`${spec}: ${a.data.length} values; the model input needs ${need}`);
-    return a.data instanceof Int8Array ? a.data : quantizeInput(model, Float32Array.from(a.data as ArrayLike<number>));
+    if (a.data instanceof Int8Array) return a.data; // already quantized
+    requireFinite(a.data, spec);
+    // uint8 is pixel data, scaled to [0, 1] as --calib and --data scale it (host/data/dataset.ts).
+    const scale = a.data instanceof Uint8Array ? 1 / 255 : 1;
+    return quantizeInput(
+      model,
+      Float32Array.from(a.data as ArrayLike<number>, (v) => v * scale),
+    );
   }
   if (bytes.length !== need)
     throw new ModelError(`${spec}: ${bytes.length} bytes; the model input needs ${need} int8 values`);
@@ -51,8 +58,7 @@ export const runCommand: Command = {
   async run({ values, positionals }) {
     const [file] = positionals;
     if (!file || !values.input) throw new UsageError(`missing <model.msl> or --input\nusage: ${this.usage}`);
-    const blob = new Uint8Array(fs.readFileSync(file));
-    const model = decodeModel(blob);
+    const { bytes: blob, model } = readBlobFile(file);
     const x = readInput(values.input as string, model);
     if (values.port !== undefined && values.engine !== undefined)
       throw new UsageError('--port and --engine exclude each other: a board runs its own engine');

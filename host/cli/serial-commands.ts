@@ -5,7 +5,7 @@ import { memoryWarnings, targetForBoard } from '../memory/cost-model';
 import * as fs from 'fs';
 import { SerialPort } from 'serialport';
 import { crc32 } from '../blob/crc32';
-import { decodeModel } from '../blob/decode';
+import { readBlobFile } from '../blob/verify';
 import { defaultKeyFile, formatKey, generateKey, resolveKey, writeKeyFile } from '../serial/auth';
 import { DeviceClient } from '../serial/client';
 import { EMULATED_ENGINES } from '../serial/device-engine';
@@ -123,8 +123,7 @@ export const flashCommand: Command = {
     const port = needPort(values, this.usage);
     const [file] = positionals;
     if (!file) throw new UsageError(`missing <model.msl>\nusage: ${this.usage}`);
-    const blob = new Uint8Array(fs.readFileSync(file));
-    decodeModel(blob); // a blob the board would refuse never goes on the wire
+    const { bytes: blob, model } = readBlobFile(file); // a blob the board would refuse never goes on the wire
     const key = keyOf(values);
     const target = parseChoice('--target', values.target, ['agent', 'espruino'] as const, 'agent');
     const baud = baudOf(values);
@@ -158,7 +157,7 @@ export const flashCommand: Command = {
         `board ${info.id}: ${info.engine}, runtime v${info.runtime}, agent v${info.agent}, ${info.free} bytes free`,
       );
       const ram = targetForBoard(info.engine);
-      if (ram) for (const w of memoryWarnings(decodeModel(blob), blob.length, [ram.name])) console.error(w);
+      if (ram) for (const w of memoryWarnings(model, blob.length, [ram.name])) console.error(w);
       const bar = new Progress('flash', blob.length, 'B');
       let shown = 0;
       const r = await client.flash(blob, {

@@ -1,11 +1,11 @@
 // Representative and evaluation data: Fashion-MNIST by name, IDX files, .npy arrays, JSON or random:LO:HI, as float
 // samples of a model input's size. Pixel data (uint8 IDX/.npy) is scaled to [0, 1] like the zoo's training.
 
-import * as fs from 'fs';
 import { ModelError } from '../ir/graph';
 import { loadFashionMnist } from './fashion-mnist';
 import { readIdx } from './idx';
 import { parseNpy } from './npy';
+import { readDataFile, requireFinite } from './read';
 import { Rng } from '../util/rng';
 import { numel } from '../ir/shape';
 
@@ -36,7 +36,10 @@ function fromFlat(data: ArrayLike<number>, count: number, size: number, scale: n
 export function loadSamples(spec: string, opts: SampleOptions): Samples {
   const limit = opts.limit ?? Infinity;
   if (spec === 'fashion-mnist' || spec.startsWith('fashion-mnist:')) {
-    const split = (spec.split(':')[1] as 'train' | 'test' | undefined) ?? opts.split ?? 'test';
+    const named = spec.split(':')[1];
+    if (named !== undefined && named !== 'train' && named !== 'test')
+      throw new ModelError(`${spec}: the Fashion-MNIST splits are fashion-mnist:train and fashion-mnist:test`);
+    const split = (named as 'train' | 'test' | undefined) ?? opts.split ?? 'test';
     const ds = loadFashionMnist(split, Number.isFinite(limit) ? limit : undefined);
     if (opts.size !== ds.height * ds.width)
       throw new ModelError(
@@ -61,8 +64,7 @@ export function loadSamples(spec: string, opts: SampleOptions): Samples {
       source: `uniform random in [${lo}, ${hi}]`,
     };
   }
-  if (!fs.existsSync(spec)) throw new ModelError(`data file not found: ${spec}`);
-  const bytes = new Uint8Array(fs.readFileSync(spec));
+  const bytes = readDataFile(spec, 'data file');
   if (spec.endsWith('.npy')) {
     const a = parseNpy(bytes, spec);
     const per = numel(a.shape.slice(1));
@@ -70,6 +72,7 @@ export function loadSamples(spec: string, opts: SampleOptions): Samples {
       throw new ModelError(
         `${spec}: samples have shape [${a.shape.slice(1)}] (${per} values); the model input needs ${opts.size}`,
       );
+    requireFinite(a.data, spec);
     const scale = a.data instanceof Uint8Array ? 1 / 255 : 1;
     return { inputs: fromFlat(a.data, Math.min(a.shape[0], limit), per, scale, spec), source: spec };
   }
@@ -80,10 +83,12 @@ export function loadSamples(spec: string, opts: SampleOptions): Samples {
     } catch (e) {
       throw new ModelError(`${spec}: invalid JSON (${(e as Error).message})`);
     }
-    const list = Array.isArray(rows) ? rows : (rows as { inputs?: unknown }).inputs;
+    const list = Array.isArray(rows) ? rows : (rows as { inputs?: unknown } | null)?.inputs;
     if (!Array.isArray(list)) throw new ModelError(`${spec}: expected an array of samples or {"inputs": [...]}`);
     const inputs = list.slice(0, Number.isFinite(limit) ? limit : undefined).map((r, i) => {
       const flat = [r].flat(Infinity as 1) as number[];
+      if (flat.some((v) => typeof v === 'number' && !Number.isFinite(v)) || flat.some((v) => v === null))
+        throw new ModelError(`${spec}: sample ${i} holds a value that is not a finite number`);
       if (flat.length !== opts.size || flat.some((v) => typeof v !== 'number')) {
         throw new ModelError(
           `${spec}: sample ${i} has ${flat.length} values; the model input needs ${opts.size} numbers`,

@@ -1,10 +1,9 @@
 // IDX reader (the MNIST / Fashion-MNIST container format), gzipped or not.
 // Header: two zero bytes, a type code, the number of dimensions, then each dimension as a big-endian uint32.
 
-import * as fs from 'fs';
-import * as zlib from 'zlib';
 import { ModelError } from '../ir/graph';
 import { numel } from '../ir/shape';
+import { gunzipBounded, readDataFile } from './read';
 
 export interface IdxArray {
   dims: number[];
@@ -16,11 +15,7 @@ const UBYTE = 0x08;
 /** Parses IDX bytes (gunzipping them first if they start with the gzip magic). Only unsigned-byte data is supported. */
 export function readIdx(bytes: Uint8Array, what = 'IDX'): IdxArray {
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = zlib.gunzipSync(bytes);
-    } catch (e) {
-      throw new ModelError(`${what}: corrupt gzip data (${(e as Error).message})`);
-    }
+    bytes = gunzipBounded(bytes, what);
   }
   if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) throw new ModelError(`${what}: not an IDX file`);
   if (bytes[2] !== UBYTE)
@@ -38,7 +33,7 @@ export function readIdx(bytes: Uint8Array, what = 'IDX'): IdxArray {
 }
 
 export function readIdxFile(file: string): IdxArray {
-  return readIdx(new Uint8Array(fs.readFileSync(file)), file);
+  return readIdx(readDataFile(file, 'IDX file'), file);
 }
 
 /** Builds an uncompressed unsigned-byte IDX file (for tests and exported data). */

@@ -43,6 +43,9 @@ export function parseNpy(bytes: Uint8Array, what = 'npy'): NpyArray {
     .map((s) => s.trim())
     .filter(Boolean)
     .map(Number);
+  const bad = shape.find((d) => !Number.isSafeInteger(d) || d < 0);
+  if (bad !== undefined)
+    throw new ModelError(`${what}: shape (${shapeText}) has dimension ${bad}; dimensions are whole numbers ≥ 0`);
   const n = numel(shape);
   const offset = start + headerLen;
   if (offset + n * ctor.BYTES_PER_ELEMENT > bytes.length)

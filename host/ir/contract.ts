@@ -214,5 +214,9 @@ export const ERROR_MEANINGS = {
   WEIGHTS: 'packed or sparse weights that are malformed, or on a tensor that may not be packed',
   INPUT: 'Morsel.load or invoke called with the wrong kind of value, or an input of the wrong size or range',
   ROUNDING: 'an unknown rounding mode',
+  ORDER: 'an operator reads an activation no earlier operator wrote, or writes one twice',
+  OVERLAP: 'two activations alive at the same time share arena bytes',
+  ACCUMULATOR: '|bias| + 128·Σ|w| of an output channel exceeds int32, where the engines would stop agreeing',
+  WORK: 'more than 2^30 multiply-adds per inference',
 } as const;
 export type ErrorCode = keyof typeof ERROR_MEANINGS;
