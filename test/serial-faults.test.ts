@@ -30,6 +30,8 @@ describe('fault-injected flashing through a relay', function () {
       `      ${r.succeeded}/${FLASHES} recovered, ${r.resets} board resets, bytes dropped ${s.dropped}, corrupted ${s.corrupted}, lost to cuts ${s.cutBytes}; ` +
         SCENARIOS.map((s) => `${s} ${by(s).filter((x) => x.ok).length}/${by(s).length}`).join(', '),
     );
+    for (const x of r.records.filter((x) => !x.ok))
+      console.log(`      flash ${x.index} (${x.scenario}) failed: ${x.error}`);
     assert.deepEqual(r.violations, []);
     assert.ok(r.succeeded >= 0.95 * FLASHES, `${r.succeeded}/${FLASHES}`);
     assert.ok(r.resets > 0 && s.dropped > 0 && s.corrupted > 0 && s.cutBytes > 0, 'every kind of fault happened');

@@ -450,7 +450,7 @@ describe('device agent protocol (real bundles in node vm, in-memory flash)', fun
         liar((t, seq) => (t === Msg.PUT_BEGIN ? ack(seq, 0) : seq ? ack(seq, 8193) : null)),
         { latencyMs: 200 },
       );
-      await assert.rejects(d.flash(cnn), /acknowledged 8193 bytes after a window, but only 8192 were sent/);
+      await assert.rejects(d.flash(cnn), /acknowledged 8193 bytes after the windows sent, but only 8192 were sent/);
     });
 
     it('a COMMITTED that is not JSON, a RESULT of the wrong size and a wrong answer type are errors, not retries', async () => {

@@ -300,6 +300,9 @@ export class DeviceClient {
     let retries = 0;
     let resumedFrom = -1;
     let verifyMs = 0;
+    // The furthest byte any window of this upload reached: a delayed ACK of an earlier, longer window may arrive
+    // after a retry from a lower offset, so the board's offset is bounded by this, not by the current window's end.
+    let sentMax = 0;
     for (;;) {
       try {
         // The nonce changes after every finished upload, so each attempt asks for the current one.
@@ -318,7 +321,8 @@ export class DeviceClient {
         while (have < size) {
           const before = have;
           const sent = Math.min(size - have, chunk * frames);
-          have = await this.sendWindow(blob, have, chunk, frames);
+          sentMax = Math.max(sentMax, before + sent);
+          have = await this.sendWindow(blob, have, chunk, frames, sentMax);
           opts.onProgress?.(have, size);
           if (have - before === sent) {
             // A clean window: grow back towards the configured chunk and window.
@@ -380,8 +384,17 @@ export class DeviceClient {
     return have;
   }
 
-  /** Sends up to windowFrames chunks from `from`, the last one asking for an ACK; returns the device's offset. */
-  private async sendWindow(blob: Uint8Array, from: number, chunk: number, windowFrames: number): Promise<number> {
+  /**
+   * Sends up to windowFrames chunks from `from`, the last one asking for an ACK; returns the device's offset, which
+   * may not exceed `sentMax`, the furthest byte of any window sent in this upload.
+   */
+  private async sendWindow(
+    blob: Uint8Array,
+    from: number,
+    chunk: number,
+    windowFrames: number,
+    sentMax: number,
+  ): Promise<number> {
     const frames: Buffer[] = [];
     let at = from;
     for (let k = 0; k < windowFrames && at < blob.length; k++) {
@@ -402,6 +415,6 @@ export class DeviceClient {
       await this.link.write(wire);
     }
     const ack = await this.request(Msg.PUT_DATA, lastPayload, this.transferMs(bytes), 'PUT_DATA window', Msg.PUT_ACK);
-    return this.ackOffset(ack, at, 'a window');
+    return this.ackOffset(ack, Math.max(sentMax, at), 'the windows sent');
   }
 }
