@@ -125,7 +125,7 @@ describe('fleet over MQTT (Mosquitto, 20 boards in node and QuickJS, SQLite, Chr
       m.classes.reduce((a: number, b: number) => a + b, 0),
       m.inferences,
     );
-    assert.ok(s.telemetry.lag_p95_ms >= 0 && s.telemetry.lag_p95_ms < 5000, `lag ${s.telemetry.lag_p95_ms}`);
+    assert.ok(Number.isFinite(s.telemetry.lag_p95_ms) && s.telemetry.lag_p95_ms >= 0, `lag ${s.telemetry.lag_p95_ms}`);
   });
 
   it('rolls a new model out to 2 canaries, then to everyone', async () => {
