@@ -30,27 +30,35 @@ export interface EngineOptions {
 
 export const defaultBundlePath = () => path.join(__dirname, '..', '..', 'device', 'morsel.es5.js'); // dist/host/engines → dist/device
 
-/** Script run inside the engine after the bundle: loads the blob, runs every input, prints results. */
-function driver(blob: Uint8Array, inputs: Int8Array[]): string {
+/**
+ * Script run inside the engine after the bundle: per job, loads the blob, runs every input and adds one
+ * `MORSEL_RESULT <json>` line to `__res` (so a whole batch takes one engine process, as on the Lua engines).
+ */
+function driver(jobs: { blob: Uint8Array; inputs: Int8Array[] }[]): string {
+  const hex = (b: Uint8Array | Int8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
   return `
-var __hex = "${Buffer.from(blob).toString('hex')}";
-var __blob = new Uint8Array(__hex.length / 2);
-for (var __q = 0; __q < __blob.length; __q++) __blob[__q] = parseInt(__hex.substr(2 * __q, 2), 16);
-__hex = null;
-var __inputs = ${JSON.stringify(inputs.map((x) => Buffer.from(x.buffer, x.byteOffset, x.length).toString('hex')))};
-var __out = [];
-var __m = Morsel.load(__blob);
-__m.profile = true;
-var __t0 = Date.now();
-for (var __i = 0; __i < __inputs.length; __i++) {
-  var __x = new Int8Array(__inputs[__i].length / 2);
-  for (var __p = 0; __p < __x.length; __p++) __x[__p] = parseInt(__inputs[__i].substr(2 * __p, 2), 16);
-  var __y = __m.invoke(__x);
-  var __h = '';
-  for (var __j = 0; __j < __y.length; __j++) { var __v = __y[__j] & 255; __h += (__v < 16 ? '0' : '') + __v.toString(16); }
-  __out.push(__h);
+var __bytes = function (h, T) {
+  var a = new T(h.length / 2);
+  for (var q = 0; q < a.length; q++) a[q] = parseInt(h.substr(2 * q, 2), 16);
+  return a;
+};
+var __blobs = ${JSON.stringify(jobs.map((j) => hex(j.blob)))};
+var __inputs = ${JSON.stringify(jobs.map((j) => j.inputs.map(hex)))};
+var __lines = [];
+for (var __k = 0; __k < __blobs.length; __k++) {
+  var __m = Morsel.load(__bytes(__blobs[__k], Uint8Array));
+  __blobs[__k] = null;
+  __m.profile = true;
+  var __out = [], __t0 = Date.now();
+  for (var __i = 0; __i < __inputs[__k].length; __i++) {
+    var __y = __m.invoke(__bytes(__inputs[__k][__i], Int8Array));
+    var __h = '';
+    for (var __j = 0; __j < __y.length; __j++) { var __v = __y[__j] & 255; __h += (__v < 16 ? '0' : '') + __v.toString(16); }
+    __out.push(__h);
+  }
+  __lines.push('MORSEL_RESULT ' + JSON.stringify({ outputs: __out, layerMs: __m.layerMs, totalMs: Date.now() - __t0 }));
 }
-var __res = 'MORSEL_RESULT ' + JSON.stringify({ outputs: __out, layerMs: __m.layerMs, totalMs: Date.now() - __t0 });
+var __res = __lines.join('\\n');
 `;
 }
 
@@ -115,23 +123,19 @@ export async function runOnEngine(
   return (await runBatchOnEngine(engine, [{ blob, inputs }], opts))[0];
 }
 
-/** Runs several models, each on its inputs; Lua engines take the whole batch in one process. */
+/** Runs several models, each on its inputs, all in one engine process. */
 export async function runBatchOnEngine(
   engine: Engine,
   jobs: { blob: Uint8Array; inputs: Int8Array[] }[],
   opts: EngineOptions = {},
 ): Promise<EngineRun[]> {
-  if (isLuaEngine(engine)) {
-    const lines = (await evaluateInEngine(engine, luaRunDriver(jobs), opts))
-      .split('\n')
-      .filter((l) => l.startsWith('MORSEL_RESULT '));
-    if (lines.length !== jobs.length)
-      throw new Error(`${engine} printed ${lines.length} results for ${jobs.length} models`);
-    return lines.map(parse);
-  }
-  const runs: EngineRun[] = [];
-  for (const { blob, inputs } of jobs) runs.push(parse(await evaluateInEngine(engine, driver(blob, inputs), opts)));
-  return runs;
+  const script = isLuaEngine(engine) ? luaRunDriver(jobs) : driver(jobs);
+  const lines = (await evaluateInEngine(engine, script, opts))
+    .split('\n')
+    .filter((l) => l.startsWith('MORSEL_RESULT '));
+  if (lines.length !== jobs.length)
+    throw new Error(`${engine} printed ${lines.length} results for ${jobs.length} models`);
+  return lines.map(parse);
 }
 
 /**
