@@ -50,7 +50,8 @@ export function parseNpy(bytes: Uint8Array, what = 'npy'): NpyArray {
   const offset = start + headerLen;
   if (offset + n * ctor.BYTES_PER_ELEMENT > bytes.length)
     throw new ModelError(`${what}: truncated (${shape} needs ${n * ctor.BYTES_PER_ELEMENT} data bytes)`);
-  const copy = bytes.slice(offset, offset + n * ctor.BYTES_PER_ELEMENT);
+  // A copy of its own (aligned for the typed array); Uint8Array's slice, since a Buffer's slice is a view.
+  const copy = Uint8Array.prototype.slice.call(bytes, offset, offset + n * ctor.BYTES_PER_ELEMENT);
   return { shape, dtype: descr, data: new ctor(copy.buffer, 0, n) };
 }
 

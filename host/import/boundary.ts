@@ -1,10 +1,21 @@
 // Data at the model's boundary in the source model's own layout (issue 15.0): an ONNX model's 4-D inputs and outputs
-// are NCHW to its user (a tensor that works in PyTorch works in Morsel), while the graph stores them NHWC. The
-// importer lists those tensors in `graph.meta.nhwcFromNchw`; these functions move data across that boundary.
+// are NCHW (and 1-D maps NCL) to its user (a tensor that works in PyTorch works in Morsel), while the graph stores them NHWC. The
+// importer lists those tensors in `graph.meta.nhwcFromNchw` (and `nlcFromNcl`); these functions move data across that
+// boundary.
 
 import { type Graph, ModelError, numel, tensor } from '../ir/graph';
 
-const storedNhwc = (g: Graph, name: string) => (g.meta.nhwcFromNchw ?? '').split(',').includes(name);
+const listed = (list: string | undefined, name: string) => (list ?? '').split(',').includes(name);
+const storedNhwc = (g: Graph, name: string) => listed(g.meta.nhwcFromNchw, name) || listed(g.meta.nlcFromNcl, name);
+
+/** A graph input's or output's shape as the source model's user holds it ([N, C, H, W] / [N, C, L] where listed). */
+export function sourceShape(g: Graph, name: string): number[] {
+  const stored = tensor(g, name).shape;
+  if (listed(g.meta.nhwcFromNchw, name)) return [stored[0], stored[3], stored[1], stored[2]];
+  const C = stored[stored.length - 1];
+  if (listed(g.meta.nlcFromNcl, name)) return [stored[0], C, numel(stored) / stored[0] / C];
+  return [...stored];
+}
 
 /** `data` in the source layout (NCHW for a listed tensor) → the graph's stored order (NHWC). */
 export function toStoredLayout(g: Graph, name: string, data: Float32Array): Float32Array {
@@ -21,12 +32,14 @@ function moveChannels(g: Graph, name: string, data: ArrayLike<number>, toStored:
   if (data.length !== numel(shape))
     throw new ModelError(`'${name}' needs ${numel(shape)} values [${shape}], got ${data.length}`);
   if (!storedNhwc(g, name)) return Float32Array.from(data);
-  const [, H, W, C] = shape;
+  // Stored [1, ...spatial, C] (NHWC, or [1, L, C] of a 1-D map); the source has [1, C, ...spatial].
+  const C = shape[shape.length - 1];
+  const P = data.length / C;
   const out = new Float32Array(data.length);
   for (let c = 0; c < C; c++)
-    for (let p = 0; p < H * W; p++) {
-      if (toStored) out[p * C + c] = data[c * H * W + p];
-      else out[c * H * W + p] = data[p * C + c];
+    for (let p = 0; p < P; p++) {
+      if (toStored) out[p * C + c] = data[c * P + p];
+      else out[c * P + p] = data[p * C + c];
     }
   return out;
 }

@@ -14,7 +14,8 @@ export function samePadding(size: number, stride: number, extent: number): { bef
 
 /**
  * Output length of a window over `size` values padded by `padTotal`: floor, or with `ceil` (ONNX/PyTorch ceil_mode)
- * one more where a last window starts inside the input or its left padding. A window that does not fit is an error.
+ * rounded up, less the last window when it would start past the input and its left padding `ceil.padBefore` (as
+ * PyTorch and onnxruntime drop it). A window that does not fit is an error.
  */
 export function windowOutSize(
   size: number,
@@ -22,10 +23,12 @@ export function windowOutSize(
   extent: number,
   stride: number,
   where: string,
-  ceil = false,
+  ceil?: { padBefore: number },
 ): number {
   const span = size + padTotal - extent;
   if (span < 0)
     throw new ModelError(`${where}: a window of ${extent} does not fit an input of ${size} (padded by ${padTotal})`);
-  return Math.floor((ceil ? span + stride - 1 : span) / stride) + 1;
+  if (!ceil) return Math.floor(span / stride) + 1;
+  const out = Math.ceil(span / stride) + 1;
+  return (out - 1) * stride >= size + ceil.padBefore ? out - 1 : out;
 }

@@ -9,14 +9,14 @@
 // none). A graph input read only by a Transpose is stored in the order that makes the transposed view canonical
 // (TF-style NHWC inputs cost nothing), and a graph output whose view is plain row-major is returned as it is.
 // `graph.meta.nhwcFromNchw` lists the inputs and outputs that are stored as the NHWC transpose of their ONNX (NCHW)
-// tensor. QDQ models: Q/DQ pairs on activations annotate the IR tensor with `quant`; DequantizeLinear of a constant
+// tensor; `graph.meta.nlcFromNcl` those stored as the [N, L, C] transpose of an [N, C, L] tensor (1-D windows). QDQ models: Q/DQ pairs on activations annotate the IR tensor with `quant`; DequantizeLinear of a constant
 // gives a float constant that keeps its scales (weights quantized per output channel keep their axis).
 
 import * as path from 'path';
 import { type Graph, ModelError, newGraph, numel } from '../../ir/graph';
 import { checkActivation } from '../limits';
 import { CONSTANT_FOLDERS } from './fold';
-import { canonicalMap, sameArray, storedShape, transposeIndex } from './layout';
+import { canonicalMap, channelsLastMap, sameArray, storedShape, transposeIndex } from './layout';
 import { OnnxImport, OnnxNode } from './node';
 import { ONNX_HANDLERS } from './ops';
 import { decodeOnnx, FLOAT, num, tensorValues } from './proto';
@@ -27,6 +27,8 @@ export const ONNX_OPS = Object.keys(ONNX_HANDLERS);
 export const ONNX_CONSTANT_OPS = Object.keys(CONSTANT_FOLDERS).filter((op) => !ONNX_HANDLERS[op]);
 
 const NON_TENSOR_TYPES = ['sequence_type', 'map_type', 'sparse_tensor_type', 'optional_type'];
+/** ONNX ops that read a rank-3 activation as a 1-D window over [N, C, L]. */
+const WINDOW_OPS = ['Conv', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool'];
 const MIN_OPSET = 7,
   MAX_OPSET = 18;
 
@@ -73,6 +75,8 @@ export function importOnnx(file: string): Graph {
 
   /** Graph inputs and outputs whose IR data is the NHWC transpose of the ONNX (NCHW) tensor. */
   const transposedIo: string[] = [];
+  /** Graph inputs and outputs of 1-D windows whose IR data is the [N, L, C] transpose of the ONNX [N, C, L] tensor. */
+  const transposed1D: string[] = [];
   const inputs = (graph.input ?? []).filter((i: any) => !consts.has(i.name));
   if (!inputs.length) throw new ModelError(`${file}: the graph has no inputs`);
   for (const input of inputs) {
@@ -122,6 +126,13 @@ export function importOnnx(file: string): Graph {
       acts.set(input.name, { phys: input.name, shape, map });
       continue;
     }
+    // A [N, C, L] input of 1-D convolutions or pooling is stored channels-last, as they read it.
+    if (shape.length === 3 && users.some((n: { op_type: string }) => WINDOW_OPS.includes(n.op_type))) {
+      cx.newActivation(input.name, [shape[0], shape[2], shape[1]]);
+      acts.set(input.name, { phys: input.name, shape, map: channelsLastMap(shape) });
+      transposed1D.push(input.name);
+      continue;
+    }
     cx.newActivation(input.name, storedShape(shape));
     acts.set(input.name, { phys: input.name, shape });
     if (shape.length === 4) transposedIo.push(input.name);
@@ -137,6 +148,10 @@ export function importOnnx(file: string): Graph {
       );
     if (!a.map || sameArray(a.map, canonicalMap(a.shape))) {
       if (a.shape.length === 4) transposedIo.push(a.phys);
+      return a.phys;
+    }
+    if (a.shape.length === 3 && sameArray(a.map, channelsLastMap(a.shape))) {
+      transposed1D.push(a.phys);
       return a.phys;
     }
     // A view stored in plain row-major order (e.g. NCHW → NHWC by a final Transpose) is returned as it is.
@@ -156,5 +171,6 @@ export function importOnnx(file: string): Graph {
   // Callers feed and read these in NHWC order (the ONNX model's NCHW transposed); every other input and output
   // is in the ONNX model's own order.
   g.meta.nhwcFromNchw = transposedIo.join(',');
+  if (transposed1D.length) g.meta.nlcFromNcl = transposed1D.join(',');
   return g;
 }

@@ -52,6 +52,13 @@ export function canonicalMap(shape: readonly number[]): Int32Array {
   return map;
 }
 
+/**
+ * A rank-3 [N, C, L] activation stored channels-last ([N, L, C]): the storage of the H = 1 maps that 1-D convolution
+ * and pooling run on (as TFLM runs them), for each logical element its IR index.
+ */
+export const channelsLastMap = (shape: readonly number[]): Int32Array =>
+  canonicalMap([shape[0], shape[1], 1, shape[2]]);
+
 export const sameArray = (a: ArrayLike<number>, b: ArrayLike<number>) =>
   a.length === b.length && Array.prototype.every.call(a, (v: number, i: number) => v === b[i]);
 

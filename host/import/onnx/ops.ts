@@ -1,10 +1,19 @@
 // ONNX ops on activations → IR ops: one named handler per op (tinygrad's nn/onnx.py shape), dispatched by
 // ONNX_HANDLERS. A handler reads its attributes through its OnnxNode, checks them, and emits IR ops.
 
-import { broadcastShapes, numel, type Op, type Quant } from '../../ir/graph';
+import { broadcastShapes, numel, type Op, type Padding, type Quant } from '../../ir/graph';
 import { dilatedExtent, windowOutSize } from '../window';
 import { checkPerm } from './fold';
-import { type Act, canonicalMap, NCHW_TO_NHWC, normalizeAxis, sameArray, transposeIndex, windowPads } from './layout';
+import {
+  type Act,
+  canonicalMap,
+  NCHW_TO_NHWC,
+  normalizeAxis,
+  sameArray,
+  storedShape,
+  transposeIndex,
+  windowPads,
+} from './layout';
 import type { OnnxNode } from './node';
 import { FLOAT, INT8, INT64, UINT8 } from './proto';
 import { reshapedDims } from './reshape';
@@ -25,27 +34,57 @@ function Identity(n: OnnxNode) {
   n.cx.acts.set(n.out, n.needAct(n.ins[0]));
 }
 
+/** A 1-D window op (rank-3 [N, C, L] input) runs as the 2-D one with H = 1, as TFLM runs Conv1D and 1-D pooling. */
+const isOneD = (n: OnnxNode, a: Act, what: string): boolean => {
+  if (a.shape.length !== 3 && a.shape.length !== 4)
+    throw n.error(`only 1-D and 2-D ${what} is supported (input [${a.shape}])`);
+  return a.shape.length === 3;
+};
+
+/** A 1-D window op's [N, C, L] input as the [N, C, 1, L] view its 2-D kernel reads (free: stored channels-last). */
+function as2D(n: OnnxNode, a: Act): Act {
+  if (a.shape.length !== 3) return a;
+  return n.view(`${n.name}/2d`, a, [a.shape[0], a.shape[1], 1, a.shape[2]], n.mapOf(a));
+}
+
+/** Emits a window op computed on [N, C, H, W]; a 1-D op's output is ONNX's [N, C, L], stored channels-last. */
+function emitWindow(n: OnnxNode, op: Omit<Op, 'outputs'>, shape: number[], oneD: boolean): void {
+  if (oneD) n.emit(op, [shape[0], shape[1], shape[3]], canonicalMap(shape), storedShape(shape));
+  else n.emit(op, shape);
+}
+
+/** A spatial attribute (kernel_shape, strides, dilations) of a 1-D or 2-D window as an [H, W] pair. */
+function windowPair(n: OnnxNode, k: string, d: number, oneD: boolean): [number, number] {
+  if (!oneD) return n.pair(k, [d, d]);
+  const v = n.ints(k, [d]);
+  if (v.length !== 1 || !Number.isSafeInteger(v[0]) || v[0] < 1 || v[0] > 1 << 16)
+    throw n.error(`${k} [${v}] must be one positive integer for a 1-D window`);
+  return [1, v[0]];
+}
+
+/** A window's explicit or automatic padding over the [H, W] of its (2-D view of the) input, as IR padding. */
+function padsOf(n: OnnxNode, x: Act, strides: number[], extent: number[], oneD: boolean): Padding {
+  const explicit = n.ints('pads', []);
+  if (oneD && explicit.length && explicit.length !== 2) throw n.error(`pads [${explicit}] must be two values for 1-D`);
+  const pads = oneD && explicit.length ? [0, explicit[0], 0, explicit[1]] : explicit;
+  return windowPads(n.str('auto_pad', 'NOTSET'), pads, [x.shape[2], x.shape[3]], strides, extent, n.where);
+}
+
 function Conv(n: OnnxNode) {
-  const a = n.needAct(n.ins[0]);
-  if (a.shape.length !== 4) throw n.error(`only 2-D convolution is supported (input [${a.shape}])`);
+  const oneD = isOneD(n, n.needAct(n.ins[0]), 'convolution');
+  const a = as2D(n, n.needAct(n.ins[0]));
   const w = n.needConst(n.ins[1], 'the weight');
-  if (w.dims.length !== 4) throw n.error('weights must be a 4-D constant');
-  const [O, Ig, kh, kw] = w.dims;
+  if (w.dims.length !== (oneD ? 3 : 4)) throw n.error(`weights must be a ${oneD ? 3 : 4}-D constant`);
+  // [out, in/group, k] of a 1-D convolution holds the same values as [out, in/group, 1, k].
+  const [O, Ig, kh, kw] = oneD ? [w.dims[0], w.dims[1], 1, w.dims[2]] : w.dims;
   const C = a.shape[1];
   const group = n.int('group', 1);
   if (!(group >= 1) || Ig * group !== C || O % group !== 0)
     throw n.error(`weights [${w.dims}] with group ${group} do not fit ${C} input channels`);
-  const strides = n.pair('strides', [1, 1]);
-  const dil = n.pair('dilations', [1, 1]);
+  const strides = windowPair(n, 'strides', 1, oneD);
+  const dil = windowPair(n, 'dilations', 1, oneD);
   const extent = [dilatedExtent(kh, dil[0]), dilatedExtent(kw, dil[1])];
-  const pads = windowPads(
-    n.str('auto_pad', 'NOTSET'),
-    n.ints('pads', []),
-    [a.shape[2], a.shape[3]],
-    strides,
-    extent,
-    n.where,
-  );
+  const pads = padsOf(n, a, strides, extent, oneD);
   const oh = windowOutSize(a.shape[2], pads[0] + pads[2], extent[0], strides[0], n.where);
   const ow = windowOutSize(a.shape[3], pads[1] + pads[3], extent[1], strides[1], n.where);
   const depthwise = group === C && Ig === 1 && group > 1;
@@ -86,12 +125,12 @@ function Conv(n: OnnxNode) {
     group: depthwise ? group : 1,
     ...(depthwise ? { multiplier: O / C } : {}),
   };
-  n.emit({ kind: depthwise ? 'depthwise_conv2d' : 'conv2d', inputs: opIns, attrs } as Omit<Op, 'outputs'>, [
-    1,
-    O,
-    oh,
-    ow,
-  ]);
+  emitWindow(
+    n,
+    { kind: depthwise ? 'depthwise_conv2d' : 'conv2d', inputs: opIns, attrs } as Omit<Op, 'outputs'>,
+    [1, O, oh, ow],
+    oneD,
+  );
 }
 
 function Gemm(n: OnnxNode) {
@@ -251,18 +290,34 @@ function unary(n: OnnxNode) {
   );
 }
 
+/**
+ * MaxPool / AveragePool, 1-D or 2-D, with explicit or automatic pads, `ceil_mode` (the clipped last windows: TFLM's
+ * kernels clip every window to the input) and `count_include_pad` (the pads made explicit zeros, then pooled).
+ */
 function pool(n: OnnxNode) {
-  const a = n.needAct(n.ins[0]);
-  if (a.shape.length !== 4) throw n.error('only 2-D pooling is supported');
-  const k = n.pair('kernel_shape', [0, 0]);
-  const st = n.pair('strides', [1, 1]);
-  if (n.int('ceil_mode', 0)) throw n.error('ceil_mode=1 is not supported');
-  if (n.ints('dilations', [1, 1]).some((d) => d !== 1)) throw n.error('pooling dilations are not supported');
+  const oneD = isOneD(n, n.needAct(n.ins[0]), 'pooling');
+  const a = as2D(n, n.needAct(n.ins[0]));
+  const k = windowPair(n, 'kernel_shape', 0, oneD);
+  const st = windowPair(n, 'strides', 1, oneD);
+  if (n.ints('dilations', []).some((d) => d !== 1))
+    throw n.error(`dilations [${n.ints('dilations', [])}] are not supported (TFLM's pooling kernels have none)`);
+  const ceil = n.int('ceil_mode', 0) === 1;
   let x = n.canonical(a);
-  let pads = windowPads(n.str('auto_pad', 'NOTSET'), n.ints('pads', []), [a.shape[2], a.shape[3]], st, k, n.where);
+  let pads = padsOf(n, a, st, k, oneD);
   let [H, W] = [a.shape[2], a.shape[3]];
+  const [oh, ow] = [0, 1].map((d) =>
+    windowOutSize(
+      a.shape[2 + d],
+      pads[d] + pads[d + 2],
+      k[d],
+      st[d],
+      n.where,
+      ceil ? { padBefore: pads[d] } : undefined,
+    ),
+  );
   if (n.opType === 'AveragePool' && n.int('count_include_pad', 0) && pads.some((p) => p > 0)) {
-    // Padded taps count as zeros: pad explicitly, then pool without padding.
+    // Padded taps count as zeros: pad explicitly, then pool without padding (a ceil_mode window past the pads is
+    // clipped to them, as PyTorch and onnxruntime divide it).
     [H, W] = [H + pads[0] + pads[2], W + pads[1] + pads[3]];
     x = n.step(
       'padded',
@@ -271,24 +326,43 @@ function pool(n: OnnxNode) {
     );
     pads = [0, 0, 0, 0];
   }
-  const oh = windowOutSize(H, pads[0] + pads[2], k[0], st[0], n.where);
-  const ow = windowOutSize(W, pads[1] + pads[3], k[1], st[1], n.where);
-  n.emit(
+  emitWindow(
+    n,
     {
       kind: n.opType === 'MaxPool' ? 'max_pool' : 'avg_pool',
       inputs: [x],
       attrs: { kernel: k, strides: st, pads },
     } as Omit<Op, 'outputs'>,
     [1, a.shape[1], oh, ow],
+    oneD,
   );
 }
 
+/** GlobalMaxPool: one max pool over the whole (1-D or 2-D) map. */
+function GlobalMaxPool(n: OnnxNode) {
+  const oneD = isOneD(n, n.needAct(n.ins[0]), 'pooling');
+  const a = as2D(n, n.needAct(n.ins[0]));
+  const [, C, H, W] = a.shape;
+  emitWindow(
+    n,
+    {
+      kind: 'max_pool',
+      inputs: [n.canonical(a)],
+      attrs: { kernel: [H, W], strides: [1, 1], pads: [0, 0, 0, 0] },
+    } as Omit<Op, 'outputs'>,
+    [1, C, 1, 1],
+    oneD,
+  );
+}
+
+/** GlobalAveragePool and ReduceMean over the spatial axes of a 4-D map, or the length of a 3-D [N, C, L] one. */
 function mean(n: OnnxNode) {
   const a = n.needAct(n.ins[0]);
   const rank = a.shape.length;
+  const spatial = rank === 3 ? [2] : [2, 3];
   const axes =
     n.opType === 'GlobalAveragePool'
-      ? [2, 3]
+      ? spatial
       : n
           .axesOf(
             rank,
@@ -296,15 +370,14 @@ function mean(n: OnnxNode) {
           )
           .sort();
   const keep = n.opType === 'GlobalAveragePool' || n.int('keepdims', 1) === 1;
-  if (rank !== 4 || axes.join() !== '2,3')
+  if ((rank !== 3 && rank !== 4) || axes.join() !== spatial.join())
     throw n.error(
-      `ReduceMean is supported over the spatial axes [2,3] of a 4-D tensor (got axes [${axes}] of [${a.shape}])`,
+      `ReduceMean is supported over the spatial axes [2,3] of a 4-D tensor or [2] of a 3-D one (got axes [${axes}] of [${a.shape}])`,
     );
   const C = a.shape[1];
-  n.emit(
-    { kind: 'mean', inputs: [n.canonical(a)], attrs: { axes: [1, 2], keepDims: keep } } as Omit<Op, 'outputs'>,
-    keep ? [1, C, 1, 1] : [1, C],
-  );
+  const op = { kind: 'mean', inputs: [n.canonical(as2D(n, a))], attrs: { axes: [1, 2], keepDims: keep } };
+  if (!keep) n.emit(op as Omit<Op, 'outputs'>, [1, C], undefined, [1, C]);
+  else emitWindow(n, op as Omit<Op, 'outputs'>, [1, C, 1, 1], rank === 3);
 }
 
 function reshape(n: OnnxNode) {
@@ -478,6 +551,7 @@ export const ONNX_HANDLERS: Record<string, Handler> = {
   MaxPool: pool,
   AveragePool: pool,
   GlobalAveragePool: mean,
+  GlobalMaxPool,
   ReduceMean: mean,
   Flatten: reshape,
   Reshape: reshape,

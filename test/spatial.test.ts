@@ -1,0 +1,138 @@
+// Spatial ops (issue 15): 1-D convolution and pooling as TFLM runs them (2-D with H = 1), pooling's ceil_mode,
+// count_include_pad and auto_pad, global max pooling, and data in the source model's layout (NCL / NCHW). The models
+// come from test/fixtures/spatial/make_spatial_models.py: one-op graphs over the attribute combinations of the ONNX
+// spec, and torch modules with torch's own input and output tensors.
+
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as ort from 'onnxruntime-node';
+import * as os from 'os';
+import * as path from 'path';
+import { encodeModel } from '../host/blob/encode';
+import { compileGraph } from '../host/compile';
+import { parseNpy } from '../host/data/npy';
+import { ENGINES, runBatchOnEngine } from '../host/engines';
+import { importModel } from '../host/import';
+import { fromStoredLayout, sourceShape, toStoredLayout } from '../host/import/boundary';
+import { runFloat } from '../host/interp/float';
+import { runInt8 } from '../host/interp/int8/interpreter';
+import { type Graph, numel } from '../host/ir/graph';
+import type { QModel } from '../host/ir/qmodel';
+import { toDeviceGraph } from '../host/passes';
+import { planMemory } from '../host/plan/planner';
+import { calibrate } from '../host/quantize/calibrate';
+import { dequantizeOutput, quantizeGraph, quantizeInput } from '../host/quantize/quantize';
+import { Rng } from '../host/util/rng';
+
+const FIX = path.join(__dirname, '..', '..', 'test', 'fixtures', 'spatial');
+const onnxFiles = (prefix: string) =>
+  fs
+    .readdirSync(FIX)
+    .filter((f) => f.startsWith(prefix) && f.endsWith('.onnx'))
+    .sort();
+const npy = (file: string) => {
+  const a = parseNpy(fs.readFileSync(path.join(FIX, file)), file);
+  return { shape: a.shape, data: Float32Array.from(a.data as ArrayLike<number>) };
+};
+const uniform = (n: number, rng: Rng) => Float32Array.from({ length: n }, () => rng.next() * 4 - 2);
+
+/** The graph's float output for `x` in the source (ONNX) layout, returned in the source layout. */
+function floatInSourceLayout(g: Graph, x: Float32Array): Float32Array {
+  const y = Object.values(runFloat(g, { [g.inputs[0]]: toStoredLayout(g, g.inputs[0], x) }))[0];
+  return fromStoredLayout(g, g.outputs[0], y);
+}
+
+async function onnxruntime(file: string, x: Float32Array, shape: number[]) {
+  const session = await ort.InferenceSession.create(file);
+  const r = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x, shape) });
+  const y = r[session.outputNames[0]];
+  return { dims: y.dims as number[], data: y.data as Float32Array };
+}
+
+describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary', () => {
+  it('every one-op model (Conv 1-D, Max/AveragePool 1-D and 2-D, global pools) matches onnxruntime', async () => {
+    const files = onnxFiles('op_');
+    assert.ok(files.length >= 40, `${files.length} one-op models`);
+    const rng = new Rng(15);
+    for (const f of files) {
+      const g = importModel(path.join(FIX, f));
+      const shape = sourceShape(g, g.inputs[0]);
+      for (let i = 0; i < 3; i++) {
+        const x = uniform(numel(shape), rng);
+        const want = await onnxruntime(path.join(FIX, f), x, shape);
+        const got = floatInSourceLayout(g, x);
+        assert.equal(got.length, want.data.length, `${f}: ${got.length} outputs, onnxruntime [${want.dims}]`);
+        const worst = Math.max(...Array.from(got, (v, k) => Math.abs(v - want.data[k])));
+        assert.ok(worst <= 1e-5, `${f}: differs from onnxruntime by ${worst}`);
+      }
+    }
+  });
+
+  it("torch modules (Conv1d, BatchNorm1d, 1-D and ceil-mode pools) take torch's own NCL/NCHW tensor and match it", () => {
+    for (const f of onnxFiles('torch_')) {
+      const x = npy(f.replace('.onnx', '.input.npy'));
+      const want = npy(f.replace('.onnx', '.output.npy'));
+      const g = importModel(path.join(FIX, f));
+      assert.deepEqual(sourceShape(g, g.outputs[0]), want.shape, `${f}: output shape`);
+      for (const graph of [g, { ...toDeviceGraph(g), meta: g.meta }]) {
+        const got = floatInSourceLayout(graph, x.data);
+        const worst = Math.max(...Array.from(got, (v, k) => Math.abs(v - want.data[k])));
+        assert.ok(worst <= 1e-4, `${f}: float differs from torch by ${worst}`);
+      }
+      // int8, calibrated on torch's tensor and noisy copies of it (as `convert --calib x.npy` reads them: NCL/NCHW).
+      const rng = new Rng(3);
+      const calib = [x.data, ...Array.from({ length: 15 }, () => x.data.map((v) => v + 0.1 * rng.normal()))];
+      const { source, model } = compileGraph(g, { calib: writeJson(calib), quiet: true });
+      const stored = toStoredLayout(source, source.inputs[0], x.data);
+      const y = fromStoredLayout(
+        source,
+        source.outputs[0],
+        dequantizeOutput(model, runInt8(model, [quantizeInput(model, stored)])[0]),
+      );
+      const range = Math.max(...want.data) - Math.min(...want.data);
+      const worst = Math.max(...Array.from(y, (v, k) => Math.abs(v - want.data[k])));
+      assert.ok(worst <= 0.05 * range, `${f}: int8 differs from torch by ${worst} (output range ${range})`);
+    }
+  });
+
+  it('the int8 blobs of every one-op and torch model run bit-exactly on every engine', async () => {
+    const rng = new Rng(7);
+    const jobs: { f: string; model: QModel; blob: Uint8Array; inputs: Int8Array[] }[] = [];
+    for (const f of [...onnxFiles('op_'), ...onnxFiles('torch_')]) {
+      const d = toDeviceGraph(importModel(path.join(FIX, f)));
+      const n = numel(d.tensors.get(d.inputs[0])!.shape);
+      const samples = Array.from({ length: 8 }, () => uniform(n, rng));
+      const model = quantizeGraph(d, calibrate(d, samples));
+      planMemory(model);
+      jobs.push({
+        f,
+        model,
+        blob: encodeModel(model),
+        inputs: samples.slice(0, 2).map((x) => quantizeInput(model, x)),
+      });
+    }
+    const opcodes = new Set(jobs.flatMap((j) => j.model.ops.map((o) => o.opcode)));
+    for (const op of ['CONV_2D', 'DEPTHWISE_CONV_2D', 'MAX_POOL_2D', 'AVERAGE_POOL_2D', 'MEAN', 'PAD'])
+      assert.ok(opcodes.has(op as never), op);
+    const want = jobs.map((j) => j.inputs.map((x) => Array.from(runInt8(j.model, [x])[0])));
+    for (const engine of ENGINES) {
+      const runs = await runBatchOnEngine(engine, jobs);
+      runs.forEach((r, i) =>
+        assert.deepEqual(
+          r.outputs.map((o) => Array.from(o)),
+          want[i],
+          `${jobs[i].f} on ${engine}`,
+        ),
+      );
+    }
+  });
+});
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-spatial-'));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+/** Samples as a JSON calibration file (`--calib`): each in the source layout, as the user holds it. */
+function writeJson(samples: Float32Array[]): string {
+  const file = path.join(tmp, `calib-${fs.readdirSync(tmp).length}.json`);
+  fs.writeFileSync(file, JSON.stringify(samples.map((x) => Array.from(x))));
+  return file;
+}
