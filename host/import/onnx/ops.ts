@@ -231,6 +231,7 @@ const UNARY_KIND: Record<string, string> = {
   Tanh: 'tanh',
   LeakyRelu: 'leaky_relu',
   Clip: 'clip',
+  HardSwish: 'hard_swish',
 };
 function unary(n: OnnxNode) {
   const a = n.needAct(n.ins[0]);
@@ -475,6 +476,7 @@ export const ONNX_HANDLERS: Record<string, Handler> = {
   LeakyRelu: unary,
   Sigmoid: unary,
   Tanh: unary,
+  HardSwish: unary,
   MaxPool: pool,
   AveragePool: pool,
   GlobalAveragePool: mean,
