@@ -77,6 +77,8 @@ export interface OpRegistration {
   eval: (this: void, data: any) => void;
   /** The kernel reads packed or sparse weights (kernels/packed-weights.ts) at input 1; no other input may be packed. */
   packedWeights?: boolean;
+  /** Element-wise: eval may write its output over its input (the planner's in-place rule, checked by the verifier). */
+  inPlace?: boolean;
 }
 
 /** fieldI32 as a small integer (platform int32): option values that kernels compute indices from. */

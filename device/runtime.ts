@@ -278,7 +278,8 @@ function loadModel(blob: any, registrations: OpRegistration[]): MorselModel {
     opData: any[] = [],
     opCodes: number[] = [],
     opIns: number[][] = [],
-    opOuts: number[] = [];
+    opOuts: number[] = [],
+    opInPlace: boolean[] = [];
   const ctx: OpContext = {
     blob: b,
     index: 0,
@@ -328,8 +329,9 @@ function loadModel(blob: any, registrations: OpRegistration[]): MorselModel {
     opCodes.push(code);
     opIns.push(oin);
     opOuts.push(yi);
+    opInPlace.push(reg.inPlace === true);
   }
-  verifyModel(infos, opIns, opOuts, opCodes, opData, inT, outT);
+  verifyModel(infos, opIns, opOuts, opCodes, opInPlace, opData, inT, outT);
   allocateScratch(ctx.scratch);
   return new MorselModel(evals, opData, opCodes, arena, infos[inT], infos[outT], arenaBytes);
 }

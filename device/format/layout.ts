@@ -28,6 +28,7 @@ export const OpCode_PAD = 13;
 export const OpCode_MEAN = 14;
 export const OpCode_QUANTIZE = 15;
 export const OpCode_LEAKY_RELU = 16;
+export const OpCode_HARD_SWISH = 17;
 
 export const WeightLayout_DENSE = 0;
 export const WeightLayout_BITMASK = 1;

@@ -10,12 +10,8 @@ import {
   OpCode_CONV_2D,
   OpCode_DEPTHWISE_CONV_2D,
   OpCode_FULLY_CONNECTED,
-  OpCode_LEAKY_RELU,
-  OpCode_LOGISTIC,
   OpCode_MAX_POOL_2D,
-  OpCode_QUANTIZE,
   OpCode_RESHAPE,
-  OpCode_TANH,
 } from './layout';
 import { fail, failOp } from './reader';
 
@@ -27,6 +23,8 @@ export function verifyModel(
   opIns: number[][],
   opOuts: number[],
   opCodes: number[],
+  /** Op k's kernel is element-wise and may run in place (its registration's inPlace). */
+  opInPlace: boolean[],
   opData: any[],
   inT: number,
   outT: number,
@@ -42,7 +40,8 @@ export function verifyModel(
   }
   // An activation is read only after it is written (by an earlier op, or as the input), and written once. A
   // reshape's output may take its input's bytes, and so may a lookup op's whose input (with everything sharing
-  // its bytes) is not read later (host/plan/planner.ts): such tensors share a root.
+  // its bytes) is not read later (host/plan/planner.ts): such tensors share a root. A lookup op is one whose kernel
+  // is registered inPlace.
   let work = 0;
   for (let k = 0; k < n; k++) {
     const ins = opIns[k],
@@ -64,7 +63,7 @@ export function verifyModel(
       c = opCodes[k];
     if (infos[x].arenaOffset === infos[y].arenaOffset && infos[x].count === infos[y].count) {
       let inPlace = c === OpCode_RESHAPE;
-      if (c === OpCode_LOGISTIC || c === OpCode_TANH || c === OpCode_QUANTIZE || c === OpCode_LEAKY_RELU) {
+      if (opInPlace[k]) {
         inPlace = true;
         for (let t = 0; t < infos.length; t++) if (root[t] === root[x] && last[t] > k) inPlace = false;
       }

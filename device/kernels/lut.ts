@@ -1,5 +1,5 @@
-// Element-wise table lookup (LOGISTIC, TANH, QUANTIZE, LEAKY_RELU: the host builds each op's 256-entry int8
-// table); safe in place.
+// Element-wise table lookup: every opcode whose options are a LutOptions table (the host builds its 256 int8
+// entries); safe in place.
 
 import { LutOptions_table, Options_LutOptions } from '../format/layout';
 import { badOptions, fieldVector, rdU8 } from '../format/reader';
@@ -41,4 +41,4 @@ function evalLookup(p: LookupData): void {
   for (let i = 0; i < n; i++) y[yo + i] = t[x[xo + i] + 128];
 }
 
-export const LOOKUP: OpRegistration = { prepare: prepareLookup, eval: evalLookup };
+export const LOOKUP: OpRegistration = { prepare: prepareLookup, eval: evalLookup, inPlace: true };

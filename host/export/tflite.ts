@@ -20,6 +20,7 @@ import {
 } from '../import/tflite/schema';
 import {
   activationRange,
+  prepareHardSwish,
   prepareLeakyRelu,
   prepareLogistic,
   prepareQuantize,
@@ -76,6 +77,7 @@ const INT8_OP_VERSION: Record<number, number> = {
   [BuiltinOperator.RELU]: 2,
   [BuiltinOperator.RELU6]: 2,
   [BuiltinOperator.LEAKY_RELU]: 2,
+  [BuiltinOperator.HARD_SWISH]: 1,
 };
 
 const sameTable = (a: readonly number[], b: readonly number[]) =>
@@ -330,6 +332,10 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
         }
         return fail(op, 'its table is neither a requantization nor a RELU/RELU6');
       }
+      case 'HARD_SWISH':
+        if (!sameTable(prepareHardSwish(q(xi), q(yi), prepareRounding(model.rounding)).table, op.options.table))
+          fail(op, "its table is not TFLite's int8 HARD_SWISH");
+        return { ...base, builtin: BuiltinOperator.HARD_SWISH, optionsType: 0, options: [] };
       case 'LEAKY_RELU': {
         const alpha = leakyReluAlpha(model, op, q(xi), q(yi));
         return {

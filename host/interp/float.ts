@@ -84,6 +84,8 @@ function evalNode(g: Graph, n: Node, v: (name: string) => F): F {
       return x.map((a) => 1 / (1 + Math.exp(-a)));
     case 'tanh':
       return x.map(Math.tanh);
+    case 'hard_swish':
+      return x.map((a) => (a * Math.min(6, Math.max(0, a + 3))) / 6);
     case 'max_pool':
     case 'avg_pool':
       return pool(g, n as Node<'max_pool' | 'avg_pool'>, x);

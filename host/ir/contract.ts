@@ -45,6 +45,8 @@ export const OpCode = {
   QUANTIZE: 15,
   /** y = table[x + 128] */
   LEAKY_RELU: 16,
+  /** y = table[x + 128], the table TFLite's int8 HardSwish computes for each input value */
+  HARD_SWISH: 17,
 } as const;
 export type OpCodeName = keyof typeof OpCode;
 
@@ -151,6 +153,7 @@ export interface OptionsByOp {
   MEAN: MeanOptions;
   QUANTIZE: LutOptions;
   LEAKY_RELU: LutOptions;
+  HARD_SWISH: LutOptions;
 }
 export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? null : string } = {
   FULLY_CONNECTED: 'FullyConnectedOptions',
@@ -170,6 +173,7 @@ export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? n
   MEAN: 'MeanOptions',
   QUANTIZE: 'LutOptions',
   LEAKY_RELU: 'LutOptions',
+  HARD_SWISH: 'LutOptions',
 };
 
 /** Opcodes whose kernel in full TFLite keeps double rounding in Rounding.TFLITE (attribute tflite_double_rounding). */

@@ -80,7 +80,8 @@ export type Op =
   | { kind: 'transpose'; inputs: [string]; outputs: [string]; attrs: { perm: number[] } }
   | { kind: 'concat'; inputs: string[]; outputs: [string]; attrs: { axis: number; clamp?: Clamp } }
   | { kind: 'pad'; inputs: [string]; outputs: [string]; attrs: { pads: number[]; value: number } }
-  | { kind: 'quantize' | 'dequantize'; inputs: [string]; outputs: [string]; attrs: Record<string, never> };
+  | { kind: 'quantize' | 'dequantize'; inputs: [string]; outputs: [string]; attrs: Record<string, never> }
+  | { kind: 'hard_swish'; inputs: [string]; outputs: [string]; attrs: Record<string, never> };
 
 export type OpKind = Op['kind'];
 

@@ -3,7 +3,7 @@
 // time; unlike it, several placement orders are tried (and all of them for small graphs) and the best kept,
 // and reshapes and element-wise ops whose input dies there reuse the input's bytes.
 
-import { bytesOf, type QModel, type QOp } from '../ir/qmodel';
+import { bytesOf, OPTIONS_TABLE, type QModel } from '../ir/qmodel';
 
 export const ARENA_ALIGN = 4;
 
@@ -23,8 +23,6 @@ interface Plan {
   /** max over op steps of the bytes that must be alive at once: no placement can beat it. */
   lowerBound: number;
 }
-
-const ELEMENTWISE_UNARY = new Set<QOp['opcode']>(['LOGISTIC', 'TANH', 'QUANTIZE', 'LEAKY_RELU']);
 
 const align = (n: number) => Math.ceil(n / ARENA_ALIGN) * ARENA_ALIGN;
 
@@ -57,7 +55,8 @@ export function buffersOf(model: QModel): Buffer[] {
     if (bytesOf(model.tensors[x]) !== bytesOf(model.tensors[y])) return;
     // A reshape leaves bytes unchanged, so its output may alias its input even while the input lives on.
     // An element-wise op may overwrite its input only when nothing sharing those bytes is read later.
-    const inPlace = ELEMENTWISE_UNARY.has(op.opcode) && groupLast(find(x)) === step;
+    // Element-wise ops are the table lookups (every opcode carrying LutOptions, run by the device's LOOKUP kernel).
+    const inPlace = OPTIONS_TABLE[op.opcode] === 'LutOptions' && groupLast(find(x)) === step;
     if (op.opcode === 'RESHAPE' || inPlace) parent[find(y)] = find(x);
   });
   const groups = new Map<number, Buffer>();

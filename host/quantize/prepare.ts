@@ -402,3 +402,57 @@ export function preparePad(paddings: readonly number[], output: QParams, constan
     throw new ModelError(`PAD: paddings must be non-negative integers, got [${paddings}]`);
   return { paddings: [...paddings], pad_value: constantValue ?? output.zeroPoint };
 }
+
+const INT16_MIN = -32768;
+const INT16_MAX = 32767;
+
+/** gemmlowp::SaturatingRoundingDoublingHighMul on int16 (C's truncating division of the nudged product). */
+function roundingDoublingHighMul16(a: number, b: number): number {
+  if (a === INT16_MIN && b === INT16_MIN) return INT16_MAX;
+  const ab = a * b;
+  return Math.trunc((ab + (ab >= 0 ? 16384 : 1 - 16384)) / 32768);
+}
+
+/** reference_ops::SaturatingDoublingHighMul: as above, truncating instead of rounding (ARM's SQDMULH). */
+function doublingHighMul16(a: number, b: number): number {
+  if (a === INT16_MIN && b === INT16_MIN) return INT16_MAX;
+  return Math.trunc((a * b) / 32768);
+}
+
+const saturatingLeftShift16 = (v: number, amount: number): number =>
+  clampInt(v * Math.pow(2, amount), INT16_MIN, INT16_MAX);
+
+/** TFLite's DownScaleInt32ToInt16Multiplier: the int32 significand rounded to its high 16 bits. */
+const downScaleMultiplier = (m: number): number =>
+  m >= 2147483647 - 32768 ? INT16_MAX : Math.floor((m + 32768) / 65536);
+
+/**
+ * HARD_SWISH (hard_swish_common.cc HardSwishPrepare + reference_ops::HardSwish), tabulated: x·relu6(x + 3)/6 in
+ * 16-bit fixed point, the input on a "hires" scale s_in/128, a "relu-ish" multiplier mapping [-3, 3] to int16, and
+ * the output multiplier f32(s_in/128)/s_out, both downscaled to int16.
+ */
+export function prepareHardSwish(input: QParams, output: QParams, rounding: Rounding): LutOptions {
+  const hiresInputScale = f32(f32(1 / 128) * input.scale);
+  const out = multiplier(f32(hiresInputScale / output.scale), rounding, 'HARD_SWISH');
+  if (out.shift > 0)
+    throw new ModelError(
+      `HARD_SWISH: output scale ${output.scale} is below input scale ${input.scale}/128 (TFLite requires it above)`,
+    );
+  const reluish = multiplier(f32(hiresInputScale / f32(3 / 32768)), rounding, 'HARD_SWISH');
+  const outM16 = downScaleMultiplier(out.multiplier);
+  const reluishM16 = downScaleMultiplier(reluish.multiplier);
+  const table: number[] = [];
+  for (let q = INT8_MIN; q <= INT8_MAX; q++) {
+    const hires = (q - input.zeroPoint) * 128;
+    const preshiftOutput = roundingDoublingHighMul16(hires, outM16);
+    let r = hires;
+    if (reluish.shift > 0) r = saturatingLeftShift16(r, reluish.shift - 1);
+    r = roundingDoublingHighMul16(r, reluishM16);
+    if (reluish.shift > 0) r = saturatingLeftShift16(r, 1);
+    if (reluish.shift < 0) r = roundingDivideByPOT(r, -reluish.shift);
+    r = (r + 32768) >> 1;
+    const y = roundingDivideByPOT(doublingHighMul16(r, preshiftOutput), -out.shift) + output.zeroPoint;
+    table.push(clampInt(y, INT8_MIN, INT8_MAX));
+  }
+  return { table };
+}

@@ -13,6 +13,7 @@ import {
   prepareAdd,
   prepareConv2D,
   prepareFullyConnected,
+  prepareHardSwish,
   prepareLeakyRelu,
   prepareLogistic,
   prepareMean,
@@ -517,6 +518,18 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
           outputs: [activation(yName, qy)],
           name: n.name,
           options: prepareLeakyRelu(qx(), qy, op.attrs.alpha, rounding),
+        });
+        break;
+      }
+      case 'hard_swish': {
+        const x = operand(n, op.inputs[0]);
+        const qy = chosen(yName);
+        ops.push({
+          opcode: 'HARD_SWISH',
+          inputs: [x],
+          outputs: [activation(yName, qy)],
+          name: n.name,
+          options: prepareHardSwish(qx(), qy, rounding),
         });
         break;
       }

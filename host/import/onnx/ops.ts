@@ -270,6 +270,7 @@ const UNARY_KIND: Record<string, string> = {
   Tanh: 'tanh',
   LeakyRelu: 'leaky_relu',
   Clip: 'clip',
+  HardSwish: 'hard_swish',
 };
 function unary(n: OnnxNode) {
   const a = n.needAct(n.ins[0]);
@@ -548,6 +549,7 @@ export const ONNX_HANDLERS: Record<string, Handler> = {
   LeakyRelu: unary,
   Sigmoid: unary,
   Tanh: unary,
+  HardSwish: unary,
   MaxPool: pool,
   AveragePool: pool,
   GlobalAveragePool: mean,

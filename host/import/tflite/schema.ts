@@ -27,6 +27,7 @@ export const BuiltinOperator = {
   SUB: 41,
   LEAKY_RELU: 98,
   QUANTIZE: 114,
+  HARD_SWISH: 117,
 } as const;
 export type BuiltinOperatorName = keyof typeof BuiltinOperator;
 
@@ -75,7 +76,6 @@ const OTHER_BUILTIN_NAMES: Record<number, string> = {
   100: 'MIRROR_PAD',
   101: 'ABS',
   102: 'SPLIT_V',
-  117: 'HARD_SWISH',
   126: 'BATCH_MATMUL',
 };
 

@@ -106,7 +106,7 @@ const arithmetic: BuiltinHandler = (b) => ({
 });
 
 const unary =
-  (kind: 'sigmoid' | 'tanh' | 'relu'): BuiltinHandler =>
+  (kind: 'sigmoid' | 'tanh' | 'relu' | 'hard_swish'): BuiltinHandler =>
   (b) => ({ kind, inputs: [b.input(0)], outputs: [b.y], attrs: {} });
 
 const CONCATENATION: BuiltinHandler = (b) => {
@@ -156,6 +156,7 @@ const FLOAT_BUILTINS: Record<number, BuiltinHandler> = {
     attrs: { alpha: b.op.options.alpha as number },
   }),
   [B.LOGISTIC]: unary('sigmoid'),
+  [B.HARD_SWISH]: unary('hard_swish'),
   [B.MAX_POOL_2D]: pool,
   [B.MEAN]: MEAN,
   [B.MUL]: arithmetic,

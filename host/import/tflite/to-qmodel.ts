@@ -14,6 +14,7 @@ import {
   prepareAdd,
   prepareConv2D,
   prepareFullyConnected,
+  prepareHardSwish,
   prepareLeakyRelu,
   prepareLogistic,
   prepareMean,
@@ -46,6 +47,7 @@ export const SUPPORTED_INT8_OPS = [
   'DEPTHWISE_CONV_2D',
   'DEQUANTIZE',
   'FULLY_CONNECTED',
+  'HARD_SWISH',
   'LEAKY_RELU',
   'LOGISTIC',
   'MAX_POOL_2D',
@@ -354,6 +356,13 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
             { min: 0, max: code === B.RELU6 ? 6 : Infinity },
             kernelRounding(mode, 'RELU'),
           ),
+        });
+        break;
+      case B.HARD_SWISH:
+        push(op, {
+          opcode: 'HARD_SWISH',
+          inputs: [q8(op.inputs[0], op)],
+          options: prepareHardSwish(qparams(x(), op), qparams(y(), op), rounding),
         });
         break;
       case B.LEAKY_RELU:

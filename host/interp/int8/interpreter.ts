@@ -155,6 +155,7 @@ export function runInt8(
       case 'TANH':
       case 'QUANTIZE':
       case 'LEAKY_RELU':
+      case 'HARD_SWISH':
         lookup(x, op.options.table, y);
         break;
       default: {
