@@ -2,16 +2,29 @@
 // file that defines the global `MorselAgent`. It is evaluated after dist/device/morsel.es5.js, so the runtime
 // build stays untouched:
 //   dist/device/morsel-agent.es5.js
+// and, with typescript-to-lua, the same protocol code as one Lua 5.1 chunk for NodeMCU (lua/typed.lua before it,
+// the NodeMCU adapter nodemcu.lua after it):
+//   dist/device/morsel-agent.lua     local MorselAgent = dofile("morsel-agent.lua"); MorselAgent.nodemcu(Morsel)
 
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { transformSync } from 'esbuild';
 import * as ts from 'typescript';
+import * as tstl from 'typescript-to-lua';
 
 const ROOT = path.join(__dirname, '..', '..');
 const OUT = path.join(ROOT, 'dist', 'device');
 export const AGENT_BUNDLE = path.join(OUT, 'morsel-agent.es5.js');
+export const AGENT_LUA_BUNDLE = path.join(OUT, 'morsel-agent.lua');
+const AGENT_DIR = path.join(ROOT, 'device', 'agent');
+/** The protocol code both builds share, in dependency order; the ES5 build adds its adapters (tsconfig.json). */
+const LUA_SOURCES = [
+  path.join(ROOT, 'device', 'format', 'crc32.ts'),
+  ...['platform.ts', 'protocol.ts', 'framing.ts', 'sha256.ts', 'auth.ts', 'agent.ts'].map((f) =>
+    path.join(AGENT_DIR, f),
+  ),
+];
 
 export function buildAgent(): { file: string; bytes: number } {
   execFileSync(process.execPath, [path.join(__dirname, 'check-device-subset.js')], { stdio: 'inherit' });
@@ -50,7 +63,69 @@ function compileAgentScripts(configPath: string): void {
     );
 }
 
+/**
+ * The agent as one Lua chunk: typescript-to-lua over the shared protocol sources flattened into one script (the
+ * agent is ES5-style `var` code; typescript-to-lua takes only block-scoped declarations, so each `var` is read as
+ * `let`, and the type check then refuses any use a block scope would change). lua/typed.lua supplies the few
+ * ES5 built-ins the protocol uses (Uint8Array, Int8Array, JSON); nodemcu.lua is the board adapter. Globals stay
+ * in a private environment, as in the runtime's Lua build.
+ */
+export function buildAgentLua(): { file: string; bytes: number } {
+  const script = LUA_SOURCES.map((f) =>
+    fs
+      .readFileSync(f, 'utf8')
+      .replace(/^export /gm, '')
+      .replace(/\bvar (?=[A-Za-z_])/g, 'let '),
+  ).join('\n');
+  const result = tstl.transpileVirtualProject(
+    { 'agent.ts': script },
+    {
+      target: ts.ScriptTarget.ES5,
+      lib: ['lib.es5.d.ts'],
+      types: [],
+      strict: true,
+      removeComments: true,
+      ignoreDeprecations: '6.0',
+      luaTarget: tstl.LuaTarget.Lua51,
+      luaLibImport: tstl.LuaLibImportKind.Inline,
+      noHeader: true,
+    },
+  );
+  if (result.diagnostics.length) {
+    const starts: { file: string; line: number }[] = [];
+    let line = 0;
+    for (const f of LUA_SOURCES) {
+      starts.push({ file: path.relative(ROOT, f), line });
+      line += fs.readFileSync(f, 'utf8').split('\n').length;
+    }
+    const where = (d: ts.Diagnostic) => {
+      if (!d.file || d.start === undefined) return 'agent';
+      const l = d.file.getLineAndCharacterOfPosition(d.start).line;
+      const s = starts.filter((x) => x.line <= l).pop()!;
+      return `${s.file}:${l - s.line + 1}`;
+    };
+    throw new Error(
+      `typescript-to-lua (agent):\n${result.diagnostics.map((d) => `${where(d)}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`).join('\n')}`,
+    );
+  }
+  const lua = [
+    '-- Morsel device agent for NodeMCU (Lua 5.1; also 5.3 and LuaJIT), built by tools/build-agent.ts from device/agent/.',
+    'local _ENV = setmetatable({}, { __index = _G })',
+    'if setfenv then setfenv(1, _ENV) end',
+    fs.readFileSync(path.join(AGENT_DIR, 'lua', 'typed.lua'), 'utf8'),
+    'do',
+    result.transpiledFiles[0].lua!,
+    fs.readFileSync(path.join(AGENT_DIR, 'nodemcu.lua'), 'utf8'),
+    'end',
+  ].join('\n');
+  fs.mkdirSync(OUT, { recursive: true });
+  fs.writeFileSync(AGENT_LUA_BUNDLE, lua);
+  return { file: AGENT_LUA_BUNDLE, bytes: Buffer.byteLength(lua) };
+}
+
 if (require.main === module) {
   const { file, bytes } = buildAgent();
   console.log(`${path.relative(process.cwd(), file)}: ${bytes.toLocaleString('en-US')} bytes minified`);
+  const lua = buildAgentLua();
+  console.log(`${path.relative(process.cwd(), lua.file)}: ${lua.bytes.toLocaleString('en-US')} bytes`);
 }

@@ -62,7 +62,7 @@ class MorselAgent implements FrameHandler {
     this.keyDamaged = keyText !== null && this.key === null;
     this.nonce = platform.readText(FILE_NONCE) || '';
     this.digest = platform.sha256 || sha256;
-    if (this.authenticated() && !/^[0-9a-f]{16}$/.test(this.nonce)) this.rotateNonce();
+    if (this.authenticated() && !isLowerHex(this.nonce, 16)) this.rotateNonce();
     this.boot();
   }
 
@@ -104,7 +104,7 @@ class MorselAgent implements FrameHandler {
       this.dispatch(type, seq, payload);
     } catch (e) {
       // Out of memory or a storage failure: answer instead of leaving the host to time out.
-      this.error(seq, 'INTERNAL', String(e && (e as Error).message));
+      this.error(seq, 'INTERNAL', errorMessage(e));
     }
   }
 
@@ -135,7 +135,7 @@ class MorselAgent implements FrameHandler {
     } catch (e) {
       this.errBoot++;
       this.model = null;
-      this.log('error', 'boot: stored model rejected: ' + String(e && (e as Error).message));
+      this.log('error', 'boot: stored model rejected: ' + errorMessage(e));
     }
   }
 
@@ -240,7 +240,7 @@ class MorselAgent implements FrameHandler {
       try {
         m = Morsel.load(bytes!);
       } catch (e) {
-        why = 'LOAD: ' + String(e && (e as Error).message);
+        why = 'LOAD: ' + errorMessage(e);
       }
     }
     if (!m) {
@@ -278,7 +278,7 @@ class MorselAgent implements FrameHandler {
       y = m.invoke(x);
     } catch (e) {
       this.errRun++;
-      return this.error(seq, 'RUN', String(e && (e as Error).message));
+      return this.error(seq, 'RUN', errorMessage(e));
     }
     var us = Math.round((this.p.now() - t0) * 1000);
     this.inferences++;

@@ -8,8 +8,20 @@ var FILE_NONCE = 'morsel.non';
 /** The key file's 32 bytes, or null when the board was installed without one (or the file is damaged). */
 function parseKeyHex(text: string | null): number[] | null {
   if (text === null) return null;
-  var hex = text.replace(/\s+/g, '').toLowerCase();
-  return /^[0-9a-f]{64}$/.test(hex) ? hexBytes(hex) : null;
+  var hex = '';
+  for (var i = 0; i < text.length; i++) {
+    var c = text.charAt(i);
+    if (c !== ' ' && c !== '\t' && c !== '\r' && c !== '\n') hex += c;
+  }
+  hex = hex.toLowerCase();
+  return isLowerHex(hex, 64) ? hexBytes(hex) : null;
+}
+
+/** s is exactly n lowercase hex digits (no regular expressions: the agent is also built to Lua, which has none). */
+function isLowerHex(s: string, n: number): boolean {
+  if (s.length !== n) return false;
+  for (var i = 0; i < n; i++) if ('0123456789abcdef'.indexOf(s.charAt(i)) < 0) return false;
+  return true;
 }
 
 function hexBytes(hex: string): number[] {

@@ -35,3 +35,8 @@ interface AgentPlatform {
   /** The firmware's native SHA-256 of bytes[0, n) as 32 bytes, or null to use the agent's own (sha256.ts). */
   sha256: ((bytes: { [i: number]: number }, n: number) => number[]) | null;
 }
+
+/** What an exception says: an Error's message, or the value itself (the Lua runtime raises plain strings). */
+function errorMessage(e: unknown): string {
+  return typeof e === 'string' ? e : String(e && (e as Error).message);
+}

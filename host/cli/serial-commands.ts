@@ -8,8 +8,7 @@ import { crc32 } from '../blob/crc32';
 import { readBlobFile } from '../blob/verify';
 import { defaultKeyFile, formatKey, generateKey, resolveKey, writeKeyFile } from '../serial/auth';
 import { DeviceClient } from '../serial/client';
-import { EMULATED_ENGINES } from '../serial/device-engine';
-import { Emulator, KEY_FILE } from '../serial/emulator';
+import { BOARD_ENGINES, Emulator, KEY_FILE } from '../serial/emulator';
 import { espruinoInstallFiles, uploadViaRepl } from '../serial/espruino-install';
 import { SerialLink } from '../serial/link';
 import { startMonitor } from '../serial/monitor';
@@ -233,7 +232,7 @@ export function parseBytes(flag: string, text: string): number {
 
 export const emulateCommand: Command = {
   summary: 'emulate a board on a pty: the device runtime and agent in a real engine behind a serial link',
-  usage: `morsel emulate [--engine ${EMULATED_ENGINES.join('|')}] [--ram 160k] [--link PATH] [--storage DIR] [--key FILE | --insecure]`,
+  usage: `morsel emulate [--engine ${BOARD_ENGINES.join('|')}] [--ram 160k] [--link PATH] [--storage DIR] [--key FILE | --insecure]`,
   options: {
     engine: { type: 'string' },
     ram: { type: 'string' },
@@ -242,7 +241,7 @@ export const emulateCommand: Command = {
     ...keyOptions,
   },
   async run({ values }) {
-    const engine = parseChoice('--engine', values.engine, EMULATED_ENGINES, 'quickjs');
+    const engine = parseChoice('--engine', values.engine, BOARD_ENGINES, 'quickjs');
     const ramBytes = values.ram === undefined ? 1536 * 1024 : parseBytes('--ram', values.ram as string);
     const key = keyOf(values);
     const em = await Emulator.start({

@@ -244,7 +244,8 @@ export class DeviceClient {
 
   async hello(): Promise<DeviceInfo> {
     const info = (await this.requestJson(Msg.HELLO, new Uint8Array(0), 0, 'HELLO', 'INFO', 512)) as DeviceInfo;
-    return { ...info, auth: info.auth ?? null };
+    // A board's JSON may leave out a null field (the Lua agent's encoder has no null): absent reads as null.
+    return { ...info, model: info.model ?? null, pending: info.pending ?? null, auth: info.auth ?? null };
   }
 
   /** Asks again after a timeout or a corrupted answer, as a link with noise needs. */

@@ -1,5 +1,6 @@
 // An emulated board at the serial boundary: a socat pty pair whose far end feeds the device runtime and
-// agent bundles running in a real engine (node's vm, QuickJS, or Duktape in its own process). Its flash is a directory, so a reset (a new engine on the same
+// agent bundles running in a real engine (node's vm, QuickJS, or Duktape in its own process; or the Lua builds
+// in a Lua interpreter as a NodeMCU board, lua-board.ts). Its flash is a directory, so a reset (a new engine on the same
 // storage) behaves like a power cycle: the committed model survives, RAM does not.
 
 import { createHash } from 'crypto';
@@ -9,7 +10,16 @@ import * as fs from 'fs';
 import { SerialPort } from 'serialport';
 import { formatKey } from './auth';
 import { BoardStorage } from './board-storage';
-import { type DeviceEngine, deviceScript, type EmulatedEngine, startDeviceEngine } from './device-engine';
+import { isLuaEngine, type LuaEngine } from '../engines/lua';
+import {
+  type BoardHost,
+  type DeviceEngine,
+  deviceScript,
+  EMULATED_ENGINES,
+  type EmulatedEngine,
+  startDeviceEngine,
+} from './device-engine';
+import { LUA_BOARD_ENGINES, startLuaBoard } from './lua-board';
 import { BoardError } from './protocol';
 import { createPtyPair, type PtyPair } from './pty';
 
@@ -23,8 +33,12 @@ export function hardwareSha256(buffer: ArrayBuffer, offset: number, n: number): 
     .digest('hex');
 }
 
+/** Every engine a board can be emulated in: the JS engines, and Lua (5.3, 5.1, LuaJIT) as a NodeMCU board. */
+export const BOARD_ENGINES = [...EMULATED_ENGINES, ...LUA_BOARD_ENGINES] as const;
+export type BoardEngine = EmulatedEngine | LuaEngine;
+
 export interface EmulatorOptions {
-  engine: EmulatedEngine;
+  engine: BoardEngine;
   /** Flash directory; a fresh temporary one when absent. */
   storageDir?: string;
   /** Where to put the host end of the link (a symlink); a temporary path when absent. */
@@ -119,36 +133,37 @@ export class Emulator {
     const storage = this.storage;
     // Writes from an engine that has been reset away must not reach the link or the flash.
     const live = () => generation === this.generation;
-    this.engine = await startDeviceEngine(
-      this.opts.engine,
-      {
-        engine: this.opts.engine,
-        deviceId: this.opts.deviceId,
-        maxBlobBytes: this.opts.flashBytes,
-        write: (s) => {
-          if (live()) this.port.write(Buffer.from(s, 'latin1'));
-        },
-        now: () => performance.now(),
-        read: (n) => storage.read(n),
-        readBytes: (n) => storage.readBytes(n),
-        writeAt: (n, b, o, t) => {
-          if (live()) storage.writeAt(n, b, o, t);
-        },
-        writeText: (n, t) => {
-          if (live()) storage.writeText(n, t);
-        },
-        erase: (n) => {
-          if (live()) storage.erase(n);
-        },
-        sha256: hardwareSha256,
+    const engine = this.opts.engine;
+    const host: BoardHost = {
+      engine: this.opts.engine,
+      deviceId: this.opts.deviceId,
+      maxBlobBytes: this.opts.flashBytes,
+      write: (s) => {
+        if (live()) this.port.write(Buffer.from(s, 'latin1'));
       },
-      {
-        ramBytes: this.opts.ramBytes,
-        script: this.script,
-        storageDir: storage.dir,
-        onFault: (m) => this.faults.push(m),
+      now: () => performance.now(),
+      read: (n) => storage.read(n),
+      readBytes: (n) => storage.readBytes(n),
+      writeAt: (n, b, o, t) => {
+        if (live()) storage.writeAt(n, b, o, t);
       },
-    );
+      writeText: (n, t) => {
+        if (live()) storage.writeText(n, t);
+      },
+      erase: (n) => {
+        if (live()) storage.erase(n);
+      },
+      sha256: hardwareSha256,
+    };
+    const options = {
+      ramBytes: this.opts.ramBytes,
+      script: this.script,
+      storageDir: storage.dir,
+      onFault: (m: string) => this.faults.push(m),
+    };
+    this.engine = isLuaEngine(engine)
+      ? await startLuaBoard(engine, host, options)
+      : await startDeviceEngine(engine, host, options);
   }
 
   /** Power-cycles the board: RAM and any half-received frame are lost, the flash directory stays. */

@@ -93,7 +93,8 @@ export interface Committed {
 }
 
 // What each JSON message must hold. A field type is 'number' (finite), 'u32', 'string', 'int8[]', 'number[]',
-// an object spec, or `[spec, 'null']` / `[spec, 'optional']`.
+// an object spec, or `[spec, 'null']` / `[spec, 'optional']`. A null field may be left out (the Lua agent's JSON
+// has no null: typescript-to-lua's nil removes the key), so 'null' accepts an absent field too.
 type Spec = string | { [field: string]: Spec } | [Spec, 'null' | 'optional'];
 
 const U32 = 'u32';
@@ -129,7 +130,7 @@ export const MESSAGE_SPECS = {
 
 function problem(v: unknown, spec: Spec, at: string): string | null {
   if (Array.isArray(spec)) {
-    if (v === null && spec[1] === 'null') return null;
+    if ((v === null || v === undefined) && spec[1] === 'null') return null;
     if (v === undefined && spec[1] === 'optional') return null;
     return problem(v, spec[0], at);
   }

@@ -1,0 +1,161 @@
+-- Adapter for NodeMCU firmware (ESP32, Lua 5.1; the dev-esp32-idf3 modules): frames on a UART taken away from
+-- the Lua interpreter (uart.on with run_input 0), blobs in SPIFFS files through the file module, the clock and
+-- free heap from node, the tick from tmr, SHA-256 from crypto when the firmware has it (else the agent's own,
+-- sha256.ts). Appended by tools/build-agent.ts after the agent's Lua build, whose names it uses.
+--   local Morsel = dofile("morsel.lua")
+--   dofile("morsel-agent.lua").nodemcu(Morsel, { uart = 0 })
+
+local agentChar, agentByte, agentConcat, agentFloor = string.char, string.byte, table.concat, math.floor
+local unpackList = unpack or table.unpack
+
+-- Bytes [0, n) of a 0-based byte table as a string, 4 KB of string.char arguments at a time.
+local function bytesString(bytes, n)
+  local parts, chunk = {}, {}
+  for first = 0, n - 1, 4096 do
+    local last = first + 4095
+    if last > n - 1 then last = n - 1 end
+    for i = first, last do chunk[i - first + 1] = bytes[i] end
+    for i = last - first + 2, #chunk do chunk[i] = nil end
+    parts[#parts + 1] = agentChar(unpackList(chunk))
+  end
+  return agentConcat(parts)
+end
+
+-- A stored blob as the agent indexes it (0-based bytes, length) without a table of its bytes: the string is what
+-- Morsel.load takes; indexing (the commit's CRC and hash) reads it byte by byte.
+local blobMeta = {
+  __index = function(blob, i)
+    return agentByte(blob.str, i + 1)
+  end,
+}
+
+local function blobBytes(s)
+  return setmetatable({ str = s, length = #s }, blobMeta)
+end
+
+local function readFile(name)
+  local f = file.open(name, "r")
+  if not f then return nil end
+  local parts = {}
+  while true do
+    local s = f:read(1024)
+    if not s or s == "" then break end
+    parts[#parts + 1] = s
+  end
+  f:close()
+  return agentConcat(parts)
+end
+
+-- SPIFFS renames only to a free name, so a replace is: write NAME~, remove NAME, rename NAME~ to NAME. A reset
+-- between the last two steps leaves only NAME~, complete (it was closed before NAME was removed): reading NAME
+-- then finishes the rename. A reset while NAME~ is written leaves NAME as it was.
+local function replaceFile(name, text)
+  local tmp = name .. "~"
+  local f = file.open(tmp, "w")
+  if not f then error("STORAGE: cannot write " .. tmp, 0) end
+  f:write(text)
+  f:close()
+  file.remove(name)
+  if not file.rename(tmp, name) then error("STORAGE: cannot rename " .. tmp, 0) end
+end
+
+local function readText(name)
+  if not file.exists(name) and file.exists(name .. "~") then file.rename(name .. "~", name) end
+  return readFile(name)
+end
+
+-- The runtime as the agent calls it: load takes the stored blob (its string), invoke the agent's Int8Array and
+-- returns one; profile and layerMs are the model's own.
+local function runtimeForAgent(runtime)
+  return {
+    version = runtime.version,
+    load = function(_, blob)
+      local model = runtime.load(blob.str)
+      local input, output = {}, {}
+      local handle = setmetatable({}, { __index = model, __newindex = model })
+      rawset(handle, "invoke", function(_, x)
+        for i = 1, x.length do input[i] = x[i - 1] end
+        local y = model:invoke(input)
+        for i = 1, #y do output[i - 1] = y[i] end
+        output.length = #y
+        return output
+      end)
+      return handle
+    end,
+  }
+end
+
+-- The firmware's SHA-256 (crypto module, mbedtls) as the agent's digest: bytes [0, n) to a list of 32 numbers.
+local function nativeSha256()
+  if type(crypto) ~= "table" or type(crypto.new_hash) ~= "function" then return nil end
+  return function(_, bytes, n)
+    local hasher = crypto.new_hash("SHA256")
+    if bytes.str and n == bytes.length then
+      hasher:update(bytes.str)
+    else
+      hasher:update(bytesString(bytes, n))
+    end
+    local digest = hasher:finalize()
+    local out = {}
+    for i = 1, 32 do out[i] = agentByte(digest, i) end
+    return out
+  end
+end
+
+local function startNodeMcuAgent(runtime, opts)
+  opts = opts or {}
+  local id = opts.uart or 0
+  Morsel = runtimeForAgent(runtime)
+  local clock = type(node.uptime) == "function" and node.uptime or tmr.now
+  local agent = __TS__New(MorselAgent, {
+    engine = opts.engine or "nodemcu",
+    deviceId = opts.deviceId or (node.chipid and tostring(node.chipid())) or "nodemcu",
+    -- Two slots share the filesystem: the new blob is written while the committed one is kept.
+    maxBlobBytes = opts.maxBlobBytes or agentFloor(file.fsinfo() / 2),
+    sha256 = nativeSha256(),
+    write = function(_, s)
+      uart.write(id, s)
+    end,
+    now = function()
+      return clock() / 1000
+    end,
+    readBytes = function(_, name)
+      local s = readFile(name)
+      return s and blobBytes(s)
+    end,
+    readText = function(_, name)
+      return readText(name)
+    end,
+    writeBytes = function(_, name, bytes, offset, total)
+      local f = file.open(name, offset == 0 and "w" or "r+")
+      if not f then error("STORAGE: cannot open " .. name, 0) end
+      if offset > 0 then f:seek("set", offset) end
+      f:write(bytesString(bytes, bytes.length))
+      f:close()
+    end,
+    writeText = function(_, name, text)
+      replaceFile(name, text)
+    end,
+    erase = function(_, name)
+      file.remove(name)
+      file.remove(name .. "~")
+    end,
+    freeRam = function()
+      return node.heap()
+    end,
+  })
+  uart.on(id, "data", 0, function(data)
+    agent:feed(data)
+  end, 0)
+  tmr.create():alarm(opts.tickMs or 250, tmr.ALARM_AUTO, function()
+    agent:tick()
+  end)
+  return agent
+end
+
+return {
+  version = AGENT_VERSION,
+  nodemcu = startNodeMcuAgent,
+  -- The agent's own SHA-256 (what a firmware without the crypto module verifies uploads with).
+  sha256 = sha256,
+}

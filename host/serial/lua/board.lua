@@ -1,0 +1,124 @@
+-- An emulated NodeMCU board for `morsel emulate --engine lua|lua5.1|luajit` (host/serial/lua-board.ts): the
+-- NodeMCU modules the agent's adapter uses (uart, file, node, tmr), over stdio and a folder, in a real Lua
+-- interpreter. Plain Lua cannot wait on stdin and a timer at once, so the host drives the board with one message
+-- per event on stdin:
+--   D <n> <ms>\n<n bytes>   UART bytes arrived        T <ms>\n   the tmr alarm is due
+-- where ms is the host's clock (node.uptime() advances from it by this process's CPU time). The UART's output is
+-- stdout; faults are lines on stderr; killing the process is a power cut. No crypto module: the agent hashes in
+-- Lua (its own SHA-256), as on a firmware built without crypto.
+--   lua board.lua RUNTIME.lua AGENT.lua STORAGE_DIR FLASH_BYTES RAM_BYTES DEVICE_ID ENGINE
+
+local runtimePath, agentPath, dir, flashBytes, ramBytes, deviceId, engine = ...
+flashBytes, ramBytes = tonumber(flashBytes), tonumber(ramBytes)
+
+local function path(name)
+  return dir .. "/" .. name
+end
+
+local function exists(name)
+  local f = io.open(path(name), "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+local hostMs, cpuAtHostMs = 0, os.clock()
+local dataCallback, alarmCallback
+
+uart = {
+  on = function(id, event, n, callback, runInput)
+    if event == "data" then dataCallback = callback end
+  end,
+  write = function(id, ...)
+    io.stdout:write(...)
+    io.stdout:flush()
+  end,
+}
+
+-- SPIFFS on the board: flat names; rename refuses a name in use. (No fsinfo: the host gives the blob capacity.)
+file = {
+  open = function(name, mode)
+    local f = io.open(path(name), mode .. "b")
+    if not f then return nil end
+    return {
+      read = function(self, n)
+        return f:read(n or 1024)
+      end,
+      write = function(self, s)
+        return f:write(s) ~= nil
+      end,
+      seek = function(self, whence, offset)
+        return f:seek(whence, offset)
+      end,
+      close = function()
+        f:close()
+      end,
+    }
+  end,
+  exists = exists,
+  remove = function(name)
+    os.remove(path(name))
+  end,
+  rename = function(from, to)
+    if exists(to) or not exists(from) then return false end
+    return os.rename(path(from), path(to)) == true
+  end,
+}
+
+node = {
+  heap = function()
+    return math.max(0, ramBytes - math.floor(collectgarbage("count") * 1024))
+  end,
+  uptime = function()
+    return (hostMs + (os.clock() - cpuAtHostMs) * 1000) * 1000
+  end,
+  chipid = function()
+    return deviceId
+  end,
+}
+
+tmr = {
+  ALARM_AUTO = 1,
+  create = function()
+    return {
+      alarm = function(self, ms, mode, callback)
+        alarmCallback = callback
+      end,
+    }
+  end,
+}
+
+local function fault(message)
+  io.stderr:write(tostring(message):gsub("\n", " "), "\n")
+  io.stderr:flush()
+end
+
+local ok, err = pcall(function()
+  local Morsel = dofile(runtimePath)
+  dofile(agentPath).nodemcu(Morsel, { engine = engine, maxBlobBytes = flashBytes, deviceId = deviceId })
+end)
+if not ok then
+  fault(err)
+  os.exit(1)
+end
+io.stderr:write("morsel-board: ready\n")
+io.stderr:flush()
+
+while true do
+  local header = io.read("*l")
+  if not header then break end
+  local kind, a, b = header:match("^(%a) (%S+) ?(%S*)$")
+  local callback, data
+  if kind == "D" then
+    hostMs = tonumber(b)
+    data = io.read(tonumber(a))
+    callback = dataCallback
+  elseif kind == "T" then
+    hostMs = tonumber(a)
+    callback = alarmCallback
+  end
+  cpuAtHostMs = os.clock()
+  if callback then
+    local done, message = pcall(callback, data)
+    if not done then fault(message) end
+  end
+end
