@@ -278,7 +278,9 @@ function loadModel(blob: any, registrations: OpRegistration[]): MorselModel {
     opData: any[] = [],
     opCodes: number[] = [],
     opIns: number[][] = [],
-    opOuts: number[] = [];
+    opOuts: number[] = [],
+    aliases: number[] = [],
+    works: number[] = [];
   const ctx: OpContext = {
     blob: b,
     index: 0,
@@ -294,6 +296,7 @@ function loadModel(blob: any, registrations: OpRegistration[]): MorselModel {
     scratch: { int8: [], int32: [], int8Sizes: [], int32Sizes: [] },
     int8Requests: 0,
     int32Requests: 0,
+    work: 1,
   };
   for (let oi = 0; oi < nOps; oi++) {
     const ot = tableAt(b, opVec![0] + 4 * oi);
@@ -323,13 +326,16 @@ function loadModel(blob: any, registrations: OpRegistration[]): MorselModel {
     ctx.output = yi;
     ctx.int8Requests = 0;
     ctx.int32Requests = 0;
+    ctx.work = 1;
     opData.push(reg.prepare(ctx));
     evals.push(reg.eval);
     opCodes.push(code);
     opIns.push(oin);
     opOuts.push(yi);
+    aliases.push(reg.alias !== undefined ? reg.alias : 0);
+    works.push(ctx.work);
   }
-  verifyModel(infos, opIns, opOuts, opCodes, opData, inT, outT);
+  verifyModel(infos, opIns, opOuts, aliases, works, inT, outT);
   allocateScratch(ctx.scratch);
   return new MorselModel(evals, opData, opCodes, arena, infos[inT], infos[outT], arenaBytes);
 }
