@@ -69,7 +69,17 @@ export interface OpContext {
   /** This op's scratch requests so far. */
   int8Requests: number;
   int32Requests: number;
+  /**
+   * Work per output value (a dense row's depth, a conv window's taps, a pool window's size), for the model's work
+   * limit (format/verify.ts): 1 unless the prepare sets more.
+   */
+  work: number;
 }
+
+/** An op whose output may take its input's arena bytes: always (a view of the same bytes, RESHAPE)... */
+export const ALIAS_VIEW = 1;
+/** ...or when nothing reads the input (or what shares its bytes) after the op (an elementwise table op). */
+export const ALIAS_DEAD_INPUT = 2;
 
 export interface OpRegistration {
   /** Checks the op and returns its op data; fails with MRSL_E_* on anything the kernel cannot run. */
@@ -77,8 +87,8 @@ export interface OpRegistration {
   eval: (this: void, data: any) => void;
   /** The kernel reads packed or sparse weights (kernels/packed-weights.ts) at input 1; no other input may be packed. */
   packedWeights?: boolean;
-  /** Element-wise: eval may write its output over its input (the planner's in-place rule, checked by the verifier). */
-  inPlace?: boolean;
+  /** ALIAS_VIEW or ALIAS_DEAD_INPUT when the memory planner may put the output on the input's bytes. */
+  alias?: number;
 }
 
 /** fieldI32 as a small integer (platform int32): option values that kernels compute indices from. */

@@ -279,7 +279,8 @@ function loadModel(blob: any, registrations: OpRegistration[]): MorselModel {
     opCodes: number[] = [],
     opIns: number[][] = [],
     opOuts: number[] = [],
-    opInPlace: boolean[] = [];
+    aliases: number[] = [],
+    works: number[] = [];
   const ctx: OpContext = {
     blob: b,
     index: 0,
@@ -295,6 +296,7 @@ function loadModel(blob: any, registrations: OpRegistration[]): MorselModel {
     scratch: { int8: [], int32: [], int8Sizes: [], int32Sizes: [] },
     int8Requests: 0,
     int32Requests: 0,
+    work: 1,
   };
   for (let oi = 0; oi < nOps; oi++) {
     const ot = tableAt(b, opVec![0] + 4 * oi);
@@ -324,14 +326,16 @@ function loadModel(blob: any, registrations: OpRegistration[]): MorselModel {
     ctx.output = yi;
     ctx.int8Requests = 0;
     ctx.int32Requests = 0;
+    ctx.work = 1;
     opData.push(reg.prepare(ctx));
     evals.push(reg.eval);
     opCodes.push(code);
     opIns.push(oin);
     opOuts.push(yi);
-    opInPlace.push(reg.inPlace === true);
+    aliases.push(reg.alias !== undefined ? reg.alias : 0);
+    works.push(ctx.work);
   }
-  verifyModel(infos, opIns, opOuts, opCodes, opInPlace, opData, inT, outT);
+  verifyModel(infos, opIns, opOuts, aliases, works, inT, outT);
   allocateScratch(ctx.scratch);
   return new MorselModel(evals, opData, opCodes, arena, infos[inT], infos[outT], arenaBytes);
 }

@@ -28,6 +28,10 @@ describe('device subset check', () => {
       checkSource('device/agent/ok.ts', 'var s = 0; for (var i = 0; i < 3; i++) s += Math.floor(i / 2);'),
       [],
     );
+    // Bitwise operators only in the ES5 engines' own platform files (device/platform/*js.ts), not the agent's.
+    assert.deepEqual(checkSource('device/platform/crc32-js.ts', 'let c = ~(1 ^ 2) >>> 0;'), []);
+    assert.equal(checkSource('device/agent/x.ts', 'var c = 1 ^ 2;').length, 1);
+    assert.equal(checkSource('device/platform/lua.ts', 'let c = 1 & 2;').length, 1);
   });
 
   it('passes on every file of device/', () => {

@@ -35,6 +35,8 @@ const ES5_DEFINES = { TRACING_JIT: 'false', ROUND_BY_FLOOR: 'false' };
 const LUA_DEFINES = { ROUND_BY_FLOOR: 'true' };
 const PLATFORM_API = path.join(DEVICE, 'platform', 'api.d.ts');
 const PLATFORM_JS = path.join(DEVICE, 'platform', 'js.ts');
+/** The ES5 engines' CRC-32, with bitwise operators (the portable format/crc32.ts serves Lua). */
+const CRC32_JS = path.join(DEVICE, 'platform', 'crc32-js.ts');
 /** The full runtime's entry: every kernel of the registry (device/ops.ts). */
 export const FULL_ENTRY =
   "import { OPS } from './ops';\nimport { runtime } from './runtime';\nconst Morsel = runtime(OPS);\n";
@@ -110,11 +112,12 @@ export function registryEntry(opNames: string[], packed: boolean): string {
   return `${imports.join('\n')}\nimport { runtime } from './runtime';\n${code}\nconst Morsel = runtime(OPS);\n`;
 }
 
-/** Resolves the platform contract (platform/api) to its ES5 implementation. */
+/** Resolves the platform contract (platform/api) and the CRC-32 to their ES5 implementations. */
 const platformJs: Plugin = {
   name: 'platform-js',
   setup(b) {
     b.onResolve({ filter: /(^|\/)platform\/api$|^\.\/api$/ }, () => ({ path: PLATFORM_JS }));
+    b.onResolve({ filter: /(^|\/)format\/crc32$/ }, () => ({ path: CRC32_JS }));
   },
 };
 
@@ -245,6 +248,7 @@ const ENTRY_FILE = path.join(DEVICE, 'entry.ts');
 function resolveDeviceModule(from: string, spec: string, target: 'es5' | 'lua'): string {
   const base = path.resolve(path.dirname(from), spec);
   if (base === PLATFORM_API.replace(/\.d\.ts$/, '')) return target === 'es5' ? PLATFORM_JS : PLATFORM_API;
+  if (target === 'es5' && base === path.join(DEVICE, 'format', 'crc32')) return CRC32_JS;
   if (!spec.startsWith('.') || !fs.existsSync(`${base}.ts`)) throw new Error(`${from}: cannot bundle import '${spec}'`);
   return `${base}.ts`;
 }
@@ -385,7 +389,7 @@ function topLevelNames(file: string, text: string): string[] {
  * the same loop: the limit is made of locals and literals that the body never assigns, nor the counter, and
  * the bounds are integers (tensor extents). Runs on compactLua's output (one statement per line).
  */
-function numericForLoops(lua: string): string {
+export function numericForLoops(lua: string): string {
   const lines = lua.split('\n');
   const code = () => lines.map((l) => l.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""').replace(/--.*$/, ''));
   const opens = (l: string) =>
@@ -423,7 +427,7 @@ function numericForLoops(lua: string): string {
  * on every use; esbuild's transform keeps them as variables. Either way they also cost bytes, except a value
  * longer than `longest` digits, which is shorter as a variable a minifier names. `defines` are replaced too.
  */
-function inlineConstants(
+export function inlineConstants(
   code: string,
   tsSource: string,
   definition: RegExp,
@@ -438,9 +442,10 @@ function inlineConstants(
     const m = definition.exec(l);
     return !(m && values.has(m[1]));
   });
-  // Outside string literals only (a message could mention a name), and never a property name.
+  // Outside string literals only (a message could mention a name), and never a property name (`t.X`, or a Lua
+  // table constructor's key `{X = v}`: nothing assigns a constant, so a name before a lone `=` is a key).
   const pieces = lines.join('\n').split(/("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')/);
-  const names = new RegExp(`(?<![.\\w])(${[...values.keys()].join('|')})\\b`, 'g');
+  const names = new RegExp(`(?<![.\\w])(${[...values.keys()].join('|')})\\b(?!\\s*=(?!=))`, 'g');
   return pieces.map((piece, i) => (i % 2 === 1 ? piece : piece.replace(names, (n) => values.get(n)!))).join('');
 }
 
@@ -449,7 +454,7 @@ function inlineConstants(
  * string literals; not where "--" would start a comment or "1.." misread a number). The runtime's Lua has no long
  * strings or long comments, which this would not handle.
  */
-function compactLua(src: string): string {
+export function compactLua(src: string): string {
   if (/\[\[|\[=+\[/.test(src)) throw new Error('compactLua: long brackets in the Lua output; extend the compactor');
   const keep = src
     .split('\n')
@@ -476,7 +481,7 @@ function compactLua(src: string): string {
 }
 
 /** Joins what typescript-to-lua spreads over lines, a call's arguments or a table's items: Lua reads newlines as spaces. */
-function joinContinuedLines(lua: string): string {
+export function joinContinuedLines(lua: string): string {
   const out: string[] = [];
   for (const line of lua.split('\n')) {
     const last = out.length - 1,

@@ -28,18 +28,24 @@ const FORBIDDEN_MATH = new Set(['imul', 'clz32', 'fround', 'trunc', 'sign', 'log
 /** Whether a device source is also compiled to Lua: everything but the serial agent (device/agent/). */
 export const sharedWithLuaBuild = (file: string): boolean => !file.split(path.sep).join('/').includes('device/agent/');
 
+/** Whether a device source is the ES5 engines' alone (device/platform/*js.ts), which all have int32 bitwise operators. */
+export const es5Only = (file: string): boolean =>
+  /device\/platform\/[\w-]*js\.ts$/.test(file.split(path.sep).join('/'));
+
 export function checkSource(file: string, text: string): string[] {
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.ES5, true);
   const sharedWithLua = sharedWithLuaBuild(file);
+  const bitwiseAllowed = es5Only(file);
   const problems: string[] = [];
   const report = (node: ts.Node, what: string) => {
     const { line, character } = sf.getLineAndCharacterOfPosition(node.getStart(sf));
     problems.push(`${file}:${line + 1}:${character + 1}: ${what}`);
   };
   const visit = (node: ts.Node, inLoop: boolean) => {
-    if (ts.isBinaryExpression(node) && BITWISE.has(node.operatorToken.kind))
+    if (!bitwiseAllowed && ts.isBinaryExpression(node) && BITWISE.has(node.operatorToken.kind))
       report(node, `operator '${node.operatorToken.getText(sf)}' (no bitwise or ** on device: Lua 5.1)`);
-    if (ts.isPrefixUnaryExpression(node) && node.operator === ts.SyntaxKind.TildeToken) report(node, "operator '~'");
+    if (!bitwiseAllowed && ts.isPrefixUnaryExpression(node) && node.operator === ts.SyntaxKind.TildeToken)
+      report(node, "operator '~'");
     // typescript-to-lua rejects `var`; tsc lowers let/const to var for the ES5 engines (Espruino would share one
     // `let` binding per loop, but it never sees one). The agent is ES5-only and keeps its `var`s.
     if (sharedWithLua && ts.isVariableDeclarationList(node) && !(node.flags & (ts.NodeFlags.Let | ts.NodeFlags.Const)))

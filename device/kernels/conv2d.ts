@@ -16,7 +16,7 @@ import { DOT_NONE } from '../native-dot';
 import { inputInfo, type OpContext, type OpRegistration, requestScratch8, requestScratch32, type Scratch } from '../op';
 import type { Buf } from '../platform/api';
 import { type ConvGeometry, gatherWindow, readConvGeometry, tapOffsets } from './conv';
-import { type DenseWeights, denseDots, dotRows, readDenseWeights, useNativeDot } from './dense';
+import { checkAccumulators, type DenseWeights, denseDots, dotRows, readDenseWeights, useNativeDot } from './dense';
 import type { PackedWeights } from './packed-weights';
 
 export interface Conv2DData {
@@ -43,6 +43,7 @@ export function prepareConv2DWith(ctx: OpContext, packed: PackedWeights | null):
     badShape(ctx.index, 'conv weight shape');
   const taps = g.kH * g.kW * g.inC,
     dense = weights.packed === null;
+  checkAccumulators(ctx, weights, g.outC, taps, taps, 1);
   const d: Conv2DData = {
     g: g,
     weights: weights,

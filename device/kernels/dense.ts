@@ -43,6 +43,32 @@ export function readDenseWeights(ctx: OpContext, packed: PackedWeights | null): 
   };
 }
 
+/**
+ * Checks every accumulator, |bias| + 128·Σ|w| (an int8 input reaches −128), within int32: the engines sum in doubles
+ * or 64-bit integers and agree with the int32 reference only there. Channel c's weights start at c·rowStep, tapStep
+ * apart. Real models pass on the first bound, which reads no weights. Sets the op's work per output (taps).
+ */
+export function checkAccumulators(
+  ctx: OpContext,
+  p: DenseWeights,
+  rows: number,
+  taps: number,
+  rowStep: number,
+  tapStep: number,
+): void {
+  const maxW = p.packed === null || p.packed.bits === 8 ? 128 : p.packed.bits === 4 ? 8 : 2;
+  for (let c = 0; c < rows; c++) {
+    let sum = taps * maxW;
+    if (p.packed === null && Math.abs(p.bias[c]) + sum * 128 > 2147483647) {
+      sum = 0;
+      for (let t = 0; t < taps; t++) sum += Math.abs(p.w[p.wOff + c * rowStep + t * tapStep]);
+    }
+    if (Math.abs(p.bias[c]) + sum * 128 > 2147483647)
+      failOp('ACCUMULATOR', ctx.index, 'channel ' + c + ' overflows int32');
+  }
+  ctx.work = taps;
+}
+
 /** Routes an op's inner dot products through the native one; E.convolve takes arrays, so it gets row views. */
 export function useNativeDot(
   p: DenseWeights,

@@ -23,7 +23,7 @@ import {
 } from '../op';
 import { type Buf, floor, newInt32 } from '../platform/api';
 import { type ConvGeometry, gatherWindow, readConvGeometry, tapOffsets } from './conv';
-import { type DenseWeights, readDenseWeights } from './dense';
+import { checkAccumulators, type DenseWeights, readDenseWeights } from './dense';
 
 export interface DepthwiseConv2DData {
   g: ConvGeometry;
@@ -52,6 +52,7 @@ function prepareDepthwiseConv2D(ctx: OpContext): DepthwiseConv2DData {
   )
     badShape(ctx.index, 'conv weight shape');
   const taps = g.kH * g.kW;
+  checkAccumulators(ctx, weights, g.outC, taps, 1, g.outC);
   const depthInChannel = newInt32(g.outC);
   for (let c = 0; c < g.outC; c++) depthInChannel[c] = floor(c / multiplier);
   return {

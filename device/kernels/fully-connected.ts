@@ -22,7 +22,7 @@ import {
   type Scratch,
 } from '../op';
 import { type Buf, floor, int32 } from '../platform/api';
-import { type DenseWeights, denseDots, readDenseWeights, useNativeDot } from './dense';
+import { checkAccumulators, type DenseWeights, denseDots, readDenseWeights, useNativeDot } from './dense';
 import type { PackedWeights } from './packed-weights';
 
 export interface FullyConnectedData {
@@ -52,6 +52,7 @@ export function prepareFullyConnectedWith(ctx: OpContext, packed: PackedWeights 
     batches = inputInfo(ctx, 0).count / depth;
   if (batches !== floor(batches) || inputInfo(ctx, 2).count !== outs || outputInfo(ctx).count !== batches * outs)
     badShape(ctx.index, 'fully-connected shapes');
+  checkAccumulators(ctx, weights, outs, depth, depth, 1);
   const x = ctx.data[ctx.inputs[0]],
     y = ctx.data[ctx.output];
   const d: FullyConnectedData = {

@@ -1,9 +1,9 @@
-// Element-wise table lookup: every opcode whose options are a LutOptions table (the host builds its 256 int8
-// entries); safe in place.
+// Element-wise table lookup (LOGISTIC, TANH, QUANTIZE, LEAKY_RELU: the host builds each op's 256-entry int8
+// table); safe in place.
 
 import { LutOptions_table, Options_LutOptions } from '../format/layout';
 import { badOptions, fieldVector, rdU8 } from '../format/reader';
-import { needOptions, type OpContext, type OpRegistration, outputInfo, inputInfo } from '../op';
+import { ALIAS_DEAD_INPUT, needOptions, type OpContext, type OpRegistration, outputInfo, inputInfo } from '../op';
 import type { Buf } from '../platform/api';
 
 interface LookupData {
@@ -41,4 +41,4 @@ function evalLookup(p: LookupData): void {
   for (let i = 0; i < n; i++) y[yo + i] = t[x[xo + i] + 128];
 }
 
-export const LOOKUP: OpRegistration = { prepare: prepareLookup, eval: evalLookup, inPlace: true };
+export const LOOKUP: OpRegistration = { prepare: prepareLookup, eval: evalLookup, alias: ALIAS_DEAD_INPUT };

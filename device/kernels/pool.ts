@@ -12,7 +12,7 @@ import {
   Pool2DOptions_stride_h,
   Pool2DOptions_stride_w,
 } from '../format/layout';
-import { badOptions, badShape } from '../format/reader';
+import { badOptions, badShape, failOp } from '../format/reader';
 import { checkBounds, inputInfo, needOptions, type OpContext, type OpRegistration, optI32, outputInfo } from '../op';
 import { type Buf, floor } from '../platform/api';
 
@@ -78,6 +78,17 @@ function preparePool2D(ctx: OpContext, max: boolean): PoolData {
   )
     badOptions(ctx.index, 'pool window');
   checkBounds(ctx, p.actMin, p.actMax);
+  // A window that holds no input value: AVERAGE_POOL_2D would divide by zero (TFLM's too).
+  if (
+    !(
+      p.padTop < p.kH &&
+      p.padLeft < p.kW &&
+      (p.outH - 1) * p.strideH - p.padTop < p.inH &&
+      (p.outW - 1) * p.strideW - p.padLeft < p.inW
+    )
+  )
+    failOp('SHAPE', ctx.index, 'has an empty pool window');
+  ctx.work = p.kH * p.kW;
   return p;
 }
 
