@@ -115,23 +115,21 @@ export async function runOnEngine(
   return (await runBatchOnEngine(engine, [{ blob, inputs }], opts))[0];
 }
 
-/** Runs several models, each on its inputs; Lua engines take the whole batch in one process. */
+/** Runs several models, each on its inputs, in one evaluation of the bundle (one process for Duktape and Lua). */
 export async function runBatchOnEngine(
   engine: Engine,
   jobs: { blob: Uint8Array; inputs: Int8Array[] }[],
   opts: EngineOptions = {},
 ): Promise<EngineRun[]> {
-  if (isLuaEngine(engine)) {
-    const lines = (await evaluateInEngine(engine, luaRunDriver(jobs), opts))
-      .split('\n')
-      .filter((l) => l.startsWith('MORSEL_RESULT '));
-    if (lines.length !== jobs.length)
-      throw new Error(`${engine} printed ${lines.length} results for ${jobs.length} models`);
-    return lines.map(parse);
-  }
-  const runs: EngineRun[] = [];
-  for (const { blob, inputs } of jobs) runs.push(parse(await evaluateInEngine(engine, driver(blob, inputs), opts)));
-  return runs;
+  const script = isLuaEngine(engine)
+    ? luaRunDriver(jobs)
+    : `var __all = [];\n${jobs.map((j) => `${driver(j.blob, j.inputs)}__all.push(__res);\n`).join('')}var __res = __all.join('\\n');`;
+  const lines = (await evaluateInEngine(engine, script, opts))
+    .split('\n')
+    .filter((l) => l.startsWith('MORSEL_RESULT '));
+  if (lines.length !== jobs.length)
+    throw new Error(`${engine} printed ${lines.length} results for ${jobs.length} models`);
+  return lines.map(parse);
 }
 
 /**
