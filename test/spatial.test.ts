@@ -51,7 +51,7 @@ async function onnxruntime(file: string, x: Float32Array, shape: number[]) {
 }
 
 describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary', () => {
-  it('every one-op model (Conv 1-D, Max/AveragePool 1-D and 2-D, global pools) matches onnxruntime', async () => {
+  it('every one-op model (Conv 1-D, Max/AveragePool 1-D and 2-D, global pools, Gemm) matches onnxruntime', async () => {
     const files = onnxFiles('op_');
     assert.ok(files.length >= 40, `${files.length} one-op models`);
     const rng = new Rng(15);
@@ -145,7 +145,16 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
       });
     }
     const opcodes = new Set(jobs.flatMap((j) => j.model.ops.map((o) => o.opcode)));
-    for (const op of ['CONV_2D', 'DEPTHWISE_CONV_2D', 'MAX_POOL_2D', 'AVERAGE_POOL_2D', 'MEAN', 'PAD'])
+    for (const op of [
+      'CONV_2D',
+      'DEPTHWISE_CONV_2D',
+      'MAX_POOL_2D',
+      'AVERAGE_POOL_2D',
+      'MEAN',
+      'PAD',
+      'FULLY_CONNECTED',
+      'ADD',
+    ])
       assert.ok(opcodes.has(op as never), op);
     const want = jobs.map((j) => j.inputs.map((x) => Array.from(runInt8(j.model, [x])[0])));
     for (const engine of ENGINES) {
