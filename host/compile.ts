@@ -6,7 +6,7 @@ import { loadSamples, type Samples } from './data/dataset';
 import { type Graph, ModelError, numel, tensor } from './ir/graph';
 import type { QModel } from './ir/qmodel';
 import { importModel } from './import';
-import { toStoredLayout } from './import/boundary';
+import { producerNote, toStoredLayout } from './import/boundary';
 import { checkDeviceIo } from './import/limits';
 import { toDeviceGraph } from './passes';
 import { activationChannelRanges, equalizeLayers } from './passes/equalize';
@@ -82,6 +82,7 @@ export function compileGraph(source: Graph, opts: CompileOptions = {}): Compiled
   bar?.done();
   const roundedWeights = opts.weightRounding === 'gptq' ? gptqWeights(device, samples) : undefined;
   const model = quantizeGraph(device, stats, { rounding: opts.rounding ?? 'double', roundedWeights });
+  model.producer += producerNote(source);
   planMemory(model);
   return { source, device, model, blob: encodeModel(model, { optimize: opts.optimize }), calibration };
 }

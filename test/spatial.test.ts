@@ -9,6 +9,7 @@ import * as ort from 'onnxruntime-node';
 import * as os from 'os';
 import * as path from 'path';
 import { encodeModel } from '../host/blob/encode';
+import { main } from '../host/cli/main';
 import { compileGraph } from '../host/compile';
 import { parseNpy } from '../host/data/npy';
 import { ENGINES, runBatchOnEngine } from '../host/engines';
@@ -50,7 +51,7 @@ async function onnxruntime(file: string, x: Float32Array, shape: number[]) {
 }
 
 describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary', () => {
-  it('every one-op model (Conv 1-D, Max/AveragePool 1-D and 2-D, global pools) matches onnxruntime', async () => {
+  it('every one-op model (Conv 1-D, Max/AveragePool 1-D and 2-D, global pools, Gemm) matches onnxruntime', async () => {
     const files = onnxFiles('op_');
     assert.ok(files.length >= 40, `${files.length} one-op models`);
     const rng = new Rng(15);
@@ -95,6 +96,38 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
     }
   });
 
+  it("morsel convert --calib / run --input / inspect take and give torch's NCL and NCHW tensors as they are", async () => {
+    // The commands themselves, in this process (a spawned CLI spends seconds loading TF.js and onnxruntime).
+    const cli = async (...args: string[]) => {
+      const printed: string[] = [];
+      const log = console.log;
+      console.log = (line: string) => printed.push(line);
+      try {
+        assert.equal(await main(args), 0, `morsel ${args.join(' ')}`);
+      } finally {
+        console.log = log;
+      }
+      return printed.join('\n');
+    };
+    for (const name of ['torch_conv1d_features', 'torch_ceil_pool']) {
+      const [model, input] = [path.join(FIX, `${name}.onnx`), path.join(FIX, `${name}.input.npy`)];
+      const want = npy(`${name}.output.npy`);
+      const blob = path.join(tmp, `${name}.msl`);
+      await cli('convert', model, '--calib', input, '-o', blob, '-q');
+      const layout = name.includes('1d') ? 'NCL' : 'NCHW';
+      const report = JSON.parse(await cli('inspect', blob, '--json'));
+      assert.deepEqual(
+        [report.inputs[0].source_shape, report.inputs[0].source_layout, report.outputs[0].source_layout],
+        [npy(`${name}.input.npy`).shape, layout, layout],
+      );
+      const run = JSON.parse(await cli('run', blob, '--input', input, '--json'));
+      assert.deepEqual(run.shape, want.shape);
+      const range = Math.max(...want.data) - Math.min(...want.data);
+      const worst = Math.max(...run.dequantized.map((v: number, k: number) => Math.abs(v - want.data[k])));
+      assert.ok(worst <= 0.05 * range, `${name}: morsel run differs from torch by ${worst} (output range ${range})`);
+    }
+  });
+
   it('the int8 blobs of every one-op and torch model run bit-exactly on every engine', async () => {
     const rng = new Rng(7);
     const jobs: { f: string; model: QModel; blob: Uint8Array; inputs: Int8Array[] }[] = [];
@@ -112,7 +145,16 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
       });
     }
     const opcodes = new Set(jobs.flatMap((j) => j.model.ops.map((o) => o.opcode)));
-    for (const op of ['CONV_2D', 'DEPTHWISE_CONV_2D', 'MAX_POOL_2D', 'AVERAGE_POOL_2D', 'MEAN', 'PAD'])
+    for (const op of [
+      'CONV_2D',
+      'DEPTHWISE_CONV_2D',
+      'MAX_POOL_2D',
+      'AVERAGE_POOL_2D',
+      'MEAN',
+      'PAD',
+      'FULLY_CONNECTED',
+      'ADD',
+    ])
       assert.ok(opcodes.has(op as never), op);
     const want = jobs.map((j) => j.inputs.map((x) => Array.from(runInt8(j.model, [x])[0])));
     for (const engine of ENGINES) {

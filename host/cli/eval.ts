@@ -3,6 +3,7 @@ import { compileGraph, inputSize } from '../compile';
 import { loadSamples } from '../data/dataset';
 import { FASHION_MNIST_CLASSES } from '../data/fashion-mnist';
 import { importModel } from '../import';
+import { toStoredLayout } from '../import/boundary';
 import { runFloat } from '../interp/float';
 import { runInt8 } from '../interp/int8/interpreter';
 import { type Graph, ModelError, numel, tensor } from '../ir/graph';
@@ -41,7 +42,9 @@ export function evaluate(source: Graph, model: QModel, data: string, limit?: num
   const okInt8 = new Array<number>(classes).fill(0);
   let agree = 0;
   const bar = quiet ? undefined : new Progress('evaluating', samples.inputs.length);
-  samples.inputs.forEach((x, i) => {
+  samples.inputs.forEach((sample, i) => {
+    // Evaluation data comes in the source model's layout (NCHW / NCL for ONNX); the graph and the blob store NHWC.
+    const x = toStoredLayout(source, source.inputs[0], sample);
     const f = argmax(Object.values(runFloat(source, { [source.inputs[0]]: x }))[0]);
     const q = argmax(runInt8(model, [quantizeInput(model, x)])[0]);
     const label = labels[i];

@@ -1,6 +1,7 @@
 // `morsel inspect`: what a blob holds, per layer and in total.
 
 import { storedWeightsOf } from '../blob/weights';
+import { blobLayouts, type SourceLayout, sourceShapeOf } from '../import/boundary';
 import { bytesOf, type QModel } from '../ir/qmodel';
 import { macsOf, totalMacs } from '../ir/macs';
 
@@ -23,6 +24,16 @@ export interface LayerReport {
   output_zero_point: number;
 }
 
+/** A model input or output: its stored (NHWC) shape, and the shape and layout its source model's user holds it in. */
+interface BoundaryTensor {
+  shape: number[];
+  source_shape: number[];
+  /** NCHW / NCL when the source model's user holds it channels-first; null when as stored. */
+  source_layout: string | null;
+  scale: number;
+  zero_point: number;
+}
+
 export interface InspectReport {
   name: string;
   producer: string;
@@ -31,8 +42,8 @@ export interface InspectReport {
   arena_bytes: number;
   weight_bytes: number;
   macs: number;
-  inputs: { shape: number[]; scale: number; zero_point: number }[];
-  outputs: { shape: number[]; scale: number; zero_point: number }[];
+  inputs: BoundaryTensor[];
+  outputs: BoundaryTensor[];
   layers: LayerReport[];
 }
 
@@ -55,8 +66,11 @@ export function inspectModel(model: QModel, flashBytes: number): InspectReport {
     const s = stored.get(i!);
     return s ? `int${s.bits} ${s.layout}${s.runBits ? `/${s.runBits}` : ''}` : 'int8 dense';
   };
-  const io = (i: number) => ({
+  const layouts = blobLayouts(model);
+  const io = (i: number, layout: SourceLayout): BoundaryTensor => ({
     shape: model.tensors[i].shape,
+    source_shape: sourceShapeOf(model.tensors[i].shape, layout),
+    source_layout: layout ?? null,
     scale: model.tensors[i].scale[0],
     zero_point: model.tensors[i].zeroPoint[0],
   });
@@ -88,11 +102,17 @@ export function inspectModel(model: QModel, flashBytes: number): InspectReport {
     arena_bytes: model.arenaBytes,
     weight_bytes: model.tensors.reduce((a, t, i) => a + (t.data ? blobBytes(i) : 0), 0),
     macs: totalMacs(model),
-    inputs: model.inputs.map(io),
-    outputs: model.outputs.map(io),
+    inputs: model.inputs.map((i) => io(i, layouts.input)),
+    outputs: model.outputs.map((i) => io(i, layouts.output)),
     layers,
   };
 }
+
+/** Both layouts of an input or output: the source model's (what run, eval and convert read) and the blob's. */
+const boundaryShapes = (t: BoundaryTensor) =>
+  t.source_layout
+    ? `[${t.source_shape.join('x')}] ${t.source_layout} (stored [${t.shape.join('x')}] ${t.source_layout === 'NCL' ? 'NLC' : 'NHWC'})`
+    : `[${t.shape.join('x')}]`;
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 
@@ -128,8 +148,8 @@ export function formatInspect(r: InspectReport): string {
   );
   return [
     `model ${r.name}  (${r.producer}, ${r.rounding} rounding)`,
-    ...r.inputs.map((t) => `input  [${t.shape.join('x')}] scale ${t.scale} zp ${t.zero_point}`),
-    ...r.outputs.map((t) => `output [${t.shape.join('x')}] scale ${t.scale} zp ${t.zero_point}`),
+    ...r.inputs.map((t) => `input  ${boundaryShapes(t)} scale ${t.scale} zp ${t.zero_point}`),
+    ...r.outputs.map((t) => `output ${boundaryShapes(t)} scale ${t.scale} zp ${t.zero_point}`),
     '',
     ...lines,
     '',

@@ -4,6 +4,7 @@ import { parseNpy } from '../data/npy';
 import { MAX_DATA_BYTES, readDataFile, requireFinite } from '../data/read';
 import { ENGINES, runOnEngine } from '../engines';
 import { runInt8 } from '../interp/int8/interpreter';
+import { blobLayouts, moveChannels, sourceShapeOf } from '../import/boundary';
 import { ModelError } from '../ir/graph';
 import type { QModel } from '../ir/qmodel';
 import { quantizeInput } from '../quantize/quantize';
@@ -13,36 +14,39 @@ import type { Command } from './main';
 import { UsageError } from './main';
 import { numel } from '../ir/shape';
 
-/** An input tensor from `idx:N` (the N-th Fashion-MNIST test image), a .npy array or raw int8 bytes. */
+/**
+ * An input tensor from `idx:N` (the N-th Fashion-MNIST test image), a .npy array or raw int8 bytes, in the source
+ * model's layout (NCHW / NCL for an ONNX model's 4-D / 1-D input), as the blob's producer note records it.
+ */
 export function readInput(spec: string, model: QModel): Int8Array {
-  const need = numel(model.tensors[model.inputs[0]].shape);
+  const stored = model.tensors[model.inputs[0]].shape;
+  const layout = blobLayouts(model).input;
+  const need = numel(stored);
+  const quantized = (x: Float32Array) => quantizeInput(model, moveChannels(layout, stored, x, true, spec));
   const m = /^idx:(\d+)$/.exec(spec);
   if (m) {
     const n = Number(m[1]);
     const ds = loadFashionMnist('test', n + 1);
     if (n >= ds.count) throw new ModelError(`idx:${n}: the test set has ${ds.count} images`);
-    return quantizeInput(
-      model,
-      Float32Array.from(ds.images.subarray(n * 784, (n + 1) * 784), (p) => p / 255),
-    );
+    return quantized(Float32Array.from(ds.images.subarray(n * 784, (n + 1) * 784), (p) => p / 255));
   }
   // A raw input is exactly `need` bytes; reading one more shows a longer file (or a device such as /dev/zero).
   const bytes = readDataFile(spec, 'input file', spec.endsWith('.npy') ? MAX_DATA_BYTES : need + 1);
   if (spec.endsWith('.npy')) {
     const a = parseNpy(bytes, spec);
-    if (a.data.length !== need) throw new ModelError(`${spec}: ${a.data.length} values; the model input needs ${need}`);
-    if (a.data instanceof Int8Array) return a.data; // already quantized
+    if (a.data.length !== need)
+      throw new ModelError(
+        `${spec}: ${a.data.length} values; the model input [${sourceShapeOf(stored, layout)}] needs ${need}`,
+      );
+    if (a.data instanceof Int8Array) return moveChannels(layout, stored, a.data, true, spec); // already quantized
     requireFinite(a.data, spec);
     // uint8 is pixel data, scaled to [0, 1] as --calib and --data scale it (host/data/dataset.ts).
     const scale = a.data instanceof Uint8Array ? 1 / 255 : 1;
-    return quantizeInput(
-      model,
-      Float32Array.from(a.data as ArrayLike<number>, (v) => v * scale),
-    );
+    return quantized(Float32Array.from(a.data as ArrayLike<number>, (v) => v * scale));
   }
   if (bytes.length !== need)
     throw new ModelError(`${spec}: ${bytes.length} bytes; the model input needs ${need} int8 values`);
-  return new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+  return moveChannels(layout, stored, new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length), true, spec);
 }
 
 export const runCommand: Command = {
@@ -79,8 +83,13 @@ export const runCommand: Command = {
         layerMs,
       } = await runOnEngine(engine as (typeof ENGINES)[number], blob, [x]));
     const out = model.tensors[model.outputs[0]];
+    // The output in the source model's layout, as its user reads it.
+    const outLayout = blobLayouts(model).output;
+    output = moveChannels(outLayout, out.shape, output, false, 'output');
     const result = {
       engine,
+      shape: sourceShapeOf(out.shape, outLayout),
+      layout: outLayout ?? null,
       output: Array.from(output),
       dequantized: Array.from(output, (q) => out.scale[0] * (q - out.zeroPoint[0])),
       argmax: Array.from(output).reduce((b, v, i, a) => (v > a[b] ? i : b), 0),
@@ -88,7 +97,9 @@ export const runCommand: Command = {
     };
     if (values.json) console.log(JSON.stringify(result));
     else {
-      console.log(`output (${engine}): [${result.output.join(', ')}]  argmax ${result.argmax}`);
+      console.log(
+        `output (${engine}) [${result.shape.join('x')}]${outLayout ? ` ${outLayout}` : ''}: [${result.output.join(', ')}]  argmax ${result.argmax}`,
+      );
       if (layerMs) for (const l of result.layers) console.log(`  ${l.op.padEnd(18)} ${l.name.padEnd(20)} ${l.ms} ms`);
     }
     return 0;

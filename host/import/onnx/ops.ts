@@ -133,11 +133,29 @@ function Conv(n: OnnxNode) {
   );
 }
 
+/**
+ * Gemm (α·A′·B′ + β·C, A′ = Aᵀ with transA, B′ = Bᵀ with transB) and MatMul of an activation by a constant 2-D weight,
+ * as FULLY_CONNECTED. Aᵀ is a view (free for a [K, 1] A, absorbed into the weights where A is itself a view); a bias C
+ * that is the same for every row ([N], [1, N], [1], scalar) is FULLY_CONNECTED's bias, one that differs by row
+ * ([M, N], [M, 1]) an ADD of a constant after it.
+ */
 function Gemm(n: OnnxNode) {
-  const a = n.needAct(n.ins[0]);
+  let a = n.needAct(n.ins[0]);
   const b = n.constOf(n.ins[1]);
+  if (!b && n.actOf(n.ins[1]))
+    throw n.error('B is an activation: a product of two activations is not supported (only a constant 2-D weight)');
   if (!b || b.dims.length !== 2) throw n.error('only an activation times a constant 2-D weight is supported');
-  if (n.opType === 'Gemm' && n.int('transA', 0)) throw n.error('transA is not supported');
+  if (n.opType === 'Gemm' && n.int('transA', 0)) {
+    if (a.shape.length !== 2) throw n.error(`transA needs a 2-D A (got [${a.shape}])`);
+    const map = n.mapOf(a);
+    const perm = [1, 0];
+    a = n.view(
+      `${n.name}/transA`,
+      a,
+      perm.map((p) => a.shape[p]),
+      Int32Array.from(transposeIndex(a.shape, perm), (i) => map[i]),
+    );
+  }
   const transB = n.opType === 'Gemm' ? n.int('transB', 0) : 0;
   const alpha = n.opType === 'Gemm' ? n.float('alpha', 1) : 1;
   const [K, N] = transB ? [b.dims[1], b.dims[0]] : b.dims;
@@ -171,19 +189,33 @@ function Gemm(n: OnnxNode) {
   const q = n.weightQuant(b, transB ? 0 : 1, 0);
   const scaled: Quant | undefined = q && alpha !== 1 ? { ...q, scale: q.scale.map((s) => Math.fround(s * alpha)) } : q;
   const opIns = [x, n.cx.addConst(`${n.name}/weights`, [N, K], w, scaled)];
+  const outShape = [...a.shape.slice(0, -1), N];
   const c = n.constOf(n.ins[2]);
-  if (c) {
-    if (numel(c.dims) !== 1 && numel(c.dims) !== N) throw n.error(`bias [${c.dims}] must have 1 or ${N} values`);
-    const beta = n.float('beta', 1);
+  if (n.ins[2] && !c) throw n.error('a Gemm bias must be constant');
+  const beta = n.opType === 'Gemm' ? n.float('beta', 1) : 1;
+  const rows = numel(outShape) / N;
+  if (c && numel(broadcastShapes(c.dims, [rows, N])) !== rows * N)
+    throw n.error(`bias [${c.dims}] does not broadcast to the output [${rows},${N}]`);
+  // Per column only: its row dimension (if any) is 1.
+  const perColumn = !c || c.dims.length < 2 || c.dims[c.dims.length - 2] === 1 || rows === 1;
+  if (c && perColumn) {
+    const column = (i: number) => (c.dims[c.dims.length - 1] === 1 || !c.dims.length ? 0 : i);
     opIns.push(
       n.cx.addConst(
         `${n.name}/bias`,
         [N],
-        Array.from({ length: N }, (_, i) => beta * c.data[c.data.length === 1 ? 0 : i]),
+        Array.from({ length: N }, (_, i) => beta * c.data[column(i)]),
       ),
     );
-  } else if (n.ins[2]) throw n.error('a Gemm bias must be constant');
-  n.emit({ kind: 'dense', inputs: opIns, attrs: {} } as Omit<Op, 'outputs'>, [...a.shape.slice(0, -1), N]);
+  }
+  if (perColumn) {
+    n.emit({ kind: 'dense', inputs: opIns, attrs: {} } as Omit<Op, 'outputs'>, outShape);
+    return;
+  }
+  const product = n.step('product', { kind: 'dense', inputs: opIns, attrs: {} } as Omit<Op, 'outputs'>, outShape);
+  const act = { phys: product, shape: outShape };
+  const bias = n.constLike({ ...c!, data: c!.data.map((v) => beta * v), quant: undefined }, act, 'bias');
+  n.emit({ kind: 'add', inputs: [product, bias], attrs: {} } as Omit<Op, 'outputs'>, outShape);
 }
 
 function arithmetic(n: OnnxNode) {
