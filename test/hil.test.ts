@@ -22,7 +22,7 @@ import { quantizeInput } from '../host/quantize/quantize';
 import { DeviceClient, type DeviceError } from '../host/serial/client';
 import { generateKey, writeKeyFile } from '../host/serial/auth';
 import { EMULATED_ENGINES } from '../host/serial/device-engine';
-import { Emulator } from '../host/serial/emulator';
+import { type BoardEngine, Emulator } from '../host/serial/emulator';
 import { SerialLink } from '../host/serial/link';
 import type { Telemetry } from '../host/serial/protocol';
 import { ensureAgentBundle, ROOT } from './serial-fixtures';
@@ -106,7 +106,7 @@ describe('hardware-in-the-loop over ptys (emulated boards, real serialport)', fu
   before(ensureAgentBundle);
   after(() => fs.rmSync(keyDir, { recursive: true, force: true }));
 
-  it('raw-frame model replacement (one bias changed): works on a board installed --insecure, fails on a keyed one', async () => {
+  it('raw-frame model replacement (one bias changed): works on a board installed --insecure, fails on a keyed one (JS and Lua agents)', async () => {
     // The attacker's blob: the last layer's bias for class 3 raised until every input answers 3.
     const model = decodeModel(first.blob);
     const last = model.ops[model.ops.length - 1];
@@ -115,8 +115,12 @@ describe('hardware-in-the-loop over ptys (emulated boards, real serialport)', fu
     const evil = encodeModel(model);
     const argmax = (y: ArrayLike<number>) => Array.from(y).reduce((b, v, i, a) => (v > a[b] ? i : b), 0);
     assert.equal(argmax(runInt8(decodeModel(evil), [first.inputs[0]])[0]), 3);
-    for (const installedKey of [null, key]) {
-      const em = await Emulator.start({ engine: 'node', key: installedKey });
+    for (const [engine, installedKey] of [
+      ['node', null],
+      ['node', key],
+      ['lua5.1', key],
+    ] as const) {
+      const em = await Emulator.start({ engine, key: installedKey });
       const link = await SerialLink.open(em.path);
       const c = new DeviceClient(link, { bytesPerSecond: 1e6, latencyMs: 2000 });
       try {
@@ -142,9 +146,13 @@ describe('hardware-in-the-loop over ptys (emulated boards, real serialport)', fu
     }
   });
 
-  for (const engine of EMULATED_ENGINES) {
+  // The NodeMCU agent on Lua 5.1 and 5.3 beside the JS engines (LuaJIT runs the same Lua build: engines.test.ts).
+  const boards: BoardEngine[] = [...EMULATED_ENGINES, 'lua5.1', 'lua'];
+  for (const engine of boards) {
     it(`${engine}: authenticated flash, ${IMAGES} images bit-exact, telemetry, second flash swaps`, async () => {
-      const em = await Emulator.start({ engine, tickMs: 50, key });
+      // The Lua boards hold the runtime's and agent's code in RAM (NodeMCU would keep it in LFS, flash): 4 MB.
+      const ramBytes = engine.startsWith('lua') ? 4 << 20 : undefined;
+      const em = await Emulator.start({ engine, tickMs: 50, key, ramBytes });
       const link = await SerialLink.open(em.path);
       const c = new DeviceClient(link, { bytesPerSecond: 1e6, latencyMs: 2000 });
       try {

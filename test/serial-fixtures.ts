@@ -14,14 +14,17 @@ import {
 } from '../host/serial/device-engine';
 import { hardwareSha256, KEY_FILE } from '../host/serial/emulator';
 import type { Link } from '../host/serial/link';
-import { buildAgent } from '../tools/build-agent';
+import { buildAgent, buildAgentLua } from '../tools/build-agent';
 
 export const ROOT = path.join(__dirname, '..', '..');
 
 let built = false;
 /** The agent bundle is not part of `npm run build` yet; build it once per test run. */
 export function ensureAgentBundle(): void {
-  if (!built) buildAgent();
+  if (!built) {
+    buildAgent();
+    buildAgentLua();
+  }
   built = true;
 }
 

@@ -65,7 +65,9 @@ file = {
 }
 
 node = {
+  -- What is live: uncollected garbage would be free on the board after its next cycle.
   heap = function()
+    collectgarbage("collect")
     return math.max(0, ramBytes - math.floor(collectgarbage("count") * 1024))
   end,
   uptime = function()
