@@ -20,7 +20,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { isMainThread, parentPort, Worker, workerData } from 'worker_threads';
+import { isMainThread, parentPort, type Worker, workerData } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { range, shuffled } from '../host/compress/batches';
 import {
@@ -30,9 +30,9 @@ import {
   depthwiseConv,
   maxPool,
   useFastMatMul,
-  Window,
+  type Window,
 } from '../host/compress/conv-im2col';
-import { FashionMnist, loadFashionMnist } from '../host/data/fashion-mnist';
+import { type FashionMnist, loadFashionMnist } from '../host/data/fashion-mnist';
 import { writeFileAtomic } from '../host/util/fs';
 import { Progress } from '../host/util/progress';
 import { Rng } from '../host/util/rng';
@@ -554,6 +554,7 @@ interface SavedFiles {
   weights: Uint8Array;
 }
 
+/** A layers model as TF.js saves it: model.json's object and weights.bin's bytes. */
 async function serialize(m: tf.LayersModel): Promise<SavedFiles> {
   let files: SavedFiles | undefined;
   await m.save(
@@ -575,6 +576,16 @@ async function serialize(m: tf.LayersModel): Promise<SavedFiles> {
     }),
   );
   return files!;
+}
+
+/** Writes DIR/model.json and DIR/weights.bin (each atomically); returns the model.json path. */
+export async function writeLayersModel(m: tf.LayersModel, dir: string): Promise<string> {
+  const files = await serialize(m);
+  fs.mkdirSync(dir, { recursive: true });
+  writeFileAtomic(path.join(dir, 'weights.bin'), files.weights);
+  const json = path.join(dir, 'model.json');
+  writeFileAtomic(json, JSON.stringify(files.modelJson) + '\n');
+  return json;
 }
 
 async function loadSaved(dir: string): Promise<tf.LayersModel> {
@@ -680,10 +691,7 @@ async function trainOne(arch: Arch, opts: Options, train: FashionMnist, test: Fa
     throw new Error(`${arch}: the layers model disagrees with the trained formulation (max |Δlogit| ${maxDiff})`);
 
   const dir = path.join(opts.out, DIR_NAME[arch]);
-  fs.mkdirSync(dir, { recursive: true });
-  const files = await serialize(model);
-  writeFileAtomic(path.join(dir, 'weights.bin'), files.weights);
-  writeFileAtomic(path.join(dir, 'model.json'), JSON.stringify(files.modelJson) + '\n');
+  await writeLayersModel(model, dir);
 
   // Evaluate what was written: load the files back and run the full test set.
   const reloaded = await loadSaved(dir);
@@ -805,12 +813,13 @@ async function main(): Promise<void> {
   for (const arch of archs) await trainOne(arch, opts, train, test);
 }
 
-if (isMainThread) {
+// A worker runs its share of training; the main thread trains when run as a script (tools import writeLayersModel).
+if (isMainThread && require.main === module) {
   main().catch((e) => {
     console.error(e instanceof Error ? e.message : e);
     process.exit(1);
   });
-} else {
+} else if (!isMainThread) {
   workerMain().catch((e) => {
     console.error(e);
     process.exit(1);

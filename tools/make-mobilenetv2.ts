@@ -8,11 +8,9 @@
 // allow), a 1×1 conv to 1280 channels, global average pooling and a 1000-way dense softmax. Batch-norm statistics
 // are random too, so folding them is not a no-op.
 
-import * as fs from 'fs';
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { writeFileAtomic } from '../host/util/fs';
 import { Rng } from '../host/util/rng';
+import { writeLayersModel } from '../models/train';
 
 /** Expansion factor, output channels, repeats, first stride (Sandler et al. 2018, table 2). */
 const BLOCKS: [number, number, number, number][] = [
@@ -93,28 +91,7 @@ export async function writeMobileNetV2(dir: string, opts: { size?: number; alpha
   await tf.setBackend('cpu');
   const m = mobileNetV2(opts.size ?? 224, opts.alpha ?? 1);
   randomizeWeights(m, opts.seed ?? 1);
-  let files: { modelJson: object; weights: Uint8Array } | undefined;
-  await m.save(
-    tf.io.withSaveHandler(async (a) => {
-      const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(a.weightData!));
-      files = {
-        modelJson: {
-          format: 'layers-model',
-          generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
-          convertedBy: null,
-          modelTopology: a.modelTopology,
-          weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
-        },
-        weights,
-      };
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  fs.mkdirSync(dir, { recursive: true });
-  writeFileAtomic(path.join(dir, 'weights.bin'), files!.weights);
-  const json = path.join(dir, 'model.json');
-  writeFileAtomic(json, JSON.stringify(files!.modelJson));
-  return json;
+  return writeLayersModel(m, dir);
 }
 
 if (require.main === module) {

@@ -81,8 +81,10 @@ export function copyInput(input: any, arena: Buf, offset: number, n: number): vo
   for (let i = 0; i < n; i++) arena[offset + i] = input[i];
 }
 
+/** Espruino's getTime (seconds, µs resolution), else performance.now where the engine has it, else Date.now (ms). */
 export function clockMs(): number {
-  return typeof getTime === 'function' ? getTime() * 1000 : Date.now();
+  if (typeof getTime === 'function') return getTime() * 1000;
+  return typeof performance !== 'undefined' ? performance.now() : Date.now();
 }
 
 export function nativeDotKind(): number {
@@ -97,3 +99,5 @@ export function raise(message: string): never {
 
 /** Espruino's clock: seconds since start with sub-millisecond resolution (Date.now() ticks in whole ms). */
 declare function getTime(): number;
+/** The High Resolution Time clock (node, browsers; node's vm context gets the host's): ms with µs resolution. */
+declare const performance: { now(): number };

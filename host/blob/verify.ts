@@ -1,32 +1,22 @@
 // The one blob verifier: every command that writes, sends or reads a blob passes it through verifyBlob. It decodes
-// the blob (host/blob/decode.ts) and loads it with the device runtime itself, the built ES5 bundle in a node vm
-// context, so the host refuses exactly what a board refuses (device/format/verify.ts and every prepare check),
-// with the device's MRSL_E_* code and the layer named.
+// the blob (host/blob/decode.ts) and loads it with the device runtime itself: device/runtime.ts over the full op
+// registry (device/ops.ts), imported as modules (the host's tsc compiles device/ too; device/platform/api.js gives
+// them the ES5 platform), so the host refuses exactly what a board refuses (device/format/verify.ts and every
+// kernel's prepare checks), with the device's MRSL_E_* code and the layer named, and needs no built bundle.
 
 import * as fs from 'fs';
-import * as vm from 'vm';
-import { defaultBundlePath } from '../engines';
+import { OPS } from '../../device/ops';
+import { runtime } from '../../device/runtime';
 import type { QModel } from '../ir/qmodel';
 import { decodeModel } from './decode';
 import { BlobFormatError } from './flatbuffer';
 
-/** The device bundle evaluated once in a vm context, and that context's Uint8Array (its load checks the realm's). */
-let device: { load(bytes: Uint8Array): unknown; Bytes: Uint8ArrayConstructor } | undefined;
-
-function deviceRuntime(): NonNullable<typeof device> {
-  if (!device) {
-    const ctx = vm.createContext({});
-    vm.runInContext(fs.readFileSync(defaultBundlePath(), 'utf8'), ctx);
-    device = { load: ctx.Morsel.load, Bytes: vm.runInContext('Uint8Array', ctx) };
-  }
-  return device;
-}
+const device = runtime(OPS);
 
 /** The device runtime's load of `bytes`: undefined when it accepts them, else its MRSL_E_* message. */
 export function deviceRefusal(bytes: Uint8Array): string | undefined {
   try {
-    const { load, Bytes } = deviceRuntime();
-    load(Bytes.from(bytes));
+    device.load(bytes);
     return undefined;
   } catch (e) {
     const message = String((e as Error)?.message ?? e);

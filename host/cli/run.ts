@@ -9,7 +9,7 @@ import { ModelError } from '../ir/graph';
 import type { QModel } from '../ir/qmodel';
 import { quantizeInput } from '../quantize/quantize';
 import { baudOf, runOnPort } from './serial-commands';
-import { parseChoice } from './convert';
+import { parseChoice, parseCount } from './convert';
 import type { Command } from './main';
 import { UsageError } from './main';
 import { numel } from '../ir/shape';
@@ -49,15 +49,38 @@ export function readInput(spec: string, model: QModel): Int8Array {
   return moveChannels(layout, stored, new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length), true, spec);
 }
 
+/**
+ * The host int8 reference's time per op, µs: a warm-up run, then the median of `repeat` runs (each op timed by
+ * process.hrtime between the interpreter's per-op callbacks).
+ */
+function hostLayerUs(model: QModel, x: Int8Array, repeat: number): number[] {
+  const runs: number[][] = model.ops.map(() => []);
+  for (let r = 0; r <= repeat; r++) {
+    let k = 0,
+      t = process.hrtime.bigint();
+    runInt8(model, [x], () => {
+      const now = process.hrtime.bigint();
+      if (r > 0) runs[k].push(Number(now - t) / 1000);
+      k++;
+      t = now;
+    });
+  }
+  return runs.map((us) => us.sort((a, b) => a - b)[us.length >> 1]);
+}
+
 export const runCommand: Command = {
   summary: 'run a blob on the host reference or on an embedded engine and print its output and per-layer times',
-  usage: `morsel run <model.msl> --input <file|file.npy|idx:N> [--engine host|${ENGINES.join('|')} | --port P [--baud B]] [--json]`,
+  usage:
+    `morsel run <model.msl> --input <file|file.npy|idx:N> [--engine host|${ENGINES.join('|')} | --port P [--baud B]] ` +
+    '[--profile] [--repeat N] [--json]',
   options: {
     input: { type: 'string' },
     engine: { type: 'string' },
     port: { type: 'string' },
     baud: { type: 'string' },
     json: { type: 'boolean' },
+    profile: { type: 'boolean' },
+    repeat: { type: 'string' },
   },
   async run({ values, positionals }) {
     const [file] = positionals;
@@ -70,18 +93,26 @@ export const runCommand: Command = {
       values.port !== undefined
         ? `port ${values.port}`
         : parseChoice('--engine', values.engine, ['host', ...ENGINES] as const, 'host');
+    // --repeat N: per-layer times over N runs after a warm-up (the host's median; an engine's mean, see EngineRun).
+    const repeat = parseCount('--repeat', values.repeat, 1);
+    if (values.repeat !== undefined && values.port !== undefined)
+      throw new UsageError('--repeat runs on the host or an --engine; a board times one inference');
     let output: Int8Array;
     let layerMs: number[] | undefined;
     if (typeof values.port === 'string') {
       const r = await runOnPort(values.port, x, baudOf(values), blob);
       output = r.output;
       layerMs = r.layer_us.map((us) => us / 1000);
-    } else if (engine === 'host') output = runInt8(model, [x])[0];
-    else
+    } else if (engine === 'host') {
+      output = runInt8(model, [x])[0];
+      if (values.profile || values.repeat !== undefined) layerMs = hostLayerUs(model, x, repeat).map((us) => us / 1000);
+    } else {
+      const runs = repeat > 1 || values.repeat !== undefined ? repeat + 1 : 1;
       ({
         outputs: [output],
         layerMs,
-      } = await runOnEngine(engine as (typeof ENGINES)[number], blob, [x]));
+      } = await runOnEngine(engine as (typeof ENGINES)[number], blob, new Array(runs).fill(x)));
+    }
     const out = model.tensors[model.outputs[0]];
     // The output in the source model's layout, as its user reads it.
     const outLayout = blobLayouts(model).output;
@@ -93,14 +124,18 @@ export const runCommand: Command = {
       output: Array.from(output),
       dequantized: Array.from(output, (q) => out.scale[0] * (q - out.zeroPoint[0])),
       argmax: Array.from(output).reduce((b, v, i, a) => (v > a[b] ? i : b), 0),
-      layers: model.ops.map((op, i) => ({ op: op.opcode as string, name: op.name, ms: layerMs ? layerMs[i] : null })),
+      layers: model.ops.map((op, i) => ({
+        op: op.opcode as string,
+        name: op.name,
+        us: layerMs ? Math.round(layerMs[i] * 1000 * 10) / 10 : null,
+      })),
     };
     if (values.json) console.log(JSON.stringify(result));
     else {
       console.log(
         `output (${engine}) [${result.shape.join('x')}]${outLayout ? ` ${outLayout}` : ''}: [${result.output.join(', ')}]  argmax ${result.argmax}`,
       );
-      if (layerMs) for (const l of result.layers) console.log(`  ${l.op.padEnd(18)} ${l.name.padEnd(20)} ${l.ms} ms`);
+      if (layerMs) for (const l of result.layers) console.log(`  ${l.op.padEnd(18)} ${l.name.padEnd(20)} ${l.us} µs`);
     }
     return 0;
   },

@@ -15,7 +15,11 @@ export type Engine = (typeof ENGINES)[number];
 
 export interface EngineRun {
   outputs: Int8Array[];
-  /** Milliseconds per op of the last inference (profiling on). */
+  /**
+   * Milliseconds per op, the mean over the inferences after the first (a warm-up; with one input, that one's). Each
+   * op is timed with the engine's clock (platform clockMs): performance.now in node, os.clock in Lua (µs), Date.now
+   * in QuickJS and Duktape (whole ms: the mean over many inferences resolves below that).
+   */
   layerMs: number[];
   /** Wall milliseconds for all inferences inside the engine. */
   totalMs: number;
@@ -49,14 +53,16 @@ for (var __k = 0; __k < __blobs.length; __k++) {
   var __m = Morsel.load(__bytes(__blobs[__k], Uint8Array));
   __blobs[__k] = null;
   __m.profile = true;
-  var __out = [], __t0 = Date.now();
-  for (var __i = 0; __i < __inputs[__k].length; __i++) {
+  var __out = [], __t0 = Date.now(), __n = __inputs[__k].length, __sum = [];
+  for (var __i = 0; __i < __n; __i++) {
     var __y = __m.invoke(__bytes(__inputs[__k][__i], Int8Array));
+    for (var __l = 0; __l < __m.layerMs.length; __l++)
+      if (__i > 0 || __n === 1) __sum[__l] = (__sum[__l] || 0) + __m.layerMs[__l] / (__n > 1 ? __n - 1 : 1);
     var __h = '';
     for (var __j = 0; __j < __y.length; __j++) { var __v = __y[__j] & 255; __h += (__v < 16 ? '0' : '') + __v.toString(16); }
     __out.push(__h);
   }
-  __lines.push('MORSEL_RESULT ' + JSON.stringify({ outputs: __out, layerMs: __m.layerMs, totalMs: Date.now() - __t0 }));
+  __lines.push('MORSEL_RESULT ' + JSON.stringify({ outputs: __out, layerMs: __sum, totalMs: Date.now() - __t0 }));
 }
 var __res = __lines.join('\\n');
 `;
@@ -147,7 +153,7 @@ export async function evaluateInEngine(engine: Engine, driverScript: string, opt
   const bundle = fs.readFileSync(opts.bundlePath ?? defaultBundlePath(), 'utf8');
   const script = `${bundle}\n${driverScript}`;
   if (engine === 'node') {
-    const ctx = vm.createContext({});
+    const ctx = vm.createContext({ performance });
     return String(vm.runInContext(`${script}\n__res`, ctx, { timeout: 120000 }));
   }
   if (engine === 'duktape') {

@@ -41,7 +41,7 @@ local function hex(t)
   for i = 1, #t do b[i] = string.format("%02x", t[i] % 256) end
   return table.concat(b)
 end
-local function num(v) return string.format("%.4f", v) end
+local function num(v) return string.format("%.6f", v) end
 local function jsonString(s)
   return '"' .. s:gsub('[%c"\\\\]', function(c) return string.format("\\\\u%04x", c:byte()) end) .. '"'
 end
@@ -60,12 +60,18 @@ export function luaRunDriver(jobs: { blob: Uint8Array; inputs: Int8Array[] }[]):
 local function run(blob, inputs, size, count)
   local m = Morsel.load(blob)
   m.profile = true
-  local outs = {}
+  local outs, sum = {}, {}
   local t0 = os.clock()
-  for i = 0, count - 1 do outs[i + 1] = '"' .. hex(m:invoke(inputs:sub(i * size + 1, (i + 1) * size))) .. '"' end
+  for i = 0, count - 1 do
+    outs[i + 1] = '"' .. hex(m:invoke(inputs:sub(i * size + 1, (i + 1) * size))) .. '"'
+    -- The mean over the inferences after the first (a warm-up), as the JavaScript driver.
+    if i > 0 or count == 1 then
+      for k = 1, #m.layerMs do sum[k] = (sum[k] or 0) + m.layerMs[k] / math.max(count - 1, 1) end
+    end
+  end
   local total = (os.clock() - t0) * 1000
   local ms = {}
-  for k = 1, #m.layerMs do ms[k] = num(m.layerMs[k]) end
+  for k = 1, #m.layerMs do ms[k] = num(sum[k] or 0) end
   io.write('MORSEL_RESULT {"outputs":[', table.concat(outs, ","), '],"layerMs":[', table.concat(ms, ","), '],"totalMs":', num(total), '}\\n')
 end
 ${calls.join('\n')}

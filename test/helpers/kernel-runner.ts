@@ -76,6 +76,42 @@ export function randomRequant(rng: Rng, channels: number, saturate = false) {
   };
 }
 
+/** How a weighted op's case (FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D) draws its weights, bias and requantization. */
+export interface WeightSpec {
+  /** One multiplier and shift per output channel (default) or one for the tensor. */
+  perChannel?: boolean;
+  rounding?: RoundingMode;
+  bits?: WeightBits;
+  layout?: WeightLayout;
+  /** The fraction of weights that are zero. */
+  sparsity?: number;
+  /** The bias of every channel (default: random). */
+  biasValue?: number;
+  /** The weights' values are drawn from −w..w (and within their bits' range). */
+  weightRange?: number;
+  /** Output shifts so small that most outputs saturate. */
+  saturate?: boolean;
+  /** Every channel's output shift (default: random). */
+  shift?: number;
+}
+
+/** Random weights of shape `wShape`, a bias for each of `channels` channels and their requantization, per `spec`. */
+export function weightedOperands(rng: Rng, spec: WeightSpec, wShape: number[], channels: number) {
+  const bits = spec.bits ?? 8;
+  const range = Math.min(spec.weightRange ?? 127, bits === 8 ? 127 : bits === 4 ? 7 : 1);
+  const values = Array.from({ length: numel(wShape) }, () =>
+    rng.next() < (spec.sparsity ?? 0) ? 0 : rng.int(-range, range),
+  );
+  const w = constant('w', wShape, values, bits);
+  const b = bias(
+    'b',
+    Array.from({ length: channels }, () => spec.biasValue ?? rng.int(-20000, 20000)),
+  );
+  const requant = randomRequant(rng, spec.perChannel === false ? 1 : channels, spec.saturate);
+  if (spec.shift !== undefined) requant.output_shift.fill(spec.shift);
+  return { w, b, requant };
+}
+
 /** A one-op model: `inputs[0]` is the model's input, `output` its output; planned for the arena. */
 export function kernelCase<K extends OpCodeName>(
   name: string,

@@ -3,9 +3,6 @@
 // accumulator's bound, and 4-/2-bit, bitmask, run-length and CSR weights.
 
 import { strict as assert } from 'assert';
-import type { WeightLayout } from '../../host/blob/weights';
-import type { RoundingMode } from '../../host/quantize/fixedpoint';
-import type { WeightBits } from '../../host/ir/qmodel';
 import { Rng } from '../../host/util/rng';
 import {
   activation,
@@ -16,44 +13,21 @@ import {
   IDENTITY_REQUANT,
   type KernelCase,
   kernelCase,
-  randomRequant,
+  type WeightSpec,
+  weightedOperands,
 } from '../helpers/kernel-runner';
 
-interface FcSpec {
+interface FcSpec extends WeightSpec {
   batches: number;
   depth: number;
   outs: number;
   zeroPoint?: number;
-  perChannel?: boolean;
-  rounding?: RoundingMode;
-  bits?: WeightBits;
-  layout?: WeightLayout;
-  sparsity?: number;
-  biasValue?: number;
-  weightRange?: number;
-  shift?: number;
-  saturate?: boolean;
 }
 
 function fcCase(name: string, spec: FcSpec, seed: number): KernelCase {
   const rng = new Rng(seed);
-  const bits = spec.bits ?? 8;
-  const range = Math.min(spec.weightRange ?? 127, bits === 8 ? 127 : bits === 4 ? 7 : 1);
-  const w = constant(
-    'w',
-    [spec.outs, spec.depth],
-    Array.from({ length: spec.outs * spec.depth }, () =>
-      rng.next() < (spec.sparsity ?? 0) ? 0 : rng.int(-range, range),
-    ),
-    bits,
-  );
-  const b = bias(
-    'b',
-    Array.from({ length: spec.outs }, () => spec.biasValue ?? rng.int(-20000, 20000)),
-  );
+  const { w, b, requant } = weightedOperands(rng, spec, [spec.outs, spec.depth], spec.outs);
   const zp = spec.zeroPoint ?? rng.int(-20, 20);
-  const requant = randomRequant(rng, spec.perChannel === false ? 1 : spec.outs, spec.saturate);
-  if (spec.shift !== undefined) requant.output_shift.fill(spec.shift);
   return kernelCase(
     name,
     'FULLY_CONNECTED',
