@@ -53,13 +53,14 @@ export function memorySubjects(): Subject[] {
 export const ENGINE_FEATURES: Record<MeasuredEngine, Feature[]> = {
   espruino: ['arenaBytes', 'ops', 'channels', 'multipliers', 'tensors'],
   jerryscript: ['arenaBytes', 'ops', 'channels', 'multipliers', 'tensors'],
-  'lua5.1': ['arenaTableSlots', 'ops', 'channels', 'multipliers', 'tensors', 'blobTableSlots'],
+  'lua5.1': ['arenaTableSlots', 'ops', 'channels', 'multipliers', 'tensors'],
 };
 
 const BUILDS: Record<MeasuredEngine, string> = {
   espruino: 'Espruino 2v29 Linux build, boards/ESP32.py pool (16,383 variables, 4 KB IO buffer), Storage memory-mapped',
   jerryscript: 'JerryScript 3.0 (es.next profile, --mem-heap=128) with the Morsel port (device/ports/jerryscript)',
-  'lua5.1': "Debian's lua5.1 (x86-64: 16-byte TValues, as on a 32-bit NodeMCU build with double numbers)",
+  'lua5.1':
+    "Debian's lua5.1 (x86-64: 16-byte TValues, as on a 32-bit NodeMCU build with double numbers); bytecode not counted (LFS), blob read in place from its file",
 };
 
 interface Row {

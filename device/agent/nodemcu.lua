@@ -21,16 +21,32 @@ local function bytesString(bytes, n)
   return agentConcat(parts)
 end
 
--- A stored blob as the agent indexes it (0-based bytes, length) without a table of its bytes: the string is what
--- Morsel.load takes; indexing (the commit's CRC and hash) reads it byte by byte.
-local blobMeta = {
-  __index = function(blob, i)
-    return agentByte(blob.str, i + 1)
-  end,
-}
+-- A stored blob read in place from its file, never whole in RAM: for the runtime (Morsel.load) a { size, read }
+-- reader, which it reads in windows; for the agent (the commit's CRC and hash) also its bytes by 0-based index,
+-- through a window of its own.
+local FLASH_WINDOW = 1024
 
-local function blobBytes(s)
-  return setmetatable({ str = s, length = #s }, blobMeta)
+local function flashBlob(name)
+  local f = file.open(name, "r")
+  if not f then return nil end
+  local size = f:seek("end")
+  local blob = { size = size, length = size }
+  function blob:read(offset, count)
+    f:seek("set", offset)
+    return f:read(count)
+  end
+  local window, first = "", 0
+  return setmetatable(blob, {
+    __index = function(_, i)
+      local k = i - first
+      if k < 0 or k >= #window then
+        first = i - i % FLASH_WINDOW
+        window = blob:read(first, FLASH_WINDOW) or ""
+        k = i - first
+      end
+      return agentByte(window, k + 1)
+    end,
+  })
 end
 
 local function readFile(name)
@@ -64,13 +80,13 @@ local function readText(name)
   return readFile(name)
 end
 
--- The runtime as the agent calls it: load takes the stored blob (its string), invoke the agent's Int8Array and
--- returns one; profile and layerMs are the model's own.
+-- The runtime as the agent calls it: load takes the stored blob (its flash reader), invoke the agent's Int8Array
+-- and returns one; profile and layerMs are the model's own.
 local function runtimeForAgent(runtime)
   return {
     version = runtime.version,
     load = function(_, blob)
-      local model = runtime.load(blob.str)
+      local model = runtime.load(blob)
       local input, output = {}, {}
       local handle = setmetatable({}, { __index = model, __newindex = model })
       rawset(handle, "invoke", function(_, x)
@@ -90,8 +106,10 @@ local function nativeSha256()
   if type(crypto) ~= "table" or type(crypto.new_hash) ~= "function" then return nil end
   return function(_, bytes, n)
     local hasher = crypto.new_hash("SHA256")
-    if bytes.str and n == bytes.length then
-      hasher:update(bytes.str)
+    if rawget(bytes, "read") then
+      for at = 0, n - 1, FLASH_WINDOW do
+        hasher:update(bytes:read(at, math.min(FLASH_WINDOW, n - at)))
+      end
     else
       hasher:update(bytesString(bytes, n))
     end
@@ -120,8 +138,7 @@ local function startNodeMcuAgent(runtime, opts)
       return clock() / 1000
     end,
     readBytes = function(_, name)
-      local s = readFile(name)
-      return s and blobBytes(s)
+      return flashBlob(name)
     end,
     readText = function(_, name)
       return readText(name)

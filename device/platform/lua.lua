@@ -1,7 +1,7 @@
--- The Lua targets (5.1, 5.3, LuaJIT; NodeMCU): a Buf is a table keyed from 0. Lua has no views on a string, so
--- load() turns the blob string into one table of signed bytes, which the reader and the weights index in
--- place; biases are decoded into tables; the arena is one table; invoke() refills one 1-based output table.
--- Nothing is allocated per inference.
+-- The Lua targets (5.1, 5.3, LuaJIT; NodeMCU): a Buf is a table keyed from 0. The blob is never a table of its
+-- bytes (16 bytes a byte): it stays the caller's string, or in the caller's file, read in windows, and the reader
+-- and the weights index it through __index (string.byte); biases are decoded into tables; the arena is one
+-- table; invoke() refills one 1-based output table. Nothing is allocated per inference from a string blob.
 
 local byte = string.byte
 
@@ -18,28 +18,40 @@ end
 newInt32 = newInt8
 newFloat64 = newInt8
 
-function blobInt8(s)
-  if type(s) ~= "string" then error("MRSL_E_INPUT: Morsel.load expects the blob as a string", 0) end
-  local t, n = {}, #s
-  for i = 1, n, 4096 do
-    local last = i + 4095
-    if last > n then last = n end
-    local chunk = { byte(s, i, last) }
-    for k = 1, last - i + 1 do
-      local v = chunk[k]
-      if v >= 128 then v = v - 256 end
-      t[i + k - 2] = v
-    end
+-- SIGNED[u] is the int8 of byte u (SIGNED[nil] is nil: past the blob's end).
+local SIGNED = {}
+for u = 0, 255 do SIGNED[u] = u < 128 and u or u - 256 end
+
+-- The blob is a string (in RAM: #s bytes), or { size = n, read = function(self, offset, count) } over flash (a
+-- NodeMCU file), read in WINDOW-byte windows kept in SLOTS slots (direct-mapped: 4 KB of RAM). A kernel's weights
+-- for a pass are a contiguous span of up to a few rows, so a window is read again only when the pass moves on.
+local WINDOW, SLOTS = 512, 8
+
+function blobInt8(blob)
+  if type(blob) == "string" then
+    return setmetatable({}, { __index = function(_, i) return SIGNED[byte(blob, i + 1)] end })
   end
-  return t
+  if type(blob) ~= "table" then error("MRSL_E_INPUT: Morsel.load takes a string or a { size, read } blob", 0) end
+  local windows, held = {}, {}
+  return setmetatable({}, {
+    __index = function(_, i)
+      local w = floor(i / WINDOW)
+      local slot = w % SLOTS
+      if held[slot] ~= w then
+        windows[slot] = blob:read(w * WINDOW, WINDOW) or ""
+        held[slot] = w
+      end
+      return SIGNED[byte(windows[slot], i - w * WINDOW + 1)]
+    end,
+  })
 end
 
 function int32(v)
   return v
 end
 
-function blobLength(s)
-  return #s
+function blobLength(blob)
+  return type(blob) == "string" and #blob or blob.size
 end
 
 function int32Span(blob, pos, count)

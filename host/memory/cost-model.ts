@@ -59,7 +59,7 @@ export const TARGETS: Target[] = [
     engine: 'lua5.1',
     unit: 'bytes',
     capacity: 100 * 1024,
-    blob: 'in RAM: Morsel.load makes a table of its bytes',
+    blob: 'in flash (a SPIFFS file), read in place in 512-byte windows (4 KB of RAM); runtime bytecode in LFS',
   },
 ];
 

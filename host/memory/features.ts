@@ -15,7 +15,6 @@ export const FEATURES = [
   'tensors',
   'blobBytes',
   'arenaTableSlots',
-  'blobTableSlots',
 ] as const;
 export type Feature = (typeof FEATURES)[number];
 export type Features = Record<Feature, number>;
@@ -39,7 +38,6 @@ export function memoryFeatures(model: QModel, blobBytes: number): Features {
     tensors: model.tensors.length,
     blobBytes,
     arenaTableSlots: tableSlots(model.arenaBytes),
-    blobTableSlots: tableSlots(blobBytes),
   };
 }
 

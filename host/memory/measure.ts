@@ -2,8 +2,9 @@
 // runtime is loaded (`base`) and after Morsel.load plus one inference (`after`: the arena is written, so an
 // engine that allocates typed-array storage on first write has allocated it). Every run also returns the
 // inference's milliseconds and output, so the same run tells whether the engine is bit-exact.
-//   lua5.1 / lua (5.3): collectgarbage("count") after a full collection, in bytes; the blob is read from its
-//     file into a string that is dropped after load (NodeMCU reads it from its file system the same way).
+//   lua5.1 / lua (5.3): collectgarbage("count") after a full collection, in bytes, less the runtime's bytecode
+//     (NodeMCU keeps it in LFS, flash); the blob is read in place from its file through a { size, read } reader,
+//     as the NodeMCU agent reads it from SPIFFS (device/agent/nodemcu.lua): only its window cache is in RAM.
 //   espruino: process.memory().usage (it collects first), in variables, on a Linux build (MORSEL_ESPRUINO);
 //     the runtime bundle and the blob are written to Storage first and read from there, as on an ESP32 where
 //     `morsel flash --target espruino` put them (memory-mapped flash: the blob is not copied into variables).
@@ -62,14 +63,18 @@ export function measureLua(engine: LuaEngine, blob: Uint8Array, input: Int8Array
     const script = path.join(dir, 'measure.lua');
     fs.writeFileSync(
       script,
-      `local Morsel = dofile(${luaBytes(Buffer.from(defaultLuaBundlePath()))})
+      `collectgarbage("collect")
+local start = collectgarbage("count") * 1024
+local chunk = loadfile(${luaBytes(Buffer.from(defaultLuaBundlePath()))})
 collectgarbage("collect")
-local base = collectgarbage("count") * 1024
+-- The runtime's bytecode and constants: NodeMCU keeps them in flash (LFS), so they count as no RAM.
+local code = collectgarbage("count") * 1024 - start
+local Morsel = chunk()
+collectgarbage("collect")
+local base = collectgarbage("count") * 1024 - start - code
 local f = io.open(${luaBytes(Buffer.from(blobFile))}, "rb")
-local blob = f:read("*a")
-f:close()
-local m = Morsel.load(blob)
-blob = nil
+local size = f:seek("end")
+local m = Morsel.load({ size = size, read = function(self, at, n) f:seek("set", at) return f:read(n) end })
 local input = ${luaBytes(Buffer.from(input.buffer, input.byteOffset, input.length))}
 local t0 = os.clock()
 local y = m:invoke(input)
@@ -78,7 +83,8 @@ local hex = {}
 for i = 1, #y do hex[i] = string.format("%02x", y[i] % 256) end
 input = nil
 collectgarbage("collect")
-print("MORSEL_MEMORY " .. base .. " " .. collectgarbage("count") * 1024 .. " " .. ms .. " 0 " .. table.concat(hex))
+local after = collectgarbage("count") * 1024 - start - code
+print("MORSEL_MEMORY " .. base .. " " .. after .. " " .. ms .. " 0 " .. table.concat(hex))
 `,
     );
     const r = spawnSync(LUA_BINARIES[engine], [script], { encoding: 'utf8', timeout: 600000 });

@@ -117,60 +117,60 @@ export const MEASURED: Record<MeasuredEngine, EngineCost> = {
   },
   'lua5.1': {
     unit: 'bytes',
-    base: 200401.18181818182,
+    base: 28544,
     coefficients: {
-      arenaTableSlots: 17.37906470508707,
-      channels: 29.91183053839579,
-      multipliers: 149.38489085084976,
-      tensors: 818.6772908899098,
-      blobTableSlots: 16.127668559714376,
+      arenaTableSlots: 17.332093403679266,
+      channels: 53.242871791027035,
+      multipliers: 126.59908818275929,
+      tensors: 1076.2974992137035,
     },
-    build: "Debian's lua5.1 (x86-64: 16-byte TValues, as on a 32-bit NodeMCU build with double numbers)",
+    build:
+      "Debian's lua5.1 (x86-64: 16-byte TValues, as on a 32-bit NodeMCU build with double numbers); bytecode not counted (LFS), blob read in place from its file",
     command: 'node dist/tools/measure-memory.js --write (MORSEL_ESPRUINO, MORSEL_JERRY_PORT)',
     samples: [
       {
         model: 'fashion_mlp',
-        measured: 2360656,
+        measured: 85131,
       },
       {
         model: 'fashion_cnn',
-        measured: 1574969,
+        measured: 350672,
       },
       {
         model: 'fashion_cnn_compressed',
-        measured: 901633,
+        measured: 204806,
       },
       {
         model: 'fashion_mlp_compressed',
-        measured: 1307578,
+        measured: 77443,
       },
       {
         model: 'fashion_mlp_compressed/mixed',
-        measured: 509945,
+        measured: 77470,
       },
       {
         model: 'fashion_mlp_compressed/deep',
-        measured: 510338,
+        measured: 77443,
       },
       {
         model: 'fashion_mlp_compressed/low-rank',
-        measured: 1317059,
+        measured: 94662,
       },
       {
         model: 'fashion_mlp_compressed/distill',
-        measured: 761427,
+        measured: 64678,
       },
       {
         model: 'kws_ref_model',
-        measured: 1673512,
+        measured: 450377,
       },
       {
         model: 'ad01_int8',
-        measured: 8750309,
+        measured: 169959,
       },
       {
         model: 'pretrainedResnet_quant',
-        measured: 3546875,
+        measured: 1266580,
       },
     ],
   },
