@@ -22,6 +22,19 @@ export interface ConvSpec extends WeightSpec {
   depthMultiplier?: number;
 }
 
+/** Conv2DOptions with `o` over the defaults: stride and dilation 1, no padding, zero points 0, full int8 bounds. */
+export function convOptions(o: Partial<Conv2DOptions> & Pick<Conv2DOptions, 'output_multiplier' | 'output_shift'>) {
+  const defaults = { stride_h: 1, stride_w: 1, dilation_h: 1, dilation_w: 1, pad_top: 0, pad_left: 0 };
+  const rest = {
+    depth_multiplier: 1,
+    input_zero_point: 0,
+    output_zero_point: 0,
+    activation_min: -128,
+    activation_max: 127,
+  };
+  return { ...defaults, ...rest, ...o };
+}
+
 /** A CONV_2D case, or DEPTHWISE_CONV_2D when `depthMultiplier` is set. */
 export function convCase(name: string, spec: ConvSpec, seed: number): KernelCase {
   const rng = new Rng(seed);
@@ -37,7 +50,7 @@ export function convCase(name: string, spec: ConvSpec, seed: number): KernelCase
   const zpIn = spec.inputZeroPoint ?? rng.int(-20, 20);
   const zpOut = spec.outputZeroPoint ?? rng.int(-20, 20);
   const [lo, hi] = spec.bounds ?? [-128, 127];
-  const options: Conv2DOptions = {
+  const options = convOptions({
     stride_h: stride[0],
     stride_w: stride[1],
     dilation_h: dilation[0],
@@ -50,7 +63,7 @@ export function convCase(name: string, spec: ConvSpec, seed: number): KernelCase
     activation_min: lo,
     activation_max: hi,
     ...requant,
-  };
+  });
   return kernelCase(
     name,
     m ? 'DEPTHWISE_CONV_2D' : 'CONV_2D',

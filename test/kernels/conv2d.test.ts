@@ -13,7 +13,7 @@ import {
   type KernelCase,
   kernelCase,
 } from '../helpers/kernel-runner';
-import { type ConvSpec, convCase } from './conv-case';
+import { type ConvSpec, convCase, convOptions } from './conv-case';
 
 describe('CONV_2D golden values', () => {
   it('a 2×2 kernel over a 3×3 input, VALID, with an identity requantization', () => {
@@ -23,20 +23,7 @@ describe('CONV_2D golden values', () => {
     const c = kernelCase(
       'golden',
       'CONV_2D',
-      {
-        stride_h: 1,
-        stride_w: 1,
-        dilation_h: 1,
-        dilation_w: 1,
-        pad_top: 0,
-        pad_left: 0,
-        depth_multiplier: 1,
-        input_zero_point: 0,
-        output_zero_point: 0,
-        activation_min: -128,
-        activation_max: 127,
-        ...IDENTITY_REQUANT,
-      },
+      convOptions(IDENTITY_REQUANT),
       [x, w, bias('b', [10])],
       activation('y', [1, 2, 2, 1]),
       { values: [Int8Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9])] },

@@ -13,7 +13,7 @@ import {
   type KernelCase,
   kernelCase,
 } from '../helpers/kernel-runner';
-import { type ConvSpec, convCase } from './conv-case';
+import { type ConvSpec, convCase, convOptions } from './conv-case';
 
 describe('DEPTHWISE_CONV_2D golden values', () => {
   it('two channels, depth multiplier 1, a 1×2 kernel with stride 2 and left padding', () => {
@@ -21,20 +21,7 @@ describe('DEPTHWISE_CONV_2D golden values', () => {
     const c = kernelCase(
       'golden',
       'DEPTHWISE_CONV_2D',
-      {
-        stride_h: 1,
-        stride_w: 2,
-        dilation_h: 1,
-        dilation_w: 1,
-        pad_top: 0,
-        pad_left: 1,
-        depth_multiplier: 1,
-        input_zero_point: 5,
-        output_zero_point: -1,
-        activation_min: -128,
-        activation_max: 127,
-        ...IDENTITY_REQUANT,
-      },
+      convOptions({ stride_w: 2, pad_left: 1, input_zero_point: 5, output_zero_point: -1, ...IDENTITY_REQUANT }),
       [activation('x', [1, 1, 4, 2], 0.05, 5), constant('w', [1, 1, 2, 2], [1, -1, 2, 3]), bias('b', [0, 100])],
       activation('y', [1, 1, 2, 2], 0.05, -1),
       { values: [Int8Array.from([1, 2, 3, 4, 5, 6, 7, 8])] },
