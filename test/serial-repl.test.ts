@@ -8,7 +8,9 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vm from 'vm';
-import { DeviceClient } from '../host/serial/client';
+import { generateKey, formatKey } from '../host/serial/auth';
+import { AuthMismatchError, DeviceClient, type DeviceError } from '../host/serial/client';
+import { KEY_FILE } from '../host/serial/emulator';
 import { espruinoInstallFiles, ReplError, uploadViaRepl } from '../host/serial/espruino-install';
 import type { Link } from '../host/serial/link';
 import { ensureAgentBundle } from './serial-fixtures';
@@ -144,9 +146,13 @@ describe('Espruino bootstrap over the REPL', function () {
     for (const f of files) assert.ok(board.storage.get(f.name)!.equals(f.content), f.name);
   });
 
-  it('the installed module boots on Espruino-like globals and speaks the binary protocol', async () => {
+  it('the installed module boots on Espruino-like globals, speaks the binary protocol, and uninstalls (keyed)', async () => {
     const board = new FakeEspruino();
-    await uploadViaRepl(board, espruinoInstallFiles('Serial1', 'LoopbackA'));
+    const key = generateKey();
+    await uploadViaRepl(board, [
+      ...espruinoInstallFiles('Serial1', 'LoopbackA'),
+      { name: KEY_FILE, content: Buffer.from(formatKey(key), 'latin1') },
+    ]);
     const flash = board.storage;
     const toHost: ((c: Buffer) => void)[] = [];
     let onSerial: ((s: string) => void) | null = null;
@@ -172,6 +178,7 @@ describe('Espruino bootstrap over the REPL', function () {
       getTime: () => performance.now() / 1000,
       getSerial: () => 'esp32-test',
       setInterval: (f: () => void, ms: number) => timers.push(setInterval(f, ms)),
+      clearInterval: (id: number) => clearInterval(timers[id - 1]),
       process: { memory: () => ({ free: 1000 }) },
       E: {
         toArrayBuffer: (s: string) => new Uint8Array(Buffer.from(s, 'latin1')).buffer,
@@ -179,7 +186,9 @@ describe('Espruino bootstrap over the REPL', function () {
       },
       Serial1: {
         on: (_: string, cb: (s: string) => void) => (onSerial = cb),
+        removeAllListeners: () => (onSerial = null),
         write: (s: string) => toHost.forEach((l) => l(Buffer.from(s, 'latin1'))),
+        setConsole: () => (consoleMovedTo = 'Serial1'),
       },
     });
     ctx.global = ctx;
@@ -198,15 +207,28 @@ describe('Espruino bootstrap over the REPL', function () {
       const link: Link = {
         bytesOut: 0,
         bytesIn: 0,
-        write: async (d) => onSerial!(d.toString('latin1')),
+        write: async (d) => onSerial?.(d.toString('latin1')),
         onData: (l) => void toHost.push(l),
         close: async () => undefined,
       };
-      const info = await new DeviceClient(link, { latencyMs: 500 }).hello();
+      const client = new DeviceClient(link, { latencyMs: 500 });
+      const info = await client.hello();
       assert.equal(info.engine, 'espruino');
       assert.equal(info.id, 'esp32-test');
       assert.equal(info.free, 16000);
       assert.equal(info.model, null);
+
+      // UNINSTALL: refused without the key (nothing changes), done with it.
+      await assert.rejects(client.uninstall(null), AuthMismatchError);
+      await assert.rejects(client.uninstall(generateKey()), (e: DeviceError) => e.code === 'AUTH');
+      assert.ok(flash.has('morsel') && flash.has('.boot0') && flash.has(KEY_FILE) && consoleMovedTo === 'LoopbackA');
+      assert.equal(await client.uninstall(key), 6);
+      assert.deepEqual(
+        [...flash.keys()].filter((n) => n.startsWith('morsel') || n === '.boot0'),
+        [],
+      );
+      assert.equal(consoleMovedTo, 'Serial1', 'the port is the REPL console again');
+      assert.equal(onSerial, null, 'the agent no longer reads the port');
     } finally {
       timers.forEach(clearInterval);
     }

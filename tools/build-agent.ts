@@ -12,6 +12,7 @@ import * as path from 'path';
 import { transformSync } from 'esbuild';
 import * as ts from 'typescript';
 import * as tstl from 'typescript-to-lua';
+import { LUA_TRANSPILE_OPTIONS } from './build-device';
 
 const ROOT = path.join(__dirname, '..', '..');
 const OUT = path.join(ROOT, 'dist', 'device');
@@ -79,17 +80,8 @@ export function buildAgentLua(): { file: string; bytes: number } {
   ).join('\n');
   const result = tstl.transpileVirtualProject(
     { 'agent.ts': script },
-    {
-      target: ts.ScriptTarget.ES5,
-      lib: ['lib.es5.d.ts'],
-      types: [],
-      strict: true,
-      removeComments: true,
-      ignoreDeprecations: '6.0',
-      luaTarget: tstl.LuaTarget.Lua51,
-      luaLibImport: tstl.LuaLibImportKind.Inline,
-      noHeader: true,
-    },
+    // Methods take self here (the NodeMCU adapter and typed.lua are written for that), unlike the runtime's build.
+    { ...LUA_TRANSPILE_OPTIONS, noImplicitSelf: false },
   );
   if (result.diagnostics.length) {
     const starts: { file: string; line: number }[] = [];

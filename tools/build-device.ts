@@ -285,6 +285,20 @@ function flattenModule(file: string, text: string): string {
  * environment; any diagnostic (error or warning, e.g. a truthiness test that Lua would read differently) fails the
  * build, reported at its original file and line.
  */
+/** typescript-to-lua's options for device code (the agent's Lua build takes them too, tools/build-agent.ts). */
+export const LUA_TRANSPILE_OPTIONS: tstl.CompilerOptions = {
+  target: ts.ScriptTarget.ES5,
+  lib: ['lib.es5.d.ts'],
+  types: [],
+  strict: true,
+  removeComments: true,
+  ignoreDeprecations: '6.0',
+  luaTarget: tstl.LuaTarget.Lua51,
+  noImplicitSelf: true,
+  luaLibImport: tstl.LuaLibImportKind.Inline,
+  noHeader: true,
+};
+
 function buildLua(entry: string): string {
   const modules = moduleGraph(entry, 'lua');
   const graph = modules.files.filter((f) => !f.endsWith('.d.ts'));
@@ -315,18 +329,7 @@ function buildLua(entry: string): string {
         .readFileSync(path.join(DEVICE, 'platform', 'globals.d.ts'), 'utf8')
         .replace(/import\(['"]\.\/api['"]\)\./g, ''),
     },
-    {
-      target: ts.ScriptTarget.ES5,
-      lib: ['lib.es5.d.ts'],
-      types: [],
-      strict: true,
-      removeComments: true,
-      ignoreDeprecations: '6.0',
-      luaTarget: tstl.LuaTarget.Lua51,
-      noImplicitSelf: true,
-      luaLibImport: tstl.LuaLibImportKind.Inline,
-      noHeader: true,
-    },
+    LUA_TRANSPILE_OPTIONS,
   );
   if (result.diagnostics.length) {
     const where = (d: ts.Diagnostic) => {

@@ -115,6 +115,7 @@ class MorselAgent implements FrameHandler {
     else if (type === MSG_PUT_BEGIN) this.putBegin(seq, payload);
     else if (type === MSG_COMMIT) this.commit(seq, payload);
     else if (type === MSG_CONFIG) this.configure(seq, payload);
+    else if (type === MSG_UNINSTALL) this.uninstall(seq, payload);
     else this.error(seq, 'TYPE', 'unknown message type ' + type);
   }
 
@@ -299,6 +300,20 @@ class MorselAgent implements FrameHandler {
     }
     if (typeof cfg.telemetry_ms === 'number' && cfg.telemetry_ms >= 0) this.telemetryMs = cfg.telemetry_ms;
     this.sendJson(MSG_CONFIG_OK, seq, { telemetry_ms: this.telemetryMs });
+  }
+
+  /** Erases the agent's files, answers, then lets the platform remove the install and give the port back. */
+  private uninstall(seq: number, payload: Uint8Array): void {
+    var remove = this.p.uninstall;
+    if (!remove) return this.error(seq, 'TYPE', 'this board cannot uninstall the agent over the protocol');
+    if (this.keyDamaged) return this.error(seq, 'AUTH', 'the key file on this board is damaged: reinstall the agent');
+    if (this.authenticated() && !tagMatches(payload, 0, this.expectedTag('morsel-uninstall-v1', 0, 0, [])))
+      return this.error(seq, 'AUTH', "uninstall not authorized: the tag does not verify with this board's key");
+    var files = [FILE_SLOT_A, FILE_SLOT_B, FILE_ACTIVE, FILE_PENDING, FILE_KEY, FILE_NONCE];
+    for (var i = 0; i < files.length; i++) this.p.erase(files[i]);
+    this.model = null;
+    this.sendJson(MSG_UNINSTALLED, seq, { erased: files.length });
+    remove();
   }
 
   private sendAck(seq: number, have: number): void {

@@ -4,7 +4,10 @@
 
 interface EspruinoSerial {
   on(event: string, cb: (data: string) => void): void;
+  removeAllListeners(event: string): void;
   write(data: string): void;
+  /** Makes this device the REPL's console (force: even when another device asked for it). */
+  setConsole(force: boolean): void;
 }
 interface EspruinoStorage {
   read(name: string): string | undefined;
@@ -19,11 +22,14 @@ declare function require(name: string): EspruinoStorage & EspruinoCrypto;
 declare function getTime(): number;
 declare function getSerial(): string;
 declare function setInterval(cb: () => void, ms: number): number;
+declare function clearInterval(id: number): void;
 declare var E: { toArrayBuffer(s: string): ArrayBuffer; setConsole(device: string | null, options?: object): void };
 declare var process: { memory(gc?: boolean): { free: number } };
 
 /** Bytes Espruino counts per free JsVar on ESP32 (JSVAR_CACHE of 16-byte blocks). */
 var ESPRUINO_BYTES_PER_VAR = 16;
+/** What `morsel flash --target espruino` writes besides the agent's own files (host/serial/espruino-install.ts). */
+var ESPRUINO_INSTALL_FILES = ['morsel', '.boot0'];
 
 function startEspruinoAgent(serial: EspruinoSerial, consoleTo: string): MorselAgent {
   var storage = require('Storage');
@@ -36,6 +42,7 @@ function startEspruinoAgent(serial: EspruinoSerial, consoleTo: string): MorselAg
   }
   // The REPL would otherwise swallow the binary frames; it stays reachable on the other console.
   E.setConsole(consoleTo, { force: true });
+  var ticker = 0;
   var agent = new MorselAgent({
     engine: 'espruino',
     deviceId: getSerial(),
@@ -73,11 +80,19 @@ function startEspruinoAgent(serial: EspruinoSerial, consoleTo: string): MorselAg
     freeRam: function () {
       return process.memory(false).free * ESPRUINO_BYTES_PER_VAR;
     },
+    // Nothing boots the agent any more and the port is the REPL's again; the RAM it holds is freed at the next
+    // reset (which finds no .boot0).
+    uninstall: function () {
+      for (var i = 0; i < ESPRUINO_INSTALL_FILES.length; i++) storage.erase(ESPRUINO_INSTALL_FILES[i]);
+      clearInterval(ticker);
+      serial.removeAllListeners('data');
+      serial.setConsole(true);
+    },
   });
   serial.on('data', function (data: string) {
     agent.feed(data);
   });
-  setInterval(function () {
+  ticker = setInterval(function () {
     agent.tick();
   }, 250);
   return agent;

@@ -34,6 +34,11 @@ interface AgentPlatform {
   maxBlobBytes: number;
   /** The firmware's native SHA-256 of bytes[0, n) as 32 bytes, or null to use the agent's own (sha256.ts). */
   sha256: ((bytes: { [i: number]: number }, n: number) => number[]) | null;
+  /**
+   * Removes the firmware's install of the agent (its code and boot hook) and gives the port back to the REPL,
+   * after the agent erased its own files; absent where the board cannot (MSG_UNINSTALL is then refused).
+   */
+  uninstall?: () => void;
 }
 
 /** What an exception says: an Error's message, or the value itself (the Lua runtime raises plain strings). */

@@ -9,7 +9,14 @@ import { exportCommand } from './export';
 import { fleetCommand, gatewayCommand } from './fleet';
 import { inspectCommand } from './inspect-command';
 import { runCommand } from './run';
-import { devicesCommand, emulateCommand, flashCommand, keygenCommand, monitorCommand } from './serial-commands';
+import {
+  devicesCommand,
+  emulateCommand,
+  flashCommand,
+  keygenCommand,
+  monitorCommand,
+  uninstallCommand,
+} from './serial-commands';
 
 export const COMMANDS: Record<string, Command> = {
   convert: convertCommand,
@@ -24,6 +31,7 @@ export const COMMANDS: Record<string, Command> = {
   devices: devicesCommand,
   keygen: keygenCommand,
   flash: flashCommand,
+  uninstall: uninstallCommand,
   monitor: monitorCommand,
   emulate: emulateCommand,
   demo: demoCommand,

@@ -9,7 +9,8 @@ import { readBlobFile } from '../blob/verify';
 import { defaultKeyFile, formatKey, generateKey, resolveKey, writeKeyFile } from '../serial/auth';
 import { DeviceClient } from '../serial/client';
 import { BOARD_ENGINES, Emulator, KEY_FILE } from '../serial/emulator';
-import { espruinoInstallFiles, uploadViaRepl } from '../serial/espruino-install';
+import { espruinoInstallFiles, replAnswers, uploadViaRepl } from '../serial/espruino-install';
+import { BoardError } from '../serial/protocol';
 import { SerialLink } from '../serial/link';
 import { startMonitor } from '../serial/monitor';
 import { Progress } from '../util/progress';
@@ -176,6 +177,35 @@ export const flashCommand: Command = {
     } finally {
       await client.link.close();
     }
+  },
+};
+
+export const uninstallCommand: Command = {
+  summary: "remove Morsel's runtime, agent and models from a board and give its port back to the REPL",
+  usage: 'morsel uninstall --port <path> --target espruino [--key FILE | --insecure] [--baud 115200]',
+  options: { port: { type: 'string' }, target: { type: 'string' }, ...baudOption, ...keyOptions },
+  async run({ values }) {
+    const port = needPort(values, this.usage);
+    if (values.target === undefined) throw new UsageError(`missing --target\nusage: ${this.usage}`);
+    parseChoice('--target', values.target, ['espruino'] as const, 'espruino');
+    const key = keyOf(values);
+    const baud = baudOf(values);
+    const client = await connect(port, baud);
+    let erased: number;
+    try {
+      erased = await client.uninstall(key);
+    } finally {
+      await client.link.close();
+    }
+    const link = await SerialLink.open(port, { baudRate: baud, bytesPerSecond: baud / 10 });
+    try {
+      if (!(await replAnswers(link)))
+        throw new BoardError(`the agent is gone from ${port}, but no REPL prompt answers there: reset the board`);
+    } finally {
+      await link.close();
+    }
+    console.log(`uninstalled: ${erased} agent files and the boot code erased; the REPL answers on ${port}`);
+    return 0;
   },
 };
 

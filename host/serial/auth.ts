@@ -4,6 +4,7 @@
 //
 //   begin tag  = HMAC(key, "morsel-put-v1"    0 deviceId 0 nonce 0 u32le size u32le crc32)
 //   commit tag = HMAC(key, "morsel-commit-v1" 0 deviceId 0 nonce 0 u32le size u32le crc32 SHA-256(blob))
+//   uninstall tag = HMAC(key, "morsel-uninstall-v1" 0 deviceId 0 nonce 0 u32le 0 u32le 0)
 //
 // The nonce is chosen by the board and changes after every finished upload, so a recorded tag never
 // verifies again; the device id keeps a tag for one board from opening another that shares the key.
@@ -105,6 +106,11 @@ export function beginTag(key: Uint8Array, b: UploadBinding): Uint8Array {
 /** Authorizes COMMIT: `digest` is blobDigest(blob), so a signer hashes a blob once for many boards. */
 export function commitTag(key: Uint8Array, b: UploadBinding, digest: Uint8Array): Uint8Array {
   return hmac(sha256, key, message('morsel-commit-v1', b, digest));
+}
+
+/** Authorizes UNINSTALL on this board under its current nonce (size and crc 0: no blob is bound). */
+export function uninstallTag(key: Uint8Array, deviceId: string, nonce: string): Uint8Array {
+  return hmac(sha256, key, message('morsel-uninstall-v1', { deviceId, nonce, size: 0, crc: 0 }, new Uint8Array(0)));
 }
 
 /** Constant-time comparison of two tags. */

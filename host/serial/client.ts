@@ -2,7 +2,7 @@
 // upload, verified commit, inference, and the device's unsolicited telemetry and log frames.
 
 import { crc32 } from '../blob/crc32';
-import { beginTag, blobDigest, commitTag, type UploadBinding } from './auth';
+import { beginTag, blobDigest, commitTag, type UploadBinding, uninstallTag } from './auth';
 import type { Link } from './link';
 import {
   BoardError,
@@ -365,6 +365,19 @@ export class DeviceClient {
       retries,
       verifyMs,
     };
+  }
+
+  /**
+   * Removes the agent from the board (docs/protocol.md, UNINSTALL): its files, its code and boot hook, and gives
+   * the port back to the REPL. A keyed board needs the key; returns how many agent files it erased.
+   */
+  async uninstall(key: Uint8Array | null): Promise<number> {
+    const info = await this.helloWithRetry(3);
+    if (info.auth && !key)
+      throw new AuthMismatchError(`board ${info.id} takes only authenticated commands: uninstall it with --key FILE`);
+    const tag = key && info.auth ? uninstallTag(key, info.id, info.auth.nonce) : new Uint8Array(0);
+    const r = (await this.requestJson(Msg.UNINSTALL, tag, 0, 'UNINSTALL', 'UNINSTALLED')) as { erased: number };
+    return r.erased;
   }
 
   /** The board's id and nonce for a keyed upload (an unkeyed one to a keyed board gets ERROR AUTH instead). */

@@ -52,6 +52,18 @@ export class ReplError extends Error {
   }
 }
 
+/** Whether an Espruino REPL answers a bare newline with its prompt within `timeoutMs` (after an uninstall). */
+export async function replAnswers(link: Link, timeoutMs = 3000): Promise<boolean> {
+  let text = '';
+  link.onData((c) => {
+    text += c.toString('latin1');
+  });
+  await link.write(Buffer.from('\n'));
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline && !text.includes('>'); )
+    await new Promise((r) => setTimeout(r, 10));
+  return text.includes('>');
+}
+
 /** Writes the files to the board's Storage through its REPL, then reboots it with load(). */
 export async function uploadViaRepl(link: Link, files: StorageFile[], opts: ReplUploadOptions = {}): Promise<void> {
   const chunk = opts.chunkBytes ?? 384;

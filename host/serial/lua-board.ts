@@ -7,6 +7,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { createInterface } from 'readline';
 import { LUA_BINARIES, type LuaEngine } from '../engines/lua';
 import { type BoardHost, type DeviceEngine, type EngineStartOptions, RUNTIME_BUNDLE } from './device-engine';
 
@@ -58,19 +59,15 @@ export function startLuaBoard(engine: LuaEngine, host: BoardHost, opts: EngineSt
   let early = '';
   return new Promise((resolve, reject) => {
     child.on('error', (e) => reject(new Error(`cannot start ${LUA_BINARIES[engine]}: ${e.message}`)));
-    child.stderr.on('data', (c: Buffer) => {
-      const lines = c
-        .toString()
-        .split('\n')
-        .filter((l) => l.trim());
-      if (!booted && lines.includes(BOARD_READY)) {
+    // One fault a line: the boot marker, then whatever the board reports (board.lua writes whole lines).
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      const text = line.trim();
+      if (!text) return;
+      if (!booted && text === BOARD_READY) {
         booted = true;
         resolve(engineFace);
-      }
-      for (const l of lines.filter((l) => l !== BOARD_READY)) {
-        if (booted) opts.onFault?.(l.trim());
-        else early += `${l.trim()} `;
-      }
+      } else if (booted) opts.onFault?.(text);
+      else early += `${text} `;
     });
     child.on('exit', (code) => {
       if (!booted) reject(new Error(`the ${engine} board stopped while booting (exit ${code}): ${early.trim()}`));

@@ -124,6 +124,7 @@ export const MESSAGE_SPECS = {
   RESULT: { y: 'int8[]', layer_us: 'number[]', total_us: 'number' },
   COMMITTED: { crc: U32, size: U32, verify_ms: 'number' },
   CONFIG_OK: { telemetry_ms: 'number' },
+  UNINSTALLED: { erased: 'number' },
   LOG: { level: 'string', message: 'string' },
   ERROR: { code: 'string', message: 'string' },
 } satisfies Record<string, Spec>;
