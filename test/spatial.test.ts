@@ -154,6 +154,7 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
       'PAD',
       'FULLY_CONNECTED',
       'ADD',
+      'MIRROR_PAD',
     ])
       assert.ok(opcodes.has(op as never), op);
     const want = jobs.map((j) => j.inputs.map((x) => Array.from(runInt8(j.model, [x])[0])));

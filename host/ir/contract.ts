@@ -45,6 +45,11 @@ export const OpCode = {
   QUANTIZE: 15,
   /** y = table[x + 128] */
   LEAKY_RELU: 16,
+  /**
+   * x (rank <= 4) padded with its own values, same quantization: REFLECT and SYMMETRIC as TFLite's MIRROR_PAD, EDGE
+   * (ONNX Pad mode 'edge') repeats the border value
+   */
+  MIRROR_PAD: 40,
 } as const;
 export type OpCodeName = keyof typeof OpCode;
 
@@ -132,6 +137,11 @@ export interface MeanOptions {
   shift: number;
 }
 
+export interface MirrorPadOptions {
+  paddings: number[];
+  mode: number;
+}
+
 /** The options table each opcode carries (its `options` attribute in the schema; null: none). */
 export interface OptionsByOp {
   FULLY_CONNECTED: FullyConnectedOptions;
@@ -151,6 +161,7 @@ export interface OptionsByOp {
   MEAN: MeanOptions;
   QUANTIZE: LutOptions;
   LEAKY_RELU: LutOptions;
+  MIRROR_PAD: MirrorPadOptions;
 }
 export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? null : string } = {
   FULLY_CONNECTED: 'FullyConnectedOptions',
@@ -170,6 +181,7 @@ export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? n
   MEAN: 'MeanOptions',
   QUANTIZE: 'LutOptions',
   LEAKY_RELU: 'LutOptions',
+  MIRROR_PAD: 'MirrorPadOptions',
 };
 
 /** Opcodes whose kernel in full TFLite keeps double rounding in Rounding.TFLITE (attribute tflite_double_rounding). */

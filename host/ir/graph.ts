@@ -80,7 +80,11 @@ export type Op =
   | { kind: 'transpose'; inputs: [string]; outputs: [string]; attrs: { perm: number[] } }
   | { kind: 'concat'; inputs: string[]; outputs: [string]; attrs: { axis: number; clamp?: Clamp } }
   | { kind: 'pad'; inputs: [string]; outputs: [string]; attrs: { pads: number[]; value: number } }
-  | { kind: 'quantize' | 'dequantize'; inputs: [string]; outputs: [string]; attrs: Record<string, never> };
+  | { kind: 'quantize' | 'dequantize'; inputs: [string]; outputs: [string]; attrs: Record<string, never> }
+  /** Pads (as `pad`: begins then ends) filled from the tensor's own values: mirrored or its border repeated. */
+  | { kind: 'mirror_pad'; inputs: [string]; outputs: [string]; attrs: { pads: number[]; mode: MirrorPadMode } };
+
+export type MirrorPadMode = 'reflect' | 'symmetric' | 'edge';
 
 export type OpKind = Op['kind'];
 

@@ -22,6 +22,7 @@ export const DEVICE_OPS = new Set([
   'reshape',
   'concat',
   'pad',
+  'mirror_pad',
   'softmax',
   'relu',
   'clip',
