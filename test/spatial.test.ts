@@ -10,6 +10,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { encodeModel } from '../host/blob/encode';
 import { main } from '../host/cli/main';
+import { exportTflite } from '../host/export/tflite';
+import { readTflite } from '../host/import/tflite/reader';
+import { tfliteToQModel } from '../host/import/tflite/to-qmodel';
 import { compileGraph } from '../host/compile';
 import { parseNpy } from '../host/data/npy';
 import { ENGINES, runBatchOnEngine } from '../host/engines';
@@ -24,6 +27,7 @@ import { planMemory } from '../host/plan/planner';
 import { calibrate } from '../host/quantize/calibrate';
 import { dequantizeOutput, quantizeGraph, quantizeInput } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
+import { loadTfliteOracle } from './helpers/tflite-oracle';
 
 const FIX = path.join(__dirname, '..', '..', 'test', 'fixtures', 'spatial');
 const onnxFiles = (prefix: string) =>
@@ -125,6 +129,26 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
       const range = Math.max(...want.data) - Math.min(...want.data);
       const worst = Math.max(...run.dequantized.map((v: number, k: number) => Math.abs(v - want.data[k])));
       assert.ok(worst <= 0.05 * range, `${name}: morsel run differs from torch by ${worst} (output range ${range})`);
+    }
+  });
+
+  it("MIRROR_PAD REFLECT exports to TFLite, re-imports to the same op, and TFLite's own kernel gives the same bytes", async () => {
+    const oracle = await loadTfliteOracle();
+    const rng = new Rng(9);
+    for (const f of onnxFiles('op_pad_reflect')) {
+      const d = toDeviceGraph(importModel(path.join(FIX, f)));
+      const n = numel(d.tensors.get(d.inputs[0])!.shape);
+      const samples = Array.from({ length: 4 }, () => uniform(n, rng));
+      const model = quantizeGraph(d, calibrate(d, samples));
+      planMemory(model);
+      const exported = exportTflite(model);
+      const again = tfliteToQModel(readTflite(exported, f));
+      assert.deepEqual(
+        again.ops.map((op) => [op.opcode, op.options]),
+        model.ops.map((op) => [op.opcode, op.options]),
+      );
+      for (const x of samples.map((s) => quantizeInput(model, s)))
+        assert.deepEqual(oracle.run(exported, [x]), runInt8(model, [x]), f);
     }
   });
 
