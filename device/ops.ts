@@ -16,6 +16,7 @@ import {
   OpCode_LOGISTIC,
   OpCode_MAX_POOL_2D,
   OpCode_MEAN,
+  OpCode_MIRROR_PAD,
   OpCode_MUL,
   OpCode_PAD,
   OpCode_QUANTIZE,
@@ -31,6 +32,7 @@ import { DEPTHWISE_CONV_2D } from './kernels/depthwise-conv2d';
 import { FULLY_CONNECTED_PACKED } from './kernels/fully-connected-packed';
 import { LOOKUP } from './kernels/lut';
 import { MEAN } from './kernels/mean';
+import { MIRROR_PAD } from './kernels/mirror-pad';
 import { MUL } from './kernels/mul';
 import { PAD } from './kernels/pad';
 import { AVERAGE_POOL_2D, MAX_POOL_2D } from './kernels/pool';
@@ -57,3 +59,4 @@ OPS[OpCode_MEAN] = MEAN;
 OPS[OpCode_QUANTIZE] = LOOKUP;
 OPS[OpCode_LEAKY_RELU] = LOOKUP;
 OPS[OpCode_HARD_SWISH] = LOOKUP;
+OPS[OpCode_MIRROR_PAD] = MIRROR_PAD;

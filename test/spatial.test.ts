@@ -10,6 +10,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { encodeModel } from '../host/blob/encode';
 import { main } from '../host/cli/main';
+import { exportTflite } from '../host/export/tflite';
+import { readTflite } from '../host/import/tflite/reader';
+import { tfliteToQModel } from '../host/import/tflite/to-qmodel';
 import { compileGraph } from '../host/compile';
 import { parseNpy } from '../host/data/npy';
 import { ENGINES, runBatchOnEngine } from '../host/engines';
@@ -24,6 +27,7 @@ import { planMemory } from '../host/plan/planner';
 import { calibrate } from '../host/quantize/calibrate';
 import { dequantizeOutput, quantizeGraph, quantizeInput } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
+import { loadTfliteOracle } from './helpers/tflite-oracle';
 
 const FIX = path.join(__dirname, '..', '..', 'test', 'fixtures', 'spatial');
 const onnxFiles = (prefix: string) =>
@@ -128,6 +132,26 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
     }
   });
 
+  it("MIRROR_PAD REFLECT exports to TFLite, re-imports to the same op, and TFLite's own kernel gives the same bytes", async () => {
+    const oracle = await loadTfliteOracle();
+    const rng = new Rng(9);
+    for (const f of onnxFiles('op_pad_reflect')) {
+      const d = toDeviceGraph(importModel(path.join(FIX, f)));
+      const n = numel(d.tensors.get(d.inputs[0])!.shape);
+      const samples = Array.from({ length: 4 }, () => uniform(n, rng));
+      const model = quantizeGraph(d, calibrate(d, samples));
+      planMemory(model);
+      const exported = exportTflite(model);
+      const again = tfliteToQModel(readTflite(exported, f));
+      assert.deepEqual(
+        again.ops.map((op) => [op.opcode, op.options]),
+        model.ops.map((op) => [op.opcode, op.options]),
+      );
+      for (const x of samples.map((s) => quantizeInput(model, s)))
+        assert.deepEqual(oracle.run(exported, [x]), runInt8(model, [x]), f);
+    }
+  });
+
   it('the int8 blobs of every one-op and torch model run bit-exactly on every engine', async () => {
     const rng = new Rng(7);
     const jobs: { f: string; model: QModel; blob: Uint8Array; inputs: Int8Array[] }[] = [];
@@ -154,6 +178,7 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
       'PAD',
       'FULLY_CONNECTED',
       'ADD',
+      'MIRROR_PAD',
     ])
       assert.ok(opcodes.has(op as never), op);
     const want = jobs.map((j) => j.inputs.map((x) => Array.from(runInt8(j.model, [x])[0])));

@@ -29,6 +29,7 @@ export const OpCode_MEAN = 14;
 export const OpCode_QUANTIZE = 15;
 export const OpCode_LEAKY_RELU = 16;
 export const OpCode_HARD_SWISH = 17;
+export const OpCode_MIRROR_PAD = 40;
 
 export const WeightLayout_DENSE = 0;
 export const WeightLayout_BITMASK = 1;
@@ -45,6 +46,7 @@ export const Options_LutOptions = 7;
 export const Options_ConcatenationOptions = 8;
 export const Options_PadOptions = 9;
 export const Options_MeanOptions = 10;
+export const Options_MirrorPadOptions = 11;
 
 export const TFLITE_DOUBLE_ROUNDING_OPCODES = 228;
 
@@ -128,6 +130,9 @@ export const MeanOptions_input_zero_point = 4;
 export const MeanOptions_output_zero_point = 6;
 export const MeanOptions_multiplier = 8;
 export const MeanOptions_shift = 10;
+
+export const MirrorPadOptions_paddings = 4;
+export const MirrorPadOptions_mode = 6;
 
 export const Tensor_name = 4;
 export const Tensor_shape = 6;

@@ -78,6 +78,7 @@ const INT8_OP_VERSION: Record<number, number> = {
   [BuiltinOperator.RELU6]: 2,
   [BuiltinOperator.LEAKY_RELU]: 2,
   [BuiltinOperator.HARD_SWISH]: 1,
+  [BuiltinOperator.MIRROR_PAD]: 2,
 };
 
 const sameTable = (a: readonly number[], b: readonly number[]) =>
@@ -361,6 +362,16 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
           builtin: BuiltinOperator.PAD,
           optionsType: BuiltinOptions.PadOptions,
           options: [],
+        };
+      case 'MIRROR_PAD':
+        // TFLite's MirrorPadMode: REFLECT 0, SYMMETRIC 1, as Morsel's; EDGE has no TFLite builtin.
+        if (op.options.mode !== 0 && op.options.mode !== 1) fail(op, "TFLite's MIRROR_PAD has no EDGE mode");
+        return {
+          ...base,
+          inputs: [xi, addConstInts(`${op.name}/paddings`, op.options.paddings, [x.shape.length, 2])],
+          builtin: BuiltinOperator.MIRROR_PAD,
+          optionsType: BuiltinOptions.MirrorPadOptions,
+          options: [[Field.MirrorPadOptions.mode, 'i8', op.options.mode]],
         };
       case 'MEAN':
         return {

@@ -5,6 +5,7 @@
 import { type Clamp, type Graph, ModelError, type Node, numel, type Quant, tensor } from '../ir/graph';
 import { conv2dFloat, depthwiseConv2dFloat, matmulRows } from './float-kernels';
 import { broadcastIndex } from './int8/broadcast';
+import { MIRROR_PAD_MODES, mirrorPad } from './int8/mirror-pad';
 
 type F = Float32Array;
 
@@ -153,6 +154,12 @@ function evalNode(g: Graph, n: Node, v: (name: string) => F): F {
         }
         y[at] = x[i];
       }
+      return y;
+    }
+    case 'mirror_pad': {
+      const inShape = tensor(g, op.inputs[0]).shape;
+      const y = new Float32Array(numel(out.shape));
+      mirrorPad(x, inShape, y, out.shape, op.attrs.pads.slice(0, inShape.length), MIRROR_PAD_MODES[op.attrs.mode]);
       return y;
     }
     case 'transpose': {

@@ -47,6 +47,11 @@ export const OpCode = {
   LEAKY_RELU: 16,
   /** y = table[x + 128], the table TFLite's int8 HardSwish computes for each input value */
   HARD_SWISH: 17,
+  /**
+   * x (rank <= 4) padded with its own values, same quantization: REFLECT and SYMMETRIC as TFLite's MIRROR_PAD, EDGE
+   * (ONNX Pad mode 'edge') repeats the border value
+   */
+  MIRROR_PAD: 40,
 } as const;
 export type OpCodeName = keyof typeof OpCode;
 
@@ -134,6 +139,11 @@ export interface MeanOptions {
   shift: number;
 }
 
+export interface MirrorPadOptions {
+  paddings: number[];
+  mode: number;
+}
+
 /** The options table each opcode carries (its `options` attribute in the schema; null: none). */
 export interface OptionsByOp {
   FULLY_CONNECTED: FullyConnectedOptions;
@@ -154,6 +164,7 @@ export interface OptionsByOp {
   QUANTIZE: LutOptions;
   LEAKY_RELU: LutOptions;
   HARD_SWISH: LutOptions;
+  MIRROR_PAD: MirrorPadOptions;
 }
 export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? null : string } = {
   FULLY_CONNECTED: 'FullyConnectedOptions',
@@ -174,6 +185,7 @@ export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? n
   QUANTIZE: 'LutOptions',
   LEAKY_RELU: 'LutOptions',
   HARD_SWISH: 'LutOptions',
+  MIRROR_PAD: 'MirrorPadOptions',
 };
 
 /** Opcodes whose kernel in full TFLite keeps double rounding in Rounding.TFLITE (attribute tflite_double_rounding). */

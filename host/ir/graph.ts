@@ -81,7 +81,11 @@ export type Op =
   | { kind: 'concat'; inputs: string[]; outputs: [string]; attrs: { axis: number; clamp?: Clamp } }
   | { kind: 'pad'; inputs: [string]; outputs: [string]; attrs: { pads: number[]; value: number } }
   | { kind: 'quantize' | 'dequantize'; inputs: [string]; outputs: [string]; attrs: Record<string, never> }
-  | { kind: 'hard_swish'; inputs: [string]; outputs: [string]; attrs: Record<string, never> };
+  | { kind: 'hard_swish'; inputs: [string]; outputs: [string]; attrs: Record<string, never> }
+  /** Pads (as `pad`: begins then ends) filled from the tensor's own values: mirrored or its border repeated. */
+  | { kind: 'mirror_pad'; inputs: [string]; outputs: [string]; attrs: { pads: number[]; mode: MirrorPadMode } };
+
+export type MirrorPadMode = 'reflect' | 'symmetric' | 'edge';
 
 export type OpKind = Op['kind'];
 

@@ -28,6 +28,7 @@ import {
   type QParams,
 } from './prepare';
 import { elementsPerChannel } from '../ir/shape';
+import { MIRROR_PAD_MODES } from '../interp/int8/mirror-pad';
 
 export type { QParams } from './prepare';
 
@@ -470,6 +471,21 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
           outputs: [activation(yName, q)],
           name: n.name,
           options: preparePad(padPairs(op.attrs.pads, tensor(g, op.inputs[0]).shape.length), q, value),
+        });
+        break;
+      }
+      case 'mirror_pad': {
+        // The output holds only input values: TFLite's MIRROR_PAD keeps the input's quantization.
+        const q = qx();
+        ops.push({
+          opcode: 'MIRROR_PAD',
+          inputs: [operand(n, op.inputs[0])],
+          outputs: [activation(yName, q)],
+          name: n.name,
+          options: {
+            paddings: padPairs(op.attrs.pads, tensor(g, op.inputs[0]).shape.length),
+            mode: MIRROR_PAD_MODES[op.attrs.mode],
+          },
         });
         break;
       }

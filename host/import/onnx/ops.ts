@@ -460,10 +460,12 @@ function Concat(n: OnnxNode) {
   );
 }
 
+/** Pad: 'constant' as PAD; 'reflect' and 'edge' as MIRROR_PAD (TFLite's REFLECT, and Morsel's EDGE). */
 function Pad(n: OnnxNode) {
   const a = n.needAct(n.ins[0]);
   const mode = n.str('mode', 'constant');
-  if (mode !== 'constant') throw n.error(`Pad mode '${mode}' is not supported (constant)`);
+  if (mode !== 'constant' && mode !== 'reflect' && mode !== 'edge')
+    throw n.error(`Pad mode '${mode}' is not supported (constant, reflect, edge)`);
   const rank = a.shape.length;
   const raw = n.ins[1] ? Array.from(n.needConst(n.ins[1], 'pads').data) : n.ints('pads', []);
   const axes = n.ins[3]
@@ -484,12 +486,13 @@ function Pad(n: OnnxNode) {
   }
   const order = rank === 4 ? NCHW_TO_NHWC : a.shape.map((_, i) => i);
   const shape = n.sized(a.shape.map((d, i) => d + pads[i] + pads[rank + i]));
+  const stored = [...order.map((i) => pads[i]), ...order.map((i) => pads[rank + i])];
+  if (mode === 'reflect' && a.shape.some((d, i) => pads[i] >= d || pads[rank + i] >= d))
+    throw n.error(`reflect pads [${pads}] must be smaller than the dimensions [${a.shape}] they mirror`);
   n.emit(
-    {
-      kind: 'pad',
-      inputs: [n.canonical(a)],
-      attrs: { pads: [...order.map((i) => pads[i]), ...order.map((i) => pads[rank + i])], value },
-    } as Omit<Op, 'outputs'>,
+    (mode === 'constant'
+      ? { kind: 'pad', inputs: [n.canonical(a)], attrs: { pads: stored, value } }
+      : { kind: 'mirror_pad', inputs: [n.canonical(a)], attrs: { pads: stored, mode } }) as Omit<Op, 'outputs'>,
     shape,
   );
 }

@@ -26,6 +26,7 @@ export const BuiltinOperator = {
   MEAN: 40,
   SUB: 41,
   LEAKY_RELU: 98,
+  MIRROR_PAD: 100,
   QUANTIZE: 114,
   HARD_SWISH: 117,
 } as const;
@@ -110,6 +111,7 @@ export const BuiltinOptions = {
   ReducerOptions: 27,
   SubOptions: 28,
   LeakyReluOptions: 75,
+  MirrorPadOptions: 77,
   QuantizeOptions: 89,
 } as const;
 
@@ -172,4 +174,5 @@ export const Field = {
   ReshapeOptions: { new_shape: 0 },
   ReducerOptions: { keep_dims: 0 },
   LeakyReluOptions: { alpha: 0 },
+  MirrorPadOptions: { mode: 0 },
 } as const;

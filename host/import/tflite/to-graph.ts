@@ -120,7 +120,7 @@ const CONCATENATION: BuiltinHandler = (b) => {
 };
 
 /** TFLite pairs (before, after) per dimension; the IR lists all befores, then all afters (ONNX order). */
-const PAD: BuiltinHandler = (b) => {
+function irPads(b: Parameters<BuiltinHandler>[0]): number[] {
   const pairs = b.constInts(1);
   const rank = b.inShape(0).length;
   if (pairs.length !== 2 * rank)
@@ -128,7 +128,20 @@ const PAD: BuiltinHandler = (b) => {
   if (pairs.some((p) => p < 0)) throw new ModelError(`${b.where}: negative paddings [${pairs}]`);
   const befores = Array.from({ length: rank }, (_, d) => pairs[2 * d]);
   const afters = Array.from({ length: rank }, (_, d) => pairs[2 * d + 1]);
-  return { kind: 'pad', inputs: [b.input(0)], outputs: [b.y], attrs: { pads: [...befores, ...afters], value: 0 } };
+  return [...befores, ...afters];
+}
+
+const PAD: BuiltinHandler = (b) => ({
+  kind: 'pad',
+  inputs: [b.input(0)],
+  outputs: [b.y],
+  attrs: { pads: irPads(b), value: 0 },
+});
+
+const MIRROR_PAD: BuiltinHandler = (b) => {
+  const mode = b.op.options.mode === 0 ? 'reflect' : b.op.options.mode === 1 ? 'symmetric' : undefined;
+  if (!mode) throw new ModelError(`${b.where}: unknown MIRROR_PAD mode ${b.op.options.mode}`);
+  return { kind: 'mirror_pad', inputs: [b.input(0)], outputs: [b.y], attrs: { pads: irPads(b), mode } };
 };
 
 const MEAN: BuiltinHandler = (b) => {
@@ -159,6 +172,7 @@ const FLOAT_BUILTINS: Record<number, BuiltinHandler> = {
   [B.HARD_SWISH]: unary('hard_swish'),
   [B.MAX_POOL_2D]: pool,
   [B.MEAN]: MEAN,
+  [B.MIRROR_PAD]: MIRROR_PAD,
   [B.MUL]: arithmetic,
   [B.PAD]: PAD,
   [B.RELU]: unary('relu'),

@@ -52,6 +52,7 @@ export const SUPPORTED_INT8_OPS = [
   'LOGISTIC',
   'MAX_POOL_2D',
   'MEAN',
+  'MIRROR_PAD',
   'MUL',
   'PAD',
   'QUANTIZE',
@@ -397,6 +398,18 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
             `${where(op)}: paddings have ${paddings.length} values for a rank-${x().shape.length} input`,
           );
         push(op, { opcode: 'PAD', inputs: [q8(op.inputs[0], op)], options: preparePad(paddings, qparams(y(), op)) });
+        break;
+      }
+      case B.MIRROR_PAD: {
+        const paddings = constInts(op, 1);
+        if (paddings.length !== 2 * x().shape.length)
+          throw new ModelError(
+            `${where(op)}: paddings have ${paddings.length} values for a rank-${x().shape.length} input`,
+          );
+        // REFLECT 0 and SYMMETRIC 1, as MirrorPadOptions.mode; the output keeps the input's quantization.
+        const mode = op.options.mode as number;
+        if (mode !== 0 && mode !== 1) throw new ModelError(`${where(op)}: unknown MIRROR_PAD mode ${mode}`);
+        push(op, { opcode: 'MIRROR_PAD', inputs: [q8(op.inputs[0], op)], options: { paddings, mode } });
         break;
       }
       case B.MEAN: {

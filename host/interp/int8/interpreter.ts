@@ -13,6 +13,7 @@ import { fullyConnected } from './fully-connected';
 import { lookup } from './lut';
 import { mean } from './mean';
 import { mul } from './mul';
+import { mirrorPad } from './mirror-pad';
 import { pad } from './pad';
 import { pool2d } from './pool';
 import { reshape } from './reshape';
@@ -150,6 +151,16 @@ export function runInt8(
         break;
       case 'PAD':
         pad(x, xt.shape, y, out.shape, op.options);
+        break;
+      case 'MIRROR_PAD':
+        mirrorPad(
+          x,
+          xt.shape,
+          y,
+          out.shape,
+          xt.shape.map((_, d) => op.options.paddings[2 * d]),
+          op.options.mode,
+        );
         break;
       case 'LOGISTIC':
       case 'TANH':
