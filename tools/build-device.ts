@@ -27,9 +27,11 @@ const OUT = path.join(ROOT, 'dist', 'device');
 // beside the packed ones: measured +1,835 B of ES5 and +5,638 B of Lua for the same 17 opcodes); a board short of
 // room takes a per-model bundle (registryEntry; the zoo CNN's ES5 is 16.0 KB). Raised again, to 28.5 and 56 KB,
 // by the whole-model verifier (format/verify.ts: op order, arena overlap, int32 accumulator bounds, work limit,
-// which the host runs too): measured +2,060 B of ES5 and +3,081 B of Lua.
-export const ES5_LIMIT = 28.5 * 1024;
-export const LUA_LIMIT = 56 * 1024;
+// which the host runs too): measured +2,060 B of ES5 and +3,081 B of Lua. Raised to 29.5 and 58.5 KB by the
+// element-wise ops of issue 15 (HARD_SWISH, ELU, EXP, GELU, LUT registered to LOOKUP; the PRELU, MAXIMUM and MINIMUM
+// kernels): measured +1,187 B of ES5 and +2,373 B of Lua.
+export const ES5_LIMIT = 29.5 * 1024;
+export const LUA_LIMIT = 58.5 * 1024;
 /** What each build fixes at build time (device/platform/globals.d.ts); esbuild drops the ES5 bundle's dead branches. */
 const ES5_DEFINES = { TRACING_JIT: 'false', ROUND_BY_FLOOR: 'false' };
 const LUA_DEFINES = { ROUND_BY_FLOOR: 'true' };

@@ -2,6 +2,8 @@
 // Tensors are dense, row-major. Float graphs carry Float32Array data for constants; quantized graphs
 // carry Int8Array/Int32Array data and per-tensor or per-channel quantization.
 
+import type { Expr } from './elementwise';
+
 type DType = 'float32' | 'int8' | 'int32';
 
 export interface Quant {
@@ -81,7 +83,10 @@ export type Op =
   | { kind: 'concat'; inputs: string[]; outputs: [string]; attrs: { axis: number; clamp?: Clamp } }
   | { kind: 'pad'; inputs: [string]; outputs: [string]; attrs: { pads: number[]; value: number } }
   | { kind: 'quantize' | 'dequantize'; inputs: [string]; outputs: [string]; attrs: Record<string, never> }
-  | { kind: 'hard_swish'; inputs: [string]; outputs: [string]; attrs: Record<string, never> };
+  | { kind: 'hard_swish'; inputs: [string]; outputs: [string]; attrs: Record<string, never> }
+  | { kind: 'elementwise'; inputs: [string]; outputs: [string]; attrs: { expr: Expr } }
+  | { kind: 'prelu'; inputs: [string, string]; outputs: [string]; attrs: Record<string, never> }
+  | { kind: 'maximum' | 'minimum'; inputs: [string, string]; outputs: [string]; attrs: Record<string, never> };
 
 export type OpKind = Op['kind'];
 

@@ -28,6 +28,12 @@ export const BuiltinOperator = {
   LEAKY_RELU: 98,
   QUANTIZE: 114,
   HARD_SWISH: 117,
+  EXP: 47,
+  ELU: 111,
+  GELU: 150,
+  PRELU: 54,
+  MAXIMUM: 55,
+  MINIMUM: 57,
 } as const;
 export type BuiltinOperatorName = keyof typeof BuiltinOperator;
 
@@ -52,14 +58,10 @@ const OTHER_BUILTIN_NAMES: Record<number, string> = {
   43: 'SQUEEZE',
   44: 'UNIDIRECTIONAL_SEQUENCE_LSTM',
   45: 'STRIDED_SLICE',
-  47: 'EXP',
   49: 'SPLIT',
   50: 'LOG_SOFTMAX',
   53: 'CAST',
-  54: 'PRELU',
-  55: 'MAXIMUM',
   56: 'ARG_MAX',
-  57: 'MINIMUM',
   60: 'PADV2',
   65: 'SLICE',
   67: 'TRANSPOSE_CONV',
@@ -111,6 +113,7 @@ export const BuiltinOptions = {
   SubOptions: 28,
   LeakyReluOptions: 75,
   QuantizeOptions: 89,
+  GeluOptions: 116,
 } as const;
 
 export const Padding = { SAME: 0, VALID: 1 } as const;
@@ -172,4 +175,5 @@ export const Field = {
   ReshapeOptions: { new_shape: 0 },
   ReducerOptions: { keep_dims: 0 },
   LeakyReluOptions: { alpha: 0 },
+  GeluOptions: { approximate: 0 },
 } as const;
