@@ -11,14 +11,21 @@ import {
   OpCode_CONV_2D,
   OpCode_DEPTHWISE_CONV_2D,
   OpCode_FULLY_CONNECTED,
+  OpCode_ELU,
+  OpCode_EXP,
+  OpCode_GELU,
   OpCode_HARD_SWISH,
+  OpCode_LUT,
   OpCode_LEAKY_RELU,
   OpCode_LOGISTIC,
   OpCode_MAX_POOL_2D,
+  OpCode_MAXIMUM,
   OpCode_MEAN,
   OpCode_MIRROR_PAD,
+  OpCode_MINIMUM,
   OpCode_MUL,
   OpCode_PAD,
+  OpCode_PRELU,
   OpCode_QUANTIZE,
   OpCode_RESHAPE,
   OpCode_SOFTMAX,
@@ -31,10 +38,12 @@ import { CONV_2D_PACKED } from './kernels/conv2d-packed';
 import { DEPTHWISE_CONV_2D } from './kernels/depthwise-conv2d';
 import { FULLY_CONNECTED_PACKED } from './kernels/fully-connected-packed';
 import { LOOKUP } from './kernels/lut';
+import { MAXIMUM, MINIMUM } from './kernels/maximum-minimum';
 import { MEAN } from './kernels/mean';
 import { MIRROR_PAD } from './kernels/mirror-pad';
 import { MUL } from './kernels/mul';
 import { PAD } from './kernels/pad';
+import { PRELU } from './kernels/prelu';
 import { AVERAGE_POOL_2D, MAX_POOL_2D } from './kernels/pool';
 import { RESHAPE } from './kernels/reshape';
 import { SOFTMAX } from './kernels/softmax';
@@ -60,3 +69,10 @@ OPS[OpCode_QUANTIZE] = LOOKUP;
 OPS[OpCode_LEAKY_RELU] = LOOKUP;
 OPS[OpCode_HARD_SWISH] = LOOKUP;
 OPS[OpCode_MIRROR_PAD] = MIRROR_PAD;
+OPS[OpCode_ELU] = LOOKUP;
+OPS[OpCode_EXP] = LOOKUP;
+OPS[OpCode_GELU] = LOOKUP;
+OPS[OpCode_LUT] = LOOKUP;
+OPS[OpCode_PRELU] = PRELU;
+OPS[OpCode_MAXIMUM] = MAXIMUM;
+OPS[OpCode_MINIMUM] = MINIMUM;

@@ -30,6 +30,13 @@ export const OpCode_QUANTIZE = 15;
 export const OpCode_LEAKY_RELU = 16;
 export const OpCode_HARD_SWISH = 17;
 export const OpCode_MIRROR_PAD = 40;
+export const OpCode_ELU = 18;
+export const OpCode_EXP = 19;
+export const OpCode_GELU = 20;
+export const OpCode_LUT = 21;
+export const OpCode_PRELU = 22;
+export const OpCode_MAXIMUM = 23;
+export const OpCode_MINIMUM = 24;
 
 export const WeightLayout_DENSE = 0;
 export const WeightLayout_BITMASK = 1;
@@ -47,6 +54,7 @@ export const Options_ConcatenationOptions = 8;
 export const Options_PadOptions = 9;
 export const Options_MeanOptions = 10;
 export const Options_MirrorPadOptions = 11;
+export const Options_PreluOptions = 12;
 
 export const TFLITE_DOUBLE_ROUNDING_OPCODES = 228;
 
@@ -171,3 +179,11 @@ export const Model_buffers = 18;
 export const Model_inputs = 20;
 export const Model_outputs = 22;
 export const Model_arena_bytes = 24;
+
+export const PreluOptions_input_offset = 4;
+export const PreluOptions_alpha_offset = 6;
+export const PreluOptions_output_offset = 8;
+export const PreluOptions_output_multiplier_1 = 10;
+export const PreluOptions_output_shift_1 = 12;
+export const PreluOptions_output_multiplier_2 = 14;
+export const PreluOptions_output_shift_2 = 16;

@@ -22,6 +22,9 @@ import {
   activationRange,
   prepareHardSwish,
   prepareLeakyRelu,
+  prepareLookupTable,
+  preparePrelu,
+  TFLITE_TABLE_FNS,
   prepareLogistic,
   prepareQuantize,
   prepareRelu,
@@ -79,6 +82,12 @@ const INT8_OP_VERSION: Record<number, number> = {
   [BuiltinOperator.LEAKY_RELU]: 2,
   [BuiltinOperator.HARD_SWISH]: 1,
   [BuiltinOperator.MIRROR_PAD]: 2,
+  [BuiltinOperator.ELU]: 1,
+  [BuiltinOperator.EXP]: 2,
+  [BuiltinOperator.GELU]: 1,
+  [BuiltinOperator.PRELU]: 1,
+  [BuiltinOperator.MAXIMUM]: 2,
+  [BuiltinOperator.MINIMUM]: 2,
 };
 
 const sameTable = (a: readonly number[], b: readonly number[]) =>
@@ -337,6 +346,37 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
         if (!sameTable(prepareHardSwish(q(xi), q(yi), prepareRounding(model.rounding)).table, op.options.table))
           fail(op, "its table is not TFLite's int8 HARD_SWISH");
         return { ...base, builtin: BuiltinOperator.HARD_SWISH, optionsType: 0, options: [] };
+      case 'ELU':
+      case 'EXP':
+      case 'GELU': {
+        // GELU's two forms differ in their tables: the one that reproduces it is the one exported.
+        const forms = op.opcode === 'GELU' ? (['GELU', 'GELU_TANH'] as const) : ([op.opcode] as const);
+        const form = forms.find((f) =>
+          sameTable(prepareLookupTable(q(xi), q(yi), TFLITE_TABLE_FNS[f]).table, op.options.table),
+        );
+        if (!form) return fail(op, `its table is not TFLite's int8 ${op.opcode}`);
+        return {
+          ...base,
+          builtin: BuiltinOperator[op.opcode],
+          ...(op.opcode === 'GELU'
+            ? {
+                optionsType: BuiltinOptions.GeluOptions,
+                options: [[Field.GeluOptions.approximate, 'bool', form === 'GELU_TANH' ? 1 : 0]],
+              }
+            : { optionsType: 0, options: [] }),
+        };
+      }
+      case 'PRELU': {
+        const alpha = op.inputs[1];
+        const same = JSON.stringify(preparePrelu(q(xi), q(alpha), q(yi), prepareRounding(model.rounding)));
+        if (same !== JSON.stringify(op.options)) fail(op, "its options are not TFLite's PRELU for its scales");
+        return { ...base, builtin: BuiltinOperator.PRELU, optionsType: 0, options: [] };
+      }
+      case 'MAXIMUM':
+      case 'MINIMUM':
+        return { ...base, builtin: BuiltinOperator[op.opcode], optionsType: 0, options: [] };
+      case 'LUT':
+        return fail(op, 'TFLite has no builtin for a tabulated function (LUT): keep it in the .msl');
       case 'LEAKY_RELU': {
         const alpha = leakyReluAlpha(model, op, q(xi), q(yi));
         return {

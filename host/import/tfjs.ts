@@ -18,6 +18,7 @@ import {
   type Padding,
   type Tensor,
 } from '../ir/graph';
+import { applied, type Expr } from '../ir/elementwise';
 import { checkActivation, checkShape, ElementBudget, positiveInt } from './limits';
 import { dilatedExtent, samePadding, windowOutSize } from './window';
 
@@ -257,7 +258,12 @@ class Layer {
         { kind: 'softmax', inputs: x, attrs: { axis: -1, beta: 1 } },
         this.cur.shape,
       );
-    throw this.error(`activation '${act}' is not supported (linear, relu, relu6, sigmoid, tanh, softmax)`);
+    const expr = typeof act === 'string' ? ACTIVATION_EXPR[act] : undefined;
+    if (expr)
+      return this.emit(`${this.name}/${act}`, { kind: 'elementwise', inputs: x, attrs: { expr } }, this.cur.shape);
+    throw this.error(
+      `activation '${act}' is not supported (linear, relu, relu6, sigmoid, tanh, softmax, ${Object.keys(ACTIVATION_EXPR).join(', ')})`,
+    );
   }
   need4d(): void {
     if (this.cur.shape.length !== 4) throw this.error(`expects a 4-D input, got [${this.cur.shape}]`);
@@ -408,6 +414,22 @@ const BatchNormalization: LayerHandler = (l) => {
   );
 };
 
+/** Keras activation strings that are element-wise functions (tf.keras.activations), as IR expressions. */
+const ACTIVATION_EXPR: Record<string, Expr> = {
+  elu: applied('elu', 1),
+  selu: applied('selu', 1.6732632423543772, 1.0507009873554805),
+  softplus: applied('softplus'),
+  softsign: applied('softsign'),
+  swish: { f: 'mul', args: ['x', applied('sigmoid')] },
+  silu: { f: 'mul', args: ['x', applied('sigmoid')] },
+  gelu: applied('gelu', 0),
+  gelu_new: applied('gelu', 1),
+  hard_sigmoid: applied('hard_sigmoid', 0.2, 0.5),
+  hardSigmoid: applied('hard_sigmoid', 0.2, 0.5),
+  exponential: applied('exp'),
+  mish: { f: 'mul', args: ['x', { f: 'tanh', args: [applied('softplus')] }] },
+};
+
 const finite = (l: Layer, key: string, d: number): number => {
   const v = l.c[key] ?? d;
   if (typeof v !== 'number' || !Number.isFinite(v)) throw l.error(`${key} ${JSON.stringify(v)} must be a number`);
@@ -429,6 +451,20 @@ const ReLU: LayerHandler = (l) => {
     return l.emit(l.name, { kind: 'clip', inputs: x, attrs: { min: 0, max: finite(l, 'max_value', 0) } }, l.cur.shape);
   return l.emit(l.name, { kind: 'relu', inputs: x, attrs: {} }, l.cur.shape);
 };
+
+const ELU: LayerHandler = (l) =>
+  l.emit(
+    l.name,
+    { kind: 'elementwise', inputs: [l.cur.name], attrs: { expr: applied('elu', finite(l, 'alpha', 1)) } },
+    l.cur.shape,
+  );
+
+const ThresholdedReLU: LayerHandler = (l) =>
+  l.emit(
+    l.name,
+    { kind: 'elementwise', inputs: [l.cur.name], attrs: { expr: applied('thresholded_relu', finite(l, 'theta', 1)) } },
+    l.cur.shape,
+  );
 
 const LeakyReLU: LayerHandler = (l) =>
   l.emit(l.name, { kind: 'leaky_relu', inputs: [l.cur.name], attrs: { alpha: finite(l, 'alpha', 0.3) } }, l.cur.shape);
@@ -531,6 +567,8 @@ const LAYERS: Record<string, LayerHandler> = {
   Activation: (l) => l.activation(l.c.activation),
   ReLU,
   LeakyReLU,
+  ELU,
+  ThresholdedReLU,
   MaxPooling2D: pooling2d,
   AveragePooling2D: pooling2d,
   GlobalAveragePooling2D,

@@ -3,6 +3,7 @@
 // QuantizeLinear → DequantizeLinear would, so a QDQ graph means here what it means to its producer.
 
 import { type Clamp, type Graph, ModelError, type Node, numel, type Quant, tensor } from '../ir/graph';
+import { evalExpr } from '../ir/elementwise';
 import { conv2dFloat, depthwiseConv2dFloat, matmulRows } from './float-kernels';
 import { broadcastIndex } from './int8/broadcast';
 import { MIRROR_PAD_MODES, mirrorPad } from './int8/mirror-pad';
@@ -85,6 +86,8 @@ function evalNode(g: Graph, n: Node, v: (name: string) => F): F {
       return x.map((a) => 1 / (1 + Math.exp(-a)));
     case 'tanh':
       return x.map(Math.tanh);
+    case 'elementwise':
+      return x.map((a) => evalExpr(op.attrs.expr, a));
     case 'hard_swish':
       return x.map((a) => (a * Math.min(6, Math.max(0, a + 3))) / 6);
     case 'max_pool':
@@ -123,6 +126,20 @@ function evalNode(g: Graph, n: Node, v: (name: string) => F): F {
         y[i] = op.kind === 'add' ? a + c : op.kind === 'sub' ? a - c : a * c;
       }
       return clampAll(y, op.attrs.clamp);
+    }
+    case 'prelu':
+    case 'maximum':
+    case 'minimum': {
+      const b = v(op.inputs[1]);
+      const ia = broadcastIndex(tensor(g, op.inputs[0]).shape, out.shape);
+      const ib = broadcastIndex(tensor(g, op.inputs[1]).shape, out.shape);
+      const f =
+        op.kind === 'prelu'
+          ? (a: number, c: number) => (a >= 0 ? a : a * c)
+          : op.kind === 'maximum'
+            ? Math.max
+            : Math.min;
+      return Float32Array.from({ length: numel(out.shape) }, (_, i) => f(x[ia[i]], b[ib[i]]));
     }
     case 'concat': {
       const shapes = op.inputs.map((name) => tensor(g, name).shape);

@@ -52,6 +52,26 @@ export const OpCode = {
    * (ONNX Pad mode 'edge') repeats the border value
    */
   MIRROR_PAD: 40,
+  /** y = table[x + 128]: TFLite's int8 ELU table (alpha 1) */
+  ELU: 18,
+  /** y = table[x + 128]: TFLite's int8 EXP table */
+  EXP: 19,
+  /** y = table[x + 128]: TFLite's int8 GELU table (exact, or the tanh approximation) */
+  GELU: 20,
+  /**
+   * y = table[x + 128]: any element-wise function of one tensor, or a fused chain of them, tabulated on the host as
+   * round(f(dequantized x) / output scale) + output zero point (no TFLite builtin)
+   */
+  LUT: 21,
+  /**
+   * in: x, alpha int8 constant broadcast to x (one value, or one per channel). TFLite's int8 PRELU: v = x +
+   * input_offset; y = clamp((v >= 0 ? MBQM(v, 1) : MBQM(v*(alpha + alpha_offset), 2)) + output_offset); 4-D broadcast
+   */
+  PRELU: 22,
+  /** y = max(a, b) of int8 values: both inputs share the output's scale and zero point; 4-D broadcast */
+  MAXIMUM: 23,
+  /** y = min(a, b), as MAXIMUM */
+  MINIMUM: 24,
 } as const;
 export type OpCodeName = keyof typeof OpCode;
 
@@ -144,6 +164,16 @@ export interface MirrorPadOptions {
   mode: number;
 }
 
+export interface PreluOptions {
+  input_offset: number;
+  alpha_offset: number;
+  output_offset: number;
+  output_multiplier_1: number;
+  output_shift_1: number;
+  output_multiplier_2: number;
+  output_shift_2: number;
+}
+
 /** The options table each opcode carries (its `options` attribute in the schema; null: none). */
 export interface OptionsByOp {
   FULLY_CONNECTED: FullyConnectedOptions;
@@ -165,6 +195,13 @@ export interface OptionsByOp {
   LEAKY_RELU: LutOptions;
   HARD_SWISH: LutOptions;
   MIRROR_PAD: MirrorPadOptions;
+  ELU: LutOptions;
+  EXP: LutOptions;
+  GELU: LutOptions;
+  LUT: LutOptions;
+  PRELU: PreluOptions;
+  MAXIMUM: null;
+  MINIMUM: null;
 }
 export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? null : string } = {
   FULLY_CONNECTED: 'FullyConnectedOptions',
@@ -186,6 +223,13 @@ export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? n
   LEAKY_RELU: 'LutOptions',
   HARD_SWISH: 'LutOptions',
   MIRROR_PAD: 'MirrorPadOptions',
+  ELU: 'LutOptions',
+  EXP: 'LutOptions',
+  GELU: 'LutOptions',
+  LUT: 'LutOptions',
+  PRELU: 'PreluOptions',
+  MAXIMUM: null,
+  MINIMUM: null,
 };
 
 /** Opcodes whose kernel in full TFLite keeps double rounding in Rounding.TFLITE (attribute tflite_double_rounding). */

@@ -2,6 +2,8 @@
 // Tensors are dense, row-major. Float graphs carry Float32Array data for constants; quantized graphs
 // carry Int8Array/Int32Array data and per-tensor or per-channel quantization.
 
+import type { Expr } from './elementwise';
+
 type DType = 'float32' | 'int8' | 'int32';
 
 export interface Quant {
@@ -83,7 +85,10 @@ export type Op =
   | { kind: 'quantize' | 'dequantize'; inputs: [string]; outputs: [string]; attrs: Record<string, never> }
   | { kind: 'hard_swish'; inputs: [string]; outputs: [string]; attrs: Record<string, never> }
   /** Pads (as `pad`: begins then ends) filled from the tensor's own values: mirrored or its border repeated. */
-  | { kind: 'mirror_pad'; inputs: [string]; outputs: [string]; attrs: { pads: number[]; mode: MirrorPadMode } };
+  | { kind: 'mirror_pad'; inputs: [string]; outputs: [string]; attrs: { pads: number[]; mode: MirrorPadMode } }
+  | { kind: 'elementwise'; inputs: [string]; outputs: [string]; attrs: { expr: Expr } }
+  | { kind: 'prelu'; inputs: [string, string]; outputs: [string]; attrs: Record<string, never> }
+  | { kind: 'maximum' | 'minimum'; inputs: [string, string]; outputs: [string]; attrs: Record<string, never> };
 
 export type MirrorPadMode = 'reflect' | 'symmetric' | 'edge';
 

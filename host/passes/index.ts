@@ -8,6 +8,7 @@ import { foldChannelConstants } from './fold-bias';
 import { foldConstants } from './fold-constants';
 import { foldPadIntoConv } from './fold-pad';
 import { fuseActivations } from './fuse-activation';
+import { fuseElementwise } from './fuse-elementwise';
 
 /**
  * IR kinds the passes must lower or fold away (the quantizer has no device op for them); every other kind is lowered
@@ -31,14 +32,16 @@ function cloneGraph(g: Graph): Graph {
 
 /**
  * Optimizes a copy of the graph for the device: constants folded, BN and per-channel add/sub/mul constants folded into the layer before,
- * zero pads folded into convolutions, activations fused, needless reshapes gone, dead code gone; NHWC only.
+ * zero pads folded into convolutions, activations fused, element-wise chains fused into one table, needless reshapes gone, dead code gone; NHWC only.
  */
 export function toDeviceGraph(source: Graph): Graph {
   if (source.layout !== 'NHWC')
     throw new ModelError('NCHW graphs need the layout pass, which this build does not have yet');
   const g = eliminateDead(
     elideReshapes(
-      fuseActivations(foldPadIntoConv(foldChannelConstants(foldBatchNorm(foldConstants(cloneGraph(source)))))),
+      fuseElementwise(
+        fuseActivations(foldPadIntoConv(foldChannelConstants(foldBatchNorm(foldConstants(cloneGraph(source)))))),
+      ),
     ),
   );
   for (const n of g.nodes) {

@@ -13,6 +13,7 @@ import type {
   MulOptions,
   PadOptions,
   Pool2DOptions,
+  PreluOptions,
   SoftmaxOptions,
 } from '../ir/qmodel';
 import {
@@ -25,6 +26,7 @@ import {
   roundingDivideByPOT,
   type Rounding,
 } from './fixedpoint';
+import { erf } from '../ir/elementwise';
 import { expOnNegativeValues, logistic, tanh } from './gemmlowp';
 import { elementsPerChannel } from '../ir/shape';
 
@@ -455,4 +457,50 @@ export function prepareHardSwish(input: QParams, output: QParams, rounding: Roun
     table.push(clampInt(y, INT8_MIN, INT8_MAX));
   }
   return { table };
+}
+
+/**
+ * Any element-wise function of one int8 tensor as a table (TFLite's PopulateLookupTable, used by its int8 ELU, EXP
+ * and GELU): real input f32(s_in·(q − zp_in)), f in float32, times f32(1/s_out), rounded half away from zero, plus
+ * zp_out, clamped to int8. A NaN (sqrt or log of a negative) becomes real 0.
+ */
+export function prepareLookupTable(input: QParams, output: QParams, f: (x: number) => number): LutOptions {
+  const inverseScale = f32(1 / output.scale);
+  const table: number[] = [];
+  for (let q = INT8_MIN; q <= INT8_MAX; q++) {
+    const y = f32(f(f32(input.scale * (q - input.zeroPoint))));
+    const rescaled = Number.isNaN(y) ? 0 : roundHalfAway(f32(y * inverseScale));
+    table.push(clampInt(rescaled + output.zeroPoint, INT8_MIN, INT8_MAX));
+  }
+  return { table };
+}
+
+/**
+ * The float32 transforms TFLite tabulates for its int8 ELU (activations.cc: exp(x) − 1 below 0), EXP and GELU
+ * (gelu.cc: 0.5·x·erfc(−x/√2), or the tanh approximation), step by step in float32 as its C++ computes them.
+ */
+export const TFLITE_TABLE_FNS = {
+  ELU: (v: number) => (v < 0 ? f32(f32(Math.exp(v)) - 1) : v),
+  EXP: (v: number) => Math.exp(v),
+  GELU: (v: number) => f32(f32(0.5 * v) * f32(1 + erf(f32(v * f32(Math.SQRT1_2))))),
+  GELU_TANH: (v: number) => {
+    const cube = f32(f32(f32(0.044715 * v) * v) * v);
+    const t = f32(Math.tanh(f32(f32(Math.sqrt(2 / Math.PI)) * f32(v + cube))));
+    return f32(f32(0.5 * v) * f32(1 + t));
+  },
+} as const;
+
+/** PRELU (prelu.cc PreluPrepare): multipliers double(s_in)/double(s_out) and double(s_in)·double(s_alpha)/double(s_out). */
+export function preparePrelu(input: QParams, alpha: QParams, output: QParams, rounding: Rounding): PreluOptions {
+  const m1 = multiplier(input.scale / output.scale, rounding, 'PRELU');
+  const m2 = multiplier((input.scale * alpha.scale) / output.scale, rounding, 'PRELU');
+  return {
+    input_offset: -input.zeroPoint,
+    alpha_offset: -alpha.zeroPoint,
+    output_offset: output.zeroPoint,
+    output_multiplier_1: m1.multiplier,
+    output_shift_1: m1.shift,
+    output_multiplier_2: m2.multiplier,
+    output_shift_2: m2.shift,
+  };
 }

@@ -6,6 +6,7 @@
 
 import { type Clamp, type Graph, ModelError, type Node, numel, type Tensor, tensor } from '../ir/graph';
 import type { QModel, QOp, QTensor } from '../ir/qmodel';
+import { type Expr, evalExpr, sameExpr, applied } from '../ir/elementwise';
 import type { CalibrationStats } from './calibrate';
 import { clampInt, f32, kernelRounding, prepareRounding, type RoundingMode } from './fixedpoint';
 import {
@@ -16,16 +17,19 @@ import {
   prepareHardSwish,
   prepareLeakyRelu,
   prepareLogistic,
+  prepareLookupTable,
   prepareMean,
   prepareMul,
   preparePad,
   preparePool2D,
   prepareQuantize,
+  preparePrelu,
   prepareRelu,
   prepareSoftmax,
   prepareSub,
   prepareTanh,
   type QParams,
+  TFLITE_TABLE_FNS,
 } from './prepare';
 import { elementsPerChannel } from '../ir/shape';
 import { MIRROR_PAD_MODES } from '../interp/int8/mirror-pad';
@@ -218,6 +222,42 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
     if (i !== undefined) return i;
     if (tensor(g, name).data) return constantOperand(name);
     throw new ModelError(`node ${n.name} reads '${name}' before it is computed`);
+  };
+
+  /** Input k of node n on the parameters `q`: as it is, requantized by a QUANTIZE op, or a constant quantized so. */
+  const onParams = (n: Node, name: string, k: number, q: QParams): number => {
+    const t = tensor(g, name);
+    if (t.data && !index.has(name))
+      return push({
+        name: `${n.name}/input${k}`,
+        shape: t.shape,
+        type: 'int8',
+        scale: [q.scale],
+        zeroPoint: [q.zeroPoint],
+        quantizedDimension: 0,
+        data: Int8Array.from(t.data as Float32Array, (v) => quantizeValue(v, q)),
+        arenaOffset: -1,
+      });
+    const x = operand(n, name);
+    const qx = params.get(name)!;
+    if (sameParams(qx, q)) return x;
+    const r = push({
+      name: `${n.name}/requantized${k}`,
+      shape: tensors[x].shape,
+      type: 'int8',
+      scale: [q.scale],
+      zeroPoint: [q.zeroPoint],
+      quantizedDimension: 0,
+      arenaOffset: -1,
+    });
+    ops.push({
+      opcode: 'QUANTIZE',
+      inputs: [x],
+      outputs: [r],
+      name: `${n.name}/requantize${k}`,
+      options: prepareQuantize(qx, q, rounding),
+    });
+    return r;
   };
 
   const inputs = g.inputs.map((name) => activation(name, chosen(name)));
@@ -415,28 +455,7 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
         const rank = tensor(g, yName).shape.length;
         const axis = op.attrs.axis < 0 ? op.attrs.axis + rank : op.attrs.axis;
         // Like the TFLite converter: inputs share the output's parameters, requantized where theirs differ.
-        const xs = op.inputs.map((name, k) => {
-          const x = operand(n, name);
-          const q = params.get(name)!;
-          if (sameParams(q, qy)) return x;
-          const r = push({
-            name: `${n.name}/requantized${k}`,
-            shape: tensors[x].shape,
-            type: 'int8',
-            scale: [qy.scale],
-            zeroPoint: [qy.zeroPoint],
-            quantizedDimension: 0,
-            arenaOffset: -1,
-          });
-          ops.push({
-            opcode: 'QUANTIZE',
-            inputs: [x],
-            outputs: [r],
-            name: `${n.name}/requantize${k}`,
-            options: prepareQuantize(q, qy, rounding),
-          });
-          return r;
-        });
+        const xs = op.inputs.map((name, k) => onParams(n, name, k, qy));
         const y = activation(yName, qy);
         if (op.attrs.clamp) {
           const t = push({
@@ -549,6 +568,46 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
         });
         break;
       }
+      case 'prelu': {
+        const x = operand(n, op.inputs[0]);
+        const alpha = operand(n, op.inputs[1]);
+        const qy = chosen(yName);
+        ops.push({
+          opcode: 'PRELU',
+          inputs: [x, alpha],
+          outputs: [activation(yName, qy)],
+          name: n.name,
+          options: preparePrelu(qx(0), qx(1), qy, rounding),
+        });
+        break;
+      }
+      case 'maximum':
+      case 'minimum': {
+        // As TFLite's converter has it: both inputs on the output's parameters.
+        const qy = chosen(yName);
+        const [a, b] = op.inputs.map((name, k) => onParams(n, name, k, qy));
+        ops.push({
+          opcode: op.kind === 'maximum' ? 'MAXIMUM' : 'MINIMUM',
+          inputs: [a, b],
+          outputs: [activation(yName, qy)],
+          name: n.name,
+          options: null,
+        });
+        break;
+      }
+      case 'elementwise': {
+        const x = operand(n, op.inputs[0]);
+        const qy = chosen(yName);
+        const { opcode, f } = lookupOp(op.attrs.expr);
+        ops.push({
+          opcode,
+          inputs: [x],
+          outputs: [activation(yName, qy)],
+          name: n.name,
+          options: prepareLookupTable(qx(), qy, f),
+        });
+        break;
+      }
       case 'relu':
       case 'clip': {
         const x = operand(n, op.inputs[0]);
@@ -584,6 +643,18 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
     outputs,
     arenaBytes: 0,
   };
+}
+
+/**
+ * The TFLite builtin an expression is, with the float32 transform TFLite tabulates for it (its int8 ELU, EXP and GELU
+ * are tables too); any other expression is a LUT of its own value.
+ */
+export function lookupOp(e: Expr): { opcode: 'ELU' | 'EXP' | 'GELU' | 'LUT'; f: (x: number) => number } {
+  if (sameExpr(e, applied('elu', 1))) return { opcode: 'ELU', f: TFLITE_TABLE_FNS.ELU };
+  if (sameExpr(e, applied('exp'))) return { opcode: 'EXP', f: TFLITE_TABLE_FNS.EXP };
+  if (sameExpr(e, applied('gelu', 0))) return { opcode: 'GELU', f: TFLITE_TABLE_FNS.GELU };
+  if (sameExpr(e, applied('gelu', 1))) return { opcode: 'GELU', f: TFLITE_TABLE_FNS.GELU_TANH };
+  return { opcode: 'LUT', f: (v) => evalExpr(e, v) };
 }
 
 /** The IR's pads are ONNX-style [begin_0..begin_n, end_0..end_n]; the schema wants before/after pairs per dimension. */

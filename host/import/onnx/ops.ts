@@ -1,6 +1,7 @@
 // ONNX ops on activations → IR ops: one named handler per op (tinygrad's nn/onnx.py shape), dispatched by
 // ONNX_HANDLERS. A handler reads its attributes through its OnnxNode, checks them, and emits IR ops.
 
+import { applied, type Expr } from '../../ir/elementwise';
 import { broadcastShapes, numel, type Op, type Padding, type Quant } from '../../ir/graph';
 import { dilatedExtent, windowOutSize } from '../window';
 import { checkPerm } from './fold';
@@ -218,9 +219,19 @@ function Gemm(n: OnnxNode) {
   n.emit({ kind: 'add', inputs: [product, bias], attrs: {} } as Omit<Op, 'outputs'>, outShape);
 }
 
+/** ONNX binary op → IR kind (Div becomes a MUL by the reciprocal constant). */
+const BINARY_KIND: Record<string, string> = {
+  Add: 'add',
+  Sub: 'sub',
+  Mul: 'mul',
+  Div: 'div',
+  Max: 'maximum',
+  Min: 'minimum',
+};
+
 function arithmetic(n: OnnxNode) {
   const [ka, kb] = [n.constOf(n.ins[0]), n.constOf(n.ins[1])];
-  let kind = n.opType.toLowerCase();
+  let kind = BINARY_KIND[n.opType];
   if (kind === 'div') {
     if (!kb) throw n.error('Div is supported only by a constant');
     kind = 'mul';
@@ -317,6 +328,89 @@ function unary(n: OnnxNode) {
         : {};
   n.emit(
     { kind: UNARY_KIND[n.opType], inputs: [a.phys], attrs } as Omit<Op, 'outputs'>,
+    a.shape,
+    a.map,
+    n.cx.storedOf(a),
+  );
+}
+
+/** Each element-wise ONNX op on one activation as its function of x, with its attributes (defaults per the spec). */
+const ELEMENTWISE_EXPR: Record<string, (n: OnnxNode) => Expr> = {
+  Elu: (n) => applied('elu', n.float('alpha', 1)),
+  Celu: (n) => applied('celu', n.float('alpha', 1)),
+  Selu: (n) => applied('selu', n.float('alpha', 1.6732631921768188), n.float('gamma', 1.0507010221481323)),
+  HardSigmoid: (n) => applied('hard_sigmoid', n.float('alpha', 0.2), n.float('beta', 0.5)),
+  ThresholdedRelu: (n) => applied('thresholded_relu', n.float('alpha', 1)),
+  Shrink: (n) => applied('shrink', n.float('bias', 0), n.float('lambd', 0.5)),
+  Gelu: (n) => {
+    const approximate = n.str('approximate', 'none');
+    if (approximate !== 'none' && approximate !== 'tanh')
+      throw n.error(`Gelu approximate '${approximate}' is not one of 'none', 'tanh'`);
+    return applied('gelu', approximate === 'tanh' ? 1 : 0);
+  },
+  Mish: () => ({ f: 'mul', args: ['x', { f: 'tanh', args: [applied('softplus')] }] }),
+  Exp: () => applied('exp'),
+  Log: () => applied('log'),
+  Abs: () => applied('abs'),
+  Neg: () => applied('neg'),
+  Sqrt: () => applied('sqrt'),
+  Reciprocal: () => applied('reciprocal'),
+  Erf: () => applied('erf'),
+  Softplus: () => applied('softplus'),
+  Softsign: () => applied('softsign'),
+  Sign: () => applied('sign'),
+  Floor: () => applied('floor'),
+  Ceil: () => applied('ceil'),
+  Round: () => applied('round'),
+};
+
+function elementwise(n: OnnxNode) {
+  const a = n.needAct(n.ins[0]);
+  n.emit(
+    { kind: 'elementwise', inputs: [a.phys], attrs: { expr: ELEMENTWISE_EXPR[n.opType](n) } } as Omit<Op, 'outputs'>,
+    a.shape,
+    a.map,
+    n.cx.storedOf(a),
+  );
+}
+
+/**
+ * Pow, Max and Min of one activation with scalar constants (in either position): an element-wise function of it.
+ * Max/Min are variadic (a Max of one input is the identity); of two tensors otherwise, MAXIMUM/MINIMUM.
+ */
+function withScalars(n: OnnxNode) {
+  const actIndex = n.ins.findIndex((name) => n.actOf(name));
+  if (actIndex < 0) throw n.error('has no activation input');
+  const scalars = n.ins.every((name, k) => k === actIndex || n.constOf(name)?.data.length === 1);
+  if (!scalars && n.opType !== 'Pow' && n.ins.length === 2) {
+    arithmetic(n);
+    return;
+  }
+  const a = n.needAct(n.ins[actIndex]);
+  const f = n.opType === 'Pow' ? 'pow' : n.opType === 'Max' ? 'max' : 'min';
+  let expr: Expr = 'x';
+  n.ins.forEach((name, k) => {
+    if (k === actIndex) return;
+    const c = n.constOf(name);
+    if (c?.data.length !== 1)
+      throw n.error(`${n.opType} is supported of one activation and scalar constants (input ${k} is not one)`);
+    expr = { f, args: k < actIndex ? [c.data[0], expr] : [expr, c.data[0]] };
+  });
+  n.emit(
+    { kind: 'elementwise', inputs: [a.phys], attrs: { expr } } as Omit<Op, 'outputs'>,
+    a.shape,
+    a.map,
+    n.cx.storedOf(a),
+  );
+}
+
+/** PRelu(x, slope): slope a constant broadcast to x (unidirectionally), typically one value per channel. */
+function PRelu(n: OnnxNode) {
+  const a = n.needAct(n.ins[0]);
+  const slope = n.constOf(n.ins[1]);
+  if (!slope) throw n.error('the slope must be a constant');
+  n.emit(
+    { kind: 'prelu', inputs: [a.phys, n.constLike(slope, a, 'slope')], attrs: {} } as Omit<Op, 'outputs'>,
     a.shape,
     a.map,
     n.cx.storedOf(a),
@@ -585,6 +679,11 @@ export const ONNX_HANDLERS: Record<string, Handler> = {
   Sigmoid: unary,
   Tanh: unary,
   HardSwish: unary,
+  ...Object.fromEntries(Object.keys(ELEMENTWISE_EXPR).map((op) => [op, elementwise])),
+  Pow: withScalars,
+  PRelu,
+  Max: withScalars,
+  Min: withScalars,
   MaxPool: pool,
   AveragePool: pool,
   GlobalAveragePool: mean,

@@ -29,6 +29,12 @@ export const BuiltinOperator = {
   MIRROR_PAD: 100,
   QUANTIZE: 114,
   HARD_SWISH: 117,
+  EXP: 47,
+  ELU: 111,
+  GELU: 150,
+  PRELU: 54,
+  MAXIMUM: 55,
+  MINIMUM: 57,
 } as const;
 export type BuiltinOperatorName = keyof typeof BuiltinOperator;
 
@@ -53,14 +59,10 @@ const OTHER_BUILTIN_NAMES: Record<number, string> = {
   43: 'SQUEEZE',
   44: 'UNIDIRECTIONAL_SEQUENCE_LSTM',
   45: 'STRIDED_SLICE',
-  47: 'EXP',
   49: 'SPLIT',
   50: 'LOG_SOFTMAX',
   53: 'CAST',
-  54: 'PRELU',
-  55: 'MAXIMUM',
   56: 'ARG_MAX',
-  57: 'MINIMUM',
   60: 'PADV2',
   65: 'SLICE',
   67: 'TRANSPOSE_CONV',
@@ -113,6 +115,7 @@ export const BuiltinOptions = {
   LeakyReluOptions: 75,
   MirrorPadOptions: 77,
   QuantizeOptions: 89,
+  GeluOptions: 116,
 } as const;
 
 export const Padding = { SAME: 0, VALID: 1 } as const;
@@ -175,4 +178,5 @@ export const Field = {
   ReducerOptions: { keep_dims: 0 },
   LeakyReluOptions: { alpha: 0 },
   MirrorPadOptions: { mode: 0 },
+  GeluOptions: { approximate: 0 },
 } as const;

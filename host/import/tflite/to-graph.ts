@@ -3,6 +3,7 @@
 // "dynamic range" models keep some weights int8 with float scales (hybrid ops): those are dequantized, which is
 // the float function the hybrid kernels approximate.
 
+import { applied, type Expr } from '../../ir/elementwise';
 import { type Clamp, type Graph, ModelError, newGraph, type Op, type Padding as Pads } from '../../ir/graph';
 import type { TfliteModel, TfliteOperator, TfliteTensor } from './reader';
 import { fusedClamp, int32Of } from './to-qmodel';
@@ -109,6 +110,10 @@ const unary =
   (kind: 'sigmoid' | 'tanh' | 'relu' | 'hard_swish'): BuiltinHandler =>
   (b) => ({ kind, inputs: [b.input(0)], outputs: [b.y], attrs: {} });
 
+const elementwise =
+  (expr: (b: Builtin) => Expr): BuiltinHandler =>
+  (b) => ({ kind: 'elementwise', inputs: [b.input(0)], outputs: [b.y], attrs: { expr: expr(b) } });
+
 const CONCATENATION: BuiltinHandler = (b) => {
   const axis = b.op.options.axis as number;
   return {
@@ -170,6 +175,12 @@ const FLOAT_BUILTINS: Record<number, BuiltinHandler> = {
   }),
   [B.LOGISTIC]: unary('sigmoid'),
   [B.HARD_SWISH]: unary('hard_swish'),
+  [B.PRELU]: (b) => ({ kind: 'prelu', inputs: [b.input(0), b.input(1)], outputs: [b.y], attrs: {} }),
+  [B.MAXIMUM]: (b) => ({ kind: 'maximum', inputs: [b.input(0), b.input(1)], outputs: [b.y], attrs: {} }),
+  [B.MINIMUM]: (b) => ({ kind: 'minimum', inputs: [b.input(0), b.input(1)], outputs: [b.y], attrs: {} }),
+  [B.ELU]: elementwise(() => applied('elu', 1)),
+  [B.EXP]: elementwise(() => applied('exp')),
+  [B.GELU]: elementwise((b) => applied('gelu', b.op.options.approximate ? 1 : 0)),
   [B.MAX_POOL_2D]: pool,
   [B.MEAN]: MEAN,
   [B.MIRROR_PAD]: MIRROR_PAD,

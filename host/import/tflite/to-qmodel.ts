@@ -16,6 +16,9 @@ import {
   prepareFullyConnected,
   prepareHardSwish,
   prepareLeakyRelu,
+  prepareLookupTable,
+  preparePrelu,
+  TFLITE_TABLE_FNS,
   prepareLogistic,
   prepareMean,
   prepareMul,
@@ -46,15 +49,21 @@ export const SUPPORTED_INT8_OPS = [
   'CONV_2D',
   'DEPTHWISE_CONV_2D',
   'DEQUANTIZE',
+  'ELU',
+  'EXP',
   'FULLY_CONNECTED',
+  'GELU',
   'HARD_SWISH',
   'LEAKY_RELU',
   'LOGISTIC',
   'MAX_POOL_2D',
+  'MAXIMUM',
   'MEAN',
   'MIRROR_PAD',
+  'MINIMUM',
   'MUL',
   'PAD',
+  'PRELU',
   'QUANTIZE',
   'RELU',
   'RELU6',
@@ -332,6 +341,21 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
         else push(op, { opcode: 'SUB', inputs, options: prepareSub(a, bq, yq, clamp(), rounding) });
         break;
       }
+      case B.PRELU:
+        push(op, {
+          opcode: 'PRELU',
+          inputs: [q8(op.inputs[0], op), q8(op.inputs[1], op)],
+          options: preparePrelu(qparams(x(), op), qparams(tensorOf(op, 1), op), qparams(y(), op), rounding),
+        });
+        break;
+      case B.MAXIMUM:
+      case B.MINIMUM:
+        push(op, {
+          opcode: code === B.MAXIMUM ? 'MAXIMUM' : 'MINIMUM',
+          inputs: [q8(op.inputs[0], op), q8(op.inputs[1], op)],
+          options: null,
+        });
+        break;
       case B.LOGISTIC:
         push(op, {
           opcode: 'LOGISTIC',
@@ -366,6 +390,17 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
           options: prepareHardSwish(qparams(x(), op), qparams(y(), op), rounding),
         });
         break;
+      case B.ELU:
+      case B.EXP:
+      case B.GELU: {
+        const table = code === B.ELU ? 'ELU' : code === B.EXP ? 'EXP' : o.approximate ? 'GELU_TANH' : 'GELU';
+        push(op, {
+          opcode: code === B.ELU ? 'ELU' : code === B.EXP ? 'EXP' : 'GELU',
+          inputs: [q8(op.inputs[0], op)],
+          options: prepareLookupTable(qparams(x(), op), qparams(y(), op), TFLITE_TABLE_FNS[table]),
+        });
+        break;
+      }
       case B.LEAKY_RELU:
         push(op, {
           opcode: 'LEAKY_RELU',

@@ -11,11 +11,13 @@ import { conv2d, type ConvShapes } from './conv2d';
 import { depthwiseConv2d } from './depthwise-conv2d';
 import { fullyConnected } from './fully-connected';
 import { lookup } from './lut';
+import { maximumMinimum } from './maximum-minimum';
 import { mean } from './mean';
 import { mul } from './mul';
 import { mirrorPad } from './mirror-pad';
 import { pad } from './pad';
 import { pool2d } from './pool';
+import { prelu } from './prelu';
 import { reshape } from './reshape';
 import { softmax } from './softmax';
 import { numel } from '../../ir/shape';
@@ -132,6 +134,17 @@ export function runInt8(
         mul(x, ia, i8(op.inputs[1]), ib, y, op.options, rounding);
         break;
       }
+      case 'PRELU': {
+        const [ia, ib] = broadcastPair(model, op);
+        prelu(x, ia, i8(op.inputs[1]), ib, y, op.options, rounding);
+        break;
+      }
+      case 'MAXIMUM':
+      case 'MINIMUM': {
+        const [ia, ib] = broadcastPair(model, op);
+        maximumMinimum(x, ia, i8(op.inputs[1]), ib, y, op.opcode === 'MAXIMUM');
+        break;
+      }
       case 'MEAN':
         mean(x, y, xt.shape[1] * xt.shape[2], xt.shape[3], op.options, rounding);
         break;
@@ -167,6 +180,10 @@ export function runInt8(
       case 'QUANTIZE':
       case 'LEAKY_RELU':
       case 'HARD_SWISH':
+      case 'ELU':
+      case 'EXP':
+      case 'GELU':
+      case 'LUT':
         lookup(x, op.options.table, y);
         break;
       default: {
