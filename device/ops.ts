@@ -7,10 +7,12 @@
 import {
   OpCode_ADD,
   OpCode_AVERAGE_POOL_2D,
+  OpCode_BATCH_MATMUL,
   OpCode_CONCATENATION,
   OpCode_CONV_2D,
   OpCode_DEPTHWISE_CONV_2D,
   OpCode_FULLY_CONNECTED,
+  OpCode_GATHER_STRIDED,
   OpCode_LEAKY_RELU,
   OpCode_LOGISTIC,
   OpCode_MAX_POOL_2D,
@@ -18,20 +20,24 @@ import {
   OpCode_MUL,
   OpCode_PAD,
   OpCode_QUANTIZE,
+  OpCode_REDUCE,
   OpCode_RESHAPE,
   OpCode_SOFTMAX,
   OpCode_SUB,
   OpCode_TANH,
 } from './format/layout';
 import { ADD, SUB } from './kernels/arithmetic';
+import { BATCH_MATMUL } from './kernels/batch-matmul';
 import { CONCATENATION } from './kernels/concatenation';
 import { CONV_2D_PACKED } from './kernels/conv2d-packed';
 import { DEPTHWISE_CONV_2D } from './kernels/depthwise-conv2d';
 import { FULLY_CONNECTED_PACKED } from './kernels/fully-connected-packed';
+import { GATHER_STRIDED } from './kernels/gather-strided';
 import { LOOKUP } from './kernels/lut';
 import { MEAN } from './kernels/mean';
 import { MUL } from './kernels/mul';
 import { PAD } from './kernels/pad';
+import { REDUCE } from './kernels/reduce';
 import { AVERAGE_POOL_2D, MAX_POOL_2D } from './kernels/pool';
 import { RESHAPE } from './kernels/reshape';
 import { SOFTMAX } from './kernels/softmax';
@@ -55,3 +61,6 @@ OPS[OpCode_PAD] = PAD;
 OPS[OpCode_MEAN] = MEAN;
 OPS[OpCode_QUANTIZE] = LOOKUP;
 OPS[OpCode_LEAKY_RELU] = LOOKUP;
+OPS[OpCode_GATHER_STRIDED] = GATHER_STRIDED;
+OPS[OpCode_REDUCE] = REDUCE;
+OPS[OpCode_BATCH_MATMUL] = BATCH_MATMUL;

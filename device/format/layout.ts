@@ -28,6 +28,9 @@ export const OpCode_PAD = 13;
 export const OpCode_MEAN = 14;
 export const OpCode_QUANTIZE = 15;
 export const OpCode_LEAKY_RELU = 16;
+export const OpCode_GATHER_STRIDED = 30;
+export const OpCode_REDUCE = 31;
+export const OpCode_BATCH_MATMUL = 32;
 
 export const WeightLayout_DENSE = 0;
 export const WeightLayout_BITMASK = 1;
@@ -44,6 +47,9 @@ export const Options_LutOptions = 7;
 export const Options_ConcatenationOptions = 8;
 export const Options_PadOptions = 9;
 export const Options_MeanOptions = 10;
+export const Options_GatherStridedOptions = 11;
+export const Options_ReduceOptions = 12;
+export const Options_BatchMatMulOptions = 13;
 
 export const TFLITE_DOUBLE_ROUNDING_OPCODES = 228;
 
@@ -165,3 +171,32 @@ export const Model_buffers = 18;
 export const Model_inputs = 20;
 export const Model_outputs = 22;
 export const Model_arena_bytes = 24;
+
+export const GatherStridedOptions_offset = 4;
+export const GatherStridedOptions_shape = 6;
+export const GatherStridedOptions_strides = 8;
+
+export const ReduceOptions_reducer = 4;
+export const ReduceOptions_outer = 6;
+export const ReduceOptions_count = 8;
+export const ReduceOptions_inner = 10;
+export const ReduceOptions_input_zero_point = 12;
+export const ReduceOptions_output_zero_point = 14;
+export const ReduceOptions_multiplier = 16;
+export const ReduceOptions_shift = 18;
+
+export const BatchMatMulOptions_batch = 4;
+export const BatchMatMulOptions_rows = 6;
+export const BatchMatMulOptions_depth = 8;
+export const BatchMatMulOptions_cols = 10;
+export const BatchMatMulOptions_lhs_batch_stride = 12;
+export const BatchMatMulOptions_rhs_batch_stride = 14;
+export const BatchMatMulOptions_lhs_offset = 16;
+export const BatchMatMulOptions_rhs_offset = 18;
+export const BatchMatMulOptions_output_zero_point = 20;
+export const BatchMatMulOptions_output_multiplier = 22;
+export const BatchMatMulOptions_output_shift = 24;
+export const BatchMatMulOptions_activation_min = 26;
+export const BatchMatMulOptions_activation_min_default = -128;
+export const BatchMatMulOptions_activation_max = 28;
+export const BatchMatMulOptions_activation_max_default = 127;

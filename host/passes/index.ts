@@ -28,6 +28,9 @@ export const DEVICE_OPS = new Set([
   'sigmoid',
   'tanh',
   'leaky_relu',
+  'gather_strided',
+  'reduce',
+  'batch_matmul',
 ]);
 
 function cloneGraph(g: Graph): Graph {

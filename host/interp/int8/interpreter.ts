@@ -5,16 +5,19 @@ import { ModelError } from '../../ir/graph';
 import type { QModel, QOp, QTensor } from '../../ir/qmodel';
 import { kernelRounding } from '../../quantize/fixedpoint';
 import { arithmetic } from './arithmetic';
+import { batchMatMul } from './batch-matmul';
 import { broadcastIndex } from './broadcast';
 import { concatenation } from './concatenation';
 import { conv2d, type ConvShapes } from './conv2d';
 import { depthwiseConv2d } from './depthwise-conv2d';
 import { fullyConnected } from './fully-connected';
+import { gatherStrided } from './gather-strided';
 import { lookup } from './lut';
 import { mean } from './mean';
 import { mul } from './mul';
 import { pad } from './pad';
 import { pool2d } from './pool';
+import { reduce } from './reduce';
 import { reshape } from './reshape';
 import { softmax } from './softmax';
 import { numel } from '../../ir/shape';
@@ -156,6 +159,15 @@ export function runInt8(
       case 'QUANTIZE':
       case 'LEAKY_RELU':
         lookup(x, op.options.table, y);
+        break;
+      case 'GATHER_STRIDED':
+        gatherStrided(x, y, op.options);
+        break;
+      case 'REDUCE':
+        reduce(x, y, op.options, rounding);
+        break;
+      case 'BATCH_MATMUL':
+        batchMatMul(x, i8(op.inputs[1]), y, op.options, rounding);
         break;
       default: {
         const unknown: never = op;
