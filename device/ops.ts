@@ -7,6 +7,7 @@
 import {
   OpCode_ADD,
   OpCode_AVERAGE_POOL_2D,
+  OpCode_BATCH_MATMUL,
   OpCode_CONCATENATION,
   OpCode_CONV_2D,
   OpCode_DEPTHWISE_CONV_2D,
@@ -16,6 +17,7 @@ import {
   OpCode_GELU,
   OpCode_HARD_SWISH,
   OpCode_LUT,
+  OpCode_GATHER_STRIDED,
   OpCode_LEAKY_RELU,
   OpCode_LOGISTIC,
   OpCode_MAX_POOL_2D,
@@ -27,16 +29,19 @@ import {
   OpCode_PAD,
   OpCode_PRELU,
   OpCode_QUANTIZE,
+  OpCode_REDUCE,
   OpCode_RESHAPE,
   OpCode_SOFTMAX,
   OpCode_SUB,
   OpCode_TANH,
 } from './format/layout';
 import { ADD, SUB } from './kernels/arithmetic';
+import { BATCH_MATMUL } from './kernels/batch-matmul';
 import { CONCATENATION } from './kernels/concatenation';
 import { CONV_2D_PACKED } from './kernels/conv2d-packed';
 import { DEPTHWISE_CONV_2D } from './kernels/depthwise-conv2d';
 import { FULLY_CONNECTED_PACKED } from './kernels/fully-connected-packed';
+import { GATHER_STRIDED } from './kernels/gather-strided';
 import { LOOKUP } from './kernels/lut';
 import { MAXIMUM, MINIMUM } from './kernels/maximum-minimum';
 import { MEAN } from './kernels/mean';
@@ -44,6 +49,7 @@ import { MIRROR_PAD } from './kernels/mirror-pad';
 import { MUL } from './kernels/mul';
 import { PAD } from './kernels/pad';
 import { PRELU } from './kernels/prelu';
+import { REDUCE } from './kernels/reduce';
 import { AVERAGE_POOL_2D, MAX_POOL_2D } from './kernels/pool';
 import { RESHAPE } from './kernels/reshape';
 import { SOFTMAX } from './kernels/softmax';
@@ -76,3 +82,6 @@ OPS[OpCode_LUT] = LOOKUP;
 OPS[OpCode_PRELU] = PRELU;
 OPS[OpCode_MAXIMUM] = MAXIMUM;
 OPS[OpCode_MINIMUM] = MINIMUM;
+OPS[OpCode_GATHER_STRIDED] = GATHER_STRIDED;
+OPS[OpCode_REDUCE] = REDUCE;
+OPS[OpCode_BATCH_MATMUL] = BATCH_MATMUL;

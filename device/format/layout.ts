@@ -37,6 +37,9 @@ export const OpCode_LUT = 21;
 export const OpCode_PRELU = 22;
 export const OpCode_MAXIMUM = 23;
 export const OpCode_MINIMUM = 24;
+export const OpCode_GATHER_STRIDED = 30;
+export const OpCode_REDUCE = 31;
+export const OpCode_BATCH_MATMUL = 32;
 
 export const WeightLayout_DENSE = 0;
 export const WeightLayout_BITMASK = 1;
@@ -55,6 +58,9 @@ export const Options_PadOptions = 9;
 export const Options_MeanOptions = 10;
 export const Options_MirrorPadOptions = 11;
 export const Options_PreluOptions = 12;
+export const Options_GatherStridedOptions = 13;
+export const Options_ReduceOptions = 14;
+export const Options_BatchMatMulOptions = 15;
 
 export const TFLITE_DOUBLE_ROUNDING_OPCODES = 228;
 
@@ -187,3 +193,32 @@ export const PreluOptions_output_multiplier_1 = 10;
 export const PreluOptions_output_shift_1 = 12;
 export const PreluOptions_output_multiplier_2 = 14;
 export const PreluOptions_output_shift_2 = 16;
+
+export const GatherStridedOptions_offset = 4;
+export const GatherStridedOptions_shape = 6;
+export const GatherStridedOptions_strides = 8;
+
+export const ReduceOptions_reducer = 4;
+export const ReduceOptions_outer = 6;
+export const ReduceOptions_count = 8;
+export const ReduceOptions_inner = 10;
+export const ReduceOptions_input_zero_point = 12;
+export const ReduceOptions_output_zero_point = 14;
+export const ReduceOptions_multiplier = 16;
+export const ReduceOptions_shift = 18;
+
+export const BatchMatMulOptions_batch = 4;
+export const BatchMatMulOptions_rows = 6;
+export const BatchMatMulOptions_depth = 8;
+export const BatchMatMulOptions_cols = 10;
+export const BatchMatMulOptions_lhs_batch_stride = 12;
+export const BatchMatMulOptions_rhs_batch_stride = 14;
+export const BatchMatMulOptions_lhs_offset = 16;
+export const BatchMatMulOptions_rhs_offset = 18;
+export const BatchMatMulOptions_output_zero_point = 20;
+export const BatchMatMulOptions_output_multiplier = 22;
+export const BatchMatMulOptions_output_shift = 24;
+export const BatchMatMulOptions_activation_min = 26;
+export const BatchMatMulOptions_activation_min_default = -128;
+export const BatchMatMulOptions_activation_max = 28;
+export const BatchMatMulOptions_activation_max_default = 127;

@@ -421,6 +421,11 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
           optionsType: BuiltinOptions.ReducerOptions,
           options: [[Field.ReducerOptions.keep_dims, 'bool', y.shape.length === 4 ? 1 : 0]],
         };
+      case 'GATHER_STRIDED':
+      case 'REDUCE':
+      case 'BATCH_MATMUL':
+        // TRANSPOSE/STRIDED_SLICE, SUM/REDUCE_MAX/MEAN and BATCH_MATMUL need their tensors reshaped around them.
+        return fail(op, 'is not exported to TFLite yet');
       default: {
         const unknown: never = op;
         throw new ModelError(`cannot export opcode ${(unknown as QOp).opcode} to TFLite`);

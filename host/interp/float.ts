@@ -194,6 +194,44 @@ function evalNode(g: Graph, n: Node, v: (name: string) => F): F {
       }
       return y;
     }
+    case 'gather_strided': {
+      const { offset, shape, strides } = op.attrs;
+      const y = new Float32Array(numel(shape));
+      for (let i = 0; i < y.length; i++) {
+        let at = offset;
+        for (let d = shape.length - 1, rest = i; d >= 0; d--) {
+          const c = rest % shape[d];
+          rest = (rest - c) / shape[d];
+          at += c * strides[d];
+        }
+        y[i] = x[at];
+      }
+      return y;
+    }
+    case 'reduce': {
+      const { reducer, outer, count, inner } = op.attrs;
+      const y = new Float32Array(outer * inner).fill(reducer === 'max' ? -Infinity : 0);
+      for (let b = 0; b < outer; b++)
+        for (let r = 0; r < count; r++)
+          for (let i = 0; i < inner; i++) {
+            const v = x[(b * count + r) * inner + i];
+            y[b * inner + i] = reducer === 'max' ? Math.max(y[b * inner + i], v) : y[b * inner + i] + v;
+          }
+      return reducer === 'mean' ? y.map((s) => s / count) : y;
+    }
+    case 'batch_matmul': {
+      const { batch, rows, depth, cols, lhsBatchStride, rhsBatchStride } = op.attrs;
+      const b = v(op.inputs[1]);
+      const y = new Float32Array(batch * rows * cols);
+      for (let bi = 0; bi < batch; bi++)
+        for (let m = 0; m < rows; m++)
+          for (let k = 0; k < depth; k++) {
+            const a = x[bi * lhsBatchStride + m * depth + k];
+            const row = bi * rhsBatchStride + k * cols;
+            for (let n = 0; n < cols; n++) y[(bi * rows + m) * cols + n] += a * b[row + n];
+          }
+      return y;
+    }
     default:
       throw new ModelError(`the float interpreter does not support op '${op.kind}' (node ${n.name})`);
   }

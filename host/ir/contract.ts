@@ -72,6 +72,24 @@ export const OpCode = {
   MAXIMUM: 23,
   /** y = min(a, b), as MAXIMUM */
   MINIMUM: 24,
+  /**
+   * y[i_0,..,i_r] = x[offset + sum_d i_d*strides[d]] over the iteration shape `shape` (its product is y's count),
+   * strides host-computed and possibly negative: TRANSPOSE, SLICE, STRIDED_SLICE, SPLIT, a GATHER of evenly spaced
+   * indices, a channel shuffle. Input and output share their quantization.
+   */
+  GATHER_STRIDED: 30,
+  /**
+   * for each (o, i) of outer x inner outputs, over the `count` values x[(o*count + r)*inner + i]: MEAN (TFLite's int8
+   * Mean: MBQM of the zero-centred sum, then divided by count rounding half away from zero), SUM (MBQM of the
+   * zero-centred sum) or MAX (input and output share their quantization)
+   */
+  REDUCE: 31,
+  /**
+   * y[b] = x1[b] [rows, depth] . x2[b] [depth, cols] (TFLite's int8 BATCH_MATMUL): y = clamp(MBQM(sum_k (x1 +
+   * lhs_offset)*(x2 + rhs_offset)) + output_zero_point); batch b reads x1 at b*lhs_batch_stride, x2 at
+   * b*rhs_batch_stride (0: broadcast)
+   */
+  BATCH_MATMUL: 32,
 } as const;
 export type OpCodeName = keyof typeof OpCode;
 
@@ -174,6 +192,39 @@ export interface PreluOptions {
   output_shift_2: number;
 }
 
+export interface GatherStridedOptions {
+  offset: number;
+  shape: number[];
+  strides: number[];
+}
+
+export interface ReduceOptions {
+  reducer: number;
+  outer: number;
+  count: number;
+  inner: number;
+  input_zero_point: number;
+  output_zero_point: number;
+  multiplier: number;
+  shift: number;
+}
+
+export interface BatchMatMulOptions {
+  batch: number;
+  rows: number;
+  depth: number;
+  cols: number;
+  lhs_batch_stride: number;
+  rhs_batch_stride: number;
+  lhs_offset: number;
+  rhs_offset: number;
+  output_zero_point: number;
+  output_multiplier: number;
+  output_shift: number;
+  activation_min: number;
+  activation_max: number;
+}
+
 /** The options table each opcode carries (its `options` attribute in the schema; null: none). */
 export interface OptionsByOp {
   FULLY_CONNECTED: FullyConnectedOptions;
@@ -202,6 +253,9 @@ export interface OptionsByOp {
   PRELU: PreluOptions;
   MAXIMUM: null;
   MINIMUM: null;
+  GATHER_STRIDED: GatherStridedOptions;
+  REDUCE: ReduceOptions;
+  BATCH_MATMUL: BatchMatMulOptions;
 }
 export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? null : string } = {
   FULLY_CONNECTED: 'FullyConnectedOptions',
@@ -230,6 +284,9 @@ export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? n
   PRELU: 'PreluOptions',
   MAXIMUM: null,
   MINIMUM: null,
+  GATHER_STRIDED: 'GatherStridedOptions',
+  REDUCE: 'ReduceOptions',
+  BATCH_MATMUL: 'BatchMatMulOptions',
 };
 
 /** Opcodes whose kernel in full TFLite keeps double rounding in Rounding.TFLITE (attribute tflite_double_rounding). */

@@ -88,7 +88,35 @@ export type Op =
   | { kind: 'mirror_pad'; inputs: [string]; outputs: [string]; attrs: { pads: number[]; mode: MirrorPadMode } }
   | { kind: 'elementwise'; inputs: [string]; outputs: [string]; attrs: { expr: Expr } }
   | { kind: 'prelu'; inputs: [string, string]; outputs: [string]; attrs: Record<string, never> }
-  | { kind: 'maximum' | 'minimum'; inputs: [string, string]; outputs: [string]; attrs: Record<string, never> };
+  | { kind: 'maximum' | 'minimum'; inputs: [string, string]; outputs: [string]; attrs: Record<string, never> }
+  /** y[i_0..i_r] = x[offset + Σ i_d·strides[d]] over the iteration shape `shape` (numel = y's): any strided view. */
+  | {
+      kind: 'gather_strided';
+      inputs: [string];
+      outputs: [string];
+      attrs: { offset: number; shape: number[]; strides: number[] };
+    }
+  /** For each of outer·inner outputs, over `count` values `inner` apart (the reduced axes, contiguous). */
+  | {
+      kind: 'reduce';
+      inputs: [string];
+      outputs: [string];
+      attrs: { reducer: 'mean' | 'sum' | 'max'; outer: number; count: number; inner: number };
+    }
+  /** y[b] = a[b] [rows, depth] · b[b] [depth, cols]; a batch stride of 0 broadcasts that operand. */
+  | {
+      kind: 'batch_matmul';
+      inputs: [string, string];
+      outputs: [string];
+      attrs: {
+        batch: number;
+        rows: number;
+        depth: number;
+        cols: number;
+        lhsBatchStride: number;
+        rhsBatchStride: number;
+      };
+    };
 
 export type MirrorPadMode = 'reflect' | 'symmetric' | 'edge';
 

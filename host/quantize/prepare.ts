@@ -9,8 +9,10 @@ import type {
   Conv2DOptions,
   FullyConnectedOptions,
   LutOptions,
+  BatchMatMulOptions,
   MeanOptions,
   MulOptions,
+  ReduceOptions,
   PadOptions,
   Pool2DOptions,
   PreluOptions,
@@ -238,6 +240,50 @@ export function prepareMean(input: QParams, output: QParams, rounding: Rounding)
     output_zero_point: output.zeroPoint,
     multiplier: m.multiplier,
     shift: m.shift,
+  };
+}
+
+/**
+ * REDUCE (device/README.md): MEAN as TFLite's int8 Mean on any axes and SUM with the multiplier s_in / s_out; MAX
+ * keeps the input's parameters, as TFLite's REDUCE_MAX requires.
+ */
+export function prepareReduce(
+  reducer: 'mean' | 'sum' | 'max',
+  geometry: Pick<ReduceOptions, 'outer' | 'count' | 'inner'>,
+  input: QParams,
+  output: QParams,
+  rounding: Rounding,
+): ReduceOptions {
+  const m =
+    reducer === 'max' ? { multiplier: 0, shift: 0 } : multiplier(input.scale / output.scale, rounding, 'REDUCE');
+  return {
+    reducer: ['mean', 'sum', 'max'].indexOf(reducer),
+    ...geometry,
+    input_zero_point: input.zeroPoint,
+    output_zero_point: output.zeroPoint,
+    multiplier: m.multiplier,
+    shift: m.shift,
+  };
+}
+
+/** BATCH_MATMUL (batch_matmul.cc): one multiplier double(s1)·double(s2) / double(s_out), offsets −zp. */
+export function prepareBatchMatMul(
+  geometry: Pick<BatchMatMulOptions, 'batch' | 'rows' | 'depth' | 'cols' | 'lhs_batch_stride' | 'rhs_batch_stride'>,
+  lhs: QParams,
+  rhs: QParams,
+  output: QParams,
+  clamp: Clamp | undefined,
+  rounding: Rounding,
+): BatchMatMulOptions {
+  const m = multiplier((lhs.scale * rhs.scale) / output.scale, rounding, 'BATCH_MATMUL');
+  return {
+    ...geometry,
+    lhs_offset: -lhs.zeroPoint,
+    rhs_offset: -rhs.zeroPoint,
+    output_zero_point: output.zeroPoint,
+    output_multiplier: m.multiplier,
+    output_shift: m.shift,
+    ...activationRange(output, clamp),
   };
 }
 

@@ -12,6 +12,7 @@ import { clampInt, f32, kernelRounding, prepareRounding, type RoundingMode } fro
 import {
   foldInputZeroPoint,
   prepareAdd,
+  prepareBatchMatMul,
   prepareConv2D,
   prepareFullyConnected,
   prepareHardSwish,
@@ -22,6 +23,7 @@ import {
   prepareMul,
   preparePad,
   preparePool2D,
+  prepareReduce,
   prepareQuantize,
   preparePrelu,
   prepareRelu,
@@ -619,6 +621,51 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
           outputs: [activation(yName, qy)],
           name: n.name,
           options: prepareRelu(qx(), qy, clamp, kernelRounding(mode, 'RELU')),
+        });
+        break;
+      }
+      case 'gather_strided': {
+        const x = operand(n, op.inputs[0]);
+        ops.push({
+          opcode: 'GATHER_STRIDED',
+          inputs: [x],
+          outputs: [activation(yName, qx())],
+          name: n.name,
+          options: { offset: op.attrs.offset, shape: op.attrs.shape, strides: op.attrs.strides },
+        });
+        break;
+      }
+      case 'reduce': {
+        const x = operand(n, op.inputs[0]);
+        const { reducer, outer, count, inner } = op.attrs;
+        const qy = reducer === 'max' ? qx() : chosen(yName);
+        ops.push({
+          opcode: 'REDUCE',
+          inputs: [x],
+          outputs: [activation(yName, qy)],
+          name: n.name,
+          options: prepareReduce(reducer, { outer, count, inner }, qx(), qy, rounding),
+        });
+        break;
+      }
+      case 'batch_matmul': {
+        const [a, b] = [operand(n, op.inputs[0]), operand(n, op.inputs[1])];
+        const { batch, rows, depth, cols, lhsBatchStride, rhsBatchStride } = op.attrs;
+        const qy = chosen(yName);
+        const geometry = {
+          batch,
+          rows,
+          depth,
+          cols,
+          lhs_batch_stride: lhsBatchStride,
+          rhs_batch_stride: rhsBatchStride,
+        };
+        ops.push({
+          opcode: 'BATCH_MATMUL',
+          inputs: [a, b],
+          outputs: [activation(yName, qy)],
+          name: n.name,
+          options: prepareBatchMatMul(geometry, qx(0), qx(1), qy, undefined, rounding),
         });
         break;
       }

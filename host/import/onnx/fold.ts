@@ -49,25 +49,29 @@ function Gather(n: OnnxNode, [x, idx]: (Const | undefined)[]) {
   n.setConst(dims, data, x!.type);
 }
 
-function Slice(n: OnnxNode, c: (Const | undefined)[]) {
-  const x = c[0]!;
-  const rank = x.dims.length;
-  const starts = c[1] ? Array.from(c[1].data) : n.ints('starts', []);
-  const ends = c[2] ? Array.from(c[2].data) : n.ints('ends', []);
+/**
+ * The elements ONNX Slice keeps along each axis of a tensor of shape `dims` (starts, ends, axes, steps from the
+ * attributes before opset 10, from constant inputs after; clamped as the spec says): for constants and activations.
+ */
+export function sliceRanges(n: OnnxNode, dims: number[]): { start: number; step: number; count: number }[] {
+  const rank = dims.length;
+  const input = (k: number, what: string) => (n.ins[k] ? Array.from(n.needConst(n.ins[k], what).data) : undefined);
+  const starts = input(1, 'starts') ?? n.ints('starts', []);
+  const ends = input(2, 'ends') ?? n.ints('ends', []);
   const axes = (
-    c[3]
-      ? Array.from(c[3].data)
-      : n.ints(
-          'axes',
-          starts.map((_, i) => i),
-        )
+    input(3, 'axes') ??
+    n.ints(
+      'axes',
+      starts.map((_, i) => i),
+    )
   ).map((a) => normalizeAxis(a, rank, n.where));
-  const steps = c[4] ? Array.from(c[4].data) : starts.map(() => 1);
+  const steps = input(4, 'steps') ?? starts.map(() => 1);
   if (ends.length !== starts.length || axes.length !== starts.length || steps.length !== starts.length)
     throw n.error('starts, ends, axes and steps must have the same length');
-  const ranges = x.dims.map((d) => ({ start: 0, step: 1, count: d }));
+  if (new Set(axes).size !== axes.length) throw n.error(`axes [${axes}] repeat an axis`);
+  const ranges = dims.map((d) => ({ start: 0, step: 1, count: d }));
   axes.forEach((a, i) => {
-    const d = x.dims[a],
+    const d = dims[a],
       step = steps[i];
     if (step === 0) throw n.error('Slice step 0');
     const clampTo = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v < 0 ? v + d : v));
@@ -75,6 +79,13 @@ function Slice(n: OnnxNode, c: (Const | undefined)[]) {
     const end = step > 0 ? clampTo(ends[i], 0, d) : clampTo(ends[i], -1, d - 1);
     ranges[a] = { start, step, count: Math.max(0, Math.ceil((end - start) / step)) };
   });
+  return ranges;
+}
+
+function Slice(n: OnnxNode, c: (Const | undefined)[]) {
+  const x = c[0]!;
+  const rank = x.dims.length;
+  const ranges = sliceRanges(n, x.dims);
   const dims = ranges.map((r) => r.count);
   const strides = stridesOf(x.dims);
   const data = Array.from({ length: numel(dims) }, (_, flat) => {

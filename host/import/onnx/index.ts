@@ -16,7 +16,7 @@ import * as path from 'path';
 import { type Graph, ModelError, newGraph, numel } from '../../ir/graph';
 import { checkActivation } from '../limits';
 import { CONSTANT_FOLDERS } from './fold';
-import { canonicalMap, channelsLastMap, sameArray, storedShape, transposeIndex } from './layout';
+import { canonicalMap, channelsLastMap, inversePermutation, sameArray, storedShape, transposeIndex } from './layout';
 import { OnnxImport, OnnxNode } from './node';
 import { ONNX_HANDLERS } from './ops';
 import { decodeOnnx, FLOAT, num, tensorValues } from './proto';
@@ -146,7 +146,7 @@ export function importOnnx(file: string): Graph {
       throw new ModelError(
         `${file}: graph output '${o.name}' is ${consts.has(o.name) ? 'a constant' : 'not computed'}; not supported`,
       );
-    if (!a.map || sameArray(a.map, canonicalMap(a.shape))) {
+    if (cx.isCanonical(a)) {
       if (a.shape.length === 4) transposedIo.push(a.phys);
       return a.phys;
     }
@@ -154,19 +154,14 @@ export function importOnnx(file: string): Graph {
       transposed1D.push(a.phys);
       return a.phys;
     }
-    // A view stored in plain row-major order (e.g. NCHW → NHWC by a final Transpose) is returned as it is.
-    if (!a.map.every((s, i) => s === i))
-      throw new ModelError(
-        `${file}: graph output '${o.name}' would need a runtime transpose of [${a.shape}]; not supported (the device has no TRANSPOSE)`,
-      );
-    if (sameArray(g.tensors.get(a.phys)!.shape, a.shape)) return a.phys;
     const name = g.tensors.has(o.name) ? `${o.name}/output` : o.name;
-    cx.newActivation(name, [...a.shape]);
-    g.nodes.push({
-      name: `${name}/reshape`,
-      op: { kind: 'reshape', inputs: [a.phys], outputs: [name], attrs: { shape: [...a.shape] } },
-    });
-    return name;
+    const where = `${file}: graph output '${o.name}'`;
+    // A view stored in plain row-major order (e.g. NCHW → NHWC by a final Transpose) is returned as it is (an IR
+    // reshape at most); any other view is copied into canonical order by a GATHER_STRIDED.
+    const map = a.map ?? canonicalMap(a.shape);
+    if (map.every((s, i) => s === i)) return cx.gather(a, map, [...a.shape], name, where);
+    if (a.shape.length === 4) transposedIo.push(name);
+    return cx.gather(a, inversePermutation(canonicalMap(a.shape)), storedShape(a.shape), name, where);
   });
   // Callers feed and read these in NHWC order (the ONNX model's NCHW transposed); every other input and output
   // is in the ONNX model's own order.

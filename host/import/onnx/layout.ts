@@ -91,3 +91,53 @@ export function windowPads(
     throw new ModelError(`${where}: pads [${p}] must be non-negative integers`);
   return [p[0], p[1], p[2], p[3]];
 }
+
+/** The most dimensions a GATHER_STRIDED iterates over (device/kernels/gather-strided.ts). */
+const GATHER_RANK = 6;
+
+/**
+ * `src` (for each output element, the input element it reads) as one strided view, y[i] = x[offset + Σ c_d·strides[d]]
+ * with i's row-major coordinates c over `shape`, or undefined when it is not one (an arbitrary index set). Each
+ * dimension, innermost first, is the longest run of equal steps that divides what is left, so contiguous
+ * dimensions merge; the result is checked against every element.
+ */
+export function stridedView(src: Int32Array): { offset: number; shape: number[]; strides: number[] } | undefined {
+  const n = src.length;
+  const shape: number[] = [],
+    strides: number[] = [];
+  for (let block = 1; block < n; ) {
+    const step = src[block] - src[0];
+    const left = n / block;
+    let run = 2;
+    while (run < left && src[run * block] - src[0] === run * step) run++;
+    while (left % run !== 0) run--;
+    if (run === 1) return undefined;
+    shape.unshift(run);
+    strides.unshift(step);
+    block *= run;
+  }
+  if (!shape.length) {
+    shape.push(1);
+    strides.push(1);
+  }
+  if (shape.length > GATHER_RANK) return undefined;
+  const view = { offset: src[0], shape, strides };
+  const coord = new Array<number>(shape.length).fill(0);
+  for (let i = 0, at = view.offset; i < n; i++) {
+    if (src[i] !== at) return undefined;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      at += strides[d];
+      if (++coord[d] < shape[d]) break;
+      at -= strides[d] * shape[d];
+      coord[d] = 0;
+    }
+  }
+  return view;
+}
+
+/** The inverse of a permutation of 0..n−1 (a map from logical to stored elements → stored to logical). */
+export function inversePermutation(map: ArrayLike<number>): Int32Array {
+  const inv = new Int32Array(map.length);
+  for (let i = 0; i < map.length; i++) inv[map[i]] = i;
+  return inv;
+}

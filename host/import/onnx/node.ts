@@ -2,9 +2,19 @@
 // output, and the helpers every handler shares (constants, activation views, emitting IR ops).
 
 import { broadcastIndex } from '../../interp/int8/broadcast';
-import { broadcastShapes, type Graph, ModelError, type Op, type Quant } from '../../ir/graph';
+import { broadcastShapes, type Graph, ModelError, numel, type Op, type Quant } from '../../ir/graph';
 import { checkActivation, checkShape, ElementBudget } from '../limits';
-import { type Act, canonicalMap, NCHW_TO_NHWC, normalizeAxis, sameArray, storedShape, transposeIndex } from './layout';
+import {
+  type Act,
+  canonicalMap,
+  inversePermutation,
+  NCHW_TO_NHWC,
+  normalizeAxis,
+  sameArray,
+  storedShape,
+  stridedView,
+  transposeIndex,
+} from './layout';
 import { type Const, num, tensorValues } from './proto';
 
 export class OnnxImport {
@@ -38,6 +48,34 @@ export class OnnxImport {
   storedOf(a: Act): number[] {
     return this.g.tensors.get(a.phys)!.shape;
   }
+  /** Whether view `a` is its whole IR tensor in canonical layout (so an op may read the tensor as it is). */
+  isCanonical(a: Act): boolean {
+    return !a.map || (sameArray(a.map, canonicalMap(a.shape)) && numel(this.storedOf(a)) === numel(a.shape));
+  }
+  /**
+   * IR tensor `name` of shape `stored` holding view `a`'s elements in `order` (order[j]: the logical element at j):
+   * `a`'s own tensor when it already holds them so (an IR reshape at most), else one GATHER_STRIDED copy. This is
+   * where a view becomes a runtime transpose, slice or gather.
+   */
+  gather(a: Act, order: Int32Array, stored: number[], name: string, where: string): string {
+    const map = a.map ?? canonicalMap(a.shape);
+    const src = Int32Array.from(order, (l) => map[l]);
+    let op: Op;
+    if (src.every((s, i) => s === i) && numel(this.storedOf(a)) === src.length) {
+      if (sameArray(this.storedOf(a), stored)) return a.phys;
+      op = { kind: 'reshape', inputs: [a.phys], outputs: [name], attrs: { shape: stored } };
+    } else {
+      const view = stridedView(src);
+      if (!view)
+        throw new ModelError(
+          `${where}: reading [${a.shape}] here needs a gather of elements that are not evenly spaced; not supported`,
+        );
+      op = { kind: 'gather_strided', inputs: [a.phys], outputs: [name], attrs: view };
+    }
+    this.newActivation(name, stored);
+    this.g.nodes.push({ name, op });
+    return name;
+  }
   /** A constant's values, counted against the element budget. */
   defineConst(name: string, c: Const, where: string): void {
     this.budget.take(c.data.length, where);
@@ -53,6 +91,8 @@ export class OnnxNode {
   readonly opType: string;
   readonly ins: string[];
   readonly out: string;
+  /** Every output (Split has several). */
+  readonly outs: string[];
   private readonly attributes = new Map<string, Attribute>();
 
   constructor(
@@ -64,7 +104,8 @@ export class OnnxNode {
     this.name = node.name || `${node.op_type}_${index}`;
     this.where = `node ${index} '${this.name}' (${node.op_type})`;
     this.ins = node.input ?? [];
-    this.out = (node.output ?? [])[0];
+    this.outs = node.output ?? [];
+    this.out = this.outs[0];
     if (!this.out) throw this.error('has no output');
     for (const a of node.attribute ?? []) this.attributes.set(a.name, a);
   }
@@ -143,13 +184,22 @@ export class OnnxNode {
     return a.map((x) => normalizeAxis(x, rank, this.where));
   }
 
-  /** The IR tensor of an activation in canonical layout, or a clear error when it is a transposed view. */
-  canonical(a: Act, what = 'this op'): string {
-    if (a.map && !sameArray(a.map, canonicalMap(a.shape)))
-      throw this.error(
-        `${what} would read a transposed activation [${a.shape}], which needs a runtime transpose; this is not supported (the device has no TRANSPOSE)`,
-      );
-    return a.phys;
+  private gathers = 0;
+  /** The IR tensor of an activation in canonical layout: a transposed or sliced view is copied by GATHER_STRIDED. */
+  canonical(a: Act): string {
+    if (this.cx.isCanonical(a)) return a.phys;
+    return this.cx.gather(
+      a,
+      inversePermutation(canonicalMap(a.shape)),
+      storedShape(a.shape),
+      `${this.name}/gather${this.gathers++}`,
+      this.where,
+    );
+  }
+  /** The IR tensor of an activation with its elements in plain row-major (ONNX) order, shaped `stored`. */
+  rowMajor(a: Act, stored = a.shape): string {
+    const order = Int32Array.from({ length: numel(a.shape) }, (_, i) => i);
+    return this.cx.gather(a, order, [...stored], `${this.name}/gather${this.gathers++}`, this.where);
   }
   mapOf(a: Act): Int32Array {
     return a.map ?? canonicalMap(a.shape);
@@ -157,7 +207,8 @@ export class OnnxNode {
   /** Defines `outName` as a view of `a` with ONNX shape `shape` and element map `map`, materialising it when canonical. */
   view(outName: string, a: Act, shape: number[], map: Int32Array, nodeName = this.name): Act {
     let v: Act;
-    if (!sameArray(map, canonicalMap(shape))) v = { phys: a.phys, shape, map };
+    if (!sameArray(map, canonicalMap(shape)) || numel(this.cx.storedOf(a)) !== map.length)
+      v = { phys: a.phys, shape, map };
     else if (sameArray(this.cx.storedOf(a), storedShape(shape))) v = { phys: a.phys, shape };
     else {
       this.cx.newActivation(outName, storedShape(shape));
@@ -189,7 +240,7 @@ export class OnnxNode {
     const outShape = broadcastShapes(a.shape, k.dims);
     if (!sameArray(outShape, a.shape))
       throw this.error(`constant [${k.dims}] would broadcast activation [${a.shape}] to a larger shape; not supported`);
-    if (!a.map || sameArray(a.map, canonicalMap(a.shape))) {
+    if (this.cx.isCanonical(a)) {
       const quant = k.quant?.scale.length === 1 ? k.quant : undefined;
       if (a.shape.length !== 4) return this.cx.addConst(cname, k.dims, k.data, quant);
       const dims4 = [...new Array(4 - k.dims.length).fill(1), ...k.dims];
@@ -204,7 +255,7 @@ export class OnnxNode {
     // A transposed view: spell the constant out at full size in the stored order.
     const full = broadcastIndex(k.dims, a.shape);
     const stored = new Float32Array(full.length);
-    a.map.forEach((s, i) => {
+    this.mapOf(a).forEach((s, i) => {
       stored[s] = k.data[full[i]];
     });
     return this.cx.addConst(cname, this.cx.storedOf(a), stored);
@@ -218,8 +269,8 @@ export class OnnxNode {
       );
     return w.quant.scale.length > 1 ? { ...w.quant, axis: irAxis } : w.quant;
   }
-  /** For a (possibly channel-permuted) 4-D view: the stored channel of each ONNX channel. */
-  channelPermutation(a: Act): number[] {
+  /** For a (possibly channel-permuted) 4-D view: the stored channel of each ONNX channel; undefined for other views. */
+  channelPermutation(a: Act): number[] | undefined {
     const [, C, H, W] = a.shape;
     if (!a.map) return Array.from({ length: C }, (_, c) => c);
     const stored = this.cx.storedOf(a);
@@ -231,7 +282,6 @@ export class OnnxNode {
           hw = i % (H * W);
         return s === hw * C + perm[c];
       });
-    if (!ok) this.canonical(a, 'a convolution');
-    return perm;
+    return ok ? perm : undefined;
   }
 }

@@ -4,14 +4,16 @@
 import { applied, type Expr } from '../../ir/elementwise';
 import { broadcastShapes, numel, type Op, type Padding, type Quant } from '../../ir/graph';
 import { dilatedExtent, windowOutSize } from '../window';
-import { checkPerm } from './fold';
+import { checkPerm, sliceRanges } from './fold';
 import {
   type Act,
   canonicalMap,
+  inversePermutation,
   NCHW_TO_NHWC,
   normalizeAxis,
   sameArray,
   storedShape,
+  stridesOf,
   transposeIndex,
   windowPads,
 } from './layout';
@@ -89,11 +91,17 @@ function Conv(n: OnnxNode) {
   const oh = windowOutSize(a.shape[2], pads[0] + pads[2], extent[0], strides[0], n.where);
   const ow = windowOutSize(a.shape[3], pads[1] + pads[3], extent[1], strides[1], n.where);
   const depthwise = group === C && Ig === 1 && group > 1;
-  // A channel-permuted view (e.g. a channel shuffle) is absorbed into the weights' input channels.
-  const inputChannel = n.channelPermutation(a);
+  // A channel-permuted view (e.g. a channel shuffle) is absorbed into the weights' input channels; any other view
+  // (and a permuted one before a depthwise convolution) is copied into canonical order first.
+  let input = a.phys;
+  let inputChannel = n.channelPermutation(a);
+  if (!inputChannel || (depthwise && inputChannel.some((p, c) => p !== c))) {
+    input = n.canonical(a);
+    inputChannel = Array.from({ length: C }, (_, c) => c);
+  }
+  const channelOf = inputChannel;
   let weights: string;
   if (depthwise) {
-    if (inputChannel.some((p, c) => p !== c)) n.canonical(a, 'a depthwise convolution');
     const wt = new Float32Array(w.data.length);
     for (let o = 0; o < O; o++)
       for (let y = 0; y < kh; y++)
@@ -109,11 +117,11 @@ function Conv(n: OnnxNode) {
         for (let y = 0; y < kh; y++)
           for (let x = 0; x < kw; x++) {
             const c = Math.floor(o / perGroup) * Ig + i;
-            wt[((o * kh + y) * kw + x) * C + inputChannel[c]] = w.data[((o * Ig + i) * kh + y) * kw + x];
+            wt[((o * kh + y) * kw + x) * C + channelOf[c]] = w.data[((o * Ig + i) * kh + y) * kw + x];
           }
     weights = n.cx.addConst(`${n.name}/weights`, [O, kh, kw, C], wt, n.weightQuant(w, 0, 0));
   }
-  const opIns = [a.phys, weights];
+  const opIns = [input, weights];
   const b = n.constOf(n.ins[2]);
   if (b) {
     if (b.data.length !== O) throw n.error(`bias has ${b.data.length} values for ${O} output channels`);
@@ -134,6 +142,46 @@ function Conv(n: OnnxNode) {
   );
 }
 
+/** Emits an op whose output is stored in row-major (ONNX) order: a view unless that is canonical. */
+function emitRowMajor(n: OnnxNode, op: Omit<Op, 'outputs'>, shape: number[]) {
+  if (shape.length === 4)
+    n.emit(
+      op,
+      shape,
+      Int32Array.from({ length: numel(shape) }, (_, i) => i),
+      shape,
+    );
+  else n.emit(op, shape);
+}
+
+/** MatMul of two activations [..., M, K] × [..., K, N] (attention): BATCH_MATMUL, a batch of 1 broadcasting. */
+function matMulActivations(n: OnnxNode) {
+  const [a, b] = [n.needAct(n.ins[0]), n.needAct(n.ins[1])];
+  if (a.shape.length < 2 || b.shape.length < 2)
+    throw n.error(`MatMul of a 1-D activation ([${a.shape}] × [${b.shape}]) is not supported`);
+  const [M, K] = a.shape.slice(-2);
+  const [depth, N] = b.shape.slice(-2);
+  if (K !== depth) throw n.error(`[${a.shape}] × [${b.shape}]: inner dimensions differ`);
+  const batchShape = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const batch = numel(batchShape);
+  const [na, nb] = [numel(a.shape.slice(0, -2)), numel(b.shape.slice(0, -2))];
+  if ((na !== batch && na !== 1) || (nb !== batch && nb !== 1))
+    throw n.error(`[${a.shape}] × [${b.shape}] broadcasts some batch dimensions but not all; not supported`);
+  const attrs = {
+    batch,
+    rows: M,
+    depth: K,
+    cols: N,
+    lhsBatchStride: na === 1 ? 0 : M * K,
+    rhsBatchStride: nb === 1 ? 0 : K * N,
+  };
+  emitRowMajor(
+    n,
+    { kind: 'batch_matmul', inputs: [n.rowMajor(a), n.rowMajor(b)], attrs } as Omit<Op, 'outputs'>,
+    n.sized([...batchShape, M, N]),
+  );
+}
+
 /**
  * Gemm (α·A′·B′ + β·C, A′ = Aᵀ with transA, B′ = Bᵀ with transB) and MatMul of an activation by a constant 2-D weight,
  * as FULLY_CONNECTED. Aᵀ is a view (free for a [K, 1] A, absorbed into the weights where A is itself a view); a bias C
@@ -141,10 +189,10 @@ function Conv(n: OnnxNode) {
  * ([M, N], [M, 1]) an ADD of a constant after it.
  */
 function Gemm(n: OnnxNode) {
+  if (n.opType === 'MatMul' && n.actOf(n.ins[1])) return matMulActivations(n);
   let a = n.needAct(n.ins[0]);
   const b = n.constOf(n.ins[1]);
-  if (!b && n.actOf(n.ins[1]))
-    throw n.error('B is an activation: a product of two activations is not supported (only a constant 2-D weight)');
+  if (!b && n.actOf(n.ins[1])) throw n.error('B is an activation: Gemm supports only a constant 2-D weight (MatMul takes two activations)');
   if (!b || b.dims.length !== 2) throw n.error('only an activation times a constant 2-D weight is supported');
   if (n.opType === 'Gemm' && n.int('transA', 0)) {
     if (a.shape.length !== 2) throw n.error(`transA needs a 2-D A (got [${a.shape}])`);
@@ -181,8 +229,8 @@ function Gemm(n: OnnxNode) {
           `${n.name}/flatten`,
         ).phys;
   } else {
-    x = n.canonical(a, 'a MatMul');
-    if (a.shape.length === 4) throw n.error('MatMul on a 4-D activation is not supported');
+    // Rows of K in row-major order (a copy only for a view or a 4-D activation, which is stored NHWC).
+    x = n.rowMajor(a, [numel(a.shape) / K, K]);
   }
   const w = new Float32Array(N * K);
   for (let o = 0; o < N; o++)
@@ -210,7 +258,7 @@ function Gemm(n: OnnxNode) {
     );
   }
   if (perColumn) {
-    n.emit({ kind: 'dense', inputs: opIns, attrs: {} } as Omit<Op, 'outputs'>, outShape);
+    emitRowMajor(n, { kind: 'dense', inputs: opIns, attrs: {} } as Omit<Op, 'outputs'>, outShape);
     return;
   }
   const product = n.step('product', { kind: 'dense', inputs: opIns, attrs: {} } as Omit<Op, 'outputs'>, outShape);
@@ -251,7 +299,8 @@ function arithmetic(n: OnnxNode) {
     return;
   }
   let [a, b] = [n.needAct(n.ins[0]), n.needAct(n.ins[1])];
-  if (a.map && b.map && sameArray(a.shape, b.shape) && sameArray(a.map, b.map)) {
+  const whole = (v: Act) => numel(n.cx.storedOf(v)) === numel(v.shape);
+  if (a.map && b.map && sameArray(a.shape, b.shape) && sameArray(a.map, b.map) && whole(a) && whole(b)) {
     n.emit({ kind, inputs: [a.phys, b.phys], attrs: {} } as Omit<Op, 'outputs'>, a.shape, a.map, n.cx.storedOf(a));
     return;
   }
@@ -269,7 +318,7 @@ function arithmetic(n: OnnxNode) {
         );
   [a, b] = [lift(a, 'lhs'), lift(b, 'rhs')];
   n.emit(
-    { kind, inputs: [n.canonical(a, n.opType), n.canonical(b, n.opType)], attrs: {} } as Omit<Op, 'outputs'>,
+    { kind, inputs: [n.canonical(a), n.canonical(b)], attrs: {} } as Omit<Op, 'outputs'>,
     broadcastShapes(a.shape, b.shape),
   );
 }
@@ -290,7 +339,7 @@ function BatchNormalization(n: OnnxNode) {
   });
   if (n.ins.length < 5) throw n.error('needs scale, bias, mean and variance inputs');
   const epsilon = n.float('epsilon', 1e-5);
-  if (a.shape.length === 4 && (!a.map || sameArray(a.map, canonicalMap(a.shape)))) {
+  if (a.shape.length === 4 && n.cx.isCanonical(a)) {
     const parts = [gamma, beta, mean, variance].map((d, i) => n.cx.addConst(`${n.name}/p${i}`, [C], d));
     n.emit(
       { kind: 'batchnorm', inputs: [a.phys, ...parts], attrs: { epsilon, axis: 3 } } as Omit<Op, 'outputs'>,
@@ -482,29 +531,91 @@ function GlobalMaxPool(n: OnnxNode) {
   );
 }
 
-/** GlobalAveragePool and ReduceMean over the spatial axes of a 4-D map, or the length of a 3-D [N, C, L] one. */
+/**
+ * GlobalAveragePool, and ReduceMean over the spatial axes of a 4-D map or the length of a 3-D [N, C, L] one: MEAN;
+ * every other reduction: reduce().
+ */
 function mean(n: OnnxNode) {
   const a = n.needAct(n.ins[0]);
   const rank = a.shape.length;
+  const global = n.opType === 'GlobalAveragePool';
   const spatial = rank === 3 ? [2] : [2, 3];
-  const axes =
-    n.opType === 'GlobalAveragePool'
-      ? spatial
-      : n
-          .axesOf(
-            rank,
-            a.shape.map((_, i) => i),
-          )
-          .sort();
-  const keep = n.opType === 'GlobalAveragePool' || n.int('keepdims', 1) === 1;
-  if ((rank !== 3 && rank !== 4) || axes.join() !== spatial.join())
-    throw n.error(
-      `ReduceMean is supported over the spatial axes [2,3] of a 4-D tensor or [2] of a 3-D one (got axes [${axes}] of [${a.shape}])`,
-    );
+  const axes = global ? spatial : reduceAxes(n, rank);
+  const keep = global || n.int('keepdims', 1) === 1;
+  if ((rank !== 3 && rank !== 4) || axes?.join() !== spatial.join()) {
+    if (global) throw n.error(`GlobalAveragePool needs a 3-D or 4-D input (got [${a.shape}])`);
+    return reduce(n);
+  }
   const C = a.shape[1];
   const op = { kind: 'mean', inputs: [n.canonical(as2D(n, a))], attrs: { axes: [1, 2], keepDims: keep } };
   if (!keep) n.emit(op as Omit<Op, 'outputs'>, [1, C], undefined, [1, C]);
   else emitWindow(n, op as Omit<Op, 'outputs'>, [1, C, 1, 1], rank === 3);
+}
+
+/** The reduced axes, sorted (all when none are given), or undefined for noop_with_empty_axes (an identity). */
+function reduceAxes(n: OnnxNode, rank: number): number[] | undefined {
+  const axes = [...new Set(n.axesOf(rank, []))].sort((p, q) => p - q);
+  if (axes.length) return axes;
+  return n.int('noop_with_empty_axes', 0) ? undefined : [...Array(rank).keys()];
+}
+
+const REDUCER: Record<string, 'mean' | 'sum' | 'max'> = { ReduceMean: 'mean', ReduceSum: 'sum', ReduceMax: 'max' };
+
+/**
+ * ReduceMean / ReduceSum / ReduceMax on any axes: one REDUCE over `count` values `inner` apart. Where the stored
+ * order already holds each output's values as such a block (the last axis, H·W of NHWC, the channels), the input
+ * is read as it is and the output is a view in that order; otherwise one GATHER_STRIDED first moves the reduced
+ * axes innermost.
+ */
+function reduce(n: OnnxNode) {
+  const a = n.needAct(n.ins[0]);
+  const rank = a.shape.length;
+  const axes = reduceAxes(n, rank);
+  if (!axes) {
+    n.cx.acts.set(n.out, a);
+    return;
+  }
+  const keep = n.int('keepdims', 1) === 1;
+  const outShape = keep
+    ? a.shape.map((d, i) => (axes.includes(i) ? 1 : d))
+    : a.shape.filter((_, i) => !axes.includes(i));
+  const kept = [...a.shape.keys()].filter((d) => !axes.includes(d));
+  const order = transposeIndex(a.shape, [...kept, ...axes]);
+  const count = numel(axes.map((d) => a.shape[d]));
+  const outputs = numel(outShape);
+  // order[j] is the logical element at position j of [kept..., reduced...]: output j / count, reduced index j % count.
+  let x = a.phys;
+  let block = n.cx.isCanonical(a) || !a.map ? reduceBlock(n.mapOf(a), order, count, outputs) : undefined;
+  if (!block) {
+    x = n.rowMajor({ phys: a.phys, shape: [outputs, count], map: Int32Array.from(order, (i) => n.mapOf(a)[i]) });
+    block = { outer: outputs, inner: 1, outMap: Int32Array.from({ length: outputs }, (_, i) => i) };
+  }
+  const { outer, inner, outMap } = block;
+  const attrs = { reducer: REDUCER[n.opType], outer, count, inner };
+  if (sameArray(outMap, canonicalMap(outShape)))
+    n.emit({ kind: 'reduce', inputs: [x], attrs } as Omit<Op, 'outputs'>, outShape);
+  else n.emit({ kind: 'reduce', inputs: [x], attrs } as Omit<Op, 'outputs'>, outShape, outMap, [outer * inner]);
+}
+
+/**
+ * Whether a whole, stored tensor holds each output's `count` values as a block x[(o·count + r)·inner + i]: its
+ * outer/inner split and where output k lands (o·inner + i), or undefined.
+ */
+function reduceBlock(map: Int32Array, order: Int32Array, count: number, outputs: number) {
+  const stored = (k: number, r: number) => map[order[k * count + r]];
+  const inner = count > 1 ? stored(0, 1) - stored(0, 0) : 1;
+  if (!(inner >= 1) || outputs % inner !== 0) return undefined;
+  const outer = outputs / inner;
+  const outMap = new Int32Array(outputs);
+  for (let k = 0; k < outputs; k++) {
+    const s = stored(k, 0);
+    const o = Math.floor(s / (count * inner)),
+      i = s % inner;
+    if (Math.floor(s / inner) % count !== 0) return undefined;
+    for (let r = 1; r < count; r++) if (stored(k, r) !== s + r * inner) return undefined;
+    outMap[k] = o * inner + i;
+  }
+  return { outer, inner, outMap };
 }
 
 function reshape(n: OnnxNode) {
@@ -528,6 +639,76 @@ function Transpose(n: OnnxNode) {
   );
 }
 
+/** The view of `a` that keeps, along each axis d, the input coordinates picks[d] in that order (Slice, Split, Gather). */
+function selectView(n: OnnxNode, a: Act, picks: number[][]): { shape: number[]; map: Int32Array } {
+  const shape = picks.map((p) => p.length);
+  if (shape.some((d) => d === 0)) throw n.error(`would produce an empty tensor [${shape}]; not supported`);
+  const inMap = n.mapOf(a);
+  const strides = stridesOf(a.shape);
+  const map = new Int32Array(numel(shape));
+  for (let i = 0; i < map.length; i++) {
+    let src = 0;
+    for (let d = shape.length - 1, rest = i; d >= 0; d--) {
+      const c = rest % shape[d];
+      rest = (rest - c) / shape[d];
+      src += picks[d][c] * strides[d];
+    }
+    map[i] = inMap[src];
+  }
+  return { shape, map };
+}
+
+const allOf = (size: number) => Array.from({ length: size }, (_, i) => i);
+
+function Slice(n: OnnxNode) {
+  const a = n.needAct(n.ins[0]);
+  const picks = sliceRanges(n, a.shape).map((r) => Array.from({ length: r.count }, (_, k) => r.start + k * r.step));
+  const v = selectView(n, a, picks);
+  n.view(n.out, a, v.shape, v.map);
+}
+
+/** Split into views along `axis`: sizes from the `split` attribute (opsets < 13) or input, or equal parts. */
+function Split(n: OnnxNode) {
+  const a = n.needAct(n.ins[0]);
+  const axis = normalizeAxis(n.int('axis', 0), a.shape.length, n.where);
+  const size = a.shape[axis];
+  const given = n.ins[1] ? Array.from(n.needConst(n.ins[1], 'split').data) : n.ints('split', []);
+  const parts = n.int('num_outputs', n.outs.length);
+  if (parts !== n.outs.length) throw n.error(`num_outputs ${parts} but ${n.outs.length} outputs`);
+  // Equal parts, the last one smaller when the size does not divide (opset 18).
+  const chunk = Math.ceil(size / parts);
+  const sizes = given.length ? given : n.outs.map((_, k) => Math.min(chunk, size - k * chunk));
+  if (sizes.length !== n.outs.length || sizes.some((s) => !(s > 0)) || sizes.reduce((t, s) => t + s, 0) !== size)
+    throw n.error(`split [${sizes}] does not divide axis ${axis} of [${a.shape}] into ${n.outs.length} parts`);
+  let start = 0;
+  n.outs.forEach((out, k) => {
+    const picks = a.shape.map((d, i) =>
+      i === axis ? Array.from({ length: sizes[k] }, (_, j) => start + j) : allOf(d),
+    );
+    const v = selectView(n, a, picks);
+    n.view(out, a, v.shape, v.map, `${n.name}/${k}`);
+    start += sizes[k];
+  });
+}
+
+/** Gather of an activation with constant indices: a view (copied by GATHER_STRIDED where it must be). */
+function Gather(n: OnnxNode) {
+  const a = n.needAct(n.ins[0]);
+  const idx = n.needConst(n.ins[1], 'the indices');
+  const axis = normalizeAxis(n.int('axis', 0), a.shape.length, n.where);
+  const size = a.shape[axis];
+  const indices = Array.from(idx.data, (i) => {
+    if (!(i >= -size && i < size)) throw n.error(`index ${i} is out of range for axis ${axis} of size ${size}`);
+    return i < 0 ? i + size : i;
+  });
+  const v = selectView(
+    n,
+    a,
+    a.shape.map((d, i) => (i === axis ? indices : allOf(d))),
+  );
+  n.view(n.out, a, n.sized([...a.shape.slice(0, axis), ...idx.dims, ...a.shape.slice(axis + 1)]), v.map);
+}
+
 function Concat(n: OnnxNode) {
   const parts = n.ins.map((name) => ({ a: n.actOf(name), k: n.constOf(name) }));
   const first = parts.find((p) => p.a)?.a;
@@ -541,7 +722,7 @@ function Concat(n: OnnxNode) {
       throw n.error(`input [${s}] does not fit [${first.shape}] along axis ${axis}`);
   }
   const names = parts.map((p, i) =>
-    p.a ? n.canonical(p.a, 'Concat') : n.constLike(p.k!, { phys: '', shape: p.k!.dims }, `part${i}`),
+    p.a ? n.canonical(p.a) : n.constLike(p.k!, { phys: '', shape: p.k!.dims }, `part${i}`),
   );
   const shape = [...first.shape];
   shape[axis] = parts.reduce((s, p) => s + (p.a?.shape ?? p.k!.dims)[axis], 0);
@@ -611,8 +792,23 @@ function Softmax(n: OnnxNode) {
     if (!runOfRow.has(row)) runOfRow.set(row, run);
     return runOfRow.get(row) === run;
   });
-  if (!contiguous)
-    throw n.error(`softmax over axis ${axis} of [${a.shape}] is not over contiguous stored values; not supported`);
+  if (!contiguous) {
+    // Copy the rows into place (row-major, the softmax axis last) once; the result is a view in that order.
+    const perm = opset >= 13 ? [...a.shape.keys()].filter((d) => d !== axis).concat(axis) : [...a.shape.keys()];
+    const order = transposeIndex(a.shape, perm);
+    const rowShape = [numel(a.shape) / K, K];
+    const rowsIn = n.rowMajor(
+      { phys: a.phys, shape: perm.map((d) => a.shape[d]), map: Int32Array.from(order, (i) => map[i]) },
+      rowShape,
+    );
+    n.emit(
+      { kind: 'softmax', inputs: [rowsIn], attrs: { axis: -1, beta: 1 } } as Omit<Op, 'outputs'>,
+      a.shape,
+      inversePermutation(order),
+      rowShape,
+    );
+    return;
+  }
   const stored = n.cx.storedOf(a);
   if (stored[stored.length - 1] === K) {
     n.emit(
@@ -689,12 +885,17 @@ export const ONNX_HANDLERS: Record<string, Handler> = {
   GlobalAveragePool: mean,
   GlobalMaxPool,
   ReduceMean: mean,
+  ReduceSum: reduce,
+  ReduceMax: reduce,
   Flatten: reshape,
   Reshape: reshape,
   Transpose,
   Squeeze: reshape,
   Unsqueeze: reshape,
   Concat,
+  Slice,
+  Split,
+  Gather,
   Softmax,
   Pad,
   QuantizeLinear,

@@ -5,11 +5,13 @@ import { ModelError } from '../../ir/graph';
 import type { QModel, QOp, QTensor } from '../../ir/qmodel';
 import { kernelRounding } from '../../quantize/fixedpoint';
 import { arithmetic } from './arithmetic';
+import { batchMatMul } from './batch-matmul';
 import { broadcastIndex } from './broadcast';
 import { concatenation } from './concatenation';
 import { conv2d, type ConvShapes } from './conv2d';
 import { depthwiseConv2d } from './depthwise-conv2d';
 import { fullyConnected } from './fully-connected';
+import { gatherStrided } from './gather-strided';
 import { lookup } from './lut';
 import { maximumMinimum } from './maximum-minimum';
 import { mean } from './mean';
@@ -18,6 +20,7 @@ import { mirrorPad } from './mirror-pad';
 import { pad } from './pad';
 import { pool2d } from './pool';
 import { prelu } from './prelu';
+import { reduce } from './reduce';
 import { reshape } from './reshape';
 import { softmax } from './softmax';
 import { numel } from '../../ir/shape';
@@ -185,6 +188,15 @@ export function runInt8(
       case 'GELU':
       case 'LUT':
         lookup(x, op.options.table, y);
+        break;
+      case 'GATHER_STRIDED':
+        gatherStrided(x, y, op.options);
+        break;
+      case 'REDUCE':
+        reduce(x, y, op.options, rounding);
+        break;
+      case 'BATCH_MATMUL':
+        batchMatMul(x, i8(op.inputs[1]), y, op.options, rounding);
         break;
       default: {
         const unknown: never = op;
