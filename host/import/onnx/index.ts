@@ -150,7 +150,7 @@ export function importOnnx(file: string): Graph {
       if (a.shape.length === 4) transposedIo.push(a.phys);
       return a.phys;
     }
-    if (a.shape.length === 3 && sameArray(a.map, channelsLastMap(a.shape))) {
+    if (a.shape.length === 3 && a.map && sameArray(a.map, channelsLastMap(a.shape))) {
       transposed1D.push(a.phys);
       return a.phys;
     }
