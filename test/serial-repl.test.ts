@@ -8,7 +8,8 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vm from 'vm';
-import { generateKey, formatKey } from '../host/serial/auth';
+import { main } from '../host/cli/main';
+import { formatKey, generateKey } from '../host/serial/auth';
 import { AuthMismatchError, DeviceClient, type DeviceError } from '../host/serial/client';
 import { KEY_FILE } from '../host/serial/emulator';
 import { espruinoInstallFiles, ReplError, uploadViaRepl } from '../host/serial/espruino-install';
@@ -144,6 +145,22 @@ describe('Espruino bootstrap over the REPL', function () {
     const board = new FakeEspruino(-1, true);
     await uploadViaRepl(board, files);
     for (const f of files) assert.ok(board.storage.get(f.name)!.equals(f.content), f.name);
+  });
+
+  it('uninstall: a missing --port or --target, or a target other than espruino, is a usage error (exit 2)', async () => {
+    const error = console.error;
+    const said: string[] = [];
+    console.error = (...a: unknown[]) => void said.push(a.join(' '));
+    try {
+      assert.equal(await main(['uninstall', '--target', 'espruino', '--insecure']), 2);
+      assert.equal(await main(['uninstall', '--port', '/dev/null', '--insecure']), 2);
+      assert.equal(await main(['uninstall', '--port', '/dev/null', '--target', 'nodemcu', '--insecure']), 2);
+    } finally {
+      console.error = error;
+    }
+    assert.match(said.join('\n'), /missing --port/);
+    assert.match(said.join('\n'), /missing --target/);
+    assert.match(said.join('\n'), /--target must be one of espruino/);
   });
 
   it('the installed module boots on Espruino-like globals, speaks the binary protocol, and uninstalls (keyed)', async () => {

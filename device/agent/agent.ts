@@ -350,7 +350,7 @@ function byNumber(a: number, b: number): number {
 }
 
 function percentile(sorted: number[], q: number): number {
-  if (!sorted.length) return 0;
+  if (sorted.length === 0) return 0; // not `!sorted.length`: in the Lua build 0 is true
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 

@@ -14,9 +14,38 @@ end
 
 Uint8Array = builtinClass()
 
+-- A table holds 16 bytes a value (Lua 5.1 on NodeMCU), so the agent's 4 KB receive buffer would take 128 KB (its
+-- array part is a power of two). From PACKED_FROM values on, an array keeps 6 bytes in each Lua number (48 bits:
+-- exact in a double) in a table of its own, reached through __index/__newindex: 16 KB for that buffer.
+local PACKED_FROM, PER_WORD = 1024, 6
+local PLACE = {}
+for k = 0, PER_WORD - 1 do PLACE[k] = 256 ^ k end
+local WORDS = {} -- the key of a packed array's word table (a table: no field name can clash with it)
+
+local packedMeta = {
+  __index = function(t, i)
+    if type(i) ~= "number" then return Uint8Array.prototype[i] end
+    local q = floor(i / PER_WORD)
+    return floor(rawget(t, WORDS)[q] / PLACE[i - q * PER_WORD]) % 256
+  end,
+  __newindex = function(t, i, v)
+    if type(i) ~= "number" then return rawset(t, i, v) end
+    local words, q = rawget(t, WORDS), floor(i / PER_WORD)
+    local place, w = PLACE[i - q * PER_WORD], words[q]
+    words[q] = w + (v - floor(w / place) % 256) * place
+  end,
+}
+
 -- new Uint8Array(n): n zeros. The agent never views another array's memory, so buffer is the array itself.
 function Uint8Array.prototype:____constructor(n)
-  for i = 0, n - 1 do self[i] = 0 end
+  if n >= PACKED_FROM then
+    setmetatable(self, packedMeta)
+    local words = {}
+    for q = 0, floor((n - 1) / PER_WORD) do words[q] = 0 end
+    rawset(self, WORDS, words)
+  else
+    for i = 0, n - 1 do self[i] = 0 end
+  end
   self.length = n
   self.buffer = self
   self.byteOffset = 0
@@ -26,10 +55,8 @@ end
 function Uint8Array.prototype:subarray(first, last)
   if last == nil or last > self.length then last = self.length end
   local out = setmetatable({}, Uint8Array.prototype)
+  out:____constructor(last - first)
   for i = first, last - 1 do out[i - first] = self[i] end
-  out.length = last - first
-  out.buffer = out
-  out.byteOffset = 0
   return out
 end
 

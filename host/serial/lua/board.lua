@@ -22,6 +22,7 @@ local function exists(name)
 end
 
 local hostMs, cpuAtHostMs = 0, os.clock()
+local bytecodeBytes = 0
 local dataCallback, alarmCallback
 
 uart = {
@@ -65,10 +66,11 @@ file = {
 }
 
 node = {
-  -- What is live: uncollected garbage would be free on the board after its next cycle.
+  -- What is live, less the bytecode (NodeMCU keeps it in LFS, flash); uncollected garbage would be free on the
+  -- board after its next cycle.
   heap = function()
     collectgarbage("collect")
-    return math.max(0, ramBytes - math.floor(collectgarbage("count") * 1024))
+    return math.max(0, ramBytes - math.floor(collectgarbage("count") * 1024 - bytecodeBytes))
   end,
   uptime = function()
     return (hostMs + (os.clock() - cpuAtHostMs) * 1000) * 1000
@@ -95,8 +97,12 @@ local function fault(message)
 end
 
 local ok, err = pcall(function()
-  local Morsel = dofile(runtimePath)
-  dofile(agentPath).nodemcu(Morsel, { engine = engine, maxBlobBytes = flashBytes, deviceId = deviceId })
+  collectgarbage("collect")
+  local before = collectgarbage("count") * 1024
+  local runtime, agent = assert(loadfile(runtimePath)), assert(loadfile(agentPath))
+  collectgarbage("collect")
+  bytecodeBytes = collectgarbage("count") * 1024 - before
+  agent().nodemcu(runtime(), { engine = engine, maxBlobBytes = flashBytes, deviceId = deviceId })
 end)
 if not ok then
   fault(err)
