@@ -2,7 +2,7 @@
 // output, and the helpers every handler shares (constants, activation views, emitting IR ops).
 
 import { broadcastIndex } from '../../interp/int8/broadcast';
-import { broadcastShapes, type Graph, ModelError, type Op, type Quant } from '../../ir/graph';
+import { broadcastShapes, type Graph, ModelError, numel, type Op, type Quant } from '../../ir/graph';
 import { checkActivation, checkShape, ElementBudget } from '../limits';
 import { type Act, canonicalMap, NCHW_TO_NHWC, normalizeAxis, sameArray, storedShape, transposeIndex } from './layout';
 import { type Const, num, tensorValues } from './proto';
@@ -38,8 +38,15 @@ export class OnnxImport {
   storedOf(a: Act): number[] {
     return this.g.tensors.get(a.phys)!.shape;
   }
-  /** A constant's values, counted against the element budget. */
+  /**
+   * A constant's values, counted against the element budget. Its dims must hold exactly its values: handlers
+   * loop over the dims (a folded constant whose dims claimed 10^9 output channels over 36 values spun a
+   * Conv's weight loop for minutes before its bias check refused it).
+   */
   defineConst(name: string, c: Const, where: string): void {
+    const dims = checkShape(c.dims, `${where}: constant '${name}'`, true);
+    if (numel(dims) !== c.data.length)
+      throw new ModelError(`${where}: constant '${name}' has ${c.data.length} values for shape [${dims}]`);
     this.budget.take(c.data.length, where);
     this.consts.set(name, c);
   }

@@ -2,6 +2,7 @@
 // ONNX_HANDLERS. A handler reads its attributes through its OnnxNode, checks them, and emits IR ops.
 
 import { broadcastShapes, numel, type Op, type Quant } from '../../ir/graph';
+import { checkShape } from '../limits';
 import { dilatedExtent, windowOutSize } from '../window';
 import { checkPerm } from './fold';
 import { type Act, canonicalMap, NCHW_TO_NHWC, normalizeAxis, sameArray, transposeIndex, windowPads } from './layout';
@@ -30,7 +31,9 @@ function Conv(n: OnnxNode) {
   if (a.shape.length !== 4) throw n.error(`only 2-D convolution is supported (input [${a.shape}])`);
   const w = n.needConst(n.ins[1], 'the weight');
   if (w.dims.length !== 4) throw n.error('weights must be a 4-D constant');
-  const [O, Ig, kh, kw] = w.dims;
+  // Positive dims before any loop over them: an empty weight [10^9, 3, 0, 3] passed the element budget and then
+  // spun the output-channel loop for minutes.
+  const [O, Ig, kh, kw] = checkShape(w.dims, `${n.where}: the weight`);
   const C = a.shape[1];
   const group = n.int('group', 1);
   if (!(group >= 1) || Ig * group !== C || O % group !== 0)
@@ -61,7 +64,9 @@ function Conv(n: OnnxNode) {
     weights = n.cx.addConst(`${n.name}/weights`, [1, kh, kw, O], wt, n.weightQuant(w, 0, 3));
   } else {
     // Grouped (non-depthwise) convolution runs as one dense convolution whose weights are zero outside each
-    // group's block: every output channel reads only its group's input channels, as ONNX defines.
+    // group's block: every output channel reads only its group's input channels, as ONNX defines. That dense
+    // tensor is `group` times the stored weight, so it is bounded before it is allocated.
+    checkShape([O, kh, kw, C], `${n.where}: the dense form of the grouped weight`);
     const wt = new Float32Array(O * kh * kw * C);
     const perGroup = O / group;
     for (let o = 0; o < O; o++)
