@@ -342,19 +342,22 @@ describe('device runtime on real engines (bit-exact with the host int8 reference
       assert.match((await fuzzOnEngine(engine, [reseal(bytes)]))[0], /^MRSL_E_ROUNDING/, engine);
   });
 
+  // 2,000 per engine fit one engine run's wall-clock guard (node's vm: 120 s) at load 20 with room to spare; 10,000
+  // took ~50 s on node idle and hit fixed limits under load. The bulk run is `npm run fuzz:device` (100,000 each).
+  const FUZZ_BLOBS = 2000;
   for (const engine of ENGINES) {
-    it(`fuzz: 10,000 mutated blobs on ${engine} are rejected with MRSL_E_* or run`, async () => {
+    it(`fuzz: ${FUZZ_BLOBS} mutated blobs on ${engine} are rejected with MRSL_E_* or run`, async () => {
       const m = tinyFcModel();
       planMemory(m);
       const base = encodeModel(m),
         rng = new Rng(engine.length * 7919);
-      const blobs = Array.from({ length: 10000 }, (_, i) => mutateBlob(base, i, rng));
+      const blobs = Array.from({ length: FUZZ_BLOBS }, (_, i) => mutateBlob(base, i, rng));
       const { outcomes, slowestMs } = await fuzzReport(engine, blobs);
       assert.equal(outcomes.length, blobs.length);
       const bad = outcomes.filter((o) => o !== 'ok' && !o.startsWith('MRSL_E_'));
       assert.deepEqual(bad.slice(0, 5), [], `${bad.length} unclear failures`);
       assert.ok(
-        outcomes.filter((o) => o !== 'ok' && !o.startsWith('MRSL_E_CRC')).length > 500,
+        outcomes.filter((o) => o !== 'ok' && !o.startsWith('MRSL_E_CRC')).length > FUZZ_BLOBS / 20,
         'structural validation exercised',
       );
       console.log(`      slowest blob: ${slowestMs} ms`); // printed, not asserted: speed belongs in the benchmarks

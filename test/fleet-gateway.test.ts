@@ -26,7 +26,8 @@ describe('fleet gateway (emulated serial board on a pty ↔ aedes)', function ()
   before(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-gateway-test-'));
     server = await FleetServer.start({ fleet: 'gw', dbFile: path.join(tmp, 'fleet.db'), mqttPort: 0 });
-    board = await Emulator.start({ engine: 'node', deviceId: 'usb-board-1', tickMs: 50 });
+    // The board's agent is installed with the fleet key: it checks every deploy's tags itself.
+    board = await Emulator.start({ engine: 'node', deviceId: 'usb-board-1', tickMs: 50, key });
   });
 
   after(async () => {
@@ -42,8 +43,6 @@ describe('fleet gateway (emulated serial board on a pty ↔ aedes)', function ()
       brokerUrl: server.brokerUrl,
       fleet: 'gw',
       group: 'rack',
-      key,
-      stateDir: path.join(tmp, 'state'),
       baud: 10_000_000,
     });
     assert.equal(bridged[0].id, 'usb-board-1');
@@ -59,7 +58,7 @@ describe('fleet gateway (emulated serial board on a pty ↔ aedes)', function ()
     assert.fail(`board not on ${crc} with telemetry: ${JSON.stringify(server.store.status().devices)}`);
   });
 
-  it('refuses a deploy signed with another key, and the board keeps its model', async () => {
+  it("the board's agent refuses a deploy signed with another key, and keeps its model", async () => {
     const blob = new Uint8Array(fs.readFileSync(path.join(ROOT, 'models/fashion_mlp_compressed/deep/model.msl')));
     const before = server.store.status().devices[0].model_crc;
     const r = await deploy({
@@ -72,7 +71,7 @@ describe('fleet gateway (emulated serial board on a pty ↔ aedes)', function ()
       deviceTimeoutMs: 5000,
     });
     assert.equal(r.state, 'rolled-back');
-    assert.match(r.reason, /AUTH: bad tag/);
+    assert.match(r.reason, /upload not authorized: the tag does not verify with this board's key/);
     assert.equal(r.devices['usb-board-1'].state, 'kept old model');
     assert.equal(server.store.status().devices[0].model_crc, before);
   });

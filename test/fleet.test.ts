@@ -9,12 +9,12 @@ import * as os from 'os';
 import * as path from 'path';
 import * as mqtt from 'mqtt';
 import { crc32 } from '../host/blob/crc32';
-import { signDeploy } from '../host/fleet/auth';
 import { deploy } from '../host/fleet/deploy';
 import { FleetServer } from '../host/fleet/server';
 import { Simulation } from '../host/fleet/simulate';
-import { crcHex, deviceTopic, type FleetInfo, MSG_AUTH, MSG_AUTH_OK } from '../host/fleet/topics';
+import { crcHex, deviceTopic, type FleetInfo } from '../host/fleet/topics';
 import { MqttLink } from '../host/fleet/mqtt-link';
+import { beginTag } from '../host/serial/auth';
 import { DeviceClient } from '../host/serial/client';
 import { decodeFrame, encodeFrame, Msg } from '../host/serial/protocol';
 import { SlipDecoder, slipEncode } from '../host/serial/slip';
@@ -181,7 +181,10 @@ describe('fleet over MQTT (Mosquitto, 20 boards in node and QuickJS, SQLite, Chr
       observeMs: 2500,
     });
     assert.equal(r.state, 'rolled-back', JSON.stringify(r));
-    assert.ok(r.canaryLatencyRatio! > 3, `ratio ${r.canaryLatencyRatio}`);
+    // Rolled back for its latency: over the bound (1.5×, the default). The CNN costs ~5× the MLP's work, but the
+    // measured ratio shrinks as a loaded machine adds its delays to both models' latencies (2.1× at load 20).
+    assert.match(r.reason, /canary median latency .* the old model's \(bound 1\.5×\)/);
+    assert.ok(r.canaryLatencyRatio! > 1.5, `ratio ${r.canaryLatencyRatio}`);
     for (const id of r.canaries) assert.equal(r.devices[id].state, 'rolled back');
     await until('every board back on the previous model', () => allOn(crcB));
   });
@@ -214,7 +217,7 @@ describe('fleet over MQTT (Mosquitto, 20 boards in node and QuickJS, SQLite, Chr
     await until('every board on one version', () => allOn(crcA));
   });
 
-  it('refuses unsigned, forged, misdirected and replayed deploys before the agent sees them', async () => {
+  it("the boards' agents refuse unsigned, forged, misdirected and replayed deploys", async () => {
     const [id, other] = sim.ids;
     const c = await mqtt.connectAsync(broker.url);
     c.setMaxListeners(0);
@@ -227,41 +230,35 @@ describe('fleet over MQTT (Mosquitto, 20 boards in node and QuickJS, SQLite, Chr
     });
     await c.subscribeAsync(
       [deviceTopic(FLEET, id, 'up'), deviceTopic(FLEET, id, 'info'), deviceTopic(FLEET, other, 'info')],
-      {
-        qos: 1,
-      },
+      { qos: 1 },
     );
-    const send = (type: number, seq: number, payload: Buffer) =>
-      c.publishAsync(deviceTopic(FLEET, id, 'down'), slipEncode(encodeFrame(type, seq, payload)), { qos: 1 });
-    const answerTo = (seq: number) => until(`answer ${seq}`, () => answers.find((f) => f?.seq === seq), 5000);
-    const auth = async (seq: number, m: object) => {
-      await send(MSG_AUTH, seq, Buffer.from(JSON.stringify(m)));
-      return (await answerTo(seq))!;
+    const answerTo = async (seq: number) =>
+      (await until(`answer ${seq}`, () => answers.find((f) => f?.seq === seq), 5000))!;
+    // A raw PUT_BEGIN for blob B on the broker (the transport relays it; only the agent can refuse it).
+    const begin = async (seq: number, tag?: Uint8Array) => {
+      const head = Buffer.alloc(8);
+      head.writeUInt32LE(blobB.length, 0);
+      head.writeUInt32LE(crcB, 4);
+      const frame = encodeFrame(Msg.PUT_BEGIN, seq, tag ? Buffer.concat([head, tag]) : head);
+      await c.publishAsync(deviceTopic(FLEET, id, 'down'), slipEncode(frame), { qos: 1 });
+      return answerTo(seq);
     };
-    const begin = Buffer.alloc(8);
-    begin.writeUInt32LE(blobB.length, 0);
-    begin.writeUInt32LE(crcB, 4);
-    const blob = { size: blobB.length, crc: crcB };
+    const tagFor = (key: Uint8Array, device: string) =>
+      beginTag(key, { deviceId: device, nonce: infos.get(device)!.auth!.nonce, size: blobB.length, crc: crcB });
     try {
-      await until('retained info', () => infos.has(id) && infos.has(other));
-      const nonce = infos.get(id)!.auth.nonce;
-      await send(Msg.PUT_BEGIN, 11, begin);
-      assert.match((await answerTo(11))!.payload.toString(), /AUTH.*without a signed manifest/);
-      assert.match((await auth(12, {})).payload.toString(), /unsigned deploy/);
-      const wrongKey = signDeploy(new Uint8Array(32), id, nonce, blob);
-      assert.match((await auth(13, wrongKey)).payload.toString(), /bad tag/);
-      const forOther = signDeploy(KEY, other, infos.get(other)!.auth.nonce, blob);
-      assert.match((await auth(14, forOther)).payload.toString(), /bad tag/);
-      const good = signDeploy(KEY, id, nonce, blob);
-      const ok = await auth(15, good);
-      assert.equal(ok.type, MSG_AUTH_OK, ok.payload.toString());
+      await until('retained info', () => infos.get(id)?.auth && infos.get(other)?.auth);
+      const nonce = infos.get(id)!.auth!.nonce;
+      assert.match((await begin(11)).payload.toString(), /"AUTH".*only authenticated uploads/);
+      assert.match((await begin(12, tagFor(new Uint8Array(32), id))).payload.toString(), /"AUTH".*not authorized/);
+      assert.match((await begin(13, tagFor(KEY, other))).payload.toString(), /"AUTH".*not authorized/);
+      const recorded = tagFor(KEY, id);
       const link = await MqttLink.open(c, FLEET, id);
-      await new DeviceClient(link, { bytesPerSecond: 1e6, latencyMs: 3000 }).flash(blobB);
+      await new DeviceClient(link, { bytesPerSecond: 1e6, latencyMs: 3000 }).flash(blobB, { key: KEY });
       // The link stays open: closing it unsubscribes `up`, which this client listens on too.
-      await until('a new nonce after the upload', () => infos.get(id)!.auth.nonce !== nonce, 5000);
-      const replay = await auth(16, good);
+      await until('a new nonce after the upload', () => infos.get(id)!.auth!.nonce !== nonce, 5000);
+      const replay = await begin(14, recorded);
       assert.equal(replay.type, Msg.ERROR);
-      assert.match(replay.payload.toString(), /bad tag/);
+      assert.match(replay.payload.toString(), /"AUTH".*not authorized/);
     } finally {
       await c.endAsync();
     }

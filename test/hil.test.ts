@@ -372,6 +372,22 @@ describe('hardware-in-the-loop over ptys (emulated boards, real serialport)', fu
       assert.equal(hex(r.output), first.expected[0]);
       await assert.rejects(runOnPort(em.path, second.inputs[0], 115200, second.blob), /runs another model \(crc32/);
       assert.equal(r.layer_us.length, first.model.ops.length);
+      // No local file: the board's model is read back (READ/DATA) for its scales and layer names.
+      const raw = path.join(dir, 'x.bin');
+      fs.writeFileSync(raw, first.inputs[0]);
+      logs.length = 0;
+      assert.equal(await main(['run', '--port', em.path, '--input', raw, '--json']), 0, logs.join('\n'));
+      const own = JSON.parse(logs.find((l) => l.startsWith('{'))!);
+      assert.equal(hex(own.output), first.expected[0]);
+      const out = first.model.tensors[first.model.outputs[0]];
+      assert.deepEqual(
+        own.dequantized,
+        own.output.map((q: number) => out.scale[0] * (q - out.zeroPoint[0])),
+      );
+      assert.deepEqual(
+        own.layers.map((l: { name: string }) => l.name),
+        first.model.ops.map((o) => o.name),
+      );
       const file = path.join(dir, 'telemetry.ndjson');
       assert.equal(
         await monitorCommand.run({
@@ -386,7 +402,7 @@ describe('hardware-in-the-loop over ptys (emulated boards, real serialport)', fu
         .split('\n')
         .map((l) => JSON.parse(l));
       assert.ok(rows.length >= 2, `${rows.length} rows`);
-      assert.equal(rows[rows.length - 1].n, 1);
+      assert.equal(rows[rows.length - 1].n, 2); // run --port with the file, then without it
     } finally {
       console.log = log;
       console.error = error;

@@ -101,6 +101,7 @@ async function main(): Promise<void> {
     const count = () => (store.db.prepare('SELECT COUNT(*) AS n FROM telemetry').get() as { n: number }).n;
     const online = () =>
       (store.db.prepare('SELECT COUNT(*) AS n FROM devices WHERE online = 1').get() as { n: number }).n;
+    const rejected = () => (store.db.prepare('SELECT COUNT(*) AS n FROM rejects').get() as { n: number }).n;
     await waitFor('every board online at the server', () => online() === devices, 60_000);
     await sleep(3000);
     const n0 = count();
@@ -115,6 +116,15 @@ async function main(): Promise<void> {
       .map((r) => r.lag_ms)
       .sort((a, b) => a - b);
     const mem = memoryOf(server.pid!);
+    // Each figure is printed when it is measured: a rollout cut short still leaves the telemetry figures.
+    console.log(
+      `fleet bench: ${devices} simulated boards (node engine, ${sim.plan.length} workers), Mosquitto, fleet server as its own process, ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)} at the start`,
+    );
+    console.log(`boot (factory model ${factory.length} B loaded on every board, all connected): ${bootS.toFixed(1)} s`);
+    console.log(
+      `telemetry: offered ${((devices * 1000) / telemetryMs).toFixed(0)} msg/s, stored ${(stored / windowS).toFixed(0)} msg/s over ${windowS.toFixed(0)} s; end-to-end delay p50 ${lags[Math.floor(lags.length / 2)]?.toFixed(0)} ms, p95 ${lags[Math.floor(lags.length * 0.95)]?.toFixed(0)} ms; ${rejected()} reports refused`,
+    );
+    console.log(`server memory: ${mem.rssMb.toFixed(0)} MB resident (peak ${mem.peakMb.toFixed(0)} MB)`);
     t0 = Date.now();
     const report = await deploy({
       brokerUrl: url,
@@ -128,6 +138,7 @@ async function main(): Promise<void> {
       maxLatencyRatio: 100,
       concurrency: 64,
       deviceTimeoutMs: 600_000,
+      log: (line) => console.error(`  ${((Date.now() - t0) / 1000).toFixed(0)} s: ${line}`),
     });
     const rolloutS = (Date.now() - t0) / 1000;
     const onNew = (
@@ -135,14 +146,9 @@ async function main(): Promise<void> {
     ).n;
     const memAfter = memoryOf(server.pid!);
     store.close();
-    const lines = [
-      `fleet bench: ${devices} simulated boards (node engine, ${sim.plan.length} workers), Mosquitto, fleet server as its own process, ${os.cpus().length} cores`,
-      `boot (factory model ${factory.length} B loaded on every board, all connected): ${bootS.toFixed(1)} s`,
-      `telemetry: offered ${((devices * 1000) / telemetryMs).toFixed(0)} msg/s, stored ${(stored / windowS).toFixed(0)} msg/s over ${windowS.toFixed(0)} s; end-to-end delay p50 ${lags[Math.floor(lags.length / 2)]?.toFixed(0)} ms, p95 ${lags[Math.floor(lags.length * 0.95)]?.toFixed(0)} ms`,
-      `server memory: ${mem.rssMb.toFixed(0)} MB resident (peak ${memAfter.peakMb.toFixed(0)} MB after the rollout)`,
-      `rollout of ${update.length} B (fashion_cnn) to all ${devices}, 2% canary + 5 s observation: ${report.state} in ${rolloutS.toFixed(1)} s (${onNew}/${devices} boards report the new model)`,
-    ];
-    console.log(lines.join('\n'));
+    console.log(
+      `rollout of ${update.length} B (fashion_cnn) to all ${devices}, 2% canary + 5 s observation: ${report.state} in ${rolloutS.toFixed(1)} s (${onNew}/${devices} boards report the new model); server peak ${memAfter.peakMb.toFixed(0)} MB resident`,
+    );
   } finally {
     await sim?.stop();
     for (const p of procs.reverse()) {

@@ -116,6 +116,7 @@ class MorselAgent implements FrameHandler {
     else if (type === MSG_COMMIT) this.commit(seq, payload);
     else if (type === MSG_CONFIG) this.configure(seq, payload);
     else if (type === MSG_UNINSTALL) this.uninstall(seq, payload);
+    else if (type === MSG_READ) this.read(seq, payload);
     else this.error(seq, 'TYPE', 'unknown message type ' + type);
   }
 
@@ -289,6 +290,22 @@ class MorselAgent implements FrameHandler {
     var layers: number[] = [];
     for (var k = 0; k < m.layerMs.length; k++) layers.push(Math.round(m.layerMs[k] * 1000));
     this.sendJson(MSG_RESULT, seq, { y: out, layer_us: layers, total_us: us });
+  }
+
+  /**
+   * READ offset u32, length u32 → DATA: bytes of the committed blob, so a host without a copy of the model can
+   * read its quantization and names back (morsel run --port without a file). The bytes are the active slot's
+   * as stored: the host checks them against INFO's CRC.
+   */
+  private read(seq: number, payload: Uint8Array): void {
+    var a = this.active;
+    if (!a || !this.model) return this.error(seq, 'NO_MODEL', 'no committed model');
+    if (payload.length !== 8) return this.error(seq, 'BAD_READ', 'READ needs offset and length');
+    var offset = readU32(payload, 0);
+    var n = Math.min(readU32(payload, 4), MAX_PAYLOAD, a.size - offset);
+    var bytes = this.p.readBytes(a.slot);
+    if (!bytes || offset >= a.size || n < 1) return this.error(seq, 'BAD_READ', 'nothing at offset ' + offset);
+    this.p.write(encodeFrame(MSG_DATA, seq, bytes.subarray(offset, offset + n)));
   }
 
   private configure(seq: number, payload: Uint8Array): void {

@@ -2,7 +2,6 @@
 // MQTT (docs/fleet.md). Long-running commands stop cleanly on SIGINT/SIGTERM.
 
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as mqtt from 'mqtt';
 import { decodeModel } from '../blob/decode';
@@ -303,12 +302,13 @@ export function exportSamples(db: string, dir: string, sinceMs = 0): number {
 export const gatewayCommand: Command = {
   summary: 'bridge serial boards (USB) to an MQTT broker as fleet devices',
   usage:
-    'morsel gateway --port P [--port P2 …] --broker URL [--fleet NAME] [--group NAME] [--key FILE] [--state DIR] [--baud 115200] [--duration S]',
+    'morsel gateway --port P [--port P2 …] --broker URL [--fleet NAME] [--group NAME] [--baud 115200] [--duration S]',
   options: {
-    ...common,
+    // No --key: each board checks its deploys with the key its agent was installed with.
+    broker: common.broker,
+    fleet: common.fleet,
     port: { type: 'string', multiple: true },
     group: { type: 'string' },
-    state: { type: 'string' },
     baud: { type: 'string' },
     duration: { type: 'string' },
   },
@@ -320,8 +320,6 @@ export const gatewayCommand: Command = {
       brokerUrl: brokerOf(values, true)!,
       fleet: fleetOf(values),
       group: values.group === undefined ? 'gateway' : checkName('group', values.group as string),
-      key: keyOf(values, false),
-      stateDir: (values.state as string | undefined) ?? path.join(os.homedir(), '.morsel', 'gateway'),
       baud: numberOf('--baud', values.baud, 115200, (n) => n >= 300),
       log: (l) => console.error(l),
     });

@@ -72,7 +72,8 @@ export const runCommand: Command = {
   summary: 'run a blob on the host reference or on an embedded engine and print its output and per-layer times',
   usage:
     `morsel run <model.msl> --input <file|file.npy|idx:N> [--engine host|${ENGINES.join('|')} | --port P [--baud B]] ` +
-    '[--profile] [--repeat N] [--json]',
+    '[--profile] [--repeat N] [--json]\n' +
+    "       morsel run --port P --input <file|file.npy|idx:N> [--baud B] [--json]   (the board's own model, read back from it)",
   options: {
     input: { type: 'string' },
     engine: { type: 'string' },
@@ -84,11 +85,11 @@ export const runCommand: Command = {
   },
   async run({ values, positionals }) {
     const [file] = positionals;
-    if (!file || !values.input) throw new UsageError(`missing <model.msl> or --input\nusage: ${this.usage}`);
-    const { bytes: blob, model } = readBlobFile(file);
-    const x = readInput(values.input as string, model);
+    if ((!file && typeof values.port !== 'string') || !values.input)
+      throw new UsageError(`missing <model.msl> (or --port) or --input\nusage: ${this.usage}`);
     if (values.port !== undefined && values.engine !== undefined)
       throw new UsageError('--port and --engine exclude each other: a board runs its own engine');
+    const local = file ? readBlobFile(file) : null;
     const engine =
       values.port !== undefined
         ? `port ${values.port}`
@@ -97,21 +98,30 @@ export const runCommand: Command = {
     const repeat = parseCount('--repeat', values.repeat, 1);
     if (values.repeat !== undefined && values.port !== undefined)
       throw new UsageError('--repeat runs on the host or an --engine; a board times one inference');
+    let model = local?.model as QModel;
     let output: Int8Array;
     let layerMs: number[] | undefined;
     if (typeof values.port === 'string') {
-      const r = await runOnPort(values.port, x, baudOf(values), blob);
+      const input = local
+        ? readInput(values.input as string, local.model)
+        : (m: QModel) => readInput(values.input as string, m);
+      const r = await runOnPort(values.port, input, baudOf(values), local?.bytes);
+      model = local?.model ?? r.model!;
       output = r.output;
       layerMs = r.layer_us.map((us) => us / 1000);
-    } else if (engine === 'host') {
-      output = runInt8(model, [x])[0];
-      if (values.profile || values.repeat !== undefined) layerMs = hostLayerUs(model, x, repeat).map((us) => us / 1000);
     } else {
-      const runs = repeat > 1 || values.repeat !== undefined ? repeat + 1 : 1;
-      ({
-        outputs: [output],
-        layerMs,
-      } = await runOnEngine(engine as (typeof ENGINES)[number], blob, new Array(runs).fill(x)));
+      const x = readInput(values.input as string, model);
+      if (engine === 'host') {
+        output = runInt8(model, [x])[0];
+        if (values.profile || values.repeat !== undefined)
+          layerMs = hostLayerUs(model, x, repeat).map((us) => us / 1000);
+      } else {
+        const runs = repeat > 1 || values.repeat !== undefined ? repeat + 1 : 1;
+        ({
+          outputs: [output],
+          layerMs,
+        } = await runOnEngine(engine as (typeof ENGINES)[number], local!.bytes, new Array(runs).fill(x)));
+      }
     }
     const out = model.tensors[model.outputs[0]];
     // The output in the source model's layout, as its user reads it.

@@ -5,7 +5,8 @@ import { memoryWarnings, targetForBoard } from '../memory/cost-model';
 import * as fs from 'fs';
 import { SerialPort } from 'serialport';
 import { crc32 } from '../blob/crc32';
-import { readBlobFile } from '../blob/verify';
+import { readBlobFile, verifyBlob } from '../blob/verify';
+import type { QModel } from '../ir/qmodel';
 import { defaultKeyFile, formatKey, generateKey, resolveKey, writeKeyFile } from '../serial/auth';
 import { DeviceClient } from '../serial/client';
 import { BOARD_ENGINES, Emulator, KEY_FILE } from '../serial/emulator';
@@ -48,13 +49,15 @@ export async function connect(port: string, baud = 115200): Promise<DeviceClient
 /**
  * `morsel run --port`: one inference on the board, with its per-layer microseconds. With `blob`, the board's
  * model must be that blob (INFO's CRC and size), since its answer is read with that blob's scales and names.
+ * Without it, the board's blob is read back (`model`), and `input` may be a function of it (the input file is
+ * quantized with the board's input scale).
  */
 export async function runOnPort(
   port: string,
-  input: Int8Array,
+  input: Int8Array | ((model: QModel) => Int8Array),
   baud = 115200,
   blob?: Uint8Array,
-): Promise<{ output: Int8Array; layer_us: number[]; total_us: number }> {
+): Promise<{ output: Int8Array; layer_us: number[]; total_us: number; model: QModel | null }> {
   const client = await connect(port, baud);
   try {
     const info = await client.helloWithRetry(3);
@@ -64,9 +67,13 @@ export async function runOnPort(
         `the board on ${port} runs another model (crc32 ${hex8(info.model.crc)}, ${info.model.size} bytes) than this blob ` +
           `(crc32 ${hex8(crc32(blob))}, ${blob.length} bytes): flash it first, or leave out the local file`,
       );
+    // Without a local file the board's own blob is read back (its CRC checked against INFO) for its
+    // quantization, output scale and layer names, and verified as any blob the host reads.
+    const model = blob ? null : verifyBlob(await client.readModel(info.model));
+    const x = typeof input === 'function' ? input(model!) : input;
     const outputs = info.model.output.reduce((a, b) => a * b, 1);
-    const r = await client.run(input, 10000, outputs);
-    return { output: Int8Array.from(r.y), layer_us: r.layer_us, total_us: r.total_us };
+    const r = await client.run(x, 10000, outputs);
+    return { output: Int8Array.from(r.y), layer_us: r.layer_us, total_us: r.total_us, model };
   } finally {
     await client.link.close();
   }

@@ -32,6 +32,9 @@ export interface EngineOptions {
   bundlePath?: string;
 }
 
+/** Wall-clock limit of one engine run (every engine; Lua's in lua.ts): only a runaway script reaches it. */
+export const ENGINE_GUARD_MS = 600_000;
+
 export const defaultBundlePath = () => path.join(__dirname, '..', '..', 'device', 'morsel.es5.js'); // dist/host/engines → dist/device
 
 /**
@@ -154,13 +157,15 @@ export async function evaluateInEngine(engine: Engine, driverScript: string, opt
   const script = `${bundle}\n${driverScript}`;
   if (engine === 'node') {
     const ctx = vm.createContext({ performance });
-    return String(vm.runInContext(`${script}\n__res`, ctx, { timeout: 120000 }));
+    // A guard against a runaway script, not a speed bar: wall time, so as long as Lua's (a 2,000-blob fuzz run
+    // that takes 10 s idle passed 120 s at load 20).
+    return String(vm.runInContext(`${script}\n__res`, ctx, { timeout: ENGINE_GUARD_MS }));
   }
   if (engine === 'duktape') {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-duk-')), 'run.js');
     fs.writeFileSync(file, `${script}\nprint(__res);\n`);
     try {
-      return execFileSync('duk', [file], { encoding: 'utf8', maxBuffer: 256 << 20, timeout: 300000 });
+      return execFileSync('duk', [file], { encoding: 'utf8', maxBuffer: 256 << 20, timeout: ENGINE_GUARD_MS });
     } finally {
       fs.rmSync(path.dirname(file), { recursive: true, force: true });
     }

@@ -7,8 +7,10 @@
 
 import { decodeModel } from '../blob/decode';
 import { crc32 } from '../blob/crc32';
+import { formatKey } from '../serial/auth';
 import { BoardStorage } from '../serial/board-storage';
 import { type DeviceEngine, startDeviceEngine } from '../serial/device-engine';
+import { hardwareSha256, KEY_FILE } from '../serial/emulator';
 import { decodeFrame, type DeviceInfo, encodeFrame, type Frame, Msg, type RunResult } from '../serial/protocol';
 import { SlipDecoder, slipEncode } from '../serial/slip';
 import { type AppStats, BoardTransport, emptyAppStats } from './transport';
@@ -30,6 +32,7 @@ export interface SimBoardOptions {
   group: string;
   brokerUrl: string;
   storageDir: string;
+  /** The fleet key, provisioned in the agent's flash as `morsel emulate --key` does; null: a board without one. */
   key: Uint8Array | null;
   workload: Workload;
   /** Inferences per second (0: none). */
@@ -60,7 +63,6 @@ const quantCache = new Map<number, ModelQuant>();
 /** The agent's commit pointer (docs/protocol.md, "Upload"): which slot holds the active blob. */
 const ACTIVE_POINTER = 'morsel.act';
 const FACTORY_SLOT = 'morsel.a';
-const NONCE_FILE = 'fleet.non';
 
 export class SimBoard {
   private engine!: DeviceEngine;
@@ -88,10 +90,7 @@ export class SimBoard {
       device: o.id,
       group: o.group,
       kind: 'mqtt',
-      key: o.key,
       toAgent: (bytes) => this.guard(() => this.engine.feed(bytes.toString('latin1'))),
-      loadNonce: () => this.storage.read(NONCE_FILE),
-      saveNonce: (n) => this.storage.writeText(NONCE_FILE, n),
       takeAppStats: () => {
         const s = this.stats;
         this.stats = emptyAppStats();
@@ -109,6 +108,8 @@ export class SimBoard {
   private async boot(): Promise<void> {
     const storage = this.storage;
     if (this.o.factoryBlob && storage.read(ACTIVE_POINTER) === null) this.factoryInstall(this.o.factoryBlob);
+    if (this.o.key) storage.writeText(KEY_FILE, formatKey(this.o.key));
+    else storage.erase(KEY_FILE);
     this.engine = await startDeviceEngine(
       this.o.engine,
       {
@@ -122,6 +123,7 @@ export class SimBoard {
         writeAt: (n, b, off, t) => storage.writeAt(n, b, off, t),
         writeText: (n, t) => storage.writeText(n, t),
         erase: (n) => storage.erase(n),
+        sha256: hardwareSha256,
       },
       { ramBytes: this.o.ramBytes ?? 1536 * 1024 },
     );
@@ -202,6 +204,7 @@ export class SimBoard {
       free: info.free,
       agent: info.agent,
       runtime: info.runtime,
+      auth: info.auth ?? null,
     });
     this.quant = info.model ? this.readQuant(info.model.crc) : null;
   }

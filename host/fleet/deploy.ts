@@ -1,6 +1,6 @@
 // `morsel fleet deploy`: a staged, signed rollout over the broker. The blob goes to a canary share of the
-// group first, through the serial protocol's resumable upload (DeviceClient over MqttLink) after a signed
-// AUTH manifest; the canaries' telemetry on the new model is then compared with their own telemetry on the
+// group first, through the serial protocol's authenticated resumable upload (DeviceClient over MqttLink: the
+// PUT_BEGIN and COMMIT tags are bound to the board's id and current nonce, and its agent checks them); the canaries' telemetry on the new model is then compared with their own telemetry on the
 // old one. Within bounds the rollout continues to everyone; otherwise, or when the blob does not load on a
 // canary, the canaries that took it get their old model back (the agent never drops a working model, so a
 // device that refused the blob is already back). Devices that drop off mid-upload are retried when they
@@ -8,10 +8,7 @@
 
 import * as mqtt from 'mqtt';
 import { crc32 } from '../blob/crc32';
-import { DeviceClient, DeviceError } from '../serial/client';
-import { decodeFrame, encodeFrame, Msg } from '../serial/protocol';
-import { SlipDecoder, slipEncode } from '../serial/slip';
-import { signDeploy } from './auth';
+import { AuthMismatchError, DeviceClient, DeviceError } from '../serial/client';
 import { MqttLink } from './mqtt-link';
 import { percentile } from './store';
 import {
@@ -20,8 +17,6 @@ import {
   type FleetInfo,
   type FleetTelemetry,
   fleetTopic,
-  MSG_AUTH,
-  MSG_AUTH_OK,
   parseDeviceTopic,
   rolloutTopic,
 } from './topics';
@@ -147,7 +142,7 @@ export async function deploy(o: DeployOptions): Promise<RolloutReport> {
       const worker = async () => {
         for (let id = queue.shift(); id; id = queue.shift()) {
           try {
-            await flashOne(client, o, id, blob, () => (online.get(id) ? infos.get(id)?.auth?.nonce : undefined));
+            await flashOne(client, o, id, blob, () => online.get(id) === true);
             report.devices[id].to = crc32(blob);
             report.devices[id].state = what;
           } catch (e) {
@@ -292,16 +287,17 @@ async function quiet(count: () => number, quietMs: number, maxMs: number): Promi
 }
 
 /**
- * Signs (for the board's current nonce), uploads and commits one blob on one device, retrying and resuming
- * the upload while the device is away, up to deviceTimeoutMs. A blob that does not load (VERIFY) is final,
- * and so is a manifest refused three times (a wrong key; once may be a nonce that changed on the way).
+ * Uploads and commits one blob on one device with tags made for the board's current nonce (DeviceClient asks
+ * the board for it on every attempt), retrying and resuming the upload while the device is away, up to
+ * deviceTimeoutMs. A blob that does not load (VERIFY) is final, and so is an upload the board's agent refused
+ * three times for its tag (a wrong key; once may be a nonce that changed on the way).
  */
 async function flashOne(
   client: mqtt.MqttClient,
   o: DeployOptions,
   id: string,
   blob: Uint8Array,
-  nonceIfOnline: () => string | undefined,
+  isOnline: () => boolean,
 ): Promise<void> {
   const deadline = Date.now() + (o.deviceTimeoutMs ?? 60_000);
   const link = await MqttLink.open(client, o.fleet, id);
@@ -309,20 +305,17 @@ async function flashOne(
   try {
     for (let attempt = 1; ; attempt++) {
       try {
-        let nonce = nonceIfOnline();
-        while (nonce === undefined) {
+        while (!isOnline()) {
           if (Date.now() > deadline) throw new Error(`${id} stayed offline`);
           await sleep(200);
-          nonce = nonceIfOnline();
         }
-        await authorize(link, signDeploy(o.key, id, nonce, { size: blob.length, crc: crc32(blob) }));
         const dev = new DeviceClient(link, { bytesPerSecond: 1e6, latencyMs: 3000 });
-        await dev.flash(blob, { retries: 4, commitTimeoutMs: 20_000 });
+        await dev.flash(blob, { retries: 4, commitTimeoutMs: 20_000, key: o.key });
         return;
       } catch (e) {
         if (e instanceof DeviceError && e.code === 'VERIFY' && e.message.includes('LOAD:')) throw e;
-        if (e instanceof DeviceError && e.code === 'AUTH' && /bad tag|no fleet key/.test(e.message) && ++refused >= 3)
-          throw e;
+        if (e instanceof AuthMismatchError) throw e; // a board without a key takes no signed deploy
+        if (e instanceof DeviceError && e.code === 'AUTH' && ++refused >= 3) throw e;
         if (Date.now() > deadline) throw e;
         await sleep(Math.min(2000, 200 * attempt));
       }
@@ -330,27 +323,4 @@ async function flashOne(
   } finally {
     await link.close();
   }
-}
-
-/** Sends the signed manifest; the board's transport answers AUTH_OK or ERROR AUTH. */
-async function authorize(link: MqttLink, manifest: object): Promise<void> {
-  const seq = 250;
-  const decoder = new SlipDecoder(8192);
-  const answer = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no answer to AUTH within 5000 ms')), 5000);
-    link.onData((chunk) => {
-      for (const raw of decoder.push(chunk)) {
-        const f = decodeFrame(raw);
-        if (!f || f.seq !== seq) continue;
-        clearTimeout(timer);
-        if (f.type === MSG_AUTH_OK) resolve();
-        else if (f.type === Msg.ERROR) {
-          const err = JSON.parse(f.payload.toString()) as { code: string; message: string };
-          reject(new DeviceError(err.code, err.message));
-        }
-      }
-    });
-  });
-  await link.write(slipEncode(encodeFrame(MSG_AUTH, seq, Buffer.from(JSON.stringify(manifest)))));
-  await answer;
 }

@@ -3,13 +3,10 @@
 // frames passed through both ways. The gateway asks the board for INFO itself with seq 0, which no host
 // request uses, so its answers never reach a waiting host.
 
-import * as fs from 'fs';
-import * as path from 'path';
 import { DeviceClient } from '../serial/client';
 import { SerialLink } from '../serial/link';
 import { decodeFrame, type DeviceInfo, encodeFrame, Msg } from '../serial/protocol';
 import { SlipDecoder, slipEncode } from '../serial/slip';
-import { writeFileAtomic } from '../util/fs';
 import { BoardTransport } from './transport';
 
 export interface GatewayOptions {
@@ -17,9 +14,6 @@ export interface GatewayOptions {
   brokerUrl: string;
   fleet: string;
   group: string;
-  key: Uint8Array | null;
-  /** Where each board's upload nonce is kept. */
-  stateDir: string;
   baud?: number;
   log?: (line: string) => void;
 }
@@ -32,7 +26,6 @@ export interface GatewayBoard {
 }
 
 export async function startGateway(o: GatewayOptions): Promise<GatewayBoard[]> {
-  fs.mkdirSync(o.stateDir, { recursive: true });
   const boards: GatewayBoard[] = [];
   try {
     for (const port of o.ports) boards.push(await bridge(port, o));
@@ -47,17 +40,13 @@ async function bridge(port: string, o: GatewayOptions): Promise<GatewayBoard> {
   const baud = o.baud ?? 115200;
   const link = await SerialLink.open(port, { baudRate: baud, bytesPerSecond: baud / 10 });
   const info = await new DeviceClient(link, { bytesPerSecond: baud / 10 }).helloWithRetry(3);
-  const nonceFile = path.join(o.stateDir, `${info.id.replace(/[^A-Za-z0-9_.-]/g, '_')}.nonce`);
   const transport = new BoardTransport({
     brokerUrl: o.brokerUrl,
     fleet: o.fleet,
     device: info.id,
     group: o.group,
     kind: 'gateway',
-    key: o.key,
     toAgent: (bytes) => void link.write(bytes).catch((e) => o.log?.(`${port}: ${(e as Error).message}`)),
-    loadNonce: () => (fs.existsSync(nonceFile) ? fs.readFileSync(nonceFile, 'utf8') : null),
-    saveNonce: (n) => writeFileAtomic(nonceFile, n),
   });
   const publishInfo = (i: DeviceInfo) =>
     transport.setInfo({
@@ -68,6 +57,7 @@ async function bridge(port: string, o: GatewayOptions): Promise<GatewayBoard> {
       free: i.free,
       agent: i.agent,
       runtime: i.runtime,
+      auth: i.auth ?? null,
     });
   publishInfo(info);
   const decoder = new SlipDecoder(8192);

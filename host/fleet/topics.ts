@@ -1,11 +1,7 @@
 // The fleet's MQTT contract (docs/fleet.md): one topic tree per device under morsel/<fleet>/<device>/, the
-// agent's frames carried unchanged, and the two frame types only the fleet transport speaks (AUTH).
+// agent's frames carried unchanged.
 
 import type { Telemetry } from '../serial/protocol';
-
-/** Frame types the fleet transport adds to docs/protocol.md; the board's transport answers them, not the agent. */
-export const MSG_AUTH = 0x07;
-export const MSG_AUTH_OK = 0x87;
 
 export const DEFAULT_FLEET = 'default';
 
@@ -66,8 +62,8 @@ export interface FleetInfo {
   free: number;
   agent: number;
   runtime: number;
-  /** The nonce the next deploy's manifest must be signed for (host/fleet/auth.ts). */
-  auth: { nonce: string };
+  /** The agent's nonce, which the next deploy's upload tags are bound to (host/serial/auth.ts); null: no key. */
+  auth: { nonce: string } | null;
 }
 
 /** A hard sample on morsel/<fleet>/<device>/samples: an input the model was unsure about. */

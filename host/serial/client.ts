@@ -265,6 +265,30 @@ export class DeviceClient {
   }
 
   /**
+   * The board's committed blob, read back in DATA frames (READ, docs/protocol.md), for a host that has no copy
+   * of it. `model` is INFO's: each answer is checked against the bytes asked for, and the whole against its
+   * size and CRC, so what comes back is exactly the model the board runs.
+   */
+  async readModel(model: { crc: number; size: number }): Promise<Uint8Array> {
+    const blob = new Uint8Array(model.size);
+    const chunk = MAX_PAYLOAD;
+    for (let offset = 0; offset < model.size; ) {
+      const want = Math.min(chunk, model.size - offset);
+      const req = Buffer.alloc(8);
+      req.writeUInt32LE(offset, 0);
+      req.writeUInt32LE(want, 4);
+      const f = await this.request(Msg.READ, req, 0, 'READ', Msg.DATA, want + FRAME_OVERHEAD);
+      if (f.payload.length !== want)
+        throw new ProtocolError(`DATA carries ${f.payload.length} bytes at offset ${offset}; ${want} were asked for`);
+      blob.set(f.payload, offset);
+      offset += want;
+    }
+    if (crc32(blob) !== model.crc >>> 0)
+      throw new ProtocolError(`the model read back does not match the CRC-32 its INFO names (${model.crc})`);
+    return blob;
+  }
+
+  /**
    * timeoutMs: how long the inference itself may take on the device. With `outputs` (the model's output
    * size), a RESULT with another number of values is a ProtocolError.
    */

@@ -76,8 +76,15 @@ export class OnnxImport {
     this.g.nodes.push({ name, op });
     return name;
   }
-  /** A constant's values, counted against the element budget. */
+  /**
+   * A constant's values, counted against the element budget. Its dims must hold exactly its values: handlers
+   * loop over the dims (a folded constant whose dims claimed 10^9 output channels over 36 values spun a
+   * Conv's weight loop for minutes before its bias check refused it).
+   */
   defineConst(name: string, c: Const, where: string): void {
+    const dims = checkShape(c.dims, `${where}: constant '${name}'`, true);
+    if (numel(dims) !== c.data.length)
+      throw new ModelError(`${where}: constant '${name}' has ${c.data.length} values for shape [${dims}]`);
     this.budget.take(c.data.length, where);
     this.consts.set(name, c);
   }

@@ -3,6 +3,7 @@
 
 import { applied, type Expr } from '../../ir/elementwise';
 import { broadcastShapes, numel, type Op, type Padding, type Quant } from '../../ir/graph';
+import { checkShape } from '../limits';
 import { dilatedExtent, windowOutSize } from '../window';
 import { checkPerm, sliceRanges } from './fold';
 import {
@@ -78,8 +79,11 @@ function Conv(n: OnnxNode) {
   const a = as2D(n, n.needAct(n.ins[0]));
   const w = n.needConst(n.ins[1], 'the weight');
   if (w.dims.length !== (oneD ? 3 : 4)) throw n.error(`weights must be a ${oneD ? 3 : 4}-D constant`);
-  // [out, in/group, k] of a 1-D convolution holds the same values as [out, in/group, 1, k].
-  const [O, Ig, kh, kw] = oneD ? [w.dims[0], w.dims[1], 1, w.dims[2]] : w.dims;
+  // Positive dims before any loop over them: an empty weight [10^9, 3, 0, 3] passed the element budget and then
+  // spun the output-channel loop for minutes. [out, in/group, k] of a 1-D convolution holds the same values as
+  // [out, in/group, 1, k].
+  const dims = checkShape(w.dims, `${n.where}: the weight`);
+  const [O, Ig, kh, kw] = oneD ? [dims[0], dims[1], 1, dims[2]] : dims;
   const C = a.shape[1];
   const group = n.int('group', 1);
   if (!(group >= 1) || Ig * group !== C || O % group !== 0)
@@ -109,7 +113,9 @@ function Conv(n: OnnxNode) {
     weights = n.cx.addConst(`${n.name}/weights`, [1, kh, kw, O], wt, n.weightQuant(w, 0, 3));
   } else {
     // Grouped (non-depthwise) convolution runs as one dense convolution whose weights are zero outside each
-    // group's block: every output channel reads only its group's input channels, as ONNX defines.
+    // group's block: every output channel reads only its group's input channels, as ONNX defines. That dense
+    // tensor is `group` times the stored weight, so it is bounded before it is allocated.
+    checkShape([O, kh, kw, C], `${n.where}: the dense form of the grouped weight`);
     const wt = new Float32Array(O * kh * kw * C);
     const perGroup = O / group;
     for (let o = 0; o < O; o++)
