@@ -124,7 +124,7 @@ describe('ONNX import (fixtures exported by PyTorch and onnx.helper)', () => {
         });
       }
     }
-    assert.equal(supported.length, 47);
+    assert.equal(supported.length, 48);
   });
 
   it('a fixed batch (here 2) compiles for batch 1, with a notice for convert to print; shapes are re-inferred', () => {
