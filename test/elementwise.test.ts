@@ -2,15 +2,21 @@
 // models compiled from float graphs through every device engine, byte for byte against the host int8 reference.
 
 import { strict as assert } from 'assert';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as ort from 'onnxruntime-node';
 import * as path from 'path';
+import { decodeModel } from '../host/blob/decode';
+import { encodeModel } from '../host/blob/encode';
+import { deviceRefusal } from '../host/blob/verify';
 import { compileGraph } from '../host/compile';
+import { writeNpy } from '../host/data/npy';
 import { importModel } from '../host/import';
 import { fromStoredLayout, toStoredLayout } from '../host/import/boundary';
 import { runFloat } from '../host/interp/float';
 import { toDeviceGraph } from '../host/passes';
-import { ENGINES, runBatchOnEngine } from '../host/engines';
+import { ENGINES, runBatchOnEngine, runOnEngine } from '../host/engines';
 import { exportTflite } from '../host/export/tflite';
 import { readTflite } from '../host/import/tflite/reader';
 import { tfliteToQModel } from '../host/import/tflite/to-qmodel';
@@ -22,7 +28,9 @@ import { prepareHardSwish, prepareLookupTable, type QParams, TFLITE_TABLE_FNS } 
 import { Rng } from '../host/util/rng';
 import { builtinKernelsModel, loadTfliteOracle } from './helpers/tflite-oracle';
 
-const FIX = path.join(__dirname, '..', '..', 'test', 'fixtures', 'onnx');
+const ROOT = path.join(__dirname, '..', '..');
+const FIX = path.join(ROOT, 'test', 'fixtures', 'onnx');
+const CLI = path.join(ROOT, 'bin', 'morsel.js');
 const EVERY_INT8 = Int8Array.from({ length: 256 }, (_, i) => i - 128);
 
 const act = (name: string, shape: number[], q: QParams) => ({
@@ -268,6 +276,52 @@ describe('element-wise ops', function () {
         const y = runFloat(g, { [g.inputs[0]]: toStoredLayout(g, g.inputs[0], x) })[g.outputs[0]];
         assert.deepEqual(Array.from(fromStoredLayout(g, g.outputs[0], y)), Array.from(want), f);
       }
+    }
+  });
+
+  it("torch's Hardswish, GELU, SiLU, ELU and PReLU (opset 13): convert with its own input as calibration, and `morsel run --input` on torch's input is within 5% of its output range", () => {
+    const f = path.join(FIX, 'ew_torch_check.onnx');
+    const exp = JSON.parse(fs.readFileSync(f.replace('.onnx', '.expected.json'), 'utf8'));
+    const x = exp.inputs.input as { shape: number[]; data: number[] };
+    const want = exp.outputs.output.data as number[];
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-ew-'));
+    try {
+      const input = path.join(dir, 'x.npy');
+      fs.writeFileSync(input, writeNpy(x.shape, Float32Array.from(x.data)));
+      const cli = (...args: string[]) => {
+        const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+        assert.equal(r.status, 0, r.stderr);
+        return r.stdout;
+      };
+      const blob = path.join(dir, 'm.msl');
+      cli('convert', f, '--calib', input, '-o', blob);
+      const got = JSON.parse(cli('run', blob, '--input', input, '--json')).dequantized as number[];
+      const range = Math.max(...want) - Math.min(...want);
+      const worst = Math.max(...got.map((v, i) => Math.abs(v - want[i])));
+      assert.ok(worst <= 0.05 * range, `int8 differs from torch by ${worst} (range ${range})`);
+      const opcodes = decodeModel(new Uint8Array(fs.readFileSync(blob))).ops.map((o) => o.opcode);
+      for (const op of ['HARD_SWISH', 'LUT', 'ELU', 'PRELU'])
+        assert.ok(opcodes.includes(op as never), `${op} in ${opcodes}`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the host's verifier and the engines refuse MAXIMUM inputs off the output's scale and PRELU shifts out of range", async () => {
+    const g = ONE_OP_GRAPHS.find((m) => m.name === 'maximum_two')!;
+    const { model } = compileGraph(g, { calib: 'random:-3:3', calibCount: 20, quiet: true });
+    const op = model.ops[model.ops.length - 1];
+    const offScale: QModel = { ...model, ops: [...model.ops.slice(0, 1), { ...op, inputs: [0, op.inputs[1]] }] };
+    const prelu = compileGraph(ONE_OP_GRAPHS.find((m) => m.name === 'prelu')!, { calib: 'random:-3:3', quiet: true });
+    const p = prelu.model.ops[0] as Extract<QModel['ops'][number], { opcode: 'PRELU' }>;
+    const badShift: QModel = { ...prelu.model, ops: [{ ...p, options: { ...p.options, output_shift_2: 40 } }] };
+    for (const [bad, why] of [
+      [offScale, /MRSL_E_OP: op 1 input 1 is not on the output's scale and zero point/],
+      [badShift, /MRSL_E_OPTIONS: op 0 shift\/multiplier out of range/],
+    ] as const) {
+      assert.match(deviceRefusal(encodeModel(bad)) ?? '', why);
+      for (const engine of ['quickjs', 'lua'] as const)
+        await assert.rejects(runOnEngine(engine, encodeModel(bad), [new Int8Array(96)]), why);
     }
   });
 });

@@ -123,7 +123,7 @@ describe('ONNX import (fixtures exported by PyTorch and onnx.helper)', () => {
         });
       }
     }
-    assert.equal(supported.length, 49);
+    assert.equal(supported.length, 50);
   });
 
   it('a Transpose that moves the batch axis compiles at batch 1 as a runtime transpose (GATHER_STRIDED)', () => {

@@ -51,6 +51,15 @@ function pool(g: Graph, n: Node<'max_pool' | 'avg_pool'>, x: F): F {
   return clampAll(y, clamp);
 }
 
+const BINARY: Record<'add' | 'sub' | 'mul' | 'prelu' | 'maximum' | 'minimum', (a: number, b: number) => number> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  prelu: (a, alpha) => (a >= 0 ? a : a * alpha),
+  maximum: Math.max,
+  minimum: Math.min,
+};
+
 function evalNode(g: Graph, n: Node, v: (name: string) => F): F {
   const op = n.op;
   const x = v(op.inputs[0]);
@@ -115,31 +124,16 @@ function evalNode(g: Graph, n: Node, v: (name: string) => F): F {
     }
     case 'add':
     case 'sub':
-    case 'mul': {
-      const b = v(op.inputs[1]);
-      const ia = broadcastIndex(tensor(g, op.inputs[0]).shape, out.shape);
-      const ib = broadcastIndex(tensor(g, op.inputs[1]).shape, out.shape);
-      const y = new Float32Array(numel(out.shape));
-      for (let i = 0; i < y.length; i++) {
-        const a = x[ia[i]];
-        const c = b[ib[i]];
-        y[i] = op.kind === 'add' ? a + c : op.kind === 'sub' ? a - c : a * c;
-      }
-      return clampAll(y, op.attrs.clamp);
-    }
+    case 'mul':
     case 'prelu':
     case 'maximum':
     case 'minimum': {
       const b = v(op.inputs[1]);
       const ia = broadcastIndex(tensor(g, op.inputs[0]).shape, out.shape);
       const ib = broadcastIndex(tensor(g, op.inputs[1]).shape, out.shape);
-      const f =
-        op.kind === 'prelu'
-          ? (a: number, c: number) => (a >= 0 ? a : a * c)
-          : op.kind === 'maximum'
-            ? Math.max
-            : Math.min;
-      return Float32Array.from({ length: numel(out.shape) }, (_, i) => f(x[ia[i]], b[ib[i]]));
+      const f = BINARY[op.kind];
+      const y = Float32Array.from({ length: numel(out.shape) }, (_, i) => f(x[ia[i]], b[ib[i]]));
+      return clampAll(y, 'clamp' in op.attrs ? op.attrs.clamp : undefined);
     }
     case 'concat': {
       const shapes = op.inputs.map((name) => tensor(g, name).shape);

@@ -5,7 +5,7 @@
 // Tensors that carry `quant` (QDQ models) keep it; the others take their range from calibration.
 
 import { type Clamp, type Graph, ModelError, type Node, numel, type Tensor, tensor } from '../ir/graph';
-import type { QModel, QOp, QTensor } from '../ir/qmodel';
+import type { LutOptions, QModel, QOp, QTensor } from '../ir/qmodel';
 import { type Expr, evalExpr, sameExpr, applied } from '../ir/elementwise';
 import type { CalibrationStats } from './calibrate';
 import { clampInt, f32, kernelRounding, prepareRounding, type RoundingMode } from './fixedpoint';
@@ -558,16 +558,15 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
         });
         break;
       }
-      case 'hard_swish': {
+      case 'hard_swish':
+      case 'elementwise': {
         const x = operand(n, op.inputs[0]);
         const qy = chosen(yName);
-        ops.push({
-          opcode: 'HARD_SWISH',
-          inputs: [x],
-          outputs: [activation(yName, qy)],
-          name: n.name,
-          options: prepareHardSwish(qx(), qy, rounding),
-        });
+        const table =
+          op.kind === 'hard_swish'
+            ? { opcode: 'HARD_SWISH' as const, options: prepareHardSwish(qx(), qy, rounding) }
+            : lookupOp(op.attrs.expr, qx(), qy);
+        ops.push({ ...table, inputs: [x], outputs: [activation(yName, qy)], name: n.name });
         break;
       }
       case 'prelu': {
@@ -594,19 +593,6 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
           outputs: [activation(yName, qy)],
           name: n.name,
           options: null,
-        });
-        break;
-      }
-      case 'elementwise': {
-        const x = operand(n, op.inputs[0]);
-        const qy = chosen(yName);
-        const { opcode, f } = lookupOp(op.attrs.expr);
-        ops.push({
-          opcode,
-          inputs: [x],
-          outputs: [activation(yName, qy)],
-          name: n.name,
-          options: prepareLookupTable(qx(), qy, f),
         });
         break;
       }
@@ -693,15 +679,20 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
 }
 
 /**
- * The TFLite builtin an expression is, with the float32 transform TFLite tabulates for it (its int8 ELU, EXP and GELU
- * are tables too); any other expression is a LUT of its own value.
+ * An expression's table op: the TFLite builtin it is, with the float32 transform TFLite tabulates for it (its int8
+ * ELU, EXP and GELU are tables too), or a LUT of the expression's own value.
  */
-export function lookupOp(e: Expr): { opcode: 'ELU' | 'EXP' | 'GELU' | 'LUT'; f: (x: number) => number } {
-  if (sameExpr(e, applied('elu', 1))) return { opcode: 'ELU', f: TFLITE_TABLE_FNS.ELU };
-  if (sameExpr(e, applied('exp'))) return { opcode: 'EXP', f: TFLITE_TABLE_FNS.EXP };
-  if (sameExpr(e, applied('gelu', 0))) return { opcode: 'GELU', f: TFLITE_TABLE_FNS.GELU };
-  if (sameExpr(e, applied('gelu', 1))) return { opcode: 'GELU', f: TFLITE_TABLE_FNS.GELU_TANH };
-  return { opcode: 'LUT', f: (v) => evalExpr(e, v) };
+function lookupOp(
+  e: Expr,
+  input: QParams,
+  output: QParams,
+): { opcode: 'ELU' | 'EXP' | 'GELU' | 'LUT'; options: LutOptions } {
+  const table = (f: (x: number) => number) => prepareLookupTable(input, output, f);
+  if (sameExpr(e, applied('elu', 1))) return { opcode: 'ELU', options: table(TFLITE_TABLE_FNS.ELU) };
+  if (sameExpr(e, applied('exp'))) return { opcode: 'EXP', options: table(TFLITE_TABLE_FNS.EXP) };
+  if (sameExpr(e, applied('gelu', 0))) return { opcode: 'GELU', options: table(TFLITE_TABLE_FNS.GELU) };
+  if (sameExpr(e, applied('gelu', 1))) return { opcode: 'GELU', options: table(TFLITE_TABLE_FNS.GELU_TANH) };
+  return { opcode: 'LUT', options: table((v) => evalExpr(e, v)) };
 }
 
 /** The IR's pads are ONNX-style [begin_0..begin_n, end_0..end_n]; the schema wants before/after pairs per dimension. */

@@ -419,14 +419,14 @@ const ELEMENTWISE_EXPR: Record<string, (n: OnnxNode) => Expr> = {
   Round: () => applied('round'),
 };
 
+/** Emits an element-wise op of activation a: its output keeps a's shape and layout. */
+function emitLike(n: OnnxNode, a: Act, op: Omit<Op, 'outputs'>) {
+  n.emit(op, a.shape, a.map, n.cx.storedOf(a));
+}
+
 function elementwise(n: OnnxNode) {
   const a = n.needAct(n.ins[0]);
-  n.emit(
-    { kind: 'elementwise', inputs: [a.phys], attrs: { expr: ELEMENTWISE_EXPR[n.opType](n) } } as Omit<Op, 'outputs'>,
-    a.shape,
-    a.map,
-    n.cx.storedOf(a),
-  );
+  emitLike(n, a, { kind: 'elementwise', inputs: [a.phys], attrs: { expr: ELEMENTWISE_EXPR[n.opType](n) } });
 }
 
 /**
@@ -451,12 +451,7 @@ function withScalars(n: OnnxNode) {
       throw n.error(`${n.opType} is supported of one activation and scalar constants (input ${k} is not one)`);
     expr = { f, args: k < actIndex ? [c.data[0], expr] : [expr, c.data[0]] };
   });
-  n.emit(
-    { kind: 'elementwise', inputs: [a.phys], attrs: { expr } } as Omit<Op, 'outputs'>,
-    a.shape,
-    a.map,
-    n.cx.storedOf(a),
-  );
+  emitLike(n, a, { kind: 'elementwise', inputs: [a.phys], attrs: { expr } });
 }
 
 /** PRelu(x, slope): slope a constant broadcast to x (unidirectionally), typically one value per channel. */
@@ -464,12 +459,7 @@ function PRelu(n: OnnxNode) {
   const a = n.needAct(n.ins[0]);
   const slope = n.constOf(n.ins[1]);
   if (!slope) throw n.error('the slope must be a constant');
-  n.emit(
-    { kind: 'prelu', inputs: [a.phys, n.constLike(slope, a, 'slope')], attrs: {} } as Omit<Op, 'outputs'>,
-    a.shape,
-    a.map,
-    n.cx.storedOf(a),
-  );
+  emitLike(n, a, { kind: 'prelu', inputs: [a.phys, n.constLike(slope, a, 'slope')], attrs: {} });
 }
 
 /**
