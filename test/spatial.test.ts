@@ -18,6 +18,7 @@ import { parseNpy } from '../host/data/npy';
 import { ENGINES, runBatchOnEngine } from '../host/engines';
 import { importModel } from '../host/import';
 import { fromStoredLayout, sourceShape, toStoredLayout } from '../host/import/boundary';
+import { importTfjs } from '../host/import/tfjs';
 import { runFloat } from '../host/interp/float';
 import { runInt8 } from '../host/interp/int8/interpreter';
 import { type Graph, numel } from '../host/ir/graph';
@@ -129,6 +130,62 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
       const range = Math.max(...want.data) - Math.min(...want.data);
       const worst = Math.max(...run.dequantized.map((v: number, k: number) => Math.abs(v - want.data[k])));
       assert.ok(worst <= 0.05 * range, `${name}: morsel run differs from torch by ${worst} (output range ${range})`);
+    }
+  });
+
+  it('TF.js Conv1D, MaxPooling1D, AveragePooling1D and global 1-D pooling match TF.js, bit-exact on every engine', async () => {
+    const tf = await import('@tensorflow/tfjs');
+    const rng = new Rng(21);
+    const models = [
+      [
+        tf.layers.conv1d({ inputShape: [20, 3], filters: 5, kernelSize: 3, padding: 'same', activation: 'relu' }),
+        tf.layers.maxPooling1d({ poolSize: 2 }),
+        tf.layers.conv1d({ filters: 6, kernelSize: 3, dilationRate: 2 }),
+        tf.layers.averagePooling1d({ poolSize: 3, strides: 1, padding: 'same' }),
+        tf.layers.conv1d({ filters: 4, kernelSize: 2, strides: 2, useBias: false }),
+        tf.layers.globalAveragePooling1d(),
+        tf.layers.dense({ units: 3 }),
+      ],
+      [
+        tf.layers.conv1d({ inputShape: [11, 2], filters: 4, kernelSize: 4, strides: 3, padding: 'same' }),
+        tf.layers.globalMaxPooling1d(),
+      ],
+    ];
+    const jobs: { model: QModel; blob: Uint8Array; inputs: Int8Array[] }[] = [];
+    for (const layers of models) {
+      const m = tf.sequential({ layers });
+      const weights = new Map(
+        m.weights.map((w) => [
+          w.originalName,
+          { shape: w.shape as number[], data: w.read().dataSync() as Float32Array },
+        ]),
+      );
+      const json = { modelTopology: m.toJSON(null, false), weightsManifest: [] };
+      const g = importTfjs({ json, weights, name: m.name, source: `${m.name}/model.json` });
+      const inShape = g.tensors.get(g.inputs[0])!.shape;
+      const xs = Array.from({ length: 8 }, () => uniform(numel(inShape), rng));
+      for (const x of xs.slice(0, 3)) {
+        const want = (m.predict(tf.tensor(x, inShape)) as import('@tensorflow/tfjs').Tensor).dataSync();
+        for (const graph of [g, toDeviceGraph(g)]) {
+          const got = Object.values(runFloat(graph, { [graph.inputs[0]]: x }))[0];
+          const worst = Math.max(...Array.from(got, (v, k) => Math.abs(v - want[k])));
+          assert.ok(got.length === want.length && worst <= 1e-4, `${m.name}: differs from TF.js by ${worst}`);
+        }
+      }
+      const d = toDeviceGraph(g);
+      const model = quantizeGraph(d, calibrate(d, xs));
+      planMemory(model);
+      jobs.push({ model, blob: encodeModel(model), inputs: xs.slice(0, 2).map((x) => quantizeInput(model, x)) });
+    }
+    for (const engine of ENGINES) {
+      const runs = await runBatchOnEngine(engine, jobs);
+      runs.forEach((r, i) =>
+        assert.deepEqual(
+          r.outputs.map((o) => Array.from(o)),
+          jobs[i].inputs.map((x) => Array.from(runInt8(jobs[i].model, [x])[0])),
+          engine,
+        ),
+      );
     }
   });
 
