@@ -20,6 +20,7 @@ import {
   OpCode_PAD,
   OpCode_QUANTIZE,
   OpCode_RESHAPE,
+  OpCode_RESIZE_NEAREST_NEIGHBOR,
   OpCode_SOFTMAX,
   OpCode_SUB,
   OpCode_TANH,
@@ -36,6 +37,7 @@ import { MUL } from './kernels/mul';
 import { PAD } from './kernels/pad';
 import { AVERAGE_POOL_2D, MAX_POOL_2D } from './kernels/pool';
 import { RESHAPE } from './kernels/reshape';
+import { RESIZE_NEAREST_NEIGHBOR } from './kernels/resize-nearest';
 import { SOFTMAX } from './kernels/softmax';
 import type { OpRegistration } from './op';
 
@@ -58,3 +60,4 @@ OPS[OpCode_MEAN] = MEAN;
 OPS[OpCode_QUANTIZE] = LOOKUP;
 OPS[OpCode_LEAKY_RELU] = LOOKUP;
 OPS[OpCode_MIRROR_PAD] = MIRROR_PAD;
+OPS[OpCode_RESIZE_NEAREST_NEIGHBOR] = RESIZE_NEAREST_NEIGHBOR;

@@ -189,10 +189,10 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
     }
   });
 
-  it("MIRROR_PAD REFLECT exports to TFLite, re-imports to the same op, and TFLite's own kernel gives the same bytes", async () => {
+  it("MIRROR_PAD REFLECT and RESIZE_NEAREST_NEIGHBOR export to TFLite, re-import to the same op, and TFLite's own kernels give the same bytes", async () => {
     const oracle = await loadTfliteOracle();
     const rng = new Rng(9);
-    for (const f of onnxFiles('op_pad_reflect')) {
+    for (const f of [...onnxFiles('op_pad_reflect'), ...onnxFiles('op_resize'), ...onnxFiles('op_upsample')]) {
       const d = toDeviceGraph(importModel(path.join(FIX, f)));
       const n = numel(d.tensors.get(d.inputs[0])!.shape);
       const samples = Array.from({ length: 4 }, () => uniform(n, rng));
@@ -236,6 +236,7 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
       'FULLY_CONNECTED',
       'ADD',
       'MIRROR_PAD',
+      'RESIZE_NEAREST_NEIGHBOR',
     ])
       assert.ok(opcodes.has(op as never), op);
     const want = jobs.map((j) => j.inputs.map((x) => Array.from(runInt8(j.model, [x])[0])));

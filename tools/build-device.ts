@@ -28,9 +28,10 @@ const OUT = path.join(ROOT, 'dist', 'device');
 // room takes a per-model bundle (registryEntry; the zoo CNN's ES5 is 16.0 KB). Raised again, to 28.5 and 56 KB,
 // by the whole-model verifier (format/verify.ts: op order, arena overlap, int32 accumulator bounds, work limit,
 // which the host runs too): measured +2,060 B of ES5 and +3,081 B of Lua. Raised to 29.5 and 58 KB by MIRROR_PAD
-// (ONNX Pad reflect/edge, TFLite MIRROR_PAD): measured +1,108 B of ES5 (28,488 → 29,596) and +2,040 B of Lua.
-export const ES5_LIMIT = 29.5 * 1024;
-export const LUA_LIMIT = 58 * 1024;
+// (ONNX Pad reflect/edge, TFLite MIRROR_PAD): measured +1,108 B of ES5 (28,488 → 29,596) and +2,040 B of Lua; to 30
+// and 60 KB by RESIZE_NEAREST_NEIGHBOR (ONNX Resize/Upsample nearest): +790 B of ES5 (→ 30,386), +1,513 B of Lua.
+export const ES5_LIMIT = 30 * 1024;
+export const LUA_LIMIT = 60 * 1024;
 /** What each build fixes at build time (device/platform/globals.d.ts); esbuild drops the ES5 bundle's dead branches. */
 const ES5_DEFINES = { TRACING_JIT: 'false', ROUND_BY_FLOOR: 'false' };
 const LUA_DEFINES = { ROUND_BY_FLOOR: 'true' };

@@ -29,6 +29,7 @@ export const OpCode_MEAN = 14;
 export const OpCode_QUANTIZE = 15;
 export const OpCode_LEAKY_RELU = 16;
 export const OpCode_MIRROR_PAD = 40;
+export const OpCode_RESIZE_NEAREST_NEIGHBOR = 41;
 
 export const WeightLayout_DENSE = 0;
 export const WeightLayout_BITMASK = 1;
@@ -46,6 +47,7 @@ export const Options_ConcatenationOptions = 8;
 export const Options_PadOptions = 9;
 export const Options_MeanOptions = 10;
 export const Options_MirrorPadOptions = 11;
+export const Options_ResizeNearestNeighborOptions = 12;
 
 export const TFLITE_DOUBLE_ROUNDING_OPCODES = 228;
 
@@ -132,6 +134,11 @@ export const MeanOptions_shift = 10;
 
 export const MirrorPadOptions_paddings = 4;
 export const MirrorPadOptions_mode = 6;
+
+export const ResizeNearestNeighborOptions_rows = 4;
+export const ResizeNearestNeighborOptions_cols = 6;
+export const ResizeNearestNeighborOptions_align_corners = 8;
+export const ResizeNearestNeighborOptions_half_pixel_centers = 10;
 
 export const Tensor_name = 4;
 export const Tensor_shape = 6;

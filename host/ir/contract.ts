@@ -50,6 +50,11 @@ export const OpCode = {
    * (ONNX Pad mode 'edge') repeats the border value
    */
   MIRROR_PAD: 40,
+  /**
+   * x [1,h,w,c] -> y [1,oh,ow,c], y[0,i,j,k] = x[0,rows[i],cols[j],k]: TFLite's RESIZE_NEAREST_NEIGHBOR with the source
+   * indices computed on the host; same quantization
+   */
+  RESIZE_NEAREST_NEIGHBOR: 41,
 } as const;
 export type OpCodeName = keyof typeof OpCode;
 
@@ -142,6 +147,13 @@ export interface MirrorPadOptions {
   mode: number;
 }
 
+export interface ResizeNearestNeighborOptions {
+  rows: number[];
+  cols: number[];
+  align_corners: number;
+  half_pixel_centers: number;
+}
+
 /** The options table each opcode carries (its `options` attribute in the schema; null: none). */
 export interface OptionsByOp {
   FULLY_CONNECTED: FullyConnectedOptions;
@@ -162,6 +174,7 @@ export interface OptionsByOp {
   QUANTIZE: LutOptions;
   LEAKY_RELU: LutOptions;
   MIRROR_PAD: MirrorPadOptions;
+  RESIZE_NEAREST_NEIGHBOR: ResizeNearestNeighborOptions;
 }
 export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? null : string } = {
   FULLY_CONNECTED: 'FullyConnectedOptions',
@@ -182,6 +195,7 @@ export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? n
   QUANTIZE: 'LutOptions',
   LEAKY_RELU: 'LutOptions',
   MIRROR_PAD: 'MirrorPadOptions',
+  RESIZE_NEAREST_NEIGHBOR: 'ResizeNearestNeighborOptions',
 };
 
 /** Opcodes whose kernel in full TFLite keeps double rounding in Rounding.TFLITE (attribute tflite_double_rounding). */

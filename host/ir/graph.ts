@@ -82,7 +82,14 @@ export type Op =
   | { kind: 'pad'; inputs: [string]; outputs: [string]; attrs: { pads: number[]; value: number } }
   | { kind: 'quantize' | 'dequantize'; inputs: [string]; outputs: [string]; attrs: Record<string, never> }
   /** Pads (as `pad`: begins then ends) filled from the tensor's own values: mirrored or its border repeated. */
-  | { kind: 'mirror_pad'; inputs: [string]; outputs: [string]; attrs: { pads: number[]; mode: MirrorPadMode } };
+  | { kind: 'mirror_pad'; inputs: [string]; outputs: [string]; attrs: { pads: number[]; mode: MirrorPadMode } }
+  /** Nearest-neighbour resize of an NHWC map to the output's H and W, by TFLite's rule under these two flags. */
+  | {
+      kind: 'resize_nearest';
+      inputs: [string];
+      outputs: [string];
+      attrs: { alignCorners: boolean; halfPixelCenters: boolean };
+    };
 
 export type MirrorPadMode = 'reflect' | 'symmetric' | 'edge';
 

@@ -23,6 +23,7 @@ export const DEVICE_OPS = new Set([
   'concat',
   'pad',
   'mirror_pad',
+  'resize_nearest',
   'softmax',
   'relu',
   'clip',

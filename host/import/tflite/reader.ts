@@ -96,6 +96,10 @@ const OPTION_SPECS: Record<number, OptionSpec> = {
   [BuiltinOptions.ReducerOptions]: spec(F.ReducerOptions, { keep_dims: ['bool', false] }),
   [BuiltinOptions.LeakyReluOptions]: spec(F.LeakyReluOptions, { alpha: ['float', 0] }),
   [BuiltinOptions.MirrorPadOptions]: spec(F.MirrorPadOptions, { mode: ['byte', 0] }),
+  [BuiltinOptions.ResizeNearestNeighborOptions]: spec(F.ResizeNearestNeighborOptions, {
+    align_corners: ['bool', false],
+    half_pixel_centers: ['bool', false],
+  }),
 };
 
 /** A FlatBuffer table at `pos`: field access by id with bounds checks. */

@@ -25,6 +25,7 @@ export const BuiltinOperator = {
   PAD: 34,
   MEAN: 40,
   SUB: 41,
+  RESIZE_NEAREST_NEIGHBOR: 97,
   LEAKY_RELU: 98,
   MIRROR_PAD: 100,
   QUANTIZE: 114,
@@ -110,6 +111,7 @@ export const BuiltinOptions = {
   PadOptions: 22,
   ReducerOptions: 27,
   SubOptions: 28,
+  ResizeNearestNeighborOptions: 74,
   LeakyReluOptions: 75,
   MirrorPadOptions: 77,
   QuantizeOptions: 89,
@@ -175,4 +177,5 @@ export const Field = {
   ReducerOptions: { keep_dims: 0 },
   LeakyReluOptions: { alpha: 0 },
   MirrorPadOptions: { mode: 0 },
+  ResizeNearestNeighborOptions: { align_corners: 0, half_pixel_centers: 1 },
 } as const;

@@ -14,6 +14,7 @@ import { lookup } from './lut';
 import { mean } from './mean';
 import { mul } from './mul';
 import { mirrorPad } from './mirror-pad';
+import { resizeNearest } from './resize-nearest';
 import { pad } from './pad';
 import { pool2d } from './pool';
 import { reshape } from './reshape';
@@ -151,6 +152,9 @@ export function runInt8(
         break;
       case 'PAD':
         pad(x, xt.shape, y, out.shape, op.options);
+        break;
+      case 'RESIZE_NEAREST_NEIGHBOR':
+        resizeNearest(x, xt.shape, y, op.options.rows, op.options.cols);
         break;
       case 'MIRROR_PAD':
         mirrorPad(
