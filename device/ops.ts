@@ -31,6 +31,7 @@ import {
   OpCode_QUANTIZE,
   OpCode_REDUCE,
   OpCode_RESHAPE,
+  OpCode_RESIZE_NEAREST_NEIGHBOR,
   OpCode_SOFTMAX,
   OpCode_SUB,
   OpCode_TANH,
@@ -52,6 +53,7 @@ import { PRELU } from './kernels/prelu';
 import { REDUCE } from './kernels/reduce';
 import { AVERAGE_POOL_2D, MAX_POOL_2D } from './kernels/pool';
 import { RESHAPE } from './kernels/reshape';
+import { RESIZE_NEAREST_NEIGHBOR } from './kernels/resize-nearest';
 import { SOFTMAX } from './kernels/softmax';
 import type { OpRegistration } from './op';
 
@@ -85,3 +87,4 @@ OPS[OpCode_MINIMUM] = MINIMUM;
 OPS[OpCode_GATHER_STRIDED] = GATHER_STRIDED;
 OPS[OpCode_REDUCE] = REDUCE;
 OPS[OpCode_BATCH_MATMUL] = BATCH_MATMUL;
+OPS[OpCode_RESIZE_NEAREST_NEIGHBOR] = RESIZE_NEAREST_NEIGHBOR;

@@ -18,6 +18,7 @@ import { parseNpy } from '../host/data/npy';
 import { ENGINES, runBatchOnEngine } from '../host/engines';
 import { importModel } from '../host/import';
 import { fromStoredLayout, sourceShape, toStoredLayout } from '../host/import/boundary';
+import { importTfjs } from '../host/import/tfjs';
 import { runFloat } from '../host/interp/float';
 import { runInt8 } from '../host/interp/int8/interpreter';
 import { type Graph, numel } from '../host/ir/graph';
@@ -132,10 +133,66 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
     }
   });
 
-  it("MIRROR_PAD REFLECT exports to TFLite, re-imports to the same op, and TFLite's own kernel gives the same bytes", async () => {
+  it('TF.js Conv1D, MaxPooling1D, AveragePooling1D and global 1-D pooling match TF.js, bit-exact on every engine', async () => {
+    const tf = await import('@tensorflow/tfjs');
+    const rng = new Rng(21);
+    const models = [
+      [
+        tf.layers.conv1d({ inputShape: [20, 3], filters: 5, kernelSize: 3, padding: 'same', activation: 'relu' }),
+        tf.layers.maxPooling1d({ poolSize: 2 }),
+        tf.layers.conv1d({ filters: 6, kernelSize: 3, dilationRate: 2 }),
+        tf.layers.averagePooling1d({ poolSize: 3, strides: 1, padding: 'same' }),
+        tf.layers.conv1d({ filters: 4, kernelSize: 2, strides: 2, useBias: false }),
+        tf.layers.globalAveragePooling1d(),
+        tf.layers.dense({ units: 3 }),
+      ],
+      [
+        tf.layers.conv1d({ inputShape: [11, 2], filters: 4, kernelSize: 4, strides: 3, padding: 'same' }),
+        tf.layers.globalMaxPooling1d(),
+      ],
+    ];
+    const jobs: { model: QModel; blob: Uint8Array; inputs: Int8Array[] }[] = [];
+    for (const layers of models) {
+      const m = tf.sequential({ layers });
+      const weights = new Map(
+        m.weights.map((w) => [
+          w.originalName,
+          { shape: w.shape as number[], data: w.read().dataSync() as Float32Array },
+        ]),
+      );
+      const json = { modelTopology: m.toJSON(null, false), weightsManifest: [] };
+      const g = importTfjs({ json, weights, name: m.name, source: `${m.name}/model.json` });
+      const inShape = g.tensors.get(g.inputs[0])!.shape;
+      const xs = Array.from({ length: 8 }, () => uniform(numel(inShape), rng));
+      for (const x of xs.slice(0, 3)) {
+        const want = (m.predict(tf.tensor(x, inShape)) as import('@tensorflow/tfjs').Tensor).dataSync();
+        for (const graph of [g, toDeviceGraph(g)]) {
+          const got = Object.values(runFloat(graph, { [graph.inputs[0]]: x }))[0];
+          const worst = Math.max(...Array.from(got, (v, k) => Math.abs(v - want[k])));
+          assert.ok(got.length === want.length && worst <= 1e-4, `${m.name}: differs from TF.js by ${worst}`);
+        }
+      }
+      const d = toDeviceGraph(g);
+      const model = quantizeGraph(d, calibrate(d, xs));
+      planMemory(model);
+      jobs.push({ model, blob: encodeModel(model), inputs: xs.slice(0, 2).map((x) => quantizeInput(model, x)) });
+    }
+    for (const engine of ENGINES) {
+      const runs = await runBatchOnEngine(engine, jobs);
+      runs.forEach((r, i) =>
+        assert.deepEqual(
+          r.outputs.map((o) => Array.from(o)),
+          jobs[i].inputs.map((x) => Array.from(runInt8(jobs[i].model, [x])[0])),
+          engine,
+        ),
+      );
+    }
+  });
+
+  it("MIRROR_PAD REFLECT and RESIZE_NEAREST_NEIGHBOR export to TFLite, re-import to the same op, and TFLite's own kernels give the same bytes", async () => {
     const oracle = await loadTfliteOracle();
     const rng = new Rng(9);
-    for (const f of onnxFiles('op_pad_reflect')) {
+    for (const f of [...onnxFiles('op_pad_reflect'), ...onnxFiles('op_resize'), ...onnxFiles('op_upsample')]) {
       const d = toDeviceGraph(importModel(path.join(FIX, f)));
       const n = numel(d.tensors.get(d.inputs[0])!.shape);
       const samples = Array.from({ length: 4 }, () => uniform(n, rng));
@@ -179,6 +236,7 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
       'FULLY_CONNECTED',
       'ADD',
       'MIRROR_PAD',
+      'RESIZE_NEAREST_NEIGHBOR',
     ])
       assert.ok(opcodes.has(op as never), op);
     const want = jobs.map((j) => j.inputs.map((x) => Array.from(runInt8(j.model, [x])[0])));

@@ -40,6 +40,7 @@ export const OpCode_MINIMUM = 24;
 export const OpCode_GATHER_STRIDED = 30;
 export const OpCode_REDUCE = 31;
 export const OpCode_BATCH_MATMUL = 32;
+export const OpCode_RESIZE_NEAREST_NEIGHBOR = 41;
 
 export const WeightLayout_DENSE = 0;
 export const WeightLayout_BITMASK = 1;
@@ -61,6 +62,7 @@ export const Options_PreluOptions = 12;
 export const Options_GatherStridedOptions = 13;
 export const Options_ReduceOptions = 14;
 export const Options_BatchMatMulOptions = 15;
+export const Options_ResizeNearestNeighborOptions = 16;
 
 export const TFLITE_DOUBLE_ROUNDING_OPCODES = 228;
 
@@ -147,6 +149,11 @@ export const MeanOptions_shift = 10;
 
 export const MirrorPadOptions_paddings = 4;
 export const MirrorPadOptions_mode = 6;
+
+export const ResizeNearestNeighborOptions_rows = 4;
+export const ResizeNearestNeighborOptions_cols = 6;
+export const ResizeNearestNeighborOptions_align_corners = 8;
+export const ResizeNearestNeighborOptions_half_pixel_centers = 10;
 
 export const Tensor_name = 4;
 export const Tensor_shape = 6;

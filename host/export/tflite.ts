@@ -88,6 +88,7 @@ const INT8_OP_VERSION: Record<number, number> = {
   [BuiltinOperator.PRELU]: 1,
   [BuiltinOperator.MAXIMUM]: 2,
   [BuiltinOperator.MINIMUM]: 2,
+  [BuiltinOperator.RESIZE_NEAREST_NEIGHBOR]: 3,
 };
 
 const sameTable = (a: readonly number[], b: readonly number[]) =>
@@ -413,6 +414,19 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
           optionsType: BuiltinOptions.MirrorPadOptions,
           options: [[Field.MirrorPadOptions.mode, 'i8', op.options.mode]],
         };
+      case 'RESIZE_NEAREST_NEIGHBOR': {
+        const o = op.options;
+        return {
+          ...base,
+          inputs: [xi, addConstInts(`${op.name}/size`, [y.shape[1], y.shape[2]])],
+          builtin: BuiltinOperator.RESIZE_NEAREST_NEIGHBOR,
+          optionsType: BuiltinOptions.ResizeNearestNeighborOptions,
+          options: [
+            [Field.ResizeNearestNeighborOptions.align_corners, 'bool', o.align_corners],
+            [Field.ResizeNearestNeighborOptions.half_pixel_centers, 'bool', o.half_pixel_centers],
+          ],
+        };
+      }
       case 'MEAN':
         return {
           ...base,

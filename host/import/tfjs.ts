@@ -179,7 +179,9 @@ class TfjsImport {
     const key = `${layer}/${w}`;
     const d = this.weights.get(key);
     if (!d) throw new ModelError(`${this.file}: weight ${key} is missing from the weight manifest`);
-    if (d.shape.length !== shape.length || d.shape.some((v, i) => v !== shape[i]))
+    // A 1-D layer's [k, ci, co] kernel is its 2-D counterpart's [1, k, ci, co], value for value.
+    const stored = d.shape.length === shape.length - 1 && shape[0] === 1 ? [1, ...d.shape] : d.shape;
+    if (stored.length !== shape.length || stored.some((v, i) => v !== shape[i]))
       throw new ModelError(`${this.file}: weight ${key} has shape [${d.shape}]; the layer needs [${shape}]`);
     if (this.used.has(key)) throw new ModelError(`${this.file}: weight ${key} is used by two layers`);
     this.used.add(key);
@@ -205,7 +207,7 @@ class Layer {
     readonly cx: TfjsImport,
     readonly json: LayerJson,
     readonly ins: Value[],
-    index: number,
+    readonly index: number,
   ) {
     this.c = json.config && typeof json.config === 'object' ? json.config : {};
     this.name = String(this.c.name ?? json.name ?? `layer${index}`);
@@ -556,6 +558,40 @@ const Concatenate: LayerHandler = (l) => {
   return l.emit(l.name, { kind: 'concat', inputs: l.ins.map((v) => v.name), attrs: { axis } }, shape);
 };
 
+const GlobalMaxPooling2D: LayerHandler = (l) => {
+  l.need4d();
+  const [, H, W, C] = l.cur.shape;
+  l.emit(
+    l.c.keepdims ? l.name : `${l.name}/max`,
+    { kind: 'max_pool', inputs: [l.cur.name], attrs: { kernel: [H, W], strides: [1, 1], pads: [0, 0, 0, 0] } },
+    [1, 1, 1, C],
+  );
+  return l.c.keepdims
+    ? l.cur
+    : l.emit(l.name, { kind: 'reshape', inputs: [l.cur.name], attrs: { shape: [1, C] } }, [1, C]);
+};
+
+/**
+ * A 1-D layer on [1, steps, channels] as its 2-D counterpart on [1, 1, steps, channels], as TFLM runs Conv1D and 1-D
+ * pooling: free reshapes around it, its window options given H = 1, a [k, ci, co] kernel read as [1, k, ci, co].
+ */
+const as1D =
+  (layer2D: string): LayerHandler =>
+  (l) => {
+    if (l.cur.shape.length !== 3) throw l.error(`expects a 3-D [batch, steps, channels] input, got [${l.cur.shape}]`);
+    if (l.c.padding === 'causal') throw l.error("padding 'causal' is not supported (valid, same)");
+    const [, L, C] = l.cur.shape;
+    const config = { ...l.c };
+    for (const key of ['kernel_size', 'strides', 'dilation_rate', 'pool_size'])
+      if (config[key] != null) config[key] = [1, Array.isArray(config[key]) ? config[key][0] : config[key]];
+    const map = `${l.name}/as_2d`;
+    const x = l.emit(map, { kind: 'reshape', inputs: [l.cur.name], attrs: { shape: [1, 1, L, C] } }, [1, 1, L, C]);
+    const y = LAYERS[layer2D](new Layer(l.cx, { ...l.json, class_name: layer2D, config }, [x], l.index));
+    if (y.shape.length !== 4) return y;
+    const shape = [1, y.shape[2], y.shape[3]];
+    return l.emit(`${l.name}/as_1d`, { kind: 'reshape', inputs: [y.name], attrs: { shape } }, shape);
+  };
+
 /** TF.js layer class → its handler. */
 const LAYERS: Record<string, LayerHandler> = {
   InputLayer: passThrough,
@@ -572,6 +608,12 @@ const LAYERS: Record<string, LayerHandler> = {
   MaxPooling2D: pooling2d,
   AveragePooling2D: pooling2d,
   GlobalAveragePooling2D,
+  GlobalMaxPooling2D,
+  Conv1D: as1D('Conv2D'),
+  MaxPooling1D: as1D('MaxPooling2D'),
+  AveragePooling1D: as1D('AveragePooling2D'),
+  GlobalAveragePooling1D: as1D('GlobalAveragePooling2D'),
+  GlobalMaxPooling1D: as1D('GlobalMaxPooling2D'),
   ZeroPadding2D,
   Flatten,
   Reshape,

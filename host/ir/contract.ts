@@ -90,6 +90,11 @@ export const OpCode = {
    * b*rhs_batch_stride (0: broadcast)
    */
   BATCH_MATMUL: 32,
+  /**
+   * x [1,h,w,c] -> y [1,oh,ow,c], y[0,i,j,k] = x[0,rows[i],cols[j],k]: TFLite's RESIZE_NEAREST_NEIGHBOR with the source
+   * indices computed on the host; same quantization
+   */
+  RESIZE_NEAREST_NEIGHBOR: 41,
 } as const;
 export type OpCodeName = keyof typeof OpCode;
 
@@ -225,6 +230,13 @@ export interface BatchMatMulOptions {
   activation_max: number;
 }
 
+export interface ResizeNearestNeighborOptions {
+  rows: number[];
+  cols: number[];
+  align_corners: number;
+  half_pixel_centers: number;
+}
+
 /** The options table each opcode carries (its `options` attribute in the schema; null: none). */
 export interface OptionsByOp {
   FULLY_CONNECTED: FullyConnectedOptions;
@@ -256,6 +268,7 @@ export interface OptionsByOp {
   GATHER_STRIDED: GatherStridedOptions;
   REDUCE: ReduceOptions;
   BATCH_MATMUL: BatchMatMulOptions;
+  RESIZE_NEAREST_NEIGHBOR: ResizeNearestNeighborOptions;
 }
 export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? null : string } = {
   FULLY_CONNECTED: 'FullyConnectedOptions',
@@ -287,6 +300,7 @@ export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? n
   GATHER_STRIDED: 'GatherStridedOptions',
   REDUCE: 'ReduceOptions',
   BATCH_MATMUL: 'BatchMatMulOptions',
+  RESIZE_NEAREST_NEIGHBOR: 'ResizeNearestNeighborOptions',
 };
 
 /** Opcodes whose kernel in full TFLite keeps double rounding in Rounding.TFLITE (attribute tflite_double_rounding). */

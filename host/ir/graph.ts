@@ -116,6 +116,13 @@ export type Op =
         lhsBatchStride: number;
         rhsBatchStride: number;
       };
+    }
+  /** Nearest-neighbour resize of an NHWC map to the output's H and W, by TFLite's rule under these two flags. */
+  | {
+      kind: 'resize_nearest';
+      inputs: [string];
+      outputs: [string];
+      attrs: { alignCorners: boolean; halfPixelCenters: boolean };
     };
 
 export type MirrorPadMode = 'reflect' | 'symmetric' | 'edge';

@@ -35,6 +35,7 @@ import {
 } from './prepare';
 import { elementsPerChannel } from '../ir/shape';
 import { MIRROR_PAD_MODES } from '../interp/int8/mirror-pad';
+import { tfliteNearestSources } from '../interp/int8/resize-nearest';
 
 export type { QParams } from './prepare';
 
@@ -492,6 +493,25 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
           outputs: [activation(yName, q)],
           name: n.name,
           options: preparePad(padPairs(op.attrs.pads, tensor(g, op.inputs[0]).shape.length), q, value),
+        });
+        break;
+      }
+      case 'resize_nearest': {
+        // Every output value is an input value: TFLite's RESIZE_NEAREST_NEIGHBOR keeps the input's quantization.
+        const [inShape, outShape] = [tensor(g, op.inputs[0]).shape, tensor(g, yName).shape];
+        const { alignCorners, halfPixelCenters } = op.attrs;
+        const q = qx();
+        ops.push({
+          opcode: 'RESIZE_NEAREST_NEIGHBOR',
+          inputs: [operand(n, op.inputs[0])],
+          outputs: [activation(yName, q)],
+          name: n.name,
+          options: {
+            rows: tfliteNearestSources(inShape[1], outShape[1], alignCorners, halfPixelCenters),
+            cols: tfliteNearestSources(inShape[2], outShape[2], alignCorners, halfPixelCenters),
+            align_corners: alignCorners ? 1 : 0,
+            half_pixel_centers: halfPixelCenters ? 1 : 0,
+          },
         });
         break;
       }

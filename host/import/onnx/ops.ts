@@ -4,6 +4,7 @@
 import { applied, type Expr } from '../../ir/elementwise';
 import { broadcastShapes, numel, type Op, type Padding, type Quant } from '../../ir/graph';
 import { checkShape } from '../limits';
+import { tfliteNearestSources } from '../../interp/int8/resize-nearest';
 import { dilatedExtent, windowOutSize } from '../window';
 import { checkPerm, sliceRanges } from './fold';
 import {
@@ -768,6 +769,93 @@ function Pad(n: OnnxNode) {
   );
 }
 
+/** ONNX's nearest source index of output `o` along an axis (Resize's coordinate transformation, then nearest_mode). */
+function onnxNearest(o: number, inSize: number, outSize: number, scale: number, transform: string, mode: string) {
+  const x =
+    transform === 'asymmetric'
+      ? o / scale
+      : transform === 'align_corners'
+        ? outSize === 1
+          ? 0
+          : (o * (inSize - 1)) / (outSize - 1)
+        : transform === 'tf_half_pixel_for_nn'
+          ? (o + 0.5) / scale
+          : transform === 'pytorch_half_pixel' && outSize === 1
+            ? 0
+            : (o + 0.5) / scale - 0.5;
+  const frac = x - Math.floor(x);
+  const i =
+    mode === 'floor'
+      ? Math.floor(x)
+      : mode === 'ceil'
+        ? Math.ceil(x)
+        : frac === 0.5
+          ? mode === 'round_prefer_ceil'
+            ? Math.ceil(x)
+            : Math.floor(x)
+          : Math.round(x);
+  return Math.min(Math.max(i, 0), inSize - 1);
+}
+
+/**
+ * Resize (opsets 10–18) and Upsample in mode 'nearest' on a 4-D map: as TFLite's RESIZE_NEAREST_NEIGHBOR when the
+ * model's coordinate_transformation_mode and nearest_mode pick, on this model's sizes, the same source pixels as one
+ * of its align_corners / half_pixel_centers settings; else refused, naming them.
+ */
+function Resize(n: OnnxNode) {
+  const a = n.needAct(n.ins[0]);
+  if (a.shape.length !== 4) throw n.error(`only 4-D (NCHW) resizing is supported (input [${a.shape}])`);
+  const mode = n.str('mode', 'nearest');
+  if (mode !== 'nearest') throw n.error(`mode '${mode}' is not supported (nearest)`);
+  for (const k of ['antialias', 'axes', 'keep_aspect_ratio_policy'])
+    if (n.has(k)) throw n.error(`attribute ${k} is not supported`);
+  const opset11 = n.opType === 'Resize' && n.cx.opset >= 11;
+  // Resize-10 and Upsample: asymmetric coordinates, rounded down when enlarging (as onnxruntime does).
+  const transform = opset11 ? n.str('coordinate_transformation_mode', 'half_pixel') : 'asymmetric';
+  const nearest = opset11 ? n.str('nearest_mode', 'round_prefer_floor') : 'floor';
+  const scalesIn = n.opType === 'Upsample' && n.cx.opset < 9 ? undefined : n.ins[opset11 ? 2 : 1];
+  const scales = scalesIn ? n.constOf(scalesIn)?.data : n.floats('scales');
+  const sizes = opset11 && n.ins[3] ? n.needConst(n.ins[3], 'sizes').data : undefined;
+  const [, C, H, W] = a.shape;
+  let out: number[];
+  let scale: number[];
+  if (sizes?.length) {
+    out = Array.from(sizes);
+    scale = [out[2] / H, out[3] / W];
+  } else if (scales?.length === 4) {
+    scale = [scales[2], scales[3]];
+    out = [1, C, Math.floor(H * scale[0]), Math.floor(W * scale[1])];
+    if (scales[0] !== 1 || scales[1] !== 1) throw n.error(`scales [${Array.from(scales)}] resize N or C`);
+  } else throw n.error('needs constant scales (4 values) or sizes');
+  if (out.length !== 4 || out[0] !== 1 || out[1] !== C || !(out[2] >= 1 && out[3] >= 1))
+    throw n.error(`output [${out}] must keep N and C of [${a.shape}]`);
+  if (!opset11 && (scale[0] < 1 || scale[1] < 1)) throw n.error(`scales below 1 are not supported before opset 11`);
+  const onnxSources = [0, 1].map((d) =>
+    Array.from({ length: out[2 + d] }, (_, o) =>
+      onnxNearest(o, a.shape[2 + d], out[2 + d], scale[d], transform, nearest),
+    ),
+  );
+  const flags = [
+    [false, false],
+    [false, true],
+    [true, false],
+  ].find(([align, half]) =>
+    [0, 1].every((d) => sameArray(tfliteNearestSources(a.shape[2 + d], out[2 + d], align, half), onnxSources[d])),
+  );
+  if (!flags)
+    throw n.error(
+      `coordinate_transformation_mode '${transform}' with nearest_mode '${nearest}' picks pixels TFLite's RESIZE_NEAREST_NEIGHBOR does not (for [${a.shape}] to [${out}]); not supported`,
+    );
+  n.emit(
+    {
+      kind: 'resize_nearest',
+      inputs: [n.canonical(a)],
+      attrs: { alignCorners: flags[0], halfPixelCenters: flags[1] },
+    } as Omit<Op, 'outputs'>,
+    out,
+  );
+}
+
 function Softmax(n: OnnxNode) {
   const a = n.needAct(n.ins[0]);
   const rank = a.shape.length;
@@ -894,6 +982,8 @@ export const ONNX_HANDLERS: Record<string, Handler> = {
   Gather,
   Softmax,
   Pad,
+  Resize,
+  Upsample: Resize,
   QuantizeLinear,
   DequantizeLinear,
   Constant,

@@ -97,6 +97,10 @@ const OPTION_SPECS: Record<number, OptionSpec> = {
   [BuiltinOptions.LeakyReluOptions]: spec(F.LeakyReluOptions, { alpha: ['float', 0] }),
   [BuiltinOptions.MirrorPadOptions]: spec(F.MirrorPadOptions, { mode: ['byte', 0] }),
   [BuiltinOptions.GeluOptions]: spec(F.GeluOptions, { approximate: ['bool', false] }),
+  [BuiltinOptions.ResizeNearestNeighborOptions]: spec(F.ResizeNearestNeighborOptions, {
+    align_corners: ['bool', false],
+    half_pixel_centers: ['bool', false],
+  }),
 };
 
 /** A FlatBuffer table at `pos`: field access by id with bounds checks. */

@@ -25,6 +25,7 @@ export const BuiltinOperator = {
   PAD: 34,
   MEAN: 40,
   SUB: 41,
+  RESIZE_NEAREST_NEIGHBOR: 97,
   LEAKY_RELU: 98,
   MIRROR_PAD: 100,
   QUANTIZE: 114,
@@ -112,6 +113,7 @@ export const BuiltinOptions = {
   PadOptions: 22,
   ReducerOptions: 27,
   SubOptions: 28,
+  ResizeNearestNeighborOptions: 74,
   LeakyReluOptions: 75,
   MirrorPadOptions: 77,
   QuantizeOptions: 89,
@@ -179,4 +181,5 @@ export const Field = {
   LeakyReluOptions: { alpha: 0 },
   MirrorPadOptions: { mode: 0 },
   GeluOptions: { approximate: 0 },
+  ResizeNearestNeighborOptions: { align_corners: 0, half_pixel_centers: 1 },
 } as const;

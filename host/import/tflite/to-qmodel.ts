@@ -34,6 +34,7 @@ import {
 import type { TfliteModel, TfliteOperator, TfliteTensor } from './reader';
 import { ActivationFunction, activationFunctionName, BuiltinOperator, TensorType } from './schema';
 import { windowGeometry } from './padding';
+import { tfliteNearestSources } from '../../interp/int8/resize-nearest';
 
 export interface TfliteImportOptions {
   /** 'double' (TFLite Micro, the default), 'single' (TFLITE_SINGLE_ROUNDING in every kernel) or 'tflite' (full TFLite's kernels). */
@@ -68,6 +69,7 @@ export const SUPPORTED_INT8_OPS = [
   'RELU',
   'RELU6',
   'RESHAPE',
+  'RESIZE_NEAREST_NEIGHBOR',
   'SOFTMAX',
   'SUB',
   'TANH',
@@ -433,6 +435,18 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
             `${where(op)}: paddings have ${paddings.length} values for a rank-${x().shape.length} input`,
           );
         push(op, { opcode: 'PAD', inputs: [q8(op.inputs[0], op)], options: preparePad(paddings, qparams(y(), op)) });
+        break;
+      }
+      case B.RESIZE_NEAREST_NEIGHBOR: {
+        const [align, half] = [op.options.align_corners === true, op.options.half_pixel_centers === true];
+        const [xs, ys] = [x().shape, y().shape];
+        const options = {
+          rows: tfliteNearestSources(xs[1], ys[1], align, half),
+          cols: tfliteNearestSources(xs[2], ys[2], align, half),
+          align_corners: align ? 1 : 0,
+          half_pixel_centers: half ? 1 : 0,
+        };
+        push(op, { opcode: 'RESIZE_NEAREST_NEIGHBOR', inputs: [q8(op.inputs[0], op)], options });
         break;
       }
       case B.MIRROR_PAD: {

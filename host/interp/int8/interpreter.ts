@@ -17,6 +17,7 @@ import { maximumMinimum } from './maximum-minimum';
 import { mean } from './mean';
 import { mul } from './mul';
 import { mirrorPad } from './mirror-pad';
+import { resizeNearest } from './resize-nearest';
 import { pad } from './pad';
 import { pool2d } from './pool';
 import { prelu } from './prelu';
@@ -167,6 +168,9 @@ export function runInt8(
         break;
       case 'PAD':
         pad(x, xt.shape, y, out.shape, op.options);
+        break;
+      case 'RESIZE_NEAREST_NEIGHBOR':
+        resizeNearest(x, xt.shape, y, op.options.rows, op.options.cols);
         break;
       case 'MIRROR_PAD':
         mirrorPad(
