@@ -13,6 +13,7 @@ import {
   OpCode_DEPTHWISE_CONV_2D,
   OpCode_FULLY_CONNECTED,
   OpCode_GATHER_STRIDED,
+  OpCode_LAYER_NORM,
   OpCode_LEAKY_RELU,
   OpCode_LOGISTIC,
   OpCode_MAX_POOL_2D,
@@ -33,6 +34,7 @@ import { CONV_2D_PACKED } from './kernels/conv2d-packed';
 import { DEPTHWISE_CONV_2D } from './kernels/depthwise-conv2d';
 import { FULLY_CONNECTED_PACKED } from './kernels/fully-connected-packed';
 import { GATHER_STRIDED } from './kernels/gather-strided';
+import { LAYER_NORM } from './kernels/layer-norm';
 import { LOOKUP } from './kernels/lut';
 import { MEAN } from './kernels/mean';
 import { MUL } from './kernels/mul';
@@ -64,3 +66,4 @@ OPS[OpCode_LEAKY_RELU] = LOOKUP;
 OPS[OpCode_GATHER_STRIDED] = GATHER_STRIDED;
 OPS[OpCode_REDUCE] = REDUCE;
 OPS[OpCode_BATCH_MATMUL] = BATCH_MATMUL;
+OPS[OpCode_LAYER_NORM] = LAYER_NORM;

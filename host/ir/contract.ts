@@ -63,6 +63,12 @@ export const OpCode = {
    * b*rhs_batch_stride (0: broadcast)
    */
   BATCH_MATMUL: 32,
+  /**
+   * in: x, gamma int8 [count], bias int32 [count]. Each row of `count` values: d = x - input_zero_point, c = count*d -
+   * sum(d), t = round(c*2^20*sqrt(count)/sqrt(sum(c^2) + epsilon)) exactly in integers (device/README.md), y =
+   * clamp(MBQM(t*gamma + bias) + output_zero_point)
+   */
+  LAYER_NORM: 33,
 } as const;
 export type OpCodeName = keyof typeof OpCode;
 
@@ -183,6 +189,17 @@ export interface BatchMatMulOptions {
   activation_max: number;
 }
 
+export interface LayerNormOptions {
+  rows: number;
+  count: number;
+  epsilon_high: number;
+  epsilon_low: number;
+  input_zero_point: number;
+  output_zero_point: number;
+  output_multiplier: number;
+  output_shift: number;
+}
+
 /** The options table each opcode carries (its `options` attribute in the schema; null: none). */
 export interface OptionsByOp {
   FULLY_CONNECTED: FullyConnectedOptions;
@@ -205,6 +222,7 @@ export interface OptionsByOp {
   GATHER_STRIDED: GatherStridedOptions;
   REDUCE: ReduceOptions;
   BATCH_MATMUL: BatchMatMulOptions;
+  LAYER_NORM: LayerNormOptions;
 }
 export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? null : string } = {
   FULLY_CONNECTED: 'FullyConnectedOptions',
@@ -227,6 +245,7 @@ export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? n
   GATHER_STRIDED: 'GatherStridedOptions',
   REDUCE: 'ReduceOptions',
   BATCH_MATMUL: 'BatchMatMulOptions',
+  LAYER_NORM: 'LayerNormOptions',
 };
 
 /** Opcodes whose kernel in full TFLite keeps double rounding in Rounding.TFLITE (attribute tflite_double_rounding). */

@@ -108,6 +108,13 @@ export type Op =
         lhsBatchStride: number;
         rhsBatchStride: number;
       };
+    }
+  /** Each row of `count` values normalized ((x − mean)/√(var + epsilon)), times gamma [count] plus beta [count]. */
+  | {
+      kind: 'layer_norm';
+      inputs: [string, string, string];
+      outputs: [string];
+      attrs: { count: number; epsilon: number };
     };
 
 export type OpKind = Op['kind'];

@@ -31,6 +31,7 @@ export const DEVICE_OPS = new Set([
   'gather_strided',
   'reduce',
   'batch_matmul',
+  'layer_norm',
 ]);
 
 function cloneGraph(g: Graph): Graph {
