@@ -18,6 +18,7 @@ import {
   OpCode_HARD_SWISH,
   OpCode_LUT,
   OpCode_GATHER_STRIDED,
+  OpCode_LAYER_NORM,
   OpCode_LEAKY_RELU,
   OpCode_LOGISTIC,
   OpCode_MAX_POOL_2D,
@@ -43,6 +44,7 @@ import { CONV_2D_PACKED } from './kernels/conv2d-packed';
 import { DEPTHWISE_CONV_2D } from './kernels/depthwise-conv2d';
 import { FULLY_CONNECTED_PACKED } from './kernels/fully-connected-packed';
 import { GATHER_STRIDED } from './kernels/gather-strided';
+import { LAYER_NORM } from './kernels/layer-norm';
 import { LOOKUP } from './kernels/lut';
 import { MAXIMUM, MINIMUM } from './kernels/maximum-minimum';
 import { MEAN } from './kernels/mean';
@@ -88,3 +90,4 @@ OPS[OpCode_GATHER_STRIDED] = GATHER_STRIDED;
 OPS[OpCode_REDUCE] = REDUCE;
 OPS[OpCode_BATCH_MATMUL] = BATCH_MATMUL;
 OPS[OpCode_RESIZE_NEAREST_NEIGHBOR] = RESIZE_NEAREST_NEIGHBOR;
+OPS[OpCode_LAYER_NORM] = LAYER_NORM;

@@ -1,8 +1,9 @@
 // Issue 15 item 2, the tensor ops: Slice / Split / Gather on activations, runtime Transpose, Concat on any axis,
 // Squeeze/Unsqueeze/Reshape anywhere, ReduceMean/Sum/Max on any axes, Softmax on any axis, MatMul of two
-// activations and MatMul/Gemm with a constant on 3-D/4-D inputs. One-op models from
-// test/fixtures/onnx/tensor/make_tensor_ops.py: the float path against onnxruntime on random inputs, the int8
-// path against float, and every blob bit-exact on every engine against the host int8 reference.
+// activations, MatMul/Gemm with a constant on 3-D/4-D inputs, LayerNormalization and torch's LayerNorm pattern.
+// One-op models from test/fixtures/onnx/tensor/make_tensor_ops.py and torch modules from make_torch_tensor.py:
+// the float path against onnxruntime on random inputs, the int8 path against float, every blob bit-exact on every
+// engine against the host int8 reference, and the torch modules' int8 output against torch's.
 
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
@@ -27,7 +28,7 @@ import { Rng } from '../host/util/rng';
 const DIR = path.join(__dirname, '..', '..', 'test', 'fixtures', 'onnx', 'tensor');
 const FIXTURES = fs
   .readdirSync(DIR)
-  .filter((f) => f.endsWith('.onnx') && !f.startsWith('torch_'))
+  .filter((f) => f.endsWith('.onnx'))
   .sort();
 
 /** Gaussian samples in the ONNX model's own (row-major) order. */
@@ -50,7 +51,7 @@ interface Case {
   inputs: Int8Array[];
 }
 
-describe('tensor ops (issue 15.2): Slice, Split, Gather, Transpose, Concat, reductions, Softmax, MatMul', function () {
+describe('tensor ops (issue 15.2): Slice, Split, Gather, Transpose, Concat, reductions, Softmax, MatMul, LayerNorm', function () {
   this.timeout(120000);
   const cases: Case[] = [];
 
@@ -68,7 +69,7 @@ describe('tensor ops (issue 15.2): Slice, Split, Gather, Transpose, Concat, redu
   });
 
   it('every model imports and its float path matches onnxruntime on random inputs', async () => {
-    assert.equal(FIXTURES.length, 23);
+    assert.equal(FIXTURES.length, 33);
     for (const { file, graph } of cases) {
       const session = await ort.InferenceSession.create(path.join(DIR, file));
       const shape = onnxShape(graph, graph.inputs[0]);
@@ -115,9 +116,9 @@ describe('tensor ops (issue 15.2): Slice, Split, Gather, Transpose, Concat, redu
     }
   });
 
-  it("torch modules (channel split, SE block, permute, attention, flatten→linear, reductions) convert with their own input as calibration; int8 within 5% of torch's output range", () => {
+  it("torch modules (channel split, SE block, permute, attention, flatten→linear, reductions, LayerNorm, a 2-layer encoder) convert with their own input as calibration; int8 within 5% of torch's output range", () => {
     const torchCases = fs.readdirSync(DIR).filter((f) => f.startsWith('torch_') && f.endsWith('.onnx'));
-    assert.equal(torchCases.length, 6);
+    assert.equal(torchCases.length, 8);
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-torch-'));
     try {
       for (const file of torchCases) {

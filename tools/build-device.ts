@@ -32,10 +32,10 @@ const OUT = path.join(ROOT, 'dist', 'device');
 // (+1,108 B of ES5, +2,040 B of Lua), the element-wise ops (HARD_SWISH, ELU, EXP, GELU, LUT registered to LOOKUP;
 // the PRELU, MAXIMUM and MINIMUM kernels: +1,187 B of ES5, +2,373 B of Lua) and the tensor ops GATHER_STRIDED,
 // REDUCE and BATCH_MATMUL (runtime transpose/slice/split/gather, reductions on any axes, attention's MatMul of two
-// activations: +2,952 B of ES5, +5,637 B of Lua) and RESIZE_NEAREST_NEIGHBOR (+790 B of ES5, +1,513 B of Lua).
+// activations: +2,952 B of ES5, +5,637 B of Lua) RESIZE_NEAREST_NEIGHBOR (+790 B of ES5, +1,513 B of Lua) and LAYER_NORM (+1,236 B of ES5, +2,170 B of Lua).
 // Boards short of room take a per-model bundle.
-export const ES5_LIMIT = 34 * 1024;
-export const LUA_LIMIT = 68 * 1024;
+export const ES5_LIMIT = 35 * 1024;
+export const LUA_LIMIT = 70 * 1024;
 /** What each build fixes at build time (device/platform/globals.d.ts); esbuild drops the ES5 bundle's dead branches. */
 const ES5_DEFINES = { TRACING_JIT: 'false', ROUND_BY_FLOOR: 'false' };
 const LUA_DEFINES = { ROUND_BY_FLOOR: 'true' };

@@ -41,6 +41,7 @@ export const OpCode_GATHER_STRIDED = 30;
 export const OpCode_REDUCE = 31;
 export const OpCode_BATCH_MATMUL = 32;
 export const OpCode_RESIZE_NEAREST_NEIGHBOR = 41;
+export const OpCode_LAYER_NORM = 33;
 
 export const WeightLayout_DENSE = 0;
 export const WeightLayout_BITMASK = 1;
@@ -63,6 +64,7 @@ export const Options_GatherStridedOptions = 13;
 export const Options_ReduceOptions = 14;
 export const Options_BatchMatMulOptions = 15;
 export const Options_ResizeNearestNeighborOptions = 16;
+export const Options_LayerNormOptions = 17;
 
 export const TFLITE_DOUBLE_ROUNDING_OPCODES = 228;
 
@@ -229,3 +231,12 @@ export const BatchMatMulOptions_activation_min = 26;
 export const BatchMatMulOptions_activation_min_default = -128;
 export const BatchMatMulOptions_activation_max = 28;
 export const BatchMatMulOptions_activation_max_default = 127;
+
+export const LayerNormOptions_rows = 4;
+export const LayerNormOptions_count = 6;
+export const LayerNormOptions_epsilon_high = 8;
+export const LayerNormOptions_epsilon_low = 10;
+export const LayerNormOptions_input_zero_point = 12;
+export const LayerNormOptions_output_zero_point = 14;
+export const LayerNormOptions_output_multiplier = 16;
+export const LayerNormOptions_output_shift = 18;

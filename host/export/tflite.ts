@@ -438,7 +438,8 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
       case 'GATHER_STRIDED':
       case 'REDUCE':
       case 'BATCH_MATMUL':
-        // TRANSPOSE/STRIDED_SLICE, SUM/REDUCE_MAX/MEAN and BATCH_MATMUL need their tensors reshaped around them.
+      case 'LAYER_NORM':
+        // TFLite has no LayerNorm builtin; TRANSPOSE/STRIDED_SLICE, SUM/REDUCE_MAX/MEAN and BATCH_MATMUL need their tensors reshaped around them.
         return fail(op, 'is not exported to TFLite yet');
       default: {
         const unknown: never = op;

@@ -241,6 +241,20 @@ function evalNode(g: Graph, n: Node, v: (name: string) => F): F {
           }
       return y;
     }
+    case 'layer_norm': {
+      const { count, epsilon } = op.attrs;
+      const [gamma, beta] = [v(op.inputs[1]), v(op.inputs[2])];
+      const y = new Float32Array(x.length);
+      for (let r = 0; r < x.length; r += count) {
+        let mean = 0;
+        for (let i = 0; i < count; i++) mean += x[r + i] / count;
+        let variance = 0;
+        for (let i = 0; i < count; i++) variance += (x[r + i] - mean) ** 2 / count;
+        const inv = 1 / Math.sqrt(variance + epsilon);
+        for (let i = 0; i < count; i++) y[r + i] = (x[r + i] - mean) * inv * gamma[i] + beta[i];
+      }
+      return y;
+    }
     default:
       throw new ModelError(`the float interpreter does not support op '${op.kind}' (node ${n.name})`);
   }

@@ -95,6 +95,12 @@ export const OpCode = {
    * indices computed on the host; same quantization
    */
   RESIZE_NEAREST_NEIGHBOR: 41,
+  /**
+   * in: x, gamma int8 [count], bias int32 [count]. Each row of `count` values: d = x - input_zero_point, c = count*d -
+   * sum(d), t = round(c*2^20*sqrt(count)/sqrt(sum(c^2) + epsilon)) exactly in integers (device/README.md), y =
+   * clamp(MBQM(t*gamma + bias) + output_zero_point)
+   */
+  LAYER_NORM: 33,
 } as const;
 export type OpCodeName = keyof typeof OpCode;
 
@@ -237,6 +243,17 @@ export interface ResizeNearestNeighborOptions {
   half_pixel_centers: number;
 }
 
+export interface LayerNormOptions {
+  rows: number;
+  count: number;
+  epsilon_high: number;
+  epsilon_low: number;
+  input_zero_point: number;
+  output_zero_point: number;
+  output_multiplier: number;
+  output_shift: number;
+}
+
 /** The options table each opcode carries (its `options` attribute in the schema; null: none). */
 export interface OptionsByOp {
   FULLY_CONNECTED: FullyConnectedOptions;
@@ -269,6 +286,7 @@ export interface OptionsByOp {
   REDUCE: ReduceOptions;
   BATCH_MATMUL: BatchMatMulOptions;
   RESIZE_NEAREST_NEIGHBOR: ResizeNearestNeighborOptions;
+  LAYER_NORM: LayerNormOptions;
 }
 export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? null : string } = {
   FULLY_CONNECTED: 'FullyConnectedOptions',
@@ -301,6 +319,7 @@ export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? n
   REDUCE: 'ReduceOptions',
   BATCH_MATMUL: 'BatchMatMulOptions',
   RESIZE_NEAREST_NEIGHBOR: 'ResizeNearestNeighborOptions',
+  LAYER_NORM: 'LayerNormOptions',
 };
 
 /** Opcodes whose kernel in full TFLite keeps double rounding in Rounding.TFLITE (attribute tflite_double_rounding). */

@@ -123,6 +123,13 @@ export type Op =
       inputs: [string];
       outputs: [string];
       attrs: { alignCorners: boolean; halfPixelCenters: boolean };
+    }
+  /** Each row of `count` values normalized ((x − mean)/√(var + epsilon)), times gamma [count] plus beta [count]. */
+  | {
+      kind: 'layer_norm';
+      inputs: [string, string, string];
+      outputs: [string];
+      attrs: { count: number; epsilon: number };
     };
 
 export type MirrorPadMode = 'reflect' | 'symmetric' | 'edge';

@@ -8,6 +8,7 @@ import type {
   ArithmeticOptions,
   Conv2DOptions,
   FullyConnectedOptions,
+  LayerNormOptions,
   LutOptions,
   BatchMatMulOptions,
   MeanOptions,
@@ -284,6 +285,33 @@ export function prepareBatchMatMul(
     output_multiplier: m.multiplier,
     output_shift: m.shift,
     ...activationRange(output, clamp),
+  };
+}
+
+/**
+ * LAYER_NORM (device/README.md): the epsilon in the kernel's units, E = round(count³·ε / s_in²) (below 2^50), and
+ * one multiplier s_γ·√count·2^−20 / s_out for the int32 t·γ + β.
+ */
+export function prepareLayerNorm(
+  rows: number,
+  count: number,
+  epsilon: number,
+  input: QParams,
+  gammaScale: number,
+  output: QParams,
+  rounding: Rounding,
+): LayerNormOptions {
+  const e = Math.min(2 ** 50 - 1, Math.round((count ** 3 * epsilon) / (input.scale * input.scale)));
+  const m = multiplier((gammaScale * Math.sqrt(count)) / 2 ** 20 / output.scale, rounding, 'LAYER_NORM');
+  return {
+    rows,
+    count,
+    epsilon_high: Math.floor(e / 2 ** 25),
+    epsilon_low: e % 2 ** 25,
+    input_zero_point: input.zeroPoint,
+    output_zero_point: output.zeroPoint,
+    output_multiplier: m.multiplier,
+    output_shift: m.shift,
   };
 }
 

@@ -16,6 +16,7 @@ import {
   prepareConv2D,
   prepareFullyConnected,
   prepareHardSwish,
+  prepareLayerNorm,
   prepareLeakyRelu,
   prepareLogistic,
   prepareLookupTable,
@@ -672,6 +673,51 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
           outputs: [activation(yName, qy)],
           name: n.name,
           options: prepareBatchMatMul(geometry, qx(0), qx(1), qy, undefined, rounding),
+        });
+        break;
+      }
+      case 'layer_norm': {
+        const x = operand(n, op.inputs[0]);
+        const { count, epsilon } = op.attrs;
+        const gamma = tensor(g, op.inputs[1]).data as Float32Array;
+        const beta = tensor(g, op.inputs[2]).data as Float32Array;
+        // γ symmetric per tensor, widened where a β would not fit the int32 beside t·γ (|t| ≤ 2^20 + 1).
+        const room = INT32_LIMIT - 128 * (2 ** 20 + 1);
+        const unit = Math.sqrt(count) / 2 ** 20;
+        const maxAbs = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        const gammaScale = f32(Math.max(maxAbs(gamma) / 127, maxAbs(beta) / (unit * room), 1e-12));
+        const qy = chosen(yName);
+        const push8 = (name: string, data: Int8Array | Int32Array, type: 'int8' | 'int32', scale: number) =>
+          push({
+            name,
+            shape: [count],
+            type,
+            scale: [scale],
+            zeroPoint: [0],
+            quantizedDimension: 0,
+            data,
+            arenaOffset: -1,
+          });
+        const w = push8(
+          op.inputs[1],
+          Int8Array.from(gamma, (v) => roundWeight(v, gammaScale)),
+          'int8',
+          gammaScale,
+        );
+        const biasScale = gammaScale * unit;
+        const b = push8(
+          op.inputs[2],
+          Int32Array.from(beta, (v) => clampInt(roundHalfAway(v / biasScale), -room, room)),
+          'int32',
+          f32(biasScale),
+        );
+        const rows = numel(tensor(g, op.inputs[0]).shape) / count;
+        ops.push({
+          opcode: 'LAYER_NORM',
+          inputs: [x, w, b],
+          outputs: [activation(yName, qy)],
+          name: n.name,
+          options: prepareLayerNorm(rows, count, epsilon, qx(), gammaScale, qy, rounding),
         });
         break;
       }

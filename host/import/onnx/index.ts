@@ -16,6 +16,7 @@ import * as path from 'path';
 import { type Graph, ModelError, newGraph, numel } from '../../ir/graph';
 import { checkActivation } from '../limits';
 import { CONSTANT_FOLDERS } from './fold';
+import { fuseLayerNorm, type OnnxNodeProto } from './fuse-layernorm';
 import { canonicalMap, channelsLastMap, inversePermutation, sameArray, storedShape, transposeIndex } from './layout';
 import { OnnxImport, OnnxNode } from './node';
 import { ONNX_HANDLERS } from './ops';
@@ -138,7 +139,14 @@ export function importOnnx(file: string): Graph {
     if (shape.length === 4) transposedIo.push(input.name);
   }
 
-  graph.node.forEach((node: any, index: number) => importNode(new OnnxNode(cx, node, index)));
+  const nodeList: OnnxNodeProto[] = graph.node;
+  const constantNodes = new Map(nodeList.filter((n) => n.op_type === 'Constant').map((n) => [n.output?.[0], n]));
+  const constant = (name: string) => {
+    const t = constantNodes.get(name)?.attribute?.find((a) => a.name === 'value')?.t;
+    return consts.get(name)?.data ?? (t ? tensorValues(t, file).data : undefined);
+  };
+  const outputNames: string[] = (graph.output ?? []).map((o: { name: string }) => o.name);
+  fuseLayerNorm(nodeList, outputNames, constant).forEach((node, index) => importNode(new OnnxNode(cx, node, index)));
 
   g.outputs = (graph.output ?? []).map((o: any) => {
     const a = acts.get(o.name);

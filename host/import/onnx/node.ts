@@ -261,7 +261,7 @@ export class OnnxNode {
     }
     // A transposed view: spell the constant out at full size in the stored order.
     const full = broadcastIndex(k.dims, a.shape);
-    const stored = new Float32Array(full.length);
+    const stored = new Float32Array(numel(this.cx.storedOf(a)));
     this.mapOf(a).forEach((s, i) => {
       stored[s] = k.data[full[i]];
     });

@@ -2,9 +2,10 @@
 // ONNX_HANDLERS. A handler reads its attributes through its OnnxNode, checks them, and emits IR ops.
 
 import { applied, type Expr } from '../../ir/elementwise';
+import { broadcastIndex } from '../../interp/int8/broadcast';
+import { tfliteNearestSources } from '../../interp/int8/resize-nearest';
 import { broadcastShapes, numel, type Op, type Padding, type Quant } from '../../ir/graph';
 import { checkShape } from '../limits';
-import { tfliteNearestSources } from '../../interp/int8/resize-nearest';
 import { dilatedExtent, windowOutSize } from '../window';
 import { checkPerm, sliceRanges } from './fold';
 import {
@@ -914,6 +915,36 @@ function Softmax(n: OnnxNode) {
   );
 }
 
+/**
+ * LayerNormalization (opset 17; torch's exported ReduceMean/Sub/Pow/Sqrt/Div pattern arrives here fused, see
+ * ./fuse-layernorm.ts): rows of shape[axis:] in row-major order, one LAYER_NORM.
+ */
+function LayerNormalization(n: OnnxNode) {
+  const a = n.needAct(n.ins[0]);
+  const axis = normalizeAxis(n.int('axis', -1), a.shape.length, n.where);
+  if (n.outs.slice(1).some((o) => o)) throw n.error('the Mean and InvStdDev outputs are not supported');
+  const inner = a.shape.slice(axis);
+  const count = numel(inner);
+  const param = (k: number, what: string, absent: number) => {
+    if (!n.ins[k]) return new Array<number>(count).fill(absent);
+    const c = n.needConst(n.ins[k], what);
+    if (!sameArray(broadcastShapes(inner, c.dims), inner))
+      throw n.error(`${what} [${c.dims}] does not broadcast to the normalized shape [${inner}]`);
+    return Array.from(broadcastIndex(c.dims, inner), (i) => c.data[i]);
+  };
+  const gamma = n.cx.addConst(`${n.name}/gamma`, [count], param(1, 'the scale', 1));
+  const beta = n.cx.addConst(`${n.name}/beta`, [count], param(2, 'the bias', 0));
+  const x = n.rowMajor(a, [numel(a.shape) / count, count]);
+  emitRowMajor(
+    n,
+    { kind: 'layer_norm', inputs: [x, gamma, beta], attrs: { count, epsilon: n.float('epsilon', 1e-5) } } as Omit<
+      Op,
+      'outputs'
+    >,
+    a.shape,
+  );
+}
+
 function QuantizeLinear(n: OnnxNode) {
   const a = n.needAct(n.ins[0]);
   const scale = n.needConst(n.ins[1], 'the scale');
@@ -981,6 +1012,7 @@ export const ONNX_HANDLERS: Record<string, Handler> = {
   Split,
   Gather,
   Softmax,
+  LayerNormalization,
   Pad,
   Resize,
   Upsample: Resize,

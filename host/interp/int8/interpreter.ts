@@ -12,6 +12,7 @@ import { conv2d, type ConvShapes } from './conv2d';
 import { depthwiseConv2d } from './depthwise-conv2d';
 import { fullyConnected } from './fully-connected';
 import { gatherStrided } from './gather-strided';
+import { layerNorm } from './layer-norm';
 import { lookup } from './lut';
 import { maximumMinimum } from './maximum-minimum';
 import { mean } from './mean';
@@ -201,6 +202,9 @@ export function runInt8(
         break;
       case 'BATCH_MATMUL':
         batchMatMul(x, i8(op.inputs[1]), y, op.options, rounding);
+        break;
+      case 'LAYER_NORM':
+        layerNorm(x, i8(op.inputs[1]), i32(op.inputs[2]), y, op.options, rounding);
         break;
       default: {
         const unknown: never = op;
