@@ -1,6 +1,6 @@
 // QModel → .msl bytes (a FlatBuffer per schema/morsel.fbs), deterministic, with version and CRC32 set.
 
-import { bytesOf, OPTIONS_TABLE, type QModel, type QTensor } from '../ir/qmodel';
+import { bytesOf, OPTIONS_TABLE, QModel, QTensor } from '../ir/qmodel';
 import { crc32 } from './crc32';
 import { morselSchema } from './fbs';
 import { encodeRoot, rootFieldPosition } from './flatbuffer';
