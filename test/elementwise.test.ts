@@ -6,6 +6,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as ort from 'onnxruntime-node';
+import * as tf from '@tensorflow/tfjs';
 import * as path from 'path';
 import { decodeModel } from '../host/blob/decode';
 import { encodeModel } from '../host/blob/encode';
@@ -322,6 +323,49 @@ describe('element-wise ops', function () {
       assert.match(deviceRefusal(encodeModel(bad)) ?? '', why);
       for (const engine of ['quickjs', 'lua'] as const)
         await assert.rejects(runOnEngine(engine, encodeModel(bad), [new Int8Array(96)]), why);
+    }
+  });
+
+  it('TF.js activation strings (elu, selu, softplus, softsign, swish, mish, gelu, gelu_new, hardSigmoid) and the ELU, PReLU and ThresholdedReLU layers match tf.predict, and quantize', async () => {
+    const activations = ['elu', 'selu', 'softplus', 'softsign', 'swish', 'mish', 'gelu', 'gelu_new', 'hardSigmoid'];
+    const model = tf.sequential();
+    model.add(tf.layers.dense({ inputShape: [8], units: 6, activation: activations[0] as never }));
+    for (const activation of activations.slice(1))
+      model.add(tf.layers.dense({ units: 6, activation: activation as never }));
+    model.add(tf.layers.elu());
+    model.add(tf.layers.dense({ units: 6 }));
+    model.add(tf.layers.prelu({ alphaInitializer: tf.initializers.randomUniform({ minval: -1, maxval: 1, seed: 3 }) }));
+    model.add(tf.layers.thresholdedReLU({ theta: 0.1 }));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-tfjs-ew-'));
+    try {
+      await model.save(
+        tf.io.withSaveHandler(async (a) => {
+          const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(a.weightData!));
+          const manifest = [{ paths: ['weights.bin'], weights: a.weightSpecs }];
+          const json = { format: 'layers-model', modelTopology: a.modelTopology, weightsManifest: manifest };
+          fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json));
+          fs.writeFileSync(path.join(dir, 'weights.bin'), weights);
+          return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+        }),
+      );
+      const g = importModel(path.join(dir, 'model.json'));
+      const rng = new Rng(21);
+      for (let k = 0; k < 5; k++) {
+        const x = Float32Array.from({ length: 8 }, () => rng.normal() * 2);
+        const want = (model.predict(tf.tensor2d(x, [1, 8])) as tf.Tensor).dataSync();
+        const got = runFloat(toDeviceGraph(g), { [g.inputs[0]]: x })[g.outputs[0]];
+        got.forEach((v, i) =>
+          assert.ok(Math.abs(v - want[i]) <= 1e-5 * (1 + Math.abs(want[i])), `${i}: ${v} vs ${want[i]}`),
+        );
+      }
+      const { model: q } = compileGraph(g, { calib: 'random:-2:2', calibCount: 20, quiet: true });
+      assert.deepEqual(
+        q.ops.filter((o) => o.opcode !== 'FULLY_CONNECTED').map((o) => o.opcode),
+        // hardSigmoid then the ELU layer act on one Dense output: fused into one table.
+        ['ELU', 'LUT', 'LUT', 'LUT', 'LUT', 'LUT', 'GELU', 'GELU', 'LUT', 'PRELU', 'LUT'],
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -468,6 +468,14 @@ const ThresholdedReLU: LayerHandler = (l) =>
     l.cur.shape,
   );
 
+/** Keras PReLU: alpha of the input's shape (batch excluded), 1 along shared_axes; broadcast to the input. */
+const PReLU: LayerHandler = (l) => {
+  const sharedAxes = l.c.shared_axes == null ? [] : ([] as number[]).concat(l.c.shared_axes);
+  const shape = l.cur.shape.slice(1).map((d, i) => (sharedAxes.includes(i + 1) ? 1 : d));
+  const alpha = l.cx.constant(`${l.name}/alpha`, shape, l.weight('alpha', shape));
+  return l.emit(l.name, { kind: 'prelu', inputs: [l.cur.name, alpha], attrs: {} }, l.cur.shape);
+};
+
 const LeakyReLU: LayerHandler = (l) =>
   l.emit(l.name, { kind: 'leaky_relu', inputs: [l.cur.name], attrs: { alpha: finite(l, 'alpha', 0.3) } }, l.cur.shape);
 
@@ -605,6 +613,7 @@ const LAYERS: Record<string, LayerHandler> = {
   LeakyReLU,
   ELU,
   ThresholdedReLU,
+  PReLU,
   MaxPooling2D: pooling2d,
   AveragePooling2D: pooling2d,
   GlobalAveragePooling2D,
