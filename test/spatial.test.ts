@@ -21,7 +21,7 @@ import { fromStoredLayout, sourceShape, toStoredLayout } from '../host/import/bo
 import { importTfjs } from '../host/import/tfjs';
 import { runFloat } from '../host/interp/float';
 import { runInt8 } from '../host/interp/int8/interpreter';
-import { type Graph, numel } from '../host/ir/graph';
+import { type Graph, ModelError, numel } from '../host/ir/graph';
 import type { QModel } from '../host/ir/qmodel';
 import { toDeviceGraph } from '../host/passes';
 import { planMemory } from '../host/plan/planner';
@@ -56,6 +56,22 @@ async function onnxruntime(file: string, x: Float32Array, shape: number[]) {
 }
 
 describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary', () => {
+  it('refuses what TFLM cannot run with one line naming the attribute', () => {
+    const refusals: Record<string, RegExp> = {
+      'bad_maxpool_dilations.onnx': /\(MaxPool\): dilations \[2,2\] are not supported/,
+      'bad_resize_half_pixel_floor.onnx':
+        /\(Resize\): coordinate_transformation_mode 'half_pixel' with nearest_mode 'floor' picks pixels TFLite's RESIZE_NEAREST_NEIGHBOR does not/,
+      'bad_pad_reflect_large.onnx': /\(Pad\): reflect pads \[0,7,0,0\] must be smaller than the dimensions \[1,7\]/,
+    };
+    assert.deepEqual(onnxFiles('bad_'), Object.keys(refusals).sort());
+    for (const [f, why] of Object.entries(refusals))
+      assert.throws(
+        () => importModel(path.join(FIX, f)),
+        (e: unknown) => e instanceof ModelError && why.test(e.message) && !e.message.includes('\n'),
+        f,
+      );
+  });
+
   it('every one-op model (Conv 1-D, Max/AveragePool 1-D and 2-D, global pools, Gemm) matches onnxruntime', async () => {
     const files = onnxFiles('op_');
     assert.ok(files.length >= 40, `${files.length} one-op models`);

@@ -7,7 +7,7 @@ import { evalExpr } from '../ir/elementwise';
 import { conv2dFloat, depthwiseConv2dFloat, matmulRows } from './float-kernels';
 import { broadcastIndex } from './int8/broadcast';
 import { MIRROR_PAD_MODES, mirrorPad } from './int8/mirror-pad';
-import { resizeNearest, tfliteNearestSources } from './int8/resize-nearest';
+import { resizeNearest, tfliteNearestMaps } from './int8/resize-nearest';
 
 type F = Float32Array;
 
@@ -178,14 +178,8 @@ function evalNode(g: Graph, n: Node, v: (name: string) => F): F {
       const inShape = tensor(g, op.inputs[0]).shape;
       const { alignCorners, halfPixelCenters } = op.attrs;
       const y = new Float32Array(numel(out.shape));
-      const rows = tfliteNearestSources(inShape[1], out.shape[1], alignCorners, halfPixelCenters);
-      resizeNearest(
-        x,
-        inShape,
-        y,
-        rows,
-        tfliteNearestSources(inShape[2], out.shape[2], alignCorners, halfPixelCenters),
-      );
+      const { rows, cols } = tfliteNearestMaps(inShape, out.shape, alignCorners, halfPixelCenters);
+      resizeNearest(x, inShape, y, rows, cols);
       return y;
     }
     case 'transpose': {

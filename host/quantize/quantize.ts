@@ -36,7 +36,7 @@ import {
 } from './prepare';
 import { elementsPerChannel } from '../ir/shape';
 import { MIRROR_PAD_MODES } from '../interp/int8/mirror-pad';
-import { tfliteNearestSources } from '../interp/int8/resize-nearest';
+import { tfliteNearestMaps } from '../interp/int8/resize-nearest';
 
 export type { QParams } from './prepare';
 
@@ -508,8 +508,7 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
           outputs: [activation(yName, q)],
           name: n.name,
           options: {
-            rows: tfliteNearestSources(inShape[1], outShape[1], alignCorners, halfPixelCenters),
-            cols: tfliteNearestSources(inShape[2], outShape[2], alignCorners, halfPixelCenters),
+            ...tfliteNearestMaps(inShape, outShape, alignCorners, halfPixelCenters),
             align_corners: alignCorners ? 1 : 0,
             half_pixel_centers: halfPixelCenters ? 1 : 0,
           },

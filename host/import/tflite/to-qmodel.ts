@@ -34,7 +34,7 @@ import {
 import type { TfliteModel, TfliteOperator, TfliteTensor } from './reader';
 import { ActivationFunction, activationFunctionName, BuiltinOperator, TensorType } from './schema';
 import { windowGeometry } from './padding';
-import { tfliteNearestSources } from '../../interp/int8/resize-nearest';
+import { tfliteNearestMaps } from '../../interp/int8/resize-nearest';
 
 export interface TfliteImportOptions {
   /** 'double' (TFLite Micro, the default), 'single' (TFLITE_SINGLE_ROUNDING in every kernel) or 'tflite' (full TFLite's kernels). */
@@ -439,10 +439,8 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
       }
       case B.RESIZE_NEAREST_NEIGHBOR: {
         const [align, half] = [op.options.align_corners === true, op.options.half_pixel_centers === true];
-        const [xs, ys] = [x().shape, y().shape];
         const options = {
-          rows: tfliteNearestSources(xs[1], ys[1], align, half),
-          cols: tfliteNearestSources(xs[2], ys[2], align, half),
+          ...tfliteNearestMaps(x().shape, y().shape, align, half),
           align_corners: align ? 1 : 0,
           half_pixel_centers: half ? 1 : 0,
         };

@@ -14,6 +14,19 @@ export function tfliteNearestSources(inSize: number, outSize: number, alignCorne
   });
 }
 
+/** The source row of each output row and the source column of each output column of an NHWC resize. */
+export function tfliteNearestMaps(
+  inShape: readonly number[],
+  outShape: readonly number[],
+  alignCorners: boolean,
+  halfPixel: boolean,
+): { rows: number[]; cols: number[] } {
+  return {
+    rows: tfliteNearestSources(inShape[1], outShape[1], alignCorners, halfPixel),
+    cols: tfliteNearestSources(inShape[2], outShape[2], alignCorners, halfPixel),
+  };
+}
+
 /** RESIZE_NEAREST_NEIGHBOR (and the float interpreter's resize_nearest): y[0,i,j,:] = x[0,rows[i],cols[j],:], NHWC. */
 export function resizeNearest<T extends Float32Array | Int8Array>(
   x: T,
