@@ -7,6 +7,7 @@ import type { DenseWeights } from '../kernels/dense';
 import type { TensorInfo } from '../op';
 import {
   OpCode_AVERAGE_POOL_2D,
+  OpCode_BATCH_MATMUL,
   OpCode_CONV_2D,
   OpCode_DEPTHWISE_CONV_2D,
   OpCode_FULLY_CONNECTED,
@@ -14,6 +15,7 @@ import {
   OpCode_LOGISTIC,
   OpCode_MAX_POOL_2D,
   OpCode_QUANTIZE,
+  OpCode_REDUCE,
   OpCode_RESHAPE,
   OpCode_TANH,
 } from './layout';
@@ -83,9 +85,11 @@ export function verifyModel(
       )
     )
       failOp('SHAPE', k, 'has an empty pool window');
-    // Per-output work: a dense row's depth, a conv window's taps, a pool window's kH·kW.
+    // Per-output work: a dense row's depth, a conv window's taps, a pool window's kH·kW, a reduction's count, a
+    // batch matmul's depth.
     let per = 1;
-    if (c === OpCode_FULLY_CONNECTED) per = p.depth;
+    if (c === OpCode_FULLY_CONNECTED || c === OpCode_BATCH_MATMUL) per = p.depth;
+    else if (c === OpCode_REDUCE) per = p.count;
     else if (c === OpCode_CONV_2D || c === OpCode_DEPTHWISE_CONV_2D) per = p.taps;
     else if (c === OpCode_MAX_POOL_2D || c === OpCode_AVERAGE_POOL_2D) per = g.kH * g.kW;
     work += infos[y].count * (per > 1 ? per : 1);

@@ -19,11 +19,11 @@ import { badOptions, badShape } from '../format/reader';
 import { inputInfo, needOptions, type OpContext, type OpRegistration, optI32, outputInfo } from '../op';
 import { type Buf, floor } from '../platform/api';
 
-const REDUCE_MEAN = 0;
+export const REDUCE_MEAN = 0;
 const REDUCE_SUM = 1;
 const REDUCE_MAX = 2;
 
-interface ReduceData {
+export interface ReduceData {
   x: Buf;
   xOff: number;
   y: Buf;
@@ -81,7 +81,7 @@ function prepareReduce(ctx: OpContext): ReduceData {
   return p;
 }
 
-function evalReduce(p: ReduceData): void {
+export function evalReduce(p: ReduceData): void {
   const x = p.x,
     y = p.y,
     n = p.count,
