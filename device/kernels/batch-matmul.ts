@@ -99,6 +99,8 @@ function prepareBatchMatMul(ctx: OpContext): BatchMatMulData {
     badShape(oi, 'batch matmul geometry does not match its tensors');
   // Every accumulator within int32 (|x + offset| ≤ 255), as the int32 reference's.
   if (p.depth > 33025) badShape(oi, 'batch matmul depth ' + p.depth + ' overflows int32');
+  // Per output: `depth` multiply-adds (the verifier's work limit).
+  ctx.work = p.depth;
   if (
     !(
       p.shift >= -31 &&

@@ -19,11 +19,11 @@ import { badOptions, badShape } from '../format/reader';
 import { inputInfo, needOptions, type OpContext, type OpRegistration, optI32, outputInfo } from '../op';
 import { type Buf, floor } from '../platform/api';
 
-const REDUCE_MEAN = 0;
+export const REDUCE_MEAN = 0;
 const REDUCE_SUM = 1;
 const REDUCE_MAX = 2;
 
-interface ReduceData {
+export interface ReduceData {
   x: Buf;
   xOff: number;
   y: Buf;
@@ -65,6 +65,8 @@ function prepareReduce(ctx: OpContext): ReduceData {
     badShape(oi, 'reduce geometry does not match its tensors');
   // The zero-centred sum stays within int32 (|x − zp| ≤ 255), as the int32 reference's does.
   if (p.count > 8388607) badShape(oi, 'reduces more than 2^23 values');
+  // Per output: a reduction over `count` values (the verifier's work limit).
+  ctx.work = p.count;
   if (
     p.reducer !== REDUCE_MAX &&
     !(
@@ -81,7 +83,7 @@ function prepareReduce(ctx: OpContext): ReduceData {
   return p;
 }
 
-function evalReduce(p: ReduceData): void {
+export function evalReduce(p: ReduceData): void {
   const x = p.x,
     y = p.y,
     n = p.count,

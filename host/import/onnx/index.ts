@@ -2,12 +2,14 @@
 //
 // One named handler per ONNX op (./ops.ts on activations, ./fold.ts on constants), dispatched by op type; the
 // node's attributes are parsed once (./node.ts). Rank-4 activations are stored NHWC while importing: every ONNX
-// activation is a *view* of one IR tensor (./layout.ts). Reshape, Flatten, Squeeze, Unsqueeze and Transpose of
-// activations only compose these views; no data moves. A view is materialised for free where it turns out
-// canonical (an IR reshape at most), absorbed into weights where a Gemm/MatMul (columns) or a Conv (input
-// channels) reads it, and rejected with a clear error where it would need a runtime transpose (the device has
-// none). A graph input read only by a Transpose is stored in the order that makes the transposed view canonical
-// (TF-style NHWC inputs cost nothing), and a graph output whose view is plain row-major is returned as it is.
+// activation is a *view* of one IR tensor (./layout.ts). Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Slice,
+// Split and Gather (constant indices) of activations only compose these views; no data moves. A view is
+// materialised for free where it turns out canonical (an IR reshape at most), absorbed into weights where a
+// Gemm/MatMul (columns) or a Conv (input channels) reads it, and copied by one GATHER_STRIDED (a runtime
+// transpose/slice, OnnxImport.gather) where an op or a graph output must read it in another order. A graph input
+// read only by a Transpose is stored in the order that makes the transposed view canonical (TF-style NHWC inputs
+// cost nothing), and a graph output whose view is plain row-major is returned as it is. torch's LayerNorm pattern
+// is fused into LayerNormalization before import (./fuse-layernorm.ts).
 // `graph.meta.nhwcFromNchw` lists the inputs and outputs that are stored as the NHWC transpose of their ONNX (NCHW)
 // tensor; `graph.meta.nlcFromNcl` those stored as the [N, L, C] transpose of an [N, C, L] tensor (1-D windows). QDQ models: Q/DQ pairs on activations annotate the IR tensor with `quant`; DequantizeLinear of a constant
 // gives a float constant that keeps its scales (weights quantized per output channel keep their axis).

@@ -1,7 +1,8 @@
 import type { MeanOptions } from '../../ir/qmodel';
-import { multiplyByQuantizedMultiplier, type Rounding } from '../../quantize/fixedpoint';
+import type { Rounding } from '../../quantize/fixedpoint';
+import { REDUCERS, reduce } from './reduce';
 
-/** MEAN over H·W positions of NHWC (TFLite's reference_integer_ops::Mean). */
+/** MEAN over H·W positions of NHWC (TFLite's reference_integer_ops::Mean): REDUCE over one block, C apart. */
 export function mean(
   x: Int8Array,
   y: Int8Array,
@@ -10,12 +11,5 @@ export function mean(
   o: MeanOptions,
   rounding: Rounding,
 ): void {
-  const half = Math.trunc(positions / 2);
-  for (let c = 0; c < C; c++) {
-    let acc = 0;
-    for (let i = 0; i < positions; i++) acc += x[i * C + c] - o.input_zero_point;
-    acc = multiplyByQuantizedMultiplier(acc, o.multiplier, o.shift, rounding);
-    acc = Math.trunc(acc > 0 ? (acc + half) / positions : (acc - half) / positions) + o.output_zero_point;
-    y[c] = acc < -128 ? -128 : acc > 127 ? 127 : acc;
-  }
+  reduce(x, y, { reducer: REDUCERS.indexOf('mean'), outer: 1, count: positions, inner: C, ...o }, rounding);
 }
