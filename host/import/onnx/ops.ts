@@ -200,7 +200,8 @@ function Gemm(n: OnnxNode) {
   if (n.opType === 'MatMul' && n.actOf(n.ins[1])) return matMulActivations(n);
   let a = n.needAct(n.ins[0]);
   const b = n.constOf(n.ins[1]);
-  if (!b && n.actOf(n.ins[1])) throw n.error('B is an activation: Gemm supports only a constant 2-D weight (MatMul takes two activations)');
+  if (!b && n.actOf(n.ins[1]))
+    throw n.error('B is an activation: Gemm supports only a constant 2-D weight (MatMul takes two activations)');
   if (!b || b.dims.length !== 2) throw n.error('only an activation times a constant 2-D weight is supported');
   if (n.opType === 'Gemm' && n.int('transA', 0)) {
     if (a.shape.length !== 2) throw n.error(`transA needs a 2-D A (got [${a.shape}])`);
