@@ -9,6 +9,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as mqtt from 'mqtt';
 import { crc32 } from '../host/blob/crc32';
+import { decodeModel } from '../host/blob/decode';
+import { parseNpy } from '../host/data/npy';
 import { deploy } from '../host/fleet/deploy';
 import { FleetServer } from '../host/fleet/server';
 import { Simulation } from '../host/fleet/simulate';
@@ -189,7 +191,8 @@ describe('fleet over MQTT (Mosquitto, 20 boards in node and QuickJS, SQLite, Chr
     await until('every board back on the previous model', () => allOn(crcB));
   });
 
-  it('ends consistent when a worker with 10 boards is killed and restarted mid-rollout', async () => {
+  it('ends consistent when a worker with 10 boards is killed and restarted mid-rollout', async function () {
+    this.timeout(300_000);
     let advancing = false;
     const rollout = deploy({
       brokerUrl: broker.url,
@@ -199,6 +202,9 @@ describe('fleet over MQTT (Mosquitto, 20 boards in node and QuickJS, SQLite, Chr
       key: KEY,
       canary: 0.1,
       observeMs: 1500,
+      // The 10 restarted boards boot again before their uploads resume: on a loaded 2-core machine that passed
+      // the default 60 s once (9 of 18 uploads given up).
+      deviceTimeoutMs: 240_000,
       log: (line) => {
         advancing ||= line.startsWith('advancing');
       },
@@ -213,7 +219,7 @@ describe('fleet over MQTT (Mosquitto, 20 boards in node and QuickJS, SQLite, Chr
       await rollout.catch(() => undefined); // never leave a rollout running into the next test
     }
     const r = await rollout;
-    assert.equal(r.state, 'done', r.reason);
+    assert.equal(r.state, 'done', `${r.reason}: ${JSON.stringify(r.devices)}`);
     await until('every board on one version', () => allOn(crcA));
   });
 
@@ -286,7 +292,8 @@ describe('fleet over MQTT (Mosquitto, 20 boards in node and QuickJS, SQLite, Chr
     assert.match(r.stderr, /no fleet server for fleet 'nobody-here'/);
   });
 
-  it('stores hard samples that `morsel convert --calib` accepts', async () => {
+  it('stores hard samples that `morsel convert --calib` and `morsel compress --calib` accept', async function () {
+    this.timeout(300_000); // compress fine-tunes (one short epoch here)
     await until('hard samples', () => server.store.status().samples >= 5);
     const dir = path.join(tmp, 'hard');
     server.store.flush();
@@ -304,6 +311,41 @@ describe('fleet over MQTT (Mosquitto, 20 boards in node and QuickJS, SQLite, Chr
       path.join(tmp, 'recal.msl'),
     ]);
     assert.equal(c.code, 0, c.stderr);
+    // The same samples calibrate a compressed model (4-bit weights after a short fine-tune): its input is
+    // quantized for the samples' range, as the re-calibrated blob's is, not for the factory model's.
+    const out = path.join(tmp, 'compressed');
+    const k = await morsel([
+      'compress',
+      path.join(ROOT, 'models/fashion_mlp_compressed/distill/model.json'),
+      '-o',
+      out,
+      '--bits',
+      '4',
+      '--calib',
+      path.join(dir, 'samples.npy'),
+      '--epochs',
+      '1',
+      '--train-limit',
+      '500',
+      '--val',
+      '100',
+      '--test-limit',
+      '200',
+      '--no-report',
+      '-q',
+    ]);
+    assert.equal(k.code, 0, k.stderr);
+    const inputScale = (file: string) => {
+      const m = decodeModel(new Uint8Array(fs.readFileSync(file)));
+      return m.tensors[m.inputs[0]].scale[0];
+    };
+    // Calibrated on the samples: the input's int8 range spans the samples' range (with 0, as TFLite's does).
+    const samples = parseNpy(new Uint8Array(fs.readFileSync(path.join(dir, 'samples.npy')))).data as Float32Array;
+    const lo = samples.reduce((a, v) => Math.min(a, v), 0);
+    const hi = samples.reduce((a, v) => Math.max(a, v), 0);
+    const scale = inputScale(path.join(out, 'model.msl'));
+    assert.ok(Math.abs(scale - (hi - lo) / 255) < 1e-6 * scale, `input scale ${scale}, samples in [${lo}, ${hi}]`);
+    assert.equal(scale, inputScale(path.join(tmp, 'recal.msl')));
   });
 
   it('survives the broker going away and coming back: boards reconnect and telemetry resumes', async () => {

@@ -129,6 +129,8 @@ describe('importers validate before they compute (issue 14 item 2)', () => {
     refused(conv([{ name: 'strides', ints: [0, 0] }]), /\(Conv\): strides \[0,0\] must be two positive integers/);
     refused(conv([], [2, 1, 3, -3]), /dimension 3 of \[2,1,3,-3\] is -3; dimensions must be non-negative integers/);
     refused(conv([], [2 ** 31, 1, 1, 1]), /\[2147483648,1,1,1\] has 2147483648 elements, beyond the limit/);
+    // An empty weight claiming 10^9 output channels (importer fuzz seed 12, case 2631: 103 s before it was refused).
+    refused(conv([], [1e9, 1, 0, 3]), /\(Conv\): the weight: dimension 2 of \[1000000000,1,0,3\] is 0/);
     for (const dims of [
       [1, -1, 4, 4],
       [1, 2 ** 31, 4, 4],

@@ -102,7 +102,7 @@ async function main(): Promise<void> {
     const online = () =>
       (store.db.prepare('SELECT COUNT(*) AS n FROM devices WHERE online = 1').get() as { n: number }).n;
     const rejected = () => (store.db.prepare('SELECT COUNT(*) AS n FROM rejects').get() as { n: number }).n;
-    await waitFor('every board online at the server', () => online() === devices, 60_000);
+    await waitFor('every board online at the server', () => online() === devices, 300_000);
     await sleep(3000);
     const n0 = count();
     t0 = Date.now();

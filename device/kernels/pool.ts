@@ -41,7 +41,8 @@ function preparePool2D(ctx: OpContext, max: boolean): PoolData {
   needOptions(ctx, Options_Pool2DOptions);
   const xs = inputInfo(ctx, 0).shape,
     ys = outputInfo(ctx).shape;
-  if (xs.length !== 4 || ys.length !== 4 || xs[3] !== ys[3] || xs[0] !== 1) badShape(ctx.index, 'pool shapes');
+  if (xs.length !== 4 || ys.length !== 4 || xs[3] !== ys[3] || xs[0] !== 1 || ys[0] !== 1)
+    badShape(ctx.index, 'pool shapes'); // batch 1 both sides: the eval writes one image (an output of batch 2 left the rest stale)
   const x = ctx.data[ctx.inputs[0]],
     y = ctx.data[ctx.output];
   const p: PoolData = {
