@@ -134,8 +134,9 @@ async function main(): Promise<void> {
       key,
       canary: 0.02,
       observeMs: 5000,
-      // The CNN is ~5× slower than the factory MLP by design of this bench: it measures the upload, not the verdict.
-      maxLatencyRatio: 100,
+      // The CNN is far slower than the factory MLP (its canaries' median was 225× on an idle machine) by design of
+      // this bench: it measures the upload, not the verdict.
+      maxLatencyRatio: 10_000,
       concurrency: 64,
       deviceTimeoutMs: 600_000,
       log: (line) => console.error(`  ${((Date.now() - t0) / 1000).toFixed(0)} s: ${line}`),
