@@ -56,7 +56,7 @@ export class RolloutError extends Error {}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Observed {
+export interface Observed {
   crc: number | null;
   latency: number[];
   inferences: number;
@@ -225,7 +225,7 @@ function spread(ids: string[], n: number, kind: (id: string) => string): string[
  * median latency to the control devices' median over the same window (medians: a loaded 2-core host puts
  * scheduler spikes into any p95 of a few dozen samples; the latency ratio shows up in the median).
  */
-function judge(
+export function judge(
   canaries: string[],
   control: string[],
   seen: Map<string, Observed[]>,
