@@ -12,7 +12,8 @@ export interface TensorInfo {
   type: number;
   scale: number;
   zeroPoint: number;
-  buffer: number;
+  /** The constant's buffer, or -1 for an activation. */
+  bufferIndex: number;
   arenaOffset: number;
   count: number;
   bits: number;

@@ -182,7 +182,7 @@ function readTensor(b: Blob, t: number): TensorInfo {
     type: fieldU8(b, t, Tensor_type, 0),
     scale: sc !== null && sc[1] > 0 ? rdF32(b, sc[0]) : 0,
     zeroPoint: zp.length > 0 ? zp[0] : 0,
-    buffer: int32(fieldI32(b, t, Tensor_buffer, Tensor_buffer_default)),
+    bufferIndex: int32(fieldI32(b, t, Tensor_buffer, Tensor_buffer_default)),
     arenaOffset: int32(fieldI32(b, t, Tensor_arena_offset, Tensor_arena_offset_default)),
     count: int32(numelOf(shape)),
     bits: fieldU8(b, t, Tensor_weight_bits, Tensor_weight_bits_default),
@@ -236,16 +236,17 @@ function loadModel(blob: any, registrations: OpRegistration[]): MorselModel {
     const info = readTensor(b, tableAt(b, tVec![0] + 4 * ti));
     const size = info.count * (info.type === TensorType_INT32 ? 4 : 1);
     let d: TensorData;
-    if (info.buffer >= 0) {
-      if (info.buffer >= bufPos.length) fail('BUFFER', 'tensor ' + ti + ' refers to a missing buffer');
-      const at = bufPos[info.buffer];
+    if (info.bufferIndex >= 0) {
+      if (info.bufferIndex >= bufPos.length) fail('BUFFER', 'tensor ' + ti + ' refers to a missing buffer');
+      const at = bufPos[info.bufferIndex];
       const packed = isPackedTensor(info);
-      if (!packed && bufLen[info.buffer] !== size) fail('BUFFER', 'tensor ' + ti + ' data does not match its shape');
+      if (!packed && bufLen[info.bufferIndex] !== size)
+        fail('BUFFER', 'tensor ' + ti + ' data does not match its shape');
       d = {
         data: bytes,
         at: at,
         words: info.type === TensorType_INT32 && !packed ? int32Span(bytes, at, info.count) : pending,
-        size: bufLen[info.buffer],
+        size: bufLen[info.bufferIndex],
       };
     } else {
       if (info.type !== TensorType_INT8 || isPackedTensor(info))
@@ -259,7 +260,7 @@ function loadModel(blob: any, registrations: OpRegistration[]): MorselModel {
     data.push(d);
   }
   const arena = newInt8(arenaUsed);
-  for (let ti = 0; ti < data.length; ti++) if (infos[ti].buffer < 0) data[ti].data = arena;
+  for (let ti = 0; ti < data.length; ti++) if (infos[ti].bufferIndex < 0) data[ti].data = arena;
   const nT = infos.length;
   const tensorIndex = function (v: number): number {
     if (!(v >= 0 && v < nT)) fail('INDEX', 'tensor index ' + v);
@@ -270,7 +271,7 @@ function loadModel(blob: any, registrations: OpRegistration[]): MorselModel {
   if (ins.length !== 1 || outs.length !== 1) fail('IO', 'one input and one output expected');
   const inT = tensorIndex(ins[0]);
   const outT = tensorIndex(outs[0]);
-  if (infos[inT].buffer >= 0 || infos[outT].buffer >= 0) fail('IO', 'inputs and outputs must be activations');
+  if (infos[inT].bufferIndex >= 0 || infos[outT].bufferIndex >= 0) fail('IO', 'inputs and outputs must be activations');
 
   const opVec = fieldVector(b, root, Model_operators, 4);
   const nOps = opVec !== null ? opVec[1] : 0;
@@ -312,7 +313,7 @@ function loadModel(blob: any, registrations: OpRegistration[]): MorselModel {
     }
     const xi = tensorIndex(oin[0]);
     const yi = tensorIndex(oout[0]);
-    if (infos[yi].buffer >= 0 || infos[xi].type !== TensorType_INT8) failOp('OP', oi, 'input/output types');
+    if (infos[yi].bufferIndex >= 0 || infos[xi].type !== TensorType_INT8) failOp('OP', oi, 'input/output types');
     const optPos = fieldPos(b, ot, Operator_options);
     ctx.index = oi;
     ctx.code = code;

@@ -25,7 +25,7 @@ import { Rng } from '../host/util/rng';
 import { randomQModel, requantEdgeQModel } from './helpers/random-qmodel';
 import { act, tinyFcModel } from './helpers/tiny-models';
 import { planMemory } from '../host/plan/planner';
-import { ES5_LIMIT, LUA_LIMIT } from '../tools/build-device';
+import { ES5_LIMIT, LUA_LIMIT, ZOO_CNN_ES5_LIMIT } from '../tools/build-device';
 import { BUNDLE_TARGETS, modelBundle } from '../host/cli/bundle';
 import * as os from 'os';
 
@@ -76,11 +76,17 @@ describe('device runtime on real engines (bit-exact with the host int8 reference
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-bundle-'));
     try {
       for (const target of BUNDLE_TARGETS) {
-        const file = path.join(dir, target === 'es5' ? 'cnn.es5.js' : 'cnn.lua');
+        const file = path.join(dir, target === 'lua' ? 'cnn.lua' : `cnn.${target}.js`);
         fs.writeFileSync(file, await modelBundle(blob, target));
-        const full = path.join(ROOT, 'dist', 'device', target === 'es5' ? 'morsel.es5.js' : 'morsel.lua');
+        const full = path.join(ROOT, 'dist', 'device', target === 'lua' ? 'morsel.lua' : `morsel.${target}.js`);
         assert.ok(fs.statSync(file).size < fs.statSync(full).size, `${target}: not smaller than the full bundle`);
-        for (const engine of target === 'es5' ? (['node', 'duktape'] as const) : (['lua', 'lua5.1'] as const)) {
+        if (target === 'es5')
+          assert.ok(
+            fs.statSync(file).size <= ZOO_CNN_ES5_LIMIT,
+            `${fs.statSync(file).size} B: over the zoo CNN's budget`,
+          );
+        const engines = { es5: ['node', 'duktape'], espruino: ['node'], lua: ['lua', 'lua5.1'] } as const;
+        for (const engine of engines[target]) {
           const r = await runOnEngine(engine, blob, inputs, { bundlePath: file });
           assert.deepEqual(r.outputs.map(hex), expected, `${engine} with the ${target} bundle`);
         }
@@ -88,7 +94,7 @@ describe('device runtime on real engines (bit-exact with the host int8 reference
         const rng = new Rng(5);
         let other = randomQModel(rng).model;
         while (other.ops.every((o) => model.ops.some((c) => c.opcode === o.opcode))) other = randomQModel(rng).model;
-        const engine = target === 'es5' ? 'node' : 'lua';
+        const engine = target === 'lua' ? 'lua' : 'node';
         const [outcome] = await fuzzOnEngine(engine, [encodeModel(other)], { bundlePath: file });
         assert.match(outcome, /^MRSL_E_OPCODE: op \d+ has unknown opcode \d+/, `${engine}: ${outcome}`);
       }
@@ -110,12 +116,12 @@ describe('device runtime on real engines (bit-exact with the host int8 reference
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-bundle-'));
     try {
       for (const target of BUNDLE_TARGETS) {
-        const packedFile = path.join(dir, target === 'es5' ? 'packed.es5.js' : 'packed.lua');
-        const denseFile = path.join(dir, target === 'es5' ? 'dense.es5.js' : 'dense.lua');
+        const packedFile = path.join(dir, target === 'lua' ? 'packed.lua' : `packed.${target}.js`);
+        const denseFile = path.join(dir, target === 'lua' ? 'dense.lua' : `dense.${target}.js`);
         fs.writeFileSync(packedFile, await modelBundle(packedBlob, target));
         fs.writeFileSync(denseFile, await modelBundle(denseBlob, target));
         assert.ok(fs.statSync(denseFile).size < fs.statSync(packedFile).size, `${target}: dense bundle not smaller`);
-        const engine = target === 'es5' ? 'node' : 'lua5.1';
+        const engine = target === 'lua' ? 'lua5.1' : 'node';
         const r = await runOnEngine(engine, packedBlob, inputs, { bundlePath: packedFile });
         assert.deepEqual(r.outputs.map(hex), expected, `${engine} with the ${target} bundle`);
         const [outcome] = await fuzzOnEngine(engine, [packedBlob], { bundlePath: denseFile });

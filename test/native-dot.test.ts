@@ -1,6 +1,6 @@
-// The native dot-product paths of the ES5 bundle (device/native-dot.ts): Espruino's E.convolve and a firmware
-// dot_s8 binding, each detected at load and used by FULLY_CONNECTED and CONV_2D, must give the host reference's
-// bytes. Neither engine is on this machine, so these are unit-test STAND-INS written in JavaScript: E.convolve
+// The native dot-product paths of the ES5 bundles (device/native-dot.ts): Espruino's E.convolve (in the Espruino
+// variant, morsel.espruino.js) and a firmware dot_s8 binding, each detected at load and used by FULLY_CONNECTED and
+// CONV_2D, must give the host reference's bytes. Neither engine is on this machine, so these are unit-test STAND-INS written in JavaScript: E.convolve
 // is Espruino's documented semantics taken literally (`v=0;for (i in arr1) v+=arr1[i] * arr2[(i+offset) %
 // arr2.length]`), dot_s8 the C signature documented in device/README.md.
 
@@ -17,6 +17,7 @@ import { Rng } from '../host/util/rng';
 import { randomQModel } from './helpers/random-qmodel';
 
 const ROOT = path.join(__dirname, '..', '..');
+const ESPRUINO_BUNDLE = path.join(ROOT, 'dist', 'device', 'morsel.espruino.js');
 const hex = (a: Int8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).toString('hex');
 
 const STAND_INS = {
@@ -41,6 +42,7 @@ async function runWithStandIn(
   engine: 'node' | 'quickjs',
   standIn: string,
   jobs: { blob: Uint8Array; inputs: Int8Array[] }[],
+  bundle = standIn === STAND_INS.convolve ? ESPRUINO_BUNDLE : undefined,
 ) {
   const data = JSON.stringify(jobs.map((j) => [Buffer.from(j.blob).toString('hex'), j.inputs.map(hex)]));
   const script = `${standIn}
@@ -56,7 +58,7 @@ for (var __j = 0; __j < __jobs.length; __j++) {
   __out.push(__ys);
 }
 var __res = JSON.stringify({ outputs: __out, calls: __nativeCalls });`;
-  const r = JSON.parse(await evaluateInEngine(engine, script, {}));
+  const r = JSON.parse(await evaluateInEngine(engine, script, { bundlePath: bundle }));
   return r as { outputs: string[][]; calls: number };
 }
 
@@ -100,4 +102,10 @@ describe('native dot products (stand-ins for E.convolve and dot_s8) are bit-exac
       assert.ok(r.calls > 0);
     });
   }
+
+  it('the ES5 bundle for the other engines leaves E.convolve to the Espruino variant', async () => {
+    const r = await runWithStandIn('node', STAND_INS.convolve, zoo, path.join(ROOT, 'dist', 'device', 'morsel.es5.js'));
+    zoo.forEach((z, i) => assert.deepEqual(r.outputs[i], z.expected, z.name));
+    assert.equal(r.calls, 0);
+  });
 });

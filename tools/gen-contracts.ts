@@ -127,9 +127,9 @@ export function deviceReadmeSource(current = fs.readFileSync(deviceReadmePath(),
   if (start < 0 || end < start) throw new Error(`device/README.md lacks the markers ${README_BEGIN} … ${README_END}`);
   const errors = morselSchema().enums.get('ErrorCode')!;
   const table = [
-    '| code | meaning |',
-    '| --- | --- |',
-    ...[...errors.values.keys()].map((k) => `| \`MRSL_E_${k}\` | ${errors.valueInfo.get(k)!.doc} |`),
+    '| code | on a board | meaning |',
+    '| --- | --- | --- |',
+    ...[...errors.values].map(([k, v]) => `| \`MRSL_E_${k}\` | \`MRSL_E_${v}\` | ${errors.valueInfo.get(k)!.doc} |`),
   ];
   return `${current.slice(0, start)}${README_BEGIN}\n${table.join('\n')}\n${current.slice(end)}`;
 }

@@ -3,24 +3,47 @@
 
 import { floor, raise, type Buf } from '../platform/api';
 
-export function fail(code: string, detail: string): never {
-  return raise('MRSL_E_' + code + ': ' + detail);
+/** What a refusal names beside its text (a refusal's text ends with them in the device bundles). */
+type Value = string | number | number[];
+
+/**
+ * Throws `MRSL_E_<code>: [op <oi>] <detail>`. The device bundles number the code (its ErrorCode value) and the
+ * detail (its place in host/ir/device-messages.ts, passed with the values a, b, c it names: `MRSL_E_15: op 3 #41 7`),
+ * which the host puts back into words (tools/device-messages.ts); the sources, and so the host's verifier, say them.
+ */
+function refuse(code: string | number, oi: number, detail: string | number, a?: Value, b?: Value, c?: Value): never {
+  let m = 'MRSL_E_' + code + ': ' + (oi < 0 ? '' : 'op ' + oi + ' ') + (typeof detail === 'number' ? '#' : '') + detail;
+  if (a !== undefined) m += ' ' + a;
+  if (b !== undefined) m += ' ' + b;
+  if (c !== undefined) m += ' ' + c;
+  return raise(m);
+}
+
+export function fail(code: string | number, detail: string | number, a?: Value, b?: Value, c?: Value): never {
+  return refuse(code, -1, detail, a, b, c);
 }
 
 /** fail() about op oi: the detail follows "op <oi> ". */
-export function failOp(code: string, oi: number, detail: string): never {
-  return fail(code, 'op ' + oi + ' ' + detail);
+export function failOp(
+  code: string | number,
+  oi: number,
+  detail: string | number,
+  a?: Value,
+  b?: Value,
+  c?: Value,
+): never {
+  return refuse(code, oi, detail, a, b, c);
 }
 
 // The commonest codes, one short call each (they are most of the bundle's failure sites).
-export function badOptions(oi: number, detail: string): never {
-  return failOp('OPTIONS', oi, detail);
+export function badOptions(oi: number, detail: string | number, a?: Value, b?: Value, c?: Value): never {
+  return failOp('OPTIONS', oi, detail, a, b, c);
 }
-export function badShape(oi: number, detail: string): never {
-  return failOp('SHAPE', oi, detail);
+export function badShape(oi: number, detail: string | number, a?: Value, b?: Value, c?: Value): never {
+  return failOp('SHAPE', oi, detail, a, b, c);
 }
-export function badWeights(detail: string): never {
-  return fail('WEIGHTS', detail);
+export function badWeights(detail: string | number, a?: Value, b?: Value, c?: Value): never {
+  return fail('WEIGHTS', detail, a, b, c);
 }
 
 /** The blob as int8 values (platform blobInt8) and its length. */

@@ -41,7 +41,7 @@ export function verifyModel(
       y = opOuts[k];
     for (let i = 0; i < ins.length; i++) {
       const t = ins[i];
-      if (infos[t].buffer >= 0) continue;
+      if (infos[t].bufferIndex >= 0) continue;
       if (first[t] >= k) failOp('ORDER', k, 'reads tensor ' + t + ' unwritten');
       if (k > last[t]) last[t] = k;
     }
@@ -68,8 +68,8 @@ export function verifyModel(
       const ia = infos[a],
         ib = infos[b];
       if (
-        ia.buffer < 0 &&
-        ib.buffer < 0 &&
+        ia.bufferIndex < 0 &&
+        ib.bufferIndex < 0 &&
         root[a] !== root[b] &&
         first[a] <= n &&
         first[b] <= n &&

@@ -91,7 +91,7 @@ function prepareBatchMatMul(ctx: OpContext): BatchMatMulData {
   const lastA = (p.batch - 1) * p.aStride + p.rows * p.depth,
     lastB = (p.batch - 1) * p.bStride + p.depth * p.cols;
   if (
-    inputInfo(ctx, 1).buffer >= 0 ||
+    inputInfo(ctx, 1).bufferIndex >= 0 ||
     lastA > inputInfo(ctx, 0).count ||
     lastB > inputInfo(ctx, 1).count ||
     p.batch * p.rows * p.cols !== outputInfo(ctx).count

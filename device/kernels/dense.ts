@@ -30,7 +30,7 @@ export function readDenseWeights(ctx: OpContext, packed: PackedWeights | null): 
     bi = ctx.inputs[2],
     w = ctx.tensors[wi],
     bias = ctx.tensors[bi];
-  if (w.buffer < 0 || w.type !== TensorType_INT8 || bias.buffer < 0 || bias.type !== TensorType_INT32)
+  if (w.bufferIndex < 0 || w.type !== TensorType_INT8 || bias.bufferIndex < 0 || bias.type !== TensorType_INT32)
     failOp('OP', ctx.index, 'weights/bias types');
   return {
     w: ctx.data[wi].data,
@@ -81,7 +81,7 @@ export function useNativeDot(
   xRows: number,
 ): void {
   p.dot = dot;
-  if (dot !== DOT_CONVOLVE) return;
+  if (!ESPRUINO || dot !== DOT_CONVOLVE) return;
   p.wRows = rowViews(p.w, p.wOff, wRowLength, wRows);
   p.xRows = rowViews(x, xOff, xRowLength, xRows);
 }
@@ -96,9 +96,11 @@ export function denseDots(p: DenseWeights, n: number, outs: number, x: Buf, xb: 
     w = p.w,
     wOff = p.wOff,
     bias = p.bias;
-  const native = dot === DOT_S8 ? outs : dot === DOT_CONVOLVE && xView !== null ? p.wRows.length : 0;
+  const native = dot === DOT_S8 ? outs : ESPRUINO && dot === DOT_CONVOLVE && xView !== null ? p.wRows.length : 0;
   for (let o = 0; o < native; o++)
-    acc[o] = bias[o] + (dot === DOT_S8 ? dot_s8(w, wOff + o * n, x, xb, n) : E.convolve(p.wRows[o], xView, 0));
+    acc[o] =
+      bias[o] +
+      (ESPRUINO && dot === DOT_CONVOLVE ? E.convolve(p.wRows[o], xView, 0) : dot_s8(w, wOff + o * n, x, xb, n));
   dotRows(w, wOff, n, x, xb, bias, acc, native, outs);
 }
 

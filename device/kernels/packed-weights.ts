@@ -84,14 +84,13 @@ function packedCsrColumn(w: PackedWeights, j: number): number {
 
 /** Validates a packed buffer of `len` bytes at `at` and returns its reader; every length and index is checked. */
 export function packedWeights(bytes: Buf, at: number, len: number, info: TensorInfo, ti: number): PackedWeights {
-  let what = 'tensor ' + ti + ' ';
   let bits = info.bits,
     layout = info.layout,
     n = info.count,
     stored = info.stored;
-  if (bits !== 8 && bits !== 4 && bits !== 2) badWeights(what + 'has ' + bits + '-bit weights');
+  if (bits !== 8 && bits !== 4 && bits !== 2) badWeights('tensor ' + ti + ' has ' + bits + '-bit weights');
   if (info.type !== TensorType_INT8 || info.shape.length < 2)
-    badWeights(what + 'cannot be packed (int8 of rank 2+ only)');
+    badWeights('tensor ' + ti + ' cannot be packed (int8 of rank 2+ only)');
   let rows = info.shape[0],
     depth = n / rows;
   let w: PackedWeights = {
@@ -122,34 +121,35 @@ export function packedWeights(bytes: Buf, at: number, len: number, info: TensorI
     m: number,
     count = 0;
   if (layout !== WeightLayout_DENSE && !(stored >= 0 && stored <= n))
-    badWeights(what + 'stores ' + stored + ' values for ' + n + ' weights');
+    badWeights('tensor ' + ti + ' stores ' + stored + ' values for ' + n + ' weights');
   if (layout === WeightLayout_BITMASK) w.values = at + Math.ceil(n / 8);
   else if (layout === WeightLayout_RUN_LENGTH) {
-    if (!(w.runBits >= 1 && w.runBits <= 8)) badWeights(what + 'has ' + w.runBits + '-bit run codes');
+    if (!(w.runBits >= 1 && w.runBits <= 8)) badWeights('tensor ' + ti + ' has ' + w.runBits + '-bit run codes');
     w.index = at + Math.ceil((stored * bits) / 8);
   } else if (layout === WeightLayout_CSR) {
-    if (depth > 65535) badWeights(what + 'rows too long for CSR');
+    if (depth > 65535) badWeights('tensor ' + ti + ' rows too long for CSR');
     w.cols = at + 2 * rows;
     w.values = w.cols + w.colBytes * stored;
-  } else if (layout !== WeightLayout_DENSE) badWeights(what + 'has unknown weight layout ' + layout);
+  } else if (layout !== WeightLayout_DENSE) badWeights('tensor ' + ti + ' has unknown weight layout ' + layout);
   let need = w.values - at + Math.ceil((w.stored * bits) / 8);
-  if (layout === WeightLayout_RUN_LENGTH) need = packedRunBytes(w, len - (w.index - at), what);
-  if (len !== need) badWeights(what + 'needs ' + need + ' packed bytes, its buffer has ' + len);
+  if (layout === WeightLayout_RUN_LENGTH) need = packedRunBytes(w, len - (w.index - at), ti);
+  if (len !== need) badWeights('tensor ' + ti + ' needs ' + need + ' packed bytes, its buffer has ' + len);
   if (layout === WeightLayout_BITMASK) {
     for (i = 0; i < w.values - at; i++) {
       for (m = packedByte(w, at + i); m > 0; m = floor(m / 2)) count += m % 2;
     }
-    if (count !== stored) badWeights(what + 'bitmask marks ' + count + ' values, ' + stored + ' stored');
+    if (count !== stored) badWeights('tensor ' + ti + ' bitmask marks ' + count + ' values, ' + stored + ' stored');
   } else if (layout === WeightLayout_CSR) {
     for (i = 0; i < rows; i++) count += packedCsrCount(w, i);
-    if (count !== stored) badWeights(what + 'CSR rows hold ' + count + ' values, ' + stored + ' stored');
-    for (i = 0; i < stored; i++) if (packedCsrColumn(w, i) >= depth) badWeights(what + 'CSR column outside its row');
+    if (count !== stored) badWeights('tensor ' + ti + ' CSR rows hold ' + count + ' values, ' + stored + ' stored');
+    for (i = 0; i < stored; i++)
+      if (packedCsrColumn(w, i) >= depth) badWeights('tensor ' + ti + ' CSR column outside its row');
   }
   return w;
 }
 
 /** Bytes a RUN_LENGTH buffer needs: its values and the codes that place them, checked to stay inside the tensor. */
-function packedRunBytes(w: PackedWeights, codeBytes: number, what: string): number {
+function packedRunBytes(w: PackedWeights, codeBytes: number, ti: number): number {
   let codes = floor((codeBytes * 8) / w.runBits),
     pos = 0,
     placed = 0,
@@ -159,11 +159,11 @@ function packedRunBytes(w: PackedWeights, codeBytes: number, what: string): numb
     c = packedRunAt(w, e);
     pos += c;
     if (c === w.escape) continue;
-    if (pos >= w.rows * w.depth) badWeights(what + 'run codes reach past the last weight');
+    if (pos >= w.rows * w.depth) badWeights('tensor ' + ti + ' run codes reach past the last weight');
     pos++;
     placed++;
   }
-  if (placed < w.stored) badWeights(what + 'run codes place ' + placed + ' of ' + w.stored + ' values');
+  if (placed < w.stored) badWeights('tensor ' + ti + ' run codes place ' + placed + ' of ' + w.stored + ' values');
   return w.index - w.values + Math.ceil((e * w.runBits) / 8);
 }
 

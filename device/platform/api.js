@@ -4,4 +4,5 @@
 // The device builds never read this file: esbuild takes platform/js.ts, the Lua build platform/lua.lua.
 globalThis.TRACING_JIT = false;
 globalThis.ROUND_BY_FLOOR = false;
+globalThis.ESPRUINO = false;
 module.exports = require('./js');

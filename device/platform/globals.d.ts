@@ -15,6 +15,13 @@ declare const TRACING_JIT: boolean;
  */
 declare const ROUND_BY_FLOOR: boolean;
 
+/**
+ * Fixed by the build: true in the Espruino variant (dist/device/morsel.espruino.js, `morsel bundle --target
+ * espruino`), false in the ES5 bundle for the other engines and in Lua. Espruino alone starts typed-array views
+ * below 64 KB only, offers E.convolve and has getTime (platform/js.ts, kernels/dense.ts).
+ */
+declare const ESPRUINO: boolean;
+
 /** Espruino: Σ_i arr1[i]·arr2[(i + offset) mod arr2.length] over all of arr1, computed in C. */
 declare const E: { convolve(this: void, arr1: any, arr2: any, offset: number): number };
 /** Optional firmware native (device/README.md): Σ_{i<n} a[aOff + i]·b[bOff + i] over two Int8Arrays. */

@@ -1,4 +1,5 @@
-// The ES5 targets: typed arrays, zero copy. Weights are read where the blob is (on Espruino, mapped flash).
+// The ES5 targets: typed arrays, zero copy. Weights are read where the blob is (on Espruino, mapped flash). What
+// only Espruino needs (its 64 KB view offsets, E.convolve, getTime) is in the Espruino variant alone (ESPRUINO).
 
 import { DOT_CONVOLVE, DOT_NONE, DOT_S8 } from '../native-dot';
 import type { Buf } from './api';
@@ -42,7 +43,7 @@ export function blobLength(blob: any): number {
 export function int32Span(blob: Buf, pos: number, count: number): Buf {
   const b = blob as Int8Array;
   const at = b.byteOffset + pos;
-  if (at % 4 === 0 && at <= MAX_VIEW_OFFSET) return new Int32Array(b.buffer, at, count);
+  if (at % 4 === 0 && (!ESPRUINO || at <= MAX_VIEW_OFFSET)) return new Int32Array(b.buffer, at, count);
   // Unaligned, or beyond where Espruino can start a view: the only case where values (biases) get copied.
   const out = new Int32Array(count);
   for (let i = 0; i < count; i++) {
@@ -63,13 +64,15 @@ export function rowViews(data: Buf, offset: number, rowLength: number, rows: num
 }
 
 export function outputHandle(arena: Buf, offset: number, n: number): any {
-  return offset <= MAX_VIEW_OFFSET ? new Int8Array((arena as Int8Array).buffer, offset, n) : new Int8Array(n);
+  return !ESPRUINO || offset <= MAX_VIEW_OFFSET
+    ? new Int8Array((arena as Int8Array).buffer, offset, n)
+    : new Int8Array(n);
 }
 
 // Whether the handle is a view on the arena is decided by the offset, as outputHandle decided it: never by comparing
 // buffers with ===, which Espruino does by content (and runs out of memory on an arena).
 export function publishOutput(arena: Buf, offset: number, n: number, handle: any): void {
-  if (offset <= MAX_VIEW_OFFSET) return;
+  if (!ESPRUINO || offset <= MAX_VIEW_OFFSET) return;
   for (let i = 0; i < n; i++) handle[i] = arena[offset + i];
 }
 
@@ -83,13 +86,13 @@ export function copyInput(input: any, arena: Buf, offset: number, n: number): vo
 
 /** Espruino's getTime (seconds, µs resolution), else performance.now where the engine has it, else Date.now (ms). */
 export function clockMs(): number {
-  if (typeof getTime === 'function') return getTime() * 1000;
+  if (ESPRUINO && typeof getTime === 'function') return getTime() * 1000;
   return typeof performance !== 'undefined' ? performance.now() : Date.now();
 }
 
 export function nativeDotKind(): number {
   if (typeof dot_s8 === 'function') return DOT_S8;
-  if (typeof E !== 'undefined' && typeof E.convolve === 'function') return DOT_CONVOLVE;
+  if (ESPRUINO && typeof E !== 'undefined' && typeof E.convolve === 'function') return DOT_CONVOLVE;
   return DOT_NONE;
 }
 

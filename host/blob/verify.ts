@@ -7,8 +7,10 @@
 import * as fs from 'fs';
 import { OPS } from '../../device/ops';
 import { runtime } from '../../device/runtime';
+import { DEVICE_MESSAGES } from '../ir/device-messages';
 import type { QModel } from '../ir/qmodel';
 import { decodeModel } from './decode';
+import { morselSchema } from './fbs';
 import { BlobFormatError } from './flatbuffer';
 
 const device = runtime(OPS);
@@ -23,6 +25,30 @@ export function deviceRefusal(bytes: Uint8Array): string | undefined {
     if (!message.startsWith('MRSL_E_')) throw e;
     return message;
   }
+}
+
+/**
+ * A device refusal in words. The bundles number their refusals (tools/device-messages.ts): `MRSL_E_<n>: [op N] #K
+ * v1 v2` is error code n of the schema's ErrorCode, text K of host/ir/device-messages.ts with each '%' filled by a
+ * value in turn (the last takes the rest of the line). Anything else, and a number either table lacks, stays.
+ */
+export function explainDeviceError(message: string): string {
+  const codes = morselSchema().enums.get('ErrorCode')!.values;
+  const named = (n: string) => [...codes].find(([, v]) => v === Number(n))?.[0];
+  return message.replace(
+    /MRSL_E_(\d+)(: (?:op -?\d+ )?)(?:#(\d+)( [^\n]*)?)?/g,
+    (whole, code: string, head: string, id?: string, rest?: string) => {
+      const name = named(code);
+      if (name === undefined) return whole;
+      if (id === undefined) return `MRSL_E_${name}${head}`;
+      const pieces = DEVICE_MESSAGES[Number(id) - 1]?.split('%');
+      const tokens = rest === undefined ? [] : rest.slice(1).split(' ');
+      if (pieces === undefined || (pieces.length === 1) !== (rest === undefined) || tokens.length < pieces.length - 1)
+        return whole;
+      const values = [...tokens.slice(0, pieces.length - 2), tokens.slice(pieces.length - 2).join(' ')];
+      return `MRSL_E_${name}${head}${pieces.map((p, i) => p + (i < pieces.length - 1 ? values[i] : '')).join('')}`;
+    },
+  );
 }
 
 /** The decoded model of a blob both the host and the device runtime accept; else a BlobFormatError naming why. */

@@ -37,7 +37,7 @@ export const convertCommand: Command = {
   usage:
     'morsel convert <model.onnx|model.json|model.tflite> [--calib <data>] -o <model.msl> [--calib-count N] ' +
     '[--observer minmax|percentile|mse|auto] [--equalize none|weights|activations] [--weight-rounding nearest|gptq] [--rounding double|single|tflite] ' +
-    '[--optimize size|speed|balanced] [--c-header] [--js] [--bundle es5|lua]',
+    '[--optimize size|speed|balanced] [--c-header] [--js] [--bundle es5|espruino|lua]',
   options: {
     output: { type: 'string', short: 'o' },
     calib: { type: 'string' },

@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vm from 'vm';
+import { explainDeviceError } from '../blob/verify';
 import { isLuaEngine, luaFuzzDriver, luaRunDriver, runLuaScript } from './lua';
 
 export const ENGINES = ['node', 'quickjs', 'duktape', 'lua', 'lua5.1', 'luajit'] as const;
@@ -115,7 +116,7 @@ export async function fuzzReport(
   const text = await evaluateInEngine(engine, isLuaEngine(engine) ? luaFuzzDriver(blobs) : fuzzDriver(blobs), opts);
   const line = text.split('\n').find((l) => l.startsWith('MORSEL_RESULT '))!;
   const r = JSON.parse(line.slice('MORSEL_RESULT '.length));
-  return { outcomes: r.outputs, slowestMs: r.totalMs };
+  return { outcomes: (r.outputs as string[]).map(explainDeviceError), slowestMs: r.totalMs };
 }
 
 /** Loads every blob in the engine: 'ok' when it loaded and ran, else the error message. */

@@ -100,7 +100,7 @@ function bytes(h) { var a = new Int8Array(h.length / 2); for (var i = 0; i < a.l
 export function measureEspruino(binary: string, blob: Uint8Array, input: Int8Array): MemoryRun {
   return withDir((dir) => {
     fs.writeFileSync(path.join(dir, 'model.msl'), blob);
-    fs.copyFileSync(es5Bundle(), path.join(dir, 'morsel.js'));
+    fs.copyFileSync(es5Bundle().replace(/es5\.js$/, 'espruino.js'), path.join(dir, 'morsel.js'));
     // First run: copy both files into Storage in 4 KB pieces (a whole blob in RAM would not fit the pool).
     const copy = path.join(dir, 'copy.js');
     fs.writeFileSync(

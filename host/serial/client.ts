@@ -2,6 +2,7 @@
 // upload, verified commit, inference, and the device's unsolicited telemetry and log frames.
 
 import { crc32 } from '../blob/crc32';
+import { explainDeviceError } from '../blob/verify';
 import { beginTag, blobDigest, commitTag, type UploadBinding, uninstallTag } from './auth';
 import type { Link } from './link';
 import {
@@ -196,7 +197,7 @@ export class DeviceClient {
     const f = await reply;
     if (f.type === Msg.ERROR) {
       const e = parseMessage('ERROR', f.payload) as { code: string; message: string };
-      throw new DeviceError(e.code, e.message);
+      throw new DeviceError(e.code, explainDeviceError(e.message));
     }
     if (f.type !== answer)
       throw new ProtocolError(

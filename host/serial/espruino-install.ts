@@ -5,6 +5,7 @@
 // write can never overrun the REPL's input buffer. Afterwards the board speaks the binary protocol.
 
 import * as fs from 'fs';
+import * as path from 'path';
 import type { Link } from './link';
 import { AGENT_BUNDLE, RUNTIME_BUNDLE } from './device-engine';
 
@@ -13,11 +14,14 @@ export interface StorageFile {
   content: Buffer;
 }
 
+/** The runtime built for Espruino (its 64 KB view offsets, E.convolve): the ES5 bundle leaves those out. */
+const ESPRUINO_RUNTIME = path.join(path.dirname(RUNTIME_BUNDLE), 'morsel.espruino.js');
+
 /** Storage module "morsel" (runtime + agent) and the .boot0 line that starts the agent on `serial`. */
 export function espruinoInstallFiles(
   serial = 'Serial1',
   consoleTo = 'LoopbackA',
-  runtime = RUNTIME_BUNDLE,
+  runtime = ESPRUINO_RUNTIME,
   agent = AGENT_BUNDLE,
 ): StorageFile[] {
   if (!/^[A-Za-z][A-Za-z0-9]*$/.test(serial) || !/^[A-Za-z][A-Za-z0-9]*$/.test(consoleTo))
