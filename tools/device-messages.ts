@@ -68,9 +68,8 @@ function sites(file: string, text: string): Site[] {
   return out;
 }
 
-/** The operands of a left-nested `a + b + c` (one operand when it is not a sum). */
+/** The operands of a left-nested `a + b + c` (one operand when it is not a sum; `(k + 1)` is one value). */
 function chain(e: ts.Expression): ts.Expression[] {
-  while (ts.isParenthesizedExpression(e)) e = e.expression;
   if (ts.isBinaryExpression(e) && e.operatorToken.kind === ts.SyntaxKind.PlusToken)
     return [...chain(e.left), ...chain(e.right)];
   return [e];

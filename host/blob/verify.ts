@@ -30,13 +30,14 @@ export function deviceRefusal(bytes: Uint8Array): string | undefined {
 /**
  * A device refusal in words. The bundles number their refusals (tools/device-messages.ts): `MRSL_E_<n>: [op N] #K
  * v1 v2` is error code n of the schema's ErrorCode, text K of host/ir/device-messages.ts with each '%' filled by a
- * value in turn (the last takes the rest of the line). Anything else, and a number either table lacks, stays.
+ * value in turn: the values are the words that follow, up to a quote or a line's end, and the last '%' takes all
+ * that are left. Anything else, and a number either table lacks, stays.
  */
 export function explainDeviceError(message: string): string {
   const codes = morselSchema().enums.get('ErrorCode')!.values;
   const named = (n: string) => [...codes].find(([, v]) => v === Number(n))?.[0];
   return message.replace(
-    /MRSL_E_(\d+)(: (?:op -?\d+ )?)(?:#(\d+)( [^\n]*)?)?/g,
+    /MRSL_E_(\d+)(: (?:op -?\d+ )?)(?:#(\d+)((?: [^\s"'\\]+)+)?)?/g,
     (whole, code: string, head: string, id?: string, rest?: string) => {
       const name = named(code);
       if (name === undefined) return whole;

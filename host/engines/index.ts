@@ -153,6 +153,16 @@ export async function runBatchOnEngine(
  * `__res`, for Lua engines one that prints it (the bundle's table is the local `Morsel`). Returns the report.
  */
 export async function evaluateInEngine(engine: Engine, driverScript: string, opts: EngineOptions): Promise<string> {
+  try {
+    return await evaluate(engine, driverScript, opts);
+  } catch (e) {
+    // A refusal from the bundle is numbered (tools/device-messages.ts): say it in words.
+    if (e instanceof Error) e.message = explainDeviceError(e.message);
+    throw e;
+  }
+}
+
+async function evaluate(engine: Engine, driverScript: string, opts: EngineOptions): Promise<string> {
   if (isLuaEngine(engine)) return runLuaScript(engine, driverScript, opts.bundlePath);
   const bundle = fs.readFileSync(opts.bundlePath ?? defaultBundlePath(), 'utf8');
   const script = `${bundle}\n${driverScript}`;

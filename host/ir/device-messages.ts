@@ -46,7 +46,7 @@ export const DEVICE_MESSAGES: readonly string[] = [
   'layer norm parameters',
   'layer norm bias',
   'lookup table',
-  "input %% is not on the output's scale and zero point",
+  "input % is not on the output's scale and zero point",
   'mean shapes',
   'mean parameters',
   'mirror pad mode %',
