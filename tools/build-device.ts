@@ -142,22 +142,32 @@ const platformJs: Plugin = {
   },
 };
 
+/** esbuild's options for bundling the device modules from `entry` into one ES module that keeps `Morsel`. */
+function esbuildOptions(entry: string, defines: Record<string, string>) {
+  return {
+    stdin: {
+      contents: `${entry}\nMORSEL_KEEP(Morsel);\n`,
+      resolveDir: DEVICE,
+      loader: 'ts' as const,
+      sourcefile: 'entry.ts',
+    },
+    bundle: true,
+    write: false as const,
+    format: 'esm' as const,
+    target: 'es2017',
+    platform: 'neutral' as const,
+    define: defines,
+    plugins: [platformJs],
+    logLevel: 'silent' as const,
+  };
+}
+
 /**
  * esbuild bundles the modules from the entry (scope-hoisted into one script, unused code shaken off), and tsc lowers
  * that to ES5 (esbuild cannot lower let/const or classes to ES5). `Morsel` stays a top-level name of the script.
  */
 async function bundleEs5(entry: string, defines: Record<string, string>): Promise<string> {
-  const result = await build({
-    stdin: { contents: `${entry}\nMORSEL_KEEP(Morsel);\n`, resolveDir: DEVICE, loader: 'ts', sourcefile: 'entry.ts' },
-    bundle: true,
-    write: false,
-    format: 'esm',
-    target: 'es2017',
-    platform: 'neutral',
-    define: defines,
-    plugins: [platformJs],
-    logLevel: 'silent',
-  });
+  const result = await build(esbuildOptions(entry, defines));
   const esm = result.outputFiles[0].text.replace(/^MORSEL_KEEP\(Morsel\);\n/m, '');
   return ts.transpileModule(esm, {
     compilerOptions: { target: ts.ScriptTarget.ES5, removeComments: true, ignoreDeprecations: '6.0' },
@@ -169,19 +179,7 @@ async function bundleEs5(entry: string, defines: Record<string, string>): Promis
  * the property mangling and constant inlining that take the whole bundle a further ~13% down), largest first.
  */
 export async function moduleBytes(entry: string): Promise<[string, number][]> {
-  const result = await build({
-    stdin: { contents: `${entry}\nMORSEL_KEEP(Morsel);\n`, resolveDir: DEVICE, loader: 'ts', sourcefile: 'entry.ts' },
-    bundle: true,
-    write: false,
-    format: 'esm',
-    target: 'es2017',
-    platform: 'neutral',
-    define: ES5_DEFINES,
-    plugins: [platformJs],
-    logLevel: 'silent',
-    minify: true,
-    metafile: true,
-  });
+  const result = await build({ ...esbuildOptions(entry, ES5_DEFINES), minify: true, metafile: true });
   const inputs = Object.values(result.metafile.outputs)[0].inputs;
   return Object.entries(inputs)
     .map(([file, v]): [string, number] => [path.relative(DEVICE, path.resolve(file)), v.bytesInOutput])
