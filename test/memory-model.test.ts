@@ -76,6 +76,10 @@ describe('RAM cost model against real engines', function () {
       assert.ok(run.after <= 0.75 * capacity, `${name}: ${run.after} of ${capacity} bytes after load`);
   });
 
+  it('Lua 5.1 (NodeMCU): the zoo CNN, which loads with less than 25% free, is predicted within 10% too', () => {
+    checkAgainstEngine('nodemcu-esp32', ['fashion_cnn'], (b, x) => measureLua('lua5.1', b, x, modelLuaRuntime(b)));
+  });
+
   it('Espruino (ESP32 pool, blob in Storage): within 10% of process.memory()', function () {
     const binary = configuredPath(this, 'MORSEL_ESPRUINO', '/path/to/espruino built with the ESP32 pool');
     checkAgainstEngine('espruino-esp32', ['fashion_cnn_compressed', 'fashion_mlp_compressed/distill'], (b, x) =>
