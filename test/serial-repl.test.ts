@@ -147,14 +147,14 @@ describe('Espruino bootstrap over the REPL', function () {
     for (const f of files) assert.ok(board.storage.get(f.name)!.equals(f.content), f.name);
   });
 
-  it('uninstall: a missing --port or --target, or a target other than espruino, is a usage error (exit 2)', async () => {
+  it('uninstall: a missing --port or --target, or a target other than espruino or nodemcu, is a usage error (exit 2)', async () => {
     const error = console.error;
     const said: string[] = [];
     console.error = (...a: unknown[]) => void said.push(a.join(' '));
     try {
       assert.equal(await main(['uninstall', '--target', 'espruino', '--insecure']), 2);
       assert.equal(await main(['uninstall', '--port', '/dev/null', '--insecure']), 2);
-      assert.equal(await main(['uninstall', '--port', '/dev/null', '--target', 'nodemcu', '--insecure']), 2);
+      assert.equal(await main(['uninstall', '--port', '/dev/null', '--target', 'jerryscript', '--insecure']), 2);
     } finally {
       console.error = error;
     }

@@ -15,7 +15,14 @@ import { runInt8 } from '../host/interp/int8/interpreter';
 import type { QModel } from '../host/ir/qmodel';
 import { type EngineCost, fitCoefficients, type MeasuredEngine, modelCost, TARGETS } from '../host/memory/cost-model';
 import { type Feature, type Features, memoryFeatures } from '../host/memory/features';
-import { EngineRunError, type MemoryRun, measureEspruino, measureJerry, measureLua } from '../host/memory/measure';
+import {
+  EngineRunError,
+  type MemoryRun,
+  measureEspruino,
+  measureJerry,
+  measureLua,
+  modelLuaRuntime,
+} from '../host/memory/measure';
 import { MEASURED } from '../host/memory/measured';
 import { mlperfFile, randomInt8Inputs } from '../test/helpers/tflite-mlperf';
 
@@ -53,14 +60,14 @@ export function memorySubjects(): Subject[] {
 export const ENGINE_FEATURES: Record<MeasuredEngine, Feature[]> = {
   espruino: ['arenaBytes', 'ops', 'channels', 'multipliers', 'tensors'],
   jerryscript: ['arenaBytes', 'ops', 'channels', 'multipliers', 'tensors'],
-  'lua5.1': ['arenaTableSlots', 'ops', 'channels', 'multipliers', 'tensors'],
+  'lua5.1': ['arenaBytes', 'ops', 'channels', 'multipliers', 'tensors', 'outputs'],
 };
 
 const BUILDS: Record<MeasuredEngine, string> = {
   espruino: 'Espruino 2v29 Linux build, boards/ESP32.py pool (16,383 variables, 4 KB IO buffer), Storage memory-mapped',
   jerryscript: 'JerryScript 3.0 (es.next profile, --mem-heap=128) with the Morsel port (device/ports/jerryscript)',
   'lua5.1':
-    "Debian's lua5.1 (x86-64: 16-byte TValues, as on a 32-bit NodeMCU build with double numbers); bytecode not counted (LFS), blob read in place from its file",
+    "Debian's lua5.1 (x86-64: 16-byte TValues, as on a 32-bit NodeMCU build with double numbers), each model's own runtime bundle (morsel bundle --target lua); bytecode not counted (LFS), blob read in place from its file",
 };
 
 interface Row {
@@ -74,7 +81,7 @@ interface Row {
 
 function runners(): { engine: MeasuredEngine; run: (b: Uint8Array, x: Int8Array) => MemoryRun }[] {
   const list: { engine: MeasuredEngine; run: (b: Uint8Array, x: Int8Array) => MemoryRun }[] = [
-    { engine: 'lua5.1', run: (b, x) => measureLua('lua5.1', b, x) },
+    { engine: 'lua5.1', run: (b, x) => measureLua('lua5.1', b, x, modelLuaRuntime(b)) },
   ];
   const espruino = process.env.MORSEL_ESPRUINO;
   if (espruino) list.push({ engine: 'espruino', run: (b, x) => measureEspruino(espruino, b, x) });

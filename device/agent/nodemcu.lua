@@ -120,9 +120,19 @@ local function nativeSha256()
   end
 end
 
+-- The install `morsel uninstall --target nodemcu` removes besides the agent's own files: the runtime and agent
+-- (source or compiled), and init.lua when it is the hook that starts them (docs/boards.md).
+local INSTALL_FILES = { "morsel.lua", "morsel-agent.lua", "morsel.lc", "morsel-agent.lc" }
+
+local function isMorselHook(name)
+  local text = readFile(name)
+  return text ~= nil and text:find("morsel-agent", 1, true) ~= nil
+end
+
 local function startNodeMcuAgent(runtime, opts)
   opts = opts or {}
   local id = opts.uart or 0
+  local ticker = tmr.create()
   Morsel = runtimeForAgent(runtime)
   local clock = type(node.uptime) == "function" and node.uptime or tmr.now
   local agent = __TS__New(MorselAgent, {
@@ -160,11 +170,19 @@ local function startNodeMcuAgent(runtime, opts)
     freeRam = function()
       return node.heap()
     end,
+    -- Nothing starts the agent at the next boot, its tick stops, and the UART's input runs as Lua again
+    -- (uart.on without a callback: run_input back to 1), so the port is the interpreter's REPL.
+    uninstall = function()
+      for _, name in ipairs(INSTALL_FILES) do file.remove(name) end
+      if isMorselHook("init.lua") then file.remove("init.lua") end
+      ticker:unregister()
+      uart.on(id, "data")
+    end,
   })
   uart.on(id, "data", 0, function(data)
     agent:feed(data)
   end, 0)
-  tmr.create():alarm(opts.tickMs or 250, tmr.ALARM_AUTO, function()
+  ticker:alarm(opts.tickMs or 250, tmr.ALARM_AUTO, function()
     agent:tick()
   end)
   return agent

@@ -189,12 +189,12 @@ export const flashCommand: Command = {
 
 export const uninstallCommand: Command = {
   summary: "remove Morsel's runtime, agent and models from a board and give its port back to the REPL",
-  usage: 'morsel uninstall --port <path> --target espruino [--key FILE | --insecure] [--baud 115200]',
+  usage: 'morsel uninstall --port <path> --target espruino|nodemcu [--key FILE | --insecure] [--baud 115200]',
   options: { port: { type: 'string' }, target: { type: 'string' }, ...baudOption, ...keyOptions },
   async run({ values }) {
     const port = needPort(values, this.usage);
     if (values.target === undefined) throw new UsageError(`missing --target\nusage: ${this.usage}`);
-    parseChoice('--target', values.target, ['espruino'] as const, 'espruino');
+    parseChoice('--target', values.target, ['espruino', 'nodemcu'] as const, 'espruino');
     const key = keyOf(values);
     const baud = baudOf(values);
     const client = await connect(port, baud);

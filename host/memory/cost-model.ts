@@ -59,7 +59,7 @@ export const TARGETS: Target[] = [
     engine: 'lua5.1',
     unit: 'bytes',
     capacity: 100 * 1024,
-    blob: 'in flash (a SPIFFS file), read in place in 512-byte windows (4 KB of RAM); runtime bytecode in LFS',
+    blob: "in flash (a SPIFFS file), read in place in 512-byte windows (4 KB of RAM); the model's own runtime (morsel bundle --target lua), its bytecode in LFS",
   },
 ];
 

@@ -1,21 +1,13 @@
 // What a model costs in a board's RAM depends on a few counts the host reads from the blob: the arena (one
 // buffer), the ops (one prepared record each), the requantized channels (for the native dot products, one view
 // per weight row), the multipliers (per-channel requantization constants, prepared at load), the tensors (one record each) and, on an engine that cannot
-// read the blob in place, the blob itself. Lua holds the blob and the arena as tables filled from index 0 up,
-// whose array part Lua sizes to a power of two: there they cost by the table slots, not by the bytes. The cost
-// model (cost-model.ts) weighs them per engine.
+// read the blob in place, the blob itself, and the output's values (Lua returns them in a table of their own). The
+// cost model (cost-model.ts) weighs them per engine.
 
 import type { QModel } from '../ir/qmodel';
+import { numel } from '../ir/shape';
 
-export const FEATURES = [
-  'arenaBytes',
-  'ops',
-  'channels',
-  'multipliers',
-  'tensors',
-  'blobBytes',
-  'arenaTableSlots',
-] as const;
+export const FEATURES = ['arenaBytes', 'ops', 'channels', 'multipliers', 'tensors', 'blobBytes', 'outputs'] as const;
 export type Feature = (typeof FEATURES)[number];
 export type Features = Record<Feature, number>;
 
@@ -37,11 +29,6 @@ export function memoryFeatures(model: QModel, blobBytes: number): Features {
     multipliers,
     tensors: model.tensors.length,
     blobBytes,
-    arenaTableSlots: tableSlots(model.arenaBytes),
+    outputs: numel(model.tensors[model.outputs[0]].shape),
   };
-}
-
-/** The array part Lua gives a table filled with n values from index 0: the next power of two ≥ n − 1 (key 0 is hashed). */
-export function tableSlots(n: number): number {
-  return n <= 1 ? 0 : 2 ** Math.ceil(Math.log2(n - 1));
 }

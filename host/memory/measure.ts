@@ -5,6 +5,7 @@
 //   lua5.1 / lua (5.3): collectgarbage("count") after a full collection, in bytes, less the runtime's bytecode
 //     (NodeMCU keeps it in LFS, flash); the blob is read in place from its file through a { size, read } reader,
 //     as the NodeMCU agent reads it from SPIFFS (device/agent/nodemcu.lua): only its window cache is in RAM.
+//     The runtime is the model's own bundle (`morsel bundle --target lua`, what a NodeMCU board runs) when given.
 //   espruino: process.memory().usage (it collects first), in variables, on a Linux build (MORSEL_ESPRUINO);
 //     the runtime bundle and the blob are written to Storage first and read from there, as on an ESP32 where
 //     `morsel flash --target espruino` put them (memory-mapped flash: the blob is not copied into variables).
@@ -16,6 +17,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { buildLua, modelEntry } from '../../tools/build-device';
 import { defaultLuaBundlePath, LUA_BINARIES, type LuaEngine, luaBytes } from '../engines/lua';
 
 export interface MemoryRun {
@@ -30,6 +32,19 @@ export interface MemoryRun {
 }
 
 export class EngineRunError extends Error {}
+
+const luaRuntimes = new Map<string, string>();
+
+/** The Lua runtime of `blob`'s own kernels (`morsel bundle --target lua`), built once per set of kernels. */
+export function modelLuaRuntime(blob: Uint8Array): string {
+  const entry = modelEntry(blob);
+  let code = luaRuntimes.get(entry);
+  if (code === undefined) {
+    code = buildLua(entry);
+    luaRuntimes.set(entry, code);
+  }
+  return code;
+}
 
 const es5Bundle = () => path.join(__dirname, '..', '..', 'device', 'morsel.es5.js');
 
@@ -56,8 +71,14 @@ function withDir<T>(f: (dir: string) => T): T {
   }
 }
 
-export function measureLua(engine: LuaEngine, blob: Uint8Array, input: Int8Array): MemoryRun {
+/** runtime: the Lua runtime's code (modelLuaRuntime), else the full bundle (dist/device/morsel.lua). */
+export function measureLua(engine: LuaEngine, blob: Uint8Array, input: Int8Array, runtime?: string): MemoryRun {
   return withDir((dir) => {
+    let bundle = defaultLuaBundlePath();
+    if (runtime !== undefined) {
+      bundle = path.join(dir, 'morsel.lua');
+      fs.writeFileSync(bundle, runtime);
+    }
     const blobFile = path.join(dir, 'model.msl');
     fs.writeFileSync(blobFile, blob);
     const script = path.join(dir, 'measure.lua');
@@ -65,7 +86,7 @@ export function measureLua(engine: LuaEngine, blob: Uint8Array, input: Int8Array
       script,
       `collectgarbage("collect")
 local start = collectgarbage("count") * 1024
-local chunk = loadfile(${luaBytes(Buffer.from(defaultLuaBundlePath()))})
+local chunk = loadfile(${luaBytes(Buffer.from(bundle))})
 collectgarbage("collect")
 -- The runtime's bytecode and constants: NodeMCU keeps them in flash (LFS), so they count as no RAM.
 local code = collectgarbage("count") * 1024 - start
@@ -79,11 +100,15 @@ local input = ${luaBytes(Buffer.from(input.buffer, input.byteOffset, input.lengt
 local t0 = os.clock()
 local y = m:invoke(input)
 local ms = (os.clock() - t0) * 1000
+input = nil
+-- Two collections: Lua 5.1 shrinks its string table and stacks at the end of one, by halves (what a board's
+-- running collector does soon after the load: the load's transient strings must not count).
+collectgarbage("collect")
+collectgarbage("collect")
+-- Before the output's hex text is built: the harness's own strings are no part of the model.
+local after = collectgarbage("count") * 1024 - start - code
 local hex = {}
 for i = 1, #y do hex[i] = string.format("%02x", y[i] % 256) end
-input = nil
-collectgarbage("collect")
-local after = collectgarbage("count") * 1024 - start - code
 print("MORSEL_MEMORY " .. base .. " " .. after .. " " .. ms .. " 0 " .. table.concat(hex))
 `,
     );

@@ -117,60 +117,60 @@ export const MEASURED: Record<MeasuredEngine, EngineCost> = {
   },
   'lua5.1': {
     unit: 'bytes',
-    base: 30968,
+    base: 15396.363636363636,
     coefficients: {
-      arenaTableSlots: 17.47846162822093,
-      channels: 58.1436717968524,
-      multipliers: 119.74787537025524,
-      tensors: 809.4072746373023,
+      arenaBytes: 3.531138137721278,
+      multipliers: 103.62949778082518,
+      tensors: 1289.1010098612528,
+      outputs: 20.921394033682557,
     },
     build:
-      "Debian's lua5.1 (x86-64: 16-byte TValues, as on a 32-bit NodeMCU build with double numbers); bytecode not counted (LFS), blob read in place from its file",
+      "Debian's lua5.1 (x86-64: 16-byte TValues, as on a 32-bit NodeMCU build with double numbers), each model's own runtime bundle (morsel bundle --target lua); bytecode not counted (LFS), blob read in place from its file",
     command: 'node dist/tools/measure-memory.js --write (MORSEL_ESPRUINO, MORSEL_JERRY_PORT)',
     samples: [
       {
         model: 'fashion_mlp',
-        measured: 87555,
+        measured: 42640,
       },
       {
         model: 'fashion_cnn',
-        measured: 344904,
+        measured: 96008,
       },
       {
         model: 'fashion_cnn_compressed',
-        measured: 207230,
+        measured: 72992,
       },
       {
         model: 'fashion_mlp_compressed',
-        measured: 79867,
+        measured: 44440,
       },
       {
         model: 'fashion_mlp_compressed/mixed',
-        measured: 79894,
+        measured: 44440,
       },
       {
         model: 'fashion_mlp_compressed/deep',
-        measured: 79867,
+        measured: 44440,
       },
       {
         model: 'fashion_mlp_compressed/low-rank',
-        measured: 88894,
+        measured: 47560,
       },
       {
         model: 'fashion_mlp_compressed/distill',
-        measured: 67102,
+        measured: 34704,
       },
       {
         model: 'kws_ref_model',
-        measured: 444609,
+        measured: 174712,
       },
       {
         model: 'ad01_int8',
-        measured: 172383,
+        measured: 71400,
       },
       {
         model: 'pretrainedResnet_quant',
-        measured: 1269004,
+        measured: 274552,
       },
     ],
   },

@@ -25,6 +25,8 @@ local hostMs, cpuAtHostMs = 0, os.clock()
 local bytecodeBytes = 0
 local dataCallback, alarmCallback
 
+-- uart.on(id, "data") without a callback hands the UART back to the Lua interpreter (run_input 1): the input's
+-- lines run as Lua, each answered by its output and the "> " prompt, as NodeMCU's REPL does.
 uart = {
   on = function(id, event, n, callback, runInput)
     if event == "data" then dataCallback = callback end
@@ -87,9 +89,36 @@ tmr = {
       alarm = function(self, ms, mode, callback)
         alarmCallback = callback
       end,
+      unregister = function()
+        alarmCallback = nil
+      end,
     }
   end,
 }
+
+-- NodeMCU's interpreter on the UART: each line received runs as Lua; print writes to the UART.
+local replLine = ""
+local function repl(data)
+  replLine = replLine .. data
+  for line in replLine:gmatch("([^\r\n]*)[\r\n]") do
+    local chunk, err = (loadstring or load)(line, "stdin")
+    if not chunk then
+      uart.write(0, "stdin: " .. err .. "\n")
+    else
+      local savedPrint = print
+      print = function(...)
+        local parts = {}
+        for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+        uart.write(0, table.concat(parts, "\t") .. "\n")
+      end
+      local ok, message = pcall(chunk)
+      print = savedPrint
+      if not ok then uart.write(0, tostring(message) .. "\n") end
+    end
+    uart.write(0, "> ")
+  end
+  replLine = replLine:match("[^\r\n]*$")
+end
 
 local function fault(message)
   io.stderr:write(tostring(message):gsub("\n", " "), "\n")
@@ -119,7 +148,7 @@ while true do
   if kind == "D" then
     hostMs = tonumber(b)
     data = io.read(tonumber(a))
-    callback = dataCallback
+    callback = dataCallback or repl
   elseif kind == "T" then
     hostMs = tonumber(a)
     callback = alarmCallback
