@@ -12,7 +12,6 @@ import * as ort from 'onnxruntime-node';
 import * as os from 'os';
 import * as path from 'path';
 import { decodeModel } from '../host/blob/decode';
-import { main } from '../host/cli/main';
 import { writeNpy } from '../host/data/npy';
 import { ENGINES, runBatchOnEngine } from '../host/engines';
 import { importModel } from '../host/import';
@@ -23,6 +22,7 @@ import type { Graph } from '../host/ir/graph';
 import type { QModel } from '../host/ir/qmodel';
 import { quantizeInput } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
+import { morselInProcess } from './helpers/cli-in-process';
 import { PENDING, suiteSample, type TorchCase, torchModels, torchModules } from '../tools/torch-suite-fixtures';
 
 const MODULES = torchModules();
@@ -36,19 +36,6 @@ function floatInSourceLayout(g: Graph, x: Float32Array): Float32Array {
 
 const relativeError = (got: ArrayLike<number>, want: ArrayLike<number>) =>
   Math.max(...Array.from(want, (w, i) => Math.abs(got[i] - w) / (1 + Math.abs(w))));
-
-/** The commands themselves, in this process (a spawned CLI spends seconds loading TF.js and onnxruntime). */
-async function cli(...args: string[]): Promise<string> {
-  const printed: string[] = [];
-  const log = console.log;
-  console.log = (line: string) => printed.push(line);
-  try {
-    assert.equal(await main(args), 0, `morsel ${args.join(' ')}`);
-  } finally {
-    console.log = log;
-  }
-  return printed.join('\n');
-}
 
 interface Converted {
   c: TorchCase;
@@ -115,8 +102,8 @@ describe('torch suite (issue 15): torch modules and 12 small models from PyTorch
         fs.writeFileSync(calib, JSON.stringify(samples.map((x) => Array.from(x))));
       }
       const file = path.join(tmp, `${c.name}.msl`);
-      await cli('convert', c.onnx, '--calib', calib, '-o', file, '-q');
-      const run = JSON.parse(await cli('run', file, '--input', input, '--json'));
+      await morselInProcess('convert', c.onnx, '--calib', calib, '-o', file, '-q');
+      const run = JSON.parse(await morselInProcess('run', file, '--input', input, '--json'));
       assert.deepEqual(run.shape, c.output.shape, c.name);
       const want = c.output.data;
       const range = Math.max(...want) - Math.min(...want);
