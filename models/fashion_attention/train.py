@@ -28,7 +28,7 @@ ROOT = os.path.join(HERE, "..", "..")
 _spec = importlib.util.spec_from_file_location("make_torch_cnn", os.path.join(ROOT, "test/fixtures/onnx/make_torch_cnn.py"))
 _fixtures = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_fixtures)
-SEED, EPOCHS, BATCH, LR = 15, 10, 128, 3e-3
+SEED, EPOCHS, BATCH, LR = 15, 4, 128, 3e-3
 torch.manual_seed(SEED)
 torch.set_num_threads(1)
 torch.use_deterministic_algorithms(True)
