@@ -49,7 +49,7 @@ interface TrainConfig {
 const CONFIG: Record<Arch, TrainConfig> = {
   mlp: { epochs: 8, batch: 128, lr: 2e-3 },
   cnn: { epochs: 6, batch: 128, lr: 4e-3 },
-  conv1d: { epochs: 6, batch: 128, lr: 4e-3 },
+  conv1d: { epochs: 4, batch: 128, lr: 4e-3 },
 };
 
 const DIR_NAME: Record<Arch, string> = { mlp: 'fashion_mlp', cnn: 'fashion_cnn', conv1d: 'fashion_conv1d' };
