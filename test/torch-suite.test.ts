@@ -18,7 +18,7 @@ import { importModel } from '../host/import';
 import { fromStoredLayout, toStoredLayout } from '../host/import/boundary';
 import { runFloat } from '../host/interp/float';
 import { runInt8 } from '../host/interp/int8/interpreter';
-import type { Graph } from '../host/ir/graph';
+import { type Graph, numel } from '../host/ir/graph';
 import type { QModel } from '../host/ir/qmodel';
 import { quantizeInput } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
@@ -27,6 +27,8 @@ import { PENDING, suiteSample, type TorchCase, torchModels, torchModules } from 
 
 const MODULES = torchModules();
 const MODELS = torchModels();
+const ROOT = path.join(__dirname, '..', '..');
+const ZOO = ['fashion_conv1d', 'fashion_attention'];
 
 /** The graph's float output for `x` in the source layout, returned in the source layout. */
 function floatInSourceLayout(g: Graph, x: Float32Array): Float32Array {
@@ -116,7 +118,7 @@ describe('torch suite (issue 15): torch modules and 12 small models from PyTorch
     console.log(`      int8 error / torch's output range: ${worstShare.join(', ')}`);
   });
 
-  it('every blob runs bit-exactly on every engine (one process per engine for all of them)', async function () {
+  it("every blob, and the zoo's Conv1D and attention blobs, runs bit-exactly on every engine (one process per engine)", async function () {
     assert.equal(converted.length, MODULES.length + MODELS.length, 'the conversion test ran');
     const rng = new Rng(17);
     const jobs = converted.map(({ c, graph, model, blob }) => ({
@@ -125,14 +127,23 @@ describe('torch suite (issue 15): torch modules and 12 small models from PyTorch
         quantizeInput(model, toStoredLayout(graph, graph.inputs[0], x)),
       ),
     }));
-    const want = converted.map(({ model }, k) => jobs[k].inputs.map((x) => Array.from(runInt8(model, [x])[0])));
+    const models = converted.map(({ c, model }) => ({ name: c.name, model }));
+    // The zoo's Conv1D and attention entries (models/fashion_conv1d, models/fashion_attention) ride along.
+    for (const name of ZOO) {
+      const blob = new Uint8Array(fs.readFileSync(path.join(ROOT, 'models', name, 'model.msl')));
+      const model = decodeModel(blob);
+      const n = numel(model.tensors[model.inputs[0]].shape);
+      jobs.push({ blob, inputs: [0, 1].map(() => Int8Array.from({ length: n }, () => rng.int(-128, 127))) });
+      models.push({ name, model });
+    }
+    const want = models.map(({ model }, k) => jobs[k].inputs.map((x) => Array.from(runInt8(model, [x])[0])));
     for (const engine of ENGINES) {
       const runs = await runBatchOnEngine(engine, jobs);
       runs.forEach((r, k) =>
         assert.deepEqual(
           r.outputs.map((o) => Array.from(o)),
           want[k],
-          `${converted[k].c.name} on ${engine}`,
+          `${models[k].name} on ${engine}`,
         ),
       );
     }
