@@ -1,7 +1,7 @@
 // Trains the model zoo on Fashion-MNIST with TensorFlow.js (pure-JS CPU backend) and saves standard
 // TF.js layers models (model.json + weights.bin) with metrics.json beside them.
 //
-//   npx tsx models/train.ts [mlp|cnn|all] [--epochs N] [--limit N] [--out DIR] [--threads 1|2] [--seed N]
+//   npx tsx models/train.ts [mlp|cnn|conv1d|all] [--epochs N] [--limit N] [--out DIR] [--threads 1|2] [--seed N]
 //
 // Speed: the CPU backend's conv2d gradient and its generic element-wise/slice/max-pool-gradient kernels are
 // far too slow to train a CNN here, so training does not go through tf.layers. Each network is written as a
@@ -38,7 +38,7 @@ import { Progress } from '../host/util/progress';
 import { Rng } from '../host/util/rng';
 import { startWorker } from '../host/util/worker';
 
-type Arch = 'mlp' | 'cnn';
+type Arch = 'mlp' | 'cnn' | 'conv1d';
 
 interface TrainConfig {
   epochs: number;
@@ -49,9 +49,10 @@ interface TrainConfig {
 const CONFIG: Record<Arch, TrainConfig> = {
   mlp: { epochs: 8, batch: 128, lr: 2e-3 },
   cnn: { epochs: 6, batch: 128, lr: 4e-3 },
+  conv1d: { epochs: 4, batch: 128, lr: 4e-3 },
 };
 
-const DIR_NAME: Record<Arch, string> = { mlp: 'fashion_mlp', cnn: 'fashion_cnn' };
+const DIR_NAME: Record<Arch, string> = { mlp: 'fashion_mlp', cnn: 'fashion_cnn', conv1d: 'fashion_conv1d' };
 const BN_EPS = 1e-3;
 const H = 28;
 const W = 28;
@@ -425,8 +426,120 @@ class Cnn extends Net {
   }
 }
 
+const CONV1D_1: Window = { kh: 1, kw: 3, sh: 1, sw: 1, padding: 'valid' };
+const CONV1D_2: Window = { kh: 1, kw: 3, sh: 1, sw: 1, padding: 'same' };
+const POOL1D = { kh: 1, kw: 2, sh: 1, sw: 2 };
+
+/**
+ * The image's rows as a sequence of 28 steps of 28 channels (as an IMU or audio model sees its signal), run as
+ * NHWC with H = 1, as TFLM runs Conv1D:
+ * [28,28] → Conv1D(32, 3, valid, no bias) → BN → ReLU → MaxPool1D(2) → [13,32]
+ *         → Conv1D(32, 3, same, no bias) → BN → ReLU → MaxPool1D(2) → [6,32]
+ *         → Flatten(192) → Dense(32, relu) → Dense(10) logits
+ */
+class Conv1d extends Net {
+  static readonly C = 32;
+  static readonly HIDDEN = 32;
+  private readonly k1: tf.Variable;
+  private readonly k2: tf.Variable;
+  private readonly w3: tf.Variable;
+  private readonly b3: tf.Variable;
+  private readonly w4: tf.Variable;
+  private readonly b4: tf.Variable;
+
+  constructor(rng: Rng) {
+    super('conv1d', rng);
+    const { C, HIDDEN } = Conv1d;
+    this.k1 = this.kernel('conv1/kernel', [3 * W, C], 3 * W, 3 * C); // = [3, 28, C] flattened over (k, in)
+    this.bn('bn1', C);
+    this.k2 = this.kernel('conv2/kernel', [3 * C, C], 3 * C, 3 * C);
+    this.bn('bn2', C);
+    this.w3 = this.kernel('fc3/kernel', [6 * C, HIDDEN], 6 * C, HIDDEN);
+    this.b3 = this.constant('fc3/bias', [HIDDEN], 0);
+    this.w4 = this.kernel('logits/kernel', [HIDDEN, 10], HIDDEN, 10);
+    this.b4 = this.constant('logits/bias', [10], 0);
+  }
+
+  /** Rows as steps: [n, 1, 28 steps, 28 channels], the pixels' own row-major order. */
+  private sequence(images: Uint8Array, idx: ArrayLike<number>): tf.Tensor4D {
+    return tf.tensor4d(pixels(images, idx), [idx.length, 1, H, W]);
+  }
+
+  private head(p2: tf.Tensor4D): tf.Tensor2D {
+    const f = tf.reshape(p2, [p2.shape[0], 6 * Conv1d.C]) as tf.Tensor2D; // (step, channel) order, as Flatten does
+    const h = tf.relu(tf.add(tf.matMul(f, this.w3), this.b3)) as tf.Tensor2D;
+    return tf.add(tf.matMul(h, this.w4), this.b4) as tf.Tensor2D;
+  }
+
+  forwardTrain(images: Uint8Array, idx: ArrayLike<number>): tf.Tensor2D {
+    const [bn1, bn2] = this.bns;
+    const a1 = batchNormReluTrain(
+      conv2d(this.sequence(images, idx), this.k1, Conv1d.C, CONV1D_1),
+      bn1.gamma,
+      bn1.beta,
+      BN_EPS,
+    ) as tf.Tensor4D;
+    const a2 = batchNormReluTrain(
+      conv2d(maxPool(a1, POOL1D), this.k2, Conv1d.C, CONV1D_2),
+      bn2.gamma,
+      bn2.beta,
+      BN_EPS,
+    ) as tf.Tensor4D;
+    return this.head(maxPool(a2, POOL1D));
+  }
+
+  forwardInfer(images: Uint8Array, idx: ArrayLike<number>, statsFor?: number, sink?: StatsSink): tf.Tensor2D | null {
+    const x = this.sequence(images, idx);
+    const a1 = this.bnInfer(0, conv2d(x, this.k1, Conv1d.C, CONV1D_1), statsFor, sink) as tf.Tensor4D | null;
+    if (!a1) return null;
+    const a2 = this.bnInfer(1, conv2d(maxPool(a1, POOL1D), this.k2, Conv1d.C, CONV1D_2), statsFor, sink);
+    if (!a2) return null;
+    return this.head(maxPool(a2 as tf.Tensor4D, POOL1D));
+  }
+
+  layersModel(): tf.Sequential {
+    const { C, HIDDEN } = Conv1d;
+    const m = tf.sequential({ name: 'fashion_conv1d' });
+    const bnLayer = (name: string) => tf.layers.batchNormalization({ name, axis: -1, epsilon: BN_EPS, momentum: 0.99 });
+    const relu = (name: string) => tf.layers.activation({ name, activation: 'relu' });
+    const pool = (name: string) => tf.layers.maxPooling1d({ name, poolSize: 2, strides: 2, padding: 'valid' });
+    m.add(tf.layers.conv1d({ name: 'conv1', inputShape: [H, W], filters: C, kernelSize: 3, useBias: false }));
+    m.add(bnLayer('bn1'));
+    m.add(relu('relu1'));
+    m.add(pool('pool1'));
+    m.add(tf.layers.conv1d({ name: 'conv2', filters: C, kernelSize: 3, padding: 'same', useBias: false }));
+    m.add(bnLayer('bn2'));
+    m.add(relu('relu2'));
+    m.add(pool('pool2'));
+    m.add(tf.layers.flatten({ name: 'flatten' }));
+    m.add(tf.layers.dense({ name: 'fc3', units: HIDDEN, activation: 'relu' }));
+    m.add(tf.layers.dense({ name: 'logits', units: 10 }));
+    tf.tidy(() => {
+      m.getLayer('conv1').setWeights([tf.reshape(this.k1, [3, W, C])]);
+      m.getLayer('conv2').setWeights([tf.reshape(this.k2, [3, C, C])]);
+      this.bns.forEach((bn, k) => {
+        m.getLayer(`bn${k + 1}`).setWeights([bn.gamma, bn.beta, tf.tensor1d(bn.mean), tf.tensor1d(bn.variance)]);
+      });
+      m.getLayer('fc3').setWeights([this.w3, this.b3]);
+      m.getLayer('logits').setWeights([this.w4, this.b4]);
+    });
+    return m;
+  }
+
+  describe(): string[] {
+    const { C, HIDDEN } = Conv1d;
+    return [
+      'Input [28,28]: 28 steps (image rows) × 28 channels (pixels / 255)',
+      `Conv1D(${C}, 3, valid, no bias) → BatchNormalization → ReLU → MaxPooling1D(2) → [13,${C}]`,
+      `Conv1D(${C}, 3, same, no bias) → BatchNormalization → ReLU → MaxPooling1D(2) → [6,${C}]`,
+      `Flatten(${6 * C}) → Dense(${HIDDEN}, relu) → Dense(10) → logits`,
+    ];
+  }
+}
+
 function makeNet(arch: Arch, seed: number): Net {
   const rng = new Rng(seed);
+  if (arch === 'conv1d') return new Conv1d(rng);
   return arch === 'mlp' ? new Mlp(rng) : new Cnn(rng);
 }
 
@@ -529,6 +642,7 @@ function toInput(arch: Arch, images: Uint8Array, start: number, n: number): tf.T
     images,
     range(n).map((i) => start + i),
   );
+  if (arch === 'conv1d') return tf.tensor3d(x, [n, H, W]);
   return arch === 'mlp' ? tf.tensor2d(x, [n, PIXELS]) : tf.tensor4d(x, [n, H, W, 1]);
 }
 
@@ -724,7 +838,9 @@ async function trainOne(arch: Arch, opts: Options, train: FashionMnist, test: Fa
     input:
       arch === 'mlp'
         ? { shape: [1, PIXELS], scale: '1/255', range: [0, 1] }
-        : { shape: [1, H, W, 1], layout: 'NHWC', scale: '1/255', range: [0, 1] },
+        : arch === 'conv1d'
+          ? { shape: [1, H, W], layout: 'NWC (image rows as 28 steps of 28 channels)', scale: '1/255', range: [0, 1] }
+          : { shape: [1, H, W, 1], layout: 'NHWC', scale: '1/255', range: [0, 1] },
     output: 'logits [1, 10] (no softmax)',
     architecture: net.describe(),
     params: params.total,
@@ -742,7 +858,7 @@ async function trainOne(arch: Arch, opts: Options, train: FashionMnist, test: Fa
     trainSeconds: +trainSeconds.toFixed(1),
     totalSeconds: +((Date.now() - tStart) / 1000).toFixed(1),
     threads: opts.threads,
-    batchNormStatistics: arch === 'cnn' ? `population mean/variance over ${calCount} training images` : undefined,
+    batchNormStatistics: arch !== 'mlp' ? `population mean/variance over ${calCount} training images` : undefined,
     verifyMaxAbsLogitDiff: maxDiff,
     evalSecondsLayersModel: +evalSecs.toFixed(1),
     history,
@@ -770,7 +886,7 @@ function repoRoot(): string {
 }
 
 const USAGE =
-  'usage: npx tsx models/train.ts [mlp|cnn|all] [--epochs N] [--limit N] [--out DIR] [--threads 1|2] [--seed N]';
+  'usage: npx tsx models/train.ts [mlp|cnn|conv1d|all] [--epochs N] [--limit N] [--out DIR] [--threads 1|2] [--seed N]';
 
 function parseCli(argv: string[]): { archs: Arch[]; opts: Options } {
   let which = 'all';
@@ -794,10 +910,10 @@ function parseCli(argv: string[]): { archs: Arch[]; opts: Options } {
     else if (a === '-h' || a === '--help') {
       console.log(USAGE);
       process.exit(0);
-    } else if (!a.startsWith('-') && ['mlp', 'cnn', 'all'].includes(a)) which = a;
+    } else if (!a.startsWith('-') && ['mlp', 'cnn', 'conv1d', 'all'].includes(a)) which = a;
     else throw new Error(`unknown argument '${a}'\n${USAGE}`);
   }
-  return { archs: which === 'all' ? ['mlp', 'cnn'] : [which as Arch], opts };
+  return { archs: which === 'all' ? ['mlp', 'cnn', 'conv1d'] : [which as Arch], opts };
 }
 
 async function main(): Promise<void> {

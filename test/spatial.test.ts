@@ -9,7 +9,6 @@ import * as ort from 'onnxruntime-node';
 import * as os from 'os';
 import * as path from 'path';
 import { encodeModel } from '../host/blob/encode';
-import { main } from '../host/cli/main';
 import { exportTflite } from '../host/export/tflite';
 import { readTflite } from '../host/import/tflite/reader';
 import { tfliteToQModel } from '../host/import/tflite/to-qmodel';
@@ -28,6 +27,7 @@ import { planMemory } from '../host/plan/planner';
 import { calibrate } from '../host/quantize/calibrate';
 import { dequantizeOutput, quantizeGraph, quantizeInput } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
+import { morselInProcess } from './helpers/cli-in-process';
 import { loadTfliteOracle } from './helpers/tflite-oracle';
 
 const FIX = path.join(__dirname, '..', '..', 'test', 'fixtures', 'spatial');
@@ -118,30 +118,18 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
   });
 
   it("morsel convert --calib / run --input / inspect take and give torch's NCL and NCHW tensors as they are", async () => {
-    // The commands themselves, in this process (a spawned CLI spends seconds loading TF.js and onnxruntime).
-    const cli = async (...args: string[]) => {
-      const printed: string[] = [];
-      const log = console.log;
-      console.log = (line: string) => printed.push(line);
-      try {
-        assert.equal(await main(args), 0, `morsel ${args.join(' ')}`);
-      } finally {
-        console.log = log;
-      }
-      return printed.join('\n');
-    };
     for (const name of ['torch_conv1d_features', 'torch_ceil_pool']) {
       const [model, input] = [path.join(FIX, `${name}.onnx`), path.join(FIX, `${name}.input.npy`)];
       const want = npy(`${name}.output.npy`);
       const blob = path.join(tmp, `${name}.msl`);
-      await cli('convert', model, '--calib', input, '-o', blob, '-q');
+      await morselInProcess('convert', model, '--calib', input, '-o', blob, '-q');
       const layout = name.includes('1d') ? 'NCL' : 'NCHW';
-      const report = JSON.parse(await cli('inspect', blob, '--json'));
+      const report = JSON.parse(await morselInProcess('inspect', blob, '--json'));
       assert.deepEqual(
         [report.inputs[0].source_shape, report.inputs[0].source_layout, report.outputs[0].source_layout],
         [npy(`${name}.input.npy`).shape, layout, layout],
       );
-      const run = JSON.parse(await cli('run', blob, '--input', input, '--json'));
+      const run = JSON.parse(await morselInProcess('run', blob, '--input', input, '--json'));
       assert.deepEqual(run.shape, want.shape);
       const range = Math.max(...want.data) - Math.min(...want.data);
       const worst = Math.max(...run.dequantized.map((v: number, k: number) => Math.abs(v - want.data[k])));

@@ -25,7 +25,7 @@ export interface EvalReport {
   data: string;
 }
 
-function argmax(x: ArrayLike<number>): number {
+export function argmax(x: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
   return best;
