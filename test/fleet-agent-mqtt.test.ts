@@ -1,7 +1,9 @@
-// The agent choosing MQTT on the board itself (device/agent/mqtt.ts): an emulated board installed for the fleet
-// (its flash holds the choice file, as `morsel flash --mqtt URL --fleet F` writes it) whose firmware MQTT client
-// is the real mqtt npm client, against a real Mosquitto and the fleet server. No simulator and no gateway: the
-// board's own agent publishes its info, status and telemetry, and takes a signed deploy and RUN requests.
+// The agent choosing MQTT on the board itself (device/agent/mqtt.ts): emulated boards installed for the fleet
+// (their flash holds the choice file, as `morsel flash --mqtt URL --fleet F` writes it) whose firmware MQTT client
+// is the real mqtt npm client, against a real Mosquitto and the fleet server: an Espruino-like board (the ES5
+// agent in node's vm, the MQTT module's face) and a NodeMCU board (the Lua agent in Lua 5.1 under board.lua, the
+// mqtt module's face). No simulator and no gateway: each board's own agent publishes its info, status and
+// telemetry, and takes a signed deploy and RUN requests.
 
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
@@ -30,31 +32,44 @@ async function until<T>(what: string, fn: () => T | undefined | false, ms = 30_0
   }
 }
 
-describe("the agent's own MQTT link (Mosquitto, fleet server, an emulated board with the firmware MQTT API)", function () {
+describe("the agent's own MQTT link (Mosquitto, fleet server, node and Lua 5.1 boards with the firmware MQTT API)", function () {
   this.timeout(120_000);
   let broker: Mosquitto;
   let server: FleetServer;
-  let board: MqttBoard;
+  const boards: MqttBoard[] = [];
+  const IDS = ['esp-1', 'mcu-1'];
   let tmp: string;
   const blob = new Uint8Array(fs.readFileSync(path.join(ROOT, 'models/fashion_mlp_compressed/distill/model.msl')));
-  const device = () => server.store.status().devices.find((d) => d.id === 'esp-1');
+  const device = (id: string) => server.store.status().devices.find((d) => d.id === id);
+  const every = (ok: (d: NonNullable<ReturnType<typeof device>>) => boolean) =>
+    IDS.every((id) => {
+      const d = device(id);
+      return d !== undefined && ok(d);
+    });
 
   before(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-agent-mqtt-'));
     broker = await Mosquitto.start();
     server = await FleetServer.start({ fleet: FLEET, dbFile: path.join(tmp, 'fleet.db'), brokerUrl: broker.url });
-    board = await MqttBoard.start({
-      brokerUrl: broker.url,
-      fleet: FLEET,
-      group: 'field',
-      id: 'esp-1',
-      storageDir: path.join(tmp, 'flash'),
-      key: KEY,
-    });
+    for (const [id, engine] of [
+      ['esp-1', 'node'],
+      ['mcu-1', 'lua5.1'],
+    ] as const)
+      boards.push(
+        await MqttBoard.start({
+          brokerUrl: broker.url,
+          fleet: FLEET,
+          group: 'field',
+          id,
+          engine,
+          storageDir: path.join(tmp, id),
+          key: KEY,
+        }),
+      );
   });
 
   after(async () => {
-    await board?.stop();
+    for (const b of boards) await b.stop();
     await server?.stop();
     await broker?.dispose();
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
@@ -71,61 +86,71 @@ describe("the agent's own MQTT link (Mosquitto, fleet server, an emulated board 
     assert.throws(() => mqttChoice('mqtt://h:1', 'a/b', 'g'), /bad fleet name/);
   });
 
-  it('announces itself: the server lists it online with its retained info, and its telemetry arrives', async () => {
-    await until('the board online with telemetry', () => {
-      const d = device();
-      return d?.online && d.reports > 0 && d;
-    });
+  it('announce themselves: the server lists them online with their retained info, and their telemetry arrives', async () => {
+    await until('both boards online with telemetry', () => every((d) => d.online && d.reports > 0));
     const r = await morsel(['fleet', 'status', '--broker', broker.url, '--fleet', FLEET, '--json']);
     assert.equal(r.code, 0, r.stderr);
-    const d = JSON.parse(r.stdout).devices.find((x: { id: string }) => x.id === 'esp-1');
-    assert.deepEqual([d.online, d.group, d.engine, d.model_crc, d.errors], [true, 'field', 'node', null, 0]);
+    const devices = JSON.parse(r.stdout).devices;
+    assert.deepEqual(
+      devices.map((d: Record<string, unknown>) => [d.id, d.online, d.group, d.engine, d.model_crc, d.errors]),
+      [
+        ['esp-1', true, 'field', 'node', null, 0],
+        ['mcu-1', true, 'field', 'lua5.1', null, 0],
+      ],
+    );
   });
 
-  it('takes a signed deploy over the broker, then answers RUN requests with the new model', async () => {
+  it('take a signed deploy over the broker, then answer RUN requests with the new model, bit-exact alike', async () => {
     const r = await deploy({ brokerUrl: broker.url, fleet: FLEET, group: 'field', blob, key: KEY, canary: 1 });
     assert.equal(r.state, 'done', r.reason);
-    await until('the new model in its info', () => device()?.model_crc === crc32(blob));
+    await until('the new model in their info', () => every((d) => d.model_crc === crc32(blob)));
     const c = await mqtt.connectAsync(broker.url);
+    const outputs: number[][] = [];
     try {
-      const link = await MqttLink.open(c, FLEET, 'esp-1');
-      const client = new DeviceClient(link, { bytesPerSecond: 1e6, latencyMs: 3000 });
-      const info = await client.hello();
-      assert.equal(info.model?.crc, crc32(blob));
-      const res = await client.run(new Int8Array(784).fill(-128));
-      assert.equal(res.y.length, 10);
-      await link.close();
+      for (const id of IDS) {
+        const link = await MqttLink.open(c, FLEET, id);
+        const client = new DeviceClient(link, { bytesPerSecond: 1e6, latencyMs: 5000 });
+        const info = await client.hello();
+        assert.equal(info.model?.crc, crc32(blob));
+        const x = new Int8Array(784).map((_, i) => ((i * 37) % 256) - 128);
+        outputs.push((await client.run(x)).y);
+        await link.close();
+      }
     } finally {
       await c.endAsync();
     }
-    // Its agent's telemetry now names the model and counts the inference (no application reports per-inference
-    // figures on this board, so `inferences`, the application's count, stays 0).
-    const agentCount = () =>
+    assert.equal(outputs[0].length, 10);
+    assert.deepEqual(outputs[1], outputs[0]);
+    // Their agents' telemetry now names the model and counts the inference (no application reports per-inference
+    // figures on these boards, so `inferences`, the application's count, stays 0).
+    const agentCount = (id: string) =>
       server.store.db
         .prepare('SELECT n FROM telemetry WHERE device = ? AND model_crc = ? ORDER BY id DESC LIMIT 1')
-        .get('esp-1', crc32(blob)) as { n: number } | undefined;
+        .get(id, crc32(blob)) as { n: number } | undefined;
     await until('telemetry on the new model counting the inference', () => {
       server.store.flush();
-      return (agentCount()?.n ?? 0) >= 1;
+      return IDS.every((id) => (agentCount(id)?.n ?? 0) >= 1);
     });
   });
 
-  it('refuses an unsigned upload: the agent checks the tags, the link holds no key', async () => {
+  it('refuse an unsigned upload: the agent checks the tags, the link holds no key', async () => {
     const c = await mqtt.connectAsync(broker.url);
     try {
-      const link = await MqttLink.open(c, FLEET, 'esp-1');
-      const client = new DeviceClient(link, { bytesPerSecond: 1e6, latencyMs: 3000 });
-      await assert.rejects(client.flash(blob, {}), /AUTH|authenticated/);
-      await link.close();
+      for (const id of IDS) {
+        const link = await MqttLink.open(c, FLEET, id);
+        const client = new DeviceClient(link, { bytesPerSecond: 1e6, latencyMs: 5000 });
+        await assert.rejects(client.flash(blob, {}), /AUTH|authenticated/, id);
+        await link.close();
+      }
     } finally {
       await c.endAsync();
     }
   });
 
-  it('goes offline by its last will on a power cut, and back online on the model it had after a reboot', async () => {
-    await board.stop(true);
-    await until('offline', () => device()?.online === false);
-    await board.boot();
-    await until('online again', () => device()?.online === true && device()?.model_crc === crc32(blob));
+  it('go offline by their last will on a power cut, and back online on the model they had after a reboot', async () => {
+    for (const b of boards) await b.stop(true);
+    await until('offline', () => every((d) => !d.online));
+    for (const b of boards) await b.boot();
+    await until('online again', () => every((d) => d.online && d.model_crc === crc32(blob)));
   });
 });

@@ -23,7 +23,7 @@ interface EmulatorHost {
    */
   sha256?: (buffer: ArrayBuffer, offset: number, n: number) => string;
   /** The board's MQTT client (Espruino's MQTT module's face), on a board with a network stack. */
-  mqtt?: FirmwareMqttCreate;
+  mqtt?: (server: string, options: FirmwareMqttOptions) => FirmwareMqtt;
 }
 
 function startEmulatorAgent(host: EmulatorHost): AgentLink {

@@ -6,23 +6,18 @@
 import * as mqtt from 'mqtt';
 import { formatKey } from '../serial/auth';
 import { BoardStorage } from '../serial/board-storage';
-import { type DeviceEngine, startDeviceEngine } from '../serial/device-engine';
+import {
+  type DeviceEngine,
+  type FirmwareMqtt,
+  type FirmwareMqttOptions,
+  startDeviceEngine,
+} from '../serial/device-engine';
 import { hardwareSha256, KEY_FILE } from '../serial/emulator';
+import { isLuaEngine, type LuaEngine } from '../engines/lua';
+import { type LuaMqttBridge, startLuaBoard } from '../serial/lua-board';
 import { checkName } from './topics';
 
-/** FirmwareMqttOptions in device/agent/mqtt.ts. */
-export interface FirmwareMqttOptions {
-  client_id: string;
-  port: number;
-  keep_alive: number;
-  clean_session: boolean;
-  will_topic: string;
-  will_message: string;
-  will_qos: number;
-  will_retain: boolean;
-}
-
-type Listener = (m?: { topic: string; message: string }) => void;
+type Listener = (m: { topic: string; message: string }) => void;
 
 /** The file the agent reads at boot to choose MQTT (FILE_MQTT in device/agent/mqtt.ts). */
 export const MQTT_CHOICE_FILE = 'morsel.mq';
@@ -41,7 +36,7 @@ export function mqttChoice(brokerUrl: string, fleet: string, group: string): str
 }
 
 /** One firmware MQTT client over mqtt.js: binary strings in and out, as Espruino's module passes them. */
-class FirmwareMqttClient {
+class FirmwareMqttClient implements FirmwareMqtt {
   private client: mqtt.MqttClient | null = null;
   private listeners = new Map<string, Listener[]>();
 
@@ -54,7 +49,7 @@ class FirmwareMqttClient {
     this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
   }
 
-  private emit(event: string, m?: { topic: string; message: string }): void {
+  private emit(event: string, m: { topic: string; message: string } = { topic: '', message: '' }): void {
     for (const l of this.listeners.get(event) ?? []) l(m);
   }
 
@@ -102,6 +97,48 @@ class FirmwareMqttClient {
   }
 }
 
+/**
+ * NodeMCU's mqtt module for a Lua board (host/serial/lua/board.lua): its Client's calls arrive as request lines
+ * (`C port keepalive clean will_qos will_retain host id will_topic will_message`, `S qos topic`, `P qos retain
+ * topic message`, strings as x<hex>) and run on one FirmwareMqttClient; its events go back on the board's stdin.
+ */
+function luaMqttBridge(now: () => number, track: (c: FirmwareMqttClient) => void): LuaMqttBridge {
+  return (send) => {
+    let client: FirmwareMqttClient | null = null;
+    return (request) => {
+      const [kind, ...fields] = request.split(' ');
+      const n = fields.map(Number);
+      const text = (f: string) => Buffer.from(f.slice(1), 'hex').toString('latin1');
+      if (kind === 'C') {
+        const [port, keepAlive, clean, willQos, willRetain] = n;
+        if (!client) {
+          const c = new FirmwareMqttClient(text(fields[5]), {
+            client_id: text(fields[6]),
+            port,
+            keep_alive: keepAlive,
+            clean_session: clean === 1,
+            will_topic: text(fields[7]),
+            will_message: text(fields[8]),
+            will_qos: willQos,
+            will_retain: willRetain === 1,
+          });
+          c.on('connected', () => send(`E connected ${now()}\n`));
+          c.on('disconnected', () => send(`E offline ${now()}\n`));
+          c.on('publish', (m) => {
+            const topic = Buffer.from(m.topic, 'latin1');
+            const message = Buffer.from(m.message, 'latin1');
+            send(`M ${topic.length}:${message.length} ${now()}\n`, Buffer.concat([topic, message]));
+          });
+          track(c);
+          client = c;
+        }
+        client.connect();
+      } else if (kind === 'S') client?.subscribe(text(fields[1]), { qos: n[0] });
+      else if (kind === 'P') client?.publish(text(fields[2]), text(fields[3]), { qos: n[0], retain: n[1] === 1 });
+    };
+  };
+}
+
 export interface MqttBoardOptions {
   brokerUrl: string;
   fleet: string;
@@ -109,10 +146,12 @@ export interface MqttBoardOptions {
   id: string;
   storageDir: string;
   key: Uint8Array | null;
+  /** node (Espruino's MQTT module's face, the agent in node's vm) or a Lua (NodeMCU's mqtt module, board.lua). */
+  engine?: 'node' | LuaEngine;
   ramBytes?: number;
 }
 
-/** An emulated board (node's vm) whose agent chose MQTT at install and talks to the broker itself. */
+/** An emulated board (node's vm, or NodeMCU in Lua) whose agent chose MQTT at install and talks to the broker itself. */
 export class MqttBoard {
   private engine: DeviceEngine | null = null;
   private clients: FirmwareMqttClient[] = [];
@@ -136,8 +175,10 @@ export class MqttBoard {
   /** Boots the agent on the flash as it is (again after a power cut). */
   async boot(): Promise<void> {
     const s = this.storage;
+    const engine = this.o.engine ?? 'node';
+    const track = (c: FirmwareMqttClient) => this.clients.push(c);
     const host = {
-      engine: 'node',
+      engine,
       deviceId: this.o.id,
       maxBlobBytes: 1024 * 1024,
       write: () => {
@@ -153,11 +194,14 @@ export class MqttBoard {
       // node's vm passes host functions and objects to the agent as they are (QuickJS would need each marshalled).
       mqtt: (server: string, options: FirmwareMqttOptions) => {
         const c = new FirmwareMqttClient(server, options);
-        this.clients.push(c);
+        track(c);
         return c;
       },
     };
-    this.engine = await startDeviceEngine('node', host, { ramBytes: this.o.ramBytes ?? 1536 * 1024 });
+    const options = { ramBytes: this.o.ramBytes ?? 1536 * 1024, storageDir: s.dir };
+    this.engine = isLuaEngine(engine)
+      ? await startLuaBoard(engine, host, options, luaMqttBridge(host.now, track))
+      : await startDeviceEngine(engine, host, options);
     this.timer = setInterval(() => this.engine?.tick(), 100);
   }
 
