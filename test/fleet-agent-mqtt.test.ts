@@ -15,6 +15,7 @@ import { MqttBoard, mqttChoice } from '../host/fleet/firmware-mqtt';
 import { MqttLink } from '../host/fleet/mqtt-link';
 import { FleetServer } from '../host/fleet/server';
 import { DeviceClient } from '../host/serial/client';
+import { main } from '../host/cli/main';
 import { Mosquitto, morsel, ROOT } from './fleet-helpers';
 import * as mqtt from 'mqtt';
 
@@ -84,6 +85,24 @@ describe("the agent's own MQTT link (Mosquitto, fleet server, node and Lua 5.1 b
     });
     assert.throws(() => mqttChoice('mqtts://10.0.0.2', 'f', 'g'), /no TLS/);
     assert.throws(() => mqttChoice('mqtt://h:1', 'a/b', 'g'), /bad fleet name/);
+  });
+
+  it('`morsel flash --mqtt` refuses, before touching a port, a broker the board cannot use or an install without --target espruino', async () => {
+    const blobFile = path.join(ROOT, 'models/fashion_mlp_compressed/distill/model.msl');
+    const said: string[] = [];
+    const error = console.error;
+    console.error = (...a: unknown[]) => void said.push(a.join(' '));
+    const flash = (extra: string[]) => main(['flash', '--port', '/nonexistent/tty', blobFile, '--insecure', ...extra]);
+    try {
+      assert.equal(await flash(['--mqtt', 'mqtt://10.0.0.2']), 2);
+      assert.equal(await flash(['--target', 'espruino', '--mqtt', 'mqtts://10.0.0.2']), 2);
+      assert.equal(await flash(['--target', 'espruino', '--mqtt', 'mqtt://10.0.0.2', '--fleet', 'a b']), 2);
+    } finally {
+      console.error = error;
+    }
+    assert.match(said[0], /--mqtt is chosen at install: use it with --target espruino/);
+    assert.match(said[1], /no TLS or websockets on the board/);
+    assert.match(said[2], /bad fleet name 'a b'/);
   });
 
   it('announce themselves: the server lists them online with their retained info, and their telemetry arrives', async () => {

@@ -28,8 +28,11 @@ declare var process: { memory(gc?: boolean): { free: number } };
 
 /** Bytes Espruino counts per free JsVar on ESP32 (JSVAR_CACHE of 16-byte blocks). */
 var ESPRUINO_BYTES_PER_VAR = 16;
-/** What `morsel flash --target espruino` writes besides the agent's own files (host/serial/espruino-install.ts). */
-var ESPRUINO_INSTALL_FILES = ['morsel', '.boot0'];
+/**
+ * What `morsel flash --target espruino` writes besides the agent's own files (host/serial/espruino-install.ts), and
+ * the MQTT choice (FILE_MQTT) of an install with --mqtt.
+ */
+var ESPRUINO_INSTALL_FILES = ['morsel', '.boot0', 'morsel.mq'];
 
 /** The MQTT module (its ESP32 build has one, over WiFi), or null on a build without it. */
 function espruinoMqtt(): FirmwareMqttCreate | null {

@@ -141,24 +141,22 @@ export const flashCommand: Command = {
     const baud = baudOf(values);
     if (values.mqtt !== undefined && target !== 'espruino')
       throw new UsageError('--mqtt is chosen at install: use it with --target espruino');
+    let mqttFile: { name: string; content: Buffer } | null = null;
+    if (typeof values.mqtt === 'string') {
+      const fleet = (values.fleet as string | undefined) ?? DEFAULT_FLEET;
+      const group = (values.group as string | undefined) ?? 'boards';
+      try {
+        mqttFile = { name: MQTT_CHOICE_FILE, content: Buffer.from(mqttChoice(values.mqtt, fleet, group), 'latin1') };
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }
     if (target === 'espruino') {
       const link = await SerialLink.open(port, { baudRate: baud, bytesPerSecond: baud / 10 });
       const files = espruinoInstallFiles((values.serial as string | undefined) ?? 'Serial1');
       if (key) files.push({ name: KEY_FILE, content: Buffer.from(formatKey(key), 'latin1') });
       // The agent then joins the fleet on the board's own network (docs/fleet.md); the UART keeps answering.
-      if (typeof values.mqtt === 'string') {
-        let choice: string;
-        try {
-          choice = mqttChoice(
-            values.mqtt,
-            (values.fleet as string | undefined) ?? DEFAULT_FLEET,
-            (values.group as string | undefined) ?? 'boards',
-          );
-        } catch (e) {
-          throw new UsageError((e as Error).message);
-        }
-        files.push({ name: MQTT_CHOICE_FILE, content: Buffer.from(choice, 'latin1') });
-      }
+      if (mqttFile) files.push(mqttFile);
       const bar = new Progress(
         'install runtime+agent',
         files.reduce((n, f) => n + f.content.length, 0),
