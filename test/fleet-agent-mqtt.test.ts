@@ -16,22 +16,11 @@ import { MqttLink } from '../host/fleet/mqtt-link';
 import { FleetServer } from '../host/fleet/server';
 import { DeviceClient } from '../host/serial/client';
 import { main } from '../host/cli/main';
-import { Mosquitto, morsel, ROOT } from './fleet-helpers';
+import { Mosquitto, morsel, ROOT, until } from './fleet-helpers';
 import * as mqtt from 'mqtt';
 
 const FLEET = 'onboard';
 const KEY = new Uint8Array(32).map((_, i) => i * 5 + 3);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 describe("the agent's own MQTT link (Mosquitto, fleet server, node and Lua 5.1 boards with the firmware MQTT API)", function () {
   this.timeout(120_000);
