@@ -1,7 +1,8 @@
 // The contracts the serial agent states beside the code it talks to, checked member for member so that neither side
 // drifts (the agent is built as ES5 scripts, so it restates them instead of importing them):
 // - the emulated board's host interface: EmulatorHost (device/agent/emulator.ts) and BoardHost
-//   (host/serial/device-engine.ts, which leaves out freeRam: the engine measures it);
+//   (host/serial/device-engine.ts, which leaves out freeRam: the engine measures it), and the firmware MQTT client's
+//   face (device/agent/mqtt.ts) the host's emulated boards provide;
 // - the runtime API: the agent's MorselModelHandle and `Morsel` (device/agent/platform.ts) against the runtime's
 //   MorselModel and runtime() (device/runtime.ts).
 
@@ -12,6 +13,7 @@ import * as ts from 'typescript';
 const ROOT = path.join(__dirname, '..', '..');
 const FILES = {
   emulator: path.join(ROOT, 'device', 'agent', 'emulator.ts'),
+  mqtt: path.join(ROOT, 'device', 'agent', 'mqtt.ts'),
   agentPlatform: path.join(ROOT, 'device', 'agent', 'platform.ts'),
   boardHost: path.join(ROOT, 'host', 'serial', 'device-engine.ts'),
   runtime: path.join(ROOT, 'device', 'runtime.ts'),
@@ -54,6 +56,14 @@ describe('agent contracts restated beside their other side', () => {
     const host = members(program, FILES.boardHost, 'BoardHost');
     assert.ok(agent.delete('freeRam'), 'EmulatorHost has freeRam');
     assert.deepEqual(Object.fromEntries(host), Object.fromEntries(agent));
+  });
+
+  it("the firmware MQTT client's face (FirmwareMqtt, FirmwareMqttOptions) is the same on both sides", () => {
+    for (const name of ['FirmwareMqtt', 'FirmwareMqttOptions']) {
+      const agent = members(program, FILES.mqtt, name);
+      assert.ok(agent.size >= 4, name);
+      assert.deepEqual(Object.fromEntries(members(program, FILES.boardHost, name)), Object.fromEntries(agent), name);
+    }
   });
 
   it("the agent's MorselModelHandle is the runtime's MorselModel, member for member", () => {

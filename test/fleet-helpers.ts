@@ -1,5 +1,5 @@
 // Real parts for the fleet tests: Debian's mosquitto on a free loopback port (with persistence, so a restart
-// keeps sessions and queued messages), a free port, a small PNG reader for Chromium's screenshots, and the
+// keeps sessions and queued messages), a free port, polling until a condition holds, a small PNG reader for Chromium's screenshots, and the
 // morsel CLI as a child process.
 
 import { type ChildProcess, execFile, spawn } from 'child_process';
@@ -31,6 +31,17 @@ export async function waitForPort(port: number, ms = 10_000): Promise<void> {
     if (ok) return;
     if (Date.now() > end) throw new Error(`nothing listens on 127.0.0.1:${port} after ${ms} ms`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Polls fn every 200 ms until it returns something truthy (that value), or throws after ms. */
+export async function until<T>(what: string, fn: () => T | undefined | false, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 

@@ -22,7 +22,7 @@ const AGENT_DIR = path.join(ROOT, 'device', 'agent');
 /** The protocol code both builds share, in dependency order; the ES5 build adds its adapters (tsconfig.json). */
 const LUA_SOURCES = [
   path.join(ROOT, 'device', 'format', 'crc32.ts'),
-  ...['platform.ts', 'protocol.ts', 'framing.ts', 'sha256.ts', 'auth.ts', 'agent.ts'].map((f) =>
+  ...['platform.ts', 'protocol.ts', 'framing.ts', 'sha256.ts', 'auth.ts', 'agent.ts', 'mqtt.ts'].map((f) =>
     path.join(AGENT_DIR, f),
   ),
 ];

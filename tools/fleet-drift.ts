@@ -10,9 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { exportSamples } from '../host/cli/fleet';
 import { crc32 } from '../host/blob/crc32';
-import { loadFashionMnist } from '../host/data/fashion-mnist';
-import { parseNpy } from '../host/data/npy';
-import { fitAffine, foldInputAffine } from '../host/fleet/adapt';
+import { adaptToSamples } from '../host/fleet/adapt';
 import { deploy } from '../host/fleet/deploy';
 import { FleetServer } from '../host/fleet/server';
 import { Simulation } from '../host/fleet/simulate';
@@ -57,13 +55,11 @@ async function main(): Promise<void> {
     const hard = path.join(tmp, 'hard');
     server.store.flush();
     const n = exportSamples(path.join(tmp, 'fleet.db'), hard, driftSince);
-    const x = parseNpy(new Uint8Array(fs.readFileSync(path.join(hard, 'samples.npy'))));
-    const ref = loadFashionMnist('train', 2000);
-    const { a, b } = fitAffine(
-      Float32Array.from(ref.images, (v) => v / 255),
-      x.data,
-    );
-    const adapted = foldInputAffine(path.join(MODEL, 'model.json'), path.join(tmp, 'adapted'), a, b);
+    const {
+      a,
+      b,
+      modelJson: adapted,
+    } = adaptToSamples(path.join(hard, 'samples.npy'), path.join(MODEL, 'model.json'), path.join(tmp, 'adapted'));
     const out = path.join(tmp, 'adapted.msl');
     execFileSync(
       process.execPath,

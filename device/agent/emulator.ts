@@ -22,10 +22,12 @@ interface EmulatorHost {
    * 64 hex digits; absent on a board that leaves hashing to the agent's own SHA-256.
    */
   sha256?: (buffer: ArrayBuffer, offset: number, n: number) => string;
+  /** The board's MQTT client (Espruino's MQTT module's face), on a board with a network stack. */
+  mqtt?: (server: string, options: FirmwareMqttOptions) => FirmwareMqtt;
 }
 
-function startEmulatorAgent(host: EmulatorHost): MorselAgent {
-  return new MorselAgent({
+function startEmulatorAgent(host: EmulatorHost): AgentLink {
+  var platform: AgentPlatform = {
     engine: host.engine,
     deviceId: host.deviceId,
     maxBlobBytes: host.maxBlobBytes,
@@ -60,7 +62,8 @@ function startEmulatorAgent(host: EmulatorHost): MorselAgent {
     freeRam: function () {
       return host.freeRam();
     },
-  });
+  };
+  return startAgent(platform, host.mqtt || null);
 }
 
 function nulSafe(s: string): string {

@@ -28,10 +28,22 @@ declare var process: { memory(gc?: boolean): { free: number } };
 
 /** Bytes Espruino counts per free JsVar on ESP32 (JSVAR_CACHE of 16-byte blocks). */
 var ESPRUINO_BYTES_PER_VAR = 16;
-/** What `morsel flash --target espruino` writes besides the agent's own files (host/serial/espruino-install.ts). */
-var ESPRUINO_INSTALL_FILES = ['morsel', '.boot0'];
+/**
+ * What `morsel flash --target espruino` writes besides the agent's own files (host/serial/espruino-install.ts), and
+ * the MQTT choice (FILE_MQTT) of an install with --mqtt.
+ */
+var ESPRUINO_INSTALL_FILES = ['morsel', '.boot0', 'morsel.mq'];
 
-function startEspruinoAgent(serial: EspruinoSerial, consoleTo: string): MorselAgent {
+/** The MQTT module (its ESP32 build has one, over WiFi), or null on a build without it. */
+function espruinoMqtt(): FirmwareMqttCreate | null {
+  try {
+    return (require('MQTT') as unknown as { create: FirmwareMqttCreate }).create;
+  } catch (e) {
+    return null;
+  }
+}
+
+function startEspruinoAgent(serial: EspruinoSerial, consoleTo: string): AgentLink {
   var storage = require('Storage');
   // ESP32 builds have the crypto module (mbedtls); a build without it falls back to the agent's own SHA-256.
   var crypto: EspruinoCrypto | null = null;
@@ -43,7 +55,7 @@ function startEspruinoAgent(serial: EspruinoSerial, consoleTo: string): MorselAg
   // The REPL would otherwise swallow the binary frames; it stays reachable on the other console.
   E.setConsole(consoleTo, { force: true });
   var ticker = 0;
-  var agent = new MorselAgent({
+  var platform: AgentPlatform = {
     engine: 'espruino',
     deviceId: getSerial(),
     maxBlobBytes: storage.getFree(),
@@ -88,7 +100,8 @@ function startEspruinoAgent(serial: EspruinoSerial, consoleTo: string): MorselAg
       serial.removeAllListeners('data');
       serial.setConsole(true);
     },
-  });
+  };
+  var agent = startAgent(platform, espruinoMqtt());
   serial.on('data', function (data: string) {
     agent.feed(data);
   });

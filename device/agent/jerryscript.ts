@@ -13,9 +13,11 @@ declare function morsel_storage_replace(name: string, text: string): void;
 declare function morsel_storage_erase(name: string): void;
 /** Optional: the firmware's SHA-256 (mbedtls on ESP-IDF) of bytes[0, n), as an ArrayBuffer of 32 bytes. */
 declare var morsel_sha256: ((bytes: Uint8Array, n: number) => ArrayBuffer) | undefined;
+/** Optional: the firmware's MQTT client (esp-mqtt) in the face of Espruino's MQTT module (device/agent/mqtt.ts). */
+declare var morsel_mqtt_create: FirmwareMqttCreate | undefined;
 
-function startJerryScriptAgent(): MorselAgent {
-  return new MorselAgent({
+function startJerryScriptAgent(): AgentLink {
+  var platform: AgentPlatform = {
     engine: 'jerryscript',
     deviceId: morsel_device_id(),
     maxBlobBytes: morsel_storage_capacity(),
@@ -51,5 +53,6 @@ function startJerryScriptAgent(): MorselAgent {
     freeRam: function () {
       return morsel_free_heap();
     },
-  });
+  };
+  return startAgent(platform, typeof morsel_mqtt_create === 'function' ? morsel_mqtt_create : null);
 }

@@ -129,13 +129,52 @@ local function isMorselHook(name)
   return text ~= nil and text:find("morsel-agent", 1, true) ~= nil
 end
 
+-- The firmware's mqtt module (mqtt.Client) in the face the agent's MQTT link uses (device/agent/mqtt.ts: Espruino's
+-- MQTT module's create, connect, subscribe, publish, on), or nil on a firmware built without it.
+local function nodeMcuMqtt()
+  if type(mqtt) ~= "table" or type(mqtt.Client) ~= "function" then return nil end
+  return function(_, server, o)
+    local client = mqtt.Client(o.client_id, o.keep_alive, nil, nil, o.clean_session and 1 or 0)
+    client:lwt(o.will_topic, o.will_message, o.will_qos, o.will_retain and 1 or 0)
+    local listeners = {}
+    local function emit(event, message)
+      for _, listener in ipairs(listeners[event] or {}) do listener(nil, message) end
+    end
+    client:on("message", function(_, topic, data)
+      emit("publish", { topic = topic, message = data or "" })
+    end)
+    client:on("offline", function()
+      emit("disconnected")
+    end)
+    local face = {}
+    function face:connect()
+      client:connect(server, o.port, false, function()
+        emit("connected")
+      end, function()
+        emit("disconnected")
+      end)
+    end
+    function face:subscribe(topic, options)
+      client:subscribe(topic, options.qos)
+    end
+    function face:publish(topic, message, options)
+      client:publish(topic, message, options.qos, options.retain and 1 or 0)
+    end
+    function face:on(event, listener)
+      listeners[event] = listeners[event] or {}
+      table.insert(listeners[event], listener)
+    end
+    return face
+  end
+end
+
 local function startNodeMcuAgent(runtime, opts)
   opts = opts or {}
   local id = opts.uart or 0
   local ticker = tmr.create()
   Morsel = runtimeForAgent(runtime)
   local clock = type(node.uptime) == "function" and node.uptime or tmr.now
-  local agent = __TS__New(MorselAgent, {
+  local agent = startAgent(nil, {
     engine = opts.engine or "nodemcu",
     deviceId = opts.deviceId or (node.chipid and tostring(node.chipid())) or "nodemcu",
     -- Two slots share the filesystem: the new blob is written while the committed one is kept.
@@ -178,7 +217,7 @@ local function startNodeMcuAgent(runtime, opts)
       ticker:unregister()
       uart.on(id, "data")
     end,
-  })
+  }, nodeMcuMqtt())
   uart.on(id, "data", 0, function(data)
     agent:feed(data)
   end, 0)

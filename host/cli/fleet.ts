@@ -80,7 +80,7 @@ const SUBCOMMANDS = {
   serve:
     'morsel fleet serve [--mqtt-port 1883] [--broker URL] [--db fleet.db] [--http PORT] [--fleet NAME] [--duration S]',
   simulate:
-    'morsel fleet simulate --devices N --engine node|quickjs[,…] --broker URL --model model.msl [--rate 2] [--telemetry-ms 1000] [--workers W] [--group sim] [--samples-below 0.5] [--drift D] [--key FILE] [--duration S]',
+    'morsel fleet simulate --devices N --engine node|quickjs|lua|lua5.1|luajit[,…] --broker URL --model model.msl [--rate 2] [--telemetry-ms 1000] [--workers W] [--group sim] [--samples-below 0.5] [--drift D] [--key FILE] [--duration S]',
   status: 'morsel fleet status (--broker URL | --db FILE) [--fleet NAME] [--json]',
   deploy:
     'morsel fleet deploy model.msl --broker URL --to GROUP [--canary 10%] [--observe S] [--max-latency-ratio 1.5] [--max-error-rate 0.01] [--key FILE] [--json]',

@@ -10,6 +10,8 @@ import type { QModel } from '../ir/qmodel';
 import { defaultKeyFile, formatKey, generateKey, resolveKey, writeKeyFile } from '../serial/auth';
 import { DeviceClient } from '../serial/client';
 import { BOARD_ENGINES, Emulator, KEY_FILE } from '../serial/emulator';
+import { MQTT_CHOICE_FILE, mqttChoice } from '../fleet/firmware-mqtt';
+import { DEFAULT_FLEET } from '../fleet/topics';
 import { espruinoInstallFiles, replAnswers, uploadViaRepl } from '../serial/espruino-install';
 import { BoardError } from '../serial/protocol';
 import { SerialLink } from '../serial/link';
@@ -118,11 +120,14 @@ export const keygenCommand: Command = {
 export const flashCommand: Command = {
   summary: 'upload a blob to a board over serial, verify it there and make it the active model',
   usage:
-    'morsel flash --port <path> <model.msl> [--key FILE | --insecure] [--target espruino] [--serial Serial1] [--baud 115200]',
+    'morsel flash --port <path> <model.msl> [--key FILE | --insecure] [--target espruino [--mqtt mqtt://HOST[:PORT] [--fleet F] [--group G]]] [--serial Serial1] [--baud 115200]',
   options: {
     port: { type: 'string' },
     target: { type: 'string' },
     serial: { type: 'string' },
+    mqtt: { type: 'string' },
+    fleet: { type: 'string' },
+    group: { type: 'string' },
     ...baudOption,
     ...keyOptions,
   },
@@ -134,10 +139,24 @@ export const flashCommand: Command = {
     const key = keyOf(values);
     const target = parseChoice('--target', values.target, ['agent', 'espruino'] as const, 'agent');
     const baud = baudOf(values);
+    if (values.mqtt !== undefined && target !== 'espruino')
+      throw new UsageError('--mqtt is chosen at install: use it with --target espruino');
+    let mqttFile: { name: string; content: Buffer } | null = null;
+    if (typeof values.mqtt === 'string') {
+      const fleet = (values.fleet as string | undefined) ?? DEFAULT_FLEET;
+      const group = (values.group as string | undefined) ?? 'boards';
+      try {
+        mqttFile = { name: MQTT_CHOICE_FILE, content: Buffer.from(mqttChoice(values.mqtt, fleet, group), 'latin1') };
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }
     if (target === 'espruino') {
       const link = await SerialLink.open(port, { baudRate: baud, bytesPerSecond: baud / 10 });
       const files = espruinoInstallFiles((values.serial as string | undefined) ?? 'Serial1');
       if (key) files.push({ name: KEY_FILE, content: Buffer.from(formatKey(key), 'latin1') });
+      // The agent then joins the fleet on the board's own network (docs/fleet.md); the UART keeps answering.
+      if (mqttFile) files.push(mqttFile);
       const bar = new Progress(
         'install runtime+agent',
         files.reduce((n, f) => n + f.content.length, 0),

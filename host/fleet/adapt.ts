@@ -6,6 +6,8 @@
 
 import * as fs from 'fs';
 import * as path from 'path';
+import { loadFashionMnist } from '../data/fashion-mnist';
+import { parseNpy } from '../data/npy';
 import { ModelError } from '../ir/graph';
 
 interface WeightSpec {
@@ -68,4 +70,18 @@ export function foldInputAffine(modelJson: string, outDir: string, a: number, b:
   const out = path.join(outDir, 'model.json');
   fs.writeFileSync(out, JSON.stringify(model));
   return out;
+}
+
+/**
+ * The input map the fleet's hard samples (samples.npy from `morsel fleet samples`) show against Fashion-MNIST's
+ * training pixels, folded into modelJson's first dense layer in outDir (the model to re-convert with them).
+ */
+export function adaptToSamples(samplesNpy: string, modelJson: string, outDir: string) {
+  const x = parseNpy(new Uint8Array(fs.readFileSync(samplesNpy)));
+  const reference = loadFashionMnist('train', 2000);
+  const { a, b } = fitAffine(
+    Float32Array.from(reference.images, (v) => v / 255),
+    x.data,
+  );
+  return { a, b, modelJson: foldInputAffine(modelJson, outDir, a, b) };
 }

@@ -1,9 +1,10 @@
 // A simulated fleet board: the real device runtime and agent bundles in a real engine (node's vm or QuickJS,
-// as `morsel emulate` runs them), flash in a directory, the fleet transport (transport.ts) on its own MQTT
-// connection, and the application a board would run: inferences on a stream of dataset inputs at a set rate,
-// with per-inference latency, class and confidence for telemetry and low-confidence inputs sent as hard
-// samples. The application talks to the agent through the agent's own frames, in-process: the engines
-// answer synchronously, so what the agent writes during a local request is the local answer.
+// or the NodeMCU agent in a Lua interpreter, as `morsel emulate` runs them), flash in a directory, the fleet
+// transport (transport.ts) on its own MQTT connection, and the application a board would run: inferences on a
+// stream of dataset inputs at a set rate, with per-inference latency, class and confidence for telemetry and
+// low-confidence inputs sent as hard samples. The application talks to the agent through the agent's own
+// frames with seq 0 (which host requests never use): the JS engines answer inside feed, the Lua board (a
+// process of its own) a little later; the agent answers in order, so the oldest local request takes the answer.
 
 import { decodeModel } from '../blob/decode';
 import { crc32 } from '../blob/crc32';
@@ -11,12 +12,14 @@ import { formatKey } from '../serial/auth';
 import { BoardStorage } from '../serial/board-storage';
 import { type DeviceEngine, startDeviceEngine } from '../serial/device-engine';
 import { hardwareSha256, KEY_FILE } from '../serial/emulator';
+import { LUA_BOARD_ENGINES, startLuaBoard } from '../serial/lua-board';
+import { isLuaEngine } from '../engines/lua';
 import { decodeFrame, type DeviceInfo, encodeFrame, type Frame, Msg, type RunResult } from '../serial/protocol';
 import { SlipDecoder, slipEncode } from '../serial/slip';
 import { type AppStats, BoardTransport, emptyAppStats } from './transport';
 import { CONF_BINS } from './topics';
 
-export const SIM_ENGINES = ['node', 'quickjs'] as const;
+export const SIM_ENGINES = ['node', 'quickjs', ...LUA_BOARD_ENGINES] as const;
 export type SimEngine = (typeof SIM_ENGINES)[number];
 
 /** Inputs in the model's real units (e.g. pixels in [0, 1]) with their true labels. */
@@ -69,8 +72,10 @@ export class SimBoard {
   private readonly storage: BoardStorage;
   readonly transport: BoardTransport;
   private decoder = new SlipDecoder(8192);
-  private localAnswer: Frame | null = null;
-  private capturing = false;
+  /** Local requests waiting for their answer, oldest first. */
+  private waiting: { resolve(f: Frame): void; reject(e: Error): void }[] = [];
+  /** An inference is with the agent: the next tick skips rather than queue up behind it. */
+  private inferring = false;
   private timers: NodeJS.Timeout[] = [];
   private stats: AppStats = emptyAppStats();
   private quant: ModelQuant | null = null;
@@ -90,7 +95,7 @@ export class SimBoard {
       device: o.id,
       group: o.group,
       kind: 'mqtt',
-      toAgent: (bytes) => this.guard(() => this.engine.feed(bytes.toString('latin1'))),
+      toAgent: (bytes) => this.guard(() => this.engine?.feed(bytes.toString('latin1'))),
       takeAppStats: () => {
         const s = this.stats;
         this.stats = emptyAppStats();
@@ -110,32 +115,40 @@ export class SimBoard {
     if (this.o.factoryBlob && storage.read(ACTIVE_POINTER) === null) this.factoryInstall(this.o.factoryBlob);
     if (this.o.key) storage.writeText(KEY_FILE, formatKey(this.o.key));
     else storage.erase(KEY_FILE);
-    this.engine = await startDeviceEngine(
-      this.o.engine,
-      {
-        engine: this.o.engine,
-        deviceId: this.o.id,
-        maxBlobBytes: 1024 * 1024,
-        write: (s) => this.fromAgent(Buffer.from(s, 'latin1')),
-        now: () => performance.now(),
-        read: (n) => storage.read(n),
-        readBytes: (n) => storage.readBytes(n),
-        writeAt: (n, b, off, t) => storage.writeAt(n, b, off, t),
-        writeText: (n, t) => storage.writeText(n, t),
-        erase: (n) => storage.erase(n),
-        sha256: hardwareSha256,
-      },
-      { ramBytes: this.o.ramBytes ?? 1536 * 1024 },
-    );
-    const info = this.hello();
-    this.local(Msg.CONFIG, Buffer.from(JSON.stringify({ telemetry_ms: this.o.telemetryMs })));
+    const host = {
+      engine: this.o.engine,
+      deviceId: this.o.id,
+      maxBlobBytes: 1024 * 1024,
+      write: (s: string) => this.fromAgent(Buffer.from(s, 'latin1')),
+      now: () => performance.now(),
+      read: (n: string) => storage.read(n),
+      readBytes: (n: string) => storage.readBytes(n),
+      writeAt: (n: string, b: string, off: number, t: number) => storage.writeAt(n, b, off, t),
+      writeText: (n: string, t: string) => storage.writeText(n, t),
+      erase: (n: string) => storage.erase(n),
+      sha256: hardwareSha256,
+    };
+    const options = {
+      ramBytes: this.o.ramBytes ?? 1536 * 1024,
+      storageDir: storage.dir,
+      onFault: (m: string) => this.faults.push(m),
+    };
+    const e = this.o.engine;
+    this.engine = isLuaEngine(e) ? await startLuaBoard(e, host, options) : await startDeviceEngine(e, host, options);
+    const info = await this.hello();
+    await this.local(Msg.CONFIG, Buffer.from(JSON.stringify({ telemetry_ms: this.o.telemetryMs })));
     this.modelChanged(info);
     this.timers.push(setInterval(() => this.guard(() => this.engine.tick()), Math.min(100, this.o.telemetryMs)));
     if (this.o.rate > 0) {
       const period = 1000 / this.o.rate;
       // Boards start out of phase, as real ones do.
       const first = setTimeout(() => {
-        this.timers.push(setInterval(() => this.guard(() => this.infer()), period));
+        this.timers.push(
+          setInterval(
+            () => this.guard(() => void this.infer().catch((e: Error) => this.faults.push(e.message))),
+            period,
+          ),
+        );
       }, Math.random() * period);
       this.timers.push(first);
     }
@@ -150,22 +163,17 @@ export class SimBoard {
     }
   }
 
-  /** One request to the agent, answered synchronously inside feed. */
-  private local(type: Msg, payload: Uint8Array = new Uint8Array(0)): Frame {
-    this.capturing = true;
-    this.localAnswer = null;
-    try {
+  /** One request to the agent with seq 0; rejected if the board stops first. */
+  private local(type: Msg, payload: Uint8Array = new Uint8Array(0)): Promise<Frame> {
+    if (!this.alive) return Promise.reject(new Error('board stopped'));
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
       this.engine.feed(slipEncode(encodeFrame(type, 0, payload)).toString('latin1'));
-    } finally {
-      this.capturing = false;
-    }
-    const f = this.localAnswer as Frame | null;
-    if (!f) throw new Error(`agent did not answer message ${type} synchronously`);
-    return f;
+    });
   }
 
-  private hello(): DeviceInfo {
-    return JSON.parse(this.local(Msg.HELLO).payload.toString('latin1'));
+  private async hello(): Promise<DeviceInfo> {
+    return JSON.parse((await this.local(Msg.HELLO)).payload.toString('latin1'));
   }
 
   /**
@@ -185,13 +193,17 @@ export class SimBoard {
     for (const raw of this.decoder.push(bytes)) {
       const f = decodeFrame(raw);
       if (!f) continue;
-      if (this.capturing && f.seq === 0 && f.type !== Msg.TELEMETRY && f.type !== Msg.LOG) {
-        this.localAnswer = f;
+      if (f.seq === 0 && this.waiting.length && f.type !== Msg.TELEMETRY && f.type !== Msg.LOG) {
+        this.waiting.shift()!.resolve(f);
         continue;
       }
       this.transport.fromAgent(f, slipEncode(raw));
       // A deploy over the broker switched the model: re-read INFO and the model's quantization.
-      if (f.type === Msg.COMMITTED) queueMicrotask(() => this.guard(() => this.modelChanged(this.hello())));
+      if (f.type === Msg.COMMITTED)
+        this.hello().then(
+          (info) => this.guard(() => this.modelChanged(info)),
+          (e: Error) => this.faults.push(e.message),
+        );
     }
   }
 
@@ -232,9 +244,9 @@ export class SimBoard {
     this.drift = d;
   }
 
-  private infer(): void {
+  private async infer(): Promise<void> {
     const q = this.quant;
-    if (!q) return;
+    if (!q || this.inferring) return;
     const x = this.o.workload.inputs[this.next];
     this.next = (this.next + 1) % this.o.workload.inputs.length;
     const xq = new Int8Array(x.length);
@@ -243,7 +255,15 @@ export class SimBoard {
       const real = (1 - d) * x[i];
       xq[i] = Math.max(-128, Math.min(127, Math.round(real / q.inputScale) + q.inputZero));
     }
-    const f = this.local(Msg.RUN, new Uint8Array(xq.buffer));
+    this.inferring = true;
+    let f: Frame;
+    try {
+      f = await this.local(Msg.RUN, new Uint8Array(xq.buffer));
+    } catch {
+      return; // stopped mid-inference
+    } finally {
+      this.inferring = false;
+    }
     if (f.type !== Msg.RESULT) {
       this.stats.run_errors++;
       return;
@@ -276,6 +296,7 @@ export class SimBoard {
     this.alive = false;
     for (const t of this.timers) clearInterval(t);
     this.engine?.dispose();
+    for (const w of this.waiting.splice(0)) w.reject(new Error('board stopped'));
     await this.transport.close(!powerCut);
   }
 }

@@ -189,7 +189,7 @@ export class FleetStore {
           device,
           t.model_crc,
           now,
-          now - t.sent_ms,
+          typeof t.sent_ms === 'number' ? now - t.sent_ms : null, // a board without a wall clock sends none
           t.agent.n,
           t.agent.ips,
           t.agent.free,
@@ -343,6 +343,7 @@ export class FleetStore {
       this.db.prepare('SELECT lag_ms FROM telemetry WHERE received_ms >= ?').all(sinceMs) as { lag_ms: number }[]
     )
       .map((r) => r.lag_ms)
+      .filter((v) => v !== null)
       .sort((a, b) => a - b);
     const count = (sql: string) => (this.db.prepare(sql).get() as { n: number }).n;
     const rollout = this.db.prepare('SELECT state FROM rollouts ORDER BY id DESC LIMIT 1').get() as

@@ -36,8 +36,11 @@ export const crcHex = (crc: number) => (crc >>> 0).toString(16).padStart(8, '0')
 
 /** What a board publishes (QoS 1) on morsel/<fleet>/<device>/telemetry. */
 export interface FleetTelemetry {
-  /** Wall-clock ms when the board sent it (end-to-end latency on one machine). */
-  sent_ms: number;
+  /**
+   * Wall-clock ms when the board sent it (end-to-end latency on one machine); absent from the agent's own MQTT
+   * link (device/agent/mqtt.ts): a board has no wall clock.
+   */
+  sent_ms?: number;
   model_crc: number | null;
   /** The agent's TELEMETRY frame, as is. */
   agent: Telemetry;

@@ -26,6 +26,27 @@ export interface BoardHost {
   erase(name: string): void;
   /** The board's hash engine (EmulatorHost.sha256); the Duktape board has none and hashes in the agent. */
   sha256?(buffer: ArrayBuffer, offset: number, n: number): string;
+  /** The firmware's MQTT client on a board with a network stack (EmulatorHost.mqtt; host/fleet/firmware-mqtt.ts). */
+  mqtt?: (server: string, options: FirmwareMqttOptions) => FirmwareMqtt;
+}
+
+/** The firmware MQTT client's face the agent's MQTT link uses (device/agent/mqtt.ts), restated for the host. */
+export interface FirmwareMqtt {
+  connect(): void;
+  subscribe(topic: string, options: { qos: number }): void;
+  publish(topic: string, message: string, options: { qos: number; retain: boolean }): void;
+  on(event: string, listener: (message: { topic: string; message: string }) => void): void;
+}
+
+export interface FirmwareMqttOptions {
+  client_id: string;
+  port: number;
+  keep_alive: number;
+  clean_session: boolean;
+  will_topic: string;
+  will_message: string;
+  will_qos: number;
+  will_retain: boolean;
 }
 
 export interface DeviceEngine {

@@ -22,8 +22,23 @@ const BOARD_SCRIPT = path.join(DIST_DEVICE, '..', '..', 'host', 'serial', 'lua',
 /** What board.lua prints on stderr once the runtime and agent are loaded. */
 const BOARD_READY = 'morsel-board: ready';
 
+/** How board.lua's mqtt shim marks its requests on stderr. */
+const MQTT_REQUEST = 'morsel-mqtt ';
+
+/**
+ * NodeMCU's mqtt module on the board, its network the host's (host/fleet/firmware-mqtt.ts): given `send`, which
+ * delivers connection events and messages on the board's stdin, it returns the handler of the board's requests
+ * (board.lua's `morsel-mqtt` lines, without the prefix).
+ */
+export type LuaMqttBridge = (send: (header: string, bytes?: Buffer) => void) => (request: string) => void;
+
 /** One board process; resolves once it has booted (its committed model loaded), rejects if it stops first. */
-export function startLuaBoard(engine: LuaEngine, host: BoardHost, opts: EngineStartOptions): Promise<DeviceEngine> {
+export function startLuaBoard(
+  engine: LuaEngine,
+  host: BoardHost,
+  opts: EngineStartOptions,
+  mqtt?: LuaMqttBridge,
+): Promise<DeviceEngine> {
   if (!opts.storageDir) throw new Error('the Lua board needs a storage directory');
   for (const f of [RUNTIME_LUA_BUNDLE, AGENT_LUA_BUNDLE])
     if (!fs.existsSync(f)) throw new Error(`${f} is missing: run npm run build`);
@@ -38,6 +53,7 @@ export function startLuaBoard(engine: LuaEngine, host: BoardHost, opts: EngineSt
       String(opts.ramBytes),
       host.deviceId,
       host.engine,
+      ...(mqtt ? ['mqtt'] : []),
     ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
@@ -47,6 +63,7 @@ export function startLuaBoard(engine: LuaEngine, host: BoardHost, opts: EngineSt
     if (child.exitCode !== null || child.killed) return;
     child.stdin.write(bytes ? Buffer.concat([Buffer.from(header, 'latin1'), bytes]) : header);
   };
+  const mqttRequest = mqtt?.(send);
   const engineFace: DeviceEngine = {
     feed: (s) => {
       const bytes = Buffer.from(s, 'latin1');
@@ -63,6 +80,7 @@ export function startLuaBoard(engine: LuaEngine, host: BoardHost, opts: EngineSt
     createInterface({ input: child.stderr }).on('line', (line) => {
       const text = line.trim();
       if (!text) return;
+      if (mqttRequest && text.startsWith(MQTT_REQUEST)) return mqttRequest(text.slice(MQTT_REQUEST.length));
       if (!booted && text === BOARD_READY) {
         booted = true;
         resolve(engineFace);

@@ -6,9 +6,11 @@
 -- where ms is the host's clock (node.uptime() advances from it by this process's CPU time). The UART's output is
 -- stdout; faults are lines on stderr; killing the process is a power cut. No crypto module: the agent hashes in
 -- Lua (its own SHA-256), as on a firmware built without crypto.
---   lua board.lua RUNTIME.lua AGENT.lua STORAGE_DIR FLASH_BYTES RAM_BYTES DEVICE_ID ENGINE
+--   lua board.lua RUNTIME.lua AGENT.lua STORAGE_DIR FLASH_BYTES RAM_BYTES DEVICE_ID ENGINE [mqtt]
+-- With `mqtt` the board also has NodeMCU's mqtt module, whose network is the host (host/fleet/firmware-mqtt.ts):
+-- requests go out as lines on stderr, events come in on stdin (see the mqtt shim below).
 
-local runtimePath, agentPath, dir, flashBytes, ramBytes, deviceId, engine = ...
+local runtimePath, agentPath, dir, flashBytes, ramBytes, deviceId, engine, withMqtt = ...
 flashBytes, ramBytes = tonumber(flashBytes), tonumber(ramBytes)
 
 local function path(name)
@@ -120,6 +122,63 @@ local function repl(data)
   replLine = replLine:match("[^\r\n]*$")
 end
 
+-- NodeMCU's mqtt.Client over the host's connection. Out, one stderr line per call, strings as x<hex>:
+--   morsel-mqtt C port keepalive clean will_qos will_retain host id will_topic will_message
+--   morsel-mqtt S qos topic          morsel-mqtt P qos retain topic message
+-- In, on stdin:  E connected|offline <ms>\n    M <#topic>:<#message> <ms>\n topic message
+local unpackArgs = unpack or table.unpack
+local mqttClient
+if withMqtt then
+  local function hex(s)
+    return "x" .. s:gsub(".", function(c)
+      return string.format("%02x", string.byte(c))
+    end)
+  end
+  local function send(kind, numbers, ...)
+    local fields = { "morsel-mqtt", kind, unpackArgs(numbers) }
+    for _, s in ipairs({ ... }) do fields[#fields + 1] = hex(s) end
+    io.stderr:write(table.concat(fields, " "), "\n")
+    io.stderr:flush()
+  end
+  mqtt = {
+    Client = function(id, keepalive, user, password, clean)
+      local c = { handlers = {} }
+      function c:lwt(topic, message, qos, retain)
+        self.will = { topic, message, qos or 0, retain or 0 }
+      end
+      function c:on(event, handler)
+        self.handlers[event] = handler
+      end
+      function c:connect(host, port, secure, onConnect, onFail)
+        mqttClient, self.onConnect, self.onFail = self, onConnect, onFail
+        local w = self.will or { "", "", 0, 0 }
+        send("C", { port or 1883, keepalive or 60, clean or 1, w[3], w[4] }, host, id, w[1], w[2])
+      end
+      function c:subscribe(topic, qos)
+        send("S", { qos or 0 }, topic)
+      end
+      function c:publish(topic, message, qos, retain)
+        send("P", { qos or 0, retain or 0 }, topic, message)
+      end
+      return c
+    end,
+  }
+end
+
+-- A host event for the mqtt client, as NodeMCU calls its callbacks.
+local function mqttEvent(kind, a)
+  local c = mqttClient
+  if not c then return end
+  if kind == "M" then
+    local topicBytes, messageBytes = a:match("^(%d+):(%d+)$")
+    local topic = io.read(tonumber(topicBytes)) or ""
+    local message = tonumber(messageBytes) > 0 and io.read(tonumber(messageBytes)) or ""
+    return c.handlers.message, c, topic, message
+  end
+  if a == "connected" then return c.onConnect, c end
+  return c.handlers.offline or c.onFail, c
+end
+
 local function fault(message)
   io.stderr:write(tostring(message):gsub("\n", " "), "\n")
   io.stderr:flush()
@@ -153,9 +212,15 @@ while true do
     hostMs = tonumber(a)
     callback = alarmCallback
   end
+  local args = { data }
+  if kind == "M" or kind == "E" then
+    hostMs = tonumber(b)
+    args = { mqttEvent(kind, a) }
+    callback = table.remove(args, 1)
+  end
   cpuAtHostMs = os.clock()
   if callback then
-    local done, message = pcall(callback, data)
+    local done, message = pcall(callback, unpackArgs(args))
     if not done then fault(message) end
   end
 end
