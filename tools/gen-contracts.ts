@@ -16,7 +16,7 @@ import {
   newestFormatVersion,
   valuesWithAttribute,
 } from '../host/blob/fbs';
-import { layoutPath, layoutSource } from './gen-layout';
+import { IN_PLACE_RULES, layoutPath, layoutSource } from './gen-layout';
 
 const root = (): string => path.dirname(path.dirname(morselSchemaPath()));
 export const contractPath = (): string => path.join(root(), 'host', 'ir', 'contract.ts');
@@ -106,6 +106,18 @@ export function contractSource(): string {
     '',
     '/** Opcodes whose kernel in full TFLite keeps double rounding in Rounding.TFLITE (attribute tflite_double_rounding). */',
     `export const TFLITE_DOUBLE_ROUNDING_OPCODES: readonly OpCodeName[] = ${JSON.stringify(valuesWithAttribute(opcodes, 'tflite_double_rounding'))};`,
+    '',
+    '/**',
+    " * Opcodes whose output may take its input's arena bytes (attribute in_place): always (view: the bytes are",
+    " * unchanged) or when nothing reads the input, or what shares its bytes, later (dead_input). The device's",
+    ' * verifier reads the same rule (IN_PLACE_OPCODES in device/format/layout.ts).',
+    ' */',
+    `export type InPlaceRule = ${IN_PLACE_RULES.map((r) => JSON.stringify(r)).join(' | ')};`,
+    'export const IN_PLACE: { readonly [K in OpCodeName]?: InPlaceRule } = {',
+    ...valuesWithAttribute(opcodes, 'in_place').map(
+      (op) => `  ${op}: ${JSON.stringify(opcodes.valueInfo.get(op)!.attributes.in_place)},`,
+    ),
+    '};',
     '',
     ...enumObject(s.enums.get('FormatVersion')!),
     '/** The newest format version: readers accept 1..FORMAT_VERSION. */',
