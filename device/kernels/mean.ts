@@ -9,7 +9,8 @@ import {
   Options_MeanOptions,
 } from '../format/layout';
 import { badOptions, badShape } from '../format/reader';
-import { inputInfo, needOptions, type OpContext, type OpRegistration, optI32, outputInfo } from '../op';
+import { centredRequantValid, readCentredRequant } from './centred-requant';
+import { inputInfo, needOptions, type OpContext, type OpRegistration, outputInfo } from '../op';
 import { evalReduce, REDUCE_MEAN, type ReduceData } from './reduce';
 
 function prepareMean(ctx: OpContext): ReduceData {
@@ -27,14 +28,14 @@ function prepareMean(ctx: OpContext): ReduceData {
     outer: 1,
     count: xs[1] * xs[2],
     inner: xs[3],
-    inZp: optI32(ctx, MeanOptions_input_zero_point, 0),
-    outZp: optI32(ctx, MeanOptions_output_zero_point, 0),
-    mult: optI32(ctx, MeanOptions_multiplier, 0),
-    shift: optI32(ctx, MeanOptions_shift, 0),
-    single: ctx.single,
+    rq: readCentredRequant(ctx, [
+      MeanOptions_input_zero_point,
+      MeanOptions_output_zero_point,
+      MeanOptions_multiplier,
+      MeanOptions_shift,
+    ]),
   };
-  if (!(p.shift >= -31 && p.shift <= 30 && p.mult >= 0 && p.inZp >= -128 && p.inZp <= 127))
-    badOptions(ctx.index, 'mean parameters');
+  if (!centredRequantValid(p.rq)) badOptions(ctx.index, 'mean parameters');
   return p;
 }
 
