@@ -2,7 +2,8 @@
 // - device/format/layout.ts (tools/gen-layout.ts): vtable offsets, defaults, enum values, FORMAT_VERSION;
 // - host/ir/contract.ts: the opcode union, each opcode's options interface, the double-rounding opcodes, format
 //   versions and the device error codes with their meanings;
-// - the error table of device/README.md (between its GENERATED markers).
+// - the error table of device/README.md (between its GENERATED markers);
+// and, from device/runtime.ts, the agent's declaration of the runtime it runs beside (tools/gen-runtime-api.ts).
 // `npm run gen:contracts` writes them; test/contracts.test.ts fails when any is stale.
 
 import { execFileSync } from 'child_process';
@@ -17,6 +18,7 @@ import {
   valuesWithAttribute,
 } from '../host/blob/fbs';
 import { IN_PLACE_RULES, layoutPath, layoutSource } from './gen-layout';
+import { runtimeApiPath, runtimeApiSource } from './gen-runtime-api';
 
 const root = (): string => path.dirname(path.dirname(morselSchemaPath()));
 export const contractPath = (): string => path.join(root(), 'host', 'ir', 'contract.ts');
@@ -152,6 +154,7 @@ export function contractFiles(): { path: string; text: string }[] {
     { path: layoutPath(), text: formatted(layoutSource(), layoutPath()) },
     { path: contractPath(), text: contractSource() },
     { path: deviceReadmePath(), text: deviceReadmeSource() },
+    { path: runtimeApiPath(), text: formatted(runtimeApiSource(), runtimeApiPath()) },
   ];
 }
 

@@ -8,25 +8,16 @@ import * as os from 'os';
 import * as path from 'path';
 import * as v8 from 'v8';
 import * as vm from 'vm';
+import type { EmulatorHost } from '../../device/agent/emulator-host';
 
 export const EMULATED_ENGINES = ['node', 'quickjs', 'duktape'] as const;
 export type EmulatedEngine = (typeof EMULATED_ENGINES)[number];
 
-/** What the board offers the agent (EmulatorHost in device/agent/emulator.ts, less freeRam, which the engine measures). */
-export interface BoardHost {
-  engine: string;
-  deviceId: string;
-  maxBlobBytes: number;
-  write(bytes: string): void;
-  now(): number;
-  read(name: string): string | null;
-  readBytes(name: string): ArrayBuffer | null;
-  writeAt(name: string, bytes: string, offset: number, total: number): void;
-  writeText(name: string, text: string): void;
-  erase(name: string): void;
-  /** The board's hash engine (EmulatorHost.sha256); the Duktape board has none and hashes in the agent. */
-  sha256?(buffer: ArrayBuffer, offset: number, n: number): string;
-}
+/**
+ * What the board offers the agent: the agent's own EmulatorHost (device/agent/emulator-host.ts) less freeRam, which
+ * the engine measures. The Duktape board has no sha256 and hashes in the agent.
+ */
+export type BoardHost = Omit<EmulatorHost, 'freeRam'>;
 
 export interface DeviceEngine {
   /** UART bytes in, as a binary string. */
