@@ -37,27 +37,46 @@ export interface ReduceData {
   rq: CentredRequant;
 }
 
-function prepareReduce(ctx: OpContext): ReduceData {
-  needOptions(ctx, Options_ReduceOptions);
-  const oi = ctx.index,
-    x = ctx.data[ctx.inputs[0]],
+/** The op data of a reduction of the op's input into its output (REDUCE, and MEAN over H·W). */
+export function reduceData(
+  ctx: OpContext,
+  reducer: number,
+  outer: number,
+  count: number,
+  inner: number,
+  rq: CentredRequant,
+): ReduceData {
+  const x = ctx.data[ctx.inputs[0]],
     y = ctx.data[ctx.output];
-  const p: ReduceData = {
+  return {
     x: x.data,
     xOff: x.at,
     y: y.data,
     yOff: y.at,
-    reducer: optI32(ctx, ReduceOptions_reducer, 0),
-    outer: optI32(ctx, ReduceOptions_outer, 0),
-    count: optI32(ctx, ReduceOptions_count, 0),
-    inner: optI32(ctx, ReduceOptions_inner, 0),
-    rq: readCentredRequant(ctx, [
+    reducer: reducer,
+    outer: outer,
+    count: count,
+    inner: inner,
+    rq: rq,
+  };
+}
+
+function prepareReduce(ctx: OpContext): ReduceData {
+  needOptions(ctx, Options_ReduceOptions);
+  const oi = ctx.index;
+  const p = reduceData(
+    ctx,
+    optI32(ctx, ReduceOptions_reducer, 0),
+    optI32(ctx, ReduceOptions_outer, 0),
+    optI32(ctx, ReduceOptions_count, 0),
+    optI32(ctx, ReduceOptions_inner, 0),
+    readCentredRequant(ctx, [
       ReduceOptions_input_zero_point,
       ReduceOptions_output_zero_point,
       ReduceOptions_multiplier,
       ReduceOptions_shift,
     ]),
-  };
+  );
   if (!(p.reducer >= REDUCE_MEAN && p.reducer <= REDUCE_MAX)) badOptions(oi, 'reducer ' + p.reducer);
   if (!(p.outer >= 1 && p.count >= 1 && p.inner >= 1)) badOptions(oi, 'reduce geometry');
   if (p.outer * p.count * p.inner !== inputInfo(ctx, 0).count || p.outer * p.inner !== outputInfo(ctx).count)
