@@ -77,19 +77,12 @@ export interface OpContext {
   work: number;
 }
 
-/** An op whose output may take its input's arena bytes: always (a view of the same bytes, RESHAPE)... */
-export const ALIAS_VIEW = 1;
-/** ...or when nothing reads the input (or what shares its bytes) after the op (an elementwise table op). */
-export const ALIAS_DEAD_INPUT = 2;
-
 export interface OpRegistration {
   /** Checks the op and returns its op data; fails with MRSL_E_* on anything the kernel cannot run. */
   prepare: (this: void, ctx: OpContext) => any;
   eval: (this: void, data: any) => void;
   /** The kernel reads packed or sparse weights (kernels/packed-weights.ts) at input 1; no other input may be packed. */
   packedWeights?: boolean;
-  /** ALIAS_VIEW or ALIAS_DEAD_INPUT when the memory planner may put the output on the input's bytes. */
-  alias?: number;
 }
 
 /** fieldI32 as a small integer (platform int32): option values that kernels compute indices from. */

@@ -280,7 +280,6 @@ function loadModel(blob: any, registrations: OpRegistration[]): MorselModel {
     opCodes: number[] = [],
     opIns: number[][] = [],
     opOuts: number[] = [],
-    aliases: number[] = [],
     works: number[] = [];
   const ctx: OpContext = {
     blob: b,
@@ -333,10 +332,9 @@ function loadModel(blob: any, registrations: OpRegistration[]): MorselModel {
     opCodes.push(code);
     opIns.push(oin);
     opOuts.push(yi);
-    aliases.push(reg.alias !== undefined ? reg.alias : 0);
     works.push(ctx.work);
   }
-  verifyModel(infos, opIns, opOuts, aliases, works, inT, outT);
+  verifyModel(infos, opIns, opOuts, opCodes, works, inT, outT);
   allocateScratch(ctx.scratch);
   return new MorselModel(evals, opData, opCodes, arena, infos[inT], infos[outT], arenaBytes);
 }

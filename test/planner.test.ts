@@ -1,6 +1,9 @@
 import { strict as assert } from 'assert';
-import { QModel, QOp } from '../host/ir/qmodel';
-import { ARENA_ALIGN, Buffer, buffersOf, lowerBound, planMemory } from '../host/plan/planner';
+import { IN_PLACE_OPCODES } from '../device/format/layout';
+import { encodeModel } from '../host/blob/encode';
+import { deviceRefusal } from '../host/blob/verify';
+import { IN_PLACE, OpCode, OPTIONS_TABLE, type OpCodeName, type QModel, type QOp } from '../host/ir/qmodel';
+import { ARENA_ALIGN, type Buffer, buffersOf, lowerBound, planMemory } from '../host/plan/planner';
 import { Rng } from '../host/util/rng';
 import { act } from './helpers/tiny-models';
 
@@ -108,5 +111,48 @@ describe('memory planner', () => {
     assert.equal(m.tensors[1].arenaOffset, m.tensors[0].arenaOffset);
     assert.equal(m.tensors[2].arenaOffset, m.tensors[0].arenaOffset);
     assert.equal(m.arenaBytes, 16);
+  });
+
+  it("applies the schema's in_place rule exactly as the device verifier does, for every opcode", () => {
+    const identity = Array.from({ length: 256 }, (_, i) => i - 128);
+    /** x → op → y, then MAXIMUM(x, y) when x is read again after the op. */
+    const model = (opcode: OpCodeName, xReadLater: boolean): QModel => {
+      const m = randomDag(new Rng(1), 0);
+      m.tensors = [act('x', [1, 16]), act('y', [1, 16])];
+      const options = OPTIONS_TABLE[opcode] === 'LutOptions' ? { table: identity } : null;
+      const inputs = opcode === 'MAXIMUM' ? [0, 0] : [0];
+      m.ops = [{ opcode, inputs, outputs: [1], name: 'op', options } as QOp];
+      m.outputs = [1];
+      if (xReadLater) {
+        m.tensors.push(act('z', [1, 16]));
+        m.ops.push({ opcode: 'MAXIMUM', inputs: [0, 1], outputs: [2], name: 'max', options: null });
+        m.outputs = [2];
+      }
+      return m;
+    };
+    // The device's generated digits (read as device/format/verify.ts reads them) name the host's rules, opcode for opcode.
+    for (const [opcode, code] of Object.entries(OpCode)) {
+      const digit = Math.floor(IN_PLACE_OPCODES / 3 ** code) % 3;
+      assert.equal(digit, [undefined, 'view', 'dead_input'].indexOf(IN_PLACE[opcode as OpCodeName]), opcode);
+    }
+    const opcodes: OpCodeName[] = [...(Object.keys(IN_PLACE) as OpCodeName[]), 'MAXIMUM'];
+    assert.ok(opcodes.length > 2);
+    for (const opcode of opcodes) {
+      for (const xReadLater of [false, true]) {
+        const planned = model(opcode, xReadLater);
+        planMemory(planned);
+        const aliased = planned.tensors[1].arenaOffset === planned.tensors[0].arenaOffset;
+        const rule = IN_PLACE[opcode];
+        const want = rule === 'view' || (rule === 'dead_input' && !xReadLater);
+        assert.equal(aliased, want, `${opcode}${xReadLater ? ', x read later' : ''}: the planner's alias`);
+        assert.equal(deviceRefusal(encodeModel(planned)), undefined, `${opcode}: the device refuses the plan`);
+        // The same op with its output forced onto its input's bytes: the device accepts exactly what the planner does.
+        const forced = model(opcode, xReadLater);
+        planMemory(forced);
+        forced.tensors[1].arenaOffset = forced.tensors[0].arenaOffset;
+        const refusal = deviceRefusal(encodeModel(forced));
+        assert.equal(refusal === undefined, want, `${opcode}${xReadLater ? ', x read later' : ''}: ${refusal}`);
+      }
+    }
   });
 });

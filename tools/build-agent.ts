@@ -22,8 +22,18 @@ const AGENT_DIR = path.join(ROOT, 'device', 'agent');
 /** The protocol code both builds share, in dependency order; the ES5 build adds its adapters (tsconfig.json). */
 const LUA_SOURCES = [
   path.join(ROOT, 'device', 'format', 'crc32.ts'),
-  ...['platform.ts', 'protocol.ts', 'framing.ts', 'sha256.ts', 'auth.ts', 'agent.ts', 'mqtt.ts'].map((f) =>
-    path.join(AGENT_DIR, f),
+  ...[
+    'runtime-api.ts',
+    'platform.ts',
+    'protocol.ts',
+    'slip.ts',
+    'framing.ts',
+    'sha256.ts',
+    'auth.ts',
+    'agent.ts',
+    'emulator-host.ts',
+    'mqtt.ts',
+  ].map((f) => path.join(AGENT_DIR, f),
   ),
 ];
 
@@ -41,9 +51,16 @@ export function buildAgent(): { file: string; bytes: number } {
 }
 
 /**
- * tsc over the agent's tsconfig (scripts concatenated into one file). The runtime's format/crc32.ts is a module
- * (it exports its functions to the runtime's bundle): the agent takes it as a script, its `export`s dropped.
+ * Modules the agent takes as scripts, their `export`s dropped: the runtime's CRC-32, and the SLIP codec and emulator
+ * interface the host imports.
  */
+const MODULES_AS_SCRIPTS = [
+  path.join('device', 'format', 'crc32.ts'),
+  path.join('device', 'agent', 'slip.ts'),
+  path.join('device', 'agent', 'emulator-host.ts'),
+];
+
+/** tsc over the agent's tsconfig (scripts concatenated into one file), MODULES_AS_SCRIPTS among them. */
 function compileAgentScripts(configPath: string): void {
   const config = ts.getParsedCommandLineOfConfigFile(
     configPath,
@@ -53,7 +70,7 @@ function compileAgentScripts(configPath: string): void {
   const host = ts.createCompilerHost(config.options);
   const getSourceFile = host.getSourceFile;
   host.getSourceFile = (file, lang, onError) =>
-    file.endsWith(path.join('device', 'format', 'crc32.ts'))
+    MODULES_AS_SCRIPTS.some((m) => file.endsWith(m))
       ? ts.createSourceFile(file, fs.readFileSync(file, 'utf8').replace(/^export /gm, ''), lang)
       : getSourceFile(file, lang, onError);
   const program = ts.createProgram(config.fileNames, config.options, host);

@@ -2,7 +2,8 @@
 // - device/format/layout.ts (tools/gen-layout.ts): vtable offsets, defaults, enum values, FORMAT_VERSION;
 // - host/ir/contract.ts: the opcode union, each opcode's options interface, the double-rounding opcodes, format
 //   versions and the device error codes with their meanings;
-// - the error table of device/README.md (between its GENERATED markers).
+// - the error table of device/README.md (between its GENERATED markers);
+// and, from device/runtime.ts, the agent's declaration of the runtime it runs beside (tools/gen-runtime-api.ts).
 // `npm run gen:contracts` writes them; test/contracts.test.ts fails when any is stale.
 
 import { execFileSync } from 'child_process';
@@ -16,7 +17,8 @@ import {
   newestFormatVersion,
   valuesWithAttribute,
 } from '../host/blob/fbs';
-import { layoutPath, layoutSource } from './gen-layout';
+import { IN_PLACE_RULES, layoutPath, layoutSource } from './gen-layout';
+import { runtimeApiPath, runtimeApiSource } from './gen-runtime-api';
 
 const root = (): string => path.dirname(path.dirname(morselSchemaPath()));
 export const contractPath = (): string => path.join(root(), 'host', 'ir', 'contract.ts');
@@ -107,6 +109,18 @@ export function contractSource(): string {
     '/** Opcodes whose kernel in full TFLite keeps double rounding in Rounding.TFLITE (attribute tflite_double_rounding). */',
     `export const TFLITE_DOUBLE_ROUNDING_OPCODES: readonly OpCodeName[] = ${JSON.stringify(valuesWithAttribute(opcodes, 'tflite_double_rounding'))};`,
     '',
+    '/**',
+    " * Opcodes whose output may take its input's arena bytes (attribute in_place): always (view: the bytes are",
+    " * unchanged) or when nothing reads the input, or what shares its bytes, later (dead_input). The device's",
+    ' * verifier reads the same rule (IN_PLACE_OPCODES in device/format/layout.ts).',
+    ' */',
+    `export type InPlaceRule = ${IN_PLACE_RULES.map((r) => JSON.stringify(r)).join(' | ')};`,
+    'export const IN_PLACE: { readonly [K in OpCodeName]?: InPlaceRule } = {',
+    ...valuesWithAttribute(opcodes, 'in_place').map(
+      (op) => `  ${op}: ${JSON.stringify(opcodes.valueInfo.get(op)!.attributes.in_place)},`,
+    ),
+    '};',
+    '',
     ...enumObject(s.enums.get('FormatVersion')!),
     '/** The newest format version: readers accept 1..FORMAT_VERSION. */',
     `export const FORMAT_VERSION = ${newestFormatVersion(s)};`,
@@ -140,6 +154,7 @@ export function contractFiles(): { path: string; text: string }[] {
     { path: layoutPath(), text: formatted(layoutSource(), layoutPath()) },
     { path: contractPath(), text: contractSource() },
     { path: deviceReadmePath(), text: deviceReadmeSource() },
+    { path: runtimeApiPath(), text: formatted(runtimeApiSource(), runtimeApiPath()) },
   ];
 }
 

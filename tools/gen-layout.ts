@@ -11,6 +11,9 @@ import {
   vtableOffset,
 } from '../host/blob/fbs';
 
+/** The values of OpCode's in_place attribute. */
+export const IN_PLACE_RULES = ['view', 'dead_input'];
+
 export function layoutSource(): string {
   const s = morselSchema();
   const lines = [
@@ -32,12 +35,27 @@ export function layoutSource(): string {
     lines.push('');
     u.members.forEach((m, i) => lines.push(`export const ${u.name}_${m} = ${i + 1};`));
   }
+  const opcodes = s.enums.get('OpCode')!;
   // Bit k set: opcode k keeps double rounding in Rounding.TFLITE (attribute tflite_double_rounding).
-  const doubleRounding = valuesWithAttribute(s.enums.get('OpCode')!, 'tflite_double_rounding');
-  const mask = doubleRounding.reduce((m, op) => m + 2 ** s.enums.get('OpCode')!.values.get(op)!, 0);
+  const doubleRounding = valuesWithAttribute(opcodes, 'tflite_double_rounding');
+  const mask = doubleRounding.reduce((m, op) => m + 2 ** opcodes.values.get(op)!, 0);
   if (!Number.isSafeInteger(mask))
     throw new Error('gen-layout: a double-rounding opcode above 52 needs another encoding');
-  lines.push('', `export const TFLITE_DOUBLE_ROUNDING_OPCODES = ${mask};`);
+  // Base-3 digit k: opcode k's in_place rule, 0 (none) or its place in IN_PLACE_RULES plus 1.
+  const inPlace = valuesWithAttribute(opcodes, 'in_place').reduce((m, op) => {
+    const rule = IN_PLACE_RULES.indexOf(opcodes.valueInfo.get(op)!.attributes.in_place);
+    if (rule < 0) throw new Error(`gen-layout: OpCode.${op}'s in_place is not one of ${IN_PLACE_RULES}`);
+    return m + (rule + 1) * 3 ** opcodes.values.get(op)!;
+  }, 0);
+  if (!Number.isSafeInteger(inPlace)) throw new Error('gen-layout: an in_place opcode above 32 needs another encoding');
+  lines.push(
+    '',
+    `export const TFLITE_DOUBLE_ROUNDING_OPCODES = ${mask};`,
+    "// Base-3 digit k: whether opcode k's output may take its input's arena bytes (attribute in_place): 0 never,",
+    '// IN_PLACE_VIEW always, IN_PLACE_DEAD_INPUT when the input is not read later. The planner applies the same rule.',
+    `export const IN_PLACE_OPCODES = ${inPlace};`,
+    ...IN_PLACE_RULES.map((r, i) => `export const IN_PLACE_${r.toUpperCase()} = ${i + 1};`),
+  );
   for (const t of s.tables.values()) {
     lines.push('');
     for (const f of t.fields) {

@@ -1,57 +1,28 @@
-// SLIP framing on the device: a linear decoder into one preallocated buffer and a frame writer.
-// Frame = type u8, seq u8, payload length u16 LE, payload, CRC-32 u32 LE of everything before it.
+// Frames on the device, over the SLIP stream of slip.ts (the host reads and writes frames with that same code):
+// frame = type u8, seq u8, payload length u16 LE, payload, CRC-32 u32 LE of everything before it.
 
 interface FrameHandler {
   onFrame(type: number, seq: number, payload: Uint8Array): void;
   onBadFrame(): void;
 }
 
+/** Checks each SLIP frame's length and CRC, and hands it to the handler. */
 class SlipReader {
-  private buf: Uint8Array;
-  private pos: number;
-  private escaped: boolean;
-  private overflow: boolean;
+  private stream: SlipStream;
   private handler: FrameHandler;
 
   constructor(handler: FrameHandler) {
-    this.buf = new Uint8Array(MAX_PAYLOAD + 8);
-    this.pos = 0;
-    this.escaped = false;
-    this.overflow = false;
+    this.stream = new SlipStream(MAX_PAYLOAD + 8, this);
     this.handler = handler;
   }
 
   /** Consumes a binary string as it arrives from the UART. */
   feed(data: string): void {
-    var buf = this.buf;
-    var cap = buf.length;
-    for (var i = 0; i < data.length; i++) {
-      var c = data.charCodeAt(i);
-      if (c === SLIP_END) {
-        if (this.pos > 0 || this.overflow) this.finish();
-        continue;
-      }
-      if (this.escaped) {
-        this.escaped = false;
-        if (c === SLIP_ESC_END) c = SLIP_END;
-        else if (c === SLIP_ESC_ESC) c = SLIP_ESC;
-      } else if (c === SLIP_ESC) {
-        this.escaped = true;
-        continue;
-      }
-      if (this.pos < cap) buf[this.pos++] = c;
-      else this.overflow = true;
-    }
+    this.stream.feed(data);
   }
 
-  private finish(): void {
-    var n = this.pos;
-    var ok = !this.overflow && n >= 8;
-    this.pos = 0;
-    this.overflow = false;
-    this.escaped = false;
-    var b = this.buf;
-    if (ok) ok = b[2] + b[3] * 256 === n - 8;
+  onSlipFrame(b: Uint8Array, n: number): void {
+    var ok = n >= 8 && b[2] + b[3] * 256 === n - 8;
     if (ok) ok = crc32Skipping(b, n - 4, n - 4) === readU32(b, n - 4);
     if (ok) this.handler.onFrame(b[0], b[1], b.subarray(4, n - 4));
     else this.handler.onBadFrame();
@@ -79,14 +50,9 @@ function encodeFrame(type: number, seq: number, payload: Uint8Array): string {
   f[3] = Math.floor(n / 256);
   for (var i = 0; i < n; i++) f[4 + i] = payload[i];
   putU32(f, n + 4, crc32Skipping(f, n + 4, n + 4));
-  var out = String.fromCharCode(SLIP_END);
-  for (var k = 0; k < f.length; k++) {
-    var c = f[k];
-    if (c === SLIP_END) out += String.fromCharCode(SLIP_ESC, SLIP_ESC_END);
-    else if (c === SLIP_ESC) out += String.fromCharCode(SLIP_ESC, SLIP_ESC_ESC);
-    else out += String.fromCharCode(c);
-  }
-  return out + String.fromCharCode(SLIP_END);
+  var wire = new Uint8Array(slipEncodedLength(f, n + 8));
+  slipEncodeInto(f, n + 8, wire);
+  return bytesText(wire);
 }
 
 function textBytes(s: string): Uint8Array {

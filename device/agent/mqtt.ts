@@ -5,31 +5,6 @@
 // retained `info` (the agent's INFO plus group and transport) and a last-will `status`, all QoS 1. Deploys are
 // the serial link's signed uploads: the agent checks the tags itself, so this link holds no key.
 
-/**
- * The firmware's MQTT client, in the face of Espruino's MQTT module (`require("MQTT").create(server, options)`);
- * nodemcu.lua adapts NodeMCU's `mqtt.Client` to it, a JerryScript port provides `morsel_mqtt_create`.
- * Events: `connected`, `disconnected`, `publish` ({topic, message} with the message as a binary string).
- */
-interface FirmwareMqtt {
-  connect(): void;
-  subscribe(topic: string, options: { qos: number }): void;
-  publish(topic: string, message: string, options: { qos: number; retain: boolean }): void;
-  on(event: string, listener: (message: { topic: string; message: string }) => void): void;
-}
-
-interface FirmwareMqttOptions {
-  client_id: string;
-  port: number;
-  keep_alive: number;
-  /** false: QoS 1 frames sent while the board was away arrive when it is back (where the client supports it). */
-  clean_session: boolean;
-  will_topic: string;
-  will_message: string;
-  will_qos: number;
-  will_retain: boolean;
-}
-
-type FirmwareMqttCreate = (server: string, options: FirmwareMqttOptions) => FirmwareMqtt;
 
 /** The install's choice, `{"host": "10.0.0.2", "port": 1883, "fleet": "f", "group": "g"}`; absent: the UART. */
 var FILE_MQTT = 'morsel.mq';

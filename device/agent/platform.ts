@@ -1,16 +1,6 @@
 // What the agent needs from a board: a byte pipe, a clock, a little flash and a RAM figure. Each adapter
-// (espruino.ts, jerryscript.ts, emulator.ts) builds one of these; the protocol code never touches a global.
-
-interface MorselModelHandle {
-  inputShape: number[];
-  outputShape: number[];
-  profile: boolean;
-  layerMs: number[];
-  invoke(input: Int8Array): Int8Array;
-}
-
-/** The device runtime bundle (dist/device/morsel.es5.js), loaded before the agent. */
-declare var Morsel: { load(bytes: Uint8Array): MorselModelHandle; version: number };
+// (espruino.ts, jerryscript.ts, emulator.ts) builds one of these; the protocol code never touches a global. The
+// runtime beside it (Morsel, MorselModelHandle) is declared in runtime-api.ts, generated from device/runtime.ts.
 
 interface AgentPlatform {
   /** Short names reported by INFO. */

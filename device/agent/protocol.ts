@@ -29,8 +29,3 @@ var QUIET_AFTER_PUT_MS = 3000;
 
 /** Bytes of an HMAC-SHA256 tag in PUT_BEGIN and COMMIT on a keyed board (device/agent/auth.ts). */
 var TAG_BYTES = 32;
-
-var SLIP_END = 192;
-var SLIP_ESC = 219;
-var SLIP_ESC_END = 220;
-var SLIP_ESC_ESC = 221;

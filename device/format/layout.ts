@@ -67,6 +67,11 @@ export const Options_ResizeNearestNeighborOptions = 16;
 export const Options_LayerNormOptions = 17;
 
 export const TFLITE_DOUBLE_ROUNDING_OPCODES = 228;
+// Base-3 digit k: whether opcode k's output may take its input's arena bytes (attribute in_place): 0 never,
+// IN_PLACE_VIEW always, IN_PLACE_DEAD_INPUT when the input is not read later. The planner applies the same rule.
+export const IN_PLACE_OPCODES = 31367189655;
+export const IN_PLACE_VIEW = 1;
+export const IN_PLACE_DEAD_INPUT = 2;
 
 export const FullyConnectedOptions_output_zero_point = 4;
 export const FullyConnectedOptions_activation_min = 6;

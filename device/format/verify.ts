@@ -4,21 +4,20 @@
 // (host/blob/verify.ts runs the device runtime's load), so a blob is refused alike on both sides, with the same
 // MRSL_E_* code.
 
-import { ALIAS_DEAD_INPUT, type TensorInfo } from '../op';
+import type { TensorInfo } from '../op';
+import { floor } from '../platform/api';
+import { IN_PLACE_DEAD_INPUT, IN_PLACE_OPCODES } from './layout';
 import { fail, failOp } from './reader';
 
 /** Most multiply-adds (and other per-output work) in one inference: beyond it a board would not answer. */
 const MAX_WORK = 1073741824;
 
-/**
- * opIns/opOuts: each op's tensors; aliases: its registration's alias rule (0, ALIAS_VIEW, ALIAS_DEAD_INPUT);
- * works: its work per output value (OpContext.work).
- */
+/** opIns/opOuts/opCodes: each op's tensors and opcode; works: its work per output value (OpContext.work). */
 export function verifyModel(
   infos: TensorInfo[],
   opIns: number[][],
   opOuts: number[],
-  aliases: number[],
+  opCodes: number[],
   works: number[],
   inT: number,
   outT: number,
@@ -32,9 +31,10 @@ export function verifyModel(
     last.push(t === outT ? n : -1);
     root.push(t);
   }
-  // An activation is read only after it is written (by an earlier op, or as the input), and written once. An
-  // ALIAS_VIEW op's output may take its input's bytes, and so may an ALIAS_DEAD_INPUT op's whose input (with
-  // everything sharing its bytes) is not read later (host/plan/planner.ts): such tensors share a root.
+  // An activation is read only after it is written (by an earlier op, or as the input), and written once. The
+  // output of an op with in_place "view" in the schema may take its input's bytes, and so may one with "dead_input"
+  // whose input (with everything sharing its bytes) is not read later (host/plan/planner.ts applies the same rule):
+  // such tensors share a root.
   let work = 0;
   for (let k = 0; k < n; k++) {
     const ins = opIns[k],
@@ -50,11 +50,13 @@ export function verifyModel(
   }
   // Aliases are decided once every read is known (the planner's rule looks at the whole graph).
   for (let k = 0; k < n; k++) {
+    // The op's in_place rule: base-3 digit opCodes[k] of IN_PLACE_OPCODES (device/format/layout.ts).
     const x = opIns[k][0],
-      y = opOuts[k];
-    if (aliases[k] !== 0 && infos[x].arenaOffset === infos[y].arenaOffset && infos[x].count === infos[y].count) {
+      y = opOuts[k],
+      rule = floor(IN_PLACE_OPCODES / Math.pow(3, opCodes[k])) % 3;
+    if (rule !== 0 && infos[x].arenaOffset === infos[y].arenaOffset && infos[x].count === infos[y].count) {
       let inPlace = true;
-      if (aliases[k] === ALIAS_DEAD_INPUT)
+      if (rule === IN_PLACE_DEAD_INPUT)
         for (let t = 0; t < infos.length; t++) if (root[t] === root[x] && last[t] > k) inPlace = false;
       if (inPlace) root[y] = root[x];
     }

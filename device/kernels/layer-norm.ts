@@ -6,6 +6,7 @@
 // FULLY_CONNECTED row with int8 γ and int32 β, y = clamp(MBQM(t·γ + β) + zp_out).
 
 import { mbqm } from '../fixedpoint';
+import { type CentredRequant, centredRequantValid, readCentredRequant } from './centred-requant';
 import {
   LayerNormOptions_count,
   LayerNormOptions_epsilon_high,
@@ -39,11 +40,7 @@ interface LayerNormData {
   rows: number;
   count: number;
   eps: number;
-  inZp: number;
-  outZp: number;
-  mult: number;
-  shift: number;
-  single: boolean;
+  rq: CentredRequant;
   /** One row's c values (load-time storage). */
   centred: Buf;
 }
@@ -65,11 +62,12 @@ function prepareLayerNorm(ctx: OpContext): LayerNormData {
     rows: optI32(ctx, LayerNormOptions_rows, 0),
     count: optI32(ctx, LayerNormOptions_count, 0),
     eps: optI32(ctx, LayerNormOptions_epsilon_high, 0) * TWO25 + optI32(ctx, LayerNormOptions_epsilon_low, 0),
-    inZp: optI32(ctx, LayerNormOptions_input_zero_point, 0),
-    outZp: optI32(ctx, LayerNormOptions_output_zero_point, 0),
-    mult: optI32(ctx, LayerNormOptions_output_multiplier, 0),
-    shift: optI32(ctx, LayerNormOptions_output_shift, 0),
-    single: ctx.single,
+    rq: readCentredRequant(ctx, [
+      LayerNormOptions_input_zero_point,
+      LayerNormOptions_output_zero_point,
+      LayerNormOptions_output_multiplier,
+      LayerNormOptions_output_shift,
+    ]),
     centred: newFloat64(1),
   };
   if (!(p.rows >= 1 && p.count >= 1 && p.count <= MAX_COUNT)) badOptions(oi, 'layer norm rows of 1 to 4096 values');
@@ -80,20 +78,7 @@ function prepareLayerNorm(ctx: OpContext): LayerNormData {
     inputInfo(ctx, 2).count !== p.count
   )
     badShape(oi, 'layer norm shapes');
-  if (
-    !(
-      p.eps >= 0 &&
-      p.eps < TWO50 &&
-      p.shift >= -31 &&
-      p.shift <= 30 &&
-      p.mult >= 0 &&
-      p.inZp >= -128 &&
-      p.inZp <= 127 &&
-      p.outZp >= -128 &&
-      p.outZp <= 127
-    )
-  )
-    badOptions(oi, 'layer norm parameters');
+  if (!(p.eps >= 0 && p.eps < TWO50 && centredRequantValid(p.rq))) badOptions(oi, 'layer norm parameters');
   // t·γ + β within int32: |t| ≤ 2^20 + 1, |γ| ≤ 128.
   for (let i = 0; i < p.count; i++)
     if (Math.abs(p.bias[i]) > 2147483647 - 128 * (TWO20 + 1)) badOptions(oi, 'layer norm bias');
@@ -117,7 +102,8 @@ function evalLayerNorm(p: LayerNormData): void {
     gamma = p.gamma,
     gOff = p.gOff,
     bias = p.bias,
-    zp = p.inZp;
+    rq = p.rq,
+    zp = rq.inZp;
   for (let row = 0; row < p.rows; row++) {
     const at = p.xOff + row * n,
       to = p.yOff + row * n;
@@ -147,7 +133,7 @@ function evalLayerNorm(p: LayerNormData): void {
         else if (rem >= 2 * r) q += 1;
         t = c[i] < 0 ? -q : q;
       }
-      let v = mbqm(t * gamma[gOff + i] + bias[i], p.mult, p.shift, p.single) + p.outZp;
+      let v = mbqm(t * gamma[gOff + i] + bias[i], rq.mult, rq.shift, rq.single) + rq.outZp;
       v = v < -128 ? -128 : v > 127 ? 127 : v;
       y[to + i] = v;
     }

@@ -3,7 +3,7 @@
 
 import { LutOptions_table, Options_LutOptions } from '../format/layout';
 import { badOptions, fieldVector, rdU8 } from '../format/reader';
-import { ALIAS_DEAD_INPUT, needOptions, type OpContext, type OpRegistration, outputInfo, inputInfo } from '../op';
+import { needOptions, type OpContext, type OpRegistration, outputInfo, inputInfo } from '../op';
 import type { Buf } from '../platform/api';
 
 interface LookupData {
@@ -41,4 +41,4 @@ function evalLookup(p: LookupData): void {
   for (let i = 0; i < n; i++) y[yo + i] = t[x[xo + i] + 128];
 }
 
-export const LOOKUP: OpRegistration = { prepare: prepareLookup, eval: evalLookup, alias: ALIAS_DEAD_INPUT };
+export const LOOKUP: OpRegistration = { prepare: prepareLookup, eval: evalLookup };

@@ -9,32 +9,28 @@ import {
   Options_MeanOptions,
 } from '../format/layout';
 import { badOptions, badShape } from '../format/reader';
-import { inputInfo, needOptions, type OpContext, type OpRegistration, optI32, outputInfo } from '../op';
-import { evalReduce, REDUCE_MEAN, type ReduceData } from './reduce';
+import { centredRequantValid, readCentredRequant } from './centred-requant';
+import { inputInfo, needOptions, type OpContext, type OpRegistration, outputInfo } from '../op';
+import { evalReduce, REDUCE_MEAN, type ReduceData, reduceData } from './reduce';
 
 function prepareMean(ctx: OpContext): ReduceData {
   needOptions(ctx, Options_MeanOptions);
   const xs = inputInfo(ctx, 0).shape;
   if (xs.length !== 4 || xs[0] !== 1 || outputInfo(ctx).count !== xs[3]) badShape(ctx.index, 'mean shapes');
-  const x = ctx.data[ctx.inputs[0]],
-    y = ctx.data[ctx.output];
-  const p: ReduceData = {
-    x: x.data,
-    xOff: x.at,
-    y: y.data,
-    yOff: y.at,
-    reducer: REDUCE_MEAN,
-    outer: 1,
-    count: xs[1] * xs[2],
-    inner: xs[3],
-    inZp: optI32(ctx, MeanOptions_input_zero_point, 0),
-    outZp: optI32(ctx, MeanOptions_output_zero_point, 0),
-    mult: optI32(ctx, MeanOptions_multiplier, 0),
-    shift: optI32(ctx, MeanOptions_shift, 0),
-    single: ctx.single,
-  };
-  if (!(p.shift >= -31 && p.shift <= 30 && p.mult >= 0 && p.inZp >= -128 && p.inZp <= 127))
-    badOptions(ctx.index, 'mean parameters');
+  const p = reduceData(
+    ctx,
+    REDUCE_MEAN,
+    1,
+    xs[1] * xs[2],
+    xs[3],
+    readCentredRequant(ctx, [
+      MeanOptions_input_zero_point,
+      MeanOptions_output_zero_point,
+      MeanOptions_multiplier,
+      MeanOptions_shift,
+    ]),
+  );
+  if (!centredRequantValid(p.rq)) badOptions(ctx.index, 'mean parameters');
   return p;
 }
 

@@ -13,71 +13,29 @@ import {
   Pool2DOptions_stride_w,
 } from '../format/layout';
 import { badOptions, badShape, failOp } from '../format/reader';
-import { checkBounds, inputInfo, needOptions, type OpContext, type OpRegistration, optI32, outputInfo } from '../op';
-import { type Buf, floor } from '../platform/api';
+import { checkBounds, needOptions, type OpContext, type OpRegistration, optI32, outputInfo } from '../op';
+import { readWindowGeometry, type WindowGeometry } from './conv';
+import { floor } from '../platform/api';
 
-interface PoolData {
+interface PoolData extends WindowGeometry {
   max: boolean;
-  x: Buf;
-  xOff: number;
-  y: Buf;
-  yOff: number;
-  inH: number;
-  inW: number;
-  inC: number;
-  outH: number;
-  outW: number;
-  kH: number;
-  kW: number;
-  strideH: number;
-  strideW: number;
-  padTop: number;
-  padLeft: number;
   actMin: number;
   actMax: number;
 }
 
 function preparePool2D(ctx: OpContext, max: boolean): PoolData {
   needOptions(ctx, Options_Pool2DOptions);
-  const xs = inputInfo(ctx, 0).shape,
-    ys = outputInfo(ctx).shape;
-  if (xs.length !== 4 || ys.length !== 4 || xs[3] !== ys[3] || xs[0] !== 1 || ys[0] !== 1)
-    badShape(ctx.index, 'pool shapes'); // batch 1 both sides: the eval writes one image (an output of batch 2 left the rest stale)
-  const x = ctx.data[ctx.inputs[0]],
-    y = ctx.data[ctx.output];
-  const p: PoolData = {
-    max: max,
-    x: x.data,
-    xOff: x.at,
-    y: y.data,
-    yOff: y.at,
-    inH: xs[1],
-    inW: xs[2],
-    inC: xs[3],
-    outH: ys[1],
-    outW: ys[2],
-    kH: optI32(ctx, Pool2DOptions_filter_h, 0),
-    kW: optI32(ctx, Pool2DOptions_filter_w, 0),
-    strideH: optI32(ctx, Pool2DOptions_stride_h, 1),
-    strideW: optI32(ctx, Pool2DOptions_stride_w, 1),
-    padTop: optI32(ctx, Pool2DOptions_pad_top, 0),
-    padLeft: optI32(ctx, Pool2DOptions_pad_left, 0),
-    actMin: optI32(ctx, Pool2DOptions_activation_min, -128),
-    actMax: optI32(ctx, Pool2DOptions_activation_max, 127),
-  };
-  if (
-    !(
-      p.kH >= 1 &&
-      p.kW >= 1 &&
-      p.kH <= 256 &&
-      p.kW <= 256 &&
-      p.strideH >= 1 &&
-      p.strideW >= 1 &&
-      p.padTop >= 0 &&
-      p.padLeft >= 0
-    )
-  )
-    badOptions(ctx.index, 'pool window');
+  const p = readWindowGeometry(ctx, optI32(ctx, Pool2DOptions_filter_h, 0), optI32(ctx, Pool2DOptions_filter_w, 0), [
+    Pool2DOptions_stride_h,
+    Pool2DOptions_stride_w,
+    Pool2DOptions_pad_top,
+    Pool2DOptions_pad_left,
+  ]) as PoolData;
+  if (p.inC !== outputInfo(ctx).shape[3]) badShape(ctx.index, 'pool shapes');
+  p.max = max;
+  p.actMin = optI32(ctx, Pool2DOptions_activation_min, -128);
+  p.actMax = optI32(ctx, Pool2DOptions_activation_max, 127);
+  if (!(p.kH >= 1 && p.kW >= 1 && p.kH <= 256 && p.kW <= 256)) badOptions(ctx.index, 'pool window');
   checkBounds(ctx, p.actMin, p.actMax);
   // A window that holds no input value: AVERAGE_POOL_2D would divide by zero (TFLM's too).
   if (

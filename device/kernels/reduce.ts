@@ -4,6 +4,7 @@
 // rounding half away from zero; SUM is MBQM of the zero-centred sum; MAX keeps the input's quantization.
 
 import { mbqm } from '../fixedpoint';
+import { type CentredRequant, centredRequantValid, readCentredRequant } from './centred-requant';
 import {
   Options_ReduceOptions,
   ReduceOptions_count,
@@ -32,33 +33,50 @@ export interface ReduceData {
   outer: number;
   count: number;
   inner: number;
-  inZp: number;
-  outZp: number;
-  mult: number;
-  shift: number;
-  single: boolean;
+  /** MEAN and SUM only. */
+  rq: CentredRequant;
 }
 
-function prepareReduce(ctx: OpContext): ReduceData {
-  needOptions(ctx, Options_ReduceOptions);
-  const oi = ctx.index,
-    x = ctx.data[ctx.inputs[0]],
+/** The op data of a reduction of the op's input into its output (REDUCE, and MEAN over H·W). */
+export function reduceData(
+  ctx: OpContext,
+  reducer: number,
+  outer: number,
+  count: number,
+  inner: number,
+  rq: CentredRequant,
+): ReduceData {
+  const x = ctx.data[ctx.inputs[0]],
     y = ctx.data[ctx.output];
-  const p: ReduceData = {
+  return {
     x: x.data,
     xOff: x.at,
     y: y.data,
     yOff: y.at,
-    reducer: optI32(ctx, ReduceOptions_reducer, 0),
-    outer: optI32(ctx, ReduceOptions_outer, 0),
-    count: optI32(ctx, ReduceOptions_count, 0),
-    inner: optI32(ctx, ReduceOptions_inner, 0),
-    inZp: optI32(ctx, ReduceOptions_input_zero_point, 0),
-    outZp: optI32(ctx, ReduceOptions_output_zero_point, 0),
-    mult: optI32(ctx, ReduceOptions_multiplier, 0),
-    shift: optI32(ctx, ReduceOptions_shift, 0),
-    single: ctx.single,
+    reducer: reducer,
+    outer: outer,
+    count: count,
+    inner: inner,
+    rq: rq,
   };
+}
+
+function prepareReduce(ctx: OpContext): ReduceData {
+  needOptions(ctx, Options_ReduceOptions);
+  const oi = ctx.index;
+  const p = reduceData(
+    ctx,
+    optI32(ctx, ReduceOptions_reducer, 0),
+    optI32(ctx, ReduceOptions_outer, 0),
+    optI32(ctx, ReduceOptions_count, 0),
+    optI32(ctx, ReduceOptions_inner, 0),
+    readCentredRequant(ctx, [
+      ReduceOptions_input_zero_point,
+      ReduceOptions_output_zero_point,
+      ReduceOptions_multiplier,
+      ReduceOptions_shift,
+    ]),
+  );
   if (!(p.reducer >= REDUCE_MEAN && p.reducer <= REDUCE_MAX)) badOptions(oi, 'reducer ' + p.reducer);
   if (!(p.outer >= 1 && p.count >= 1 && p.inner >= 1)) badOptions(oi, 'reduce geometry');
   if (p.outer * p.count * p.inner !== inputInfo(ctx, 0).count || p.outer * p.inner !== outputInfo(ctx).count)
@@ -67,19 +85,7 @@ function prepareReduce(ctx: OpContext): ReduceData {
   if (p.count > 8388607) badShape(oi, 'reduces more than 2^23 values');
   // Per output: a reduction over `count` values (the verifier's work limit).
   ctx.work = p.count;
-  if (
-    p.reducer !== REDUCE_MAX &&
-    !(
-      p.shift >= -31 &&
-      p.shift <= 30 &&
-      p.mult >= 0 &&
-      p.inZp >= -128 &&
-      p.inZp <= 127 &&
-      p.outZp >= -128 &&
-      p.outZp <= 127
-    )
-  )
-    badOptions(oi, 'reduce parameters');
+  if (p.reducer !== REDUCE_MAX && !centredRequantValid(p.rq)) badOptions(oi, 'reduce parameters');
   return p;
 }
 
@@ -89,7 +95,8 @@ export function evalReduce(p: ReduceData): void {
     n = p.count,
     inner = p.inner,
     half = floor(n / 2),
-    inZp = p.inZp,
+    rq = p.rq,
+    inZp = rq.inZp,
     reducer = p.reducer;
   let to = p.yOff;
   for (let o = 0; o < p.outer; o++) {
@@ -105,9 +112,9 @@ export function evalReduce(p: ReduceData): void {
       } else {
         let acc = 0;
         for (let r = 0; r < n; r++) acc += x[base + r * inner + i] - inZp;
-        acc = mbqm(acc, p.mult, p.shift, p.single);
+        acc = mbqm(acc, rq.mult, rq.shift, rq.single);
         if (reducer === REDUCE_MEAN) acc = acc > 0 ? floor((acc + half) / n) : -floor((half - acc) / n);
-        v = acc + p.outZp;
+        v = acc + rq.outZp;
         v = v < -128 ? -128 : v > 127 ? 127 : v;
       }
       y[to + i] = v;

@@ -1,7 +1,7 @@
 // RESHAPE: bytes unchanged; the planner usually aliases input and output so this copies nothing.
 
 import type { OpContext, OpRegistration } from '../op';
-import { ALIAS_VIEW, sameCount } from '../op';
+import { sameCount } from '../op';
 import type { Buf } from '../platform/api';
 
 interface ReshapeData {
@@ -29,4 +29,4 @@ function evalReshape(p: ReshapeData): void {
   for (let i = 0; i < n; i++) y[yo + i] = x[xo + i];
 }
 
-export const RESHAPE: OpRegistration = { prepare: prepareReshape, eval: evalReshape, alias: ALIAS_VIEW };
+export const RESHAPE: OpRegistration = { prepare: prepareReshape, eval: evalReshape };

@@ -6,12 +6,8 @@
 import * as mqtt from 'mqtt';
 import { formatKey } from '../serial/auth';
 import { BoardStorage } from '../serial/board-storage';
-import {
-  type DeviceEngine,
-  type FirmwareMqtt,
-  type FirmwareMqttOptions,
-  startDeviceEngine,
-} from '../serial/device-engine';
+import type { FirmwareMqtt, FirmwareMqttOptions } from '../../device/agent/emulator-host';
+import { type DeviceEngine, startDeviceEngine } from '../serial/device-engine';
 import { hardwareSha256, KEY_FILE } from '../serial/emulator';
 import { isLuaEngine, type LuaEngine } from '../engines/lua';
 import { type LuaMqttBridge, startLuaBoard } from '../serial/lua-board';

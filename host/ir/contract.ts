@@ -326,6 +326,25 @@ export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? n
 export const TFLITE_DOUBLE_ROUNDING_OPCODES: readonly OpCodeName[] = ['DEPTHWISE_CONV_2D', 'ADD', 'SUB', 'MUL'];
 
 /**
+ * Opcodes whose output may take its input's arena bytes (attribute in_place): always (view: the bytes are
+ * unchanged) or when nothing reads the input, or what shares its bytes, later (dead_input). The device's
+ * verifier reads the same rule (IN_PLACE_OPCODES in device/format/layout.ts).
+ */
+export type InPlaceRule = 'view' | 'dead_input';
+export const IN_PLACE: { readonly [K in OpCodeName]?: InPlaceRule } = {
+  RESHAPE: 'view',
+  LOGISTIC: 'dead_input',
+  TANH: 'dead_input',
+  QUANTIZE: 'dead_input',
+  LEAKY_RELU: 'dead_input',
+  HARD_SWISH: 'dead_input',
+  ELU: 'dead_input',
+  EXP: 'dead_input',
+  GELU: 'dead_input',
+  LUT: 'dead_input',
+};
+
+/**
  * Blob format versions. Model.version is the oldest version that can hold the blob, so older runtimes still read it;
  * readers accept 1 up to the newest value here (FORMAT_VERSION).
  */

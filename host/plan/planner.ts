@@ -3,7 +3,7 @@
 // time; unlike it, several placement orders are tried (and all of them for small graphs) and the best kept,
 // and reshapes and element-wise ops whose input dies there reuse the input's bytes.
 
-import { bytesOf, OPTIONS_TABLE, type QModel } from '../ir/qmodel';
+import { bytesOf, IN_PLACE, type QModel } from '../ir/qmodel';
 
 export const ARENA_ALIGN = 4;
 
@@ -53,11 +53,11 @@ export function buffersOf(model: QModel): Buffer[] {
     const [y] = op.outputs;
     if (x === undefined || y === undefined || !isActivation(x)) return;
     if (bytesOf(model.tensors[x]) !== bytesOf(model.tensors[y])) return;
-    // A reshape leaves bytes unchanged, so its output may alias its input even while the input lives on.
-    // An element-wise op may overwrite its input only when nothing sharing those bytes is read later.
-    // Element-wise ops are the table lookups (every opcode carrying LutOptions, run by the device's LOOKUP kernel).
-    const inPlace = OPTIONS_TABLE[op.opcode] === 'LutOptions' && groupLast(find(x)) === step;
-    if (op.opcode === 'RESHAPE' || inPlace) parent[find(y)] = find(x);
+    // The schema's in_place rule (the device's verifier applies the same one): a "view" (a reshape) leaves the bytes
+    // unchanged, so its output may alias its input even while the input lives on; a "dead_input" op (an element-wise
+    // table lookup) may overwrite its input only when nothing sharing those bytes is read later.
+    const rule = IN_PLACE[op.opcode];
+    if (rule === 'view' || (rule === 'dead_input' && groupLast(find(x)) === step)) parent[find(y)] = find(x);
   });
   const groups = new Map<number, Buffer>();
   for (let i = 0; i < n; i++) {

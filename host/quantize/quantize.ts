@@ -5,7 +5,7 @@
 // Tensors that carry `quant` (QDQ models) keep it; the others take their range from calibration.
 
 import { type Clamp, type Graph, ModelError, type Node, numel, type Tensor, tensor } from '../ir/graph';
-import type { LutOptions, QModel, QOp, QTensor } from '../ir/qmodel';
+import type { LutOptions, OpCodeName, OptionsByOp, QModel, QOp, QTensor } from '../ir/qmodel';
 import { type Expr, evalExpr, sameExpr, applied } from '../ir/elementwise';
 import type { CalibrationStats } from './calibrate';
 import { clampInt, f32, kernelRounding, prepareRounding, type RoundingMode } from './fixedpoint';
@@ -227,6 +227,19 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
     if (tensor(g, name).data) return constantOperand(name);
     throw new ModelError(`node ${n.name} reads '${name}' before it is computed`);
   };
+  /** Node n as one `opcode` op over the operands `inputs`, its output on the parameters `qy`. */
+  const emit = <K extends OpCodeName>(n: Node, opcode: K, inputs: number[], qy: QParams, options: OptionsByOp[K]) => {
+    ops.push({ opcode, inputs, outputs: [activation(n.op.outputs[0], qy)], name: n.name, options } as QOp);
+  };
+  /**
+   * Node n as an op whose output holds only its input's values (a reshape, pad, mirror pad, resize, strided gather):
+   * the output keeps the input's quantization, as TFLite's converter has it.
+   */
+  const sameQuantization = <K extends OpCodeName>(n: Node, opcode: K, options: (q: QParams) => OptionsByOp[K]) => {
+    const x = operand(n, n.op.inputs[0]);
+    const q = params.get(n.op.inputs[0])!;
+    emit(n, opcode, [x], q, options(q));
+  };
 
   /** Input k of node n on the parameters `q`: as it is, requantized by a QUANTIZE op, or a constant quantized so. */
   const onParams = (n: Node, name: string, k: number, q: QParams): number => {
@@ -314,15 +327,8 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
           data: bias,
           arenaOffset: -1,
         });
-        const y = activation(yName, qy);
         if (op.kind === 'dense') {
-          ops.push({
-            opcode: 'FULLY_CONNECTED',
-            inputs: [x, w, b],
-            outputs: [y],
-            name: n.name,
-            options: prepareFullyConnected(qx(), scales, qy, op.attrs.clamp, rounding),
-          });
+          emit(n, 'FULLY_CONNECTED', [x, w, b], qy, prepareFullyConnected(qx(), scales, qy, op.attrs.clamp, rounding));
         } else {
           const a = op.attrs;
           if (!dw && a.group !== 1)
@@ -336,13 +342,8 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
             pad_left: a.pads[1],
             depth_multiplier: dw ? C / tensor(g, op.inputs[0]).shape[3] : 1,
           };
-          ops.push({
-            opcode: dw ? 'DEPTHWISE_CONV_2D' : 'CONV_2D',
-            inputs: [x, w, b],
-            outputs: [y],
-            name: n.name,
-            options: prepareConv2D(geometry, qx(), scales, qy, a.clamp, rounding),
-          });
+          const options = prepareConv2D(geometry, qx(), scales, qy, a.clamp, rounding);
+          emit(n, dw ? 'DEPTHWISE_CONV_2D' : 'CONV_2D', [x, w, b], qy, options);
         }
         break;
       }
@@ -368,16 +369,9 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
           // scale; MEAN gives it its own calibrated range (on ResNet-8 that step was most of the logits' error).
           // Not in 'tflite' rounding, whose MEAN full TFLite computes differently (device/README.md).
           const qy = chosen(yName);
-          ops.push({
-            opcode: 'MEAN',
-            inputs: [x],
-            outputs: [activation(yName, qy)],
-            name: n.name,
-            options: prepareMean(qx(), qy, rounding),
-          });
+          emit(n, 'MEAN', [x], qy, prepareMean(qx(), qy, rounding));
           break;
         }
-        const y = activation(yName, qx());
         const geometry = {
           filter_h: a.kernel[0],
           filter_w: a.kernel[1],
@@ -386,13 +380,13 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
           pad_top: a.pads[0],
           pad_left: a.pads[1],
         };
-        ops.push({
-          opcode: op.kind === 'max_pool' ? 'MAX_POOL_2D' : 'AVERAGE_POOL_2D',
-          inputs: [x],
-          outputs: [y],
-          name: n.name,
-          options: preparePool2D(geometry, qx(), a.clamp),
-        });
+        emit(
+          n,
+          op.kind === 'max_pool' ? 'MAX_POOL_2D' : 'AVERAGE_POOL_2D',
+          [x],
+          qx(),
+          preparePool2D(geometry, qx(), a.clamp),
+        );
         break;
       }
       case 'add':
@@ -403,32 +397,10 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
         const a = operand(n, op.inputs[0]);
         const b = operand(n, op.inputs[1]);
         const qy = chosen(yName);
-        const y = activation(yName, qy);
         const clamp = op.attrs.clamp;
-        if (op.kind === 'mul')
-          ops.push({
-            opcode: 'MUL',
-            inputs: [a, b],
-            outputs: [y],
-            name: n.name,
-            options: prepareMul(qx(0), qx(1), qy, clamp, rounding),
-          });
-        else if (op.kind === 'add')
-          ops.push({
-            opcode: 'ADD',
-            inputs: [a, b],
-            outputs: [y],
-            name: n.name,
-            options: prepareAdd(qx(0), qx(1), qy, clamp, rounding),
-          });
-        else
-          ops.push({
-            opcode: 'SUB',
-            inputs: [a, b],
-            outputs: [y],
-            name: n.name,
-            options: prepareSub(qx(0), qx(1), qy, clamp, rounding),
-          });
+        if (op.kind === 'mul') emit(n, 'MUL', [a, b], qy, prepareMul(qx(0), qx(1), qy, clamp, rounding));
+        else if (op.kind === 'add') emit(n, 'ADD', [a, b], qy, prepareAdd(qx(0), qx(1), qy, clamp, rounding));
+        else emit(n, 'SUB', [a, b], qy, prepareSub(qx(0), qx(1), qy, clamp, rounding));
         break;
       }
       case 'mean': {
@@ -440,20 +412,12 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
           );
         }
         const qy = chosen(yName);
-        ops.push({
-          opcode: 'MEAN',
-          inputs: [x],
-          outputs: [activation(yName, qy)],
-          name: n.name,
-          options: prepareMean(qx(), qy, rounding),
-        });
+        emit(n, 'MEAN', [x], qy, prepareMean(qx(), qy, rounding));
         break;
       }
-      case 'reshape': {
-        const x = operand(n, op.inputs[0]);
-        ops.push({ opcode: 'RESHAPE', inputs: [x], outputs: [activation(yName, qx())], name: n.name, options: null });
+      case 'reshape':
+        sameQuantization(n, 'RESHAPE', () => null);
         break;
-      }
       case 'concat': {
         const qy = chosen(yName);
         const rank = tensor(g, yName).shape.length;
@@ -485,97 +449,52 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
         break;
       }
       case 'pad': {
-        const x = operand(n, op.inputs[0]);
-        const q = qx();
-        const value = op.attrs.value === 0 ? undefined : quantizeValue(op.attrs.value, q);
-        ops.push({
-          opcode: 'PAD',
-          inputs: [x],
-          outputs: [activation(yName, q)],
-          name: n.name,
-          options: preparePad(padPairs(op.attrs.pads, tensor(g, op.inputs[0]).shape.length), q, value),
-        });
+        const pads = padPairs(op.attrs.pads, tensor(g, op.inputs[0]).shape.length);
+        // The pad value is rounded onto the input's grid.
+        const value = op.attrs.value;
+        sameQuantization(n, 'PAD', (q) => preparePad(pads, q, value === 0 ? undefined : quantizeValue(value, q)));
         break;
       }
       case 'resize_nearest': {
-        // Every output value is an input value: TFLite's RESIZE_NEAREST_NEIGHBOR keeps the input's quantization.
         const [inShape, outShape] = [tensor(g, op.inputs[0]).shape, tensor(g, yName).shape];
         const { alignCorners, halfPixelCenters } = op.attrs;
-        const q = qx();
-        ops.push({
-          opcode: 'RESIZE_NEAREST_NEIGHBOR',
-          inputs: [operand(n, op.inputs[0])],
-          outputs: [activation(yName, q)],
-          name: n.name,
-          options: {
-            ...tfliteNearestMaps(inShape, outShape, alignCorners, halfPixelCenters),
-            align_corners: alignCorners ? 1 : 0,
-            half_pixel_centers: halfPixelCenters ? 1 : 0,
-          },
-        });
+        sameQuantization(n, 'RESIZE_NEAREST_NEIGHBOR', () => ({
+          ...tfliteNearestMaps(inShape, outShape, alignCorners, halfPixelCenters),
+          align_corners: alignCorners ? 1 : 0,
+          half_pixel_centers: halfPixelCenters ? 1 : 0,
+        }));
         break;
       }
-      case 'mirror_pad': {
-        // The output holds only input values: TFLite's MIRROR_PAD keeps the input's quantization.
-        const q = qx();
-        ops.push({
-          opcode: 'MIRROR_PAD',
-          inputs: [operand(n, op.inputs[0])],
-          outputs: [activation(yName, q)],
-          name: n.name,
-          options: {
-            paddings: padPairs(op.attrs.pads, tensor(g, op.inputs[0]).shape.length),
-            mode: MIRROR_PAD_MODES[op.attrs.mode],
-          },
-        });
+      case 'mirror_pad':
+        sameQuantization(n, 'MIRROR_PAD', () => ({
+          paddings: padPairs(op.attrs.pads, tensor(g, op.inputs[0]).shape.length),
+          mode: MIRROR_PAD_MODES[op.attrs.mode],
+        }));
         break;
-      }
       case 'softmax': {
         const x = operand(n, op.inputs[0]);
         const rank = tensor(g, op.inputs[0]).shape.length;
         if (op.attrs.axis !== -1 && op.attrs.axis !== rank - 1)
           throw new ModelError(`node ${n.name}: softmax is supported over the last axis only`);
-        ops.push({
-          opcode: 'SOFTMAX',
-          inputs: [x],
-          outputs: [activation(yName, SOFTMAX_OUTPUT)],
-          name: n.name,
-          options: prepareSoftmax(qx(), op.attrs.beta, SOFTMAX_OUTPUT, rounding),
-        });
+        emit(n, 'SOFTMAX', [x], SOFTMAX_OUTPUT, prepareSoftmax(qx(), op.attrs.beta, SOFTMAX_OUTPUT, rounding));
         break;
       }
-      case 'sigmoid': {
-        const x = operand(n, op.inputs[0]);
-        ops.push({
-          opcode: 'LOGISTIC',
-          inputs: [x],
-          outputs: [activation(yName, LOGISTIC_OUTPUT)],
-          name: n.name,
-          options: prepareLogistic(qx(), LOGISTIC_OUTPUT, rounding),
-        });
+      case 'sigmoid':
+        emit(
+          n,
+          'LOGISTIC',
+          [operand(n, op.inputs[0])],
+          LOGISTIC_OUTPUT,
+          prepareLogistic(qx(), LOGISTIC_OUTPUT, rounding),
+        );
         break;
-      }
-      case 'tanh': {
-        const x = operand(n, op.inputs[0]);
-        ops.push({
-          opcode: 'TANH',
-          inputs: [x],
-          outputs: [activation(yName, TANH_OUTPUT)],
-          name: n.name,
-          options: prepareTanh(qx(), TANH_OUTPUT, rounding),
-        });
+      case 'tanh':
+        emit(n, 'TANH', [operand(n, op.inputs[0])], TANH_OUTPUT, prepareTanh(qx(), TANH_OUTPUT, rounding));
         break;
-      }
       case 'leaky_relu': {
         const x = operand(n, op.inputs[0]);
         const qy = chosen(yName);
-        ops.push({
-          opcode: 'LEAKY_RELU',
-          inputs: [x],
-          outputs: [activation(yName, qy)],
-          name: n.name,
-          options: prepareLeakyRelu(qx(), qy, op.attrs.alpha, rounding),
-        });
+        emit(n, 'LEAKY_RELU', [x], qy, prepareLeakyRelu(qx(), qy, op.attrs.alpha, rounding));
         break;
       }
       case 'hard_swish':
@@ -586,34 +505,22 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
           op.kind === 'hard_swish'
             ? { opcode: 'HARD_SWISH' as const, options: prepareHardSwish(qx(), qy, rounding) }
             : lookupOp(op.attrs.expr, qx(), qy);
-        ops.push({ ...table, inputs: [x], outputs: [activation(yName, qy)], name: n.name });
+        emit(n, table.opcode, [x], qy, table.options);
         break;
       }
       case 'prelu': {
         const x = operand(n, op.inputs[0]);
         const alpha = operand(n, op.inputs[1]);
         const qy = chosen(yName);
-        ops.push({
-          opcode: 'PRELU',
-          inputs: [x, alpha],
-          outputs: [activation(yName, qy)],
-          name: n.name,
-          options: preparePrelu(qx(0), qx(1), qy, rounding),
-        });
+        emit(n, 'PRELU', [x, alpha], qy, preparePrelu(qx(0), qx(1), qy, rounding));
         break;
       }
       case 'maximum':
       case 'minimum': {
         // As TFLite's converter has it: both inputs on the output's parameters.
         const qy = chosen(yName);
-        const [a, b] = op.inputs.map((name, k) => onParams(n, name, k, qy));
-        ops.push({
-          opcode: op.kind === 'maximum' ? 'MAXIMUM' : 'MINIMUM',
-          inputs: [a, b],
-          outputs: [activation(yName, qy)],
-          name: n.name,
-          options: null,
-        });
+        const ab = op.inputs.map((name, k) => onParams(n, name, k, qy));
+        emit(n, op.kind === 'maximum' ? 'MAXIMUM' : 'MINIMUM', ab, qy, null);
         break;
       }
       case 'relu':
@@ -621,37 +528,22 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
         const x = operand(n, op.inputs[0]);
         const qy = chosen(yName);
         const clamp: Clamp = op.kind === 'clip' ? op.attrs : { min: 0, max: Infinity };
-        ops.push({
-          opcode: 'QUANTIZE',
-          inputs: [x],
-          outputs: [activation(yName, qy)],
-          name: n.name,
-          options: prepareRelu(qx(), qy, clamp, kernelRounding(mode, 'RELU')),
-        });
+        emit(n, 'QUANTIZE', [x], qy, prepareRelu(qx(), qy, clamp, kernelRounding(mode, 'RELU')));
         break;
       }
-      case 'gather_strided': {
-        const x = operand(n, op.inputs[0]);
-        ops.push({
-          opcode: 'GATHER_STRIDED',
-          inputs: [x],
-          outputs: [activation(yName, qx())],
-          name: n.name,
-          options: { offset: op.attrs.offset, shape: op.attrs.shape, strides: op.attrs.strides },
-        });
+      case 'gather_strided':
+        sameQuantization(n, 'GATHER_STRIDED', () => ({
+          offset: op.attrs.offset,
+          shape: op.attrs.shape,
+          strides: op.attrs.strides,
+        }));
         break;
-      }
       case 'reduce': {
         const x = operand(n, op.inputs[0]);
         const { reducer, outer, count, inner } = op.attrs;
+        // MAX keeps the input's quantization (every output is an input value).
         const qy = reducer === 'max' ? qx() : chosen(yName);
-        ops.push({
-          opcode: 'REDUCE',
-          inputs: [x],
-          outputs: [activation(yName, qy)],
-          name: n.name,
-          options: prepareReduce(reducer, { outer, count, inner }, qx(), qy, rounding),
-        });
+        emit(n, 'REDUCE', [x], qy, prepareReduce(reducer, { outer, count, inner }, qx(), qy, rounding));
         break;
       }
       case 'batch_matmul': {
@@ -666,13 +558,7 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
           lhs_batch_stride: lhsBatchStride,
           rhs_batch_stride: rhsBatchStride,
         };
-        ops.push({
-          opcode: 'BATCH_MATMUL',
-          inputs: [a, b],
-          outputs: [activation(yName, qy)],
-          name: n.name,
-          options: prepareBatchMatMul(geometry, qx(0), qx(1), qy, undefined, rounding),
-        });
+        emit(n, 'BATCH_MATMUL', [a, b], qy, prepareBatchMatMul(geometry, qx(0), qx(1), qy, undefined, rounding));
         break;
       }
       case 'layer_norm': {
@@ -711,13 +597,7 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
           f32(biasScale),
         );
         const rows = numel(tensor(g, op.inputs[0]).shape) / count;
-        ops.push({
-          opcode: 'LAYER_NORM',
-          inputs: [x, w, b],
-          outputs: [activation(yName, qy)],
-          name: n.name,
-          options: prepareLayerNorm(rows, count, epsilon, qx(), gammaScale, qy, rounding),
-        });
+        emit(n, 'LAYER_NORM', [x, w, b], qy, prepareLayerNorm(rows, count, epsilon, qx(), gammaScale, qy, rounding));
         break;
       }
       default:

@@ -8,46 +8,16 @@ import * as os from 'os';
 import * as path from 'path';
 import * as v8 from 'v8';
 import * as vm from 'vm';
+import type { EmulatorHost } from '../../device/agent/emulator-host';
 
 export const EMULATED_ENGINES = ['node', 'quickjs', 'duktape'] as const;
 export type EmulatedEngine = (typeof EMULATED_ENGINES)[number];
 
-/** What the board offers the agent (EmulatorHost in device/agent/emulator.ts, less freeRam, which the engine measures). */
-export interface BoardHost {
-  engine: string;
-  deviceId: string;
-  maxBlobBytes: number;
-  write(bytes: string): void;
-  now(): number;
-  read(name: string): string | null;
-  readBytes(name: string): ArrayBuffer | null;
-  writeAt(name: string, bytes: string, offset: number, total: number): void;
-  writeText(name: string, text: string): void;
-  erase(name: string): void;
-  /** The board's hash engine (EmulatorHost.sha256); the Duktape board has none and hashes in the agent. */
-  sha256?(buffer: ArrayBuffer, offset: number, n: number): string;
-  /** The firmware's MQTT client on a board with a network stack (EmulatorHost.mqtt; host/fleet/firmware-mqtt.ts). */
-  mqtt?: (server: string, options: FirmwareMqttOptions) => FirmwareMqtt;
-}
-
-/** The firmware MQTT client's face the agent's MQTT link uses (device/agent/mqtt.ts), restated for the host. */
-export interface FirmwareMqtt {
-  connect(): void;
-  subscribe(topic: string, options: { qos: number }): void;
-  publish(topic: string, message: string, options: { qos: number; retain: boolean }): void;
-  on(event: string, listener: (message: { topic: string; message: string }) => void): void;
-}
-
-export interface FirmwareMqttOptions {
-  client_id: string;
-  port: number;
-  keep_alive: number;
-  clean_session: boolean;
-  will_topic: string;
-  will_message: string;
-  will_qos: number;
-  will_retain: boolean;
-}
+/**
+ * What the board offers the agent: the agent's own EmulatorHost (device/agent/emulator-host.ts) less freeRam, which
+ * the engine measures. The Duktape board has no sha256 and hashes in the agent.
+ */
+export type BoardHost = Omit<EmulatorHost, 'freeRam'>;
 
 export interface DeviceEngine {
   /** UART bytes in, as a binary string. */

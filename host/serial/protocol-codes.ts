@@ -26,7 +26,3 @@ export const AGENT_VERSION = 1;
 export const MAX_PAYLOAD = 4160;
 export const QUIET_AFTER_PUT_MS = 3000;
 export const TAG_BYTES = 32;
-export const SLIP_END = 192;
-export const SLIP_ESC = 219;
-export const SLIP_ESC_END = 220;
-export const SLIP_ESC_ESC = 221;

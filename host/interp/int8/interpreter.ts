@@ -93,27 +93,12 @@ export function runInt8(
         );
         break;
       case 'CONV_2D':
-        conv2d(
-          x,
-          i8(op.inputs[1]),
-          i32(op.inputs[2]),
-          y,
-          convShapes(xt, model.tensors[op.inputs[1]], out),
-          op.options,
-          rounding,
-        );
+      case 'DEPTHWISE_CONV_2D': {
+        const shapes = convShapes(xt, model.tensors[op.inputs[1]], out);
+        const kernel = op.opcode === 'CONV_2D' ? conv2d : depthwiseConv2d;
+        kernel(x, i8(op.inputs[1]), i32(op.inputs[2]), y, shapes, op.options, rounding);
         break;
-      case 'DEPTHWISE_CONV_2D':
-        depthwiseConv2d(
-          x,
-          i8(op.inputs[1]),
-          i32(op.inputs[2]),
-          y,
-          convShapes(xt, model.tensors[op.inputs[1]], out),
-          op.options,
-          rounding,
-        );
-        break;
+      }
       case 'MAX_POOL_2D':
       case 'AVERAGE_POOL_2D':
         pool2d(
