@@ -108,4 +108,5 @@ export const DEVICE_MESSAGES: readonly string[] = [
   'has unknown opcode %',
   'reads packed tensor % (its kernel takes packed weights at input 1 only)',
   'input/output types',
+  'window tensors must be 4-D, batch 1',
 ];
