@@ -4,6 +4,7 @@
 // one constant per direction, shared by every time step (the quantizer stores a shared weight once). The int8
 // design and its accuracy are in device/README.md ("Recurrent layers").
 
+import type { Expr } from '../ir/elementwise';
 import { type Graph, type Op, tensor } from '../ir/graph';
 import { checkActivation } from './limits';
 
@@ -26,6 +27,8 @@ export interface RecurrentDirection {
   linearBeforeReset: boolean;
   /** Steps run from the last time step to the first (outputs still indexed by time). */
   reverse: boolean;
+  /** The gates' activation when it is not the logistic sigmoid (Keras' hard_sigmoid): one element-wise table. */
+  gate?: Expr;
   /** IR tensors [1, hidden] of the initial hidden (and LSTM cell) state; absent means zeros. */
   initialH?: string;
   initialC?: string;
@@ -79,6 +82,9 @@ class Steps {
   unary(kind: 'sigmoid' | 'tanh', x: string): string {
     return this.op(kind, { kind, inputs: [x], attrs: {} }, tensor(this.g, x).shape);
   }
+  elementwise(expr: Expr, x: string): string {
+    return this.op('gate', { kind: 'elementwise', inputs: [x], attrs: { expr } }, tensor(this.g, x).shape);
+  }
 }
 
 /** Rows [from, from + count) of a row-major [rows, cols] matrix. */
@@ -111,21 +117,22 @@ export function unrollRecurrent(g: Graph, prefix: string, x: string, d: Recurren
   const zero = (t: string | undefined) => t === undefined || (tensor(g, t).data?.every((v) => v === 0) ?? false);
   let h = zero(d.initialH) ? undefined : d.initialH;
   let c = zero(d.initialC) ? undefined : d.initialC;
+  const gate = (pre: string) => (d.gate ? s.elementwise(d.gate, pre) : s.unary('sigmoid', pre));
   const ys: string[] = new Array(steps);
   for (let k = 0; k < steps; k++) {
     const t = d.reverse ? steps - 1 - k : k;
     if (!gru) {
       const xt = s.slice(projection, t, 0, G * H);
       const pre = h ? s.binary('add', xt, s.dense(h, recurrent, undefined, G * H)) : xt;
-      const gate = (i: number) => s.slice(pre, 0, i * H, H);
-      const [input, output, forget] = [0, 1, 2].map((i) => s.unary('sigmoid', gate(i)));
-      const candidate = s.unary('tanh', gate(3));
+      const part = (i: number) => s.slice(pre, 0, i * H, H);
+      const [input, output, forget] = [0, 1, 2].map((i) => gate(part(i)));
+      const candidate = s.unary('tanh', part(3));
       const admitted = s.binary('mul', input, candidate);
       c = c ? s.binary('add', s.binary('mul', forget, c), admitted) : admitted;
       h = s.binary('mul', output, s.unary('tanh', c));
     } else {
       const xzr = s.slice(projection, t, 0, 2 * H);
-      const zr = s.unary('sigmoid', h ? s.binary('add', xzr, s.dense(h, recurrent, undefined, 2 * H)) : xzr);
+      const zr = gate(h ? s.binary('add', xzr, s.dense(h, recurrent, undefined, 2 * H)) : xzr);
       const [update, reset] = [s.slice(zr, 0, 0, H), s.slice(zr, 0, H, H)];
       const xh = s.slice(projection, t, 2 * H, H);
       let recurrentTerm: string | undefined;
