@@ -62,6 +62,16 @@ class Steps {
     this.g.tensors.set(name, { name, dtype: 'float32', shape, data });
     return name;
   }
+  /**
+   * A recurrent weight, quantized per tensor (as TFLM's int8 LSTM): every step's FULLY_CONNECTED then carries one
+   * multiplier instead of one per output channel, which a board holds in RAM for each of the steps.
+   */
+  weights(tag: string, shape: number[], data: Float32Array): string {
+    const name = this.constant(tag, shape, data);
+    const maxAbs = data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    this.g.tensors.get(name)!.quant = { scale: [Math.fround(maxAbs / 127 || 1)], zeroPoint: [0] };
+    return name;
+  }
   dense(x: string, weights: string, bias: string | undefined, out: number): string {
     const rows = tensor(this.g, x).shape[0];
     return this.op('dense', { kind: 'dense', inputs: bias ? [x, weights, bias] : [x, weights], attrs: {} }, [
@@ -107,8 +117,8 @@ export function unrollRecurrent(g: Graph, prefix: string, x: string, d: Recurren
   const bias = Float32Array.from(d.wb, (b, i) => b + (gru && d.linearBeforeReset && i >= 2 * H ? 0 : d.rb[i]));
   const projection = s.dense(x, s.constant('W', [G * H, features], d.w), s.constant('bias', [G * H], bias), G * H);
   // GRU: the update/reset rows and the hidden-gate rows of R are separate products (the reset gate sits between).
-  const recurrent = gru ? s.constant('R_zr', [2 * H, H], rows(d.r, H, 0, 2 * H)) : s.constant('R', [G * H, H], d.r);
-  const recurrentH = gru ? s.constant('R_h', [H, H], rows(d.r, H, 2 * H, H)) : '';
+  const recurrent = gru ? s.weights('R_zr', [2 * H, H], rows(d.r, H, 0, 2 * H)) : s.weights('R', [G * H, H], d.r);
+  const recurrentH = gru ? s.weights('R_h', [H, H], rows(d.r, H, 2 * H, H)) : '';
   const hiddenBias = gru && d.linearBeforeReset ? s.constant('Rb_h', [H], d.rb.slice(2 * H)) : undefined;
   const hiddenBiasRow =
     hiddenBias && d.rb.subarray(2 * H).some((v) => v !== 0)
@@ -124,9 +134,10 @@ export function unrollRecurrent(g: Graph, prefix: string, x: string, d: Recurren
     if (!gru) {
       const xt = s.slice(projection, t, 0, G * H);
       const pre = h ? s.binary('add', xt, s.dense(h, recurrent, undefined, G * H)) : xt;
-      const part = (i: number) => s.slice(pre, 0, i * H, H);
-      const [input, output, forget] = [0, 1, 2].map((i) => gate(part(i)));
-      const candidate = s.unary('tanh', part(3));
+      // One table over all four gates' pre-activations costs fewer ops (and tables) than one per gate.
+      const gates = gate(pre);
+      const [input, output, forget] = [0, 1, 2].map((i) => s.slice(gates, 0, i * H, H));
+      const candidate = s.unary('tanh', s.slice(pre, 0, 3 * H, H));
       const admitted = s.binary('mul', input, candidate);
       c = c ? s.binary('add', s.binary('mul', forget, c), admitted) : admitted;
       h = s.binary('mul', output, s.unary('tanh', c));
