@@ -11,6 +11,7 @@ import * as os from 'os';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import * as path from 'path';
+import { decodeModel } from '../host/blob/decode';
 import { encodeModel } from '../host/blob/encode';
 import { compileGraph } from '../host/compile';
 import { ENGINES, runBatchOnEngine } from '../host/engines';
@@ -160,8 +161,23 @@ describe('LSTM and GRU (issue 15): unrolled into int8 kernels, ONNX and torch', 
   it('every blob runs bit-exactly on every engine (one process per engine)', async function () {
     this.timeout(300000);
     const hex = (a: Int8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).toString('hex');
-    const all = [...cases, ...tfjsCases];
-    const jobs = all.map((c) => ({ blob: encodeModel(c.model), inputs: c.inputs }));
+    // The zoo's committed LSTM and GRU blobs (28 steps, 64 units) too, on one input each.
+    const zoo = ['fashion_lstm', 'fashion_gru'].map((name) => {
+      const blob = new Uint8Array(fs.readFileSync(path.join(__dirname, '..', '..', 'models', name, 'model.msl')));
+      const rng = new Rng(23);
+      return {
+        file: name,
+        model: decodeModel(blob),
+        blob,
+        inputs: [Int8Array.from({ length: 784 }, () => rng.int(-128, 127))],
+      };
+    });
+    const all = [
+      ...cases.map((c) => ({ ...c, blob: encodeModel(c.model) })),
+      ...tfjsCases.map((c) => ({ ...c, blob: encodeModel(c.model) })),
+      ...zoo,
+    ];
+    const jobs = all.map((c) => ({ blob: c.blob, inputs: c.inputs }));
     const want = all.map((c) => c.inputs.map((x) => hex(runInt8(c.model, [x])[0])));
     for (const engine of ENGINES) {
       const runs = await runBatchOnEngine(engine, jobs);
