@@ -64,7 +64,7 @@ print(string.format('MORSEL_RESULT {"loopMs":%.6f,"modelMs":%.6f}', loopMs, mode
 
 async function main() {
   const rows = [];
-  const models = choose('--model', ['fashion_mlp', 'fashion_cnn'] as const);
+  const models = choose('--model', ['fashion_mlp', 'fashion_cnn', 'fashion_lstm', 'fashion_gru'] as const);
   const engines = choose('--engine', ENGINES);
   for (const name of models) {
     const blob = new Uint8Array(fs.readFileSync(path.join(ROOT, 'models', name, 'model.msl')));
@@ -88,6 +88,7 @@ async function main() {
       rows.push({
         engine,
         model: name,
+        ms_per_inference: Number(r.modelMs.toFixed(2)),
         macs_per_s: Math.round(macsPerS),
         loop_macs_per_s: Math.round(loopPerS),
         ratio: Number((macsPerS / loopPerS).toFixed(3)),
@@ -111,7 +112,7 @@ async function main() {
   else {
     for (const r of rows)
       console.log(
-        `${r.engine.padEnd(8)} ${r.model.padEnd(12)} ${(r.macs_per_s / 1e6).toFixed(2).padStart(8)} M MAC/s  loop ${(r.loop_macs_per_s / 1e6).toFixed(2).padStart(8)} M MAC/s  ratio ${r.ratio}`,
+        `${r.engine.padEnd(8)} ${r.model.padEnd(12)} ${r.ms_per_inference.toFixed(2).padStart(9)} ms  ${(r.macs_per_s / 1e6).toFixed(2).padStart(8)} M MAC/s  loop ${(r.loop_macs_per_s / 1e6).toFixed(2).padStart(8)} M MAC/s  ratio ${r.ratio}`,
       );
     const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
     for (const h of heap) {

@@ -20,6 +20,7 @@ import {
 } from '../ir/graph';
 import { applied, type Expr } from '../ir/elementwise';
 import { checkActivation, checkShape, ElementBudget, positiveInt } from './limits';
+import { type Cell, GATES, stackRows, unrollRecurrent } from './recurrent';
 import { dilatedExtent, samePadding, windowOutSize } from './window';
 
 interface LayerJson {
@@ -600,6 +601,63 @@ const as1D =
     return l.emit(`${l.name}/as_1d`, { kind: 'reshape', inputs: [y.name], attrs: { shape } }, shape);
   };
 
+/** Keras' LSTM gate order (i, f, c, o) → ONNX's (i, o, f, c), as rows of ONNX's [gates·units, …] matrices. */
+const KERAS_LSTM_GATES = [0, 3, 1, 2];
+
+/**
+ * Keras LSTM and GRU on [1, steps, features]: unrolled by ../recurrent.ts with the weights turned into ONNX's
+ * [gates·units, in] rows; return_sequences, go_backwards (the sequence returned in the order processed, as Keras
+ * does) and GRU reset_after. recurrent_activation sigmoid or hard_sigmoid, activation tanh; stateful, return_state
+ * and time_major are refused.
+ */
+const recurrentLayer: LayerHandler = (l) => {
+  const cell: Cell = l.json.class_name === 'LSTM' ? 'lstm' : 'gru';
+  if (l.cur.shape.length !== 3) throw l.error(`expects a 3-D [batch, steps, features] input, got [${l.cur.shape}]`);
+  for (const key of ['stateful', 'return_state', 'time_major']) if (l.c[key]) throw l.error(`${key} is not supported`);
+  if ((l.c.activation ?? 'tanh') !== 'tanh') throw l.error(`activation '${l.c.activation}' is not supported (tanh)`);
+  const recurrentActivation = l.c.recurrent_activation ?? 'hard_sigmoid';
+  if (!['sigmoid', 'hard_sigmoid', 'hardSigmoid'].includes(recurrentActivation))
+    throw l.error(`recurrent_activation '${recurrentActivation}' is not supported (sigmoid, hard_sigmoid)`);
+  const [, steps, features] = l.cur.shape;
+  const U = l.int('units');
+  const G = GATES[cell];
+  const order = cell === 'lstm' ? KERAS_LSTM_GATES : [0, 1, 2];
+  /** Keras [in, gates·units] (gates in Keras order) → ONNX [gates·units, in]. */
+  const rowsOf = (k: Float32Array, inputs: number) =>
+    Float32Array.from({ length: G * U * inputs }, (_, i) => {
+      const row = Math.floor(i / inputs);
+      const column = order[Math.floor(row / U)] * U + (row % U);
+      return k[(i % inputs) * G * U + column];
+    });
+  const gatesOf = (b: Float32Array) =>
+    Float32Array.from({ length: G * U }, (_, i) => b[order[Math.floor(i / U)] * U + (i % U)]);
+  const resetAfter = cell === 'gru' && l.c.reset_after === true;
+  const bias = l.c.use_bias === false ? undefined : l.weight('bias', resetAfter ? [2, G * U] : [G * U]);
+  const x = l.emit(`${l.name}/steps`, { kind: 'reshape', inputs: [l.cur.name], attrs: { shape: [steps, features] } }, [
+    steps,
+    features,
+  ]);
+  const reverse = l.c.go_backwards === true;
+  const run = unrollRecurrent(l.cx.g, l.name, x.name, {
+    cell,
+    hidden: U,
+    w: rowsOf(l.weight('kernel', [features, G * U]), features),
+    r: rowsOf(l.weight('recurrent_kernel', [U, G * U]), U),
+    wb: bias ? gatesOf(bias.subarray(0, G * U)) : new Float32Array(G * U),
+    rb: resetAfter && bias ? gatesOf(bias.subarray(G * U)) : new Float32Array(G * U),
+    linearBeforeReset: resetAfter,
+    reverse,
+    ...(recurrentActivation === 'sigmoid' ? {} : { gate: ACTIVATION_EXPR.hard_sigmoid }),
+  });
+  if (!l.c.return_sequences) {
+    l.cur = { name: run.h, shape: [1, U] };
+    return l.cur;
+  }
+  const sequence = stackRows(l.cx.g, `${l.name}/sequence`, reverse ? [...run.ys].reverse() : run.ys);
+  l.cur = { name: sequence, shape: [steps, U] };
+  return l.emit(l.name, { kind: 'reshape', inputs: [sequence], attrs: { shape: [1, steps, U] } }, [1, steps, U]);
+};
+
 /** TF.js layer class → its handler. */
 const LAYERS: Record<string, LayerHandler> = {
   InputLayer: passThrough,
@@ -630,6 +688,8 @@ const LAYERS: Record<string, LayerHandler> = {
   Subtract: (l) => l.binary('sub'),
   Multiply: (l) => l.binary('mul'),
   Concatenate,
+  LSTM: recurrentLayer,
+  GRU: recurrentLayer,
   Dropout: passThrough,
   SpatialDropout2D: passThrough,
   GaussianNoise: passThrough,

@@ -34,6 +34,7 @@ import {
   type QParams,
   TFLITE_TABLE_FNS,
 } from './prepare';
+import { sameArray } from '../import/onnx/layout';
 import { elementsPerChannel } from '../ir/shape';
 import { MIRROR_PAD_MODES } from '../interp/int8/mirror-pad';
 import { tfliteNearestMaps } from '../interp/int8/resize-nearest';
@@ -173,6 +174,8 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
   const index = new Map<string, number>();
   const params = new Map<string, QParams>();
   const ops: QOp[] = [];
+  /** Weight tensor name → its quantized tensor, for weights several layers share. */
+  const sharedWeights = new Map<string, number>();
 
   const push = (t: QTensor): number => (tensors.push(t), tensors.length - 1);
   const activation = (name: string, q: QParams, shape = tensor(g, name).shape): number => {
@@ -307,16 +310,23 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
           ? Int32Array.from(biasScales, (s, c) => clampInt(roundHalfAway(bf[c] / s), -INT32_LIMIT, INT32_LIMIT))
           : undefined;
         const bias = foldInputZeroPoint(wq, wt.shape, channelAxis, rawBias, qx().zeroPoint);
-        const w = push({
-          name: wt.name,
-          shape: wt.shape,
-          type: 'int8',
-          scale: scales,
-          zeroPoint: scales.map(() => 0),
-          quantizedDimension: channelAxis,
-          data: wq,
-          arenaOffset: -1,
-        });
+        // A weight several layers read (an unrolled LSTM/GRU's, once per time step) is stored once when it
+        // quantized the same for each.
+        const stored = sharedWeights.get(wt.name);
+        const w =
+          stored !== undefined && sameArray(tensors[stored].scale, scales) && sameArray(tensors[stored].data!, wq)
+            ? stored
+            : push({
+                name: wt.name,
+                shape: wt.shape,
+                type: 'int8',
+                scale: scales,
+                zeroPoint: scales.map(() => 0),
+                quantizedDimension: channelAxis,
+                data: wq,
+                arenaOffset: -1,
+              });
+        sharedWeights.set(wt.name, w);
         const b = push({
           name: op.inputs[2] ?? `${n.name}/bias`,
           shape: [C],

@@ -230,6 +230,14 @@ const quantizeConstant: Folder = (n, c) => {
   n.cx.defineConst(n.out, { dims: x.dims, data: Float64Array.from(data), type: FLOAT, quant }, n.where);
 };
 
+/** Expand: numpy broadcasting of the constant to the shape (torch's zero initial state of LSTM/GRU is one). */
+function Expand(n: OnnxNode, [x, shape]: (Const | undefined)[]) {
+  if (!shape) throw n.error('its shape input must be a constant');
+  const dims = n.sized(broadcastShapes(x!.dims, Array.from(shape.data)));
+  const index = broadcastIndex(x!.dims, dims);
+  n.cx.defineConst(n.out, { dims, data: Float64Array.from(index, (i) => x!.data[i]), type: x!.type }, n.where);
+}
+
 /** ONNX op → its folder over constant inputs. */
 export const CONSTANT_FOLDERS: Record<string, Folder> = {
   Identity: identity,
@@ -251,6 +259,7 @@ export const CONSTANT_FOLDERS: Record<string, Folder> = {
   Div: arithmetic,
   Neg,
   Range,
+  Expand,
   QuantizeLinear: quantizeConstant,
   DequantizeLinear: quantizeConstant,
 };

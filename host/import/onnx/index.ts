@@ -32,6 +32,8 @@ export const ONNX_CONSTANT_OPS = Object.keys(CONSTANT_FOLDERS).filter((op) => !O
 const NON_TENSOR_TYPES = ['sequence_type', 'map_type', 'sparse_tensor_type', 'optional_type'];
 /** ONNX ops that read a rank-3 activation as a 1-D window over [N, C, L]. */
 const WINDOW_OPS = ['Conv', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool'];
+/** ONNX ops whose X is time-major ([steps, batch, features]) unless their layout attribute is 1. */
+const RECURRENT_OPS = ['LSTM', 'GRU'];
 const MIN_OPSET = 7,
   MAX_OPSET = 18;
 
@@ -97,14 +99,23 @@ export function importOnnx(file: string): Graph {
     const dims = tensorType.shape?.dim ?? [];
     // Any fixed or symbolic leading batch compiles for batch 1 (the device runs one sample per invoke); shapes
     // downstream are re-inferred from it, and a Reshape that spells out the old batch gets 1 (./reshape.ts).
-    const batch = dims.length ? num(dims[0].dim_value) : 1;
+    // The X of a time-major (layout 0) LSTM/GRU is [steps, batch, features]: its batch is axis 1.
+    const batchAxis = (graph.node as OnnxNodeProto[]).some(
+      (n) =>
+        RECURRENT_OPS.includes(n.op_type) &&
+        n.input?.[0] === input.name &&
+        !n.attribute?.some((a) => a.name === 'layout' && num(a.i) === 1),
+    )
+      ? 1
+      : 0;
+    const batch = dims.length > batchAxis ? num(dims[batchAxis].dim_value) : 1;
     if (batch > 1) {
       if (cx.batch > 1 && cx.batch !== batch)
         throw new ModelError(`${file}: inputs have batch sizes ${cx.batch} and ${batch}; one batch size expected`);
       cx.batch = batch;
       g.meta.notice = `input '${input.name}' has batch size ${batch}: compiled for batch 1`;
     }
-    const shape = dims.map((d: any, i: number) => (i === 0 ? 1 : num(d.dim_value)));
+    const shape = dims.map((d: any, i: number) => (i === batchAxis ? 1 : num(d.dim_value)));
     if (shape.some((d: number) => !(d >= 1)))
       throw new ModelError(
         `${file}: input '${input.name}' needs static dimensions after the batch (got [${dims.map((d: any) => d.dim_param || num(d.dim_value))}])`,

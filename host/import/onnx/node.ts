@@ -90,7 +90,15 @@ export class OnnxImport {
   }
 }
 
-type Attribute = { f?: number; i?: unknown; s?: Uint8Array; t?: unknown; floats?: number[]; ints?: unknown[] };
+type Attribute = {
+  f?: number;
+  i?: unknown;
+  s?: Uint8Array;
+  t?: unknown;
+  floats?: number[];
+  ints?: unknown[];
+  strings?: Uint8Array[];
+};
 
 export class OnnxNode {
   readonly name: string;
@@ -112,7 +120,8 @@ export class OnnxNode {
     this.where = `node ${index} '${this.name}' (${node.op_type})`;
     this.ins = node.input ?? [];
     this.outs = node.output ?? [];
-    this.out = this.outs[0];
+    // Optional outputs may be empty names (an LSTM read only for Y_h); `out` is the first one computed.
+    this.out = this.outs.find((o) => o) ?? '';
     if (!this.out) throw this.error('has no output');
     for (const a of node.attribute ?? []) this.attributes.set(a.name, a);
   }
@@ -141,6 +150,9 @@ export class OnnxNode {
   str(k: string, d: string): string {
     const a = this.attributes.get(k);
     return a ? Buffer.from(a.s ?? []).toString() : d;
+  }
+  strs(k: string): string[] {
+    return (this.attributes.get(k)?.strings ?? []).map((b) => Buffer.from(b).toString());
   }
   tensorAttr(k: string): Const | undefined {
     const t = this.attributes.get(k)?.t;

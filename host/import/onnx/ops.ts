@@ -22,6 +22,7 @@ import {
 } from './layout';
 import type { OnnxNode } from './node';
 import { FLOAT, INT8, INT64, UINT8 } from './proto';
+import { GRU, LSTM } from './recurrent';
 import { reshapedDims } from './reshape';
 
 type Handler = (n: OnnxNode) => void;
@@ -1022,4 +1023,6 @@ export const ONNX_HANDLERS: Record<string, Handler> = {
   Constant,
   Identity,
   Dropout: Identity,
+  LSTM,
+  GRU,
 };

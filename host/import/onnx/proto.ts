@@ -44,6 +44,7 @@ const ONNX_DESCRIPTOR = {
         t: { type: 'TensorProto', id: 5 },
         floats: { rule: 'repeated', type: 'float', id: 7 },
         ints: { rule: 'repeated', type: 'int64', id: 8 },
+        strings: { rule: 'repeated', type: 'bytes', id: 9 },
       },
     },
     TensorProto: {
