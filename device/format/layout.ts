@@ -42,6 +42,7 @@ export const OpCode_REDUCE = 31;
 export const OpCode_BATCH_MATMUL = 32;
 export const OpCode_RESIZE_NEAREST_NEIGHBOR = 41;
 export const OpCode_LAYER_NORM = 33;
+export const OpCode_TRANSPOSE_CONV = 25;
 
 export const WeightLayout_DENSE = 0;
 export const WeightLayout_BITMASK = 1;

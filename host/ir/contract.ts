@@ -101,6 +101,12 @@ export const OpCode = {
    * clamp(MBQM(t*gamma + bias) + output_zero_point)
    */
   LAYER_NORM: 33,
+  /**
+   * in: x [1,h,w,ic], weights int8 [oc,kh,kw,ic] (TFLite's TRANSPOSE_CONV filter), bias int32 [oc] (= bias -
+   * in_zp*sum(w[oc])). Output (oy, ox) sums the taps (ky, kx) whose input row iy = (oy + pad_top - ky*dilation_h) /
+   * stride_h (and column alike) divides exactly and lies inside; every other tap reads input_zero_point. y as CONV_2D.
+   */
+  TRANSPOSE_CONV: 25,
 } as const;
 export type OpCodeName = keyof typeof OpCode;
 
@@ -287,6 +293,7 @@ export interface OptionsByOp {
   BATCH_MATMUL: BatchMatMulOptions;
   RESIZE_NEAREST_NEIGHBOR: ResizeNearestNeighborOptions;
   LAYER_NORM: LayerNormOptions;
+  TRANSPOSE_CONV: Conv2DOptions;
 }
 export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? null : string } = {
   FULLY_CONNECTED: 'FullyConnectedOptions',
@@ -320,6 +327,7 @@ export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? n
   BATCH_MATMUL: 'BatchMatMulOptions',
   RESIZE_NEAREST_NEIGHBOR: 'ResizeNearestNeighborOptions',
   LAYER_NORM: 'LayerNormOptions',
+  TRANSPOSE_CONV: 'Conv2DOptions',
 };
 
 /** Opcodes whose kernel in full TFLite keeps double rounding in Rounding.TFLITE (attribute tflite_double_rounding). */

@@ -273,6 +273,7 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
     switch (op.kind) {
       case 'conv2d':
       case 'depthwise_conv2d':
+      case 'conv_transpose':
       case 'dense': {
         const x = operand(n, op.inputs[0]);
         const qy = chosen(yName);
@@ -337,7 +338,7 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
             depth_multiplier: dw ? C / tensor(g, op.inputs[0]).shape[3] : 1,
           };
           ops.push({
-            opcode: dw ? 'DEPTHWISE_CONV_2D' : 'CONV_2D',
+            opcode: dw ? 'DEPTHWISE_CONV_2D' : op.kind === 'conv_transpose' ? 'TRANSPOSE_CONV' : 'CONV_2D',
             inputs: [x, w, b],
             outputs: [y],
             name: n.name,

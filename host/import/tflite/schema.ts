@@ -36,6 +36,7 @@ export const BuiltinOperator = {
   PRELU: 54,
   MAXIMUM: 55,
   MINIMUM: 57,
+  TRANSPOSE_CONV: 67,
 } as const;
 export type BuiltinOperatorName = keyof typeof BuiltinOperator;
 
@@ -66,7 +67,6 @@ const OTHER_BUILTIN_NAMES: Record<number, string> = {
   56: 'ARG_MAX',
   60: 'PADV2',
   65: 'SLICE',
-  67: 'TRANSPOSE_CONV',
   70: 'EXPAND_DIMS',
   74: 'SUM',
   75: 'SQRT',
@@ -118,6 +118,7 @@ export const BuiltinOptions = {
   MirrorPadOptions: 77,
   QuantizeOptions: 89,
   GeluOptions: 116,
+  TransposeConvOptions: 49,
 } as const;
 
 export const Padding = { SAME: 0, VALID: 1 } as const;
@@ -182,4 +183,5 @@ export const Field = {
   MirrorPadOptions: { mode: 0 },
   GeluOptions: { approximate: 0 },
   ResizeNearestNeighborOptions: { align_corners: 0, half_pixel_centers: 1 },
+  TransposeConvOptions: { padding: 0, stride_w: 1, stride_h: 2, fused_activation_function: 3 },
 } as const;

@@ -10,6 +10,7 @@ import { broadcastIndex } from './broadcast';
 import { concatenation } from './concatenation';
 import { conv2d, type ConvShapes } from './conv2d';
 import { depthwiseConv2d } from './depthwise-conv2d';
+import { transposeConv } from './transpose-conv';
 import { fullyConnected } from './fully-connected';
 import { gatherStrided } from './gather-strided';
 import { layerNorm } from './layer-norm';
@@ -94,6 +95,17 @@ export function runInt8(
         break;
       case 'CONV_2D':
         conv2d(
+          x,
+          i8(op.inputs[1]),
+          i32(op.inputs[2]),
+          y,
+          convShapes(xt, model.tensors[op.inputs[1]], out),
+          op.options,
+          rounding,
+        );
+        break;
+      case 'TRANSPOSE_CONV':
+        transposeConv(
           x,
           i8(op.inputs[1]),
           i32(op.inputs[2]),

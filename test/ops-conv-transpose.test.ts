@@ -1,0 +1,235 @@
+// ConvTranspose (issue 15) as TRANSPOSE_CONV: one-op ONNX graphs over the spec's attribute combinations (strides,
+// pads, output_padding, dilations, group, output_shape, auto_pad, 1-D) against onnxruntime, torch modules with
+// torch's own tensors through `morsel convert/run`, the int8 blobs bit-exact on every engine, and the TFLite export
+// against TFLite's own TRANSPOSE_CONV kernel. The models come from test/fixtures/ops/make_ops_models.py.
+
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as ort from 'onnxruntime-node';
+import * as os from 'os';
+import * as path from 'path';
+import { encodeModel } from '../host/blob/encode';
+import { main } from '../host/cli/main';
+import { parseNpy } from '../host/data/npy';
+import { ENGINES, runBatchOnEngine } from '../host/engines';
+import { exportTflite } from '../host/export/tflite';
+import { importModel } from '../host/import';
+import { importTfjs } from '../host/import/tfjs';
+import { fromStoredLayout, sourceShape, toStoredLayout } from '../host/import/boundary';
+import { readTflite } from '../host/import/tflite/reader';
+import { tfliteToQModel } from '../host/import/tflite/to-qmodel';
+import { runFloat } from '../host/interp/float';
+import { runInt8 } from '../host/interp/int8/interpreter';
+import { type Graph, ModelError, numel } from '../host/ir/graph';
+import type { QModel } from '../host/ir/qmodel';
+import { toDeviceGraph } from '../host/passes';
+import { planMemory } from '../host/plan/planner';
+import { calibrate } from '../host/quantize/calibrate';
+import { quantizeGraph, quantizeInput } from '../host/quantize/quantize';
+import { Rng } from '../host/util/rng';
+import { loadTfliteOracle } from './helpers/tflite-oracle';
+
+const FIX = path.join(__dirname, '..', '..', 'test', 'fixtures', 'ops');
+const onnxFiles = (prefix: string) =>
+  fs
+    .readdirSync(FIX)
+    .filter((f) => f.startsWith(prefix) && f.endsWith('.onnx'))
+    .sort();
+const npy = (file: string) => {
+  const a = parseNpy(fs.readFileSync(path.join(FIX, file)), file);
+  return { shape: a.shape, data: Float32Array.from(a.data as ArrayLike<number>) };
+};
+const uniform = (n: number, rng: Rng) => Float32Array.from({ length: n }, () => rng.next() * 4 - 2);
+const worstDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  Math.max(...Array.from(a, (v, k) => Math.abs(v - b[k])));
+
+function floatInSourceLayout(g: Graph, x: Float32Array): Float32Array {
+  const y = Object.values(runFloat(g, { [g.inputs[0]]: toStoredLayout(g, g.inputs[0], x) }))[0];
+  return fromStoredLayout(g, g.outputs[0], y);
+}
+
+/** A device graph's int8 model calibrated on `samples` (stored layout), planned. */
+function int8Model(d: Graph, samples: Float32Array[]): QModel {
+  const model = quantizeGraph(d, calibrate(d, samples));
+  planMemory(model);
+  return model;
+}
+
+describe('ConvTranspose as TRANSPOSE_CONV', function () {
+  this.timeout(120000);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-ops-'));
+  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('refuses an output_padding the spec does not allow with one line naming it', () => {
+    assert.throws(
+      () => importModel(path.join(FIX, 'bad_convtranspose_output_padding.onnx')),
+      (e: unknown) =>
+        e instanceof ModelError &&
+        /\(ConvTranspose\): output_padding \[2,0\] must be 2 values below the strides or dilations/.test(e.message) &&
+        !e.message.includes('\n'),
+    );
+  });
+
+  it('every one-op model (strides, pads, output_padding, dilations, group, output_shape, auto_pad, 1-D) matches onnxruntime', async () => {
+    const files = onnxFiles('op_convtranspose');
+    assert.ok(files.length >= 21, `${files.length} one-op models`);
+    const rng = new Rng(25);
+    for (const f of files) {
+      const g = importModel(path.join(FIX, f));
+      const shape = sourceShape(g, g.inputs[0]);
+      const session = await ort.InferenceSession.create(path.join(FIX, f));
+      for (let i = 0; i < 3; i++) {
+        const x = uniform(numel(shape), rng);
+        const r = await session.run({ x: new ort.Tensor('float32', x, shape) });
+        assert.deepEqual(sourceShape(g, g.outputs[0]), r.y.dims, `${f}: output shape`);
+        const worst = worstDiff(floatInSourceLayout(g, x), r.y.data as Float32Array);
+        assert.ok(worst <= 1e-5, `${f}: differs from onnxruntime by ${worst}`);
+      }
+    }
+  });
+
+  it("torch's ConvTranspose2d/1d decoders take torch's own tensor: float within 1e-4, `morsel run` int8 within 5% of the range", async () => {
+    const cli = async (...args: string[]) => {
+      const printed: string[] = [];
+      const log = console.log;
+      console.log = (line: string) => printed.push(line);
+      try {
+        assert.equal(await main(args), 0, `morsel ${args.join(' ')}`);
+      } finally {
+        console.log = log;
+      }
+      return printed.join('\n');
+    };
+    const files = onnxFiles('torch_');
+    assert.equal(files.length, 2);
+    for (const f of files) {
+      const input = path.join(FIX, f.replace('.onnx', '.input.npy'));
+      const want = npy(f.replace('.onnx', '.output.npy'));
+      const g = importModel(path.join(FIX, f));
+      for (const graph of [g, { ...toDeviceGraph(g), meta: g.meta }]) {
+        const worst = worstDiff(floatInSourceLayout(graph, npy(f.replace('.onnx', '.input.npy')).data), want.data);
+        assert.ok(worst <= 1e-4, `${f}: float differs from torch by ${worst}`);
+      }
+      const blob = path.join(tmp, f.replace('.onnx', '.msl'));
+      await cli('convert', path.join(FIX, f), '--calib', input, '-o', blob, '-q');
+      const run = JSON.parse(await cli('run', blob, '--input', input, '--json'));
+      assert.deepEqual(run.shape, want.shape);
+      const range = Math.max(...want.data) - Math.min(...want.data);
+      const worst = worstDiff(run.dequantized, want.data);
+      assert.ok(worst <= 0.05 * range, `${f}: morsel run differs from torch by ${worst} (output range ${range})`);
+    }
+  });
+
+  it('the int8 blobs of every one-op and torch model run bit-exactly on every engine', async () => {
+    const rng = new Rng(7);
+    const jobs: { f: string; model: QModel; blob: Uint8Array; inputs: Int8Array[] }[] = [];
+    for (const f of [...onnxFiles('op_convtranspose'), ...onnxFiles('torch_')]) {
+      const d = toDeviceGraph(importModel(path.join(FIX, f)));
+      const samples = Array.from({ length: 8 }, () => uniform(numel(d.tensors.get(d.inputs[0])!.shape), rng));
+      const model = int8Model(d, samples);
+      assert.ok(
+        model.ops.some((op) => op.opcode === 'TRANSPOSE_CONV'),
+        f,
+      );
+      jobs.push({
+        f,
+        model,
+        blob: encodeModel(model),
+        inputs: samples.slice(0, 2).map((x) => quantizeInput(model, x)),
+      });
+    }
+    const want = jobs.map((j) => j.inputs.map((x) => Array.from(runInt8(j.model, [x])[0])));
+    for (const engine of ENGINES) {
+      const runs = await runBatchOnEngine(engine, jobs);
+      runs.forEach((r, i) =>
+        assert.deepEqual(
+          r.outputs.map((o) => Array.from(o)),
+          want[i],
+          `${jobs[i].f} on ${engine}`,
+        ),
+      );
+    }
+  });
+
+  it('TF.js Conv2DTranspose (valid, same, strides, bias, activation) matches TF.js, bit-exact on every engine', async () => {
+    const tf = await import('@tensorflow/tfjs');
+    const rng = new Rng(21);
+    const models = [
+      [
+        tf.layers.conv2dTranspose({ inputShape: [5, 4, 3], filters: 4, kernelSize: 3, strides: 2, padding: 'same' }),
+        tf.layers.conv2dTranspose({ filters: 2, kernelSize: [2, 3], strides: [1, 2], activation: 'relu' }),
+      ],
+      [
+        tf.layers.conv2dTranspose({ inputShape: [3, 6, 2], filters: 3, kernelSize: 4, strides: 2, padding: 'valid' }),
+        tf.layers.conv2dTranspose({ filters: 2, kernelSize: 2, strides: 3, padding: 'same', useBias: false }),
+      ],
+    ];
+    const jobs: { model: QModel; blob: Uint8Array; inputs: Int8Array[] }[] = [];
+    for (const layers of models) {
+      const m = tf.sequential({ layers });
+      const weights = new Map(
+        m.weights.map((w) => [
+          w.originalName,
+          { shape: w.shape as number[], data: w.read().dataSync() as Float32Array },
+        ]),
+      );
+      const g = importTfjs({
+        json: { modelTopology: m.toJSON(null, false), weightsManifest: [] },
+        weights,
+        name: m.name,
+        source: `${m.name}/model.json`,
+      });
+      const inShape = g.tensors.get(g.inputs[0])!.shape;
+      const xs = Array.from({ length: 8 }, () => uniform(numel(inShape), rng));
+      for (const x of xs.slice(0, 3)) {
+        const want = (m.predict(tf.tensor(x, inShape)) as import('@tensorflow/tfjs').Tensor).dataSync();
+        const got = Object.values(runFloat(g, { [g.inputs[0]]: x }))[0];
+        assert.ok(got.length === want.length && worstDiff(got, want) <= 1e-4, `${m.name}: differs from TF.js`);
+      }
+      const model = int8Model(toDeviceGraph(g), xs);
+      assert.equal(model.ops.filter((op) => op.opcode === 'TRANSPOSE_CONV').length, 2);
+      jobs.push({ model, blob: encodeModel(model), inputs: xs.slice(0, 2).map((x) => quantizeInput(model, x)) });
+    }
+    for (const engine of ENGINES) {
+      const runs = await runBatchOnEngine(engine, jobs);
+      runs.forEach((r, i) =>
+        assert.deepEqual(
+          r.outputs.map((o) => Array.from(o)),
+          jobs[i].inputs.map((x) => Array.from(runInt8(jobs[i].model, [x])[0])),
+          engine,
+        ),
+      );
+    }
+  });
+
+  it("TRANSPOSE_CONV exports to TFLite (SAME/VALID, no dilation) and TFLite's own kernel gives the same bytes; the rest is refused naming why", async () => {
+    const oracle = await loadTfliteOracle();
+    const rng = new Rng(9);
+    const exported: string[] = [];
+    const refused: string[] = [];
+    for (const f of onnxFiles('op_convtranspose2d')) {
+      const d = toDeviceGraph(importModel(path.join(FIX, f)));
+      const samples = Array.from({ length: 4 }, () => uniform(numel(d.tensors.get(d.inputs[0])!.shape), rng));
+      const model = int8Model(d, samples);
+      let bytes: Uint8Array;
+      try {
+        bytes = exportTflite(model);
+      } catch (e) {
+        assert.ok(
+          e instanceof ModelError && /dilated|neither TFLite's SAME nor VALID/.test(e.message),
+          `${f}: ${(e as Error).message}`,
+        );
+        refused.push(f);
+        continue;
+      }
+      exported.push(f);
+      const again = tfliteToQModel(readTflite(bytes, f));
+      // Through JSON: a calibrated zero point may be −0, which the .tflite holds as 0.
+      const opsOf = (m: QModel) => JSON.parse(JSON.stringify(m.ops.map((op) => [op.opcode, op.options])));
+      assert.deepEqual(opsOf(again), opsOf(model));
+      for (const x of samples.map((s) => quantizeInput(model, s)))
+        assert.deepEqual(oracle.run(bytes, [x]), runInt8(model, [x]), f);
+    }
+    assert.ok(exported.length >= 4 && refused.length >= 4, `exported ${exported}, refused ${refused}`);
+  });
+});
