@@ -32,6 +32,7 @@ import {
   OpCode_QUANTIZE,
   OpCode_REDUCE,
   OpCode_RESHAPE,
+  OpCode_RESIZE_BILINEAR,
   OpCode_RESIZE_NEAREST_NEIGHBOR,
   OpCode_SOFTMAX,
   OpCode_SUB,
@@ -56,6 +57,7 @@ import { PRELU } from './kernels/prelu';
 import { REDUCE } from './kernels/reduce';
 import { AVERAGE_POOL_2D, MAX_POOL_2D } from './kernels/pool';
 import { RESHAPE } from './kernels/reshape';
+import { RESIZE_BILINEAR } from './kernels/resize-bilinear';
 import { RESIZE_NEAREST_NEIGHBOR } from './kernels/resize-nearest';
 import { SOFTMAX } from './kernels/softmax';
 import { TRANSPOSE_CONV } from './kernels/transpose-conv';
@@ -94,3 +96,4 @@ OPS[OpCode_BATCH_MATMUL] = BATCH_MATMUL;
 OPS[OpCode_RESIZE_NEAREST_NEIGHBOR] = RESIZE_NEAREST_NEIGHBOR;
 OPS[OpCode_LAYER_NORM] = LAYER_NORM;
 OPS[OpCode_TRANSPOSE_CONV] = TRANSPOSE_CONV;
+OPS[OpCode_RESIZE_BILINEAR] = RESIZE_BILINEAR;

@@ -100,7 +100,7 @@ describe('ConvTranspose as TRANSPOSE_CONV', function () {
       }
       return printed.join('\n');
     };
-    const files = onnxFiles('torch_');
+    const files = onnxFiles('torch_conv_transpose');
     assert.equal(files.length, 2);
     for (const f of files) {
       const input = path.join(FIX, f.replace('.onnx', '.input.npy'));
@@ -123,7 +123,7 @@ describe('ConvTranspose as TRANSPOSE_CONV', function () {
   it('the int8 blobs of every one-op and torch model run bit-exactly on every engine', async () => {
     const rng = new Rng(7);
     const jobs: { f: string; model: QModel; blob: Uint8Array; inputs: Int8Array[] }[] = [];
-    for (const f of [...onnxFiles('op_convtranspose'), ...onnxFiles('torch_')]) {
+    for (const f of [...onnxFiles('op_convtranspose'), ...onnxFiles('torch_conv_transpose')]) {
       const d = toDeviceGraph(importModel(path.join(FIX, f)));
       const samples = Array.from({ length: 8 }, () => uniform(numel(d.tensors.get(d.inputs[0])!.shape), rng));
       const model = int8Model(d, samples);

@@ -34,9 +34,10 @@ const OUT = path.join(ROOT, 'dist', 'device');
 // REDUCE and BATCH_MATMUL (runtime transpose/slice/split/gather, reductions on any axes, attention's MatMul of two
 // activations: +2,952 B of ES5, +5,637 B of Lua) RESIZE_NEAREST_NEIGHBOR (+790 B of ES5, +1,513 B of Lua) and LAYER_NORM (+1,236 B of ES5, +2,170 B of Lua).
 // Boards short of room take a per-model bundle. Lua raised to 72 KB by TRANSPOSE_CONV (ONNX ConvTranspose: +927 B
-// of ES5, 34,383 → 35,310; +1,844 B of Lua, 70,682 → 72,526).
-export const ES5_LIMIT = 35 * 1024;
-export const LUA_LIMIT = 72 * 1024;
+// of ES5, 34,383 → 35,310; +1,844 B of Lua, 70,682 → 72,526), then to 36 / 74 KB by RESIZE_BILINEAR (ONNX Resize
+// linear: +1,003 B of ES5, → 36,313; +1,781 B of Lua, → 74,307).
+export const ES5_LIMIT = 36 * 1024;
+export const LUA_LIMIT = 74 * 1024;
 /** What each build fixes at build time (device/platform/globals.d.ts); esbuild drops the ES5 bundle's dead branches. */
 const ES5_DEFINES = { TRACING_JIT: 'false', ROUND_BY_FLOOR: 'false' };
 const LUA_DEFINES = { ROUND_BY_FLOOR: 'true' };

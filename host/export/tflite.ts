@@ -91,6 +91,8 @@ const INT8_OP_VERSION: Record<number, number> = {
   [BuiltinOperator.RESIZE_NEAREST_NEIGHBOR]: 3,
   // int8 with a bias input (op_version.cc); version 4 adds the fused activation, which the export refuses.
   [BuiltinOperator.TRANSPOSE_CONV]: 3,
+  // int8 with half_pixel_centers (op_version.cc).
+  [BuiltinOperator.RESIZE_BILINEAR]: 3,
 };
 
 const sameTable = (a: readonly number[], b: readonly number[]) =>
@@ -450,6 +452,19 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
           optionsType: BuiltinOptions.MirrorPadOptions,
           options: [[Field.MirrorPadOptions.mode, 'i8', op.options.mode]],
         };
+      case 'RESIZE_BILINEAR': {
+        const o = op.options;
+        return {
+          ...base,
+          inputs: [xi, addConstInts(`${op.name}/size`, [y.shape[1], y.shape[2]])],
+          builtin: BuiltinOperator.RESIZE_BILINEAR,
+          optionsType: BuiltinOptions.ResizeBilinearOptions,
+          options: [
+            [Field.ResizeBilinearOptions.align_corners, 'bool', o.align_corners],
+            [Field.ResizeBilinearOptions.half_pixel_centers, 'bool', o.half_pixel_centers],
+          ],
+        };
+      }
       case 'RESIZE_NEAREST_NEIGHBOR': {
         const o = op.options;
         return {

@@ -7,6 +7,7 @@ import { evalExpr } from '../ir/elementwise';
 import { conv2dFloat, depthwiseConv2dFloat, matmulRows } from './float-kernels';
 import { broadcastIndex } from './int8/broadcast';
 import { MIRROR_PAD_MODES, mirrorPad } from './int8/mirror-pad';
+import { resizeBilinearFloat } from './int8/resize-bilinear';
 import { resizeNearest, tfliteNearestMaps } from './int8/resize-nearest';
 
 type F = Float32Array;
@@ -103,6 +104,10 @@ function evalNode(g: Graph, n: Node, v: (name: string) => F): F {
       return conv(g, n, x, op.kind === 'depthwise_conv2d');
     case 'conv_transpose':
       return convTranspose(g, n as Node<'conv_transpose'>, x);
+    case 'resize_bilinear': {
+      const { alignCorners, halfPixelCenters } = op.attrs;
+      return resizeBilinearFloat(x, tensor(g, op.inputs[0]).shape, out.shape, alignCorners, halfPixelCenters);
+    }
     case 'dense': {
       const [O, I] = tensor(g, op.inputs[1]).shape;
       const w = v(op.inputs[1]);

@@ -141,6 +141,13 @@ export type Op =
       inputs: [string, string] | [string, string, string];
       outputs: [string];
       attrs: Conv2DAttrs;
+    }
+  /** Bilinear resize of an NHWC map to the output's H and W, by TFLite's rule under these two flags. */
+  | {
+      kind: 'resize_bilinear';
+      inputs: [string];
+      outputs: [string];
+      attrs: { alignCorners: boolean; halfPixelCenters: boolean };
     };
 
 export type MirrorPadMode = 'reflect' | 'symmetric' | 'edge';

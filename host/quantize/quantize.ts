@@ -36,6 +36,7 @@ import {
 } from './prepare';
 import { elementsPerChannel } from '../ir/shape';
 import { MIRROR_PAD_MODES } from '../interp/int8/mirror-pad';
+import { tfliteBilinearTaps } from '../interp/int8/resize-bilinear';
 import { tfliteNearestMaps } from '../interp/int8/resize-nearest';
 
 export type { QParams } from './prepare';
@@ -495,6 +496,24 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
           outputs: [activation(yName, q)],
           name: n.name,
           options: preparePad(padPairs(op.attrs.pads, tensor(g, op.inputs[0]).shape.length), q, value),
+        });
+        break;
+      }
+      case 'resize_bilinear': {
+        // TFLite's int8 RESIZE_BILINEAR blends raw values: the output keeps the input's quantization.
+        const [inShape, outShape] = [tensor(g, op.inputs[0]).shape, tensor(g, yName).shape];
+        const { alignCorners, halfPixelCenters } = op.attrs;
+        ops.push({
+          opcode: 'RESIZE_BILINEAR',
+          inputs: [operand(n, op.inputs[0])],
+          outputs: [activation(yName, qx())],
+          name: n.name,
+          options: {
+            rows: tfliteBilinearTaps(inShape[1], outShape[1], alignCorners, halfPixelCenters),
+            cols: tfliteBilinearTaps(inShape[2], outShape[2], alignCorners, halfPixelCenters),
+            align_corners: alignCorners ? 1 : 0,
+            half_pixel_centers: halfPixelCenters ? 1 : 0,
+          },
         });
         break;
       }

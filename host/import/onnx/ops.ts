@@ -882,9 +882,11 @@ function Resize(n: OnnxNode) {
   const a = n.needAct(n.ins[0]);
   if (a.shape.length !== 4) throw n.error(`only 4-D (NCHW) resizing is supported (input [${a.shape}])`);
   const mode = n.str('mode', 'nearest');
-  if (mode !== 'nearest') throw n.error(`mode '${mode}' is not supported (nearest)`);
+  const linear = mode === 'linear' || (mode === 'bilinear' && n.opType === 'Upsample');
+  if (mode !== 'nearest' && !linear) throw n.error(`mode '${mode}' is not supported (nearest, linear)`);
   for (const k of ['antialias', 'axes', 'keep_aspect_ratio_policy'])
     if (n.has(k)) throw n.error(`attribute ${k} is not supported`);
+  if (n.int('exclude_outside', 0) !== 0) throw n.error('exclude_outside 1 is not supported');
   const opset11 = n.opType === 'Resize' && n.cx.opset >= 11;
   // Resize-10 and Upsample: asymmetric coordinates, rounded down when enlarging (as onnxruntime does).
   const transform = opset11 ? n.str('coordinate_transformation_mode', 'half_pixel') : 'asymmetric';
@@ -906,6 +908,7 @@ function Resize(n: OnnxNode) {
   if (out.length !== 4 || out[0] !== 1 || out[1] !== C || !(out[2] >= 1 && out[3] >= 1))
     throw n.error(`output [${out}] must keep N and C of [${a.shape}]`);
   if (!opset11 && (scale[0] < 1 || scale[1] < 1)) throw n.error(`scales below 1 are not supported before opset 11`);
+  if (linear) return resizeBilinear(n, a, out, scale, transform);
   const onnxSources = [0, 1].map((d) =>
     Array.from({ length: out[2 + d] }, (_, o) =>
       onnxNearest(o, a.shape[2 + d], out[2 + d], scale[d], transform, nearest),
@@ -928,6 +931,35 @@ function Resize(n: OnnxNode) {
       inputs: [n.canonical(a)],
       attrs: { alignCorners: flags[0], halfPixelCenters: flags[1] },
     } as Omit<Op, 'outputs'>,
+    out,
+  );
+}
+
+/**
+ * Resize / Upsample 'linear' on a 4-D map as TFLite's RESIZE_BILINEAR: half_pixel (and pytorch_half_pixel when no
+ * output size is 1) is half_pixel_centers, align_corners is align_corners, asymmetric neither. TFLite maps output to
+ * input by the sizes' ratio, so a scale that is not exactly output/input is refused, as are the other transforms.
+ */
+function resizeBilinear(n: OnnxNode, a: Act, out: number[], scale: number[], transform: string) {
+  const flags: Record<string, [boolean, boolean]> = {
+    half_pixel: [false, true],
+    pytorch_half_pixel: [false, true],
+    align_corners: [true, false],
+    asymmetric: [false, false],
+  };
+  if (!Object.hasOwn(flags, transform) || (transform === 'pytorch_half_pixel' && (out[2] === 1 || out[3] === 1)))
+    throw n.error(
+      `coordinate_transformation_mode '${transform}' is not supported for linear resizing (output [${out}])`,
+    );
+  for (const d of [0, 1])
+    if (Math.fround(out[2 + d] / a.shape[2 + d]) !== Math.fround(scale[d]))
+      throw n.error(`scale ${scale[d]} is not output/input (${out[2 + d]}/${a.shape[2 + d]}); not supported`);
+  const [alignCorners, halfPixelCenters] = flags[transform];
+  n.emit(
+    { kind: 'resize_bilinear', inputs: [n.canonical(a)], attrs: { alignCorners, halfPixelCenters } } as Omit<
+      Op,
+      'outputs'
+    >,
     out,
   );
 }

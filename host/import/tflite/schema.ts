@@ -37,6 +37,7 @@ export const BuiltinOperator = {
   MAXIMUM: 55,
   MINIMUM: 57,
   TRANSPOSE_CONV: 67,
+  RESIZE_BILINEAR: 23,
 } as const;
 export type BuiltinOperatorName = keyof typeof BuiltinOperator;
 
@@ -49,7 +50,6 @@ const OTHER_BUILTIN_NAMES: Record<number, string> = {
   13: 'LOCAL_RESPONSE_NORMALIZATION',
   16: 'LSTM',
   20: 'RELU_N1_TO_1',
-  23: 'RESIZE_BILINEAR',
   26: 'SPACE_TO_DEPTH',
   27: 'SVDF',
   32: 'CUSTOM',
@@ -119,6 +119,7 @@ export const BuiltinOptions = {
   QuantizeOptions: 89,
   GeluOptions: 116,
   TransposeConvOptions: 49,
+  ResizeBilinearOptions: 15,
 } as const;
 
 export const Padding = { SAME: 0, VALID: 1 } as const;
@@ -184,4 +185,5 @@ export const Field = {
   GeluOptions: { approximate: 0 },
   ResizeNearestNeighborOptions: { align_corners: 0, half_pixel_centers: 1 },
   TransposeConvOptions: { padding: 0, stride_w: 1, stride_h: 2, fused_activation_function: 3 },
+  ResizeBilinearOptions: { align_corners: 2, half_pixel_centers: 3 },
 } as const;

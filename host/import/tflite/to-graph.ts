@@ -202,6 +202,15 @@ const FLOAT_BUILTINS: Record<number, BuiltinHandler> = {
   [B.MAX_POOL_2D]: pool,
   [B.MEAN]: MEAN,
   [B.MIRROR_PAD]: MIRROR_PAD,
+  [B.RESIZE_BILINEAR]: (b) => ({
+    kind: 'resize_bilinear',
+    inputs: [b.input(0)],
+    outputs: [b.y],
+    attrs: {
+      alignCorners: b.op.options.align_corners === true,
+      halfPixelCenters: b.op.options.half_pixel_centers === true,
+    },
+  }),
   [B.RESIZE_NEAREST_NEIGHBOR]: (b) => ({
     kind: 'resize_nearest',
     inputs: [b.input(0)],

@@ -34,6 +34,7 @@ import {
 import type { TfliteModel, TfliteOperator, TfliteTensor } from './reader';
 import { ActivationFunction, activationFunctionName, BuiltinOperator, TensorType } from './schema';
 import { transposeConvPads, windowGeometry } from './padding';
+import { tfliteBilinearTaps } from '../../interp/int8/resize-bilinear';
 import { tfliteNearestMaps } from '../../interp/int8/resize-nearest';
 
 export interface TfliteImportOptions {
@@ -69,6 +70,7 @@ export const SUPPORTED_INT8_OPS = [
   'RELU',
   'RELU6',
   'RESHAPE',
+  'RESIZE_BILINEAR',
   'RESIZE_NEAREST_NEIGHBOR',
   'SOFTMAX',
   'SUB',
@@ -461,6 +463,18 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
             `${where(op)}: paddings have ${paddings.length} values for a rank-${x().shape.length} input`,
           );
         push(op, { opcode: 'PAD', inputs: [q8(op.inputs[0], op)], options: preparePad(paddings, qparams(y(), op)) });
+        break;
+      }
+      case B.RESIZE_BILINEAR: {
+        const [align, half] = [o.align_corners === true, o.half_pixel_centers === true];
+        const [xs, ys] = [x().shape, y().shape];
+        const options = {
+          rows: tfliteBilinearTaps(xs[1], ys[1], align, half),
+          cols: tfliteBilinearTaps(xs[2], ys[2], align, half),
+          align_corners: align ? 1 : 0,
+          half_pixel_centers: half ? 1 : 0,
+        };
+        push(op, { opcode: 'RESIZE_BILINEAR', inputs: [q8(op.inputs[0], op)], options });
         break;
       }
       case B.RESIZE_NEAREST_NEIGHBOR: {

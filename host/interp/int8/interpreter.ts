@@ -10,6 +10,7 @@ import { broadcastIndex } from './broadcast';
 import { concatenation } from './concatenation';
 import { conv2d, type ConvShapes } from './conv2d';
 import { depthwiseConv2d } from './depthwise-conv2d';
+import { resizeBilinearInt8 } from './resize-bilinear';
 import { transposeConv } from './transpose-conv';
 import { fullyConnected } from './fully-connected';
 import { gatherStrided } from './gather-strided';
@@ -103,6 +104,9 @@ export function runInt8(
           op.options,
           rounding,
         );
+        break;
+      case 'RESIZE_BILINEAR':
+        resizeBilinearInt8(x, xt.shape, y, op.options.rows, op.options.cols, rounding);
         break;
       case 'TRANSPOSE_CONV':
         transposeConv(
