@@ -8,26 +8,10 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { main } from '../host/cli/main';
-import { parseNpy, writeNpy } from '../host/data/npy';
+import { writeNpy } from '../host/data/npy';
+import { cli, fixtureNpy, OPS_FIXTURES } from './helpers/ops-fixtures';
 
-const FIX = path.join(__dirname, '..', '..', 'test', 'fixtures', 'ops');
-const npy = (file: string) => {
-  const a = parseNpy(fs.readFileSync(path.join(FIX, file)), file);
-  return { shape: a.shape, data: Float32Array.from(a.data as ArrayLike<number>) };
-};
-/** `morsel ARGS` in this process: its exit code and what it printed to stdout and stderr. */
-async function cli(...args: string[]) {
-  const [out, err]: string[][] = [[], []];
-  const [log, error] = [console.log, console.error];
-  console.log = (line: string) => out.push(String(line));
-  console.error = (line: string) => err.push(String(line));
-  try {
-    return { code: await main(args), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    [console.log, console.error] = [log, error];
-  }
-}
+const FIX = OPS_FIXTURES;
 
 describe('--batch: torch models exported at batch 3 compile for batch 1', function () {
   this.timeout(60000);
@@ -40,7 +24,7 @@ describe('--batch: torch models exported at batch 3 compile for batch 1', functi
   ] as const) {
     it(`${name}: convert --batch 1 ${notice ? 'with' : 'without'} a notice, run on each sample within 5% of torch`, async () => {
       const input = path.join(FIX, `${name}.input.npy`);
-      const [x, want] = [npy(`${name}.input.npy`), npy(`${name}.output.npy`)];
+      const [x, want] = [fixtureNpy(`${name}.input.npy`), fixtureNpy(`${name}.output.npy`)];
       assert.equal(x.shape[0], 3);
       const blob = path.join(tmp, `${name}.msl`);
       const converted = await cli(

@@ -9,51 +9,34 @@ import * as ort from 'onnxruntime-node';
 import * as os from 'os';
 import * as path from 'path';
 import { encodeModel } from '../host/blob/encode';
-import { main } from '../host/cli/main';
-import { parseNpy } from '../host/data/npy';
 import { ENGINES, runBatchOnEngine } from '../host/engines';
 import { exportTflite } from '../host/export/tflite';
 import { importModel } from '../host/import';
 import { importTfjs } from '../host/import/tfjs';
-import { fromStoredLayout, sourceShape, toStoredLayout } from '../host/import/boundary';
+import { sourceShape } from '../host/import/boundary';
 import { readTflite } from '../host/import/tflite/reader';
 import { tfliteToQModel } from '../host/import/tflite/to-qmodel';
 import { runFloat } from '../host/interp/float';
 import { runInt8 } from '../host/interp/int8/interpreter';
-import { type Graph, ModelError, numel } from '../host/ir/graph';
+import { ModelError, numel } from '../host/ir/graph';
 import type { QModel } from '../host/ir/qmodel';
 import { toDeviceGraph } from '../host/passes';
-import { planMemory } from '../host/plan/planner';
-import { calibrate } from '../host/quantize/calibrate';
-import { quantizeGraph, quantizeInput } from '../host/quantize/quantize';
+import { quantizeInput } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
 import { loadTfliteOracle } from './helpers/tflite-oracle';
+import {
+  fixtureNpy,
+  floatInSourceLayout,
+  int8Model,
+  OPS_FIXTURES,
+  onnxFixtures,
+  runWithinTorchRange,
+  uniform,
+  worstDiff,
+} from './helpers/ops-fixtures';
 
-const FIX = path.join(__dirname, '..', '..', 'test', 'fixtures', 'ops');
-const onnxFiles = (prefix: string) =>
-  fs
-    .readdirSync(FIX)
-    .filter((f) => f.startsWith(prefix) && f.endsWith('.onnx'))
-    .sort();
-const npy = (file: string) => {
-  const a = parseNpy(fs.readFileSync(path.join(FIX, file)), file);
-  return { shape: a.shape, data: Float32Array.from(a.data as ArrayLike<number>) };
-};
-const uniform = (n: number, rng: Rng) => Float32Array.from({ length: n }, () => rng.next() * 4 - 2);
-const worstDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
-  Math.max(...Array.from(a, (v, k) => Math.abs(v - b[k])));
-
-function floatInSourceLayout(g: Graph, x: Float32Array): Float32Array {
-  const y = Object.values(runFloat(g, { [g.inputs[0]]: toStoredLayout(g, g.inputs[0], x) }))[0];
-  return fromStoredLayout(g, g.outputs[0], y);
-}
-
-/** A device graph's int8 model calibrated on `samples` (stored layout), planned. */
-function int8Model(d: Graph, samples: Float32Array[]): QModel {
-  const model = quantizeGraph(d, calibrate(d, samples));
-  planMemory(model);
-  return model;
-}
+const FIX = OPS_FIXTURES;
+const onnxFiles = onnxFixtures;
 
 describe('ConvTranspose as TRANSPOSE_CONV', function () {
   this.timeout(120000);
@@ -89,34 +72,19 @@ describe('ConvTranspose as TRANSPOSE_CONV', function () {
   });
 
   it("torch's ConvTranspose2d/1d decoders take torch's own tensor: float within 1e-4, `morsel run` int8 within 5% of the range", async () => {
-    const cli = async (...args: string[]) => {
-      const printed: string[] = [];
-      const log = console.log;
-      console.log = (line: string) => printed.push(line);
-      try {
-        assert.equal(await main(args), 0, `morsel ${args.join(' ')}`);
-      } finally {
-        console.log = log;
-      }
-      return printed.join('\n');
-    };
     const files = onnxFiles('torch_conv_transpose');
     assert.equal(files.length, 2);
     for (const f of files) {
-      const input = path.join(FIX, f.replace('.onnx', '.input.npy'));
-      const want = npy(f.replace('.onnx', '.output.npy'));
+      const want = fixtureNpy(f.replace('.onnx', '.output.npy'));
       const g = importModel(path.join(FIX, f));
       for (const graph of [g, { ...toDeviceGraph(g), meta: g.meta }]) {
-        const worst = worstDiff(floatInSourceLayout(graph, npy(f.replace('.onnx', '.input.npy')).data), want.data);
+        const worst = worstDiff(
+          floatInSourceLayout(graph, fixtureNpy(f.replace('.onnx', '.input.npy')).data),
+          want.data,
+        );
         assert.ok(worst <= 1e-4, `${f}: float differs from torch by ${worst}`);
       }
-      const blob = path.join(tmp, f.replace('.onnx', '.msl'));
-      await cli('convert', path.join(FIX, f), '--calib', input, '-o', blob, '-q');
-      const run = JSON.parse(await cli('run', blob, '--input', input, '--json'));
-      assert.deepEqual(run.shape, want.shape);
-      const range = Math.max(...want.data) - Math.min(...want.data);
-      const worst = worstDiff(run.dequantized, want.data);
-      assert.ok(worst <= 0.05 * range, `${f}: morsel run differs from torch by ${worst} (output range ${range})`);
+      await runWithinTorchRange(f.replace('.onnx', ''), tmp);
     }
   });
 

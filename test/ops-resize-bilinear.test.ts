@@ -9,52 +9,35 @@ import * as ort from 'onnxruntime-node';
 import * as os from 'os';
 import * as path from 'path';
 import { encodeModel } from '../host/blob/encode';
-import { main } from '../host/cli/main';
-import { parseNpy } from '../host/data/npy';
 import { ENGINES, runBatchOnEngine } from '../host/engines';
 import { exportTflite } from '../host/export/tflite';
 import { importModel } from '../host/import';
-import { fromStoredLayout, sourceShape, toStoredLayout } from '../host/import/boundary';
+import { sourceShape } from '../host/import/boundary';
 import { readTflite } from '../host/import/tflite/reader';
 import { tfliteToQModel } from '../host/import/tflite/to-qmodel';
-import { runFloat } from '../host/interp/float';
 import { runInt8 } from '../host/interp/int8/interpreter';
 import { tfliteBilinearTaps } from '../host/interp/int8/resize-bilinear';
-import { type Graph, ModelError, numel } from '../host/ir/graph';
+import { ModelError, numel } from '../host/ir/graph';
 import type { QModel } from '../host/ir/qmodel';
 import { toDeviceGraph } from '../host/passes';
-import { planMemory } from '../host/plan/planner';
-import { calibrate } from '../host/quantize/calibrate';
-import { quantizeGraph, quantizeInput } from '../host/quantize/quantize';
+import { quantizeInput } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
 import { activation, describeKernelCases, hostOutputs, type KernelCase, kernelCase } from './helpers/kernel-runner';
 import { loadTfliteOracle } from './helpers/tflite-oracle';
+import {
+  fixtureNpy,
+  floatInSourceLayout,
+  int8Model,
+  OPS_FIXTURES,
+  onnxFixtures,
+  runWithinTorchRange,
+  uniform,
+  worstDiff,
+} from './helpers/ops-fixtures';
 
-const FIX = path.join(__dirname, '..', '..', 'test', 'fixtures', 'ops');
-const onnxFiles = (prefix: string) =>
-  fs
-    .readdirSync(FIX)
-    .filter((f) => f.startsWith(prefix) && f.endsWith('.onnx'))
-    .sort();
-const npy = (file: string) => {
-  const a = parseNpy(fs.readFileSync(path.join(FIX, file)), file);
-  return { shape: a.shape, data: Float32Array.from(a.data as ArrayLike<number>) };
-};
-const uniform = (n: number, rng: Rng) => Float32Array.from({ length: n }, () => rng.next() * 4 - 2);
-const worstDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
-  Math.max(...Array.from(a, (v, k) => Math.abs(v - b[k])));
+const FIX = OPS_FIXTURES;
+const onnxFiles = onnxFixtures;
 const LINEAR = [...onnxFiles('op_resize_linear'), ...onnxFiles('op_upsample_linear')];
-
-function floatInSourceLayout(g: Graph, x: Float32Array): Float32Array {
-  const y = Object.values(runFloat(g, { [g.inputs[0]]: toStoredLayout(g, g.inputs[0], x) }))[0];
-  return fromStoredLayout(g, g.outputs[0], y);
-}
-
-function int8Model(d: Graph, samples: Float32Array[]): QModel {
-  const model = quantizeGraph(d, calibrate(d, samples));
-  planMemory(model);
-  return model;
-}
 
 /** A one-op RESIZE_BILINEAR case from [1,h,w,c] to [1,oh,ow,c] under TFLite's two flags. */
 function bilinearCase(
@@ -162,30 +145,11 @@ describe('Resize / Upsample linear as RESIZE_BILINEAR', function () {
   });
 
   it("torch's bilinear Upsample (align_corners false and true) takes torch's own tensor: float within 1e-4, `morsel run` int8 within 5%", async () => {
-    const f = 'torch_upsample_bilinear.onnx';
-    const input = path.join(FIX, 'torch_upsample_bilinear.input.npy');
-    const want = npy('torch_upsample_bilinear.output.npy');
-    const g = importModel(path.join(FIX, f));
-    const worstFloat = worstDiff(floatInSourceLayout(g, npy('torch_upsample_bilinear.input.npy').data), want.data);
+    const g = importModel(path.join(FIX, 'torch_upsample_bilinear.onnx'));
+    const x = fixtureNpy('torch_upsample_bilinear.input.npy').data;
+    const worstFloat = worstDiff(floatInSourceLayout(g, x), fixtureNpy('torch_upsample_bilinear.output.npy').data);
     assert.ok(worstFloat <= 1e-4, `float differs from torch by ${worstFloat}`);
-    const cli = async (...args: string[]) => {
-      const printed: string[] = [];
-      const log = console.log;
-      console.log = (line: string) => printed.push(line);
-      try {
-        assert.equal(await main(args), 0, `morsel ${args.join(' ')}`);
-      } finally {
-        console.log = log;
-      }
-      return printed.join('\n');
-    };
-    const blob = path.join(tmp, 'upsample.msl');
-    await cli('convert', path.join(FIX, f), '--calib', input, '-o', blob, '-q');
-    const run = JSON.parse(await cli('run', blob, '--input', input, '--json'));
-    assert.deepEqual(run.shape, want.shape);
-    const range = Math.max(...want.data) - Math.min(...want.data);
-    const worst = worstDiff(run.dequantized, want.data);
-    assert.ok(worst <= 0.05 * range, `morsel run differs from torch by ${worst} (output range ${range})`);
+    await runWithinTorchRange('torch_upsample_bilinear', tmp);
   });
 
   it('the int8 blobs of every one-op model and the torch module run bit-exactly on every engine, in both roundings', async () => {
