@@ -8,8 +8,6 @@ import * as fs from 'fs';
 import * as ort from 'onnxruntime-node';
 import * as os from 'os';
 import * as path from 'path';
-import { encodeModel } from '../host/blob/encode';
-import { ENGINES, runBatchOnEngine } from '../host/engines';
 import { exportTflite } from '../host/export/tflite';
 import { importModel } from '../host/import';
 import { importTfjs } from '../host/import/tfjs';
@@ -25,6 +23,8 @@ import { quantizeInput } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
 import { loadTfliteOracle } from './helpers/tflite-oracle';
 import {
+  assertBitExactOnEngines,
+  engineJob,
   fixtureNpy,
   floatInSourceLayout,
   int8Model,
@@ -90,7 +90,7 @@ describe('ConvTranspose as TRANSPOSE_CONV', function () {
 
   it('the int8 blobs of every one-op and torch model run bit-exactly on every engine', async () => {
     const rng = new Rng(7);
-    const jobs: { f: string; model: QModel; blob: Uint8Array; inputs: Int8Array[] }[] = [];
+    const jobs: ReturnType<typeof engineJob>[] = [];
     for (const f of [...onnxFiles('op_convtranspose'), ...onnxFiles('torch_conv_transpose')]) {
       const d = toDeviceGraph(importModel(path.join(FIX, f)));
       const samples = Array.from({ length: 8 }, () => uniform(numel(d.tensors.get(d.inputs[0])!.shape), rng));
@@ -99,24 +99,9 @@ describe('ConvTranspose as TRANSPOSE_CONV', function () {
         model.ops.some((op) => op.opcode === 'TRANSPOSE_CONV'),
         f,
       );
-      jobs.push({
-        f,
-        model,
-        blob: encodeModel(model),
-        inputs: samples.slice(0, 2).map((x) => quantizeInput(model, x)),
-      });
+      jobs.push(engineJob(f, model, samples));
     }
-    const want = jobs.map((j) => j.inputs.map((x) => Array.from(runInt8(j.model, [x])[0])));
-    for (const engine of ENGINES) {
-      const runs = await runBatchOnEngine(engine, jobs);
-      runs.forEach((r, i) =>
-        assert.deepEqual(
-          r.outputs.map((o) => Array.from(o)),
-          want[i],
-          `${jobs[i].f} on ${engine}`,
-        ),
-      );
-    }
+    await assertBitExactOnEngines(jobs);
   });
 
   it('TF.js Conv2DTranspose (valid, same, strides, bias, activation) matches TF.js, bit-exact on every engine', async () => {
@@ -132,7 +117,7 @@ describe('ConvTranspose as TRANSPOSE_CONV', function () {
         tf.layers.conv2dTranspose({ filters: 2, kernelSize: 2, strides: 3, padding: 'same', useBias: false }),
       ],
     ];
-    const jobs: { model: QModel; blob: Uint8Array; inputs: Int8Array[] }[] = [];
+    const jobs: ReturnType<typeof engineJob>[] = [];
     for (const layers of models) {
       const m = tf.sequential({ layers });
       const weights = new Map(
@@ -156,18 +141,9 @@ describe('ConvTranspose as TRANSPOSE_CONV', function () {
       }
       const model = int8Model(toDeviceGraph(g), xs);
       assert.equal(model.ops.filter((op) => op.opcode === 'TRANSPOSE_CONV').length, 2);
-      jobs.push({ model, blob: encodeModel(model), inputs: xs.slice(0, 2).map((x) => quantizeInput(model, x)) });
+      jobs.push(engineJob(m.name, model, xs));
     }
-    for (const engine of ENGINES) {
-      const runs = await runBatchOnEngine(engine, jobs);
-      runs.forEach((r, i) =>
-        assert.deepEqual(
-          r.outputs.map((o) => Array.from(o)),
-          jobs[i].inputs.map((x) => Array.from(runInt8(jobs[i].model, [x])[0])),
-          engine,
-        ),
-      );
-    }
+    await assertBitExactOnEngines(jobs);
   });
 
   it("TRANSPOSE_CONV exports to TFLite (SAME/VALID, no dilation) and TFLite's own kernel gives the same bytes; the rest is refused naming why", async () => {

@@ -8,8 +8,6 @@ import * as fs from 'fs';
 import * as ort from 'onnxruntime-node';
 import * as os from 'os';
 import * as path from 'path';
-import { encodeModel } from '../host/blob/encode';
-import { ENGINES, runBatchOnEngine } from '../host/engines';
 import { exportTflite } from '../host/export/tflite';
 import { importModel } from '../host/import';
 import { sourceShape } from '../host/import/boundary';
@@ -25,6 +23,8 @@ import { Rng } from '../host/util/rng';
 import { activation, describeKernelCases, hostOutputs, type KernelCase, kernelCase } from './helpers/kernel-runner';
 import { loadTfliteOracle } from './helpers/tflite-oracle';
 import {
+  assertBitExactOnEngines,
+  engineJob,
   fixtureNpy,
   floatInSourceLayout,
   int8Model,
@@ -154,7 +154,7 @@ describe('Resize / Upsample linear as RESIZE_BILINEAR', function () {
 
   it('the int8 blobs of every one-op model and the torch module run bit-exactly on every engine, in both roundings', async () => {
     const rng = new Rng(8);
-    const jobs: { f: string; model: QModel; blob: Uint8Array; inputs: Int8Array[] }[] = [];
+    const jobs: ReturnType<typeof engineJob>[] = [];
     for (const f of [...LINEAR, 'torch_upsample_bilinear.onnx']) {
       const d = toDeviceGraph(importModel(path.join(FIX, f)));
       const samples = Array.from({ length: 8 }, () => uniform(numel(d.tensors.get(d.inputs[0])!.shape), rng));
@@ -164,24 +164,9 @@ describe('Resize / Upsample linear as RESIZE_BILINEAR', function () {
         f,
       );
       if (jobs.length % 2) model.rounding = 'single';
-      jobs.push({
-        f,
-        model,
-        blob: encodeModel(model),
-        inputs: samples.slice(0, 2).map((x) => quantizeInput(model, x)),
-      });
+      jobs.push(engineJob(f, model, samples));
     }
-    const want = jobs.map((j) => j.inputs.map((x) => Array.from(runInt8(j.model, [x])[0])));
-    for (const engine of ENGINES) {
-      const runs = await runBatchOnEngine(engine, jobs);
-      runs.forEach((r, i) =>
-        assert.deepEqual(
-          r.outputs.map((o) => Array.from(o)),
-          want[i],
-          `${jobs[i].f} on ${engine}`,
-        ),
-      );
-    }
+    await assertBitExactOnEngines(jobs);
   });
 
   // TFLM runs reference_ops::ResizeBilinearInteger, which Morsel follows; full TFLite's optimized int8 kernel blends in

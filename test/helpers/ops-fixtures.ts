@@ -4,15 +4,18 @@
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
+import { encodeModel } from '../../host/blob/encode';
 import { main } from '../../host/cli/main';
+import { ENGINES, runBatchOnEngine } from '../../host/engines';
 import { parseNpy } from '../../host/data/npy';
 import { fromStoredLayout, toStoredLayout } from '../../host/import/boundary';
 import { runFloat } from '../../host/interp/float';
+import { runInt8 } from '../../host/interp/int8/interpreter';
 import type { Graph } from '../../host/ir/graph';
 import type { QModel } from '../../host/ir/qmodel';
 import { planMemory } from '../../host/plan/planner';
 import { calibrate } from '../../host/quantize/calibrate';
-import { quantizeGraph } from '../../host/quantize/quantize';
+import { quantizeGraph, quantizeInput } from '../../host/quantize/quantize';
 import type { Rng } from '../../host/util/rng';
 
 export const OPS_FIXTURES = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'ops');
@@ -78,4 +81,24 @@ export async function runWithinTorchRange(name: string, dir: string): Promise<vo
   const range = Math.max(...want.data) - Math.min(...want.data);
   const worst = worstDiff(result.dequantized, want.data);
   assert.ok(worst <= 0.05 * range, `${name}: morsel run differs from torch by ${worst} (output range ${range})`);
+}
+
+/** An int8 model's blob and two of its samples, for assertBitExactOnEngines; `name` labels a mismatch. */
+export function engineJob(name: string, model: QModel, samples: Float32Array[]) {
+  return { name, model, blob: encodeModel(model), inputs: samples.slice(0, 2).map((x) => quantizeInput(model, x)) };
+}
+
+/** Every job's outputs on every engine (one process each) equal the host int8 reference's, byte for byte. */
+export async function assertBitExactOnEngines(jobs: ReturnType<typeof engineJob>[]): Promise<void> {
+  const want = jobs.map((j) => j.inputs.map((x) => Array.from(runInt8(j.model, [x])[0])));
+  for (const engine of ENGINES) {
+    const runs = await runBatchOnEngine(engine, jobs);
+    runs.forEach((r, i) =>
+      assert.deepEqual(
+        r.outputs.map((o) => Array.from(o)),
+        want[i],
+        `${jobs[i].name} on ${engine}`,
+      ),
+    );
+  }
 }
