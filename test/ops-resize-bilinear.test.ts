@@ -10,9 +10,11 @@ import * as os from 'os';
 import * as path from 'path';
 import { exportTflite } from '../host/export/tflite';
 import { importModel } from '../host/import';
+import { importTfjs } from '../host/import/tfjs';
 import { sourceShape } from '../host/import/boundary';
 import { readTflite } from '../host/import/tflite/reader';
 import { tfliteToQModel } from '../host/import/tflite/to-qmodel';
+import { runFloat } from '../host/interp/float';
 import { runInt8 } from '../host/interp/int8/interpreter';
 import { tfliteBilinearTaps } from '../host/interp/int8/resize-bilinear';
 import { ModelError, numel } from '../host/ir/graph';
@@ -167,6 +169,40 @@ describe('Resize / Upsample linear as RESIZE_BILINEAR', function () {
       jobs.push(engineJob(f, model, samples));
     }
     await assertBitExactOnEngines(jobs);
+  });
+
+  it('TF.js UpSampling2D (bilinear and nearest) matches TF.js, bit-exact on every engine', async () => {
+    const tf = await import('@tensorflow/tfjs');
+    const rng = new Rng(27);
+    const m = tf.sequential({
+      layers: [
+        tf.layers.upSampling2d({ inputShape: [4, 3, 2], size: [2, 3], interpolation: 'bilinear' }),
+        tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same' }),
+        tf.layers.upSampling2d({ size: [2, 2] }),
+      ],
+    });
+    const weights = new Map(
+      m.weights.map((w) => [w.originalName, { shape: w.shape as number[], data: w.read().dataSync() as Float32Array }]),
+    );
+    const g = importTfjs({
+      json: { modelTopology: m.toJSON(null, false), weightsManifest: [] },
+      weights,
+      name: m.name,
+      source: `${m.name}/model.json`,
+    });
+    const inShape = g.tensors.get(g.inputs[0])!.shape;
+    const xs = Array.from({ length: 8 }, () => uniform(numel(inShape), rng));
+    for (const x of xs.slice(0, 3)) {
+      const want = (m.predict(tf.tensor(x, inShape)) as import('@tensorflow/tfjs').Tensor).dataSync();
+      const got = Object.values(runFloat(g, { [g.inputs[0]]: x }))[0];
+      assert.ok(got.length === want.length && worstDiff(got, want) <= 1e-4, 'differs from TF.js');
+    }
+    const model = int8Model(toDeviceGraph(g), xs);
+    assert.deepEqual(
+      model.ops.map((op) => op.opcode),
+      ['RESIZE_BILINEAR', 'CONV_2D', 'RESIZE_NEAREST_NEIGHBOR'],
+    );
+    await assertBitExactOnEngines([engineJob(m.name, model, xs)]);
   });
 
   // TFLM runs reference_ops::ResizeBilinearInteger, which Morsel follows; full TFLite's optimized int8 kernel blends in

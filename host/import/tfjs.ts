@@ -384,6 +384,22 @@ const Conv2DTranspose: LayerHandler = (l) => {
   return l.activation(l.c.activation);
 };
 
+/** UpSampling2D: TF.js resizes by `size` with tf.image's defaults (no align_corners, no half-pixel centers). */
+const UpSampling2D: LayerHandler = (l) => {
+  l.need4d();
+  const [sh, sw] = l.pair('size', 2);
+  const interpolation = l.c.interpolation ?? 'nearest';
+  if (interpolation !== 'nearest' && interpolation !== 'bilinear')
+    throw l.error(`interpolation '${interpolation}' is not supported (nearest, bilinear)`);
+  const [, H, W, C] = l.cur.shape;
+  const op = {
+    kind: interpolation === 'nearest' ? 'resize_nearest' : 'resize_bilinear',
+    inputs: [l.cur.name],
+    attrs: { alignCorners: false, halfPixelCenters: false },
+  };
+  return l.emit(l.name, op as Omit<Op, 'outputs'>, [1, H * sh, W * sw, C]);
+};
+
 /** Depthwise (no bias) then a 1×1 convolution with the layer's bias and activation. */
 const SeparableConv2D: LayerHandler = (l) => {
   l.need4d();
@@ -641,6 +657,7 @@ const LAYERS: Record<string, LayerHandler> = {
   DepthwiseConv2D: conv2d,
   SeparableConv2D,
   Conv2DTranspose,
+  UpSampling2D,
   BatchNormalization,
   Activation: (l) => l.activation(l.c.activation),
   ReLU,
