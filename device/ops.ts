@@ -32,10 +32,12 @@ import {
   OpCode_QUANTIZE,
   OpCode_REDUCE,
   OpCode_RESHAPE,
+  OpCode_RESIZE_BILINEAR,
   OpCode_RESIZE_NEAREST_NEIGHBOR,
   OpCode_SOFTMAX,
   OpCode_SUB,
   OpCode_TANH,
+  OpCode_TRANSPOSE_CONV,
 } from './format/layout';
 import { ADD, SUB } from './kernels/arithmetic';
 import { BATCH_MATMUL } from './kernels/batch-matmul';
@@ -55,8 +57,10 @@ import { PRELU } from './kernels/prelu';
 import { REDUCE } from './kernels/reduce';
 import { AVERAGE_POOL_2D, MAX_POOL_2D } from './kernels/pool';
 import { RESHAPE } from './kernels/reshape';
+import { RESIZE_BILINEAR } from './kernels/resize-bilinear';
 import { RESIZE_NEAREST_NEIGHBOR } from './kernels/resize-nearest';
 import { SOFTMAX } from './kernels/softmax';
+import { TRANSPOSE_CONV } from './kernels/transpose-conv';
 import type { OpRegistration } from './op';
 
 export const OPS: OpRegistration[] = [];
@@ -91,3 +95,5 @@ OPS[OpCode_REDUCE] = REDUCE;
 OPS[OpCode_BATCH_MATMUL] = BATCH_MATMUL;
 OPS[OpCode_RESIZE_NEAREST_NEIGHBOR] = RESIZE_NEAREST_NEIGHBOR;
 OPS[OpCode_LAYER_NORM] = LAYER_NORM;
+OPS[OpCode_TRANSPOSE_CONV] = TRANSPOSE_CONV;
+OPS[OpCode_RESIZE_BILINEAR] = RESIZE_BILINEAR;

@@ -23,7 +23,7 @@ import type { QModel } from '../host/ir/qmodel';
 import { quantizeInput } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
 import { morselInProcess } from './helpers/cli-in-process';
-import { PENDING, suiteSample, type TorchCase, torchModels, torchModules } from '../tools/torch-suite-fixtures';
+import { suiteSample, type TorchCase, torchModels, torchModules } from '../tools/torch-suite-fixtures';
 
 const MODULES = torchModules();
 const MODELS = torchModels();
@@ -52,12 +52,20 @@ describe('torch suite (issue 15): torch modules and 12 small models from PyTorch
   const converted: Converted[] = [];
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  it(`gathers ≥ 20 modules and the 12 models (${PENDING.join(', ')} pending the recurrent ops)`, () => {
+  it('gathers ≥ 20 modules and the 12 models', () => {
     const names = MODULES.map((c) => c.name);
     assert.ok(MODULES.length >= 20, `${MODULES.length} modules`);
-    for (const module of ['batchnorm2d', 'batchnorm1d', 'batchnorm3d', 'torch_ceil_pool', 'conv1d_pools'])
+    for (const module of [
+      'batchnorm2d',
+      'batchnorm1d',
+      'batchnorm3d',
+      'torch_ceil_pool',
+      'conv1d_pools',
+      'lstm',
+      'gru',
+    ])
       assert.ok(names.includes(module), module);
-    assert.deepEqual([...MODELS.map((c) => c.name), ...PENDING].sort(), [
+    assert.deepEqual(MODELS.map((c) => c.name).sort(), [
       'conv1d',
       'ds_cnn',
       'gru',

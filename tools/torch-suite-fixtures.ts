@@ -27,12 +27,6 @@ export interface TorchCase {
 const FIXTURES = path.join(__dirname, '..', '..', 'test', 'fixtures');
 export const SUITE_DIR = path.join(FIXTURES, 'torch-suite');
 
-/**
- * Exported by tools/torch-suite.py but left out until the `recurrent` branch (ONNX LSTM and GRU) is merged:
- * today they stop at import ("ONNX op Expand is not supported on these constant inputs").
- */
-export const PENDING = ['lstm', 'gru'];
-
 const npy = (file: string): TorchTensor => {
   const a = parseNpy(fs.readFileSync(file), file);
   return { shape: a.shape, data: Float32Array.from(a.data as ArrayLike<number>) };
@@ -57,24 +51,22 @@ const npyCase = (onnx: string): TorchCase => ({
   output: npy(`${stem(onnx)}.output.npy`),
 });
 
-/** The suite's models (lenet … transformer), without the pending ones. */
+/** The suite's models (lenet … transformer). */
 export function torchModels(): TorchCase[] {
-  return onnxIn(path.join(SUITE_DIR, 'models'))
-    .map(npyCase)
-    .filter((c) => !PENDING.includes(c.name));
+  return onnxIn(path.join(SUITE_DIR, 'models')).map(npyCase);
 }
 
-/** Every torch module: the suite's own and the op fixtures' torch modules, without the pending ones. */
+/** Every torch module: the suite's own and the op fixtures' torch modules. */
 export function torchModules(): TorchCase[] {
-  const suite = onnxIn(path.join(SUITE_DIR, 'modules'))
-    .map(npyCase)
-    .filter((c) => !PENDING.includes(c.name));
+  const suite = onnxIn(path.join(SUITE_DIR, 'modules')).map(npyCase);
   const spatial = onnxIn(path.join(FIXTURES, 'spatial'), 'torch_').map(npyCase);
-  // make_torch_tensor.py: NAME.json {"input": {shape, data}, "output": {shape, data}}.
-  const tensor = onnxIn(path.join(FIXTURES, 'onnx', 'tensor'), 'torch_').map((onnx) => {
-    const ref = JSON.parse(fs.readFileSync(`${stem(onnx)}.json`, 'utf8'));
-    return { name: path.basename(stem(onnx)), onnx, input: fromJson(ref.input), output: fromJson(ref.output) };
-  });
+  // make_torch_tensor.py and make_torch_recurrent.py: NAME.json {"input": {shape, data}, "output": {shape, data}}.
+  const tensor = ['tensor', 'recurrent']
+    .flatMap((dir) => onnxIn(path.join(FIXTURES, 'onnx', dir), 'torch_'))
+    .map((onnx) => {
+      const ref = JSON.parse(fs.readFileSync(`${stem(onnx)}.json`, 'utf8'));
+      return { name: path.basename(stem(onnx)), onnx, input: fromJson(ref.input), output: fromJson(ref.output) };
+    });
   // make_op_models.py / make_elementwise_models.py: NAME.expected.json {"inputs": {x: …}, "outputs": {y: …}}.
   const expected = ['batchnorm1d', 'batchnorm3d', 'ew_torch_check'].map((name) => {
     const onnx = path.join(FIXTURES, 'onnx', `${name}.onnx`);

@@ -42,6 +42,8 @@ export const OpCode_REDUCE = 31;
 export const OpCode_BATCH_MATMUL = 32;
 export const OpCode_RESIZE_NEAREST_NEIGHBOR = 41;
 export const OpCode_LAYER_NORM = 33;
+export const OpCode_TRANSPOSE_CONV = 25;
+export const OpCode_RESIZE_BILINEAR = 26;
 
 export const WeightLayout_DENSE = 0;
 export const WeightLayout_BITMASK = 1;
@@ -65,6 +67,7 @@ export const Options_ReduceOptions = 14;
 export const Options_BatchMatMulOptions = 15;
 export const Options_ResizeNearestNeighborOptions = 16;
 export const Options_LayerNormOptions = 17;
+export const Options_ResizeBilinearOptions = 18;
 
 export const TFLITE_DOUBLE_ROUNDING_OPCODES = 228;
 // Base-3 digit k: whether opcode k's output may take its input's arena bytes (attribute in_place): 0 never,
@@ -245,3 +248,8 @@ export const LayerNormOptions_input_zero_point = 12;
 export const LayerNormOptions_output_zero_point = 14;
 export const LayerNormOptions_output_multiplier = 16;
 export const LayerNormOptions_output_shift = 18;
+
+export const ResizeBilinearOptions_rows = 4;
+export const ResizeBilinearOptions_cols = 6;
+export const ResizeBilinearOptions_align_corners = 8;
+export const ResizeBilinearOptions_half_pixel_centers = 10;

@@ -19,7 +19,7 @@ import { renderReport } from '../report/html';
 import { terminalSummary } from '../report/summary';
 import { writeFileAtomic } from '../util/fs';
 import { verifyBlob } from '../blob/verify';
-import { parseChoice, parseCount } from './convert';
+import { parseBatch, parseChoice, parseCount } from './convert';
 
 /** A number in (0, 1), or (0, 1] with `upToOne`. */
 function parseFraction(flag: string, value: unknown, upToOne = false): number | undefined {
@@ -107,7 +107,7 @@ export const compressCommand: Command = {
     '[--low-rank ENERGY | --rank R] [--low-rank-layers a,b] [--distill WIDTH [--depth D] [--student-init scratch|pruned] | --student-mlp H1,H2…] [--alpha A] [--temperature T] [--distill-epochs N] [--distill-seeds N]] ' +
     '[--bits 8|4|2|mixed [--budget BYTES]] [--qat] [--kd [--teacher <model.json>]] ' +
     '[--search [--widths 0.25,0.5,1] [--depths 1,2] [--sparsities 0,0.5,0.8] [--search-bits 8,4]] ' +
-    '[--epochs N] [--lr X] [--seed N] [--threads 1|2] [--train-limit N] [--val N] [--test-limit N] [--calib <data>] [--no-report] [-q]',
+    '[--epochs N] [--lr X] [--seed N] [--threads 1|2] [--train-limit N] [--val N] [--test-limit N] [--calib <data>] [--batch 1] [--no-report] [-q]',
   options: {
     output: { type: 'string', short: 'o' },
     data: { type: 'string' },
@@ -145,10 +145,12 @@ export const compressCommand: Command = {
     'test-limit': { type: 'string' },
     calib: { type: 'string' },
     'no-report': { type: 'boolean' },
+    batch: { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
   },
   async run({ values, positionals }) {
     const [file] = positionals;
+    parseBatch(values.batch);
     if (!file) throw new UsageError(`missing <model.json>\nusage: ${this.usage}`);
     const out = values.output as string | undefined;
     if (!out) throw new UsageError(`missing -o <dir>\nusage: ${this.usage}`);

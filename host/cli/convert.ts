@@ -31,13 +31,23 @@ export function parseCount(flag: string, value: unknown, dflt: number): number {
   return n;
 }
 
+/**
+ * --batch (default 1): the batch a model compiles for. The device runs one sample per inference, so a model's fixed
+ * or symbolic leading batch becomes 1 (with a notice when a fixed one was rewritten) and only 1 is accepted.
+ */
+export function parseBatch(value: unknown): void {
+  const n = parseCount('--batch', value, 1);
+  if (n !== 1)
+    throw new UsageError(`--batch ${n}: the device runs one sample per inference; only --batch 1 is supported`);
+}
+
 export const convertCommand: Command = {
   summary:
     'import, optimize, calibrate and quantize a model to an int8 blob (.msl), with optional C header and JS module',
   usage:
     'morsel convert <model.onnx|model.json|model.tflite> [--calib <data>] -o <model.msl> [--calib-count N] ' +
     '[--observer minmax|percentile|mse|auto] [--equalize none|weights|activations] [--weight-rounding nearest|gptq] [--rounding double|single|tflite] ' +
-    '[--optimize size|speed|balanced] [--c-header] [--js] [--bundle es5|espruino|lua]',
+    '[--optimize size|speed|balanced] [--batch 1] [--c-header] [--js] [--bundle es5|espruino|lua]',
   options: {
     output: { type: 'string', short: 'o' },
     calib: { type: 'string' },
@@ -50,10 +60,12 @@ export const convertCommand: Command = {
     'c-header': { type: 'boolean' },
     js: { type: 'boolean' },
     bundle: { type: 'string' },
+    batch: { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
   },
   async run({ values, positionals }) {
     const [input] = positionals;
+    parseBatch(values.batch);
     const out = values.output as string | undefined;
     if (!input) throw new UsageError(`missing <model>\nusage: ${this.usage}`);
     if (!out) throw new UsageError(`missing -o <model.msl>\nusage: ${this.usage}`);

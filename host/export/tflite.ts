@@ -7,7 +7,7 @@ import { Builder } from 'flatbuffers';
 import { type Clamp, ModelError } from '../ir/graph';
 import type { QModel, QOp, QTensor } from '../ir/qmodel';
 import { elementsPerChannel, windowAxis } from '../ir/shape';
-import { tflitePadding } from '../import/tflite/padding';
+import { tflitePadding, transposeConvPads } from '../import/tflite/padding';
 import {
   ActivationFunction,
   BuiltinOperator,
@@ -89,6 +89,10 @@ const INT8_OP_VERSION: Record<number, number> = {
   [BuiltinOperator.MAXIMUM]: 2,
   [BuiltinOperator.MINIMUM]: 2,
   [BuiltinOperator.RESIZE_NEAREST_NEIGHBOR]: 3,
+  // int8 with a bias input (op_version.cc); version 4 adds the fused activation, which the export refuses.
+  [BuiltinOperator.TRANSPOSE_CONV]: 3,
+  // int8 with half_pixel_centers (op_version.cc).
+  [BuiltinOperator.RESIZE_BILINEAR]: 3,
 };
 
 const sameTable = (a: readonly number[], b: readonly number[]) =>
@@ -240,6 +244,40 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
             [F.fused_activation_function, 'i8', act],
             [F.dilation_w_factor, 'i32', o.dilation_w],
             [F.dilation_h_factor, 'i32', o.dilation_h],
+          ],
+        };
+      }
+      case 'TRANSPOSE_CONV': {
+        // TFLite's TRANSPOSE_CONV takes the output shape and computes its padding as a convolution's from the
+        // output back to the input (SAME or VALID, no dilation); its filter is ours, [oc, kh, kw, ic].
+        const o = op.options;
+        const w = model.tensors[op.inputs[1]];
+        if (o.dilation_h !== 1 || o.dilation_w !== 1) fail(op, `TFLite has no dilated TRANSPOSE_CONV`);
+        const padding = [Padding.VALID, Padding.SAME].find((p) =>
+          sameTable(transposeConvPads(p, y.shape, [w.shape[1], w.shape[2]], [o.stride_h, o.stride_w]), [
+            o.pad_top,
+            o.pad_left,
+          ]),
+        );
+        if (padding === undefined)
+          return fail(op, `padding (top ${o.pad_top}, left ${o.pad_left}) is neither TFLite's SAME nor VALID`);
+        if (fusedActivation(op, q(yi), o.activation_min, o.activation_max) !== ActivationFunction.NONE)
+          fail(op, 'a fused activation needs TRANSPOSE_CONV version 4');
+        const F = Field.TransposeConvOptions;
+        return {
+          ...base,
+          inputs: [
+            addConstInts(`${op.name}/output_shape`, y.shape),
+            op.inputs[1],
+            xi,
+            unfoldedBias(op, o.input_zero_point, 0),
+          ],
+          builtin: BuiltinOperator.TRANSPOSE_CONV,
+          optionsType: BuiltinOptions.TransposeConvOptions,
+          options: [
+            [F.padding, 'i8', padding],
+            [F.stride_w, 'i32', o.stride_w],
+            [F.stride_h, 'i32', o.stride_h],
           ],
         };
       }
@@ -414,6 +452,19 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
           optionsType: BuiltinOptions.MirrorPadOptions,
           options: [[Field.MirrorPadOptions.mode, 'i8', op.options.mode]],
         };
+      case 'RESIZE_BILINEAR': {
+        const o = op.options;
+        return {
+          ...base,
+          inputs: [xi, addConstInts(`${op.name}/size`, [y.shape[1], y.shape[2]])],
+          builtin: BuiltinOperator.RESIZE_BILINEAR,
+          optionsType: BuiltinOptions.ResizeBilinearOptions,
+          options: [
+            [Field.ResizeBilinearOptions.align_corners, 'bool', o.align_corners],
+            [Field.ResizeBilinearOptions.half_pixel_centers, 'bool', o.half_pixel_centers],
+          ],
+        };
+      }
       case 'RESIZE_NEAREST_NEIGHBOR': {
         const o = op.options;
         return {

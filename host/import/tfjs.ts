@@ -19,6 +19,7 @@ import {
   type Tensor,
 } from '../ir/graph';
 import { applied, type Expr } from '../ir/elementwise';
+import { windowAxis } from '../ir/shape';
 import { checkActivation, checkShape, ElementBudget, positiveInt } from './limits';
 import { type Cell, GATES, stackRows, unrollRecurrent } from './recurrent';
 import { dilatedExtent, samePadding, windowOutSize } from './window';
@@ -352,6 +353,54 @@ const conv2d: LayerHandler = (l) => {
   return l.activation(l.c.activation);
 };
 
+/**
+ * Keras Conv2DTranspose: kernel [kh, kw, filters, ci]; output size Keras's deconv_output_length (valid: in·s +
+ * max(k − s, 0), same: in·s), cropped as TF's conv2d_transpose pads (a convolution's padding from the output back).
+ */
+const Conv2DTranspose: LayerHandler = (l) => {
+  l.need4d();
+  const k = l.pair('kernel_size', 1),
+    s = l.pair('strides', 1);
+  if (l.pair('dilation_rate', 1).some((d) => d !== 1)) throw l.error('dilation_rate is not supported');
+  if (l.c.output_padding != null) throw l.error('output_padding is not supported');
+  const padding = l.c.padding ?? 'valid';
+  if (padding !== 'valid' && padding !== 'same') throw l.error(`padding '${padding}' is not supported (valid, same)`);
+  const [, H, W, ci] = l.cur.shape;
+  const co = l.int('filters');
+  const kernel = l.weight('kernel', [k[0], k[1], co, ci]);
+  const wt = new Float32Array(kernel.length);
+  for (let y = 0; y < k[0]; y++)
+    for (let x = 0; x < k[1]; x++)
+      for (let o = 0; o < co; o++)
+        for (let c = 0; c < ci; c++)
+          wt[((o * k[0] + y) * k[1] + x) * ci + c] = kernel[((y * k[1] + x) * co + o) * ci + c];
+  const w = l.cx.constant(`${l.name}/weights`, [co, k[0], k[1], ci], wt);
+  const out = [H, W].map((n, d) => n * s[d] + (padding === 'same' ? 0 : Math.max(k[d] - s[d], 0)));
+  const before = [0, 1].map((d) => windowAxis(padding, out[d], k[d], s[d]).before);
+  const after = [0, 1].map((d) => ([H, W][d] - 1) * s[d] + k[d] - before[d] - out[d]);
+  const bias = l.bias(co);
+  const attrs = { strides: s, dilations: [1, 1], pads: [before[0], before[1], after[0], after[1]], group: 1 };
+  const inputs = bias ? [l.cur.name, w, bias] : [l.cur.name, w];
+  l.emit(l.name, { kind: 'conv_transpose', inputs, attrs } as Omit<Op, 'outputs'>, [1, out[0], out[1], co]);
+  return l.activation(l.c.activation);
+};
+
+/** UpSampling2D: TF.js resizes by `size` with tf.image's defaults (no align_corners, no half-pixel centers). */
+const UpSampling2D: LayerHandler = (l) => {
+  l.need4d();
+  const [sh, sw] = l.pair('size', 2);
+  const interpolation = l.c.interpolation ?? 'nearest';
+  if (interpolation !== 'nearest' && interpolation !== 'bilinear')
+    throw l.error(`interpolation '${interpolation}' is not supported (nearest, bilinear)`);
+  const [, H, W, C] = l.cur.shape;
+  const op = {
+    kind: interpolation === 'nearest' ? 'resize_nearest' : 'resize_bilinear',
+    inputs: [l.cur.name],
+    attrs: { alignCorners: false, halfPixelCenters: false },
+  };
+  return l.emit(l.name, op as Omit<Op, 'outputs'>, [1, H * sh, W * sw, C]);
+};
+
 /** Depthwise (no bias) then a 1×1 convolution with the layer's bias and activation. */
 const SeparableConv2D: LayerHandler = (l) => {
   l.need4d();
@@ -665,6 +714,8 @@ const LAYERS: Record<string, LayerHandler> = {
   Conv2D: conv2d,
   DepthwiseConv2D: conv2d,
   SeparableConv2D,
+  Conv2DTranspose,
+  UpSampling2D,
   BatchNormalization,
   Activation: (l) => l.activation(l.c.activation),
   ReLU,

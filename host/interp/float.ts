@@ -7,6 +7,7 @@ import { evalExpr } from '../ir/elementwise';
 import { conv2dFloat, depthwiseConv2dFloat, matmulRows } from './float-kernels';
 import { broadcastIndex } from './int8/broadcast';
 import { MIRROR_PAD_MODES, mirrorPad } from './int8/mirror-pad';
+import { resizeBilinearFloat } from './int8/resize-bilinear';
 import { resizeNearest, tfliteNearestMaps } from './int8/resize-nearest';
 
 type F = Float32Array;
@@ -26,6 +27,37 @@ function conv(g: Graph, n: Node, x: F, depthwise: boolean): F {
   const geometry = { H, W, C, OH, OW, OC, KH: wt.shape[1], KW: wt.shape[2], strides, dilations, pads };
   const y = (depthwise ? depthwiseConv2dFloat : conv2dFloat)(x, wt.data as F, b, geometry);
   return clampAll(y, op.attrs.clamp);
+}
+
+/** Transposed convolution: every input pixel adds x·w into the outputs its taps reach (sums in doubles). */
+function convTranspose(g: Graph, n: Node<'conv_transpose'>, x: F): F {
+  const [, H, W, C] = tensor(g, n.op.inputs[0]).shape;
+  const wt = tensor(g, n.op.inputs[1]);
+  const w = wt.data as F;
+  const [, KH, KW] = wt.shape;
+  const b = n.op.inputs[2] ? (tensor(g, n.op.inputs[2]).data as F) : undefined;
+  const [, OH, OW, OC] = tensor(g, n.op.outputs[0]).shape;
+  const { strides, dilations, pads } = n.op.attrs;
+  const acc = new Float64Array(OH * OW * OC);
+  for (let p = 0; p < OH * OW; p++) for (let o = 0; o < OC; o++) acc[p * OC + o] = b ? b[o] : 0;
+  for (let iy = 0; iy < H; iy++)
+    for (let ky = 0; ky < KH; ky++) {
+      const oy = iy * strides[0] - pads[0] + ky * dilations[0];
+      if (oy < 0 || oy >= OH) continue;
+      for (let ix = 0; ix < W; ix++)
+        for (let kx = 0; kx < KW; kx++) {
+          const ox = ix * strides[1] - pads[1] + kx * dilations[1];
+          if (ox < 0 || ox >= OW) continue;
+          const xb = (iy * W + ix) * C;
+          for (let o = 0; o < OC; o++) {
+            const wb = ((o * KH + ky) * KW + kx) * C;
+            let sum = 0;
+            for (let c = 0; c < C; c++) sum += x[xb + c] * w[wb + c];
+            acc[(oy * OW + ox) * OC + o] += sum;
+          }
+        }
+    }
+  return clampAll(Float32Array.from(acc), n.op.attrs.clamp);
 }
 
 function pool(g: Graph, n: Node<'max_pool' | 'avg_pool'>, x: F): F {
@@ -70,6 +102,12 @@ function evalNode(g: Graph, n: Node, v: (name: string) => F): F {
     case 'depthwise_conv2d':
       if (g.layout !== 'NHWC') throw new ModelError('the float interpreter runs NHWC graphs');
       return conv(g, n, x, op.kind === 'depthwise_conv2d');
+    case 'conv_transpose':
+      return convTranspose(g, n as Node<'conv_transpose'>, x);
+    case 'resize_bilinear': {
+      const { alignCorners, halfPixelCenters } = op.attrs;
+      return resizeBilinearFloat(x, tensor(g, op.inputs[0]).shape, out.shape, alignCorners, halfPixelCenters);
+    }
     case 'dense': {
       const [O, I] = tensor(g, op.inputs[1]).shape;
       const w = v(op.inputs[1]);

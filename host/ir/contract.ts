@@ -101,6 +101,19 @@ export const OpCode = {
    * clamp(MBQM(t*gamma + bias) + output_zero_point)
    */
   LAYER_NORM: 33,
+  /**
+   * in: x [1,h,w,ic], weights int8 [oc,kh,kw,ic] (TFLite's TRANSPOSE_CONV filter), bias int32 [oc] (= bias -
+   * in_zp*sum(w[oc])). Output (oy, ox) sums the taps (ky, kx) whose input row iy = (oy + pad_top - ky*dilation_h) /
+   * stride_h (and column alike) divides exactly and lies inside; every other tap reads input_zero_point. y as CONV_2D.
+   */
+  TRANSPOSE_CONV: 25,
+  /**
+   * x [1,h,w,c] -> y [1,oh,ow,c], same quantization: TFLite's int8 RESIZE_BILINEAR (ResizeBilinearInteger) with each
+   * output row's and column's two source indices and 10-bit weight computed on the host: v = (x[y0,x0]*(1024-wy) +
+   * x[y1,x0]*wy)*(1024-wx) + (x[y0,x1]*(1024-wy) + x[y1,x1]*wy)*wx, y = v / 2^20 rounded half away from zero (single
+   * rounding: half up)
+   */
+  RESIZE_BILINEAR: 26,
 } as const;
 export type OpCodeName = keyof typeof OpCode;
 
@@ -254,6 +267,13 @@ export interface LayerNormOptions {
   output_shift: number;
 }
 
+export interface ResizeBilinearOptions {
+  rows: number[];
+  cols: number[];
+  align_corners: number;
+  half_pixel_centers: number;
+}
+
 /** The options table each opcode carries (its `options` attribute in the schema; null: none). */
 export interface OptionsByOp {
   FULLY_CONNECTED: FullyConnectedOptions;
@@ -287,6 +307,8 @@ export interface OptionsByOp {
   BATCH_MATMUL: BatchMatMulOptions;
   RESIZE_NEAREST_NEIGHBOR: ResizeNearestNeighborOptions;
   LAYER_NORM: LayerNormOptions;
+  TRANSPOSE_CONV: Conv2DOptions;
+  RESIZE_BILINEAR: ResizeBilinearOptions;
 }
 export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? null : string } = {
   FULLY_CONNECTED: 'FullyConnectedOptions',
@@ -320,6 +342,8 @@ export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? n
   BATCH_MATMUL: 'BatchMatMulOptions',
   RESIZE_NEAREST_NEIGHBOR: 'ResizeNearestNeighborOptions',
   LAYER_NORM: 'LayerNormOptions',
+  TRANSPOSE_CONV: 'Conv2DOptions',
+  RESIZE_BILINEAR: 'ResizeBilinearOptions',
 };
 
 /** Opcodes whose kernel in full TFLite keeps double rounding in Rounding.TFLITE (attribute tflite_double_rounding). */

@@ -130,6 +130,24 @@ export type Op =
       inputs: [string, string, string];
       outputs: [string];
       attrs: { count: number; epsilon: number };
+    }
+  /**
+   * Transposed convolution, NHWC, weights [out, kh, kw, in] (TFLite's TRANSPOSE_CONV filter; a grouped one dense, zero
+   * outside each group's block): input pixel (iy, ix) adds x·w into output (iy·stride − pads[0] + ky·dilation, ...);
+   * the output's size (ONNX output_padding / output_shape) is its tensor's. `group` is always 1.
+   */
+  | {
+      kind: 'conv_transpose';
+      inputs: [string, string] | [string, string, string];
+      outputs: [string];
+      attrs: Conv2DAttrs;
+    }
+  /** Bilinear resize of an NHWC map to the output's H and W, by TFLite's rule under these two flags. */
+  | {
+      kind: 'resize_bilinear';
+      inputs: [string];
+      outputs: [string];
+      attrs: { alignCorners: boolean; halfPixelCenters: boolean };
     };
 
 export type MirrorPadMode = 'reflect' | 'symmetric' | 'edge';

@@ -7,7 +7,8 @@ export function macsOf(model: QModel, op: QOp): number {
   switch (op.opcode) {
     case 'FULLY_CONNECTED':
       return numel(out.shape) * model.tensors[op.inputs[1]].shape[1];
-    case 'CONV_2D': {
+    case 'CONV_2D':
+    case 'TRANSPOSE_CONV': {
       const [, kh, kw, ic] = model.tensors[op.inputs[1]].shape;
       return numel(out.shape) * kh * kw * ic;
     }

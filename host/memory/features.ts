@@ -11,7 +11,7 @@ export const FEATURES = ['arenaBytes', 'ops', 'channels', 'multipliers', 'tensor
 export type Feature = (typeof FEATURES)[number];
 export type Features = Record<Feature, number>;
 
-const REQUANTIZED = new Set(['FULLY_CONNECTED', 'CONV_2D', 'DEPTHWISE_CONV_2D']);
+const REQUANTIZED = new Set(['FULLY_CONNECTED', 'CONV_2D', 'DEPTHWISE_CONV_2D', 'TRANSPOSE_CONV']);
 
 export function memoryFeatures(model: QModel, blobBytes: number): Features {
   let channels = 0;

@@ -37,6 +37,7 @@ import {
 import { sameArray } from '../import/onnx/layout';
 import { elementsPerChannel } from '../ir/shape';
 import { MIRROR_PAD_MODES } from '../interp/int8/mirror-pad';
+import { tfliteBilinearTaps } from '../interp/int8/resize-bilinear';
 import { tfliteNearestMaps } from '../interp/int8/resize-nearest';
 
 export type { QParams } from './prepare';
@@ -289,6 +290,7 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
     switch (op.kind) {
       case 'conv2d':
       case 'depthwise_conv2d':
+      case 'conv_transpose':
       case 'dense': {
         const x = operand(n, op.inputs[0]);
         const qy = chosen(yName);
@@ -353,7 +355,7 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
             depth_multiplier: dw ? C / tensor(g, op.inputs[0]).shape[3] : 1,
           };
           const options = prepareConv2D(geometry, qx(), scales, qy, a.clamp, rounding);
-          emit(n, dw ? 'DEPTHWISE_CONV_2D' : 'CONV_2D', [x, w, b], qy, options);
+          emit(n, dw ? 'DEPTHWISE_CONV_2D' : op.kind === 'conv_transpose' ? 'TRANSPOSE_CONV' : 'CONV_2D', [x, w, b], qy, options);
         }
         break;
       }
@@ -463,6 +465,18 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
         // The pad value is rounded onto the input's grid.
         const value = op.attrs.value;
         sameQuantization(n, 'PAD', (q) => preparePad(pads, q, value === 0 ? undefined : quantizeValue(value, q)));
+        break;
+      }
+      case 'resize_bilinear': {
+        // TFLite's int8 RESIZE_BILINEAR blends raw values: the output keeps the input's quantization.
+        const [inShape, outShape] = [tensor(g, op.inputs[0]).shape, tensor(g, yName).shape];
+        const { alignCorners, halfPixelCenters } = op.attrs;
+        sameQuantization(n, 'RESIZE_BILINEAR', () => ({
+          rows: tfliteBilinearTaps(inShape[1], outShape[1], alignCorners, halfPixelCenters),
+          cols: tfliteBilinearTaps(inShape[2], outShape[2], alignCorners, halfPixelCenters),
+          align_corners: alignCorners ? 1 : 0,
+          half_pixel_centers: halfPixelCenters ? 1 : 0,
+        }));
         break;
       }
       case 'resize_nearest': {

@@ -151,6 +151,80 @@ function Conv(n: OnnxNode) {
   );
 }
 
+/**
+ * ConvTranspose (opsets 1–21; 1-D via H = 1) as TRANSPOSE_CONV. Pads, output_padding, output_shape and auto_pad only
+ * decide the output's size and how many rows and columns are cropped before it: from output_shape or auto_pad
+ * SAME_* as the spec and onnxruntime do (an odd cell cropped after for SAME_UPPER, before otherwise). A grouped weight
+ * [C, O/group, kh, kw] becomes the dense [O, kh, kw, C], zero outside each group's block, as grouped Conv does.
+ */
+function ConvTranspose(n: OnnxNode) {
+  const oneD = isOneD(n, n.needAct(n.ins[0]), 'transposed convolution');
+  const a = as2D(n, n.needAct(n.ins[0]));
+  const w = n.needConst(n.ins[1], 'the weight');
+  if (w.dims.length !== (oneD ? 3 : 4)) throw n.error(`weights must be a ${oneD ? 3 : 4}-D constant`);
+  const dims = checkShape(w.dims, `${n.where}: the weight`);
+  const [C, Og, kh, kw] = oneD ? [dims[0], dims[1], 1, dims[2]] : dims;
+  const group = n.int('group', 1);
+  if (!(group >= 1) || C !== a.shape[1] || C % group !== 0)
+    throw n.error(`weights [${w.dims}] with group ${group} do not fit ${a.shape[1]} input channels`);
+  if (w.quant && group !== 1) throw n.error(`quantized weights with group ${group} are not supported`);
+  const O = Og * group;
+  if (n.has('kernel_shape') && !sameArray(windowPair(n, 'kernel_shape', 1, oneD), [kh, kw]))
+    throw n.error(`kernel_shape [${n.ints('kernel_shape', [])}] does not match the weights [${w.dims}]`);
+  const strides = windowPair(n, 'strides', 1, oneD);
+  const dil = windowPair(n, 'dilations', 1, oneD);
+  const padding = n.ints('output_padding', oneD ? [0] : [0, 0]);
+  const adj = oneD ? [0, padding[0]] : padding;
+  if (padding.length !== (oneD ? 1 : 2) || [0, 1].some((d) => !(adj[d] >= 0 && adj[d] < Math.max(strides[d], dil[d]))))
+    throw n.error(`output_padding [${padding}] must be ${oneD ? 1 : 2} values below the strides or dilations`);
+  const inHW = [a.shape[2], a.shape[3]];
+  const full = [0, 1].map((d) => strides[d] * (inHW[d] - 1) + adj[d] + dilatedExtent([kh, kw][d], dil[d]));
+  const autoPad = n.str('auto_pad', 'NOTSET');
+  if (!['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'].includes(autoPad))
+    throw n.error(`auto_pad ${autoPad} is not supported`);
+  let outputShape = n.ints('output_shape', []);
+  if (outputShape.length === (oneD ? 3 : 4)) outputShape = outputShape.slice(2);
+  if (oneD && outputShape.length === 1) outputShape = [1, outputShape[0]];
+  if (n.has('output_shape') && outputShape.length !== 2)
+    throw n.error(`output_shape [${n.ints('output_shape', [])}] must give the ${oneD ? 1 : 2} spatial sizes`);
+  let before: number[];
+  let out: number[];
+  if (outputShape.length || autoPad.startsWith('SAME')) {
+    out = outputShape.length ? outputShape : [0, 1].map((d) => inHW[d] * strides[d]);
+    const total = [0, 1].map((d) => Math.max(0, full[d] - out[d]));
+    before = total.map((t) => (autoPad === 'SAME_UPPER' ? Math.floor(t / 2) : t - Math.floor(t / 2)));
+  } else {
+    const explicit = n.ints('pads', []);
+    const pads =
+      autoPad === 'VALID' ? [0, 0, 0, 0] : oneD && explicit.length === 2 ? [0, explicit[0], 0, explicit[1]] : explicit;
+    if (pads.length === 0) pads.push(0, 0, 0, 0);
+    if (pads.length !== 4 || pads.some((p) => !Number.isSafeInteger(p) || p < 0 || p > 1 << 16))
+      throw n.error(`pads [${explicit}] must be ${oneD ? 2 : 4} non-negative integers`);
+    before = [pads[0], pads[1]];
+    out = [0, 1].map((d) => full[d] - pads[d] - pads[d + 2]);
+  }
+  if (!(out[0] >= 1 && out[1] >= 1 && before[0] < 256 && before[1] < 256))
+    throw n.error(`output [${out}] with ${before} rows/columns cropped before it is not supported`);
+  checkShape([O, kh, kw, C], `${n.where}: the dense form of the weight`);
+  const wt = new Float32Array(O * kh * kw * C);
+  const inGroup = C / group;
+  for (let c = 0; c < C; c++)
+    for (let oo = 0; oo < Og; oo++) {
+      const o = Math.floor(c / inGroup) * Og + oo;
+      for (let y = 0; y < kh; y++)
+        for (let x = 0; x < kw; x++) wt[((o * kh + y) * kw + x) * C + c] = w.data[((c * Og + oo) * kh + y) * kw + x];
+    }
+  const opIns = [n.canonical(a), n.cx.addConst(`${n.name}/weights`, [O, kh, kw, C], wt, n.weightQuant(w, 1, 0))];
+  const b = n.constOf(n.ins[2]);
+  if (b) {
+    if (b.data.length !== O) throw n.error(`bias has ${b.data.length} values for ${O} output channels`);
+    opIns.push(n.cx.addConst(`${n.name}/bias`, [O], b.data));
+  }
+  const pads: Padding = [before[0], before[1], full[0] - before[0] - out[0], full[1] - before[1] - out[1]];
+  const attrs = { strides, dilations: dil, pads, group: 1 };
+  emitWindow(n, { kind: 'conv_transpose', inputs: opIns, attrs } as Omit<Op, 'outputs'>, [1, O, out[0], out[1]], oneD);
+}
+
 /** Emits an op whose output is stored in row-major (ONNX) order: a view unless that is canonical. */
 function emitRowMajor(n: OnnxNode, op: Omit<Op, 'outputs'>, shape: number[]) {
   if (shape.length === 4)
@@ -221,8 +295,9 @@ function Gemm(n: OnnxNode) {
   if (a.shape[a.shape.length - 1] !== K) throw n.error(`input [${a.shape}] does not match weights [${b.dims}]`);
   let x: string;
   let column = (k: number) => k;
-  if (a.shape.length === 2 && a.shape[0] === 1) {
-    // [1, K], possibly a view (a flattened NHWC map): permute the weight columns instead of the data.
+  if (a.shape.length === 2 && a.shape[0] === 1 && numel(n.cx.storedOf(a)) === K) {
+    // [1, K], possibly a view that reorders its whole tensor (a flattened NHWC map): permute the weight columns
+    // instead of the data. A view of part of a larger tensor (Gather of the last step) is copied below.
     const map = n.mapOf(a);
     const stored = new Int32Array(K);
     map.forEach((s, k) => {
@@ -809,9 +884,11 @@ function Resize(n: OnnxNode) {
   const a = n.needAct(n.ins[0]);
   if (a.shape.length !== 4) throw n.error(`only 4-D (NCHW) resizing is supported (input [${a.shape}])`);
   const mode = n.str('mode', 'nearest');
-  if (mode !== 'nearest') throw n.error(`mode '${mode}' is not supported (nearest)`);
+  const linear = mode === 'linear' || (mode === 'bilinear' && n.opType === 'Upsample');
+  if (mode !== 'nearest' && !linear) throw n.error(`mode '${mode}' is not supported (nearest, linear)`);
   for (const k of ['antialias', 'axes', 'keep_aspect_ratio_policy'])
     if (n.has(k)) throw n.error(`attribute ${k} is not supported`);
+  if (n.int('exclude_outside', 0) !== 0) throw n.error('exclude_outside 1 is not supported');
   const opset11 = n.opType === 'Resize' && n.cx.opset >= 11;
   // Resize-10 and Upsample: asymmetric coordinates, rounded down when enlarging (as onnxruntime does).
   const transform = opset11 ? n.str('coordinate_transformation_mode', 'half_pixel') : 'asymmetric';
@@ -833,6 +910,7 @@ function Resize(n: OnnxNode) {
   if (out.length !== 4 || out[0] !== 1 || out[1] !== C || !(out[2] >= 1 && out[3] >= 1))
     throw n.error(`output [${out}] must keep N and C of [${a.shape}]`);
   if (!opset11 && (scale[0] < 1 || scale[1] < 1)) throw n.error(`scales below 1 are not supported before opset 11`);
+  if (linear) return resizeBilinear(n, a, out, scale, transform);
   const onnxSources = [0, 1].map((d) =>
     Array.from({ length: out[2 + d] }, (_, o) =>
       onnxNearest(o, a.shape[2 + d], out[2 + d], scale[d], transform, nearest),
@@ -855,6 +933,35 @@ function Resize(n: OnnxNode) {
       inputs: [n.canonical(a)],
       attrs: { alignCorners: flags[0], halfPixelCenters: flags[1] },
     } as Omit<Op, 'outputs'>,
+    out,
+  );
+}
+
+/**
+ * Resize / Upsample 'linear' on a 4-D map as TFLite's RESIZE_BILINEAR: half_pixel (and pytorch_half_pixel when no
+ * output size is 1) is half_pixel_centers, align_corners is align_corners, asymmetric neither. TFLite maps output to
+ * input by the sizes' ratio, so a scale that is not exactly output/input is refused, as are the other transforms.
+ */
+function resizeBilinear(n: OnnxNode, a: Act, out: number[], scale: number[], transform: string) {
+  const flags: Record<string, [boolean, boolean]> = {
+    half_pixel: [false, true],
+    pytorch_half_pixel: [false, true],
+    align_corners: [true, false],
+    asymmetric: [false, false],
+  };
+  if (!Object.hasOwn(flags, transform) || (transform === 'pytorch_half_pixel' && (out[2] === 1 || out[3] === 1)))
+    throw n.error(
+      `coordinate_transformation_mode '${transform}' is not supported for linear resizing (output [${out}])`,
+    );
+  for (const d of [0, 1])
+    if (Math.fround(out[2 + d] / a.shape[2 + d]) !== Math.fround(scale[d]))
+      throw n.error(`scale ${scale[d]} is not output/input (${out[2 + d]}/${a.shape[2 + d]}); not supported`);
+  const [alignCorners, halfPixelCenters] = flags[transform];
+  n.emit(
+    { kind: 'resize_bilinear', inputs: [n.canonical(a)], attrs: { alignCorners, halfPixelCenters } } as Omit<
+      Op,
+      'outputs'
+    >,
     out,
   );
 }
@@ -1025,4 +1132,5 @@ export const ONNX_HANDLERS: Record<string, Handler> = {
   Dropout: Identity,
   LSTM,
   GRU,
+  ConvTranspose,
 };

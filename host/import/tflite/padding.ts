@@ -42,3 +42,20 @@ export function windowGeometry(
     pad_left: w.before,
   };
 }
+
+/**
+ * TRANSPOSE_CONV's top and left crop: TFLite pads it as a convolution from the output back to the input
+ * (transpose_conv.cc, ComputePaddingHeightWidth over the output's size).
+ */
+export function transposeConvPads(
+  padding: number,
+  outShape: readonly number[],
+  filter: readonly number[],
+  stride: readonly number[],
+): [top: number, left: number] {
+  const mode = tflitePadding(padding);
+  return [
+    windowAxis(mode, outShape[1], filter[0], stride[0]).before,
+    windowAxis(mode, outShape[2], filter[1], stride[1]).before,
+  ];
+}

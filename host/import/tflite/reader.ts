@@ -84,6 +84,16 @@ const OPTION_SPECS: Record<number, OptionSpec> = {
     weights_format: ['byte', 0],
     keep_num_dims: ['bool', false],
   }),
+  [BuiltinOptions.ResizeBilinearOptions]: spec(F.ResizeBilinearOptions, {
+    align_corners: ['bool', false],
+    half_pixel_centers: ['bool', false],
+  }),
+  [BuiltinOptions.TransposeConvOptions]: spec(F.TransposeConvOptions, {
+    padding: ['byte', 0],
+    stride_w: ['int', 0],
+    stride_h: ['int', 0],
+    fused_activation_function: ['byte', 0],
+  }),
   [BuiltinOptions.SoftmaxOptions]: spec(F.SoftmaxOptions, { beta: ['float', 0] }),
   [BuiltinOptions.ConcatenationOptions]: spec(F.ConcatenationOptions, {
     axis: ['int', 0],

@@ -36,6 +36,8 @@ export const BuiltinOperator = {
   PRELU: 54,
   MAXIMUM: 55,
   MINIMUM: 57,
+  TRANSPOSE_CONV: 67,
+  RESIZE_BILINEAR: 23,
 } as const;
 export type BuiltinOperatorName = keyof typeof BuiltinOperator;
 
@@ -48,7 +50,6 @@ const OTHER_BUILTIN_NAMES: Record<number, string> = {
   13: 'LOCAL_RESPONSE_NORMALIZATION',
   16: 'LSTM',
   20: 'RELU_N1_TO_1',
-  23: 'RESIZE_BILINEAR',
   26: 'SPACE_TO_DEPTH',
   27: 'SVDF',
   32: 'CUSTOM',
@@ -66,7 +67,6 @@ const OTHER_BUILTIN_NAMES: Record<number, string> = {
   56: 'ARG_MAX',
   60: 'PADV2',
   65: 'SLICE',
-  67: 'TRANSPOSE_CONV',
   70: 'EXPAND_DIMS',
   74: 'SUM',
   75: 'SQRT',
@@ -118,6 +118,8 @@ export const BuiltinOptions = {
   MirrorPadOptions: 77,
   QuantizeOptions: 89,
   GeluOptions: 116,
+  TransposeConvOptions: 49,
+  ResizeBilinearOptions: 15,
 } as const;
 
 export const Padding = { SAME: 0, VALID: 1 } as const;
@@ -182,4 +184,6 @@ export const Field = {
   MirrorPadOptions: { mode: 0 },
   GeluOptions: { approximate: 0 },
   ResizeNearestNeighborOptions: { align_corners: 0, half_pixel_centers: 1 },
+  TransposeConvOptions: { padding: 0, stride_w: 1, stride_h: 2, fused_activation_function: 3 },
+  ResizeBilinearOptions: { align_corners: 2, half_pixel_centers: 3 },
 } as const;

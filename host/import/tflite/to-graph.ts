@@ -9,7 +9,7 @@ import type { TfliteModel, TfliteOperator, TfliteTensor } from './reader';
 import { fusedClamp, int32Of } from './to-qmodel';
 import { BuiltinOperator, builtinOperatorName, TensorType } from './schema';
 import { checkActivation, checkShape } from '../limits';
-import { windowGeometry } from './padding';
+import { transposeConvPads, windowGeometry } from './padding';
 import { elementsPerChannel } from '../../ir/shape';
 
 const B = BuiltinOperator;
@@ -72,6 +72,23 @@ const conv: BuiltinHandler = (b) => {
         attrs: { ...attrs, group: C, multiplier: b.outShape[3] / C },
       }
     : { kind: 'conv2d', inputs, outputs: [b.y], attrs: { ...attrs, group: 1 } };
+};
+
+/** TRANSPOSE_CONV: inputs output shape, weights [oc, kh, kw, ic], input, optional bias; no dilation. */
+const TRANSPOSE_CONV: BuiltinHandler = (b) => {
+  const ws = constantWeights(b);
+  const o = b.op.options;
+  const strides: [number, number] = [o.stride_h as number, o.stride_w as number];
+  const [top, left] = transposeConvPads(o.padding as number, b.outShape, [ws[1], ws[2]], strides);
+  const full = [0, 1].map((d) => (b.inShape(2)[1 + d] - 1) * strides[d] + ws[1 + d]);
+  const pads: Pads = [top, left, full[0] - top - b.outShape[1], full[1] - left - b.outShape[2]];
+  const bias = b.op.inputs[3] !== undefined && b.op.inputs[3] >= 0 ? [b.input(3)] : [];
+  return {
+    kind: 'conv_transpose',
+    inputs: [b.input(2), b.input(1), ...bias] as [string, string],
+    outputs: [b.y],
+    attrs: { strides, dilations: [1, 1], pads, group: 1, clamp: clampOf(b.op) },
+  };
 };
 
 const FULLY_CONNECTED: BuiltinHandler = (b) => {
@@ -166,6 +183,7 @@ const FLOAT_BUILTINS: Record<number, BuiltinHandler> = {
   [B.CONCATENATION]: CONCATENATION,
   [B.CONV_2D]: conv,
   [B.DEPTHWISE_CONV_2D]: conv,
+  [B.TRANSPOSE_CONV]: TRANSPOSE_CONV,
   [B.FULLY_CONNECTED]: FULLY_CONNECTED,
   [B.LEAKY_RELU]: (b) => ({
     kind: 'leaky_relu',
@@ -184,6 +202,15 @@ const FLOAT_BUILTINS: Record<number, BuiltinHandler> = {
   [B.MAX_POOL_2D]: pool,
   [B.MEAN]: MEAN,
   [B.MIRROR_PAD]: MIRROR_PAD,
+  [B.RESIZE_BILINEAR]: (b) => ({
+    kind: 'resize_bilinear',
+    inputs: [b.input(0)],
+    outputs: [b.y],
+    attrs: {
+      alignCorners: b.op.options.align_corners === true,
+      halfPixelCenters: b.op.options.half_pixel_centers === true,
+    },
+  }),
   [B.RESIZE_NEAREST_NEIGHBOR]: (b) => ({
     kind: 'resize_nearest',
     inputs: [b.input(0)],

@@ -33,7 +33,8 @@ import {
 } from '../../quantize/prepare';
 import type { TfliteModel, TfliteOperator, TfliteTensor } from './reader';
 import { ActivationFunction, activationFunctionName, BuiltinOperator, TensorType } from './schema';
-import { windowGeometry } from './padding';
+import { transposeConvPads, windowGeometry } from './padding';
+import { tfliteBilinearTaps } from '../../interp/int8/resize-bilinear';
 import { tfliteNearestMaps } from '../../interp/int8/resize-nearest';
 
 export interface TfliteImportOptions {
@@ -69,10 +70,12 @@ export const SUPPORTED_INT8_OPS = [
   'RELU',
   'RELU6',
   'RESHAPE',
+  'RESIZE_BILINEAR',
   'RESIZE_NEAREST_NEIGHBOR',
   'SOFTMAX',
   'SUB',
   'TANH',
+  'TRANSPOSE_CONV',
 ] as const;
 
 /** The fused activation as a clamp in real units (CalculateActivationRangeQuantized's cases). */
@@ -166,7 +169,7 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
   };
 
   /** Weights (symmetric, per channel along `channelAxis` or per tensor) and the bias with the input zero point folded in. */
-  const weightsAndBias = (op: TfliteOperator, channelAxis: number, inZp: number) => {
+  const weightsAndBias = (op: TfliteOperator, channelAxis: number, inZp: number, xInput = 0, biasInput = 2) => {
     const wt = tensorOf(op, 1);
     requireInt8(wt, op);
     if (!wt.data) throw new ModelError(`${where(op)}: weights '${wt.name}' must be constant`);
@@ -181,7 +184,8 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
       );
     }
     const w = q8(op.inputs[1], op);
-    const bt = op.inputs[2] !== undefined && op.inputs[2] >= 0 ? m.tensors[op.inputs[2]] : undefined;
+    const bi = op.inputs[biasInput];
+    const bt = bi !== undefined && bi >= 0 ? m.tensors[bi] : undefined;
     if (bt && (bt.type !== TensorType.INT32 || !bt.data))
       throw new ModelError(`${where(op)}: bias '${bt.name}' must be a constant int32 tensor`);
     const folded = foldInputZeroPoint(
@@ -191,7 +195,7 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
       bt ? int32Of(bt.data!) : undefined,
       inZp,
     );
-    const inScale = qparams(tensorOf(op, 0), op).scale;
+    const inScale = qparams(tensorOf(op, xInput), op).scale;
     tensors.push({
       name: bt?.name ?? `${m.tensors[op.outputs[0]].name}/bias`,
       shape: [channels],
@@ -263,6 +267,30 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
           rounding,
         );
         push(op, { opcode: dw ? 'DEPTHWISE_CONV_2D' : 'CONV_2D', inputs: [q8(op.inputs[0], op), w, b], options });
+        break;
+      }
+      case B.TRANSPOSE_CONV: {
+        // Inputs: output shape, weights [oc, kh, kw, ic], input, optional bias.
+        const xt = tensorOf(op, 2);
+        const xq = qparams(xt, op);
+        const { w, b, scales } = weightsAndBias(op, 0, xq.zeroPoint, 2, 3);
+        const ws = tensors[w].shape;
+        if (ws[0] !== y().shape[3] || ws[3] !== xt.shape[3] || constInts(op, 0).join() !== y().shape.join())
+          throw new ModelError(
+            `${where(op)}: weights [${ws}] and output shape do not fit [${xt.shape}] to [${y().shape}]`,
+          );
+        const stride = [o.stride_h as number, o.stride_w as number];
+        const [pad_top, pad_left] = transposeConvPads(o.padding as number, y().shape, [ws[1], ws[2]], stride);
+        const geometry = { stride_h: stride[0], stride_w: stride[1], dilation_h: 1, dilation_w: 1, pad_top, pad_left };
+        const options = prepareConv2D(
+          { ...geometry, depth_multiplier: 1 },
+          xq,
+          scales,
+          qparams(y(), op),
+          clamp(),
+          rounding,
+        );
+        push(op, { opcode: 'TRANSPOSE_CONV', inputs: [q8(op.inputs[2], op), w, b], options });
         break;
       }
       case B.FULLY_CONNECTED: {
@@ -435,6 +463,18 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
             `${where(op)}: paddings have ${paddings.length} values for a rank-${x().shape.length} input`,
           );
         push(op, { opcode: 'PAD', inputs: [q8(op.inputs[0], op)], options: preparePad(paddings, qparams(y(), op)) });
+        break;
+      }
+      case B.RESIZE_BILINEAR: {
+        const [align, half] = [o.align_corners === true, o.half_pixel_centers === true];
+        const [xs, ys] = [x().shape, y().shape];
+        const options = {
+          rows: tfliteBilinearTaps(xs[1], ys[1], align, half),
+          cols: tfliteBilinearTaps(xs[2], ys[2], align, half),
+          align_corners: align ? 1 : 0,
+          half_pixel_centers: half ? 1 : 0,
+        };
+        push(op, { opcode: 'RESIZE_BILINEAR', inputs: [q8(op.inputs[0], op)], options });
         break;
       }
       case B.RESIZE_NEAREST_NEIGHBOR: {

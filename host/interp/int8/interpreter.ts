@@ -10,6 +10,8 @@ import { broadcastIndex } from './broadcast';
 import { concatenation } from './concatenation';
 import { conv2d, type ConvShapes } from './conv2d';
 import { depthwiseConv2d } from './depthwise-conv2d';
+import { resizeBilinearInt8 } from './resize-bilinear';
+import { transposeConv } from './transpose-conv';
 import { fullyConnected } from './fully-connected';
 import { gatherStrided } from './gather-strided';
 import { layerNorm } from './layer-norm';
@@ -99,6 +101,20 @@ export function runInt8(
         kernel(x, i8(op.inputs[1]), i32(op.inputs[2]), y, shapes, op.options, rounding);
         break;
       }
+      case 'RESIZE_BILINEAR':
+        resizeBilinearInt8(x, xt.shape, y, op.options.rows, op.options.cols, rounding);
+        break;
+      case 'TRANSPOSE_CONV':
+        transposeConv(
+          x,
+          i8(op.inputs[1]),
+          i32(op.inputs[2]),
+          y,
+          convShapes(xt, model.tensors[op.inputs[1]], out),
+          op.options,
+          rounding,
+        );
+        break;
       case 'MAX_POOL_2D':
       case 'AVERAGE_POOL_2D':
         pool2d(

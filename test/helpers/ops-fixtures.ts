@@ -1,0 +1,104 @@
+// What the op tests of issue 15's `ops` branch share (test/ops-*.test.ts): their committed fixtures
+// (test/fixtures/ops), random inputs, float runs in the source layout, int8 models, and the CLI run in-process.
+
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import { encodeModel } from '../../host/blob/encode';
+import { main } from '../../host/cli/main';
+import { ENGINES, runBatchOnEngine } from '../../host/engines';
+import { parseNpy } from '../../host/data/npy';
+import { fromStoredLayout, toStoredLayout } from '../../host/import/boundary';
+import { runFloat } from '../../host/interp/float';
+import { runInt8 } from '../../host/interp/int8/interpreter';
+import type { Graph } from '../../host/ir/graph';
+import type { QModel } from '../../host/ir/qmodel';
+import { planMemory } from '../../host/plan/planner';
+import { calibrate } from '../../host/quantize/calibrate';
+import { quantizeGraph, quantizeInput } from '../../host/quantize/quantize';
+import type { Rng } from '../../host/util/rng';
+
+export const OPS_FIXTURES = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'ops');
+
+/** The fixtures' .onnx files whose names start with `prefix`, sorted. */
+export const onnxFixtures = (prefix: string) =>
+  fs
+    .readdirSync(OPS_FIXTURES)
+    .filter((f) => f.startsWith(prefix) && f.endsWith('.onnx'))
+    .sort();
+
+/** A fixture .npy as float32 values and its shape. */
+export function fixtureNpy(file: string) {
+  const a = parseNpy(fs.readFileSync(path.join(OPS_FIXTURES, file)), file);
+  return { shape: a.shape, data: Float32Array.from(a.data as ArrayLike<number>) };
+}
+
+export const uniform = (n: number, rng: Rng) => Float32Array.from({ length: n }, () => rng.next() * 4 - 2);
+
+export const worstDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  Math.max(...Array.from(a, (v, k) => Math.abs(v - b[k])));
+
+/** The graph's float output for `x` in the source (ONNX) layout, returned in the source layout. */
+export function floatInSourceLayout(g: Graph, x: Float32Array): Float32Array {
+  const y = Object.values(runFloat(g, { [g.inputs[0]]: toStoredLayout(g, g.inputs[0], x) }))[0];
+  return fromStoredLayout(g, g.outputs[0], y);
+}
+
+/** A device graph's int8 model calibrated on `samples` (stored layout), planned. */
+export function int8Model(d: Graph, samples: Float32Array[]): QModel {
+  const model = quantizeGraph(d, calibrate(d, samples));
+  planMemory(model);
+  return model;
+}
+
+/** `morsel ARGS` in this process (a spawned CLI spends seconds loading TF.js): exit code, stdout and stderr. */
+export async function cli(...args: string[]) {
+  const [out, err]: string[][] = [[], []];
+  const [log, error] = [console.log, console.error];
+  console.log = (line: string) => out.push(String(line));
+  console.error = (line: string) => err.push(String(line));
+  try {
+    return { code: await main(args), out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    [console.log, console.error] = [log, error];
+  }
+}
+
+/**
+ * A torch module's fixture (NAME.onnx with NAME.input.npy and NAME.output.npy) through `morsel convert --calib` and
+ * `morsel run --input` on torch's own tensor: the int8 output must be within 5% of torch's output range.
+ */
+export async function runWithinTorchRange(name: string, dir: string): Promise<void> {
+  const input = path.join(OPS_FIXTURES, `${name}.input.npy`);
+  const want = fixtureNpy(`${name}.output.npy`);
+  const blob = path.join(dir, `${name}.msl`);
+  const converted = await cli('convert', path.join(OPS_FIXTURES, `${name}.onnx`), '--calib', input, '-o', blob, '-q');
+  assert.equal(converted.code, 0, converted.err);
+  const run = await cli('run', blob, '--input', input, '--json');
+  assert.equal(run.code, 0, run.err);
+  const result = JSON.parse(run.out);
+  assert.deepEqual(result.shape, want.shape);
+  const range = Math.max(...want.data) - Math.min(...want.data);
+  const worst = worstDiff(result.dequantized, want.data);
+  assert.ok(worst <= 0.05 * range, `${name}: morsel run differs from torch by ${worst} (output range ${range})`);
+}
+
+/** An int8 model's blob and two of its samples, for assertBitExactOnEngines; `name` labels a mismatch. */
+export function engineJob(name: string, model: QModel, samples: Float32Array[]) {
+  return { name, model, blob: encodeModel(model), inputs: samples.slice(0, 2).map((x) => quantizeInput(model, x)) };
+}
+
+/** Every job's outputs on every engine (one process each) equal the host int8 reference's, byte for byte. */
+export async function assertBitExactOnEngines(jobs: ReturnType<typeof engineJob>[]): Promise<void> {
+  const want = jobs.map((j) => j.inputs.map((x) => Array.from(runInt8(j.model, [x])[0])));
+  for (const engine of ENGINES) {
+    const runs = await runBatchOnEngine(engine, jobs);
+    runs.forEach((r, i) =>
+      assert.deepEqual(
+        r.outputs.map((o) => Array.from(o)),
+        want[i],
+        `${jobs[i].name} on ${engine}`,
+      ),
+    );
+  }
+}
