@@ -109,4 +109,7 @@ export const DEVICE_MESSAGES: readonly string[] = [
   'reads packed tensor % (its kernel takes packed weights at input 1 only)',
   'input/output types',
   'window tensors must be 4-D, batch 1',
+  'resize taps do not match the output',
+  'resize tap %, %, %',
+  'transpose conv weight shape',
 ];
