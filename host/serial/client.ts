@@ -2,7 +2,7 @@
 // upload, verified commit, inference, and the device's unsolicited telemetry and log frames.
 
 import { crc32 } from '../blob/crc32';
-import { beginTag, blobDigest, commitTag, type UploadBinding, uninstallTag } from './auth';
+import { beginTag, blobDigest, commitTag, type UploadBinding, uninstallTag, workloadTag } from './auth';
 import type { Link } from './link';
 import {
   BoardError,
@@ -402,6 +402,33 @@ export class DeviceClient {
     const tag = key && info.auth ? uninstallTag(key, info.id, info.auth.nonce) : new Uint8Array(0);
     const r = (await this.requestJson(Msg.UNINSTALL, tag, 0, 'UNINSTALL', 'UNINSTALLED')) as { erased: number };
     return r.erased;
+  }
+
+  /**
+   * Starts the board's workload mode (docs/protocol.md, WORKLOAD): it runs its model on `inputs` in turn, one
+   * inference every `periodMs`, on its own, so its telemetry shows inferences and latencies; `periodMs` 0 (and no
+   * inputs) stops it. Like an upload, a keyed board needs the key. Returns how many inputs the board holds.
+   */
+  async workload(periodMs: number, inputs: Int8Array[], key: Uint8Array | null): Promise<number> {
+    const info = await this.helloWithRetry(3);
+    if (info.auth && !key)
+      throw new AuthMismatchError(`board ${info.id} takes only authenticated commands: pass --key FILE`);
+    if (!info.auth && key)
+      throw new AuthMismatchError(
+        `board ${info.id} has no key (its agent was installed with --insecure): use --insecure, or reinstall it with a key`,
+      );
+    const head = Buffer.alloc(4);
+    head.writeUInt32LE(periodMs, 0);
+    const data = Buffer.concat(inputs.map((x) => Buffer.from(x.buffer, x.byteOffset, x.length)));
+    const tag =
+      key && info.auth ? workloadTag(key, info.id, info.auth.nonce, periodMs, crc32(data)) : new Uint8Array(0);
+    const payload = Buffer.concat([head, data, tag]);
+    if (payload.length > MAX_PAYLOAD)
+      throw new BoardError(
+        `${inputs.length} inputs of ${inputs[0]?.length} bytes do not fit one frame (${MAX_PAYLOAD} bytes): pass fewer`,
+      );
+    const r = (await this.requestJson(Msg.WORKLOAD, payload, 0, 'WORKLOAD', 'WORKLOAD_OK')) as { inputs: number };
+    return r.inputs;
   }
 
   /** The board's id and nonce for a keyed upload (an unkeyed one to a keyed board gets ERROR AUTH instead). */
