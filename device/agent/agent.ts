@@ -352,11 +352,14 @@ class MorselAgent implements FrameHandler {
     this.sendJson(MSG_WORKLOAD_OK, seq, { period_ms: period, inputs: inputs.length });
   }
 
-  /** The inferences due by `now`, at most WORKLOAD_BURST: a board slower than the rate runs as fast as it can. */
+  /**
+   * The inferences due by `now`, as many as start within WORKLOAD_SLICE_MS: a board slower than the rate runs
+   * one per tick (as fast as it can) and still reads its UART between them, with no backlog to repay.
+   */
   private runWorkload(now: number): void {
     var m = this.model;
     if (m) m.profile = false; // RUN turns per-layer timing on; the workload measures whole inferences
-    for (var k = 0; m && k < WORKLOAD_BURST && now >= this.workloadNext; k++) {
+    while (m && now >= this.workloadNext && this.p.now() - now < WORKLOAD_SLICE_MS) {
       try {
         this.infer(m, this.workloadInputs[this.workloadAt]);
       } catch (e) {
@@ -365,7 +368,7 @@ class MorselAgent implements FrameHandler {
       this.workloadAt = (this.workloadAt + 1) % this.workloadInputs.length;
       this.workloadNext += this.workloadMs;
     }
-    if (this.workloadNext < now) this.workloadNext = now; // behind by more than a burst: no backlog to repay
+    if (this.workloadNext < now) this.workloadNext = now; // behind: no backlog to repay
   }
 
   private stopWorkload(): void {

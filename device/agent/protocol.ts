@@ -28,8 +28,8 @@ var MSG_ERROR = 238;
 var MAX_PAYLOAD = 4160;
 /** The host must not start writing while a transfer is this recent, so unsolicited frames wait. */
 var QUIET_AFTER_PUT_MS = 3000;
-/** Most workload inferences one tick runs to catch up with its rate, so requests still get answered. */
-var WORKLOAD_BURST = 4;
+/** A tick starts no further workload inference after this long, so requests get answered between inferences. */
+var WORKLOAD_SLICE_MS = 100;
 
 /** Bytes of an HMAC-SHA256 tag in PUT_BEGIN and COMMIT on a keyed board (device/agent/auth.ts). */
 var TAG_BYTES = 32;

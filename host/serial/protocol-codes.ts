@@ -27,7 +27,7 @@ export enum Msg {
 export const AGENT_VERSION = 1;
 export const MAX_PAYLOAD = 4160;
 export const QUIET_AFTER_PUT_MS = 3000;
-export const WORKLOAD_BURST = 4;
+export const WORKLOAD_SLICE_MS = 100;
 export const TAG_BYTES = 32;
 export const SLIP_END = 192;
 export const SLIP_ESC = 219;
