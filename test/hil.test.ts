@@ -42,6 +42,21 @@ function fixture(file: string) {
   return { file, blob, model, inputs, expected: inputs.map((x) => hex(runInt8(model, [x])[0])) };
 }
 
+/** What the CLI prints (console.log and console.error) during a test, and the way back. */
+function captureConsole(): { logs: string[]; restore(): void } {
+  const logs: string[] = [];
+  const { log, error } = console;
+  console.log = (...a: unknown[]) => void logs.push(a.join(' '));
+  console.error = (...a: unknown[]) => void logs.push(a.join(' '));
+  return {
+    logs,
+    restore: () => {
+      console.log = log;
+      console.error = error;
+    },
+  };
+}
+
 /** A frame built by hand (zlib's CRC-32, SLIP by the RFC), as someone with only the protocol document would. */
 function rawFrame(type: number, seq: number, payload: Uint8Array): Buffer {
   const f = Buffer.alloc(payload.length + 8);
@@ -351,11 +366,7 @@ describe('hardware-in-the-loop over ptys (emulated boards, real serialport)', fu
   it('workload mode and one shared connection (node, lua5.1): monitor owns the port, workload and run --port go through it', async () => {
     const small = fixture(path.join(ROOT, 'models', 'fashion_mlp_compressed', 'model.msl'));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-workload-'));
-    const logs: string[] = [];
-    const log = console.log;
-    const error = console.error;
-    console.log = (...a: unknown[]) => void logs.push(a.join(' '));
-    console.error = (...a: unknown[]) => void logs.push(a.join(' '));
+    const { logs, restore } = captureConsole();
     try {
       for (const engine of ['node', 'lua5.1'] as const) {
         const em = await Emulator.start({ engine, tickMs: 50, key });
@@ -434,8 +445,7 @@ describe('hardware-in-the-loop over ptys (emulated boards, real serialport)', fu
         }
       }
     } finally {
-      console.log = log;
-      console.error = error;
+      restore();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
@@ -443,11 +453,7 @@ describe('hardware-in-the-loop over ptys (emulated boards, real serialport)', fu
   it('CLI: flash, run --port and monitor --ndjson against an emulated board', async () => {
     const em = await Emulator.start({ engine: 'node', tickMs: 50, key });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-hil-'));
-    const logs: string[] = [];
-    const log = console.log;
-    const error = console.error;
-    console.log = (...a: unknown[]) => void logs.push(a.join(' '));
-    console.error = (...a: unknown[]) => void logs.push(a.join(' '));
+    const { logs, restore } = captureConsole();
     try {
       // Refused locally, before a byte goes on the wire: a text file, a .tflite, no key, a port that is a file.
       const text = path.join(dir, 'notes.txt');
@@ -502,8 +508,7 @@ describe('hardware-in-the-loop over ptys (emulated boards, real serialport)', fu
       assert.ok(rows.length >= 2, `${rows.length} rows`);
       assert.equal(rows[rows.length - 1].n, 2); // run --port with the file, then without it
     } finally {
-      console.log = log;
-      console.error = error;
+      restore();
       await em.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     }
