@@ -16,6 +16,7 @@ import { decodeModel } from '../host/blob/decode';
 import { encodeModel } from '../host/blob/encode';
 import { main } from '../host/cli/main';
 import { emulateCommand, flashCommand, monitorCommand, runOnPort } from '../host/cli/serial-commands';
+import { isShared, SocketLink, sharePath } from '../host/serial/port-share';
 import { loadSamples } from '../host/data/dataset';
 import { runInt8 } from '../host/interp/int8/interpreter';
 import { quantizeInput } from '../host/quantize/quantize';
@@ -38,7 +39,22 @@ function fixture(file: string) {
   const inputs = loadSamples('fashion-mnist', { split: 'test', limit: IMAGES, size: 784 }).inputs.map((x) =>
     quantizeInput(model, x),
   );
-  return { blob, model, inputs, expected: inputs.map((x) => hex(runInt8(model, [x])[0])) };
+  return { file, blob, model, inputs, expected: inputs.map((x) => hex(runInt8(model, [x])[0])) };
+}
+
+/** What the CLI prints (console.log and console.error) during a test, and the way back. */
+function captureConsole(): { logs: string[]; restore(): void } {
+  const logs: string[] = [];
+  const { log, error } = console;
+  console.log = (...a: unknown[]) => void logs.push(a.join(' '));
+  console.error = (...a: unknown[]) => void logs.push(a.join(' '));
+  return {
+    logs,
+    restore: () => {
+      console.log = log;
+      console.error = error;
+    },
+  };
 }
 
 /** A frame built by hand (zlib's CRC-32, SLIP by the RFC), as someone with only the protocol document would. */
@@ -347,14 +363,97 @@ describe('hardware-in-the-loop over ptys (emulated boards, real serialport)', fu
     }
   });
 
+  it('workload mode and one shared connection (node, lua5.1): monitor owns the port, workload and run --port go through it', async () => {
+    const small = fixture(path.join(ROOT, 'models', 'fashion_mlp_compressed', 'model.msl'));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-workload-'));
+    const { logs, restore } = captureConsole();
+    try {
+      for (const engine of ['node', 'lua5.1'] as const) {
+        const em = await Emulator.start({ engine, tickMs: 50, key });
+        try {
+          const link = await SerialLink.open(em.path);
+          await new DeviceClient(link, { bytesPerSecond: 1e6, latencyMs: 2000 }).flash(small.blob, { key });
+          await link.close();
+          logs.length = 0;
+          const file = path.join(dir, `${engine}.ndjson`);
+          const monitor = monitorCommand.run({
+            values: { port: em.path, ndjson: file, interval: '250' },
+            positionals: [],
+          });
+          for (let i = 0; i < 100 && !(await isShared(em.path)); i++) await new Promise((r) => setTimeout(r, 20));
+          assert.ok(await isShared(em.path), 'monitor shares the port');
+          // Through the monitor's connection: the workload (its inputs quantized with the model read back), a run
+          // bit-exact at the same time, and a workload with the wrong key refused by the board.
+          // On node the model is read back from the board; lua5.1 is given the local file (its READs are slow). The
+          // rate leaves the board time to answer (an inference takes ~40 ms on lua5.1: 5/s keeps it 80% idle).
+          const rate = engine === 'node' ? '20/s' : '5/s';
+          const start = ['workload', '--port', em.path, '--key', keyFile, '--inputs', 'idx:0-3', '--rate', rate];
+          assert.equal(
+            await main(engine === 'node' ? start : ['workload', small.file, ...start.slice(1)]),
+            0,
+            logs.join('\n'),
+          );
+          assert.match(
+            logs.join('\n'),
+            new RegExp(`runs 4 inputs in turn, one inference every ${engine === 'node' ? 50 : 200} ms`),
+          );
+          const r = await runOnPort(em.path, small.inputs[5], 115200, small.blob);
+          assert.equal(hex(r.output), small.expected[5]);
+          const forged = new DeviceClient((await SocketLink.connect(sharePath(em.path)))!, { latencyMs: 5000 });
+          try {
+            await assert.rejects(
+              forged.workload(10, [small.inputs[0]], generateKey()),
+              /AUTH: workload not authorized/,
+            );
+          } finally {
+            await forged.link.close();
+          }
+          const rowsOf = (): Telemetry[] =>
+            fs.existsSync(file)
+              ? fs
+                  .readFileSync(file, 'utf8')
+                  .split('\n')
+                  .filter(Boolean)
+                  .map((l) => JSON.parse(l))
+              : [];
+          for (let i = 0; i < 100 && rowsOf().filter((t) => t.n > 1).length < 2; i++)
+            await new Promise((r) => setTimeout(r, 100));
+          process.emit('SIGTERM'); // monitor runs until stopped
+          assert.equal(await monitor, 0);
+          assert.ok(!(await isShared(em.path)) && !fs.existsSync(sharePath(em.path)), 'the share ends with monitor');
+          assert.match(logs.join('\n'), /requests of other commands passed through/);
+          const rows = rowsOf();
+          const last = rows[rows.length - 1];
+          assert.ok(last.n > 1 && last.ips > 0, `${engine}: ${JSON.stringify(last)}`);
+          assert.ok(last.p50_us > 0 && last.p95_us >= last.p50_us && last.free > 0, JSON.stringify(last));
+          assert.equal(last.errors.run, 0);
+          // Stopped: the count stays where it is. (A generous latency: on a loaded machine the emulated Lua board's
+          // ticks queue behind its inferences, and HELLO may wait more than the CLI's 1 s allowance.)
+          const again = await SerialLink.open(em.path);
+          const c = new DeviceClient(again, { bytesPerSecond: 1e6, latencyMs: 5000 });
+          assert.equal(await c.workload(0, [], key), 0);
+          const seen: number[] = [];
+          c.onTelemetry((t) => seen.push(t.n));
+          await c.configure({ telemetry_ms: 100 });
+          for (let i = 0; i < 60 && seen.length < 3; i++) await new Promise((r) => setTimeout(r, 50));
+          await c.configure({ telemetry_ms: 0 });
+          await again.close();
+          assert.ok(seen.length >= 3 && seen[seen.length - 1] === seen[0], `${engine} after --stop: n ${seen}`);
+          assert.deepEqual(em.faults, []);
+        } finally {
+          await em.stop();
+        }
+      }
+    } finally {
+      restore();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('CLI: flash, run --port and monitor --ndjson against an emulated board', async () => {
     const em = await Emulator.start({ engine: 'node', tickMs: 50, key });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-hil-'));
-    const logs: string[] = [];
-    const log = console.log;
-    const error = console.error;
-    console.log = (...a: unknown[]) => void logs.push(a.join(' '));
-    console.error = (...a: unknown[]) => void logs.push(a.join(' '));
+    const { logs, restore } = captureConsole();
     try {
       // Refused locally, before a byte goes on the wire: a text file, a .tflite, no key, a port that is a file.
       const text = path.join(dir, 'notes.txt');
@@ -409,8 +508,7 @@ describe('hardware-in-the-loop over ptys (emulated boards, real serialport)', fu
       assert.ok(rows.length >= 2, `${rows.length} rows`);
       assert.equal(rows[rows.length - 1].n, 2); // run --port with the file, then without it
     } finally {
-      console.log = log;
-      console.error = error;
+      restore();
       await em.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     }

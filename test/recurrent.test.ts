@@ -1,8 +1,9 @@
 // Issue 15, LSTM and GRU: ONNX LSTM/GRU unrolled on the host into the device's existing int8 kernels
 // (host/import/recurrent.ts). One-op models over the attribute combinations from
 // test/fixtures/onnx/recurrent/make_recurrent_ops.py: the float path against onnxruntime on random inputs, the
-// int8 path against float, every blob bit-exact on every engine against the host int8 reference; the refusals naming
-// the attribute. torch's nn.LSTM and nn.GRU modules (make_torch_recurrent.py) run in test/torch-suite.test.ts.
+// int8 path against float, every blob bit-exact on every engine against the host int8 reference; torch's nn.LSTM
+// and nn.GRU modules (make_torch_recurrent.py) with their own input as calibration against torch's output; the
+// refusals naming the attribute.
 
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
@@ -12,9 +13,10 @@ import * as ort from 'onnxruntime-node';
 import * as path from 'path';
 import { decodeModel } from '../host/blob/decode';
 import { encodeModel } from '../host/blob/encode';
+import { compileGraph } from '../host/compile';
 import { ENGINES, runBatchOnEngine } from '../host/engines';
 import { importModel } from '../host/import';
-import { fromStoredLayout } from '../host/import/boundary';
+import { fromStoredLayout, toStoredLayout } from '../host/import/boundary';
 import { runFloat } from '../host/interp/float';
 import { runInt8 } from '../host/interp/int8/interpreter';
 import { type Graph, numel, tensor } from '../host/ir/graph';
@@ -253,5 +255,39 @@ describe('LSTM and GRU (issue 15): unrolled into int8 kernels, ONNX and torch', 
     assert.deepEqual(onnxFiles(/^refuse_/), Object.keys(refusals).sort());
     for (const [file, message] of Object.entries(refusals))
       assert.throws(() => importModel(path.join(DIR, file)), message, file);
+  });
+
+  it("torch nn.LSTM and nn.GRU (1 and 2 layers, batch_first both ways, bidirectional, last state) convert with their own input as calibration; int8 within 5% of torch's output range", () => {
+    const torchCases = onnxFiles(/^torch_/);
+    assert.equal(torchCases.length, 10);
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-recurrent-'));
+    try {
+      for (const file of torchCases) {
+        const ref = JSON.parse(fs.readFileSync(path.join(DIR, file.replace('.onnx', '.json')), 'utf8'));
+        const calib = path.join(tmp, 'calib.json');
+        fs.writeFileSync(calib, JSON.stringify([ref.input.data]));
+        const { source, model } = compileGraph(importModel(path.join(DIR, file)), { calib, quiet: true });
+        const x = toStoredLayout(source, source.inputs[0], Float32Array.from(ref.input.data));
+        const yf = fromStoredLayout(
+          source,
+          source.outputs[0],
+          Object.values(runFloat(source, { [source.inputs[0]]: x }))[0],
+        );
+        const y = fromStoredLayout(
+          source,
+          source.outputs[0],
+          dequantizeOutput(model, runInt8(model, [quantizeInput(model, x)])[0]),
+        );
+        const want: number[] = ref.output.data;
+        const range = Math.max(...want) - Math.min(...want);
+        assert.equal(y.length, want.length, file);
+        const floatWorst = Math.max(...Array.from(yf, (v, i) => Math.abs(v - want[i])));
+        assert.ok(floatWorst <= 1e-5 * range, `${file}: float differs from torch by ${floatWorst}`);
+        const worst = Math.max(...Array.from(y, (v, i) => Math.abs(v - want[i])));
+        assert.ok(worst <= 0.05 * range, `${file}: int8 differs from torch by ${worst} (range ${range})`);
+      }
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

@@ -60,13 +60,11 @@ export function torchModels(): TorchCase[] {
 export function torchModules(): TorchCase[] {
   const suite = onnxIn(path.join(SUITE_DIR, 'modules')).map(npyCase);
   const spatial = onnxIn(path.join(FIXTURES, 'spatial'), 'torch_').map(npyCase);
-  // make_torch_tensor.py and make_torch_recurrent.py: NAME.json {"input": {shape, data}, "output": {shape, data}}.
-  const tensor = ['tensor', 'recurrent']
-    .flatMap((dir) => onnxIn(path.join(FIXTURES, 'onnx', dir), 'torch_'))
-    .map((onnx) => {
-      const ref = JSON.parse(fs.readFileSync(`${stem(onnx)}.json`, 'utf8'));
-      return { name: path.basename(stem(onnx)), onnx, input: fromJson(ref.input), output: fromJson(ref.output) };
-    });
+  // make_torch_tensor.py: NAME.json {"input": {shape, data}, "output": {shape, data}}.
+  const tensor = onnxIn(path.join(FIXTURES, 'onnx', 'tensor'), 'torch_').map((onnx) => {
+    const ref = JSON.parse(fs.readFileSync(`${stem(onnx)}.json`, 'utf8'));
+    return { name: path.basename(stem(onnx)), onnx, input: fromJson(ref.input), output: fromJson(ref.output) };
+  });
   // make_op_models.py / make_elementwise_models.py: NAME.expected.json {"inputs": {x: …}, "outputs": {y: …}}.
   const expected = ['batchnorm1d', 'batchnorm3d', 'ew_torch_check'].map((name) => {
     const onnx = path.join(FIXTURES, 'onnx', `${name}.onnx`);

@@ -40,6 +40,11 @@ class MorselAgent implements FrameHandler {
   private keyDamaged: boolean;
   private nonce: string;
   private digest: (bytes: { [i: number]: number }, n: number) => number[];
+  /** Workload mode (MSG_WORKLOAD): the input set the board cycles through, one inference every workloadMs. */
+  private workloadMs: number;
+  private workloadInputs: Int8Array[];
+  private workloadNext: number;
+  private workloadAt: number;
 
   constructor(platform: AgentPlatform) {
     this.p = platform;
@@ -62,6 +67,10 @@ class MorselAgent implements FrameHandler {
     this.keyDamaged = keyText !== null && this.key === null;
     this.nonce = platform.readText(FILE_NONCE) || '';
     this.digest = platform.sha256 || sha256;
+    this.workloadMs = 0;
+    this.workloadInputs = [];
+    this.workloadNext = 0;
+    this.workloadAt = 0;
     if (this.authenticated() && !isLowerHex(this.nonce, 16)) this.rotateNonce();
     this.boot();
   }
@@ -71,9 +80,10 @@ class MorselAgent implements FrameHandler {
     this.reader.feed(data);
   }
 
-  /** Called periodically by the adapter: sends telemetry when due and the link is quiet. */
+  /** Called periodically by the adapter: runs the workload's due inferences, sends telemetry when due. */
   tick(): void {
     var now = this.p.now();
+    if (this.workloadMs > 0 && now - this.lastPutMs >= QUIET_AFTER_PUT_MS) this.runWorkload(now);
     if (
       this.telemetryMs <= 0 ||
       now - this.lastTelemetryMs < this.telemetryMs ||
@@ -117,6 +127,7 @@ class MorselAgent implements FrameHandler {
     else if (type === MSG_CONFIG) this.configure(seq, payload);
     else if (type === MSG_UNINSTALL) this.uninstall(seq, payload);
     else if (type === MSG_READ) this.read(seq, payload);
+    else if (type === MSG_WORKLOAD) this.workload(seq, payload);
     else this.error(seq, 'TYPE', 'unknown message type ' + type);
   }
 
@@ -262,6 +273,7 @@ class MorselAgent implements FrameHandler {
     this.p.erase(FILE_PENDING);
     if (old && old.slot !== q.slot) this.p.erase(old.slot);
     this.latencyUs = [];
+    this.stopWorkload(); // its inputs were the old model's
     this.lastPutMs = -QUIET_AFTER_PUT_MS; // the transfer is over: telemetry may flow again
     this.sendJson(MSG_COMMITTED, seq, { crc: q.crc, size: q.size, verify_ms: Math.round(this.p.now() - t0) });
   }
@@ -274,22 +286,94 @@ class MorselAgent implements FrameHandler {
     }
     var x = new Int8Array(payload.buffer, payload.byteOffset, payload.length);
     m.profile = true;
-    var t0 = this.p.now();
     var y: Int8Array;
     try {
-      y = m.invoke(x);
+      y = this.infer(m, x);
     } catch (e) {
       this.errRun++;
       return this.error(seq, 'RUN', errorMessage(e));
     }
+    var out = byteList(y);
+    var layers: number[] = [];
+    for (var k = 0; k < m.layerMs.length; k++) layers.push(Math.round(m.layerMs[k] * 1000));
+    this.sendJson(MSG_RESULT, seq, { y: out, layer_us: layers, total_us: this.latencyUs[this.latencyUs.length - 1] });
+  }
+
+  /** One inference, counted and timed for the telemetry. */
+  private infer(m: MorselModelHandle, x: Int8Array): Int8Array {
+    var t0 = this.p.now();
+    var y = m.invoke(x);
     var us = Math.round((this.p.now() - t0) * 1000);
     this.inferences++;
     if (this.latencyUs.length >= LATENCY_RING) this.latencyUs.shift();
     this.latencyUs.push(us);
-    var out = byteList(y);
-    var layers: number[] = [];
-    for (var k = 0; k < m.layerMs.length; k++) layers.push(Math.round(m.layerMs[k] * 1000));
-    this.sendJson(MSG_RESULT, seq, { y: out, layer_us: layers, total_us: us });
+    return y;
+  }
+
+  /**
+   * WORKLOAD period_ms u32, then whole model inputs (int8), then on a keyed board the tag: the board runs one
+   * inference every period_ms on its own, cycling through the inputs, so telemetry shows a working board
+   * without a host in the loop. period_ms 0 stops it. The inputs are copied once here: no allocation per run.
+   */
+  private workload(seq: number, payload: Uint8Array): void {
+    var authed = this.authenticated();
+    var end = payload.length - (authed ? TAG_BYTES : 0);
+    if (this.keyDamaged) return this.error(seq, 'AUTH', 'the key file on this board is damaged: reinstall the agent');
+    if (end < 4) return this.error(seq, authed ? 'AUTH' : 'BAD_WORKLOAD', 'WORKLOAD needs period_ms');
+    var period = readU32(payload, 0);
+    var n = end - 4;
+    if (
+      authed &&
+      !tagMatches(
+        payload,
+        end,
+        this.expectedTag('morsel-workload-v1', period, crc32Skipping(payload.subarray(4, end), n, n), []),
+      )
+    )
+      return this.error(seq, 'AUTH', "workload not authorized: the tag does not verify with this board's key");
+    if (period === 0) {
+      this.stopWorkload();
+      return this.sendJson(MSG_WORKLOAD_OK, seq, { period_ms: 0, inputs: 0 });
+    }
+    var m = this.model;
+    if (!m) return this.error(seq, 'NO_MODEL', 'no committed model');
+    var size = 1;
+    for (var d = 0; d < m.inputShape.length; d++) size *= m.inputShape[d];
+    if (n < size || n % size !== 0)
+      return this.error(seq, 'BAD_WORKLOAD', n + ' input bytes are not whole inputs of ' + size + ' bytes');
+    var copy = new Uint8Array(n);
+    for (var i = 0; i < n; i++) copy[i] = payload[4 + i];
+    var inputs: Int8Array[] = [];
+    for (var k = 0; k < n / size; k++) inputs.push(new Int8Array(copy.buffer, copy.byteOffset + k * size, size));
+    this.workloadInputs = inputs;
+    this.workloadAt = 0;
+    this.workloadMs = period;
+    this.workloadNext = this.p.now();
+    this.sendJson(MSG_WORKLOAD_OK, seq, { period_ms: period, inputs: inputs.length });
+  }
+
+  /**
+   * The inferences due by `now`, as many as start within WORKLOAD_SLICE_MS: a board slower than the rate runs
+   * one per tick (as fast as it can) and still reads its UART between them, with no backlog to repay.
+   */
+  private runWorkload(now: number): void {
+    var m = this.model;
+    if (m) m.profile = false; // RUN turns per-layer timing on; the workload measures whole inferences
+    while (m && now >= this.workloadNext && this.p.now() - now < WORKLOAD_SLICE_MS) {
+      try {
+        this.infer(m, this.workloadInputs[this.workloadAt]);
+      } catch (e) {
+        this.errRun++;
+      }
+      this.workloadAt = (this.workloadAt + 1) % this.workloadInputs.length;
+      this.workloadNext += this.workloadMs;
+    }
+    if (this.workloadNext < now) this.workloadNext = now; // behind: no backlog to repay
+  }
+
+  private stopWorkload(): void {
+    this.workloadMs = 0;
+    this.workloadInputs = [];
   }
 
   /**
@@ -305,7 +389,10 @@ class MorselAgent implements FrameHandler {
     var n = Math.min(readU32(payload, 4), MAX_PAYLOAD, a.size - offset);
     var bytes = this.p.readBytes(a.slot);
     if (!bytes || offset >= a.size || n < 1) return this.error(seq, 'BAD_READ', 'nothing at offset ' + offset);
-    this.p.write(encodeFrame(MSG_DATA, seq, bytes.subarray(offset, offset + n)));
+    // Copied byte by byte: NodeMCU's stored blob is a flash reader indexed by number, with no subarray.
+    var out = new Uint8Array(n);
+    for (var i = 0; i < n; i++) out[i] = bytes[offset + i];
+    this.p.write(encodeFrame(MSG_DATA, seq, out));
   }
 
   private configure(seq: number, payload: Uint8Array): void {
@@ -329,6 +416,7 @@ class MorselAgent implements FrameHandler {
     var files = [FILE_SLOT_A, FILE_SLOT_B, FILE_ACTIVE, FILE_PENDING, FILE_KEY, FILE_NONCE];
     for (var i = 0; i < files.length; i++) this.p.erase(files[i]);
     this.model = null;
+    this.stopWorkload();
     this.sendJson(MSG_UNINSTALLED, seq, { erased: files.length });
     remove();
   }

@@ -9,6 +9,7 @@ import { exportCommand } from './export';
 import { fleetCommand, gatewayCommand } from './fleet';
 import { inspectCommand } from './inspect-command';
 import { runCommand } from './run';
+import { workloadCommand } from './workload';
 import {
   devicesCommand,
   emulateCommand,
@@ -33,6 +34,7 @@ export const COMMANDS: Record<string, Command> = {
   flash: flashCommand,
   uninstall: uninstallCommand,
   monitor: monitorCommand,
+  workload: workloadCommand,
   emulate: emulateCommand,
   demo: demoCommand,
   fleet: fleetCommand,

@@ -2,7 +2,6 @@
 // behind `morsel run --port`. Timeouts assume a real 115200-baud link unless --baud says otherwise.
 
 import { memoryWarnings, targetForBoard } from '../memory/cost-model';
-import * as fs from 'fs';
 import { SerialPort } from 'serialport';
 import { crc32 } from '../blob/crc32';
 import { readBlobFile, verifyBlob } from '../blob/verify';
@@ -15,17 +14,18 @@ import { DEFAULT_FLEET } from '../fleet/topics';
 import { espruinoInstallFiles, replAnswers, uploadViaRepl } from '../serial/espruino-install';
 import { BoardError } from '../serial/protocol';
 import { SerialLink } from '../serial/link';
+import { isShared, PortShare, SocketLink, sharePath } from '../serial/port-share';
 import { startMonitor } from '../serial/monitor';
 import { Progress } from '../util/progress';
 import { parseChoice } from './convert';
 import type { Command } from './main';
 import { UsageError } from './main';
 
-const baudOption = { baud: { type: 'string' } } as const;
-const keyOptions = { key: { type: 'string' }, insecure: { type: 'boolean' } } as const;
+export const baudOption = { baud: { type: 'string' } } as const;
+export const keyOptions = { key: { type: 'string' }, insecure: { type: 'boolean' } } as const;
 
 /** The upload key from --key FILE or the default key file; null only with --insecure. */
-const keyOf = (values: Record<string, unknown>) =>
+export const keyOf = (values: Record<string, unknown>) =>
   resolveKey({ keyFile: values.key as string | undefined, insecure: values.insecure === true });
 
 export function baudOf(values: Record<string, unknown>): number {
@@ -42,9 +42,14 @@ function needPort(values: Record<string, unknown>, usage: string): string {
   return values.port;
 }
 
-/** Opens a port and a protocol client sized for its baud rate (8N1: 10 bits a byte). */
+/**
+ * A protocol client sized for the port's baud rate (8N1: 10 bits a byte): through `morsel monitor`'s connection
+ * when a monitor owns the port (host/serial/port-share.ts), else on the port itself.
+ */
 export async function connect(port: string, baud = 115200): Promise<DeviceClient> {
-  const link = await SerialLink.open(port, { baudRate: baud, bytesPerSecond: baud / 10 });
+  const link =
+    (await SocketLink.connect(sharePath(port))) ??
+    (await SerialLink.open(port, { baudRate: baud, bytesPerSecond: baud / 10 }));
   return new DeviceClient(link, { bytesPerSecond: baud / 10 });
 }
 
@@ -152,6 +157,8 @@ export const flashCommand: Command = {
       }
     }
     if (target === 'espruino') {
+      if (await isShared(port))
+        throw new UsageError(`a morsel monitor owns ${port}: stop it first (the install talks to the board's REPL)`);
       const link = await SerialLink.open(port, { baudRate: baud, bytesPerSecond: baud / 10 });
       const files = espruinoInstallFiles((values.serial as string | undefined) ?? 'Serial1');
       if (key) files.push({ name: KEY_FILE, content: Buffer.from(formatKey(key), 'latin1') });
@@ -216,6 +223,8 @@ export const uninstallCommand: Command = {
     parseChoice('--target', values.target, ['espruino', 'nodemcu'] as const, 'espruino');
     const key = keyOf(values);
     const baud = baudOf(values);
+    if (await isShared(port))
+      throw new UsageError(`a morsel monitor owns ${port}: stop it first (uninstall then checks the board's REPL)`);
     const client = await connect(port, baud);
     let erased: number;
     try {
@@ -253,7 +262,18 @@ export const monitorCommand: Command = {
     const interval = values.interval === undefined ? 1000 : Number(values.interval);
     if (!(duration > 0) || !(interval >= 100))
       throw new UsageError('--duration must be > 0 seconds and --interval ≥ 100 ms');
-    const client = await connect(port, baudOf(values));
+    const baud = baudOf(values);
+    // This monitor owns the port and shares it, unless another monitor already does (then it is a client too).
+    const shared = await SocketLink.connect(sharePath(port));
+    const serial = shared ? null : await SerialLink.open(port, { baudRate: baud, bytesPerSecond: baud / 10 });
+    const share = serial
+      ? await PortShare.serve(serial, port).catch(async (e) => {
+          await serial.close();
+          throw e;
+        })
+      : null;
+    if (share) console.error(`sharing ${port}: run --port, flash and workload on it go through this monitor`);
+    const client = new DeviceClient(shared ?? share!.local, { bytesPerSecond: baud / 10 });
     try {
       const log = values.csv
         ? { format: 'csv' as const, file: values.csv as string }
@@ -262,19 +282,26 @@ export const monitorCommand: Command = {
           : undefined;
       const m = await startMonitor(client, { intervalMs: interval, log, out: process.stdout });
       await new Promise<void>((resolve) => {
+        // SIGTERM too: a monitor that shares its port must close the share socket however it is ended.
         const stop = () => {
           process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
           clearTimeout(timer);
           resolve();
         };
         process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
         const timer = Number.isFinite(duration) ? setTimeout(stop, duration * 1000) : undefined;
       });
       const n = await m.stop();
-      console.log(`\n${n} telemetry records${log ? ` written to ${log.file}` : ''}`);
+      console.log(
+        `\n${n} telemetry records${log ? ` written to ${log.file}` : ''}` +
+          (share?.forwarded ? `; ${share.forwarded} requests of other commands passed through` : ''),
+      );
       return 0;
     } finally {
-      await client.link.close();
+      await share?.close();
+      await (shared ?? serial)!.close();
     }
   },
 };

@@ -113,6 +113,18 @@ export function uninstallTag(key: Uint8Array, deviceId: string, nonce: string): 
   return hmac(sha256, key, message('morsel-uninstall-v1', { deviceId, nonce, size: 0, crc: 0 }, new Uint8Array(0)));
 }
 
+/**
+ * Authorizes WORKLOAD on this board under its current nonce: `periodMs` in the size field, the CRC-32 of the
+ * inputs in the crc field (period 0 and no inputs stop the workload).
+ */
+export function workloadTag(key: Uint8Array, deviceId: string, nonce: string, periodMs: number, inputsCrc: number) {
+  return hmac(
+    sha256,
+    key,
+    message('morsel-workload-v1', { deviceId, nonce, size: periodMs, crc: inputsCrc }, new Uint8Array(0)),
+  );
+}
+
 /** Constant-time comparison of two tags. */
 export function tagsEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && timingSafeEqual(a, b);

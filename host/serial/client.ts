@@ -3,7 +3,7 @@
 
 import { crc32 } from '../blob/crc32';
 import { explainDeviceError } from '../blob/verify';
-import { beginTag, blobDigest, commitTag, type UploadBinding, uninstallTag } from './auth';
+import { beginTag, blobDigest, commitTag, type UploadBinding, uninstallTag, workloadTag } from './auth';
 import type { Link } from './link';
 import {
   BoardError,
@@ -95,6 +95,9 @@ interface Waiter {
   reject(e: Error): void;
 }
 
+/** Most a request's timeout grows for the board's measured speed (Espruino needs ~4 s for a 4 × 2 KB window). */
+const MAX_BOARD_MS = 3000;
+
 /** Smallest PUT chunk the upload shrinks to on a noisy link. */
 const MIN_CHUNK = 256;
 
@@ -109,6 +112,15 @@ export class DeviceClient {
   private invalidListeners: ((e: ProtocolError) => void)[] = [];
   private readonly bytesPerSecond: number;
   private readonly latencyMs: number;
+  /**
+   * What the board itself takes per byte it receives (SLIP decoding, CRC, storing), measured on its answers:
+   * microseconds on an ESP32's C agent, but ~0.5 ms a byte for Espruino's JavaScript SLIP and CRC. Every timeout
+   * allows twice the measured figure for the bytes in flight (with those of a request that timed out, which may
+   * still be queued on the board), so the host's waits follow the board's speed instead of a fixed second. After
+   * a timeout the upload shrinks its windows to one small frame, whose answer gives the first measurement.
+   */
+  deviceMsPerByte = 0;
+  private unansweredBytes = 0;
   /** Frames that failed SLIP/CRC checks on the host side. */
   badFrames = 0;
   /** Unsolicited frames with a valid CRC that break the protocol. */
@@ -183,10 +195,32 @@ export class DeviceClient {
     what: string,
     answer: Msg,
     answerBytes = 64,
+    bytesBefore = 0,
   ): Promise<Frame> {
     const seq = this.nextSeq();
     const wire = slipEncode(encodeFrame(type, seq, payload));
-    const reply = this.expect(seq, this.latencyMs + extraMs + this.transferMs(wire.length + answerBytes), what);
+    // Bytes of a request that timed out may still be in the board's input queue ahead of this one.
+    const inFlight = wire.length + bytesBefore + this.unansweredBytes;
+    const wireMs = this.transferMs(wire.length + answerBytes);
+    // Capped, so that a board that stays silent (unplugged) still fails within the retry budget's bounded time.
+    const boardMs = Math.min(MAX_BOARD_MS, 2 * this.deviceMsPerByte * inFlight);
+    const ms = Math.ceil(this.latencyMs + extraMs + wireMs + boardMs);
+    const sent = Date.now();
+    const reply = this.expect(seq, ms, what).then(
+      (f) => {
+        // What the board spent beyond the wire, per byte it had to take in (only bulk requests say anything).
+        if (inFlight >= 256) {
+          const perByte = Math.max(0, Date.now() - sent - wireMs - extraMs) / inFlight;
+          this.deviceMsPerByte = Math.max(perByte, 0.75 * this.deviceMsPerByte);
+        }
+        this.unansweredBytes = 0;
+        return f;
+      },
+      (e) => {
+        if (e instanceof TimeoutError) this.unansweredBytes = wire.length + bytesBefore;
+        throw e;
+      },
+    );
     // The answer may time out while the write is still draining (a loaded host): it is awaited below, so
     // mark it handled now rather than let an early rejection crash the process as unhandled.
     reply.catch(() => undefined);
@@ -250,19 +284,27 @@ export class DeviceClient {
   }
 
   /** Asks again after a timeout or a corrupted answer, as a link with noise needs. */
-  async helloWithRetry(attempts = 5): Promise<DeviceInfo> {
+  helloWithRetry(attempts = 5): Promise<DeviceInfo> {
+    return this.retrying(() => this.hello(), attempts);
+  }
+
+  /** A request that changes nothing twice, asked again (each timeout doubling the latency allowance). */
+  private async retrying<T>(ask: () => Promise<T>, attempts: number): Promise<T> {
     for (let i = 1; ; i++) {
       try {
-        return await this.hello();
+        return await ask();
       } catch (e) {
         if (i >= attempts || e instanceof DeviceError || e instanceof ProtocolError) throw e;
       }
     }
   }
 
-  async configure(cfg: { telemetry_ms?: number }): Promise<{ telemetry_ms: number }> {
+  configure(cfg: { telemetry_ms?: number }): Promise<{ telemetry_ms: number }> {
     const payload = Buffer.from(JSON.stringify(cfg));
-    return (await this.requestJson(Msg.CONFIG, payload, 0, 'CONFIG', 'CONFIG_OK')) as { telemetry_ms: number };
+    return this.retrying(
+      async () => (await this.requestJson(Msg.CONFIG, payload, 0, 'CONFIG', 'CONFIG_OK')) as { telemetry_ms: number },
+      3,
+    );
   }
 
   /**
@@ -363,7 +405,8 @@ export class DeviceClient {
         const done = (await this.requestJson(
           Msg.COMMIT,
           tag,
-          opts.commitTimeoutMs ?? 30000,
+          // The board reads the whole blob back for its CRC, hash and load: allow for its measured speed.
+          opts.commitTimeoutMs ?? 30000 + Math.ceil(4 * this.deviceMsPerByte * size),
           'COMMIT',
           'COMMITTED',
         )) as Committed;
@@ -403,6 +446,33 @@ export class DeviceClient {
     const tag = key && info.auth ? uninstallTag(key, info.id, info.auth.nonce) : new Uint8Array(0);
     const r = (await this.requestJson(Msg.UNINSTALL, tag, 0, 'UNINSTALL', 'UNINSTALLED')) as { erased: number };
     return r.erased;
+  }
+
+  /**
+   * Starts the board's workload mode (docs/protocol.md, WORKLOAD): it runs its model on `inputs` in turn, one
+   * inference every `periodMs`, on its own, so its telemetry shows inferences and latencies; `periodMs` 0 (and no
+   * inputs) stops it. Like an upload, a keyed board needs the key. Returns how many inputs the board holds.
+   */
+  async workload(periodMs: number, inputs: Int8Array[], key: Uint8Array | null): Promise<number> {
+    const info = await this.helloWithRetry(3);
+    if (info.auth && !key)
+      throw new AuthMismatchError(`board ${info.id} takes only authenticated commands: pass --key FILE`);
+    if (!info.auth && key)
+      throw new AuthMismatchError(
+        `board ${info.id} has no key (its agent was installed with --insecure): use --insecure, or reinstall it with a key`,
+      );
+    const head = Buffer.alloc(4);
+    head.writeUInt32LE(periodMs, 0);
+    const data = Buffer.concat(inputs.map((x) => Buffer.from(x.buffer, x.byteOffset, x.length)));
+    const tag =
+      key && info.auth ? workloadTag(key, info.id, info.auth.nonce, periodMs, crc32(data)) : new Uint8Array(0);
+    const payload = Buffer.concat([head, data, tag]);
+    if (payload.length > MAX_PAYLOAD)
+      throw new BoardError(
+        `${inputs.length} inputs of ${inputs[0]?.length} bytes do not fit one frame (${MAX_PAYLOAD} bytes): pass fewer`,
+      );
+    const r = (await this.requestJson(Msg.WORKLOAD, payload, 0, 'WORKLOAD', 'WORKLOAD_OK')) as { inputs: number };
+    return r.inputs;
   }
 
   /** The board's id and nonce for a keyed upload (an unkeyed one to a keyed board gets ERROR AUTH instead). */
@@ -453,7 +523,15 @@ export class DeviceClient {
       bytes += wire.length;
       await this.link.write(wire);
     }
-    const ack = await this.request(Msg.PUT_DATA, lastPayload, this.transferMs(bytes), 'PUT_DATA window', Msg.PUT_ACK);
+    const ack = await this.request(
+      Msg.PUT_DATA,
+      lastPayload,
+      this.transferMs(bytes),
+      'PUT_DATA window',
+      Msg.PUT_ACK,
+      64,
+      bytes,
+    );
     return this.ackOffset(ack, Math.max(sentMax, at), 'the windows sent');
   }
 }

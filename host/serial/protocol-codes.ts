@@ -10,6 +10,7 @@ export enum Msg {
   CONFIG = 0x06,
   UNINSTALL = 0x07,
   READ = 0x08,
+  WORKLOAD = 0x09,
   INFO = 0x81,
   PUT_ACK = 0x82,
   COMMITTED = 0x84,
@@ -17,6 +18,7 @@ export enum Msg {
   CONFIG_OK = 0x86,
   UNINSTALLED = 0x87,
   DATA = 0x88,
+  WORKLOAD_OK = 0x89,
   TELEMETRY = 0x90,
   LOG = 0x91,
   ERROR = 0xee,
@@ -25,4 +27,5 @@ export enum Msg {
 export const AGENT_VERSION = 1;
 export const MAX_PAYLOAD = 4160;
 export const QUIET_AFTER_PUT_MS = 3000;
+export const WORKLOAD_SLICE_MS = 100;
 export const TAG_BYTES = 32;

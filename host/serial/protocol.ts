@@ -125,6 +125,7 @@ export const MESSAGE_SPECS = {
   COMMITTED: { crc: U32, size: U32, verify_ms: 'number' },
   CONFIG_OK: { telemetry_ms: 'number' },
   UNINSTALLED: { erased: 'number' },
+  WORKLOAD_OK: { period_ms: 'number', inputs: 'number' },
   LOG: { level: 'string', message: 'string' },
   ERROR: { code: 'string', message: 'string' },
 } satisfies Record<string, Spec>;
