@@ -33,8 +33,7 @@ const LUA_SOURCES = [
     'agent.ts',
     'emulator-host.ts',
     'mqtt.ts',
-  ].map((f) => path.join(AGENT_DIR, f),
-  ),
+  ].map((f) => path.join(AGENT_DIR, f)),
 ];
 
 export function buildAgent(): { file: string; bytes: number } {

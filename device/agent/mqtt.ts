@@ -5,7 +5,6 @@
 // retained `info` (the agent's INFO plus group and transport) and a last-will `status`, all QoS 1. Deploys are
 // the serial link's signed uploads: the agent checks the tags itself, so this link holds no key.
 
-
 /** The install's choice, `{"host": "10.0.0.2", "port": 1883, "fleet": "f", "group": "g"}`; absent: the UART. */
 var FILE_MQTT = 'morsel.mq';
 var MQTT_RETRY_MS = 2000;

@@ -355,7 +355,13 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
             depth_multiplier: dw ? C / tensor(g, op.inputs[0]).shape[3] : 1,
           };
           const options = prepareConv2D(geometry, qx(), scales, qy, a.clamp, rounding);
-          emit(n, dw ? 'DEPTHWISE_CONV_2D' : op.kind === 'conv_transpose' ? 'TRANSPOSE_CONV' : 'CONV_2D', [x, w, b], qy, options);
+          emit(
+            n,
+            dw ? 'DEPTHWISE_CONV_2D' : op.kind === 'conv_transpose' ? 'TRANSPOSE_CONV' : 'CONV_2D',
+            [x, w, b],
+            qy,
+            options,
+          );
         }
         break;
       }
