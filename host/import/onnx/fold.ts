@@ -6,7 +6,7 @@ import { broadcastShapes, numel, type Quant } from '../../ir/graph';
 import { MAX_TENSOR_ELEMENTS } from '../limits';
 import { normalizeAxis, stridesOf, transposeIndex } from './layout';
 import type { OnnxNode } from './node';
-import { type Const, FLOAT, INT8, INT64, isInt, UINT8 } from './proto';
+import { BOOL, type Const, FLOAT, FLOAT16, INT8, INT64, isInt, STRING, typeName, UINT8 } from './proto';
 import { reshapedDims } from './reshape';
 
 type Folder = (n: OnnxNode, c: (Const | undefined)[]) => void;
@@ -15,7 +15,12 @@ const identity: Folder = (n, [x]) => n.cx.consts.set(n.out, x!);
 
 function Cast(n: OnnxNode, [x]: (Const | undefined)[]) {
   const to = n.int('to', FLOAT);
-  n.setConst(x!.dims, isInt(to) ? x!.data.map(Math.trunc) : x!.data, to);
+  // Strings, complex and the narrow floats and ints (float16, bfloat16; opset 19's float8 with `saturate`, opset 21's
+  // int4/uint4) would round or wrap the values: refused by name.
+  if (!(to >= FLOAT && to <= 13) || to === STRING || to === FLOAT16)
+    throw n.error(`Cast to ${typeName(to)} is not supported`);
+  const values = to === BOOL ? x!.data.map((v) => (v ? 1 : 0)) : isInt(to) ? x!.data.map(Math.trunc) : x!.data;
+  n.setConst(x!.dims, values, to);
 }
 
 function Shape(n: OnnxNode) {
@@ -193,10 +198,24 @@ function quantizeOnnx(x: number, scale: number, zeroPoint: number, lo: number, h
   return Math.min(hi, Math.max(lo, even + zeroPoint));
 }
 
+/** Opset 21's block quantization (one scale per `block_size` values along an axis) is refused, naming it. */
+export function refuseBlockQuantization(n: OnnxNode): void {
+  if (n.int('block_size', 0) !== 0) throw n.error(`block_size ${n.int('block_size', 0)} is not supported`);
+}
+
+/** QuantizeLinear's output type: the zero point's, else opset 21's `output_dtype`, else uint8; only int8 or uint8. */
+export function quantizedType(n: OnnxNode, zp: Const | undefined): number {
+  const type = zp?.type ?? (n.int('output_dtype', 0) || UINT8);
+  if (type !== INT8 && type !== UINT8)
+    throw n.error(`quantization to ${typeName(type)} is not supported (int8, uint8)`);
+  return type;
+}
+
 /** QuantizeLinear / DequantizeLinear on a constant. */
 const quantizeConstant: Folder = (n, c) => {
   const [x, scaleC, zpC] = c;
   if (!x || !scaleC) throw n.error('needs an input and a scale');
+  refuseBlockQuantization(n);
   const rank = x.dims.length;
   const perAxis = numel(scaleC.dims) > 1;
   const axis = perAxis ? normalizeAxis(n.int('axis', 1), rank, n.where) : undefined;
@@ -207,7 +226,7 @@ const quantizeConstant: Folder = (n, c) => {
   const zp = (i: number) => (zpC ? zpC.data[zpC.data.length === 1 ? 0 : channel(i)] : 0);
   const scale = (i: number) => Math.fround(scaleC.data[scaleC.data.length === 1 ? 0 : channel(i)]);
   if (n.opType === 'QuantizeLinear') {
-    const type = zpC?.type ?? UINT8;
+    const type = quantizedType(n, zpC);
     const [lo, hi] = type === INT8 ? [-128, 127] : [0, 255];
     n.setConst(
       x.dims,

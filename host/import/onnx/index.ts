@@ -1,4 +1,4 @@
-// ONNX (opsets 7–18) → float Graph for batch 1 (a fixed or dynamic batch becomes 1, with a notice when fixed).
+// ONNX (opsets 7–21) → float Graph for batch 1 (a fixed or dynamic batch becomes 1, with a notice when fixed).
 //
 // One named handler per ONNX op (./ops.ts on activations, ./fold.ts on constants), dispatched by op type; the
 // node's attributes are parsed once (./node.ts). Rank-4 activations are stored NHWC while importing: every ONNX
@@ -22,7 +22,7 @@ import { fuseLayerNorm, type OnnxNodeProto } from './fuse-layernorm';
 import { canonicalMap, channelsLastMap, inversePermutation, sameArray, storedShape, transposeIndex } from './layout';
 import { OnnxImport, OnnxNode } from './node';
 import { ONNX_HANDLERS } from './ops';
-import { decodeOnnx, FLOAT, num, tensorValues } from './proto';
+import { decodeOnnx, FLOAT, num, tensorValues, typeName } from './proto';
 
 /** The ONNX ops Morsel imports on activations. */
 export const ONNX_OPS = Object.keys(ONNX_HANDLERS);
@@ -35,7 +35,7 @@ const WINDOW_OPS = ['Conv', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Glob
 /** ONNX ops whose X is time-major ([steps, batch, features]) unless their layout attribute is 1. */
 const RECURRENT_OPS = ['LSTM', 'GRU'];
 const MIN_OPSET = 7,
-  MAX_OPSET = 18;
+  MAX_OPSET = 21;
 
 /** One ONNX node through its handler; an error that does not name the node yet gets its name. */
 function importNode(n: OnnxNode): void {
@@ -94,7 +94,7 @@ export function importOnnx(file: string): Graph {
     }
     if (tensorType.elem_type && tensorType.elem_type !== FLOAT)
       throw new ModelError(
-        `${file}: input '${input.name}' has element type ${tensorType.elem_type}; only float32 inputs are supported`,
+        `${file}: input '${input.name}' is ${typeName(tensorType.elem_type)}; only float32 inputs are supported`,
       );
     const dims = tensorType.shape?.dim ?? [];
     // Any fixed or symbolic leading batch compiles for batch 1 (the device runs one sample per invoke); shapes

@@ -54,27 +54,40 @@ export class OnnxImport {
   }
   /**
    * IR tensor `name` of shape `stored` holding view `a`'s elements in `order` (order[j]: the logical element at j):
-   * `a`'s own tensor when it already holds them so (an IR reshape at most), else one GATHER_STRIDED copy. This is
-   * where a view becomes a runtime transpose, slice or gather.
+   * `a`'s own tensor when it already holds them so (an IR reshape at most), else one GATHER_STRIDED copy, or, for
+   * elements no single strided view reads (Gather with uneven indices, a wrap Pad), one per strided piece joined by
+   * CONCATENATION. This is where a view becomes a runtime transpose, slice or gather.
    */
   gather(a: Act, order: Int32Array, stored: number[], name: string, where: string): string {
     const map = a.map ?? canonicalMap(a.shape);
     const src = Int32Array.from(order, (l) => map[l]);
-    let op: Op;
     if (src.every((s, i) => s === i) && numel(this.storedOf(a)) === src.length) {
       if (sameArray(this.storedOf(a), stored)) return a.phys;
-      op = { kind: 'reshape', inputs: [a.phys], outputs: [name], attrs: { shape: stored } };
-    } else {
-      const view = stridedView(src);
-      if (!view)
-        throw new ModelError(
-          `${where}: reading [${a.shape}] here needs a gather of elements that are not evenly spaced; not supported`,
-        );
-      op = { kind: 'gather_strided', inputs: [a.phys], outputs: [name], attrs: view };
+      this.newActivation(name, stored);
+      this.g.nodes.push({ name, op: { kind: 'reshape', inputs: [a.phys], outputs: [name], attrs: { shape: stored } } });
+      return name;
     }
-    this.newActivation(name, stored);
-    this.g.nodes.push({ name, op });
+    this.gatherPieces(a.phys, src, stored, name, where);
     return name;
+  }
+  /** Emits IR tensor `name` ([stored]) with y[i] = phys[src[i]]: one strided view, else strided pieces concatenated. */
+  private gatherPieces(phys: string, src: Int32Array, stored: number[], name: string, where: string): void {
+    this.newActivation(name, stored);
+    const view = stridedView(src);
+    if (view) {
+      this.g.nodes.push({ name, op: { kind: 'gather_strided', inputs: [phys], outputs: [name], attrs: view } });
+      return;
+    }
+    const split = fewestStridedRuns(src, stored);
+    if (!split)
+      throw new ModelError(`${where}: reading [${stored}] here needs a gather no strided pieces make; not supported`);
+    const parts = split.runs.map(([start, end], k) => {
+      const shape = stored.map((d, i) => (i === split.axis ? end - start : d));
+      const part = `${name}/part${k}`;
+      this.gatherPieces(phys, sliceAlong(src, stored, split.axis, start, end), shape, part, where);
+      return part;
+    });
+    this.g.nodes.push({ name, op: { kind: 'concat', inputs: parts, outputs: [name], attrs: { axis: split.axis } } });
   }
   /**
    * A constant's values, counted against the element budget. Its dims must hold exactly its values: handlers
@@ -88,6 +101,44 @@ export class OnnxImport {
     this.budget.take(c.data.length, where);
     this.consts.set(name, c);
   }
+}
+
+/** The elements of `src` ([shape], row-major) whose coordinate along `axis` is in [start, end). */
+function sliceAlong(src: Int32Array, shape: number[], axis: number, start: number, end: number): Int32Array {
+  const size = shape[axis];
+  const inner = numel(shape.slice(axis + 1));
+  const outer = src.length / (size * inner);
+  const out = new Int32Array(outer * (end - start) * inner);
+  let at = 0;
+  for (let o = 0; o < outer; o++)
+    for (let j = start; j < end; j++)
+      out.set(src.subarray((o * size + j) * inner, (o * size + j + 1) * inner), at++ * inner);
+  return out;
+}
+
+/** Whether every element of `b` is its element of `a` plus `step`. */
+const shiftedBy = (a: Int32Array, b: Int32Array, step: number) => a.every((v, i) => b[i] - v === step);
+
+/**
+ * The axis of `shape` along which `src` splits into the fewest (but more than one) runs [start, end), each run
+ * stepping evenly along the axis (every slice its predecessor plus one constant step), so that what splits it along
+ * the other axes stays strided along this one; undefined when no axis splits.
+ */
+function fewestStridedRuns(src: Int32Array, shape: number[]): { axis: number; runs: [number, number][] } | undefined {
+  let best: { axis: number; runs: [number, number][] } | undefined;
+  shape.forEach((size, axis) => {
+    const slice = (j: number) => sliceAlong(src, shape, axis, j, j + 1);
+    const runs: [number, number][] = [];
+    for (let start = 0; start < size; ) {
+      let end = start + 1;
+      const step = end < size ? slice(end)[0] - slice(start)[0] : 0;
+      while (end < size && shiftedBy(slice(end - 1), slice(end), step)) end++;
+      runs.push([start, end]);
+      start = end;
+    }
+    if (runs.length > 1 && (!best || runs.length < best.runs.length)) best = { axis, runs };
+  });
+  return best;
 }
 
 type Attribute = {

@@ -7,7 +7,7 @@ import { tfliteNearestSources } from '../../interp/int8/resize-nearest';
 import { broadcastShapes, numel, type Op, type Padding, type Quant } from '../../ir/graph';
 import { checkShape } from '../limits';
 import { dilatedExtent, windowOutSize } from '../window';
-import { checkPerm, sliceRanges } from './fold';
+import { checkPerm, quantizedType, refuseBlockQuantization, sliceRanges } from './fold';
 import {
   type Act,
   canonicalMap,
@@ -21,7 +21,7 @@ import {
   windowPads,
 } from './layout';
 import type { OnnxNode } from './node';
-import { FLOAT, INT8, INT64, UINT8 } from './proto';
+import { FLOAT, INT64, UINT8 } from './proto';
 import { GRU, LSTM } from './recurrent';
 import { reshapedDims } from './reshape';
 
@@ -733,6 +733,7 @@ function selectView(n: OnnxNode, a: Act, picks: number[][]): { shape: number[]; 
   return { shape, map };
 }
 
+const mod = (i: number, size: number) => ((i % size) + size) % size;
 const allOf = (size: number) => Array.from({ length: size }, (_, i) => i);
 
 function Slice(n: OnnxNode) {
@@ -810,12 +811,15 @@ function Concat(n: OnnxNode) {
   );
 }
 
-/** Pad: 'constant' as PAD; 'reflect' and 'edge' as MIRROR_PAD (TFLite's REFLECT, and Morsel's EDGE). */
+/**
+ * Pad: 'constant' as PAD; 'reflect' and 'edge' as MIRROR_PAD (TFLite's REFLECT, and Morsel's EDGE); opset 19's
+ * 'wrap' (circular) as a view that picks index (i − before) mod size along each axis.
+ */
 function Pad(n: OnnxNode) {
   const a = n.needAct(n.ins[0]);
   const mode = n.str('mode', 'constant');
-  if (mode !== 'constant' && mode !== 'reflect' && mode !== 'edge')
-    throw n.error(`Pad mode '${mode}' is not supported (constant, reflect, edge)`);
+  if (mode !== 'constant' && mode !== 'reflect' && mode !== 'edge' && mode !== 'wrap')
+    throw n.error(`Pad mode '${mode}' is not supported (constant, reflect, edge, wrap)`);
   const rank = a.shape.length;
   const raw = n.ins[1] ? Array.from(n.needConst(n.ins[1], 'pads').data) : n.ints('pads', []);
   const axes = n.ins[3]
@@ -834,8 +838,13 @@ function Pad(n: OnnxNode) {
     n.cx.acts.set(n.out, a);
     return;
   }
-  const order = rank === 4 ? NCHW_TO_NHWC : a.shape.map((_, i) => i);
   const shape = n.sized(a.shape.map((d, i) => d + pads[i] + pads[rank + i]));
+  if (mode === 'wrap') {
+    const picks = shape.map((d, ax) => Array.from({ length: d }, (_, i) => mod(i - pads[ax], a.shape[ax])));
+    n.view(n.out, a, shape, selectView(n, a, picks).map);
+    return;
+  }
+  const order = rank === 4 ? NCHW_TO_NHWC : a.shape.map((_, i) => i);
   const stored = [...order.map((i) => pads[i]), ...order.map((i) => pads[rank + i])];
   if (mode === 'reflect' && a.shape.some((d, i) => pads[i] >= d || pads[rank + i] >= d))
     throw n.error(`reflect pads [${pads}] must be smaller than the dimensions [${a.shape}] they mirror`);
@@ -860,7 +869,9 @@ function onnxNearest(o: number, inSize: number, outSize: number, scale: number, 
           ? (o + 0.5) / scale
           : transform === 'pytorch_half_pixel' && outSize === 1
             ? 0
-            : (o + 0.5) / scale - 0.5;
+            : transform === 'half_pixel_symmetric'
+              ? (inSize / 2) * (1 - outSize / (scale * inSize)) + (o + 0.5) / scale - 0.5
+              : (o + 0.5) / scale - 0.5;
   const frac = x - Math.floor(x);
   const i =
     mode === 'floor'
@@ -876,7 +887,7 @@ function onnxNearest(o: number, inSize: number, outSize: number, scale: number, 
 }
 
 /**
- * Resize (opsets 10–18) and Upsample in mode 'nearest' on a 4-D map: as TFLite's RESIZE_NEAREST_NEIGHBOR when the
+ * Resize (opsets 10–21) and Upsample in mode 'nearest' on a 4-D map: as TFLite's RESIZE_NEAREST_NEIGHBOR when the
  * model's coordinate_transformation_mode and nearest_mode pick, on this model's sizes, the same source pixels as one
  * of its align_corners / half_pixel_centers settings; else refused, naming them.
  */
@@ -892,6 +903,8 @@ function Resize(n: OnnxNode) {
   const opset11 = n.opType === 'Resize' && n.cx.opset >= 11;
   // Resize-10 and Upsample: asymmetric coordinates, rounded down when enlarging (as onnxruntime does).
   const transform = opset11 ? n.str('coordinate_transformation_mode', 'half_pixel') : 'asymmetric';
+  if (transform === 'tf_crop_and_resize')
+    throw n.error(`coordinate_transformation_mode '${transform}' is not supported`);
   const nearest = opset11 ? n.str('nearest_mode', 'round_prefer_floor') : 'floor';
   const scalesIn = n.opType === 'Upsample' && n.cx.opset < 9 ? undefined : n.ins[opset11 ? 2 : 1];
   const scales = scalesIn ? n.constOf(scalesIn)?.data : n.floats('scales');
@@ -943,8 +956,10 @@ function Resize(n: OnnxNode) {
  * input by the sizes' ratio, so a scale that is not exactly output/input is refused, as are the other transforms.
  */
 function resizeBilinear(n: OnnxNode, a: Act, out: number[], scale: number[], transform: string) {
+  // The scale is output/input (checked below), so opset 19's half_pixel_symmetric shifts by nothing: half_pixel.
   const flags: Record<string, [boolean, boolean]> = {
     half_pixel: [false, true],
+    half_pixel_symmetric: [false, true],
     pytorch_half_pixel: [false, true],
     align_corners: [true, false],
     asymmetric: [false, false],
@@ -1058,9 +1073,9 @@ function QuantizeLinear(n: OnnxNode) {
   const a = n.needAct(n.ins[0]);
   const scale = n.needConst(n.ins[1], 'the scale');
   const zp = n.constOf(n.ins[2]);
+  refuseBlockQuantization(n);
   if (numel(scale.dims) !== 1) throw n.error('activations must be quantized per tensor');
-  const type = zp?.type ?? UINT8;
-  if (type !== INT8 && type !== UINT8) throw n.error('only int8/uint8 quantization is supported');
+  const type = quantizedType(n, zp);
   if (!(scale.data[0] > 0)) throw n.error(`scale ${scale.data[0]} must be positive`);
   // uint8 with zero point z has the same real values as int8 with zero point z − 128.
   const quant: Quant = {

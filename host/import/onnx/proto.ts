@@ -82,7 +82,38 @@ export const FLOAT = 1,
   INT8 = 3,
   INT32 = 6,
   INT64 = 7,
-  DOUBLE = 11;
+  DOUBLE = 11,
+  STRING = 8,
+  BOOL = 9,
+  FLOAT16 = 10;
+
+/** Every TensorProto.DataType by name (through opset 21's int4/uint4 and float8 types), for refusals that name it. */
+const TYPE_NAMES = [
+  'undefined',
+  'float',
+  'uint8',
+  'int8',
+  'uint16',
+  'int16',
+  'int32',
+  'int64',
+  'string',
+  'bool',
+  'float16',
+  'double',
+  'uint32',
+  'uint64',
+  'complex64',
+  'complex128',
+  'bfloat16',
+  'float8e4m3fn',
+  'float8e4m3fnuz',
+  'float8e5m2',
+  'float8e5m2fnuz',
+  'uint4',
+  'int4',
+];
+export const typeName = (type: number) => TYPE_NAMES[type] ?? `data type ${type}`;
 
 /** A constant: ONNX dims, values as doubles (exact for every supported type), its ONNX type, QDQ parameters. */
 export interface Const {
@@ -119,7 +150,7 @@ export function tensorValues(t: any, where: string): Const {
   const size = ELEMENT_SIZE[type] ?? 0;
   if (!size)
     throw new ModelError(
-      `${where}: tensor '${t.name}' has data type ${type}; supported: float, int8, uint8, int32, int64, double`,
+      `${where}: tensor '${t.name}' is ${typeName(type)}; supported: float, int8, uint8, int32, int64, double`,
     );
   if (dv && dv.byteLength < n * size) throw new ModelError(`${where}: tensor '${t.name}' is truncated`);
   const src = dv
