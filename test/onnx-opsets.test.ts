@@ -1,6 +1,7 @@
 // ONNX opsets 19–21 and the importer's gathers (issue 15): opset-21 graphs with what opsets 19–21 added (AveragePool
 // dilations, Pad 'wrap', Resize half_pixel_symmetric, QuantizeLinear output_dtype, Gelu, axes inputs) and Gather of
-// an activation with uneven, repeated or descending constant indices, against onnxruntime-node in float and
+// an activation with uneven, repeated or descending constant indices, Gemm (transA/transB, alpha, beta) and MatMul of
+// two activations with a bias that differs by row ([M, N], [M, 1]), against onnxruntime-node in float and
 // bit-exact on every engine in int8; what Morsel refuses names the attribute or type. Fixtures:
 // test/fixtures/opsets/make_opset_models.py.
 
@@ -28,7 +29,7 @@ const models = (prefix: string) =>
     .readdirSync(FIX)
     .filter((f) => f.startsWith(prefix) && f.endsWith('.onnx'))
     .sort();
-const ACCEPTED = [...models('o21_'), ...models('gather_')];
+const ACCEPTED = [...models('o21_'), ...models('gather_'), ...models('matmul_'), ...models('gemm_')];
 
 /** Each refused fixture and the one line that must name what is refused. */
 const REFUSED: Record<string, RegExp> = {
@@ -62,8 +63,8 @@ describe('ONNX opsets 19–21 and uneven gathers', function () {
       );
   });
 
-  it('every opset-21 and uneven-Gather model matches onnxruntime-node on random inputs', async () => {
-    assert.ok(ACCEPTED.length >= 17, `${ACCEPTED.length} models`);
+  it('every opset-21, uneven-Gather and two-activation Gemm/MatMul model matches onnxruntime-node on random inputs', async () => {
+    assert.ok(ACCEPTED.length >= 21, `${ACCEPTED.length} models`);
     const rng = new Rng(21);
     for (const f of ACCEPTED) {
       const g = importModel(path.join(FIX, f));
@@ -80,17 +81,18 @@ describe('ONNX opsets 19–21 and uneven gathers', function () {
     }
   });
 
-  it('uneven gathers and wrap pads become strided pieces joined by CONCATENATION; every int8 blob is bit-exact on every engine', async () => {
+  it('uneven gathers and wrap pads become strided pieces joined by CONCATENATION, Gemm/MatMul of two activations with an [M,N] bias BATCH_MATMUL + ADD; every int8 blob is bit-exact on every engine', async () => {
     const rng = new Rng(22);
     const jobs: ReturnType<typeof engineJob>[] = [];
     for (const f of ACCEPTED) {
       const d = toDeviceGraph(importModel(path.join(FIX, f)));
       const samples = Array.from({ length: 8 }, () => uniform(numel(d.tensors.get(d.inputs[0])!.shape), rng));
       const model = int8Model(d, samples);
-      if (f.startsWith('gather_') || f.includes('wrap')) {
-        const opcodes = model.ops.map((op) => op.opcode);
+      const opcodes = model.ops.map((op) => op.opcode);
+      if (f.startsWith('gather_') || f.includes('wrap'))
         assert.ok(opcodes.includes('CONCATENATION') && opcodes.includes('GATHER_STRIDED'), `${f}: ${opcodes}`);
-      }
+      if (f.startsWith('gemm_') || f.startsWith('matmul_'))
+        assert.ok(opcodes.includes('BATCH_MATMUL') && opcodes.includes('ADD'), `${f}: ${opcodes}`);
       if (jobs.length % 2) model.rounding = 'single';
       jobs.push(engineJob(f, model, samples));
     }

@@ -21,7 +21,7 @@ import {
   windowPads,
 } from './layout';
 import type { OnnxNode } from './node';
-import { FLOAT, INT64, UINT8 } from './proto';
+import { type Const, FLOAT, INT64, UINT8 } from './proto';
 import { GRU, LSTM } from './recurrent';
 import { reshapedDims } from './reshape';
 
@@ -240,6 +240,12 @@ function emitRowMajor(n: OnnxNode, op: Omit<Op, 'outputs'>, shape: number[]) {
 /** MatMul of two activations [..., M, K] × [..., K, N] (attention): BATCH_MATMUL, a batch of 1 broadcasting. */
 function matMulActivations(n: OnnxNode) {
   const [a, b] = [n.needAct(n.ins[0]), n.needAct(n.ins[1])];
+  const { op, shape } = batchMatMul(n, a, b);
+  emitRowMajor(n, op, shape);
+}
+
+/** The BATCH_MATMUL of activations a [..., M, K] × b [..., K, N] and its output shape. */
+function batchMatMul(n: OnnxNode, a: Act, b: Act): { op: Omit<Op, 'outputs'>; shape: number[] } {
   if (a.shape.length < 2 || b.shape.length < 2)
     throw n.error(`MatMul of a 1-D activation ([${a.shape}] × [${b.shape}]) is not supported`);
   const [M, K] = a.shape.slice(-2);
@@ -258,11 +264,57 @@ function matMulActivations(n: OnnxNode) {
     lhsBatchStride: na === 1 ? 0 : M * K,
     rhsBatchStride: nb === 1 ? 0 : K * N,
   };
-  emitRowMajor(
-    n,
-    { kind: 'batch_matmul', inputs: [n.rowMajor(a), n.rowMajor(b)], attrs } as Omit<Op, 'outputs'>,
-    n.sized([...batchShape, M, N]),
+  return {
+    op: { kind: 'batch_matmul', inputs: [n.rowMajor(a), n.rowMajor(b)], attrs } as Omit<Op, 'outputs'>,
+    shape: n.sized([...batchShape, M, N]),
+  };
+}
+
+/** The transpose of a 2-D activation, as a view (`what` names it in errors and the view). */
+function transposed2D(n: OnnxNode, a: Act, what: string): Act {
+  if (a.shape.length !== 2) throw n.error(`trans${what} needs a 2-D ${what} (got [${a.shape}])`);
+  const map = n.mapOf(a);
+  return n.view(
+    `${n.name}/trans${what}`,
+    a,
+    [a.shape[1], a.shape[0]],
+    Int32Array.from(transposeIndex(a.shape, [1, 0]), (i) => map[i]),
   );
+}
+
+/**
+ * Gemm of two activations (α·A′·B′ + β·C): BATCH_MATMUL of the (viewed) transposes, a MUL by α unless it is 1, and an
+ * ADD of the constant β·C of any shape that broadcasts to [M, N] ([M, N], [M, 1], [N], scalar).
+ */
+function gemmActivations(n: OnnxNode) {
+  let [a, b] = [n.needAct(n.ins[0]), n.needAct(n.ins[1])];
+  if (a.shape.length !== 2 || b.shape.length !== 2)
+    throw n.error(`Gemm needs 2-D A and B ([${a.shape}], [${b.shape}])`);
+  if (n.int('transA', 0)) a = transposed2D(n, a, 'A');
+  if (n.int('transB', 0)) b = transposed2D(n, b, 'B');
+  const c = n.constOf(n.ins[2]);
+  if (n.ins[2] && !c) throw n.error('a Gemm bias must be constant');
+  const [alpha, beta] = [n.float('alpha', 1), n.float('beta', 1)];
+  const product = batchMatMul(n, a, b);
+  const shape = product.shape;
+  if (c && !sameArray(broadcastShapes(c.dims, shape), shape))
+    throw n.error(`bias [${c.dims}] does not broadcast to the output [${shape}]`);
+  const operand = (k: Const, tag: string) => n.constLike(k, { phys: '', shape }, tag);
+  const after: { kind: 'mul' | 'add'; operand: string }[] = [];
+  if (alpha !== 1)
+    after.push({ kind: 'mul', operand: operand({ dims: [], data: Float64Array.of(alpha), type: FLOAT }, 'alpha') });
+  if (c && beta !== 0)
+    after.push({
+      kind: 'add',
+      operand: operand({ ...c, data: c.data.map((v) => beta * v), quant: undefined }, 'bias'),
+    });
+  if (!after.length) return n.emit(product.op, shape);
+  let x = n.step('product', product.op, shape);
+  after.forEach(({ kind, operand }, i) => {
+    const op = { kind, inputs: [x, operand], attrs: {} } as Omit<Op, 'outputs'>;
+    if (i === after.length - 1) n.emit(op, shape);
+    else x = n.step(kind, op, shape);
+  });
 }
 
 /**
@@ -272,23 +324,11 @@ function matMulActivations(n: OnnxNode) {
  * ([M, N], [M, 1]) an ADD of a constant after it.
  */
 function Gemm(n: OnnxNode) {
-  if (n.opType === 'MatMul' && n.actOf(n.ins[1])) return matMulActivations(n);
+  if (n.actOf(n.ins[1])) return n.opType === 'MatMul' ? matMulActivations(n) : gemmActivations(n);
   let a = n.needAct(n.ins[0]);
   const b = n.constOf(n.ins[1]);
-  if (!b && n.actOf(n.ins[1]))
-    throw n.error('B is an activation: Gemm supports only a constant 2-D weight (MatMul takes two activations)');
   if (!b || b.dims.length !== 2) throw n.error('only an activation times a constant 2-D weight is supported');
-  if (n.opType === 'Gemm' && n.int('transA', 0)) {
-    if (a.shape.length !== 2) throw n.error(`transA needs a 2-D A (got [${a.shape}])`);
-    const map = n.mapOf(a);
-    const perm = [1, 0];
-    a = n.view(
-      `${n.name}/transA`,
-      a,
-      perm.map((p) => a.shape[p]),
-      Int32Array.from(transposeIndex(a.shape, perm), (i) => map[i]),
-    );
-  }
+  if (n.opType === 'Gemm' && n.int('transA', 0)) a = transposed2D(n, a, 'A');
   const transB = n.opType === 'Gemm' ? n.int('transB', 0) : 0;
   const alpha = n.opType === 'Gemm' ? n.float('alpha', 1) : 1;
   const [K, N] = transB ? [b.dims[1], b.dims[0]] : b.dims;
