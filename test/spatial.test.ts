@@ -137,7 +137,7 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
     }
   });
 
-  it('TF.js Conv1D, MaxPooling1D, AveragePooling1D and global 1-D pooling match TF.js, bit-exact on every engine', async () => {
+  it('TF.js Conv1D (its BatchNormalization folded), MaxPooling1D, AveragePooling1D and global 1-D pooling match TF.js, bit-exact on every engine', async () => {
     const tf = await import('@tensorflow/tfjs');
     const rng = new Rng(21);
     const models = [
@@ -154,10 +154,28 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
         tf.layers.conv1d({ inputShape: [11, 2], filters: 4, kernelSize: 4, strides: 3, padding: 'same' }),
         tf.layers.globalMaxPooling1d(),
       ],
+      // BatchNormalization after Conv1D folds into the CONV_2D through the importer's reshape back to 1-D.
+      [
+        tf.layers.conv1d({ inputShape: [12, 3], filters: 5, kernelSize: 3, useBias: false }),
+        tf.layers.batchNormalization(),
+        tf.layers.reLU(),
+        tf.layers.maxPooling1d({ poolSize: 2 }),
+        tf.layers.conv1d({ filters: 4, kernelSize: 3, padding: 'same' }),
+        tf.layers.batchNormalization(),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 3 }),
+      ],
     ];
     const jobs: { model: QModel; blob: Uint8Array; inputs: Int8Array[] }[] = [];
     for (const layers of models) {
       const m = tf.sequential({ layers });
+      for (const bn of m.layers.filter((l) => l.getClassName() === 'BatchNormalization')) {
+        const C = bn.getWeights()[0].shape[0];
+        const stats = [0.5, -1, -1, 0.2].map((lo, i) =>
+          Float32Array.from({ length: C }, () => lo + rng.next() * (i ? 2 : 1.5)),
+        );
+        bn.setWeights(stats.map((v) => tf.tensor1d(v)));
+      }
       const weights = new Map(
         m.weights.map((w) => [
           w.originalName,
@@ -177,6 +195,12 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
         }
       }
       const d = toDeviceGraph(g);
+      if (m.layers.some((l) => l.getClassName() === 'BatchNormalization'))
+        assert.deepEqual(
+          d.nodes.filter((n) => ['batchnorm', 'mul', 'add'].includes(n.op.kind)),
+          [],
+          'every batch-norm folds into its Conv1D',
+        );
       const model = quantizeGraph(d, calibrate(d, xs));
       planMemory(model);
       jobs.push({ model, blob: encodeModel(model), inputs: xs.slice(0, 2).map((x) => quantizeInput(model, x)) });

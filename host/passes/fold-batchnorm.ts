@@ -1,4 +1,5 @@
-// Folds inference batch-norm into the preceding conv / depthwise conv / dense: w' = w·γ/σ, b' = (b − μ)·γ/σ + β.
+// Folds inference batch-norm into the preceding conv / depthwise conv / dense (also through a reshape that keeps the
+// channel axis, as after TF.js's Conv1D): w' = w·γ/σ, b' = (b − μ)·γ/σ + β.
 // A batch-norm with no such layer before it (after an add or a concat) becomes MUL by γ/σ then ADD of β − μ·γ/σ.
 
 import { consumers, type Graph, type Node, tensor } from '../ir/graph';
@@ -34,19 +35,32 @@ function lowerToMulAdd(g: Graph, bn: Node<'batchnorm'>): void {
 
 const FOLDABLE = new Set(['conv2d', 'depthwise_conv2d', 'dense']);
 
+/**
+ * The conv / depthwise / dense layer whose output alone reaches `name`: directly, or through one reshape that keeps
+ * the channel (last) axis (TF.js's Conv1D is a conv2d between two reshapes), which is returned too.
+ */
+function foldableLayer(g: Graph, name: string): { layer: Node; through?: Node } | undefined {
+  const only = (t: string) => consumers(g, t).length === 1 && !g.outputs.includes(t);
+  const producer = (t: string) => g.nodes.find((n) => n.op.outputs[0] === t);
+  const prev = producer(name);
+  if (!prev || !only(name)) return undefined;
+  if (FOLDABLE.has(prev.op.kind)) return { layer: prev };
+  if (prev.op.kind !== 'reshape' || !only(prev.op.inputs[0])) return undefined;
+  const layer = producer(prev.op.inputs[0]);
+  const [from, to] = [tensor(g, prev.op.inputs[0]).shape, tensor(g, name).shape];
+  if (!layer || !FOLDABLE.has(layer.op.kind) || from[from.length - 1] !== to[to.length - 1]) return undefined;
+  return { layer, through: prev };
+}
+
 export function foldBatchNorm(g: Graph): Graph {
   for (const bn of g.nodes.filter((n) => n.op.kind === 'batchnorm') as unknown as Node<'batchnorm'>[]) {
-    const prev = g.nodes.find((n) => n.op.outputs[0] === bn.op.inputs[0]);
     if (g.layout !== 'NHWC') continue;
-    if (
-      !prev ||
-      !FOLDABLE.has(prev.op.kind) ||
-      consumers(g, bn.op.inputs[0]).length !== 1 ||
-      g.outputs.includes(bn.op.inputs[0])
-    ) {
+    const found = foldableLayer(g, bn.op.inputs[0]);
+    if (!found) {
       lowerToMulAdd(g, bn);
       continue;
     }
+    const prev = found.layer;
     const [gamma, beta, mean, variance] = bn.op.inputs.slice(1).map((n) => tensor(g, n).data as Float32Array);
     const op = prev.op as Extract<Node['op'], { kind: 'conv2d' | 'depthwise_conv2d' | 'dense' }>;
     const wt = tensor(g, op.inputs[1]);
@@ -66,7 +80,7 @@ export function foldBatchNorm(g: Graph): Graph {
       data: oldBias.map((b, c) => (b - mean[c]) * factor[c] + beta[c]),
     });
     (op.inputs as string[])[2] = biasName;
-    op.outputs[0] = bn.op.outputs[0];
+    (found.through ?? prev).op.outputs[0] = bn.op.outputs[0];
     g.nodes = g.nodes.filter((n) => n !== bn);
   }
   return g;
