@@ -3,15 +3,17 @@
 
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
+import * as ort from 'onnxruntime-node';
 import * as path from 'path';
 import { encodeModel } from '../../host/blob/encode';
 import { main } from '../../host/cli/main';
 import { ENGINES, runBatchOnEngine } from '../../host/engines';
 import { parseNpy } from '../../host/data/npy';
-import { fromStoredLayout, toStoredLayout } from '../../host/import/boundary';
+import { importModel } from '../../host/import';
+import { fromStoredLayout, sourceShape, toStoredLayout } from '../../host/import/boundary';
 import { runFloat } from '../../host/interp/float';
 import { runInt8 } from '../../host/interp/int8/interpreter';
-import type { Graph } from '../../host/ir/graph';
+import { type Graph, numel } from '../../host/ir/graph';
 import type { QModel } from '../../host/ir/qmodel';
 import { planMemory } from '../../host/plan/planner';
 import { calibrate } from '../../host/quantize/calibrate';
@@ -42,6 +44,22 @@ export const worstDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
 export function floatInSourceLayout(g: Graph, x: Float32Array): Float32Array {
   const y = Object.values(runFloat(g, { [g.inputs[0]]: toStoredLayout(g, g.inputs[0], x) }))[0];
   return fromStoredLayout(g, g.outputs[0], y);
+}
+
+/** Each one-op model `dir/f` (input x, output y) on three random inputs: Morsel's float path within 1e-5 of onnxruntime. */
+export async function assertMatchesOnnxruntime(dir: string, files: string[], rng: Rng): Promise<void> {
+  for (const f of files) {
+    const g = importModel(path.join(dir, f));
+    const shape = sourceShape(g, g.inputs[0]);
+    const session = await ort.InferenceSession.create(path.join(dir, f));
+    for (let i = 0; i < 3; i++) {
+      const x = uniform(numel(shape), rng);
+      const r = await session.run({ x: new ort.Tensor('float32', x, shape) });
+      assert.deepEqual(sourceShape(g, g.outputs[0]), r.y.dims, `${f}: output shape`);
+      const worst = worstDiff(floatInSourceLayout(g, x), r.y.data as Float32Array);
+      assert.ok(worst <= 1e-5, `${f}: differs from onnxruntime by ${worst}`);
+    }
+  }
 }
 
 /** A device graph's int8 model calibrated on `samples` (stored layout), planned. */
