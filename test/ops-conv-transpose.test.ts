@@ -5,13 +5,11 @@
 
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
-import * as ort from 'onnxruntime-node';
 import * as os from 'os';
 import * as path from 'path';
 import { exportTflite } from '../host/export/tflite';
 import { importModel } from '../host/import';
 import { importTfjs } from '../host/import/tfjs';
-import { sourceShape } from '../host/import/boundary';
 import { readTflite } from '../host/import/tflite/reader';
 import { tfliteToQModel } from '../host/import/tflite/to-qmodel';
 import { runFloat } from '../host/interp/float';
@@ -24,6 +22,7 @@ import { Rng } from '../host/util/rng';
 import { loadTfliteOracle } from './helpers/tflite-oracle';
 import {
   assertBitExactOnEngines,
+  assertFloatMatchesOnnxruntime,
   engineJob,
   fixtureNpy,
   floatInSourceLayout,
@@ -56,19 +55,7 @@ describe('ConvTranspose as TRANSPOSE_CONV', function () {
   it('every one-op model (strides, pads, output_padding, dilations, group, output_shape, auto_pad, 1-D) matches onnxruntime', async () => {
     const files = onnxFiles('op_convtranspose');
     assert.ok(files.length >= 21, `${files.length} one-op models`);
-    const rng = new Rng(25);
-    for (const f of files) {
-      const g = importModel(path.join(FIX, f));
-      const shape = sourceShape(g, g.inputs[0]);
-      const session = await ort.InferenceSession.create(path.join(FIX, f));
-      for (let i = 0; i < 3; i++) {
-        const x = uniform(numel(shape), rng);
-        const r = await session.run({ x: new ort.Tensor('float32', x, shape) });
-        assert.deepEqual(sourceShape(g, g.outputs[0]), r.y.dims, `${f}: output shape`);
-        const worst = worstDiff(floatInSourceLayout(g, x), r.y.data as Float32Array);
-        assert.ok(worst <= 1e-5, `${f}: differs from onnxruntime by ${worst}`);
-      }
-    }
+    await assertFloatMatchesOnnxruntime(files, 25);
   });
 
   it("torch's ConvTranspose2d/1d decoders take torch's own tensor: float within 1e-4, `morsel run` int8 within 5% of the range", async () => {

@@ -5,13 +5,11 @@
 
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
-import * as ort from 'onnxruntime-node';
 import * as os from 'os';
 import * as path from 'path';
 import { exportTflite } from '../host/export/tflite';
 import { importModel } from '../host/import';
 import { importTfjs } from '../host/import/tfjs';
-import { sourceShape } from '../host/import/boundary';
 import { readTflite } from '../host/import/tflite/reader';
 import { tfliteToQModel } from '../host/import/tflite/to-qmodel';
 import { runFloat } from '../host/interp/float';
@@ -26,6 +24,7 @@ import { activation, describeKernelCases, hostOutputs, type KernelCase, kernelCa
 import { loadTfliteOracle } from './helpers/tflite-oracle';
 import {
   assertBitExactOnEngines,
+  assertFloatMatchesOnnxruntime,
   engineJob,
   fixtureNpy,
   floatInSourceLayout,
@@ -131,19 +130,7 @@ describe('Resize / Upsample linear as RESIZE_BILINEAR', function () {
 
   it('every one-op model (half_pixel, pytorch_half_pixel, align_corners, asymmetric; scales, sizes; Resize-10, Upsample) matches onnxruntime', async () => {
     assert.ok(LINEAR.length >= 11, `${LINEAR.length} one-op models`);
-    const rng = new Rng(26);
-    for (const f of LINEAR) {
-      const g = importModel(path.join(FIX, f));
-      const shape = sourceShape(g, g.inputs[0]);
-      const session = await ort.InferenceSession.create(path.join(FIX, f));
-      for (let i = 0; i < 3; i++) {
-        const x = uniform(numel(shape), rng);
-        const r = await session.run({ x: new ort.Tensor('float32', x, shape) });
-        assert.deepEqual(sourceShape(g, g.outputs[0]), r.y.dims, `${f}: output shape`);
-        const worst = worstDiff(floatInSourceLayout(g, x), r.y.data as Float32Array);
-        assert.ok(worst <= 1e-5, `${f}: differs from onnxruntime by ${worst}`);
-      }
-    }
+    await assertFloatMatchesOnnxruntime(LINEAR, 26);
   });
 
   it("torch's bilinear Upsample (align_corners false and true) takes torch's own tensor: float within 1e-4, `morsel run` int8 within 5%", async () => {

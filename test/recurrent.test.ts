@@ -13,10 +13,8 @@ import * as ort from 'onnxruntime-node';
 import * as path from 'path';
 import { decodeModel } from '../host/blob/decode';
 import { encodeModel } from '../host/blob/encode';
-import { compileGraph } from '../host/compile';
-import { ENGINES, runBatchOnEngine } from '../host/engines';
 import { importModel } from '../host/import';
-import { fromStoredLayout, toStoredLayout } from '../host/import/boundary';
+import { fromStoredLayout } from '../host/import/boundary';
 import { runFloat } from '../host/interp/float';
 import { runInt8 } from '../host/interp/int8/interpreter';
 import { type Graph, numel, tensor } from '../host/ir/graph';
@@ -26,6 +24,7 @@ import { planMemory } from '../host/plan/planner';
 import { calibrate } from '../host/quantize/calibrate';
 import { dequantizeOutput, quantizeGraph, quantizeInput } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
+import { assertBitExactOnEngines, assertTorchJsonCasesWithinRange } from './helpers/ops-fixtures';
 
 const DIR = path.join(__dirname, '..', '..', 'test', 'fixtures', 'onnx', 'recurrent');
 const onnxFiles = (prefix: RegExp) =>
@@ -160,29 +159,26 @@ describe('LSTM and GRU (issue 15): unrolled into int8 kernels, ONNX and torch', 
 
   it('every blob runs bit-exactly on every engine (one process per engine)', async function () {
     this.timeout(300000);
-    const hex = (a: Int8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).toString('hex');
     // The zoo's committed LSTM and GRU blobs (28 steps, 64 units) too, on one input each.
     const zoo = ['fashion_lstm', 'fashion_gru'].map((name) => {
       const blob = new Uint8Array(fs.readFileSync(path.join(__dirname, '..', '..', 'models', name, 'model.msl')));
       const rng = new Rng(23);
       return {
-        file: name,
+        name,
         model: decodeModel(blob),
         blob,
         inputs: [Int8Array.from({ length: 784 }, () => rng.int(-128, 127))],
       };
     });
-    const all = [
-      ...cases.map((c) => ({ ...c, blob: encodeModel(c.model) })),
-      ...tfjsCases.map((c) => ({ ...c, blob: encodeModel(c.model) })),
+    await assertBitExactOnEngines([
+      ...[...cases, ...tfjsCases].map((c) => ({
+        name: c.file,
+        model: c.model,
+        blob: encodeModel(c.model),
+        inputs: c.inputs,
+      })),
       ...zoo,
-    ];
-    const jobs = all.map((c) => ({ blob: c.blob, inputs: c.inputs }));
-    const want = all.map((c) => c.inputs.map((x) => hex(runInt8(c.model, [x])[0])));
-    for (const engine of ENGINES) {
-      const runs = await runBatchOnEngine(engine, jobs);
-      runs.forEach((r, k) => assert.deepEqual(r.outputs.map(hex), want[k], `${all[k].file} on ${engine}`));
-    }
+    ]);
   });
 
   it('a weight every time step reads is stored once', () => {
@@ -260,34 +256,6 @@ describe('LSTM and GRU (issue 15): unrolled into int8 kernels, ONNX and torch', 
   it("torch nn.LSTM and nn.GRU (1 and 2 layers, batch_first both ways, bidirectional, last state) convert with their own input as calibration; int8 within 5% of torch's output range", () => {
     const torchCases = onnxFiles(/^torch_/);
     assert.equal(torchCases.length, 10);
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-recurrent-'));
-    try {
-      for (const file of torchCases) {
-        const ref = JSON.parse(fs.readFileSync(path.join(DIR, file.replace('.onnx', '.json')), 'utf8'));
-        const calib = path.join(tmp, 'calib.json');
-        fs.writeFileSync(calib, JSON.stringify([ref.input.data]));
-        const { source, model } = compileGraph(importModel(path.join(DIR, file)), { calib, quiet: true });
-        const x = toStoredLayout(source, source.inputs[0], Float32Array.from(ref.input.data));
-        const yf = fromStoredLayout(
-          source,
-          source.outputs[0],
-          Object.values(runFloat(source, { [source.inputs[0]]: x }))[0],
-        );
-        const y = fromStoredLayout(
-          source,
-          source.outputs[0],
-          dequantizeOutput(model, runInt8(model, [quantizeInput(model, x)])[0]),
-        );
-        const want: number[] = ref.output.data;
-        const range = Math.max(...want) - Math.min(...want);
-        assert.equal(y.length, want.length, file);
-        const floatWorst = Math.max(...Array.from(yf, (v, i) => Math.abs(v - want[i])));
-        assert.ok(floatWorst <= 1e-5 * range, `${file}: float differs from torch by ${floatWorst}`);
-        const worst = Math.max(...Array.from(y, (v, i) => Math.abs(v - want[i])));
-        assert.ok(worst <= 0.05 * range, `${file}: int8 differs from torch by ${worst} (range ${range})`);
-      }
-    } finally {
-      fs.rmSync(tmp, { recursive: true, force: true });
-    }
+    assertTorchJsonCasesWithinRange(DIR, torchCases, 1e-5);
   });
 });

@@ -7,12 +7,9 @@
 
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as ort from 'onnxruntime-node';
 import * as path from 'path';
 import { encodeModel } from '../host/blob/encode';
-import { compileGraph } from '../host/compile';
-import { ENGINES, runBatchOnEngine } from '../host/engines';
 import { importModel } from '../host/import';
 import { fromStoredLayout, toStoredLayout } from '../host/import/boundary';
 import { runFloat } from '../host/interp/float';
@@ -24,6 +21,7 @@ import { planMemory } from '../host/plan/planner';
 import { calibrate } from '../host/quantize/calibrate';
 import { dequantizeOutput, quantizeGraph, quantizeInput } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
+import { assertBitExactOnEngines, assertTorchJsonCasesWithinRange } from './helpers/ops-fixtures';
 
 const DIR = path.join(__dirname, '..', '..', 'test', 'fixtures', 'onnx', 'tensor');
 const FIXTURES = fs
@@ -107,39 +105,14 @@ describe('tensor ops (issue 15.2): Slice, Split, Gather, Transpose, Concat, redu
 
   it('every blob runs bit-exactly on every engine (one process per engine)', async function () {
     this.timeout(300000);
-    const hex = (a: Int8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).toString('hex');
-    const jobs = cases.map((c) => ({ blob: encodeModel(c.model), inputs: c.inputs }));
-    const want = cases.map((c) => c.inputs.map((x) => hex(runInt8(c.model, [x])[0])));
-    for (const engine of ENGINES) {
-      const runs = await runBatchOnEngine(engine, jobs);
-      runs.forEach((r, k) => assert.deepEqual(r.outputs.map(hex), want[k], `${cases[k].file} on ${engine}`));
-    }
+    await assertBitExactOnEngines(
+      cases.map((c) => ({ name: c.file, model: c.model, blob: encodeModel(c.model), inputs: c.inputs })),
+    );
   });
 
   it("torch modules (channel split, SE block, permute, attention, flatten→linear, reductions, LayerNorm, a 2-layer encoder) convert with their own input as calibration; int8 within 5% of torch's output range", () => {
     const torchCases = fs.readdirSync(DIR).filter((f) => f.startsWith('torch_') && f.endsWith('.onnx'));
     assert.equal(torchCases.length, 8);
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-torch-'));
-    try {
-      for (const file of torchCases) {
-        const ref = JSON.parse(fs.readFileSync(path.join(DIR, file.replace('.onnx', '.json')), 'utf8'));
-        const calib = path.join(tmp, 'calib.json');
-        fs.writeFileSync(calib, JSON.stringify([ref.input.data]));
-        const { source, model } = compileGraph(importModel(path.join(DIR, file)), { calib, quiet: true });
-        const x = toStoredLayout(source, source.inputs[0], Float32Array.from(ref.input.data));
-        const y = fromStoredLayout(
-          source,
-          source.outputs[0],
-          dequantizeOutput(model, runInt8(model, [quantizeInput(model, x)])[0]),
-        );
-        const want: number[] = ref.output.data;
-        const range = Math.max(...want) - Math.min(...want);
-        const worst = Math.max(...Array.from(y, (v, i) => Math.abs(v - want[i])));
-        assert.equal(y.length, want.length, file);
-        assert.ok(worst <= 0.05 * range, `${file}: int8 differs from torch by ${worst} (range ${range})`);
-      }
-    } finally {
-      fs.rmSync(tmp, { recursive: true, force: true });
-    }
+    assertTorchJsonCasesWithinRange(DIR, torchCases);
   });
 });

@@ -3,20 +3,24 @@
 
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
+import * as ort from 'onnxruntime-node';
+import * as os from 'os';
 import * as path from 'path';
 import { encodeModel } from '../../host/blob/encode';
 import { main } from '../../host/cli/main';
+import { compileGraph } from '../../host/compile';
 import { ENGINES, runBatchOnEngine } from '../../host/engines';
 import { parseNpy } from '../../host/data/npy';
-import { fromStoredLayout, toStoredLayout } from '../../host/import/boundary';
+import { importModel } from '../../host/import';
+import { fromStoredLayout, sourceShape, toStoredLayout } from '../../host/import/boundary';
 import { runFloat } from '../../host/interp/float';
 import { runInt8 } from '../../host/interp/int8/interpreter';
-import type { Graph } from '../../host/ir/graph';
+import { type Graph, numel } from '../../host/ir/graph';
 import type { QModel } from '../../host/ir/qmodel';
 import { planMemory } from '../../host/plan/planner';
 import { calibrate } from '../../host/quantize/calibrate';
-import { quantizeGraph, quantizeInput } from '../../host/quantize/quantize';
-import type { Rng } from '../../host/util/rng';
+import { dequantizeOutput, quantizeGraph, quantizeInput } from '../../host/quantize/quantize';
+import { Rng } from '../../host/util/rng';
 
 export const OPS_FIXTURES = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'ops');
 
@@ -42,6 +46,26 @@ export const worstDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
 export function floatInSourceLayout(g: Graph, x: Float32Array): Float32Array {
   const y = Object.values(runFloat(g, { [g.inputs[0]]: toStoredLayout(g, g.inputs[0], x) }))[0];
   return fromStoredLayout(g, g.outputs[0], y);
+}
+
+/**
+ * Each one-op fixture (in test/fixtures/ops) on three uniform random inputs drawn from `seed`: Morsel's float output
+ * has onnxruntime's output shape and is within 1e-5 of its values.
+ */
+export async function assertFloatMatchesOnnxruntime(files: string[], seed: number): Promise<void> {
+  const rng = new Rng(seed);
+  for (const f of files) {
+    const g = importModel(path.join(OPS_FIXTURES, f));
+    const shape = sourceShape(g, g.inputs[0]);
+    const session = await ort.InferenceSession.create(path.join(OPS_FIXTURES, f));
+    for (let i = 0; i < 3; i++) {
+      const x = uniform(numel(shape), rng);
+      const r = await session.run({ x: new ort.Tensor('float32', x, shape) });
+      assert.deepEqual(sourceShape(g, g.outputs[0]), r.y.dims, `${f}: output shape`);
+      const worst = worstDiff(floatInSourceLayout(g, x), r.y.data as Float32Array);
+      assert.ok(worst <= 1e-5, `${f}: differs from onnxruntime by ${worst}`);
+    }
+  }
 }
 
 /** A device graph's int8 model calibrated on `samples` (stored layout), planned. */
@@ -81,6 +105,46 @@ export async function runWithinTorchRange(name: string, dir: string): Promise<vo
   const range = Math.max(...want.data) - Math.min(...want.data);
   const worst = worstDiff(result.dequantized, want.data);
   assert.ok(worst <= 0.05 * range, `${name}: morsel run differs from torch by ${worst} (output range ${range})`);
+}
+
+/**
+ * torch modules exported by tools/torch_export.py's export_json (torch_NAME.onnx beside torch_NAME.json: torch's own
+ * input and float output, row-major): each converts with its own input as the only calibration sample, and its int8
+ * output is within 5% of torch's output range. With `floatTolerance`, its float output must also be within that
+ * fraction of the range.
+ */
+export function assertTorchJsonCasesWithinRange(dir: string, files: string[], floatTolerance?: number): void {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-torch-'));
+  try {
+    for (const file of files) {
+      const ref = JSON.parse(fs.readFileSync(path.join(dir, file.replace('.onnx', '.json')), 'utf8'));
+      const calib = path.join(tmp, 'calib.json');
+      fs.writeFileSync(calib, JSON.stringify([ref.input.data]));
+      const { source, model } = compileGraph(importModel(path.join(dir, file)), { calib, quiet: true });
+      const x = toStoredLayout(source, source.inputs[0], Float32Array.from(ref.input.data));
+      const y = fromStoredLayout(
+        source,
+        source.outputs[0],
+        dequantizeOutput(model, runInt8(model, [quantizeInput(model, x)])[0]),
+      );
+      const want: number[] = ref.output.data;
+      const range = Math.max(...want) - Math.min(...want);
+      assert.equal(y.length, want.length, file);
+      if (floatTolerance !== undefined) {
+        const yf = fromStoredLayout(
+          source,
+          source.outputs[0],
+          Object.values(runFloat(source, { [source.inputs[0]]: x }))[0],
+        );
+        const floatWorst = worstDiff(yf, want);
+        assert.ok(floatWorst <= floatTolerance * range, `${file}: float differs from torch by ${floatWorst}`);
+      }
+      const worst = worstDiff(y, want);
+      assert.ok(worst <= 0.05 * range, `${file}: int8 differs from torch by ${worst} (range ${range})`);
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 /** An int8 model's blob and two of its samples, for assertBitExactOnEngines; `name` labels a mismatch. */
