@@ -9,7 +9,6 @@ import * as os from 'os';
 import * as path from 'path';
 import { exportTflite } from '../host/export/tflite';
 import { importModel } from '../host/import';
-import { importTfjs } from '../host/import/tfjs';
 import { readTflite } from '../host/import/tflite/reader';
 import { tfliteToQModel } from '../host/import/tflite/to-qmodel';
 import { runFloat } from '../host/interp/float';
@@ -28,6 +27,7 @@ import {
   engineJob,
   fixtureNpy,
   floatInSourceLayout,
+  importSequential,
   int8Model,
   OPS_FIXTURES,
   onnxFixtures,
@@ -168,15 +168,7 @@ describe('Resize / Upsample linear as RESIZE_BILINEAR', function () {
         tf.layers.upSampling2d({ size: [2, 2] }),
       ],
     });
-    const weights = new Map(
-      m.weights.map((w) => [w.originalName, { shape: w.shape as number[], data: w.read().dataSync() as Float32Array }]),
-    );
-    const g = importTfjs({
-      json: { modelTopology: m.toJSON(null, false), weightsManifest: [] },
-      weights,
-      name: m.name,
-      source: `${m.name}/model.json`,
-    });
+    const g = importSequential(m);
     const inShape = g.tensors.get(g.inputs[0])!.shape;
     const xs = Array.from({ length: 8 }, () => uniform(numel(inShape), rng));
     for (const x of xs.slice(0, 3)) {

@@ -15,7 +15,6 @@ import { compileGraph } from '../host/compile';
 import { parseNpy } from '../host/data/npy';
 import { importModel } from '../host/import';
 import { fromStoredLayout, sourceShape, toStoredLayout } from '../host/import/boundary';
-import { importTfjs } from '../host/import/tfjs';
 import { runFloat } from '../host/interp/float';
 import { runInt8 } from '../host/interp/int8/interpreter';
 import { type Graph, ModelError, numel } from '../host/ir/graph';
@@ -25,7 +24,7 @@ import { calibrate } from '../host/quantize/calibrate';
 import { dequantizeOutput, quantizeGraph, quantizeInput } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
 import { morselInProcess } from './helpers/cli-in-process';
-import { assertBitExactOnEngines, engineJob } from './helpers/ops-fixtures';
+import { assertBitExactOnEngines, engineJob, importSequential } from './helpers/ops-fixtures';
 import { loadTfliteOracle } from './helpers/tflite-oracle';
 
 const FIX = path.join(__dirname, '..', '..', 'test', 'fixtures', 'spatial');
@@ -156,14 +155,7 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
     const jobs: ReturnType<typeof engineJob>[] = [];
     for (const layers of models) {
       const m = tf.sequential({ layers });
-      const weights = new Map(
-        m.weights.map((w) => [
-          w.originalName,
-          { shape: w.shape as number[], data: w.read().dataSync() as Float32Array },
-        ]),
-      );
-      const json = { modelTopology: m.toJSON(null, false), weightsManifest: [] };
-      const g = importTfjs({ json, weights, name: m.name, source: `${m.name}/model.json` });
+      const g = importSequential(m);
       const inShape = g.tensors.get(g.inputs[0])!.shape;
       const xs = Array.from({ length: 8 }, () => uniform(numel(inShape), rng));
       for (const x of xs.slice(0, 3)) {

@@ -2,6 +2,7 @@
 // (test/fixtures/ops), random inputs, float runs in the source layout, int8 models, and the CLI run in-process.
 
 import { strict as assert } from 'assert';
+import type { Sequential } from '@tensorflow/tfjs';
 import * as fs from 'fs';
 import * as ort from 'onnxruntime-node';
 import * as os from 'os';
@@ -12,6 +13,7 @@ import { compileGraph } from '../../host/compile';
 import { ENGINES, runBatchOnEngine } from '../../host/engines';
 import { parseNpy } from '../../host/data/npy';
 import { importModel } from '../../host/import';
+import { importTfjs } from '../../host/import/tfjs';
 import { fromStoredLayout, sourceShape, toStoredLayout } from '../../host/import/boundary';
 import { runFloat } from '../../host/interp/float';
 import { runInt8 } from '../../host/interp/int8/interpreter';
@@ -41,6 +43,15 @@ export const uniform = (n: number, rng: Rng) => Float32Array.from({ length: n },
 
 export const worstDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
   Math.max(...Array.from(a, (v, k) => Math.abs(v - b[k])));
+
+/** An in-memory TF.js Sequential model (built in a test) through Morsel's TF.js importer, weights as it holds them. */
+export function importSequential(m: Sequential): Graph {
+  const weights = new Map(
+    m.weights.map((w) => [w.originalName, { shape: w.shape as number[], data: w.read().dataSync() as Float32Array }]),
+  );
+  const json = { modelTopology: m.toJSON(null, false), weightsManifest: [] };
+  return importTfjs({ json, weights, name: m.name, source: `${m.name}/model.json` });
+}
 
 /** The graph's float output for `x` in the source (ONNX) layout, returned in the source layout. */
 export function floatInSourceLayout(g: Graph, x: Float32Array): Float32Array {
