@@ -17,14 +17,18 @@ import { importModel } from '../host/import';
 import { fromStoredLayout } from '../host/import/boundary';
 import { runFloat } from '../host/interp/float';
 import { runInt8 } from '../host/interp/int8/interpreter';
-import { type Graph, numel, tensor } from '../host/ir/graph';
-import type { QModel } from '../host/ir/qmodel';
+import { tensor } from '../host/ir/graph';
 import { toDeviceGraph } from '../host/passes';
 import { planMemory } from '../host/plan/planner';
 import { calibrate } from '../host/quantize/calibrate';
 import { dequantizeOutput, quantizeGraph, quantizeInput } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
-import { assertBitExactOnEngines, assertTorchJsonCasesWithinRange } from './helpers/ops-fixtures';
+import {
+  assertBitExactOnEngines,
+  assertTorchJsonCasesWithinRange,
+  type ModelCase,
+  normalSamples,
+} from './helpers/ops-fixtures';
 
 const DIR = path.join(__dirname, '..', '..', 'test', 'fixtures', 'onnx', 'recurrent');
 const onnxFiles = (prefix: RegExp) =>
@@ -33,12 +37,6 @@ const onnxFiles = (prefix: RegExp) =>
     .filter((f) => prefix.test(f) && f.endsWith('.onnx'))
     .sort();
 const OPS = onnxFiles(/^(lstm|gru)_/);
-
-/** Gaussian samples in the ONNX model's own (row-major) order. */
-function samples(shape: number[], count: number, seed: number): Float32Array[] {
-  const rng = new Rng(seed);
-  return Array.from({ length: count }, () => Float32Array.from({ length: numel(shape) }, () => rng.normal()));
-}
 
 /** Writes a TF.js layers model as model.json + weights.bin in `dir`; returns model.json's path. */
 async function saveTfjs(model: tf.LayersModel, dir: string): Promise<string> {
@@ -80,36 +78,28 @@ function tfjsRecurrentModel(): tf.LayersModel {
   return model;
 }
 
-interface Case {
-  file: string;
-  graph: Graph;
-  model: QModel;
-  /** Test inputs, quantized. */
-  inputs: Int8Array[];
-}
-
 describe('LSTM and GRU (issue 15): unrolled into int8 kernels, ONNX and torch', function () {
   this.timeout(120000);
-  const cases: Case[] = [];
+  const cases: ModelCase[] = [];
 
   const tfjsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-recurrent-tfjs-'));
   let tfjsModel: tf.LayersModel;
   /** The TF.js model's case, run on the engines with the ONNX ones. */
-  const tfjsCases: Case[] = [];
+  const tfjsCases: ModelCase[] = [];
   after(() => fs.rmSync(tfjsDir, { recursive: true, force: true }));
 
   before(async () => {
     tfjsModel = tfjsRecurrentModel();
     const graph = importModel(await saveTfjs(tfjsModel, tfjsDir));
     const d = toDeviceGraph(graph);
-    const xs = samples([1, 6, 5], 32, 5);
+    const xs = normalSamples([1, 6, 5], 32, 5);
     const model = quantizeGraph(d, calibrate(d, xs));
     planMemory(model);
     tfjsCases.push({ file: 'tfjs', graph, model, inputs: xs.slice(0, 3).map((x) => quantizeInput(model, x)) });
     for (const file of OPS) {
       const graph = importModel(path.join(DIR, file));
       const d = toDeviceGraph(graph);
-      const xs = samples(tensor(graph, graph.inputs[0]).shape, 32, 7);
+      const xs = normalSamples(tensor(graph, graph.inputs[0]).shape, 32, 7);
       const model = quantizeGraph(d, calibrate(d, xs));
       planMemory(model);
       cases.push({ file, graph, model, inputs: xs.slice(0, 3).map((x) => quantizeInput(model, x)) });
@@ -124,7 +114,7 @@ describe('LSTM and GRU (issue 15): unrolled into int8 kernels, ONNX and torch', 
       const session = await ort.InferenceSession.create(path.join(DIR, twin ? `twin_${file}` : file));
       const shape = tensor(graph, graph.inputs[0]).shape;
       const ortShape = twin ? [shape[1], shape[0], shape[2]] : shape;
-      for (const x of samples(shape, 3, 11)) {
+      for (const x of normalSamples(shape, 3, 11)) {
         const ref = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x, ortShape) });
         const want = ref[session.outputNames[0]].data as Float32Array;
         const got = fromStoredLayout(
@@ -191,7 +181,7 @@ describe('LSTM and GRU (issue 15): unrolled into int8 kernels, ONNX and torch', 
 
   it('TF.js LSTM (return_sequences, go_backwards, sigmoid) and GRU (hard_sigmoid) match tf.predict', () => {
     const { graph } = tfjsCases[0];
-    for (const x of samples([1, 6, 5], 4, 13)) {
+    for (const x of normalSamples([1, 6, 5], 4, 13)) {
       const want = (tfjsModel.predict(tf.tensor3d(x, [1, 6, 5])) as tf.Tensor).dataSync();
       const got = runFloat(graph, { [graph.inputs[0]]: x })[graph.outputs[0]];
       got.forEach((v, i) => assert.ok(Math.abs(v - want[i]) <= 1e-5, `${i}: ${v} vs ${want[i]}`));
@@ -220,7 +210,7 @@ describe('LSTM and GRU (issue 15): unrolled into int8 kernels, ONNX and torch', 
       );
       const g = importModel(file);
       const hardSigmoid = (v: number) => Math.min(1, Math.max(0, 0.2 * v + 0.5));
-      for (const x of samples([1, 6, 5], 3, 19)) {
+      for (const x of normalSamples([1, 6, 5], 3, 19)) {
         let h = new Float32Array(4);
         for (let t = 0; t < 6; t++) {
           // Gate g of unit j: x·W + b_in and h·R + b_rec (the reset gate scales the latter for the candidate).

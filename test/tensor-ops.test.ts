@@ -14,14 +14,17 @@ import { importModel } from '../host/import';
 import { fromStoredLayout, toStoredLayout } from '../host/import/boundary';
 import { runFloat } from '../host/interp/float';
 import { runInt8 } from '../host/interp/int8/interpreter';
-import { type Graph, numel, tensor } from '../host/ir/graph';
-import type { QModel } from '../host/ir/qmodel';
+import { type Graph, tensor } from '../host/ir/graph';
 import { toDeviceGraph } from '../host/passes';
 import { planMemory } from '../host/plan/planner';
 import { calibrate } from '../host/quantize/calibrate';
 import { dequantizeOutput, quantizeGraph, quantizeInput } from '../host/quantize/quantize';
-import { Rng } from '../host/util/rng';
-import { assertBitExactOnEngines, assertTorchJsonCasesWithinRange } from './helpers/ops-fixtures';
+import {
+  assertBitExactOnEngines,
+  assertTorchJsonCasesWithinRange,
+  type ModelCase,
+  normalSamples,
+} from './helpers/ops-fixtures';
 
 const DIR = path.join(__dirname, '..', '..', 'test', 'fixtures', 'onnx', 'tensor');
 const FIXTURES = fs
@@ -29,35 +32,21 @@ const FIXTURES = fs
   .filter((f) => f.endsWith('.onnx'))
   .sort();
 
-/** Gaussian samples in the ONNX model's own (row-major) order. */
-function samples(shape: number[], count: number, seed: number): Float32Array[] {
-  const rng = new Rng(seed);
-  return Array.from({ length: count }, () => Float32Array.from({ length: numel(shape) }, () => rng.normal()));
-}
-
 /** The ONNX input shape: the stored tensor's, NCHW again where the importer stored it NHWC. */
 function onnxShape(g: Graph, name: string): number[] {
   const s = tensor(g, name).shape;
   return (g.meta.nhwcFromNchw ?? '').split(',').includes(name) ? [s[0], s[3], s[1], s[2]] : s;
 }
 
-interface Case {
-  file: string;
-  graph: Graph;
-  model: QModel;
-  /** Test inputs in the device graph's stored order, quantized. */
-  inputs: Int8Array[];
-}
-
 describe('tensor ops (issue 15.2): Slice, Split, Gather, Transpose, Concat, reductions, Softmax, MatMul, LayerNorm', function () {
   this.timeout(120000);
-  const cases: Case[] = [];
+  const cases: ModelCase[] = [];
 
   before(() => {
     for (const file of FIXTURES) {
       const graph = importModel(path.join(DIR, file));
       const d = toDeviceGraph(graph);
-      const xs = samples(onnxShape(graph, graph.inputs[0]), 32, 7).map((x) =>
+      const xs = normalSamples(onnxShape(graph, graph.inputs[0]), 32, 7).map((x) =>
         toStoredLayout(graph, graph.inputs[0], x),
       );
       const model = quantizeGraph(d, calibrate(d, xs));
@@ -71,7 +60,7 @@ describe('tensor ops (issue 15.2): Slice, Split, Gather, Transpose, Concat, redu
     for (const { file, graph } of cases) {
       const session = await ort.InferenceSession.create(path.join(DIR, file));
       const shape = onnxShape(graph, graph.inputs[0]);
-      for (const x of samples(shape, 3, 11)) {
+      for (const x of normalSamples(shape, 3, 11)) {
         const ref = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x, shape) });
         const want = ref[session.outputNames[0]].data as Float32Array;
         const got = fromStoredLayout(

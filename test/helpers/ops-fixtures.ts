@@ -39,6 +39,20 @@ export function fixtureNpy(file: string) {
   return { shape: a.shape, data: Float32Array.from(a.data as ArrayLike<number>) };
 }
 
+/** `count` standard normal samples of a tensor of this shape, drawn from `seed`. */
+export function normalSamples(shape: number[], count: number, seed: number): Float32Array[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: count }, () => Float32Array.from({ length: numel(shape) }, () => rng.normal()));
+}
+
+/** A fixture's graph, its int8 model and test inputs (quantized, in the device graph's stored order). */
+export interface ModelCase {
+  file: string;
+  graph: Graph;
+  model: QModel;
+  inputs: Int8Array[];
+}
+
 export const uniform = (n: number, rng: Rng) => Float32Array.from({ length: n }, () => rng.next() * 4 - 2);
 
 export const worstDiff = (a: ArrayLike<number>, b: ArrayLike<number>) =>
