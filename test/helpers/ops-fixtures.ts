@@ -1,5 +1,6 @@
-// What the op tests of issue 15's `ops` branch share (test/ops-*.test.ts): their committed fixtures
-// (test/fixtures/ops), random inputs, float runs in the source layout, int8 models, and the CLI run in-process.
+// What the op tests share (test/ops-*.test.ts, and the tensor-ops, recurrent, spatial and torch-suite tests): the
+// committed fixtures of test/fixtures/ops, random inputs, float runs in the source layout, int8 models, the CLI run
+// in-process, and the loops they all run: against onnxruntime, against torch's own output, and on every engine.
 
 import { strict as assert } from 'assert';
 import type { Sequential } from '@tensorflow/tfjs';
