@@ -19,15 +19,14 @@ import { runFloat } from '../host/interp/float';
 import { runInt8 } from '../host/interp/int8/interpreter';
 import { tensor } from '../host/ir/graph';
 import { toDeviceGraph } from '../host/passes';
-import { planMemory } from '../host/plan/planner';
-import { calibrate } from '../host/quantize/calibrate';
-import { dequantizeOutput, quantizeGraph, quantizeInput } from '../host/quantize/quantize';
+import { dequantizeOutput, quantizeInput } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
 import {
   assertBitExactOnEngines,
   assertTorchJsonCasesWithinRange,
   type ModelCase,
   normalSamples,
+  int8Model,
 } from './helpers/ops-fixtures';
 
 const DIR = path.join(__dirname, '..', '..', 'test', 'fixtures', 'onnx', 'recurrent');
@@ -93,15 +92,13 @@ describe('LSTM and GRU (issue 15): unrolled into int8 kernels, ONNX and torch', 
     const graph = importModel(await saveTfjs(tfjsModel, tfjsDir));
     const d = toDeviceGraph(graph);
     const xs = normalSamples([1, 6, 5], 32, 5);
-    const model = quantizeGraph(d, calibrate(d, xs));
-    planMemory(model);
+    const model = int8Model(d, xs);
     tfjsCases.push({ file: 'tfjs', graph, model, inputs: xs.slice(0, 3).map((x) => quantizeInput(model, x)) });
     for (const file of OPS) {
       const graph = importModel(path.join(DIR, file));
       const d = toDeviceGraph(graph);
       const xs = normalSamples(tensor(graph, graph.inputs[0]).shape, 32, 7);
-      const model = quantizeGraph(d, calibrate(d, xs));
-      planMemory(model);
+      const model = int8Model(d, xs);
       cases.push({ file, graph, model, inputs: xs.slice(0, 3).map((x) => quantizeInput(model, x)) });
     }
   });

@@ -19,12 +19,10 @@ import { runFloat } from '../host/interp/float';
 import { runInt8 } from '../host/interp/int8/interpreter';
 import { type Graph, ModelError, numel } from '../host/ir/graph';
 import { toDeviceGraph } from '../host/passes';
-import { planMemory } from '../host/plan/planner';
-import { calibrate } from '../host/quantize/calibrate';
-import { dequantizeOutput, quantizeGraph, quantizeInput } from '../host/quantize/quantize';
+import { dequantizeOutput, quantizeInput } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
 import { morselInProcess } from './helpers/cli-in-process';
-import { assertBitExactOnEngines, engineJob, importSequential } from './helpers/ops-fixtures';
+import { assertBitExactOnEngines, engineJob, importSequential, int8Model } from './helpers/ops-fixtures';
 import { loadTfliteOracle } from './helpers/tflite-oracle';
 
 const FIX = path.join(__dirname, '..', '..', 'test', 'fixtures', 'spatial');
@@ -167,8 +165,7 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
         }
       }
       const d = toDeviceGraph(g);
-      const model = quantizeGraph(d, calibrate(d, xs));
-      planMemory(model);
+      const model = int8Model(d, xs);
       jobs.push(engineJob(m.name, model, xs));
     }
     await assertBitExactOnEngines(jobs);
@@ -181,8 +178,7 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
       const d = toDeviceGraph(importModel(path.join(FIX, f)));
       const n = numel(d.tensors.get(d.inputs[0])!.shape);
       const samples = Array.from({ length: 4 }, () => uniform(n, rng));
-      const model = quantizeGraph(d, calibrate(d, samples));
-      planMemory(model);
+      const model = int8Model(d, samples);
       const exported = exportTflite(model);
       const again = tfliteToQModel(readTflite(exported, f));
       assert.deepEqual(
@@ -201,8 +197,7 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
       const d = toDeviceGraph(importModel(path.join(FIX, f)));
       const n = numel(d.tensors.get(d.inputs[0])!.shape);
       const samples = Array.from({ length: 8 }, () => uniform(n, rng));
-      const model = quantizeGraph(d, calibrate(d, samples));
-      planMemory(model);
+      const model = int8Model(d, samples);
       jobs.push(engineJob(f, model, samples));
     }
     const opcodes = new Set(jobs.flatMap((j) => j.model.ops.map((o) => o.opcode)));

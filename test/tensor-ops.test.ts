@@ -16,14 +16,13 @@ import { runFloat } from '../host/interp/float';
 import { runInt8 } from '../host/interp/int8/interpreter';
 import { type Graph, tensor } from '../host/ir/graph';
 import { toDeviceGraph } from '../host/passes';
-import { planMemory } from '../host/plan/planner';
-import { calibrate } from '../host/quantize/calibrate';
-import { dequantizeOutput, quantizeGraph, quantizeInput } from '../host/quantize/quantize';
+import { dequantizeOutput, quantizeInput } from '../host/quantize/quantize';
 import {
   assertBitExactOnEngines,
   assertTorchJsonCasesWithinRange,
   type ModelCase,
   normalSamples,
+  int8Model,
 } from './helpers/ops-fixtures';
 
 const DIR = path.join(__dirname, '..', '..', 'test', 'fixtures', 'onnx', 'tensor');
@@ -49,8 +48,7 @@ describe('tensor ops (issue 15.2): Slice, Split, Gather, Transpose, Concat, redu
       const xs = normalSamples(onnxShape(graph, graph.inputs[0]), 32, 7).map((x) =>
         toStoredLayout(graph, graph.inputs[0], x),
       );
-      const model = quantizeGraph(d, calibrate(d, xs));
-      planMemory(model);
+      const model = int8Model(d, xs);
       cases.push({ file, graph, model, inputs: xs.slice(0, 4).map((x) => quantizeInput(model, x)) });
     }
   });
