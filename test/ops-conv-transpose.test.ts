@@ -9,7 +9,6 @@ import * as os from 'os';
 import * as path from 'path';
 import { exportTflite } from '../host/export/tflite';
 import { importModel } from '../host/import';
-import { importTfjs } from '../host/import/tfjs';
 import { readTflite } from '../host/import/tflite/reader';
 import { tfliteToQModel } from '../host/import/tflite/to-qmodel';
 import { runFloat } from '../host/interp/float';
@@ -22,10 +21,11 @@ import { Rng } from '../host/util/rng';
 import { loadTfliteOracle } from './helpers/tflite-oracle';
 import {
   assertBitExactOnEngines,
-  assertMatchesOnnxruntime,
+  assertFloatMatchesOnnxruntime,
   engineJob,
   fixtureNpy,
   floatInSourceLayout,
+  importSequential,
   int8Model,
   OPS_FIXTURES,
   onnxFixtures,
@@ -55,8 +55,7 @@ describe('ConvTranspose as TRANSPOSE_CONV', function () {
   it('every one-op model (strides, pads, output_padding, dilations, group, output_shape, auto_pad, 1-D) matches onnxruntime', async () => {
     const files = onnxFiles('op_convtranspose');
     assert.ok(files.length >= 21, `${files.length} one-op models`);
-    const rng = new Rng(25);
-    await assertMatchesOnnxruntime(FIX, files, rng);
+    await assertFloatMatchesOnnxruntime(files, 25);
   });
 
   it("torch's ConvTranspose2d/1d decoders take torch's own tensor: float within 1e-4, `morsel run` int8 within 5% of the range", async () => {
@@ -108,18 +107,7 @@ describe('ConvTranspose as TRANSPOSE_CONV', function () {
     const jobs: ReturnType<typeof engineJob>[] = [];
     for (const layers of models) {
       const m = tf.sequential({ layers });
-      const weights = new Map(
-        m.weights.map((w) => [
-          w.originalName,
-          { shape: w.shape as number[], data: w.read().dataSync() as Float32Array },
-        ]),
-      );
-      const g = importTfjs({
-        json: { modelTopology: m.toJSON(null, false), weightsManifest: [] },
-        weights,
-        name: m.name,
-        source: `${m.name}/model.json`,
-      });
+      const g = importSequential(m);
       const inShape = g.tensors.get(g.inputs[0])!.shape;
       const xs = Array.from({ length: 8 }, () => uniform(numel(inShape), rng));
       for (const x of xs.slice(0, 3)) {

@@ -9,7 +9,6 @@ import * as os from 'os';
 import * as path from 'path';
 import { exportTflite } from '../host/export/tflite';
 import { importModel } from '../host/import';
-import { importTfjs } from '../host/import/tfjs';
 import { readTflite } from '../host/import/tflite/reader';
 import { tfliteToQModel } from '../host/import/tflite/to-qmodel';
 import { runFloat } from '../host/interp/float';
@@ -24,10 +23,11 @@ import { activation, describeKernelCases, hostOutputs, type KernelCase, kernelCa
 import { loadTfliteOracle } from './helpers/tflite-oracle';
 import {
   assertBitExactOnEngines,
-  assertMatchesOnnxruntime,
+  assertFloatMatchesOnnxruntime,
   engineJob,
   fixtureNpy,
   floatInSourceLayout,
+  importSequential,
   int8Model,
   OPS_FIXTURES,
   onnxFixtures,
@@ -130,8 +130,7 @@ describe('Resize / Upsample linear as RESIZE_BILINEAR', function () {
 
   it('every one-op model (half_pixel, pytorch_half_pixel, align_corners, asymmetric; scales, sizes; Resize-10, Upsample) matches onnxruntime', async () => {
     assert.ok(LINEAR.length >= 11, `${LINEAR.length} one-op models`);
-    const rng = new Rng(26);
-    await assertMatchesOnnxruntime(FIX, LINEAR, rng);
+    await assertFloatMatchesOnnxruntime(LINEAR, 26);
   });
 
   it("torch's bilinear Upsample (align_corners false and true) takes torch's own tensor: float within 1e-4, `morsel run` int8 within 5%", async () => {
@@ -169,15 +168,7 @@ describe('Resize / Upsample linear as RESIZE_BILINEAR', function () {
         tf.layers.upSampling2d({ size: [2, 2] }),
       ],
     });
-    const weights = new Map(
-      m.weights.map((w) => [w.originalName, { shape: w.shape as number[], data: w.read().dataSync() as Float32Array }]),
-    );
-    const g = importTfjs({
-      json: { modelTopology: m.toJSON(null, false), weightsManifest: [] },
-      weights,
-      name: m.name,
-      source: `${m.name}/model.json`,
-    });
+    const g = importSequential(m);
     const inShape = g.tensors.get(g.inputs[0])!.shape;
     const xs = Array.from({ length: 8 }, () => uniform(numel(inShape), rng));
     for (const x of xs.slice(0, 3)) {

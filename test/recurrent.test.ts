@@ -13,19 +13,21 @@ import * as ort from 'onnxruntime-node';
 import * as path from 'path';
 import { decodeModel } from '../host/blob/decode';
 import { encodeModel } from '../host/blob/encode';
-import { compileGraph } from '../host/compile';
-import { ENGINES, runBatchOnEngine } from '../host/engines';
 import { importModel } from '../host/import';
-import { fromStoredLayout, toStoredLayout } from '../host/import/boundary';
+import { fromStoredLayout } from '../host/import/boundary';
 import { runFloat } from '../host/interp/float';
 import { runInt8 } from '../host/interp/int8/interpreter';
-import { type Graph, numel, tensor } from '../host/ir/graph';
-import type { QModel } from '../host/ir/qmodel';
+import { tensor } from '../host/ir/graph';
 import { toDeviceGraph } from '../host/passes';
-import { planMemory } from '../host/plan/planner';
-import { calibrate } from '../host/quantize/calibrate';
-import { dequantizeOutput, quantizeGraph, quantizeInput } from '../host/quantize/quantize';
+import { dequantizeOutput, quantizeInput } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
+import {
+  assertBitExactOnEngines,
+  assertTorchJsonCasesWithinRange,
+  type ModelCase,
+  normalSamples,
+  int8Model,
+} from './helpers/ops-fixtures';
 
 const DIR = path.join(__dirname, '..', '..', 'test', 'fixtures', 'onnx', 'recurrent');
 const onnxFiles = (prefix: RegExp) =>
@@ -34,12 +36,6 @@ const onnxFiles = (prefix: RegExp) =>
     .filter((f) => prefix.test(f) && f.endsWith('.onnx'))
     .sort();
 const OPS = onnxFiles(/^(lstm|gru)_/);
-
-/** Gaussian samples in the ONNX model's own (row-major) order. */
-function samples(shape: number[], count: number, seed: number): Float32Array[] {
-  const rng = new Rng(seed);
-  return Array.from({ length: count }, () => Float32Array.from({ length: numel(shape) }, () => rng.normal()));
-}
 
 /** Writes a TF.js layers model as model.json + weights.bin in `dir`; returns model.json's path. */
 async function saveTfjs(model: tf.LayersModel, dir: string): Promise<string> {
@@ -81,38 +77,28 @@ function tfjsRecurrentModel(): tf.LayersModel {
   return model;
 }
 
-interface Case {
-  file: string;
-  graph: Graph;
-  model: QModel;
-  /** Test inputs, quantized. */
-  inputs: Int8Array[];
-}
-
 describe('LSTM and GRU (issue 15): unrolled into int8 kernels, ONNX and torch', function () {
   this.timeout(120000);
-  const cases: Case[] = [];
+  const cases: ModelCase[] = [];
 
   const tfjsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-recurrent-tfjs-'));
   let tfjsModel: tf.LayersModel;
   /** The TF.js model's case, run on the engines with the ONNX ones. */
-  const tfjsCases: Case[] = [];
+  const tfjsCases: ModelCase[] = [];
   after(() => fs.rmSync(tfjsDir, { recursive: true, force: true }));
 
   before(async () => {
     tfjsModel = tfjsRecurrentModel();
     const graph = importModel(await saveTfjs(tfjsModel, tfjsDir));
     const d = toDeviceGraph(graph);
-    const xs = samples([1, 6, 5], 32, 5);
-    const model = quantizeGraph(d, calibrate(d, xs));
-    planMemory(model);
+    const xs = normalSamples([1, 6, 5], 32, 5);
+    const model = int8Model(d, xs);
     tfjsCases.push({ file: 'tfjs', graph, model, inputs: xs.slice(0, 3).map((x) => quantizeInput(model, x)) });
     for (const file of OPS) {
       const graph = importModel(path.join(DIR, file));
       const d = toDeviceGraph(graph);
-      const xs = samples(tensor(graph, graph.inputs[0]).shape, 32, 7);
-      const model = quantizeGraph(d, calibrate(d, xs));
-      planMemory(model);
+      const xs = normalSamples(tensor(graph, graph.inputs[0]).shape, 32, 7);
+      const model = int8Model(d, xs);
       cases.push({ file, graph, model, inputs: xs.slice(0, 3).map((x) => quantizeInput(model, x)) });
     }
   });
@@ -125,7 +111,7 @@ describe('LSTM and GRU (issue 15): unrolled into int8 kernels, ONNX and torch', 
       const session = await ort.InferenceSession.create(path.join(DIR, twin ? `twin_${file}` : file));
       const shape = tensor(graph, graph.inputs[0]).shape;
       const ortShape = twin ? [shape[1], shape[0], shape[2]] : shape;
-      for (const x of samples(shape, 3, 11)) {
+      for (const x of normalSamples(shape, 3, 11)) {
         const ref = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x, ortShape) });
         const want = ref[session.outputNames[0]].data as Float32Array;
         const got = fromStoredLayout(
@@ -160,29 +146,26 @@ describe('LSTM and GRU (issue 15): unrolled into int8 kernels, ONNX and torch', 
 
   it('every blob runs bit-exactly on every engine (one process per engine)', async function () {
     this.timeout(300000);
-    const hex = (a: Int8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).toString('hex');
     // The zoo's committed LSTM and GRU blobs (28 steps, 64 units) too, on one input each.
     const zoo = ['fashion_lstm', 'fashion_gru'].map((name) => {
       const blob = new Uint8Array(fs.readFileSync(path.join(__dirname, '..', '..', 'models', name, 'model.msl')));
       const rng = new Rng(23);
       return {
-        file: name,
+        name,
         model: decodeModel(blob),
         blob,
         inputs: [Int8Array.from({ length: 784 }, () => rng.int(-128, 127))],
       };
     });
-    const all = [
-      ...cases.map((c) => ({ ...c, blob: encodeModel(c.model) })),
-      ...tfjsCases.map((c) => ({ ...c, blob: encodeModel(c.model) })),
+    await assertBitExactOnEngines([
+      ...[...cases, ...tfjsCases].map((c) => ({
+        name: c.file,
+        model: c.model,
+        blob: encodeModel(c.model),
+        inputs: c.inputs,
+      })),
       ...zoo,
-    ];
-    const jobs = all.map((c) => ({ blob: c.blob, inputs: c.inputs }));
-    const want = all.map((c) => c.inputs.map((x) => hex(runInt8(c.model, [x])[0])));
-    for (const engine of ENGINES) {
-      const runs = await runBatchOnEngine(engine, jobs);
-      runs.forEach((r, k) => assert.deepEqual(r.outputs.map(hex), want[k], `${all[k].file} on ${engine}`));
-    }
+    ]);
   });
 
   it('a weight every time step reads is stored once', () => {
@@ -195,7 +178,7 @@ describe('LSTM and GRU (issue 15): unrolled into int8 kernels, ONNX and torch', 
 
   it('TF.js LSTM (return_sequences, go_backwards, sigmoid) and GRU (hard_sigmoid) match tf.predict', () => {
     const { graph } = tfjsCases[0];
-    for (const x of samples([1, 6, 5], 4, 13)) {
+    for (const x of normalSamples([1, 6, 5], 4, 13)) {
       const want = (tfjsModel.predict(tf.tensor3d(x, [1, 6, 5])) as tf.Tensor).dataSync();
       const got = runFloat(graph, { [graph.inputs[0]]: x })[graph.outputs[0]];
       got.forEach((v, i) => assert.ok(Math.abs(v - want[i]) <= 1e-5, `${i}: ${v} vs ${want[i]}`));
@@ -224,7 +207,7 @@ describe('LSTM and GRU (issue 15): unrolled into int8 kernels, ONNX and torch', 
       );
       const g = importModel(file);
       const hardSigmoid = (v: number) => Math.min(1, Math.max(0, 0.2 * v + 0.5));
-      for (const x of samples([1, 6, 5], 3, 19)) {
+      for (const x of normalSamples([1, 6, 5], 3, 19)) {
         let h = new Float32Array(4);
         for (let t = 0; t < 6; t++) {
           // Gate g of unit j: x·W + b_in and h·R + b_rec (the reset gate scales the latter for the candidate).
@@ -260,34 +243,6 @@ describe('LSTM and GRU (issue 15): unrolled into int8 kernels, ONNX and torch', 
   it("torch nn.LSTM and nn.GRU (1 and 2 layers, batch_first both ways, bidirectional, last state) convert with their own input as calibration; int8 within 5% of torch's output range", () => {
     const torchCases = onnxFiles(/^torch_/);
     assert.equal(torchCases.length, 10);
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-recurrent-'));
-    try {
-      for (const file of torchCases) {
-        const ref = JSON.parse(fs.readFileSync(path.join(DIR, file.replace('.onnx', '.json')), 'utf8'));
-        const calib = path.join(tmp, 'calib.json');
-        fs.writeFileSync(calib, JSON.stringify([ref.input.data]));
-        const { source, model } = compileGraph(importModel(path.join(DIR, file)), { calib, quiet: true });
-        const x = toStoredLayout(source, source.inputs[0], Float32Array.from(ref.input.data));
-        const yf = fromStoredLayout(
-          source,
-          source.outputs[0],
-          Object.values(runFloat(source, { [source.inputs[0]]: x }))[0],
-        );
-        const y = fromStoredLayout(
-          source,
-          source.outputs[0],
-          dequantizeOutput(model, runInt8(model, [quantizeInput(model, x)])[0]),
-        );
-        const want: number[] = ref.output.data;
-        const range = Math.max(...want) - Math.min(...want);
-        assert.equal(y.length, want.length, file);
-        const floatWorst = Math.max(...Array.from(yf, (v, i) => Math.abs(v - want[i])));
-        assert.ok(floatWorst <= 1e-5 * range, `${file}: float differs from torch by ${floatWorst}`);
-        const worst = Math.max(...Array.from(y, (v, i) => Math.abs(v - want[i])));
-        assert.ok(worst <= 0.05 * range, `${file}: int8 differs from torch by ${worst} (range ${range})`);
-      }
-    } finally {
-      fs.rmSync(tmp, { recursive: true, force: true });
-    }
+    assertTorchJsonCasesWithinRange(DIR, torchCases, 1e-5);
   });
 });

@@ -8,26 +8,21 @@ import * as fs from 'fs';
 import * as ort from 'onnxruntime-node';
 import * as os from 'os';
 import * as path from 'path';
-import { encodeModel } from '../host/blob/encode';
 import { exportTflite } from '../host/export/tflite';
 import { readTflite } from '../host/import/tflite/reader';
 import { tfliteToQModel } from '../host/import/tflite/to-qmodel';
 import { compileGraph } from '../host/compile';
 import { parseNpy } from '../host/data/npy';
-import { ENGINES, runBatchOnEngine } from '../host/engines';
 import { importModel } from '../host/import';
 import { fromStoredLayout, sourceShape, toStoredLayout } from '../host/import/boundary';
-import { importTfjs } from '../host/import/tfjs';
 import { runFloat } from '../host/interp/float';
 import { runInt8 } from '../host/interp/int8/interpreter';
 import { type Graph, ModelError, numel } from '../host/ir/graph';
-import type { QModel } from '../host/ir/qmodel';
 import { toDeviceGraph } from '../host/passes';
-import { planMemory } from '../host/plan/planner';
-import { calibrate } from '../host/quantize/calibrate';
-import { dequantizeOutput, quantizeGraph, quantizeInput } from '../host/quantize/quantize';
+import { dequantizeOutput, quantizeInput } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
 import { morselInProcess } from './helpers/cli-in-process';
+import { assertBitExactOnEngines, engineJob, importSequential, int8Model } from './helpers/ops-fixtures';
 import { loadTfliteOracle } from './helpers/tflite-oracle';
 
 const FIX = path.join(__dirname, '..', '..', 'test', 'fixtures', 'spatial');
@@ -166,7 +161,7 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
         tf.layers.dense({ units: 3 }),
       ],
     ];
-    const jobs: { model: QModel; blob: Uint8Array; inputs: Int8Array[] }[] = [];
+    const jobs: ReturnType<typeof engineJob>[] = [];
     for (const layers of models) {
       const m = tf.sequential({ layers });
       for (const bn of m.layers.filter((l) => l.getClassName() === 'BatchNormalization')) {
@@ -176,14 +171,7 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
         );
         bn.setWeights(stats.map((v) => tf.tensor1d(v)));
       }
-      const weights = new Map(
-        m.weights.map((w) => [
-          w.originalName,
-          { shape: w.shape as number[], data: w.read().dataSync() as Float32Array },
-        ]),
-      );
-      const json = { modelTopology: m.toJSON(null, false), weightsManifest: [] };
-      const g = importTfjs({ json, weights, name: m.name, source: `${m.name}/model.json` });
+      const g = importSequential(m);
       const inShape = g.tensors.get(g.inputs[0])!.shape;
       const xs = Array.from({ length: 8 }, () => uniform(numel(inShape), rng));
       for (const x of xs.slice(0, 3)) {
@@ -201,20 +189,10 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
           [],
           'every batch-norm folds into its Conv1D',
         );
-      const model = quantizeGraph(d, calibrate(d, xs));
-      planMemory(model);
-      jobs.push({ model, blob: encodeModel(model), inputs: xs.slice(0, 2).map((x) => quantizeInput(model, x)) });
+      const model = int8Model(d, xs);
+      jobs.push(engineJob(m.name, model, xs));
     }
-    for (const engine of ENGINES) {
-      const runs = await runBatchOnEngine(engine, jobs);
-      runs.forEach((r, i) =>
-        assert.deepEqual(
-          r.outputs.map((o) => Array.from(o)),
-          jobs[i].inputs.map((x) => Array.from(runInt8(jobs[i].model, [x])[0])),
-          engine,
-        ),
-      );
-    }
+    await assertBitExactOnEngines(jobs);
   });
 
   it("MIRROR_PAD REFLECT and RESIZE_NEAREST_NEIGHBOR export to TFLite, re-import to the same op, and TFLite's own kernels give the same bytes", async () => {
@@ -224,8 +202,7 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
       const d = toDeviceGraph(importModel(path.join(FIX, f)));
       const n = numel(d.tensors.get(d.inputs[0])!.shape);
       const samples = Array.from({ length: 4 }, () => uniform(n, rng));
-      const model = quantizeGraph(d, calibrate(d, samples));
-      planMemory(model);
+      const model = int8Model(d, samples);
       const exported = exportTflite(model);
       const again = tfliteToQModel(readTflite(exported, f));
       assert.deepEqual(
@@ -239,19 +216,13 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
 
   it('the int8 blobs of every one-op and torch model run bit-exactly on every engine', async () => {
     const rng = new Rng(7);
-    const jobs: { f: string; model: QModel; blob: Uint8Array; inputs: Int8Array[] }[] = [];
+    const jobs: ReturnType<typeof engineJob>[] = [];
     for (const f of [...onnxFiles('op_'), ...onnxFiles('torch_')]) {
       const d = toDeviceGraph(importModel(path.join(FIX, f)));
       const n = numel(d.tensors.get(d.inputs[0])!.shape);
       const samples = Array.from({ length: 8 }, () => uniform(n, rng));
-      const model = quantizeGraph(d, calibrate(d, samples));
-      planMemory(model);
-      jobs.push({
-        f,
-        model,
-        blob: encodeModel(model),
-        inputs: samples.slice(0, 2).map((x) => quantizeInput(model, x)),
-      });
+      const model = int8Model(d, samples);
+      jobs.push(engineJob(f, model, samples));
     }
     const opcodes = new Set(jobs.flatMap((j) => j.model.ops.map((o) => o.opcode)));
     for (const op of [
@@ -267,17 +238,7 @@ describe('spatial ops: 1-D windows, ceil-mode pooling, layouts at the boundary',
       'RESIZE_NEAREST_NEIGHBOR',
     ])
       assert.ok(opcodes.has(op as never), op);
-    const want = jobs.map((j) => j.inputs.map((x) => Array.from(runInt8(j.model, [x])[0])));
-    for (const engine of ENGINES) {
-      const runs = await runBatchOnEngine(engine, jobs);
-      runs.forEach((r, i) =>
-        assert.deepEqual(
-          r.outputs.map((o) => Array.from(o)),
-          want[i],
-          `${jobs[i].f} on ${engine}`,
-        ),
-      );
-    }
+    await assertBitExactOnEngines(jobs);
   });
 });
 

@@ -7,23 +7,23 @@
 
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as ort from 'onnxruntime-node';
 import * as path from 'path';
 import { encodeModel } from '../host/blob/encode';
-import { compileGraph } from '../host/compile';
-import { ENGINES, runBatchOnEngine } from '../host/engines';
 import { importModel } from '../host/import';
 import { fromStoredLayout, toStoredLayout } from '../host/import/boundary';
 import { runFloat } from '../host/interp/float';
 import { runInt8 } from '../host/interp/int8/interpreter';
-import { type Graph, numel, tensor } from '../host/ir/graph';
-import type { QModel } from '../host/ir/qmodel';
+import { type Graph, tensor } from '../host/ir/graph';
 import { toDeviceGraph } from '../host/passes';
-import { planMemory } from '../host/plan/planner';
-import { calibrate } from '../host/quantize/calibrate';
-import { dequantizeOutput, quantizeGraph, quantizeInput } from '../host/quantize/quantize';
-import { Rng } from '../host/util/rng';
+import { dequantizeOutput, quantizeInput } from '../host/quantize/quantize';
+import {
+  assertBitExactOnEngines,
+  assertTorchJsonCasesWithinRange,
+  type ModelCase,
+  normalSamples,
+  int8Model,
+} from './helpers/ops-fixtures';
 
 const DIR = path.join(__dirname, '..', '..', 'test', 'fixtures', 'onnx', 'tensor');
 const FIXTURES = fs
@@ -31,39 +31,24 @@ const FIXTURES = fs
   .filter((f) => f.endsWith('.onnx'))
   .sort();
 
-/** Gaussian samples in the ONNX model's own (row-major) order. */
-function samples(shape: number[], count: number, seed: number): Float32Array[] {
-  const rng = new Rng(seed);
-  return Array.from({ length: count }, () => Float32Array.from({ length: numel(shape) }, () => rng.normal()));
-}
-
 /** The ONNX input shape: the stored tensor's, NCHW again where the importer stored it NHWC. */
 function onnxShape(g: Graph, name: string): number[] {
   const s = tensor(g, name).shape;
   return (g.meta.nhwcFromNchw ?? '').split(',').includes(name) ? [s[0], s[3], s[1], s[2]] : s;
 }
 
-interface Case {
-  file: string;
-  graph: Graph;
-  model: QModel;
-  /** Test inputs in the device graph's stored order, quantized. */
-  inputs: Int8Array[];
-}
-
 describe('tensor ops (issue 15.2): Slice, Split, Gather, Transpose, Concat, reductions, Softmax, MatMul, LayerNorm', function () {
   this.timeout(120000);
-  const cases: Case[] = [];
+  const cases: ModelCase[] = [];
 
   before(() => {
     for (const file of FIXTURES) {
       const graph = importModel(path.join(DIR, file));
       const d = toDeviceGraph(graph);
-      const xs = samples(onnxShape(graph, graph.inputs[0]), 32, 7).map((x) =>
+      const xs = normalSamples(onnxShape(graph, graph.inputs[0]), 32, 7).map((x) =>
         toStoredLayout(graph, graph.inputs[0], x),
       );
-      const model = quantizeGraph(d, calibrate(d, xs));
-      planMemory(model);
+      const model = int8Model(d, xs);
       cases.push({ file, graph, model, inputs: xs.slice(0, 4).map((x) => quantizeInput(model, x)) });
     }
   });
@@ -73,7 +58,7 @@ describe('tensor ops (issue 15.2): Slice, Split, Gather, Transpose, Concat, redu
     for (const { file, graph } of cases) {
       const session = await ort.InferenceSession.create(path.join(DIR, file));
       const shape = onnxShape(graph, graph.inputs[0]);
-      for (const x of samples(shape, 3, 11)) {
+      for (const x of normalSamples(shape, 3, 11)) {
         const ref = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x, shape) });
         const want = ref[session.outputNames[0]].data as Float32Array;
         const got = fromStoredLayout(
@@ -107,39 +92,14 @@ describe('tensor ops (issue 15.2): Slice, Split, Gather, Transpose, Concat, redu
 
   it('every blob runs bit-exactly on every engine (one process per engine)', async function () {
     this.timeout(300000);
-    const hex = (a: Int8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).toString('hex');
-    const jobs = cases.map((c) => ({ blob: encodeModel(c.model), inputs: c.inputs }));
-    const want = cases.map((c) => c.inputs.map((x) => hex(runInt8(c.model, [x])[0])));
-    for (const engine of ENGINES) {
-      const runs = await runBatchOnEngine(engine, jobs);
-      runs.forEach((r, k) => assert.deepEqual(r.outputs.map(hex), want[k], `${cases[k].file} on ${engine}`));
-    }
+    await assertBitExactOnEngines(
+      cases.map((c) => ({ name: c.file, model: c.model, blob: encodeModel(c.model), inputs: c.inputs })),
+    );
   });
 
   it("torch modules (channel split, SE block, permute, attention, flatten→linear, reductions, LayerNorm, a 2-layer encoder) convert with their own input as calibration; int8 within 5% of torch's output range", () => {
     const torchCases = fs.readdirSync(DIR).filter((f) => f.startsWith('torch_') && f.endsWith('.onnx'));
     assert.equal(torchCases.length, 8);
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-torch-'));
-    try {
-      for (const file of torchCases) {
-        const ref = JSON.parse(fs.readFileSync(path.join(DIR, file.replace('.onnx', '.json')), 'utf8'));
-        const calib = path.join(tmp, 'calib.json');
-        fs.writeFileSync(calib, JSON.stringify([ref.input.data]));
-        const { source, model } = compileGraph(importModel(path.join(DIR, file)), { calib, quiet: true });
-        const x = toStoredLayout(source, source.inputs[0], Float32Array.from(ref.input.data));
-        const y = fromStoredLayout(
-          source,
-          source.outputs[0],
-          dequantizeOutput(model, runInt8(model, [quantizeInput(model, x)])[0]),
-        );
-        const want: number[] = ref.output.data;
-        const range = Math.max(...want) - Math.min(...want);
-        const worst = Math.max(...Array.from(y, (v, i) => Math.abs(v - want[i])));
-        assert.equal(y.length, want.length, file);
-        assert.ok(worst <= 0.05 * range, `${file}: int8 differs from torch by ${worst} (range ${range})`);
-      }
-    } finally {
-      fs.rmSync(tmp, { recursive: true, force: true });
-    }
+    assertTorchJsonCasesWithinRange(DIR, torchCases);
   });
 });

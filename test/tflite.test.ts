@@ -21,8 +21,9 @@ import { tfliteToGraph } from '../host/import/tflite/to-graph';
 import { tfliteToQModel } from '../host/import/tflite/to-qmodel';
 import { runInt8 } from '../host/interp/int8/interpreter';
 import { ModelError } from '../host/ir/graph';
-import { QModel } from '../host/ir/qmodel';
-import { kernelRounding, RoundingMode, TFLITE_DOUBLE_ROUNDING_OPS } from '../host/quantize/fixedpoint';
+import type { QModel } from '../host/ir/qmodel';
+import { sameArray } from '../host/ir/shape';
+import { kernelRounding, type RoundingMode, TFLITE_DOUBLE_ROUNDING_OPS } from '../host/quantize/fixedpoint';
 import { Rng } from '../host/util/rng';
 import { hostLayers } from '../host/cli/layer-diff';
 import { FLOAT_MODELS, floatTop1Agreement, INT8_MODELS, mlperfFile, randomInt8Inputs } from './helpers/tflite-mlperf';
@@ -32,7 +33,6 @@ import { allOpsGraph, binaryOpModel, tableOpModel } from './helpers/tflite-ops';
 const ROOT = path.join(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'bin', 'morsel.js');
 const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
-const same = (a: Int8Array, b: Int8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
 
 /**
  * Checks every kernel of `model` on TFLite's own inputs to it (`theirs` holds every op's output for input x), so a
@@ -53,11 +53,11 @@ function kernelsEqualTflite(
     const ins = oneOp(model, k).inputs.map((t) => value.get(t)!);
     const ours = runInt8(oneOp(model, k), ins)[0];
     assert.ok(
-      same(ours, theirs[k]),
+      sameArray(ours, theirs[k]),
       `layer ${k} ${op.opcode} '${op.name}' differs from TFLite in ${ours.filter((v, i) => v !== theirs[k][i]).length} of ${ours.length} values`,
     );
     const other = kernelRounding('tflite', op.opcode) === 'single' ? 'double' : 'single';
-    if (checkOther && !same(runInt8(oneOp(byRounding[other], k), ins)[0], theirs[k])) otherDiffers.add(op.opcode);
+    if (checkOther && !sameArray(runInt8(oneOp(byRounding[other], k), ins)[0], theirs[k])) otherDiffers.add(op.opcode);
   });
   return otherDiffers;
 }
@@ -84,7 +84,7 @@ describe('TFLite import: MLPerf Tiny int8 models against TFLite Micro (golden ve
         for (const l of golden.layers) {
           const got = ours.get(l.name);
           assert.ok(got, `layer ${l.opIndex} '${l.name}' is missing`);
-          assert.ok(same(got, l.data), `layer ${l.opIndex} '${l.name}' differs`);
+          assert.ok(sameArray(got, l.data), `layer ${l.opIndex} '${l.name}' differs`);
         }
       });
 
@@ -119,7 +119,7 @@ describe("TFLite import: full TFLite (WebAssembly) in Morsel's 'tflite' rounding
       const otherRoundingDiffers = new Set<string>();
       randomInt8Inputs(model, RANDOM_INPUTS, 7).forEach((x, n) => {
         const theirs = oracle.run(bytes, [x, ...weights]);
-        assert.ok(same(runInt8(model, [x])[0], theirs[theirs.length - 1]), 'end-to-end output differs');
+        assert.ok(sameArray(runInt8(model, [x])[0], theirs[theirs.length - 1]), 'end-to-end output differs');
         // On a few inputs: the other rounding would not do.
         kernelsEqualTflite(model, byRounding, x, theirs, n < 5).forEach((op) => otherRoundingDiffers.add(op));
       });
@@ -177,7 +177,7 @@ describe("TFLite import: full TFLite (WebAssembly) in Morsel's 'tflite' rounding
       const [a, b] = [0, 1].map(() => new Int8Array(256).map(() => rng.int(-128, 127)));
       const theirs = oracle.run(builtinKernelsModel(tie('tflite')).bytes, [a, b]).at(-1)!;
       assert.deepEqual(runInt8(tie('tflite'), [a, b])[0], theirs, opcode);
-      if (!same(runInt8(tie('single'), [a, b])[0], theirs)) told.add(opcode);
+      if (!sameArray(runInt8(tie('single'), [a, b])[0], theirs)) told.add(opcode);
     }
     // Tables (Morsel runs TFLite's RELU/RELU6 as a QUANTIZE table) on every int8 input, for random quantizations.
     const everyInt8 = Int8Array.from({ length: 256 }, (_, i) => i - 128);
@@ -187,7 +187,7 @@ describe("TFLite import: full TFLite (WebAssembly) in Morsel's 'tflite' rounding
         const theirs = oracle.run(builtinKernelsModel(table).bytes, [everyInt8])[0];
         assert.deepEqual(runInt8(table, [everyInt8])[0], theirs, `${kind}, seed ${seed}`);
         const other = kernelRounding('tflite', kind) === 'single' ? 'double' : 'single';
-        if (!same(runInt8(tableOpModel(kind, other, new Rng(seed)), [everyInt8])[0], theirs)) told.add(kind);
+        if (!sameArray(runInt8(tableOpModel(kind, other, new Rng(seed)), [everyInt8])[0], theirs)) told.add(kind);
       }
     }
     for (const op of ['CONV_2D', ...TFLITE_DOUBLE_ROUNDING_OPS])
@@ -460,7 +460,7 @@ describe('TFLite on the command line: convert, inspect, export, diff', function 
       assert.ok(first >= 0);
       assert.equal(
         first,
-        double.findIndex((v, i) => !same(v, single[i])),
+        double.findIndex((v, i) => !sameArray(v, single[i])),
       );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

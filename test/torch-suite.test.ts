@@ -13,16 +13,15 @@ import * as os from 'os';
 import * as path from 'path';
 import { decodeModel } from '../host/blob/decode';
 import { writeNpy } from '../host/data/npy';
-import { ENGINES, runBatchOnEngine } from '../host/engines';
 import { importModel } from '../host/import';
 import { fromStoredLayout, toStoredLayout } from '../host/import/boundary';
 import { runFloat } from '../host/interp/float';
-import { runInt8 } from '../host/interp/int8/interpreter';
 import { type Graph, numel } from '../host/ir/graph';
 import type { QModel } from '../host/ir/qmodel';
 import { quantizeInput } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
 import { morselInProcess } from './helpers/cli-in-process';
+import { assertBitExactOnEngines } from './helpers/ops-fixtures';
 import { suiteSample, type TorchCase, torchModels, torchModules } from '../tools/torch-suite-fixtures';
 
 const MODULES = torchModules();
@@ -130,30 +129,25 @@ describe('torch suite (issue 15): torch modules and 12 small models from PyTorch
     assert.equal(converted.length, MODULES.length + MODELS.length, 'the conversion test ran');
     const rng = new Rng(17);
     const jobs = converted.map(({ c, graph, model, blob }) => ({
+      name: c.name,
+      model,
       blob,
       inputs: [c.input.data, suiteSample(c.input.shape, rng)].map((x) =>
         quantizeInput(model, toStoredLayout(graph, graph.inputs[0], x)),
       ),
     }));
-    const models = converted.map(({ c, model }) => ({ name: c.name, model }));
     // The zoo's Conv1D and attention entries (models/fashion_conv1d, models/fashion_attention) ride along.
     for (const name of ZOO) {
       const blob = new Uint8Array(fs.readFileSync(path.join(ROOT, 'models', name, 'model.msl')));
       const model = decodeModel(blob);
       const n = numel(model.tensors[model.inputs[0]].shape);
-      jobs.push({ blob, inputs: [0, 1].map(() => Int8Array.from({ length: n }, () => rng.int(-128, 127))) });
-      models.push({ name, model });
+      jobs.push({
+        name,
+        model,
+        blob,
+        inputs: [0, 1].map(() => Int8Array.from({ length: n }, () => rng.int(-128, 127))),
+      });
     }
-    const want = models.map(({ model }, k) => jobs[k].inputs.map((x) => Array.from(runInt8(model, [x])[0])));
-    for (const engine of ENGINES) {
-      const runs = await runBatchOnEngine(engine, jobs);
-      runs.forEach((r, k) =>
-        assert.deepEqual(
-          r.outputs.map((o) => Array.from(o)),
-          want[k],
-          `${models[k].name} on ${engine}`,
-        ),
-      );
-    }
+    await assertBitExactOnEngines(jobs);
   });
 });

@@ -18,6 +18,7 @@ import { goldenLayersInput, readGolden } from '../host/import/tflite/golden';
 import { runInt8 } from '../host/interp/int8/interpreter';
 import { totalMacs } from '../host/ir/macs';
 import type { QModel } from '../host/ir/qmodel';
+import { sameArray } from '../host/ir/shape';
 import {
   FLOAT_MODELS,
   floatTop1Agreement,
@@ -49,8 +50,6 @@ const FLOAT_CALIBRATION = 100;
 const FLOAT_EVALUATION = 500;
 /** Not the test's seed (99): the figure is not tuned to the inputs `npm test` checks. */
 const FLOAT_EVALUATION_SEED = 2024;
-
-const same = (a: Int8Array, b: Int8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
 
 async function yardstick() {
   const rows = [];
@@ -195,10 +194,10 @@ async function roundingVsTflite() {
     const count = { builtin_tflite: 0, builtin_single: 0, builtin_double: 0, xnnpack_tflite: 0 };
     inputs.forEach((x, i) => {
       const ours = runInt8(tflite, [x])[0];
-      if (same(ours, theirs[i])) count.builtin_tflite++;
-      if (same(runInt8(single, [x])[0], theirs[i])) count.builtin_single++;
-      if (same(runInt8(double, [x])[0], theirs[i])) count.builtin_double++;
-      if (same(ours, oracle.run(original, [x])[0])) count.xnnpack_tflite++;
+      if (sameArray(ours, theirs[i])) count.builtin_tflite++;
+      if (sameArray(runInt8(single, [x])[0], theirs[i])) count.builtin_single++;
+      if (sameArray(runInt8(double, [x])[0], theirs[i])) count.builtin_double++;
+      if (sameArray(ours, oracle.run(original, [x])[0])) count.xnnpack_tflite++;
     });
     rows.push({ model: name, inputs: inputs.length, ...count });
   }
@@ -247,14 +246,14 @@ async function sweep() {
           golden.cases.map((c) => c.input),
         )
       ).outputs;
-      const casesOk = golden.cases.filter((c, i) => same(outputs[i], c.output)).length;
+      const casesOk = golden.cases.filter((c, i) => sameArray(outputs[i], c.output)).length;
       const { firstDifferent } = compareLayers(
         model,
         await engineLayers(engine, model, goldenLayersInput(golden)),
         model.ops.map((op) => byName.get(op.name)),
       );
       const ours = (await runOnEngine(engine, tflite, inputs)).outputs;
-      const tfliteOk = inputs.filter((x, i) => same(ours[i], theirs[i])).length;
+      const tfliteOk = inputs.filter((x, i) => sameArray(ours[i], theirs[i])).length;
       const line =
         `${name} on ${engine}: golden ${casesOk}/${golden.cases.length}, layers ${firstDifferent < 0 ? 'all equal' : `first difference at ${firstDifferent}`}, ` +
         `full TFLite in 'tflite' rounding ${tfliteOk}/${inputs.length} (${((Date.now() - started) / 1000).toFixed(0)} s)`;

@@ -12,12 +12,9 @@ test/torch-suite.test.ts reads them where they are. The models' inputs are stand
 the test and `npm run suite:torch` calibrate and evaluate on. Seeded, deterministic, one thread: running it
 twice gives byte-identical files on the same machine.
 """
-import io
 import os
 import warnings
 
-import numpy as np
-import onnx
 import torch
 import torch.nn as nn
 from torchvision.models import mobilenet_v2, mobilenet_v3_small
@@ -25,37 +22,18 @@ from torchvision.models.resnet import BasicBlock
 from torchvision.models.shufflenetv2 import ShuffleNetV2
 from torchvision.models.squeezenet import Fire
 
+from torch_export import export_npy, randomize_bn
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures", "torch-suite")
 torch.set_num_threads(1)
 torch.use_deterministic_algorithms(True)
 warnings.filterwarnings("ignore")
 
 
-def randomize_bn(module):
-    """Eval-mode batch norms with non-trivial statistics and affine parameters (fresh ones are the identity)."""
-    for m in module.modules():
-        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
-            with torch.no_grad():
-                m.running_mean.uniform_(-0.3, 0.3)
-                m.running_var.uniform_(0.5, 2)
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.2, 0.2)
-    return module
-
-
 def export(kind, name, module, x):
-    module.eval()
-    with torch.no_grad():
-        y = module(x)
-    buf = io.BytesIO()
-    torch.onnx.export(module, (x,), buf, opset_version=13, input_names=["x"], output_names=["y"])
-    model = onnx.load_from_string(buf.getvalue())
-    onnx.checker.check_model(model, full_check=True)
     folder = os.path.join(ROOT, kind)
     os.makedirs(folder, exist_ok=True)
-    onnx.save(model, os.path.join(folder, name + ".onnx"))
-    np.save(os.path.join(folder, name + ".input.npy"), x.numpy().astype(np.float32))
-    np.save(os.path.join(folder, name + ".output.npy"), y.numpy().astype(np.float32))
+    export_npy(folder, name, module, x)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 import { Builder } from 'flatbuffers';
 import { type Clamp, ModelError } from '../ir/graph';
 import type { QModel, QOp, QTensor } from '../ir/qmodel';
-import { elementsPerChannel, windowAxis } from '../ir/shape';
+import { elementsPerChannel, sameArray, windowAxis } from '../ir/shape';
 import { tflitePadding, transposeConvPads } from '../import/tflite/padding';
 import {
   ActivationFunction,
@@ -95,8 +95,6 @@ const INT8_OP_VERSION: Record<number, number> = {
   [BuiltinOperator.RESIZE_BILINEAR]: 3,
 };
 
-const sameTable = (a: readonly number[], b: readonly number[]) =>
-  a.length === b.length && a.every((v, i) => v === b[i]);
 const bytesOfArray = (d: Int8Array | Int32Array) =>
   new Uint8Array(d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength));
 
@@ -166,7 +164,7 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
       out[op.inputs[2]].data = bias;
       return op.inputs[2];
     }
-    if (sameTable(Array.from(previous), Array.from(bias))) return op.inputs[2];
+    if (sameArray(previous, bias)) return op.inputs[2];
     out.push({ ...out[op.inputs[2]], data: bias });
     return out.length - 1;
   };
@@ -254,7 +252,7 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
         const w = model.tensors[op.inputs[1]];
         if (o.dilation_h !== 1 || o.dilation_w !== 1) fail(op, `TFLite has no dilated TRANSPOSE_CONV`);
         const padding = [Padding.VALID, Padding.SAME].find((p) =>
-          sameTable(transposeConvPads(p, y.shape, [w.shape[1], w.shape[2]], [o.stride_h, o.stride_w]), [
+          sameArray(transposeConvPads(p, y.shape, [w.shape[1], w.shape[2]], [o.stride_h, o.stride_w]), [
             o.pad_top,
             o.pad_left,
           ]),
@@ -356,7 +354,7 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
       case 'LOGISTIC':
       case 'TANH': {
         const prepare = op.opcode === 'LOGISTIC' ? prepareLogistic : prepareTanh;
-        if (!sameTable(prepare(q(xi), q(yi), prepareRounding(model.rounding)).table, op.options.table))
+        if (!sameArray(prepare(q(xi), q(yi), prepareRounding(model.rounding)).table, op.options.table))
           fail(op, `its table is not TFLite's int8 ${op.opcode}`);
         return {
           ...base,
@@ -367,7 +365,7 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
       }
       case 'QUANTIZE': {
         // A requantization table is TFLite's QUANTIZE; a clamped one is RELU/RELU6 (both prepared like TFLM).
-        if (sameTable(prepareQuantize(q(xi), q(yi), prepareRounding(model.rounding)).table, op.options.table)) {
+        if (sameArray(prepareQuantize(q(xi), q(yi), prepareRounding(model.rounding)).table, op.options.table)) {
           return { ...base, builtin: BuiltinOperator.QUANTIZE, optionsType: 0, options: [] };
         }
         for (const [builtin, clamp] of [
@@ -375,14 +373,14 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
           [BuiltinOperator.RELU6, { min: 0, max: 6 }],
         ] as const) {
           if (
-            sameTable(prepareRelu(q(xi), q(yi), clamp, kernelRounding(model.rounding, 'RELU')).table, op.options.table)
+            sameArray(prepareRelu(q(xi), q(yi), clamp, kernelRounding(model.rounding, 'RELU')).table, op.options.table)
           )
             return { ...base, builtin, optionsType: 0, options: [] };
         }
         return fail(op, 'its table is neither a requantization nor a RELU/RELU6');
       }
       case 'HARD_SWISH':
-        if (!sameTable(prepareHardSwish(q(xi), q(yi), prepareRounding(model.rounding)).table, op.options.table))
+        if (!sameArray(prepareHardSwish(q(xi), q(yi), prepareRounding(model.rounding)).table, op.options.table))
           fail(op, "its table is not TFLite's int8 HARD_SWISH");
         return { ...base, builtin: BuiltinOperator.HARD_SWISH, optionsType: 0, options: [] };
       case 'ELU':
@@ -391,7 +389,7 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
         // GELU's two forms differ in their tables: the one that reproduces it is the one exported.
         const forms = op.opcode === 'GELU' ? (['GELU', 'GELU_TANH'] as const) : ([op.opcode] as const);
         const form = forms.find((f) =>
-          sameTable(prepareLookupTable(q(xi), q(yi), TFLITE_TABLE_FNS[f]).table, op.options.table),
+          sameArray(prepareLookupTable(q(xi), q(yi), TFLITE_TABLE_FNS[f]).table, op.options.table),
         );
         if (!form) return fail(op, `its table is not TFLite's int8 ${op.opcode}`);
         return {
@@ -519,7 +517,7 @@ function softmaxBeta(model: QModel, op: Extract<QOp, { opcode: 'SOFTMAX' }>, inp
   const t = op.options.exp_table;
   const estimate = t[1] > 0 ? -Math.log(t[1] / 2147483648) / input.scale : 1;
   for (const beta of [1, ...roundings(estimate)]) {
-    if (sameTable(prepareSoftmax(input, beta, output, prepareRounding(model.rounding)).exp_table, t)) return beta;
+    if (sameArray(prepareSoftmax(input, beta, output, prepareRounding(model.rounding)).exp_table, t)) return beta;
   }
   throw new ModelError(`cannot export SOFTMAX '${op.name}' to TFLite: no beta reproduces its exp table`);
 }
@@ -534,7 +532,7 @@ function leakyReluAlpha(
   const x = -128 - input.zeroPoint;
   const estimate = x < 0 ? ((op.options.table[0] - output.zeroPoint) * output.scale) / (x * input.scale) : 0;
   for (const alpha of roundings(estimate)) {
-    if (sameTable(prepareLeakyRelu(input, output, alpha, prepareRounding(model.rounding)).table, op.options.table))
+    if (sameArray(prepareLeakyRelu(input, output, alpha, prepareRounding(model.rounding)).table, op.options.table))
       return alpha;
   }
   throw new ModelError(`cannot export LEAKY_RELU '${op.name}' to TFLite: no alpha reproduces its table`);

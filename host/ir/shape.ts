@@ -10,6 +10,10 @@ export function numel(shape: readonly number[]): number {
   return n;
 }
 
+/** True when two shapes (or any number arrays) hold the same values in the same order. */
+export const sameArray = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+  a.length === b.length && Array.prototype.every.call(a, (v: number, i: number) => v === b[i]);
+
 /**
  * Elements between consecutive channels along `axis` of a row-major tensor: flat index i is in channel
  * floor(i / elementsPerChannel(shape, axis)) % shape[axis].

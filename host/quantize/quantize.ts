@@ -34,8 +34,7 @@ import {
   type QParams,
   TFLITE_TABLE_FNS,
 } from './prepare';
-import { sameArray } from '../import/onnx/layout';
-import { elementsPerChannel } from '../ir/shape';
+import { elementsPerChannel, sameArray } from '../ir/shape';
 import { MIRROR_PAD_MODES } from '../interp/int8/mirror-pad';
 import { tfliteBilinearTaps } from '../interp/int8/resize-bilinear';
 import { tfliteNearestMaps } from '../interp/int8/resize-nearest';

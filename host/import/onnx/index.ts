@@ -16,10 +16,11 @@
 
 import * as path from 'path';
 import { type Graph, ModelError, newGraph, numel } from '../../ir/graph';
+import { sameArray } from '../../ir/shape';
 import { checkActivation } from '../limits';
 import { CONSTANT_FOLDERS } from './fold';
 import { fuseLayerNorm, type OnnxNodeProto } from './fuse-layernorm';
-import { canonicalMap, channelsLastMap, inversePermutation, sameArray, storedShape, transposeIndex } from './layout';
+import { canonicalMap, channelsLastMap, inversePermutation, storedShape, transposeIndex } from './layout';
 import { OnnxImport, OnnxNode } from './node';
 import { ONNX_HANDLERS } from './ops';
 import { decodeOnnx, FLOAT, num, tensorValues, typeName } from './proto';

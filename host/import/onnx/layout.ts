@@ -59,9 +59,6 @@ export function canonicalMap(shape: readonly number[]): Int32Array {
 export const channelsLastMap = (shape: readonly number[]): Int32Array =>
   canonicalMap([shape[0], shape[1], 1, shape[2]]);
 
-export const sameArray = (a: ArrayLike<number>, b: ArrayLike<number>) =>
-  a.length === b.length && Array.prototype.every.call(a, (v: number, i: number) => v === b[i]);
-
 export function normalizeAxis(axis: number, rank: number, where: string): number {
   const a = axis < 0 ? axis + rank : axis;
   if (!Number.isInteger(a) || a < 0 || a >= rank)

@@ -3,6 +3,7 @@
 
 import { broadcastIndex } from '../../interp/int8/broadcast';
 import { broadcastShapes, type Graph, ModelError, numel, type Op, type Quant } from '../../ir/graph';
+import { sameArray } from '../../ir/shape';
 import { checkActivation, checkShape, ElementBudget } from '../limits';
 import {
   type Act,
@@ -10,7 +11,6 @@ import {
   inversePermutation,
   NCHW_TO_NHWC,
   normalizeAxis,
-  sameArray,
   storedShape,
   stridedView,
   transposeIndex,

@@ -5,6 +5,7 @@ import { applied, type Expr } from '../../ir/elementwise';
 import { broadcastIndex } from '../../interp/int8/broadcast';
 import { tfliteNearestSources } from '../../interp/int8/resize-nearest';
 import { broadcastShapes, numel, type Op, type Padding, type Quant } from '../../ir/graph';
+import { sameArray } from '../../ir/shape';
 import { checkShape } from '../limits';
 import { dilatedExtent, windowOutSize } from '../window';
 import { checkPerm, quantizedType, refuseBlockQuantization, sliceRanges } from './fold';
@@ -14,7 +15,6 @@ import {
   inversePermutation,
   NCHW_TO_NHWC,
   normalizeAxis,
-  sameArray,
   storedShape,
   stridesOf,
   transposeIndex,
