@@ -161,6 +161,19 @@ function evalNode(g: Graph, n: Node, v: (name: string) => F): F {
       }
       return y;
     }
+    case 'log_softmax': {
+      const C = out.shape[out.shape.length - 1];
+      const y = new Float32Array(x.length);
+      for (let r = 0; r < x.length; r += C) {
+        let mx = -Infinity;
+        for (let c = 0; c < C; c++) mx = Math.max(mx, x[r + c]);
+        let s = 0;
+        for (let c = 0; c < C; c++) s += Math.exp(x[r + c] - mx);
+        const logSum = Math.log(s);
+        for (let c = 0; c < C; c++) y[r + c] = x[r + c] - mx - logSum;
+      }
+      return y;
+    }
     case 'add':
     case 'sub':
     case 'mul':
