@@ -8,14 +8,17 @@ import * as fs from 'fs';
 import * as ort from 'onnxruntime-node';
 import * as os from 'os';
 import * as path from 'path';
+import { encodeModel } from '../host/blob/encode';
+import { verifyBlob } from '../host/blob/verify';
 import { exportTflite } from '../host/export/tflite';
 import { importModel } from '../host/import';
 import { sourceShape } from '../host/import/boundary';
+import { loadTfliteOracle } from './helpers/tflite-oracle';
 import { readTflite } from '../host/import/tflite/reader';
 import { tfliteToQModel } from '../host/import/tflite/to-qmodel';
 import { runInt8 } from '../host/interp/int8/interpreter';
 import { numel } from '../host/ir/graph';
-import type { QModel } from '../host/ir/qmodel';
+import type { LogSoftmaxOptions, QModel } from '../host/ir/qmodel';
 import { toDeviceGraph } from '../host/passes';
 import { prepareRounding, type RoundingMode } from '../host/quantize/fixedpoint';
 import { prepareLogSoftmax } from '../host/quantize/prepare';
@@ -111,6 +114,27 @@ describe('LogSoftmax as LOG_SOFTMAX', function () {
     }
   });
 
+  it('the verifier refuses tables the kernel cannot read and rows longer than 4095 values, naming the code', () => {
+    const ok = logSoftmaxCase('ok', [2, 8], 0.1, 'double', 1).model;
+    verifyBlob(encodeModel(ok));
+    const withOptions = (change: Partial<LogSoftmaxOptions>) => ({
+      ...ok,
+      ops: [{ ...ok.ops[0], options: { ...(ok.ops[0].options as LogSoftmaxOptions), ...change } }],
+    });
+    const table = (ok.ops[0].options as LogSoftmaxOptions).exp_q12;
+    for (const bad of [
+      withOptions({ exp_q12: table.slice(1) }),
+      withOptions({ exp_q12: table.map((v) => v * 2) }),
+      withOptions({ diff_q5: table }),
+      withOptions({ diff_min: 1 }),
+    ])
+      assert.throws(() => verifyBlob(encodeModel(bad as QModel)), /MRSL_E_OPTIONS/);
+    assert.throws(
+      () => verifyBlob(encodeModel(logSoftmaxCase('long', [1, 4096], 0.1, 'double', 1).model)),
+      /MRSL_E_SHAPE/,
+    );
+  });
+
   it("torch's Linear → LogSoftmax(dim=-1) takes torch's own tensor: float within 1e-4, `morsel run` int8 within 5% of the range", async () => {
     const want = fixtureNpy('torch_log_softmax.output.npy');
     const g = importModel(path.join(OPS_FIXTURES, 'torch_log_softmax.onnx'));
@@ -121,7 +145,8 @@ describe('LogSoftmax as LOG_SOFTMAX', function () {
     await runWithinTorchRange('torch_log_softmax', tmp);
   });
 
-  it('exports to TFLite as LOG_SOFTMAX and reads back as the same ops and options, same outputs', () => {
+  it("exports to TFLite as LOG_SOFTMAX, reads back as the same ops and options, and TFLite's own kernel gives the same bytes", async () => {
+    const oracle = await loadTfliteOracle();
     const rng = new Rng(11);
     const exported: string[] = [];
     for (const f of modelFiles()) {
@@ -139,9 +164,23 @@ describe('LogSoftmax as LOG_SOFTMAX', function () {
       // Through JSON: a calibrated zero point may be −0, which the .tflite holds as 0.
       const opsOf = (m: QModel) => JSON.parse(JSON.stringify(m.ops.map((op) => [op.opcode, op.options])));
       assert.deepEqual(opsOf(again), opsOf(c.model), f);
-      for (const x of c.inputs) assert.deepEqual(runInt8(again, [x]), runInt8(c.model, [x]), f);
+      for (const x of c.inputs) {
+        assert.deepEqual(runInt8(again, [x]), runInt8(c.model, [x]), f);
+        assert.deepEqual(oracle.run(bytes, [x]), runInt8(c.model, [x]), `${f}: TFLite's kernel`);
+      }
     }
     assert.ok(exported.length >= 6, `exported ${exported}`);
+    // One-op models over input scales (diff_min from −255 to 0), row lengths and the three roundings.
+    for (const rounding of ['tflite', 'single', 'double'] as const)
+      for (const scale of [0.005, 0.1, 1, 3])
+        for (const shape of [
+          [1, 10],
+          [2, 300],
+        ]) {
+          const c = logSoftmaxCase(`${rounding} ${scale}`, shape, scale, rounding, 3);
+          const bytes = exportTflite(c.model);
+          for (const x of c.inputs) assert.deepEqual(oracle.run(bytes, [x]), runInt8(c.model, [x]), c.name);
+        }
   });
 });
 
