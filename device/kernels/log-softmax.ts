@@ -3,7 +3,7 @@
 // of the sum in Q5.26 and writes (difference - log sum) in 1/16 units from zero point 127, or -128 at or below the
 // adjusted diff_min. Same steps as host/interp/int8/log-softmax.ts, in doubles (no bitwise ops).
 
-import { mbqm, roundingDivideByPOT, TWO31 } from '../fixedpoint';
+import { mbqm, roundingDivideByPOT, srdhm, TWO31, wrapInt32 } from '../fixedpoint';
 import {
   LogSoftmaxOptions_diff_min,
   LogSoftmaxOptions_diff_q5,
@@ -13,9 +13,9 @@ import {
   Options_LogSoftmaxOptions,
 } from '../format/layout';
 import { badOptions, badShape, intVector } from '../format/reader';
-import { logQ12ToQ5 } from '../gemmlowp';
+import { INT32_MAX, leadingZeros32, oneOverOnePlusX, saturatingShiftLeft } from '../gemmlowp';
 import { inputInfo, needOptions, type OpContext, type OpRegistration, optI32, outputInfo } from '../op';
-import type { Buf } from '../platform/api';
+import { type Buf, floor } from '../platform/api';
 
 /** exp(0) in Q12.19: a row of 4095 such terms is the longest whose sum stays below 2^31. */
 const EXP_ONE_Q12 = 524288;
@@ -103,6 +103,44 @@ function evalLogSoftmax(p: LogSoftmaxData): void {
       } else y[yBase + j] = -128;
     }
   }
+}
+
+/** gemmlowp SaturatingRoundingMultiplyByPOT for exponent >= 0 (0: unchanged). */
+function saturatingShiftLeftBy(x: number, exponent: number): number {
+  return exponent === 0 ? x : saturatingShiftLeft(x, exponent);
+}
+
+/** int32 addition saturated at the int32 bounds (TFLite's SaturatingAddNonGemmlowp). */
+function saturatingAdd(a: number, b: number): number {
+  let s = a + b;
+  return s > INT32_MAX ? INT32_MAX : s < -TWO31 ? -TWO31 : s;
+}
+
+/**
+ * TFLite's log_x_for_x_greater_than_or_equal_to_1<5>(FixedPoint<int32, 12>) for a positive x (a LOG_SOFTMAX row's
+ * Q12.19 sum of exps) → log x in Q5.26: as host/quantize/gemmlowp.ts logXForXGreaterThanOrEqualTo1 with
+ * inputIntegerBits 12, outputIntegerBits 5 (accumulated in Q6.25).
+ */
+function logQ12ToQ5(x: number): number {
+  let sqrtSqrtHalf = 1805811301,
+    sqrtHalf = 1518500250,
+    shiftedQuarter = 8388608;
+  let zAHeadroomPlus1 = leadingZeros32(x);
+  let rA = saturatingShiftLeft(srdhm(saturatingShiftLeftBy(x, zAHeadroomPlus1 - 1), sqrtHalf), 1);
+  let zAPow2Adj = saturatingAdd(saturatingShiftLeft(12 - zAHeadroomPlus1, 25), shiftedQuarter);
+  let zBHeadroom = leadingZeros32(srdhm(x, sqrtHalf)) - 1;
+  let rB = saturatingShiftLeftBy(x, zBHeadroom);
+  let zBPow2Adj = saturatingAdd(saturatingShiftLeft(12 - zBHeadroom, 25), -shiftedQuarter);
+  let r = rA < rB ? rA : rB;
+  let zPow2Adj = zAPow2Adj > zBPow2Adj ? zAPow2Adj : zBPow2Adj;
+  let halfSum = r + sqrtSqrtHalf + 1;
+  let p = halfSum >= 0 ? floor(halfSum / 2) : -floor(-halfSum / 2);
+  let q = wrapInt32(2 * (r - sqrtSqrtHalf));
+  let commonSq = srdhm(q, q);
+  let num = wrapInt32(srdhm(q, r) + srdhm(srdhm(q, commonSq), 117049297));
+  let denomMinusOne = wrapInt32(srdhm(p, wrapInt32(1057819769 + q + srdhm(127690142, commonSq))) + srdhm(638450708, q));
+  let sum = wrapInt32(srdhm(zPow2Adj, 1488522236) + srdhm(roundingDivideByPOT(num, 6), oneOverOnePlusX(denomMinusOne)));
+  return saturatingShiftLeft(sum, 1);
 }
 
 export const LOG_SOFTMAX: OpRegistration = { prepare: prepareLogSoftmax, eval: evalLogSoftmax };
