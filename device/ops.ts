@@ -35,6 +35,7 @@ import {
   OpCode_RESIZE_BILINEAR,
   OpCode_RESIZE_NEAREST_NEIGHBOR,
   OpCode_SOFTMAX,
+  OpCode_LOG_SOFTMAX,
   OpCode_SUB,
   OpCode_TANH,
   OpCode_TRANSPOSE_CONV,
@@ -60,6 +61,7 @@ import { RESHAPE } from './kernels/reshape';
 import { RESIZE_BILINEAR } from './kernels/resize-bilinear';
 import { RESIZE_NEAREST_NEIGHBOR } from './kernels/resize-nearest';
 import { SOFTMAX } from './kernels/softmax';
+import { LOG_SOFTMAX } from './kernels/log-softmax';
 import { TRANSPOSE_CONV } from './kernels/transpose-conv';
 import type { OpRegistration } from './op';
 
@@ -74,6 +76,7 @@ OPS[OpCode_SUB] = SUB;
 OPS[OpCode_MUL] = MUL;
 OPS[OpCode_RESHAPE] = RESHAPE;
 OPS[OpCode_SOFTMAX] = SOFTMAX;
+OPS[OpCode_LOG_SOFTMAX] = LOG_SOFTMAX;
 OPS[OpCode_LOGISTIC] = LOOKUP;
 OPS[OpCode_TANH] = LOOKUP;
 OPS[OpCode_CONCATENATION] = CONCATENATION;

@@ -41,6 +41,9 @@ const OUT = path.join(ROOT, 'dist', 'device');
 // +1,254 B of Lua; by TRANSPOSE_CONV (ONNX ConvTranspose: +927 B of ES5, +1,844 B of Lua) and RESIZE_BILINEAR (ONNX
 // Resize linear: +1,003 B of ES5, +1,781 B of Lua). Moving the refusal texts to the host (tools/device-messages.ts)
 // took 3,167 B of ES5 and 3,695 B of Lua back: merged, 32,831 B of ES5 and 71,487 B of Lua.
+// LOG_SOFTMAX (TFLM's int8 kernel with gemmlowp's log on the device, and device/gemmlowp.ts, the helpers it shares
+// with SOFTMAX): +1,274 B of ES5 (32,831 → 34,105 B) and +3,103 B of Lua (71,487 → 74,590 B), so the Lua budget went
+// from 72 to 73 KB; per-model bundles without LOG_SOFTMAX are unchanged (SOFTMAX's included).
 export const ES5_LIMIT = 35 * 1024;
 /**
  * The zoo CNN's per-model ES5 bundle (`morsel bundle models/fashion_cnn/model.msl --target es5`), 15,446 B. Issue 13
@@ -49,7 +52,7 @@ export const ES5_LIMIT = 35 * 1024;
  * `build:device --models` prints it by module (the loader, requantization, the conv kernels, the reader lead).
  */
 export const ZOO_CNN_ES5_LIMIT = 15500;
-export const LUA_LIMIT = 72 * 1024;
+export const LUA_LIMIT = 73 * 1024;
 /** What each build fixes at build time (device/platform/globals.d.ts); esbuild drops the ES5 bundle's dead branches. */
 const ES5_DEFINES = { TRACING_JIT: 'false', ROUND_BY_FLOOR: 'false', ESPRUINO: 'false' };
 const ESPRUINO_DEFINES = { ...ES5_DEFINES, ESPRUINO: 'true' };

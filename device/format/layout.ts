@@ -44,6 +44,7 @@ export const OpCode_RESIZE_NEAREST_NEIGHBOR = 41;
 export const OpCode_LAYER_NORM = 33;
 export const OpCode_TRANSPOSE_CONV = 25;
 export const OpCode_RESIZE_BILINEAR = 26;
+export const OpCode_LOG_SOFTMAX = 27;
 
 export const WeightLayout_DENSE = 0;
 export const WeightLayout_BITMASK = 1;
@@ -68,6 +69,7 @@ export const Options_BatchMatMulOptions = 15;
 export const Options_ResizeNearestNeighborOptions = 16;
 export const Options_LayerNormOptions = 17;
 export const Options_ResizeBilinearOptions = 18;
+export const Options_LogSoftmaxOptions = 19;
 
 export const TFLITE_DOUBLE_ROUNDING_OPCODES = 228;
 // Base-3 digit k: whether opcode k's output may take its input's arena bytes (attribute in_place): 0 never,
@@ -253,3 +255,9 @@ export const ResizeBilinearOptions_rows = 4;
 export const ResizeBilinearOptions_cols = 6;
 export const ResizeBilinearOptions_align_corners = 8;
 export const ResizeBilinearOptions_half_pixel_centers = 10;
+
+export const LogSoftmaxOptions_diff_q5 = 4;
+export const LogSoftmaxOptions_exp_q12 = 6;
+export const LogSoftmaxOptions_reverse_scaling_divisor = 8;
+export const LogSoftmaxOptions_reverse_scaling_right_shift = 10;
+export const LogSoftmaxOptions_diff_min = 12;

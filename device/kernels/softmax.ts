@@ -2,14 +2,14 @@
 // exps in Q12.19, take gemmlowp's reciprocal, scale each exp to 1/256 units, shift to zero point -128.
 // Same steps as host/interp/int8/softmax.ts and host/quantize/gemmlowp.ts, in doubles (no bitwise ops).
 
-import { POW2, TWO30, TWO31, roundingDivideByPOT, srdhm, wrapInt32 } from '../fixedpoint';
+import { POW2, TWO31, roundingDivideByPOT, srdhm, wrapInt32 } from '../fixedpoint';
+import { leadingZeros32, oneOverOnePlusX } from '../gemmlowp';
 import { Options_SoftmaxOptions, SoftmaxOptions_exp_table } from '../format/layout';
 import { badOptions, badShape, intVector } from '../format/reader';
 import { inputInfo, needOptions, type OpContext, type OpRegistration, outputInfo } from '../op';
-import { type Buf, floor } from '../platform/api';
+import type { Buf } from '../platform/api';
 
 const SOFTMAX_ACCUMULATION_BITS = 12;
-const INT32_MAX = TWO31 - 1;
 
 interface SoftmaxData {
   x: Buf;
@@ -79,34 +79,6 @@ function evalSoftmax(p: SoftmaxData): void {
       y[yBase + j] = v > 127 ? 127 : v < -128 ? -128 : v;
     }
   }
-}
-
-/** Math.clz32 of an int32 (0 for negatives, 32 for 0). */
-function leadingZeros32(x: number): number {
-  if (x < 0) return 0;
-  if (x === 0) return 32;
-  let n = 1;
-  for (let t = TWO30; x < t; t = t / 2) n++;
-  return n;
-}
-
-/** gemmlowp SaturatingRoundingMultiplyByPOT for exponent > 0: saturating left shift of an int32. */
-function saturatingShiftLeft(x: number, exponent: number): number {
-  let threshold = POW2[31 - exponent] - 1;
-  return x > threshold ? INT32_MAX : x < -threshold ? -TWO31 : x * POW2[exponent];
-}
-
-/** gemmlowp one_over_one_plus_x_for_x_in_0_1: three Newton-Raphson steps on half the denominator in Q2.29. */
-function oneOverOnePlusX(a: number): number {
-  let halfSum = a + INT32_MAX;
-  halfSum = (halfSum + (halfSum >= 0 ? 1 : -1)) / 2;
-  let halfDenominator = halfSum >= 0 ? floor(halfSum) : -floor(-halfSum);
-  let x = wrapInt32(1515870810 + srdhm(halfDenominator, -1010580540));
-  for (let i = 0; i < 3; i++) {
-    let oneMinusHalfDenominatorTimesX = wrapInt32(TWO30 / 2 - srdhm(halfDenominator, x));
-    x = wrapInt32(x + saturatingShiftLeft(srdhm(x, oneMinusHalfDenominatorTimesX), 2));
-  }
-  return saturatingShiftLeft(x, 1);
 }
 
 export const SOFTMAX: OpRegistration = { prepare: prepareSoftmax, eval: evalSoftmax };

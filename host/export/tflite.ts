@@ -29,6 +29,7 @@ import {
   prepareQuantize,
   prepareRelu,
   prepareSoftmax,
+  prepareLogSoftmax,
   prepareTanh,
   type QParams,
 } from '../quantize/prepare';
@@ -71,6 +72,7 @@ const INT8_OP_VERSION: Record<number, number> = {
   [BuiltinOperator.MUL]: 2,
   [BuiltinOperator.RESHAPE]: 1,
   [BuiltinOperator.SOFTMAX]: 2,
+  [BuiltinOperator.LOG_SOFTMAX]: 2,
   [BuiltinOperator.LOGISTIC]: 2,
   [BuiltinOperator.TANH]: 2,
   [BuiltinOperator.CONCATENATION]: 2,
@@ -351,6 +353,14 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
           options: [[Field.SoftmaxOptions.beta, 'f32', beta]],
         };
       }
+      case 'LOG_SOFTMAX':
+        // TFLite's LOG_SOFTMAX has no options: its kernel derives everything from the input scale.
+        if (
+          JSON.stringify(prepareLogSoftmax(q(xi), q(yi), prepareRounding(model.rounding))) !==
+          JSON.stringify(op.options)
+        )
+          fail(op, "its tables are not TFLM's int8 LOG_SOFTMAX for its input scale");
+        return { ...base, builtin: BuiltinOperator.LOG_SOFTMAX, optionsType: 0, options: [] };
       case 'LOGISTIC':
       case 'TANH': {
         const prepare = op.opcode === 'LOGISTIC' ? prepareLogistic : prepareTanh;

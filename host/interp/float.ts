@@ -149,15 +149,18 @@ function evalNode(g: Graph, n: Node, v: (name: string) => F): F {
     }
     case 'reshape':
       return x.slice();
-    case 'softmax': {
+    case 'softmax':
+    case 'log_softmax': {
       const C = out.shape[out.shape.length - 1];
+      const beta = op.kind === 'softmax' ? op.attrs.beta : 1;
       const y = new Float32Array(x.length);
       for (let r = 0; r < x.length; r += C) {
         let mx = -Infinity;
         for (let c = 0; c < C; c++) mx = Math.max(mx, x[r + c]);
         let s = 0;
-        for (let c = 0; c < C; c++) s += y[r + c] = Math.exp(op.attrs.beta * (x[r + c] - mx));
-        for (let c = 0; c < C; c++) y[r + c] /= s;
+        for (let c = 0; c < C; c++) s += y[r + c] = Math.exp(beta * (x[r + c] - mx));
+        const logSum = Math.log(s);
+        for (let c = 0; c < C; c++) y[r + c] = op.kind === 'softmax' ? y[r + c] / s : x[r + c] - mx - logSum;
       }
       return y;
     }

@@ -114,6 +114,12 @@ export const OpCode = {
    * rounding: half up)
    */
   RESIZE_BILINEAR: 26,
+  /**
+   * TFLM's int8 LOG_SOFTMAX over the last axis (reference_ops::LogSoftmaxQuantized): output scale 16/256, zero point
+   * 127; per d = max - x the host tabulates the Q5.26 difference and its exp in Q12.19, the device takes gemmlowp's log
+   * of each row's sum
+   */
+  LOG_SOFTMAX: 27,
 } as const;
 export type OpCodeName = keyof typeof OpCode;
 
@@ -274,6 +280,14 @@ export interface ResizeBilinearOptions {
   half_pixel_centers: number;
 }
 
+export interface LogSoftmaxOptions {
+  diff_q5: number[];
+  exp_q12: number[];
+  reverse_scaling_divisor: number;
+  reverse_scaling_right_shift: number;
+  diff_min: number;
+}
+
 /** The options table each opcode carries (its `options` attribute in the schema; null: none). */
 export interface OptionsByOp {
   FULLY_CONNECTED: FullyConnectedOptions;
@@ -309,6 +323,7 @@ export interface OptionsByOp {
   LAYER_NORM: LayerNormOptions;
   TRANSPOSE_CONV: Conv2DOptions;
   RESIZE_BILINEAR: ResizeBilinearOptions;
+  LOG_SOFTMAX: LogSoftmaxOptions;
 }
 export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? null : string } = {
   FULLY_CONNECTED: 'FullyConnectedOptions',
@@ -344,6 +359,7 @@ export const OPTIONS_TABLE: { [K in OpCodeName]: OptionsByOp[K] extends null ? n
   LAYER_NORM: 'LayerNormOptions',
   TRANSPOSE_CONV: 'Conv2DOptions',
   RESIZE_BILINEAR: 'ResizeBilinearOptions',
+  LOG_SOFTMAX: 'LogSoftmaxOptions',
 };
 
 /** Opcodes whose kernel in full TFLite keeps double rounding in Rounding.TFLITE (attribute tflite_double_rounding). */

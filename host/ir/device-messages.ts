@@ -112,4 +112,6 @@ export const DEVICE_MESSAGES: readonly string[] = [
   'resize taps do not match the output',
   'resize tap %, %, %',
   'transpose conv weight shape',
+  'log softmax rows of 1 to 4095 values, output as input',
+  'log softmax needs 256 differences <= 0 and exps 0..2^19, diff_min <= 0',
 ];

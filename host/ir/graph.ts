@@ -70,6 +70,7 @@ export type Op =
   | { kind: 'clip'; inputs: [string]; outputs: [string]; attrs: Clamp }
   | { kind: 'leaky_relu'; inputs: [string]; outputs: [string]; attrs: { alpha: number } }
   | { kind: 'softmax'; inputs: [string]; outputs: [string]; attrs: { axis: number; beta: number } }
+  | { kind: 'log_softmax'; inputs: [string]; outputs: [string]; attrs: { axis: number } }
   | {
       kind: 'batchnorm';
       inputs: [string, string, string, string, string];

@@ -6,7 +6,7 @@
 import { consumers, type Graph, type Node, producer, tensor } from '../ir/graph';
 
 /** Ops whose result depends only on the rows of the last dimension (softmax) or on each element. */
-const ROW_WISE = new Set(['softmax', 'relu', 'clip', 'sigmoid', 'tanh', 'leaky_relu']);
+const ROW_WISE = new Set(['softmax', 'log_softmax', 'relu', 'clip', 'sigmoid', 'tanh', 'leaky_relu']);
 
 function elideReshapePairs(g: Graph): void {
   for (const first of g.nodes.filter((n) => n.op.kind === 'reshape')) {

@@ -113,3 +113,46 @@ export function getReciprocal(x: number, integerBits: number): { reciprocal: num
   const shiftedSumMinusOne = ((x << headroomPlusOne) - INT32_MIN) | 0;
   return { reciprocal: oneOverOnePlusX(shiftedSumMinusOne), numBitsOverUnit: integerBits - headroomPlusOne };
 }
+
+/** Saturating int32 addition (TFLite's SaturatingAddNonGemmlowp; SaturatingSub is this with −b). */
+const saturatingAdd = (a: number, b: number): number => Math.min(INT32_MAX, Math.max(INT32_MIN, a + b));
+
+/**
+ * TFLite's log_x_for_x_greater_than_or_equal_to_1<outputIntegerBits>(FixedPoint<int32, inputIntegerBits>) → raw:
+ * the power of two from the leading zeros (adjusted by ±1/4 around √½), then a Padé approximant of log on the
+ * remaining factor in [√½, √2), accumulated with one extra integer bit.
+ */
+export function logXForXGreaterThanOrEqualTo1(x: number, inputIntegerBits: number, outputIntegerBits: number): number {
+  const accumBits = outputIntegerBits + 1;
+  const log2 = 1488522236;
+  const sqrtSqrtHalf = 1805811301;
+  const sqrtHalf = 1518500250;
+  const alphaN = 117049297;
+  const alphaD = 127690142;
+  const alphaI = 1057819769;
+  const alphaF = 638450708;
+  const shiftedQuarter = rescale(536870912, 0, accumBits);
+  const zAHeadroomPlus1 = Math.clz32(x);
+  const rATmp = saturatingRoundingMultiplyByPOT(x, zAHeadroomPlus1 - 1);
+  const rA = saturatingRoundingMultiplyByPOT(mul(rATmp, sqrtHalf), 1);
+  const zAPow2Adj = saturatingAdd(
+    saturatingRoundingMultiplyByPOT(inputIntegerBits - zAHeadroomPlus1, 31 - accumBits),
+    shiftedQuarter,
+  );
+  const zBHeadroom = Math.clz32(mul(x, sqrtHalf)) - 1;
+  const rB = saturatingRoundingMultiplyByPOT(x, zBHeadroom);
+  const zBPow2Adj = saturatingAdd(
+    saturatingRoundingMultiplyByPOT(inputIntegerBits - zBHeadroom, 31 - accumBits),
+    -shiftedQuarter,
+  );
+  const r = Math.min(rA, rB);
+  const zPow2Adj = Math.max(zAPow2Adj, zBPow2Adj);
+  const p = roundingHalfSum(r, sqrtSqrtHalf);
+  const q = add(r - sqrtSqrtHalf, r - sqrtSqrtHalf);
+  const commonSq = mul(q, q);
+  const num = add(mul(q, r), mul(mul(q, commonSq), alphaN));
+  const denomMinusOne = add(mul(p, add(add(alphaI, q), mul(alphaD, commonSq))), mul(alphaF, q));
+  const recipDenom = oneOverOnePlusX(denomMinusOne);
+  const numScaled = rescale(num, 0, accumBits);
+  return rescale(add(mul(zPow2Adj, log2), mul(numScaled, recipDenom)), accumBits, outputIntegerBits);
+}

@@ -9,6 +9,7 @@ import type {
   Conv2DOptions,
   FullyConnectedOptions,
   LayerNormOptions,
+  LogSoftmaxOptions,
   LutOptions,
   BatchMatMulOptions,
   MeanOptions,
@@ -368,6 +369,37 @@ export function prepareSoftmax(input: QParams, beta: number, output: QParams, ro
     );
   }
   return { exp_table };
+}
+
+/**
+ * LOG_SOFTMAX (TFLM log_softmax.cc CalculateOpData: PreprocessLogSoftmaxScalingExp with β = 1 and 5 integer bits,
+ * diff_min from CalculateInputRadius). The kernel's two per-element products depend only on d = max − x, so they
+ * are tabulated here: the Q5.26 difference and its exp rescaled to the Q12.19 accumulator.
+ */
+export function prepareLogSoftmax(input: QParams, output: QParams, rounding: Rounding): LogSoftmaxOptions {
+  checkedScale('LOG_SOFTMAX', input);
+  requireOutput('LOG_SOFTMAX', output, 16 / 256, 127);
+  const scaledDiffIntegerBits = 5;
+  const maxRealMultiplier = rounding === 'single' ? Math.pow(2, 30) - 1 : Math.pow(2, 31) - 1;
+  const real = Math.min(input.scale * Math.pow(2, 31 - scaledDiffIntegerBits), maxRealMultiplier);
+  const { multiplier: inputMultiplier, shift: inputLeftShift } = multiplier(real, rounding, 'LOG_SOFTMAX');
+  if (inputLeftShift < 0) throw new ModelError(`LOG_SOFTMAX: input scale ${input.scale} is too small to quantize`);
+  const reverse = multiplier(Math.pow(2, 31 - inputLeftShift) / inputMultiplier, rounding, 'LOG_SOFTMAX');
+  const diffMin = -calculateInputRadius(scaledDiffIntegerBits, inputLeftShift);
+  const diff_q5: number[] = [];
+  const exp_q12: number[] = [];
+  for (let d = 0; d < 256; d++) {
+    const q5 = -d >= diffMin ? multiplyByQuantizedMultiplier(-d, inputMultiplier, inputLeftShift, rounding) : 0;
+    diff_q5.push(q5);
+    exp_q12.push(-d >= diffMin ? roundingDivideByPOT(expOnNegativeValues(q5, scaledDiffIntegerBits), 12) : 0);
+  }
+  return {
+    diff_q5,
+    exp_q12,
+    reverse_scaling_divisor: reverse.multiplier,
+    reverse_scaling_right_shift: -reverse.shift,
+    diff_min: diffMin,
+  };
 }
 
 /** The shared shape of TFLM's int8 LOGISTIC and TANH: Q4.27 input, radius saturation, gemmlowp function. */

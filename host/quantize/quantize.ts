@@ -29,6 +29,7 @@ import {
   preparePrelu,
   prepareRelu,
   prepareSoftmax,
+  prepareLogSoftmax,
   prepareSub,
   prepareTanh,
   type QParams,
@@ -61,6 +62,9 @@ export const fakeQuantize = (x: Float32Array, q: QParams): Float32Array =>
 const LOGISTIC_OUTPUT: QParams = { scale: 1 / 256, zeroPoint: -128 };
 const TANH_OUTPUT: QParams = { scale: 1 / 128, zeroPoint: 0 };
 const SOFTMAX_OUTPUT: QParams = { scale: 1 / 256, zeroPoint: -128 };
+const LOG_SOFTMAX_OUTPUT: QParams = { scale: 16 / 256, zeroPoint: 127 };
+/** The longest LOG_SOFTMAX row whose Q12.19 sum of exps (each at most 2^19) stays below 2^31. */
+const LOG_SOFTMAX_MAX_DEPTH = 4095;
 
 const sameParams = (a: QParams, b: QParams) => a.scale === b.scale && a.zeroPoint === b.zeroPoint;
 
@@ -506,6 +510,16 @@ export function quantizeGraph(g: Graph, stats: CalibrationStats, opts: QuantizeO
         if (op.attrs.axis !== -1 && op.attrs.axis !== rank - 1)
           throw new ModelError(`node ${n.name}: softmax is supported over the last axis only`);
         emit(n, 'SOFTMAX', [x], SOFTMAX_OUTPUT, prepareSoftmax(qx(), op.attrs.beta, SOFTMAX_OUTPUT, rounding));
+        break;
+      }
+      case 'log_softmax': {
+        const x = operand(n, op.inputs[0]);
+        const shape = tensor(g, op.inputs[0]).shape;
+        if (op.attrs.axis !== -1 && op.attrs.axis !== shape.length - 1)
+          throw new ModelError(`node ${n.name}: log_softmax is supported over the last axis only`);
+        if (shape[shape.length - 1] > LOG_SOFTMAX_MAX_DEPTH)
+          throw new ModelError(`node ${n.name}: log_softmax rows hold at most ${LOG_SOFTMAX_MAX_DEPTH} values`);
+        emit(n, 'LOG_SOFTMAX', [x], LOG_SOFTMAX_OUTPUT, prepareLogSoftmax(qx(), LOG_SOFTMAX_OUTPUT, rounding));
         break;
       }
       case 'sigmoid':

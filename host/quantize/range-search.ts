@@ -13,7 +13,15 @@ import type { CalibrationSample, CalibrationStats } from './calibrate';
 import { fakeQuantize, paramsForRange } from './quantize';
 
 /** Ops whose output has parameters fixed by the op (softmax, sigmoid, tanh) or taken from its input (the rest). */
-const NO_RANGE_OF_THEIR_OWN = new Set<Node['op']['kind']>(['reshape', 'max_pool', 'pad', 'softmax', 'sigmoid', 'tanh']);
+const NO_RANGE_OF_THEIR_OWN = new Set<Node['op']['kind']>([
+  'reshape',
+  'max_pool',
+  'pad',
+  'softmax',
+  'log_softmax',
+  'sigmoid',
+  'tanh',
+]);
 
 const sameRange = (a: [number, number], b: [number, number]) => a[0] === b[0] && a[1] === b[1];
 

@@ -1022,6 +1022,21 @@ function resizeBilinear(n: OnnxNode, a: Act, out: number[], scale: number[], tra
 }
 
 function Softmax(n: OnnxNode) {
+  normaliseRows(n, { kind: 'softmax', attrs: { axis: -1, beta: 1 } });
+}
+
+function LogSoftmax(n: OnnxNode) {
+  normaliseRows(n, { kind: 'log_softmax', attrs: { axis: -1 } });
+}
+
+/**
+ * Softmax and LogSoftmax: the device op normalises the last axis of rows, so the ONNX axis (opset ≥ 13) or the
+ * flattened shape[axis:] (before 13) becomes those rows.
+ */
+function normaliseRows(
+  n: OnnxNode,
+  rowOp: { kind: 'softmax'; attrs: { axis: -1; beta: 1 } } | { kind: 'log_softmax'; attrs: { axis: -1 } },
+) {
   const a = n.needAct(n.ins[0]);
   const rank = a.shape.length;
   const opset = n.cx.opset;
@@ -1032,7 +1047,7 @@ function Softmax(n: OnnxNode) {
   const K = rows[rowAxis];
   const stride = numel(rows.slice(rowAxis + 1));
   const map = n.mapOf(a);
-  // The device normalises aligned runs of K stored values. Softmax does not care about order within a row, so each
+  // The device normalises aligned runs of K stored values. Neither op cares about order within a row, so each
   // logical row must fill one such run (its output keeps the input's map).
   const runOfRow = new Map<number, number>();
   const contiguous = map.every((s, i) => {
@@ -1050,27 +1065,17 @@ function Softmax(n: OnnxNode) {
       { phys: a.phys, shape: perm.map((d) => a.shape[d]), map: Int32Array.from(order, (i) => map[i]) },
       rowShape,
     );
-    n.emit(
-      { kind: 'softmax', inputs: [rowsIn], attrs: { axis: -1, beta: 1 } } as Omit<Op, 'outputs'>,
-      a.shape,
-      inversePermutation(order),
-      rowShape,
-    );
+    n.emit({ ...rowOp, inputs: [rowsIn] } as Omit<Op, 'outputs'>, a.shape, inversePermutation(order), rowShape);
     return;
   }
   const stored = n.cx.storedOf(a);
   if (stored[stored.length - 1] === K) {
-    n.emit(
-      { kind: 'softmax', inputs: [a.phys], attrs: { axis: -1, beta: 1 } } as Omit<Op, 'outputs'>,
-      a.shape,
-      a.map,
-      stored,
-    );
+    n.emit({ ...rowOp, inputs: [a.phys] } as Omit<Op, 'outputs'>, a.shape, a.map, stored);
     return;
   }
   const rowShape = [numel(stored) / K, K];
   const rowsName = n.step('to_rows', { kind: 'reshape', inputs: [a.phys], attrs: { shape: rowShape } }, rowShape);
-  const result = n.step('softmax', { kind: 'softmax', inputs: [rowsName], attrs: { axis: -1, beta: 1 } }, rowShape);
+  const result = n.step(rowOp.kind, { ...rowOp, inputs: [rowsName] } as Omit<Op, 'outputs'>, rowShape);
   n.emit(
     { kind: 'reshape', inputs: [result], attrs: { shape: stored } } as Omit<Op, 'outputs'>,
     a.shape,
@@ -1176,6 +1181,7 @@ export const ONNX_HANDLERS: Record<string, Handler> = {
   Split,
   Gather,
   Softmax,
+  LogSoftmax,
   LayerNormalization,
   Pad,
   Resize,

@@ -21,6 +21,7 @@ export const BuiltinOperator = {
   RELU6: 21,
   RESHAPE: 22,
   SOFTMAX: 25,
+  LOG_SOFTMAX: 50,
   TANH: 28,
   PAD: 34,
   MEAN: 40,

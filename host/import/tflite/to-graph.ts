@@ -231,6 +231,7 @@ const FLOAT_BUILTINS: Record<number, BuiltinHandler> = {
     outputs: [b.y],
     attrs: { axis: -1, beta: b.op.options.beta as number },
   }),
+  [B.LOG_SOFTMAX]: (b) => ({ kind: 'log_softmax', inputs: [b.input(0)], outputs: [b.y], attrs: { axis: -1 } }),
   [B.SUB]: arithmetic,
   [B.TANH]: unary('tanh'),
 };

@@ -27,6 +27,7 @@ import {
   prepareQuantize,
   prepareRelu,
   prepareSoftmax,
+  prepareLogSoftmax,
   prepareSub,
   prepareTanh,
   type QParams,
@@ -58,6 +59,7 @@ export const SUPPORTED_INT8_OPS = [
   'HARD_SWISH',
   'LEAKY_RELU',
   'LOGISTIC',
+  'LOG_SOFTMAX',
   'MAX_POOL_2D',
   'MAXIMUM',
   'MEAN',
@@ -352,6 +354,13 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
         push(op, { opcode: 'RESHAPE', inputs: [q8(op.inputs[0], op)], options: null });
         break;
       }
+      case B.LOG_SOFTMAX:
+        push(op, {
+          opcode: 'LOG_SOFTMAX',
+          inputs: [q8(op.inputs[0], op)],
+          options: prepareLogSoftmax(qparams(x(), op), qparams(y(), op), rounding),
+        });
+        break;
       case B.SOFTMAX:
         push(op, {
           opcode: 'SOFTMAX',

@@ -27,6 +27,7 @@ import { prelu } from './prelu';
 import { reduce } from './reduce';
 import { reshape } from './reshape';
 import { softmax } from './softmax';
+import { logSoftmax } from './log-softmax';
 import { numel } from '../../ir/shape';
 
 // Broadcast index maps depend only on shapes; cache them per op so repeated inference does not rebuild them.
@@ -159,6 +160,9 @@ export function runInt8(
         break;
       case 'SOFTMAX':
         softmax(x, y, xt.shape[xt.shape.length - 1], op.options);
+        break;
+      case 'LOG_SOFTMAX':
+        logSoftmax(x, y, xt.shape[xt.shape.length - 1], op.options, rounding);
         break;
       case 'CONCATENATION':
         concatenation(
