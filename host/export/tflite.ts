@@ -6,8 +6,9 @@
 import { Builder } from 'flatbuffers';
 import { type Clamp, ModelError } from '../ir/graph';
 import type { QModel, QOp, QTensor } from '../ir/qmodel';
-import { elementsPerChannel, windowAxis } from '../ir/shape';
+import { elementsPerChannel, numel, windowAxis } from '../ir/shape';
 import { tflitePadding, transposeConvPads } from '../import/tflite/padding';
+import { stridedIndices } from '../import/tflite/strided';
 import {
   ActivationFunction,
   BuiltinOperator,
@@ -24,6 +25,8 @@ import {
   prepareLeakyRelu,
   prepareLookupTable,
   preparePrelu,
+  prepareBatchMatMul,
+  prepareReduce,
   TFLITE_TABLE_FNS,
   prepareLogistic,
   prepareQuantize,
@@ -93,6 +96,10 @@ const INT8_OP_VERSION: Record<number, number> = {
   [BuiltinOperator.TRANSPOSE_CONV]: 3,
   // int8 with half_pixel_centers (op_version.cc).
   [BuiltinOperator.RESIZE_BILINEAR]: 3,
+  [BuiltinOperator.GATHER]: 2,
+  [BuiltinOperator.SUM]: 2,
+  [BuiltinOperator.REDUCE_MAX]: 2,
+  [BuiltinOperator.BATCH_MATMUL]: 1,
 };
 
 const sameTable = (a: readonly number[], b: readonly number[]) =>
@@ -190,7 +197,38 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
     return fail(op, `padding (top ${pads[0]}, left ${pads[1]}) is neither SAME nor VALID`);
   };
 
-  const ops: OutOp[] = model.ops.map((op): OutOp => {
+  /** A new activation tensor quantized as `like`, for the RESHAPEs an op needs around it. */
+  const addActivation = (name: string, shape: number[], like: number) => {
+    const { data: _, ...t } = out[like];
+    out.push({ ...t, name, shape });
+    return out.length - 1;
+  };
+  const reshape = (name: string, from: number, to: number): OutOp => ({
+    builtin: BuiltinOperator.RESHAPE,
+    inputs: [from, addConstInts(`${name}/shape`, out[to].shape)],
+    outputs: [to],
+    optionsType: 0,
+    options: [],
+  });
+  /** `ti` viewed as `shape`: itself when it has that shape, else the output of a RESHAPE appended to `before`. */
+  const viewAs = (before: OutOp[], name: string, ti: number, shape: number[]) => {
+    if (sameTable(out[ti].shape, shape)) return ti;
+    const view = addActivation(name, shape, ti);
+    before.push(reshape(name, ti, view));
+    return view;
+  };
+  /** `core` computes `shape`; the op's output `yi` is it, or a RESHAPE of it when the shapes differ. */
+  const producing = (name: string, yi: number, shape: number[], core: (y: number) => OutOp): OutOp[] => {
+    if (sameTable(out[yi].shape, shape)) return [core(yi)];
+    const inner = addActivation(name, shape, yi);
+    return [core(inner), reshape(`${name}/reshape`, inner, yi)];
+  };
+  const sameOptions = (op: QOp, prepared: object) => {
+    if (JSON.stringify(prepared) !== JSON.stringify(op.options))
+      fail(op, `its options are not TFLite's int8 ${op.opcode} for its scales`);
+  };
+
+  const ops: OutOp[] = model.ops.flatMap((op): OutOp | OutOp[] => {
     const [xi] = op.inputs;
     const yi = op.outputs[0];
     const x = model.tensors[xi];
@@ -486,12 +524,77 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
           optionsType: BuiltinOptions.ReducerOptions,
           options: [[Field.ReducerOptions.keep_dims, 'bool', y.shape.length === 4 ? 1 : 0]],
         };
-      case 'GATHER_STRIDED':
-      case 'REDUCE':
-      case 'BATCH_MATMUL':
+      case 'GATHER_STRIDED': {
+        // Any strided view (transpose, slice, split, shuffle) is one GATHER of the flattened input with constant
+        // indices in the view's iteration shape: y[i] = x[offset + Σ i_d·strides[d]].
+        const { offset, shape, strides } = op.options;
+        const before: OutOp[] = [];
+        const flat = viewAs(before, `${op.name}/flat`, xi, [numel(x.shape)]);
+        const indices = stridedIndices(offset, shape, strides);
+        const gather = producing(op.name, yi, shape, (target) => ({
+          builtin: BuiltinOperator.GATHER,
+          inputs: [flat, addConstInts(`${op.name}/indices`, indices, shape)],
+          outputs: [target],
+          optionsType: BuiltinOptions.GatherOptions,
+          options: [[Field.GatherOptions.axis, 'i32', 0]],
+        }));
+        return [...before, ...gather];
+      }
+      case 'REDUCE': {
+        // [outer, count, inner] reduced over axis 1, reshaped around where the tensors have other shapes.
+        const o = op.options;
+        const reducer = (['mean', 'sum', 'max'] as const)[o.reducer];
+        const geometry = { outer: o.outer, count: o.count, inner: o.inner };
+        sameOptions(op, prepareReduce(reducer, geometry, q(xi), q(yi), prepareRounding(model.rounding)));
+        const before: OutOp[] = [];
+        const viewed = viewAs(before, `${op.name}/in`, xi, [o.outer, o.count, o.inner]);
+        const builtin = { mean: BuiltinOperator.MEAN, sum: BuiltinOperator.SUM, max: BuiltinOperator.REDUCE_MAX }[
+          reducer
+        ];
+        const reduced = producing(op.name, yi, [o.outer, o.inner], (target) => ({
+          builtin,
+          inputs: [viewed, addConstInts(`${op.name}/axes`, [1])],
+          outputs: [target],
+          optionsType: BuiltinOptions.ReducerOptions,
+          options: [[Field.ReducerOptions.keep_dims, 'bool', 0]],
+        }));
+        return [...before, ...reduced];
+      }
+      case 'BATCH_MATMUL': {
+        // [batch or 1, rows, depth] × [batch or 1, depth, cols] (a batch of 1 broadcasts, as the stride 0 does).
+        const o = op.options;
+        const geometry = {
+          batch: o.batch,
+          rows: o.rows,
+          depth: o.depth,
+          cols: o.cols,
+          lhs_batch_stride: o.lhs_batch_stride,
+          rhs_batch_stride: o.rhs_batch_stride,
+        };
+        const [lhs, rhs] = [q(op.inputs[0]), q(op.inputs[1])];
+        sameOptions(op, prepareBatchMatMul(geometry, lhs, rhs, q(yi), undefined, prepareRounding(model.rounding)));
+        const before: OutOp[] = [];
+        const a = viewAs(before, `${op.name}/lhs`, op.inputs[0], [
+          o.lhs_batch_stride ? o.batch : 1,
+          o.rows,
+          o.depth,
+        ]);
+        const b = viewAs(before, `${op.name}/rhs`, op.inputs[1], [
+          o.rhs_batch_stride ? o.batch : 1,
+          o.depth,
+          o.cols,
+        ]);
+        const product = producing(op.name, yi, [o.batch, o.rows, o.cols], (target) => ({
+          builtin: BuiltinOperator.BATCH_MATMUL,
+          inputs: [a, b],
+          outputs: [target],
+          optionsType: BuiltinOptions.BatchMatMulOptions,
+          options: [],
+        }));
+        return [...before, ...product];
+      }
       case 'LAYER_NORM':
-        // TFLite has no LayerNorm builtin; TRANSPOSE/STRIDED_SLICE, SUM/REDUCE_MAX/MEAN and BATCH_MATMUL need their tensors reshaped around them.
-        return fail(op, 'is not exported to TFLite yet');
+        return fail(op, 'TFLite has no LayerNorm builtin: keep it in the .msl');
       default: {
         const unknown: never = op;
         throw new ModelError(`cannot export opcode ${(unknown as QOp).opcode} to TFLite`);

@@ -38,6 +38,10 @@ export const BuiltinOperator = {
   MINIMUM: 57,
   TRANSPOSE_CONV: 67,
   RESIZE_BILINEAR: 23,
+  GATHER: 36,
+  SUM: 74,
+  REDUCE_MAX: 82,
+  BATCH_MATMUL: 126,
 } as const;
 export type BuiltinOperatorName = keyof typeof BuiltinOperator;
 
@@ -53,7 +57,6 @@ const OTHER_BUILTIN_NAMES: Record<number, string> = {
   26: 'SPACE_TO_DEPTH',
   27: 'SVDF',
   32: 'CUSTOM',
-  36: 'GATHER',
   37: 'BATCH_TO_SPACE_ND',
   38: 'SPACE_TO_BATCH_ND',
   39: 'TRANSPOSE',
@@ -68,11 +71,9 @@ const OTHER_BUILTIN_NAMES: Record<number, string> = {
   60: 'PADV2',
   65: 'SLICE',
   70: 'EXPAND_DIMS',
-  74: 'SUM',
   75: 'SQRT',
   76: 'RSQRT',
   77: 'SHAPE',
-  82: 'REDUCE_MAX',
   83: 'PACK',
   88: 'UNPACK',
   97: 'RESIZE_NEAREST_NEIGHBOR',
@@ -80,7 +81,6 @@ const OTHER_BUILTIN_NAMES: Record<number, string> = {
   100: 'MIRROR_PAD',
   101: 'ABS',
   102: 'SPLIT_V',
-  126: 'BATCH_MATMUL',
 };
 
 export const builtinOperatorName = (code: number): string =>
@@ -120,6 +120,8 @@ export const BuiltinOptions = {
   GeluOptions: 116,
   TransposeConvOptions: 49,
   ResizeBilinearOptions: 15,
+  GatherOptions: 23,
+  BatchMatMulOptions: 101,
 } as const;
 
 export const Padding = { SAME: 0, VALID: 1 } as const;
@@ -186,4 +188,6 @@ export const Field = {
   ResizeNearestNeighborOptions: { align_corners: 0, half_pixel_centers: 1 },
   TransposeConvOptions: { padding: 0, stride_w: 1, stride_h: 2, fused_activation_function: 3 },
   ResizeBilinearOptions: { align_corners: 2, half_pixel_centers: 3 },
+  GatherOptions: { axis: 0, batch_dims: 1 },
+  BatchMatMulOptions: { adj_x: 0, adj_y: 1, asymmetric_quantize_inputs: 2 },
 } as const;

@@ -29,8 +29,11 @@ import {
   prepareSoftmax,
   prepareSub,
   prepareTanh,
+  prepareBatchMatMul,
+  prepareReduce,
   type QParams,
 } from '../../quantize/prepare';
+import { stridedView } from './strided';
 import type { TfliteModel, TfliteOperator, TfliteTensor } from './reader';
 import { ActivationFunction, activationFunctionName, BuiltinOperator, TensorType } from './schema';
 import { transposeConvPads, windowGeometry } from './padding';
@@ -47,6 +50,7 @@ const B = BuiltinOperator;
 export const SUPPORTED_INT8_OPS = [
   'ADD',
   'AVERAGE_POOL_2D',
+  'BATCH_MATMUL',
   'CONCATENATION',
   'CONV_2D',
   'DEPTHWISE_CONV_2D',
@@ -54,6 +58,7 @@ export const SUPPORTED_INT8_OPS = [
   'ELU',
   'EXP',
   'FULLY_CONNECTED',
+  'GATHER',
   'GELU',
   'HARD_SWISH',
   'LEAKY_RELU',
@@ -67,6 +72,7 @@ export const SUPPORTED_INT8_OPS = [
   'PAD',
   'PRELU',
   'QUANTIZE',
+  'REDUCE_MAX',
   'RELU',
   'RELU6',
   'RESHAPE',
@@ -74,6 +80,7 @@ export const SUPPORTED_INT8_OPS = [
   'RESIZE_NEAREST_NEIGHBOR',
   'SOFTMAX',
   'SUB',
+  'SUM',
   'TANH',
   'TRANSPOSE_CONV',
 ] as const;
@@ -207,6 +214,34 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
       arenaOffset: -1,
     });
     return { w, b: tensors.length - 1, scales: wq.scale };
+  };
+
+  /** Input and output of a data-moving op must share their quantization. */
+  const sameQuantization = (op: TfliteOperator) => {
+    const [xq, yq] = [qparams(tensorOf(op, 0), op), qparams(m.tensors[op.outputs[0]], op)];
+    if (xq.scale !== yq.scale || xq.zeroPoint !== yq.zeroPoint)
+      throw new ModelError(`${where(op)}: input and output quantization differ`);
+  };
+  /** MEAN, SUM or REDUCE_MAX over adjacent constant axes: one REDUCE over [outer, count, inner]. */
+  const reduce = (op: TfliteOperator) => {
+    const xs = tensorOf(op, 0).shape;
+    const axes = [...new Set(constInts(op, 1).map((a) => (a < 0 ? a + xs.length : a)))].sort((a, b) => a - b);
+    if (axes.some((a, k) => a !== axes[0] + k))
+      throw new ModelError(`${where(op)}: axes [${axes}] are not adjacent; Morsel reduces adjacent axes`);
+    const geometry = {
+      outer: numel(xs.slice(0, axes[0])),
+      count: numel(xs.slice(axes[0], axes[0] + axes.length)),
+      inner: numel(xs.slice(axes[0] + axes.length)),
+    };
+    const code = op.builtinCode;
+    if (code === B.REDUCE_MAX) sameQuantization(op);
+    const reducer = code === B.MEAN ? 'mean' : code === B.SUM ? 'sum' : 'max';
+    const [xq, yq] = [qparams(tensorOf(op, 0), op), qparams(m.tensors[op.outputs[0]], op)];
+    push(op, {
+      opcode: 'REDUCE',
+      inputs: [q8(op.inputs[0], op)],
+      options: prepareReduce(reducer, geometry, xq, yq, rounding),
+    });
   };
 
   for (const op of m.operators) {
@@ -503,14 +538,68 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
         const axes = constInts(op, 1)
           .map((a) => (a < 0 ? a + x().shape.length : a))
           .sort();
-        if (x().shape.length !== 4 || axes.join() !== '1,2')
-          throw new ModelError(
-            `${where(op)}: MEAN is supported over axes [1, 2] of a 4-D tensor, got [${axes}] of rank ${x().shape.length}`,
-          );
+        if (x().shape.length !== 4 || axes.join() !== '1,2') {
+          reduce(op);
+          break;
+        }
         push(op, {
           opcode: 'MEAN',
           inputs: [q8(op.inputs[0], op)],
           options: prepareMean(qparams(x(), op), qparams(y(), op), rounding),
+        });
+        break;
+      }
+      case B.GATHER: {
+        // Constant indices into an activation: a strided view when they are evenly spaced along each axis.
+        const axis = (o.axis as number) < 0 ? (o.axis as number) + x().shape.length : (o.axis as number);
+        if (o.batch_dims) throw new ModelError(`${where(op)}: GATHER with batch_dims ${o.batch_dims} is not supported`);
+        sameQuantization(op);
+        const [xs, indices] = [x().shape, constInts(op, 1)];
+        const [along, inner] = [xs[axis], numel(xs.slice(axis + 1))];
+        if (indices.some((i) => i < 0 || i >= along))
+          throw new ModelError(`${where(op)}: an index is outside [0, ${along})`);
+        const flat = Array.from({ length: numel(xs.slice(0, axis)) }, (_, outer) =>
+          indices.flatMap((i) => Array.from({ length: inner }, (_, k) => (outer * along + i) * inner + k)),
+        ).flat();
+        const view = stridedView(flat, y().shape);
+        if (!view)
+          throw new ModelError(`${where(op)}: indices [${indices}] are not evenly spaced; Morsel gathers strided views`);
+        push(op, { opcode: 'GATHER_STRIDED', inputs: [q8(op.inputs[0], op)], options: { ...view, shape: y().shape } });
+        break;
+      }
+      case B.SUM:
+      case B.REDUCE_MAX:
+        reduce(op);
+        break;
+      case B.BATCH_MATMUL: {
+        if (o.adj_x || o.adj_y)
+          throw new ModelError(`${where(op)}: BATCH_MATMUL with adj_x or adj_y (a transposed operand) is not supported`);
+        const [a, b] = [x().shape, tensorOf(op, 1).shape];
+        const [rows, depth] = a.slice(-2);
+        const cols = b[b.length - 1];
+        const [na, nb] = [numel(a.slice(0, -2)), numel(b.slice(0, -2))];
+        const batch = Math.max(na, nb);
+        if (b[b.length - 2] !== depth || (na !== batch && na !== 1) || (nb !== batch && nb !== 1))
+          throw new ModelError(`${where(op)}: [${a}] × [${b}] is not a batch of matrix products Morsel supports`);
+        const geometry = {
+          batch,
+          rows,
+          depth,
+          cols,
+          lhs_batch_stride: na === 1 ? 0 : rows * depth,
+          rhs_batch_stride: nb === 1 ? 0 : depth * cols,
+        };
+        push(op, {
+          opcode: 'BATCH_MATMUL',
+          inputs: [q8(op.inputs[0], op), q8(op.inputs[1], op)],
+          options: prepareBatchMatMul(
+            geometry,
+            qparams(x(), op),
+            qparams(tensorOf(op, 1), op),
+            qparams(y(), op),
+            undefined,
+            rounding,
+          ),
         });
         break;
       }
