@@ -574,16 +574,8 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
         const [lhs, rhs] = [q(op.inputs[0]), q(op.inputs[1])];
         sameOptions(op, prepareBatchMatMul(geometry, lhs, rhs, q(yi), undefined, prepareRounding(model.rounding)));
         const before: OutOp[] = [];
-        const a = viewAs(before, `${op.name}/lhs`, op.inputs[0], [
-          o.lhs_batch_stride ? o.batch : 1,
-          o.rows,
-          o.depth,
-        ]);
-        const b = viewAs(before, `${op.name}/rhs`, op.inputs[1], [
-          o.rhs_batch_stride ? o.batch : 1,
-          o.depth,
-          o.cols,
-        ]);
+        const a = viewAs(before, `${op.name}/lhs`, op.inputs[0], [o.lhs_batch_stride ? o.batch : 1, o.rows, o.depth]);
+        const b = viewAs(before, `${op.name}/rhs`, op.inputs[1], [o.rhs_batch_stride ? o.batch : 1, o.depth, o.cols]);
         const product = producing(op.name, yi, [o.batch, o.rows, o.cols], (target) => ({
           builtin: BuiltinOperator.BATCH_MATMUL,
           inputs: [a, b],

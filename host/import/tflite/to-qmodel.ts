@@ -563,7 +563,9 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
         ).flat();
         const view = stridedView(flat, y().shape);
         if (!view)
-          throw new ModelError(`${where(op)}: indices [${indices}] are not evenly spaced; Morsel gathers strided views`);
+          throw new ModelError(
+            `${where(op)}: indices [${indices}] are not evenly spaced; Morsel gathers strided views`,
+          );
         push(op, { opcode: 'GATHER_STRIDED', inputs: [q8(op.inputs[0], op)], options: { ...view, shape: y().shape } });
         break;
       }
@@ -573,7 +575,9 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
         break;
       case B.BATCH_MATMUL: {
         if (o.adj_x || o.adj_y)
-          throw new ModelError(`${where(op)}: BATCH_MATMUL with adj_x or adj_y (a transposed operand) is not supported`);
+          throw new ModelError(
+            `${where(op)}: BATCH_MATMUL with adj_x or adj_y (a transposed operand) is not supported`,
+          );
         const [a, b] = [x().shape, tensorOf(op, 1).shape];
         const [rows, depth] = a.slice(-2);
         const cols = b[b.length - 1];
