@@ -6,22 +6,28 @@
 
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { decodeModel } from '../host/blob/decode';
 import { encodeModel } from '../host/blob/encode';
 import { exportTflite } from '../host/export/tflite';
 import { importModel } from '../host/import';
 import { readTflite } from '../host/import/tflite/reader';
-import { builtinOperatorName } from '../host/import/tflite/schema';
+import { builtinOperatorName, TensorType } from '../host/import/tflite/schema';
 import { tfliteToQModel } from '../host/import/tflite/to-qmodel';
 import { runInt8 } from '../host/interp/int8/interpreter';
-import { numel, tensor } from '../host/ir/graph';
+import { ModelError, numel, tensor } from '../host/ir/graph';
 import type { QModel } from '../host/ir/qmodel';
 import { toDeviceGraph } from '../host/passes';
 import { planMemory } from '../host/plan/planner';
 import { calibrate } from '../host/quantize/calibrate';
-import { quantizeGraph } from '../host/quantize/quantize';
 import { Rng } from '../host/util/rng';
+import { compileGraph } from '../host/compile';
+import { ENGINES, runBatchOnEngine } from '../host/engines';
+import { runFloat } from '../host/interp/float';
+import { dequantizeOutput, quantizeGraph, quantizeInput } from '../host/quantize/quantize';
+import { tfliteToGraph } from '../host/import/tflite/to-graph';
+import { lstmTflite, readTorchLstm } from './helpers/tflite-lstm';
 import { loadTfliteOracle } from './helpers/tflite-oracle';
 import { randomInt8Inputs } from './helpers/tflite-mlperf';
 
@@ -93,5 +99,63 @@ describe('TFLite export and import of GATHER_STRIDED, REDUCE and BATCH_MATMUL', 
     assert.equal(exported.length, 23);
     assert.equal(bitExact.size, 18);
     for (const b of ['GATHER', 'MEAN', 'SUM', 'REDUCE_MAX', 'BATCH_MATMUL', 'RESHAPE']) assert.ok(builtins.has(b), b);
+  });
+
+  it("UNIDIRECTIONAL_SEQUENCE_LSTM (float, from a torch nn.LSTM's weights) matches torch to 1e-4; int8 within 5% of torch's range, bit-exact on every engine", async () => {
+    const lstm = readTorchLstm();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-tflite-lstm-'));
+    try {
+      const file = path.join(tmp, 'lstm.tflite');
+      fs.writeFileSync(file, lstmTflite(lstm));
+      const calib = path.join(tmp, 'calib.json');
+      fs.writeFileSync(calib, JSON.stringify([lstm.input]));
+      const graph = importModel(file);
+      assert.deepEqual(graph, tfliteToGraph(readTflite(fs.readFileSync(file), file), 'lstm'));
+      const x = Float32Array.from(lstm.input);
+      const yf = Object.values(runFloat(graph, { [graph.inputs[0]]: x }))[0];
+      const want = lstm.output;
+      const range = Math.max(...want) - Math.min(...want);
+      const floatWorst = Math.max(...Array.from(yf, (v, i) => Math.abs(v - want[i])));
+      assert.equal(yf.length, want.length);
+      assert.ok(floatWorst <= 1e-4, `float differs from torch by ${floatWorst}`);
+
+      const { model } = compileGraph(graph, { calib, quiet: true });
+      const xq = quantizeInput(model, x);
+      const yq = runInt8(model, [xq])[0];
+      const worst = Math.max(...Array.from(dequantizeOutput(model, yq), (v, i) => Math.abs(v - want[i])));
+      assert.ok(worst <= 0.05 * range, `int8 differs from torch by ${worst} (range ${range})`);
+      console.log(
+        `      ${model.ops.length} ops; float within ${floatWorst.toExponential(2)} of torch, int8 within ${((100 * worst) / range).toFixed(2)}% of its range`,
+      );
+      const blob = encodeModel(model);
+      for (const engine of ENGINES) {
+        const [run] = await runBatchOnEngine(engine, [{ blob, inputs: [xq] }]);
+        assert.deepEqual(run.outputs, [yq], engine);
+      }
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('an int8 UNIDIRECTIONAL_SEQUENCE_LSTM, and what the unrolled cell does not compute, are refused naming it', () => {
+    const m = readTflite(lstmTflite(readTorchLstm()), 'lstm');
+    const refused = (pattern: RegExp, change: (op: (typeof m.operators)[0]) => void) => {
+      const copy = readTflite(lstmTflite(readTorchLstm()), 'lstm');
+      change(copy.operators[0]);
+      assert.throws(
+        () => tfliteToGraph(copy),
+        (e: Error) => e instanceof ModelError && pattern.test(e.message),
+      );
+    };
+    refused(/cell activation RELU is not supported/, (op) => (op.options.fused_activation_function = 1));
+    refused(/cell_clip 3/, (op) => (op.options.cell_clip = 3));
+    refused(/peephole weights/, (op) => (op.inputs[9] = op.inputs[1]));
+    refused(/CIFG/, (op) => (op.inputs[1] = -1));
+    // The same op in an int8 model goes to the int8 importer, which names it.
+    m.tensors[m.operators[0].outputs[0]].type = TensorType.INT8;
+    assert.throws(
+      () => tfliteToQModel(m),
+      /operator 0 \(UNIDIRECTIONAL_SEQUENCE_LSTM\): an int8 \(quantized\) LSTM is not supported; import the float model/,
+    );
   });
 });

@@ -37,7 +37,8 @@ import {
 } from '../quantize/prepare';
 import { kernelRounding, prepareRounding } from '../quantize/fixedpoint';
 
-interface OutTensor {
+/** A tensor of a .tflite being written (writeTflite). */
+export interface OutTensor {
   name: string;
   shape: number[];
   type: number;
@@ -45,9 +46,12 @@ interface OutTensor {
   scale: number[];
   zeroPoint: number[];
   quantizedDimension: number;
+  /** A state tensor TFLite keeps between invocations (an LSTM's hidden and cell state). */
+  variable?: boolean;
 }
 type OptionField = [id: number, kind: 'i8' | 'i32' | 'f32' | 'bool', value: number];
-interface OutOp {
+/** An operator of a .tflite being written: its builtin code, tensor indices and option table fields. */
+export interface OutOp {
   builtin: number;
   inputs: number[];
   outputs: number[];
@@ -606,7 +610,7 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
     delete out[i].data;
     return data;
   });
-  return { bytes: serialize(model, out, ops, [...model.inputs, ...fed]), weights };
+  return { bytes: writeTflite(model.name, out, ops, [...model.inputs, ...fed], model.outputs), weights };
 }
 
 /** SOFTMAX's beta from its exp table: exp_table[1] ≈ exp(−β·s_in)·2^31, confirmed by re-preparing. */
@@ -638,7 +642,14 @@ function leakyReluAlpha(
 /** A value estimated from quantized data, at 1 to 7 significant digits (the original was a short decimal). */
 const roundings = (v: number): number[] => [1, 2, 3, 4, 5, 6, 7].map((d) => Math.fround(Number(v.toPrecision(d))));
 
-function serialize(model: QModel, tensors: OutTensor[], ops: OutOp[], inputs: number[]): Uint8Array {
+/** A .tflite file (schema version 3, one subgraph) with these tensors and builtin operators. */
+export function writeTflite(
+  name: string,
+  tensors: OutTensor[],
+  ops: OutOp[],
+  inputs: number[],
+  outputs: number[],
+): Uint8Array {
   const b = new Builder(1024);
   const F = Field;
   const ints = (xs: number[]) => {
@@ -696,6 +707,7 @@ function serialize(model: QModel, tensors: OutTensor[], ops: OutOp[], inputs: nu
     b.addFieldInt32(F.Tensor.buffer, bufferOf[i], -1);
     b.addFieldOffset(F.Tensor.name, name, 0);
     if (quant) b.addFieldOffset(F.Tensor.quantization, quant, 0);
+    if (t.variable) b.addFieldInt8(F.Tensor.is_variable, 1, 0);
     return b.endObject();
   });
 
@@ -735,9 +747,9 @@ function serialize(model: QModel, tensors: OutTensor[], ops: OutOp[], inputs: nu
 
   const sgTensors = tables(tensorOffsets);
   const sgInputs = ints(inputs);
-  const sgOutputs = ints(model.outputs);
+  const sgOutputs = ints(outputs);
   const sgOps = tables(opOffsets);
-  const sgName = b.createString(model.name);
+  const sgName = b.createString(name);
   b.startObject(5);
   b.addFieldOffset(F.SubGraph.tensors, sgTensors, 0);
   b.addFieldOffset(F.SubGraph.inputs, sgInputs, 0);
@@ -748,7 +760,7 @@ function serialize(model: QModel, tensors: OutTensor[], ops: OutOp[], inputs: nu
 
   const codesVec = tables(codeOffsets);
   const subgraphs = tables([subgraph]);
-  const description = b.createString(`Morsel export of ${model.name}`);
+  const description = b.createString(`Morsel export of ${name}`);
   const buffersVec = tables(buffers);
   b.startObject(5);
   b.addFieldInt32(F.Model.version, TFLITE_SCHEMA_VERSION, -1);

@@ -117,6 +117,13 @@ const OPTION_SPECS: Record<number, OptionSpec> = {
     adj_y: ['bool', false],
     asymmetric_quantize_inputs: ['bool', false],
   }),
+  [BuiltinOptions.UnidirectionalSequenceLSTMOptions]: spec(F.UnidirectionalSequenceLSTMOptions, {
+    fused_activation_function: ['byte', 0],
+    cell_clip: ['float', 0],
+    proj_clip: ['float', 0],
+    time_major: ['bool', false],
+    asymmetric_quantize_inputs: ['bool', false],
+  }),
 };
 
 /** A FlatBuffer table at `pos`: field access by id with bounds checks. */

@@ -42,6 +42,7 @@ export const BuiltinOperator = {
   SUM: 74,
   REDUCE_MAX: 82,
   BATCH_MATMUL: 126,
+  UNIDIRECTIONAL_SEQUENCE_LSTM: 44,
 } as const;
 export type BuiltinOperatorName = keyof typeof BuiltinOperator;
 
@@ -62,7 +63,6 @@ const OTHER_BUILTIN_NAMES: Record<number, string> = {
   39: 'TRANSPOSE',
   42: 'DIV',
   43: 'SQUEEZE',
-  44: 'UNIDIRECTIONAL_SEQUENCE_LSTM',
   45: 'STRIDED_SLICE',
   49: 'SPLIT',
   50: 'LOG_SOFTMAX',
@@ -122,6 +122,7 @@ export const BuiltinOptions = {
   ResizeBilinearOptions: 15,
   GatherOptions: 23,
   BatchMatMulOptions: 101,
+  UnidirectionalSequenceLSTMOptions: 71,
 } as const;
 
 export const Padding = { SAME: 0, VALID: 1 } as const;
@@ -190,4 +191,11 @@ export const Field = {
   ResizeBilinearOptions: { align_corners: 2, half_pixel_centers: 3 },
   GatherOptions: { axis: 0, batch_dims: 1 },
   BatchMatMulOptions: { adj_x: 0, adj_y: 1, asymmetric_quantize_inputs: 2 },
+  UnidirectionalSequenceLSTMOptions: {
+    fused_activation_function: 0,
+    cell_clip: 1,
+    proj_clip: 2,
+    time_major: 3,
+    asymmetric_quantize_inputs: 4,
+  },
 } as const;

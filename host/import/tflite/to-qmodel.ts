@@ -607,6 +607,10 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
         });
         break;
       }
+      case B.UNIDIRECTIONAL_SEQUENCE_LSTM:
+        throw new ModelError(
+          `${where(op)}: an int8 (quantized) LSTM is not supported; import the float model, which Morsel unrolls and quantizes itself`,
+        );
       default:
         throw new ModelError(
           `${where(op)} is not supported; Morsel imports these TFLite ops: ${SUPPORTED_INT8_OPS.join(', ')}`,
