@@ -109,6 +109,14 @@ describe('TFLite export and import of GATHER_STRIDED, REDUCE and BATCH_MATMUL', 
       fs.writeFileSync(file, lstmTflite(lstm));
       const calib = path.join(tmp, 'calib.json');
       fs.writeFileSync(calib, JSON.stringify([lstm.input]));
+      // Full TFLite runs the written file as TF's LSTM kernel: the test file is what TFLite expects.
+      const oracle = await loadTfliteOracle();
+      const [theirs] = oracle.runFloat(fs.readFileSync(file), [Float32Array.from(lstm.input)]);
+      const tfliteWorst = Math.max(...Array.from(theirs, (v, i) => Math.abs(v - lstm.output[i])));
+      assert.ok(
+        theirs.length === lstm.output.length && tfliteWorst <= 1e-5,
+        `TFLite differs from torch by ${tfliteWorst}`,
+      );
       const graph = importModel(file);
       assert.deepEqual(graph, tfliteToGraph(readTflite(fs.readFileSync(file), file), 'lstm'));
       const x = Float32Array.from(lstm.input);
@@ -125,7 +133,7 @@ describe('TFLite export and import of GATHER_STRIDED, REDUCE and BATCH_MATMUL', 
       const worst = Math.max(...Array.from(dequantizeOutput(model, yq), (v, i) => Math.abs(v - want[i])));
       assert.ok(worst <= 0.05 * range, `int8 differs from torch by ${worst} (range ${range})`);
       console.log(
-        `      ${model.ops.length} ops; float within ${floatWorst.toExponential(2)} of torch, int8 within ${((100 * worst) / range).toFixed(2)}% of its range`,
+        `      ${model.ops.length} ops; TFLite within ${tfliteWorst.toExponential(2)} of torch, Morsel's float ${floatWorst.toExponential(2)}, int8 within ${((100 * worst) / range).toFixed(2)}% of its range`,
       );
       const blob = encodeModel(model);
       for (const engine of ENGINES) {

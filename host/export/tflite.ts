@@ -701,7 +701,7 @@ export function writeTflite(
       b.addFieldInt32(F.QuantizationParameters.quantized_dimension, t.quantizedDimension, 0);
       quant = b.endObject();
     }
-    b.startObject(5);
+    b.startObject(6);
     b.addFieldOffset(F.Tensor.shape, shape, 0);
     b.addFieldInt8(F.Tensor.type, t.type, -1);
     b.addFieldInt32(F.Tensor.buffer, bufferOf[i], -1);
