@@ -2,7 +2,8 @@
 // the flattened input with constant indices, REDUCE as MEAN/SUM/REDUCE_MAX over axis 1 of [outer, count, inner],
 // BATCH_MATMUL as TFLite's BATCH_MATMUL, each with RESHAPEs around it where the shapes need them. The tensor-op
 // fixtures (test/fixtures/onnx/tensor) are quantized by Morsel, exported, read back by our importer and compared
-// with the original blob byte for byte; full TFLite (WebAssembly) runs every exported file.
+// with the original blob byte for byte; full TFLite (WebAssembly) runs every exported file. The float
+// UNIDIRECTIONAL_SEQUENCE_LSTM import against torch, through a file test/helpers/tflite-lstm.ts writes.
 
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
@@ -28,13 +29,14 @@ import { runFloat } from '../host/interp/float';
 import { dequantizeOutput, quantizeGraph, quantizeInput } from '../host/quantize/quantize';
 import { tfliteToGraph } from '../host/import/tflite/to-graph';
 import { lstmTflite, readTorchLstm } from './helpers/tflite-lstm';
+import { cli } from './helpers/ops-fixtures';
 import { loadTfliteOracle } from './helpers/tflite-oracle';
 import { randomInt8Inputs } from './helpers/tflite-mlperf';
 
 const DIR = path.join(__dirname, '..', '..', 'test', 'fixtures', 'onnx', 'tensor');
 const OPS = ['GATHER_STRIDED', 'REDUCE', 'BATCH_MATMUL'];
 
-/** The tensor-op fixture quantized by Morsel in `rounding` on Gaussian samples of its stored input. */
+/** The tensor-op fixture quantized by Morsel in TFLite's rounding on Gaussian samples of its stored input. */
 function quantized(file: string): QModel {
   const d = toDeviceGraph(importModel(path.join(DIR, file)));
   const shape = tensor(d, d.inputs[0]).shape;
@@ -57,7 +59,7 @@ const sameInTflite = (model: QModel) =>
       !(op.opcode === 'REDUCE' && op.options.reducer !== 2),
   );
 
-describe('TFLite export and import of GATHER_STRIDED, REDUCE and BATCH_MATMUL', function () {
+describe('TFLite ops: GATHER_STRIDED, REDUCE and BATCH_MATMUL export and import; UNIDIRECTIONAL_SEQUENCE_LSTM import', function () {
   this.timeout(120000);
   it('every tensor-op fixture with them (no LayerNorm) round-trips .msl → .tflite → .msl to the same int8 outputs, and full TFLite runs the file', async () => {
     const oracle = await loadTfliteOracle();
@@ -99,6 +101,23 @@ describe('TFLite export and import of GATHER_STRIDED, REDUCE and BATCH_MATMUL', 
     assert.equal(exported.length, 23);
     assert.equal(bitExact.size, 18);
     for (const b of ['GATHER', 'MEAN', 'SUM', 'REDUCE_MAX', 'BATCH_MATMUL', 'RESHAPE']) assert.ok(builtins.has(b), b);
+  });
+
+  it('`morsel export --tflite` writes the attention model, and `morsel convert` reads it back to the same blob outputs', async () => {
+    const model = quantized('torch_attention.onnx');
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-tflite-ops-'));
+    try {
+      const [msl, tfl, back] = ['model.msl', 'model.tflite', 'back.msl'].map((f) => path.join(tmp, f));
+      fs.writeFileSync(msl, encodeModel(model));
+      const exported = await cli('export', msl, '--tflite', '-o', tfl);
+      assert.equal(exported.code, 0, exported.err);
+      const converted = await cli('convert', tfl, '--rounding', model.rounding, '-o', back, '-q');
+      assert.equal(converted.code, 0, converted.err);
+      const again = decodeModel(new Uint8Array(fs.readFileSync(back)));
+      for (const x of randomInt8Inputs(model, 4, 9)) assert.deepEqual(runInt8(again, [x]), runInt8(model, [x]));
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it("UNIDIRECTIONAL_SEQUENCE_LSTM (float, from a torch nn.LSTM's weights) matches torch to 1e-4; int8 within 5% of torch's range, bit-exact on every engine", async () => {

@@ -221,11 +221,11 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
     before.push(reshape(name, ti, view));
     return view;
   };
-  /** `core` computes `shape`; the op's output `yi` is it, or a RESHAPE of it when the shapes differ. */
-  const producing = (name: string, yi: number, shape: number[], core: (y: number) => OutOp): OutOp[] => {
-    if (sameTable(out[yi].shape, shape)) return [core(yi)];
+  /** `core` computes `shape`; the op's output `yi` is its output, or a RESHAPE of it when the shapes differ. */
+  const producing = (name: string, yi: number, shape: number[], core: Omit<OutOp, 'outputs'>): OutOp[] => {
+    if (sameTable(out[yi].shape, shape)) return [{ ...core, outputs: [yi] }];
     const inner = addActivation(name, shape, yi);
-    return [core(inner), reshape(`${name}/reshape`, inner, yi)];
+    return [{ ...core, outputs: [inner] }, reshape(`${name}/reshape`, inner, yi)];
   };
   const sameOptions = (op: QOp, prepared: object) => {
     if (JSON.stringify(prepared) !== JSON.stringify(op.options))
@@ -535,13 +535,12 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
         const before: OutOp[] = [];
         const flat = viewAs(before, `${op.name}/flat`, xi, [numel(x.shape)]);
         const indices = stridedIndices(offset, shape, strides);
-        const gather = producing(op.name, yi, shape, (target) => ({
+        const gather = producing(op.name, yi, shape, {
           builtin: BuiltinOperator.GATHER,
           inputs: [flat, addConstInts(`${op.name}/indices`, indices, shape)],
-          outputs: [target],
           optionsType: BuiltinOptions.GatherOptions,
           options: [[Field.GatherOptions.axis, 'i32', 0]],
-        }));
+        });
         return [...before, ...gather];
       }
       case 'REDUCE': {
@@ -555,13 +554,12 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
         const builtin = { mean: BuiltinOperator.MEAN, sum: BuiltinOperator.SUM, max: BuiltinOperator.REDUCE_MAX }[
           reducer
         ];
-        const reduced = producing(op.name, yi, [o.outer, o.inner], (target) => ({
+        const reduced = producing(op.name, yi, [o.outer, o.inner], {
           builtin,
           inputs: [viewed, addConstInts(`${op.name}/axes`, [1])],
-          outputs: [target],
           optionsType: BuiltinOptions.ReducerOptions,
           options: [[Field.ReducerOptions.keep_dims, 'bool', 0]],
-        }));
+        });
         return [...before, ...reduced];
       }
       case 'BATCH_MATMUL': {
@@ -580,13 +578,12 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
         const before: OutOp[] = [];
         const a = viewAs(before, `${op.name}/lhs`, op.inputs[0], [o.lhs_batch_stride ? o.batch : 1, o.rows, o.depth]);
         const b = viewAs(before, `${op.name}/rhs`, op.inputs[1], [o.rhs_batch_stride ? o.batch : 1, o.depth, o.cols]);
-        const product = producing(op.name, yi, [o.batch, o.rows, o.cols], (target) => ({
+        const product = producing(op.name, yi, [o.batch, o.rows, o.cols], {
           builtin: BuiltinOperator.BATCH_MATMUL,
           inputs: [a, b],
-          outputs: [target],
           optionsType: BuiltinOptions.BatchMatMulOptions,
           options: [],
-        }));
+        });
         return [...before, ...product];
       }
       case 'LAYER_NORM':
