@@ -120,7 +120,7 @@ describe('TFLite ops: GATHER_STRIDED, REDUCE and BATCH_MATMUL export and import;
     }
   });
 
-  it("UNIDIRECTIONAL_SEQUENCE_LSTM (float, from a torch nn.LSTM's weights) matches torch to 1e-4; int8 within 5% of torch's range, bit-exact on every engine", async () => {
+  it("UNIDIRECTIONAL_SEQUENCE_LSTM (float, from a torch nn.LSTM's weights, batch- and time-major) matches torch to 1e-4; int8 within 5% of torch's range, bit-exact on every engine", async () => {
     const lstm = readTorchLstm();
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-tflite-lstm-'));
     try {
@@ -138,6 +138,12 @@ describe('TFLite ops: GATHER_STRIDED, REDUCE and BATCH_MATMUL export and import;
       );
       const graph = importModel(file);
       assert.deepEqual(graph, tfliteToGraph(readTflite(fs.readFileSync(file), file), 'lstm'));
+      // Time-major ([steps, 1, features]) holds the same values for one sequence, in TFLite and in Morsel.
+      const timeMajor = lstmTflite(lstm, true);
+      assert.deepEqual(oracle.runFloat(timeMajor, [Float32Array.from(lstm.input)]), [theirs]);
+      const tm = tfliteToGraph(readTflite(timeMajor, 'time-major'));
+      const ytm = Object.values(runFloat(tm, { [tm.inputs[0]]: Float32Array.from(lstm.input) }))[0];
+      assert.ok(Math.max(...Array.from(ytm, (v, i) => Math.abs(v - lstm.output[i]))) <= 1e-4);
       const x = Float32Array.from(lstm.input);
       const yf = Object.values(runFloat(graph, { [graph.inputs[0]]: x }))[0];
       const want = lstm.output;

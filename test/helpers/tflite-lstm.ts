@@ -30,8 +30,11 @@ export interface TorchLstm {
 
 export const readTorchLstm = (): TorchLstm => JSON.parse(fs.readFileSync(LSTM_FIXTURE, 'utf8'));
 
-/** The .tflite bytes of `lstm` as one UNIDIRECTIONAL_SEQUENCE_LSTM over [1, steps, features] (batch-major). */
-export function lstmTflite(lstm: TorchLstm): Uint8Array {
+/**
+ * The .tflite bytes of `lstm` as one UNIDIRECTIONAL_SEQUENCE_LSTM over [1, steps, features], or [steps, 1, features]
+ * when `timeMajor` (the same values for one sequence).
+ */
+export function lstmTflite(lstm: TorchLstm, timeMajor = false): Uint8Array {
   const { steps, features: F, hidden: H } = lstm;
   const tensors: OutTensor[] = [];
   const add = (name: string, shape: number[], values?: number[], variable = false) => {
@@ -49,7 +52,7 @@ export function lstmTflite(lstm: TorchLstm): Uint8Array {
   };
   // torch's gates are i, f, g (cell), o: the same order as TFLite's per-gate inputs.
   const gate = (m: number[], cols: number, k: number) => m.slice(k * H * cols, (k + 1) * H * cols);
-  const x = add('input', [1, steps, F]);
+  const x = add('input', timeMajor ? [steps, 1, F] : [1, steps, F]);
   const gates = ['input', 'forget', 'cell', 'output'];
   const inputWeights = gates.map((g, k) => add(`input_to_${g}_weights`, [H, F], gate(lstm.weight_ih, F, k)));
   const recurrentWeights = gates.map((g, k) => add(`recurrent_to_${g}_weights`, [H, H], gate(lstm.weight_hh, H, k)));
@@ -62,7 +65,7 @@ export function lstmTflite(lstm: TorchLstm): Uint8Array {
   );
   const hState = add('output_state', [1, H], undefined, true);
   const cState = add('cell_state', [1, H], undefined, true);
-  const y = add('output', [1, steps, H]);
+  const y = add('output', timeMajor ? [steps, 1, H] : [1, steps, H]);
   const none = -1;
   const F_ = Field.UnidirectionalSequenceLSTMOptions;
   const op: OutOp = {
@@ -90,7 +93,7 @@ export function lstmTflite(lstm: TorchLstm): Uint8Array {
       [F_.fused_activation_function, 'i8', ActivationFunction.TANH],
       [F_.cell_clip, 'f32', 0],
       [F_.proj_clip, 'f32', 0],
-      [F_.time_major, 'bool', 0],
+      [F_.time_major, 'bool', timeMajor ? 1 : 0],
     ],
   };
   return writeTflite('torch_lstm', tensors, [op], [x], [y]);
