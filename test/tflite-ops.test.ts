@@ -103,6 +103,30 @@ describe('TFLite ops: GATHER_STRIDED, REDUCE and BATCH_MATMUL export and import;
     for (const b of ['GATHER', 'MEAN', 'SUM', 'REDUCE_MAX', 'BATCH_MATMUL', 'RESHAPE']) assert.ok(builtins.has(b), b);
   });
 
+  it('what the int8 importer cannot run as these ops is refused naming it: uneven GATHER indices, adj_x, apart axes', () => {
+    const exported = (file: string) => readTflite(exportTflite(quantized(file)), file);
+    const refused = (m: ReturnType<typeof readTflite>, pattern: RegExp) =>
+      assert.throws(
+        () => tfliteToQModel(m, { rounding: 'tflite' }),
+        (e: Error) => e instanceof ModelError && pattern.test(e.message),
+      );
+    const opOf = (m: ReturnType<typeof readTflite>, name: string) =>
+      m.operators.find((op) => builtinOperatorName(op.builtinCode) === name)!;
+    const gathered = exported('gather_channels.onnx');
+    const indices = gathered.tensors[opOf(gathered, 'GATHER').inputs[1]].data!;
+    new DataView(indices.buffer, indices.byteOffset).setInt32(0, 1, true);
+    refused(gathered, /\(GATHER\): indices \[.*\] are not evenly spaced/);
+    const attention = exported('torch_attention.onnx');
+    opOf(attention, 'BATCH_MATMUL').options.adj_x = true;
+    refused(attention, /\(BATCH_MATMUL\): BATCH_MATMUL with adj_x or adj_y/);
+    const reduced = exported('reduce_sum_channels.onnx');
+    const sum = opOf(reduced, 'SUM');
+    const axes = reduced.tensors[sum.inputs[1]];
+    axes.shape = [2];
+    axes.data = new Uint8Array(Int32Array.from([0, 2]).buffer);
+    refused(reduced, /\(SUM\): axes \[0,2\] are not adjacent/);
+  });
+
   it('`morsel export --tflite` writes the attention model, and `morsel convert` reads it back to the same blob outputs', async () => {
     const model = quantized('torch_attention.onnx');
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'morsel-tflite-ops-'));
