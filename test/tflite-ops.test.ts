@@ -11,10 +11,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { decodeModel } from '../host/blob/decode';
 import { encodeModel } from '../host/blob/encode';
-import { exportTflite } from '../host/export/tflite';
+import { exportTflite, type OutOp, type OutTensor, writeTflite } from '../host/export/tflite';
 import { importModel } from '../host/import';
 import { readTflite } from '../host/import/tflite/reader';
-import { builtinOperatorName, TensorType } from '../host/import/tflite/schema';
+import { BuiltinOperator, BuiltinOptions, builtinOperatorName, Field, TensorType } from '../host/import/tflite/schema';
 import { tfliteToQModel } from '../host/import/tflite/to-qmodel';
 import { runInt8 } from '../host/interp/int8/interpreter';
 import { ModelError, numel, tensor } from '../host/ir/graph';
@@ -125,6 +125,79 @@ describe('TFLite ops: GATHER_STRIDED, REDUCE and BATCH_MATMUL export and import;
     axes.shape = [2];
     axes.data = new Uint8Array(Int32Array.from([0, 2]).buffer);
     refused(reduced, /\(SUM\): axes \[0,2\] are not adjacent/);
+  });
+
+  it("a float model with GATHER, BATCH_MATMUL, SUM and REDUCE_MAX imports and matches full TFLite's float kernels", async () => {
+    const tensors: OutTensor[] = [];
+    const add = (name: string, shape: number[], ints?: number[]) => {
+      tensors.push({
+        name,
+        shape,
+        type: ints ? TensorType.INT32 : TensorType.FLOAT32,
+        ...(ints ? { data: new Uint8Array(Int32Array.from(ints).buffer) } : {}),
+        scale: [],
+        zeroPoint: [],
+        quantizedDimension: 0,
+      });
+      return tensors.length - 1;
+    };
+    const [x, w] = [add('x', [1, 4, 6]), add('w', [1, 6, 5])];
+    const [rows, product, sum, max] = [
+      add('rows', [1, 2, 6]),
+      add('mm', [1, 2, 5]),
+      add('sum', [1, 2]),
+      add('max', [1, 5]),
+    ];
+    const op = (
+      builtin: number,
+      inputs: number[],
+      output: number,
+      optionsType = 0,
+      options: OutOp['options'] = [],
+    ) => ({
+      builtin,
+      inputs,
+      outputs: [output],
+      optionsType,
+      options,
+    });
+    const reducer = [[Field.ReducerOptions.keep_dims, 'bool', 0]] as OutOp['options'];
+    const bytes = writeTflite(
+      'float_ops',
+      tensors,
+      [
+        op(BuiltinOperator.GATHER, [x, add('indices', [2], [1, 3])], rows, BuiltinOptions.GatherOptions, [
+          [Field.GatherOptions.axis, 'i32', 1],
+        ]),
+        op(BuiltinOperator.BATCH_MATMUL, [rows, w], product, BuiltinOptions.BatchMatMulOptions),
+        op(BuiltinOperator.SUM, [product, add('sum_axes', [1], [2])], sum, BuiltinOptions.ReducerOptions, reducer),
+        op(
+          BuiltinOperator.REDUCE_MAX,
+          [product, add('max_axes', [1], [1])],
+          max,
+          BuiltinOptions.ReducerOptions,
+          reducer,
+        ),
+      ],
+      [x, w],
+      [sum, max],
+    );
+    const graph = tfliteToGraph(readTflite(bytes, 'float_ops'));
+    assert.deepEqual(
+      graph.nodes.map((n) => n.op.kind),
+      ['gather_strided', 'batch_matmul', 'reduce', 'reduce'],
+    );
+    const oracle = await loadTfliteOracle();
+    const rng = new Rng(21);
+    for (let k = 0; k < 3; k++) {
+      const inputs = [24, 30].map((n) => Float32Array.from({ length: n }, () => rng.normal()));
+      const theirs = oracle.runFloat(bytes, inputs);
+      const ours = runFloat(graph, { [graph.inputs[0]]: inputs[0], [graph.inputs[1]]: inputs[1] });
+      graph.outputs.forEach((name, i) => {
+        const worst = Math.max(...Array.from(ours[name], (v, j) => Math.abs(v - theirs[i][j])));
+        assert.ok(ours[name].length === theirs[i].length && worst <= 1e-5, `${name} differs by ${worst}`);
+      });
+    }
   });
 
   it('`morsel export --tflite` writes the attention model, and `morsel convert` reads it back to the same blob outputs', async () => {

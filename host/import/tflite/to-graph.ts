@@ -9,6 +9,7 @@ import type { TfliteModel, TfliteOperator, TfliteTensor } from './reader';
 import { fusedClamp, int32Of } from './to-qmodel';
 import { ActivationFunction, activationFunctionName, BuiltinOperator, builtinOperatorName, TensorType } from './schema';
 import { stackRows, unrollRecurrent } from '../recurrent';
+import { batchMatMulGeometry, gatherView, reduceGeometry } from './strided';
 import { checkActivation, checkShape } from '../limits';
 import { transposeConvPads, windowGeometry } from './padding';
 import { elementsPerChannel } from '../../ir/shape';
@@ -244,9 +245,52 @@ const MEAN: BuiltinHandler = (b) => {
   };
 };
 
+/** GATHER of constant indices: the strided view they are (host/import/tflite/strided.ts). */
+const GATHER: BuiltinHandler = (b) => {
+  const o = b.op.options;
+  const xs = b.inShape(0);
+  if (o.batch_dims) throw new ModelError(`${b.where}: GATHER with batch_dims ${o.batch_dims} is not supported`);
+  const axis = (o.axis as number) < 0 ? (o.axis as number) + xs.length : (o.axis as number);
+  const attrs = gatherView(b.where, xs, axis, b.constInts(1), b.outShape);
+  return { kind: 'gather_strided', inputs: [b.input(0)], outputs: [b.y], attrs };
+};
+
+/** SUM and REDUCE_MAX over adjacent constant axes. */
+const reduce: BuiltinHandler = (b) => ({
+  kind: 'reduce',
+  inputs: [b.input(0)],
+  outputs: [b.y],
+  attrs: {
+    reducer: b.op.builtinCode === B.SUM ? 'sum' : 'max',
+    ...reduceGeometry(b.where, b.inShape(0), b.constInts(1)),
+  },
+});
+
+const BATCH_MATMUL: BuiltinHandler = (b) => {
+  const adjoint = b.op.options.adj_x === true || b.op.options.adj_y === true;
+  const g = batchMatMulGeometry(b.where, b.inShape(0), b.inShape(1), adjoint);
+  return {
+    kind: 'batch_matmul',
+    inputs: [b.input(0), b.input(1)],
+    outputs: [b.y],
+    attrs: {
+      batch: g.batch,
+      rows: g.rows,
+      depth: g.depth,
+      cols: g.cols,
+      lhsBatchStride: g.lhs_batch_stride,
+      rhsBatchStride: g.rhs_batch_stride,
+    },
+  };
+};
+
 /** TFLite builtin → its handler in float models. */
 const FLOAT_BUILTINS: Record<number, BuiltinHandler> = {
   [B.ADD]: arithmetic,
+  [B.BATCH_MATMUL]: BATCH_MATMUL,
+  [B.GATHER]: GATHER,
+  [B.REDUCE_MAX]: reduce,
+  [B.SUM]: reduce,
   [B.AVERAGE_POOL_2D]: pool,
   [B.CONCATENATION]: CONCATENATION,
   [B.CONV_2D]: conv,

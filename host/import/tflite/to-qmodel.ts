@@ -33,7 +33,7 @@ import {
   prepareReduce,
   type QParams,
 } from '../../quantize/prepare';
-import { stridedView } from './strided';
+import { batchMatMulGeometry, gatherView, reduceGeometry } from './strided';
 import type { TfliteModel, TfliteOperator, TfliteTensor } from './reader';
 import { ActivationFunction, activationFunctionName, BuiltinOperator, TensorType } from './schema';
 import { transposeConvPads, windowGeometry } from './padding';
@@ -224,15 +224,7 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
   };
   /** MEAN, SUM or REDUCE_MAX over adjacent constant axes: one REDUCE over [outer, count, inner]. */
   const reduce = (op: TfliteOperator) => {
-    const xs = tensorOf(op, 0).shape;
-    const axes = [...new Set(constInts(op, 1).map((a) => (a < 0 ? a + xs.length : a)))].sort((a, b) => a - b);
-    if (axes.some((a, k) => a !== axes[0] + k))
-      throw new ModelError(`${where(op)}: axes [${axes}] are not adjacent; Morsel reduces adjacent axes`);
-    const geometry = {
-      outer: numel(xs.slice(0, axes[0])),
-      count: numel(xs.slice(axes[0], axes[0] + axes.length)),
-      inner: numel(xs.slice(axes[0] + axes.length)),
-    };
+    const geometry = reduceGeometry(where(op), tensorOf(op, 0).shape, constInts(op, 1));
     const code = op.builtinCode;
     if (code === B.REDUCE_MAX) sameQuantization(op);
     const reducer = code === B.MEAN ? 'mean' : code === B.SUM ? 'sum' : 'max';
@@ -554,19 +546,8 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
         const axis = (o.axis as number) < 0 ? (o.axis as number) + x().shape.length : (o.axis as number);
         if (o.batch_dims) throw new ModelError(`${where(op)}: GATHER with batch_dims ${o.batch_dims} is not supported`);
         sameQuantization(op);
-        const [xs, indices] = [x().shape, constInts(op, 1)];
-        const [along, inner] = [xs[axis], numel(xs.slice(axis + 1))];
-        if (indices.some((i) => i < 0 || i >= along))
-          throw new ModelError(`${where(op)}: an index is outside [0, ${along})`);
-        const flat = Array.from({ length: numel(xs.slice(0, axis)) }, (_, outer) =>
-          indices.flatMap((i) => Array.from({ length: inner }, (_, k) => (outer * along + i) * inner + k)),
-        ).flat();
-        const view = stridedView(flat, y().shape);
-        if (!view)
-          throw new ModelError(
-            `${where(op)}: indices [${indices}] are not evenly spaced; Morsel gathers strided views`,
-          );
-        push(op, { opcode: 'GATHER_STRIDED', inputs: [q8(op.inputs[0], op)], options: { ...view, shape: y().shape } });
+        const options = gatherView(where(op), x().shape, axis, constInts(op, 1), y().shape);
+        push(op, { opcode: 'GATHER_STRIDED', inputs: [q8(op.inputs[0], op)], options });
         break;
       }
       case B.SUM:
@@ -574,25 +555,12 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
         reduce(op);
         break;
       case B.BATCH_MATMUL: {
-        if (o.adj_x || o.adj_y)
-          throw new ModelError(
-            `${where(op)}: BATCH_MATMUL with adj_x or adj_y (a transposed operand) is not supported`,
-          );
-        const [a, b] = [x().shape, tensorOf(op, 1).shape];
-        const [rows, depth] = a.slice(-2);
-        const cols = b[b.length - 1];
-        const [na, nb] = [numel(a.slice(0, -2)), numel(b.slice(0, -2))];
-        const batch = Math.max(na, nb);
-        if (b[b.length - 2] !== depth || (na !== batch && na !== 1) || (nb !== batch && nb !== 1))
-          throw new ModelError(`${where(op)}: [${a}] × [${b}] is not a batch of matrix products Morsel supports`);
-        const geometry = {
-          batch,
-          rows,
-          depth,
-          cols,
-          lhs_batch_stride: na === 1 ? 0 : rows * depth,
-          rhs_batch_stride: nb === 1 ? 0 : depth * cols,
-        };
+        const geometry = batchMatMulGeometry(
+          where(op),
+          x().shape,
+          tensorOf(op, 1).shape,
+          o.adj_x === true || o.adj_y === true,
+        );
         push(op, {
           opcode: 'BATCH_MATMUL',
           inputs: [q8(op.inputs[0], op), q8(op.inputs[1], op)],
