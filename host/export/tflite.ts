@@ -6,8 +6,9 @@
 import { Builder } from 'flatbuffers';
 import { type Clamp, ModelError } from '../ir/graph';
 import type { QModel, QOp, QTensor } from '../ir/qmodel';
-import { elementsPerChannel, sameArray, windowAxis } from '../ir/shape';
+import { elementsPerChannel, numel, sameArray, windowAxis } from '../ir/shape';
 import { tflitePadding, transposeConvPads } from '../import/tflite/padding';
+import { stridedIndices } from '../import/tflite/strided';
 import {
   ActivationFunction,
   BuiltinOperator,
@@ -24,6 +25,8 @@ import {
   prepareLeakyRelu,
   prepareLookupTable,
   preparePrelu,
+  prepareBatchMatMul,
+  prepareReduce,
   TFLITE_TABLE_FNS,
   prepareLogistic,
   prepareQuantize,
@@ -35,7 +38,8 @@ import {
 } from '../quantize/prepare';
 import { kernelRounding, prepareRounding } from '../quantize/fixedpoint';
 
-interface OutTensor {
+/** A tensor of a .tflite being written (writeTflite). */
+export interface OutTensor {
   name: string;
   shape: number[];
   type: number;
@@ -43,9 +47,12 @@ interface OutTensor {
   scale: number[];
   zeroPoint: number[];
   quantizedDimension: number;
+  /** A state tensor TFLite keeps between invocations (an LSTM's hidden and cell state). */
+  variable?: boolean;
 }
 type OptionField = [id: number, kind: 'i8' | 'i32' | 'f32' | 'bool', value: number];
-interface OutOp {
+/** An operator of a .tflite being written: its builtin code, tensor indices and option table fields. */
+export interface OutOp {
   builtin: number;
   inputs: number[];
   outputs: number[];
@@ -95,6 +102,10 @@ const INT8_OP_VERSION: Record<number, number> = {
   [BuiltinOperator.TRANSPOSE_CONV]: 3,
   // int8 with half_pixel_centers (op_version.cc).
   [BuiltinOperator.RESIZE_BILINEAR]: 3,
+  [BuiltinOperator.GATHER]: 2,
+  [BuiltinOperator.SUM]: 2,
+  [BuiltinOperator.REDUCE_MAX]: 2,
+  [BuiltinOperator.BATCH_MATMUL]: 1,
 };
 
 const bytesOfArray = (d: Int8Array | Int32Array) =>
@@ -190,7 +201,38 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
     return fail(op, `padding (top ${pads[0]}, left ${pads[1]}) is neither SAME nor VALID`);
   };
 
-  const ops: OutOp[] = model.ops.map((op): OutOp => {
+  /** A new activation tensor quantized as `like`, for the RESHAPEs an op needs around it. */
+  const addActivation = (name: string, shape: number[], like: number) => {
+    const { data: _, ...t } = out[like];
+    out.push({ ...t, name, shape });
+    return out.length - 1;
+  };
+  const reshape = (name: string, from: number, to: number): OutOp => ({
+    builtin: BuiltinOperator.RESHAPE,
+    inputs: [from, addConstInts(`${name}/shape`, out[to].shape)],
+    outputs: [to],
+    optionsType: 0,
+    options: [],
+  });
+  /** `ti` viewed as `shape`: itself when it has that shape, else the output of a RESHAPE appended to `before`. */
+  const viewAs = (before: OutOp[], name: string, ti: number, shape: number[]) => {
+    if (sameTable(out[ti].shape, shape)) return ti;
+    const view = addActivation(name, shape, ti);
+    before.push(reshape(name, ti, view));
+    return view;
+  };
+  /** `core` computes `shape`; the op's output `yi` is its output, or a RESHAPE of it when the shapes differ. */
+  const producing = (name: string, yi: number, shape: number[], core: Omit<OutOp, 'outputs'>): OutOp[] => {
+    if (sameTable(out[yi].shape, shape)) return [{ ...core, outputs: [yi] }];
+    const inner = addActivation(name, shape, yi);
+    return [{ ...core, outputs: [inner] }, reshape(`${name}/reshape`, inner, yi)];
+  };
+  const sameOptions = (op: QOp, prepared: object) => {
+    if (JSON.stringify(prepared) !== JSON.stringify(op.options))
+      fail(op, `its options are not TFLite's int8 ${op.opcode} for its scales`);
+  };
+
+  const ops: OutOp[] = model.ops.flatMap((op): OutOp | OutOp[] => {
     const [xi] = op.inputs;
     const yi = op.outputs[0];
     const x = model.tensors[xi];
@@ -494,12 +536,66 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
           optionsType: BuiltinOptions.ReducerOptions,
           options: [[Field.ReducerOptions.keep_dims, 'bool', y.shape.length === 4 ? 1 : 0]],
         };
-      case 'GATHER_STRIDED':
-      case 'REDUCE':
-      case 'BATCH_MATMUL':
+      case 'GATHER_STRIDED': {
+        // Any strided view (transpose, slice, split, shuffle) is one GATHER of the flattened input with constant
+        // indices in the view's iteration shape: y[i] = x[offset + Σ i_d·strides[d]].
+        const { offset, shape, strides } = op.options;
+        const before: OutOp[] = [];
+        const flat = viewAs(before, `${op.name}/flat`, xi, [numel(x.shape)]);
+        const indices = stridedIndices(offset, shape, strides);
+        const gather = producing(op.name, yi, shape, {
+          builtin: BuiltinOperator.GATHER,
+          inputs: [flat, addConstInts(`${op.name}/indices`, indices, shape)],
+          optionsType: BuiltinOptions.GatherOptions,
+          options: [[Field.GatherOptions.axis, 'i32', 0]],
+        });
+        return [...before, ...gather];
+      }
+      case 'REDUCE': {
+        // [outer, count, inner] reduced over axis 1, reshaped around where the tensors have other shapes.
+        const o = op.options;
+        const reducer = (['mean', 'sum', 'max'] as const)[o.reducer];
+        const geometry = { outer: o.outer, count: o.count, inner: o.inner };
+        sameOptions(op, prepareReduce(reducer, geometry, q(xi), q(yi), prepareRounding(model.rounding)));
+        const before: OutOp[] = [];
+        const viewed = viewAs(before, `${op.name}/in`, xi, [o.outer, o.count, o.inner]);
+        const builtin = { mean: BuiltinOperator.MEAN, sum: BuiltinOperator.SUM, max: BuiltinOperator.REDUCE_MAX }[
+          reducer
+        ];
+        const reduced = producing(op.name, yi, [o.outer, o.inner], {
+          builtin,
+          inputs: [viewed, addConstInts(`${op.name}/axes`, [1])],
+          optionsType: BuiltinOptions.ReducerOptions,
+          options: [[Field.ReducerOptions.keep_dims, 'bool', 0]],
+        });
+        return [...before, ...reduced];
+      }
+      case 'BATCH_MATMUL': {
+        // [batch or 1, rows, depth] × [batch or 1, depth, cols] (a batch of 1 broadcasts, as the stride 0 does).
+        const o = op.options;
+        const geometry = {
+          batch: o.batch,
+          rows: o.rows,
+          depth: o.depth,
+          cols: o.cols,
+          lhs_batch_stride: o.lhs_batch_stride,
+          rhs_batch_stride: o.rhs_batch_stride,
+        };
+        const [lhs, rhs] = [q(op.inputs[0]), q(op.inputs[1])];
+        sameOptions(op, prepareBatchMatMul(geometry, lhs, rhs, q(yi), undefined, prepareRounding(model.rounding)));
+        const before: OutOp[] = [];
+        const a = viewAs(before, `${op.name}/lhs`, op.inputs[0], [o.lhs_batch_stride ? o.batch : 1, o.rows, o.depth]);
+        const b = viewAs(before, `${op.name}/rhs`, op.inputs[1], [o.rhs_batch_stride ? o.batch : 1, o.depth, o.cols]);
+        const product = producing(op.name, yi, [o.batch, o.rows, o.cols], {
+          builtin: BuiltinOperator.BATCH_MATMUL,
+          inputs: [a, b],
+          optionsType: BuiltinOptions.BatchMatMulOptions,
+          options: [],
+        });
+        return [...before, ...product];
+      }
       case 'LAYER_NORM':
-        // TFLite has no LayerNorm builtin; TRANSPOSE/STRIDED_SLICE, SUM/REDUCE_MAX/MEAN and BATCH_MATMUL need their tensors reshaped around them.
-        return fail(op, 'is not exported to TFLite yet');
+        return fail(op, 'TFLite has no LayerNorm builtin: keep it in the .msl');
       default: {
         const unknown: never = op;
         throw new ModelError(`cannot export opcode ${(unknown as QOp).opcode} to TFLite`);
@@ -519,7 +615,7 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
     delete out[i].data;
     return data;
   });
-  return { bytes: serialize(model, out, ops, [...model.inputs, ...fed]), weights };
+  return { bytes: writeTflite(model.name, out, ops, [...model.inputs, ...fed], model.outputs), weights };
 }
 
 /** SOFTMAX's beta from its exp table: exp_table[1] ≈ exp(−β·s_in)·2^31, confirmed by re-preparing. */
@@ -551,7 +647,14 @@ function leakyReluAlpha(
 /** A value estimated from quantized data, at 1 to 7 significant digits (the original was a short decimal). */
 const roundings = (v: number): number[] => [1, 2, 3, 4, 5, 6, 7].map((d) => Math.fround(Number(v.toPrecision(d))));
 
-function serialize(model: QModel, tensors: OutTensor[], ops: OutOp[], inputs: number[]): Uint8Array {
+/** A .tflite file (schema version 3, one subgraph) with these tensors and builtin operators. */
+export function writeTflite(
+  name: string,
+  tensors: OutTensor[],
+  ops: OutOp[],
+  inputs: number[],
+  outputs: number[],
+): Uint8Array {
   const b = new Builder(1024);
   const F = Field;
   const ints = (xs: number[]) => {
@@ -603,12 +706,13 @@ function serialize(model: QModel, tensors: OutTensor[], ops: OutOp[], inputs: nu
       b.addFieldInt32(F.QuantizationParameters.quantized_dimension, t.quantizedDimension, 0);
       quant = b.endObject();
     }
-    b.startObject(5);
+    b.startObject(6);
     b.addFieldOffset(F.Tensor.shape, shape, 0);
     b.addFieldInt8(F.Tensor.type, t.type, -1);
     b.addFieldInt32(F.Tensor.buffer, bufferOf[i], -1);
     b.addFieldOffset(F.Tensor.name, name, 0);
     if (quant) b.addFieldOffset(F.Tensor.quantization, quant, 0);
+    if (t.variable) b.addFieldInt8(F.Tensor.is_variable, 1, 0);
     return b.endObject();
   });
 
@@ -648,9 +752,9 @@ function serialize(model: QModel, tensors: OutTensor[], ops: OutOp[], inputs: nu
 
   const sgTensors = tables(tensorOffsets);
   const sgInputs = ints(inputs);
-  const sgOutputs = ints(model.outputs);
+  const sgOutputs = ints(outputs);
   const sgOps = tables(opOffsets);
-  const sgName = b.createString(model.name);
+  const sgName = b.createString(name);
   b.startObject(5);
   b.addFieldOffset(F.SubGraph.tensors, sgTensors, 0);
   b.addFieldOffset(F.SubGraph.inputs, sgInputs, 0);
@@ -661,7 +765,7 @@ function serialize(model: QModel, tensors: OutTensor[], ops: OutOp[], inputs: nu
 
   const codesVec = tables(codeOffsets);
   const subgraphs = tables([subgraph]);
-  const description = b.createString(`Morsel export of ${model.name}`);
+  const description = b.createString(`Morsel export of ${name}`);
   const buffersVec = tables(buffers);
   b.startObject(5);
   b.addFieldInt32(F.Model.version, TFLITE_SCHEMA_VERSION, -1);

@@ -47,6 +47,8 @@ interface WasmModule {
 export interface TfliteOracle {
   /** Runs a .tflite model; inputs are raw bytes in the model's input order; returns every output as int8. */
   run(model: Uint8Array, inputs: (Int8Array | Uint8Array)[]): Int8Array[];
+  /** Runs a float .tflite model (a state-keeping op such as an LSTM keeps its state between runs of one file). */
+  runFloat(model: Uint8Array, inputs: Float32Array[]): Float32Array[];
   /** The kinds of node TFLite executed in the model's last inference (e.g. "CONV_2D", "TfLiteXNNPackDelegate"). */
   nodeTypes(model: Uint8Array): string[];
 }
@@ -89,24 +91,30 @@ export function loadTfliteOracle(): Promise<TfliteOracle> {
         v.delete();
       }
     };
+    /** Fills the inputs with `inputs` (raw bytes), runs once, and returns the output tensors. */
+    const infer = (model: Uint8Array, inputs: ArrayBufferView[]): TensorInfo[] => {
+      const r = runnerFor(model);
+      const ins = tensors(r.GetInputs());
+      if (ins.length !== inputs.length) throw new Error(`model has ${ins.length} inputs, got ${inputs.length}`);
+      ins.forEach((t, i) => {
+        const view = t.data();
+        const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+        if (bytes.length !== inputs[i].byteLength)
+          throw new Error(`input ${i} (${t.name}) takes ${bytes.length} bytes, got ${inputs[i].byteLength}`);
+        bytes.set(new Uint8Array(inputs[i].buffer, inputs[i].byteOffset, inputs[i].byteLength));
+      });
+      if (!r.Infer()) throw new Error('TFLite (wasm) inference failed');
+      return tensors(r.GetOutputs());
+    };
+    const outputsOf = <T>(outs: TensorInfo[], type: string, copy: (v: ArrayBufferView) => T): T[] =>
+      outs.map((t) => {
+        if (t.dataType !== type) throw new Error(`output ${t.name} is ${t.dataType}, not ${type}`);
+        return copy(t.data());
+      });
     return {
-      run(model, inputs) {
-        const r = runnerFor(model);
-        const ins = tensors(r.GetInputs());
-        if (ins.length !== inputs.length) throw new Error(`model has ${ins.length} inputs, got ${inputs.length}`);
-        ins.forEach((t, i) => {
-          const view = t.data();
-          const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-          if (bytes.length !== inputs[i].length)
-            throw new Error(`input ${i} (${t.name}) takes ${bytes.length} bytes, got ${inputs[i].length}`);
-          bytes.set(new Uint8Array(inputs[i].buffer, inputs[i].byteOffset, inputs[i].length));
-        });
-        if (!r.Infer()) throw new Error('TFLite (wasm) inference failed');
-        return tensors(r.GetOutputs()).map((t) => {
-          if (t.dataType !== 'int8') throw new Error(`output ${t.name} is ${t.dataType}, not int8`);
-          return Int8Array.from(t.data() as Int8Array);
-        });
-      },
+      run: (model, inputs) => outputsOf(infer(model, inputs), 'int8', (v) => Int8Array.from(v as Int8Array)),
+      runFloat: (model, inputs) =>
+        outputsOf(infer(model, inputs), 'float32', (v) => Float32Array.from(v as Float32Array)),
       nodeTypes(model) {
         const r = runnerFor(model);
         const results = r.GetProfilingResults();

@@ -111,6 +111,19 @@ const OPTION_SPECS: Record<number, OptionSpec> = {
     align_corners: ['bool', false],
     half_pixel_centers: ['bool', false],
   }),
+  [BuiltinOptions.GatherOptions]: spec(F.GatherOptions, { axis: ['int', 0], batch_dims: ['int', 0] }),
+  [BuiltinOptions.BatchMatMulOptions]: spec(F.BatchMatMulOptions, {
+    adj_x: ['bool', false],
+    adj_y: ['bool', false],
+    asymmetric_quantize_inputs: ['bool', false],
+  }),
+  [BuiltinOptions.UnidirectionalSequenceLSTMOptions]: spec(F.UnidirectionalSequenceLSTMOptions, {
+    fused_activation_function: ['byte', 0],
+    cell_clip: ['float', 0],
+    proj_clip: ['float', 0],
+    time_major: ['bool', false],
+    asymmetric_quantize_inputs: ['bool', false],
+  }),
 };
 
 /** A FlatBuffer table at `pos`: field access by id with bounds checks. */

@@ -39,6 +39,11 @@ export const BuiltinOperator = {
   MINIMUM: 57,
   TRANSPOSE_CONV: 67,
   RESIZE_BILINEAR: 23,
+  GATHER: 36,
+  SUM: 74,
+  REDUCE_MAX: 82,
+  BATCH_MATMUL: 126,
+  UNIDIRECTIONAL_SEQUENCE_LSTM: 44,
 } as const;
 export type BuiltinOperatorName = keyof typeof BuiltinOperator;
 
@@ -54,13 +59,11 @@ const OTHER_BUILTIN_NAMES: Record<number, string> = {
   26: 'SPACE_TO_DEPTH',
   27: 'SVDF',
   32: 'CUSTOM',
-  36: 'GATHER',
   37: 'BATCH_TO_SPACE_ND',
   38: 'SPACE_TO_BATCH_ND',
   39: 'TRANSPOSE',
   42: 'DIV',
   43: 'SQUEEZE',
-  44: 'UNIDIRECTIONAL_SEQUENCE_LSTM',
   45: 'STRIDED_SLICE',
   49: 'SPLIT',
   50: 'LOG_SOFTMAX',
@@ -69,11 +72,9 @@ const OTHER_BUILTIN_NAMES: Record<number, string> = {
   60: 'PADV2',
   65: 'SLICE',
   70: 'EXPAND_DIMS',
-  74: 'SUM',
   75: 'SQRT',
   76: 'RSQRT',
   77: 'SHAPE',
-  82: 'REDUCE_MAX',
   83: 'PACK',
   88: 'UNPACK',
   97: 'RESIZE_NEAREST_NEIGHBOR',
@@ -81,7 +82,6 @@ const OTHER_BUILTIN_NAMES: Record<number, string> = {
   100: 'MIRROR_PAD',
   101: 'ABS',
   102: 'SPLIT_V',
-  126: 'BATCH_MATMUL',
 };
 
 export const builtinOperatorName = (code: number): string =>
@@ -121,6 +121,9 @@ export const BuiltinOptions = {
   GeluOptions: 116,
   TransposeConvOptions: 49,
   ResizeBilinearOptions: 15,
+  GatherOptions: 23,
+  BatchMatMulOptions: 101,
+  UnidirectionalSequenceLSTMOptions: 71,
 } as const;
 
 export const Padding = { SAME: 0, VALID: 1 } as const;
@@ -187,4 +190,13 @@ export const Field = {
   ResizeNearestNeighborOptions: { align_corners: 0, half_pixel_centers: 1 },
   TransposeConvOptions: { padding: 0, stride_w: 1, stride_h: 2, fused_activation_function: 3 },
   ResizeBilinearOptions: { align_corners: 2, half_pixel_centers: 3 },
+  GatherOptions: { axis: 0, batch_dims: 1 },
+  BatchMatMulOptions: { adj_x: 0, adj_y: 1, asymmetric_quantize_inputs: 2 },
+  UnidirectionalSequenceLSTMOptions: {
+    fused_activation_function: 0,
+    cell_clip: 1,
+    proj_clip: 2,
+    time_major: 3,
+    asymmetric_quantize_inputs: 4,
+  },
 } as const;

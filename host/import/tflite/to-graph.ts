@@ -7,7 +7,9 @@ import { applied, type Expr } from '../../ir/elementwise';
 import { type Clamp, type Graph, ModelError, newGraph, type Op, type Padding as Pads } from '../../ir/graph';
 import type { TfliteModel, TfliteOperator, TfliteTensor } from './reader';
 import { fusedClamp, int32Of } from './to-qmodel';
-import { BuiltinOperator, builtinOperatorName, TensorType } from './schema';
+import { ActivationFunction, activationFunctionName, BuiltinOperator, builtinOperatorName, TensorType } from './schema';
+import { stackRows, unrollRecurrent } from '../recurrent';
+import { batchMatMulGeometry, gatherView, reduceGeometry } from './strided';
 import { checkActivation, checkShape } from '../limits';
 import { transposeConvPads, windowGeometry } from './padding';
 import { elementsPerChannel } from '../../ir/shape';
@@ -30,6 +32,8 @@ interface Builtin {
   outShape: number[];
   y: string;
   constInts(k: number): number[];
+  /** The graph being built, for a builtin that lowers to several IR ops (the last one is returned). */
+  g: Graph;
 }
 type BuiltinHandler = (b: Builtin) => Op;
 
@@ -115,6 +119,71 @@ const pool: BuiltinHandler = (b) => {
   };
 };
 
+/** TFLite's LSTM gates i, f, c, o: the inputs holding each gate's input weights, recurrent weights and bias. */
+const LSTM_GATE_INPUTS = { i: [1, 5, 12], f: [2, 6, 13], c: [3, 7, 14], o: [4, 8, 15] } as const;
+/** Optional inputs the unrolled cell does not compute: peepholes, projection, layer normalization. */
+const LSTM_UNSUPPORTED_INPUTS: [number[], string][] = [
+  [[9, 10, 11], 'peephole weights'],
+  [[16, 17], 'a projection'],
+  [[20, 21, 22, 23], 'layer normalization'],
+];
+
+/**
+ * UNIDIRECTIONAL_SEQUENCE_LSTM (Keras LSTM through TF's converter), batch 1: unrolled over its fixed sequence by
+ * host/import/recurrent.ts as ONNX's LSTM is, its gates reordered from TFLite's i, f, c, o to ONNX's i, o, f, c.
+ */
+const UNIDIRECTIONAL_SEQUENCE_LSTM: BuiltinHandler = (b) => {
+  const o = b.op.options;
+  const present = (k: number) => b.op.inputs[k] !== undefined && b.op.inputs[k] >= 0;
+  if (o.fused_activation_function !== ActivationFunction.TANH)
+    throw new ModelError(
+      `${b.where}: cell activation ${activationFunctionName(o.fused_activation_function as number)} is not supported (TANH is)`,
+    );
+  if (o.cell_clip || o.proj_clip)
+    throw new ModelError(`${b.where}: cell_clip ${o.cell_clip} / proj_clip ${o.proj_clip} are not supported (0 is)`);
+  if (!present(1)) throw new ModelError(`${b.where}: a coupled input and forget gate (CIFG) is not supported`);
+  for (const [inputs, what] of LSTM_UNSUPPORTED_INPUTS)
+    if (inputs.some(present)) throw new ModelError(`${b.where}: ${what} is not supported`);
+  const xs = b.inShape(0);
+  const [steps, batch] = o.time_major ? [xs[0], xs[1]] : [xs[1], xs[0]];
+  if (xs.length !== 3 || batch !== 1)
+    throw new ModelError(`${b.where}: input [${xs}] is not one sequence ([1, steps, features] or time-major)`);
+  const constant = (k: number) => {
+    if (!b.isConstant(k)) throw new ModelError(`${b.where}: input ${k} must be a constant`);
+    return b.g.tensors.get(b.input(k))!.data!;
+  };
+  const gates = ['i', 'o', 'f', 'c'] as const;
+  const joined = (part: 0 | 1 | 2) => {
+    const arrays = gates.map((gate) => constant(LSTM_GATE_INPUTS[gate][part]));
+    const all = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
+    arrays.reduce((at, a) => (all.set(a, at), at + a.length), 0);
+    return all;
+  };
+  const hidden = b.inShape(2)[0];
+  // The state inputs are TFLite variables, zero at the start; a constant one is an initial state.
+  const state = (k: number) => (present(k) && b.isConstant(k) ? b.input(k) : undefined);
+  const x = `${b.y}/sequence`;
+  b.g.tensors.set(x, { name: x, dtype: 'float32', shape: [steps, xs[2]] });
+  b.g.nodes.push({
+    name: x,
+    op: { kind: 'reshape', inputs: [b.input(0)], outputs: [x], attrs: { shape: [steps, xs[2]] } },
+  });
+  const { ys } = unrollRecurrent(b.g, b.y, x, {
+    cell: 'lstm',
+    hidden,
+    w: joined(0),
+    r: joined(1),
+    wb: joined(2),
+    rb: new Float32Array(4 * hidden),
+    linearBeforeReset: false,
+    reverse: false,
+    initialH: state(18),
+    initialC: state(19),
+  });
+  const stacked = stackRows(b.g, `${b.y}/steps`, ys);
+  return { kind: 'reshape', inputs: [stacked], outputs: [b.y], attrs: { shape: b.outShape.slice() } };
+};
+
 const ARITHMETIC: Record<number, 'add' | 'sub' | 'mul'> = { [B.ADD]: 'add', [B.SUB]: 'sub', [B.MUL]: 'mul' };
 const arithmetic: BuiltinHandler = (b) => ({
   kind: ARITHMETIC[b.op.builtinCode],
@@ -176,9 +245,52 @@ const MEAN: BuiltinHandler = (b) => {
   };
 };
 
+/** GATHER of constant indices: the strided view they are (host/import/tflite/strided.ts). */
+const GATHER: BuiltinHandler = (b) => {
+  const o = b.op.options;
+  const xs = b.inShape(0);
+  if (o.batch_dims) throw new ModelError(`${b.where}: GATHER with batch_dims ${o.batch_dims} is not supported`);
+  const axis = (o.axis as number) < 0 ? (o.axis as number) + xs.length : (o.axis as number);
+  const attrs = gatherView(b.where, xs, axis, b.constInts(1), b.outShape);
+  return { kind: 'gather_strided', inputs: [b.input(0)], outputs: [b.y], attrs };
+};
+
+/** SUM and REDUCE_MAX over adjacent constant axes. */
+const reduce: BuiltinHandler = (b) => ({
+  kind: 'reduce',
+  inputs: [b.input(0)],
+  outputs: [b.y],
+  attrs: {
+    reducer: b.op.builtinCode === B.SUM ? 'sum' : 'max',
+    ...reduceGeometry(b.where, b.inShape(0), b.constInts(1)),
+  },
+});
+
+const BATCH_MATMUL: BuiltinHandler = (b) => {
+  const adjoint = b.op.options.adj_x === true || b.op.options.adj_y === true;
+  const g = batchMatMulGeometry(b.where, b.inShape(0), b.inShape(1), adjoint);
+  return {
+    kind: 'batch_matmul',
+    inputs: [b.input(0), b.input(1)],
+    outputs: [b.y],
+    attrs: {
+      batch: g.batch,
+      rows: g.rows,
+      depth: g.depth,
+      cols: g.cols,
+      lhsBatchStride: g.lhs_batch_stride,
+      rhsBatchStride: g.rhs_batch_stride,
+    },
+  };
+};
+
 /** TFLite builtin → its handler in float models. */
 const FLOAT_BUILTINS: Record<number, BuiltinHandler> = {
   [B.ADD]: arithmetic,
+  [B.BATCH_MATMUL]: BATCH_MATMUL,
+  [B.GATHER]: GATHER,
+  [B.REDUCE_MAX]: reduce,
+  [B.SUM]: reduce,
   [B.AVERAGE_POOL_2D]: pool,
   [B.CONCATENATION]: CONCATENATION,
   [B.CONV_2D]: conv,
@@ -234,6 +346,7 @@ const FLOAT_BUILTINS: Record<number, BuiltinHandler> = {
   [B.LOG_SOFTMAX]: (b) => ({ kind: 'log_softmax', inputs: [b.input(0)], outputs: [b.y], attrs: { axis: -1 } }),
   [B.SUB]: arithmetic,
   [B.TANH]: unary('tanh'),
+  [B.UNIDIRECTIONAL_SEQUENCE_LSTM]: UNIDIRECTIONAL_SEQUENCE_LSTM,
 };
 export const SUPPORTED_FLOAT_OPS = Object.keys(FLOAT_BUILTINS)
   .map((code) => builtinOperatorName(Number(code)))
@@ -299,6 +412,7 @@ export function tfliteToGraph(m: TfliteModel, name = m.subgraphName || 'tflite')
       isConstant: (k) => tensorAt(k).data !== undefined,
       outShape: m.tensors[op.outputs[0]].shape,
       y,
+      g,
       constInts: (k) => {
         const t = tensorAt(k);
         if (!t.data || t.type !== TensorType.INT32)

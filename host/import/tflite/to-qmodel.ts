@@ -30,8 +30,11 @@ import {
   prepareLogSoftmax,
   prepareSub,
   prepareTanh,
+  prepareBatchMatMul,
+  prepareReduce,
   type QParams,
 } from '../../quantize/prepare';
+import { batchMatMulGeometry, gatherView, reduceGeometry } from './strided';
 import type { TfliteModel, TfliteOperator, TfliteTensor } from './reader';
 import { ActivationFunction, activationFunctionName, BuiltinOperator, TensorType } from './schema';
 import { transposeConvPads, windowGeometry } from './padding';
@@ -48,6 +51,7 @@ const B = BuiltinOperator;
 export const SUPPORTED_INT8_OPS = [
   'ADD',
   'AVERAGE_POOL_2D',
+  'BATCH_MATMUL',
   'CONCATENATION',
   'CONV_2D',
   'DEPTHWISE_CONV_2D',
@@ -55,6 +59,7 @@ export const SUPPORTED_INT8_OPS = [
   'ELU',
   'EXP',
   'FULLY_CONNECTED',
+  'GATHER',
   'GELU',
   'HARD_SWISH',
   'LEAKY_RELU',
@@ -69,6 +74,7 @@ export const SUPPORTED_INT8_OPS = [
   'PAD',
   'PRELU',
   'QUANTIZE',
+  'REDUCE_MAX',
   'RELU',
   'RELU6',
   'RESHAPE',
@@ -76,6 +82,7 @@ export const SUPPORTED_INT8_OPS = [
   'RESIZE_NEAREST_NEIGHBOR',
   'SOFTMAX',
   'SUB',
+  'SUM',
   'TANH',
   'TRANSPOSE_CONV',
 ] as const;
@@ -209,6 +216,26 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
       arenaOffset: -1,
     });
     return { w, b: tensors.length - 1, scales: wq.scale };
+  };
+
+  /** Input and output of a data-moving op must share their quantization. */
+  const sameQuantization = (op: TfliteOperator) => {
+    const [xq, yq] = [qparams(tensorOf(op, 0), op), qparams(m.tensors[op.outputs[0]], op)];
+    if (xq.scale !== yq.scale || xq.zeroPoint !== yq.zeroPoint)
+      throw new ModelError(`${where(op)}: input and output quantization differ`);
+  };
+  /** MEAN, SUM or REDUCE_MAX over adjacent constant axes: one REDUCE over [outer, count, inner]. */
+  const reduce = (op: TfliteOperator) => {
+    const geometry = reduceGeometry(where(op), tensorOf(op, 0).shape, constInts(op, 1));
+    const code = op.builtinCode;
+    if (code === B.REDUCE_MAX) sameQuantization(op);
+    const reducer = code === B.MEAN ? 'mean' : code === B.SUM ? 'sum' : 'max';
+    const [xq, yq] = [qparams(tensorOf(op, 0), op), qparams(m.tensors[op.outputs[0]], op)];
+    push(op, {
+      opcode: 'REDUCE',
+      inputs: [q8(op.inputs[0], op)],
+      options: prepareReduce(reducer, geometry, xq, yq, rounding),
+    });
   };
 
   for (const op of m.operators) {
@@ -512,10 +539,10 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
         const axes = constInts(op, 1)
           .map((a) => (a < 0 ? a + x().shape.length : a))
           .sort();
-        if (x().shape.length !== 4 || axes.join() !== '1,2')
-          throw new ModelError(
-            `${where(op)}: MEAN is supported over axes [1, 2] of a 4-D tensor, got [${axes}] of rank ${x().shape.length}`,
-          );
+        if (x().shape.length !== 4 || axes.join() !== '1,2') {
+          reduce(op);
+          break;
+        }
         push(op, {
           opcode: 'MEAN',
           inputs: [q8(op.inputs[0], op)],
@@ -523,6 +550,44 @@ export function tfliteToQModel(m: TfliteModel, opts: TfliteImportOptions = {}): 
         });
         break;
       }
+      case B.GATHER: {
+        // Constant indices into an activation: a strided view when they are evenly spaced along each axis.
+        const axis = (o.axis as number) < 0 ? (o.axis as number) + x().shape.length : (o.axis as number);
+        if (o.batch_dims) throw new ModelError(`${where(op)}: GATHER with batch_dims ${o.batch_dims} is not supported`);
+        sameQuantization(op);
+        const options = gatherView(where(op), x().shape, axis, constInts(op, 1), y().shape);
+        push(op, { opcode: 'GATHER_STRIDED', inputs: [q8(op.inputs[0], op)], options });
+        break;
+      }
+      case B.SUM:
+      case B.REDUCE_MAX:
+        reduce(op);
+        break;
+      case B.BATCH_MATMUL: {
+        const geometry = batchMatMulGeometry(
+          where(op),
+          x().shape,
+          tensorOf(op, 1).shape,
+          o.adj_x === true || o.adj_y === true,
+        );
+        push(op, {
+          opcode: 'BATCH_MATMUL',
+          inputs: [q8(op.inputs[0], op), q8(op.inputs[1], op)],
+          options: prepareBatchMatMul(
+            geometry,
+            qparams(x(), op),
+            qparams(tensorOf(op, 1), op),
+            qparams(y(), op),
+            undefined,
+            rounding,
+          ),
+        });
+        break;
+      }
+      case B.UNIDIRECTIONAL_SEQUENCE_LSTM:
+        throw new ModelError(
+          `${where(op)}: an int8 (quantized) LSTM is not supported; import the float model, which Morsel unrolls and quantizes itself`,
+        );
       default:
         throw new ModelError(
           `${where(op)} is not supported; Morsel imports these TFLite ops: ${SUPPORTED_INT8_OPS.join(', ')}`,
