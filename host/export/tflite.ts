@@ -216,14 +216,14 @@ function buildTflite(model: QModel, weightsAsInputs: boolean): { bytes: Uint8Arr
   });
   /** `ti` viewed as `shape`: itself when it has that shape, else the output of a RESHAPE appended to `before`. */
   const viewAs = (before: OutOp[], name: string, ti: number, shape: number[]) => {
-    if (sameTable(out[ti].shape, shape)) return ti;
+    if (sameArray(out[ti].shape, shape)) return ti;
     const view = addActivation(name, shape, ti);
     before.push(reshape(name, ti, view));
     return view;
   };
   /** `core` computes `shape`; the op's output `yi` is its output, or a RESHAPE of it when the shapes differ. */
   const producing = (name: string, yi: number, shape: number[], core: Omit<OutOp, 'outputs'>): OutOp[] => {
-    if (sameTable(out[yi].shape, shape)) return [{ ...core, outputs: [yi] }];
+    if (sameArray(out[yi].shape, shape)) return [{ ...core, outputs: [yi] }];
     const inner = addActivation(name, shape, yi);
     return [{ ...core, outputs: [inner] }, reshape(`${name}/reshape`, inner, yi)];
   };
