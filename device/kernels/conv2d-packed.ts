@@ -5,7 +5,7 @@ import { requantize } from '../fixedpoint';
 import { floor } from '../platform/api';
 import type { OpContext, OpRegistration } from '../op';
 import { type Conv2DData, evalConv2D, prepareConv2DWith } from './conv2d';
-import { packedInput, packedNext, packedReset, packedRestart, packedRow } from './packed-weights';
+import { packedInput, packedNext, packedReset, packedRestart, packedRow, packedRowDot } from './packed-weights';
 
 function conv2dPacked(d: Conv2DData): void {
   let p = d.g,
@@ -28,16 +28,29 @@ function conv2dPacked(d: Conv2DData): void {
     pl = p.padLeft,
     zp = p.inZp;
   let xo = p.xOff,
-    yo = p.yOff;
+    yo = p.yOff,
+    lastX = (p.kW - 1) * dw;
+  // A one-row window without gaps (1×1, or 1×k undilated: every pointwise conv) reads its taps contiguously, as
+  // FULLY_CONNECTED does: a pixel inside the input takes packedRowDot's inlined walk, no call or division per tap.
+  let contiguous = p.kH === 1 && (p.kW === 1 || dw === 1);
   packedReset(w);
   for (let oc = 0; oc < outC; oc++) {
     packedRow(w, oc);
     for (let oy = 0; oy < outH; oy++) {
       let iy0 = oy * sh - pt;
+      let rowInside = contiguous && iy0 >= 0 && iy0 < inH;
       for (let ox = 0; ox < outW; ox++) {
         let ix0 = ox * sw - pl;
-        packedRestart(w);
         let acc = bias[oc];
+        if (rowInside && ix0 >= 0 && ix0 + lastX < inW) {
+          y[yo + (oy * outW + ox) * outC + oc] = requantize(
+            acc + packedRowDot(w, x, xo + (iy0 * inW + ix0) * inC),
+            d.rq,
+            oc,
+          );
+          continue;
+        }
+        packedRestart(w);
         for (let k = packedNext(w); k >= 0; k = packedNext(w)) {
           let ky = floor(k / taps);
           let kx = floor((k - ky * taps) / inC);
