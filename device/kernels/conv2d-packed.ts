@@ -2,7 +2,6 @@
 // pixel sums over the channel's nonzero taps only. Taps outside the input read the input zero point, as in conv2d.
 
 import { requantize } from '../fixedpoint';
-import { floor } from '../platform/api';
 import type { OpContext, OpRegistration } from '../op';
 import { type Conv2DData, evalConv2D, prepareConv2DWith } from './conv2d';
 import { packedInput, packedNext, packedReset, packedRestart, packedRow, packedRowDot } from './packed-weights';
@@ -51,14 +50,27 @@ function conv2dPacked(d: Conv2DData): void {
           continue;
         }
         packedRestart(w);
+        // Tap k's window row ky and column kx, advanced as k grows (a row's nonzeros come in order): a step per
+        // window row or column passed, where two divisions per nonzero would cost an ES5 interpreter two calls.
+        let ky = 0,
+          kx = 0,
+          rowAt = 0,
+          colAt = 0;
         for (let k = packedNext(w); k >= 0; k = packedNext(w)) {
-          let ky = floor(k / taps);
-          let kx = floor((k - ky * taps) / inC);
+          while (k >= rowAt + taps) {
+            ky++;
+            rowAt += taps;
+            kx = 0;
+            colAt = rowAt;
+          }
+          while (k >= colAt + inC) {
+            kx++;
+            colAt += inC;
+          }
           let iy = iy0 + ky * dh,
             ix = ix0 + kx * dw;
-          let xv =
-            iy >= 0 && iy < inH && ix >= 0 && ix < inW ? x[xo + (iy * inW + ix) * inC + k - ky * taps - kx * inC] : zp;
-          acc += xv * w.value;
+          acc +=
+            (iy >= 0 && iy < inH && ix >= 0 && ix < inW ? x[xo + (iy * inW + ix) * inC + k - colAt] : zp) * w.value;
         }
         y[yo + (oy * outW + ox) * outC + oc] = requantize(acc, d.rq, oc);
       }
