@@ -1,6 +1,7 @@
 // Small hand-built QModels for format and planner tests (no quantizer involved).
 import { bitsRange } from '../../host/blob/weights';
 import type { QModel, QTensor, WeightBits } from '../../host/ir/qmodel';
+import { numel } from '../../host/ir/shape';
 import { planMemory } from '../../host/plan/planner';
 import { Rng } from '../../host/util/rng';
 
@@ -69,6 +70,34 @@ export function randomWeights(rng: Rng, n: number, bits: WeightBits, sparsity: n
   return new Int8Array(n).map(() => (rng.next() < sparsity ? 0 : rng.int(lo, hi)));
 }
 
+/** Constant weights of `shape` (`bits` wide, a `sparsity` share of zeros) and a bias for its shape[0] outputs. */
+function weightsAndBias(rng: Rng, shape: number[], bits: WeightBits, sparsity: number): QTensor[] {
+  const outs = shape[0];
+  return [
+    {
+      name: 'w',
+      shape,
+      type: 'int8',
+      scale: [0.01],
+      zeroPoint: [0],
+      quantizedDimension: 0,
+      data: randomWeights(rng, numel(shape), bits, sparsity),
+      arenaOffset: -1,
+      weightBits: bits,
+    },
+    {
+      name: 'b',
+      shape: [outs],
+      type: 'int32',
+      scale: [0.001],
+      zeroPoint: [0],
+      quantizedDimension: 0,
+      data: new Int32Array(outs).map(() => rng.int(-5000, 5000)),
+      arenaOffset: -1,
+    },
+  ];
+}
+
 /** x[batches,depth] → FC(outs) with long rows: multi-byte CSR columns, run-length escapes, all-zero mask bytes. */
 export function wideFcModel(
   rng: Rng,
@@ -85,27 +114,7 @@ export function wideFcModel(
     arenaBytes: 0,
     tensors: [
       act('x', [batches, depth], 0.1, 3),
-      {
-        name: 'w',
-        shape: [outs, depth],
-        type: 'int8',
-        scale: [0.01],
-        zeroPoint: [0],
-        quantizedDimension: 0,
-        data: randomWeights(rng, outs * depth, bits, sparsity),
-        arenaOffset: -1,
-        weightBits: bits,
-      },
-      {
-        name: 'b',
-        shape: [outs],
-        type: 'int32',
-        scale: [0.001],
-        zeroPoint: [0],
-        quantizedDimension: 0,
-        data: new Int32Array(outs).map(() => rng.int(-5000, 5000)),
-        arenaOffset: -1,
-      },
+      ...weightsAndBias(rng, [outs, depth], bits, sparsity),
       act('y', [batches, outs], 0.2, -5),
     ],
     ops: [
@@ -144,27 +153,7 @@ export function rowConvModel(rng: Rng, kW: number, sw: number, padLeft: number, 
     arenaBytes: 0,
     tensors: [
       act('x', [1, H, W, C], 0.1, 3),
-      {
-        name: 'w',
-        shape: [outs, 1, kW, C],
-        type: 'int8',
-        scale: [0.01],
-        zeroPoint: [0],
-        quantizedDimension: 0,
-        data: randomWeights(rng, outs * kW * C, bits, sparsity),
-        arenaOffset: -1,
-        weightBits: bits,
-      },
-      {
-        name: 'b',
-        shape: [outs],
-        type: 'int32',
-        scale: [0.001],
-        zeroPoint: [0],
-        quantizedDimension: 0,
-        data: new Int32Array(outs).map(() => rng.int(-5000, 5000)),
-        arenaOffset: -1,
-      },
+      ...weightsAndBias(rng, [outs, 1, kW, C], bits, sparsity),
       act('y', [1, H, outW, outs], 0.2, -5),
     ],
     ops: [
