@@ -25,7 +25,7 @@ import { runInt8 } from '../host/interp/int8/interpreter';
 import type { QModel, WeightBits } from '../host/ir/qmodel';
 import { Rng } from '../host/util/rng';
 import { randomQModel } from './helpers/random-qmodel';
-import { randomWeights, wideFcModel } from './helpers/tiny-models';
+import { randomWeights, rowConvModel, wideFcModel } from './helpers/tiny-models';
 
 const ROOT = path.join(__dirname, '..', '..');
 const hex = (a: Int8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).toString('hex');
@@ -147,7 +147,7 @@ describe('compressed weights in the blob', function () {
     }
   });
 
-  it('random graphs with int8/int4/int2 dense and sparse weights run bit-exactly on every engine', async () => {
+  it('random graphs and one-row convolutions with int8/int4/int2 dense and sparse weights run bit-exactly on every engine', async () => {
     const rng = new Rng(606);
     const cases: { model: QModel; inputs: Int8Array[]; layout: WeightLayout }[] = [];
     while (cases.length < 48) {
@@ -169,6 +169,21 @@ describe('compressed weights in the blob', function () {
         cases.push({
           model: m,
           inputs: [0, 1].map(() => new Int8Array(784 * batches).map(() => rng.int(-128, 127))),
+          layout,
+        });
+    }
+    // Pointwise and one-row convolutions (contiguous taps, padded at the left border or not) in every layout.
+    for (const [kW, sw, padLeft, bits, sparsity] of [
+      [1, 1, 0, 8, 0.97],
+      [1, 2, 0, 4, 0.8],
+      [3, 1, 1, 8, 0.9],
+      [3, 2, 2, 2, 0.5],
+    ] as const) {
+      const m = rowConvModel(rng, kW, sw, padLeft, bits, sparsity);
+      for (const layout of WEIGHT_LAYOUTS)
+        cases.push({
+          model: m,
+          inputs: [0, 1].map(() => new Int8Array(3 * 7 * 16).map(() => rng.int(-128, 127))),
           layout,
         });
     }

@@ -16,7 +16,8 @@ import { totalMacs } from '../host/ir/macs';
 import { choose, JS_REFERENCE_LOOP, LOOP_MACS, LUA_REFERENCE_LOOP } from './reference-loop';
 
 const ROOT = path.join(__dirname, '..', '..');
-const ENGINES = ['duktape', 'lua', 'lua5.1'] as const;
+export const INSTRUCTION_ENGINES = ['duktape', 'lua', 'lua5.1'] as const;
+const ENGINES = INSTRUCTION_ENGINES;
 type Engine = (typeof ENGINES)[number];
 const MODELS = ['fashion_mlp', 'fashion_cnn'] as const;
 
@@ -70,6 +71,15 @@ function instructions(engine: Engine, source: string): number {
   }
 }
 
+/** Instructions per inference of `blob` (input of `inputSize` values): `count` inferences less none, divided. */
+export function instructionsPerInference(engine: Engine, blob: Uint8Array, inputSize: number, count: number): number {
+  return (
+    (instructions(engine, modelScript(engine, blob, inputSize, count)) -
+      instructions(engine, modelScript(engine, blob, inputSize, 0))) /
+    count
+  );
+}
+
 function main() {
   const rows = [];
   for (const name of choose('--model', MODELS)) {
@@ -81,11 +91,7 @@ function main() {
       // The difference of two runs leaves out loading and setup, whose own count varies by millions: enough
       // inferences (2 M MACs) keep that within about 1% of a model's count.
       const count = Math.ceil(2e6 / macs);
-      const modelPerMac =
-        (instructions(engine, modelScript(engine, blob, inputSize, count)) -
-          instructions(engine, modelScript(engine, blob, inputSize, 0))) /
-        count /
-        macs;
+      const modelPerMac = instructionsPerInference(engine, blob, inputSize, count) / macs;
       const loopPerMac =
         (instructions(engine, loopScript(engine, 10)) - instructions(engine, loopScript(engine, 0))) / 10 / LOOP_MACS;
       rows.push({
@@ -105,4 +111,4 @@ function main() {
       );
 }
 
-main();
+if (require.main === module) main();

@@ -2,10 +2,9 @@
 // pixel sums over the channel's nonzero taps only. Taps outside the input read the input zero point, as in conv2d.
 
 import { requantize } from '../fixedpoint';
-import { floor } from '../platform/api';
 import type { OpContext, OpRegistration } from '../op';
 import { type Conv2DData, evalConv2D, prepareConv2DWith } from './conv2d';
-import { packedInput, packedNext, packedReset, packedRestart, packedRow } from './packed-weights';
+import { packedInput, packedNext, packedReset, packedRestart, packedRow, packedRowDot } from './packed-weights';
 
 function conv2dPacked(d: Conv2DData): void {
   let p = d.g,
@@ -28,24 +27,50 @@ function conv2dPacked(d: Conv2DData): void {
     pl = p.padLeft,
     zp = p.inZp;
   let xo = p.xOff,
-    yo = p.yOff;
+    yo = p.yOff,
+    lastX = (p.kW - 1) * dw;
+  // A one-row window without gaps (1×1, or 1×k undilated: every pointwise conv) reads its taps contiguously, as
+  // FULLY_CONNECTED does: a pixel inside the input takes packedRowDot's inlined walk, no call or division per tap.
+  let contiguous = p.kH === 1 && (p.kW === 1 || dw === 1);
   packedReset(w);
   for (let oc = 0; oc < outC; oc++) {
     packedRow(w, oc);
     for (let oy = 0; oy < outH; oy++) {
       let iy0 = oy * sh - pt;
+      let rowInside = contiguous && iy0 >= 0 && iy0 < inH;
       for (let ox = 0; ox < outW; ox++) {
         let ix0 = ox * sw - pl;
-        packedRestart(w);
         let acc = bias[oc];
+        if (rowInside && ix0 >= 0 && ix0 + lastX < inW) {
+          y[yo + (oy * outW + ox) * outC + oc] = requantize(
+            acc + packedRowDot(w, x, xo + (iy0 * inW + ix0) * inC),
+            d.rq,
+            oc,
+          );
+          continue;
+        }
+        packedRestart(w);
+        // Tap k's window row ky and column kx, advanced as k grows (a row's nonzeros come in order): a step per
+        // window row or column passed, where two divisions per nonzero would cost an ES5 interpreter two calls.
+        let ky = 0,
+          kx = 0,
+          rowAt = 0,
+          colAt = 0;
         for (let k = packedNext(w); k >= 0; k = packedNext(w)) {
-          let ky = floor(k / taps);
-          let kx = floor((k - ky * taps) / inC);
+          while (k >= rowAt + taps) {
+            ky++;
+            rowAt += taps;
+            kx = 0;
+            colAt = rowAt;
+          }
+          while (k >= colAt + inC) {
+            kx++;
+            colAt += inC;
+          }
           let iy = iy0 + ky * dh,
             ix = ix0 + kx * dw;
-          let xv =
-            iy >= 0 && iy < inH && ix >= 0 && ix < inW ? x[xo + (iy * inW + ix) * inC + k - ky * taps - kx * inC] : zp;
-          acc += xv * w.value;
+          acc +=
+            (iy >= 0 && iy < inH && ix >= 0 && ix < inW ? x[xo + (iy * inW + ix) * inC + k - colAt] : zp) * w.value;
         }
         y[yo + (oy * outW + ox) * outC + oc] = requantize(acc, d.rq, oc);
       }

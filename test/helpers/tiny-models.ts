@@ -1,6 +1,7 @@
 // Small hand-built QModels for format and planner tests (no quantizer involved).
 import { bitsRange } from '../../host/blob/weights';
 import type { QModel, QTensor, WeightBits } from '../../host/ir/qmodel';
+import { numel } from '../../host/ir/shape';
 import { planMemory } from '../../host/plan/planner';
 import { Rng } from '../../host/util/rng';
 
@@ -69,6 +70,34 @@ export function randomWeights(rng: Rng, n: number, bits: WeightBits, sparsity: n
   return new Int8Array(n).map(() => (rng.next() < sparsity ? 0 : rng.int(lo, hi)));
 }
 
+/** Constant weights of `shape` (`bits` wide, a `sparsity` share of zeros) and a bias for its shape[0] outputs. */
+function weightsAndBias(rng: Rng, shape: number[], bits: WeightBits, sparsity: number): QTensor[] {
+  const outs = shape[0];
+  return [
+    {
+      name: 'w',
+      shape,
+      type: 'int8',
+      scale: [0.01],
+      zeroPoint: [0],
+      quantizedDimension: 0,
+      data: randomWeights(rng, numel(shape), bits, sparsity),
+      arenaOffset: -1,
+      weightBits: bits,
+    },
+    {
+      name: 'b',
+      shape: [outs],
+      type: 'int32',
+      scale: [0.001],
+      zeroPoint: [0],
+      quantizedDimension: 0,
+      data: new Int32Array(outs).map(() => rng.int(-5000, 5000)),
+      arenaOffset: -1,
+    },
+  ];
+}
+
 /** x[batches,depth] → FC(outs) with long rows: multi-byte CSR columns, run-length escapes, all-zero mask bytes. */
 export function wideFcModel(
   rng: Rng,
@@ -85,27 +114,7 @@ export function wideFcModel(
     arenaBytes: 0,
     tensors: [
       act('x', [batches, depth], 0.1, 3),
-      {
-        name: 'w',
-        shape: [outs, depth],
-        type: 'int8',
-        scale: [0.01],
-        zeroPoint: [0],
-        quantizedDimension: 0,
-        data: randomWeights(rng, outs * depth, bits, sparsity),
-        arenaOffset: -1,
-        weightBits: bits,
-      },
-      {
-        name: 'b',
-        shape: [outs],
-        type: 'int32',
-        scale: [0.001],
-        zeroPoint: [0],
-        quantizedDimension: 0,
-        data: new Int32Array(outs).map(() => rng.int(-5000, 5000)),
-        arenaOffset: -1,
-      },
+      ...weightsAndBias(rng, [outs, depth], bits, sparsity),
       act('y', [batches, outs], 0.2, -5),
     ],
     ops: [
@@ -120,6 +129,53 @@ export function wideFcModel(
           activation_max: 127,
           output_multiplier: [1500000000],
           output_shift: [-9],
+        },
+      },
+    ],
+    inputs: [0],
+    outputs: [3],
+  };
+  planMemory(model);
+  return model;
+}
+
+/**
+ * x[1,3,7,16] → CONV_2D(outs) with a 1×kW window (stride sw, kW−1 … 0 columns of left padding): the pointwise and
+ * one-row convolutions whose taps the device reads contiguously, and at the border through the padded walk.
+ */
+export function rowConvModel(rng: Rng, kW: number, sw: number, padLeft: number, bits: WeightBits, sparsity: number) {
+  const [H, W, C, outs] = [3, 7, 16, 6];
+  const outW = Math.floor((W + 2 * padLeft - kW) / sw) + 1;
+  const model: QModel = {
+    name: 'row-conv',
+    producer: 'test',
+    rounding: 'double',
+    arenaBytes: 0,
+    tensors: [
+      act('x', [1, H, W, C], 0.1, 3),
+      ...weightsAndBias(rng, [outs, 1, kW, C], bits, sparsity),
+      act('y', [1, H, outW, outs], 0.2, -5),
+    ],
+    ops: [
+      {
+        opcode: 'CONV_2D',
+        inputs: [0, 1, 2],
+        outputs: [3],
+        name: 'conv',
+        options: {
+          stride_h: 1,
+          stride_w: sw,
+          dilation_h: 1,
+          dilation_w: 1,
+          pad_top: 0,
+          pad_left: padLeft,
+          depth_multiplier: 1,
+          input_zero_point: 3,
+          output_zero_point: -5,
+          activation_min: -128,
+          activation_max: 127,
+          output_multiplier: [1500000000],
+          output_shift: [-7],
         },
       },
     ],
