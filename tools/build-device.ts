@@ -43,7 +43,9 @@ const OUT = path.join(ROOT, 'dist', 'device');
 // took 3,167 B of ES5 and 3,695 B of Lua back: merged, 32,831 B of ES5 and 71,487 B of Lua.
 // LOG_SOFTMAX (TFLM's int8 kernel with gemmlowp's log on the device, and device/gemmlowp.ts, the helpers it shares
 // with SOFTMAX): +1,274 B of ES5 (32,831 → 34,105 B) and +3,103 B of Lua (71,487 → 74,590 B), so the Lua budget went
-// from 72 to 73 KB; per-model bundles without LOG_SOFTMAX are unchanged (SOFTMAX's included).
+// from 72 to 73 KB; per-model bundles without LOG_SOFTMAX are unchanged (SOFTMAX's included). The sparse CONV_2D's
+// row walk for pointwise windows (`balanced` on sparse KWS from x1.140 to x0.973 of dense's Duktape instructions):
+// +178 B of ES5 and +482 B of Lua, merged 34,283 B and 75,072 B, so the Lua budget went to 74 KB.
 export const ES5_LIMIT = 35 * 1024;
 /**
  * The zoo CNN's per-model ES5 bundle (`morsel bundle models/fashion_cnn/model.msl --target es5`), 15,446 B. Issue 13
@@ -52,7 +54,7 @@ export const ES5_LIMIT = 35 * 1024;
  * `build:device --models` prints it by module (the loader, requantization, the conv kernels, the reader lead).
  */
 export const ZOO_CNN_ES5_LIMIT = 15500;
-export const LUA_LIMIT = 73 * 1024;
+export const LUA_LIMIT = 74 * 1024;
 /** What each build fixes at build time (device/platform/globals.d.ts); esbuild drops the ES5 bundle's dead branches. */
 const ES5_DEFINES = { TRACING_JIT: 'false', ROUND_BY_FLOOR: 'false', ESPRUINO: 'false' };
 const ESPRUINO_DEFINES = { ...ES5_DEFINES, ESPRUINO: 'true' };
