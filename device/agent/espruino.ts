@@ -46,12 +46,12 @@ function espruinoMqtt(): FirmwareMqttCreate | null {
 }
 
 /**
- * The code that erases the install, as a string made in RAM, to run once the agent's code no longer runs.
+ * The code that erases the install, as a string made in RAM, run once the agent's code no longer runs.
  * Espruino runs a Storage module's functions in place from flash, and erasing a file turns every string that
  * points into it into null (jsvUpdateMemoryAddress, called by jsfEraseFileInternal in src/jsflash.c), the code of
- * the functions running at that moment included: erased from inside the agent, the erase pulled the code from
- * under the agent's own call stack and the Linux build exited. A function passed to setTimeout would be agent
- * code in flash too; a string is evaluated from RAM.
+ * the functions running at that moment included; a function passed to setTimeout would be agent code in flash
+ * too, a string is evaluated from RAM. (The Linux build survived the erase from inside the agent in the three runs
+ * of 2026-12-08, so this orders the uninstall safely rather than mend a reproduced exit.)
  */
 function espruinoEraseInstall(): string {
   var code = '';
