@@ -2,7 +2,7 @@
 // driven only through the real CLI as a user would: `flash --target espruino` installs the runtime and agent
 // through the REPL and flashes the zoo CNN, `run --port` is bit-exact with the host reference, a second model
 // swaps in, `workload` + `monitor` show inferences, and `uninstall` gives the REPL back (`6*7` answers 42).
-// Without MORSEL_ESPRUINO the test is pending ("not configured"). It takes 2–3 minutes and prints each step's
+// Without MORSEL_ESPRUINO the test is pending ("not configured"). It takes 3–4 minutes on a loaded 2-core machine and prints each step's
 // figures. The build needs the Linux IO-queue lock (docs/boards.md): without it the REPL upload dies at ~18 KB.
 
 import { strict as assert } from 'assert';
