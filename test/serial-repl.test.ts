@@ -196,6 +196,8 @@ describe('Espruino bootstrap over the REPL', function () {
       getSerial: () => 'esp32-test',
       setInterval: (f: () => void, ms: number) => timers.push(setInterval(f, ms)),
       clearInterval: (id: number) => clearInterval(timers[id - 1]),
+      // Espruino's setTimeout also takes a string of code (the uninstall erases the install from one).
+      setTimeout: (code: string, ms: number) => timers.push(setTimeout(() => vm.runInContext(code, ctx), ms)),
       process: { memory: () => ({ free: 1000 }) },
       E: {
         toArrayBuffer: (s: string) => new Uint8Array(Buffer.from(s, 'latin1')).buffer,
@@ -240,6 +242,7 @@ describe('Espruino bootstrap over the REPL', function () {
       await assert.rejects(client.uninstall(generateKey()), (e: DeviceError) => e.code === 'AUTH');
       assert.ok(flash.has('morsel') && flash.has('.boot0') && flash.has(KEY_FILE) && consoleMovedTo === 'LoopbackA');
       assert.equal(await client.uninstall(key), 6);
+      await new Promise((r) => setTimeout(r, 20)); // the install is erased once the agent's code has returned
       assert.deepEqual(
         [...flash.keys()].filter((n) => n.startsWith('morsel') || n === '.boot0'),
         [],

@@ -23,6 +23,8 @@ declare function getTime(): number;
 declare function getSerial(): string;
 declare function setInterval(cb: () => void, ms: number): number;
 declare function clearInterval(id: number): void;
+/** Espruino also takes a string of code, evaluated when the timeout fires. */
+declare function setTimeout(code: string, ms: number): number;
 declare var E: { toArrayBuffer(s: string): ArrayBuffer; setConsole(device: string | null, options?: object): void };
 declare var process: { memory(gc?: boolean): { free: number } };
 
@@ -41,6 +43,21 @@ function espruinoMqtt(): FirmwareMqttCreate | null {
   } catch (e) {
     return null;
   }
+}
+
+/**
+ * The code that erases the install, as a string made in RAM, run once the agent's code no longer runs.
+ * Espruino runs a Storage module's functions in place from flash, and erasing a file turns every string that
+ * points into it into null (jsvUpdateMemoryAddress, called by jsfEraseFileInternal in src/jsflash.c), the code of
+ * the functions running at that moment included; a function passed to setTimeout would be agent code in flash
+ * too, a string is evaluated from RAM. (The Linux build survived the erase from inside the agent in the three runs
+ * of 2026-12-08, so this orders the uninstall safely rather than mend a reproduced exit.)
+ */
+function espruinoEraseInstall(): string {
+  var code = '';
+  for (var i = 0; i < ESPRUINO_INSTALL_FILES.length; i++)
+    code += 'require("Storage").erase(' + JSON.stringify(ESPRUINO_INSTALL_FILES[i]) + ');';
+  return code;
 }
 
 function startEspruinoAgent(serial: EspruinoSerial, consoleTo: string): AgentLink {
@@ -95,10 +112,10 @@ function startEspruinoAgent(serial: EspruinoSerial, consoleTo: string): AgentLin
     // Nothing boots the agent any more and the port is the REPL's again; the RAM it holds is freed at the next
     // reset (which finds no .boot0).
     uninstall: function () {
-      for (var i = 0; i < ESPRUINO_INSTALL_FILES.length; i++) storage.erase(ESPRUINO_INSTALL_FILES[i]);
       clearInterval(ticker);
       serial.removeAllListeners('data');
       serial.setConsole(true);
+      setTimeout(espruinoEraseInstall(), 0);
     },
   };
   var agent = startAgent(platform, espruinoMqtt());
