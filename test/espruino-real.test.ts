@@ -35,8 +35,14 @@ function start(command: string, args: string[], cwd?: string): { child: ChildPro
   return { child, out: () => out };
 }
 
+/**
+ * Every wait below is a hang guard, never a speed check (speed is printed, not asserted): a loaded machine slows
+ * Espruino several times over, so each guard is HANG_GUARD times what an idle run needs.
+ */
+const HANG_GUARD = 10;
+
 async function until(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !ok(); await new Promise((r) => setTimeout(r, 50)))
+  for (const deadline = Date.now() + timeoutMs * HANG_GUARD; !ok(); await new Promise((r) => setTimeout(r, 50)))
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
 }
 
@@ -45,7 +51,7 @@ async function cli(timeoutMs: number, args: string[]): Promise<{ code: number | 
   const t0 = Date.now();
   const { child, out } = start(process.execPath, [CLI, ...args]);
   const code = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs * HANG_GUARD);
     child.on('exit', (c) => {
       clearTimeout(timer);
       resolve(c);
@@ -80,7 +86,7 @@ async function replAnswer(port: string, line: string): Promise<string> {
 }
 
 describe('real Espruino over a pty (MORSEL_ESPRUINO)', function () {
-  this.timeout(400000);
+  this.timeout(400000 * HANG_GUARD);
 
   it('install, flash the zoo CNN, run bit-exact, swap a second model, workload + monitor, uninstall gives the REPL back', async function () {
     const espruino = configuredPath(this, 'MORSEL_ESPRUINO', '/path/to/espruino built with the ESP32 pool');
